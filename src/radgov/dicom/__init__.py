@@ -1,0 +1,1 @@
+"""Pure DICOM helpers: de-identification, criteria, SR/SEG builders, audit messages (no Django)."""

@@ -1,0 +1,1 @@
+"""Pure report NLP: labelling with negation and uncertainty (no Django)."""

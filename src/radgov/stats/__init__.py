@@ -1,0 +1,1 @@
+"""Pure statistics for local acceptance testing and monitoring (no Django)."""
