@@ -1,0 +1,128 @@
+"""Encryption and pseudonyms for identifiers (ARCHITECTURE.md rule 5).
+
+``encrypt`` gives a self-describing token ``v1.<key_id>.<base64url(nonce + ciphertext)>``:
+AES-256-GCM under the key ``key_id`` from the key store, a random 96-bit nonce,
+and the caller's ``context`` (e.g. ``"core.patientidentity.mrn"``) as associated
+data, so a token copied into another column or purpose does not decrypt.
+
+``pseudonym`` gives a keyed HMAC-SHA256 (hex) for joining and searching without
+the plaintext.  Normalization, applied before hashing: Unicode NFC, then
+leading and trailing whitespace stripped.  Case and inner spaces are kept
+("mrn12" and "MRN12" are different identifiers).  An empty value is refused.
+
+Errors never include a key, a plaintext or a token; at most a key id and the context.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import unicodedata
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from radgov.core import keys
+
+VERSION = "v1"
+NONCE_BYTES = 12
+# The context allauth's MFA adapter uses for TOTP secrets and recovery-code seeds.
+MFA_CONTEXT = "mfa.totp"
+
+
+class DecryptionError(ValueError):
+    """A token that is malformed, under an unknown key, or does not authenticate."""
+
+
+def encrypt(plaintext: str, *, context: str) -> str:
+    if not isinstance(plaintext, str):
+        raise TypeError("encrypt takes a str")
+    _check_context(context)
+    key_id, key = keys.active_encryption_key()
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
+    return f"{VERSION}.{key_id}.{_b64encode(nonce + sealed)}"
+
+
+def decrypt(token: str, *, context: str) -> str:
+    _check_context(context)
+    key_id, blob = _split(token)
+    try:
+        key = keys.encryption_key(key_id)
+    except keys.UnknownKeyId:
+        raise DecryptionError(
+            f"encrypted value under unknown key id {key_id!r} (is {keys.SETTING} the right file?)"
+        ) from None
+    try:
+        plain = AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], context.encode("utf-8"))
+    except InvalidTag:
+        raise DecryptionError(
+            f"encrypted value under key {key_id!r} does not authenticate for context {context!r} "
+            "(tampered, or stored for another field)"
+        ) from None
+    return plain.decode("utf-8")
+
+
+def key_id_of(token: str) -> str:
+    return _split(token)[0]
+
+
+def is_token(value: object) -> bool:
+    """True when ``value`` is shaped like a token (it may still fail to decrypt)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        _split(value)
+    except DecryptionError:
+        return False
+    return True
+
+
+def normalize(value: str) -> str:
+    """The form of an identifier that is pseudonymized: NFC, outer whitespace stripped."""
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def pseudonym(value: str, *, namespace: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError("pseudonym takes a str")
+    if not namespace or "\x00" in namespace:
+        raise ValueError("pseudonym needs a non-empty namespace without NUL characters")
+    normalized = normalize(value)
+    if not normalized:
+        raise ValueError(f"an empty identifier has no pseudonym (namespace {namespace!r})")
+    message = namespace.encode("utf-8") + b"\x00" + normalized.encode("utf-8")
+    return hmac.new(keys.pseudonym_key(), message, hashlib.sha256).hexdigest()
+
+
+def _check_context(context: str) -> None:
+    if not isinstance(context, str) or not context:
+        raise ValueError("encryption needs a non-empty context")
+
+
+def _split(token: str) -> tuple[str, bytes]:
+    if not isinstance(token, str):
+        raise DecryptionError("not an encrypted value (expected a str token)")
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != VERSION or not parts[1].isascii() or not parts[1].isalnum():
+        raise DecryptionError(f"not an encrypted value (expected '{VERSION}.<key id>.<data>')")
+    try:
+        blob = _b64decode(parts[2])
+    except (binascii.Error, ValueError):
+        raise DecryptionError("encrypted value is not valid base64url") from None
+    if len(blob) < NONCE_BYTES + 16:
+        raise DecryptionError("encrypted value is too short")
+    return parts[1], blob
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    if not text.isascii() or "=" in text:
+        raise ValueError("not base64url")
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
