@@ -1,0 +1,149 @@
+"""Calibration of predicted probabilities: Brier score, calibration curve, ECE.
+
+``brier_score_loss``
+    Brier (1950), "Verification of forecasts expressed in terms of probability", Monthly
+    Weather Review 78:1-3: the mean of ``(p - y)^2`` (lower is better).  Its interval is the
+    normal approximation of Bradley, Schwartz & Hashino (2008), "Sampling uncertainty and
+    confidence intervals for the Brier score", Weather and Forecasting 23:992-1006, eq. 7:
+    ``var(BS) = (mean((p - y)^4) - BS^2) / n``, truncated to [0, 1].
+``calibration_curve``
+    Observed fraction of positives against mean predicted probability in bins, binned exactly
+    as ``sklearn.calibration.calibration_curve`` (edges from ``linspace(0, 1)`` or from quantiles
+    of ``y_prob``; a value on an inner edge falls in the lower bin).  All bins are returned; an
+    empty bin has count 0 and NaN values.  The observed fraction carries a Wilson interval.
+``expected_calibration_error``
+    Naeini, Cooper & Hauskrecht (2015), AAAI; Guo et al. (2017), ICML: with ``n_bins``
+    equal-width bins on [0, 1], ``ECE = sum_b (n_b / N) |observed_b - mean predicted_b|``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._validation import (
+    check_binary,
+    check_confidence_level,
+    check_probabilities,
+    check_same_length,
+    z_value,
+)
+from .proportions import ProportionMethod, proportion_ci_arrays
+from .results import Estimate
+
+__all__ = [
+    "CalibrationCurve",
+    "brier_score_loss",
+    "calibration_curve",
+    "expected_calibration_error",
+]
+
+FloatArray = NDArray[np.float64]
+BRIER_METHOD = "normal approximation (Bradley et al. 2008)"
+
+
+def _inputs(y_true: ArrayLike, y_prob: ArrayLike) -> tuple[NDArray[np.bool_], FloatArray]:
+    truth = check_binary(y_true, "y_true")
+    prob = check_probabilities(y_prob, "y_prob")
+    check_same_length(y_true=truth, y_prob=prob)
+    return truth, prob
+
+
+def brier_score_loss(
+    y_true: ArrayLike, y_prob: ArrayLike, *, confidence_level: float = 0.95
+) -> Estimate:
+    """Mean squared difference between predicted probability and outcome, with its interval."""
+    level = check_confidence_level(confidence_level)
+    truth, prob = _inputs(y_true, y_prob)
+    n = int(truth.shape[0])
+    if n == 0:
+        return Estimate.not_estimable("no cases", method=BRIER_METHOD, n=0, confidence_level=level)
+    sq = (prob - truth) ** 2
+    bs = float(sq.mean())
+    var = max(float(np.mean(sq * sq)) - bs * bs, 0.0) / n
+    half = z_value(level) * math.sqrt(var)
+    return Estimate(bs, max(0.0, bs - half), min(1.0, bs + half), BRIER_METHOD, n, level)
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationCurve:
+    bin_edges: FloatArray  # n_bins + 1
+    mean_predicted: FloatArray  # n_bins, NaN where empty
+    observed_fraction: FloatArray
+    observed_low: FloatArray
+    observed_high: FloatArray
+    counts: NDArray[np.intp]
+    strategy: str
+    confidence_level: float
+    method: str
+
+
+def _bin(
+    prob: FloatArray, truth: NDArray[np.bool_], edges: FloatArray
+) -> tuple[NDArray[np.intp], FloatArray, FloatArray]:
+    n_bins = edges.shape[0] - 1
+    ids = np.searchsorted(edges[1:-1], prob)
+    counts: NDArray[np.intp] = np.bincount(ids, minlength=n_bins)
+    sums: FloatArray = np.bincount(ids, weights=prob, minlength=n_bins).astype(np.float64)
+    positives: FloatArray = np.bincount(
+        ids, weights=truth.astype(np.float64), minlength=n_bins
+    ).astype(np.float64)
+    return counts, sums, positives
+
+
+def calibration_curve(
+    y_true: ArrayLike,
+    y_prob: ArrayLike,
+    *,
+    n_bins: int = 10,
+    strategy: Literal["uniform", "quantile"] = "uniform",
+    confidence_level: float = 0.95,
+    method: ProportionMethod = "wilson",
+) -> CalibrationCurve:
+    """Reliability diagram data with an interval for each bin's observed fraction."""
+    level = check_confidence_level(confidence_level)
+    truth, prob = _inputs(y_true, y_prob)
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be at least 1; got {n_bins}")
+    if prob.shape[0] == 0:
+        raise ValueError("y_prob is empty")
+    if strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    elif strategy == "quantile":
+        edges = np.percentile(prob, np.linspace(0.0, 100.0, n_bins + 1))
+    else:
+        raise ValueError(f"strategy must be 'uniform' or 'quantile'; got {strategy!r}")
+    counts, sums, positives = _bin(prob, truth, edges)
+    observed, low, high = proportion_ci_arrays(
+        positives, counts, method=method, confidence_level=level
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_pred = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return CalibrationCurve(
+        bin_edges=edges,
+        mean_predicted=mean_pred,
+        observed_fraction=observed,
+        observed_low=low,
+        observed_high=high,
+        counts=counts,
+        strategy=strategy,
+        confidence_level=level,
+        method=method,
+    )
+
+
+def expected_calibration_error(y_true: ArrayLike, y_prob: ArrayLike, *, n_bins: int = 10) -> float:
+    """ECE with ``n_bins`` equal-width bins (see the module docstring); lower is better."""
+    truth, prob = _inputs(y_true, y_prob)
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be at least 1; got {n_bins}")
+    n = prob.shape[0]
+    if n == 0:
+        raise ValueError("y_prob is empty")
+    counts, sums, positives = _bin(prob, truth, np.linspace(0.0, 1.0, n_bins + 1))
+    # sum_b (n_b / N) |pos_b / n_b - sum_b / n_b| = sum_b |pos_b - sum_b| / N
+    return float(np.abs(positives - sums).sum() / n)
