@@ -1,0 +1,192 @@
+"""Signed checkpoints of the chain head, and the anchor file outside the database.
+
+A checkpoint says "entry ``seq`` has hash ``entry_hash``" and is signed with the
+audit Ed25519 key from the key file (``radgov.core.keys``), never stored in the
+database.  Each checkpoint also signs the previous checkpoint's signature, so
+removing or replacing one breaks the next.  Checkpoints are made:
+
+* automatically by ``record`` every ``CHECKPOINT_EVERY`` entries (same transaction);
+* every minute by the Huey task ``radgov.core.tasks.checkpoint_audit_trail``;
+* on demand by ``radgov audit checkpoint``.
+
+After a checkpoint commits, it is also written to ``DATA_DIR/audit-anchor.json``
+(atomically, never moving backwards), keyed by database, so that deleting the
+newest checkpoints together with the newest entries is still caught.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from radgov.core.audit.chain import Problem, canonical_json, format_timestamp
+from radgov.core.audit.head import lock_head
+from radgov.core.models import AuditCheckpoint, AuditHead
+from radgov.core.models.audit import appending
+
+CHECKPOINT_EVERY = 100
+SIGNED_FIELDS = ("number", "seq", "entry_hash", "created", "prev_signature", "key_id")
+CHECKPOINT_FIELDS = (*SIGNED_FIELDS, "signature")
+ANCHOR_FORMAT = "radgov-audit-anchor/1"
+
+
+def signer() -> tuple[str, Any]:
+    from radgov.core import keys
+
+    return keys.audit_signer()
+
+
+def public_keys() -> dict[str, Ed25519PublicKey]:
+    from radgov.core import keys
+
+    return keys.audit_public_keys()
+
+
+def signed_bytes(cp: Mapping[str, Any]) -> bytes:
+    doc = {name: cp[name] for name in SIGNED_FIELDS}
+    doc["created"] = format_timestamp(doc["created"]) if not isinstance(doc["created"], str) else doc["created"]
+    doc["v"] = 1
+    return canonical_json(doc).encode("ascii")
+
+
+def make_checkpoint() -> AuditCheckpoint | None:
+    """Checkpoint the current head; None when nothing was added since the last one."""
+    with transaction.atomic():
+        return checkpoint_locked(lock_head())
+
+
+def checkpoint_locked(head: AuditHead) -> AuditCheckpoint | None:
+    """Checkpoint ``head``; the caller holds the head lock."""
+    last = AuditCheckpoint.objects.order_by("-number").first()
+    if head.seq == 0 or (last is not None and last.seq >= head.seq):
+        return None
+    key_id, key = signer()
+    cp = AuditCheckpoint(
+        number=(last.number + 1) if last else 1,
+        seq=head.seq,
+        entry_hash=head.entry_hash,
+        created=timezone.now(),
+        prev_signature=last.signature if last else "",
+        key_id=key_id,
+    )
+    cp.signature = key.sign(signed_bytes(cp.__dict__)).hex()
+    with appending():
+        cp.save(force_insert=True)
+    values = {name: getattr(cp, name) for name in CHECKPOINT_FIELDS}
+    transaction.on_commit(lambda: write_anchor(values))
+    return cp
+
+
+def verify_checkpoints(
+    checkpoints: Iterable[Mapping[str, Any]], keys: Mapping[str, Ed25519PublicKey]
+) -> tuple[Problem | None, dict[int, tuple[int, str]]]:
+    """Check numbering, the signature chain and each signature.  Returns the
+    first problem and {seq: (number, entry_hash)} of the checkpoints before it."""
+    expected: dict[int, tuple[int, str]] = {}
+    number, prev_sig, prev_seq = 1, "", 0
+    for cp in checkpoints:
+        where = f"checkpoint {cp['number']} (at entry {cp['seq']})"
+        problem = None
+        if cp["number"] != number:
+            problem = f"checkpoint {number} is missing (deleted); found {where}"
+        elif cp["prev_signature"] != prev_sig:
+            problem = f"{where}: does not follow checkpoint {number - 1} (checkpoints replaced or reordered)"
+        elif cp["seq"] <= prev_seq:
+            problem = f"{where}: covers no entry past the previous checkpoint"
+        elif not _signature_ok(cp, keys):
+            problem = f"{where}: signature does not verify (forged or altered)"
+        if problem:
+            return Problem("signature", problem, cp["seq"], cp.get("id")), expected
+        expected[cp["seq"]] = (cp["number"], cp["entry_hash"])
+        number, prev_sig, prev_seq = number + 1, cp["signature"], cp["seq"]
+    return None, expected
+
+
+def _signature_ok(cp: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]) -> bool:
+    key = keys.get(cp["key_id"])
+    if key is None:
+        return False
+    try:
+        key.verify(bytes.fromhex(cp["signature"]), signed_bytes(cp))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+# --- the anchor file ---------------------------------------------------------------------
+
+
+def anchor_path() -> Path:
+    return Path(settings.DATA_DIR) / "audit-anchor.json"
+
+
+def database_key() -> str:
+    """Which database an anchor belongs to (no credentials)."""
+    s = connection.settings_dict
+    return f"{connection.vendor}:{s.get('HOST') or ''}:{s.get('PORT') or ''}/{s['NAME']}"
+
+
+def read_anchor() -> dict[str, Any] | None:
+    path = anchor_path()
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data.get("databases", {}).get(database_key())
+
+
+def write_anchor(cp: Mapping[str, Any]) -> None:
+    """Record ``cp`` as this database's newest checkpoint unless a newer one is there."""
+    path = anchor_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {k: (format_timestamp(v) if k == "created" else v) for k, v in cp.items() if k in CHECKPOINT_FIELDS}
+    with _locked(path.with_name(path.name + ".lock")):
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"format": ANCHOR_FORMAT}
+        databases = data.setdefault("databases", {})
+        current = databases.get(database_key())
+        if current is not None and current["number"] >= entry["number"]:
+            return
+        databases[database_key()] = entry
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def check_anchor(anchor: Mapping[str, Any] | None, checkpoints: list[Mapping[str, Any]]) -> Problem | None:
+    if anchor is None:
+        return None
+    number = anchor["number"]
+    stored = next((cp for cp in checkpoints if cp["number"] == number), None)
+    if stored is None:
+        last = checkpoints[-1]["number"] if checkpoints else 0
+        return Problem(
+            "anchor",
+            f"the anchor file records checkpoint {number} (entry {anchor['seq']}) but the database's "
+            f"last checkpoint is {last} (checkpoints and entries truncated)",
+            anchor["seq"],
+        )
+    if stored["signature"] != anchor["signature"] or stored["entry_hash"] != anchor["entry_hash"]:
+        return Problem("anchor", f"checkpoint {number} differs from the anchor file (replaced)", anchor["seq"])
+    return None
+
+
+class _locked:
+    def __init__(self, path: Path) -> None:
+        self.path, self.fd = path, -1
+
+    def __enter__(self) -> None:
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)

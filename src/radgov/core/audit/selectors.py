@@ -1,0 +1,88 @@
+"""Reads of the audit trail.  Listing entries is itself recorded (110101,
+Audit Log Used); who may call these is decided by the permission policy of the
+view or endpoint that calls them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import IO, Any
+
+from radgov.core.audit.codes import Action, EventCode
+from radgov.core.audit.writer import record
+from radgov.core.models import AuditEntry
+
+MAX_LIMIT = 1000
+NAMES = ("since", "until", "action", "object_type", "object_id", "actor_id")
+
+
+def list_entries(
+    user: Any,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """The newest entries first, filtered; records the read."""
+    filters: dict[str, Any] = {
+        "timestamp__gte": since,
+        "timestamp__lt": until,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "actor_id": actor_id,
+    }
+    filters = {k: v for k, v in filters.items() if v is not None}
+    limit = min(max(int(limit), 1), MAX_LIMIT)
+    entries = list(AuditEntry.objects.filter(**filters).order_by("-seq")[:limit])
+    actor = user if getattr(user, "is_authenticated", False) else None
+    shown = {name: str(value) for name, value in zip(NAMES, [since, until, action, object_type, object_id, actor_id], strict=True) if value is not None}
+    record(
+        action=Action.READ,
+        object_type="core.auditentry",
+        event_code=EventCode.AUDIT_LOG_USED,
+        detail={"purpose": "list", "filters": shown, "count": len(entries)},
+        actor=actor,
+    )
+    return entries
+
+
+def count_entries() -> int:
+    """How many entries the trail holds (reveals no content, so not recorded)."""
+    return AuditEntry.objects.count()
+
+
+def export_entries(
+    fmt: str,
+    out: IO[str],
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    user: Any = None,
+    actor_name: str | None = None,
+) -> int:
+    """Write entries with since <= timestamp < until, in seq order, as FHIR
+    AuditEvent NDJSON (``fhir``) or DICOM audit message XML (``dicom``);
+    records the export (110101, Audit Log Used).  Returns the count."""
+    from radgov.core.audit import export_dicom, export_fhir
+
+    writers = {"fhir": export_fhir.write_ndjson, "dicom": export_dicom.write_xml}
+    if fmt not in writers:
+        raise ValueError(f"unknown export format {fmt!r}; use fhir or dicom")
+    qs = AuditEntry.objects.filter(timestamp__gte=since).order_by("seq")
+    if until is not None:
+        qs = qs.filter(timestamp__lt=until)
+    count = writers[fmt](qs.iterator(chunk_size=2000), out)
+    detail = {"format": fmt, "since": since.isoformat(), "until": until.isoformat() if until else None, "count": count}
+    record(
+        action=Action.EXPORT,
+        object_type="core.auditentry",
+        event_code=EventCode.AUDIT_LOG_USED,
+        detail=detail,
+        actor=user if getattr(user, "is_authenticated", False) else None,
+        actor_name=actor_name,
+    )
+    return count

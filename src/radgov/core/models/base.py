@@ -1,0 +1,212 @@
+"""``AuditedModel``: the base of every radgov domain model.
+
+Outside a ``@service`` every write raises ``AuditBypassError``.  Inside one:
+
+* ``save()`` records ``create`` or ``update`` with field-level changes
+  ``{"field": [before, after]}`` (read back from the database, so they are what
+  was stored);
+* deleting (``delete()``, ``QuerySet.delete()`` and cascades, through Django's
+  delete signals) records one ``delete`` per object with its last values;
+* ``QuerySet.update()``, ``bulk_create()`` and ``bulk_update()`` record one
+  entry per affected object (``bulk_create`` refuses ``ignore_conflicts`` and
+  ``update_conflicts``, whose affected rows are unknown);
+* many-to-many ``add``/``remove``/``set``/``clear`` record an ``update`` with
+  the relation and the related ids.
+
+Fields named in the model's ``class Audit: redact = [...]``, fields whose class
+has ``audit_redact = True`` (encrypted fields) and binary values appear as
+``"<changed>"``.  ``class Audit: event_code = EventCode.PATIENT_RECORD`` picks the
+DICOM event code of the model's entries.  Data migrations and fixtures
+(``loaddata``, raw saves) are not audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.db.models.signals import class_prepared, m2m_changed, post_delete, pre_delete
+
+from radgov.core.services import in_service
+
+REDACTED = "<changed>"
+CHUNK = 500
+
+
+class AuditBypassError(RuntimeError):
+    """A change to an audited model outside a service."""
+
+
+def require_service(model: type[models.Model], what: str) -> None:
+    if not in_service():
+        raise AuditBypassError(
+            f"{model._meta.label} {what} outside a service; state changes go through services "
+            "(radgov.core.services.service), which record them in the audit trail"
+        )
+
+
+def redacted_fields(model: type[models.Model]) -> set[str]:
+    names = set(getattr(getattr(model, "Audit", None), "redact", ()))
+    for field in model._meta.concrete_fields:
+        if getattr(field, "audit_redact", False) or field.name in names:
+            names.update({field.name, field.attname})
+    return names
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
+        return value
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return REDACTED
+    return str(value)
+
+
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def stored_values(model: type[models.Model], pks: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+    """{pk: {attname: value}} as the database holds them now."""
+    pks, out = list(pks), {}
+    for i in range(0, len(pks), CHUNK):
+        qs = models.QuerySet(model).filter(pk__in=pks[i : i + CHUNK]).values("pk", *_attnames(model))
+        for row in qs:
+            out[row.pop("pk")] = row
+    return out
+
+
+def diff(model: type[models.Model], before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, list[Any]]:
+    hidden = redacted_fields(model)
+    before, after = before or {}, after or {}
+    changes = {}
+    for name in after.keys() | before.keys():
+        old, new = _plain(before.get(name)), _plain(after.get(name))
+        if old != new:
+            if name in hidden:
+                old = None if old in (None, "") else REDACTED
+                new = None if new in (None, "") else REDACTED
+            changes[name] = [old, new]
+    return changes
+
+
+def _record(model: type[models.Model], action: str, pk: Any, changes: dict[str, Any] | None = None, **extra: Any) -> None:
+    from radgov.core.audit import record
+
+    record(action=action, object_type=model._meta.label_lower, object_id=str(pk), changes=changes,
+           event_code=_event_code(model, action), **extra)
+
+
+def _event_code(model: type[models.Model], action: str) -> Any:
+    from radgov.core.audit.codes import Action, default_event_code
+
+    return default_event_code(Action(action), model._meta.label_lower, model)
+
+
+class AuditedQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        require_service(self.model, "updated (QuerySet.update)")
+        pks = list(self.values_list("pk", flat=True))
+        before = stored_values(self.model, pks)
+        count = 0
+        for i in range(0, len(pks), CHUNK):
+            count += models.QuerySet.update(models.QuerySet(self.model).filter(pk__in=pks[i : i + CHUNK]), **kwargs)
+        after = stored_values(self.model, pks)
+        for pk in pks:
+            _record(self.model, "update", pk, diff(self.model, before.get(pk), after.get(pk)))
+        return count
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        require_service(self.model, "deleted (QuerySet.delete)")
+        return super().delete()  # each object is recorded by the delete signals
+
+    def bulk_create(self, objs: Iterable[models.Model], *args: Any, **kwargs: Any) -> list[models.Model]:
+        require_service(self.model, "created (bulk_create)")
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            raise AuditBypassError(
+                f"{self.model._meta.label} bulk_create with ignore_conflicts/update_conflicts cannot be "
+                "audited per object; create or update the objects one by one"
+            )
+        created = super().bulk_create(objs, *args, **kwargs)
+        for obj in created:
+            values = {f.attname: f.value_from_object(obj) for f in obj._meta.concrete_fields if not f.primary_key}
+            _record(self.model, "create", obj.pk, diff(self.model, None, values))
+        return created
+
+    def bulk_update(self, objs: Iterable[models.Model], fields: Iterable[str], batch_size: int | None = None) -> int:
+        require_service(self.model, "updated (bulk_update)")
+        objs = list(objs)
+        pks = [obj.pk for obj in objs]
+        before = stored_values(self.model, pks)
+        count = super().bulk_update(objs, fields, batch_size=batch_size)
+        after = stored_values(self.model, pks)
+        for pk in pks:
+            _record(self.model, "update", pk, diff(self.model, before.get(pk), after.get(pk)))
+        return count
+
+
+class AuditedManager(models.Manager.from_queryset(AuditedQuerySet)):  # type: ignore[misc]
+    pass
+
+
+class AuditedModel(models.Model):
+    objects = AuditedManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "objects"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        model = type(self)
+        require_service(model, "saved")
+        before = None
+        if self.pk is not None and not kwargs.get("force_insert"):
+            before = stored_values(model, [self.pk]).get(self.pk)
+        super().save(*args, **kwargs)
+        after = stored_values(model, [self.pk]).get(self.pk)
+        _record(model, "create" if before is None else "update", self.pk, diff(model, before, after))
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        require_service(type(self), "deleted")
+        return super().delete(*args, **kwargs)
+
+
+# --- deletes (including cascades) and many-to-many changes -----------------------------------
+
+
+def _before_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    require_service(sender, "deleted")
+    instance._audit_last_values = stored_values(sender, [instance.pk]).get(instance.pk)  # type: ignore[attr-defined]
+
+
+def _after_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    last = getattr(instance, "_audit_last_values", None)
+    _record(sender, "delete", instance.pk, diff(sender, last, None))
+
+
+def _connect(sender: type[models.Model], **kwargs: Any) -> None:
+    if issubclass(sender, AuditedModel) and not sender._meta.abstract:
+        pre_delete.connect(_before_delete, sender=sender, weak=False, dispatch_uid=f"audit-pre-{sender._meta.label}")
+        post_delete.connect(_after_delete, sender=sender, weak=False, dispatch_uid=f"audit-post-{sender._meta.label}")
+
+
+def _m2m(sender: type[models.Model], instance: models.Model, action: str, model: type[models.Model], pk_set: Any, **kwargs: Any) -> None:
+    if not (isinstance(instance, AuditedModel) or issubclass(model, AuditedModel)):
+        return
+    op = action.split("_", 1)[1]
+    if action.startswith("pre_"):
+        require_service(type(instance), f"many-to-many {op} ({sender._meta.model_name})")
+        return
+    detail = {"relation": sender._meta.model_name, "op": op, "ids": sorted(pk_set) if pk_set else None}
+    _record(type(instance), "update", instance.pk, None, detail=detail)
+
+
+class_prepared.connect(_connect, dispatch_uid="radgov-audited-model")
+m2m_changed.connect(_m2m, dispatch_uid="radgov-audited-m2m")
