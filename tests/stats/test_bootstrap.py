@@ -184,6 +184,12 @@ def test_edge_cases() -> None:
         random_state=0,
     )
     assert not sometimes.estimable
+    distinct = bootstrap_ci(
+        lambda a: float(np.unique(a).size), np.arange(10.0), method="bca", n_resamples=50
+    )
+    assert not distinct.estimable and "BCa is undefined" in (distinct.reason or "")
+    tiny = bootstrap_auc(np.r_[1, np.zeros(5, int)], np.arange(6.0), method="bca")
+    assert not tiny.estimable and "two positive" in (tiny.reason or "")
     with pytest.raises(ValueError, match="method must be 'percentile' or 'bca'"):
         bootstrap_auc(y, y, method="basic")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="same length"):

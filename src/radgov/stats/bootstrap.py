@@ -44,6 +44,8 @@ BootstrapMethod = Literal["percentile", "bca"]
 RandomState = int | np.random.Generator | None
 FloatArray = NDArray[np.float64]
 
+BCA_UNDEFINED = "BCa is undefined: every replicate lies on one side of the estimate"
+
 # about 2^22 elements (32 MiB of float64) per block-sized working array
 _BLOCK_ELEMENTS = 1 << 22
 
@@ -92,14 +94,15 @@ def _interval(
         below = np.count_nonzero(replicates < estimate)
         at_or_below = np.count_nonzero(replicates <= estimate)
         share = (below + at_or_below) / (2.0 * replicates.shape[0])
+        if share in (0.0, 1.0):
+            # every replicate on one side of the estimate: BCa is undefined (as in scipy)
+            return math.nan, math.nan
         z0 = float(special.ndtri(share))
         dev = jackknife.mean() - jackknife
         ss = float(np.sum(dev**2))
         accel = float(np.sum(dev**3)) / (6.0 * ss**1.5) if ss > 0 else 0.0
         z = special.ndtri(np.array([alpha / 2, 1 - alpha / 2]))
         qs = special.ndtr(z0 + (z0 + z) / (1.0 - accel * (z0 + z)))
-        if not np.all(np.isfinite(qs)):
-            qs = np.array([alpha / 2, 1 - alpha / 2]) if z0 == 0 else np.clip(qs, 0, 1)
     low, high = np.percentile(replicates, 100.0 * qs)
     return float(low), float(high)
 
@@ -222,6 +225,8 @@ def bootstrap_ci(
         )
     jack = _jackknife_generic(metric, data, vectorized, block) if method == "bca" else None
     low, high = _interval(estimate, replicates, jack, method, level)
+    if math.isnan(low):
+        return Estimate.not_estimable(BCA_UNDEFINED, method=label, n=n, confidence_level=level)
     return Estimate(estimate, low, high, label, n, level)
 
 
@@ -291,6 +296,13 @@ def bootstrap_auc(
     n = int(truth.shape[0])
     if missing:
         return Estimate.not_estimable(missing, method=label, n=n, confidence_level=level)
+    if method == "bca" and min(int(truth.sum()), n - int(truth.sum())) < 2:
+        return Estimate.not_estimable(
+            "the BCa jackknife needs at least two positive and two negative cases",
+            method=label,
+            n=n,
+            confidence_level=level,
+        )
     auc, reps, jack = auc_replicates(
         y_true,
         y_score,
@@ -299,4 +311,6 @@ def bootstrap_auc(
         block_size=block_size,
     )
     low, high = _interval(auc, reps, jack, method, level)
+    if math.isnan(low):
+        return Estimate.not_estimable(BCA_UNDEFINED, method=label, n=n, confidence_level=level)
     return Estimate(auc, low, high, label, n, level)
