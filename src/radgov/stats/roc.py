@@ -421,7 +421,10 @@ def roc_curve_band(
         cum_n = np.zeros((rows, ranked.n_neg + 1))
         np.cumsum(wn, axis=1, out=cum_n[:, 1:])
         out[start : start + rows] = (
-            interpolate_tpr(cum_n[:, neg_idx], cum_p[:, pos_idx], targets) / ranked.n_pos
+            interpolate_tpr(
+                np.take(cum_n, neg_idx, axis=1), np.take(cum_p, pos_idx, axis=1), targets
+            )
+            / ranked.n_pos
         )
     alpha = 1.0 - level
     low, high = np.percentile(out, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
