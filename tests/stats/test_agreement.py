@@ -178,7 +178,7 @@ def test_icc_bad_input_names_the_problem() -> None:
         icc([1, 2, 3])
     bad = SHROUT_FLEISS.astype(float)
     bad[2, 3] = np.nan
-    with pytest.raises(ValueError, match="target 2, rater 3"):
+    with pytest.raises(ValueError, match="found nan at target 2, rater 3"):
         icc(bad)
     with pytest.raises(ValueError, match="form"):
         icc(SHROUT_FLEISS, form="ICC(4,1)")  # type: ignore[arg-type]

@@ -176,7 +176,7 @@ def _check_ratings(ratings: ArrayLike) -> FloatArray:
     if bad.size:
         i, j = (int(v) for v in bad[0])
         raise ValueError(
-            f"ratings must be finite (no missing ratings); found {out[i, j]!r} "
+            f"ratings must be finite (no missing ratings); found {float(out[i, j])!r} "
             f"at target {i}, rater {j}"
         )
     n, k = out.shape
