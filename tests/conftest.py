@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 
 import pytest
+
+# Tests never touch the developer's key file: keys are read lazily, so this is
+# in time even though pytest-django has already loaded the settings.
+os.environ.setdefault("RADGOV_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix="radgov-test-keys-"), "keys.json"))
 
 PEER_PROGRAMS = {
     "chromium": "/usr/bin/chromium",
@@ -36,3 +41,34 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
                 if os.environ.get("RADGOV_REQUIRE_PEERS") == "1":
                     pytest.fail(f"{reason}; RADGOV_REQUIRE_PEERS=1 forbids skipping")
                 pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each xdist worker gets its own Redis database (when REDIS_URL is set), so
+    workers never see each other's cache, throttles or queue."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url or not worker:
+        return
+    from django.conf import settings
+
+    db = 1 + int(worker.removeprefix("gw") or 0)
+    base = redis_url.rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
+    url = f"{base}/{db}"
+    settings.CACHES["default"]["LOCATION"] = url
+    settings.HUEY["url"] = url
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Throttles and TOTP replay marks live in the cache: every test starts clean.
+    The database cache is rolled back with each test's transaction; Redis is
+    cleared (each worker has its own Redis database)."""
+    from django.conf import settings
+
+    if not settings.configured:  # a pure-package run (pytest -p no:django)
+        return
+    if "redis" in settings.CACHES["default"]["BACKEND"].lower():
+        from django.core.cache import cache
+
+        cache.clear()

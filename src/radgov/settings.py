@@ -202,6 +202,7 @@ if PRODUCTION and config.get_int("RADGOV_TRUSTED_PROXY_COUNT") > 0:
 # --- static files: served from the installed package, never a CDN -----------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # straight from the installed packages; no collectstatic step
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "media"}},

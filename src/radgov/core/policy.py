@@ -71,6 +71,7 @@ RULES: dict[str, Rule] = {
     "account_inactive": public(),
     "mfa_authenticate": public(),  # the second step of login, before the session is a login
     "mfa_reauthenticate": anyone(enrollment=True),
+    "mfa_reauthenticate_webauthn": anyone(enrollment=True),
     "mfa_index": anyone(enrollment=True),
     "mfa_activate_totp": anyone(enrollment=True),
     "mfa_deactivate_totp": anyone(),

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+
+from radgov.accounts import services
+from radgov.accounts.models import ApiToken, User
+from radgov.core.audit import Action, record
+
+router = Router(tags=["accounts"])
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    email: str
+    role: str
+    capacities: list[str]
+    is_active: bool
+
+
+class UserIn(Schema):
+    username: str
+    role: str
+    email: str = ""
+    governance_member: bool = False
+    clinical_champion: bool = False
+
+
+class UserCreated(Schema):
+    user: UserOut
+    one_time_password: str
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenIn(Schema):
+    name: str
+    days: int | None = None
+
+
+class TokenCreated(Schema):
+    token: TokenOut
+    secret: str
+
+
+def _user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.pk,
+        username=user.username,
+        email=user.email,
+        role=user.role,
+        capacities=user.capacities,
+        is_active=user.is_active,
+    )
+
+
+def _not_found(kind: str, object_id: int) -> HttpError:
+    record(action=Action.DENIED, outcome="denied", object_type=kind, object_id=str(object_id),
+           detail={"reason": "not found or not yours"})
+    return HttpError(404, f"no {kind} {object_id} that you may see")
+
+
+@router.get("/me", response=UserOut)
+def me(request: HttpRequest) -> UserOut:
+    return _user_out(request.user)  # type: ignore[arg-type]
+
+
+@router.get("/users", response=list[UserOut])
+def list_users(request: HttpRequest) -> list[UserOut]:
+    return [_user_out(u) for u in User.objects.all()]
+
+
+@router.post("/users", response={201: UserCreated})
+def create_user(request: HttpRequest, payload: UserIn) -> Status[UserCreated]:
+    try:
+        user, password = services.create_user(
+            payload.username,
+            role=payload.role,
+            email=payload.email,
+            governance_member=payload.governance_member,
+            clinical_champion=payload.clinical_champion,
+        )
+    except services.AccountError as exc:
+        raise HttpError(422, str(exc)) from None
+    return Status(201, UserCreated(user=_user_out(user), one_time_password=password))
+
+
+@router.get("/users/{user_id}", response=UserOut)
+def get_user(request: HttpRequest, user_id: int) -> UserOut:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise _not_found("user", user_id)
+    return _user_out(user)
+
+
+@router.post("/users/{user_id}/deactivate", response=UserOut)
+def deactivate_user(request: HttpRequest, user_id: int) -> UserOut:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise _not_found("user", user_id)
+    services.deactivate_user(user)
+    return _user_out(user)
+
+
+@router.get("/tokens", response=list[TokenOut])
+def list_tokens(request: HttpRequest) -> list[ApiToken]:
+    return list(ApiToken.objects.filter(user=request.user))
+
+
+@router.post("/tokens", response={201: TokenCreated})
+def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, object]]:
+    try:
+        row, secret = services.create_token(request.user, name=payload.name, days=payload.days)  # type: ignore[arg-type]
+    except services.AccountError as exc:
+        raise HttpError(422, str(exc)) from None
+    return Status(201, {"token": row, "secret": secret})
+
+
+@router.post("/tokens/{token_id}/revoke", response=TokenOut)
+def revoke_token(request: HttpRequest, token_id: int) -> ApiToken:
+    try:
+        return services.revoke_token(request.user, token_id)  # type: ignore[arg-type]
+    except services.AccountError:
+        raise _not_found("token", token_id) from None

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from radgov.accounts import services
+from radgov.core.context import ActingContext, acting_as
+from radgov.core.roles import Role
+
+
+class Command(BaseCommand):
+    help = "Create an account with one role; prints a one-time password. The person enrolls MFA at first login."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--role", required=True, help="one of: " + ", ".join(Role.values))
+        parser.add_argument("--email", default="")
+        parser.add_argument("--governance-member", action="store_true")
+        parser.add_argument("--clinical-champion", action="store_true")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        with acting_as(ActingContext(channel="cli")):
+            try:
+                user, password = services.create_user(
+                    opts["username"],
+                    role=opts["role"],
+                    email=opts["email"],
+                    governance_member=opts["governance_member"],
+                    clinical_champion=opts["clinical_champion"],
+                )
+            except services.AccountError as exc:
+                raise CommandError(str(exc)) from None
+        self.stdout.write(f"Created {user.username} ({user.role_label}).")
+        self.stdout.write(f"One-time password: {password}")
+        self.stdout.write("At first login they must enroll an authenticator app (TOTP) before anything else.")

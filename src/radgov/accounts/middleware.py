@@ -1,0 +1,141 @@
+"""Session lifetime, mandatory MFA, API tokens and the permission policy,
+applied to every request in that order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from radgov.accounts import tokens
+from radgov.accounts.signals import SESSION_SEEN, SESSION_STARTED
+from radgov.core import policy
+from radgov.core.audit import Action, record
+from radgov.core.problems import problem
+
+GetResponse = Callable[[HttpRequest], HttpResponse]
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session idle longer than RADGOV_SESSION_IDLE_MINUTES, or older than
+    RADGOV_SESSION_MAX_HOURS, whatever the activity; then authenticates API tokens."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api(request) and request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer "):
+            denied = self._token_login(request)
+            if denied is not None:
+                return denied
+        elif request.user.is_authenticated:
+            expired = self._expired(request)
+            if expired:
+                request.radgov_logout_reason = expired  # type: ignore[attr-defined]
+                logout(request)
+                if is_api(request):
+                    return problem(401, f"session ended: {expired}", kind="session-ended")
+                return HttpResponseRedirect(reverse("account_login") + "?expired=1")
+            request.session[SESSION_SEEN] = timezone.now().timestamp()
+        return self.get_response(request)
+
+    def _expired(self, request: HttpRequest) -> str | None:
+        now = timezone.now()
+        started = request.session.get(SESSION_STARTED)
+        seen = request.session.get(SESSION_SEEN)
+        if started is None or seen is None:
+            return "session has no start time"
+        if now - datetime.fromtimestamp(started, tz=now.tzinfo) > settings.SESSION_MAX_AGE:
+            return "absolute session lifetime reached"
+        if now - datetime.fromtimestamp(seen, tz=now.tzinfo) > settings.SESSION_IDLE_TIMEOUT:
+            return "idle timeout"
+        return None
+
+    def _token_login(self, request: HttpRequest) -> HttpResponse | None:
+        presented = request.META["HTTP_AUTHORIZATION"].removeprefix("Bearer ").strip()
+        try:
+            user, row = tokens.authenticate(presented)
+        except tokens.TokenError as exc:
+            record(action=Action.DENIED, outcome="denied", event_code="110114", detail={"reason": str(exc)})
+            return problem(401, str(exc), kind="invalid-token")
+        request.user = user
+        request.api_token = row  # type: ignore[attr-defined]
+        request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+        return None
+
+
+class MfaRequiredMiddleware:
+    """A logged-in account that has not enrolled TOTP reaches only the enrollment pages."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
+        user = request.user
+        if not user.is_authenticated or getattr(request, "api_token", None) is not None:
+            return None
+        rule = policy.rule_for(_route_name(request))
+        if rule is not None and (rule.public or rule.enrollment):
+            return None
+        if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            return None
+        if is_api(request):
+            return problem(403, "enroll an authenticator app (TOTP) before using radgov", kind="mfa-required")
+        return HttpResponseRedirect(reverse("mfa_activate_totp"))
+
+
+class PermissionPolicyMiddleware:
+    """Deny by default: every route must have a rule in radgov.core.policy, and the
+    user's role must be in it.  Every denial is audited."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
+        name = _route_name(request)
+        if request.path.startswith(settings.STATIC_URL):
+            return None
+        rule = policy.rule_for(name)
+        user = request.user
+        if rule is not None and rule.public:
+            return None
+        if rule is not None and not user.is_authenticated:
+            if is_api(request):
+                return problem(401, "authentication required: log in or send an API token", kind="unauthenticated")
+            return HttpResponseRedirect(f"{reverse('account_login')}?next={request.path}")
+        if rule is not None and rule.allows(getattr(user, "role", None)):
+            return None
+        reason = "no permission rule for this route" if rule is None else "role not permitted"
+        record(
+            action=Action.DENIED,
+            outcome="denied",
+            object_type="route",
+            object_id=name or request.path,
+            detail={"method": request.method, "reason": reason},
+        )
+        if is_api(request):
+            return problem(403, f"{reason}: {name or request.path}", kind="forbidden")
+        return render(request, "web/denied.html", {"reason": reason}, status=403)
+
+
+def _route_name(request: HttpRequest) -> str | None:
+    match = request.resolver_match
+    return match.view_name if match else None

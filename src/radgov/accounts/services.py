@@ -1,0 +1,124 @@
+"""Every change to accounts, sessions and tokens: one transaction, one audit entry."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.utils import timezone
+
+from radgov.accounts import tokens
+from radgov.accounts.models import ApiToken, LoginSession, User
+from radgov.core import config
+from radgov.core.audit import Action, record
+from radgov.core.roles import Role
+from radgov.core.services import service
+
+
+class AccountError(ValueError):
+    """A request about accounts that breaks a rule; the message says which."""
+
+
+def _check_role(role: str) -> str:
+    if role not in Role.values:
+        raise AccountError(f"unknown role {role!r}; the roles are: {', '.join(Role.values)}")
+    return role
+
+
+@service
+def create_user(
+    username: str,
+    *,
+    role: str,
+    email: str = "",
+    password: str | None = None,
+    governance_member: bool = False,
+    clinical_champion: bool = False,
+) -> tuple[User, str]:
+    """Create an account; returns it and its one-time password (generated when
+    none is given).  The person must enroll MFA at first login."""
+    username = username.strip()
+    if not username:
+        raise AccountError("a username is required")
+    _check_role(role)
+    if User.objects.filter(username__iexact=username).exists():
+        raise AccountError(f"a user named {username!r} already exists")
+    password = password or secrets.token_urlsafe(12)
+    user = User(
+        username=username,
+        email=email,
+        role=role,
+        is_governance_member=governance_member,
+        is_clinical_champion=clinical_champion,
+    )
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise AccountError("password refused: " + " ".join(exc.messages)) from None
+    user.set_password(password)
+    try:
+        user.save()
+    except IntegrityError:
+        raise AccountError(f"a user named {username!r} already exists") from None
+    record(
+        action=Action.CREATE,
+        obj=user,
+        detail={"role": role, "governance_member": governance_member, "clinical_champion": clinical_champion},
+    )
+    return user, password
+
+
+@service
+def deactivate_user(user: User) -> int:
+    """Disable an account and end every session it holds; returns how many ended."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    ended = end_sessions(user)
+    for token in ApiToken.objects.filter(user=user, revoked_at__isnull=True):
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    record(action=Action.UPDATE, obj=user, changes={"is_active": [True, False]}, detail={"sessions_ended": ended})
+    return ended
+
+
+def end_sessions(user: User, *, keep: str | None = None) -> int:
+    """Delete the user's server-side sessions (called inside a service)."""
+    rows = LoginSession.objects.filter(user=user)
+    if keep:
+        rows = rows.exclude(session_key=keep)
+    keys = list(rows.values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    rows.delete()
+    return len(keys)
+
+
+@service
+def create_token(user: User, *, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+    name = name.strip()
+    if not name:
+        raise AccountError("a token needs a name")
+    days = days if days is not None else config.get_int("RADGOV_API_TOKEN_DAYS")
+    if not 1 <= days <= 366:
+        raise AccountError(f"token lifetime must be 1 to 366 days, not {days}")
+    secret, prefix, digest = tokens.new_token()
+    row = ApiToken.objects.create(
+        user=user, name=name, prefix=prefix, digest=digest, expires_at=timezone.now() + timedelta(days=days)
+    )
+    record(action=Action.TOKEN_CREATED, obj=row, detail={"name": name, "days": days})
+    return row, secret
+
+
+@service
+def revoke_token(user: User, token_id: int) -> ApiToken:
+    row = ApiToken.objects.filter(pk=token_id, user=user).first()
+    if row is None:
+        raise AccountError("no such token among yours")
+    if row.revoked_at is None:
+        row.revoked_at = timezone.now()
+        row.save(update_fields=["revoked_at"])
+        record(action=Action.TOKEN_REVOKED, obj=row)
+    return row

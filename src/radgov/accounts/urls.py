@@ -1,0 +1,10 @@
+from django.urls import path
+
+from radgov.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("users/", views.users, name="users"),
+    path("tokens/", views.tokens_page, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+]

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from radgov.accounts import services
+from radgov.accounts.forms import TokenForm, UserForm
+from radgov.accounts.models import ApiToken, User
+
+
+def users(request: HttpRequest) -> HttpResponse:
+    form = UserForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user, password = services.create_user(
+                data["username"],
+                role=data["role"],
+                email=data["email"],
+                governance_member=data["governance_member"],
+                clinical_champion=data["clinical_champion"],
+            )
+        except services.AccountError as exc:
+            form.add_error(None, str(exc))
+        else:
+            created = {"username": user.username, "password": password}
+            form = UserForm()
+    return render(
+        request, "accounts/users.html", {"form": form, "users": User.objects.all(), "created": created}
+    )
+
+
+def tokens_page(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST or None)
+    secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, secret = services.create_token(
+                request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]  # type: ignore[arg-type]
+            )
+        except services.AccountError as exc:
+            form.add_error(None, str(exc))
+        else:
+            form = TokenForm()
+    rows = ApiToken.objects.filter(user=request.user)
+    return render(request, "accounts/tokens.html", {"form": form, "tokens": rows, "secret": secret})
+
+
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        services.revoke_token(request.user, token_id)  # type: ignore[arg-type]
+    except services.AccountError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Token revoked.")
+    return redirect("accounts:tokens")

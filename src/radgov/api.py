@@ -1,0 +1,54 @@
+"""The REST API under /api/: one NinjaAPI, one router per app, problem+json errors."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import SessionAuth
+
+from radgov import __version__
+from radgov.accounts.api import router as accounts_router
+from radgov.core.api import router as core_router
+from radgov.core.problems import problem
+
+
+class PolicyAuth(SessionAuth):
+    """Who the caller is was settled by the middleware (session or API token);
+    the permission policy has already allowed the route.  Token callers skip CSRF."""
+
+    def __call__(self, request: HttpRequest) -> object | None:
+        if getattr(request, "api_token", None) is not None:
+            return request.user
+        return super().__call__(request)
+
+
+api = NinjaAPI(
+    title="radgov API",
+    version=__version__,
+    urls_namespace="api",
+    auth=PolicyAuth(),
+    description="Governance of imaging AI. Authenticate with a session or `Authorization: Bearer <token>`.",
+)
+api.add_router("/", accounts_router)
+api.add_router("/audit", core_router)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {"location": ".".join(str(p) for p in e.get("loc", [])), "message": e.get("msg", "invalid")}
+        for e in exc.errors
+    ]
+    first = errors[0] if errors else {"location": "", "message": "invalid request"}
+    return problem(422, f"{first['location']}: {first['message']}", kind="validation-error", errors=errors)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return problem(exc.status_code, str(exc.message))
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return problem(401, "authentication required: log in or send an API token", kind="unauthenticated")

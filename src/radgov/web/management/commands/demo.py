@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from radgov.accounts import services
+from radgov.accounts.models import User
+from radgov.core.context import ActingContext, acting_as
+from radgov.core.roles import Role
+
+DEMO_PASSWORD = "radgov-demo-2026"  # noqa: S105 - a published demo password, for the demo practice only
+
+# One person per role of section III, plus the two capacities.
+DEMO_PEOPLE = [
+    ("admin", Role.ADMINISTRATOR, {}),
+    ("dr.chen", Role.PHYSICIAN, {"governance_member": True}),
+    ("dr.okafor", Role.PHYSICIAN, {"clinical_champion": True}),
+    ("physicist", Role.MEDICAL_PHYSICIST, {"governance_member": True}),
+    ("informatics", Role.INFORMATICS, {"governance_member": True}),
+    ("datasci", Role.DATA_SCIENTIST, {}),
+    ("tech", Role.TECHNOLOGIST, {}),
+    ("vendor.rep", Role.VENDOR, {}),
+    ("privacy", Role.COMPLIANCE, {"governance_member": True}),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo practice (idempotent: running it twice changes nothing)."
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        created = 0
+        with acting_as(ActingContext(channel="cli")):
+            for username, role, capacities in DEMO_PEOPLE:
+                if User.objects.filter(username=username).exists():
+                    continue
+                services.create_user(
+                    username, role=role.value, email=f"{username}@demo.invalid", password=DEMO_PASSWORD, **capacities
+                )
+                created += 1
+        self.stdout.write(f"Demo practice ready ({created} accounts created, {len(DEMO_PEOPLE) - created} already there).")
+        self.stdout.write("Log in at http://127.0.0.1:8000/ as one of:")
+        for username, role, _ in DEMO_PEOPLE:
+            self.stdout.write(f"  {username:<12} {role.label}")
+        self.stdout.write(f"with the password {DEMO_PASSWORD!r}. At first login you set up an authenticator app")
+        self.stdout.write("(any TOTP app: scan the QR code, or type the secret shown under it).")

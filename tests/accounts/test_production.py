@@ -1,0 +1,62 @@
+"""Under production settings: `check --deploy` is silent, cookies are Secure, and
+the platform refuses to start without its keys or secret key."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+RADGOV = [sys.executable, "-m", "radgov.cli"]
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("RADGOV_")} | env
+    return subprocess.run([*RADGOV, *args], env=full, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def production_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "RADGOV_PRODUCTION": "1",
+        "RADGOV_DATA_DIR": str(tmp_path / "data"),
+        "RADGOV_SECRET_KEY": "x" * 20 + "production-secret-key-for-tests-only-0123456789",
+        "RADGOV_ALLOWED_HOSTS": "radgov.example.org",
+        "RADGOV_KEY_FILE": str(tmp_path / "keys.json"),
+    }
+
+
+def test_check_deploy_is_silent_under_production(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    dev = {k: v for k, v in env.items() if k != "RADGOV_PRODUCTION"}
+    made = run(["keys", "check"], dev, tmp_path)  # outside production the key file is generated
+    assert made.returncode == 0, made.stderr
+    result = run(["check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_cookies_are_secure(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    code = (
+        "import json;from django.conf import settings as s;"
+        "print(json.dumps([s.SESSION_COOKIE_SECURE,s.CSRF_COOKIE_SECURE,s.SESSION_COOKIE_HTTPONLY,"
+        "s.SESSION_COOKIE_SAMESITE,s.SECURE_SSL_REDIRECT,s.SECURE_HSTS_SECONDS>0]))"
+    )
+    result = run(["shell", "-c", code], env, tmp_path)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, True, True, "Lax", True, True]
+
+
+def test_production_refuses_to_start_without_keys(tmp_path: Path) -> None:
+    result = run(["check"], production_env(tmp_path), tmp_path)
+    assert result.returncode != 0
+    assert "RADGOV_KEY_FILE" in result.stdout + result.stderr
+    assert not (tmp_path / "keys.json").exists(), "production must never generate keys silently"
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    del env["RADGOV_SECRET_KEY"]
+    result = run(["check"], env, tmp_path)
+    assert result.returncode != 0 and "RADGOV_SECRET_KEY" in result.stderr

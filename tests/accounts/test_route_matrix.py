@@ -1,0 +1,87 @@
+"""The role x route matrix: deny by default, proved against a golden table.
+
+tests/accounts/route_matrix.csv is the reviewed record of who may use every route.
+A route missing from it, a rule that disagrees with it, or a running application
+that lets through what it denies (or refuses what it allows) fails here."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from radgov.core import policy
+from radgov.core.models import AuditEntry
+from radgov.core.roles import Role
+from tests.accounts.make_route_matrix import COLUMNS, expected
+from tests.accounts.routes import named_routes
+from tests.factories import make_user
+
+GOLDEN = Path(__file__).with_name("route_matrix.csv")
+
+
+def golden() -> dict[str, dict[str, str]]:
+    with GOLDEN.open() as fh:
+        return {row["route"]: row for row in csv.DictReader(fh)}
+
+
+def test_every_route_is_in_the_golden_table() -> None:
+    missing = sorted(set(named_routes()) - set(golden()))
+    assert not missing, f"routes missing from route_matrix.csv (regenerate and review): {missing}"
+
+
+def test_golden_table_has_no_stale_routes() -> None:
+    stale = sorted(set(golden()) - set(named_routes()))
+    assert not stale, f"route_matrix.csv names routes that no longer exist: {stale}"
+
+
+def test_policy_agrees_with_golden_table() -> None:
+    table = golden()
+    for name in named_routes():
+        assert [table[name][c] for c in COLUMNS] == expected(name), f"policy for {name} differs from the golden table"
+
+
+def test_unlisted_route_is_denied_to_everyone() -> None:
+    assert policy.rule_for("some:new_route") is None
+    assert all(cell == "deny" for cell in expected("some:new_route"))
+
+
+def test_no_patient_data_rule_admits_the_vendor() -> None:
+    for name, rule in policy.RULES.items():
+        if rule.patient_data:
+            assert Role.VENDOR.value not in rule.roles, name
+    with pytest.raises(ValueError, match="vendor"):
+        policy.Rule(roles=frozenset({Role.VENDOR.value}), patient_data=True)
+
+
+def _refused(response, anonymous: bool) -> bool:  # type: ignore[no-untyped-def]
+    if response.status_code in (401, 403):
+        return True
+    location = response.headers.get("Location", "")
+    # the policy sends an anonymous visitor to the login page, saying where they were going
+    return anonymous and response.status_code == 302 and "/accounts/login/?next=" in location
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("column", COLUMNS)
+def test_running_application_matches_golden_table(column: str) -> None:
+    """Request every route as each role (and anonymously); the answer must be a
+    refusal exactly where the table says deny, and each refusal is audited."""
+    client = Client()
+    anonymous = column == "anonymous"
+    if not anonymous:
+        user = make_user(f"matrix-{column}", role=column)
+        client.force_login(user)
+    table = golden()
+    for name, url in sorted(named_routes().items()):
+        if not url or name == "account_logout":
+            continue
+        before = AuditEntry.objects.filter(action="denied").count()
+        response = client.get(url)
+        refused = _refused(response, anonymous)
+        want = table[name][column]
+        assert refused == (want == "deny"), f"{column} GET {url} ({name}): {response.status_code}, table says {want}"
+        if want == "deny" and response.status_code == 403:
+            assert AuditEntry.objects.filter(action="denied").count() == before + 1, f"denial of {name} not audited"

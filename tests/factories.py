@@ -1,0 +1,32 @@
+"""Test data: accounts with a role and, unless asked otherwise, TOTP enrolled."""
+
+from __future__ import annotations
+
+import time
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+
+from radgov.accounts.models import User
+from radgov.core.roles import Role
+
+PASSWORD = "correct horse battery 42"
+
+
+def make_user(username: str = "", *, role: str = Role.PHYSICIAN, enroll: bool = True, **extra: object) -> User:
+    username = username or f"{role}-{User.objects.count() + 1}"
+    user = User(username=username, role=role, **extra)
+    user.set_password(PASSWORD)
+    user.save()
+    if enroll:
+        user.totp_secret = generate_totp_secret()  # type: ignore[attr-defined]
+        TOTP.activate(user, user.totp_secret)  # type: ignore[attr-defined]
+    return user
+
+
+def totp_code(secret: str, *, at: float | None = None) -> str:
+    return format_hotp_value(hotp_value(secret, int((at or time.time()) // 30)))
+
+
+def has_totp(user: User) -> bool:
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
