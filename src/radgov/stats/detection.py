@@ -243,7 +243,7 @@ def lesion_sensitivity(
     m = match_detections(
         lesions, detections, scores, criterion=criterion, iou_threshold=iou_threshold
     )
-    t = -math.inf if threshold is None else _threshold(threshold)
+    t = _threshold(threshold)
     found = int(np.count_nonzero(m.lesion_scores >= t))
     est = proportion_ci(found, m.n_lesions, method="wilson", confidence_level=level)
     method = f"lesion-level sensitivity ({m.criterion}), Wilson interval, lesions as independent"
@@ -267,11 +267,14 @@ def false_positives_per_image(
     m = match_detections(
         lesions, detections, scores, criterion=criterion, iou_threshold=iou_threshold
     )
-    t = -math.inf if threshold is None else _threshold(threshold)
+    t = _threshold(threshold)
     return float(np.count_nonzero(m.fp_scores >= t)) / m.n_images
 
 
-def _threshold(value: float) -> float:
+def _threshold(value: float | None) -> float:
+    """``None`` keeps every detection."""
+    if value is None:
+        return -math.inf
     t = float(value)
     if math.isnan(t):
         raise ValueError("threshold must be a number; got nan")
