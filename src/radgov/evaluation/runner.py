@@ -1,0 +1,508 @@
+"""Running an acceptance test: every metric overall and in every subgroup, then the criteria.
+
+All statistics come from :mod:`radgov.stats`; this module only chooses which to call on which
+rows.  A metric that cannot be computed on a subgroup (no positives, too few cases) is a
+not-estimable :class:`~radgov.stats.results.Estimate` with its reason, never a number.
+
+A criterion that cannot be checked because its metric is not estimable **fails**, with the
+reason: a governance decision cannot rest on a number that does not exist.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from radgov.stats.agreement import (
+    bland_altman,
+    concordance_correlation,
+    icc,
+    mean_absolute_error,
+)
+from radgov.stats.bootstrap import bootstrap_ci
+from radgov.stats.calibration import (
+    brier_score_loss,
+    calibration_curve,
+    expected_calibration_error,
+)
+from radgov.stats.classification import classification_metrics, confusion_counts
+from radgov.stats.results import Estimate
+from radgov.stats.roc import roc_auc_score, roc_curve, roc_curve_band
+from radgov.stats.segmentation import dice_summary
+
+from .cases import Cases
+from .protocol import RULES, Protocol
+from .subgroups import Subgroup, build_subgroups
+
+__all__ = ["CriterionResult", "Evaluation", "GroupInfo", "evaluate"]
+
+OVERALL = "overall"
+THRESHOLD_METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "f1")
+ECE_RESAMPLES = 200
+MEAN_RESAMPLES = 1000
+ROC_POINTS = 300  # points of the ROC curve kept for the report and the JSON
+
+RULE_TEXT = {
+    "estimate_at_least": "estimate >= {v}",
+    "ci_low_at_least": "lower confidence bound >= {v}",
+    "estimate_at_most": "estimate <= {v}",
+    "ci_high_at_most": "upper confidence bound <= {v}",
+}
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    key: str
+    column: str | None
+    level: str | None
+    n: int
+    n_positive: int | None = None
+    n_negative: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"n": self.n}
+        if self.n_positive is not None:
+            out["n_positive"] = self.n_positive
+            out["n_negative"] = self.n_negative
+        return out
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    index: int  # 1-based, as in the protocol
+    metric: str
+    subgroup: str  # "overall" or a subgroup key
+    rule: str  # e.g. "ci_low_at_least"
+    rule_text: str
+    threshold: float
+    observed: float | None
+    passed: bool
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "criterion": self.index,
+            "metric": self.metric,
+            "subgroup": self.subgroup,
+            "rule": self.rule,
+            "rule_text": self.rule_text,
+            "threshold": self.threshold,
+            "observed": self.observed,
+            "passed": self.passed,
+        }
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass
+class Evaluation:
+    protocol: Protocol
+    cases: Cases
+    overall: dict[str, Estimate]
+    subgroups: dict[str, dict[str, Estimate]]
+    groups: dict[str, GroupInfo]
+    criteria: list[CriterionResult]
+    curves: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.criteria)
+
+
+# --- metrics per task -------------------------------------------------------------------
+
+
+def _guard(metric: str, method: str, n: int, level: float, fn: Callable[[], Estimate]) -> Estimate:
+    """Run one stats call; a ValueError on too little data becomes a not-estimable result."""
+    if n == 0:
+        return Estimate.not_estimable("no cases", method=method, n=0, confidence_level=level)
+    try:
+        return fn()
+    except ValueError as err:
+        return Estimate.not_estimable(str(err), method=method, n=n, confidence_level=level)
+
+
+def _binary_metrics(
+    protocol: Protocol, data: dict[str, np.ndarray], seed: int
+) -> dict[str, Estimate]:
+    y, s = data["truth"], data["score"]
+    level = protocol.confidence_level
+    n = int(y.shape[0])
+    wanted = protocol.metrics
+    out: dict[str, Estimate] = {}
+    if any(m in THRESHOLD_METRICS for m in wanted):
+        if n == 0:
+            for m in THRESHOLD_METRICS:
+                out[m] = Estimate.not_estimable(
+                    "no cases", method=protocol.proportion_method, n=0, confidence_level=level
+                )
+        else:
+            assert protocol.threshold is not None
+            out.update(
+                classification_metrics(
+                    y,
+                    s >= protocol.threshold,
+                    confidence_level=level,
+                    method=protocol.proportion_method,
+                )
+            )
+    if "auc" in wanted:
+        out["auc"] = _guard(
+            "auc", "DeLong", n, level, lambda: roc_auc_score(y, s, confidence_level=level)
+        )
+    if "brier" in wanted:
+        out["brier"] = _guard(
+            "brier",
+            "normal approximation (Bradley et al. 2008)",
+            n,
+            level,
+            lambda: brier_score_loss(y, s, confidence_level=level),
+        )
+    if "ece" in wanted:
+        out["ece"] = _guard(
+            "ece",
+            "bootstrap percentile",
+            n,
+            level,
+            lambda: bootstrap_ci(
+                lambda t, p: expected_calibration_error(t, p),
+                y,
+                s,
+                n_resamples=ECE_RESAMPLES,
+                confidence_level=level,
+                random_state=seed,
+            ),
+        )
+    return {m: out[m] for m in wanted}
+
+
+def _quantification_metrics(
+    protocol: Protocol, data: dict[str, np.ndarray], seed: int
+) -> dict[str, Estimate]:
+    ref, ai = data["truth"], data["score"]
+    level = protocol.confidence_level
+    n = int(ref.shape[0])
+    out: dict[str, Estimate] = {}
+    wanted = protocol.metrics
+    if {"bias", "loa_low", "loa_high"} & set(wanted):
+        try:
+            ba = bland_altman(ai, ref, confidence_level=level) if n else None
+        except ValueError as err:
+            ba = None
+            reason = str(err)
+        else:
+            reason = "no cases"
+        for m, attr in (("bias", "bias"), ("loa_low", "lower_limit"), ("loa_high", "upper_limit")):
+            out[m] = (
+                getattr(ba, attr)
+                if ba is not None
+                else Estimate.not_estimable(
+                    reason, method="Bland-Altman", n=n, confidence_level=level
+                )
+            )
+    if "mae" in wanted:
+        out["mae"] = _guard(
+            "mae", "t interval", n, level,
+            lambda: mean_absolute_error(ai, ref, confidence_level=level),
+        )  # fmt: skip
+    if "icc" in wanted:
+        out["icc"] = _guard(
+            "icc", "ICC(2,1)", n, level,
+            lambda: icc(np.column_stack([ai, ref]), form="ICC(2,1)", confidence_level=level),
+        )  # fmt: skip
+    if "ccc" in wanted:
+        out["ccc"] = _guard(
+            "ccc", "Lin CCC", n, level,
+            lambda: concordance_correlation(ai, ref, confidence_level=level),
+        )  # fmt: skip
+    return {m: out[m] for m in wanted}
+
+
+def _mean_ci(values: np.ndarray, level: float, seed: int) -> Estimate:
+    return bootstrap_ci(
+        lambda v: v.mean(axis=-1),
+        values,
+        n_resamples=MEAN_RESAMPLES,
+        confidence_level=level,
+        random_state=seed,
+        vectorized=True,
+        strata=False,
+    )
+
+
+def _segmentation_metrics(
+    protocol: Protocol, data: dict[str, np.ndarray], seed: int
+) -> dict[str, Estimate]:
+    level = protocol.confidence_level
+    n = int(data["dice"].shape[0])
+    out: dict[str, Estimate] = {}
+    if "dice" in protocol.metrics:
+        out["dice"] = _guard(
+            "dice", "mean Dice", n, level,
+            lambda: dice_summary(data["dice"], confidence_level=level),
+        )  # fmt: skip
+    if "hd95" in protocol.metrics:
+        if "hd95" not in data:
+            out["hd95"] = Estimate.not_estimable(
+                "the protocol names no hd95 column", method="mean HD95", n=n,
+                confidence_level=level,
+            )  # fmt: skip
+        else:
+            out["hd95"] = _guard(
+                "hd95", "bootstrap percentile", n, level,
+                lambda: _mean_ci(data["hd95"], level, seed),
+            )  # fmt: skip
+    return out
+
+
+def _detection_metrics(
+    protocol: Protocol, data: dict[str, np.ndarray], seed: int
+) -> dict[str, Estimate]:
+    """Per-case counts; intervals by resampling cases (a cluster bootstrap over images)."""
+    level = protocol.confidence_level
+    lesions = data["lesions"].astype(np.float64)
+    detected = data["detected"].astype(np.float64)
+    fps = data["false_positives"].astype(np.float64)
+    n = int(lesions.shape[0])
+    out: dict[str, Estimate] = {}
+    if "lesion_sensitivity" in protocol.metrics:
+        if lesions.sum() == 0:
+            out["lesion_sensitivity"] = Estimate.not_estimable(
+                "no ground-truth lesions", method="cluster bootstrap percentile", n=n,
+                confidence_level=level,
+            )  # fmt: skip
+        else:
+            out["lesion_sensitivity"] = _guard(
+                "lesion_sensitivity", "cluster bootstrap percentile", n, level,
+                lambda: bootstrap_ci(
+                    lambda d, les: d.sum(axis=-1) / les.sum(axis=-1),
+                    detected, lesions,
+                    n_resamples=MEAN_RESAMPLES, confidence_level=level, random_state=seed,
+                    vectorized=True, strata=False,
+                ),
+            )  # fmt: skip
+    if "fppi" in protocol.metrics:
+        out["fppi"] = _guard(
+            "fppi", "bootstrap percentile", n, level, lambda: _mean_ci(fps, level, seed)
+        )
+    return out
+
+
+_TASK_METRICS = {
+    "binary": _binary_metrics,
+    "quantification": _quantification_metrics,
+    "segmentation": _segmentation_metrics,
+    "detection": _detection_metrics,
+}
+
+
+# --- curves for the report ---------------------------------------------------------------
+
+
+def _thin(n_points: int, keep: int) -> np.ndarray:
+    if n_points <= keep:
+        return np.arange(n_points)
+    return np.unique(np.linspace(0, n_points - 1, keep).round().astype(np.intp))
+
+
+def _clean(a: np.ndarray) -> list[float | None]:
+    return [None if not math.isfinite(float(v)) else float(v) for v in a]
+
+
+def _binary_curves(protocol: Protocol, y: np.ndarray, s: np.ndarray, progress: Progress) -> dict[str, Any]:
+    level = protocol.confidence_level
+    curves: dict[str, Any] = {}
+    if protocol.threshold is not None:
+        c = confusion_counts(y, s >= protocol.threshold)
+        curves["confusion"] = {"tp": c.tp, "fp": c.fp, "tn": c.tn, "fn": c.fn}
+    fpr, tpr, thr = roc_curve(y, s)
+    keep = _thin(fpr.shape[0], ROC_POINTS)
+    curves["roc"] = {"fpr": _clean(fpr[keep]), "tpr": _clean(tpr[keep])}
+    if protocol.threshold is not None:
+        pred = s >= protocol.threshold
+        curves["operating_point"] = {
+            "fpr": float(np.count_nonzero(pred & (y == 0)) / max(1, np.count_nonzero(y == 0))),
+            "tpr": float(np.count_nonzero(pred & (y == 1)) / max(1, np.count_nonzero(y == 1))),
+            "threshold": protocol.threshold,
+        }
+    if protocol.roc_band_resamples > 0:
+        progress("ROC confidence band (bootstrap)")
+        band = roc_curve_band(
+            y,
+            s,
+            confidence_level=level,
+            n_resamples=protocol.roc_band_resamples,
+            random_state=protocol.seed,
+        )
+        curves["roc_band"] = {
+            "fpr": _clean(band.fpr),
+            "tpr": _clean(band.tpr),
+            "tpr_low": _clean(band.tpr_low),
+            "tpr_high": _clean(band.tpr_high),
+            "method": band.method,
+            "n_resamples": band.n_resamples,
+        }
+    if s.min() >= 0.0 and s.max() <= 1.0:
+        cal = calibration_curve(y, s, n_bins=10, confidence_level=level)
+        curves["calibration"] = {
+            "mean_predicted": _clean(cal.mean_predicted),
+            "observed": _clean(cal.observed_fraction),
+            "observed_low": _clean(cal.observed_low),
+            "observed_high": _clean(cal.observed_high),
+            "count": [int(c) for c in cal.counts],
+            "method": cal.method,
+        }
+    return curves
+
+
+def _quantification_curves(protocol: Protocol, ref: np.ndarray, ai: np.ndarray) -> dict[str, Any]:
+    try:
+        ba = bland_altman(ai, ref, confidence_level=protocol.confidence_level)
+    except ValueError:
+        return {}
+    keep = _thin(ba.means.shape[0], 5000)
+    return {
+        "bland_altman": {
+            "mean": _clean(ba.means[keep]),
+            "difference": _clean(ba.differences[keep]),
+            "bias": ba.bias.estimate,
+            "loa_low": ba.lower_limit.estimate,
+            "loa_high": ba.upper_limit.estimate,
+            "n_shown": int(keep.shape[0]),
+            "n": ba.n,
+        }
+    }
+
+
+# --- criteria ----------------------------------------------------------------------------
+
+
+def _targets(ref: str | list[str] | None, subgroups: list[Subgroup]) -> list[str]:
+    if ref is None:
+        return [OVERALL]
+    if ref == "all":
+        return [OVERALL, *(g.key for g in subgroups)]
+    keys: list[str] = []
+    for r in ref:
+        if "=" in r:
+            keys.append(r)
+        else:
+            keys.extend(g.key for g in subgroups if g.column == r)
+    return list(dict.fromkeys(keys))
+
+
+def evaluate_criteria(
+    protocol: Protocol,
+    overall: dict[str, Estimate],
+    by_group: dict[str, dict[str, Estimate]],
+    subgroups: list[Subgroup],
+) -> list[CriterionResult]:
+    results: list[CriterionResult] = []
+    for i, crit in enumerate(protocol.criteria, start=1):
+        for key in _targets(crit.subgroups, subgroups):
+            metrics = overall if key == OVERALL else by_group.get(key)
+            for rule, threshold in crit.rules():
+                text = RULE_TEXT[rule].format(v=f"{threshold:g}")
+                if metrics is None:
+                    results.append(
+                        CriterionResult(
+                            i, crit.metric, key, rule, text, threshold, None, False,
+                            f"subgroup {key} has no cases in the data",
+                        )
+                    )  # fmt: skip
+                    continue
+                est = metrics[crit.metric]
+                field_name, op = RULES[rule]
+                value = float(getattr(est, field_name))
+                if not est.estimable or math.isnan(value):
+                    reason = est.reason or f"the {field_name} is not available"
+                    results.append(
+                        CriterionResult(
+                            i, crit.metric, key, rule, text, threshold, None, False,
+                            f"not estimable: {reason}",
+                        )
+                    )  # fmt: skip
+                    continue
+                passed = value >= threshold if op == ">=" else value <= threshold
+                results.append(
+                    CriterionResult(i, crit.metric, key, rule, text, threshold, value, passed)
+                )
+    return results
+
+
+# --- the run -----------------------------------------------------------------------------
+
+
+def _columns(cases: Cases) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for name in cases.frame.columns:
+        if name == "case_id":
+            continue
+        arr = cases.frame.get_column(name).to_numpy()
+        out[name] = arr.astype(np.bool_) if name == "truth" and arr.dtype == np.int8 else arr
+    return out
+
+
+def planned_steps(protocol: Protocol, cases: Cases) -> int:
+    n_groups = sum(
+        (len(s.bins) - 1) if s.bins else cases.groups[s.column].n_unique()
+        for s in protocol.subgroups
+    )
+    return 2 + n_groups + (1 if protocol.task == "binary" and protocol.roc_band_resamples else 0)
+
+
+def evaluate(
+    protocol: Protocol, cases: Cases, *, progress: Progress | None = None
+) -> Evaluation:
+    """Compute ``overall`` and every subgroup's metrics, the report's curves and the criteria."""
+    step: Progress = progress or (lambda _label: None)
+    compute = _TASK_METRICS[protocol.task]
+    data = _columns(cases)
+    seed = protocol.seed
+
+    step("overall")
+    overall = compute(protocol, data, seed)
+    groups: dict[str, GroupInfo] = {}
+    truth = data.get("truth")
+    binary = protocol.task == "binary"
+
+    def info(key: str, column: str | None, level: str | None, idx: np.ndarray | None) -> GroupInfo:
+        n = int(cases.n_rows if idx is None else idx.shape[0])
+        if binary and truth is not None:
+            pos = int(np.count_nonzero(truth if idx is None else truth[idx]))
+            return GroupInfo(key, column, level, n, pos, n - pos)
+        return GroupInfo(key, column, level, n)
+
+    groups[OVERALL] = info(OVERALL, None, None, None)
+    subgroups = build_subgroups(protocol.subgroups, cases.groups)
+    by_group: dict[str, dict[str, Estimate]] = {}
+    for i, g in enumerate(subgroups):
+        step(f"subgroup {g.key}")
+        sub = {k: v[g.index] for k, v in data.items()}
+        by_group[g.key] = compute(protocol, sub, seed + 1 + i)
+        groups[g.key] = info(g.key, g.column, g.level, g.index)
+
+    curves: dict[str, Any] = {}
+    if binary:
+        curves = _binary_curves(protocol, data["truth"], data["score"], step)
+    elif protocol.task == "quantification":
+        curves = _quantification_curves(protocol, data["truth"], data["score"])
+    step("criteria")
+    criteria = evaluate_criteria(protocol, overall, by_group, subgroups)
+    return Evaluation(
+        protocol=protocol,
+        cases=cases,
+        overall=overall,
+        subgroups=by_group,
+        groups=groups,
+        criteria=criteria,
+        curves=curves,
+    )
