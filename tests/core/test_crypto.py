@@ -12,13 +12,7 @@ from hypothesis import strategies as st
 
 from radgov.core import crypto, keys
 
-
-@pytest.fixture(autouse=True)
-def key_file(tmp_path, monkeypatch):
-    monkeypatch.setenv("RADGOV_KEY_FILE", str(tmp_path / "keys.json"))
-    keys.clear_cache()
-    yield tmp_path / "keys.json"
-    keys.clear_cache()
+from .keys_support import private_key_file  # noqa: F401
 
 
 def test_round_trip_and_token_shape():

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -13,15 +16,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.core.exceptions import ImproperlyConfigured
 
 from radgov.core import keys
+from radgov.core.checks import check_keys_configured
 
-
-@pytest.fixture(autouse=True)
-def key_file(tmp_path, monkeypatch):
-    monkeypatch.setenv("RADGOV_KEY_FILE", str(tmp_path / "keys.json"))
-    monkeypatch.delenv("RADGOV_PRODUCTION", raising=False)
-    keys.clear_cache()
-    yield tmp_path / "keys.json"
-    keys.clear_cache()
+from .keys_support import private_key_file  # noqa: F401
 
 
 def all_key_material(path) -> list[str]:
@@ -221,3 +218,101 @@ def test_too_open_permissions_are_reported(key_file):
     assert not keys.file_permissions_too_open()
     key_file.chmod(0o644)
     assert keys.file_permissions_too_open()
+
+
+# --- production: refuse to start without keys; never show a key -----------------------------
+
+
+def radgov(*args, data_dir, key_file, production="1"):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        RADGOV_PRODUCTION=production,
+        RADGOV_SECRET_KEY="test-secret-key-not-a-radgov-key-0123456789",
+        RADGOV_DATA_DIR=str(data_dir),
+        RADGOV_KEY_FILE=str(key_file),
+        RADGOV_LOG_LEVEL="DEBUG",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "radgov.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_system_check_fails_under_production_without_keys(key_file, monkeypatch):
+    monkeypatch.setenv("RADGOV_PRODUCTION", "1")
+    errors = check_keys_configured(None)
+    assert [e.id for e in errors] == ["radgov.keys.E001"]
+    assert "RADGOV_KEY_FILE" in errors[0].msg and "radgov keys init" in errors[0].hint
+
+
+def test_the_system_check_passes_with_keys_and_outside_production(key_file, monkeypatch):
+    assert check_keys_configured(None) == []  # missing outside production: generated on use
+    assert not key_file.exists()
+    keys.init_key_file()
+    monkeypatch.setenv("RADGOV_PRODUCTION", "1")
+    assert check_keys_configured(None) == []
+    key_file.chmod(0o640)
+    assert [e.id for e in check_keys_configured(None)] == ["radgov.keys.W001"]
+
+
+def test_the_system_check_fails_on_a_malformed_file_anywhere(key_file):
+    key_file.write_text("{}")
+    assert [e.id for e in check_keys_configured(None)] == ["radgov.keys.E001"]
+
+
+def test_keys_check_exits_1_under_production_without_a_key_file(tmp_path):
+    missing = tmp_path / "nowhere" / "keys.json"
+    result = radgov("keys", "check", data_dir=tmp_path / "data", key_file=missing)
+    assert result.returncode == 1
+    assert "RADGOV_KEY_FILE" in result.stderr and str(missing) in result.stderr
+    assert not missing.exists()
+
+
+def test_migrate_refuses_to_start_under_production_without_keys(tmp_path):
+    result = radgov("migrate", data_dir=tmp_path / "data", key_file=tmp_path / "keys.json")
+    assert result.returncode != 0
+    assert "radgov.keys.E001" in result.stderr
+    assert "Applying" not in result.stdout
+
+
+def test_keys_init_then_check_under_production_never_print_a_key(tmp_path):
+    data_dir, path = tmp_path / "data", tmp_path / "secure" / "keys.json"
+    created = radgov("keys", "init", data_dir=data_dir, key_file=path)
+    assert created.returncode == 0, created.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = radgov("keys", "init", data_dir=data_dir, key_file=path)
+    assert again.returncode == 1 and "never overwrites" in again.stderr
+    checked = radgov("keys", "check", data_dir=data_dir, key_file=path)
+    assert checked.returncode == 0, checked.stderr
+    assert "keys usable" in checked.stdout
+    path.write_text(path.read_text().replace('"format": "radgov-keys/1"', '"format": "x"'))
+    broken = radgov("keys", "check", data_dir=data_dir, key_file=path)
+    assert broken.returncode == 1 and "malformed" in broken.stderr
+    logs = "".join(p.read_text() for p in (data_dir / "logs").glob("*"))
+    shown = "".join(r.stdout + r.stderr for r in (created, again, checked, broken)) + logs
+    assert not any(secret in shown for secret in all_key_material(path))
+
+
+def test_no_key_in_logs_or_errors_of_the_key_store(key_file, caplog):
+    caplog.set_level(logging.DEBUG)
+    messages = []
+    keys.check_keys()
+    keys.add_encryption_key()
+    keys.derive_key("deid")
+    keys.audit_signer()[1].sign(b"x")
+    try:
+        keys.encryption_key("kmissing")
+    except KeyError as exc:
+        messages.append(str(exc))
+    material = all_key_material(key_file)
+    data = json.loads(key_file.read_text())
+    data["encryption"]["active"] = "kgone"
+    key_file.write_text(json.dumps(data))
+    with pytest.raises(ImproperlyConfigured) as info:
+        keys.check_keys()
+    messages.append(str(info.value))
+    assert caplog.text
+    assert not any(secret in caplog.text + "".join(messages) for secret in material)

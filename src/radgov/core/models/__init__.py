@@ -1,7 +1,9 @@
 from radgov.core.models.audit import AppendOnlyError, AuditCheckpoint, AuditEntry, AuditHead
 from radgov.core.models.base import AuditBypassError, AuditedManager, AuditedModel, AuditedQuerySet
+from radgov.core.models.identity import AccessionIdentity, PatientIdentity
 
 __all__ = [
+    "AccessionIdentity",
     "AppendOnlyError",
     "AuditBypassError",
     "AuditCheckpoint",
@@ -10,4 +12,5 @@ __all__ = [
     "AuditedManager",
     "AuditedModel",
     "AuditedQuerySet",
+    "PatientIdentity",
 ]
