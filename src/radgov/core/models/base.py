@@ -117,7 +117,8 @@ class AuditedQuerySet(models.QuerySet):
         before = stored_values(self.model, pks)
         count = 0
         for i in range(0, len(pks), CHUNK):
-            count += models.QuerySet.update(models.QuerySet(self.model).filter(pk__in=pks[i : i + CHUNK]), **kwargs)
+            chunk = models.QuerySet(self.model, using=self.db).filter(pk__in=pks[i : i + CHUNK])
+            count += chunk.update(**kwargs)
         after = stored_values(self.model, pks)
         for pk in pks:
             _record(self.model, "update", pk, diff(self.model, before.get(pk), after.get(pk)))
@@ -145,7 +146,8 @@ class AuditedQuerySet(models.QuerySet):
         objs = list(objs)
         pks = [obj.pk for obj in objs]
         before = stored_values(self.model, pks)
-        count = super().bulk_update(objs, fields, batch_size=batch_size)
+        plain = models.QuerySet(self.model, using=self.db)  # its inner update() must not record again
+        count = plain.bulk_update(objs, fields, batch_size=batch_size)
         after = stored_values(self.model, pks)
         for pk in pks:
             _record(self.model, "update", pk, diff(self.model, before.get(pk), after.get(pk)))

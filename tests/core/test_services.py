@@ -1,0 +1,225 @@
+"""@service and AuditedModel: every way to write an audited model outside a
+service raises, and inside one every write leaves its audit entries."""
+
+from __future__ import annotations
+
+import pytest
+from types import SimpleNamespace
+
+from django.apps import apps
+from django.db import connection, models, transaction
+
+from radgov.core.audit.chain import verify_rows
+from radgov.core.models import AuditBypassError, AuditedModel, AuditEntry
+from radgov.core.services import in_service, service
+
+from .audit_support import audit_key  # noqa: F401
+
+LABEL = "core"
+m = SimpleNamespace()  # the test models, defined only while this module runs
+
+
+class SecretField(models.CharField):
+    audit_redact = True  # what encrypted fields declare
+
+
+def define_models() -> list[type[models.Model]]:
+    """Throw-away models of the core app (so Django sees their relations),
+    registered for this module only: no migration ever sees them."""
+
+    class AuditTestTag(AuditedModel):
+        name = models.CharField(max_length=20)
+
+        class Meta:
+            app_label = LABEL
+
+    class AuditTestWidget(AuditedModel):
+        name = models.CharField(max_length=20)
+        size = models.IntegerField(default=0)
+        note = models.CharField(max_length=50, blank=True)
+        secret = SecretField(max_length=50, blank=True)
+        tags = models.ManyToManyField(AuditTestTag, blank=True)
+
+        class Meta:
+            app_label = LABEL
+
+        class Audit:
+            redact = ["note"]
+
+    class AuditTestPart(AuditedModel):
+        widget = models.ForeignKey(AuditTestWidget, on_delete=models.CASCADE)
+        spare_for = models.ForeignKey(AuditTestWidget, on_delete=models.SET_NULL, null=True, related_name="spares")
+
+        class Meta:
+            app_label = LABEL
+
+    m.Tag, m.Widget, m.Part = AuditTestTag, AuditTestWidget, AuditTestPart
+    return [AuditTestTag, AuditTestWidget, AuditTestPart]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tables(django_db_setup, django_db_blocker):
+    test_models = define_models()
+    apps.clear_cache()
+    with django_db_blocker.unblock():
+        with connection.schema_editor() as editor:
+            for model in test_models:
+                editor.create_model(model)
+        yield
+        with connection.schema_editor() as editor:
+            for model in reversed(test_models):
+                editor.delete_model(model)
+    for name in [model._meta.model_name for model in test_models] + ["audittestwidget_tags"]:
+        apps.all_models[LABEL].pop(name, None)
+    apps.clear_cache()
+
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("audit_key")]
+
+
+@service
+def run(fn):
+    return fn()
+
+
+def entries(action=None):
+    qs = AuditEntry.objects.order_by("seq")
+    return list(qs.filter(action=action) if action else qs)
+
+
+def make_widget(**values):
+    return run(lambda: m.Widget.objects.create(**{"name": "w", **values}))
+
+
+# --- outside a service every write raises --------------------------------------------------------
+
+
+def test_save_outside_a_service_raises_a_clear_error():
+    with pytest.raises(AuditBypassError, match=rf"{LABEL}.AuditTestWidget saved outside a service; state changes go through services"):
+        m.Widget(name="x").save()
+    with pytest.raises(AuditBypassError):
+        m.Widget.objects.create(name="x")
+    assert not m.Widget.objects.exists() and not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(lambda w: w.save(), id="save"),
+        pytest.param(lambda w: w.delete(), id="delete"),
+        pytest.param(lambda w: m.Widget.objects.filter(pk=w.pk).update(size=9), id="queryset-update"),
+        pytest.param(lambda w: m.Widget.objects.filter(pk=w.pk).delete(), id="queryset-delete"),
+        pytest.param(lambda w: m.Widget.objects.bulk_create([m.Widget(name="b")]), id="bulk_create"),
+        pytest.param(lambda w: m.Widget.objects.bulk_update([w], ["size"]), id="bulk_update"),
+        pytest.param(lambda w: m.Widget.objects.update_or_create(name="w", defaults={"size": 3}), id="update_or_create"),
+        pytest.param(lambda w: m.Widget.objects.get_or_create(name="new"), id="get_or_create"),
+        pytest.param(lambda w: w.tags.add(m.Tag.objects.first()), id="m2m-add"),
+        pytest.param(lambda w: w.tags.clear(), id="m2m-clear"),
+        pytest.param(lambda w: m.Part.objects.filter(widget=w).delete(), id="cascade-child-delete"),
+        pytest.param(lambda w: w.spares.clear(), id="reverse-fk-clear"),
+    ],
+)
+def test_every_bypass_raises(write):
+    widget = make_widget()
+    run(lambda: (m.Tag.objects.create(name="t"), m.Part.objects.create(widget=widget, spare_for=widget)))
+    before = AuditEntry.objects.count()
+    with pytest.raises(AuditBypassError), transaction.atomic():
+        write(widget)
+    assert AuditEntry.objects.count() == before
+    widget.refresh_from_db()
+    assert (widget.size, widget.name) == (0, "w")
+
+
+# --- inside a service every write is recorded ------------------------------------------------------
+
+
+def test_service_is_one_transaction_and_marks_the_context():
+    assert not in_service()
+    assert run(in_service) is True
+    with pytest.raises(ValueError):
+        run(lambda: (m.Widget.objects.create(name="gone"), (_ for _ in ()).throw(ValueError("rule broken"))))
+    assert not m.Widget.objects.filter(name="gone").exists() and not AuditEntry.objects.exists()
+
+
+def test_create_records_the_values_with_redactions():
+    widget = make_widget(size=3, note="private", secret="s3cr3t")
+    (entry,) = entries()
+    assert (entry.action, entry.object_type, entry.object_id) == ("create", f"{LABEL}.audittestwidget", str(widget.pk))
+    assert entry.changes["size"] == [None, 3] and entry.changes["name"] == [None, "w"]
+    assert entry.changes["note"] == [None, "<changed>"] and entry.changes["secret"] == [None, "<changed>"]
+    assert "s3cr3t" not in entry.changes_json and "private" not in entry.changes_json
+
+
+def test_update_records_only_changed_fields_before_and_after():
+    widget = make_widget(size=1, secret="a")
+
+    def change():
+        widget.size, widget.secret = 2, "b"
+        widget.save()
+
+    run(change)
+    update = entries("update")[-1]
+    assert update.changes == {"size": [1, 2], "secret": ["<changed>", "<changed>"]}
+
+
+def test_delete_records_the_last_values():
+    widget = make_widget(size=5)
+    pk = widget.pk
+    run(widget.delete)
+    (entry,) = entries("delete")
+    assert entry.object_id == str(pk) and entry.changes["size"] == [5, None]
+
+
+def test_cascades_record_each_deleted_and_nulled_object():
+    widget, other = make_widget(), make_widget(name="o")
+    part = run(lambda: m.Part.objects.create(widget=widget, spare_for=other))
+    other_pk = other.pk
+    run(other.delete)  # SET_NULL on part.spare_for
+    update = entries("update")[-1]
+    assert (update.object_id, update.changes) == (str(part.pk), {"spare_for_id": [other_pk, None]})
+    part_pk, widget_pk = part.pk, widget.pk
+    run(widget.delete)  # CASCADE to part
+    deleted = {(e.object_type, e.object_id) for e in entries("delete")}
+    assert {(f"{LABEL}.audittestpart", str(part_pk)), (f"{LABEL}.audittestwidget", str(widget_pk))} <= deleted
+
+
+def test_queryset_update_and_delete_record_one_entry_per_object():
+    for i in range(3):
+        make_widget(name=f"w{i}")
+    assert run(lambda: m.Widget.objects.filter(name__in=["w0", "w1"]).update(size=7)) == 2
+    updates = entries("update")
+    assert len(updates) == 2 and all(e.changes == {"size": [0, 7]} for e in updates)
+    assert run(lambda: m.Widget.objects.all().delete())[0] == 3
+    assert len(entries("delete")) == 3
+
+
+def test_bulk_create_and_bulk_update_record_one_entry_per_object():
+    made = run(lambda: m.Widget.objects.bulk_create([m.Widget(name="a"), m.Widget(name="b", secret="x")]))
+    creates = entries("create")
+    assert [e.object_id for e in creates] == [str(w.pk) for w in made]
+    assert creates[1].changes["secret"] == [None, "<changed>"]
+    for w in made:
+        w.size = 4
+    run(lambda: m.Widget.objects.bulk_update(made, ["size"]))
+    assert [e.changes for e in entries("update")] == [{"size": [0, 4]}] * 2
+
+
+def test_bulk_create_ignoring_conflicts_is_refused():
+    with pytest.raises(AuditBypassError, match="ignore_conflicts"):
+        run(lambda: m.Widget.objects.bulk_create([m.Widget(name="a")], ignore_conflicts=True))
+
+
+def test_many_to_many_changes_are_recorded():
+    widget = make_widget()
+    tag = run(lambda: m.Tag.objects.create(name="t"))
+    run(lambda: widget.tags.add(tag))
+    run(widget.tags.clear)
+    ops = [(e.object_id, e.detail["op"], e.detail["ids"]) for e in entries("update")]
+    assert ops == [(str(widget.pk), "add", [tag.pk]), (str(widget.pk), "clear", None)]
+
+
+def test_all_those_entries_form_one_intact_chain():
+    widget = make_widget()
+    run(lambda: m.Widget.objects.filter(pk=widget.pk).update(size=1))
+    run(widget.delete)
+    assert verify_rows(AuditEntry.objects.order_by("seq").values()).problem is None
