@@ -27,6 +27,7 @@ from scipy import stats
 from radgov.stats.agreement import (
     ICC_FORMS,
     bland_altman,
+    carkeet_factor,
     concordance_correlation,
     icc,
     mean_absolute_error,
@@ -69,19 +70,53 @@ def test_bland_altman_reproduces_the_lancet_1986_example() -> None:
     assert "sqrt(3 s^2/n)" in r.method
 
 
-def test_bland_altman_carkeet_exact_interval_has_nominal_coverage() -> None:
-    """Carkeet (2015) exact limits: the noncentral-t pivot covers the true limit 95% of the time.
+# Carkeet (2015) exact factors K for 95% limits of agreement, by degrees of freedom v = n - 1,
+# at gamma 0.025, 0.05, 0.95 and 0.975, as distributed with pyCompare (tests/referenceCIs.csv,
+# whose column headed "0.5" holds gamma = 0.05).
+CARKEET_TABLE = {
+    1: (0.9744, 1.1237, 36.5192, 73.0772),
+    2: (1.1051, 1.2333, 9.7888, 13.9396),
+    5: (1.2825, 1.3847, 4.4222, 5.1983),
+    16: (1.49, 1.5619, 2.8683, 3.0824),
+    40: (1.6247, 1.6766, 2.4404, 2.5429),
+    74: (1.6982, 1.739, 2.2862, 2.3534),
+}
 
-    Checked by simulation (vectorized; fixed seed) rather than a published table, and against
-    the defining noncentral t quantiles for the PEFR data.
-    """
+
+@pytest.mark.parametrize(("v", "expected"), list(CARKEET_TABLE.items()))
+def test_carkeet_factors_reproduce_the_published_table(
+    v: int, expected: tuple[float, float, float, float]
+) -> None:
+    """Carkeet (2015) Optom Vis Sci 92:e71-e80, exact two-sided tolerance factors."""
+    got = [carkeet_factor(v + 1, g) for g in (0.025, 0.05, 0.95, 0.975)]
+    assert got == pytest.approx(expected, abs=0.00006)
+
+
+def test_bland_altman_carkeet_limits_on_pefr() -> None:
+    """PEFR (n = 17, v = 16): the upper limit's 95% interval is mean + (1.4900, 3.0824) s."""
     r = bland_altman(WRIGHT, MINI, limits_ci="carkeet")
+    d = np.subtract(WRIGHT, MINI)
+    m, s = d.mean(), d.std(ddof=1)
+    assert r.upper_limit.ci_low == pytest.approx(m + 1.4900 * s, abs=0.005)
+    assert r.upper_limit.ci_high == pytest.approx(m + 3.0824 * s, abs=0.005)
+    assert r.lower_limit.ci_low == pytest.approx(m - 3.0824 * s, abs=0.005)
+    assert r.lower_limit.ci_high == pytest.approx(m - 1.4900 * s, abs=0.005)
+    assert "Carkeet" in r.upper_limit.method
+
+
+def test_bland_altman_noncentral_t_interval_has_nominal_coverage() -> None:
+    """Each limit as a normal percentile: the noncentral-t pivot covers it 95% of the time.
+
+    Checked by simulation (vectorized; fixed seed), and against the defining noncentral t
+    quantiles for the PEFR data.  No published table was sourced for this variant.
+    """
+    r = bland_altman(WRIGHT, MINI, limits_ci="noncentral-t")
     n, z = 17, stats.norm.ppf(0.975)
     q = stats.nct.ppf([0.025, 0.975], n - 1, z * math.sqrt(n))
     d = np.subtract(WRIGHT, MINI)
     assert r.upper_limit.ci_low == pytest.approx(d.mean() + d.std(ddof=1) / math.sqrt(n) * q[0])
     assert r.upper_limit.ci_high == pytest.approx(d.mean() + d.std(ddof=1) / math.sqrt(n) * q[1])
-    assert "Carkeet" in r.upper_limit.method
+    assert "noncentral t" in r.upper_limit.method
 
     rng = np.random.default_rng(7)
     sims = rng.normal(10.0, 3.0, size=(20000, n))
@@ -90,17 +125,18 @@ def test_bland_altman_carkeet_exact_interval_has_nominal_coverage() -> None:
     lo, hi = m + s / math.sqrt(n) * q[0], m + s / math.sqrt(n) * q[1]
     coverage = np.mean((lo <= true_upper) & (true_upper <= hi))
     assert coverage == pytest.approx(0.95, abs=0.006)
-    # and the function gives the same bounds as the vectorized formula for one sample
-    one = bland_altman(sims[0], np.zeros(n), limits_ci="carkeet")
+    one = bland_altman(sims[0], np.zeros(n), limits_ci="noncentral-t")
     assert one.upper_limit.ci_low == pytest.approx(lo[0])
     assert one.upper_limit.ci_high == pytest.approx(hi[0])
 
 
-def test_bland_altman_lower_limit_is_the_mirror_of_the_upper() -> None:
-    r = bland_altman(WRIGHT, MINI, limits_ci="carkeet")
-    flipped = bland_altman(MINI, WRIGHT, limits_ci="carkeet")
+@pytest.mark.parametrize("limits_ci", ["bland-altman", "carkeet", "noncentral-t"])
+def test_bland_altman_lower_limit_is_the_mirror_of_the_upper(limits_ci: str) -> None:
+    r = bland_altman(WRIGHT, MINI, limits_ci=limits_ci)  # type: ignore[arg-type]
+    flipped = bland_altman(MINI, WRIGHT, limits_ci=limits_ci)  # type: ignore[arg-type]
     assert flipped.upper_limit.ci_low == pytest.approx(-r.lower_limit.ci_high)
     assert flipped.upper_limit.ci_high == pytest.approx(-r.lower_limit.ci_low)
+    assert flipped.upper_limit.estimate == pytest.approx(-r.lower_limit.estimate)
 
 
 def test_bland_altman_bad_input() -> None:
@@ -114,6 +150,8 @@ def test_bland_altman_bad_input() -> None:
         bland_altman(WRIGHT, MINI, limits_ci="exact")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="confidence_level"):
         bland_altman(WRIGHT, MINI, confidence_level=1.5)
+    with pytest.raises(ValueError, match="gamma"):
+        carkeet_factor(10, 1.5)
 
 
 def test_bland_altman_identical_differences_gives_zero_width_limits() -> None:

@@ -5,19 +5,25 @@
     a confidence interval.  The bias interval is the exact t interval.  The limits' intervals
     are, by default (``limits_ci="bland-altman"``), those of Bland & Altman (1986, 1999): the
     approximate standard error ``sqrt(3 s^2 / n)`` with a t quantile on ``n - 1`` degrees of
-    freedom.  ``limits_ci="carkeet"`` gives Carkeet's (2015) exact interval: for the upper limit
-    ``mu + z sigma``, ``(limit - mean) sqrt(n) / s`` follows a noncentral t with ``n - 1``
-    degrees of freedom and noncentrality ``z sqrt(n)``, so the interval is
-    ``mean + s / sqrt(n) * nct quantiles`` (the lower limit by symmetry).
+    freedom.  ``limits_ci="carkeet"`` gives Carkeet's (2015, Optom Vis Sci 92:e71-e80) exact
+    interval: the interval for the upper limit is ``mean + K s`` with ``K`` the two-sided
+    normal tolerance factor for content ``agreement_level`` at confidence ``(1 -/+ level)/2``,
+    i.e. ``K`` solves ``E_x[P(chi2_{n-1} > (n-1) r(x)^2 / K^2)] = gamma`` where
+    ``x ~ N(0, 1/n)`` and ``Phi(x + r) - Phi(x - r) = agreement_level`` (Gauss-Hermite
+    quadrature over x, Brent's method for K); the lower limit by symmetry.
+    ``limits_ci="noncentral-t"`` treats each limit as the normal percentile
+    ``mu +/- z sigma`` on its own: ``(limit - mean) sqrt(n) / s`` is noncentral t with
+    ``n - 1`` degrees of freedom and noncentrality ``z sqrt(n)``, which gives an exact
+    interval for that percentile.
 ``icc``
     The six intraclass correlations of Shrout & Fleiss (1979), from the two-way ANOVA mean
     squares of an n-targets x k-raters table, with their F-based intervals: the exact F
     intervals for ICC(1,*) and ICC(3,*), the Satterthwaite approximation of Shrout & Fleiss
-    (1979, eq. 11; McGraw & Wong 1996, Table 7) for ICC(2,1), and its Spearman-Brown step-up
+    (1979; McGraw & Wong 1996) for ICC(2,1), and its Spearman-Brown step-up
     for ICC(2,k) (the convention of R's ``psych::ICC``, which the tests reproduce).
 ``concordance_correlation``
     Lin's (1989) concordance correlation coefficient with the interval on Fisher's z scale,
-    using Lin's asymptotic variance (Lin 1989 eq. 7; corrected Lin 2000).
+    using Lin's asymptotic variance (Lin 1989, with the correction of Lin 2000).
 ``mean_absolute_error``
     Mean of ``|a - b|`` with a t interval computed on the absolute differences (a normal-theory
     interval for the mean of a skewed quantity: adequate for moderate n, said in the method).
@@ -31,14 +37,16 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import optimize, stats
 
 from ._validation import check_confidence_level, check_finite, check_same_length, z_value
 from .results import Estimate
 
 __all__ = [
     "ICC_FORMS",
+    "LIMITS_CI",
     "BlandAltman",
+    "carkeet_factor",
     "bland_altman",
     "concordance_correlation",
     "icc",
@@ -55,7 +63,8 @@ ICC_FORMS: tuple[str, ...] = (
     "ICC(2,k)",
     "ICC(3,k)",
 )
-LimitsCI = Literal["bland-altman", "carkeet"]
+LimitsCI = Literal["bland-altman", "carkeet", "noncentral-t"]
+LIMITS_CI: tuple[str, ...] = ("bland-altman", "carkeet", "noncentral-t")
 
 
 def _paired(a: ArrayLike, b: ArrayLike, minimum: int) -> tuple[FloatArray, FloatArray]:
@@ -102,6 +111,46 @@ class BlandAltman:
         }
 
 
+def _half_range(x: FloatArray, content: float) -> FloatArray:
+    """r with Phi(x + r) - Phi(x - r) = content, by Newton's method for every x at once.
+
+    Started to the right of the root, where the function is increasing and concave, Newton's
+    iterates fall monotonically onto it.
+    """
+    ax = np.abs(x)
+    r = ax + float(stats.norm.ppf(0.5 + content / 2.0))
+    for _ in range(100):
+        f = stats.norm.cdf(ax + r) - stats.norm.cdf(ax - r) - content
+        step = f / (stats.norm.pdf(ax + r) + stats.norm.pdf(ax - r))
+        r = r - step
+        if float(np.max(np.abs(step))) < 1e-13:
+            break
+    out: FloatArray = r
+    return out
+
+
+def carkeet_factor(n: int, gamma: float, *, agreement_level: float = 0.95) -> float:
+    """Carkeet's (2015) exact factor K: ``P(mean +/- K s covers agreement_level) = gamma``.
+
+    The probability is over samples of n normal differences; ``mean + K s`` at
+    ``gamma = 0.025`` and ``0.975`` bounds the 95% interval for the upper limit of agreement.
+    """
+    if n < 2:
+        raise ValueError(f"n must be at least 2; got {n}")
+    for name, value in (("gamma", gamma), ("agreement_level", agreement_level)):
+        if not 0.0 < float(value) < 1.0:
+            raise ValueError(f"{name} must lie strictly between 0 and 1; got {value!r}")
+    nodes, weights = np.polynomial.hermite.hermgauss(80)
+    x = nodes * math.sqrt(2.0 / n)  # x ~ N(0, 1/n) through Gauss-Hermite
+    r2 = _half_range(x, agreement_level) ** 2
+    df = n - 1
+
+    def coverage(k: float) -> float:
+        return float(np.sum(weights * stats.chi2.sf(df * r2 / (k * k), df))) / math.sqrt(math.pi)
+
+    return float(optimize.brentq(lambda k: coverage(k) - gamma, 1e-6, 1e6, xtol=1e-12))
+
+
 def bland_altman(
     a: ArrayLike,
     b: ArrayLike,
@@ -120,8 +169,8 @@ def bland_altman(
     agree = float(agreement_level)
     if not 0.0 < agree < 1.0:
         raise ValueError(f"agreement_level must lie strictly between 0 and 1; got {agree!r}")
-    if limits_ci not in ("bland-altman", "carkeet"):
-        raise ValueError(f"limits_ci must be 'bland-altman' or 'carkeet'; got {limits_ci!r}")
+    if limits_ci not in LIMITS_CI:
+        raise ValueError(f"limits_ci must be one of {', '.join(LIMITS_CI)}; got {limits_ci!r}")
     x, y = _paired(a, b, 2)
     n = x.size
     diff = x - y
@@ -139,8 +188,15 @@ def bland_altman(
         name = "Bland-Altman 1999 approximate SE sqrt(3 s^2/n), t on n-1 df"
         lo_ci = (lower - half, lower + half)
         up_ci = (upper - half, upper + half)
+    elif limits_ci == "carkeet":
+        name = "Carkeet 2015 exact (two-sided tolerance factors)"
+        alpha = 1.0 - level
+        k_in = carkeet_factor(n, alpha / 2.0, agreement_level=agree)
+        k_out = carkeet_factor(n, 1.0 - alpha / 2.0, agreement_level=agree)
+        up_ci = (bias + k_in * sd, bias + k_out * sd)
+        lo_ci = (bias - k_out * sd, bias - k_in * sd)
     else:
-        name = "Carkeet 2015 exact (noncentral t)"
+        name = "noncentral t, exact for each limit as a normal percentile"
         alpha = 1.0 - level
         q_lo, q_hi = stats.nct.ppf([alpha / 2.0, 1.0 - alpha / 2.0], n - 1, z * math.sqrt(n))
         scale = sd / math.sqrt(n)
@@ -268,7 +324,7 @@ def icc(
             confidence_level=level,
         )
     icc21 = (bms - ems) / denom1
-    # Satterthwaite degrees of freedom, Shrout & Fleiss (1979) eq. 11.
+    # Satterthwaite degrees of freedom of Shrout & Fleiss (1979).
     fj = jms / ems
     base = n * (1.0 + (k - 1) * icc21) - k * icc21
     vn = (k - 1) * (n - 1) * (k * icc21 * fj + base) ** 2
