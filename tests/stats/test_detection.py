@@ -161,5 +161,7 @@ def test_bad_input_names_the_problem() -> None:
         froc_curve(LESIONS, DETECTIONS, SCORES, criterion="overlap")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="fp_rates"):
         froc_curve(LESIONS, DETECTIONS, SCORES, fp_rates=(0.5, 0.0))
+    with pytest.raises(ValueError, match=r"detections\[1\] must be rows of numbers"):
+        froc_curve(LESIONS, [DETECTIONS[0], [[50, 50], [21]]], SCORES[:1] + [[0.7, 0.2]])
     with pytest.raises(ValueError, match="threshold"):
         lesion_sensitivity(LESIONS, DETECTIONS, SCORES, threshold=float("nan"))

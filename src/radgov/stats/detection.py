@@ -85,7 +85,14 @@ class LesionMatches:
 
 
 def _rows(value: ArrayLike, name: str, image: int, columns: int | None) -> FloatArray:
-    arr = np.asarray(value, dtype=np.float64) if np.size(value) else np.zeros((0, columns or 0))
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name}[{image}] must be rows of numbers, all of one length ({exc})"
+        ) from None
+    if arr.size == 0:
+        arr = np.zeros((0, columns or 0))
     if arr.ndim == 1 and columns is not None and arr.size == columns:
         arr = arr[np.newaxis]
     if arr.ndim != 2:
@@ -105,7 +112,10 @@ def _rows(value: ArrayLike, name: str, image: int, columns: int | None) -> Float
 
 def _first_width(rows_per_image: Sequence[ArrayLike]) -> int | None:
     for rows in rows_per_image:
-        arr = np.asarray(rows)
+        try:
+            arr = np.asarray(rows, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue  # reported with its image by _rows
         if arr.size:
             return int(arr.shape[-1])
     return None
