@@ -21,11 +21,28 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("audit_key")]
 
 
 def test_canonical_bytes_are_sorted_compact_ascii_with_utc_microseconds():
-    row = {name: "" for name in ("actor_name", "actor_role", "client_address", "request_id", "channel",
-                                  "object_type", "object_id")}
-    row.update(seq=7, actor_id=3, action="read", event_code="110110", outcome="success",
-               detail_json='{"a":"\\u00e9"}', changes_json="{}",
-               timestamp=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
+    row = {
+        name: ""
+        for name in (
+            "actor_name",
+            "actor_role",
+            "client_address",
+            "request_id",
+            "channel",
+            "object_type",
+            "object_id",
+        )
+    }
+    row.update(
+        seq=7,
+        actor_id=3,
+        action="read",
+        event_code="110110",
+        outcome="success",
+        detail_json='{"a":"\\u00e9"}',
+        changes_json="{}",
+        timestamp=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    )
     raw = canonical_bytes(row)
     doc = json.loads(raw)
     assert list(doc) == sorted(doc)
@@ -52,7 +69,9 @@ def test_record_takes_who_and_where_from_the_acting_context(rf):
     user = User.objects.create(username="carol", role="physician")
     request = rf.get("/")
     request.user = user
-    with acting_as(ActingContext(client_address="10.1.2.3", channel="web", request=request, request_id="r1")):
+    with acting_as(
+        ActingContext(client_address="10.1.2.3", channel="web", request=request, request_id="r1")
+    ):
         entry = record(action="read", obj=user)
     assert (entry.actor_id, entry.actor_name, entry.actor_role) == (user.pk, "carol", "physician")
     assert (entry.client_address, entry.channel, entry.request_id) == ("10.1.2.3", "web", "r1")
@@ -66,7 +85,11 @@ def test_actor_name_and_id_survive_the_users_deletion():
     user_id = user.pk
     user.delete()
     entry = AuditEntry.objects.get(pk=entry.pk)
-    assert (entry.actor_id, entry.actor_name, entry.actor_role) == (user_id, "dave", "administrator")
+    assert (entry.actor_id, entry.actor_name, entry.actor_role) == (
+        user_id,
+        "dave",
+        "administrator",
+    )
 
 
 @pytest.mark.parametrize(
@@ -103,8 +126,13 @@ def test_record_refuses_unknown_action_and_outcome():
 
 
 def test_detail_and_changes_are_stored_as_canonical_json_text():
-    entry = record(action="update", object_type="x.y", object_id="1",
-                   detail={"b": 1, "a": datetime(2026, 1, 1, tzinfo=UTC)}, changes={"name": ["a", "b"]})
+    entry = record(
+        action="update",
+        object_type="x.y",
+        object_id="1",
+        detail={"b": 1, "a": datetime(2026, 1, 1, tzinfo=UTC)},
+        changes={"name": ["a", "b"]},
+    )
     assert entry.detail_json == '{"a":"2026-01-01T00:00:00Z","b":1}'
     assert entry.changes == {"name": ["a", "b"]}
 
@@ -119,7 +147,7 @@ def test_a_rolled_back_change_leaves_neither_entry_nor_gap():
     assert verify_rows(AuditEntry.objects.order_by("seq").values()).problem is None
 
 
-def test_a_checkpoint_is_signed_every_hundred_entries(audit_key):
+def test_a_checkpoint_is_signed_every_hundred_entries():
     with transaction.atomic():
         for _ in range(CHECKPOINT_EVERY * 2 + 5):
             record(action="execute")
@@ -146,8 +174,15 @@ def test_entries_are_append_only():
     with pytest.raises(AppendOnlyError):
         AuditEntry.objects.bulk_create([AuditEntry(seq=99)])
     with pytest.raises(AppendOnlyError, match="only by radgov.core.audit"):
-        AuditEntry.objects.create(seq=99, timestamp=entry.timestamp, action="x", event_code="1",
-                                  outcome="success", prev_hash="0", entry_hash="1")
+        AuditEntry.objects.create(
+            seq=99,
+            timestamp=entry.timestamp,
+            action="x",
+            event_code="1",
+            outcome="success",
+            prev_hash="0",
+            entry_hash="1",
+        )
     assert AuditEntry.objects.get(pk=entry.pk).outcome == "success"
 
 

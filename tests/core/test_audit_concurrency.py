@@ -61,7 +61,9 @@ def test_concurrent_single_entry_transactions_make_one_chain():
 
     assert run_threads(work) == []
     assert_one_chain(THREADS * EACH)
-    assert {e.split("-")[0] for e in AuditEntry.objects.values_list("object_id", flat=True)} == {str(n) for n in range(THREADS)}
+    assert {e.split("-")[0] for e in AuditEntry.objects.values_list("object_id", flat=True)} == {
+        str(n) for n in range(THREADS)
+    }
 
 
 def test_concurrent_services_holding_the_head_across_work_make_one_chain():
@@ -94,4 +96,3 @@ def test_automatic_checkpoints_and_the_anchor_under_concurrency():
     assert anchor is not None and (anchor["number"], anchor["seq"]) == (1, 100)
     report = verify_trail()
     assert report.ok and report.anchor_checked, report.summary()
-

@@ -33,9 +33,19 @@ def trail(rf):
     request.user = user
     with acting_as(ActingContext(client_address="192.0.2.10", channel="web", request=request)):
         with time_machine.travel(datetime(2026, 3, 1, 9, tzinfo=UTC), tick=False):
-            record(action=Action.CREATE, object_type="inventory.product", object_id="12", changes={"name": [None, "CAD"]})
+            record(
+                action=Action.CREATE,
+                object_type="inventory.product",
+                object_id="12",
+                changes={"name": [None, "CAD"]},
+            )
         with time_machine.travel(datetime(2026, 3, 2, 23, 59, 59, 999999, tzinfo=UTC), tick=False):
-            record(action=Action.READ, object_type="core.patientidentity", object_id="5", outcome="denied")
+            record(
+                action=Action.READ,
+                object_type="core.patientidentity",
+                object_id="5",
+                outcome="denied",
+            )
             record(action=Action.LOGIN_FAILED, actor_name="mallory", actor=None, outcome="failure")
         with time_machine.travel(datetime(2026, 3, 3, 0, 0, tzinfo=UTC), tick=False):
             record(action=Action.DELETE, object_type="inventory.product", object_id="12")
@@ -55,7 +65,11 @@ def test_fhir_export_is_valid_audit_events_filtered_by_utc_date(trail):
     read, failed = (json.loads(line) for line in lines)
     assert read["resourceType"] == "AuditEvent"
     assert read["type"] == {"system": DCM, "code": "110110", "display": "Patient Record"}
-    assert (read["action"], read["outcome"], read["recorded"]) == ("R", "4", "2026-03-02T23:59:59.999999Z")
+    assert (read["action"], read["outcome"], read["recorded"]) == (
+        "R",
+        "4",
+        "2026-03-02T23:59:59.999999Z",
+    )
     agent = read["agent"][0]
     assert agent["requestor"] is True and agent["who"]["display"] == "erin"
     assert agent["who"]["identifier"]["value"] == str(trail.pk)
@@ -63,7 +77,9 @@ def test_fhir_export_is_valid_audit_events_filtered_by_utc_date(trail):
     assert read["source"]["observer"]["display"] == "radgov"
     what = read["entity"][0]["what"]
     assert (what["type"], what["identifier"]["value"]) == ("core.patientidentity", "5")
-    assert failed["type"]["code"] == "110114" and failed["outcome"] == "8" and failed["action"] == "E"
+    assert (
+        failed["type"]["code"] == "110114" and failed["outcome"] == "8" and failed["action"] == "E"
+    )
     assert failed["agent"][0]["who"]["display"] == "mallory"
 
 
@@ -75,35 +91,67 @@ def test_fhir_export_carries_the_chain_position_and_hash(trail):
 
 
 def test_dicom_export_parses_back_as_audit_messages(trail):
-    root = ET.fromstring(export("dicom", "--since", "2026-03-01", "--until", "2026-03-01"))
+    root = ET.fromstring(export("dicom", "--since", "2026-03-01", "--until", "2026-03-01"))  # noqa: S314 - our own output
     (msg,) = root.findall("AuditMessage")
     event = msg.find("EventIdentification")
-    assert event.attrib == {"EventActionCode": "C", "EventDateTime": "2026-03-01T09:00:00.000000Z", "EventOutcomeIndicator": "0"}
-    assert event.find("EventID").attrib == {"csd-code": "110100", "codeSystemName": "DCM", "originalText": "Application Activity"}
+    assert event.attrib == {
+        "EventActionCode": "C",
+        "EventDateTime": "2026-03-01T09:00:00.000000Z",
+        "EventOutcomeIndicator": "0",
+    }
+    assert event.find("EventID").attrib == {
+        "csd-code": "110100",
+        "codeSystemName": "DCM",
+        "originalText": "Application Activity",
+    }
     participant = msg.find("ActiveParticipant").attrib
     assert participant["UserID"] == str(trail.pk) and participant["UserName"] == "erin"
-    assert participant["UserIsRequestor"] == "true" and participant["NetworkAccessPointID"] == "192.0.2.10"
+    assert (
+        participant["UserIsRequestor"] == "true"
+        and participant["NetworkAccessPointID"] == "192.0.2.10"
+    )
     assert msg.find("AuditSourceIdentification").attrib["AuditSourceID"] == "radgov"
     obj = msg.find("ParticipantObjectIdentification")
     assert obj.attrib["ParticipantObjectID"] == "12"
     assert obj.find("ParticipantObjectIDTypeCode").attrib["csd-code"] == "inventory.product"
-    seq, digest = base64.b64decode(obj.find("ParticipantObjectDetail").attrib["value"]).decode().split(":")
+    seq, digest = (
+        base64.b64decode(obj.find("ParticipantObjectDetail").attrib["value"]).decode().split(":")
+    )
     assert (int(seq), digest) == (1, AuditEntry.objects.get(seq=1).entry_hash)
 
 
 def test_dicom_export_outcomes_and_since(trail):
-    root = ET.fromstring(export("dicom", "--since", "2026-03-02"))
+    root = ET.fromstring(export("dicom", "--since", "2026-03-02"))  # noqa: S314 - our own output
     outcomes = [m.find("EventIdentification").attrib["EventOutcomeIndicator"] for m in root]
     assert outcomes == ["4", "8", "0"]
 
 
 def test_an_export_is_itself_recorded(trail, tmp_path):
     target = tmp_path / "out.ndjson"
-    call_command("audit", "export", "--format", "fhir", "--since", "2026-03-01", "--output", str(target), stderr=StringIO())
+    call_command(
+        "audit",
+        "export",
+        "--format",
+        "fhir",
+        "--since",
+        "2026-03-01",
+        "--output",
+        str(target),
+        stderr=StringIO(),
+    )
     assert len(target.read_text().splitlines()) == 4
     last = AuditEntry.objects.order_by("-seq").first()
-    assert (last.action, last.event_code, last.object_type, last.channel) == ("export", "110101", "core.auditentry", "cli")
-    assert last.detail["count"] == 4 and last.detail["format"] == "fhir" and last.actor_name.startswith("os:")
+    assert (last.action, last.event_code, last.object_type, last.channel) == (
+        "export",
+        "110101",
+        "core.auditentry",
+        "cli",
+    )
+    assert (
+        last.detail["count"] == 4
+        and last.detail["format"] == "fhir"
+        and last.actor_name.startswith("os:")
+    )
 
 
 def test_a_bad_date_is_refused(trail):

@@ -14,7 +14,14 @@ from django.core.management import CommandError, call_command
 from django.db import connection, models, transaction
 
 from radgov.core.audit import record
-from radgov.core.audit.chain import GENESIS, HASHED_FIELDS, canonical_json, entry_hash, format_timestamp, verify_rows
+from radgov.core.audit.chain import (
+    GENESIS,
+    HASHED_FIELDS,
+    canonical_json,
+    entry_hash,
+    format_timestamp,
+    verify_rows,
+)
 from radgov.core.audit.verify import verify_trail
 from radgov.core.models import AuditCheckpoint, AuditEntry
 
@@ -22,7 +29,11 @@ from .audit_support import audit_key  # noqa: F401
 
 N = 10_000
 FLIPS = 1_000
-FLIPPABLE = (*HASHED_FIELDS, "prev_hash", "entry_hash")  # the row id is the database's key, not content
+FLIPPABLE = (
+    *HASHED_FIELDS,
+    "prev_hash",
+    "entry_hash",
+)  # the row id is the database's key, not content
 
 
 def make_rows(n: int, rng: random.Random) -> list[dict]:
@@ -62,7 +73,11 @@ def flip_one_byte(row: dict, rng: random.Random) -> tuple[str, dict]:
         if value in (None, ""):
             continue
         text = format_timestamp(value) if name == "timestamp" else str(value)
-        positions = [i for i, c in enumerate(text) if c.isdigit()] if name == "timestamp" else range(len(text))
+        positions = (
+            [i for i, c in enumerate(text) if c.isdigit()]
+            if name == "timestamp"
+            else range(len(text))
+        )
         i = rng.choice(list(positions))
         changed = text[:i] + chr(ord(text[i]) ^ 1) + text[i + 1 :]
         if name == "timestamp":
@@ -103,7 +118,10 @@ def test_one_edited_byte_at_1000_random_positions_is_the_first_bad_entry(trail):
         prev = trail[start - 1]["entry_hash"] if start else GENESIS
         result = verify_rows(rows, start_seq=start + 1, prev_hash=prev)
         assert result.problem is not None, f"edit of {name} in entry {p + 1} not caught"
-        assert (result.problem.seq, result.problem.row_id) == (p + 1, trail[p]["id"]), (name, str(result.problem))
+        assert (result.problem.seq, result.problem.row_id) == (p + 1, trail[p]["id"]), (
+            name,
+            str(result.problem),
+        )
         assert result.count == p - start
 
 
@@ -165,22 +183,31 @@ def sql(statement: str, *params) -> None:
 
 
 @pytest.fixture
-def db_trail(db, audit_key, django_capture_on_commit_callbacks):
+def db_trail(db, request, django_capture_on_commit_callbacks):
     """250 entries written by record(): checkpoints at 100 and 200, anchor file written."""
+    request.getfixturevalue("audit_key")
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         for i in range(250):
-            record(action="update", object_type="inventory.product", object_id=str(i), changes={"n": [i, i + 1]})
+            record(
+                action="update",
+                object_type="inventory.product",
+                object_id=str(i),
+                changes={"n": [i, i + 1]},
+            )
     assert AuditCheckpoint.objects.count() == 2
 
 
-def test_the_10000_entry_trail_verifies_from_the_database_and_an_edit_is_caught(db, audit_key, trail):
+@pytest.mark.usefixtures("audit_key")
+def test_the_10000_entry_trail_verifies_from_the_database_and_an_edit_is_caught(db, trail):
     bulk_insert(trail)
     report = verify_trail(record_use=False)
     assert report.ok and report.entries == N, report.summary()
     sql("UPDATE core_auditentry SET actor_name = 'mallory' WHERE seq = 7777")
     report = verify_trail(record_use=False)
     assert [p.seq for p in report.problems] == [7777]
-    assert "entry 7777" in report.summary() and "hash mismatch (content altered)" in report.summary()
+    assert (
+        "entry 7777" in report.summary() and "hash mismatch (content altered)" in report.summary()
+    )
 
 
 def test_intact_exits_0_with_a_summary_and_the_check_is_audited(db_trail):
@@ -191,10 +218,14 @@ def test_intact_exits_0_with_a_summary_and_the_check_is_audited(db_trail):
 
 
 def test_edited_byte(db_trail):
-    sql("UPDATE core_auditentry SET changes_json = replace(changes_json, '123', '124') WHERE seq = 124")
+    sql(
+        "UPDATE core_auditentry SET changes_json = replace(changes_json, '123', '124') WHERE seq = 124"
+    )
     message = verify_fails()
     assert "entry 124" in message and "hash mismatch" in message
-    assert AuditEntry.objects.order_by("-seq").first().outcome == "failure"  # the failed check is recorded
+    assert (
+        AuditEntry.objects.order_by("-seq").first().outcome == "failure"
+    )  # the failed check is recorded
 
 
 def test_deleted_entry(db_trail):
@@ -265,7 +296,8 @@ def test_deleted_checkpoint(db_trail):
     assert "checkpoint 1 is missing" in verify_fails()
 
 
-def test_checkpoint_command(db, audit_key):
+@pytest.mark.usefixtures("audit_key")
+def test_checkpoint_command(db):
     record(action="execute")
     out = StringIO()
     call_command("audit", "checkpoint", stdout=out)

@@ -3,9 +3,9 @@ service raises, and inside one every write leaves its audit entries."""
 
 from __future__ import annotations
 
-import pytest
 from types import SimpleNamespace
 
+import pytest
 from django.apps import apps
 from django.db import connection, models, transaction
 
@@ -48,7 +48,9 @@ def define_models() -> list[type[models.Model]]:
 
     class AuditTestPart(AuditedModel):
         widget = models.ForeignKey(AuditTestWidget, on_delete=models.CASCADE)
-        spare_for = models.ForeignKey(AuditTestWidget, on_delete=models.SET_NULL, null=True, related_name="spares")
+        spare_for = models.ForeignKey(
+            AuditTestWidget, on_delete=models.SET_NULL, null=True, related_name="spares"
+        )
 
         class Meta:
             app_label = LABEL
@@ -95,7 +97,10 @@ def make_widget(**values):
 
 
 def test_save_outside_a_service_raises_a_clear_error():
-    with pytest.raises(AuditBypassError, match=rf"{LABEL}.AuditTestWidget saved outside a service; state changes go through services"):
+    with pytest.raises(
+        AuditBypassError,
+        match=rf"{LABEL}.AuditTestWidget saved outside a service; state changes go through services",
+    ):
         m.Widget(name="x").save()
     with pytest.raises(AuditBypassError):
         m.Widget.objects.create(name="x")
@@ -107,11 +112,18 @@ def test_save_outside_a_service_raises_a_clear_error():
     [
         pytest.param(lambda w: w.save(), id="save"),
         pytest.param(lambda w: w.delete(), id="delete"),
-        pytest.param(lambda w: m.Widget.objects.filter(pk=w.pk).update(size=9), id="queryset-update"),
+        pytest.param(
+            lambda w: m.Widget.objects.filter(pk=w.pk).update(size=9), id="queryset-update"
+        ),
         pytest.param(lambda w: m.Widget.objects.filter(pk=w.pk).delete(), id="queryset-delete"),
-        pytest.param(lambda w: m.Widget.objects.bulk_create([m.Widget(name="b")]), id="bulk_create"),
+        pytest.param(
+            lambda w: m.Widget.objects.bulk_create([m.Widget(name="b")]), id="bulk_create"
+        ),
         pytest.param(lambda w: m.Widget.objects.bulk_update([w], ["size"]), id="bulk_update"),
-        pytest.param(lambda w: m.Widget.objects.update_or_create(name="w", defaults={"size": 3}), id="update_or_create"),
+        pytest.param(
+            lambda w: m.Widget.objects.update_or_create(name="w", defaults={"size": 3}),
+            id="update_or_create",
+        ),
         pytest.param(lambda w: m.Widget.objects.get_or_create(name="new"), id="get_or_create"),
         pytest.param(lambda w: w.tags.add(m.Tag.objects.first()), id="m2m-add"),
         pytest.param(lambda w: w.tags.clear(), id="m2m-clear"),
@@ -121,7 +133,12 @@ def test_save_outside_a_service_raises_a_clear_error():
 )
 def test_every_bypass_raises(write):
     widget = make_widget()
-    run(lambda: (m.Tag.objects.create(name="t"), m.Part.objects.create(widget=widget, spare_for=widget)))
+    run(
+        lambda: (
+            m.Tag.objects.create(name="t"),
+            m.Part.objects.create(widget=widget, spare_for=widget),
+        )
+    )
     before = AuditEntry.objects.count()
     with pytest.raises(AuditBypassError), transaction.atomic():
         write(widget)
@@ -137,16 +154,28 @@ def test_service_is_one_transaction_and_marks_the_context():
     assert not in_service()
     assert run(in_service) is True
     with pytest.raises(ValueError):
-        run(lambda: (m.Widget.objects.create(name="gone"), (_ for _ in ()).throw(ValueError("rule broken"))))
+        run(
+            lambda: (
+                m.Widget.objects.create(name="gone"),
+                (_ for _ in ()).throw(ValueError("rule broken")),
+            )
+        )
     assert not m.Widget.objects.filter(name="gone").exists() and not AuditEntry.objects.exists()
 
 
 def test_create_records_the_values_with_redactions():
     widget = make_widget(size=3, note="private", secret="s3cr3t")
     (entry,) = entries()
-    assert (entry.action, entry.object_type, entry.object_id) == ("create", f"{LABEL}.audittestwidget", str(widget.pk))
+    assert (entry.action, entry.object_type, entry.object_id) == (
+        "create",
+        f"{LABEL}.audittestwidget",
+        str(widget.pk),
+    )
     assert entry.changes["size"] == [None, 3] and entry.changes["name"] == [None, "w"]
-    assert entry.changes["note"] == [None, "<changed>"] and entry.changes["secret"] == [None, "<changed>"]
+    assert entry.changes["note"] == [None, "<changed>"] and entry.changes["secret"] == [
+        None,
+        "<changed>",
+    ]
     assert "s3cr3t" not in entry.changes_json and "private" not in entry.changes_json
 
 
@@ -180,7 +209,10 @@ def test_cascades_record_each_deleted_and_nulled_object():
     part_pk, widget_pk = part.pk, widget.pk
     run(widget.delete)  # CASCADE to part
     deleted = {(e.object_type, e.object_id) for e in entries("delete")}
-    assert {(f"{LABEL}.audittestpart", str(part_pk)), (f"{LABEL}.audittestwidget", str(widget_pk))} <= deleted
+    assert {
+        (f"{LABEL}.audittestpart", str(part_pk)),
+        (f"{LABEL}.audittestwidget", str(widget_pk)),
+    } <= deleted
 
 
 def test_queryset_update_and_delete_record_one_entry_per_object():
@@ -194,7 +226,9 @@ def test_queryset_update_and_delete_record_one_entry_per_object():
 
 
 def test_bulk_create_and_bulk_update_record_one_entry_per_object():
-    made = run(lambda: m.Widget.objects.bulk_create([m.Widget(name="a"), m.Widget(name="b", secret="x")]))
+    made = run(
+        lambda: m.Widget.objects.bulk_create([m.Widget(name="a"), m.Widget(name="b", secret="x")])
+    )
     creates = entries("create")
     assert [e.object_id for e in creates] == [str(w.pk) for w in made]
     assert creates[1].changes["secret"] == [None, "<changed>"]

@@ -120,22 +120,51 @@ def verify_rows(
     return ChainResult(count, seq - 1, prev, None)
 
 
-def _check(row: Mapping[str, Any], seq: int, prev: str, rest: Iterator[Mapping[str, Any]]) -> Problem | None:
+def _check(
+    row: Mapping[str, Any], seq: int, prev: str, rest: Iterator[Mapping[str, Any]]
+) -> Problem | None:
     found, row_id = row["seq"], row.get("id")
     if found != seq:
         if isinstance(found, int) and found > seq:
             following = next(rest, None)
             if following is not None and following["seq"] == seq:
-                return Problem("order", f"entries {seq} and {found} out of order (entry {found}, id {row_id}, comes first)", seq, row_id)
-            return Problem("gap", f"sequence gap after {seq - 1}: entry {seq} is missing (deleted or renumbered); found entry {found} (id {row_id})", seq, row_id)
-        return Problem("order", f"entries {seq - 1} and {found} out of order: entry {found} (id {row_id}) found where entry {seq} belongs", seq, row_id)
+                return Problem(
+                    "order",
+                    f"entries {seq} and {found} out of order (entry {found}, id {row_id}, comes first)",
+                    seq,
+                    row_id,
+                )
+            return Problem(
+                "gap",
+                f"sequence gap after {seq - 1}: entry {seq} is missing (deleted or renumbered); found entry {found} (id {row_id})",
+                seq,
+                row_id,
+            )
+        return Problem(
+            "order",
+            f"entries {seq - 1} and {found} out of order: entry {found} (id {row_id}) found where entry {seq} belongs",
+            seq,
+            row_id,
+        )
     if entry_hash(row["prev_hash"], row) != row["entry_hash"]:
         written_as = _written_as(row, seq)
         if written_as is not None:
-            return Problem("order", f"entries {seq} and {written_as} out of order: entry {seq} (id {row_id}) was written as entry {written_as}", seq, row_id)
-        return Problem("altered", f"entry {seq} (id {row_id}): hash mismatch (content altered)", seq, row_id)
+            return Problem(
+                "order",
+                f"entries {seq} and {written_as} out of order: entry {seq} (id {row_id}) was written as entry {written_as}",
+                seq,
+                row_id,
+            )
+        return Problem(
+            "altered", f"entry {seq} (id {row_id}): hash mismatch (content altered)", seq, row_id
+        )
     if row["prev_hash"] != prev:
-        return Problem("link", f"entry {seq} (id {row_id}): previous-hash link broken (an entry before it was removed, inserted or replaced)", seq, row_id)
+        return Problem(
+            "link",
+            f"entry {seq} (id {row_id}): previous-hash link broken (an entry before it was removed, inserted or replaced)",
+            seq,
+            row_id,
+        )
     return None
 
 
@@ -143,6 +172,9 @@ def _written_as(row: Mapping[str, Any], seq: int) -> int | None:
     """The seq this row's hash was computed with, if it is near ``seq``: a sign
     that rows were renumbered or swapped rather than edited."""
     for other in range(max(1, seq - REORDER_WINDOW), seq + REORDER_WINDOW + 1):
-        if other != seq and entry_hash(row["prev_hash"], {**row, "seq": other}) == row["entry_hash"]:
+        if (
+            other != seq
+            and entry_hash(row["prev_hash"], {**row, "seq": other}) == row["entry_hash"]
+        ):
             return other
     return None

@@ -53,7 +53,9 @@ def public_keys() -> dict[str, Ed25519PublicKey]:
 
 def signed_bytes(cp: Mapping[str, Any]) -> bytes:
     doc = {name: cp[name] for name in SIGNED_FIELDS}
-    doc["created"] = format_timestamp(doc["created"]) if not isinstance(doc["created"], str) else doc["created"]
+    doc["created"] = (
+        format_timestamp(doc["created"]) if not isinstance(doc["created"], str) else doc["created"]
+    )
     doc["v"] = 1
     return canonical_json(doc).encode("ascii")
 
@@ -147,9 +149,17 @@ def write_anchor(cp: Mapping[str, Any]) -> None:
     """Record ``cp`` as this database's newest checkpoint unless a newer one is there."""
     path = anchor_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    entry = {k: (format_timestamp(v) if k == "created" else v) for k, v in cp.items() if k in CHECKPOINT_FIELDS}
+    entry = {
+        k: (format_timestamp(v) if k == "created" else v)
+        for k, v in cp.items()
+        if k in CHECKPOINT_FIELDS
+    }
     with _locked(path.with_name(path.name + ".lock")):
-        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"format": ANCHOR_FORMAT}
+        data = (
+            json.loads(path.read_text(encoding="utf-8"))
+            if path.exists()
+            else {"format": ANCHOR_FORMAT}
+        )
         databases = data.setdefault("databases", {})
         current = databases.get(database_key())
         if current is not None and current["number"] >= entry["number"]:
@@ -160,7 +170,9 @@ def write_anchor(cp: Mapping[str, Any]) -> None:
         os.replace(tmp, path)
 
 
-def check_anchor(anchor: Mapping[str, Any] | None, checkpoints: list[Mapping[str, Any]]) -> Problem | None:
+def check_anchor(
+    anchor: Mapping[str, Any] | None, checkpoints: list[Mapping[str, Any]]
+) -> Problem | None:
     if anchor is None:
         return None
     number = anchor["number"]
@@ -174,7 +186,9 @@ def check_anchor(anchor: Mapping[str, Any] | None, checkpoints: list[Mapping[str
             anchor["seq"],
         )
     if stored["signature"] != anchor["signature"] or stored["entry_hash"] != anchor["entry_hash"]:
-        return Problem("anchor", f"checkpoint {number} differs from the anchor file (replaced)", anchor["seq"])
+        return Problem(
+            "anchor", f"checkpoint {number} differs from the anchor file (replaced)", anchor["seq"]
+        )
     return None
 
 

@@ -19,8 +19,8 @@ class Action(StrEnum):
     DENIED = "denied"
     MFA_ENROLLED = "mfa_enrolled"
     MFA_REMOVED = "mfa_removed"
-    TOKEN_CREATED = "token_created"
-    TOKEN_REVOKED = "token_revoked"
+    TOKEN_CREATED = "token_created"  # noqa: S105 - an action name, not a secret
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105 - an action name, not a secret
     KEY_ROTATED = "key_rotated"
     EXECUTE = "execute"
 

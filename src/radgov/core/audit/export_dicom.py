@@ -23,21 +23,29 @@ from radgov.core.models import AuditEntry
 
 
 def _coded(parent: ET.Element, tag: str, code: str, system: str, text: str) -> ET.Element:
-    return ET.SubElement(parent, tag, {"csd-code": code, "codeSystemName": system, "originalText": text})
+    return ET.SubElement(
+        parent, tag, {"csd-code": code, "codeSystemName": system, "originalText": text}
+    )
 
 
 def audit_message(entry: AuditEntry) -> ET.Element:
     msg = ET.Element("AuditMessage")
-    event = ET.SubElement(msg, "EventIdentification", {
-        "EventActionCode": action_code(entry.action),
-        "EventDateTime": format_timestamp(entry.timestamp),
-        "EventOutcomeIndicator": outcome_code(entry.outcome),
-    })
+    event = ET.SubElement(
+        msg,
+        "EventIdentification",
+        {
+            "EventActionCode": action_code(entry.action),
+            "EventDateTime": format_timestamp(entry.timestamp),
+            "EventOutcomeIndicator": outcome_code(entry.outcome),
+        },
+    )
     code = EventCode(entry.event_code)
     _coded(event, "EventID", code.value, "DCM", code.meaning)
     _coded(event, "EventTypeCode", entry.action, "radgov", entry.action.replace("_", " "))
     participant = {
-        "UserID": str(entry.actor_id) if entry.actor_id is not None else (entry.actor_name or "system"),
+        "UserID": str(entry.actor_id)
+        if entry.actor_id is not None
+        else (entry.actor_name or "system"),
         "UserName": entry.actor_name or "system",
         "UserIsRequestor": "true",
     }
@@ -50,13 +58,20 @@ def audit_message(entry: AuditEntry) -> ET.Element:
     source = ET.SubElement(msg, "AuditSourceIdentification", {"AuditSourceID": "radgov"})
     _coded(source, "AuditSourceTypeCode", "4", "DCM", "Application Server Process")
     if entry.object_type:
-        obj = ET.SubElement(msg, "ParticipantObjectIdentification", {
-            "ParticipantObjectID": entry.object_id or "-",
-            "ParticipantObjectTypeCode": "2",  # system object
-        })
+        obj = ET.SubElement(
+            msg,
+            "ParticipantObjectIdentification",
+            {
+                "ParticipantObjectID": entry.object_id or "-",
+                "ParticipantObjectTypeCode": "2",  # system object
+            },
+        )
         _coded(obj, "ParticipantObjectIDTypeCode", entry.object_type, "radgov", entry.object_type)
         chain = ET.SubElement(obj, "ParticipantObjectDetail", {"type": "radgov-audit-entry"})
-        chain.set("value", base64.b64encode(f"{entry.seq}:{entry.entry_hash}".encode("ascii")).decode("ascii"))
+        chain.set(
+            "value",
+            base64.b64encode(f"{entry.seq}:{entry.entry_hash}".encode("ascii")).decode("ascii"),
+        )
     return msg
 
 

@@ -43,42 +43,55 @@ def audit_event(entry: AuditEntry) -> AuditEvent:
     if entry.actor_role:
         agent["role"] = [{"text": entry.actor_role}]
     if entry.client_address:
-        agent["network"] = {"address": entry.client_address, "type": network_type(entry.client_address)}
-    entities = [{
-        "what": {"identifier": {"system": "urn:radgov:audit-entry", "value": str(entry.seq)}},
-        "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
-        "detail": [
-            {"type": "entry_hash", "valueString": entry.entry_hash},
-            {"type": "prev_hash", "valueString": entry.prev_hash},
-            {"type": "request_id", "valueString": entry.request_id or "-"},
-            {"type": "channel", "valueString": entry.channel or "-"},
-        ],
-    }]
-    if entry.object_type:
-        entities.insert(0, {
-            "what": {
-                "type": entry.object_type,
-                "identifier": {"system": f"{OBJECT_SYSTEM}:{entry.object_type}", "value": entry.object_id or "-"},
-            },
+        agent["network"] = {
+            "address": entry.client_address,
+            "type": network_type(entry.client_address),
+        }
+    entities = [
+        {
+            "what": {"identifier": {"system": "urn:radgov:audit-entry", "value": str(entry.seq)}},
             "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
-        })
+            "detail": [
+                {"type": "entry_hash", "valueString": entry.entry_hash},
+                {"type": "prev_hash", "valueString": entry.prev_hash},
+                {"type": "request_id", "valueString": entry.request_id or "-"},
+                {"type": "channel", "valueString": entry.channel or "-"},
+            ],
+        }
+    ]
+    if entry.object_type:
+        entities.insert(
+            0,
+            {
+                "what": {
+                    "type": entry.object_type,
+                    "identifier": {
+                        "system": f"{OBJECT_SYSTEM}:{entry.object_type}",
+                        "value": entry.object_id or "-",
+                    },
+                },
+                "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
+            },
+        )
     code = EventCode(entry.event_code)
-    return AuditEvent.model_validate({
-        "id": f"radgov-audit-{entry.seq}",
-        "type": {"system": DCM, "code": code.value, "display": code.meaning},
-        "subtype": [{"system": ACTION_SYSTEM, "code": entry.action}],
-        "action": action_code(entry.action),
-        "recorded": format_timestamp(entry.timestamp),
-        "outcome": outcome_code(entry.outcome),
-        "outcomeDesc": entry.outcome,
-        "agent": [agent],
-        "source": {
-            "site": "radgov",
-            "observer": {"display": "radgov"},
-            "type": [{"system": SOURCE_TYPE, "code": "4", "display": "Application Server"}],
-        },
-        "entity": entities,
-    })
+    return AuditEvent.model_validate(
+        {
+            "id": f"radgov-audit-{entry.seq}",
+            "type": {"system": DCM, "code": code.value, "display": code.meaning},
+            "subtype": [{"system": ACTION_SYSTEM, "code": entry.action}],
+            "action": action_code(entry.action),
+            "recorded": format_timestamp(entry.timestamp),
+            "outcome": outcome_code(entry.outcome),
+            "outcomeDesc": entry.outcome,
+            "agent": [agent],
+            "source": {
+                "site": "radgov",
+                "observer": {"display": "radgov"},
+                "type": [{"system": SOURCE_TYPE, "code": "4", "display": "Application Server"}],
+            },
+            "entity": entities,
+        }
+    )
 
 
 def write_ndjson(entries: Iterable[AuditEntry], out: IO[str]) -> int:

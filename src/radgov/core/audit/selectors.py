@@ -39,7 +39,13 @@ def list_entries(
     limit = min(max(int(limit), 1), MAX_LIMIT)
     entries = list(AuditEntry.objects.filter(**filters).order_by("-seq")[:limit])
     actor = user if getattr(user, "is_authenticated", False) else None
-    shown = {name: str(value) for name, value in zip(NAMES, [since, until, action, object_type, object_id, actor_id], strict=True) if value is not None}
+    shown = {
+        name: str(value)
+        for name, value in zip(
+            NAMES, [since, until, action, object_type, object_id, actor_id], strict=True
+        )
+        if value is not None
+    }
     record(
         action=Action.READ,
         object_type="core.auditentry",
@@ -76,7 +82,12 @@ def export_entries(
     if until is not None:
         qs = qs.filter(timestamp__lt=until)
     count = writers[fmt](qs.iterator(chunk_size=2000), out)
-    detail = {"format": fmt, "since": since.isoformat(), "until": until.isoformat() if until else None, "count": count}
+    detail = {
+        "format": fmt,
+        "since": since.isoformat(),
+        "until": until.isoformat() if until else None,
+        "count": count,
+    }
     record(
         action=Action.EXPORT,
         object_type="core.auditentry",

@@ -41,18 +41,27 @@ class Report:
         return "; ".join(str(p) for p in self.problems)
 
 
-def verify_trail(*, chunk_size: int = 2000, record_use: bool = True, actor_name: str | None = None) -> Report:
+def verify_trail(
+    *, chunk_size: int = 2000, record_use: bool = True, actor_name: str | None = None
+) -> Report:
     """Check everything; then (by default) record the verification as a use of the audit log."""
     anchor = checkpoint.read_anchor()
     head = AuditHead.objects.filter(pk=1).values("seq").first()
-    cps = list(AuditCheckpoint.objects.order_by("number").values("id", *checkpoint.CHECKPOINT_FIELDS))
+    cps = list(
+        AuditCheckpoint.objects.order_by("number").values("id", *checkpoint.CHECKPOINT_FIELDS)
+    )
     cp_problem, expected = checkpoint.verify_checkpoints(cps, checkpoint.public_keys())
     rows = AuditEntry.objects.order_by("seq").values(*ROW_FIELDS).iterator(chunk_size=chunk_size)
     try:
         walk = verify_rows(rows, expected=expected)
     finally:
         rows.close()  # the walk may stop early: release the cursor now
-    report = Report(entries=walk.count, last_seq=walk.last_seq, checkpoints=len(cps), anchor_checked=anchor is not None)
+    report = Report(
+        entries=walk.count,
+        last_seq=walk.last_seq,
+        checkpoints=len(cps),
+        anchor_checked=anchor is not None,
+    )
     if walk.problem:
         report.problems.append(walk.problem)
     else:
@@ -80,7 +89,12 @@ def _record_check(report: Report, actor_name: str | None) -> None:
             )
     except IntegrityError:
         # Only a tampered trail gets here: the head points at a seq that is taken.
-        report.problems.append(Problem("head", "this check could not be recorded: the chain head disagrees with the entries"))
+        report.problems.append(
+            Problem(
+                "head",
+                "this check could not be recorded: the chain head disagrees with the entries",
+            )
+        )
 
 
 def _truncation(last_seq: int, cps: list[dict], head_seq: int) -> list[Problem]:
@@ -88,13 +102,19 @@ def _truncation(last_seq: int, cps: list[dict], head_seq: int) -> list[Problem]:
     covered = [cp for cp in cps if cp["seq"] > last_seq]
     if covered:
         cp = covered[-1]
-        problems.append(Problem(
-            "truncated",
-            f"trail ends at {last_seq} but checkpoint {cp['number']} covers {cp['seq']} (truncated)",
-            last_seq + 1,
-        ))
+        problems.append(
+            Problem(
+                "truncated",
+                f"trail ends at {last_seq} but checkpoint {cp['number']} covers {cp['seq']} (truncated)",
+                last_seq + 1,
+            )
+        )
     elif head_seq > last_seq:
-        problems.append(Problem(
-            "truncated", f"trail ends at {last_seq} but the chain head is at {head_seq} (truncated)", last_seq + 1
-        ))
+        problems.append(
+            Problem(
+                "truncated",
+                f"trail ends at {last_seq} but the chain head is at {head_seq} (truncated)",
+                last_seq + 1,
+            )
+        )
     return problems

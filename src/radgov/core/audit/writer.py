@@ -81,7 +81,9 @@ def record(
         fields["timestamp"] = timezone.now()
         digest = chain.entry_hash(head.entry_hash, fields)
         with appending():
-            entry = AuditEntry.objects.create(prev_hash=head.entry_hash, entry_hash=digest, **fields)
+            entry = AuditEntry.objects.create(
+                prev_hash=head.entry_hash, entry_hash=digest, **fields
+            )
         advance_head(entry.seq, digest)
         if entry.seq % CHECKPOINT_EVERY == 0:
             head.seq, head.entry_hash = entry.seq, digest

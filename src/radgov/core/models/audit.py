@@ -72,7 +72,9 @@ class AppendOnlyModel(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
-            raise AppendOnlyError(f"{self._meta.label} is append-only: an existing row cannot be saved")
+            raise AppendOnlyError(
+                f"{self._meta.label} is append-only: an existing row cannot be saved"
+            )
         if not _appending.get():
             raise AppendOnlyError(
                 f"{self._meta.label} rows are written only by radgov.core.audit (use record())"

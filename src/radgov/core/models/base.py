@@ -77,13 +77,17 @@ def stored_values(model: type[models.Model], pks: Iterable[Any]) -> dict[Any, di
     """{pk: {attname: value}} as the database holds them now."""
     pks, out = list(pks), {}
     for i in range(0, len(pks), CHUNK):
-        qs = models.QuerySet(model).filter(pk__in=pks[i : i + CHUNK]).values("pk", *_attnames(model))
+        qs = (
+            models.QuerySet(model).filter(pk__in=pks[i : i + CHUNK]).values("pk", *_attnames(model))
+        )
         for row in qs:
             out[row.pop("pk")] = row
     return out
 
 
-def diff(model: type[models.Model], before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, list[Any]]:
+def diff(
+    model: type[models.Model], before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> dict[str, list[Any]]:
     hidden = redacted_fields(model)
     before, after = before or {}, after or {}
     changes = {}
@@ -97,11 +101,23 @@ def diff(model: type[models.Model], before: dict[str, Any] | None, after: dict[s
     return changes
 
 
-def _record(model: type[models.Model], action: str, pk: Any, changes: dict[str, Any] | None = None, **extra: Any) -> None:
+def _record(
+    model: type[models.Model],
+    action: str,
+    pk: Any,
+    changes: dict[str, Any] | None = None,
+    **extra: Any,
+) -> None:
     from radgov.core.audit import record
 
-    record(action=action, object_type=model._meta.label_lower, object_id=str(pk), changes=changes,
-           event_code=_event_code(model, action), **extra)
+    record(
+        action=action,
+        object_type=model._meta.label_lower,
+        object_id=str(pk),
+        changes=changes,
+        event_code=_event_code(model, action),
+        **extra,
+    )
 
 
 def _event_code(model: type[models.Model], action: str) -> Any:
@@ -128,7 +144,9 @@ class AuditedQuerySet(models.QuerySet):
         require_service(self.model, "deleted (QuerySet.delete)")
         return super().delete()  # each object is recorded by the delete signals
 
-    def bulk_create(self, objs: Iterable[models.Model], *args: Any, **kwargs: Any) -> list[models.Model]:
+    def bulk_create(
+        self, objs: Iterable[models.Model], *args: Any, **kwargs: Any
+    ) -> list[models.Model]:
         require_service(self.model, "created (bulk_create)")
         if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
             raise AuditBypassError(
@@ -137,16 +155,24 @@ class AuditedQuerySet(models.QuerySet):
             )
         created = super().bulk_create(objs, *args, **kwargs)
         for obj in created:
-            values = {f.attname: f.value_from_object(obj) for f in obj._meta.concrete_fields if not f.primary_key}
+            values = {
+                f.attname: f.value_from_object(obj)
+                for f in obj._meta.concrete_fields
+                if not f.primary_key
+            }
             _record(self.model, "create", obj.pk, diff(self.model, None, values))
         return created
 
-    def bulk_update(self, objs: Iterable[models.Model], fields: Iterable[str], batch_size: int | None = None) -> int:
+    def bulk_update(
+        self, objs: Iterable[models.Model], fields: Iterable[str], batch_size: int | None = None
+    ) -> int:
         require_service(self.model, "updated (bulk_update)")
         objs = list(objs)
         pks = [obj.pk for obj in objs]
         before = stored_values(self.model, pks)
-        plain = models.QuerySet(self.model, using=self.db)  # its inner update() must not record again
+        plain = models.QuerySet(
+            self.model, using=self.db
+        )  # its inner update() must not record again
         count = plain.bulk_update(objs, fields, batch_size=batch_size)
         after = stored_values(self.model, pks)
         for pk in pks:
@@ -173,7 +199,9 @@ class AuditedModel(models.Model):
             before = stored_values(model, [self.pk]).get(self.pk)
         super().save(*args, **kwargs)
         after = stored_values(model, [self.pk]).get(self.pk)
-        _record(model, "create" if before is None else "update", self.pk, diff(model, before, after))
+        _record(
+            model, "create" if before is None else "update", self.pk, diff(model, before, after)
+        )
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         require_service(type(self), "deleted")
@@ -195,18 +223,29 @@ def _after_delete(sender: type[models.Model], instance: models.Model, **kwargs: 
 
 def _connect(sender: type[models.Model], **kwargs: Any) -> None:
     if issubclass(sender, AuditedModel) and not sender._meta.abstract:
-        pre_delete.connect(_before_delete, sender=sender, weak=False, dispatch_uid=f"audit-pre-{sender._meta.label}")
-        post_delete.connect(_after_delete, sender=sender, weak=False, dispatch_uid=f"audit-post-{sender._meta.label}")
+        pre_delete.connect(_before_delete, sender=sender, weak=False)
+        post_delete.connect(_after_delete, sender=sender, weak=False)
 
 
-def _m2m(sender: type[models.Model], instance: models.Model, action: str, model: type[models.Model], pk_set: Any, **kwargs: Any) -> None:
+def _m2m(
+    sender: type[models.Model],
+    instance: models.Model,
+    action: str,
+    model: type[models.Model],
+    pk_set: Any,
+    **kwargs: Any,
+) -> None:
     if not (isinstance(instance, AuditedModel) or issubclass(model, AuditedModel)):
         return
     op = action.split("_", 1)[1]
     if action.startswith("pre_"):
         require_service(type(instance), f"many-to-many {op} ({sender._meta.model_name})")
         return
-    detail = {"relation": sender._meta.model_name, "op": op, "ids": sorted(pk_set) if pk_set else None}
+    detail = {
+        "relation": sender._meta.model_name,
+        "op": op,
+        "ids": sorted(pk_set) if pk_set else None,
+    }
     _record(type(instance), "update", instance.pk, None, detail=detail)
 
 

@@ -28,11 +28,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
-        verify = sub.add_parser("verify", help="check the hash chain, checkpoints and anchor; exit 1 naming the first bad entry")
+        verify = sub.add_parser(
+            "verify",
+            help="check the hash chain, checkpoints and anchor; exit 1 naming the first bad entry",
+        )
         verify.add_argument("--chunk-size", type=int, default=2000)
-        export = sub.add_parser("export", help="export entries as FHIR AuditEvent NDJSON or DICOM audit message XML")
+        export = sub.add_parser(
+            "export", help="export entries as FHIR AuditEvent NDJSON or DICOM audit message XML"
+        )
         export.add_argument("--format", choices=["fhir", "dicom"], required=True)
-        export.add_argument("--since", required=True, help="UTC date YYYY-MM-DD (inclusive) or ISO date-time")
+        export.add_argument(
+            "--since", required=True, help="UTC date YYYY-MM-DD (inclusive) or ISO date-time"
+        )
         export.add_argument("--until", help="UTC date (inclusive) or ISO date-time (exclusive)")
         export.add_argument("--output", help="file to write (default: standard output)")
         sub.add_parser("checkpoint", help="sign a checkpoint of the chain head now")
@@ -57,11 +64,15 @@ class Command(BaseCommand):
         until = parse_when(options["until"], end=True) if options["until"] else None
         if options["output"]:
             with open(options["output"], "w", encoding="utf-8") as out:
-                count = export_entries(options["format"], out, since=since, until=until, actor_name=_cli_name())
+                count = export_entries(
+                    options["format"], out, since=since, until=until, actor_name=_cli_name()
+                )
             self.stderr.write(f"exported {count} entries to {options['output']}")
         else:
             out = self.stdout._out  # the raw stream: OutputWrapper.write adds line endings
-            count = export_entries(options["format"], out, since=since, until=until, actor_name=_cli_name())
+            count = export_entries(
+                options["format"], out, since=since, until=until, actor_name=_cli_name()
+            )
             out.flush()
             self.stderr.write(f"exported {count} entries")
 
