@@ -83,7 +83,8 @@ class Command(BaseCommand):
                 report = rotate_keys(
                     batch_size=options["batch_size"], resume=options["resume"], progress=progress
                 )
-        self.stdout.write(f"new active encryption key {report.key_id}")
+        which = "active" if options["resume"] else "new active"
+        self.stdout.write(f"{which} encryption key {report.key_id}")
         for label, count in sorted(report.reencrypted.items()):
             self.stdout.write(f"  {label}: {count} re-encrypted")
         self.stdout.write(
