@@ -1,0 +1,316 @@
+"""``radgov evaluate``: run a local acceptance test from files, without a database.
+
+    radgov evaluate --protocol P.yaml --cases C.csv --json OUT.json [--html R.html] [--pdf R.pdf]
+                    [--allow-identifiers REASON] [--expect-protocol-hash SHA256] [--no-progress]
+    radgov evaluate plan --metric sensitivity --expected 0.9 --half-width 0.05 --prevalence 0.1
+    radgov evaluate plan --metric sensitivity --expected 0.9 --at-least 0.8 [--positives 120]
+    radgov evaluate plan --protocol P.yaml --prevalence 0.1 --expect sensitivity=0.9 --expect auc=0.95
+
+Exit status: 0 every criterion passed; 1 a criterion failed (the outputs are still written);
+2 bad input (protocol, cases file, identifiers, options), with the reason printed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _bad(message: str) -> CommandError:
+    return CommandError(message, returncode=EXIT_BAD_INPUT)
+
+
+def _expect_pair(text: str) -> tuple[str, float]:
+    metric, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"--expect takes METRIC=VALUE; got {text!r}")
+    return metric.strip(), float(value)
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a local acceptance test (protocol + cases file) and write the JSON result and the "
+        "report; 'plan' answers sample-size questions.  Needs no database.  Exit status: "
+        "0 passed, 1 criteria failed, 2 bad input."
+    )
+    requires_system_checks: list[str] = []
+    requires_migrations_checks = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--protocol", help="protocol YAML file")
+        parser.add_argument("--cases", help="cases file (.csv or .parquet)")
+        parser.add_argument("--json", dest="json_out", help="where to write OUT.json")
+        parser.add_argument("--html", dest="html_out", help="where to write the HTML report")
+        parser.add_argument("--pdf", dest="pdf_out", help="where to write the PDF report")
+        parser.add_argument(
+            "--allow-identifiers",
+            metavar="REASON",
+            help="accept a cases file with HIPAA identifiers, stating why (e.g. the BAA that "
+            "covers this use); recorded in OUT.json",
+        )
+        parser.add_argument(
+            "--expect-protocol-hash",
+            metavar="SHA256",
+            help="the hash recorded when the protocol was locked; refuse if it differs",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        sub = parser.add_subparsers(dest="subcommand", title="subcommands")
+        plan = sub.add_parser("plan", help="sample-size questions (see radgov evaluate plan -h)")
+        plan.add_argument("--protocol", dest="plan_protocol", help="plan every ci_low criterion")
+        plan.add_argument(
+            "--expect", action="append", default=[], metavar="METRIC=VALUE",
+            help="expected performance, with --protocol (repeatable)",
+        )  # fmt: skip
+        plan.add_argument("--metric", choices=["sensitivity", "specificity", "auc"])
+        plan.add_argument("--expected", type=float, help="expected value of --metric")
+        plan.add_argument("--half-width", type=float, help="precision: CI half-width wanted")
+        plan.add_argument("--at-least", type=float, help="threshold the lower bound must clear")
+        plan.add_argument("--positives", type=int, help="power question: cases available")
+        plan.add_argument("--prevalence", type=float, help="share of positive cases")
+        plan.add_argument("--power", type=float, default=0.8)
+        plan.add_argument("--confidence-level", type=float, default=0.95)
+        plan.add_argument("--json", dest="plan_json", help="write the answers as JSON")
+
+    # ------------------------------------------------------------------ entry
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=False, no_color=options.get("no_color", False))
+        if options.get("subcommand") == "plan":
+            self._plan(options)
+            return
+        code = self._run(options)
+        if code != EXIT_PASSED:
+            sys.exit(code)
+
+    # ------------------------------------------------------------------ run
+
+    def _run(self, options: dict[str, Any]) -> int:
+        from radgov.evaluation.cases import (
+            SYNTHETIC_COLUMN,
+            CasesError,
+            load_cases,
+            read_sample,
+        )
+        from radgov.evaluation.identifiers import find_identifiers
+        from radgov.evaluation.protocol import ProtocolError, load_protocol
+        from radgov.evaluation.result import Privacy, to_json_dict, write_json
+
+        missing = [f"--{k}" for k in ("protocol", "cases") if not options.get(k)]
+        if not options.get("json_out"):
+            missing.append("--json")
+        if missing:
+            raise _bad(f"missing required option(s): {', '.join(missing)}")
+        outputs = [options.get(k) for k in ("json_out", "html_out", "pdf_out")]
+        for out in filter(None, outputs):
+            if not Path(out).parent.resolve().is_dir():
+                raise _bad(f"cannot write {out}: the folder {Path(out).parent} does not exist")
+        allow = options.get("allow_identifiers")
+        if allow is not None and not allow.strip():
+            raise _bad("--allow-identifiers needs a reason (e.g. the BAA that covers this use)")
+
+        warm = None
+        if options.get("html_out") or options.get("pdf_out"):
+            from radgov.evaluation.report import charts
+
+            warm = charts.warm_up()  # start the chart engine while the data loads
+
+        try:
+            protocol = load_protocol(options["protocol"])
+        except ProtocolError as err:
+            raise _bad(str(err)) from None
+        expected_hash = options.get("expect_protocol_hash")
+        lock = None
+        if expected_hash:
+            actual = protocol.canonical_hash()
+            if actual != expected_hash.strip().lower():
+                raise _bad(
+                    f"the protocol's hash {actual} differs from the locked hash "
+                    f"{expected_hash}: the protocol has changed since it was locked"
+                )
+            lock = f"matches the locked hash given with --expect-protocol-hash ({actual})"
+
+        try:
+            sample = read_sample(options["cases"])
+            findings = find_identifiers(sample, ignore=frozenset({SYNTHETIC_COLUMN}))
+        except CasesError as err:
+            raise _bad("\n".join(err.problems)) from None
+        if findings and allow is None:
+            listed = "\n".join(f"  - {f}" for f in findings)
+            raise _bad(
+                "the cases file looks like it holds HIPAA identifiers; acceptance-testing data "
+                "should be de-identified (Safe Harbor).  Remove or de-identify these columns, or, "
+                "if a business associate agreement covers this use, pass "
+                f"--allow-identifiers REASON:\n{listed}"
+            )
+        privacy = Privacy(findings=findings, allowed=bool(findings), reason=allow)
+
+        try:
+            cases = load_cases(options["cases"], protocol)
+        except CasesError as err:
+            problems = "\n".join(f"  - {p}" for p in err.problems)
+            raise _bad(f"the cases file {Path(options['cases']).name} cannot be used:\n{problems}") from None
+
+        evaluation = self._evaluate(protocol, cases, show=not options["no_progress"])
+        result = to_json_dict(evaluation, privacy)
+        if lock:
+            result["protocol"]["lock"] = lock
+        write_json(result, options["json_out"])
+        if options.get("html_out") or options.get("pdf_out"):
+            from radgov.evaluation.report.render import render_html, render_pdf
+
+            html = render_html(result, warm=warm)
+            if options.get("html_out"):
+                tmp = Path(options["html_out"] + ".tmp")
+                tmp.write_text(html, encoding="utf-8")
+                tmp.replace(options["html_out"])
+            if options.get("pdf_out"):
+                render_pdf(html, options["pdf_out"])
+        self._print_result(result, [o for o in outputs if o])
+        return EXIT_PASSED if result["passed"] else EXIT_FAILED
+
+    def _evaluate(self, protocol: Any, cases: Any, *, show: bool) -> Any:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from radgov.evaluation.runner import evaluate, planned_steps
+
+        long_run = cases.n_rows >= 20_000 or protocol.roc_band_resamples >= 2000
+        if not (show and long_run):
+            return evaluate(protocol, cases)
+        with Progress(
+            TextColumn("[bold]evaluating[/] {task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("", total=planned_steps(protocol, cases))
+
+            def step(label: str) -> None:
+                bar.update(task, description=label, advance=1)
+
+            return evaluate(protocol, cases, progress=step)
+
+    def _print_result(self, result: dict[str, Any], outputs: list[str]) -> None:
+        from rich.table import Table
+
+        table = Table(title=f"{result['protocol']['name']}: criteria", show_lines=False)
+        for col in ("#", "metric", "where", "rule", "observed", "result"):
+            table.add_column(col)
+        short = {
+            "estimate_at_least": "estimate >=",
+            "ci_low_at_least": "ci_low >=",
+            "estimate_at_most": "estimate <=",
+            "ci_high_at_most": "ci_high <=",
+        }
+        for c in result["criteria"]:
+            observed = "—" if c["observed"] is None else f"{c['observed']:.3f}"
+            verdict = "[green]PASS[/]" if c["passed"] else "[red]FAIL[/]"
+            if c.get("reason"):
+                verdict += f" ({c['reason']})"
+            table.add_row(
+                str(c["criterion"]),
+                c["metric"],
+                c["subgroup"],
+                f"{short[c['rule']]} {c['threshold']:g}",
+                observed,
+                verdict,
+            )
+        self.console.print(table)
+        n = result["groups"]["overall"]["n"]
+        verdict = "[bold green]PASSED[/]" if result["passed"] else "[bold red]FAILED[/]"
+        synthetic = " [yellow](synthetic data)[/]" if result["cases"]["synthetic"] else ""
+        self.console.print(f"{verdict} on {n:,} cases{synthetic}; wrote {', '.join(outputs)}")
+
+    # ------------------------------------------------------------------ plan
+
+    def _plan(self, options: dict[str, Any]) -> None:
+        from rich.table import Table
+
+        from radgov.evaluation import planning
+        from radgov.evaluation.protocol import ProtocolError, load_protocol
+
+        level = options["confidence_level"]
+        try:
+            if options.get("plan_protocol"):
+                if options.get("prevalence") is None:
+                    raise ValueError("--prevalence is needed with --protocol")
+                protocol = load_protocol(options["plan_protocol"])
+                expected = dict(_expect_pair(t) for t in options["expect"])
+                answers = planning.plan_protocol(
+                    protocol,
+                    expected=expected,
+                    prevalence=options["prevalence"],
+                    power=options["power"],
+                )
+                if not answers:
+                    raise ValueError(
+                        "the protocol has no ci_low_at_least criterion on sensitivity, "
+                        "specificity or AUC to plan for"
+                    )
+            else:
+                metric, expected_value = options.get("metric"), options.get("expected")
+                if not metric or expected_value is None:
+                    raise ValueError("give --protocol, or --metric and --expected")
+                if options.get("half_width") is not None:
+                    if options.get("prevalence") is None:
+                        raise ValueError("--prevalence is needed with --half-width")
+                    answers = [
+                        planning.plan_precision(
+                            metric, expected=expected_value, half_width=options["half_width"],
+                            prevalence=options["prevalence"], confidence_level=level,
+                        )
+                    ]  # fmt: skip
+                elif options.get("at_least") is not None:
+                    if options.get("positives") is not None:
+                        answers = [
+                            planning.plan_power(
+                                metric, expected=expected_value, at_least=options["at_least"],
+                                n_cases=options["positives"], confidence_level=level,
+                            )
+                        ]  # fmt: skip
+                    else:
+                        answers = [
+                            planning.plan_bound(
+                                metric, expected=expected_value, at_least=options["at_least"],
+                                prevalence=options.get("prevalence"), power=options["power"],
+                                confidence_level=level,
+                            )
+                        ]  # fmt: skip
+                else:
+                    raise ValueError("give --half-width (precision) or --at-least (bound/power)")
+        except (ProtocolError, ValueError) as err:
+            raise _bad(str(err)) from None
+
+        table = Table(title="Sample size", show_lines=True)
+        for col in ("question", "positives", "negatives", "total", "power", "method"):
+            table.add_column(col, overflow="fold")
+
+        def show(x: int | float | None) -> str:
+            if x is None:
+                return "—"
+            return f"{x:.3f}" if isinstance(x, float) else f"{x:,}"
+
+        for a in answers:
+            question = a.question + (f"\n[dim]{a.note}[/]" if a.note else "")
+            table.add_row(
+                question,
+                show(a.n_positives),
+                show(a.n_negatives),
+                show(a.n_total),
+                show(a.power),
+                a.method,
+            )
+        self.console.print(table)
+        if options.get("plan_json"):
+            Path(options["plan_json"]).write_text(
+                json.dumps([a.to_dict() for a in answers], indent=2) + "\n", encoding="utf-8"
+            )

@@ -1,0 +1,198 @@
+"""The acceptance-test report as a standalone HTML page and as a PDF (WeasyPrint, same HTML).
+
+The template is ``evaluation/report.html``, rendered with a standalone Django template
+``Engine`` (no settings or database needed); charts are inline SVG; CSS is inline.  No script,
+no font or stylesheet from the network.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from django.template import Context, Engine
+
+from .summary import LABELS, RULE_WORDS, fmt, plain_summary
+
+__all__ = ["render_html", "render_pdf", "report_context"]
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_engine: Engine | None = None
+
+
+def _get_engine() -> Engine:
+    global _engine
+    if _engine is None:
+        _engine = Engine(dirs=[str(TEMPLATES)], autoescape=True)
+    return _engine
+
+
+METHOD_NAMES = {
+    "wilson": "Wilson score interval",
+    "clopper-pearson": "Clopper-Pearson exact interval",
+    "agresti-coull": "Agresti-Coull interval",
+    "DeLong": "DeLong interval",
+}
+
+
+def _interval(e: dict[str, Any]) -> str:
+    if e["estimate"] is None:
+        return ""
+    return f"{fmt(e['ci_low'])} – {fmt(e['ci_high'])}"
+
+
+def _metric_row(name: str, e: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": LABELS.get(name, name),
+        "key": name,
+        "estimate": fmt(e["estimate"]),
+        "interval": _interval(e),
+        "n": f"{e['n']:,}",
+        "method": METHOD_NAMES.get(e["method"], e["method"]),
+        "not_estimable": e.get("not_estimable"),
+    }
+
+
+def _criteria_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for c in result["criteria"]:
+        rows.append(
+            {
+                "index": str(c["criterion"]),
+                "metric": LABELS.get(c["metric"], c["metric"]),
+                "subgroup": "Overall" if c["subgroup"] == "overall" else c["subgroup"],
+                "rule": f"{RULE_WORDS[c['rule']]} {c['threshold']:g}",
+                "observed": fmt(c["observed"]),
+                "passed": c["passed"],
+                "reason": c.get("reason"),
+            }
+        )
+    return rows
+
+
+def _subgroup_table(result: dict[str, Any]) -> dict[str, Any]:
+    metrics = result["protocol"]["content"]["metrics"]
+    rows = []
+    groups = {"overall": result["overall"], **result["subgroups"]}
+    for key, values in groups.items():
+        info = result["groups"][key]
+        cells = []
+        for m in metrics:
+            e = values[m]
+            if e["estimate"] is None:
+                cells.append({"text": "not estimable", "reason": e.get("not_estimable")})
+            else:
+                cells.append(
+                    {"text": fmt(e["estimate"]), "interval": _interval(e), "reason": None}
+                )
+        size = f"{info['n']:,}"
+        if "n_positive" in info:
+            size += f" ({info['n_positive']:,}+)"
+        rows.append({"key": "Overall" if key == "overall" else key, "size": size, "cells": cells})
+    return {"metrics": [LABELS.get(m, m) for m in metrics], "rows": rows}
+
+
+def _charts(result: dict[str, Any], warm: threading.Thread | None) -> dict[str, str]:
+    from . import charts
+
+    if warm is not None:
+        warm.join()
+    out: dict[str, str] = {}
+    builders = {
+        "roc": charts.roc_chart,
+        "calibration": charts.calibration_chart,
+        "confusion": charts.confusion_chart,
+        "forest": charts.forest_chart,
+        "bland_altman": charts.bland_altman_chart,
+    }
+    for name, build in builders.items():
+        chart = build(result)
+        if chart is not None:
+            out[name] = charts.to_svg(chart)
+    return out
+
+
+def report_context(
+    result: dict[str, Any], *, warm: threading.Thread | None = None
+) -> dict[str, Any]:
+    p = result["protocol"]
+    content = p["content"]
+    subgroups = []
+    for s in content["subgroups"]:
+        if s["bins"]:
+            edges = ", ".join(f"{b:g}" for b in s["bins"])
+            subgroups.append(f"{s['column']} in half-open bins with edges {edges}")
+        else:
+            subgroups.append(s["column"])
+    crit_text = []
+    for i, c in enumerate(content["criteria"], start=1):
+        rules = [f"{RULE_WORDS[k]} {v:g}" for k, v in c.items() if k in RULE_WORDS and v is not None]
+        where = {None: "overall", "all": "overall and every subgroup"}.get(
+            c["subgroups"] if not isinstance(c["subgroups"], list) else None,
+            "overall",
+        )
+        if isinstance(c["subgroups"], list):
+            where = ", ".join(c["subgroups"])
+        crit_text.append(f"{i}. {LABELS.get(c['metric'], c['metric'])}: {', '.join(rules)} ({where})")
+    ifu = [
+        {
+            "metric": LABELS.get(row["metric"], row["metric"]),
+            "claimed": fmt(row["claimed"]),
+            "claimed_interval": (
+                f"{fmt(row['claimed_ci_low'])} – {fmt(row['claimed_ci_high'])}"
+                if row["claimed_ci_low"] is not None and row["claimed_ci_high"] is not None
+                else ""
+            ),
+            "source": row["source"] or "",
+            "observed": fmt(row["observed"]),
+            "interval": (
+                f"{fmt(row['ci_low'])} – {fmt(row['ci_high'])}" if row["ci_low"] is not None else ""
+            ),
+            "verdict": row["verdict"],
+        }
+        for row in result["ifu_comparison"]
+    ]
+    n_failed = sum(1 for c in result["criteria"] if not c["passed"])
+    # numbers reach the template as text: the standalone engine must not need settings (l10n)
+    info = result["groups"]["overall"]
+    overall_info = {k: f"{v:,}" for k, v in info.items()}
+    band = result["curves"].get("roc_band")
+    return {
+        "r": result,
+        "title": f"Acceptance test: {p['name']}",
+        "passed": result["passed"],
+        "n_criteria": str(len(result["criteria"])),
+        "n_failed": str(n_failed),
+        "threshold": None if p["threshold"] is None else f"{p['threshold']:g}",
+        "summary": plain_summary(result),
+        "protocol_hash": p["hash"],
+        "metrics_list": ", ".join(LABELS.get(m, m) for m in content["metrics"]),
+        "subgroups_list": subgroups,
+        "criteria_text": crit_text,
+        "overall_rows": [_metric_row(m, e) for m, e in result["overall"].items()],
+        "overall_info": overall_info,
+        "criteria_rows": _criteria_rows(result),
+        "subgroup_table": _subgroup_table(result),
+        "ifu": ifu,
+        "privacy": result["privacy"],
+        "charts": _charts(result, warm),
+        "band_resamples": str(band["n_resamples"]) if band else None,
+        "level_pct": f"{100 * p['confidence_level']:g}",
+        "proportion_method": METHOD_NAMES.get(content["proportion_method"], content["proportion_method"]),
+    }
+
+
+def render_html(result: dict[str, Any], *, warm: threading.Thread | None = None) -> str:
+    template = _get_engine().get_template("evaluation/report.html")
+    return template.render(Context(report_context(result, warm=warm)))
+
+
+def render_pdf(html: str, path: str | Path) -> Path:
+    from weasyprint import HTML
+
+    out = Path(path)
+    tmp = out.with_name(out.name + ".tmp")
+    HTML(string=html, base_url=str(TEMPLATES)).write_pdf(tmp)
+    tmp.replace(out)
+    return out
