@@ -9,7 +9,9 @@ import pytest
 from django.apps import apps
 from django.db import connection, models, transaction
 
+from radgov.core import keys
 from radgov.core.audit.chain import verify_rows
+from radgov.core.fields import EncryptedTextField
 from radgov.core.models import AuditBypassError, AuditedModel, AuditEntry
 from radgov.core.services import in_service, service
 
@@ -38,6 +40,8 @@ def define_models() -> list[type[models.Model]]:
         size = models.IntegerField(default=0)
         note = models.CharField(max_length=50, blank=True)
         secret = SecretField(max_length=50, blank=True)
+        mrn = EncryptedTextField(null=True)
+        blob = models.BinaryField(null=True)
         tags = models.ManyToManyField(AuditTestTag, blank=True)
 
         class Meta:
@@ -257,3 +261,35 @@ def test_all_those_entries_form_one_intact_chain():
     run(lambda: m.Widget.objects.filter(pk=widget.pk).update(size=1))
     run(widget.delete)
     assert verify_rows(AuditEntry.objects.order_by("seq").values()).problem is None
+
+
+@pytest.fixture
+def key_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("RADGOV_KEY_FILE", str(tmp_path / "keys.json"))
+    keys.clear_cache()
+    yield
+    keys.clear_cache()
+
+
+@pytest.mark.usefixtures("key_file")
+def test_encrypted_and_binary_fields_are_recorded_as_changed_never_by_value():
+    widget = make_widget(mrn="MRN-0042", blob=b"\x00\x01")
+    assert entries("create")[0].changes["mrn"] == [None, "<changed>"]
+
+    def touch_other_field():
+        w = m.Widget.objects.get(pk=widget.pk)
+        w.size = 1
+        w.save()
+
+    run(touch_other_field)
+    assert entries("update")[-1].changes == {"size": [0, 1]}  # mrn and blob untouched: not listed
+
+    def change_secrets():
+        w = m.Widget.objects.get(pk=widget.pk)
+        w.mrn, w.blob = "MRN-0043", b"\x00\x02"
+        w.save()
+
+    run(change_secrets)
+    update = entries("update")[-1]
+    assert update.changes == {"blob": ["<changed>", "<changed>"], "mrn": ["<changed>", "<changed>"]}
+    assert not any("MRN-004" in e.changes_json + e.detail_json for e in entries())

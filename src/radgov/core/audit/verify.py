@@ -36,7 +36,7 @@ class Report:
             anchor = "anchor file matches" if self.anchor_checked else "no anchor file"
             return (
                 f"audit trail intact: {self.entries} entries (1..{self.last_seq}), "
-                f"{self.checkpoints} signed checkpoints, {anchor}"
+                f"signed checkpoints: {self.checkpoints}, {anchor}"
             )
         return "; ".join(str(p) for p in self.problems)
 

@@ -85,19 +85,32 @@ def stored_values(model: type[models.Model], pks: Iterable[Any]) -> dict[Any, di
     return out
 
 
+def _comparable(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    token = getattr(value, "token", None)  # encrypted values compare by their stored token
+    return token if isinstance(token, str) else _plain(value)
+
+
+def _mark(value: Any) -> str | None:
+    return None if value is None or (isinstance(value, str) and value == "") else REDACTED
+
+
 def diff(
     model: type[models.Model], before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> dict[str, list[Any]]:
+    """{field: [before, after]} of the fields that differ; redacted ones as "<changed>"."""
     hidden = redacted_fields(model)
     before, after = before or {}, after or {}
     changes = {}
-    for name in after.keys() | before.keys():
-        old, new = _plain(before.get(name)), _plain(after.get(name))
-        if old != new:
-            if name in hidden:
-                old = None if old in (None, "") else REDACTED
-                new = None if new in (None, "") else REDACTED
-            changes[name] = [old, new]
+    for name in sorted(after.keys() | before.keys()):
+        old, new = before.get(name), after.get(name)
+        if _comparable(old) == _comparable(new):
+            continue
+        if name in hidden:
+            changes[name] = [_mark(old), _mark(new)]
+        else:
+            changes[name] = [_plain(old), _plain(new)]
     return changes
 
 
