@@ -168,3 +168,11 @@ def test_listing_entries_is_recorded_as_audit_log_used(trail):
     assert (last.action, last.event_code, last.actor_name) == ("read", "110101", "erin")
     assert last.detail == {"purpose": "list", "filters": {}, "count": 2}
     assert count_entries() == 5
+
+
+def test_listing_with_filters_records_the_filters(trail):
+    since = datetime(2026, 3, 2, tzinfo=UTC)
+    shown = list_entries(trail, object_type="inventory.product", since=since)
+    assert [(e.seq, e.action) for e in shown] == [(4, "delete")]
+    last = AuditEntry.objects.order_by("-seq").first()
+    assert last.detail["filters"] == {"since": str(since), "object_type": "inventory.product"}

@@ -12,7 +12,14 @@ from radgov.core.audit.writer import record
 from radgov.core.models import AuditEntry
 
 MAX_LIMIT = 1000
-NAMES = ("since", "until", "action", "object_type", "object_id", "actor_id")
+LOOKUPS = {
+    "since": "timestamp__gte",
+    "until": "timestamp__lt",
+    "action": "action",
+    "object_type": "object_type",
+    "object_id": "object_id",
+    "actor_id": "actor_id",
+}
 
 
 def list_entries(
@@ -26,26 +33,21 @@ def list_entries(
     actor_id: int | None = None,
     limit: int = 100,
 ) -> list[AuditEntry]:
-    """The newest entries first, filtered; records the read."""
-    filters: dict[str, Any] = {
-        "timestamp__gte": since,
-        "timestamp__lt": until,
+    """The newest entries first, filtered; records the read (with the filters, not the results)."""
+    given = {
+        "since": since,
+        "until": until,
         "action": action,
         "object_type": object_type,
         "object_id": object_id,
         "actor_id": actor_id,
     }
-    filters = {k: v for k, v in filters.items() if v is not None}
+    given = {name: value for name, value in given.items() if value is not None}
     limit = min(max(int(limit), 1), MAX_LIMIT)
-    entries = list(AuditEntry.objects.filter(**filters).order_by("-seq")[:limit])
+    qs = AuditEntry.objects.filter(**{LOOKUPS[name]: value for name, value in given.items()})
+    entries = list(qs.order_by("-seq")[:limit])
+    shown = {name: str(value) for name, value in given.items()}
     actor = user if getattr(user, "is_authenticated", False) else None
-    shown = {
-        name: str(value)
-        for name, value in zip(
-            NAMES, [since, until, action, object_type, object_id, actor_id], strict=True
-        )
-        if value is not None
-    }
     record(
         action=Action.READ,
         object_type="core.auditentry",
