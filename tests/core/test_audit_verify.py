@@ -305,3 +305,8 @@ def test_checkpoint_command(db):
     out = StringIO()
     call_command("audit", "checkpoint", stdout=out)
     assert "no new entries" in out.getvalue()
+
+
+def test_an_unreadable_anchor_file_is_reported(db_trail, settings):
+    (settings.DATA_DIR / "audit-anchor.json").write_text("{not json")
+    assert "anchor file" in verify_fails()

@@ -84,7 +84,9 @@ def checkpoint_locked(head: AuditHead) -> AuditCheckpoint | None:
     with appending():
         cp.save(force_insert=True)
     values = {name: getattr(cp, name) for name in CHECKPOINT_FIELDS}
-    transaction.on_commit(lambda: write_anchor(values))
+    # robust: the checkpoint is committed; a failed anchor write is logged, and
+    # the next checkpoint writes a newer anchor anyway.
+    transaction.on_commit(lambda: write_anchor(values), robust=True)
     return cp
 
 
@@ -137,12 +139,26 @@ def database_key() -> str:
     return f"{connection.vendor}:{s.get('HOST') or ''}:{s.get('PORT') or ''}/{s['NAME']}"
 
 
+class AnchorUnreadable(ValueError):
+    pass
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise AnchorUnreadable(f"the anchor file {path} is unreadable or not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("databases", {}), dict):
+        raise AnchorUnreadable(f"the anchor file {path} is not a {ANCHOR_FORMAT} file")
+    return data
+
+
 def read_anchor() -> dict[str, Any] | None:
+    """This database's entry in the anchor file; raises AnchorUnreadable."""
     path = anchor_path()
     if not path.exists():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data.get("databases", {}).get(database_key())
+    return _load(path).get("databases", {}).get(database_key())
 
 
 def write_anchor(cp: Mapping[str, Any]) -> None:
@@ -155,18 +171,18 @@ def write_anchor(cp: Mapping[str, Any]) -> None:
         if k in CHECKPOINT_FIELDS
     }
     with _locked(path.with_name(path.name + ".lock")):
-        data = (
-            json.loads(path.read_text(encoding="utf-8"))
-            if path.exists()
-            else {"format": ANCHOR_FORMAT}
-        )
+        # An unreadable file is evidence: raise (logged by on_commit) rather than overwrite it.
+        data = _load(path) if path.exists() else {"format": ANCHOR_FORMAT}
         databases = data.setdefault("databases", {})
         current = databases.get(database_key())
         if current is not None and current["number"] >= entry["number"]:
             return
         databases[database_key()] = entry
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
 
 

@@ -45,7 +45,10 @@ def verify_trail(
     *, chunk_size: int = 2000, record_use: bool = True, actor_name: str | None = None
 ) -> Report:
     """Check everything; then (by default) record the verification as a use of the audit log."""
-    anchor = checkpoint.read_anchor()
+    try:
+        anchor, anchor_problem = checkpoint.read_anchor(), None
+    except checkpoint.AnchorUnreadable as exc:
+        anchor, anchor_problem = None, Problem("anchor", str(exc))
     head = AuditHead.objects.filter(pk=1).values("seq").first()
     cps = list(
         AuditCheckpoint.objects.order_by("number").values("id", *checkpoint.CHECKPOINT_FIELDS)
@@ -68,7 +71,7 @@ def verify_trail(
         report.problems.extend(_truncation(walk.last_seq, cps, head["seq"] if head else 0))
     if cp_problem:
         report.problems.append(cp_problem)
-    anchor_problem = checkpoint.check_anchor(anchor, cps)
+    anchor_problem = anchor_problem or checkpoint.check_anchor(anchor, cps)
     if anchor_problem:
         report.problems.append(anchor_problem)
     if record_use:
