@@ -5,8 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import sys
 
 import pytest
+from django.utils.html import escape
+from django.views.debug import ExceptionReporter
+from django.views.decorators.debug import sensitive_variables
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -138,3 +142,23 @@ def test_pseudonym_namespace_must_be_plain():
         crypto.pseudonym("x", namespace="")
     with pytest.raises(ValueError):
         crypto.pseudonym("x", namespace="a\x00b")
+
+
+def test_error_reports_hide_keys_and_plaintexts():
+    @sensitive_variables("args")  # this helper's own frame holds the plaintext
+    def report_of(fn, *args, **kwargs) -> str:
+        try:
+            fn(*args, **kwargs)
+        except Exception:
+            return ExceptionReporter(None, *sys.exc_info(), is_email=True).get_traceback_html()
+        raise AssertionError("expected an error")
+
+    token = crypto.encrypt("MRN-REPORT-1", context="c")
+    key = keys.encryption_key(crypto.key_id_of(token))
+    failed_decrypt = report_of(crypto.decrypt, token, context="another")
+    failed_encrypt = report_of(crypto.encrypt, "MRN-REPORT-2", context="")
+    failed_pseudonym = report_of(crypto.pseudonym, "MRN-REPORT-3", namespace="a\x00b")
+    for report in (failed_decrypt, failed_encrypt, failed_pseudonym):
+        assert "Local Vars" in report  # the report does list local variables
+        for secret in (repr(key), key.hex(), "MRN-REPORT-1", "MRN-REPORT-2", "MRN-REPORT-3"):
+            assert escape(secret) not in report and secret not in report

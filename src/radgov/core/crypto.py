@@ -10,7 +10,8 @@ the plaintext.  Normalization, applied before hashing: Unicode NFC, then
 leading and trailing whitespace stripped.  Case and inner spaces are kept
 ("mrn12" and "MRN12" are different identifiers).  An empty value is refused.
 
-Errors never include a key, a plaintext or a token; at most a key id and the context.
+Errors never include a key, a plaintext or a token; at most a key id and the context,
+and Django's error reports hide the local variables that hold them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import unicodedata
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.views.decorators.debug import sensitive_variables
 
 from radgov.core import keys
 
@@ -37,6 +39,7 @@ class DecryptionError(ValueError):
     """A token that is malformed, under an unknown key, or does not authenticate."""
 
 
+@sensitive_variables("plaintext", "key", "sealed")
 def encrypt(plaintext: str, *, context: str) -> str:
     if not isinstance(plaintext, str):
         raise TypeError("encrypt takes a str")
@@ -47,6 +50,7 @@ def encrypt(plaintext: str, *, context: str) -> str:
     return f"{VERSION}.{key_id}.{_b64encode(nonce + sealed)}"
 
 
+@sensitive_variables("token", "key", "blob", "plain")
 def decrypt(token: str, *, context: str) -> str:
     _check_context(context)
     key_id, blob = _split(token)
@@ -86,6 +90,7 @@ def normalize(value: str) -> str:
     return unicodedata.normalize("NFC", value).strip()
 
 
+@sensitive_variables("value", "normalized", "message")
 def pseudonym(value: str, *, namespace: str) -> str:
     if not isinstance(value, str):
         raise TypeError("pseudonym takes a str")
