@@ -13,7 +13,8 @@ RADGOV = [sys.executable, "-m", "radgov.cli"]
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("RADGOV_")} | env
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("RADGOV_", "DJANGO_"))}
+    full = inherited | env
     return subprocess.run([*RADGOV, *args], env=full, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 

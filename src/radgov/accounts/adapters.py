@@ -3,12 +3,14 @@ secrets encrypted with radgov's keys (never stored in the clear)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.authentication import get_authentication_records
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
-from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
 
 from radgov.core import crypto
@@ -26,13 +28,14 @@ class AccountAdapter(DefaultAccountAdapter):
         return client_address(request)
 
     def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
-        """A first authenticator is enrolled right after the password login that
-        led to the enrollment page: asking for the password again there only
-        annoys.  Adding or changing one later still needs reauthentication."""
+        """Enrolling the first authenticator and viewing its recovery codes come
+        right after the password login that led there: a login within the
+        reauthentication timeout counts as fresh.  Later changes to MFA still
+        ask for the password again."""
         request = allauth_context.request
-        user = getattr(request, "user", None)
-        if app == "allauth.mfa" and user is not None and user.is_authenticated:
-            if not Authenticator.objects.filter(user=user).exists():
+        if app == "allauth.mfa" and request is not None and request.user.is_authenticated:
+            records = get_authentication_records(request, request.user)
+            if records and time.time() - records[-1]["at"] < account_settings.REAUTHENTICATION_TIMEOUT:
                 return False
         return super().is_reauthentication_required(app=app, **kwargs)
 

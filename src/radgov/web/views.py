@@ -14,6 +14,13 @@ from radgov.core.audit.selectors import list_entries
 from radgov.core.models import AuditEntry
 
 
+MFA_LABELS = {
+    Authenticator.Type.TOTP: "authenticator app (TOTP)",
+    Authenticator.Type.RECOVERY_CODES: "recovery codes",
+    Authenticator.Type.WEBAUTHN: "security key (WebAuthn)",
+}
+
+
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({**health.status(), "version": __version__})
@@ -23,7 +30,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
         "capacities": [c.replace("_", " ") for c in user.capacities],  # type: ignore[union-attr]
-        "mfa_types": sorted({a.type for a in Authenticator.objects.filter(user=user)}),
+        "mfa_types": sorted(
+            {MFA_LABELS.get(a.type, a.type) for a in Authenticator.objects.filter(user=user)}
+        ),
         "idle_minutes": int(settings.SESSION_IDLE_TIMEOUT.total_seconds() // 60),
         "max_hours": int(settings.SESSION_MAX_AGE.total_seconds() // 3600),
         "token_count": ApiToken.objects.filter(
