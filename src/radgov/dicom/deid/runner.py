@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pydicom
+import pydicom.config
 from pydicom._uid_dict import UID_dictionary
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
@@ -170,6 +171,9 @@ class _Worker:
             pixel_masks=settings.pixel_masks,
             record_mapping=settings.record_mapping,
         )
+        # Validation messages would print source values (PHI) to the log: read and write quietly.
+        pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+        pydicom.config.settings.writing_validation_mode = pydicom.config.IGNORE
         self.src = src
         self.dst_real = os.path.realpath(dst)
         self.src_is_file = src_is_file
@@ -194,7 +198,9 @@ class _Worker:
             except FileFailure:
                 raise
             except Exception as exc:
-                raise FileFailure(f"cannot parse or de-identify ({type(exc).__name__})") from exc
+                raise FileFailure(
+                    f"cannot parse the dataset (broken sequence or element: {type(exc).__name__})"
+                ) from exc
             target_rel = rel if outcome.status == "ok" else f"{QUARANTINE_DIR}/{rel}"
             out = safe_output_path(self.dst_real, target_rel)
             try:

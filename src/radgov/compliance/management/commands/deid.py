@@ -1,0 +1,154 @@
+"""``radgov deid SRC DST``: de-identify DICOM files to PS3.15 Annex E (thin wrapper).
+
+The work is done by the pure package :mod:`radgov.dicom.deid`; this command parses the
+arguments, gets the key, shows progress, writes the report and the (encrypted) mapping table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from radgov.dicom.deid.config import ConfigError, SiteConfig, load_config
+from radgov.dicom.deid.keyed import MIN_KEY_BYTES
+from radgov.dicom.deid.mapping import write_mapping
+from radgov.dicom.deid.profile import EDITION, Option, compile_profile
+from radgov.dicom.deid.runner import QUARANTINE_DIR, RunSettings, mapping_document, run
+
+HELP = f"""De-identify DICOM files with the DICOM PS3.15 ({EDITION}) Basic Application Level
+Confidentiality Profile and its options (HIPAA Safe Harbor: identifiers removed, dates removed
+or shifted per patient, ages over 89 aggregated).  SRC is a file or a folder; DST receives a
+mirrored tree.  Images that may carry burned-in text are written, de-identified in their headers,
+under DST/{QUARANTINE_DIR}/ for review.  Exit code: 0 when every file was de-identified or
+quarantined (quarantined is not a failure, it is listed in the report), 1 when some files failed
+(each with its reason in the report), 2 for a usage error.  Options: {", ".join(o.cli_name for o in Option)}."""
+
+
+class Command(BaseCommand):
+    help = HELP
+    requires_system_checks: list[str] = []
+    requires_migrations_checks = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("src", help="a DICOM file or a folder of DICOM files (only read)")
+        parser.add_argument("dst", help="output folder (nothing is written outside it)")
+        parser.add_argument("--profile", default="basic", choices=["basic"], help="profile (basic)")
+        parser.add_argument(
+            "--option",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="a PS3.15 option (CID 7050), repeatable, e.g. retain-longitudinal-modified-dates",
+        )
+        parser.add_argument(
+            "--config",
+            metavar="FILE",
+            help="site rules (YAML): keep, remove, replace, safe_private, pixel_masks",
+        )
+        parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
+        parser.add_argument("--report", metavar="REPORT.json", help="write the JSON report here")
+        parser.add_argument(
+            "--key-file",
+            metavar="PATH",
+            help=f"read the key (>= {MIN_KEY_BYTES} bytes) from this file instead of the key store",
+        )
+        parser.add_argument(
+            "--mapping",
+            metavar="FILE",
+            help="write the re-identification table here, encrypted (AES-GCM) under the key",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def _key(self, key_file: str | None) -> bytes:
+        if key_file:
+            try:
+                key = Path(key_file).read_bytes()
+            except OSError as exc:
+                raise CommandError(
+                    f"cannot read the key file {key_file!r}: {exc.strerror}", returncode=2
+                ) from exc
+            if len(key) < MIN_KEY_BYTES:
+                raise CommandError(
+                    f"the key file {key_file!r} holds {len(key)} bytes; at least {MIN_KEY_BYTES} "
+                    "are needed",
+                    returncode=2,
+                )
+            return key
+        try:
+            from radgov.core.keys import derive_key
+
+            return derive_key("deid")
+        except Exception as exc:
+            raise CommandError(
+                f"no key: the radgov key store is not available ({exc}); use --key-file",
+                returncode=2,
+            ) from exc
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["jobs"] < 1:
+            raise CommandError("--jobs must be at least 1", returncode=2)
+        try:
+            options = [Option.from_name(name) for name in opts["option"]]
+            site = load_config(opts["config"]) if opts["config"] else SiteConfig()
+            profile = compile_profile(options, site.rules)
+        except (ValueError, ConfigError) as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        if site.safe_private and Option.RETAIN_SAFE_PRIVATE not in profile.options:
+            self.stderr.write(
+                "note: safe_private entries apply only with --option retain-safe-private; "
+                "all private elements will be removed"
+            )
+        src, dst = Path(opts["src"]), Path(opts["dst"])
+        if not src.exists():
+            raise CommandError(f"source {opts['src']!r} does not exist", returncode=2)
+        if src.is_dir() and dst.exists() and os.path.samefile(src, dst):
+            raise CommandError("DST must differ from SRC", returncode=2)
+        key = self._key(opts["key_file"])
+        settings = RunSettings(
+            key=key,
+            profile=profile,
+            safe_private=site.safe_private,
+            pixel_masks=site.pixel_masks,
+            record_mapping=bool(opts["mapping"]),
+        )
+        report = self._run(src, dst, settings, opts["jobs"], not opts["no_progress"])
+        if opts["report"]:
+            Path(opts["report"]).write_text(json.dumps(report.as_json(), indent=2) + "\n")
+        if opts["mapping"]:
+            write_mapping(opts["mapping"], mapping_document(report, profile), key)
+        s = report.summary
+        self.stdout.write(
+            f"{s['files']} files: {s['ok']} de-identified, {s['quarantined']} quarantined for "
+            f"review, {s['failed']} failed (PS3.15 {EDITION}, options: "
+            f"{', '.join(s['options']) or 'none'})"
+        )
+        if report.failed:
+            raise CommandError(
+                f"{report.failed} file(s) failed; see the reasons in the report", returncode=1
+            )
+
+    def _run(self, src: Path, dst: Path, settings: RunSettings, jobs: int, progress: bool) -> Any:
+        if not progress:
+            return run(src, dst, settings, jobs=jobs)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("de-identifying", total=None)
+            return run(
+                src,
+                dst,
+                settings,
+                jobs=jobs,
+                on_start=lambda n: bar.update(task, total=n),
+                on_file=lambda _record: bar.advance(task),
+            )
