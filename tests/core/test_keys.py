@@ -278,6 +278,21 @@ def test_migrate_refuses_to_start_under_production_without_keys(tmp_path):
     assert "Applying" not in result.stdout
 
 
+def test_serve_refuses_to_start_under_production_without_keys(tmp_path):
+    # Were the check not to stop it, the server would run until the timeout.
+    result = radgov(
+        "serve",
+        "--no-worker",
+        "--no-migrate",
+        "--port",
+        "0",
+        data_dir=tmp_path / "data",
+        key_file=tmp_path / "keys.json",
+    )
+    assert result.returncode != 0
+    assert "radgov.keys.E001" in result.stderr and "serving" not in result.stdout
+
+
 def test_keys_init_then_check_under_production_never_print_a_key(tmp_path):
     data_dir, path = tmp_path / "data", tmp_path / "secure" / "keys.json"
     created = radgov("keys", "init", data_dir=data_dir, key_file=path)
