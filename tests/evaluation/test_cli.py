@@ -1,0 +1,141 @@
+"""``radgov evaluate`` end to end, as a user runs it (a subprocess; no database is touched)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import yaml
+
+from .conftest import EXAMPLE_CASES, EXAMPLE_PROTOCOL, ROOT
+
+RADGOV = ROOT / ".venv" / "bin" / "radgov"
+
+
+def radgov(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # a database that cannot be opened: the command must never need one
+    env = {**os.environ, "COLUMNS": "200", "DATABASE_URL": "sqlite:////nonexistent/dir/no.db"}
+    return subprocess.run(
+        [str(RADGOV), "evaluate", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=300,
+    )  # fmt: skip
+
+
+def test_example_end_to_end(tmp_path: Path) -> None:
+    out, html, pdf = tmp_path / "out.json", tmp_path / "r.html", tmp_path / "r.pdf"
+    run = radgov(
+        "--protocol", EXAMPLE_PROTOCOL, "--cases", EXAMPLE_CASES,
+        "--json", out, "--html", html, "--pdf", pdf, cwd=tmp_path,
+    )  # fmt: skip
+    data = json.loads(out.read_text())
+    # the example's children subgroup has a single positive case: its AUC is not estimable,
+    # so criterion 3 fails there and the run says so (exit status 1, outputs still written)
+    assert run.returncode == (0 if data["passed"] else 1), run.stderr
+    assert not data["passed"]
+    failing = [c for c in data["criteria"] if not c["passed"]]
+    assert [c["subgroup"] for c in failing] == ["age=[0,18)"]
+    assert "not estimable" in failing[0]["reason"]
+    assert "FAILED" in run.stdout and "age=[0,18)" in run.stdout
+    assert data["cases"]["synthetic"] is True
+    assert html.read_text().count("<svg") >= 4
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def _passing_protocol(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    data = yaml.safe_load(EXAMPLE_PROTOCOL.read_text())
+    data["criteria"][2] = {"metric": "auc", "ci_low_at_least": 0.85, "subgroups": ["sex"]}
+    data["roc_band_resamples"] = 50
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path, data
+
+
+def test_passing_run_and_protocol_lock(tmp_path: Path) -> None:
+    from radgov.evaluation.protocol import load_protocol
+
+    protocol, _ = _passing_protocol(tmp_path)
+    locked = load_protocol(protocol).canonical_hash()
+    run = radgov(
+        "--protocol", protocol, "--cases", EXAMPLE_CASES, "--json", tmp_path / "o.json",
+        "--expect-protocol-hash", locked, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr + run.stdout
+    data = json.loads((tmp_path / "o.json").read_text())
+    assert data["passed"] and data["protocol"]["hash"] == locked
+    assert "matches the locked hash" in data["protocol"]["lock"]
+
+    wrong = radgov(
+        "--protocol", protocol, "--cases", EXAMPLE_CASES, "--json", tmp_path / "o2.json",
+        "--expect-protocol-hash", "0" * 64, cwd=tmp_path,
+    )  # fmt: skip
+    assert wrong.returncode == 2
+    assert "has changed since it was locked" in wrong.stderr
+    assert not (tmp_path / "o2.json").exists()
+
+
+def test_bad_input_exits_2_naming_row_and_column(tmp_path: Path) -> None:
+    frame = pl.read_csv(EXAMPLE_CASES)
+    labels = frame["label"].to_list()
+    labels[41] = 7
+    bad = tmp_path / "bad.csv"
+    frame.with_columns(label=pl.Series(labels)).write_csv(bad)
+    run = radgov(
+        "--protocol", EXAMPLE_PROTOCOL, "--cases", bad, "--json", tmp_path / "o.json", cwd=tmp_path
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert "column 'label', data row 42 (spreadsheet row 43): '7'" in run.stderr
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_identifiers_are_refused_unless_allowed_with_a_reason(tmp_path: Path) -> None:
+    frame = pl.read_csv(EXAMPLE_CASES).with_columns(
+        MRN=pl.Series([f"{9000000 + 17 * i}" for i in range(1000)])
+    )
+    path = tmp_path / "phi.parquet"
+    frame.write_parquet(path)
+    args = ("--protocol", EXAMPLE_PROTOCOL, "--cases", path, "--json", tmp_path / "o.json")
+    refused = radgov(*args, cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "column 'MRN': medical record number" in refused.stderr
+    assert "--allow-identifiers" in refused.stderr
+    allowed = radgov(*args, "--allow-identifiers", "BAA with vendor, 2025-03", cwd=tmp_path)
+    assert allowed.returncode in (0, 1), allowed.stderr
+    privacy = json.loads((tmp_path / "o.json").read_text())["privacy"]
+    assert privacy["allowed"] and privacy["reason"] == "BAA with vendor, 2025-03"
+    assert {f["column"] for f in privacy["identifier_columns"]} == {"MRN"}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--metric", "sensitivity", "--expected", "0.9", "--half-width", "0.05",
+          "--prevalence", "0.2"), {"n_positives": 139, "n_total": 692}),  # Buderer's example
+        (("--metric", "sensitivity", "--expected", "0.9", "--at-least", "0.8",
+          "--positives", "100"), {"n_positives": 100}),
+    ],
+)  # fmt: skip
+def test_plan(tmp_path: Path, args: tuple[str, ...], expected: dict[str, int]) -> None:
+    run = radgov("plan", *args, "--json", tmp_path / "plan.json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    (answer,) = json.loads((tmp_path / "plan.json").read_text())
+    for key, value in expected.items():
+        assert answer[key] == value
+    assert "Sample size" in run.stdout
+
+
+def test_plan_from_the_protocol(tmp_path: Path) -> None:
+    run = radgov(
+        "plan", "--protocol", EXAMPLE_PROTOCOL, "--prevalence", "0.1",
+        "--expect", "sensitivity=0.9", "--expect", "auc=0.95", "--json", tmp_path / "p.json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    answers = json.loads((tmp_path / "p.json").read_text())
+    assert [a["metric"] for a in answers] == ["sensitivity", "auc"]
+    missing = radgov("plan", "--protocol", EXAMPLE_PROTOCOL, "--prevalence", "0.1", cwd=tmp_path)
+    assert missing.returncode == 2 and "--expect sensitivity=VALUE" in missing.stderr

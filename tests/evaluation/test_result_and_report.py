@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from radgov.evaluation.cases import load_cases
+from radgov.evaluation.identifiers import IdentifierFinding
+from radgov.evaluation.protocol import Protocol, parse_protocol
+from radgov.evaluation.result import Privacy, to_json_dict, write_json
+from radgov.evaluation.runner import evaluate
+
+from .conftest import write_rows
+
+
+@pytest.fixture
+def result(synthetic_csv: Path, example_dict: dict[str, Any]) -> dict[str, Any]:
+    example_dict["roc_band_resamples"] = 100
+    example_dict["ifu_claims"] = [
+        {"metric": "sensitivity", "value": 0.93, "source": "IFU rev. C, table 4"},
+        {"metric": "auc", "value": 0.95},
+    ]
+    protocol = parse_protocol(example_dict)
+    ev = evaluate(protocol, load_cases(synthetic_csv, protocol))
+    privacy = Privacy([IdentifierFinding("x", "name", "column name", "d")], True, "BAA 2024-17")
+    return to_json_dict(ev, privacy)
+
+
+def test_json_shape(result: dict[str, Any], tmp_path: Path, synthetic_csv: Path) -> None:
+    path = write_json(result, tmp_path / "out.json")
+    data = json.loads(path.read_text())
+    assert data["schema"] == "radgov.evaluation/1"
+    assert set(data) >= {
+        "overall", "subgroups", "criteria", "passed", "protocol", "cases", "privacy", "groups",
+    }  # fmt: skip
+    assert set(data["overall"]) == {"sensitivity", "specificity", "ppv", "npv", "accuracy", "auc"}
+    for metric in data["overall"].values():
+        assert set(metric) >= {"estimate", "ci_low", "ci_high", "method", "n"}
+    assert "sex=F" in data["subgroups"] and "age=[18,65)" in data["subgroups"]
+    crit = data["criteria"][0]
+    assert set(crit) >= {"metric", "subgroup", "rule", "observed", "passed", "threshold"}
+    assert crit["rule"] == "ci_low_at_least" and crit["subgroup"] == "overall"
+    assert len(data["protocol"]["hash"]) == 64
+    import hashlib
+
+    assert data["cases"]["sha256"] == hashlib.sha256(synthetic_csv.read_bytes()).hexdigest()
+    assert data["cases"]["synthetic"] is True
+    assert data["privacy"] == {
+        "identifier_columns": [
+            {"column": "x", "kind": "name", "evidence": "column name", "detail": "d"}
+        ],
+        "allowed": True,
+        "reason": "BAA 2024-17",
+    }
+    assert [r["metric"] for r in data["ifu_comparison"]] == ["sensitivity", "auc"]
+    assert not (tmp_path / "out.json.tmp").exists()
+
+
+def test_not_estimable_is_null_with_reason(tmp_path: Path) -> None:
+    protocol = parse_protocol(
+        {
+            "name": "t",
+            "task": "binary",
+            "columns": {"case_id": "id", "truth": "y", "score": "s"},
+            "threshold": 0.5,
+            "metrics": ["sensitivity", "auc"],
+            "subgroups": ["site"],
+            "roc_band_resamples": 0,
+        }
+    )
+    rows = ["a,A,1,0.9", "b,A,0,0.1", "c,A,1,0.6", "d,A,0,0.3", "e,B,0,0.2"]
+    ev = evaluate(protocol, load_cases(write_rows(tmp_path / "c.csv", "id,site,y,s", rows), protocol))
+    out = to_json_dict(ev)
+    b = out["subgroups"]["site=B"]["sensitivity"]
+    assert b["estimate"] is None and b["ci_low"] is None and b["not_estimable"] == "no positive cases"
+    json.dumps(out, allow_nan=False)  # no NaN anywhere
+
+
+def test_html_report(result: dict[str, Any]) -> None:
+    from radgov.evaluation.report.render import render_html
+
+    html = render_html(result)
+    for heading in (
+        "Summary", "Pass / fail by criterion", "Overall performance", "Performance by subgroup",
+        "Comparison with the vendor's IFU claims", "Protocol and its lock", "Data provenance",
+    ):  # fmt: skip
+        assert f">{heading}<" in html.replace("&#x27;", "'")
+    assert html.count("<svg") == 4  # ROC, calibration, confusion matrix, forest plot
+    assert "<script" not in html
+    assert "http://" not in html.replace("http://www.w3.org", "")
+    assert "https://" not in html
+    assert result["protocol"]["hash"] in html and result["cases"]["sha256"] in html
+    assert "SYNTHETIC DATA" in html
+    assert "IFU rev. C, table 4" in html
+    assert "Allowed: BAA 2024-17" in html
+
+
+def test_pdf_report(result: dict[str, Any], tmp_path: Path) -> None:
+    from radgov.evaluation.report.render import render_html, render_pdf
+
+    path = render_pdf(render_html(result), tmp_path / "r.pdf")
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 20_000
+
+
+def test_plain_summary_names_the_failures(result: dict[str, Any]) -> None:
+    from radgov.evaluation.report.summary import plain_summary
+
+    text = " ".join(plain_summary(result))
+    failed = [c for c in result["criteria"] if not c["passed"]]
+    assert ("FAILED" in text) == bool(failed)
+    for c in failed:
+        assert c["subgroup"] in text
