@@ -6,7 +6,11 @@ installed model and the MFA secrets of allauth's ``Authenticator`` rows, in
 primary-key order, ``batch_size`` rows per transaction (each batch is a
 ``@service``).  A value already under the active key is skipped, so a run that
 stopped midway is finished by running again (``resume=True`` re-encrypts to the
-current active key without adding another).
+current active key without adding another).  ``rotate_keys`` itself is
+deliberately not one ``@service``: one transaction over every table would hold
+SQLite's write lock for the whole run and lose all progress on a failure.
+Other processes pick up the new key on their next use (the key store reloads
+when the file changes), so new writes go under it too.
 
 Re-encryption does not change a value, so rows are rewritten with a plain
 queryset update rather than through ``AuditedModel`` (which would write one
