@@ -1,0 +1,198 @@
+"""Batch runs: bad input, paths that would escape DST, jobs, the mapping table, the config file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+from radgov.dicom.deid.config import ConfigError, load_config, parse_config
+from radgov.dicom.deid.mapping import MappingError, read_mapping, write_mapping
+from radgov.dicom.deid.profile import compile_profile
+from radgov.dicom.deid.runner import RunSettings, mapping_document, run, safe_output_path
+
+KEY = b"k" * 40
+
+
+def _settings(**kw) -> RunSettings:
+    return RunSettings(key=KEY, profile=compile_profile(), **kw)
+
+
+def _copy(name: str, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(Path(get_testdata_file(name)).read_bytes())
+    return target
+
+
+def _broken_sequence(target: Path) -> None:
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    item = pydicom.Dataset()
+    item.SeriesInstanceUID = "1.2.3"
+    ds.ReferencedSeriesSequence = [item]
+    ds.save_as(target)
+    data = target.read_bytes()
+    start = data.find(b"\x08\x00\x15\x11SQ")
+    item_at = data.find(b"\xfe\xff\x00\xe0", start)
+    target.write_bytes(data[: item_at + 8] + b"\xff" * 14 + data[item_at + 22 :])
+
+
+def _unknown_syntax(target: Path) -> None:
+    data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+    assert b"1.2.840.10008.1.2.1\x00" in data
+    target.write_bytes(data.replace(b"1.2.840.10008.1.2.1\x00", b"1.2.840.99999.1.2.1\x00", 1))
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    _copy("CT_small.dcm", src / "a" / "ct.dcm")
+    _copy("MR_small.dcm", src / "b" / "mr.dcm")
+    (src / "notes.txt").write_text("not dicom at all\n")
+    _copy("MR_truncated.dcm", src / "truncated.dcm")
+    _broken_sequence(src / "broken_sequence.dcm")
+    _unknown_syntax(src / "unknown_syntax.dcm")
+    return src
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_run_goes_on(messy, tmp_path):
+    before = _hashes(messy)
+    report = run(messy, tmp_path / "out", _settings())
+    status = {f["source"]: (f["status"], f["reason"]) for f in report.files}
+    assert status["a/ct.dcm"][0] == "ok" and status["b/mr.dcm"][0] == "ok"
+    assert status["notes.txt"] == ("failed", status["notes.txt"][1])
+    assert "not a DICOM file" in status["notes.txt"][1]
+    assert "truncated" in status["truncated.dcm"][1]
+    assert "broken sequence" in status["broken_sequence.dcm"][1]
+    assert "unknown transfer syntax" in status["unknown_syntax.dcm"][1]
+    assert report.summary["failed"] == 4 and report.summary["ok"] == 2
+    assert (tmp_path / "out" / "a" / "ct.dcm").exists()
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file()) == [
+        "ct.dcm",
+        "mr.dcm",
+    ]
+    assert _hashes(messy) == before  # the originals are never modified
+
+
+def test_report_has_no_attribute_values(messy, tmp_path):
+    ds = pydicom.dcmread(messy / "a" / "ct.dcm")
+    report = run(messy, tmp_path / "out", _settings())
+    text = repr(report.as_json())
+    assert str(ds.PatientName) not in text and str(ds.SOPInstanceUID) not in text
+    assert report.summary["edition"] == "2026d" and report.summary["profile"] == "basic"
+    assert report.summary["started_utc"].endswith("Z")
+    first = report.files[0]
+    assert set(first) >= {"source", "output", "status", "reason", "actions"}
+
+
+def test_jobs_two_gives_the_same_outputs(messy, tmp_path):
+    one = run(messy, tmp_path / "one", _settings(), jobs=1)
+    two = run(messy, tmp_path / "two", _settings(), jobs=2)
+    assert [(f["source"], f["status"]) for f in one.files] == [
+        (f["source"], f["status"]) for f in two.files
+    ]
+    assert _hashes(tmp_path / "one") == _hashes(tmp_path / "two")
+
+
+def test_nothing_is_written_outside_dst(tmp_path):
+    src = tmp_path / "src"
+    _copy("CT_small.dcm", src / "escape" / "ct.dcm")
+    _copy("CT_small.dcm", src / "fine" / "ct.dcm")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    os.symlink(outside, dst / "escape")  # DST/escape -> outside: writing there would escape
+    report = run(src, dst, _settings())
+    status = {f["source"]: f for f in report.files}
+    assert status["escape/ct.dcm"]["status"] == "failed"
+    assert "escape" in status["escape/ct.dcm"]["reason"]
+    assert status["fine/ct.dcm"]["status"] == "ok"
+    assert list(outside.iterdir()) == []
+    with pytest.raises(Exception, match="escape"):
+        safe_output_path(os.path.realpath(dst), "../x.dcm")
+
+
+def test_symlinked_sources_are_not_followed(tmp_path):
+    src = tmp_path / "src"
+    target = _copy("CT_small.dcm", tmp_path / "elsewhere" / "ct.dcm")
+    src.mkdir()
+    os.symlink(target, src / "link.dcm")
+    report = run(src, tmp_path / "dst", _settings())
+    assert report.files[0]["status"] == "failed"
+    assert "symbolic link" in report.files[0]["reason"]
+
+
+def test_single_file_in(tmp_path):
+    path = _copy("CT_small.dcm", tmp_path / "in" / "one.dcm")
+    report = run(path, tmp_path / "out", _settings())
+    assert report.files[0]["status"] == "ok"
+    assert (tmp_path / "out" / "one.dcm").exists()
+
+
+def test_mapping_table_round_trip_and_wrong_key(messy, tmp_path):
+    settings = _settings(record_mapping=True)
+    report = run(messy, tmp_path / "out", settings)
+    doc = mapping_document(report, settings.profile)
+    path = tmp_path / "mapping.bin"
+    write_mapping(path, doc, KEY)
+    blob = path.read_bytes()
+    assert blob.startswith(b"RGDEIDMP\x01")
+    original = pydicom.dcmread(messy / "a" / "ct.dcm")
+    assert str(original.SOPInstanceUID).encode() not in blob  # encrypted at rest
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    table = read_mapping(path, KEY)
+    out = pydicom.dcmread(tmp_path / "out" / "a" / "ct.dcm")
+    assert table["uids"][str(original.SOPInstanceUID)] == out.SOPInstanceUID
+    patient = table["patients"][f"id:{original.PatientID}^"]
+    assert patient["pseudonym"] == out.PatientID
+    with pytest.raises(MappingError, match="does not open"):
+        read_mapping(path, b"x" * 40)
+    path.write_bytes(b"not a mapping file at all, no sir")
+    with pytest.raises(MappingError, match="not a radgov"):
+        read_mapping(path, KEY)
+
+
+def test_config_file_is_validated_with_clear_errors(tmp_path):
+    good = tmp_path / "site.yaml"
+    good.write_text(
+        "keep: ['(0008,1030)', SeriesDescription]\n"
+        "remove: ['0018,0015']\n"
+        "replace: {InstitutionName: RESEARCH}\n"
+        "safe_private: [{creator: 'ACME 1.0', element: xx10}]\n"
+        "pixel_masks: [{manufacturer: ACME, model: U1, rows: 480, columns: 640,"
+        " regions: [[0, 0, 640, 40]]}]\n"
+    )
+    config = load_config(good)
+    assert 0x00081030 in config.rules.keep and 0x0008103E in config.rules.keep
+    assert config.rules.replace == {0x00080080: "RESEARCH"}
+    assert config.safe_private == ((None, "ACME 1.0", 0x10),)
+    assert config.pixel_masks[0].regions == ((0, 0, 640, 40),)
+    cases = {
+        "colour: blue": "unknown key",
+        "keep: [NotAKeyword]": "keep[0]: 'NotAKeyword'",
+        "keep: PatientName": "keep: expected a list",
+        "safe_private: [{creator: X, element: '1234'}]": "safe_private[0].element",
+        "pixel_masks: [{manufacturer: A, model: B, rows: 10, columns: 10, regions: [[5, 5, 10, 1]]}]": "outside",
+        "pixel_masks: [{manufacturer: A, model: B, rows: -1, columns: 10, regions: [[0,0,1,1]]}]": "pixel_masks[0].rows",
+    }
+    for text, message in cases.items():
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(text + "\n")
+        with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+            load_config(bad)
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        bad.write_text("keep: [\n")
+        load_config(bad)
+    assert parse_config(None).rules.keep == frozenset()
