@@ -215,3 +215,16 @@ def test_periodic_task_checkpoints_the_head():
     record(action="execute")
     assert checkpoint_audit_trail.call_local() == 1
     assert checkpoint_audit_trail.call_local() is None
+
+
+def test_non_ascii_values_round_trip_through_the_database_and_still_verify():
+    record(
+        action="update",
+        object_type="inventory.product",
+        object_id="Ω-7",
+        actor_name="Zoë 李",
+        detail={"note": "naïve ✓"},
+        changes={"name": ["Älpha", "Beta\n"]},
+    )
+    rows = list(AuditEntry.objects.order_by("seq").values())
+    assert rows[0]["actor_name"] == "Zoë 李" and verify_rows(rows).problem is None
