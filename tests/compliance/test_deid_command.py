@@ -1,0 +1,142 @@
+"""``radgov deid``: arguments, key, report, mapping and exit codes (no database needed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pydicom
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from pydicom.data import get_testdata_file
+
+from radgov.dicom.deid.mapping import read_mapping
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "deid.key"
+    path.write_bytes(bytes(range(48)))
+    return path
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    folder = tmp_path / "src"
+    (folder / "study").mkdir(parents=True)
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        (folder / "study" / name).write_bytes(Path(get_testdata_file(name)).read_bytes())
+    (folder / "study" / "us.dcm").write_bytes(Path(get_testdata_file("US1_UNCR.dcm")).read_bytes())
+    return folder
+
+
+def test_deid_writes_tree_report_and_mapping(src, tmp_path, key_file, capsys):
+    report, mapping = tmp_path / "report.json", tmp_path / "map.bin"
+    call_command(
+        "deid", str(src), str(tmp_path / "dst"), "--key-file", str(key_file),
+        "--report", str(report), "--mapping", str(mapping), "--no-progress",
+        "--option", "retain-longitudinal-modified-dates",
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert "3 files: 2 de-identified, 1 quarantined for review, 0 failed" in out
+    data = json.loads(report.read_text())
+    assert data["summary"]["options"] == ["retain-longitudinal-modified-dates"]
+    assert {f["status"] for f in data["files"]} == {"ok", "quarantined"}
+    ct = pydicom.dcmread(tmp_path / "dst" / "study" / "CT_small.dcm")
+    assert ct.PatientIdentityRemoved == "YES"
+    assert (tmp_path / "dst" / "_quarantine" / "study" / "us.dcm").exists()
+    table = read_mapping(mapping, key_file.read_bytes())
+    original = pydicom.dcmread(src / "study" / "CT_small.dcm")
+    assert table["uids"][original.SOPInstanceUID] == ct.SOPInstanceUID
+    offsets = {p["date_offset_days"] for p in table["patients"].values()}
+    assert all(-730 <= o <= -1 for o in offsets)
+
+
+def test_no_mapping_unless_asked(src, tmp_path, key_file):
+    call_command(
+        "deid", str(src), str(tmp_path / "dst"), "--key-file", str(key_file), "--no-progress"
+    )
+    assert not any(p.suffix == ".bin" for p in tmp_path.rglob("*"))
+
+
+def test_failed_files_give_exit_code_1(src, tmp_path, key_file):
+    (src / "junk.dcm").write_text("not dicom")
+    with pytest.raises(CommandError) as info:
+        call_command(
+            "deid", str(src), str(tmp_path / "dst"), "--key-file", str(key_file), "--no-progress"
+        )
+    assert info.value.returncode == 1
+    assert (tmp_path / "dst" / "study" / "CT_small.dcm").exists()  # the run went on
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--option", "retain-everything"], "unknown de-identification option"),
+        (["--jobs", "0"], "--jobs must be at least 1"),
+        (["--config", "/nonexistent/site.yaml"], "cannot read the configuration file"),
+    ],
+)
+def test_usage_errors_give_exit_code_2(src, tmp_path, key_file, extra, message):
+    with pytest.raises(CommandError, match=message) as info:
+        call_command(
+            "deid",
+            str(src),
+            str(tmp_path / "dst"),
+            "--key-file",
+            str(key_file),
+            "--no-progress",
+            *extra,
+        )
+    assert info.value.returncode == 2
+
+
+def test_short_key_file_is_refused(src, tmp_path):
+    short = tmp_path / "short.key"
+    short.write_bytes(b"x" * 31)
+    with pytest.raises(CommandError, match="holds 31 bytes; at least 32") as info:
+        call_command("deid", str(src), str(tmp_path / "dst"), "--key-file", str(short))
+    assert info.value.returncode == 2
+    assert not (tmp_path / "dst").exists()
+
+
+def test_console_script_exit_codes_and_help(src, tmp_path, key_file):
+    radgov = Path(sys.executable).with_name("radgov")
+    help_text = subprocess.run([radgov, "deid", "--help"], capture_output=True, text=True)
+    assert help_text.returncode == 0
+    assert "quarantined is not a failure" in " ".join(help_text.stdout.split())
+    ok = subprocess.run(
+        [
+            radgov,
+            "deid",
+            str(src),
+            str(tmp_path / "dst"),
+            "--key-file",
+            str(key_file),
+            "--jobs",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    (src / "junk.dcm").write_text("not dicom")
+    failed = subprocess.run(
+        [
+            radgov,
+            "deid",
+            str(src),
+            str(tmp_path / "dst2"),
+            "--key-file",
+            str(key_file),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode == 1
+    usage = subprocess.run([radgov, "deid", str(src)], capture_output=True, text=True)
+    assert usage.returncode == 2
