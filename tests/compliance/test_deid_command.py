@@ -140,3 +140,23 @@ def test_console_script_exit_codes_and_help(src, tmp_path, key_file):
     assert failed.returncode == 1
     usage = subprocess.run([radgov, "deid", str(src)], capture_output=True, text=True)
     assert usage.returncode == 2
+
+
+def test_key_comes_from_the_key_store_without_key_file(src, tmp_path, key_file, monkeypatch):
+    from radgov.core import keys
+
+    monkeypatch.setenv("RADGOV_KEY_FILE", str(tmp_path / "keys.json"))
+    keys.clear_cache()
+    try:
+        for name in ("a", "b"):
+            call_command("deid", str(src), str(tmp_path / name), "--no-progress")
+        call_command(
+            "deid", str(src), str(tmp_path / "c"), "--key-file", str(key_file), "--no-progress"
+        )
+    finally:
+        keys.clear_cache()
+    uids = {
+        name: pydicom.dcmread(tmp_path / name / "study" / "CT_small.dcm").SOPInstanceUID
+        for name in "abc"
+    }
+    assert uids["a"] == uids["b"] != uids["c"]
