@@ -16,7 +16,9 @@ import pytest
 
 # Tests never touch the developer's key file: keys are read lazily, so this is
 # in time even though pytest-django has already loaded the settings.
-os.environ.setdefault("RADGOV_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix="radgov-test-keys-"), "keys.json"))
+os.environ.setdefault(
+    "RADGOV_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix="radgov-test-keys-"), "keys.json")
+)
 
 PEER_PROGRAMS = {
     "chromium": "/usr/bin/chromium",

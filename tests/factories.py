@@ -13,7 +13,9 @@ from radgov.core.roles import Role
 PASSWORD = "correct horse battery 42"
 
 
-def make_user(username: str = "", *, role: str = Role.PHYSICIAN, enroll: bool = True, **extra: object) -> User:
+def make_user(
+    username: str = "", *, role: str = Role.PHYSICIAN, enroll: bool = True, **extra: object
+) -> User:
     username = username or f"{role}-{User.objects.count() + 1}"
     user = User(username=username, role=role, **extra)
     user.set_password(PASSWORD)

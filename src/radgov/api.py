@@ -41,7 +41,9 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
         for e in exc.errors
     ]
     first = errors[0] if errors else {"location": "", "message": "invalid request"}
-    return problem(422, f"{first['location']}: {first['message']}", kind="validation-error", errors=errors)
+    return problem(
+        422, f"{first['location']}: {first['message']}", kind="validation-error", errors=errors
+    )
 
 
 @api.exception_handler(HttpError)
@@ -51,4 +53,6 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return problem(401, "authentication required: log in or send an API token", kind="unauthenticated")
+    return problem(
+        401, "authentication required: log in or send an API token", kind="unauthenticated"
+    )

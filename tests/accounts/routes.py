@@ -7,7 +7,13 @@ from collections.abc import Iterator
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-SAMPLE_KWARGS = {"int": 1, "str": "sample", "slug": "sample", "uuid": "00000000-0000-0000-0000-000000000000", "path": "x"}
+SAMPLE_KWARGS = {
+    "int": 1,
+    "str": "sample",
+    "slug": "sample",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+    "path": "x",
+}
 
 
 def _walk(patterns: list, namespace: str = "") -> Iterator[URLPattern | tuple[str, URLPattern]]:

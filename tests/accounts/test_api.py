@@ -50,15 +50,24 @@ def test_token_is_limited_to_its_owners_role() -> None:
     _, secret = services.create_token(make_user("api-tech", role=Role.TECHNOLOGIST), name="t")
     body = is_problem(Client().get("/api/users", **bearer(secret)), 403)
     assert "role not permitted" in body["detail"]
-    assert AuditEntry.objects.filter(action="denied", object_id="api:list_users", actor_name="api-tech").exists()
+    assert AuditEntry.objects.filter(
+        action="denied", object_id="api:list_users", actor_name="api-tech"
+    ).exists()
 
 
 @pytest.mark.django_db
 def test_expired_revoked_and_malformed_tokens_are_refused(admin_token: str) -> None:
     with time_machine.travel(timezone.now() + timedelta(days=91)):
-        assert "expired" in is_problem(Client().get("/api/me", **bearer(admin_token)), 401)["detail"]
-    assert "malformed" in is_problem(Client().get("/api/me", **bearer("not-a-token")), 401)["detail"]
-    assert "unknown" in is_problem(Client().get("/api/me", **bearer("rg_abcd1234_nope")), 401)["detail"]
+        assert (
+            "expired" in is_problem(Client().get("/api/me", **bearer(admin_token)), 401)["detail"]
+        )
+    assert (
+        "malformed" in is_problem(Client().get("/api/me", **bearer("not-a-token")), 401)["detail"]
+    )
+    assert (
+        "unknown"
+        in is_problem(Client().get("/api/me", **bearer("rg_abcd1234_nope")), 401)["detail"]
+    )
     services.revoke_token(User.objects.get(username="api-admin"), ApiToken.objects.get().pk)
     assert "revoked" in is_problem(Client().get("/api/me", **bearer(admin_token)), 401)["detail"]
     assert AuditEntry.objects.filter(action="denied", event_code="110114").count() == 4
@@ -72,8 +81,12 @@ def test_anonymous_api_request_gets_401_problem() -> None:
 @pytest.mark.django_db
 def test_create_user_through_api_and_bad_requests_change_nothing(admin_token: str) -> None:
     client = Client()
-    ok = client.post("/api/users", json.dumps({"username": "newdoc", "role": "physician"}),
-                     content_type="application/json", **bearer(admin_token))
+    ok = client.post(
+        "/api/users",
+        json.dumps({"username": "newdoc", "role": "physician"}),
+        content_type="application/json",
+        **bearer(admin_token),
+    )
     assert ok.status_code == 201 and ok.json()["one_time_password"]
     count = User.objects.count()
     cases = [
@@ -83,7 +96,9 @@ def test_create_user_through_api_and_bad_requests_change_nothing(admin_token: st
         (json.dumps({"role": "physician"}), 422, "username"),
     ]
     for body, status, words in cases:
-        response = client.post("/api/users", body, content_type="application/json", **bearer(admin_token))
+        response = client.post(
+            "/api/users", body, content_type="application/json", **bearer(admin_token)
+        )
         problem = is_problem(response, status)
         assert words in problem["detail"], problem
     assert User.objects.count() == count
@@ -97,7 +112,9 @@ def test_another_users_token_cannot_be_revoked_by_id() -> None:
     response = Client().post(f"/api/tokens/{row.pk}/revoke", **bearer(intruder_secret))
     is_problem(response, 404)
     assert ApiToken.objects.get(pk=row.pk).revoked_at is None
-    assert AuditEntry.objects.filter(action="denied", object_type="token", object_id=str(row.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="denied", object_type="token", object_id=str(row.pk)
+    ).exists()
 
 
 @pytest.mark.django_db
@@ -106,7 +123,9 @@ def test_session_api_calls_need_csrf_for_writes() -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     assert client.get("/api/me").status_code == 200
-    response = client.post("/api/tokens", json.dumps({"name": "x"}), content_type="application/json")
+    response = client.post(
+        "/api/tokens", json.dumps({"name": "x"}), content_type="application/json"
+    )
     assert response.status_code in (401, 403)
     assert not ApiToken.objects.exists()
 

@@ -19,7 +19,15 @@ def run(*args: str) -> str:
 
 @pytest.mark.django_db
 def test_createuser_prints_a_one_time_password_and_audits() -> None:
-    out = run("createuser", "dr.lee", "--role", "physician", "--email", "lee@example.org", "--governance-member")
+    out = run(
+        "createuser",
+        "dr.lee",
+        "--role",
+        "physician",
+        "--email",
+        "lee@example.org",
+        "--governance-member",
+    )
     password = out.split("One-time password: ")[1].split()[0]
     user = User.objects.get(username="dr.lee")
     assert user.check_password(password) and user.role == "physician" and user.is_governance_member

@@ -12,7 +12,9 @@ from tests.factories import PASSWORD, make_user
 
 
 def attempt(client: Client, username: str, password: str, **headers: str):  # type: ignore[no-untyped-def]
-    return client.post(reverse("account_login"), {"login": username, "password": password}, **headers)
+    return client.post(
+        reverse("account_login"), {"login": username, "password": password}, **headers
+    )
 
 
 @pytest.mark.django_db
@@ -20,7 +22,9 @@ def test_account_locked_after_five_failures_even_with_rotated_forwarded_for() ->
     user = make_user("target")
     for i in range(5):
         client = Client(REMOTE_ADDR="10.0.0.9")
-        response = attempt(client, user.username, "wrong password", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
+        response = attempt(
+            client, user.username, "wrong password", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}"
+        )
         assert response.status_code == 200
     client = Client(REMOTE_ADDR="10.0.0.9")
     response = attempt(client, user.username, PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.77")
@@ -28,7 +32,9 @@ def test_account_locked_after_five_failures_even_with_rotated_forwarded_for() ->
     assert "_auth_user_id" not in client.session
     assert AuditEntry.objects.filter(action="login_failed").count() == 5
     denied = AuditEntry.objects.filter(action="denied", actor_name="target").get()
-    assert denied.client_address == "10.0.0.9", "the audit must record the real peer, not the forwarded header"
+    assert denied.client_address == "10.0.0.9", (
+        "the audit must record the real peer, not the forwarded header"
+    )
 
 
 @pytest.mark.django_db
@@ -45,8 +51,16 @@ def test_client_locked_after_twenty_failures_across_accounts_with_rotated_header
     victim = make_user("victim")
     for i in range(20):
         attempt(
-            Client(REMOTE_ADDR="10.9.9.9"), f"nobody{i}", "guess", HTTP_X_FORWARDED_FOR=f"192.0.2.{i}"
+            Client(REMOTE_ADDR="10.9.9.9"),
+            f"nobody{i}",
+            "guess",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{i}",
         )
-    response = attempt(Client(REMOTE_ADDR="10.9.9.9"), victim.username, PASSWORD, HTTP_X_FORWARDED_FOR="192.0.2.200")
+    response = attempt(
+        Client(REMOTE_ADDR="10.9.9.9"),
+        victim.username,
+        PASSWORD,
+        HTTP_X_FORWARDED_FOR="192.0.2.200",
+    )
     assert response.status_code == 200 and b"Too many failed login attempts" in response.content
     assert attempt(Client(REMOTE_ADDR="10.9.9.10"), victim.username, PASSWORD).status_code == 302

@@ -52,7 +52,9 @@ def test_enrollment_then_dashboard_and_new_session_id() -> None:
         assert client.session.session_key != key_after_login
         assert client.get(reverse("web:dashboard")).status_code == 200
     secret_stored = Authenticator.objects.get(user=user, type="totp").data["secret"]
-    assert secret not in secret_stored and secret_stored.startswith("v1."), "TOTP secret must be stored encrypted"
+    assert secret not in secret_stored and secret_stored.startswith("v1."), (
+        "TOTP secret must be stored encrypted"
+    )
     assert AuditEntry.objects.filter(action="mfa_enrolled", actor_id=user.pk).exists()
 
 
@@ -69,10 +71,14 @@ def test_password_alone_does_not_log_in_and_replayed_code_is_refused() -> None:
         code = totp_code(user.totp_secret, at=NOW)
         client = Client()
         login(client, user.username)
-        assert client.get(reverse("web:dashboard")).status_code == 302, "password alone must not reach a page"
+        assert client.get(reverse("web:dashboard")).status_code == 302, (
+            "password alone must not reach a page"
+        )
         before = client.session.session_key
         response = client.post(reverse("mfa_authenticate"), {"code": code})
-        assert response.status_code == 302 and client.get(reverse("web:dashboard")).status_code == 200
+        assert (
+            response.status_code == 302 and client.get(reverse("web:dashboard")).status_code == 200
+        )
         assert client.session.session_key != before, "a new session id after MFA"
         client.post(reverse("account_logout"))
 

@@ -15,7 +15,9 @@ RADGOV = [sys.executable, "-m", "radgov.cli"]
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("RADGOV_", "DJANGO_"))}
     full = inherited | env
-    return subprocess.run([*RADGOV, *args], env=full, cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*RADGOV, *args], env=full, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def production_env(tmp_path: Path) -> dict[str, str]:
@@ -46,7 +48,14 @@ def test_production_cookies_are_secure(tmp_path: Path) -> None:
         "s.SESSION_COOKIE_SAMESITE,s.SECURE_SSL_REDIRECT,s.SECURE_HSTS_SECONDS>0]))"
     )
     result = run(["shell", "-c", code], env, tmp_path)
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, True, True, "Lax", True, True]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        True,
+        True,
+        True,
+        "Lax",
+        True,
+        True,
+    ]
 
 
 def test_production_refuses_to_start_without_keys(tmp_path: Path) -> None:

@@ -40,7 +40,9 @@ def test_golden_table_has_no_stale_routes() -> None:
 def test_policy_agrees_with_golden_table() -> None:
     table = golden()
     for name in named_routes():
-        assert [table[name][c] for c in COLUMNS] == expected(name), f"policy for {name} differs from the golden table"
+        assert [table[name][c] for c in COLUMNS] == expected(name), (
+            f"policy for {name} differs from the golden table"
+        )
 
 
 def test_unlisted_route_is_denied_to_everyone() -> None:
@@ -82,6 +84,10 @@ def test_running_application_matches_golden_table(column: str) -> None:
         response = client.get(url)
         refused = _refused(response, anonymous)
         want = table[name][column]
-        assert refused == (want == "deny"), f"{column} GET {url} ({name}): {response.status_code}, table says {want}"
+        assert refused == (want == "deny"), (
+            f"{column} GET {url} ({name}): {response.status_code}, table says {want}"
+        )
         if want == "deny" and response.status_code == 403:
-            assert AuditEntry.objects.filter(action="denied").count() == before + 1, f"denial of {name} not audited"
+            assert AuditEntry.objects.filter(action="denied").count() == before + 1, (
+                f"denial of {name} not audited"
+            )

@@ -37,7 +37,9 @@ def test_idle_session_ends_after_30_minutes() -> None:
         response = client.get(reverse("web:dashboard"))
         assert response.status_code == 302 and "expired=1" in response["Location"]
         assert client.get(reverse("web:dashboard")).status_code == 302
-    assert [e.detail["reason"] for e in AuditEntry.objects.filter(action="logout")] == ["idle timeout"]
+    assert [e.detail["reason"] for e in AuditEntry.objects.filter(action="logout")] == [
+        "idle timeout"
+    ]
 
 
 @pytest.mark.django_db
@@ -88,7 +90,9 @@ def test_disabling_an_account_ends_all_its_sessions() -> None:
 @pytest.mark.django_db
 def test_session_cookie_is_httponly_and_samesite() -> None:
     user = make_user("cookies")
-    response = Client().post(reverse("account_login"), {"login": user.username, "password": PASSWORD})
+    response = Client().post(
+        reverse("account_login"), {"login": user.username, "password": PASSWORD}
+    )
     cookie = response.cookies["radgov_session"]
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"

@@ -22,19 +22,25 @@ def fresh_code(secret: str) -> str:
 
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
-def test_new_user_logs_in_enrolls_totp_and_reaches_dashboard(live_server, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+def test_new_user_logs_in_enrolls_totp_and_reaches_dashboard(
+    live_server, browser, tmp_path_factory
+) -> None:  # type: ignore[no-untyped-def]
     tmp_path = Path(tmp_path_factory.mktemp("screens"))
     _, password = services.create_user("dr.new", role="physician")
     page = browser.new_page()
     page.goto(f"{live_server.url}/")
-    assert "/accounts/login/" in page.url  # deny by default: the dashboard sends a stranger to login
+    assert (
+        "/accounts/login/" in page.url
+    )  # deny by default: the dashboard sends a stranger to login
     page.fill("input[name=login]", "dr.new")
     page.fill("input[name=password]", password)
     page.get_by_role("button", name="Sign in").click()
 
     page.wait_for_url(re.compile(r".*/2fa/totp/activate/"))
     assert page.locator("img[src^='data:image/svg+xml']").count() == 1, "a QR code to scan"
-    assert page.locator("nav[aria-label=Main] a").count() == 0, "no links to pages that enrollment blocks"
+    assert page.locator("nav[aria-label=Main] a").count() == 0, (
+        "no links to pages that enrollment blocks"
+    )
     secret = page.input_value("#authenticator_secret")  # what a person types into the app instead
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)
     page.screenshot(path=str(tmp_path / "enroll.png"), full_page=True)
@@ -46,7 +52,9 @@ def test_new_user_logs_in_enrolls_totp_and_reaches_dashboard(live_server, browse
     page.goto(f"{live_server.url}/")
     assert page.locator("h1").inner_text().startswith("Welcome")
     nav = page.locator("nav[aria-label=Main]").inner_text()
-    assert "Dashboard" in nav and "Users" not in nav, "a physician is not shown the administrator's pages"
+    assert "Dashboard" in nav and "Users" not in nav, (
+        "a physician is not shown the administrator's pages"
+    )
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert AuditEntry.objects.filter(action="mfa_enrolled", actor_name="dr.new").exists()
     assert AuditEntry.objects.filter(action="login", actor_name="dr.new").exists()

@@ -31,7 +31,11 @@ def get_json(url: str) -> tuple[int, dict]:
 @pytest.fixture
 def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RADGOV_", "DJANGO_", "DATABASE_URL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("RADGOV_", "DJANGO_", "DATABASE_URL"))
+    }
     env["RADGOV_DATA_DIR"] = str(tmp_path / "data")
     env["RADGOV_KEY_FILE"] = str(tmp_path / "keys.json")
     proc = subprocess.Popen(  # noqa: S603

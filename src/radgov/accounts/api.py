@@ -67,8 +67,13 @@ def _user_out(user: User) -> UserOut:
 
 
 def _not_found(kind: str, object_id: int) -> HttpError:
-    record(action=Action.DENIED, outcome="denied", object_type=kind, object_id=str(object_id),
-           detail={"reason": "not found or not yours"})
+    record(
+        action=Action.DENIED,
+        outcome="denied",
+        object_type=kind,
+        object_id=str(object_id),
+        detail={"reason": "not found or not yours"},
+    )
     return HttpError(404, f"no {kind} {object_id} that you may see")
 
 

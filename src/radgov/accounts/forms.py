@@ -14,5 +14,7 @@ class UserForm(forms.Form):
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'PACS integration'")
+    name = forms.CharField(
+        max_length=100, help_text="What the token is for, e.g. 'PACS integration'"
+    )
     days = forms.IntegerField(min_value=1, max_value=366, initial=90, label="Valid for (days)")

@@ -68,7 +68,12 @@ class SessionLifetimeMiddleware:
         try:
             user, row = tokens.authenticate(presented)
         except tokens.TokenError as exc:
-            record(action=Action.DENIED, outcome="denied", event_code="110114", detail={"reason": str(exc)})
+            record(
+                action=Action.DENIED,
+                outcome="denied",
+                event_code="110114",
+                detail={"reason": str(exc)},
+            )
             return problem(401, str(exc), kind="invalid-token")
         request.user = user
         request.api_token = row  # type: ignore[attr-defined]
@@ -85,7 +90,9 @@ class MfaRequiredMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
+    def process_view(
+        self, request: HttpRequest, view: Any, args: Any, kwargs: Any
+    ) -> HttpResponse | None:
         user = request.user
         if not user.is_authenticated or getattr(request, "api_token", None) is not None:
             return None
@@ -95,7 +102,9 @@ class MfaRequiredMiddleware:
         if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
             return None
         if is_api(request):
-            return problem(403, "enroll an authenticator app (TOTP) before using radgov", kind="mfa-required")
+            return problem(
+                403, "enroll an authenticator app (TOTP) before using radgov", kind="mfa-required"
+            )
         return HttpResponseRedirect(reverse("mfa_activate_totp"))
 
 
@@ -109,7 +118,9 @@ class PermissionPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
+    def process_view(
+        self, request: HttpRequest, view: Any, args: Any, kwargs: Any
+    ) -> HttpResponse | None:
         name = _route_name(request)
         if request.path.startswith(settings.STATIC_URL):
             return None
@@ -119,7 +130,11 @@ class PermissionPolicyMiddleware:
             return None
         if rule is not None and not user.is_authenticated:
             if is_api(request):
-                return problem(401, "authentication required: log in or send an API token", kind="unauthenticated")
+                return problem(
+                    401,
+                    "authentication required: log in or send an API token",
+                    kind="unauthenticated",
+                )
             return HttpResponseRedirect(f"{reverse('account_login')}?next={request.path}")
         if rule is not None and rule.allows(getattr(user, "role", None)):
             return None

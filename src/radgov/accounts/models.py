@@ -47,6 +47,9 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
 
 class LoginSession(models.Model):
     """Which sessions belong to which user, so that logout elsewhere, disabling an
@@ -56,3 +59,6 @@ class LoginSession(models.Model):
     session_key = models.CharField(max_length=40, unique=True)
     started_at = models.DateTimeField()
     client_address = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"session of user {self.user_id} since {self.started_at:%Y-%m-%d %H:%M}"

@@ -67,7 +67,11 @@ def create_user(
     record(
         action=Action.CREATE,
         obj=user,
-        detail={"role": role, "governance_member": governance_member, "clinical_champion": clinical_champion},
+        detail={
+            "role": role,
+            "governance_member": governance_member,
+            "clinical_champion": clinical_champion,
+        },
     )
     return user, password
 
@@ -81,7 +85,12 @@ def deactivate_user(user: User) -> int:
     for token in ApiToken.objects.filter(user=user, revoked_at__isnull=True):
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-    record(action=Action.UPDATE, obj=user, changes={"is_active": [True, False]}, detail={"sessions_ended": ended})
+    record(
+        action=Action.UPDATE,
+        obj=user,
+        changes={"is_active": [True, False]},
+        detail={"sessions_ended": ended},
+    )
     return ended
 
 
@@ -106,7 +115,11 @@ def create_token(user: User, *, name: str, days: int | None = None) -> tuple[Api
         raise AccountError(f"token lifetime must be 1 to 366 days, not {days}")
     secret, prefix, digest = tokens.new_token()
     row = ApiToken.objects.create(
-        user=user, name=name, prefix=prefix, digest=digest, expires_at=timezone.now() + timedelta(days=days)
+        user=user,
+        name=name,
+        prefix=prefix,
+        digest=digest,
+        expires_at=timezone.now() + timedelta(days=days),
     )
     record(action=Action.TOKEN_CREATED, obj=row, detail={"name": name, "days": days})
     return row, secret

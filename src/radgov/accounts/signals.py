@@ -37,7 +37,12 @@ def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
         return
     if request is not None and request.session.session_key:
         LoginSession.objects.filter(session_key=request.session.session_key).delete()
-    record(action=Action.LOGOUT, actor=user, obj=user, detail={"reason": getattr(request, "radgov_logout_reason", "user")})
+    record(
+        action=Action.LOGOUT,
+        actor=user,
+        obj=user,
+        detail={"reason": getattr(request, "radgov_logout_reason", "user")},
+    )
 
 
 @receiver(authenticator_added)

@@ -29,7 +29,9 @@ def users(request: HttpRequest) -> HttpResponse:
             created = {"username": user.username, "password": password}
             form = UserForm()
     return render(
-        request, "accounts/users.html", {"form": form, "users": User.objects.all(), "created": created}
+        request,
+        "accounts/users.html",
+        {"form": form, "users": User.objects.all(), "created": created},
     )
 
 
@@ -39,7 +41,9 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             _, secret = services.create_token(
-                request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]  # type: ignore[arg-type]
+                request.user,
+                name=form.cleaned_data["name"],
+                days=form.cleaned_data["days"],  # type: ignore[arg-type]
             )
         except services.AccountError as exc:
             form.add_error(None, str(exc))

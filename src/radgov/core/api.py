@@ -26,6 +26,8 @@ class AuditEntryOut(Schema):
 
 
 @router.get("/entries", response=list[AuditEntryOut])
-def list_audit_entries(request: HttpRequest, since: datetime | None = None, limit: int = 100) -> list[object]:
+def list_audit_entries(
+    request: HttpRequest, since: datetime | None = None, limit: int = 100
+) -> list[object]:
     """The newest entries first; reading the trail is itself recorded (110101)."""
     return list(list_entries(request.user, since=since, limit=min(max(limit, 1), 1000)))

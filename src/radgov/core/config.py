@@ -23,28 +23,72 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
-        Setting("RADGOV_DATA_DIR", "./var", "folder for the SQLite database, the Huey queue, keys and uploads"),
-        Setting("RADGOV_PRODUCTION", "0", "1 turns on production settings: HTTPS-only cookies, HSTS, no debug, keys required"),
-        Setting("RADGOV_SECRET_KEY", None, "Django secret key; required in production, generated into the data folder otherwise"),
-        Setting("RADGOV_KEY_FILE", None, "path of the key file (encryption, pseudonym, audit-signing keys); default DATA_DIR/keys.json, generated outside production only"),
-        Setting("RADGOV_ALLOWED_HOSTS", "127.0.0.1,localhost", "comma-separated host names the server answers to"),
-        Setting("RADGOV_CSRF_TRUSTED_ORIGINS", "", "comma-separated origins (https://host) allowed to post forms"),
+        Setting(
+            "RADGOV_DATA_DIR",
+            "./var",
+            "folder for the SQLite database, the Huey queue, keys and uploads",
+        ),
+        Setting(
+            "RADGOV_PRODUCTION",
+            "0",
+            "1 turns on production settings: HTTPS-only cookies, HSTS, no debug, keys required",
+        ),
+        Setting(
+            "RADGOV_SECRET_KEY",
+            None,
+            "Django secret key; required in production, generated into the data folder otherwise",
+        ),
+        Setting(
+            "RADGOV_KEY_FILE",
+            None,
+            "path of the key file (encryption, pseudonym, audit-signing keys); default DATA_DIR/keys.json, generated outside production only",
+        ),
+        Setting(
+            "RADGOV_ALLOWED_HOSTS",
+            "127.0.0.1,localhost",
+            "comma-separated host names the server answers to",
+        ),
+        Setting(
+            "RADGOV_CSRF_TRUSTED_ORIGINS",
+            "",
+            "comma-separated origins (https://host) allowed to post forms",
+        ),
         Setting("RADGOV_SESSION_IDLE_MINUTES", "30", "a session idle this long ends"),
-        Setting("RADGOV_SESSION_MAX_HOURS", "12", "a session ends this long after login, active or not"),
-        Setting("RADGOV_LOGIN_FAILURES_PER_ACCOUNT", "5", "failed logins for one account within 15 minutes before it is locked out"),
-        Setting("RADGOV_LOGIN_FAILURES_PER_CLIENT", "20", "failed logins from one client address within 15 minutes before it is locked out"),
+        Setting(
+            "RADGOV_SESSION_MAX_HOURS", "12", "a session ends this long after login, active or not"
+        ),
+        Setting(
+            "RADGOV_LOGIN_FAILURES_PER_ACCOUNT",
+            "5",
+            "failed logins for one account within 15 minutes before it is locked out",
+        ),
+        Setting(
+            "RADGOV_LOGIN_FAILURES_PER_CLIENT",
+            "20",
+            "failed logins from one client address within 15 minutes before it is locked out",
+        ),
         Setting("RADGOV_API_TOKEN_DAYS", "90", "default lifetime of a personal API token, in days"),
         Setting("RADGOV_LOG_LEVEL", "INFO", "log level of radgov's own loggers"),
-        Setting("RADGOV_TRUSTED_PROXY_COUNT", "0", "number of reverse proxies in front of radgov whose X-Forwarded-For may be trusted; 0 trusts none"),
+        Setting(
+            "RADGOV_TRUSTED_PROXY_COUNT",
+            "0",
+            "number of reverse proxies in front of radgov whose X-Forwarded-For may be trusted; 0 trusts none",
+        ),
         Setting("DATABASE_URL", None, "database URL (postgres://...); default SQLite in DATA_DIR"),
-        Setting("REDIS_URL", None, "Redis URL for the task queue and the cache; default SQLite queue and database cache"),
+        Setting(
+            "REDIS_URL",
+            None,
+            "Redis URL for the task queue and the cache; default SQLite queue and database cache",
+        ),
     ]
 }
 
 
 def get(name: str) -> str | None:
     if name not in SETTINGS:
-        raise KeyError(f"{name} is not a declared radgov setting; add it to radgov.core.config.SETTINGS")
+        raise KeyError(
+            f"{name} is not a declared radgov setting; add it to radgov.core.config.SETTINGS"
+        )
     value = os.environ.get(name)
     return value if value not in (None, "") else SETTINGS[name].default
 

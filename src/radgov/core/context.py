@@ -53,5 +53,7 @@ def client_address(request: Any) -> str:
     proxies = config.get_int("RADGOV_TRUSTED_PROXY_COUNT")
     if proxies <= 0:
         return remote
-    hops = [h.strip() for h in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if h.strip()]
+    hops = [
+        h.strip() for h in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if h.strip()
+    ]
     return hops[-proxies] if len(hops) >= proxies else remote

@@ -15,7 +15,9 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         channel = "api" if request.path.startswith("/api/") else "web"
-        ctx = ActingContext(client_address=client_address(request), channel=channel, request=request)
+        ctx = ActingContext(
+            client_address=client_address(request), channel=channel, request=request
+        )
         request.request_id = ctx.request_id  # type: ignore[attr-defined]
         with acting_as(ctx):
             response = self.get_response(request)

@@ -17,4 +17,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         # until MFA is enrolled nothing else is reachable: show no links to it
         return {"nav_items": [], "radgov_version": __version__, "enrolling": True}
     current = request.resolver_match.view_name if request.resolver_match else ""
-    return {"nav_items": items_for(getattr(user, "role", None)), "nav_current": current, "radgov_version": __version__}
+    return {
+        "nav_items": items_for(getattr(user, "role", None)),
+        "nav_current": current,
+        "radgov_version": __version__,
+    }

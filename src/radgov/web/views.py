@@ -13,7 +13,6 @@ from radgov.core import health
 from radgov.core.audit.selectors import list_entries
 from radgov.core.models import AuditEntry
 
-
 MFA_LABELS = {
     Authenticator.Type.TOTP: "authenticator app (TOTP)",
     Authenticator.Type.RECOVERY_CODES: "recovery codes",

@@ -33,4 +33,6 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
         self.stdout.write(f"Created {user.username} ({user.role_label}).")
         self.stdout.write(f"One-time password: {password}")
-        self.stdout.write("At first login they must enroll an authenticator app (TOTP) before anything else.")
+        self.stdout.write(
+            "At first login they must enroll an authenticator app (TOTP) before anything else."
+        )

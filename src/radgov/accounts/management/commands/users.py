@@ -18,7 +18,11 @@ class Command(BaseCommand):
         sub.add_parser("list", help="every account with its role, capacities and MFA state")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        enrolled = set(Authenticator.objects.filter(type=Authenticator.Type.TOTP).values_list("user_id", flat=True))
+        enrolled = set(
+            Authenticator.objects.filter(type=Authenticator.Type.TOTP).values_list(
+                "user_id", flat=True
+            )
+        )
         table = Table("username", "role", "capacities", "active", "MFA")
         for user in User.objects.all():
             table.add_row(

@@ -10,13 +10,19 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Migrate, then run the web server and, unless --no-worker, a background worker beside it."
+    help = (
+        "Migrate, then run the web server and, unless --no-worker, a background worker beside it."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8)
-        parser.add_argument("--no-worker", action="store_true", help="do not start a worker (run `radgov worker` elsewhere)")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="do not start a worker (run `radgov worker` elsewhere)",
+        )
         parser.add_argument("--no-migrate", action="store_true")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -34,7 +40,13 @@ class Command(BaseCommand):
         url = f"http://{opts['host']}:{opts['port']}/"
         self.stdout.write(f"radgov is serving {url}  (health: {url}healthz; stop with Ctrl-C)")
         try:
-            serve(application, host=opts["host"], port=opts["port"], threads=opts["threads"], ident="radgov")
+            serve(
+                application,
+                host=opts["host"],
+                port=opts["port"],
+                threads=opts["threads"],
+                ident="radgov",
+            )
         finally:
             if worker is not None:
                 worker.terminate()

@@ -35,12 +35,20 @@ class Command(BaseCommand):
                 if User.objects.filter(username=username).exists():
                     continue
                 services.create_user(
-                    username, role=role.value, email=f"{username}@demo.invalid", password=DEMO_PASSWORD, **capacities
+                    username,
+                    role=role.value,
+                    email=f"{username}@demo.invalid",
+                    password=DEMO_PASSWORD,
+                    **capacities,
                 )
                 created += 1
-        self.stdout.write(f"Demo practice ready ({created} accounts created, {len(DEMO_PEOPLE) - created} already there).")
+        self.stdout.write(
+            f"Demo practice ready ({created} accounts created, {len(DEMO_PEOPLE) - created} already there)."
+        )
         self.stdout.write("Log in at http://127.0.0.1:8000/ as one of:")
         for username, role, _ in DEMO_PEOPLE:
             self.stdout.write(f"  {username:<12} {role.label}")
-        self.stdout.write(f"with the password {DEMO_PASSWORD!r}. At first login you set up an authenticator app")
+        self.stdout.write(
+            f"with the password {DEMO_PASSWORD!r}. At first login you set up an authenticator app"
+        )
         self.stdout.write("(any TOTP app: scan the QR code, or type the secret shown under it).")
