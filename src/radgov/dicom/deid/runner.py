@@ -215,6 +215,10 @@ class _Worker:
                 reason=outcome.reason,
                 actions=dict(sorted(outcome.counts.items())),
             )
+            options = self.engine.profile.option_names()
+            if not outcome.pixel_mask_applied and "clean-pixel-data" in options:
+                options.remove("clean-pixel-data")  # claimed only where a mask cleaned pixels
+            record["options"] = options
             if outcome.pixel_mask_applied:
                 record["pixel_mask_applied"] = True
         except FileFailure as exc:

@@ -1,0 +1,198 @@
+"""Side-by-side benchmark of ``radgov.dicom.deid`` (run by ``make bench``, never by tests).
+
+    .venv/bin/python benchmarks/bench_deid.py [--files 200]
+
+The corpus: N CT files of 512 x 512, 16-bit (CT_small's real header, private tags included, a
+distinct Study/Series/SOP Instance UID set per file, random pixel data), written to a temporary
+folder.  Each contender runs in its own fresh process over the same files, in the same run, and
+reports its wall time and its peak resident memory (that process plus its pool workers):
+
+* plain pydicom ``dcmread`` + ``save_as`` (the practical limit: no de-identification at all);
+* radgov, ``--jobs 1`` and ``--jobs 2`` (``radgov.dicom.deid.runner.run``, Basic Profile);
+* dicognito (``Anonymizer().anonymize(ds)`` between the same read and write);
+* dicom-anonymizer (``anonymize_dicom_file``, its default rules and private tags deleted).
+
+Targets: radgov jobs 1 >= 0.8x pydicom; >= 2.5x dicognito and dicom-anonymizer; jobs 2 scales
+(>= 1.5x jobs 1, on a 2-core machine).  Memory: radgov on 1 file vs on N files, peak RSS must stay
+flat (within 25 MB), because files are streamed one at a time per worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MB = 1024 * 1024
+
+
+def make_corpus(folder: Path, count: int) -> None:
+    import numpy as np
+    import pydicom
+    from pydicom.data import get_testdata_file
+    from pydicom.uid import generate_uid
+
+    template = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    rng = np.random.default_rng(7)
+    template.Rows = template.Columns = 512
+    template.BitsAllocated, template.BitsStored, template.HighBit = 16, 16, 15
+    template.PixelRepresentation = 0
+    folder.mkdir(parents=True, exist_ok=True)
+    study = generate_uid()
+    series = generate_uid()
+    for i in range(count):
+        ds = template.copy()
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+        ds.SOPInstanceUID = generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.InstanceNumber = i + 1
+        ds.PixelData = rng.integers(0, 4096, size=(512, 512), dtype=np.uint16).tobytes()
+        ds.save_as(folder / f"ct_{i:04d}.dcm", enforce_file_format=True)
+
+
+# ------------------------------------------------------------------------------ contenders
+def _files(src: Path) -> list[Path]:
+    return sorted(src.glob("*.dcm"))
+
+
+def run_pydicom(src: Path, dst: Path) -> None:
+    import pydicom
+
+    for path in _files(src):
+        pydicom.dcmread(path).save_as(dst / path.name)
+
+
+def run_radgov(src: Path, dst: Path, jobs: int) -> None:
+    from radgov.dicom.deid.profile import compile_profile
+    from radgov.dicom.deid.runner import RunSettings, run
+
+    report = run(src, dst, RunSettings(key=b"b" * 32, profile=compile_profile()), jobs=jobs)
+    assert report.summary["failed"] == 0, report.summary
+
+
+def run_dicognito(src: Path, dst: Path) -> None:
+    import pydicom
+    from dicognito.anonymizer import Anonymizer
+
+    anonymizer = Anonymizer()
+    for path in _files(src):
+        ds = pydicom.dcmread(path)
+        anonymizer.anonymize(ds)
+        ds.save_as(dst / path.name)
+
+
+def run_dicom_anonymizer(src: Path, dst: Path) -> None:
+    from dicomanonymizer import anonymize_dicom_file
+
+    for path in _files(src):
+        anonymize_dicom_file(str(path), str(dst / path.name))
+
+
+CONTENDERS = {
+    "pydicom read+write": lambda s, d: run_pydicom(s, d),
+    "radgov jobs 1": lambda s, d: run_radgov(s, d, 1),
+    "radgov jobs 2": lambda s, d: run_radgov(s, d, 2),
+    "dicognito": lambda s, d: run_dicognito(s, d),
+    "dicom-anonymizer": lambda s, d: run_dicom_anonymizer(s, d),
+}
+
+
+def child(name: str, src: Path, dst: Path) -> None:
+    """Run one contender in this (fresh) process and print its numbers as JSON."""
+    dst.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    CONTENDERS[name](src, dst)
+    seconds = time.perf_counter() - start
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(u.ru_utime + u.ru_stime for u in usage)
+    rss_kb = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": rss_kb / 1024}))
+
+
+def measure(name: str, src: Path, dst: Path) -> dict[str, float]:
+    shutil.rmtree(dst, ignore_errors=True)
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", name, str(src), str(dst)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{result.stderr[-2000:]}")
+    numbers: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return numbers
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--child", nargs=3, metavar=("NAME", "SRC", "DST"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]), Path(args.child[2]))
+        return 0
+
+    work = Path(tempfile.mkdtemp(prefix="radgov-bench-deid-"))
+    try:
+        src = work / "src"
+        make_corpus(src, args.files)
+        size = sum(p.stat().st_size for p in src.iterdir()) / MB
+        print(
+            f"corpus: {args.files} CT files, 512x512 16-bit, {size:.0f} MB, {os.cpu_count()} CPUs"
+        )
+        load = os.getloadavg()[0]
+        print(f"load average before the runs: {load:.2f} (a busy machine hides jobs-2 scaling)")
+        measure("pydicom read+write", src, work / "warm")  # warm the page cache
+        results = {name: measure(name, src, work / "out") for name in CONTENDERS}
+        n = args.files
+        rate = {name: n / r["seconds"] for name, r in results.items()}
+        print(f"\n{'contender':<22}{'files/s':>10}{'seconds':>10}{'CPU s':>8}{'peak RSS MB':>13}")
+        for name, r in results.items():
+            print(
+                f"{name:<22}{rate[name]:>10.1f}{r['seconds']:>10.2f}{r['cpu_seconds']:>8.2f}"
+                f"{r['peak_rss_mb']:>13.0f}"
+            )
+        r1, r2 = rate["radgov jobs 1"], rate["radgov jobs 2"]
+        checks = [
+            ("radgov jobs 1 / pydicom read+write", r1 / rate["pydicom read+write"], 0.8),
+            ("radgov jobs 1 / dicognito", r1 / rate["dicognito"], 2.5),
+            ("radgov jobs 1 / dicom-anonymizer", r1 / rate["dicom-anonymizer"], 2.5),
+            ("radgov jobs 2 / radgov jobs 1", r2 / r1, 1.5),
+        ]
+        # Memory: one file against all of them, same process layout (jobs 1).
+        one = work / "one"
+        one.mkdir()
+        shutil.copy(next(iter(sorted(src.iterdir()))), one)
+        mem_one = measure("radgov jobs 1", one, work / "out1")["peak_rss_mb"]
+        mem_all = results["radgov jobs 1"]["peak_rss_mb"]
+        print(f"\n{'ratio':<40}{'value':>8}{'target':>9}  met")
+        failed = 0
+        for label, value, target in checks:
+            met = value >= target
+            failed += not met
+            print(f"{label:<40}{value:>8.2f}{'>= ' + str(target):>9}  {'yes' if met else 'NO'}")
+        growth = mem_all - mem_one
+        met = growth <= 25
+        failed += not met
+        print(
+            f"{'peak RSS, ' + str(n) + ' files minus 1 file (MB)':<40}{growth:>8.1f}"
+            f"{'<= 25':>9}  {'yes' if met else 'NO'}"
+        )
+        print(f"\n{len(checks) + 1 - failed} of {len(checks) + 1} targets met")
+        return 0 if failed == 0 else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
