@@ -218,8 +218,14 @@ def forest_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
         return None
     order = list(dict.fromkeys(r["group"] for r in rows))
     data = alt.Data(values=rows)
-    y = alt.Y("group:N", sort=order, title=None, axis=alt.Axis(labelLimit=200))
-    x = alt.X("est:Q", title=None, scale=alt.Scale(zero=False, nice=False, padding=8))
+    # few grid lines and ticks: the chart stays light for WeasyPrint, and readable
+    y = alt.Y("group:N", sort=order, title=None, axis=alt.Axis(labelLimit=200, grid=False))
+    x = alt.X(
+        "est:Q",
+        title=None,
+        scale=alt.Scale(zero=False, nice=False, padding=8),
+        axis=alt.Axis(tickCount=4, grid=True),
+    )
     base = alt.Chart(data)
     ci = base.transform_filter("datum.estimable").mark_rule(color=BLUE, strokeWidth=2).encode(
         x=alt.X("lo:Q", title=None), x2="hi:Q", y=y

@@ -1,0 +1,193 @@
+"""Benchmark of ``radgov evaluate``: report time at 100,000 cases and peak memory at 1,000,000.
+
+Targets (from the issue):
+
+* the whole report for 100,000 cases, 12 subgroups, every metric with its interval: < 3 s;
+* ``radgov evaluate`` on 1,000,000 cases: peak resident memory < 1 GiB, bootstrap included.
+
+Measured here:
+
+1. **pipeline** (in this process, imports done and the chart engine warm, as in a running
+   server or a second run): load + validate the CSV, identifier screen, every metric overall and
+   in 12 subgroups, ROC band bootstrap, OUT.json, HTML with 4 charts, PDF;
+2. **CLI wall time**: ``radgov evaluate`` as a new process (Python start, Django setup, imports,
+   chart engine start-up and everything in 1) on the same files, JSON + HTML + PDF;
+3. **peak RSS** of ``radgov evaluate`` on 1,000,000 cases (JSON + HTML), from
+   ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` in a fresh wrapper process, so that no
+   other child's peak is mixed in.
+
+Run: ``.venv/bin/python benchmarks/bench_evaluate.py [--repeat 3] [--skip-million]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RADGOV = ROOT / ".venv" / "bin" / "radgov"
+
+# 12 subgroups: sex (2) + manufacturer (4) + age in 6 bins
+PROTOCOL = {
+    "name": "ICH triage benchmark",
+    "task": "binary",
+    "columns": {"case_id": "case_id", "truth": "label", "score": "ai_score"},
+    "threshold": 0.5,
+    "confidence_level": 0.95,
+    "metrics": ["sensitivity", "specificity", "ppv", "npv", "accuracy", "f1", "auc", "brier"],
+    "subgroups": ["sex", "manufacturer", {"column": "age", "bins": [0, 18, 40, 50, 65, 80, 200]}],
+    "criteria": [
+        {"metric": "sensitivity", "ci_low_at_least": 0.80},
+        {"metric": "specificity", "estimate_at_least": 0.85},
+        {"metric": "auc", "ci_low_at_least": 0.85, "subgroups": "all"},
+    ],
+}
+
+
+def _write_inputs(folder: Path, n: int) -> tuple[Path, Path]:
+    from radgov.evaluation.synthetic import generate_ich_cases, write_cases
+
+    protocol = folder / "protocol.yaml"
+    protocol.write_text(yaml.safe_dump(PROTOCOL, sort_keys=False))
+    cases = write_cases(generate_ich_cases(n, seed=2024), folder / f"cases-{n}.csv")
+    return protocol, cases
+
+
+def pipeline_seconds(
+    protocol_path: Path, cases_path: Path, out: Path, repeat: int
+) -> tuple[list[float], list[float]]:
+    """(wall seconds, CPU seconds of this process, all threads) per repetition."""
+    from radgov.evaluation.cases import SYNTHETIC_COLUMN, load_cases, read_sample
+    from radgov.evaluation.identifiers import find_identifiers
+    from radgov.evaluation.protocol import load_protocol
+    from radgov.evaluation.report import charts
+    from radgov.evaluation.report.render import render_html, render_pdf
+    from radgov.evaluation.result import Privacy, to_json_dict, write_json
+    from radgov.evaluation.runner import evaluate
+
+    charts.warm_up().join()
+    times, cpu = [], []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        protocol = load_protocol(protocol_path)
+        findings = find_identifiers(read_sample(cases_path), ignore=frozenset({SYNTHETIC_COLUMN}))
+        cases = load_cases(cases_path, protocol)
+        ev = evaluate(protocol, cases)
+        result = to_json_dict(ev, Privacy(findings))
+        write_json(result, out / "out.json")
+        html = render_html(result)
+        (out / "report.html").write_text(html)
+        render_pdf(html, out / "report.pdf")
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+        assert len(result["subgroups"]) == 12
+    return times, cpu
+
+
+def _cli_args(protocol: Path, cases: Path, out: Path, *, pdf: bool) -> list[str]:
+    args = [
+        str(RADGOV), "evaluate", "--protocol", str(protocol), "--cases", str(cases),
+        "--json", str(out / "cli.json"), "--html", str(out / "cli.html"), "--no-progress",
+    ]  # fmt: skip
+    if pdf:
+        args += ["--pdf", str(out / "cli.pdf")]
+    return args
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cli_seconds(
+    protocol: Path, cases: Path, out: Path, repeat: int
+) -> tuple[list[float], list[float]]:
+    """(wall seconds, CPU seconds of the child) per run of the command in a new process."""
+    times, cpu = [], []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), _children_cpu()
+        run = subprocess.run(_cli_args(protocol, cases, out, pdf=True), capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        cpu.append(_children_cpu() - c0)
+        if run.returncode not in (0, 1):
+            raise SystemExit(f"radgov evaluate failed:\n{run.stderr}")
+    return times, cpu
+
+
+def child_peak_rss(args: list[str]) -> tuple[int, float, int]:
+    """Run ``args`` from a fresh wrapper; return (peak RSS in bytes, seconds, exit status)."""
+    wrapper = (
+        "import json, resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "rc = subprocess.run(json.loads(sys.argv[1]), stdout=subprocess.DEVNULL).returncode\n"
+        "dt = time.perf_counter() - t\n"
+        "print(json.dumps([resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, dt, rc]))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", wrapper, json.dumps(args)], capture_output=True, text=True, check=True
+    )
+    kib, seconds, rc = json.loads(run.stdout)
+    return int(kib) * 1024, float(seconds), int(rc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-million", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radgov.settings")
+
+    from rich.console import Console
+    from rich.table import Table
+
+    rows: list[tuple[str, str, str, bool]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-evaluate-") as tmp:
+        folder = Path(tmp)
+        protocol, cases_100k = _write_inputs(folder, 100_000)
+        pipe, pipe_cpu = pipeline_seconds(protocol, cases_100k, folder, args.repeat)
+        best = min(pipe)
+        rows.append(
+            ("report (JSON+HTML+PDF), 100,000 cases x 12 subgroups, in process: wall best / "
+             "median; CPU best",
+             f"{best:.2f} s / {statistics.median(pipe):.2f} s; CPU {min(pipe_cpu):.2f} s",
+             "< 3 s", best < 3.0)
+        )  # fmt: skip
+        cli, cli_cpu = cli_seconds(protocol, cases_100k, folder, args.repeat)
+        rows.append(
+            ("radgov evaluate (JSON+HTML+PDF), 100,000 cases, new process: wall best / median; "
+             "CPU best",
+             f"{min(cli):.2f} s / {statistics.median(cli):.2f} s; CPU {min(cli_cpu):.2f} s",
+             "< 3 s", min(cli) < 3.0)
+        )  # fmt: skip
+        if not args.skip_million:
+            _, cases_1m = _write_inputs(folder, 1_000_000)
+            (cases_100k).unlink()
+            peak, seconds, rc = child_peak_rss(_cli_args(protocol, cases_1m, folder, pdf=False))
+            if rc not in (0, 1):
+                raise SystemExit(f"radgov evaluate on 1,000,000 cases failed with status {rc}")
+            rows.append(
+                (f"peak RSS, radgov evaluate, 1,000,000 cases (took {seconds:.1f} s)",
+                 f"{peak / 2**20:.0f} MiB", "< 1024 MiB", peak < 2**30)
+            )  # fmt: skip
+
+    load = os.getloadavg()[0]
+    table = Table(title=f"radgov evaluate benchmark ({os.cpu_count()} cores, load average {load:.1f})")
+    for col in ("measurement", "result", "target", "met"):
+        table.add_column(col)
+    for name, value, target, met in rows:
+        table.add_row(name, value, target, "[green]met[/]" if met else "[red]missed[/]")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
