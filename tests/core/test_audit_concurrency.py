@@ -24,9 +24,9 @@ THREADS = 6
 EACH = 25
 
 
-def run_threads(work) -> list[BaseException]:
+def run_threads(work, count: int = THREADS) -> list[BaseException]:
     errors: list[BaseException] = []
-    start = threading.Barrier(THREADS)
+    start = threading.Barrier(count)
 
     def worker(n: int) -> None:
         try:
@@ -37,7 +37,7 @@ def run_threads(work) -> list[BaseException]:
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
     for t in threads:
         t.start()
     for t in threads:
@@ -96,3 +96,23 @@ def test_automatic_checkpoints_and_the_anchor_under_concurrency():
     assert anchor is not None and (anchor["number"], anchor["seq"]) == (1, 100)
     report = verify_trail()
     assert report.ok and report.anchor_checked, report.summary()
+
+
+def test_a_service_holds_the_chain_from_its_start_so_writers_queue_behind_it():
+    entered, results = threading.Event(), {}
+
+    @service
+    def slow_change() -> None:
+        entered.set()
+        time.sleep(0.3)
+        results["service"] = record(action="update", object_type="test.slow").seq
+
+    def work(n: int) -> None:
+        if n == 0:
+            slow_change()
+        elif n == 1:
+            entered.wait(5)
+            results["writer"] = record(action="execute", object_type="test.fast").seq
+
+    assert run_threads(work, count=2) == []
+    assert (results["service"], results["writer"]) == (1, 2)

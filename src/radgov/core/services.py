@@ -1,7 +1,9 @@
 """``@service``: the only place state changes happen.
 
-A service opens ``transaction.atomic()`` and marks the context as inside a
-service.  ``AuditedModel`` writes (save, delete, queryset update/delete, bulk
+A service opens ``transaction.atomic()``, takes the audit chain head lock first
+(so every service takes its locks in the same order: no deadlock between two
+services that each hold a row the other wants; on SQLite ``BEGIN IMMEDIATE``
+already does the same), and marks the context as inside a service.  ``AuditedModel`` writes (save, delete, queryset update/delete, bulk
 writes, many-to-many changes) raise ``AuditBypassError`` anywhere else, and
 inside a service they record their audit entries in the same transaction.
 """
@@ -30,9 +32,14 @@ def service(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from radgov.core.audit.head import lock_head  # models import this module
+
+        outermost = not _in_service.get()
         token = _in_service.set(True)
         try:
             with transaction.atomic():
+                if outermost:
+                    lock_head()
                 return fn(*args, **kwargs)
         finally:
             _in_service.reset(token)
