@@ -142,6 +142,8 @@ def _event_code(model: type[models.Model], action: str) -> Any:
 class AuditedQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> int:
         require_service(self.model, "updated (QuerySet.update)")
+        if self.query.is_sliced:
+            raise TypeError("Cannot update a query once a slice has been taken.")
         pks = list(self.values_list("pk", flat=True))
         before = stored_values(self.model, pks)
         count = 0
