@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -10,6 +13,7 @@ from ninja.security import SessionAuth
 from radgov import __version__
 from radgov.accounts.api import router as accounts_router
 from radgov.core.api import router as core_router
+from radgov.core.policy import DOMAIN_APPS
 from radgov.core.problems import problem
 
 
@@ -32,6 +36,13 @@ api = NinjaAPI(
 )
 api.add_router("/", accounts_router)
 api.add_router("/audit", core_router)
+
+# Each domain app brings its own router (radgov/<app>/api.py, `router`), mounted at
+# /api/<app>/ with route names prefixed "<app>_" so the policy can tell them apart.
+for _app in DOMAIN_APPS:
+    if importlib.util.find_spec(f"radgov.{_app}.api") is not None:
+        _module = importlib.import_module(f"radgov.{_app}.api")
+        api.add_router(f"/{_app}", _module.router, url_name_prefix=_app)
 
 
 @api.exception_handler(ValidationError)

@@ -1,13 +1,16 @@
-"""Regenerate route_matrix.csv from the policy, for review in a diff:
+"""Regenerate the golden role x route tables from the policy, for review in a diff:
     .venv/bin/python -m tests.accounts.make_route_matrix
-The golden table is the reviewed record of who may use what; the test fails when
-the policy, the routes or the running application disagree with it."""
+Each app keeps its own table (tests/<app>/route_matrix.csv; the platform's is
+tests/accounts/route_matrix.csv).  The tables are the reviewed record of who may
+use what; the tests fail when the policy, the routes or the running application
+disagree with them."""
 
 from __future__ import annotations
 
 import csv
 import os
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radgov.settings")
@@ -20,7 +23,11 @@ from radgov.core.roles import Role  # noqa: E402
 from tests.accounts.routes import named_routes  # noqa: E402
 
 COLUMNS = ["anonymous", *Role.values]
-PATH = Path(__file__).with_name("route_matrix.csv")
+TESTS = Path(__file__).resolve().parents[1]
+
+
+def table_path(owner: str) -> Path:
+    return TESTS / owner / "route_matrix.csv"
 
 
 def expected(name: str) -> list[str]:
@@ -30,10 +37,23 @@ def expected(name: str) -> list[str]:
     return cells
 
 
+def write_tables() -> list[Path]:
+    by_owner: dict[str, list[str]] = defaultdict(list)
+    for name in sorted(named_routes()):
+        by_owner[policy.owner_of(name)].append(name)
+    written = []
+    for owner, names in sorted(by_owner.items()):
+        path = table_path(owner)
+        path.parent.mkdir(exist_ok=True)
+        with path.open("w", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(["route", *COLUMNS])
+            for name in names:
+                out.writerow([name, *expected(name)])
+        written.append(path)
+    return written
+
+
 if __name__ == "__main__":
-    with PATH.open("w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["route", *COLUMNS])
-        for name in sorted(named_routes()):
-            out.writerow([name, *expected(name)])
-    print(f"wrote {PATH}", file=sys.stderr)
+    for path in write_tables():
+        print(f"wrote {path}", file=sys.stderr)

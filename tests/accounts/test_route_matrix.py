@@ -1,8 +1,9 @@
-"""The role x route matrix: deny by default, proved against a golden table.
+"""The role x route matrix: deny by default, proved against golden tables.
 
-tests/accounts/route_matrix.csv is the reviewed record of who may use every route.
-A route missing from it, a rule that disagrees with it, or a running application
-that lets through what it denies (or refuses what it allows) fails here."""
+tests/<app>/route_matrix.csv (the platform's in tests/accounts/) are the reviewed
+record of who may use every route.  A route missing from them, a rule that
+disagrees with them, or a running application that lets through what they deny
+(or refuses what they allow) fails here."""
 
 from __future__ import annotations
 
@@ -15,26 +16,37 @@ from django.test import Client
 from radgov.core import policy
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
-from tests.accounts.make_route_matrix import COLUMNS, expected
+from tests.accounts.make_route_matrix import COLUMNS, expected, table_path
 from tests.accounts.routes import named_routes
 from tests.factories import make_user
 
-GOLDEN = Path(__file__).with_name("route_matrix.csv")
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def golden() -> dict[str, dict[str, str]]:
-    with GOLDEN.open() as fh:
-        return {row["route"]: row for row in csv.DictReader(fh)}
+    rows: dict[str, dict[str, str]] = {}
+    for path in sorted(TESTS.glob("*/route_matrix.csv")):
+        with path.open() as fh:
+            for row in csv.DictReader(fh):
+                assert row["route"] not in rows, f"{row['route']} is listed twice"
+                rows[row["route"]] = row
+    return rows
+
+
+def test_each_route_is_in_its_owners_table() -> None:
+    for name in named_routes():
+        path = table_path(policy.owner_of(name))
+        assert path.exists() and f"\n{name}," in path.read_text(), f"{name} belongs in {path}"
 
 
 def test_every_route_is_in_the_golden_table() -> None:
     missing = sorted(set(named_routes()) - set(golden()))
-    assert not missing, f"routes missing from route_matrix.csv (regenerate and review): {missing}"
+    assert not missing, f"routes missing from the golden tables (regenerate and review): {missing}"
 
 
 def test_golden_table_has_no_stale_routes() -> None:
     stale = sorted(set(golden()) - set(named_routes()))
-    assert not stale, f"route_matrix.csv names routes that no longer exist: {stale}"
+    assert not stale, f"the golden tables name routes that no longer exist: {stale}"
 
 
 def test_policy_agrees_with_golden_table() -> None:
@@ -51,7 +63,7 @@ def test_unlisted_route_is_denied_to_everyone() -> None:
 
 
 def test_no_patient_data_rule_admits_the_vendor() -> None:
-    for name, rule in policy.RULES.items():
+    for name, rule in policy.all_rules().items():
         if rule.patient_data:
             assert Role.VENDOR.value not in rule.roles, name
     with pytest.raises(ValueError, match="vendor"):

@@ -10,6 +10,9 @@ the practice parameter gives vendors no claim on a practice's patient data.
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -97,5 +100,44 @@ RULES: dict[str, Rule] = {
 }
 
 
+# The domain apps, each of which may bring pages (urls.py), an API router (api.py)
+# and the rules for them (permissions.py with a RULES dict, built with the helpers
+# above).  Their page routes are named "<app>:<name>", their API routes
+# "api:<app>_<name>".
+DOMAIN_APPS = (
+    "inventory",
+    "governance",
+    "training",
+    "evaluation",
+    "monitoring",
+    "gateway",
+    "compliance",
+)
+
+
+@functools.cache
+def all_rules() -> dict[str, Rule]:
+    merged = dict(RULES)
+    for app in DOMAIN_APPS:
+        if importlib.util.find_spec(f"radgov.{app}.permissions") is None:
+            continue
+        module = importlib.import_module(f"radgov.{app}.permissions")
+        for name, rule in module.RULES.items():
+            if not (name.startswith(f"{app}:") or name.startswith(f"api:{app}_")):
+                raise ValueError(
+                    f"radgov.{app}.permissions may only rule on its own routes, not {name!r}"
+                )
+            merged[name] = rule
+    return merged
+
+
 def rule_for(route_name: str | None) -> Rule | None:
-    return RULES.get(route_name or "")
+    return all_rules().get(route_name or "")
+
+
+def owner_of(route_name: str) -> str:
+    """Which app's golden table lists the route ("accounts" for the platform's)."""
+    for app in DOMAIN_APPS:
+        if route_name.startswith((f"{app}:", f"api:{app}_")):
+            return app
+    return "accounts"

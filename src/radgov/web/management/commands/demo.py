@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -7,6 +9,7 @@ from django.core.management.base import BaseCommand
 from radgov.accounts import services
 from radgov.accounts.models import User
 from radgov.core.context import ActingContext, acting_as
+from radgov.core.policy import DOMAIN_APPS
 from radgov.core.roles import Role
 
 DEMO_PASSWORD = "radgov-demo-2026"  # noqa: S105 - a published demo password, for the demo practice only
@@ -42,6 +45,11 @@ class Command(BaseCommand):
                     **capacities,
                 )
                 created += 1
+            # then each domain app's part of the demo practice (radgov/<app>/demo.py,
+            # ``load(stdout)``), in the order the apps build on each other
+            for app in DOMAIN_APPS:
+                if importlib.util.find_spec(f"radgov.{app}.demo") is not None:
+                    importlib.import_module(f"radgov.{app}.demo").load(self.stdout)
         self.stdout.write(
             f"Demo practice ready ({created} accounts created, {len(DEMO_PEOPLE) - created} already there)."
         )
