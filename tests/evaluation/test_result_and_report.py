@@ -113,3 +113,33 @@ def test_plain_summary_names_the_failures(result: dict[str, Any]) -> None:
     assert ("FAILED" in text) == bool(failed)
     for c in failed:
         assert c["subgroup"] in text
+
+
+def test_quantification_report_has_bland_altman(tmp_path: Path) -> None:
+    import numpy as np
+
+    from radgov.evaluation.report.render import render_html
+
+    rng = np.random.default_rng(4)
+    ref = rng.normal(40, 10, 120)
+    ai = ref + rng.normal(1.0, 3.0, 120)
+    rows = [f"v{i},{ref[i]:.4f},{ai[i]:.4f}" for i in range(120)]
+    protocol = parse_protocol(
+        {
+            "name": "haematoma volume",
+            "task": "quantification",
+            "columns": {"case_id": "id", "truth": "ref_ml", "score": "ai_ml"},
+            "metrics": ["bias", "loa_low", "loa_high", "mae", "icc", "ccc"],
+            "criteria": [{"metric": "mae", "ci_high_at_most": 5}],
+            "ifu_claims": [{"metric": "mae", "value": 2.0}],
+        }
+    )
+    path = write_rows(tmp_path / "q.csv", "id,ref_ml,ai_ml", rows)
+    result = to_json_dict(evaluate(protocol, load_cases(path, protocol)))
+    html = render_html(result)
+    assert "Agreement with the reference (Bland-Altman)" in html
+    assert html.count("<svg") == 2  # Bland-Altman and the forest plot
+    assert "limits of agreement" in html
+    assert result["ifu_comparison"][0]["verdict"] in {
+        "consistent with the claim", "worse than claimed", "better than claimed",
+    }  # fmt: skip

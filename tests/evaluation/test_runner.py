@@ -42,6 +42,16 @@ def test_overall_matches_stats(evaluation: Any, synthetic_frame: pl.DataFrame) -
     assert list(evaluation.overall) == ["sensitivity", "specificity", "ppv", "npv", "accuracy", "auc"]
 
 
+def _same_or_too_small(ours: Any, expected: Any, denominator: int, minimum: int = 10) -> None:
+    """Equal to radgov.stats, unless the protocol's min_denominator makes it not estimable."""
+    if denominator < minimum and expected.estimable:
+        assert not ours.estimable and math.isnan(ours.estimate)
+        assert ours.reason.startswith(f"only {denominator} ")
+        assert ours.reason.endswith("the protocol asks for at least 10 (min_denominator)")
+    else:
+        _same(ours, expected)
+
+
 def test_every_subgroup_matches_stats(evaluation: Any, synthetic_frame: pl.DataFrame) -> None:
     f = synthetic_frame
     masks = {
@@ -58,8 +68,10 @@ def test_every_subgroup_matches_stats(evaluation: Any, synthetic_frame: pl.DataF
         y, s = sub["label"].to_numpy(), sub["ai_score"].to_numpy()
         expected = classification_metrics(y, s >= 0.5, confidence_level=0.95)
         for m in ("sensitivity", "specificity", "ppv", "npv", "accuracy"):
-            _same(evaluation.subgroups[key][m], expected[m])
-        _same(evaluation.subgroups[key]["auc"], roc_auc_score(y, s, confidence_level=0.95))
+            _same_or_too_small(evaluation.subgroups[key][m], expected[m], expected[m].n)
+        smaller = min(int(y.sum()), int((1 - y).sum()))
+        auc = roc_auc_score(y, s, confidence_level=0.95)
+        _same_or_too_small(evaluation.subgroups[key]["auc"], auc, smaller)
         assert evaluation.groups[key].n == sub.height
         assert evaluation.groups[key].n_positive == int(y.sum())
 
@@ -94,7 +106,7 @@ def _protocol(**over: Any) -> Protocol:
 
 def test_subgroup_with_no_positives_is_not_estimable(tmp_path: Path) -> None:
     rows = ["a,F,1,0.9", "b,F,0,0.2", "c,F,1,0.7", "d,F,0,0.4", "e,M,0,0.3", "f,M,0,0.6", "g,M,0,0.1"]
-    protocol = _protocol()
+    protocol = _protocol(min_denominator=1)
     ev = evaluate(protocol, load_cases(write_rows(tmp_path / "c.csv", HEADER, rows), protocol))
     men = ev.subgroups["sex=M"]
     assert not men["sensitivity"].estimable and men["sensitivity"].reason == "no positive cases"
@@ -110,11 +122,28 @@ def test_subgroup_with_no_positives_is_not_estimable(tmp_path: Path) -> None:
 def test_subgroup_list_with_a_single_key_and_a_missing_key(tmp_path: Path) -> None:
     rows = ["a,F,1,0.9", "b,F,0,0.2", "c,M,1,0.7", "d,M,0,0.4"]
     protocol = _protocol(
-        criteria=[{"metric": "specificity", "ci_high_at_most": 1.0, "subgroups": ["sex=F", "sex=X"]}]
+        criteria=[{"metric": "specificity", "ci_high_at_most": 1.0, "subgroups": ["sex=F", "sex=X"]}],
+        min_denominator=1,
     )
     ev = evaluate(protocol, load_cases(write_rows(tmp_path / "c.csv", HEADER, rows), protocol))
     assert [(c.subgroup, c.passed) for c in ev.criteria] == [("sex=F", True), ("sex=X", False)]
     assert ev.criteria[1].reason == "subgroup sex=X has no cases in the data"
+
+
+def test_small_subgroup_metric_is_not_estimable_never_a_number(tmp_path: Path) -> None:
+    rows = [f"r{i},F,{int(i < 20)},{0.9 if i < 18 else 0.1}" for i in range(100)]
+    rows += ["m1,M,1,0.9", "m2,M,0,0.2", "m3,M,0,0.3", "m4,M,1,0.4"]
+    protocol = _protocol(min_denominator=5, criteria=[])
+    ev = evaluate(protocol, load_cases(write_rows(tmp_path / "c.csv", HEADER, rows), protocol))
+    assert ev.subgroups["sex=F"]["sensitivity"].estimate == pytest.approx(0.9)
+    men = ev.subgroups["sex=M"]
+    assert men["sensitivity"].reason == (
+        "only 2 positive cases; the protocol asks for at least 5 (min_denominator)"
+    )
+    assert men["auc"].reason.startswith("only 2 cases in the smaller class")
+    assert men["specificity"].reason.startswith("only 2 negative cases")
+    data = men["sensitivity"].to_dict()
+    assert data["estimate"] is None and "min_denominator" in data["not_estimable"]
 
 
 def test_empty_bin_is_listed_with_no_cases(tmp_path: Path) -> None:

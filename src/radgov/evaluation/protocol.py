@@ -4,6 +4,11 @@ A protocol is fixed before any result exists (practice parameter IV.E.2).  It is
 YAML and read strictly: an unknown key is refused with its name and place, and every
 criterion must refer to a metric the protocol computes and to subgroups it defines.
 
+Defaults a protocol may leave out: ``confidence_level`` 0.95, ``proportion_method`` Wilson,
+``min_denominator`` 10 (a metric computed from fewer cases than that, e.g. sensitivity in a
+subgroup with 3 positives, is reported as not estimable with the reason, not as a number),
+``roc_band_resamples`` 500 and the bootstrap ``seed``.  They are part of the hash.
+
 ``Protocol.canonical_hash()`` is the SHA-256 of a canonical JSON form of the parsed protocol
 (defaults filled in, keys sorted, no whitespace), so re-indenting, re-ordering keys or writing
 ``0.80`` as ``0.8`` keeps the hash, while any change of content changes it.  The governance
@@ -191,6 +196,9 @@ class Protocol(_Strict):
     subgroups: list[Annotated[SubgroupSpec, Field()]] = Field(default_factory=list)
     criteria: list[Criterion] = Field(default_factory=list)
     ifu_claims: list[IfuClaim] = Field(default_factory=list)
+    # a metric whose denominator (positives for sensitivity, flagged cases for PPV, the smaller
+    # class for the AUC, all cases otherwise) is below this is reported as not estimable
+    min_denominator: int = Field(default=10, ge=1)
     roc_band_resamples: int = Field(default=500, ge=0, le=10000)
     seed: int = 20240101
 

@@ -296,6 +296,51 @@ def _detection_metrics(
     return out
 
 
+def _denominators(protocol: Protocol, data: dict[str, np.ndarray]) -> dict[str, tuple[int, str]]:
+    """Per metric: how many cases it rests on, and what they are (for the reason)."""
+    if protocol.task == "binary":
+        y = data["truth"]
+        n = int(y.shape[0])
+        pos = int(np.count_nonzero(y))
+        out = {m: (n, "cases") for m in protocol.metrics}
+        out.update(sensitivity=(pos, "positive cases"), specificity=(n - pos, "negative cases"))
+        out["f1"] = (pos, "positive cases")
+        out["auc"] = (min(pos, n - pos), "cases in the smaller class")
+        if protocol.threshold is not None:
+            flagged = int(np.count_nonzero(data["score"] >= protocol.threshold))
+            out.update(ppv=(flagged, "flagged cases"), npv=(n - flagged, "unflagged cases"))
+        return out
+    if protocol.task == "detection":
+        lesions = int(data["lesions"].sum())
+        n = int(data["lesions"].shape[0])
+        return {"lesion_sensitivity": (lesions, "lesions"), "fppi": (n, "images")}
+    n = int(next(iter(data.values())).shape[0])
+    return {m: (n, "cases") for m in protocol.metrics}
+
+
+def _too_small(
+    protocol: Protocol, data: dict[str, np.ndarray], metrics: dict[str, Estimate]
+) -> dict[str, Estimate]:
+    """Metrics on fewer cases than the protocol's ``min_denominator`` become not estimable."""
+    minimum = protocol.min_denominator
+    sizes = _denominators(protocol, data)
+    out: dict[str, Estimate] = {}
+    for name, est in metrics.items():
+        count, what = sizes.get(name, (minimum, ""))
+        if est.estimable and count < minimum:
+            if count == 1:  # "1 positive case", not "1 positive cases"
+                what = what.replace("cases", "case").replace("lesions", "lesion")
+            est = Estimate.not_estimable(
+                f"only {count} {what}; the protocol asks for at least {minimum} "
+                "(min_denominator)",
+                method=est.method,
+                n=est.n,
+                confidence_level=est.confidence_level,
+            )
+        out[name] = est
+    return out
+
+
 _TASK_METRICS = {
     "binary": _binary_metrics,
     "quantification": _quantification_metrics,
@@ -469,7 +514,7 @@ def evaluate(
     seed = protocol.seed
 
     step("overall")
-    overall = compute(protocol, data, seed)
+    overall = _too_small(protocol, data, compute(protocol, data, seed))
     groups: dict[str, GroupInfo] = {}
     truth = data.get("truth")
     binary = protocol.task == "binary"
@@ -487,7 +532,7 @@ def evaluate(
     for i, g in enumerate(subgroups):
         step(f"subgroup {g.key}")
         sub = {k: v[g.index] for k, v in data.items()}
-        by_group[g.key] = compute(protocol, sub, seed + 1 + i)
+        by_group[g.key] = _too_small(protocol, sub, compute(protocol, sub, seed + 1 + i))
         groups[g.key] = info(g.key, g.column, g.level, g.index)
 
     curves: dict[str, Any] = {}

@@ -160,6 +160,8 @@ def report_context(
     band = result["curves"].get("roc_band")
     return {
         "r": result,
+        "binary": p["task"] == "binary",
+        "min_denominator": str(content["min_denominator"]),
         "title": f"Acceptance test: {p['name']}",
         "passed": result["passed"],
         "n_criteria": str(len(result["criteria"])),

@@ -82,6 +82,45 @@ def _binary_sentences(r: dict[str, Any]) -> list[str]:
     return out
 
 
+def _estimate_sentence(label: str, e: dict[str, Any] | None, what: str) -> str | None:
+    if not e or e["estimate"] is None:
+        return None
+    level = round(100 * e["confidence_level"])
+    return (
+        f"{label} was {fmt(e['estimate'])} ({level}% CI {fmt(e['ci_low'])} to "
+        f"{fmt(e['ci_high'])}){what}."
+    )
+
+
+def _quantification_sentences(r: dict[str, Any]) -> list[str]:
+    o = r["overall"]
+    out = [
+        _estimate_sentence(
+            "On average the AI's measurement minus the reference (bias)", o.get("bias"),
+            "; zero means no systematic difference",
+        ),
+        _estimate_sentence("The mean absolute difference", o.get("mae"), ""),
+    ]
+    lo, hi = o.get("loa_low"), o.get("loa_high")
+    if lo and hi and lo["estimate"] is not None and hi["estimate"] is not None:
+        out.append(
+            f"For 95% of cases the AI's measurement is expected to lie between "
+            f"{fmt(lo['estimate'])} and {fmt(hi['estimate'])} of the reference (limits of "
+            "agreement)."
+        )
+    out.append(_estimate_sentence("Agreement as an intraclass correlation", o.get("icc"),
+                                  "; 1 is perfect"))  # fmt: skip
+    return [s for s in out if s]
+
+
+def _other_sentences(r: dict[str, Any]) -> list[str]:
+    return [
+        s
+        for name, e in r["overall"].items()
+        if (s := _estimate_sentence(LABELS.get(name, name), e, "")) is not None
+    ]
+
+
 def plain_summary(r: dict[str, Any]) -> list[str]:
     """Short paragraphs: what was tested, what was found, and the verdict with its reasons."""
     g = r["groups"]["overall"]
@@ -96,8 +135,13 @@ def plain_summary(r: dict[str, Any]) -> list[str]:
         f"{r['cases']['file']}, against a protocol fixed before the results were computed."
         + (" The data are synthetic: the numbers describe no real patient or device." if synthetic else "")
     )
-    if r["protocol"]["task"] == "binary":
+    task = r["protocol"]["task"]
+    if task == "binary":
         paras.append(" ".join(_binary_sentences(r)))
+    elif task == "quantification":
+        paras.append(" ".join(_quantification_sentences(r)))
+    else:
+        paras.append(" ".join(_other_sentences(r)))
     criteria = r["criteria"]
     failed = [c for c in criteria if not c["passed"]]
     if not criteria:

@@ -14,12 +14,30 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+LONG_RUN_BYTES = 2_000_000  # a cases file this large (about 30,000 rows) gets a progress bar
+
+
+class _Bar:
+    """Steps of a run, shown on a rich progress bar when there is one."""
+
+    def __init__(self, progress: Any, task: Any) -> None:
+        self.progress, self.task = progress, task
+
+    def expect(self, total: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, total=total)
+
+    def step(self, label: str) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, description=label, advance=1)
 
 
 def _bad(message: str) -> CommandError:
@@ -102,6 +120,7 @@ class Command(BaseCommand):
         from radgov.evaluation.identifiers import find_identifiers
         from radgov.evaluation.protocol import ProtocolError, load_protocol
         from radgov.evaluation.result import Privacy, to_json_dict, write_json
+        from radgov.evaluation.runner import evaluate, planned_steps
 
         missing = [f"--{k}" for k in ("protocol", "cases") if not options.get(k)]
         if not options.get("json_out"):
@@ -152,52 +171,53 @@ class Command(BaseCommand):
             )
         privacy = Privacy(findings=findings, allowed=bool(findings), reason=allow)
 
-        try:
-            cases = load_cases(options["cases"], protocol)
-        except CasesError as err:
-            problems = "\n".join(f"  - {p}" for p in err.problems)
-            raise _bad(f"the cases file {Path(options['cases']).name} cannot be used:\n{problems}") from None
+        report = bool(options.get("html_out") or options.get("pdf_out"))
+        big = Path(options["cases"]).stat().st_size >= LONG_RUN_BYTES
+        with self._progress(show=big and not options["no_progress"]) as bar:
+            bar.step("reading and checking the cases")
+            try:
+                cases = load_cases(options["cases"], protocol)
+            except CasesError as err:
+                problems = "\n".join(f"  - {p}" for p in err.problems)
+                name = Path(options["cases"]).name
+                raise _bad(f"the cases file {name} cannot be used:\n{problems}") from None
+            bar.expect(planned_steps(protocol, cases) + (2 if report else 0) + 1)
+            evaluation = evaluate(protocol, cases, progress=bar.step)
+            result = to_json_dict(evaluation, privacy)
+            if lock:
+                result["protocol"]["lock"] = lock
+            write_json(result, options["json_out"])
+            if report:
+                from radgov.evaluation.report.render import render_html, render_pdf
 
-        evaluation = self._evaluate(protocol, cases, show=not options["no_progress"])
-        result = to_json_dict(evaluation, privacy)
-        if lock:
-            result["protocol"]["lock"] = lock
-        write_json(result, options["json_out"])
-        if options.get("html_out") or options.get("pdf_out"):
-            from radgov.evaluation.report.render import render_html, render_pdf
-
-            html = render_html(result, warm=warm)
-            if options.get("html_out"):
-                tmp = Path(options["html_out"] + ".tmp")
-                tmp.write_text(html, encoding="utf-8")
-                tmp.replace(options["html_out"])
-            if options.get("pdf_out"):
-                render_pdf(html, options["pdf_out"])
+                bar.step("report: charts and page")
+                html = render_html(result, warm=warm)
+                if options.get("html_out"):
+                    tmp = Path(options["html_out"] + ".tmp")
+                    tmp.write_text(html, encoding="utf-8")
+                    tmp.replace(options["html_out"])
+                bar.step("report: PDF")
+                if options.get("pdf_out"):
+                    render_pdf(html, options["pdf_out"])
         self._print_result(result, [o for o in outputs if o])
         return EXIT_PASSED if result["passed"] else EXIT_FAILED
 
-    def _evaluate(self, protocol: Any, cases: Any, *, show: bool) -> Any:
+    @contextmanager
+    def _progress(self, *, show: bool) -> Iterator[_Bar]:
+        """A rich progress bar on a terminal for long runs; otherwise steps go nowhere."""
+        if not (show and self.console.is_terminal):
+            yield _Bar(None, None)
+            return
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from radgov.evaluation.runner import evaluate, planned_steps
-
-        long_run = cases.n_rows >= 20_000 or protocol.roc_band_resamples >= 2000
-        if not (show and long_run):
-            return evaluate(protocol, cases)
         with Progress(
-            TextColumn("[bold]evaluating[/] {task.description}"),
+            TextColumn("[bold]radgov evaluate[/] {task.description}"),
             BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
             TimeElapsedColumn(),
             console=self.console,
             transient=True,
-        ) as bar:
-            task = bar.add_task("", total=planned_steps(protocol, cases))
-
-            def step(label: str) -> None:
-                bar.update(task, description=label, advance=1)
-
-            return evaluate(protocol, cases, progress=step)
+        ) as progress:
+            yield _Bar(progress, progress.add_task("", total=None))
 
     def _print_result(self, result: dict[str, Any], outputs: list[str]) -> None:
         from rich.table import Table
