@@ -223,6 +223,8 @@ class _Worker:
                 record["pixel_mask_applied"] = True
         except FileFailure as exc:
             record["reason"] = str(exc)
+        except Exception as exc:  # one bad file never stops the run
+            record["reason"] = f"internal error ({type(exc).__name__})"
         if self.engine.mapper.record:
             uids, patients = self.engine.mapper.drain()
             record["_mapping"] = (uids, patients)
@@ -256,6 +258,9 @@ def iter_records(
             yield worker.process(rel)
         return
     chunk = max(1, min(8, len(files) // (jobs * 8)))
+    # fork: workers inherit the compiled profile and need no importable __main__ (works from a
+    # notebook or ``python -``).  Callers must not run threads while the pool starts; the
+    # ``radgov deid`` progress bar refreshes without a thread for that reason.
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     with context.Pool(
         jobs, initializer=_init_worker, initargs=(settings, str(src), str(dst), src_is_file)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -142,13 +143,23 @@ class Command(BaseCommand):
             MofNCompleteColumn(),
             TimeRemainingColumn(),
             transient=True,
+            auto_refresh=False,  # no refresh thread: the worker pool forks safely
         ) as bar:
             task = bar.add_task("de-identifying", total=None)
+            last = [0.0]
+
+            def advance(_record: dict[str, Any]) -> None:
+                bar.advance(task)
+                now = time.monotonic()
+                if now - last[0] > 0.1:
+                    last[0] = now
+                    bar.refresh()
+
             return run(
                 src,
                 dst,
                 settings,
                 jobs=jobs,
                 on_start=lambda n: bar.update(task, total=n),
-                on_file=lambda _record: bar.advance(task),
+                on_file=advance,
             )
