@@ -170,3 +170,24 @@ def test_parquet_string_scores_are_checked(tmp_path: Path, example_protocol: Pro
 
 def test_synthetic_csv_is_recognised(synthetic_csv: Path, example_protocol: Protocol) -> None:
     assert load_cases(synthetic_csv, example_protocol).synthetic
+
+
+def test_too_many_levels_for_a_subgroup_column(tmp_path: Path, example_dict: dict) -> None:
+    from radgov.evaluation.protocol import parse_protocol
+
+    example_dict["subgroups"] = ["sex", "age"]  # age without bins: one subgroup per age
+    protocol = parse_protocol(example_dict)
+    rows = [f"c{i},F,GE,{i},{i % 2},0.5" for i in range(60)]
+    (problem,) = _problems(write_rows(tmp_path / "c.csv", HEADER, rows), protocol)
+    assert "column 'age' has 60 distinct values, too many for subgroups (at most 50)" in problem
+    assert "give bins" in problem
+
+
+def test_calibration_metrics_need_probabilities(tmp_path: Path, example_dict: dict) -> None:
+    from radgov.evaluation.protocol import parse_protocol
+
+    example_dict["metrics"].append("brier")
+    protocol = parse_protocol(example_dict)
+    rows = [*GOOD[:3], "c4,M,Siemens,50,1,7.5"]
+    (problem,) = _problems(write_rows(tmp_path / "c.csv", HEADER, rows), protocol)
+    assert problem.startswith("column 'ai_score', data row 4 (spreadsheet row 5): '7.5' is outside [0, 1]")

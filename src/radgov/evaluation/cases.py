@@ -24,6 +24,7 @@ __all__ = ["Cases", "CasesError", "file_sha256", "load_cases", "read_sample", "r
 SYNTHETIC_COLUMN = "synthetic"
 SYNTHETIC_METADATA_KEY = "radgov.synthetic"
 MISSING_LEVEL = "(missing)"
+MAX_LEVELS = 50  # a categorical subgroup column with more distinct values is a mistake
 _MAX_ROWS_LISTED = 5
 
 
@@ -198,6 +199,15 @@ def _check_binary_task(chk: _Checker, protocol: Protocol, df: pl.DataFrame) -> p
         "is not a valid label; labels must be 0 (negative) or 1 (positive)",
     )
     score = chk.numeric(cols.score, df.get_column(cols.score))
+    if {"brier", "ece"} & set(protocol.metrics):
+        v = score.fill_null(0.5).fill_nan(0.5).to_numpy()
+        chk.report(
+            cols.score,
+            np.flatnonzero((v < 0) | (v > 1)),
+            score.cast(pl.String),
+            "is outside [0, 1]; the protocol's calibration metrics (brier, ece) need "
+            "scores that are probabilities",
+        )
     if chk.problems:
         return df
     n_pos = int(np.count_nonzero(arr == 1))
@@ -278,6 +288,13 @@ def _check_subgroups(chk: _Checker, protocol: Protocol, df: pl.DataFrame) -> dic
     for spec in protocol.subgroups:
         raw = df.get_column(spec.column)
         if spec.bins is None:
+            levels = raw.n_unique()
+            if levels > MAX_LEVELS:
+                chk.problems.append(
+                    f"column {spec.column!r} has {levels} distinct values, too many for "
+                    f"subgroups (at most {MAX_LEVELS}); for a numeric column give bins, e.g. "
+                    f"{{column: {spec.column}, bins: [0, 18, 65, 200]}}"
+                )
             out[spec.column] = raw.cast(pl.String).fill_null(MISSING_LEVEL)
             continue
         values = chk.numeric(spec.column, raw)

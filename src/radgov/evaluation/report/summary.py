@@ -154,29 +154,30 @@ def plain_summary(r: dict[str, Any]) -> list[str]:
             where = "overall" if c["subgroup"] == "overall" else f"in {c['subgroup']}"
             rule = f"{RULE_WORDS[c['rule']]} {c['threshold']:g}"
             if c["observed"] is None:
+                why = str(c.get("reason", "")).removeprefix("not estimable: ")
                 parts.append(f"{LABELS.get(c['metric'], c['metric'])} {where} could not be "
-                             f"estimated ({c.get('reason', 'not estimable')}); required {rule}")
+                             f"estimated ({why}); required {rule}")
             else:
                 parts.append(f"{LABELS.get(c['metric'], c['metric'])} {where} was "
                              f"{fmt(c['observed'])}; required {rule}")
         more = f" and {len(failed) - 6} more" if len(failed) > 6 else ""
         paras.append(
-            f"Verdict: FAILED. {len(failed)} of {len(criteria)} checks were not met: "
+            f"Verdict: FAILED. {len(failed)} of {len(criteria)} checks "
+            f"{'was' if len(failed) == 1 else 'were'} not met: "
             + "; ".join(parts) + more + "."
         )
-    unestimable = sorted(
-        {
-            f"{key} ({e['not_estimable']})"
-            for key, metrics in r["subgroups"].items()
-            for e in metrics.values()
-            if e.get("not_estimable")
-        }
-    )
-    if unestimable:
-        listed = ", ".join(unestimable[:5]) + (" and others" if len(unestimable) > 5 else "")
+    by_group: dict[str, list[str]] = {}
+    for key, metrics in r["subgroups"].items():
+        for name, e in metrics.items():
+            if e.get("not_estimable"):
+                label = LABELS.get(name, name)
+                by_group.setdefault(key, []).append(f"{label} ({e['not_estimable']})")
+    if by_group:
+        listed = "; ".join(f"in {key}: {', '.join(items)}" for key, items in list(by_group.items())[:4])
+        more = f"; and in {len(by_group) - 4} more subgroups" if len(by_group) > 4 else ""
         paras.append(
             "Some metrics could not be estimated in small subgroups, and are shown as "
-            f"“not estimable” rather than as numbers: {listed}. More cases from those "
+            f"“not estimable” rather than as numbers: {listed}{more}. More cases from those "
             "subgroups are needed to judge the AI there."
         )
     return paras

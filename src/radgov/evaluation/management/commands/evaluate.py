@@ -224,18 +224,20 @@ class Command(BaseCommand):
 
         table = Table(title=f"{result['protocol']['name']}: criteria", show_lines=False)
         for col in ("#", "metric", "where", "rule", "observed", "result"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold", no_wrap=col in ("observed", "result"))
         short = {
             "estimate_at_least": "estimate >=",
             "ci_low_at_least": "ci_low >=",
             "estimate_at_most": "estimate <=",
             "ci_high_at_most": "ci_high <=",
         }
+        notes: list[str] = []
         for c in result["criteria"]:
             observed = "—" if c["observed"] is None else f"{c['observed']:.3f}"
             verdict = "[green]PASS[/]" if c["passed"] else "[red]FAIL[/]"
             if c.get("reason"):
-                verdict += f" ({c['reason']})"
+                notes.append(f"[red]criterion {c['criterion']}, {c['subgroup']}:[/] {c['reason']}")
+                verdict += f" [{len(notes)}]"
             table.add_row(
                 str(c["criterion"]),
                 c["metric"],
@@ -245,6 +247,8 @@ class Command(BaseCommand):
                 verdict,
             )
         self.console.print(table)
+        for i, note in enumerate(notes, start=1):
+            self.console.print(f"[{i}] {note}", highlight=False)
         n = result["groups"]["overall"]["n"]
         verdict = "[bold green]PASSED[/]" if result["passed"] else "[bold red]FAILED[/]"
         synthetic = " [yellow](synthetic data)[/]" if result["cases"]["synthetic"] else ""
