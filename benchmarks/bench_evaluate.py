@@ -116,7 +116,9 @@ def cli_seconds(
     times, cpu = [], []
     for _ in range(repeat):
         t0, c0 = time.perf_counter(), _children_cpu()
-        run = subprocess.run(_cli_args(protocol, cases, out, pdf=True), capture_output=True, text=True)
+        run = subprocess.run(
+            _cli_args(protocol, cases, out, pdf=True), capture_output=True, text=True
+        )
         times.append(time.perf_counter() - t0)
         cpu.append(_children_cpu() - c0)
         if run.returncode not in (0, 1):
@@ -134,14 +136,19 @@ def child_peak_rss(args: list[str]) -> tuple[int, float, int]:
         "print(json.dumps([resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, dt, rc]))\n"
     )
     run = subprocess.run(
-        [sys.executable, "-c", wrapper, json.dumps(args)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", wrapper, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     kib, seconds, rc = json.loads(run.stdout)
     return int(kib) * 1024, float(seconds), int(rc)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-million", action="store_true")
     args = parser.parse_args()
@@ -181,7 +188,9 @@ def main() -> None:
             )  # fmt: skip
 
     load = os.getloadavg()[0]
-    table = Table(title=f"radgov evaluate benchmark ({os.cpu_count()} cores, load average {load:.1f})")
+    table = Table(
+        title=f"radgov evaluate benchmark ({os.cpu_count()} cores, load average {load:.1f})"
+    )
     for col in ("measurement", "result", "target", "met"):
         table.add_column(col)
     for name, value, target, met in rows:

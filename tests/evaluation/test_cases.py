@@ -121,7 +121,10 @@ def test_duplicate_case_ids_name_rows_not_ids(tmp_path: Path, example_protocol: 
 def test_binned_value_outside_the_bins(tmp_path: Path, example_protocol: Protocol) -> None:
     rows = [*GOOD[:3], "c4,M,Siemens,250,1,0.7"]
     (problem,) = _problems(write_rows(tmp_path / "c.csv", HEADER, rows), example_protocol)
-    assert "column 'age', data row 4 (spreadsheet row 5): '250.0' is outside the protocol's bins [0, 200)" in problem
+    assert (
+        "column 'age', data row 4 (spreadsheet row 5): '250.0' is outside the protocol's bins [0, 200)"
+        in problem
+    )
 
 
 def test_missing_category_becomes_its_own_level(tmp_path: Path, example_protocol: Protocol) -> None:
@@ -190,4 +193,6 @@ def test_calibration_metrics_need_probabilities(tmp_path: Path, example_dict: di
     protocol = parse_protocol(example_dict)
     rows = [*GOOD[:3], "c4,M,Siemens,50,1,7.5"]
     (problem,) = _problems(write_rows(tmp_path / "c.csv", HEADER, rows), protocol)
-    assert problem.startswith("column 'ai_score', data row 4 (spreadsheet row 5): '7.5' is outside [0, 1]")
+    assert problem.startswith(
+        "column 'ai_score', data row 4 (spreadsheet row 5): '7.5' is outside [0, 1]"
+    )

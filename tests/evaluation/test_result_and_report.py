@@ -8,7 +8,7 @@ import pytest
 
 from radgov.evaluation.cases import load_cases
 from radgov.evaluation.identifiers import IdentifierFinding
-from radgov.evaluation.protocol import Protocol, parse_protocol
+from radgov.evaluation.protocol import parse_protocol
 from radgov.evaluation.result import Privacy, to_json_dict, write_json
 from radgov.evaluation.runner import evaluate
 
@@ -71,10 +71,14 @@ def test_not_estimable_is_null_with_reason(tmp_path: Path) -> None:
         }
     )
     rows = ["a,A,1,0.9", "b,A,0,0.1", "c,A,1,0.6", "d,A,0,0.3", "e,B,0,0.2"]
-    ev = evaluate(protocol, load_cases(write_rows(tmp_path / "c.csv", "id,site,y,s", rows), protocol))
+    ev = evaluate(
+        protocol, load_cases(write_rows(tmp_path / "c.csv", "id,site,y,s", rows), protocol)
+    )
     out = to_json_dict(ev)
     b = out["subgroups"]["site=B"]["sensitivity"]
-    assert b["estimate"] is None and b["ci_low"] is None and b["not_estimable"] == "no positive cases"
+    assert (
+        b["estimate"] is None and b["ci_low"] is None and b["not_estimable"] == "no positive cases"
+    )
     json.dumps(out, allow_nan=False)  # no NaN anywhere
 
 

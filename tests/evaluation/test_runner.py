@@ -39,7 +39,14 @@ def test_overall_matches_stats(evaluation: Any, synthetic_frame: pl.DataFrame) -
     for m in ("sensitivity", "specificity", "ppv", "npv", "accuracy"):
         _same(evaluation.overall[m], expected[m])
     _same(evaluation.overall["auc"], roc_auc_score(y, s, confidence_level=0.95))
-    assert list(evaluation.overall) == ["sensitivity", "specificity", "ppv", "npv", "accuracy", "auc"]
+    assert list(evaluation.overall) == [
+        "sensitivity",
+        "specificity",
+        "ppv",
+        "npv",
+        "accuracy",
+        "auc",
+    ]
 
 
 def _same_or_too_small(ours: Any, expected: Any, denominator: int, minimum: int = 10) -> None:
@@ -57,7 +64,10 @@ def test_every_subgroup_matches_stats(evaluation: Any, synthetic_frame: pl.DataF
     masks = {
         "sex=F": f["sex"] == "F",
         "sex=M": f["sex"] == "M",
-        **{f"manufacturer={m}": f["manufacturer"] == m for m in ("Canon", "GE", "Philips", "Siemens")},
+        **{
+            f"manufacturer={m}": f["manufacturer"] == m
+            for m in ("Canon", "GE", "Philips", "Siemens")
+        },
         "age=[0,18)": f["age"] < 18,
         "age=[18,65)": (f["age"] >= 18) & (f["age"] < 65),
         "age=[65,200)": f["age"] >= 65,
@@ -80,7 +90,11 @@ def test_criteria_all_covers_overall_and_every_subgroup(evaluation: Any) -> None
     auc_checks = [c for c in evaluation.criteria if c.index == 3]
     assert [c.subgroup for c in auc_checks] == ["overall", *evaluation.subgroups]
     for c in auc_checks:
-        est = evaluation.overall["auc"] if c.subgroup == "overall" else evaluation.subgroups[c.subgroup]["auc"]
+        est = (
+            evaluation.overall["auc"]
+            if c.subgroup == "overall"
+            else evaluation.subgroups[c.subgroup]["auc"]
+        )
         if est.estimable:
             assert c.observed == est.ci_low and c.passed == (est.ci_low >= 0.85)
     assert evaluation.passed == all(c.passed for c in evaluation.criteria)
@@ -105,7 +119,15 @@ def _protocol(**over: Any) -> Protocol:
 
 
 def test_subgroup_with_no_positives_is_not_estimable(tmp_path: Path) -> None:
-    rows = ["a,F,1,0.9", "b,F,0,0.2", "c,F,1,0.7", "d,F,0,0.4", "e,M,0,0.3", "f,M,0,0.6", "g,M,0,0.1"]
+    rows = [
+        "a,F,1,0.9",
+        "b,F,0,0.2",
+        "c,F,1,0.7",
+        "d,F,0,0.4",
+        "e,M,0,0.3",
+        "f,M,0,0.6",
+        "g,M,0,0.1",
+    ]
     protocol = _protocol(min_denominator=1)
     ev = evaluate(protocol, load_cases(write_rows(tmp_path / "c.csv", HEADER, rows), protocol))
     men = ev.subgroups["sex=M"]
@@ -122,7 +144,9 @@ def test_subgroup_with_no_positives_is_not_estimable(tmp_path: Path) -> None:
 def test_subgroup_list_with_a_single_key_and_a_missing_key(tmp_path: Path) -> None:
     rows = ["a,F,1,0.9", "b,F,0,0.2", "c,M,1,0.7", "d,M,0,0.4"]
     protocol = _protocol(
-        criteria=[{"metric": "specificity", "ci_high_at_most": 1.0, "subgroups": ["sex=F", "sex=X"]}],
+        criteria=[
+            {"metric": "specificity", "ci_high_at_most": 1.0, "subgroups": ["sex=F", "sex=X"]}
+        ],
         min_denominator=1,
     )
     ev = evaluate(protocol, load_cases(write_rows(tmp_path / "c.csv", HEADER, rows), protocol))

@@ -333,7 +333,9 @@ def load_cases(path: str | Path, protocol: Protocol) -> Cases:
 
     case_col = protocol.columns.case_id
     ids = df.get_column(case_col).cast(pl.String)
-    chk.report(case_col, np.flatnonzero(ids.is_null().to_numpy()), None, "is empty (a case id is required)")
+    chk.report(
+        case_col, np.flatnonzero(ids.is_null().to_numpy()), None, "is empty (a case id is required)"
+    )
     dup = ids.is_duplicated().to_numpy() & ~ids.is_null().to_numpy()
     if dup.any():
         rows = np.flatnonzero(dup)

@@ -65,8 +65,10 @@ _NAME_RULES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "medical record number",
-        re.compile(r"(^|_)(mrn|mr_?n(o|um(ber)?)?|medical_record(_n(o|um(ber)?))?|patient_id|pid|"
-                   r"patientid|emr_id|ehr_id|chart_(no|num(ber)?)|hospital_(no|number|id))($|_)"),
+        re.compile(
+            r"(^|_)(mrn|mr_?n(o|um(ber)?)?|medical_record(_n(o|um(ber)?))?|patient_id|pid|"
+            r"patientid|emr_id|ehr_id|chart_(no|num(ber)?)|hospital_(no|number|id))($|_)"
+        ),
     ),
     (
         "accession number",
@@ -84,16 +86,23 @@ _NAME_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("e-mail address", re.compile(r"(^|_)e_?mail(_|$)")),
     (
         "address",
-        re.compile(r"(^|_)(address|street|addr|city|town|zip|zip_?code|postal_?code|postcode)(_|$)"),
+        re.compile(
+            r"(^|_)(address|street|addr|city|town|zip|zip_?code|postal_?code|postcode)(_|$)"
+        ),
     ),
     ("social security number", re.compile(r"(^|_)(ssn|social_?security(_?(no|number))?)(_|$)")),
     (
         "account, plan or licence number",
-        re.compile(r"(^|_)(account_?(no|num|number)|health_?plan|beneficiary|insurance_?id|"
-                   r"member_?id|licen[cs]e_?(no|number)?|medicaid|medicare)(_|$)"),
+        re.compile(
+            r"(^|_)(account_?(no|num|number)|health_?plan|beneficiary|insurance_?id|"
+            r"member_?id|licen[cs]e_?(no|number)?|medicaid|medicare)(_|$)"
+        ),
     ),
     ("IP address or URL", re.compile(r"(^|_)(ip|ip_?address|url|uri|web_?address)(_|$)")),
-    ("device serial number", re.compile(r"(^|_)(serial|serial_?(no|num|number)|device_?serial)(_|$)")),
+    (
+        "device serial number",
+        re.compile(r"(^|_)(serial|serial_?(no|num|number)|device_?serial)(_|$)"),
+    ),
 ]
 
 _MONTH = r"(0?[1-9]|1[0-2])"

@@ -212,7 +212,13 @@ def plan_protocol(
         answers.append(
             PlanAnswer(
                 f"criterion {i}: {a.question} ({where})",
-                a.metric, a.n_positives, a.n_negatives, a.n_total, a.method, a.power, a.note,
+                a.metric,
+                a.n_positives,
+                a.n_negatives,
+                a.n_total,
+                a.method,
+                a.power,
+                a.note,
             )  # fmt: skip
         )
     return answers

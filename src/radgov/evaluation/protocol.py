@@ -159,8 +159,7 @@ class Criterion(_Strict):
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return value
         raise ValueError(
-            "must be 'all' or a list of subgroup columns or keys like 'sex=F'; "
-            f"got {value!r}"
+            f"must be 'all' or a list of subgroup columns or keys like 'sex=F'; got {value!r}"
         )
 
     @model_validator(mode="after")
@@ -280,7 +279,12 @@ def _where(loc: tuple[Any, ...]) -> str:
     for p in loc:
         if isinstance(p, int):
             parts.append(f"[{p + 1}]")  # 1-based, as a person counts list items
-        elif p in {"str", "list[str]", "literal['all']", "function-after[_increasing(), list[float]]"}:
+        elif p in {
+            "str",
+            "list[str]",
+            "literal['all']",
+            "function-after[_increasing(), list[float]]",
+        }:
             continue
         elif parts:
             parts.append(f".{p}")

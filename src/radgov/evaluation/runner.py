@@ -331,8 +331,7 @@ def _too_small(
             if count == 1:  # "1 positive case", not "1 positive cases"
                 what = what.replace("cases", "case").replace("lesions", "lesion")
             est = Estimate.not_estimable(
-                f"only {count} {what}; the protocol asks for at least {minimum} "
-                "(min_denominator)",
+                f"only {count} {what}; the protocol asks for at least {minimum} (min_denominator)",
                 method=est.method,
                 n=est.n,
                 confidence_level=est.confidence_level,
@@ -362,7 +361,9 @@ def _clean(a: np.ndarray) -> list[float | None]:
     return [None if not math.isfinite(float(v)) else float(v) for v in a]
 
 
-def _binary_curves(protocol: Protocol, y: np.ndarray, s: np.ndarray, progress: Progress) -> dict[str, Any]:
+def _binary_curves(
+    protocol: Protocol, y: np.ndarray, s: np.ndarray, progress: Progress
+) -> dict[str, Any]:
     level = protocol.confidence_level
     curves: dict[str, Any] = {}
     if protocol.threshold is not None:
@@ -504,9 +505,7 @@ def planned_steps(protocol: Protocol, cases: Cases) -> int:
     return 2 + n_groups + (1 if protocol.task == "binary" and protocol.roc_band_resamples else 0)
 
 
-def evaluate(
-    protocol: Protocol, cases: Cases, *, progress: Progress | None = None
-) -> Evaluation:
+def evaluate(protocol: Protocol, cases: Cases, *, progress: Progress | None = None) -> Evaluation:
     """Compute ``overall`` and every subgroup's metrics, the report's curves and the criteria."""
     step: Progress = progress or (lambda _label: None)
     compute = _TASK_METRICS[protocol.task]

@@ -166,8 +166,12 @@ def confusion_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
         c["correct"] = c["name"] in ("TP", "TN")
     data = alt.Data(values=cells)
     plain = {"grid": False, "ticks": False, "domain": False, "labelFontSize": 11}
-    x = alt.X("ai:N", sort=[pos, neg], title=None, axis=alt.Axis(labelAngle=0, orient="top", **plain))
-    y = alt.Y("truth:N", sort=["Truth positive", "Truth negative"], title=None, axis=alt.Axis(**plain))
+    x = alt.X(
+        "ai:N", sort=[pos, neg], title=None, axis=alt.Axis(labelAngle=0, orient="top", **plain)
+    )
+    y = alt.Y(
+        "truth:N", sort=["Truth positive", "Truth negative"], title=None, axis=alt.Axis(**plain)
+    )
     rect = alt.Chart(data).mark_rect(stroke="white", strokeWidth=2).encode(
         x=x,
         y=y,

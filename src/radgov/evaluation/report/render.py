@@ -83,9 +83,7 @@ def _subgroup_table(result: dict[str, Any]) -> dict[str, Any]:
             if e["estimate"] is None:
                 cells.append({"text": "not estimable", "reason": e.get("not_estimable")})
             else:
-                cells.append(
-                    {"text": fmt(e["estimate"]), "interval": _interval(e), "reason": None}
-                )
+                cells.append({"text": fmt(e["estimate"]), "interval": _interval(e), "reason": None})
         size = f"{info['n']:,}"
         if "n_positive" in info:
             size += f" ({info['n_positive']:,}+)"
@@ -127,14 +125,18 @@ def report_context(
             subgroups.append(s["column"])
     crit_text = []
     for i, c in enumerate(content["criteria"], start=1):
-        rules = [f"{RULE_WORDS[k]} {v:g}" for k, v in c.items() if k in RULE_WORDS and v is not None]
+        rules = [
+            f"{RULE_WORDS[k]} {v:g}" for k, v in c.items() if k in RULE_WORDS and v is not None
+        ]
         where = {None: "overall", "all": "overall and every subgroup"}.get(
             c["subgroups"] if not isinstance(c["subgroups"], list) else None,
             "overall",
         )
         if isinstance(c["subgroups"], list):
             where = ", ".join(c["subgroups"])
-        crit_text.append(f"{i}. {LABELS.get(c['metric'], c['metric'])}: {', '.join(rules)} ({where})")
+        crit_text.append(
+            f"{i}. {LABELS.get(c['metric'], c['metric'])}: {', '.join(rules)} ({where})"
+        )
     ifu = [
         {
             "metric": LABELS.get(row["metric"], row["metric"]),
@@ -181,7 +183,9 @@ def report_context(
         "charts": _charts(result, warm),
         "band_resamples": str(band["n_resamples"]) if band else None,
         "level_pct": f"{100 * p['confidence_level']:g}",
-        "proportion_method": METHOD_NAMES.get(content["proportion_method"], content["proportion_method"]),
+        "proportion_method": METHOD_NAMES.get(
+            content["proportion_method"], content["proportion_method"]
+        ),
     }
 
 

@@ -96,7 +96,8 @@ def _quantification_sentences(r: dict[str, Any]) -> list[str]:
     o = r["overall"]
     out = [
         _estimate_sentence(
-            "On average the AI's measurement minus the reference (bias)", o.get("bias"),
+            "On average the AI's measurement minus the reference (bias)",
+            o.get("bias"),
             "; zero means no systematic difference",
         ),
         _estimate_sentence("The mean absolute difference", o.get("mae"), ""),
@@ -133,7 +134,11 @@ def plain_summary(r: dict[str, Any]) -> list[str]:
     paras.append(
         f"This report tests “{r['protocol']['name']}” on {cases} from the file "
         f"{r['cases']['file']}, against a protocol fixed before the results were computed."
-        + (" The data are synthetic: the numbers describe no real patient or device." if synthetic else "")
+        + (
+            " The data are synthetic: the numbers describe no real patient or device."
+            if synthetic
+            else ""
+        )
     )
     task = r["protocol"]["task"]
     if task == "binary":
@@ -155,16 +160,19 @@ def plain_summary(r: dict[str, Any]) -> list[str]:
             rule = f"{RULE_WORDS[c['rule']]} {c['threshold']:g}"
             if c["observed"] is None:
                 why = str(c.get("reason", "")).removeprefix("not estimable: ")
-                parts.append(f"{LABELS.get(c['metric'], c['metric'])} {where} could not be "
-                             f"estimated ({why}); required {rule}")
+                parts.append(
+                    f"{LABELS.get(c['metric'], c['metric'])} {where} could not be "
+                    f"estimated ({why}); required {rule}"
+                )
             else:
-                parts.append(f"{LABELS.get(c['metric'], c['metric'])} {where} was "
-                             f"{fmt(c['observed'])}; required {rule}")
+                parts.append(
+                    f"{LABELS.get(c['metric'], c['metric'])} {where} was "
+                    f"{fmt(c['observed'])}; required {rule}"
+                )
         more = f" and {len(failed) - 6} more" if len(failed) > 6 else ""
         paras.append(
             f"Verdict: FAILED. {len(failed)} of {len(criteria)} checks "
-            f"{'was' if len(failed) == 1 else 'were'} not met: "
-            + "; ".join(parts) + more + "."
+            f"{'was' if len(failed) == 1 else 'were'} not met: " + "; ".join(parts) + more + "."
         )
     by_group: dict[str, list[str]] = {}
     for key, metrics in r["subgroups"].items():
@@ -173,7 +181,9 @@ def plain_summary(r: dict[str, Any]) -> list[str]:
                 label = LABELS.get(name, name)
                 by_group.setdefault(key, []).append(f"{label} ({e['not_estimable']})")
     if by_group:
-        listed = "; ".join(f"in {key}: {', '.join(items)}" for key, items in list(by_group.items())[:4])
+        listed = "; ".join(
+            f"in {key}: {', '.join(items)}" for key, items in list(by_group.items())[:4]
+        )
         more = f"; and in {len(by_group) - 4} more subgroups" if len(by_group) > 4 else ""
         paras.append(
             "Some metrics could not be estimated in small subgroups, and are shown as "
