@@ -104,3 +104,10 @@ def test_harmless_columns_pass() -> None:
         }
     )
     assert find_identifiers(frame) == []
+
+
+def test_names_that_only_look_alike_pass() -> None:
+    frame = pl.DataFrame(
+        {c: ["1"] * 3 for c in ("acc_score", "cell_count", "station_name", "update_flag")}
+    )
+    assert find_identifiers(frame) == []

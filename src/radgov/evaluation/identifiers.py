@@ -72,7 +72,7 @@ _NAME_RULES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "accession number",
-        re.compile(r"(^|_)(accession(_?(no|num|number|id))?|acc_?(no|num|number)|acc)($|_)"),
+        re.compile(r"(^|_)(accession(_?(no|num|number|id))?|acc_?(no|num|number))($|_)|^acc$"),
     ),
     (
         "full date",
@@ -82,7 +82,7 @@ _NAME_RULES: list[tuple[str, re.Pattern[str]]] = [
             r"death_?date|date_?of_?death|scan_?date|series_?date)($|_)"
         ),
     ),
-    ("phone or fax number", re.compile(r"(^|_)(phone|telephone|tel|fax|mobile|cell)(_|$)")),
+    ("phone or fax number", re.compile(r"(^|_)(phone|telephone|tel|fax|mobile|cell_?phone)(_|$)")),
     ("e-mail address", re.compile(r"(^|_)e_?mail(_|$)")),
     (
         "address",

@@ -61,11 +61,17 @@ class Command(BaseCommand):
     requires_migrations_checks = False
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--protocol", help="protocol YAML file")
-        parser.add_argument("--cases", help="cases file (.csv or .parquet)")
-        parser.add_argument("--json", dest="json_out", help="where to write OUT.json")
-        parser.add_argument("--html", dest="html_out", help="where to write the HTML report")
-        parser.add_argument("--pdf", dest="pdf_out", help="where to write the PDF report")
+        parser.add_argument("--protocol", metavar="P.yaml", help="protocol YAML file")
+        parser.add_argument("--cases", metavar="C.csv", help="cases file (.csv or .parquet)")
+        parser.add_argument(
+            "--json", dest="json_out", metavar="OUT.json", help="where to write the result"
+        )
+        parser.add_argument(
+            "--html", dest="html_out", metavar="R.html", help="where to write the HTML report"
+        )
+        parser.add_argument(
+            "--pdf", dest="pdf_out", metavar="R.pdf", help="where to write the PDF report"
+        )
         parser.add_argument(
             "--allow-identifiers",
             metavar="REASON",
@@ -79,21 +85,46 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         sub = parser.add_subparsers(dest="subcommand", title="subcommands")
-        plan = sub.add_parser("plan", help="sample-size questions (see radgov evaluate plan -h)")
-        plan.add_argument("--protocol", dest="plan_protocol", help="plan every ci_low criterion")
+        plan = sub.add_parser(
+            "plan",
+            help="sample-size questions (see radgov evaluate plan -h)",
+            description=(
+                "Sample size for an acceptance test.  Precision: --metric M --expected V "
+                "--half-width W --prevalence P.  Bound: --metric M --expected V --at-least T "
+                "[--prevalence P] [--power 0.8] gives the cases for the lower confidence bound "
+                "to clear T.  Power: add --positives N.  Protocol: --protocol P.yaml "
+                "--prevalence P --expect sensitivity=0.9 --expect auc=0.95 plans every "
+                "ci_low_at_least criterion."
+            ),
+        )
+        plan.add_argument(
+            "--protocol",
+            dest="plan_protocol",
+            metavar="P.yaml",
+            help="plan every ci_low_at_least criterion of this protocol",
+        )
         plan.add_argument(
             "--expect", action="append", default=[], metavar="METRIC=VALUE",
             help="expected performance, with --protocol (repeatable)",
         )  # fmt: skip
-        plan.add_argument("--metric", choices=["sensitivity", "specificity", "auc"])
+        plan.add_argument(
+            "--metric", choices=["sensitivity", "specificity", "auc"], help="the metric to plan"
+        )
         plan.add_argument("--expected", type=float, help="expected value of --metric")
         plan.add_argument("--half-width", type=float, help="precision: CI half-width wanted")
         plan.add_argument("--at-least", type=float, help="threshold the lower bound must clear")
-        plan.add_argument("--positives", type=int, help="power question: cases available")
+        plan.add_argument(
+            "--positives",
+            type=int,
+            metavar="N",
+            help="power question: positives available (negatives, for specificity)",
+        )
         plan.add_argument("--prevalence", type=float, help="share of positive cases")
-        plan.add_argument("--power", type=float, default=0.8)
-        plan.add_argument("--confidence-level", type=float, default=0.95)
-        plan.add_argument("--json", dest="plan_json", help="write the answers as JSON")
+        plan.add_argument("--power", type=float, default=0.8, help="wanted power (default 0.8)")
+        plan.add_argument("--confidence-level", type=float, default=0.95, help="default 0.95")
+        plan.add_argument(
+            "--json", dest="plan_json", metavar="PLAN.json", help="write the answers as JSON"
+        )
 
     # ------------------------------------------------------------------ entry
 
