@@ -1,0 +1,225 @@
+"""The inventory of imaging AI (practice parameter IV.B.2): products, model
+versions with their documentation, and deployments at a site with their
+lifecycle stage, people and routing criteria."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from radgov.core.models.base import AuditedModel
+from radgov.inventory.stages import Stage
+
+
+class Category(models.TextChoices):
+    CADE = "cade", "CADe (detection)"
+    CADT = "cadt", "CADt (triage / notification)"
+    CADX = "cadx", "CADx (diagnosis)"
+    QUANTIFICATION = "quantification", "Quantification"
+    GENERATIVE = "generative", "Generative / foundation model"
+    OTHER = "other", "Other"
+
+
+class RegulatoryPathway(models.TextChoices):
+    FDA_510K = "fda_510k", "FDA 510(k)"
+    FDA_DE_NOVO = "fda_de_novo", "FDA De Novo"
+    FDA_PMA = "fda_pma", "FDA PMA"
+    NOT_FDA = "not_fda", "Not FDA-regulated"
+
+
+class NotRegulatedReason(models.TextChoices):
+    LOCALLY_DEVELOPED = "locally_developed", "Locally developed"
+    GENERATIVE_AI = "generative_ai", "Generative AI"
+    RESEARCH = "research", "Research use"
+
+
+class Product(AuditedModel):
+    vendor = models.CharField(max_length=200)
+    vendor_contact = models.TextField(
+        blank=True, help_text="name, e-mail, phone of the vendor's contact"
+    )
+    support_contact = models.TextField(blank=True, help_text="where to report a problem (IV.B.2.i)")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=32, choices=Category.choices)
+    regulatory_pathway = models.CharField(max_length=32, choices=RegulatoryPathway.choices)
+    fda_number = models.CharField(
+        max_length=32, blank=True, help_text="510(k) K-number, De Novo DEN-number or PMA P-number"
+    )
+    fda_product_code = models.CharField(
+        max_length=8, blank=True, help_text="three-letter FDA product code"
+    )
+    ce_ukca = models.CharField(
+        max_length=200, blank=True, help_text="CE / UKCA marking and class, if any"
+    )
+    not_regulated_reason = models.CharField(
+        max_length=32, choices=NotRegulatedReason.choices, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["vendor", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "name"], name="inventory_product_vendor_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.name}"
+
+    @property
+    def is_fda_regulated(self) -> bool:
+        return self.regulatory_pathway != RegulatoryPathway.NOT_FDA
+
+    @property
+    def needs_extra_oversight(self) -> bool:
+        """Not FDA-regulated, or generative: IRB determination and legal review needed."""
+        return not self.is_fda_regulated or self.category == Category.GENERATIVE
+
+
+class ModelVersion(AuditedModel):
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=64)
+    release_date = models.DateField(null=True, blank=True)
+    release_notes = models.TextField(blank=True)
+    advance_notice_date = models.DateField(
+        null=True, blank=True, help_text="when the vendor announced this version to the practice"
+    )
+    # III.A.2: what the practice must understand
+    intended_purpose = models.TextField(blank=True)
+    inputs = models.TextField(blank=True)
+    outputs = models.TextField(blank=True)
+    limitations = models.TextField(blank=True)
+    performance_factors = models.TextField(
+        blank=True, help_text="factors that change performance (scanner, protocol, population...)"
+    )
+    # IFU performance claims
+    claimed_sensitivity = models.FloatField(null=True, blank=True)
+    claimed_specificity = models.FloatField(null=True, blank=True)
+    claim_source = models.TextField(
+        blank=True, help_text="where the claim comes from and on which population"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product", "-release_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "version"], name="inventory_modelversion_product_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.version}"
+
+
+class Deployment(AuditedModel):
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="deployments"
+    )
+    site = models.CharField(max_length=200)
+    status = models.CharField(max_length=32, choices=Stage.choices, default=Stage.REQUESTED)
+    deployment_date = models.DateField(null=True, blank=True)
+    clinical_champions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="championed_deployments"
+    )
+    end_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="qualified_deployments",
+        help_text="qualified end-users",
+    )
+    pilot_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="pilot_deployments",
+        help_text="the named small group of end-users of a pilot",
+    )
+    technical_contact = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="technical_deployments",
+    )
+    inclusion_criteria = models.JSONField(
+        default=dict, blank=True, help_text="radgov.dicom.criteria.Criteria as a dict"
+    )
+    routing_notes = models.TextField(blank=True, help_text="DICOM / HL7 / FHIR routing notes")
+    output_release_policy = models.TextField(
+        blank=True, help_text="how and when the model's output is released (IV.C)"
+    )
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.model_version} at {self.site}"
+
+    @property
+    def product(self) -> Product:
+        return self.model_version.product
+
+
+class DeploymentTransition(AuditedModel):
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="transitions")
+    from_stage = models.CharField(max_length=32, choices=Stage.choices)
+    to_stage = models.CharField(max_length=32, choices=Stage.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.deployment}: {self.from_stage} -> {self.to_stage}"
+
+
+class DocumentKind(models.TextChoices):
+    IFU = "ifu", "Instructions for use (IFU)"
+    RELEASE_NOTES = "release_notes", "Release notes"
+    OTHER = "other", "Other"
+
+
+def document_path(instance: Document, filename: str) -> str:
+    return f"inventory/{instance.model_version_id}/{instance.sha256}.pdf"
+
+
+class Document(AuditedModel):
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="documents"
+    )
+    kind = models.CharField(max_length=32, choices=DocumentKind.choices)
+    version_label = models.CharField(
+        max_length=64, help_text="the document's own version, e.g. 'Rev C'"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    file = models.FileField(upload_to=document_path, max_length=300)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model_version", "kind", "-uploaded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "kind", "version_label"],
+                name="inventory_document_version_kind_label",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.version_label} of {self.model_version}"
