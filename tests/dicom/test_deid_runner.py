@@ -196,3 +196,50 @@ def test_config_file_is_validated_with_clear_errors(tmp_path):
         bad.write_text("keep: [\n")
         load_config(bad)
     assert parse_config(None).rules.keep == frozenset()
+
+
+def test_dst_inside_src_is_not_walked_again(tmp_path):
+    src = tmp_path / "src"
+    _copy("CT_small.dcm", src / "ct.dcm")
+    first = run(src, src / "deid", _settings())
+    second = run(src, src / "deid", _settings())
+    assert [f["source"] for f in first.files] == [f["source"] for f in second.files] == ["ct.dcm"]
+    with pytest.raises(ValueError, match="must differ"):
+        run(src, src, _settings())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "CT_small.dcm",
+        "MR_small_implicit.dcm",
+        "MR_small_bigendian.dcm",
+        "JPEG2000.dcm",
+        "SC_rgb_rle.dcm",
+    ],
+)
+def test_pixel_data_is_streamed_unchanged(tmp_path, name):
+    path = _copy(name, tmp_path / "in" / name)
+    report = run(path, tmp_path / "out", _settings())
+    record = report.files[0]
+    assert record["status"] in ("ok", "quarantined"), record
+    out = pydicom.dcmread(tmp_path / "out" / record["output"])
+    src = pydicom.dcmread(path)
+    assert out.file_meta.TransferSyntaxUID == src.file_meta.TransferSyntaxUID
+    assert out.PixelData == src.PixelData
+    assert out.PatientIdentityRemoved == "YES"
+
+
+def test_elements_after_the_pixel_data_still_follow_the_profile(tmp_path):
+    path = _copy("CT_small.dcm", tmp_path / "in" / "ct.dcm")
+    # Data Set Trailing Padding (X) after the pixels
+    path.write_bytes(path.read_bytes() + b"\xfc\xff\xfc\xffOB\x00\x00\x04\x00\x00\x00PAD!")
+    ds = pydicom.dcmread(path)
+    ds.add_new(0x7FE10010, "LO", "after pixels")  # a private element after the pixel data
+    ds.save_as(tmp_path / "in" / "ct2.dcm")
+    report = run(tmp_path / "in", tmp_path / "out", _settings())
+    assert {f["status"] for f in report.files} == {"ok"}
+    for name in ("ct.dcm", "ct2.dcm"):
+        data = (tmp_path / "out" / name).read_bytes()
+        assert b"PAD!" not in data and b"after pixels" not in data
+        assert pydicom.dcmread(tmp_path / "out" / name).PixelData == pydicom.dcmread(path).PixelData

@@ -76,9 +76,14 @@ class PixelMask:
         )
 
 
-def review_reason(ds: Dataset) -> str | None:
-    """Why this image must be reviewed for burned-in text, or None when it need not be."""
-    if 0x7FE00010 not in ds and 0x7FE00008 not in ds and 0x7FE00009 not in ds:
+def review_reason(ds: Dataset, *, has_pixels: bool | None = None) -> str | None:
+    """Why this image must be reviewed for burned-in text, or None when it need not be.
+
+    ``has_pixels`` says whether the object has pixel data when ``ds`` is only its header.
+    """
+    if has_pixels is None:
+        has_pixels = any(tag in ds for tag in (0x7FE00010, 0x7FE00008, 0x7FE00009))
+    if not has_pixels:
         return None
     sop = str(ds.get("SOPClassUID", ""))
     if sop in _NEVER:

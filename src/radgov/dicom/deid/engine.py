@@ -190,9 +190,22 @@ class Deidentifier:
         self._pixel_masks = tuple(pixel_masks)
 
     # ----------------------------------------------------------------------------- public
-    def deidentify(self, ds: Dataset) -> FileOutcome:
+    def needs_pixels(self, ds: Dataset) -> bool:
+        """True when this dataset's pixel data will be edited (a configured mask applies)."""
+        return (
+            Option.CLEAN_PIXEL_DATA in self.profile.options
+            and review_reason(ds, has_pixels=True) is not None
+            and find_mask(ds, self._pixel_masks) is not None
+        )
+
+    def deidentify(self, ds: Dataset, *, has_pixels: bool | None = None) -> FileOutcome:
+        """De-identify ``ds`` in place.
+
+        ``has_pixels`` tells, for a header-only dataset, that the file has pixel data (which
+        the runner copies unchanged); by default it is read from ``ds``.
+        """
         outcome = FileOutcome()
-        reason = review_reason(ds)
+        reason = review_reason(ds, has_pixels=has_pixels)
         if reason is not None:
             mask = (
                 find_mask(ds, self._pixel_masks)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import struct
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -91,6 +92,14 @@ def discover(src: Path, dst: Path) -> list[str]:
 
 
 # --------------------------------------------------------------------------------- one file
+def _check_syntax(ds: Dataset) -> None:
+    ts = str(getattr(ds.file_meta, "TransferSyntaxUID", "") or "")
+    if not ts:
+        raise FileFailure("no Transfer Syntax UID in the file meta information")
+    if ts not in _KNOWN_TRANSFER_SYNTAXES:
+        raise FileFailure(f"unknown transfer syntax {ts}")
+
+
 def read_dataset(path: Path) -> Dataset:
     """Read a DICOM file, or raise :class:`FileFailure` with a reason."""
     try:
@@ -112,11 +121,7 @@ def read_dataset(path: Path) -> Dataset:
         raise FileFailure(f"unreadable or truncated file ({type(exc).__name__})") from exc
     except Exception as exc:
         raise FileFailure(f"not a readable DICOM file ({type(exc).__name__})") from exc
-    ts = str(getattr(ds.file_meta, "TransferSyntaxUID", "") or "")
-    if not ts:
-        raise FileFailure("no Transfer Syntax UID in the file meta information")
-    if ts not in _KNOWN_TRANSFER_SYNTAXES:
-        raise FileFailure(f"unknown transfer syntax {ts}")
+    _check_syntax(ds)
     if not ds._dict:
         raise FileFailure("truncated or empty dataset (no data elements)")
     last = ds._dict[list(ds._dict)[-1]]
@@ -130,6 +135,126 @@ def read_dataset(path: Path) -> Dataset:
     ):
         raise FileFailure("truncated file (the last element is shorter than its length)")
     return ds
+
+
+_PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+_TRAILING_PADDING = 0xFFFCFFFC
+
+
+class _NeedFullRead(Exception):
+    """The streamed path does not apply to this file; read it whole with pydicom instead."""
+
+
+@dataclass(frozen=True)
+class PixelSpan:
+    """Where the pixel data element lies in the source file: copied as raw bytes, never loaded."""
+
+    start: int
+    end: int
+
+
+def _element_header(fp: Any, implicit: bool, endian: str) -> tuple[int, int, int]:
+    """(tag, value length, header length) of the element at the file position."""
+    raw = fp.read(8)
+    if len(raw) < 8:
+        raise FileFailure("truncated file (an element header is cut)")
+    group, elem = struct.unpack(endian + "HH", raw[:4])
+    tag = (group << 16) | elem
+    if implicit or group == 0xFFFE:
+        return tag, struct.unpack(endian + "L", raw[4:8])[0], 8
+    vr = raw[4:6]
+    if vr in (
+        b"OB",
+        b"OW",
+        b"OF",
+        b"OD",
+        b"OL",
+        b"OV",
+        b"UN",
+        b"SQ",
+        b"UT",
+        b"UC",
+        b"UR",
+        b"SV",
+        b"UV",
+    ):
+        more = fp.read(4)
+        if len(more) < 4:
+            raise FileFailure("truncated file (an element header is cut)")
+        return tag, struct.unpack(endian + "L", more)[0], 12
+    return tag, struct.unpack(endian + "H", raw[6:8])[0], 8
+
+
+def read_header(path: Path) -> tuple[Dataset, PixelSpan | None]:
+    """Parse everything before the pixel data; locate the pixel data without reading it.
+
+    Raises :class:`_NeedFullRead` when the file is better read whole (no DICM prefix, deflated
+    transfer syntax, or elements other than trailing padding after the pixel data).
+    """
+    with path.open("rb") as fp:
+        try:
+            ds = pydicom.dcmread(fp, stop_before_pixels=True)
+        except InvalidDicomError as exc:
+            raise _NeedFullRead from exc
+        except Exception as exc:
+            raise FileFailure(f"not a readable DICOM file ({type(exc).__name__})") from exc
+        _check_syntax(ds)
+        start = fp.tell()
+        size = os.fstat(fp.fileno()).st_size
+        if start >= size:
+            return ds, None
+        ts = ds.file_meta.TransferSyntaxUID
+        if ts.is_deflated:
+            raise _NeedFullRead
+        implicit, endian = ts.is_implicit_VR, "<" if ts.is_little_endian else ">"
+        tag, length, _ = _element_header(fp, implicit, endian)
+        if tag not in _PIXEL_TAGS:
+            raise _NeedFullRead
+        if length == 0xFFFFFFFF:  # encapsulated: walk the item headers, skipping the fragments
+            while True:
+                item, item_length, _ = _element_header(fp, True, endian)
+                if item == 0xFFFEE0DD:
+                    break
+                if item != 0xFFFEE000:
+                    raise FileFailure("broken encapsulated pixel data (not an item)")
+                fp.seek(item_length, os.SEEK_CUR)
+                if fp.tell() > size:
+                    raise FileFailure("truncated file (pixel data shorter than its length)")
+            end = fp.tell()
+        else:
+            end = fp.tell() + length
+        if end > size:
+            raise FileFailure("truncated file (pixel data shorter than its length)")
+        if end < size:
+            fp.seek(end)
+            trailing, _, _ = _element_header(fp, implicit, endian)
+            if trailing != _TRAILING_PADDING:
+                raise _NeedFullRead  # data after the pixels: let pydicom and the profile see it
+    return ds, PixelSpan(start, end)
+
+
+def _copy_span(source: Path, span: PixelSpan, out: Any) -> None:
+    out.flush()
+    with source.open("rb") as fin:
+        offset, remaining = span.start, span.end - span.start
+        copy = getattr(os, "copy_file_range", None)
+        while remaining > 0:
+            if copy is not None:
+                try:
+                    done = copy(fin.fileno(), out.fileno(), remaining, offset)
+                except OSError:
+                    copy = None
+                    continue
+            else:
+                fin.seek(offset)
+                chunk = fin.read(min(remaining, 8 * 1024 * 1024))
+                done = len(chunk)
+                out.write(chunk)
+                out.flush()
+            if done <= 0:
+                raise FileFailure("truncated file (pixel data shorter than its length)")
+            offset += done
+            remaining -= done
 
 
 def safe_output_path(dst_real: str, rel: str) -> Path:
@@ -146,7 +271,12 @@ def safe_output_path(dst_real: str, rel: str) -> Path:
     return out
 
 
-def write_dataset(ds: Dataset, out: Path, dst_real: str) -> None:
+def write_dataset(
+    ds: Dataset,
+    out: Path,
+    dst_real: str,
+    pixels: tuple[Path, PixelSpan] | None = None,
+) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     parent = os.path.realpath(out.parent)
     if parent != dst_real and not parent.startswith(dst_real + os.sep):
@@ -155,6 +285,8 @@ def write_dataset(ds: Dataset, out: Path, dst_real: str) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             ds.save_as(handle, enforce_file_format=True)
+            if pixels is not None:
+                _copy_span(pixels[0], pixels[1], handle)
         os.replace(tmp, out)
     except BaseException:
         if os.path.exists(tmp):
@@ -178,6 +310,16 @@ class _Worker:
         self.dst_real = os.path.realpath(dst)
         self.src_is_file = src_is_file
 
+    def _read(self, source: Path) -> tuple[Dataset, PixelSpan | None]:
+        """The header (pixel data left in the file to be copied), or the whole dataset."""
+        try:
+            ds, pixels = read_header(source)
+        except _NeedFullRead:
+            return read_dataset(source), None
+        if pixels is not None and self.engine.needs_pixels(ds):
+            return read_dataset(source), None
+        return ds, pixels
+
     def process(self, rel: str) -> dict[str, Any]:
         record: dict[str, Any] = {
             "source": rel,
@@ -192,9 +334,9 @@ class _Worker:
                 raise FileFailure("symbolic link not followed")
             if not self.src_is_file:
                 safe_output_path(self.dst_real, rel)  # refuse early, before reading
-            ds = read_dataset(source)
+            ds, pixels = self._read(source)
             try:
-                outcome = self.engine.deidentify(ds)
+                outcome = self.engine.deidentify(ds, has_pixels=True if pixels else None)
             except FileFailure:
                 raise
             except Exception as exc:
@@ -204,7 +346,9 @@ class _Worker:
             target_rel = rel if outcome.status == "ok" else f"{QUARANTINE_DIR}/{rel}"
             out = safe_output_path(self.dst_real, target_rel)
             try:
-                write_dataset(ds, out, self.dst_real)
+                write_dataset(
+                    ds, out, self.dst_real, (source, pixels) if pixels is not None else None
+                )
             except FileFailure:
                 raise
             except Exception as exc:
