@@ -108,7 +108,7 @@ def roc_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
             .mark_text(align="left", dx=8, dy=10, fontSize=11, color=RED)
             .encode(x="fpr:Q", y="tpr:Q", text="text:N")
         )
-    return alt.layer(*layers).properties(width=300, height=300)
+    return alt.layer(*layers).properties(width=270, height=270)
 
 
 def calibration_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
@@ -144,7 +144,7 @@ def calibration_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
         size=alt.Size("n:Q", scale=alt.Scale(range=[20, 200]), legend=None),
         tooltip=["pred:Q", "obs:Q", "n:Q"],
     )  # fmt: skip
-    return alt.layer(diag, bars, line, points).properties(width=300, height=300)
+    return alt.layer(diag, bars, line, points).properties(width=270, height=270)
 
 
 def confusion_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
@@ -152,7 +152,7 @@ def confusion_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
     if not cm:
         return None
     thr = result["protocol"]["threshold"]
-    pos, neg = f"AI positive (score >= {thr:g})", f"AI negative (score < {thr:g})"
+    pos, neg = f"AI positive (score ≥ {thr:g})", f"AI negative (score < {thr:g})"
     cells = [
         {"truth": "Truth positive", "ai": pos, "count": cm["tp"], "name": "TP"},
         {"truth": "Truth positive", "ai": neg, "count": cm["fn"], "name": "FN"},

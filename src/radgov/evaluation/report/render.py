@@ -13,7 +13,7 @@ from typing import Any
 
 from django.template import Context, Engine
 
-from .summary import LABELS, RULE_WORDS, fmt, plain_summary
+from .summary import LABELS, RULE_SYMBOLS, RULE_WORDS, fmt, plain_summary
 
 __all__ = ["render_html", "render_pdf", "report_context"]
 
@@ -62,7 +62,7 @@ def _criteria_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "index": str(c["criterion"]),
                 "metric": LABELS.get(c["metric"], c["metric"]),
                 "subgroup": "Overall" if c["subgroup"] == "overall" else c["subgroup"],
-                "rule": f"{RULE_WORDS[c['rule']]} {c['threshold']:g}",
+                "rule": f"{RULE_SYMBOLS[c['rule']]} {c['threshold']:g}",
                 "observed": fmt(c["observed"]),
                 "passed": c["passed"],
                 "reason": c.get("reason"),

@@ -28,6 +28,13 @@ LABELS = {
     "fppi": "False positives per image",
 }
 
+RULE_SYMBOLS = {
+    "estimate_at_least": "estimate ≥",
+    "ci_low_at_least": "lower CI bound ≥",
+    "estimate_at_most": "estimate ≤",
+    "ci_high_at_most": "upper CI bound ≤",
+}
+
 RULE_WORDS = {
     "estimate_at_least": "estimate at least",
     "ci_low_at_least": "lower confidence bound at least",
