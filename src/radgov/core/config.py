@@ -74,6 +74,11 @@ SETTINGS: dict[str, Setting] = {
             "0",
             "number of reverse proxies in front of radgov whose X-Forwarded-For may be trusted; 0 trusts none",
         ),
+        Setting(
+            "RADGOV_MAX_UPLOAD_MB",
+            "25",
+            "largest document (IFU, release notes) accepted for upload, in megabytes",
+        ),
         Setting("DATABASE_URL", None, "database URL (postgres://...); default SQLite in DATA_DIR"),
         Setting(
             "REDIS_URL",
