@@ -147,3 +147,30 @@ def test_quantification_report_has_bland_altman(tmp_path: Path) -> None:
     assert result["ifu_comparison"][0]["verdict"] in {
         "consistent with the claim", "worse than claimed", "better than claimed",
     }  # fmt: skip
+
+
+def test_scores_that_are_not_probabilities_skip_the_calibration_plot(tmp_path: Path) -> None:
+    from radgov.evaluation.report.render import render_html
+
+    protocol = parse_protocol(
+        {
+            "name": "logits",
+            "task": "binary",
+            "columns": {"case_id": "id", "truth": "y", "score": "logit"},
+            "threshold": 0.0,
+            "metrics": ["sensitivity", "specificity", "auc"],
+            "min_denominator": 1,
+            "roc_band_resamples": 20,
+        }
+    )
+    rows = [f"c{i},{i % 2},{(i % 2) * 2 - 1 + 0.3 * ((i * 7) % 5 - 2):.2f}" for i in range(40)]
+    ev = evaluate(
+        protocol, load_cases(write_rows(tmp_path / "c.csv", "id,y,logit", rows), protocol)
+    )
+    result = to_json_dict(ev)
+    assert "calibration" not in result["curves"]
+    assert result["notes"] == [
+        "No calibration plot: some AI scores lie outside [0, 1], so they are not probabilities."
+    ]
+    html = render_html(result)
+    assert html.count("<svg") == 3 and "No calibration plot" in html

@@ -17,6 +17,7 @@ Shape (``schema`` = ``radgov.evaluation/1``)::
       "ifu_comparison": [{"metric", "claimed", "observed", "ci_low", "ci_high", "verdict"}],
       "curves": {"roc", "roc_band", "calibration", "confusion", "operating_point",
                  "bland_altman"},
+      "notes": ["what the report leaves out, and why"],
       "generated_at": "...Z", "radgov_version": "..."
     }
 
@@ -134,6 +135,7 @@ def to_json_dict(
         "criteria": [r.to_dict() for r in ev.criteria],
         "ifu_comparison": ifu_comparison(ev),
         "curves": ev.curves,
+        "notes": ev.notes,
         "generated_at": stamp.isoformat().replace("+00:00", "Z"),
         "radgov_version": _version(),
     }

@@ -535,8 +535,16 @@ def evaluate(protocol: Protocol, cases: Cases, *, progress: Progress | None = No
         groups[g.key] = info(g.key, g.column, g.level, g.index)
 
     curves: dict[str, Any] = {}
+    notes: list[str] = []
+    if protocol.roc_band_resamples == 0 and binary:
+        notes.append("No ROC confidence band: the protocol sets roc_band_resamples to 0.")
     if binary:
         curves = _binary_curves(protocol, data["truth"], data["score"], step)
+        if "calibration" not in curves:
+            notes.append(
+                "No calibration plot: some AI scores lie outside [0, 1], so they are not "
+                "probabilities."
+            )
     elif protocol.task == "quantification":
         curves = _quantification_curves(protocol, data["truth"], data["score"])
     step("criteria")
@@ -549,4 +557,5 @@ def evaluate(protocol: Protocol, cases: Cases, *, progress: Progress | None = No
         groups=groups,
         criteria=criteria,
         curves=curves,
+        notes=notes,
     )
