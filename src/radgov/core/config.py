@@ -79,6 +79,11 @@ SETTINGS: dict[str, Setting] = {
             "25",
             "largest document (IFU, release notes) accepted for upload, in megabytes",
         ),
+        Setting(
+            "RADGOV_DEID_ROOTS",
+            "",
+            "comma-separated server folders a de-identification job may read from; empty disables server folders",
+        ),
         Setting("DATABASE_URL", None, "database URL (postgres://...); default SQLite in DATA_DIR"),
         Setting(
             "REDIS_URL",
