@@ -115,3 +115,13 @@ def test_yaml_that_is_not_a_mapping(tmp_path: Path) -> None:
     path.write_text("- just\n- a list\n")
     with pytest.raises(ProtocolError, match="top level must be a mapping"):
         load_protocol(path)
+
+
+def test_canonical_form_leaves_defaults_out(example_dict: dict[str, Any]) -> None:
+    """So an optional key added by a later radgov keeps the hashes of protocols locked before."""
+    canonical = parse_protocol(example_dict).canonical_json()
+    assert '"confidence_level"' not in canonical and '"min_denominator"' not in canonical
+    example_dict["min_denominator"] = 10  # the default, spelled out
+    assert parse_protocol(example_dict).canonical_json() == canonical
+    example_dict["min_denominator"] = 20
+    assert parse_protocol(example_dict).canonical_json() != canonical

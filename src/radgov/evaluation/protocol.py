@@ -10,8 +10,9 @@ subgroup with 3 positives, is reported as not estimable with the reason, not as 
 ``roc_band_resamples`` 500 and the bootstrap ``seed``.  They are part of the hash.
 
 ``Protocol.canonical_hash()`` is the SHA-256 of a canonical JSON form of the parsed protocol
-(defaults filled in, keys sorted, no whitespace), so re-indenting, re-ordering keys or writing
-``0.80`` as ``0.8`` keeps the hash, while any change of content changes it.  The governance
+(keys sorted, no whitespace, values equal to their defaults left out), so re-indenting,
+re-ordering keys, writing ``0.80`` as ``0.8`` or spelling out a default keeps the hash, while
+any change of content changes it.  The governance
 app locks a protocol by storing that hash.
 """
 
@@ -263,7 +264,14 @@ class Protocol(_Strict):
         return self
 
     def canonical_json(self) -> str:
-        body = {"format": HASH_FORMAT, "protocol": self.model_dump(mode="json")}
+        """Keys sorted, no whitespace, values at their defaults left out.
+
+        Leaving defaults out means that a later radgov which adds an optional key keeps the
+        hashes of protocols locked before it.  Changing a default's value changes what old
+        protocols mean, so it must come with a new ``HASH_FORMAT``.
+        """
+        content = self.model_dump(mode="json", exclude_defaults=True)
+        body = {"format": HASH_FORMAT, "protocol": content}
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def canonical_hash(self) -> str:
