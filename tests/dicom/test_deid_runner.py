@@ -243,3 +243,18 @@ def test_elements_after_the_pixel_data_still_follow_the_profile(tmp_path):
         data = (tmp_path / "out" / name).read_bytes()
         assert b"PAD!" not in data and b"after pixels" not in data
         assert pydicom.dcmread(tmp_path / "out" / name).PixelData == pydicom.dcmread(path).PixelData
+
+
+@pytest.mark.parametrize("cut", [300, 700, 1500, 5000, 20000, 39000])
+def test_a_file_cut_anywhere_is_refused(tmp_path, cut):
+    data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+    assert cut < len(data)
+    path = tmp_path / "in" / "cut.dcm"
+    path.parent.mkdir()
+    path.write_bytes(data[:cut])
+    record = run(path, tmp_path / "out", _settings()).files[0]
+    assert record["status"] == "failed", record
+    assert any(word in record["reason"] for word in ("truncated", "Transfer Syntax", "not a")), (
+        record
+    )
+    assert not (tmp_path / "out" / "cut.dcm").exists()

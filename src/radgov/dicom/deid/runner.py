@@ -100,6 +100,28 @@ def _check_syntax(ds: Dataset) -> None:
         raise FileFailure(f"unknown transfer syntax {ts}")
 
 
+def _check_complete(ds: Dataset, has_pixels: bool) -> None:
+    """Refuse datasets that pydicom read only in part (a cut file reads without an error)."""
+    if not ds._dict:
+        raise FileFailure("truncated or empty dataset (no data elements)")
+    last = ds._dict[list(ds._dict)[-1]]
+    length = getattr(last, "length", None)
+    value = getattr(last, "value", None)
+    if (
+        isinstance(length, int)
+        and length != 0xFFFFFFFF
+        and isinstance(value, bytes | bytearray)
+        and len(value) < length
+    ):
+        raise FileFailure("truncated file (the last element is shorter than its length)")
+    if not has_pixels:
+        if 0x00280010 in ds._dict and 0x00280011 in ds._dict:
+            raise FileFailure("truncated file (image attributes but no pixel data)")
+        sop = UID_dictionary.get(str(ds.get("SOPClassUID", "")))
+        if sop is not None and "Image Storage" in sop[0]:
+            raise FileFailure("truncated file (an image object without pixel data)")
+
+
 def read_dataset(path: Path) -> Dataset:
     """Read a DICOM file, or raise :class:`FileFailure` with a reason."""
     try:
@@ -122,18 +144,7 @@ def read_dataset(path: Path) -> Dataset:
     except Exception as exc:
         raise FileFailure(f"not a readable DICOM file ({type(exc).__name__})") from exc
     _check_syntax(ds)
-    if not ds._dict:
-        raise FileFailure("truncated or empty dataset (no data elements)")
-    last = ds._dict[list(ds._dict)[-1]]
-    length = getattr(last, "length", None)
-    value = getattr(last, "value", None)
-    if (
-        isinstance(length, int)
-        and length != 0xFFFFFFFF
-        and isinstance(value, bytes | bytearray)
-        and len(value) < length
-    ):
-        raise FileFailure("truncated file (the last element is shorter than its length)")
+    _check_complete(ds, any(tag in ds._dict for tag in _PIXEL_TAGS))
     return ds
 
 
@@ -201,6 +212,7 @@ def read_header(path: Path) -> tuple[Dataset, PixelSpan | None]:
         _check_syntax(ds)
         start = fp.tell()
         size = os.fstat(fp.fileno()).st_size
+        _check_complete(ds, start < size)
         if start >= size:
             return ds, None
         ts = ds.file_meta.TransferSyntaxUID
@@ -209,7 +221,8 @@ def read_header(path: Path) -> tuple[Dataset, PixelSpan | None]:
         implicit, endian = ts.is_implicit_VR, "<" if ts.is_little_endian else ">"
         tag, length, _ = _element_header(fp, implicit, endian)
         if tag not in _PIXEL_TAGS:
-            raise _NeedFullRead
+            # pydicom stops early only at pixel data, so it gave up here: the file is cut.
+            raise FileFailure("truncated file (reading stopped before the end of the file)")
         if length == 0xFFFFFFFF:  # encapsulated: walk the item headers, skipping the fragments
             while True:
                 item, item_length, _ = _element_header(fp, True, endian)
