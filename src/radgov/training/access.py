@@ -1,0 +1,122 @@
+"""THE training gate (IV.F): may this person see this model version's outputs?
+
+Every component that shows AI output calls ``require_trained`` (or ``is_trained``)
+before it does.  A person is trained on a model version at a moment when, at
+that moment:
+
+1. they hold a base (not supplemental) training record for that model version
+   that has not expired (supplemental training never stands in for it), and
+2. they have attested reading the version's current IFU, i.e. the latest IFU
+   document uploaded for it; a model version with no IFU cannot be attested,
+   so nobody is trained on it (IV.F.2: the IFU is available to end-users
+   concurrent to deployment).
+
+``missing_training`` says, in a sentence naming the clause, what is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from radgov.accounts.models import User
+from radgov.training.models import IfuAttestation, TrainingRecord
+
+
+class NotTrained(PermissionError):
+    """The person may not see the model version's outputs; the message says why."""
+
+
+def current_ifu(model_version, *, at: dt.datetime | None = None):  # type: ignore[no-untyped-def]
+    """The IFU document in force for the model version at ``at``: the latest
+    uploaded by then (None when there is none)."""
+    from radgov.inventory.models import Document, DocumentKind
+
+    docs = Document.objects.filter(model_version=model_version, kind=DocumentKind.IFU)
+    if at is not None:
+        docs = docs.filter(uploaded_at__lte=at)
+    return docs.order_by("-uploaded_at", "-id").first()
+
+
+def base_record(user: User, model_version, *, at: dt.datetime | None = None):  # type: ignore[no-untyped-def]
+    """The user's base training record for the version that lasts longest, among
+    those completed by ``at`` (None when there is none)."""
+    at = at or timezone.now()
+    return (
+        TrainingRecord.objects.filter(
+            user=user, model_version=model_version, is_supplemental=False, completed_at__lte=at
+        )
+        .order_by("-expires_at", "-id")
+        .first()
+    )
+
+
+def has_attested(user: User, document, *, at: dt.datetime | None = None) -> bool:  # type: ignore[no-untyped-def]
+    rows = IfuAttestation.objects.filter(user=user, document=document)
+    if at is not None:
+        rows = rows.filter(attested_at__lte=at)
+    return rows.exists()
+
+
+def missing_training(user: User, model_version, *, at: dt.datetime | None = None) -> str | None:  # type: ignore[no-untyped-def]
+    """None when the user is trained on the version at ``at``; otherwise why not."""
+    at = at or timezone.now()
+    who = user.get_username()
+    record = base_record(user, model_version, at=at)
+    if record is None:
+        return f"IV.F: {who} has no current training record for {model_version}"
+    if record.expires_at <= at:
+        return (
+            f"IV.F: {who}'s training for {model_version} expired on "
+            f"{timezone.localtime(record.expires_at):%Y-%m-%d}"
+        )
+    ifu = current_ifu(model_version, at=at)
+    if ifu is None:
+        return (
+            f"IV.F.2: {model_version} has no IFU on file, so {who} cannot have attested reading it"
+        )
+    if not has_attested(user, ifu, at=at):
+        return f"IV.F.2: {who} has not attested reading the IFU (version {ifu.version_label}) of {model_version}"
+    return None
+
+
+def is_trained(user: User, model_version, *, at: dt.datetime | None = None) -> bool:  # type: ignore[no-untyped-def]
+    return missing_training(user, model_version, at=at) is None
+
+
+def require_trained(user: User, model_version, *, at: dt.datetime | None = None) -> None:  # type: ignore[no-untyped-def]
+    reason = missing_training(user, model_version, at=at)
+    if reason is not None:
+        raise NotTrained(reason)
+
+
+def trained_users(model_version, *, at: dt.datetime | None = None) -> QuerySet[User]:  # type: ignore[no-untyped-def]
+    """Everyone trained on the version at ``at``: the same test as ``is_trained``."""
+    at = at or timezone.now()
+    candidates = User.objects.filter(
+        training_records__model_version=model_version,
+        training_records__is_supplemental=False,
+        training_records__completed_at__lte=at,
+        training_records__expires_at__gt=at,
+    ).distinct()
+    ifu = current_ifu(model_version, at=at)
+    if ifu is None:
+        return User.objects.none()
+    attested = IfuAttestation.objects.filter(document=ifu, attested_at__lte=at).values("user_id")
+    return User.objects.filter(pk__in=candidates.values("pk")).filter(pk__in=attested)
+
+
+def end_users_of(deployment) -> list[User]:  # type: ignore[no-untyped-def]
+    """Qualified end-users and pilot-group members of a deployment, each once."""
+    people = {u.pk: u for u in deployment.end_users.all()}
+    people.update({u.pk: u for u in deployment.pilot_users.all()})
+    return sorted(people.values(), key=lambda u: u.username)
+
+
+def untrained_end_users(deployment, *, at: dt.datetime | None = None) -> list[User]:  # type: ignore[no-untyped-def]
+    """The deployment's qualified end-users and pilot-group members who are not
+    trained on its model version now (or at ``at``)."""
+    trained = set(trained_users(deployment.model_version, at=at).values_list("pk", flat=True))
+    return [u for u in end_users_of(deployment) if u.pk not in trained]
