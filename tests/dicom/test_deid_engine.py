@@ -203,3 +203,19 @@ def test_pixel_mask_cleans_instead_of_quarantine():
     # without the option the mask does not apply
     ds = pydicom.dcmread(get_testdata_file("US1_UNCR.dcm"))
     assert _deid(ds, pixel_masks=[mask]).status == "quarantined"
+
+
+def test_dates_outside_the_table_follow_the_date_options():
+    ds = _ct()
+    ds.ExpiryDate = "20250101"  # a DA attribute that is not a row of Table E.1-1
+    assert ds["ExpiryDate"].VR == "DA"
+    _deid(ds)
+    assert "ExpiryDate" not in ds
+    ds = _ct()
+    ds.ExpiryDate = "20250101"
+    _deid(ds, [Option.RETAIN_LONGITUDINAL_FULL_DATES])
+    assert ds.ExpiryDate == "20250101"
+    ds = _ct()
+    ds.ExpiryDate = "20250101"
+    _deid(ds, [Option.RETAIN_LONGITUDINAL_MODIFIED_DATES])
+    assert ds.ExpiryDate not in ("20250101", "")

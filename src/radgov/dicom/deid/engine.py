@@ -15,6 +15,7 @@ Beyond Table E.1-1 rows, the walk also:
 * replaces Patient ID and Patient's Name with a keyed pseudonym (a dummy is allowed by their
   Z/D and Z actions) so the studies of one patient stay linked;
 * aggregates ages over 89 as 090Y wherever an age is kept (HIPAA Safe Harbor);
+* treats every other DA/DT attribute as a date (removed, shifted or kept with the options);
 * sets Patient Identity Removed, De-identification Method (+ Code Sequence) and
   Longitudinal Temporal Information Modified.
 """
@@ -63,6 +64,9 @@ _UI_TAGS = frozenset(
         "CodingSchemeRegistry",
         "LongCodeValue",
     }
+)
+_DATE_TAGS = frozenset(
+    tag for tag, entry in DicomDictionary.items() if entry[0] in ("DA", "DT") and tag >> 16 != 2
 )
 _TEXT_VRS = frozenset({"LO", "SH", "LT", "ST", "UT", "UC", "PN", "CS"})
 _NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "UV", "SV", "US or SS"})
@@ -247,6 +251,8 @@ class Deidentifier:
                     self._remap_unknown_uid(ds, tag, st)
                 elif tag in _SQ_TAGS or getattr(store[tag], "VR", None) == "SQ":
                     self._recurse(ds, tag, st)
+                elif tag in _DATE_TAGS:
+                    self._apply(ds, tag, self.profile.other_dates_action, st)
                 continue
             self._apply(ds, tag, action, st)
         if private_seen:

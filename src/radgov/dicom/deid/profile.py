@@ -22,6 +22,10 @@ the IOD.  radgov resolves them per file, by the SOP Class (:mod:`radgov.dicom.de
 * otherwise (Type 3 or unknown): the first letter of the combined form (``X`` for X/.., ``Z`` for
   Z/D); ``X/Z/U*`` (reference sequences) keeps the sequence and remaps every UID inside it.
 
+Beyond the table (documented supplements): Text Value (0040,A160) of SR content items is
+treated as free text (dummy, or cleaned with Clean Structured Content), and any other DA/DT
+attribute follows the date options (removed, shifted, or kept) for HIPAA Safe Harbor.
+
 The same Type rule also protects attributes whose action is plain ``X`` but that the IOD makes
 Type 1 or 2 (e.g. Presentation Creation Date in a presentation state): they are replaced, never
 deleted, so the output stays a valid instance of its IOD.
@@ -220,6 +224,7 @@ class CompiledProfile:
     overlay_action: Action
     private_action: Action  # REMOVE, or CLEAN = keep the safe-private list only
     replace_values: Mapping[int, str]
+    other_dates_action: Action = Action.REMOVE  # DA/DT attributes that are not table rows
     site_rule_counts: Mapping[str, int] = field(default_factory=dict)
     edition: str = EDITION
 
@@ -281,8 +286,17 @@ def compile_profile(
         for tag, value in site.replace.items():
             actions[tag] = Action.REPLACE
             replace_values[tag] = value
+    # HIPAA Safe Harbor supplement: a DA or DT attribute that is not a row of the table is
+    # still a date; it follows the longitudinal options like Study Date does.
+    if Option.RETAIN_LONGITUDINAL_FULL_DATES in chosen:
+        other_dates = Action.KEEP
+    elif Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in chosen:
+        other_dates = Action.CLEAN
+    else:
+        other_dates = Action.REMOVE
     return CompiledProfile(
         actions=actions,
+        other_dates_action=other_dates,
         options=chosen,
         curve_action=curve,
         overlay_action=overlay,
