@@ -61,8 +61,6 @@ _UI_TAGS = frozenset(
         "PrivateInformationCreatorUID",
         "TemplateExtensionOrganizationUID",
         "TemplateExtensionCreatorUID",
-        "CodingSchemeRegistry",
-        "LongCodeValue",
     }
 )
 _DATE_TAGS = frozenset(

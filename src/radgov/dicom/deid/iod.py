@@ -13,8 +13,6 @@ An attribute not listed for the file's SOP Class is treated as Type 3 (removal a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 # Patient, General Study modules: in every composite IOD.
 _COMMON_TYPE2 = frozenset(
     {
@@ -140,11 +138,3 @@ def _types(sop: str) -> tuple[frozenset[int], frozenset[int]]:
     result = (type1, type2 - type1)
     _CACHE[sop] = result
     return result
-
-
-KNOWN_FAMILIES: Mapping[str, str] = {
-    "SR": _SR_PREFIX,
-    "PR": _PR_PREFIX,
-    "SEG": _SEG_CLASS,
-    "RTSTRUCT": _RTSTRUCT_CLASS,
-}
