@@ -13,4 +13,4 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2)
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        call_command("run_huey", workers=opts["workers"], worker_type="thread")
+        call_command("run_huey", workers=opts["workers"], worker_type="thread", verbose=False)
