@@ -1,0 +1,325 @@
+"""Reads of the governance records: quorum, comparison, checklist, queues."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from radgov.core.roles import Role
+from radgov.governance.models import (
+    Baa,
+    Candidate,
+    Decision,
+    DecisionKind,
+    Framework,
+    GovernanceGroup,
+    IssueReport,
+    IssueStatus,
+    ItemStatus,
+    Meeting,
+    Membership,
+    ModelRequest,
+    RegulatoryItem,
+    RegulatoryProfile,
+    Score,
+)
+from radgov.governance.recusal import recused
+
+
+def memberships_on(group: GovernanceGroup, day: dt.date | None = None) -> QuerySet[Membership]:
+    """The group's memberships active on ``day`` (today by default)."""
+    day = day or timezone.localdate()
+    return (
+        Membership.objects.filter(group=group, joined_on__lte=day)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
+        .select_related("user")
+    )
+
+
+def active_membership(group: GovernanceGroup, user: Any) -> Membership | None:
+    if user is None or not getattr(user, "pk", None):
+        return None
+    return Membership.objects.filter(group=group, user=user, left_on__isnull=True).first()
+
+
+def is_member(user: Any, group: GovernanceGroup | None = None) -> bool:
+    if user is None or not getattr(user, "pk", None):
+        return False
+    rows = Membership.objects.filter(user=user, left_on__isnull=True)
+    return rows.filter(group=group).exists() if group is not None else rows.exists()
+
+
+def physician_count(group: GovernanceGroup) -> int:
+    return group.active_memberships().filter(user__role=Role.PHYSICIAN).count()
+
+
+def quorum(meeting: Meeting) -> tuple[bool, str]:
+    """IV.A.5: a majority of the members of the day present, at least one of them
+    a physician/qualified end-user (III.A.3)."""
+    members = [m.user for m in memberships_on(meeting.group, meeting.held_on)]
+    attending = set(meeting.attendees.values_list("pk", flat=True))
+    present = [u for u in members if u.pk in attending]
+    physicians = [u for u in present if u.role == Role.PHYSICIAN]
+    need = len(members) // 2 + 1
+    if not members:
+        return False, "the group had no members on the day of the meeting"
+    if len(present) < need:
+        return False, (
+            f"{len(present)} of {len(members)} members present; a quorum is a majority ({need})"
+        )
+    if not physicians:
+        return False, (
+            "no physician/qualified end-user member present (III.A.3: at least one belongs "
+            "to the group)"
+        )
+    return True, f"{len(present)} of {len(members)} members present, including a physician"
+
+
+def has_quorum(meeting: Meeting) -> bool:
+    return quorum(meeting)[0]
+
+
+# --- selection (IV.D) --------------------------------------------------------------------------
+
+
+def comparison(request: ModelRequest) -> dict[str, Any]:
+    """The candidates of a request side by side: each criterion's mean score per
+    candidate, and the weighted total (sum of weight x mean over the criteria
+    scored, divided by their weights: on the 1-5 scale)."""
+    candidates = list(Candidate.objects.filter(request=request).select_related("product"))
+    criteria = list(request.group.criteria.filter(active=True))
+    scores: dict[tuple[int, int], list[int]] = {}
+    for s in Score.objects.filter(candidate__request=request):
+        scores.setdefault((s.candidate_id, s.criterion_id), []).append(s.value)
+    rows = []
+    for c in criteria:
+        cells = []
+        for cand in candidates:
+            values = scores.get((cand.pk, c.pk), [])
+            mean = round(sum(values) / len(values), 2) if values else None
+            cells.append({"mean": mean, "n": len(values)})
+        rows.append(
+            {
+                "criterion": c.name,
+                "category": c.category,
+                "weight": float(c.weight),
+                "cells": cells,
+            }
+        )
+    totals = []
+    for i, cand in enumerate(candidates):
+        num, den = Decimal(0), Decimal(0)
+        for c, row in zip(criteria, rows, strict=True):
+            mean = row["cells"][i]["mean"]
+            if mean is not None:
+                num += c.weight * Decimal(str(mean))
+                den += c.weight
+        totals.append(
+            {
+                "candidate": cand.label,
+                "candidate_id": cand.pk,
+                "weighted_total": float(round(num / den, 2)) if den else None,
+                "criteria_scored": sum(1 for r in rows if r["cells"][i]["mean"] is not None),
+            }
+        )
+    ranked = [t for t in totals if t["weighted_total"] is not None]
+    best = max(ranked, key=lambda t: t["weighted_total"])["candidate"] if ranked else None
+    return {
+        "request_id": request.pk,
+        "candidates": [c.label for c in candidates],
+        "rows": rows,
+        "totals": totals,
+        "leader": best,
+        "criteria_count": len(criteria),
+        "taken_at": timezone.now().isoformat(timespec="seconds"),
+    }
+
+
+# --- meetings ----------------------------------------------------------------------------------
+
+
+def agenda_with_recusals(meeting: Meeting) -> list[dict[str, Any]]:
+    """Each agenda item with the product it concerns and who is recused from it."""
+    people = list(meeting.attendees.all()) + [
+        m.user for m in memberships_on(meeting.group, meeting.held_on)
+    ]
+    seen: dict[int, Any] = {u.pk: u for u in people}
+    out = []
+    for item in meeting.agenda.select_related(
+        "request__proposed_product", "product", "deployment__model_version__product"
+    ):
+        product = item_product(item)
+        recusals = []
+        for user in seen.values():
+            reason = recused(user, product) if product is not None else None
+            if reason:
+                recusals.append({"user": user.username, "reason": reason})
+        out.append({"item": item, "product": product, "recusals": recusals})
+    return out
+
+
+def item_product(item: Any) -> Any:
+    if item.product_id:
+        return item.product
+    if item.deployment_id:
+        return item.deployment.model_version.product
+    if item.request_id and item.request.proposed_product_id:
+        return item.request.proposed_product
+    return None
+
+
+def decision_rows(meeting: Meeting) -> list[dict[str, Any]]:
+    rows = []
+    for d in meeting.decisions.select_related("deployment", "product", "request", "recorded_by"):
+        rows.append(
+            {
+                "decision": d,
+                "votes": list(d.votes.select_related("member")),
+                "tally": d.tally(),
+                "outcome": d.outcome,
+            }
+        )
+    return rows
+
+
+def meeting_record(meeting: Meeting) -> dict[str, Any]:
+    ok, why = quorum(meeting)
+    agenda = agenda_with_recusals(meeting)
+    return {
+        "meeting": meeting,
+        "attendees": list(meeting.attendees.all()),
+        "members": list(memberships_on(meeting.group, meeting.held_on)),
+        "quorum": ok,
+        "quorum_reason": why,
+        "agenda": agenda,
+        "recusals": [r for a in agenda for r in a["recusals"]],
+        "decisions": decision_rows(meeting),
+    }
+
+
+def passed_decisions(kind: str, *, deployment: Any = None, product: Any = None) -> list[Decision]:
+    q = Q()
+    if deployment is not None:
+        q |= Q(deployment=deployment)
+    if product is not None:
+        q |= Q(product=product)
+    rows = Decision.objects.filter(q, kind=kind).prefetch_related("votes")
+    return [d for d in rows if d.passed]
+
+
+# --- issue reports -----------------------------------------------------------------------------
+
+
+def review_queue() -> QuerySet[IssueReport]:
+    """Issues not yet resolved, most severe and oldest first."""
+    order = ["patient_safety", "high", "moderate", "low"]
+    rows = IssueReport.objects.filter(status__in=[IssueStatus.OPEN, IssueStatus.TRIAGED])
+    rows = rows.select_related("deployment__model_version__product", "model_version__product")
+    return sorted(rows, key=lambda r: (order.index(r.severity), r.reported_at))  # type: ignore[return-value]
+
+
+# --- regulatory checklist (III.H, V) -----------------------------------------------------------
+
+
+def baa_covers(product: Any, *, on: dt.date | None = None) -> bool:
+    """Whether a BAA covering PHI with the product's vendor is in force on ``on``."""
+    day = on or timezone.localdate()
+    for baa in Baa.objects.filter(covers_phi=True, signed_on__lte=day):
+        if baa.vendor.strip().casefold() != product.vendor.strip().casefold():
+            continue
+        if baa.expires_on is None or baa.expires_on >= day:
+            return True
+    return False
+
+
+def off_label(product: Any) -> str | None:
+    """Why the practice's use of an FDA-regulated product is off-label, or None."""
+    profile = RegulatoryProfile.objects.filter(product=product).first()
+    if profile is None or not product.is_fda_regulated or not profile.local_use:
+        return None
+    if profile.local_use == product.category:
+        return None
+    cleared = product.get_category_display()
+    used = dict(type(product)._meta.get_field("category").choices).get(
+        profile.local_use, profile.local_use
+    )
+    return (
+        f"V / III.H.1.a: {product} is cleared as {cleared} but used locally as {used}: "
+        "off-label use"
+    )
+
+
+def checklist(model_version: Any) -> list[dict[str, Any]]:
+    """One line per framework of V (missing ones as not started), then the
+    off-label line and the BAA line."""
+    product = model_version.product
+    items = {
+        i.framework: i
+        for i in RegulatoryItem.objects.filter(model_version=model_version).select_related(
+            "owner", "evidence_document"
+        )
+    }
+    lines = []
+    for fw in Framework:
+        item = items.get(fw.value)
+        status = item.status if item else ItemStatus.NOT_STARTED
+        lines.append(
+            {
+                "key": fw.value,
+                "label": fw.label,
+                "status": status,
+                "status_label": ItemStatus(status).label,
+                "ok": status in (ItemStatus.COMPLIANT, ItemStatus.NOT_APPLICABLE),
+                "owner": item.owner.username if item and item.owner else "",
+                "evidence": item.evidence if item else "",
+                "reviewed_on": item.reviewed_on if item else None,
+                "item": item,
+            }
+        )
+    profile = RegulatoryProfile.objects.filter(product=product).first()
+    why = off_label(product)
+    lines.append(
+        {
+            "key": "off_label",
+            "label": "FDA SaMD: local use within the scope of clearance",
+            "status": "flagged" if why else "ok",
+            "status_label": (
+                ("off-label; informed decision recorded" if profile.off_label_decision else why)
+                if why and profile
+                else ("within clearance" if profile else "no regulatory profile recorded")
+            ),
+            "ok": (not why or bool(profile and profile.off_label_decision)) and profile is not None,
+            "owner": "",
+            "evidence": profile.scope_of_clearance if profile else "",
+            "reviewed_on": None,
+            "item": None,
+        }
+    )
+    phi = bool(profile and profile.phi_reaches_vendor)
+    covered = baa_covers(product)
+    lines.append(
+        {
+            "key": "baa",
+            "label": "BAA on file when PHI reaches the vendor (HIPAA, V)",
+            "status": "ok" if (not phi or covered) else "missing",
+            "status_label": (
+                "BAA in force"
+                if covered
+                else ("PHI reaches the vendor and no BAA is on file" if phi else "no PHI to vendor")
+            ),
+            "ok": (not phi) or covered,
+            "owner": "",
+            "evidence": "",
+            "reviewed_on": None,
+            "item": None,
+        }
+    )
+    return lines
+
+
+def legal_reviews(*, deployment: Any = None, product: Any = None) -> list[Decision]:
+    return passed_decisions(DecisionKind.LEGAL_REVIEW, deployment=deployment, product=product)
