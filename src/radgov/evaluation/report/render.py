@@ -163,7 +163,7 @@ def report_context(
     return {
         "r": result,
         "binary": p["task"] == "binary",
-        "min_denominator": str(content["min_denominator"]),
+        "min_denominator": str(content.get("min_denominator", "")),
         "title": f"Acceptance test: {p['name']}",
         "passed": result["passed"],
         "n_criteria": str(len(result["criteria"])),
