@@ -13,6 +13,7 @@ from ninja.security import SessionAuth
 from radgov import __version__
 from radgov.accounts.api import router as accounts_router
 from radgov.core.api import router as core_router
+from radgov.core.audit import Action, record
 from radgov.core.policy import DOMAIN_APPS
 from radgov.core.problems import problem
 
@@ -45,6 +46,20 @@ for _app in DOMAIN_APPS:
         api.add_router(f"/{_app}", _module.router, url_name_prefix=_app)
 
 
+def refused(request: HttpRequest, status: int, detail: str, **extra: object) -> HttpResponse:
+    """Every refused API request is answered as problem+json and lands in the audit
+    trail (the service that refused it has rolled back, so nothing else changed)."""
+    match = request.resolver_match
+    record(
+        action=Action.DENIED,
+        outcome="denied" if status in (401, 403, 404) else "failure",
+        object_type="route",
+        object_id=match.view_name if match else request.path,
+        detail={"method": request.method, "status": status, "reason": detail[:300]},
+    )
+    return problem(status, detail, **extra)  # type: ignore[arg-type]
+
+
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = [
@@ -52,14 +67,18 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
         for e in exc.errors
     ]
     first = errors[0] if errors else {"location": "", "message": "invalid request"}
-    return problem(
-        422, f"{first['location']}: {first['message']}", kind="validation-error", errors=errors
+    return refused(
+        request,
+        422,
+        f"{first['location']}: {first['message']}",
+        kind="validation-error",
+        errors=errors,
     )
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return problem(exc.status_code, str(exc.message))
+    return refused(request, exc.status_code, str(exc.message))
 
 
 @api.exception_handler(AuthenticationError)

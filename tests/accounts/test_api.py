@@ -113,7 +113,7 @@ def test_another_users_token_cannot_be_revoked_by_id() -> None:
     is_problem(response, 404)
     assert ApiToken.objects.get(pk=row.pk).revoked_at is None
     assert AuditEntry.objects.filter(
-        action="denied", object_type="token", object_id=str(row.pk)
+        action="denied", object_id="api:revoke_token", outcome="denied"
     ).exists()
 
 

@@ -8,7 +8,6 @@ from ninja.errors import HttpError
 
 from radgov.accounts import services
 from radgov.accounts.models import ApiToken, User
-from radgov.core.audit import Action, record
 
 router = Router(tags=["accounts"])
 
@@ -67,13 +66,7 @@ def _user_out(user: User) -> UserOut:
 
 
 def _not_found(kind: str, object_id: int) -> HttpError:
-    record(
-        action=Action.DENIED,
-        outcome="denied",
-        object_type=kind,
-        object_id=str(object_id),
-        detail={"reason": "not found or not yours"},
-    )
+    """Not there, or not yours: the same answer, so ids cannot be probed."""
     return HttpError(404, f"no {kind} {object_id} that you may see")
 
 
