@@ -125,3 +125,13 @@ def test_canonical_form_leaves_defaults_out(example_dict: dict[str, Any]) -> Non
     assert parse_protocol(example_dict).canonical_json() == canonical
     example_dict["min_denominator"] = 20
     assert parse_protocol(example_dict).canonical_json() != canonical
+
+
+def test_hd95_needs_its_column() -> None:
+    data = {
+        "name": "seg",
+        "task": "segmentation",
+        "columns": {"case_id": "id", "dice": "dice"},
+        "metrics": ["dice", "hd95"],
+    }
+    assert "the metric 'hd95' needs the column role 'hd95'" in _error(data)

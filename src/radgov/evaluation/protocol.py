@@ -224,6 +224,8 @@ class Protocol(_Strict):
         for role in REQUIRED_COLUMNS[self.task]:
             if role not in roles:
                 problems.append(f"columns: a {self.task} protocol needs the column role {role!r}")
+        if "hd95" in self.metrics and self.columns.hd95 is None:
+            problems.append("columns: the metric 'hd95' needs the column role 'hd95'")
         if self.task == "binary" and self.threshold is None:
             needs_threshold = {"sensitivity", "specificity", "ppv", "npv", "accuracy", "f1"}
             if needs_threshold & set(self.metrics):

@@ -249,17 +249,10 @@ def _segmentation_metrics(
             "dice", "mean Dice", n, level,
             lambda: dice_summary(data["dice"], confidence_level=level),
         )  # fmt: skip
-    if "hd95" in protocol.metrics:
-        if "hd95" not in data:
-            out["hd95"] = Estimate.not_estimable(
-                "the protocol names no hd95 column", method="mean HD95", n=n,
-                confidence_level=level,
-            )  # fmt: skip
-        else:
-            out["hd95"] = _guard(
-                "hd95", "bootstrap percentile", n, level,
-                lambda: _mean_ci(data["hd95"], level, seed),
-            )  # fmt: skip
+    if "hd95" in protocol.metrics:  # the protocol guarantees an hd95 column
+        out["hd95"] = _guard(
+            "hd95", "bootstrap percentile", n, level, lambda: _mean_ci(data["hd95"], level, seed)
+        )
     return out
 
 
