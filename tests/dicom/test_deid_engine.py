@@ -219,3 +219,12 @@ def test_dates_outside_the_table_follow_the_date_options():
     ds.ExpiryDate = "20250101"
     _deid(ds, [Option.RETAIN_LONGITUDINAL_MODIFIED_DATES])
     assert ds.ExpiryDate not in ("20250101", "")
+
+
+def test_attributes_the_engine_adds_are_written(tmp_path):
+    ds = _ct()
+    del ds.PatientID, ds.PatientName  # the pseudonym is added, not only replaced
+    _deid(ds)
+    ds.save_as(tmp_path / "out.dcm", enforce_file_format=True)
+    back = pydicom.dcmread(tmp_path / "out.dcm")
+    assert back.PatientID.startswith("RG") and back.PatientIdentityRemoved == "YES"

@@ -33,6 +33,7 @@ from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
+from pydicom.tag import BaseTag
 
 from radgov.dicom.deid.burnedin import PixelMask, apply_mask, find_mask, review_reason
 from radgov.dicom.deid.iod import attribute_types
@@ -366,7 +367,7 @@ class Deidentifier:
             value = None if vr in _NUMBER_VRS or vr in _BINARY_VRS else ""
         if vr in ("US or SS", "OB or OW", "US or SS or OW"):
             vr = {"US or SS": "US", "OB or OW": "OB", "US or SS or OW": "OW"}[vr]
-        _store(ds)[tag] = DataElement(tag, vr, value)
+        _store(ds)[BaseTag(tag)] = DataElement(tag, vr, value)
 
     def _dummy(self, ds: Dataset, tag: int, vr: str, st: _State) -> None:
         st.counts["replaced"] += 1
@@ -444,39 +445,48 @@ class Deidentifier:
 
     # ----------------------------------------------------------------------------- finish
     def _finish(self, ds: Dataset, st: _State, pseudonym: str, outcome: FileOutcome) -> None:
+        store = _store(ds)
         actions = self._actions
         for tag in (PATIENT_ID, PATIENT_NAME):
             if actions.get(tag) not in (Action.KEEP, Action.REPLACE):
-                _store(ds)[tag] = DataElement(tag, "LO" if tag == PATIENT_ID else "PN", pseudonym)
-        options = set(self.profile.options)
+                store[BaseTag(tag)] = DataElement(
+                    tag, "LO" if tag == PATIENT_ID else "PN", pseudonym
+                )
+        options = sorted(self.profile.options, key=lambda o: o.code_value)
         if not outcome.pixel_mask_applied:
-            options.discard(Option.CLEAN_PIXEL_DATA)
-        ds.PatientIdentityRemoved = "YES"
+            options = [o for o in options if o is not Option.CLEAN_PIXEL_DATA]
         method = [f"radgov deid; DICOM PS3.15 {EDITION} Basic Profile"]
-        method += [o.cli_name for o in sorted(options, key=lambda o: o.code_value)]
-        ds.DeidentificationMethod = method if len(method) > 1 else method[0]
+        method += [o.cli_name for o in options]
         items = []
         for code, meaning in [BASIC_PROFILE_CODE] + [
-            (o.code_value, o.code_meaning) for o in sorted(options, key=lambda o: o.code_value)
+            (o.code_value, o.code_meaning) for o in options
         ]:
             item = Dataset()
-            item.CodeValue = code
-            item.CodingSchemeDesignator = "DCM"
-            item.CodeMeaning = meaning
+            item_store = _store(item)
+            item_store[BaseTag(0x00080100)] = DataElement(0x00080100, "SH", code)
+            item_store[BaseTag(0x00080102)] = DataElement(0x00080102, "SH", "DCM")
+            item_store[BaseTag(0x00080104)] = DataElement(0x00080104, "LO", meaning)
             items.append(item)
-        ds.DeidentificationMethodCodeSequence = DicomSequence(items)
         if Option.RETAIN_LONGITUDINAL_MODIFIED_DATES in options:
-            ds.LongitudinalTemporalInformationModified = "MODIFIED"
+            temporal = "MODIFIED"
         elif Option.RETAIN_LONGITUDINAL_FULL_DATES in options:
-            ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
+            temporal = "UNMODIFIED"
         else:
-            ds.LongitudinalTemporalInformationModified = "REMOVED"
+            temporal = "REMOVED"
+        store[BaseTag(0x00120062)] = DataElement(
+            0x00120062, "CS", "YES"
+        )  # Patient Identity Removed
+        store[BaseTag(0x00120063)] = DataElement(
+            0x00120063, "LO", method if len(method) > 1 else method[0]
+        )
+        store[BaseTag(0x00120064)] = DataElement(0x00120064, "SQ", DicomSequence(items))
+        store[BaseTag(0x00280303)] = DataElement(0x00280303, "CS", temporal)
         meta = getattr(ds, "file_meta", None)
         if meta is not None:
-            for tag in list(_store(meta)):
+            meta_store = _store(meta)
+            for tag in list(meta_store):
                 if tag not in (0x00020001, 0x00020002, 0x00020010):
-                    del _store(meta)[tag]
-            if "SOPClassUID" in ds:
-                meta.MediaStorageSOPClassUID = ds.SOPClassUID
-            if "SOPInstanceUID" in ds:
-                meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+                    del meta_store[tag]
+            for source, target in ((0x00080016, 0x00020002), (0x00080018, 0x00020003)):
+                if source in store:
+                    meta_store[BaseTag(target)] = DataElement(target, "UI", ds[source].value)
