@@ -188,12 +188,16 @@ def main() -> int:
                 f"{r['peak_rss_mb']:>13.0f}"
             )
         r1, r2 = rate["radgov jobs 1"], rate["radgov jobs 2"]
+        cpu = {name: r["cpu_seconds"] for name, r in results.items()}
         checks = [
             ("radgov jobs 1 / pydicom read+write", r1 / rate["pydicom read+write"], 0.8),
             ("radgov jobs 1 / dicognito", r1 / rate["dicognito"], 2.5),
             ("radgov jobs 1 / dicom-anonymizer", r1 / rate["dicom-anonymizer"], 2.5),
             ("radgov jobs 2 / radgov jobs 1", r2 / r1, 1.5),
         ]
+        print("\nCPU-time ratios (less sensitive to other load on the machine; not targets):")
+        for peer in ("pydicom read+write", "dicognito", "dicom-anonymizer"):
+            print(f"  {peer} CPU / radgov jobs 1 CPU: {cpu[peer] / cpu['radgov jobs 1']:.2f}")
         # Memory: one file against all of them, same process layout (jobs 1).
         one = work / "one"
         one.mkdir()
