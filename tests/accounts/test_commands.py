@@ -47,6 +47,8 @@ def test_createuser_refuses_bad_input_and_changes_nothing(args: list[str], messa
     with pytest.raises(CommandError, match=message):
         run("createuser", *args)
     assert not User.objects.exists()
+    refusal = AuditEntry.objects.get(action="denied")
+    assert refusal.outcome == "failure" and message in refusal.detail["reason"]
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from radgov.accounts import services
+from radgov.core.audit import Action, record
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.roles import Role
 
@@ -30,6 +31,11 @@ class Command(BaseCommand):
                     clinical_champion=opts["clinical_champion"],
                 )
             except services.AccountError as exc:
+                record(
+                    action=Action.DENIED,
+                    outcome="failure",
+                    detail={"command": "createuser", "reason": str(exc)},
+                )
                 raise CommandError(str(exc)) from None
         self.stdout.write(f"Created {user.username} ({user.role_label}).")
         self.stdout.write(f"One-time password: {password}")

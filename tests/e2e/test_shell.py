@@ -1,0 +1,58 @@
+"""The web shell as a keyboard user sees it, with every asset served locally."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from radgov.core.roles import Role
+from tests.factories import make_user
+
+
+def logged_in_page(browser, live_server, role: str):  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(make_user(f"shell-{role}", role=role))
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    return context.new_page()
+
+
+@pytest.mark.peer("chromium")
+@pytest.mark.django_db(transaction=True)
+def test_keyboard_reaches_skip_link_then_navigation(live_server, browser) -> None:  # type: ignore[no-untyped-def]
+    page = logged_in_page(browser, live_server, Role.ADMINISTRATOR)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(f"{live_server.url}/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.goto(f"{live_server.url}/")
+    labels = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        labels.append(page.evaluate("document.activeElement.textContent.trim()"))
+    assert {"Dashboard", "Audit trail", "Users"} <= set(labels), labels
+    outside = [u for u in requested if not u.startswith((live_server.url, "data:"))]
+    assert not outside, f"assets fetched from elsewhere: {outside}"
+
+
+@pytest.mark.peer("chromium")
+@pytest.mark.django_db(transaction=True)
+def test_navigation_is_filtered_by_role(live_server, browser) -> None:  # type: ignore[no-untyped-def]
+    page = logged_in_page(browser, live_server, Role.VENDOR)
+    page.goto(f"{live_server.url}/")
+    nav = page.locator("nav[aria-label=Main]").inner_text()
+    assert "Audit trail" not in nav and "Users" not in nav
+    page.goto(f"{live_server.url}/audit/")
+    assert "Not permitted" in page.locator("h1").inner_text()
