@@ -228,7 +228,7 @@ def forest_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
         "est:Q",
         title=None,
         scale=alt.Scale(zero=False, nice=False, padding=8),
-        axis=alt.Axis(tickCount=4, grid=True),
+        axis=alt.Axis(tickCount=4, grid=True, labelOverlap="greedy", labelSeparation=6),
     )
     base = alt.Chart(data)
     ci = base.transform_filter("datum.estimable").mark_rule(color=BLUE, strokeWidth=2).encode(
