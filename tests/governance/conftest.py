@@ -19,7 +19,11 @@ MEETING_DAY = dt.date(2026, 11, 2)
 
 @service
 def make_inventory(
-    *, vendor: str = "Acme AI", name: str = "BleedCheck", category: str = "cadt", pathway: str = "fda_510k"
+    *,
+    vendor: str = "Acme AI",
+    name: str = "BleedCheck",
+    category: str = "cadt",
+    pathway: str = "fda_510k",
 ) -> SimpleNamespace:
     """Inventory rows for the tests (the inventory's own services are its business)."""
     from radgov.inventory.models import Deployment, ModelVersion, Product

@@ -78,7 +78,10 @@ def test_a_member_cannot_be_made_a_champion(group, people):
 
 def test_requests_come_from_champions_who_are_not_members(group, people, inv):
     request = services.submit_request(
-        people.okafor, group, clinical_need="Faster ICH triage at night", proposed_product=inv.product
+        people.okafor,
+        group,
+        clinical_need="Faster ICH triage at night",
+        proposed_product=inv.product,
     )
     assert request.status == "submitted"
     with pytest.raises(GovernancePermissionError, match="IV.A.4: .*clinical champion"):

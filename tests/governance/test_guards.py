@@ -1,0 +1,136 @@
+"""The lifecycle guards the group registers, through the inventory's transition."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from radgov.governance import guards, services
+from radgov.inventory import lifecycle
+from tests.governance.conftest import make_inventory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_guards_are_registered():
+    for stage in ("pilot", "deployed"):
+        registered = lifecycle.guards_for(stage)
+        assert guards.approval_guard in registered
+        assert guards.extra_oversight_guard in registered
+    assert guards.waiver_evidence in lifecycle._evidence
+
+
+def test_no_pilot_without_an_approval_decision(meeting, people, inv):
+    assert guards.approval_guard(inv.deployment) == [
+        f"IV.A: no approval decision by the governance group for {inv.deployment}"
+    ]
+    d = services.record_decision(
+        people.chen,
+        meeting,
+        kind="approve",
+        motion="Approve",
+        rationale="ok",
+        deployment=inv.deployment,
+    )
+    assert guards.approval_guard(inv.deployment)  # recorded, but not yet voted
+    services.cast_vote(people.chen, d, "yes")
+    assert guards.approval_guard(inv.deployment) == []
+    missing = lifecycle.missing_for(inv.deployment, "pilot")
+    assert not any(m.startswith("IV.A:") for m in missing)
+
+
+def test_waiver_is_acceptance_evidence_once_passed(meeting, people, inv):
+    assert not guards.waiver_evidence(inv.deployment)
+    w = services.record_decision(
+        people.chen,
+        meeting,
+        kind="acceptance_test_waiver",
+        motion="Waive local acceptance testing",
+        rationale="Identical version validated at sister site",
+        justification="Same scanners and protocol as the sister site's acceptance test",
+        deployment=inv.deployment,
+    )
+    assert not guards.waiver_evidence(inv.deployment)
+    services.cast_vote(people.chen, w, "yes")
+    assert guards.waiver_evidence(inv.deployment)
+    assert lifecycle.acceptance_guard(inv.deployment) == []
+
+
+def test_extra_oversight_for_generative_and_non_fda_models(meeting, people):
+    gen = make_inventory(
+        vendor="LLM Co", name="ReportDraft", category="generative", pathway="not_fda"
+    )
+    missing = guards.extra_oversight_guard(gen.deployment)
+    assert any(m.startswith("IV.H: no IRB determination") for m in missing)
+    assert any(m.startswith("III.H: no legal/compliance review") for m in missing)
+    services.record_decision(
+        people.chen,
+        meeting,
+        kind="irb_determination",
+        motion="IRB determination",
+        rationale="Quality improvement",
+        determination="Exempt: quality improvement, no research",
+        product=gen.product,
+    )
+    services.record_decision(
+        people.privacy,
+        meeting,
+        kind="legal_review",
+        motion="Legal review",
+        rationale="Contract, privacy and liability reviewed",
+        deployment=gen.deployment,
+    )
+    assert guards.extra_oversight_guard(gen.deployment) == []
+
+
+def test_cleared_model_needs_no_extra_oversight(inv):
+    assert guards.extra_oversight_guard(inv.deployment) == []
+
+
+def test_baa_and_off_label(people, inv):
+    from radgov.governance.selectors import baa_covers, checklist
+
+    services.set_regulatory_profile(
+        people.privacy, inv.product, local_use="cadx", phi_reaches_vendor=True
+    )
+    missing = guards.regulatory_guard(inv.deployment)
+    assert any("no business associate agreement" in m for m in missing)
+    assert any(
+        "cleared as CADt (triage / notification) but used locally as CADx" in m for m in missing
+    )
+    lines = {line["key"]: line for line in checklist(inv.version)}
+    assert not lines["baa"]["ok"] and not lines["off_label"]["ok"]
+    assert len(lines) == 9 and lines["hipaa_hitech"]["status"] == "not_started"
+    with pytest.raises(services.GovernancePermissionError, match="III.H.1.e"):
+        services.record_baa(people.chen, vendor="Acme AI", signed_on=dt.date(2026, 1, 1))
+    services.record_baa(people.privacy, vendor="ACME AI", signed_on=dt.date(2026, 1, 1))
+    assert baa_covers(inv.product)
+    services.set_regulatory_profile(
+        people.privacy,
+        inv.product,
+        local_use="cadx",
+        phi_reaches_vendor=True,
+        off_label_decision="Group decision 2026-11-02: used as second reader only",
+    )
+    assert guards.regulatory_guard(inv.deployment) == []
+
+
+def test_regulatory_item_needs_evidence_to_be_compliant(people, inv):
+    with pytest.raises(
+        services.GovernanceError, match="III.H: a HIPAA/HITECH line marked compliant needs"
+    ):
+        services.set_regulatory_item(
+            people.privacy, inv.version, "hipaa_hitech", status="compliant"
+        )
+    item = services.set_regulatory_item(
+        people.privacy,
+        inv.version,
+        "hipaa_hitech",
+        status="compliant",
+        owner=people.privacy,
+        evidence="Security risk assessment 2026-10",
+    )
+    assert item.reviewed_on is not None
+    with pytest.raises(services.GovernancePermissionError):
+        services.set_regulatory_item(people.tech, inv.version, "gdpr", status="in_progress")
