@@ -196,3 +196,12 @@ def test_calibration_metrics_need_probabilities(tmp_path: Path, example_dict: di
     assert problem.startswith(
         "column 'ai_score', data row 4 (spreadsheet row 5): '7.5' is outside [0, 1]"
     )
+
+
+def test_ragged_csv_names_the_row(tmp_path: Path, example_protocol: Protocol) -> None:
+    rows = [GOOD[0], GOOD[1] + ",extra", *GOOD[2:]]
+    (problem,) = _problems(write_rows(tmp_path / "c.csv", HEADER, rows), example_protocol)
+    assert problem == (
+        "c.csv: data row 2 (spreadsheet row 3) has 7 fields but the header has 6; "
+        "check for a stray comma or an unquoted value"
+    )

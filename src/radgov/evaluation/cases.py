@@ -92,6 +92,22 @@ def _file_columns(path: Path, fmt: str) -> list[str]:
         raise CasesError([f"cannot read {path.name} as {fmt}: {err}"]) from None
 
 
+def _ragged_row(path: Path) -> str | None:
+    """The first data row whose number of fields differs from the header's, in words."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8", errors="replace") as f:
+        rows = csv.reader(f)
+        header = next(rows, [])
+        for i, row in enumerate(rows):
+            if row and len(row) != len(header):
+                return (
+                    f"{path.name}: {row_label(i)} has {len(row)} fields but the header has "
+                    f"{len(header)}; check for a stray comma or an unquoted value"
+                )
+    return None
+
+
 def _read(path: Path, fmt: str, columns: list[str], n_rows: int | None = None) -> pl.DataFrame:
     try:
         if fmt == "parquet":
@@ -104,7 +120,9 @@ def _read(path: Path, fmt: str, columns: list[str], n_rows: int | None = None) -
             null_values=[""],
         )
     except (OSError, pl.exceptions.PolarsError) as err:
-        raise CasesError([f"cannot read {path.name} as {fmt}: {err}"]) from None
+        ragged = _ragged_row(path) if fmt == "csv" and not isinstance(err, OSError) else None
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CasesError([ragged or f"cannot read {path.name} as {fmt}: {first_line}"]) from None
 
 
 def read_sample(path: str | Path, n: int = 2000) -> pl.DataFrame:
