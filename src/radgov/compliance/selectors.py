@@ -1,0 +1,94 @@
+"""Reads of de-identification jobs.  Who may call them is the permission policy's rule for
+the page or endpoint (roles allowed patient data); reading a report is recorded as a "read",
+downloading a report or the output as an "export" (110106), with counts only."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from typing import IO, Any
+
+from django.db.models import QuerySet
+
+from radgov.compliance.models import DeidJob
+from radgov.core.audit import Action, EventCode, record
+from radgov.dicom.deid.runner import QUARANTINE_DIR
+
+MAX_LIST = 200
+
+
+def jobs_for(user: Any, *, limit: int = MAX_LIST) -> QuerySet[DeidJob]:
+    limit = min(max(int(limit), 1), MAX_LIST)
+    return DeidJob.objects.select_related("created_by").order_by("-created_at", "-pk")[:limit]
+
+
+def job_for(user: Any, job_id: int) -> DeidJob | None:
+    return DeidJob.objects.select_related("created_by").filter(pk=job_id).first()
+
+
+def _counts(job: DeidJob) -> dict[str, int]:
+    return {"files": job.files, "ok": job.ok, "quarantined": job.quarantined, "failed": job.failed}
+
+
+def read_report(user: Any, job: DeidJob) -> dict[str, Any]:
+    """The job's report (summary and one record per file); the read is recorded."""
+    data = job.report_data()
+    record(
+        action=Action.READ,
+        obj=job,
+        actor=user,
+        detail={"what": "deid report", **_counts(job)},
+    )
+    return data
+
+
+def export_report(user: Any, job: DeidJob) -> bytes:
+    """The report as a JSON download; recorded as an export."""
+    record(
+        action=Action.EXPORT,
+        obj=job,
+        actor=user,
+        event_code=EventCode.EXPORT,
+        detail={"what": "deid report", **_counts(job)},
+    )
+    return (json.dumps(job.report_data(), indent=2) + "\n").encode("utf-8")
+
+
+def output_files(job: DeidJob) -> list[str]:
+    """The de-identified files of the output (POSIX, relative), quarantined ones excluded."""
+    root = job.output_path
+    if not root.is_dir():
+        return []
+    found = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        rel_folder = os.path.relpath(folder, root)
+        if rel_folder == QUARANTINE_DIR or rel_folder.startswith(QUARANTINE_DIR + os.sep):
+            dirs[:] = []
+            continue
+        dirs[:] = sorted(d for d in dirs if not (rel_folder == "." and d == QUARANTINE_DIR))
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if not os.path.islink(path) and not name.startswith(".radgov-"):
+                found.append(os.path.relpath(path, root).replace(os.sep, "/"))
+    return found
+
+
+def export_output(user: Any, job: DeidJob) -> IO[bytes]:
+    """A zip of the de-identified files (not the quarantined ones, which may show burned-in
+    text and stay on the server for review); recorded as an export.  The caller closes it."""
+    names = output_files(job)
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in names:
+            archive.write(job.output_path / name, arcname=name)
+    handle.seek(0)
+    record(
+        action=Action.EXPORT,
+        obj=job,
+        actor=user,
+        event_code=EventCode.EXPORT,
+        detail={"what": "deid output", "files": len(names)},
+    )
+    return handle

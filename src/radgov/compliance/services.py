@@ -1,0 +1,390 @@
+"""De-identification jobs: create, run (in the worker), re-queue; and ``deidentify_for`` for
+other apps (the acceptance-testing import).
+
+Every change is a service; the job's saves are its audit entries.  The worker saves progress
+at most once per ``PROGRESS_FILES`` files or ``PROGRESS_SECONDS`` seconds (each save is an
+audit entry), records an "import" (110107) when it starts reading the source, and never puts
+a path or file name from the source into the audit trail or a message: counts only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from radgov.compliance.deid_options import job_options, run_settings
+from radgov.compliance.deid_sources import (
+    Located,
+    SourceError,
+    Upload,
+    discard,
+    locate_app_folder,
+    locate_server_folder,
+    recheck,
+    stage_upload,
+)
+from radgov.compliance.models import DeidJob
+from radgov.core.audit import Action, EventCode, record
+from radgov.core.services import service
+from radgov.dicom.deid.runner import RunReport, run
+
+logger = logging.getLogger("radgov.compliance")
+
+PROGRESS_FILES = 50
+PROGRESS_SECONDS = 2.0
+STALE_AFTER = timedelta(minutes=10)
+PURPOSE_MAX = 300
+
+
+class DeidJobError(ValueError):
+    """A request about a de-identification job that breaks a rule; the message says which."""
+
+
+class Superseded(RuntimeError):
+    """The job was re-queued and started again elsewhere: this run stops saving."""
+
+
+# ------------------------------------------------------------------------------ create
+def _purpose(text: str) -> str:
+    text = " ".join((text or "").split())
+    if not text:
+        raise DeidJobError(
+            "say what the de-identification is for (purpose), e.g. 'local acceptance testing "
+            "of ICH triage v2'"
+        )
+    if len(text) > PURPOSE_MAX:
+        raise DeidJobError(f"the purpose is longer than {PURPOSE_MAX} characters")
+    return text
+
+
+def _options(names: Iterable[str]) -> list[str]:
+    try:
+        return [o.cli_name for o in job_options(names)]
+    except ValueError as exc:
+        raise DeidJobError(str(exc)) from None
+
+
+def _enqueue(job_id: int) -> None:
+    from radgov.compliance.tasks import run_deid_job
+
+    try:
+        run_deid_job(job_id)
+    except Exception as exc:  # the job stays queued and can be re-queued: nothing is lost
+        logger.warning(
+            "de-identification job %s could not be queued (%s); re-queue it from its page",
+            job_id,
+            type(exc).__name__,
+        )
+
+
+def _new_job(
+    user: Any,
+    *,
+    purpose: str,
+    kind: str,
+    options: list[str],
+    located: Located | None = None,
+    staging: Path | None = None,
+) -> DeidJob:
+    job = DeidJob(
+        created_by=user,
+        purpose=purpose,
+        source_kind=kind,
+        source_root=located.root if located else "",
+        source=located.relative if located else "",
+        options=options,
+    )
+    job.save()
+    try:
+        job.output = f"deid/{job.pk}/output"
+        if staging is not None:
+            discard(job.folder)  # a folder left by a rolled-back creation with the same id
+            job.folder.mkdir(parents=True, mode=0o700)
+            os.replace(staging, job.folder / "input")
+            job.source = f"deid/{job.pk}/input"
+        job.save(update_fields=["output", "source"])
+    except BaseException:
+        discard(job.folder)
+        raise
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+@service
+def create_job(
+    user: Any,
+    *,
+    purpose: str,
+    source_kind: str,
+    source: str | None = None,
+    files: Sequence[Upload] | None = None,
+    options: Iterable[str] = (),
+) -> DeidJob:
+    """Queue a de-identification job over a server folder (inside ``RADGOV_DEID_ROOTS``) or
+    over uploaded DICOM files / .zip.  A refused source creates nothing."""
+    purpose = _purpose(purpose)
+    names = _options(options)
+    if source_kind == DeidJob.SourceKind.SERVER_FOLDER:
+        if files:
+            raise DeidJobError("a server-folder job takes a folder, not uploaded files")
+        try:
+            located = locate_server_folder(source or "")
+        except SourceError as exc:
+            raise DeidJobError(str(exc)) from None
+        return _new_job(user, purpose=purpose, kind=source_kind, options=names, located=located)
+    if source_kind == DeidJob.SourceKind.UPLOAD:
+        if source:
+            raise DeidJobError("an upload job takes files, not a server folder")
+        try:
+            staging = stage_upload(files or [])
+        except SourceError as exc:
+            raise DeidJobError(str(exc)) from None
+        try:
+            return _new_job(user, purpose=purpose, kind=source_kind, options=names, staging=staging)
+        finally:
+            discard(staging)  # moved into the job's folder unless something failed
+    raise DeidJobError("the source kind must be 'upload' or 'server_folder'")
+
+
+@service
+def deidentify_for(
+    user: Any, *, purpose: str, source_folder: str | Path, options: Iterable[str] = ()
+) -> DeidJob:
+    """For other radgov apps (the acceptance-testing import): queue a job over a folder that
+    is either inside ``RADGOV_DEID_ROOTS`` or the app's own folder inside the data folder.
+
+    Returns the queued job; its output will be ``job.output_path``.  A caller already in a
+    worker may run it at once with ``run_job(job.pk)`` after this transaction commits (the
+    queued task then finds it done and does nothing)."""
+    purpose = _purpose(purpose)
+    names = _options(options)
+    try:
+        located = locate_server_folder(str(source_folder))
+        kind = DeidJob.SourceKind.SERVER_FOLDER
+    except SourceError:
+        try:
+            located = locate_app_folder(source_folder)
+        except SourceError as exc:
+            raise DeidJobError(str(exc)) from None
+        kind = DeidJob.SourceKind.APP_FOLDER
+    return _new_job(user, purpose=purpose, kind=kind, options=names, located=located)
+
+
+# ------------------------------------------------------------------------------ re-queue
+def requeue_refusal(job: DeidJob, *, now: Any = None) -> str | None:
+    """Why the job cannot be re-queued now, or None if it can."""
+    if job.status == DeidJob.Status.DONE:
+        return "the job is done; start a new job to run it again"
+    if job.status == DeidJob.Status.FAILED:
+        return None
+    last = job.heartbeat_at or job.started_at or job.created_at
+    if (now or timezone.now()) - last >= STALE_AFTER:
+        return None
+    minutes = int(STALE_AFTER.total_seconds() // 60)
+    return (
+        f"the job is {job.status} and made progress less than {minutes} minutes ago; it can be "
+        "re-queued when it failed or made no progress for that long (a stopped worker)"
+    )
+
+
+@service
+def requeue_job(user: Any, job: DeidJob) -> DeidJob:
+    """Queue a failed job, or one a crashed worker left queued or running, again."""
+    job = DeidJob.objects.select_for_update().get(pk=job.pk)
+    refusal = requeue_refusal(job)
+    if refusal:
+        raise DeidJobError(refusal)
+    if job.source_kind == DeidJob.SourceKind.UPLOAD and job.input_deleted:
+        raise DeidJobError("the uploaded input was deleted; start a new job")
+    job.status = DeidJob.Status.QUEUED
+    job.error = ""
+    job.save(update_fields=["status", "error"])
+    transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+# ------------------------------------------------------------------------------ run
+@service
+def _start(job_id: int) -> DeidJob | None:
+    job = DeidJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or job.status != DeidJob.Status.QUEUED:
+        return None  # gone, already running elsewhere, or finished
+    now = timezone.now()
+    job.status = DeidJob.Status.RUNNING
+    job.attempt += 1
+    job.started_at = job.heartbeat_at = now
+    job.finished_at = None
+    job.files_total = job.files = job.ok = job.quarantined = job.failed = 0
+    job.report = job.error = ""
+    job.save()
+    return job
+
+
+def _owned(job_id: int, attempt: int) -> DeidJob:
+    job = DeidJob.objects.select_for_update().get(pk=job_id)
+    if job.attempt != attempt or job.status != DeidJob.Status.RUNNING:
+        raise Superseded(f"job {job_id} attempt {attempt} is no longer the running one")
+    return job
+
+
+@service
+def _reading(job_id: int, attempt: int, total: int) -> None:
+    job = _owned(job_id, attempt)
+    job.files_total = total
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["files_total", "heartbeat_at"])
+    record(
+        action=Action.IMPORT,
+        obj=job,
+        event_code=EventCode.IMPORT,
+        actor=job.created_by,
+        detail={"source_kind": job.source_kind, "files": total, "attempt": attempt},
+    )
+
+
+@service
+def _save_progress(job_id: int, attempt: int, counts: dict[str, int]) -> None:
+    job = _owned(job_id, attempt)
+    job.files = sum(counts.values())
+    job.ok, job.quarantined, job.failed = (
+        counts.get("ok", 0),
+        counts.get("quarantined", 0),
+        counts.get("failed", 0),
+    )
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["files", "ok", "quarantined", "failed", "heartbeat_at"])
+
+
+class _Progress:
+    """Counts the engine's per-file records; saves them in batches, not per file."""
+
+    def __init__(self, job_id: int, attempt: int) -> None:
+        self.job_id, self.attempt = job_id, attempt
+        self.counts: Counter[str] = Counter()
+        self.pending = 0
+        self.last = time.monotonic()
+
+    def start(self, total: int) -> None:
+        _reading(self.job_id, self.attempt, total)
+        self.last = time.monotonic()
+
+    def file(self, file_record: dict[str, Any]) -> None:
+        self.counts[str(file_record["status"])] += 1
+        self.pending += 1
+        if self.pending >= PROGRESS_FILES or time.monotonic() - self.last >= PROGRESS_SECONDS:
+            _save_progress(self.job_id, self.attempt, dict(self.counts))
+            self.pending, self.last = 0, time.monotonic()
+
+
+@service
+def _finish(job_id: int, attempt: int, report: RunReport) -> DeidJob:
+    import json
+
+    job = _owned(job_id, attempt)
+    summary = report.summary
+    job.status = DeidJob.Status.DONE
+    job.files_total = max(job.files_total, int(summary["files"]))
+    job.files = int(summary["files"])
+    job.ok, job.quarantined, job.failed = (
+        int(summary["ok"]),
+        int(summary["quarantined"]),
+        int(summary["failed"]),
+    )
+    job.report = json.dumps(report.as_json(), indent=1)
+    job.finished_at = job.heartbeat_at = timezone.now()
+    job.save()
+    return job
+
+
+@service
+def _fail(job_id: int, attempt: int, reason: str) -> DeidJob | None:
+    try:
+        job = _owned(job_id, attempt)
+    except Superseded:
+        return None
+    job.status = DeidJob.Status.FAILED
+    job.error = reason
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+    return job
+
+
+@service
+def _input_deleted(job_id: int) -> None:
+    job = DeidJob.objects.select_for_update().get(pk=job_id)
+    job.input_deleted = True
+    job.save(update_fields=["input_deleted"])
+
+
+def _reason(exc: BaseException) -> str:
+    """Why the whole run failed, without a path or a value from the source."""
+    if isinstance(exc, SourceError | DeidJobError):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return "the source no longer exists"
+    if isinstance(exc, OSError):
+        return f"cannot read or write files ({exc.strerror or type(exc).__name__})"
+    return f"the de-identification run stopped ({type(exc).__name__})"
+
+
+def _source_path(job: DeidJob) -> Path:
+    if job.source_kind == DeidJob.SourceKind.UPLOAD:
+        path = job.input_path
+        if path is None or not path.is_dir():
+            raise SourceError("the uploaded input is missing")
+        return path
+    return recheck(
+        job.source_root,
+        job.source,
+        app_folder=job.source_kind == DeidJob.SourceKind.APP_FOLDER,
+    )
+
+
+def run_job(job_id: int) -> DeidJob | None:
+    """Run a queued job (the worker's task calls this): de-identify its source into its
+    output folder, one file at a time, saving progress in batches; record the report and the
+    counts.  A file that fails is in the report and the job still finishes "done"; a failure of
+    the whole run marks the job "failed" with the reason.  Returns the job, or None if it was
+    not queued (already taken, finished, or gone)."""
+    job = _start(job_id)
+    if job is None:
+        return None
+    attempt = job.attempt
+    progress = _Progress(job.pk, attempt)
+    try:
+        from radgov.core.keys import derive_key
+
+        source = _source_path(job)
+        settings = run_settings(job_options(job.options), key=derive_key("deid"))
+        discard(job.output_path)  # a re-queued run starts from an empty output folder
+        report = run(
+            source,
+            job.output_path,
+            settings,
+            jobs=1,
+            on_start=progress.start,
+            on_file=progress.file,
+        )
+        finished = _finish(job.pk, attempt, report)
+    except Superseded:
+        logger.warning("de-identification job %s was re-queued while running; stopped", job.pk)
+        return None
+    except Exception as exc:
+        logger.warning("de-identification job %s failed (%s)", job.pk, type(exc).__name__)
+        return _fail(job.pk, attempt, _reason(exc))
+    if finished.source_kind == DeidJob.SourceKind.UPLOAD and finished.input_path is not None:
+        shutil.rmtree(finished.input_path, ignore_errors=True)  # it holds PHI
+        if not finished.input_path.exists():
+            _input_deleted(finished.pk)
+            finished.refresh_from_db()
+    return finished
