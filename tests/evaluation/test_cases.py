@@ -205,3 +205,10 @@ def test_ragged_csv_names_the_row(tmp_path: Path, example_protocol: Protocol) ->
         "c.csv: data row 2 (spreadsheet row 3) has 7 fields but the header has 6; "
         "check for a stray comma or an unquoted value"
     )
+
+
+def test_semicolon_separated_file_gets_a_hint(tmp_path: Path, example_protocol: Protocol) -> None:
+    rows = [r.replace(",", ";") for r in GOOD]
+    path = write_rows(tmp_path / "c.csv", HEADER.replace(",", ";"), rows)
+    (problem,) = _problems(path, example_protocol)
+    assert "contains semicolons" in problem

@@ -188,6 +188,13 @@ class _Checker:
 
 
 def _missing_columns(needed: dict[str, str], present: list[str]) -> list[str]:
+    if len(present) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in present[0]:
+                return [
+                    f"the file's header is one column that contains {name}: save it as a CSV "
+                    "with commas between the values (radgov reads comma-separated files)"
+                ]
     problems = []
     for what, column in needed.items():
         if column in present:
