@@ -78,6 +78,25 @@ def test_passing_run_and_protocol_lock(tmp_path: Path) -> None:
     assert not (tmp_path / "o2.json").exists()
 
 
+def test_subgroup_without_positives_is_warned_about(tmp_path: Path) -> None:
+    frame = pl.read_csv(EXAMPLE_CASES)
+    frame = frame.with_columns(
+        label=pl.when(pl.col("manufacturer") == "Canon").then(0).otherwise(pl.col("label"))
+    )
+    path = tmp_path / "c.csv"
+    frame.write_csv(path)
+    run = radgov(
+        "--protocol", EXAMPLE_PROTOCOL, "--cases", path, "--json", tmp_path / "o.json", cwd=tmp_path
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert "warning: subgroup manufacturer=Canon has no positive cases" in run.stdout
+    data = json.loads((tmp_path / "o.json").read_text())
+    canon = data["subgroups"]["manufacturer=Canon"]
+    assert canon["sensitivity"]["estimate"] is None
+    assert canon["sensitivity"]["not_estimable"] == "no positive cases"
+    assert canon["auc"]["not_estimable"] == "no positive cases"
+
+
 def test_bad_input_exits_2_naming_row_and_column(tmp_path: Path) -> None:
     frame = pl.read_csv(EXAMPLE_CASES)
     labels = frame["label"].to_list()

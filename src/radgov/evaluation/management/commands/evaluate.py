@@ -280,6 +280,16 @@ class Command(BaseCommand):
         self.console.print(table)
         for i, note in enumerate(notes, start=1):
             self.console.print(f"[{i}] {note}", highlight=False)
+        for key, group in result["groups"].items():
+            if group.get("n_positive") == 0 or group.get("n_negative") == 0:
+                missing = "positive" if group.get("n_positive") == 0 else "negative"
+                self.console.print(
+                    f"[yellow]warning:[/] subgroup {key} has no {missing} cases "
+                    f"({group['n']} cases in all): its metrics that need them are not estimable",
+                    highlight=False,
+                )
+        for note in result.get("notes", []):
+            self.console.print(f"[yellow]note:[/] {note}", highlight=False)
         n = result["groups"]["overall"]["n"]
         verdict = "[bold green]PASSED[/]" if result["passed"] else "[bold red]FAILED[/]"
         synthetic = " [yellow](synthetic data)[/]" if result["cases"]["synthetic"] else ""
