@@ -1,0 +1,145 @@
+"""De-identification jobs over the API: create (JSON for a server folder, multipart for an
+upload), list, get with counts, and the report (a recorded read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import File, Form, Router, Schema, Status, UploadedFile
+from ninja.errors import HttpError
+
+from radgov.compliance import selectors, services
+from radgov.compliance.models import DeidJob
+from radgov.core.audit import Action, record
+
+router = Router(tags=["compliance"])
+
+
+class DeidJobOut(Schema):
+    id: int
+    purpose: str
+    source_kind: str
+    options: list[str]
+    status: str
+    files_total: int
+    files: int
+    ok: int
+    quarantined: int
+    failed: int
+    error: str
+    input_deleted: bool
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class DeidJobIn(Schema):
+    purpose: str
+    source: str
+    options: list[str] = []
+
+
+def _out(job: DeidJob) -> DeidJobOut:
+    return DeidJobOut(
+        id=job.pk,
+        purpose=job.purpose,
+        source_kind=job.source_kind,
+        options=list(job.options),
+        status=job.status,
+        files_total=job.files_total,
+        files=job.files,
+        ok=job.ok,
+        quarantined=job.quarantined,
+        failed=job.failed,
+        error=job.error,
+        input_deleted=job.input_deleted,
+        created_by=job.created_by.username,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+def _job(request: HttpRequest, job_id: int) -> DeidJob:
+    job = selectors.job_for(request.user, job_id)
+    if job is None:
+        record(
+            action=Action.DENIED,
+            outcome="denied",
+            object_type="compliance.deidjob",
+            object_id=str(job_id),
+            detail={"reason": "not found"},
+        )
+        raise HttpError(404, f"no de-identification job {job_id}")
+    return job
+
+
+@router.post("/deid/jobs", response={201: DeidJobOut})
+def create_deid_job(request: HttpRequest, payload: DeidJobIn) -> Status[DeidJobOut]:
+    """Queue a job over a server folder inside RADGOV_DEID_ROOTS."""
+    try:
+        job = services.create_job(
+            request.user,
+            purpose=payload.purpose,
+            source_kind=DeidJob.SourceKind.SERVER_FOLDER,
+            source=payload.source,
+            options=payload.options,
+        )
+    except services.DeidJobError as exc:
+        raise HttpError(422, str(exc)) from None
+    return Status(201, _out(job))
+
+
+@router.post("/deid/jobs/upload", response={201: DeidJobOut})
+def upload_deid_job(
+    request: HttpRequest,
+    purpose: Form[str],
+    files: File[list[UploadedFile]],
+    options: Form[list[str]] = [],  # noqa: B006 - ninja reads the default, never mutates it
+) -> Status[DeidJobOut]:
+    """Queue a job over uploaded DICOM files or a .zip (multipart/form-data: purpose, files,
+    options repeated).  The upload is deleted after a successful run."""
+    try:
+        job = services.create_job(
+            request.user,
+            purpose=purpose,
+            source_kind=DeidJob.SourceKind.UPLOAD,
+            files=files,
+            options=options,
+        )
+    except services.DeidJobError as exc:
+        raise HttpError(422, str(exc)) from None
+    return Status(201, _out(job))
+
+
+@router.get("/deid/jobs", response=list[DeidJobOut])
+def list_deid_jobs(request: HttpRequest, limit: int = selectors.MAX_LIST) -> list[DeidJobOut]:
+    return [_out(job) for job in selectors.jobs_for(request.user, limit=limit)]
+
+
+@router.get("/deid/jobs/{job_id}", response=DeidJobOut)
+def get_deid_job(request: HttpRequest, job_id: int) -> DeidJobOut:
+    return _out(_job(request, job_id))
+
+
+@router.get("/deid/jobs/{job_id}/report", response=dict[str, Any])
+def get_deid_report(request: HttpRequest, job_id: int) -> dict[str, Any]:
+    """The report of a finished job: summary and one record per file (source, output, status,
+    reason).  Reading it is recorded in the audit trail."""
+    job = _job(request, job_id)
+    if not job.report:
+        raise HttpError(409, f"job {job_id} is {job.status}; the report exists once it is done")
+    return selectors.read_report(request.user, job)
+
+
+@router.post("/deid/jobs/{job_id}/requeue", response=DeidJobOut)
+def requeue_deid_job(request: HttpRequest, job_id: int) -> DeidJobOut:
+    """Queue again a job that failed, or that a stopped worker left queued or running."""
+    try:
+        job = services.requeue_job(request.user, _job(request, job_id))
+    except services.DeidJobError as exc:
+        raise HttpError(409, str(exc)) from None
+    return _out(job)

@@ -1,0 +1,3 @@
+from radgov.web.navigation import Item
+
+ITEMS = [Item("De-identification", "compliance:deid_jobs")]

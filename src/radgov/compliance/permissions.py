@@ -1,0 +1,29 @@
+"""Who may use the compliance pages and API.
+
+A de-identification job's source is PHI (and its report names the source's files), so every
+rule is ``patient_data``: never the vendor (section III.F).
+"""
+
+from __future__ import annotations
+
+from radgov.core.policy import patient_data
+from radgov.core.roles import Role
+
+DEID = patient_data(Role.INFORMATICS, Role.DATA_SCIENTIST, Role.COMPLIANCE, Role.ADMINISTRATOR)
+
+RULES = {
+    "compliance:deid_jobs": DEID,
+    "compliance:deid_new": DEID,
+    "compliance:deid_job": DEID,
+    "compliance:deid_job_status": DEID,
+    "compliance:deid_report": DEID,
+    "compliance:deid_report_json": DEID,
+    "compliance:deid_output": DEID,
+    "compliance:deid_requeue": DEID,
+    "api:compliance_create_deid_job": DEID,
+    "api:compliance_upload_deid_job": DEID,
+    "api:compliance_list_deid_jobs": DEID,
+    "api:compliance_get_deid_job": DEID,
+    "api:compliance_get_deid_report": DEID,
+    "api:compliance_requeue_deid_job": DEID,
+}
