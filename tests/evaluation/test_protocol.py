@@ -85,6 +85,11 @@ def test_criterion_on_an_unknown_subgroup(example_dict: dict[str, Any]) -> None:
     )
 
 
+def test_a_protocol_needs_a_pass_criterion(example_dict: dict[str, Any]) -> None:
+    del example_dict["criteria"]
+    assert "an acceptance test needs at least one pass criterion" in _error(example_dict)
+
+
 def test_criterion_without_a_rule(example_dict: dict[str, Any]) -> None:
     example_dict["criteria"].append({"metric": "auc"})
     assert "criteria[4]: a criterion needs at least one rule" in _error(example_dict)
@@ -133,5 +138,6 @@ def test_hd95_needs_its_column() -> None:
         "task": "segmentation",
         "columns": {"case_id": "id", "dice": "dice"},
         "metrics": ["dice", "hd95"],
+        "criteria": [{"metric": "dice", "estimate_at_least": 0.7}],
     }
     assert "the metric 'hd95' needs the column role 'hd95'" in _error(data)

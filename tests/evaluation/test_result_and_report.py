@@ -67,6 +67,7 @@ def test_not_estimable_is_null_with_reason(tmp_path: Path) -> None:
             "threshold": 0.5,
             "metrics": ["sensitivity", "auc"],
             "subgroups": ["site"],
+            "criteria": [{"metric": "auc", "ci_low_at_least": 0.5}],
             "roc_band_resamples": 0,
         }
     )
@@ -160,6 +161,7 @@ def test_scores_that_are_not_probabilities_skip_the_calibration_plot(tmp_path: P
             "threshold": 0.0,
             "metrics": ["sensitivity", "specificity", "auc"],
             "min_denominator": 1,
+            "criteria": [{"metric": "auc", "estimate_at_least": 0.5}],
             "roc_band_resamples": 20,
         }
     )

@@ -157,7 +157,9 @@ def test_subgroup_list_with_a_single_key_and_a_missing_key(tmp_path: Path) -> No
 def test_small_subgroup_metric_is_not_estimable_never_a_number(tmp_path: Path) -> None:
     rows = [f"r{i},F,{int(i < 20)},{0.9 if i < 18 else 0.1}" for i in range(100)]
     rows += ["m1,M,1,0.9", "m2,M,0,0.2", "m3,M,0,0.3", "m4,M,1,0.4"]
-    protocol = _protocol(min_denominator=5, criteria=[])
+    protocol = _protocol(
+        min_denominator=5, criteria=[{"metric": "sensitivity", "estimate_at_least": 0.5}]
+    )
     ev = evaluate(protocol, load_cases(write_rows(tmp_path / "c.csv", HEADER, rows), protocol))
     assert ev.subgroups["sex=F"]["sensitivity"].estimate == pytest.approx(0.9)
     men = ev.subgroups["sex=M"]
@@ -174,7 +176,7 @@ def test_empty_bin_is_listed_with_no_cases(tmp_path: Path) -> None:
     rows = ["a,F,1,0.9,30", "b,F,0,0.2,40", "c,M,1,0.7,50", "d,M,0,0.4,60"]
     protocol = _protocol(
         subgroups=[{"column": "age", "bins": [0, 18, 200]}],
-        criteria=[],
+        criteria=[{"metric": "specificity", "estimate_at_least": 0.5}],
     )
     path = write_rows(tmp_path / "c.csv", HEADER + ",age", rows)
     ev = evaluate(protocol, load_cases(path, protocol))
@@ -259,6 +261,7 @@ def test_segmentation_and_detection(tmp_path: Path) -> None:
                 "detected": "n_found", "false_positives": "n_fp",
             },
             "metrics": ["lesion_sensitivity", "fppi"],
+            "criteria": [{"metric": "fppi", "estimate_at_most": 1.0}],
         }
     )  # fmt: skip
     rows = [f"d{i},{i % 3},{max(0, i % 3 - (i % 2))},{i % 2}" for i in range(30)]

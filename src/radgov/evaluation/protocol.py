@@ -194,7 +194,7 @@ class Protocol(_Strict):
     proportion_method: Literal["wilson", "clopper-pearson", "agresti-coull"] = "wilson"
     metrics: list[str] = Field(min_length=1)
     subgroups: list[Annotated[SubgroupSpec, Field()]] = Field(default_factory=list)
-    criteria: list[Criterion] = Field(default_factory=list)
+    criteria: list[Criterion] = Field(default_factory=list)  # at least one: see _consistent
     ifu_claims: list[IfuClaim] = Field(default_factory=list)
     # a metric whose denominator (positives for sensitivity, flagged cases for PPV, the smaller
     # class for the AUC, all cases otherwise) is below this is reported as not estimable
@@ -239,6 +239,11 @@ class Protocol(_Strict):
                 problems.append(
                     f"subgroup {i}: column {sg.column!r} is also a data column of the protocol"
                 )
+        if not self.criteria:
+            problems.append(
+                "criteria: an acceptance test needs at least one pass criterion, agreed before "
+                "the evaluation (practice parameter IV.E.2)"
+            )
         for i, c in enumerate(self.criteria, start=1):
             if c.metric not in self.metrics:
                 problems.append(
