@@ -26,20 +26,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def setup():  # type: ignore[no-untyped-def]
-    admin = make_user("admin", role=Role.ADMINISTRATOR)
-    mv = make_version()
-    upload_ifu(mv, "3", at=ago(days=400))
-    procedure = services.create_procedure(
-        admin,
-        model_version=mv,
-        title="ICH Triage for radiologists",
-        content="Inputs, outputs, limitations; ten worked cases.",
-        complexity="intermediate",
-        complexity_note="Triage changes worklist order: readers must know its failure modes.",
-        required_roles=[Role.PHYSICIAN],
-    )
-    return admin, mv, procedure
+def setup(world):  # type: ignore[no-untyped-def]
+    return world["admin"], world["mv"], world["procedure"]
 
 
 def test_no_record_is_refused_with_the_reason(setup) -> None:  # type: ignore[no-untyped-def]

@@ -17,6 +17,8 @@ that moment:
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -60,26 +62,61 @@ def has_attested(user: User, document, *, at: dt.datetime | None = None) -> bool
     return rows.exists()
 
 
-def missing_training(user: User, model_version, *, at: dt.datetime | None = None) -> str | None:  # type: ignore[no-untyped-def]
-    """None when the user is trained on the version at ``at``; otherwise why not."""
+@dataclass(frozen=True)
+class TrainingStatus:
+    """Where a person stands on a model version: ``state`` is one of TRAINED,
+    NO_RECORD, EXPIRED, NO_IFU, NOT_ATTESTED; ``reason`` is None when trained."""
+
+    state: str
+    reason: str | None
+    record: TrainingRecord | None = None
+    ifu: Any = None
+
+    @property
+    def trained(self) -> bool:
+        return self.state == TRAINED
+
+
+TRAINED, NO_RECORD, EXPIRED, NO_IFU, NOT_ATTESTED = (
+    "trained",
+    "no_record",
+    "expired",
+    "no_ifu",
+    "not_attested",
+)
+
+
+def training_status(user: User, model_version, *, at: dt.datetime | None = None) -> TrainingStatus:  # type: ignore[no-untyped-def]
     at = at or timezone.now()
     who = user.get_username()
     record = base_record(user, model_version, at=at)
+    ifu = current_ifu(model_version, at=at)
     if record is None:
-        return f"IV.F: {who} has no current training record for {model_version}"
+        reason = f"IV.F: {who} has no current training record for {model_version}"
+        return TrainingStatus(NO_RECORD, reason, None, ifu)
     if record.expires_at <= at:
-        return (
+        reason = (
             f"IV.F: {who}'s training for {model_version} expired on "
             f"{timezone.localtime(record.expires_at):%Y-%m-%d}"
         )
-    ifu = current_ifu(model_version, at=at)
+        return TrainingStatus(EXPIRED, reason, record, ifu)
     if ifu is None:
-        return (
+        reason = (
             f"IV.F.2: {model_version} has no IFU on file, so {who} cannot have attested reading it"
         )
+        return TrainingStatus(NO_IFU, reason, record, None)
     if not has_attested(user, ifu, at=at):
-        return f"IV.F.2: {who} has not attested reading the IFU (version {ifu.version_label}) of {model_version}"
-    return None
+        reason = (
+            f"IV.F.2: {who} has not attested reading the IFU (version {ifu.version_label}) "
+            f"of {model_version}"
+        )
+        return TrainingStatus(NOT_ATTESTED, reason, record, ifu)
+    return TrainingStatus(TRAINED, None, record, ifu)
+
+
+def missing_training(user: User, model_version, *, at: dt.datetime | None = None) -> str | None:  # type: ignore[no-untyped-def]
+    """None when the user is trained on the version at ``at``; otherwise why not."""
+    return training_status(user, model_version, at=at).reason
 
 
 def is_trained(user: User, model_version, *, at: dt.datetime | None = None) -> bool:  # type: ignore[no-untyped-def]
