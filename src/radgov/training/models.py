@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import models
 
 from radgov.core.models import AuditedModel
+from radgov.core.roles import Role
 
 
 class Complexity(models.TextChoices):
@@ -59,6 +60,10 @@ class TrainingProcedure(AuditedModel):
     def __str__(self) -> str:
         kind = "supplemental training" if self.is_supplemental else "training"
         return f"{self.title} ({kind})"
+
+    @property
+    def required_role_labels(self) -> list[str]:
+        return [Role(r).label if r in Role.values else r for r in self.required_roles]
 
 
 class IfuAttestation(AuditedModel):

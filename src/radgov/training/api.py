@@ -1,0 +1,264 @@
+"""Training procedures, records, IFU attestations and the training check (IV.F)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from ninja.errors import HttpError
+
+from radgov.accounts.models import User
+from radgov.core.roles import Role
+from radgov.training import selectors, services
+from radgov.training.access import training_status
+from radgov.training.models import TrainingProcedure, TrainingRecord
+
+router = Router(tags=["training"])
+T = TypeVar("T")
+
+
+class ProcedureOut(Schema):
+    id: int
+    model_version: int
+    model_version_label: str
+    title: str
+    content: str
+    complexity: str
+    complexity_note: str
+    required_roles: list[str]
+    validity_months: int
+    is_supplemental: bool
+    created_by: str
+    created_at: datetime
+
+
+class ProcedureIn(Schema):
+    model_version: int
+    title: str
+    content: str
+    complexity: str
+    complexity_note: str
+    required_roles: list[str]
+    validity_months: int = 12
+    is_supplemental: bool = False
+
+
+class RecordOut(Schema):
+    id: int
+    user: str
+    model_version: int
+    procedure: int
+    completed_at: datetime
+    expires_at: datetime
+    is_supplemental: bool
+    ifu_document: int | None
+    ifu_attested_at: datetime | None
+    trainer: str | None
+    recorded_by: str
+    notes: str
+
+
+class RecordIn(Schema):
+    procedure: int
+    user: int | None = None
+    completed_at: datetime | None = None
+    attest_ifu: bool = False
+    trainer: int | None = None
+    notes: str = ""
+
+
+class AttestIn(Schema):
+    model_version: int
+
+
+class AttestationOut(Schema):
+    id: int
+    user: str
+    document: int
+    ifu_version: str
+    attested_at: datetime
+
+
+class CheckOut(Schema):
+    user: str
+    model_version: int
+    trained: bool
+    state: str
+    reason: str | None
+    expires_at: datetime | None
+    ifu_version: str | None
+
+
+def _procedure_out(p: TrainingProcedure) -> ProcedureOut:
+    return ProcedureOut(
+        id=p.pk,
+        model_version=p.model_version_id,
+        model_version_label=str(p.model_version),
+        title=p.title,
+        content=p.content,
+        complexity=p.complexity,
+        complexity_note=p.complexity_note,
+        required_roles=p.required_roles,
+        validity_months=p.validity_months,
+        is_supplemental=p.is_supplemental,
+        created_by=p.created_by.username,
+        created_at=p.created_at,
+    )
+
+
+def _record_out(r: TrainingRecord) -> RecordOut:
+    return RecordOut(
+        id=r.pk,
+        user=r.user.username,
+        model_version=r.model_version_id,
+        procedure=r.procedure_id,
+        completed_at=r.completed_at,
+        expires_at=r.expires_at,
+        is_supplemental=r.is_supplemental,
+        ifu_document=r.ifu_document.pk if r.ifu_attestation_id else None,
+        ifu_attested_at=r.ifu_attested_at,
+        trainer=r.trainer.username if r.trainer_id else None,
+        recorded_by=r.recorded_by.username,
+        notes=r.notes,
+    )
+
+
+def _not_found(kind: str, object_id: int) -> HttpError:
+    """Not there, or not yours: the same answer, so ids cannot be probed (the API's
+    error handler audits the refusal)."""
+    return HttpError(404, f"no {kind} {object_id} that you may see")
+
+
+def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a service; a refusal becomes 403, a broken rule 422 (problem+json)."""
+    try:
+        return fn(*args, **kwargs)
+    except services.NotAllowed as exc:
+        raise HttpError(403, str(exc)) from None
+    except services.TrainingError as exc:
+        raise HttpError(422, str(exc)) from None
+
+
+def _model_version(model_version_id: int):  # type: ignore[no-untyped-def]
+    from radgov.inventory.models import ModelVersion
+
+    mv = ModelVersion.objects.select_related("product").filter(pk=model_version_id).first()
+    if mv is None:
+        raise _not_found("model version", model_version_id)
+    return mv
+
+
+def _user(user_id: int) -> User:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise _not_found("user", user_id)
+    return user
+
+
+@router.get("/procedures", response=list[ProcedureOut])
+def list_procedures(request: HttpRequest, model_version: int | None = None) -> list[ProcedureOut]:
+    rows = TrainingProcedure.objects.select_related("model_version__product", "created_by")
+    if model_version is not None:
+        rows = rows.filter(model_version_id=model_version)
+    return [_procedure_out(p) for p in rows]
+
+
+@router.post("/procedures", response={201: ProcedureOut})
+def create_procedure(request: HttpRequest, payload: ProcedureIn) -> Status[ProcedureOut]:
+    proc = _run(
+        services.create_procedure,
+        request.user,
+        model_version=_model_version(payload.model_version),
+        title=payload.title,
+        content=payload.content,
+        complexity=payload.complexity,
+        complexity_note=payload.complexity_note,
+        required_roles=payload.required_roles,
+        validity_months=payload.validity_months,
+        is_supplemental=payload.is_supplemental,
+    )
+    return Status(201, _procedure_out(proc))
+
+
+@router.get("/records", response=list[RecordOut])
+def list_records(
+    request: HttpRequest, user: int | None = None, model_version: int | None = None
+) -> list[RecordOut]:
+    """Your own records; all records for governance-group members and administrators;
+    your deployments' people's records for a clinical champion."""
+    rows = selectors.visible_records(request.user)  # type: ignore[arg-type]
+    if user is not None:
+        rows = rows.filter(user_id=user)
+    if model_version is not None:
+        rows = rows.filter(model_version_id=model_version)
+    return [_record_out(r) for r in rows]
+
+
+@router.post("/records", response={201: RecordOut})
+def record_completion(request: HttpRequest, payload: RecordIn) -> Status[RecordOut]:
+    procedure = (
+        TrainingProcedure.objects.select_related("model_version__product")
+        .filter(pk=payload.procedure)
+        .first()
+    )
+    if procedure is None:
+        raise _not_found("training procedure", payload.procedure)
+    row = _run(
+        services.record_completion,
+        request.user,
+        procedure=procedure,
+        user=_user(payload.user) if payload.user is not None else None,
+        completed_at=payload.completed_at,
+        attest_ifu=payload.attest_ifu,
+        trainer=_user(payload.trainer) if payload.trainer is not None else None,
+        notes=payload.notes,
+    )
+    return Status(201, _record_out(row))
+
+
+@router.post("/attestations", response={201: AttestationOut})
+def attest_ifu(request: HttpRequest, payload: AttestIn) -> Status[AttestationOut]:
+    """You attest reading the current IFU of a model version (yourself only)."""
+    row = _run(services.attest_ifu, request.user, _model_version(payload.model_version))
+    return Status(
+        201,
+        AttestationOut(
+            id=row.pk,
+            user=row.user.username,
+            document=row.document_id,
+            ifu_version=row.document.version_label,
+            attested_at=row.attested_at,
+        ),
+    )
+
+
+class CheckQuery(Schema):
+    model_version: int
+    user: int | None = None
+
+
+@router.get("/check", response=CheckOut)
+def check(request: HttpRequest, query: Query[CheckQuery]) -> CheckOut:
+    """May this person see this model version's outputs now?  Anyone may ask about
+    themselves; governance-group members, administrators, the model's clinical
+    champions (about their deployments' people) and imaging informatics (for
+    integrations that gate the display of AI results) may ask about others."""
+    viewer: User = request.user  # type: ignore[assignment]
+    mv = _model_version(query.model_version)
+    person = _user(query.user) if query.user is not None else viewer
+    allowed = viewer.role == Role.INFORMATICS or selectors.may_see_training_of(viewer, person, mv)
+    if not allowed:
+        raise _not_found("user", person.pk)
+    status = training_status(person, mv)
+    return CheckOut(
+        user=person.username,
+        model_version=mv.pk,
+        trained=status.trained,
+        state=status.state,
+        reason=status.reason,
+        expires_at=status.record.expires_at if status.record else None,
+        ifu_version=status.ifu.version_label if status.ifu else None,
+    )
