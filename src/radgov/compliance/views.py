@@ -50,6 +50,8 @@ def new_job(request: HttpRequest) -> HttpResponse:
         "roots": config.get_list("RADGOV_DEID_ROOTS") if allowed_roots() else [],
         "max_mb": config.get_int("RADGOV_MAX_UPLOAD_MB"),
         "edition": EDITION,
+        "option_rows": [(o.cli_name, o.code_meaning, MEANINGS[o]) for o in JOB_OPTIONS],
+        "chosen_options": form["options"].value() or [],
     }
     return render(request, "compliance/deid_new.html", context, status=400 if form.errors else 200)
 
