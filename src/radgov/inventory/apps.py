@@ -5,3 +5,10 @@ class InventoryConfig(AppConfig):
     name = "radgov.inventory"
     label = "inventory"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # the inventory's own lifecycle guards (IFU, output-release policy, pilot group,
+        # qualified end-users, local acceptance testing) register on import
+        from radgov.inventory import lifecycle
+
+        lifecycle.register_inventory_guards()

@@ -33,6 +33,12 @@ class NotRegulatedReason(models.TextChoices):
     RESEARCH = "research", "Research use"
 
 
+class DecisionRole(models.TextChoices):
+    INFORMS = "informs", "Informs clinical management"
+    AUGMENTS = "augments", "Augments clinical management"
+    REPLACES = "replaces", "Replaces clinical management"
+
+
 class Product(AuditedModel):
     vendor = models.CharField(max_length=200)
     vendor_contact = models.TextField(
@@ -98,6 +104,36 @@ class ModelVersion(AuditedModel):
     claim_source = models.TextField(
         blank=True, help_text="where the claim comes from and on which population"
     )
+    # model card (CHAI Applied Model Card, ONC HTI-1 source attributes)
+    model_type = models.CharField(
+        max_length=200, blank=True, help_text="e.g. 3D convolutional network"
+    )
+    intended_users = models.TextField(blank=True)
+    target_population = models.TextField(blank=True, help_text="intended patient population")
+    decision_role = models.CharField(
+        max_length=16,
+        choices=DecisionRole.choices,
+        blank=True,
+        help_text="intended decision-making role (HTI-1)",
+    )
+    out_of_scope_use = models.TextField(
+        blank=True, help_text="tasks, situations or populations where use is cautioned against"
+    )
+    known_biases = models.TextField(blank=True, help_text="known biases or ethical considerations")
+    clinical_risk_level = models.CharField(max_length=200, blank=True)
+    development_data = models.TextField(
+        blank=True,
+        help_text="training data: sources, dates, inclusion/exclusion, demographic representativeness",
+    )
+    bias_mitigation = models.TextField(blank=True, help_text="approach to fairness and bias")
+    external_validation = models.TextField(
+        blank=True, help_text="external validation: data source, setting, who tested, process"
+    )
+    maintenance = models.TextField(
+        blank=True, help_text="the developer's update, monitoring and correction process"
+    )
+    funding_source = models.CharField(max_length=200, blank=True)
+    references = models.TextField(blank=True, help_text="publications, evaluations of outcomes")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,384 @@
+"""The inventory's REST API: products, versions, deployments, documents, lifecycle moves,
+model cards and criteria evaluation.  Refusals are problem+json: 403 when the person may
+not, 422 naming the rule (and the practice parameter's clause) when the input breaks one."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import File, Form, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+
+from radgov.accounts.models import User
+from radgov.dicom.criteria import Criteria, CriteriaError
+from radgov.inventory import lifecycle, services
+from radgov.inventory import model_card as cards
+from radgov.inventory.models import Deployment, Document, ModelVersion, Product
+
+router = Router(tags=["inventory"])
+
+
+class ProductIn(Schema):
+    vendor: str
+    name: str
+    category: str
+    regulatory_pathway: str
+    vendor_contact: str = ""
+    support_contact: str = ""
+    description: str = ""
+    fda_number: str = ""
+    fda_product_code: str = ""
+    ce_ukca: str = ""
+    not_regulated_reason: str = ""
+
+
+class ProductOut(Schema):
+    id: int
+    vendor: str
+    name: str
+    category: str
+    regulatory_pathway: str
+    fda_number: str
+    fda_product_code: str
+    ce_ukca: str
+    not_regulated_reason: str
+    vendor_contact: str
+    support_contact: str
+    description: str
+    needs_extra_oversight: bool
+
+
+class VersionIn(Schema):
+    version: str
+    release_date: date | None = None
+    release_notes: str = ""
+    advance_notice_date: date | None = None
+    intended_purpose: str = ""
+    inputs: str = ""
+    outputs: str = ""
+    limitations: str = ""
+    performance_factors: str = ""
+    claimed_sensitivity: float | None = None
+    claimed_specificity: float | None = None
+    claim_source: str = ""
+    model_type: str = ""
+    intended_users: str = ""
+    target_population: str = ""
+    decision_role: str = ""
+    out_of_scope_use: str = ""
+    known_biases: str = ""
+    clinical_risk_level: str = ""
+    development_data: str = ""
+    bias_mitigation: str = ""
+    external_validation: str = ""
+    maintenance: str = ""
+    funding_source: str = ""
+    references: str = ""
+
+
+class DocumentOut(Schema):
+    id: int
+    kind: str
+    version_label: str
+    title: str
+    original_name: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+
+class VersionOut(VersionIn):
+    id: int
+    product_id: int
+    documents: list[DocumentOut]
+
+
+class DeploymentIn(Schema):
+    site: str
+    clinical_champion_ids: list[int] = []
+    end_user_ids: list[int] = []
+    pilot_user_ids: list[int] = []
+    technical_contact_id: int | None = None
+    inclusion_criteria: dict[str, Any] = {}
+    routing_notes: str = ""
+    output_release_policy: str = ""
+
+
+class TransitionOut(Schema):
+    from_stage: str
+    to_stage: str
+    by: str | None
+    at: datetime
+    reason: str
+
+
+class DeploymentOut(Schema):
+    id: int
+    model_version_id: int
+    product: str
+    version: str
+    site: str
+    status: str
+    deployment_date: date | None
+    clinical_champions: list[str]
+    end_users: list[str]
+    pilot_users: list[str]
+    technical_contact: str | None
+    inclusion_criteria: dict[str, Any]
+    routing_notes: str
+    output_release_policy: str
+    replaces_id: int | None
+    history: list[TransitionOut]
+    missing: dict[str, list[str]]
+
+
+class TransitionIn(Schema):
+    to: str
+    reason: str = ""
+
+
+class UpgradeIn(Schema):
+    model_version_id: int
+
+
+class CriteriaIn(Schema):
+    attributes: dict[str, Any]
+    criteria: dict[str, Any] | None = None
+    deployment_id: int | None = None
+
+
+class CriteriaOut(Schema):
+    included: bool
+    reasons: list[str]
+    criteria: dict[str, Any]
+
+
+def _refuse(exc: Exception) -> HttpError:
+    if isinstance(exc, services.NotPermitted):
+        return HttpError(403, str(exc))
+    return HttpError(422, str(exc))
+
+
+REFUSED = (services.InventoryError, lifecycle.LifecycleError, services.NotPermitted)
+
+
+def _product_out(p: Product) -> dict[str, Any]:
+    data = {f: getattr(p, f) for f in services.PRODUCT_FIELDS}
+    return {"id": p.pk, **data, "needs_extra_oversight": p.needs_extra_oversight}
+
+
+def _version_out(mv: ModelVersion) -> dict[str, Any]:
+    data = {f: getattr(mv, f) for f in services.VERSION_FIELDS}
+    return {
+        "id": mv.pk,
+        "product_id": mv.product_id,
+        "version": mv.version,
+        **data,
+        "documents": list(mv.documents.all()),
+    }
+
+
+def _deployment_out(d: Deployment) -> dict[str, Any]:
+    return {
+        "id": d.pk,
+        "model_version_id": d.model_version_id,
+        "product": str(d.model_version.product),
+        "version": d.model_version.version,
+        "site": d.site,
+        "status": d.status,
+        "deployment_date": d.deployment_date,
+        "clinical_champions": [u.username for u in d.clinical_champions.all()],
+        "end_users": [u.username for u in d.end_users.all()],
+        "pilot_users": [u.username for u in d.pilot_users.all()],
+        "technical_contact": d.technical_contact.username if d.technical_contact else None,
+        "inclusion_criteria": d.inclusion_criteria,
+        "routing_notes": d.routing_notes,
+        "output_release_policy": d.output_release_policy,
+        "replaces_id": d.replaces_id,
+        "history": [
+            {
+                "from_stage": t.from_stage,
+                "to_stage": t.to_stage,
+                "by": t.by.username if t.by else None,
+                "at": t.at,
+                "reason": t.reason,
+            }
+            for t in d.transitions.select_related("by")
+        ],
+        "missing": {
+            str(target.value): lifecycle.missing_for(d, target)
+            for target in lifecycle.allowed_targets(d)
+        },
+    }
+
+
+def _users(ids: list[int], what: str) -> list[User]:
+    found = list(User.objects.filter(pk__in=ids, is_active=True))
+    unknown = sorted(set(ids) - {u.pk for u in found})
+    if unknown:
+        raise HttpError(422, f"{what}: no active user with id {', '.join(map(str, unknown))}")
+    return found
+
+
+# --- products and versions -------------------------------------------------------------------
+
+
+@router.get("/products", response=list[ProductOut])
+def list_products(request: HttpRequest) -> list[dict[str, Any]]:
+    return [_product_out(p) for p in Product.objects.order_by("vendor", "name")]
+
+
+@router.post("/products", response={201: ProductOut})
+def create_product(request: HttpRequest, payload: ProductIn) -> Status[dict[str, Any]]:
+    try:
+        row = services.create_product(request.user, **payload.dict())
+    except REFUSED as exc:
+        raise _refuse(exc) from None
+    return Status(201, _product_out(row))
+
+
+@router.get("/products/{product_id}", response=ProductOut)
+def get_product(request: HttpRequest, product_id: int) -> dict[str, Any]:
+    return _product_out(get_object_or_404(Product, pk=product_id))
+
+
+@router.get("/products/{product_id}/versions", response=list[VersionOut])
+def list_versions(request: HttpRequest, product_id: int) -> list[dict[str, Any]]:
+    product = get_object_or_404(Product, pk=product_id)
+    return [_version_out(mv) for mv in product.versions.all()]
+
+
+@router.post("/products/{product_id}/versions", response={201: VersionOut})
+def create_version(
+    request: HttpRequest, product_id: int, payload: VersionIn
+) -> Status[dict[str, Any]]:
+    product = get_object_or_404(Product, pk=product_id)
+    data = payload.dict()
+    version = data.pop("version")
+    try:
+        row = services.add_model_version(request.user, product, version=version, **data)
+    except REFUSED as exc:
+        raise _refuse(exc) from None
+    return Status(201, _version_out(row))
+
+
+@router.get("/versions/{version_id}", response=VersionOut)
+def get_version(request: HttpRequest, version_id: int) -> dict[str, Any]:
+    return _version_out(get_object_or_404(ModelVersion, pk=version_id))
+
+
+@router.get("/versions/{version_id}/model-card")
+def model_card(request: HttpRequest, version_id: int) -> dict[str, Any]:
+    """CHAI Applied Model Card fields and ONC HTI-1 source attributes, with ``empty_fields``."""
+    return cards.build(get_object_or_404(ModelVersion, pk=version_id))
+
+
+@router.post("/versions/{version_id}/documents", response={201: DocumentOut})
+def upload_document(
+    request: HttpRequest,
+    version_id: int,
+    kind: Form[str],
+    version_label: Form[str],
+    file: File[UploadedFile],
+    title: Form[str] = "",
+) -> Status[Document]:
+    """Multipart upload of a PDF (IFU, release notes, other), at most RADGOV_MAX_UPLOAD_MB."""
+    mv = get_object_or_404(ModelVersion, pk=version_id)
+    try:
+        doc = services.upload_document(
+            request.user, mv, kind=kind, version_label=version_label, title=title, upload=file
+        )
+    except REFUSED as exc:
+        raise _refuse(exc) from None
+    return Status(201, doc)
+
+
+# --- deployments -----------------------------------------------------------------------------
+
+
+@router.get("/deployments", response=list[DeploymentOut])
+def list_deployments(request: HttpRequest, stage: str | None = None) -> list[dict[str, Any]]:
+    rows = Deployment.objects.select_related("model_version__product", "technical_contact")
+    if stage:
+        rows = rows.filter(status=stage)
+    return [_deployment_out(d) for d in rows.order_by("pk")]
+
+
+@router.post("/versions/{version_id}/deployments", response={201: DeploymentOut})
+def create_deployment(
+    request: HttpRequest, version_id: int, payload: DeploymentIn
+) -> Status[dict[str, Any]]:
+    mv = get_object_or_404(ModelVersion, pk=version_id)
+    contact = None
+    if payload.technical_contact_id is not None:
+        contact = _users([payload.technical_contact_id], "technical_contact_id")[0]
+    try:
+        row = services.create_deployment(
+            request.user,
+            mv,
+            site=payload.site,
+            clinical_champions=_users(payload.clinical_champion_ids, "clinical_champion_ids"),
+            end_users=_users(payload.end_user_ids, "end_user_ids"),
+            pilot_users=_users(payload.pilot_user_ids, "pilot_user_ids"),
+            technical_contact=contact,
+            inclusion_criteria=payload.inclusion_criteria,
+            routing_notes=payload.routing_notes,
+            output_release_policy=payload.output_release_policy,
+        )
+    except REFUSED as exc:
+        raise _refuse(exc) from None
+    return Status(201, _deployment_out(row))
+
+
+@router.get("/deployments/{deployment_id}", response=DeploymentOut)
+def get_deployment(request: HttpRequest, deployment_id: int) -> dict[str, Any]:
+    return _deployment_out(get_object_or_404(Deployment, pk=deployment_id))
+
+
+@router.post("/deployments/{deployment_id}/transition", response=DeploymentOut)
+def transition_deployment(
+    request: HttpRequest, deployment_id: int, payload: TransitionIn
+) -> dict[str, Any]:
+    """Move to another lifecycle stage; a refused move lists everything that is missing."""
+    row = get_object_or_404(Deployment, pk=deployment_id)
+    try:
+        row = lifecycle.transition(request.user, row, payload.to, reason=payload.reason)
+    except REFUSED as exc:
+        raise _refuse(exc) from None
+    return _deployment_out(row)
+
+
+@router.post("/deployments/{deployment_id}/upgrade", response={201: DeploymentOut})
+def propose_upgrade(
+    request: HttpRequest, deployment_id: int, payload: UpgradeIn
+) -> Status[dict[str, Any]]:
+    """A new version re-enters review as a new deployment; the current one is unchanged."""
+    row = get_object_or_404(Deployment, pk=deployment_id)
+    mv = get_object_or_404(ModelVersion, pk=payload.model_version_id)
+    try:
+        new = services.propose_upgrade(request.user, row, mv)
+    except REFUSED as exc:
+        raise _refuse(exc) from None
+    return Status(201, _deployment_out(new))
+
+
+@router.post("/criteria/evaluate", response=CriteriaOut)
+def evaluate_criteria(request: HttpRequest, payload: CriteriaIn) -> dict[str, Any]:
+    """Would a study with these DICOM attributes (by keyword) be included?  Criteria come from
+    ``criteria`` or from the deployment ``deployment_id``."""
+    if (payload.criteria is None) == (payload.deployment_id is None):
+        raise HttpError(422, "give either criteria or deployment_id")
+    if payload.deployment_id is not None:
+        data = get_object_or_404(Deployment, pk=payload.deployment_id).inclusion_criteria
+    else:
+        data = payload.criteria
+    try:
+        criteria = Criteria.from_dict(data or {})
+    except CriteriaError as exc:
+        raise HttpError(422, str(exc)) from None
+    included, reasons = criteria.evaluate(payload.attributes)
+    return {"included": included, "reasons": reasons, "criteria": criteria.to_dict()}

@@ -1,0 +1,246 @@
+"""A deployment's lifecycle as an explicit state machine.
+
+    requested -> under review -> acceptance testing -> approved -> pilot -> deployed
+                                                                 \\-> deployed
+    any live stage -> suspended -> (back to review, pilot or deployed) ; any stage -> sunset
+
+Every move goes through :func:`transition` (a service): it refuses a move the
+table does not allow, runs every guard registered for the target stage, and
+refuses when any guard reports something missing, listing *all* of it.  A guard
+is ``guard(deployment) -> list[str]``, each item a sentence citing the practice
+parameter's clause ("IV.F.2: no IFU document uploaded for version 2.1").
+
+Other apps register their guards in their ``AppConfig.ready``: governance the
+approval decision and, for products that need extra oversight (IV.H), the IRB
+determination and the legal/compliance review; training the training procedure.
+Evidence of local acceptance testing (IV.E) comes from providers registered with
+:func:`register_acceptance_evidence` (a governance waiver, a passed evaluation run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from radgov.core.roles import Role
+from radgov.core.services import service
+from radgov.inventory.stages import Stage
+
+if TYPE_CHECKING:
+    from radgov.inventory.models import Deployment
+
+__all__ = [
+    "ALLOWED",
+    "PILOT_MAX_USERS",
+    "LifecycleError",
+    "NotPermitted",
+    "Stage",
+    "allowed_targets",
+    "missing_for",
+    "register_acceptance_evidence",
+    "register_guard",
+    "transition",
+]
+
+Guard = Callable[["Deployment"], list[str]]
+EvidenceProvider = Callable[["Deployment"], bool]
+
+PILOT_MAX_USERS = 10
+
+# The allowed moves.  A suspension can be lifted back to where the deployment was
+# (pilot or deployed, guards permitting) or sent back to review; sunset is final.
+ALLOWED: dict[Stage, tuple[Stage, ...]] = {
+    Stage.REQUESTED: (Stage.UNDER_REVIEW, Stage.SUNSET),
+    Stage.UNDER_REVIEW: (Stage.ACCEPTANCE_TESTING, Stage.APPROVED, Stage.SUNSET),
+    Stage.ACCEPTANCE_TESTING: (Stage.UNDER_REVIEW, Stage.APPROVED, Stage.SUNSET),
+    Stage.APPROVED: (Stage.PILOT, Stage.DEPLOYED, Stage.SUSPENDED, Stage.SUNSET),
+    Stage.PILOT: (Stage.DEPLOYED, Stage.SUSPENDED, Stage.SUNSET),
+    Stage.DEPLOYED: (Stage.SUSPENDED, Stage.SUNSET),
+    Stage.SUSPENDED: (Stage.UNDER_REVIEW, Stage.PILOT, Stage.DEPLOYED, Stage.SUNSET),
+    Stage.SUNSET: (),
+}
+
+# Moves that must say why (recorded on the transition).
+REASON_REQUIRED = frozenset({Stage.SUSPENDED, Stage.SUNSET})
+
+_guards: dict[Stage, list[Guard]] = {stage: [] for stage in Stage}
+_evidence: list[EvidenceProvider] = []
+
+
+class LifecycleError(ValueError):
+    """A transition refused; ``missing`` lists every reason."""
+
+    def __init__(self, message: str, missing: list[str] | None = None) -> None:
+        self.missing = list(missing or [])
+        if self.missing:
+            message = f"{message}: " + "; ".join(self.missing)
+        super().__init__(message)
+
+
+class NotPermitted(PermissionError):
+    """The acting person may not make this change."""
+
+
+def register_guard(target: Stage | str, guard: Guard) -> None:
+    """Run ``guard`` before any move into ``target``.  Registering twice is harmless."""
+    stage = Stage(target)
+    if guard not in _guards[stage]:
+        _guards[stage].append(guard)
+
+
+def register_acceptance_evidence(provider: EvidenceProvider) -> None:
+    """``provider(deployment)`` is True when it holds a passed local acceptance test or a
+    recorded, justified waiver for the deployment (IV.E)."""
+    if provider not in _evidence:
+        _evidence.append(provider)
+
+
+def guards_for(target: Stage | str) -> list[Guard]:
+    return list(_guards[Stage(target)])
+
+
+def allowed_targets(deployment: Deployment) -> tuple[Stage, ...]:
+    return ALLOWED[Stage(deployment.status)]
+
+
+def missing_for(deployment: Deployment, target: Stage | str) -> list[str]:
+    """What every guard of ``target`` says is missing (empty: the guards would pass)."""
+    missing: list[str] = []
+    for guard in _guards[Stage(target)]:
+        missing.extend(guard(deployment))
+    return missing
+
+
+def may_transition(user: Any) -> bool:
+    """Only governance-group members and administrators move a deployment (IV.A.1)."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_governance_member or user.role == Role.ADMINISTRATOR)
+        and user.role != Role.VENDOR
+    )
+
+
+@service
+def transition(
+    user: Any, deployment: Deployment, to: Stage | str, *, reason: str = ""
+) -> Deployment:
+    """Move ``deployment`` to stage ``to``; refuses with every missing item, changing nothing.
+
+    Deploying a new version that ``replaces`` an earlier deployment sunsets the earlier
+    one in the same transaction, so the practice never runs both or neither.
+    """
+    from radgov.inventory.models import Deployment
+
+    if not may_transition(user):
+        raise NotPermitted(
+            "IV.A.1: only governance-group members and administrators may move a deployment "
+            "through its lifecycle"
+        )
+    try:
+        target = Stage(to)
+    except ValueError:
+        raise LifecycleError(
+            f"{to!r} is not a lifecycle stage; stages are {', '.join(Stage.values)}"
+        ) from None
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    current = Stage(deployment.status)
+    if target not in ALLOWED[current]:
+        allowed = ", ".join(s.label.lower() for s in ALLOWED[current]) or "none (sunset is final)"
+        raise LifecycleError(
+            f"a deployment cannot go from {current.label.lower()} to {target.label.lower()}; "
+            f"from {current.label.lower()} it may go to: {allowed}"
+        )
+    missing = missing_for(deployment, target)
+    reason = (reason or "").strip()
+    if target in REASON_REQUIRED and not reason:
+        missing.append(f"a move to {target.label.lower()} must say why (a reason is required)")
+    if missing:
+        raise LifecycleError(f"{deployment} cannot move to {target.label.lower()}", missing=missing)
+    _move(user, deployment, current, target, reason)
+    if target == Stage.DEPLOYED and deployment.replaces_id is not None:
+        old = Deployment.objects.select_for_update().get(pk=deployment.replaces_id)
+        if old.status != Stage.SUNSET:
+            _move(
+                user,
+                old,
+                Stage(old.status),
+                Stage.SUNSET,
+                f"replaced by {deployment.model_version.version} (deployment {deployment.pk})",
+            )
+    return deployment
+
+
+def _move(user: Any, deployment: Deployment, current: Stage, target: Stage, reason: str) -> None:
+    from radgov.inventory.models import DeploymentTransition
+
+    deployment.status = target
+    if target == Stage.DEPLOYED and deployment.deployment_date is None:
+        deployment.deployment_date = timezone.localdate()
+    deployment.save()
+    DeploymentTransition.objects.create(
+        deployment=deployment, from_stage=current, to_stage=target, by=user, reason=reason
+    )
+
+
+# --- the inventory's own guards ------------------------------------------------------------
+
+
+def ifu_guard(deployment: Deployment) -> list[str]:
+    from radgov.inventory.models import DocumentKind
+
+    version = deployment.model_version
+    if version.documents.filter(kind=DocumentKind.IFU).exists():
+        return []
+    return [f"IV.F.2: no IFU document uploaded for version {version.version}"]
+
+
+def release_policy_guard(deployment: Deployment) -> list[str]:
+    if deployment.output_release_policy.strip():
+        return []
+    return [
+        "IV.C.2: no output-release policy recorded for the deployment "
+        "(how AI results reach the medical record)"
+    ]
+
+
+def pilot_group_guard(deployment: Deployment) -> list[str]:
+    count = deployment.pilot_users.count()
+    if count == 0:
+        return ["no pilot group: name the small group of end-users who will pilot the model"]
+    if count > PILOT_MAX_USERS:
+        return [
+            f"the pilot group has {count} end-users; a pilot is a small group "
+            f"(at most {PILOT_MAX_USERS})"
+        ]
+    return []
+
+
+def end_users_guard(deployment: Deployment) -> list[str]:
+    if deployment.end_users.exists():
+        return []
+    return ["III.A: no qualified end-users named for the deployment"]
+
+
+ACCEPTANCE_MISSING = "IV.E: no passed local acceptance test and no recorded, justified waiver"
+
+
+def acceptance_guard(deployment: Deployment) -> list[str]:
+    if any(provider(deployment) for provider in list(_evidence)):
+        return []
+    return [f"{ACCEPTANCE_MISSING} for {deployment.model_version}"]
+
+
+def register_inventory_guards() -> None:
+    for target in (Stage.PILOT, Stage.DEPLOYED):
+        register_guard(target, ifu_guard)
+        register_guard(target, release_policy_guard)
+        register_guard(target, acceptance_guard)
+    register_guard(Stage.PILOT, pilot_group_guard)
+    register_guard(Stage.DEPLOYED, end_users_guard)
+
+
+register_inventory_guards()

@@ -1,0 +1,6 @@
+from radgov.web.navigation import Item
+
+ITEMS = [
+    Item("Inventory", "inventory:products"),
+    Item("Deployments", "inventory:deployments"),
+]

@@ -1,0 +1,59 @@
+"""Who may use the inventory's routes.
+
+Everyone logged in reads the inventory (it holds no patient data; vendors see it
+too).  Changes are offered to every role but the vendor's; the services then admit
+administrators, imaging informatics and governance-group members (a capacity, not
+a role, so it is checked there), and lifecycle moves only governance-group members
+and administrators.  Documents are uploaded by administrators and informatics."""
+
+from __future__ import annotations
+
+from radgov.core.policy import Rule, anyone, only
+from radgov.core.roles import Role
+
+NOT_VENDOR = tuple(r for r in Role if r != Role.VENDOR)
+UPLOADERS = (Role.ADMINISTRATOR, Role.INFORMATICS)
+
+
+def editors() -> Rule:
+    return only(*NOT_VENDOR)
+
+
+RULES: dict[str, Rule] = {
+    # pages
+    "inventory:products": anyone(),
+    "inventory:product": anyone(),
+    "inventory:product_new": editors(),
+    "inventory:product_edit": editors(),
+    "inventory:version": anyone(),
+    "inventory:version_new": editors(),
+    "inventory:version_edit": editors(),
+    "inventory:calculator": anyone(),
+    "inventory:model_card": anyone(),
+    "inventory:model_card_json": anyone(),
+    "inventory:document": anyone(),  # the IFU is readable by the model's end-users (IV.F.2)
+    "inventory:document_new": only(*UPLOADERS),
+    "inventory:deployments": anyone(),
+    "inventory:deployment": anyone(),
+    "inventory:deployment_new": editors(),
+    "inventory:deployment_edit": editors(),
+    "inventory:deployment_transition": editors(),
+    "inventory:deployment_upgrade": editors(),
+    # API.  A path shared by GET and POST resolves to its first operation's name, so the
+    # two rules must agree: creating products and versions is ruled like reading them,
+    # and the services refuse (403) everyone but the inventory's keepers.
+    "api:inventory_list_products": anyone(),
+    "api:inventory_create_product": anyone(),
+    "api:inventory_get_product": anyone(),
+    "api:inventory_list_versions": anyone(),
+    "api:inventory_create_version": anyone(),
+    "api:inventory_get_version": anyone(),
+    "api:inventory_model_card": anyone(),
+    "api:inventory_upload_document": only(*UPLOADERS),
+    "api:inventory_list_deployments": anyone(),
+    "api:inventory_create_deployment": editors(),
+    "api:inventory_get_deployment": anyone(),
+    "api:inventory_transition_deployment": editors(),
+    "api:inventory_propose_upgrade": editors(),
+    "api:inventory_evaluate_criteria": anyone(),
+}

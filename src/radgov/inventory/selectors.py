@@ -1,0 +1,110 @@
+"""Reads of the inventory.  It holds no patient data, so every logged-in person may
+read all of it and reads are not audited one by one."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+
+from radgov.core import policy
+from radgov.dicom.criteria import Criteria
+from radgov.inventory import lifecycle
+from radgov.inventory.models import Deployment, DocumentKind, ModelVersion, Product
+from radgov.inventory.stages import Stage
+
+LIVE = (Stage.PILOT, Stage.DEPLOYED)
+
+
+def products() -> QuerySet[Product]:
+    return Product.objects.annotate(
+        version_count=Count("versions", distinct=True),
+        live_count=Count(
+            "versions__deployments",
+            filter=Q(versions__deployments__status__in=LIVE),
+            distinct=True,
+        ),
+    ).order_by("vendor", "name")
+
+
+def deployments(stage: str | None = None) -> QuerySet[Deployment]:
+    rows = Deployment.objects.select_related("model_version__product", "replaces")
+    if stage:
+        rows = rows.filter(status=stage)
+    return rows.order_by("model_version__product__name", "site", "-created_at")
+
+
+def stage_counts() -> dict[str, int]:
+    counts = dict.fromkeys(Stage.values, 0)
+    for row in Deployment.objects.values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def current_ifu(model_version: ModelVersion) -> Any:
+    return (
+        model_version.documents.filter(kind=DocumentKind.IFU)
+        .order_by("-uploaded_at", "-id")
+        .first()
+    )
+
+
+@dataclass
+class Move:
+    stage: Stage
+    missing: list[str] = field(default_factory=list)
+    needs_reason: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.stage.label
+
+
+def moves(deployment: Deployment) -> list[Move]:
+    """Each allowed next stage with what its guards say is missing now."""
+    return [
+        Move(
+            stage=target,
+            missing=lifecycle.missing_for(deployment, target),
+            needs_reason=target in lifecycle.REASON_REQUIRED,
+        )
+        for target in lifecycle.allowed_targets(deployment)
+    ]
+
+
+@dataclass(frozen=True)
+class LinkedSection:
+    title: str
+    clause: str
+    app: str
+    url: str | None  # the other app's page, when it exists and the person may see it
+
+
+LINKED = [
+    ("Local acceptance testing results", "IV.B.2.e", "evaluation"),
+    ("Qualified end-user training logs", "IV.B.2.g", "training"),
+    ("Post-deployment monitoring data", "IV.B.2.h", "monitoring"),
+]
+
+
+def linked_sections(role: str | None) -> list[LinkedSection]:
+    """IV.B.2.e, g and h live in other apps: link to them once they exist."""
+    out = []
+    for title, clause, app in LINKED:
+        url = None
+        if importlib.util.find_spec(f"radgov.{app}.navigation") is not None:
+            for item in importlib.import_module(f"radgov.{app}.navigation").ITEMS:
+                rule = policy.rule_for(item.route)
+                if rule is not None and rule.allows(role):
+                    url = reverse(item.route)
+                    break
+        out.append(LinkedSection(title=title, clause=clause, app=app, url=url))
+    return out
+
+
+def criteria_lines(deployment: Deployment) -> list[str]:
+    return Criteria.from_dict(deployment.inclusion_criteria or {}).describe()

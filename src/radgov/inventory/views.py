@@ -1,0 +1,363 @@
+"""The inventory's pages: thin, they read through selectors and change through services."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from radgov.inventory import lifecycle, selectors, services
+from radgov.inventory import model_card as cards
+from radgov.inventory.forms import (
+    CalculatorForm,
+    DeploymentForm,
+    DocumentForm,
+    ProductForm,
+    TransitionForm,
+    UpgradeForm,
+    VersionForm,
+)
+from radgov.inventory.models import Deployment, Document, ModelVersion, Product
+from radgov.inventory.services import PRODUCT_FIELDS, VERSION_FIELDS
+from radgov.inventory.stages import Stage
+from radgov.stats.classification import predictive_values_at_prevalence
+
+REFUSED = (services.InventoryError, lifecycle.LifecycleError, services.NotPermitted)
+
+
+def products(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "inventory/products.html",
+        {
+            "products": selectors.products(),
+            "can_change": services.can_change(request.user),
+            "stage_counts": selectors.stage_counts(),
+        },
+    )
+
+
+def product(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(Product, pk=pk)
+    versions = row.versions.all()
+    return render(
+        request,
+        "inventory/product.html",
+        {
+            "product": row,
+            "versions": versions.prefetch_related("deployments"),
+            "can_change": services.can_change(request.user),
+        },
+    )
+
+
+def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    row = get_object_or_404(Product, pk=pk) if pk is not None else None
+    allowed = services.can_change(request.user)
+    form = ProductForm(request.POST or None, instance=row)
+    if request.method == "POST" and allowed and form.is_valid():
+        fields = {k: form.cleaned_data.get(k) or "" for k in PRODUCT_FIELDS}
+        try:
+            if row is None:
+                row = services.create_product(request.user, **fields)
+            else:
+                row = services.update_product(request.user, row, **fields)
+        except REFUSED as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{row} saved.")
+            return redirect("inventory:product", pk=row.pk)
+    return render(
+        request,
+        "inventory/form.html",
+        {
+            "form": form,
+            "allowed": allowed,
+            "title": f"Edit {row}" if row else "New product",
+            "back": row,
+            "multipart": False,
+        },
+    )
+
+
+def _prevalence_result(mv: ModelVersion, form: CalculatorForm) -> dict[str, Any] | None:
+    if not form.is_bound or not form.is_valid():
+        return None
+    if mv.claimed_sensitivity is None or mv.claimed_specificity is None:
+        form.add_error(
+            None, "the IFU's sensitivity and specificity are not recorded for this version"
+        )
+        return None
+    prevalence = form.cleaned_data["prevalence"] / 100.0
+    ppv, npv = predictive_values_at_prevalence(
+        mv.claimed_sensitivity, mv.claimed_specificity, prevalence
+    )
+    per = 1000
+    diseased = per * prevalence
+    tp = diseased * mv.claimed_sensitivity
+    fn = diseased - tp
+    tn = (per - diseased) * mv.claimed_specificity
+    fp = per - diseased - tn
+    return {
+        "prevalence": prevalence,
+        "prevalence_pct": form.cleaned_data["prevalence"],
+        "ppv": None if math.isnan(ppv) else ppv,
+        "npv": None if math.isnan(npv) else npv,
+        "per": per,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "flagged": tp + fp,
+    }
+
+
+def version(request: HttpRequest, pk: int) -> HttpResponse:
+    mv = get_object_or_404(ModelVersion.objects.select_related("product"), pk=pk)
+    calc = CalculatorForm(request.GET if "prevalence" in request.GET else None)
+    return render(
+        request,
+        "inventory/version.html",
+        {
+            "mv": mv,
+            "product": mv.product,
+            "documents": mv.documents.all(),
+            "ifu": selectors.current_ifu(mv),
+            "deployments": mv.deployments.all(),
+            "calc": calc,
+            "result": _prevalence_result(mv, calc),
+            "can_change": services.can_change(request.user),
+            "can_upload": services.can_upload(request.user),
+            "card": cards.build(mv),
+        },
+    )
+
+
+def calculator(request: HttpRequest, pk: int) -> HttpResponse:
+    """The PPV/NPV calculator (III.A.2: how disease prevalence affects AI performance)."""
+    mv = get_object_or_404(ModelVersion, pk=pk)
+    calc = CalculatorForm(request.GET if "prevalence" in request.GET else None)
+    result = _prevalence_result(mv, calc)
+    if request.headers.get("HX-Request") != "true":
+        url = f"/inventory/versions/{mv.pk}/"
+        if "prevalence" in request.GET:
+            url += f"?prevalence={request.GET.get('prevalence', '')}#calculator"
+        return redirect(url)
+    return render(
+        request, "inventory/_calculator_result.html", {"mv": mv, "calc": calc, "result": result}
+    )
+
+
+def version_form(
+    request: HttpRequest, product_id: int | None = None, pk: int | None = None
+) -> HttpResponse:
+    mv = get_object_or_404(ModelVersion, pk=pk) if pk is not None else None
+    prod = mv.product if mv else get_object_or_404(Product, pk=product_id)
+    allowed = services.can_change(request.user)
+    form = VersionForm(request.POST or None, instance=mv, editing=mv is not None)
+    if request.method == "POST" and allowed and form.is_valid():
+        fields = {k: form.cleaned_data.get(k) for k in VERSION_FIELDS}
+        try:
+            if mv is None:
+                mv = services.add_model_version(
+                    request.user, prod, version=form.cleaned_data["version"], **fields
+                )
+            else:
+                mv = services.update_model_version(request.user, mv, **fields)
+        except REFUSED as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{mv} saved.")
+            return redirect("inventory:version", pk=mv.pk)
+    return render(
+        request,
+        "inventory/form.html",
+        {
+            "form": form,
+            "allowed": allowed,
+            "title": f"Edit {mv}" if mv else f"New version of {prod}",
+            "back": mv or prod,
+            "multipart": False,
+        },
+    )
+
+
+def model_card(request: HttpRequest, pk: int) -> HttpResponse:
+    mv = get_object_or_404(ModelVersion.objects.select_related("product"), pk=pk)
+    card = cards.build(mv)
+    sections = [
+        (name, list(values.items())) for name, values in card["chai_applied_model_card"].items()
+    ]
+    labels = cards.hti1_labels()
+    hti1 = [(key, labels[key], value) for key, value in card["hti1_source_attributes"].items()]
+    return render(
+        request,
+        "inventory/model_card.html",
+        {"mv": mv, "card": card, "sections": sections, "hti1": hti1},
+    )
+
+
+def model_card_json(request: HttpRequest, pk: int) -> HttpResponse:
+    mv = get_object_or_404(ModelVersion.objects.select_related("product"), pk=pk)
+    return JsonResponse(cards.build(mv), json_dumps_params={"indent": 2})
+
+
+def document_form(request: HttpRequest, version_id: int) -> HttpResponse:
+    mv = get_object_or_404(ModelVersion, pk=version_id)
+    form = DocumentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            doc = services.upload_document(
+                request.user,
+                mv,
+                kind=form.cleaned_data["kind"],
+                version_label=form.cleaned_data["version_label"],
+                title=form.cleaned_data["title"],
+                upload=form.cleaned_data["file"],
+            )
+        except REFUSED as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{doc} uploaded.")
+            return redirect("inventory:version", pk=mv.pk)
+    return render(
+        request,
+        "inventory/form.html",
+        {
+            "form": form,
+            "allowed": True,
+            "title": f"Upload a document for {mv}",
+            "back": mv,
+            "multipart": True,
+        },
+    )
+
+
+def document(request: HttpRequest, pk: int) -> HttpResponse:
+    doc = get_object_or_404(Document, pk=pk)
+    try:
+        fh = doc.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("the document's file is missing from storage") from None
+    response = FileResponse(fh, content_type="application/pdf", filename=doc.original_name)
+    response["Content-Disposition"] = response["Content-Disposition"].replace(
+        "attachment", "inline"
+    )
+    return response
+
+
+def deployments(request: HttpRequest) -> HttpResponse:
+    stage = request.GET.get("stage") or None
+    if stage not in (None, *Stage.values):
+        stage = None
+    return render(
+        request,
+        "inventory/deployments.html",
+        {
+            "deployments": selectors.deployments(stage),
+            "stage": stage,
+            "stages": Stage.choices,
+            "stage_counts": selectors.stage_counts(),
+        },
+    )
+
+
+def deployment(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(
+        Deployment.objects.select_related(
+            "model_version__product", "replaces", "technical_contact"
+        ),
+        pk=pk,
+    )
+    return render(
+        request,
+        "inventory/deployment.html",
+        {
+            "d": row,
+            "mv": row.model_version,
+            "moves": selectors.moves(row),
+            "may_transition": lifecycle.may_transition(request.user),
+            "can_change": services.can_change(request.user),
+            "history": row.transitions.select_related("by"),
+            "criteria": selectors.criteria_lines(row),
+            "linked": selectors.linked_sections(getattr(request.user, "role", None)),
+            "ifu": selectors.current_ifu(row.model_version),
+            "replaced_by": row.replaced_by.select_related("model_version"),
+            "upgrade_form": UpgradeForm(deployment=row),
+        },
+    )
+
+
+def deployment_form(
+    request: HttpRequest, version_id: int | None = None, pk: int | None = None
+) -> HttpResponse:
+    row = get_object_or_404(Deployment, pk=pk) if pk is not None else None
+    mv = row.model_version if row else get_object_or_404(ModelVersion, pk=version_id)
+    allowed = services.can_change(request.user)
+    initial = DeploymentForm.initial_for(row) if row else {}
+    form = DeploymentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and allowed and form.is_valid():
+        fields = form.service_fields()
+        try:
+            if row is None:
+                row = services.create_deployment(request.user, mv, **fields)
+            else:
+                row = services.update_deployment(request.user, row, **fields)
+        except REFUSED as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{row} saved.")
+            return redirect("inventory:deployment", pk=row.pk)
+    return render(
+        request,
+        "inventory/form.html",
+        {
+            "form": form,
+            "allowed": allowed,
+            "title": f"Edit deployment {row.pk}: {row}" if row else f"Request a deployment of {mv}",
+            "back": row or mv,
+            "multipart": False,
+        },
+    )
+
+
+@require_POST
+def deployment_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(Deployment, pk=pk)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "say which stage to move to")
+        return redirect("inventory:deployment", pk=row.pk)
+    try:
+        row = lifecycle.transition(
+            request.user, row, form.cleaned_data["to"], reason=form.cleaned_data["reason"]
+        )
+    except REFUSED as exc:
+        messages.error(request, f"Not moved: {exc}")
+    else:
+        messages.success(request, f"Deployment {row.pk} is now {row.get_status_display().lower()}.")
+    return redirect("inventory:deployment", pk=row.pk)
+
+
+@require_POST
+def deployment_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(Deployment, pk=pk)
+    form = UpgradeForm(request.POST, deployment=row)
+    if not form.is_valid():
+        messages.error(request, "choose another version of the same product")
+        return redirect("inventory:deployment", pk=row.pk)
+    try:
+        new = services.propose_upgrade(request.user, row, form.cleaned_data["version"])
+    except REFUSED as exc:
+        messages.error(request, f"Not proposed: {exc}")
+        return redirect("inventory:deployment", pk=row.pk)
+    messages.success(
+        request,
+        f"Version {new.model_version.version} proposed as deployment {new.pk}; it is under review "
+        f"and deployment {row.pk} runs on unchanged until the new one is deployed.",
+    )
+    return redirect("inventory:deployment", pk=new.pk)
