@@ -14,7 +14,7 @@ from django.urls import NoReverseMatch, reverse
 
 from radgov.accounts.models import User
 from radgov.training.access import TrainingStatus, end_users_of, training_status
-from radgov.training.models import TrainingProcedure, TrainingRecord
+from radgov.training.models import IfuAttestation, TrainingProcedure, TrainingRecord
 from radgov.training.services import governs_training
 
 
@@ -50,11 +50,12 @@ class MyModel:
     """One model version in a person's "My training"."""
 
     model_version: Any
-    deployments: list[Any]
+    deployments: list[tuple[Any, bool]]  # (deployment, the person is in its pilot group)
     status: TrainingStatus
     procedures: list[TrainingProcedure]  # base procedures meant for the person's role
     supplemental: list[TrainingProcedure]
     records: list[TrainingRecord] = field(default_factory=list)
+    ifu_attestation: IfuAttestation | None = None  # the person's, of the current IFU
 
     @property
     def ifu_url(self) -> str | None:
@@ -65,11 +66,14 @@ def my_training(user: User) -> list[MyModel]:
     """Per model version the person uses: their status, the procedures meant for
     their role, and their records (newest first)."""
     rows: dict[int, MyModel] = {}
+    piloting = set(user.pilot_deployments.values_list("pk", flat=True))
     for deployment in deployments_of(user):
         mv = deployment.model_version
+        entry = (deployment, deployment.pk in piloting)
         if mv.pk in rows:
-            rows[mv.pk].deployments.append(deployment)
+            rows[mv.pk].deployments.append(entry)
             continue
+        status = training_status(user, mv)
         procedures = [
             p
             for p in TrainingProcedure.objects.filter(model_version=mv)
@@ -77,15 +81,18 @@ def my_training(user: User) -> list[MyModel]:
         ]
         rows[mv.pk] = MyModel(
             model_version=mv,
-            deployments=[deployment],
-            status=training_status(user, mv),
+            deployments=[entry],
+            status=status,
             procedures=[p for p in procedures if not p.is_supplemental],
             supplemental=[p for p in procedures if p.is_supplemental],
             records=list(
                 TrainingRecord.objects.filter(user=user, model_version=mv).select_related(
-                    "procedure", "ifu_attestation__document"
+                    "procedure", "ifu_attestation__document", "trainer"
                 )
             ),
+            ifu_attestation=IfuAttestation.objects.filter(user=user, document=status.ifu).first()
+            if status.ifu is not None
+            else None,
         )
     return list(rows.values())
 
@@ -108,22 +115,29 @@ def visible_deployments(user: User) -> QuerySet[Any]:
 class DeploymentTraining:
     deployment: Any
     procedures: list[TrainingProcedure]
-    people: list[tuple[User, TrainingStatus]]
+    people: list[tuple[User, TrainingStatus, bool]]  # (person, status, in the pilot group)
 
     @property
     def trained(self) -> int:
-        return sum(1 for _, s in self.people if s.trained)
+        return sum(1 for _, s, _ in self.people if s.trained)
+
+    @property
+    def base_procedure(self) -> TrainingProcedure | None:
+        return next((p for p in self.procedures if not p.is_supplemental), None)
 
 
 def training_by_deployment(user: User) -> list[DeploymentTraining]:
     out = []
     for deployment in visible_deployments(user):
         mv = deployment.model_version
+        piloting = set(deployment.pilot_users.values_list("pk", flat=True))
         out.append(
             DeploymentTraining(
                 deployment=deployment,
                 procedures=list(TrainingProcedure.objects.filter(model_version=mv)),
-                people=[(p, training_status(p, mv)) for p in end_users_of(deployment)],
+                people=[
+                    (p, training_status(p, mv), p.pk in piloting) for p in end_users_of(deployment)
+                ],
             )
         )
     return out
