@@ -4,7 +4,6 @@ updates itself while the worker runs, and the report."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,34 +15,10 @@ from radgov.compliance import services
 from radgov.compliance.models import DeidJob
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
+
+# the allowed root with pydicom's test files, a private data folder, Huey in immediate mode
+from tests.compliance.conftest import data_dir, huey_immediate, root  # noqa: F401
 from tests.factories import make_user
-
-FILES = ("CT_small.dcm", "MR_small.dcm", "US1_UNCR.dcm")
-
-
-@pytest.fixture
-def huey_immediate() -> Iterator[None]:
-    from huey.contrib.djhuey import HUEY
-
-    before = HUEY.immediate
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = before
-
-
-@pytest.fixture
-def deid_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setenv("RADGOV_DATA_DIR", str(data))
-    root = tmp_path / "pacs-export"
-    (root / "study").mkdir(parents=True)
-    for name in FILES:
-        (root / "study" / name).write_bytes(Path(get_testdata_file(name)).read_bytes())
-    monkeypatch.setenv("RADGOV_DEID_ROOTS", str(root))
-    return root
 
 
 def logged_in_page(browser, live_server, user):  # type: ignore[no-untyped-def]
@@ -64,8 +39,9 @@ def logged_in_page(browser, live_server, user):  # type: ignore[no-untyped-def]
 
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("root", "huey_immediate")
 def test_job_page_updates_itself_and_shows_the_report(
-    live_server, browser, deid_root, huey_immediate, tmp_path_factory, monkeypatch
+    live_server, browser, tmp_path_factory, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     shots = Path(tmp_path_factory.mktemp("deid-screens"))
     user = make_user("informatics.e2e", role=Role.INFORMATICS)
