@@ -9,8 +9,10 @@ import json
 import zipfile
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from radgov.accounts import services as accounts
 from radgov.compliance import services
@@ -248,3 +250,17 @@ def test_api_refusals_are_problems_and_create_nothing(root, informatics) -> None
     assert early.status_code == 409
     requeue = Client().post(f"/api/compliance/deid/jobs/{job.pk}/requeue", **headers)
     assert requeue.status_code == 409 and "less than 10 minutes" in requeue.json()["detail"]
+
+
+def test_a_stuck_job_stops_polling_and_offers_a_requeue(root, informatics) -> None:
+    job = services.create_job(
+        informatics, purpose=PURPOSE, source_kind="server_folder", source="study"
+    )
+    client = client_for(informatics)
+    url = reverse("compliance:deid_job_status", args=[job.pk])
+    assert "every 2s" in client.get(url).content.decode()
+    with time_machine.travel(timezone.now() + services.STALE_AFTER):
+        client = client_for(informatics)  # a fresh login: the first one idled out meanwhile
+        partial = client.get(url).content.decode()
+    assert "every 2s" not in partial and "No progress for 10 minutes" in partial
+    assert reverse("compliance:deid_requeue", args=[job.pk]) in partial

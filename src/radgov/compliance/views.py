@@ -57,9 +57,15 @@ def new_job(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(job: DeidJob) -> dict[str, object]:
+    refusal = services.requeue_refusal(job)
     return {
         "job": job,
-        "requeue_refusal": services.requeue_refusal(job),
+        "requeue_refusal": refusal,
+        # poll while a worker has it or may still take it; a job stuck for STALE_AFTER stops
+        # polling (which would also keep the session from idling out) and offers a re-queue
+        "polling": job.is_active and refusal is not None,
+        "stuck": job.is_active and refusal is None,
+        "stale_minutes": int(services.STALE_AFTER.total_seconds() // 60),
         "quarantine_dir": QUARANTINE_DIR,
         "option_meanings": [
             (o.cli_name, MEANINGS[o]) for o in JOB_OPTIONS if o.cli_name in job.options
