@@ -13,6 +13,7 @@ from radgov.core.roles import Role
 from radgov.governance.models import (
     Baa,
     Candidate,
+    CriterionCategory,
     Decision,
     DecisionKind,
     Framework,
@@ -91,7 +92,10 @@ def comparison(request: ModelRequest) -> dict[str, Any]:
     candidate, and the weighted total (sum of weight x mean over the criteria
     scored, divided by their weights: on the 1-5 scale)."""
     candidates = list(Candidate.objects.filter(request=request).select_related("product"))
-    criteria = list(request.group.criteria.filter(active=True))
+    order = [c.value for c in CriterionCategory]
+    criteria = sorted(
+        request.group.criteria.filter(active=True), key=lambda c: (order.index(c.category), c.pk)
+    )
     scores: dict[tuple[int, int], list[int]] = {}
     for s in Score.objects.filter(candidate__request=request):
         scores.setdefault((s.candidate_id, s.criterion_id), []).append(s.value)
@@ -189,10 +193,15 @@ def decision_rows(meeting: Meeting) -> list[dict[str, Any]]:
 def meeting_record(meeting: Meeting) -> dict[str, Any]:
     ok, why = quorum(meeting)
     agenda = agenda_with_recusals(meeting)
+    members = list(memberships_on(meeting.group, meeting.held_on))
+    attendees = list(meeting.attendees.all())
+    present = {u.pk for u in attendees}
     return {
         "meeting": meeting,
-        "attendees": list(meeting.attendees.all()),
-        "members": list(memberships_on(meeting.group, meeting.held_on)),
+        "attendees": attendees,
+        "members": members,
+        "member_ids": {m.user_id for m in members},
+        "absent": [m for m in members if m.user_id not in present],
         "quorum": ok,
         "quorum_reason": why,
         "agenda": agenda,

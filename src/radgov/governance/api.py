@@ -1,0 +1,877 @@
+"""The governance group's API: /api/governance/.  Every write calls a service;
+a broken rule answers 422 (403 when the caller lacks the role or capacity) with
+the rule and its clause as the problem's detail, and nothing changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+
+from radgov.core.audit import Action, record
+from radgov.governance import pdf, selectors, services
+from radgov.governance.models import (
+    AgendaItem,
+    Baa,
+    Candidate,
+    ConflictDeclaration,
+    Decision,
+    GovernanceGroup,
+    IssueReport,
+    Meeting,
+    Membership,
+    ModelRequest,
+    SelectionCriterion,
+)
+from radgov.governance.recusal import recusals
+
+router = Router(tags=["governance"])
+T = TypeVar("T")
+M = TypeVar("M", bound=models.Model)
+
+
+def _get(model: type[M], pk: int | None, kind: str) -> M:
+    row = model._default_manager.filter(pk=pk).first() if pk is not None else None
+    if row is None:
+        record(
+            action=Action.DENIED,
+            outcome="denied",
+            object_type=kind,
+            object_id=str(pk),
+            detail={"reason": "not found"},
+        )
+        raise HttpError(404, f"no {kind} {pk}")
+    return row
+
+
+def _opt(model: type[M], pk: int | None, kind: str) -> M | None:
+    return None if pk is None else _get(model, pk, kind)
+
+
+def _inv(name: str) -> Any:
+    from django.apps import apps
+
+    return apps.get_model("inventory", name)
+
+
+def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return fn(*args, **kwargs)
+    except services.GovernancePermissionError as exc:
+        raise HttpError(403, str(exc)) from None
+    except services.GovernanceError as exc:
+        raise HttpError(422, str(exc)) from None
+
+
+# --- schemas -----------------------------------------------------------------------------------
+
+
+class MemberOut(Schema):
+    membership_id: int
+    user_id: int
+    username: str
+    role: str
+    position: str
+    joined_on: dt.date
+    left_on: dt.date | None
+
+
+class GroupOut(Schema):
+    id: int
+    name: str
+    charter: str
+    members: list[MemberOut]
+    physician_members: int
+
+
+class MemberIn(Schema):
+    user_id: int
+    position: str = "member"
+
+
+class GroupIn(Schema):
+    name: str
+    charter: str = ""
+    members: list[MemberIn]
+
+
+class ChampionIn(Schema):
+    champion: bool = True
+
+
+class UserCapacityOut(Schema):
+    id: int
+    username: str
+    capacities: list[str]
+
+
+class ConflictIn(Schema):
+    user_id: int | None = None
+    product_id: int | None = None
+    vendor: str = ""
+    description: str
+    declared_on: dt.date | None = None
+
+
+class ConflictOut(Schema):
+    id: int
+    user_id: int
+    username: str
+    product_id: int | None
+    vendor: str
+    subject: str
+    description: str
+    declared_on: dt.date
+
+
+class RequestIn(Schema):
+    group_id: int
+    clinical_need: str
+    proposed_product_id: int | None = None
+    candidate_name: str = ""
+    expected_benefit: str = ""
+
+
+class RequestOut(Schema):
+    id: int
+    group_id: int
+    champion: str
+    clinical_need: str
+    proposed_product_id: int | None
+    candidate_name: str
+    expected_benefit: str
+    status: str
+    decision_id: int | None
+
+
+class StatusIn(Schema):
+    status: str
+    decision_id: int | None = None
+
+
+class MeetingIn(Schema):
+    group_id: int
+    held_on: dt.date
+    title: str = "Governance group meeting"
+    attendee_ids: list[int] = []
+    notes: str = ""
+
+
+class AttendeesIn(Schema):
+    attendee_ids: list[int]
+
+
+class NotesIn(Schema):
+    notes: str
+
+
+class MeetingOut(Schema):
+    id: int
+    group_id: int
+    held_on: dt.date
+    title: str
+    attendees: list[str]
+    has_quorum: bool
+    quorum: str
+    notes: str
+
+
+class RecusalOut(Schema):
+    user: str
+    reason: str
+
+
+class AgendaItemIn(Schema):
+    title: str
+    request_id: int | None = None
+    product_id: int | None = None
+    deployment_id: int | None = None
+    discussion: str = ""
+
+
+class AgendaItemOut(Schema):
+    id: int
+    order: int
+    title: str
+    request_id: int | None
+    product_id: int | None
+    deployment_id: int | None
+    discussion: str
+    recused: list[RecusalOut]
+
+
+class VoteOut(Schema):
+    member: str
+    choice: str
+
+
+class DecisionIn(Schema):
+    kind: str
+    motion: str
+    rationale: str
+    agenda_item_id: int | None = None
+    deployment_id: int | None = None
+    product_id: int | None = None
+    request_id: int | None = None
+    justification: str = ""
+    determination: str = ""
+
+
+class DecisionOut(Schema):
+    id: int
+    meeting_id: int
+    kind: str
+    motion: str
+    rationale: str
+    justification: str
+    determination: str
+    deployment_id: int | None
+    product_id: int | None
+    request_id: int | None
+    recorded_by: str | None
+    outcome: str
+    tally: dict[str, int]
+    votes: list[VoteOut]
+    comparison: dict[str, Any] | None
+
+
+class MeetingDetailOut(MeetingOut):
+    agenda: list[AgendaItemOut]
+    decisions: list[DecisionOut]
+
+
+class VoteIn(Schema):
+    choice: str
+
+
+class CriterionIn(Schema):
+    group_id: int
+    category: str
+    name: str
+    weight: float
+    description: str = ""
+
+
+class CriterionOut(Schema):
+    id: int
+    group_id: int
+    category: str
+    name: str
+    weight: float
+    description: str
+
+
+class CandidateIn(Schema):
+    product_id: int | None = None
+    name: str = ""
+
+
+class CandidateOut(Schema):
+    id: int
+    request_id: int
+    product_id: int | None
+    label: str
+
+
+class ScoreIn(Schema):
+    criterion_id: int
+    value: int
+    comment: str = ""
+
+
+class ScoreOut(Schema):
+    id: int
+    candidate_id: int
+    criterion_id: int
+    member: str
+    value: int
+    comment: str
+
+
+class IssueIn(Schema):
+    description: str
+    deployment_id: int | None = None
+    model_version_id: int | None = None
+    severity: str = "moderate"
+
+
+class IssueUpdateIn(Schema):
+    status: str
+    resolution: str = ""
+
+
+class IssueOut(Schema):
+    id: int
+    reporter: str | None
+    deployment_id: int | None
+    model_version_id: int | None
+    description: str
+    severity: str
+    status: str
+    resolution: str
+
+
+class ChecklistLineOut(Schema):
+    key: str
+    label: str
+    status: str
+    status_label: str
+    ok: bool
+    owner: str
+    evidence: str
+    reviewed_on: dt.date | None
+
+
+class RegulatoryItemIn(Schema):
+    framework: str
+    status: str
+    owner_id: int | None = None
+    evidence: str = ""
+    evidence_document_id: int | None = None
+    reviewed_on: dt.date | None = None
+
+
+class ProfileIn(Schema):
+    local_use: str
+    scope_of_clearance: str = ""
+    off_label_decision: str = ""
+    phi_reaches_vendor: bool = False
+
+
+class ProfileOut(Schema):
+    product_id: int
+    local_use: str
+    scope_of_clearance: str
+    off_label_decision: str
+    phi_reaches_vendor: bool
+    off_label: str | None
+    baa_on_file: bool
+
+
+class BaaIn(Schema):
+    vendor: str
+    signed_on: dt.date
+    covers_phi: bool = True
+    expires_on: dt.date | None = None
+    document_reference: str = ""
+    notes: str = ""
+
+
+class BaaOut(Schema):
+    id: int
+    vendor: str
+    covers_phi: bool
+    signed_on: dt.date
+    expires_on: dt.date | None
+    document_reference: str
+
+
+# --- converters --------------------------------------------------------------------------------
+
+
+def _member_out(m: Membership) -> MemberOut:
+    return MemberOut(
+        membership_id=m.pk,
+        user_id=m.user_id,
+        username=m.user.username,
+        role=m.user.role,
+        position=m.position,
+        joined_on=m.joined_on,
+        left_on=m.left_on,
+    )
+
+
+def _group_out(g: GovernanceGroup) -> GroupOut:
+    return GroupOut(
+        id=g.pk,
+        name=g.name,
+        charter=g.charter,
+        members=[_member_out(m) for m in g.memberships.select_related("user")],
+        physician_members=selectors.physician_count(g),
+    )
+
+
+def _conflict_out(c: ConflictDeclaration) -> ConflictOut:
+    return ConflictOut(
+        id=c.pk,
+        user_id=c.user_id,
+        username=c.user.username,
+        product_id=c.product_id,
+        vendor=c.vendor,
+        subject=c.subject,
+        description=c.description,
+        declared_on=c.declared_on,
+    )
+
+
+def _request_out(r: ModelRequest) -> RequestOut:
+    return RequestOut(
+        id=r.pk,
+        group_id=r.group_id,
+        champion=r.champion.username,
+        clinical_need=r.clinical_need,
+        proposed_product_id=r.proposed_product_id,
+        candidate_name=r.candidate_name,
+        expected_benefit=r.expected_benefit,
+        status=r.status,
+        decision_id=r.decision_id,
+    )
+
+
+def _meeting_out(m: Meeting) -> MeetingOut:
+    ok, why = selectors.quorum(m)
+    return MeetingOut(
+        id=m.pk,
+        group_id=m.group_id,
+        held_on=m.held_on,
+        title=m.title,
+        attendees=[u.username for u in m.attendees.all()],
+        has_quorum=ok,
+        quorum=why,
+        notes=m.notes,
+    )
+
+
+def _decision_out(d: Decision) -> DecisionOut:
+    return DecisionOut(
+        id=d.pk,
+        meeting_id=d.meeting_id,
+        kind=d.kind,
+        motion=d.motion,
+        rationale=d.rationale,
+        justification=d.justification,
+        determination=d.determination,
+        deployment_id=d.deployment_id,
+        product_id=d.product_id,
+        request_id=d.request_id,
+        recorded_by=d.recorded_by.username if d.recorded_by else None,
+        outcome=d.outcome,
+        tally=d.tally(),
+        votes=[VoteOut(member=v.member.username, choice=v.choice) for v in d.votes.all()],
+        comparison=d.comparison,
+    )
+
+
+def _issue_out(i: IssueReport) -> IssueOut:
+    return IssueOut(
+        id=i.pk,
+        reporter=i.reporter.username if i.reporter else None,
+        deployment_id=i.deployment_id,
+        model_version_id=i.model_version_id,
+        description=i.description,
+        severity=i.severity,
+        status=i.status,
+        resolution=i.resolution,
+    )
+
+
+def _criterion_out(c: SelectionCriterion) -> CriterionOut:
+    return CriterionOut(
+        id=c.pk,
+        group_id=c.group_id,
+        category=c.category,
+        name=c.name,
+        weight=float(c.weight),
+        description=c.description,
+    )
+
+
+def _profile_out(p: Any) -> ProfileOut:
+    return ProfileOut(
+        product_id=p.product_id,
+        local_use=p.local_use,
+        scope_of_clearance=p.scope_of_clearance,
+        off_label_decision=p.off_label_decision,
+        phi_reaches_vendor=p.phi_reaches_vendor,
+        off_label=selectors.off_label(p.product),
+        baa_on_file=selectors.baa_covers(p.product),
+    )
+
+
+def _users(ids: list[int]) -> list[Any]:
+    return [_get(get_user_model(), pk, "user") for pk in ids]
+
+
+# --- the group (administrators manage it: /admin/...) ------------------------------------------
+
+
+@router.get("/groups", response=list[GroupOut])
+def list_groups(request: HttpRequest) -> list[GroupOut]:
+    return [_group_out(g) for g in GovernanceGroup.objects.all()]
+
+
+@router.get("/groups/{group_id}", response=GroupOut)
+def get_group(request: HttpRequest, group_id: int) -> GroupOut:
+    return _group_out(_get(GovernanceGroup, group_id, "governance group"))
+
+
+@router.post("/admin/groups", response={201: GroupOut})
+def create_group(request: HttpRequest, payload: GroupIn) -> Status[GroupOut]:
+    members = [(_get(get_user_model(), m.user_id, "user"), m.position) for m in payload.members]
+    group = _call(
+        services.create_group,
+        request.user,
+        name=payload.name,
+        charter=payload.charter,
+        members=members,
+    )
+    return Status(201, _group_out(group))
+
+
+@router.post("/admin/groups/{group_id}/members", response={201: MemberOut})
+def add_member(request: HttpRequest, group_id: int, payload: MemberIn) -> Status[MemberOut]:
+    group = _get(GovernanceGroup, group_id, "governance group")
+    user = _get(get_user_model(), payload.user_id, "user")
+    m = _call(services.add_member, request.user, group, user, position=payload.position)
+    return Status(201, _member_out(m))
+
+
+@router.post("/admin/memberships/{membership_id}/remove", response=MemberOut)
+def remove_member(request: HttpRequest, membership_id: int) -> MemberOut:
+    m = _get(Membership, membership_id, "membership")
+    return _member_out(_call(services.remove_member, request.user, m))
+
+
+@router.post("/admin/champions/{user_id}", response=UserCapacityOut)
+def designate_champion(request: HttpRequest, user_id: int, payload: ChampionIn) -> UserCapacityOut:
+    user = _get(get_user_model(), user_id, "user")
+    _call(services.designate_champion, request.user, user, champion=payload.champion)
+    return UserCapacityOut(id=user.pk, username=user.username, capacities=user.capacities)
+
+
+# --- conflicts ---------------------------------------------------------------------------------
+
+
+@router.get("/conflicts", response=list[ConflictOut])
+def list_conflicts(request: HttpRequest) -> list[ConflictOut]:
+    return [_conflict_out(c) for c in ConflictDeclaration.objects.select_related("user", "product")]
+
+
+@router.post("/conflicts", response={201: ConflictOut})
+def declare_conflict(request: HttpRequest, payload: ConflictIn) -> Status[ConflictOut]:
+    holder = _get(get_user_model(), payload.user_id, "user") if payload.user_id else request.user
+    c = _call(
+        services.declare_conflict,
+        request.user,
+        holder,
+        product=_opt(_inv("Product"), payload.product_id, "product"),
+        vendor=payload.vendor,
+        description=payload.description,
+        declared_on=payload.declared_on,
+    )
+    return Status(201, _conflict_out(c))
+
+
+# --- requests and selection --------------------------------------------------------------------
+
+
+@router.get("/requests", response=list[RequestOut])
+def list_requests(request: HttpRequest) -> list[RequestOut]:
+    return [_request_out(r) for r in ModelRequest.objects.select_related("champion")]
+
+
+@router.post("/requests", response={201: RequestOut})
+def submit_request(request: HttpRequest, payload: RequestIn) -> Status[RequestOut]:
+    r = _call(
+        services.submit_request,
+        request.user,
+        _get(GovernanceGroup, payload.group_id, "governance group"),
+        clinical_need=payload.clinical_need,
+        proposed_product=_opt(_inv("Product"), payload.proposed_product_id, "product"),
+        candidate_name=payload.candidate_name,
+        expected_benefit=payload.expected_benefit,
+    )
+    return Status(201, _request_out(r))
+
+
+@router.get("/requests/{request_id}", response=RequestOut)
+def get_request(request: HttpRequest, request_id: int) -> RequestOut:
+    return _request_out(_get(ModelRequest, request_id, "request"))
+
+
+@router.post("/requests/{request_id}/status", response=RequestOut)
+def set_request_status(request: HttpRequest, request_id: int, payload: StatusIn) -> RequestOut:
+    r = _get(ModelRequest, request_id, "request")
+    decision = _opt(Decision, payload.decision_id, "decision")
+    _call(services.set_request_status, request.user, r, status=payload.status, decision=decision)
+    return _request_out(r)
+
+
+@router.get("/criteria", response=list[CriterionOut])
+def list_criteria(request: HttpRequest) -> list[CriterionOut]:
+    return [_criterion_out(c) for c in SelectionCriterion.objects.filter(active=True)]
+
+
+@router.post("/criteria", response={201: CriterionOut})
+def define_criterion(request: HttpRequest, payload: CriterionIn) -> Status[CriterionOut]:
+    c = _call(
+        services.define_criterion,
+        request.user,
+        _get(GovernanceGroup, payload.group_id, "governance group"),
+        category=payload.category,
+        name=payload.name,
+        weight=payload.weight,
+        description=payload.description,
+    )
+    return Status(201, _criterion_out(c))
+
+
+@router.post("/requests/{request_id}/candidates", response={201: CandidateOut})
+def add_candidate(
+    request: HttpRequest, request_id: int, payload: CandidateIn
+) -> Status[CandidateOut]:
+    c = _call(
+        services.add_candidate,
+        request.user,
+        _get(ModelRequest, request_id, "request"),
+        product=_opt(_inv("Product"), payload.product_id, "product"),
+        name=payload.name,
+    )
+    return Status(
+        201, CandidateOut(id=c.pk, request_id=c.request_id, product_id=c.product_id, label=c.label)
+    )
+
+
+@router.post("/candidates/{candidate_id}/scores", response={201: ScoreOut})
+def score_candidate(request: HttpRequest, candidate_id: int, payload: ScoreIn) -> Status[ScoreOut]:
+    s = _call(
+        services.score_candidate,
+        request.user,
+        _get(Candidate, candidate_id, "candidate"),
+        _get(SelectionCriterion, payload.criterion_id, "criterion"),
+        payload.value,
+        comment=payload.comment,
+    )
+    return Status(
+        201,
+        ScoreOut(
+            id=s.pk,
+            candidate_id=s.candidate_id,
+            criterion_id=s.criterion_id,
+            member=s.member.username,
+            value=s.value,
+            comment=s.comment,
+        ),
+    )
+
+
+@router.get("/requests/{request_id}/comparison", response=dict[str, Any])
+def get_comparison(request: HttpRequest, request_id: int) -> dict[str, Any]:
+    return selectors.comparison(_get(ModelRequest, request_id, "request"))
+
+
+# --- meetings, decisions, votes ----------------------------------------------------------------
+
+
+@router.get("/meetings", response=list[MeetingOut])
+def list_meetings(request: HttpRequest) -> list[MeetingOut]:
+    return [_meeting_out(m) for m in Meeting.objects.prefetch_related("attendees")]
+
+
+@router.post("/meetings", response={201: MeetingOut})
+def create_meeting(request: HttpRequest, payload: MeetingIn) -> Status[MeetingOut]:
+    m = _call(
+        services.create_meeting,
+        request.user,
+        _get(GovernanceGroup, payload.group_id, "governance group"),
+        held_on=payload.held_on,
+        title=payload.title,
+        attendees=_users(payload.attendee_ids),
+        notes=payload.notes,
+    )
+    return Status(201, _meeting_out(m))
+
+
+@router.get("/meetings/{meeting_id}", response=MeetingDetailOut)
+def get_meeting(request: HttpRequest, meeting_id: int) -> MeetingDetailOut:
+    m = _get(Meeting, meeting_id, "meeting")
+    agenda = [
+        AgendaItemOut(
+            id=row["item"].pk,
+            order=row["item"].order,
+            title=row["item"].title,
+            request_id=row["item"].request_id,
+            product_id=row["item"].product_id,
+            deployment_id=row["item"].deployment_id,
+            discussion=row["item"].discussion,
+            recused=[RecusalOut(**r) for r in row["recusals"]],
+        )
+        for row in selectors.agenda_with_recusals(m)
+    ]
+    return MeetingDetailOut(
+        **_meeting_out(m).dict(),
+        agenda=agenda,
+        decisions=[_decision_out(d) for d in m.decisions.all()],
+    )
+
+
+@router.post("/meetings/{meeting_id}/attendees", response=MeetingOut)
+def set_attendees(request: HttpRequest, meeting_id: int, payload: AttendeesIn) -> MeetingOut:
+    m = _get(Meeting, meeting_id, "meeting")
+    _call(services.set_attendees, request.user, m, _users(payload.attendee_ids))
+    return _meeting_out(m)
+
+
+@router.post("/meetings/{meeting_id}/notes", response=MeetingOut)
+def record_notes(request: HttpRequest, meeting_id: int, payload: NotesIn) -> MeetingOut:
+    m = _get(Meeting, meeting_id, "meeting")
+    return _meeting_out(_call(services.record_notes, request.user, m, payload.notes))
+
+
+@router.post("/meetings/{meeting_id}/agenda", response={201: AgendaItemOut})
+def add_agenda_item(
+    request: HttpRequest, meeting_id: int, payload: AgendaItemIn
+) -> Status[AgendaItemOut]:
+    m = _get(Meeting, meeting_id, "meeting")
+    item = _call(
+        services.add_agenda_item,
+        request.user,
+        m,
+        title=payload.title,
+        request=_opt(ModelRequest, payload.request_id, "request"),
+        product=_opt(_inv("Product"), payload.product_id, "product"),
+        deployment=_opt(_inv("Deployment"), payload.deployment_id, "deployment"),
+        discussion=payload.discussion,
+    )
+    product = selectors.item_product(item)
+    recused = [
+        RecusalOut(user=u.username, reason=why) for u, why in recusals(m.attendees.all(), product)
+    ]
+    return Status(
+        201,
+        AgendaItemOut(
+            id=item.pk,
+            order=item.order,
+            title=item.title,
+            request_id=item.request_id,
+            product_id=item.product_id,
+            deployment_id=item.deployment_id,
+            discussion=item.discussion,
+            recused=recused,
+        ),
+    )
+
+
+@router.post("/meetings/{meeting_id}/decisions", response={201: DecisionOut})
+def record_decision(
+    request: HttpRequest, meeting_id: int, payload: DecisionIn
+) -> Status[DecisionOut]:
+    m = _get(Meeting, meeting_id, "meeting")
+    d = _call(
+        services.record_decision,
+        request.user,
+        m,
+        kind=payload.kind,
+        motion=payload.motion,
+        rationale=payload.rationale,
+        agenda_item=_opt(AgendaItem, payload.agenda_item_id, "agenda item"),
+        deployment=_opt(_inv("Deployment"), payload.deployment_id, "deployment"),
+        product=_opt(_inv("Product"), payload.product_id, "product"),
+        request=_opt(ModelRequest, payload.request_id, "request"),
+        justification=payload.justification,
+        determination=payload.determination,
+    )
+    return Status(201, _decision_out(d))
+
+
+@router.get("/decisions/{decision_id}", response=DecisionOut)
+def get_decision(request: HttpRequest, decision_id: int) -> DecisionOut:
+    return _decision_out(_get(Decision, decision_id, "decision"))
+
+
+@router.post("/decisions/{decision_id}/votes", response=DecisionOut)
+def cast_vote(request: HttpRequest, decision_id: int, payload: VoteIn) -> DecisionOut:
+    d = _get(Decision, decision_id, "decision")
+    _call(services.cast_vote, request.user, d, payload.choice)
+    return _decision_out(d)
+
+
+@router.get("/meetings/{meeting_id}/notes.pdf")
+def meeting_notes_pdf(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    m = _get(Meeting, meeting_id, "meeting")
+    return pdf.response(m)
+
+
+# --- issue reports -----------------------------------------------------------------------------
+
+
+@router.get("/issues", response=list[IssueOut])
+def list_issues(request: HttpRequest, queue: bool = False) -> list[IssueOut]:
+    rows = selectors.review_queue() if queue else IssueReport.objects.select_related("reporter")
+    return [_issue_out(i) for i in rows]
+
+
+@router.post("/issue-reports", response={201: IssueOut})
+def report_issue(request: HttpRequest, payload: IssueIn) -> Status[IssueOut]:
+    i = _call(
+        services.report_issue,
+        request.user,
+        description=payload.description,
+        deployment=_opt(_inv("Deployment"), payload.deployment_id, "deployment"),
+        model_version=_opt(_inv("ModelVersion"), payload.model_version_id, "model version"),
+        severity=payload.severity,
+    )
+    return Status(201, _issue_out(i))
+
+
+@router.post("/issues/{issue_id}", response=IssueOut)
+def update_issue(request: HttpRequest, issue_id: int, payload: IssueUpdateIn) -> IssueOut:
+    i = _get(IssueReport, issue_id, "issue report")
+    _call(
+        services.update_issue, request.user, i, status=payload.status, resolution=payload.resolution
+    )
+    return _issue_out(i)
+
+
+# --- regulatory checklist ----------------------------------------------------------------------
+
+
+@router.get("/model-versions/{version_id}/checklist", response=list[ChecklistLineOut])
+def get_checklist(request: HttpRequest, version_id: int) -> list[ChecklistLineOut]:
+    version = _get(_inv("ModelVersion"), version_id, "model version")
+    return [
+        ChecklistLineOut(**{k: v for k, v in line.items() if k != "item"})
+        for line in selectors.checklist(version)
+    ]
+
+
+@router.post("/model-versions/{version_id}/checklist", response=list[ChecklistLineOut])
+def set_regulatory_item(
+    request: HttpRequest, version_id: int, payload: RegulatoryItemIn
+) -> list[ChecklistLineOut]:
+    version = _get(_inv("ModelVersion"), version_id, "model version")
+    _call(
+        services.set_regulatory_item,
+        request.user,
+        version,
+        payload.framework,
+        status=payload.status,
+        owner=_opt(get_user_model(), payload.owner_id, "user"),
+        evidence=payload.evidence,
+        evidence_document=_opt(_inv("Document"), payload.evidence_document_id, "document"),
+        reviewed_on=payload.reviewed_on,
+    )
+    return get_checklist(request, version_id)
+
+
+@router.post("/products/{product_id}/regulatory-profile", response=ProfileOut)
+def set_regulatory_profile(request: HttpRequest, product_id: int, payload: ProfileIn) -> ProfileOut:
+    product = _get(_inv("Product"), product_id, "product")
+    p = _call(services.set_regulatory_profile, request.user, product, **payload.dict())
+    return _profile_out(p)
+
+
+@router.get("/baas", response=list[BaaOut])
+def list_baas(request: HttpRequest) -> list[Baa]:
+    return list(Baa.objects.all())
+
+
+@router.post("/baas", response={201: BaaOut})
+def record_baa(request: HttpRequest, payload: BaaIn) -> Status[Baa]:
+    return Status(201, _call(services.record_baa, request.user, **payload.dict()))

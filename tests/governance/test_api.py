@@ -1,0 +1,117 @@
+"""The API: bad input answers problem+json naming the rule, and nothing changes."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from radgov.core.models import AuditEntry
+from radgov.governance import services
+from radgov.governance.models import Membership, Vote
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_create_group_without_a_physician_answers_422(people):
+    r = _client(people.admin).post(
+        "/api/governance/admin/groups",
+        {"name": "G", "members": [{"user_id": people.physicist.pk, "position": "chair"}]},
+        content_type="application/json",
+    )
+    assert r.status_code == 422 and r["Content-Type"] == "application/problem+json"
+    assert "III.A.3 / IV.A.2" in r.json()["detail"]
+
+
+def test_only_administrators_reach_group_management(group, people):
+    r = _client(people.chen).post(
+        f"/api/governance/admin/groups/{group.pk}/members",
+        {"user_id": people.tech.pk},
+        content_type="application/json",
+    )
+    assert r.status_code == 403
+
+
+def test_adding_a_champion_answers_422_and_changes_nothing(group, people):
+    r = _client(people.admin).post(
+        f"/api/governance/admin/groups/{group.pk}/members",
+        {"user_id": people.okafor.pk},
+        content_type="application/json",
+    )
+    assert r.status_code == 422 and "IV.A.4" in r.json()["detail"]
+    assert not Membership.objects.filter(user=people.okafor).exists()
+
+
+def test_recused_vote_answers_422(meeting, people, inv):
+    services.declare_conflict(
+        people.physicist, people.physicist, product=inv.product, description="Shares"
+    )
+    chen = _client(people.chen)
+    r = chen.post(
+        f"/api/governance/meetings/{meeting.pk}/decisions",
+        {
+            "kind": "approve",
+            "motion": "Approve",
+            "rationale": "Met the criteria",
+            "deployment_id": inv.deployment.pk,
+        },
+        content_type="application/json",
+    )
+    assert r.status_code == 201, r.content
+    decision_id = r.json()["id"]
+    r = _client(people.physicist).post(
+        f"/api/governance/decisions/{decision_id}/votes",
+        {"choice": "yes"},
+        content_type="application/json",
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("IV.A.3: physicist declared")
+    assert not Vote.objects.exists()
+    r = chen.post(
+        f"/api/governance/decisions/{decision_id}/votes",
+        {"choice": "yes"},
+        content_type="application/json",
+    )
+    assert r.json()["outcome"] == "passed"
+    detail = chen.get(f"/api/governance/meetings/{meeting.pk}").json()
+    assert detail["has_quorum"] and detail["decisions"][0]["votes"] == [
+        {"member": "dr.chen", "choice": "yes"}
+    ]
+
+
+def test_anyone_reports_an_issue_and_members_see_the_queue(group, people, inv):
+    r = _client(people.vendor).post(
+        "/api/governance/issue-reports",
+        {"deployment_id": inv.deployment.pk, "description": "Crash on upload", "severity": "high"},
+        content_type="application/json",
+    )
+    assert r.status_code == 201
+    queue = _client(people.chen).get("/api/governance/issues?queue=true").json()
+    assert [i["description"] for i in queue] == ["Crash on upload"]
+    assert _client(people.vendor).get("/api/governance/issues").status_code == 403
+
+
+def test_unknown_object_answers_404(people):
+    r = _client(people.chen).get("/api/governance/meetings/999")
+    assert r.status_code == 404
+
+
+@pytest.mark.peer("pdftoppm")
+def test_meeting_notes_pdf(meeting, people, inv):
+    d = services.record_decision(
+        people.chen,
+        meeting,
+        kind="approve",
+        motion="Approve",
+        rationale="ok",
+        deployment=inv.deployment,
+    )
+    services.cast_vote(people.chen, d, "yes")
+    r = _client(people.chen).get(f"/api/governance/meetings/{meeting.pk}/notes.pdf")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF")
+    assert AuditEntry.objects.filter(action="export", object_type="governance.meeting").exists()
