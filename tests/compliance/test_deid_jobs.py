@@ -352,3 +352,25 @@ def test_report_json_is_the_engines(
     data = json.loads(job.report)
     assert set(data) == {"summary", "files"}
     assert data["summary"]["standard"].startswith("DICOM PS3.15")
+
+
+def test_an_input_left_behind_by_a_stopped_worker_is_deleted_later(
+    data_dir, informatics, monkeypatch
+) -> None:
+    from radgov.compliance.tasks import delete_finished_deid_inputs
+
+    job = services.create_job(
+        informatics,
+        purpose=PURPOSE,
+        source_kind="upload",
+        files=[upload("CT_small.dcm", dicom_bytes("CT_small.dcm"))],
+    )
+    with monkeypatch.context() as m:
+        m.setattr(services, "delete_input", lambda job: False)  # the worker stopped here
+        job = services.run_job(job.pk)
+    assert job is not None and job.status == "done" and not job.input_deleted
+    assert job.input_path is not None and job.input_path.exists()
+    assert delete_finished_deid_inputs.call_local() == 1
+    job.refresh_from_db()
+    assert job.input_deleted and not job.input_path.exists()
+    assert delete_finished_deid_inputs.call_local() == 0

@@ -382,9 +382,29 @@ def run_job(job_id: int) -> DeidJob | None:
     except Exception as exc:
         logger.warning("de-identification job %s failed (%s)", job.pk, type(exc).__name__)
         return _fail(job.pk, attempt, _reason(exc))
-    if finished.source_kind == DeidJob.SourceKind.UPLOAD and finished.input_path is not None:
-        shutil.rmtree(finished.input_path, ignore_errors=True)  # it holds PHI
-        if not finished.input_path.exists():
-            _input_deleted(finished.pk)
-            finished.refresh_from_db()
+    if finished.source_kind == DeidJob.SourceKind.UPLOAD:
+        delete_input(finished)
+        finished.refresh_from_db()
     return finished
+
+
+def delete_input(job: DeidJob) -> bool:
+    """Delete the stored upload of a finished job (it holds PHI) and record that it is gone."""
+    path = job.input_path
+    if job.status != DeidJob.Status.DONE or path is None or job.input_deleted:
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    if path.exists():
+        logger.warning("could not delete the input of de-identification job %s", job.pk)
+        return False
+    _input_deleted(job.pk)
+    return True
+
+
+def delete_finished_inputs() -> int:
+    """Delete what a worker stopped between finishing a job and deleting its upload left
+    behind; returns how many inputs were deleted (the periodic task calls this)."""
+    leftovers = DeidJob.objects.filter(
+        source_kind=DeidJob.SourceKind.UPLOAD, status=DeidJob.Status.DONE, input_deleted=False
+    )
+    return sum(delete_input(job) for job in leftovers)
