@@ -188,3 +188,19 @@ def test_vendor_and_anonymous_are_refused(world, route, kwargs) -> None:  # type
     assert client_for(vendor).get(url).status_code == 403
     anonymous = Client().get(url)
     assert anonymous.status_code == 302 and "/accounts/login/" in anonymous.headers["Location"]
+
+
+def test_a_procedure_is_copied_for_a_new_version(world) -> None:  # type: ignore[no-untyped-def]
+    original = world["procedure"]
+    page = client_for(world["admin"]).get(
+        reverse("training:procedure_create") + f"?copy={original.pk}"
+    )
+    form = page.context["form"]
+    assert form.initial["content"] == original.content
+    assert form.initial["complexity_note"] == original.complexity_note
+    assert (
+        "Copy for another version"
+        in client_for(world["admin"])
+        .get(reverse("training:procedure", args=[original.pk]))
+        .content.decode()
+    )

@@ -134,15 +134,26 @@ def _procedure_page(
     return render(request, "training/procedure_form.html", context)
 
 
+PROCEDURE_FIELDS = ["title", "content", "complexity", "complexity_note", "required_roles"]
+PROCEDURE_FIELDS += ["validity_months", "is_supplemental"]
+
+
 def procedure_create(request: HttpRequest) -> HttpResponse:
-    return _procedure_page(request, None, {"model_version": request.GET.get("model_version")})
+    """A new procedure; ``?copy=<id>`` starts from an existing one (a new model version
+    needs its own procedure, usually the previous version's with what changed)."""
+    initial: dict[str, object] = {"model_version": request.GET.get("model_version")}
+    source = request.GET.get("copy", "")
+    original = (
+        TrainingProcedure.objects.filter(pk=int(source)).first() if source.isdigit() else None
+    )
+    if original is not None:
+        initial.update({name: getattr(original, name) for name in PROCEDURE_FIELDS})
+    return _procedure_page(request, None, initial)
 
 
 def procedure_edit(request: HttpRequest, procedure_id: int) -> HttpResponse:
     proc = get_object_or_404(TrainingProcedure, pk=procedure_id)
-    fields = ["model_version", "title", "content", "complexity", "complexity_note"]
-    fields += ["required_roles", "validity_months", "is_supplemental"]
-    initial = {name: getattr(proc, name) for name in fields}
+    initial = {name: getattr(proc, name) for name in PROCEDURE_FIELDS}
     initial["model_version"] = proc.model_version_id
     return _procedure_page(request, proc, initial)
 
