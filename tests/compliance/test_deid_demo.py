@@ -1,0 +1,23 @@
+"""The demo practice's de-identification job: finished, and loaded only once."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from radgov.compliance import demo
+from radgov.compliance.models import DeidJob
+from radgov.core.roles import Role
+from tests.factories import make_user
+
+
+@pytest.mark.django_db
+def test_demo_job_is_done_and_loaded_once(data_dir) -> None:
+    make_user("informatics", role=Role.INFORMATICS)
+    out = io.StringIO()
+    demo.load(out)
+    demo.load(out)
+    job = DeidJob.objects.get()
+    assert job.status == "done" and job.ok == 2 and job.source_kind == "app_folder"
+    assert out.getvalue().count("De-identification: job") == 1
