@@ -25,6 +25,18 @@ def pdf_upload(name: str = "ifu.pdf", content: bytes = PDF) -> SimpleUploadedFil
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 
+@pytest.fixture(autouse=True)
+def _private_media(settings: Any, tmp_path: Any) -> None:
+    """Uploaded files land in a folder of the test's own (a rollback does not remove files)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            **settings.STORAGES["default"],
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
+
+
 @pytest.fixture
 def inventory_guards_only(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Only the inventory's guards, and no acceptance evidence unless a test adds some

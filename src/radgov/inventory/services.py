@@ -198,9 +198,10 @@ def _check_unique_product(vendor: str, name: str, exclude: int | None = None) ->
     clash = Product.objects.filter(vendor__iexact=vendor, name__iexact=name)
     if exclude is not None:
         clash = clash.exclude(pk=exclude)
-    if clash.exists():
+    existing = clash.first()
+    if existing is not None:
         raise InventoryError(
-            f"the inventory already holds {vendor} {name} (IV.B.1: one entry per product)"
+            f"the inventory already holds {existing} (IV.B.1: one entry per product)"
         )
 
 
@@ -513,11 +514,13 @@ def upload_document(
             f"{name} is not a PDF (it does not begin with %PDF-); the IFU and other documents "
             "are kept as PDF (IV.F.2)"
         )
-    if Document.objects.filter(
+    same = Document.objects.filter(
         model_version=model_version, kind=kind, version_label__iexact=label
-    ).exists():
+    ).first()
+    if same is not None:
         raise InventoryError(
-            f"{DocumentKind(kind).label} {label} of {model_version} is already uploaded; "
+            f"{DocumentKind(kind).label} {same.version_label} of {model_version} is already "
+            "uploaded; "
             "give the new document its own version label"
         )
     doc = Document(
