@@ -97,3 +97,17 @@ def test_my_training_as_a_physician(live_server, browser, tmp_path_factory) -> N
     assert governance.locator("text=1 of 1 end-users trained").count() == 1
     assert governance.locator("text=1 of 2 end-users trained").count() == 1
     governance.screenshot(path=str(shots / "training-by-model.png"), full_page=True)
+
+    governance.get_by_role("link", name="record training").click()
+    assert governance.locator("h1").inner_text() == "Record someone's training"
+    assert governance.locator("select[name=user] option:checked").inner_text() == "dr.lee"
+    governance.fill("textarea[name=notes]", "Hands-on session, 10 cases.")
+    governance.screenshot(path=str(shots / "record-training.png"), full_page=True)
+    governance.get_by_role("button", name="Record training").click()
+    governance.wait_for_url(f"{live_server.url}/training/models/")
+    assert "Recorded dr.lee's training" in governance.locator(".messages").inner_text()
+    assert governance.locator("text=IFU not yet attested").count() == 1  # dr.lee attests later
+
+    governance.goto(f"{live_server.url}/training/procedures/new/?copy={ich_training.pk}")
+    assert governance.locator("textarea[name=content]").input_value().startswith("What the")
+    governance.screenshot(path=str(shots / "procedure-form.png"), full_page=True)
