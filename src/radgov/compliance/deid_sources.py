@@ -183,7 +183,9 @@ def _check_zip(
         if rel is None or info.is_dir():
             continue
         if rel.as_posix().lower() in seen:
-            raise SourceError("the zip holds the same file name twice")
+            raise SourceError(
+                "the zip holds the same file name twice (names differing only in case count as one)"
+            )
         seen.add(rel.as_posix().lower())
         declared += info.file_size
         if declared > budget:
