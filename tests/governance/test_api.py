@@ -100,7 +100,6 @@ def test_unknown_object_answers_404(people):
     assert r.status_code == 404
 
 
-@pytest.mark.peer("pdftoppm")
 def test_meeting_notes_pdf(meeting, people, inv):
     d = services.record_decision(
         people.chen,

@@ -87,15 +87,19 @@ def has_quorum(meeting: Meeting) -> bool:
 # --- selection (IV.D) --------------------------------------------------------------------------
 
 
+def criteria_of(group: GovernanceGroup) -> list[Any]:
+    """The group's active criteria: clinical, then technical, then business (IV.D.2)."""
+    order = [c.value for c in CriterionCategory]
+    rows = group.criteria.filter(active=True)
+    return sorted(rows, key=lambda c: (order.index(c.category), c.pk))
+
+
 def comparison(request: ModelRequest) -> dict[str, Any]:
     """The candidates of a request side by side: each criterion's mean score per
     candidate, and the weighted total (sum of weight x mean over the criteria
     scored, divided by their weights: on the 1-5 scale)."""
     candidates = list(Candidate.objects.filter(request=request).select_related("product"))
-    order = [c.value for c in CriterionCategory]
-    criteria = sorted(
-        request.group.criteria.filter(active=True), key=lambda c: (order.index(c.category), c.pk)
-    )
+    criteria = criteria_of(request.group)
     scores: dict[tuple[int, int], list[int]] = {}
     for s in Score.objects.filter(candidate__request=request):
         scores.setdefault((s.candidate_id, s.criterion_id), []).append(s.value)
