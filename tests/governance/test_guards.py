@@ -134,3 +134,15 @@ def test_regulatory_item_needs_evidence_to_be_compliant(people, inv):
     assert item.reviewed_on is not None
     with pytest.raises(services.GovernancePermissionError):
         services.set_regulatory_item(people.tech, inv.version, "gdpr", status="in_progress")
+
+
+def test_transition_to_pilot_is_refused_with_the_clause_and_changes_nothing(people, group, inv):
+    with pytest.raises(lifecycle.LifecycleError) as refused:
+        lifecycle.transition(people.admin, inv.deployment, "under_review")
+        lifecycle.transition(people.admin, inv.deployment, "approved")
+        lifecycle.transition(people.admin, inv.deployment, "pilot")
+    assert f"IV.A: no approval decision by the governance group for {inv.deployment}" in str(
+        refused.value
+    )
+    inv.deployment.refresh_from_db()
+    assert inv.deployment.status == "approved"

@@ -213,3 +213,22 @@ def test_decline_needs_a_decision(group, people):
     other = make_user("someone", role=Role.INFORMATICS)
     with pytest.raises(GovernancePermissionError):
         services.set_request_status(other, request, status="under_review")
+
+
+def test_a_conflict_on_any_candidate_recuses_from_the_selection(meeting, people, inv):
+    group = meeting.group
+    request = services.submit_request(
+        people.okafor, group, clinical_need="ICH triage", candidate_name="Any ICH triage"
+    )
+    services.add_candidate(people.chen, request, product=inv.product)
+    services.add_candidate(people.chen, request, name="RivalScan")
+    services.declare_conflict(people.physicist, people.physicist, vendor="Acme AI", description="x")
+    item = services.add_agenda_item(people.chen, meeting, title="Select", request=request)
+    d = services.record_decision(
+        people.chen, meeting, kind="approve", motion="Select", rationale="r", agenda_item=item
+    )
+    assert d.request == request
+    with pytest.raises(GovernanceError, match="IV.A.3: physicist .* vote is refused"):
+        services.cast_vote(people.physicist, d, "no")
+    row = selectors.agenda_with_recusals(meeting)[0]
+    assert [r["user"] for r in row["recusals"]] == ["physicist"]

@@ -739,9 +739,9 @@ def add_agenda_item(
         deployment=_opt(_inv("Deployment"), payload.deployment_id, "deployment"),
         discussion=payload.discussion,
     )
-    product = selectors.item_product(item)
     recused = [
-        RecusalOut(user=u.username, reason=why) for u, why in recusals(m.attendees.all(), product)
+        RecusalOut(user=u.username, reason=why)
+        for u, why in recusals(m.attendees.all(), selectors.subject_products(item))
     ]
     return Status(
         201,

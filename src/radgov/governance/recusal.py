@@ -3,6 +3,7 @@ so a declaration made today recuses the member from every open discussion."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from radgov.core.roles import Role
@@ -39,11 +40,23 @@ def recused(user: Any, product: Any) -> str | None:
     return None
 
 
-def recusals(users: Any, product: Any) -> list[tuple[Any, str]]:
-    """[(user, reason)] for those of ``users`` recused from ``product``."""
+def recused_from_any(user: Any, products: Iterable[Any]) -> str | None:
+    """Why ``user`` is recused from a subject touching any of ``products`` (a
+    selection between candidates, say), or None."""
+    products = [p for p in products if p is not None]
+    for product in products or [None]:
+        reason = recused(user, product)
+        if reason:
+            return reason
+    return None
+
+
+def recusals(users: Any, products: Iterable[Any]) -> list[tuple[Any, str]]:
+    """[(user, reason)] for those of ``users`` recused from any of ``products``."""
+    products = list(products)
     out = []
     for user in users:
-        reason = recused(user, product)
+        reason = recused_from_any(user, products)
         if reason:
             out.append((user, reason))
     return out

@@ -28,7 +28,7 @@ from radgov.governance.models import (
     RegulatoryProfile,
     Score,
 )
-from radgov.governance.recusal import recused
+from radgov.governance.recusal import recusals as recusals_of
 
 
 def memberships_on(group: GovernanceGroup, day: dt.date | None = None) -> QuerySet[Membership]:
@@ -160,24 +160,38 @@ def agenda_with_recusals(meeting: Meeting) -> list[dict[str, Any]]:
     for item in meeting.agenda.select_related(
         "request__proposed_product", "product", "deployment__model_version__product"
     ):
-        product = item_product(item)
-        recusals = []
-        for user in seen.values():
-            reason = recused(user, product) if product is not None else None
-            if reason:
-                recusals.append({"user": user.username, "reason": reason})
-        out.append({"item": item, "product": product, "recusals": recusals})
+        products = subject_products(item)
+        recusals = [
+            {"user": user.username, "reason": reason}
+            for user, reason in recusals_of(seen.values(), products)
+        ]
+        out.append(
+            {
+                "item": item,
+                "product": products[0] if products else None,
+                "products": products,
+                "recusals": recusals,
+            }
+        )
     return out
 
 
-def item_product(item: Any) -> Any:
-    if item.product_id:
-        return item.product
-    if item.deployment_id:
-        return item.deployment.model_version.product
-    if item.request_id and item.request.proposed_product_id:
-        return item.request.proposed_product
-    return None
+def subject_products(subject: Any) -> list[Any]:
+    """The products an agenda item or a decision concerns: its product, its
+    deployment's, or its request's proposed product and every candidate's."""
+    if subject.product_id:
+        return [subject.product]
+    if subject.deployment_id:
+        return [subject.deployment.model_version.product]
+    out: list[Any] = []
+    if subject.request_id:
+        request = subject.request
+        if request.proposed_product_id:
+            out.append(request.proposed_product)
+        for cand in request.candidates.select_related("product"):
+            if cand.product_id and all(p.pk != cand.product_id for p in out):
+                out.append(cand.product)
+    return out
 
 
 def decision_rows(meeting: Meeting) -> list[dict[str, Any]]:

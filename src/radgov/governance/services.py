@@ -42,7 +42,7 @@ from radgov.governance.models import (
     Severity,
     Vote,
 )
-from radgov.governance.recusal import recused
+from radgov.governance.recusal import recused, recused_from_any
 
 CHAMPION_RULE = (
     "IV.A.4: a clinical champion brings requests for new AI models to the governance group "
@@ -389,7 +389,7 @@ def add_agenda_item(
 @service
 def record_discussion(actor: Any, item: AgendaItem, discussion: str) -> AgendaItem:
     _require_member(item.meeting.group, actor, "record discussions")
-    reason = recused(actor, selectors.item_product(item))
+    reason = recused_from_any(actor, selectors.subject_products(item))
     if reason:
         raise GovernanceError(f"{reason}; they cannot record its discussion")
     item.discussion = discussion.strip()
@@ -475,7 +475,7 @@ def record_decision(
         determination=determination,
         recorded_by=actor,
     )
-    reason = recused(actor, decision.subject_product)
+    reason = recused_from_any(actor, selectors.subject_products(decision))
     if reason:
         raise GovernanceError(f"{reason}; they cannot record this decision")
     if request is not None and request.candidates.exists():
@@ -496,7 +496,7 @@ def cast_vote(actor: Any, decision: Decision, choice: str) -> Vote:
             f"IV.A.5: only members attending the meeting vote; {actor.username} is not recorded "
             f"as attending {meeting}"
         )
-    reason = recused(actor, decision.subject_product)
+    reason = recused_from_any(actor, selectors.subject_products(decision))
     if reason:
         raise GovernanceError(f"{reason}; their vote is refused")
     ok, why = selectors.quorum(meeting)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 
@@ -103,17 +101,6 @@ class Decision(AuditedModel):
     @property
     def is_voted(self) -> bool:
         return self.kind not in RECORD_KINDS
-
-    @property
-    def subject_product(self) -> Any:
-        """The product the decision is about (the one conflicts are judged against)."""
-        if self.product_id:
-            return self.product
-        if self.deployment_id:
-            return self.deployment.model_version.product
-        if self.request_id and self.request.proposed_product_id:
-            return self.request.proposed_product
-        return None
 
     def tally(self) -> dict[str, int]:
         counts = {c.value: 0 for c in Choice}
