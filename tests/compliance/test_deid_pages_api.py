@@ -19,7 +19,7 @@ from radgov.compliance import services
 from radgov.compliance.models import DeidJob
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
-from tests.compliance.conftest import dicom_bytes, upload
+from tests.compliance.conftest import dicom_bytes, upload, zip_bytes
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -264,3 +264,17 @@ def test_a_stuck_job_stops_polling_and_offers_a_requeue(root, informatics) -> No
         partial = client.get(url).content.decode()
     assert "every 2s" not in partial and "No progress for 10 minutes" in partial
     assert reverse("compliance:deid_requeue", args=[job.pk]) in partial
+
+
+def test_api_upload_of_an_unsafe_zip_is_a_problem_and_creates_nothing(
+    data_dir, informatics
+) -> None:
+    response = Client().post(
+        "/api/compliance/deid/jobs/upload",
+        {"purpose": PURPOSE, "files": [upload("x.zip", zip_bytes({"../evil": b"x"}))]},
+        **bearer(informatics),
+    )
+    assert response.status_code == 422
+    assert response["Content-Type"] == "application/problem+json"
+    assert "'..'" in response.json()["detail"]
+    assert DeidJob.objects.count() == 0 and not (data_dir / "evil").exists()
