@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from radgov.accounts import services as accounts
-from radgov.compliance import services
+from radgov.compliance import services, views
 from radgov.compliance.models import DeidJob
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
@@ -278,3 +278,13 @@ def test_api_upload_of_an_unsafe_zip_is_a_problem_and_creates_nothing(
     assert response["Content-Type"] == "application/problem+json"
     assert "'..'" in response.json()["detail"]
     assert DeidJob.objects.count() == 0 and not (data_dir / "evil").exists()
+
+
+def test_report_page_table_stops_at_a_limit_but_lists_every_quarantined_file(
+    done_job, informatics, monkeypatch
+) -> None:
+    monkeypatch.setattr(views, "REPORT_ROWS", 1)
+    page = client_for(informatics).get(reverse("compliance:deid_report", args=[done_job.pk]))
+    text = page.content.decode()
+    assert "2 more files are in the" in text
+    assert "US1_UNCR.dcm" in text, "quarantined files are all listed above the table"

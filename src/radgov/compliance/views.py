@@ -14,6 +14,10 @@ from radgov.core import config
 from radgov.dicom.deid.profile import EDITION
 from radgov.dicom.deid.runner import QUARANTINE_DIR
 
+# The page lists every quarantined and failed file; the table of every file stops here (the
+# JSON download has them all).
+REPORT_ROWS = 1000
+
 
 def _job(request: HttpRequest, job_id: int) -> DeidJob:
     job = selectors.job_for(request.user, job_id)
@@ -95,7 +99,8 @@ def report(request: HttpRequest, job_id: int) -> HttpResponse:
     context = {
         "job": job,
         "summary": data.get("summary", {}),
-        "files": files,
+        "files": files[:REPORT_ROWS],
+        "files_hidden": max(0, len(files) - REPORT_ROWS),
         "quarantined": [f for f in files if f.get("status") == "quarantined"],
         "failures": [f for f in files if f.get("status") == "failed"],
         "quarantine_dir": QUARANTINE_DIR,
