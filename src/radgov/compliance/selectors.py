@@ -80,7 +80,8 @@ def export_output(user: Any, job: DeidJob) -> IO[bytes]:
     text and stay on the server for review); recorded as an export.  The caller closes it."""
     names = output_files(job)
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
-    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # level 1: DICOM pixel data gains little from harder compression, and a person is waiting
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name in names:
             archive.write(job.output_path / name, arcname=name)
     handle.seek(0)
