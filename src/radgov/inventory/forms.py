@@ -182,7 +182,11 @@ class TransitionForm(forms.Form):
 
 
 class UpgradeForm(forms.Form):
-    version = forms.ModelChoiceField(queryset=ModelVersion.objects.none())
+    version = forms.ModelChoiceField(
+        queryset=ModelVersion.objects.none(),
+        empty_label="choose a version",
+        widget=forms.Select(attrs={"style": "width:auto"}),
+    )
 
     def __init__(self, *args: Any, deployment: Deployment, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -287,6 +287,7 @@ def deployment(request: HttpRequest, pk: int) -> HttpResponse:
             "linked": selectors.linked_sections(getattr(request.user, "role", None)),
             "ifu": selectors.current_ifu(row.model_version),
             "replaced_by": row.replaced_by.select_related("model_version"),
+            "pending_upgrade": row.replaced_by.exclude(status=Stage.SUNSET).exists(),
             "upgrade_form": UpgradeForm(deployment=row),
         },
     )

@@ -1,0 +1,77 @@
+"""The inventory as a governance member sees it, on the demo practice: the product list,
+a version with the PPV/NPV calculator (htmx), a deployment's lifecycle with what is
+missing for each move, and the model card."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+from radgov.inventory.models import Deployment, ModelVersion
+
+
+def logged_in_page(browser, live_server, user):  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    return context.new_page()
+
+
+@pytest.mark.peer("chromium")
+@pytest.mark.django_db(transaction=True)
+def test_inventory_pages_on_the_demo_practice(live_server, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
+    shots.mkdir(parents=True, exist_ok=True)
+    call_command("demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    chen = get_user_model().objects.get(username="dr.chen")
+    TOTP.activate(chen, generate_totp_secret())  # the demo's people enroll at first login
+    page = logged_in_page(browser, live_server, chen)
+
+    page.goto(f"{live_server.url}/inventory/")
+    assert page.locator("h1").inner_text() == "AI inventory"
+    assert page.locator("table tbody tr").count() == 6
+    page.screenshot(path=str(shots / "inventory-products.png"), full_page=True)
+
+    ich = ModelVersion.objects.get(product__name="NeuroTriage ICH", version="2.0")
+    page.goto(f"{live_server.url}/inventory/versions/{ich.pk}/")
+    page.fill("#id_prevalence", "5")
+    page.get_by_role("button", name="Calculate").click()
+    page.wait_for_selector("#calc-result .big")
+    result = page.locator("#calc-result").inner_text()
+    assert "0.380" in result  # 0.93*0.05 / (0.93*0.05 + 0.08*0.95) = 0.3796
+    assert page.url.endswith(f"/inventory/versions/{ich.pk}/")  # htmx: no page load
+    page.screenshot(path=str(shots / "inventory-version.png"), full_page=True)
+
+    d = Deployment.objects.get(model_version=ich, site="Main Hospital CT")
+    page.goto(f"{live_server.url}/inventory/deployments/{d.pk}/")
+    lifecycle = page.locator("section.dep-layout .card").first.inner_text()
+    assert "→ Pilot" in lifecycle and "IV.E: no passed local acceptance test" in lifecycle
+    page.screenshot(path=str(shots / "inventory-deployment.png"), full_page=True)
+    page.get_by_role("button", name="Move to pilot").click()
+    page.wait_for_selector(".messages li.error")
+    assert "Not moved" in page.locator(".messages").inner_text()
+    d.refresh_from_db()
+    assert d.status == "approved"
+
+    page.goto(f"{live_server.url}/inventory/versions/{ich.pk}/model-card/")
+    assert "fields still empty" in page.content()
+    page.screenshot(path=str(shots / "inventory-model-card.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/inventory/deployments/")
+    page.screenshot(path=str(shots / "inventory-deployments.png"), full_page=True)
