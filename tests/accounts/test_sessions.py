@@ -96,3 +96,14 @@ def test_session_cookie_is_httponly_and_samesite() -> None:
     cookie = response.cookies["radgov_session"]
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
+
+
+@pytest.mark.django_db
+def test_expired_session_sends_an_htmx_poll_to_the_login_page_not_into_the_box() -> None:
+    user = make_user("poller")
+    with time_machine.travel(START, tick=False) as clock:
+        client = logged_in_client(user)
+        clock.shift(timedelta(minutes=31))
+        response = client.get(reverse("web:dashboard"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("account_login") + "?expired=1"

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect
 
 from radgov.accounts import tokens
 from radgov.accounts.signals import SESSION_SEEN, SESSION_STARTED
@@ -47,7 +48,7 @@ class SessionLifetimeMiddleware:
                 logout(request)
                 if is_api(request):
                     return problem(401, f"session ended: {expired}", kind="session-ended")
-                return HttpResponseRedirect(reverse("account_login") + "?expired=1")
+                return to_login(request, reverse("account_login") + "?expired=1")
             request.session[SESSION_SEEN] = timezone.now().timestamp()
         return self.get_response(request)
 
@@ -135,7 +136,7 @@ class PermissionPolicyMiddleware:
                     "authentication required: log in or send an API token",
                     kind="unauthenticated",
                 )
-            return HttpResponseRedirect(f"{reverse('account_login')}?next={request.path}")
+            return to_login(request, f"{reverse('account_login')}?next={request.path}")
         if rule is not None and rule.allows(getattr(user, "role", None)):
             return None
         reason = "no permission rule for this route" if rule is None else "role not permitted"
@@ -149,6 +150,14 @@ class PermissionPolicyMiddleware:
         if is_api(request):
             return problem(403, f"{reason}: {name or request.path}", kind="forbidden")
         return render(request, "web/denied.html", {"reason": reason}, status=403)
+
+
+def to_login(request: HttpRequest, url: str) -> HttpResponse:
+    """Send the browser to the login page; an htmx request (a polling status box)
+    is told to navigate the whole page, so the login form never lands inside it."""
+    if request.headers.get("HX-Request") == "true":
+        return HttpResponseClientRedirect(url)
+    return HttpResponseRedirect(url)
 
 
 def _route_name(request: HttpRequest) -> str | None:
