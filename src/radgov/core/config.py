@@ -77,7 +77,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "RADGOV_MAX_UPLOAD_MB",
             "25",
-            "largest document (IFU, release notes) accepted for upload, in megabytes",
+            "largest upload accepted (an IFU or other document, a DICOM file or zip for de-identification), in megabytes",
         ),
         Setting(
             "RADGOV_DEID_ROOTS",
