@@ -26,25 +26,34 @@ def test_skips_without_the_inventory_demo() -> None:
 
 def test_demo_training_is_idempotent_and_leaves_gaps_on_purpose() -> None:
     make_user("admin", role=Role.ADMINISTRATOR)
-    people = [make_user(name) for name in ("dr.a", "dr.b", "dr.c", "dr.d")]
-    mv = make_version()
-    upload_ifu(mv, "3")
-    deployment = make_deployment(mv, status="deployed", end_users=people[:3], pilot_users=[])
-    pilot_mv = make_version(name="Nodule CADe", version="1.0")
-    upload_ifu(pilot_mv, "A")
-    make_deployment(pilot_mv, status="pilot", pilot_users=[people[3]])
-    make_deployment(
-        make_version(name="Not live", version="0.1"), status="approved", end_users=people
-    )
+    a, b, c, d = (make_user(name) for name in ("dr.a", "dr.b", "dr.c", "dr.d"))
+    deployed = make_version()
+    upload_ifu(deployed, "3")
+    deployment = make_deployment(deployed, status="deployed", end_users=[a, b, c], pilot_users=[c])
+    piloted = make_version(name="Nodule CADe", version="1.0")
+    upload_ifu(piloted, "A")
+    make_deployment(piloted, status="pilot", end_users=[d, a], pilot_users=[d])
+    approved = make_version(name="Brain volume", version="1.0")
+    upload_ifu(approved, "1")
+    make_deployment(approved, status="approved", end_users=[a])
+    requested = make_version(name="Not yet", version="0.1")
+    make_deployment(requested, status="requested", end_users=[a, b, c, d])
 
     demo.load(io.StringIO())
     counts = (TrainingProcedure.objects.count(), TrainingRecord.objects.count())
     demo.load(io.StringIO())
     assert (TrainingProcedure.objects.count(), TrainingRecord.objects.count()) == counts
-    assert counts == (3, 4)  # two base procedures and one supplemental; 3 base + 1 supplemental
+    assert counts == (4, 6)  # 3 base procedures + 1 supplemental; 5 base records + 1
 
-    states = {p.username: training_status(p, mv).state for p in people[:3]}
-    assert states == {"dr.a": "expired", "dr.b": "no_record", "dr.c": "trained"}
-    assert training_status(people[3], pilot_mv).trained
-    assert untrained_end_users(deployment) == people[:2]
-    assert TrainingRecord.objects.filter(user=people[2], is_supplemental=True).exists()
+    assert {p.username: training_status(p, deployed).state for p in (a, b, c)} == {
+        "dr.a": "expired",
+        "dr.b": "no_record",
+        "dr.c": "trained",
+    }
+    assert untrained_end_users(deployment) == [a, b]
+    assert training_status(d, piloted).trained and training_status(a, piloted).trained
+    assert training_status(a, approved).trained
+    assert not TrainingProcedure.objects.filter(model_version=requested).exists()
+    assert TrainingRecord.objects.filter(
+        user=c, model_version=deployed, is_supplemental=True
+    ).exists()

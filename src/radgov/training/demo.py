@@ -1,16 +1,19 @@
-"""The demo practice's training (IV.F): a procedure for every model version that
-is piloted or deployed, and training records for their end-users, with gaps left
-on purpose so that the conformance audit has something to show:
+"""The demo practice's training (IV.F): a procedure for every model version with an
+approved, piloted or deployed deployment, and training records for its people, with
+gaps left on purpose so that the conformance audit has something to show:
 
-* the first end-user (by deployment, then username) has training that expired;
-* the second has no training at all;
+* everyone in a pilot group is trained (a pilot cannot start otherwise);
+* of the end-users who are in no pilot group, the first (by deployment, then
+  username) has training that expired and the second has none;
 * everyone else is trained and has attested reading the current IFU;
-* the first deployed model also has a supplemental training (IV.F.3) that one
-  trained end-user completed.
+* the first model anyone is trained on has a supplemental training (IV.F.3) that
+  one trained end-user completed.
 
-Idempotent: a model version that has a procedure gets no other, and a person who
-has a record for a model version gets no other.  Runs after the inventory's and
-the governance group's demo; without their deployments it says so and skips."""
+The inventory's demo runs first and moves deployments only as far as the guards
+allow (training's among them), so a second ``radgov demo`` takes the approved ones
+on to pilot or deployment.  This part is idempotent: a model version with a
+procedure gets no other, a person with a record for a version gets no other.
+Without the inventory's deployments it says so and skips."""
 
 from __future__ import annotations
 
@@ -21,10 +24,12 @@ from django.utils import timezone
 
 from radgov.accounts.models import User
 from radgov.training import services
-from radgov.training.access import current_ifu, end_users_of
+from radgov.training.access import current_ifu, end_users_of, trained_users
 from radgov.training.models import TrainingProcedure, TrainingRecord
 
-LIVE = ("pilot", "deployed")
+# Deployments that are live, or approved and about to go live (the inventory demo moves
+# them on when the guards, training's among them, allow).
+STAGES = ("approved", "pilot", "deployed")
 
 COMPLEXITY = {  # by the product's category: how much a reader must learn
     "cadt": (
@@ -124,67 +129,93 @@ def _supplemental(admin: User, deployment: Any, roles: list[str]) -> TrainingPro
     )
 
 
+def _pairs(deployments: list[Any]) -> tuple[list[tuple[Any, User]], list[tuple[Any, User]]]:
+    """(model version, person) pairs, each once: those in a pilot group (who must be
+    trained before the pilot can start) and those who are end-users only."""
+    pilots: dict[tuple[int, int], tuple[Any, User]] = {}
+    others: dict[tuple[int, int], tuple[Any, User]] = {}
+    for deployment in deployments:
+        mv = deployment.model_version
+        for person in deployment.pilot_users.order_by("username"):
+            pilots[(mv.pk, person.pk)] = (mv, person)
+        for person in deployment.end_users.order_by("username"):
+            others.setdefault((mv.pk, person.pk), (mv, person))
+    return list(pilots.values()), [v for k, v in others.items() if k not in pilots]
+
+
 def load(stdout: Any) -> None:
     from radgov.inventory.models import Deployment
 
     admin = User.objects.filter(username="admin").first()
     deployments = list(
-        Deployment.objects.filter(status__in=LIVE)
+        Deployment.objects.filter(status__in=STAGES)
         .select_related("model_version__product")
         .order_by("pk")
     )
     if admin is None or not deployments:
-        stdout.write("Training: no piloted or deployed model in the demo inventory; skipped.")
+        stdout.write("Training: no approved, piloted or deployed model in the demo; skipped.")
         return
-    procedures = records = 0
-    pairs: list[tuple[Any, User]] = []
-    seen: set[tuple[int, int]] = set()
+    procedures: dict[int, TrainingProcedure] = {}
+    made = records = 0
     for deployment in deployments:
         people = end_users_of(deployment)
-        if not people:
-            continue
-        roles = sorted({p.role for p in people})
-        procedure, made = _procedure(admin, deployment, roles)
-        procedures += made
-        for person in people:
-            key = (deployment.model_version_id, person.pk)
-            if key not in seen:
-                seen.add(key)
-                pairs.append((procedure, person))
+        if people and deployment.model_version_id not in procedures:
+            roles = sorted({p.role for p in people})
+            procedures[deployment.model_version_id], new = _procedure(admin, deployment, roles)
+            made += new
+    pilots, others = _pairs(deployments)
     now = timezone.now()
-    supplemental_done = False
-    for index, (procedure, person) in enumerate(pairs):
-        mv = procedure.model_version
-        if person.role not in procedure.required_roles:
+    plan = [(mv, person, "trained") for mv, person in pilots]
+    for index, (mv, person) in enumerate(others):
+        plan.append((mv, person, {0: "expired", 1: "untrained"}.get(index, "trained")))
+    for mv, person, fate in plan:
+        procedure = procedures.get(mv.pk)
+        if procedure is None or person.role not in procedure.required_roles:
             continue
-        if TrainingRecord.objects.filter(user=person, model_version=mv).exists():
+        if (
+            fate == "untrained"
+            or TrainingRecord.objects.filter(user=person, model_version=mv).exists()
+        ):
             continue
-        if index == 0:  # training that expired: trained 14 months ago, valid 12
+        if fate == "expired":  # trained 14 months ago on a 12-month procedure
             services.record_completion(
                 admin,
                 procedure=procedure,
                 user=person,
                 completed_at=now - dt.timedelta(days=425),
                 trainer=admin,
-                notes="Demo: expired on purpose.",
+                notes="Demo: left to expire on purpose.",
             )
             if current_ifu(mv) is not None:
                 services.attest_ifu(person, mv)
-            records += 1
-        elif index == 1:
-            continue  # left untrained on purpose
         else:
             services.record_completion(
                 person, procedure=procedure, attest_ifu=current_ifu(mv) is not None
             )
-            records += 1
-            deployment = next(d for d in deployments if d.model_version_id == mv.pk)
-            if not supplemental_done and deployment.status == "deployed":
-                extra = _supplemental(admin, deployment, procedure.required_roles)
-                services.record_completion(person, procedure=extra)
-                records += 1
-                supplemental_done = True
+        records += 1
+    records += _supplemental_training(admin, deployments, procedures)
     stdout.write(
-        f"Training: {procedures} procedures and {records} records added "
-        f"({len(pairs)} end-user and model pairs; one expired and one untrained on purpose)."
+        f"Training: {made} procedures and {records} records added; of the end-users who are "
+        "not in a pilot group, one has training that expired and one none, on purpose."
     )
+
+
+def _supplemental_training(
+    admin: User, deployments: list[Any], procedures: dict[int, TrainingProcedure]
+) -> int:
+    """A supplemental training on the first model that anyone is trained on, completed
+    by the first person trained on it (once)."""
+    for deployment in deployments:
+        mv = deployment.model_version
+        procedure = procedures.get(mv.pk)
+        if procedure is None:
+            continue
+        if TrainingProcedure.objects.filter(model_version=mv, is_supplemental=True).exists():
+            return 0
+        trained = trained_users(mv).order_by("username").first()
+        if trained is None:
+            continue
+        extra = _supplemental(admin, deployment, procedure.required_roles)
+        services.record_completion(trained, procedure=extra)
+        return 1
+    return 0
