@@ -14,10 +14,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from radgov.compliance.deid_options import run_settings
 from radgov.dicom.deid.config import ConfigError, SiteConfig, load_config
 from radgov.dicom.deid.keyed import MIN_KEY_BYTES
 from radgov.dicom.deid.mapping import write_mapping
-from radgov.dicom.deid.profile import EDITION, Option, compile_profile
+from radgov.dicom.deid.profile import EDITION, Option
 from radgov.dicom.deid.runner import QUARANTINE_DIR, RunSettings, mapping_document, run
 
 HELP = f"""De-identify DICOM files with the DICOM PS3.15 ({EDITION}) Basic Application Level
@@ -92,13 +93,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["jobs"] < 1:
             raise CommandError("--jobs must be at least 1", returncode=2)
+        key = self._key(opts["key_file"])
         try:
             options = [Option.from_name(name) for name in opts["option"]]
             site = load_config(opts["config"]) if opts["config"] else SiteConfig()
-            profile = compile_profile(options, site.rules)
+            settings = run_settings(
+                options, key=key, site=site, record_mapping=bool(opts["mapping"])
+            )
         except (ValueError, ConfigError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
-        if site.safe_private and Option.RETAIN_SAFE_PRIVATE not in profile.options:
+        if site.safe_private and Option.RETAIN_SAFE_PRIVATE not in settings.profile.options:
             self.stderr.write(
                 "note: safe_private entries apply only with --option retain-safe-private; "
                 "all private elements will be removed"
@@ -108,19 +112,11 @@ class Command(BaseCommand):
             raise CommandError(f"source {opts['src']!r} does not exist", returncode=2)
         if src.is_dir() and dst.exists() and os.path.samefile(src, dst):
             raise CommandError("DST must differ from SRC", returncode=2)
-        key = self._key(opts["key_file"])
-        settings = RunSettings(
-            key=key,
-            profile=profile,
-            safe_private=site.safe_private,
-            pixel_masks=site.pixel_masks,
-            record_mapping=bool(opts["mapping"]),
-        )
         report = self._run(src, dst, settings, opts["jobs"], not opts["no_progress"])
         if opts["report"]:
             Path(opts["report"]).write_text(json.dumps(report.as_json(), indent=2) + "\n")
         if opts["mapping"]:
-            write_mapping(opts["mapping"], mapping_document(report, profile), key)
+            write_mapping(opts["mapping"], mapping_document(report, settings.profile), key)
         s = report.summary
         self.stdout.write(
             f"{s['files']} files: {s['ok']} de-identified, {s['quarantined']} quarantined for "
