@@ -28,12 +28,12 @@ def test_demo_loads_once_with_recusals_and_decisions():
     )
     demo.load(io.StringIO())
     counts = [m.objects.count() for m in (Membership, Meeting, Decision, Vote, Score)]
-    assert counts[:3] == [4, 1, 4]
+    assert counts[:3] == [4, 1, 5]  # selection, two approvals, IRB, legal review
     meeting = Meeting.objects.get()
     recused = {
         r["user"] for row in selectors.agenda_with_recusals(meeting) for r in row["recusals"]
     }
-    assert recused == {"informatics", "vendor.rep"}
+    assert recused == {"informatics", "vendor.rep"}  # informatics: conflict on Acme AI
     assert guards.approval_guard(cleared.deployment) == []
     assert guards.extra_oversight_guard(extra.deployment) == []
     assert guards.regulatory_guard(cleared.deployment) == []

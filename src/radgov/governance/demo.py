@@ -52,17 +52,28 @@ def _people() -> dict[str, Any] | None:
     return found if len(found) == len(names) else None
 
 
-def _inventory() -> tuple[Any, Any]:
-    """(a deployment of an FDA-cleared product, a deployment needing extra oversight)."""
+def _to_approve() -> list[Any]:
+    """Deployments waiting at "approved" for the group's decision (the inventory's
+    demo moves them that far), or else the first cleared one and the first one that
+    needs extra oversight."""
     Deployment = apps.get_model("inventory", "Deployment")
-    cleared = extra = None
-    for d in Deployment.objects.select_related("model_version__product").order_by("pk"):
-        product = d.model_version.product
-        if product.needs_extra_oversight:
-            extra = extra or d
-        else:
-            cleared = cleared or d
-    return cleared, extra
+    rows = list(
+        Deployment.objects.exclude(status="sunset")
+        .select_related("model_version__product")
+        .order_by("pk")
+    )
+    waiting = [d for d in rows if d.status == "approved"]
+    if waiting:
+        return waiting
+    cleared = next((d for d in rows if not d.model_version.product.needs_extra_oversight), None)
+    extra = next((d for d in rows if d.model_version.product.needs_extra_oversight), None)
+    return [d for d in (cleared, extra) if d is not None]
+
+
+def _requested_product() -> Any:
+    Product = apps.get_model("inventory", "Product")
+    named = Product.objects.filter(name="MammoInsight").first()
+    return named or Product.objects.exclude(regulatory_pathway="not_fda").order_by("pk").first()
 
 
 def load(stdout: Any) -> None:
@@ -73,9 +84,8 @@ def load(stdout: Any) -> None:
     if p is None:
         stdout.write("Governance: demo accounts missing; skipped.")
         return
-    admin = p["admin"]
     group = GovernanceGroup.objects.filter(name=GROUP_NAME).first() or services.create_group(
-        admin,
+        p["admin"],
         name=GROUP_NAME,
         charter="IV.A.1: oversight of selection, local acceptance testing, deployment, "
         "monitoring and sunsetting of the practice's AI models.",
@@ -87,11 +97,9 @@ def load(stdout: Any) -> None:
         ],
         joined_on=dt.date(2026, 1, 5),
     )
-    cleared, extra = _inventory()
-    product = cleared.model_version.product if cleared else None
-
-    # a conflicted member: recused from everything of that vendor
-    if product is not None:
+    deployments = _to_approve()
+    product = _requested_product()
+    if product is not None:  # a conflicted member: recused from everything of that vendor
         services.declare_conflict(
             p["informatics"],
             p["informatics"],
@@ -99,29 +107,6 @@ def load(stdout: Any) -> None:
             description=f"Paid advisor to {product.vendor} on PACS integration (2025-2026)",
             declared_on=dt.date(2026, 3, 1),
         )
-
-    request = services.submit_request(
-        p["dr.okafor"],
-        group,
-        clinical_need="Intracranial hemorrhage on overnight non-contrast head CT waits for the "
-        "morning read when the on-call radiologist is busy.",
-        proposed_product=product,
-        candidate_name="" if product else "An ICH triage (CADt) product",
-        expected_benefit="Positive studies read first; shorter time to neurosurgical consult.",
-    )
-    criteria = [
-        services.define_criterion(p["dr.chen"], group, category=c, name=n, weight=w)
-        for c, n, w in CRITERIA
-    ]
-    first = services.add_candidate(
-        p["dr.chen"], request, product=product, name="" if product else "ICH triage, vendor A"
-    )
-    second = services.add_candidate(p["dr.chen"], request, name="RivalScan ICH (not in inventory)")
-    for member, (a, b) in SCORES.items():
-        for criterion, va, vb in zip(criteria, a, b, strict=True):
-            services.score_candidate(p[member], first, criterion, va)
-            services.score_candidate(p[member], second, criterion, vb)
-
     meeting = services.create_meeting(
         p["dr.chen"],
         group,
@@ -136,12 +121,73 @@ def load(stdout: Any) -> None:
             p["vendor.rep"],
         ],
     )
+    _selection(p, group, meeting, product)
+    for deployment in deployments:
+        _approve(p, meeting, deployment)
+    cleared = next(
+        (d for d in deployments if not d.model_version.product.needs_extra_oversight), None
+    )
+    if cleared is not None:
+        _regulatory(p, cleared)
+        services.report_issue(
+            p["tech"],
+            deployment=cleared,
+            severity="moderate",
+            description="Alerts on post-operative heads with clips: metal artifact seems "
+            "to be flagged as a finding.",
+        )
+    if product is not None and product.category == "cadx":
+        # using a diagnosis aid to reorder the screening worklist: flagged off-label (V)
+        services.set_regulatory_profile(
+            p["privacy"],
+            product,
+            local_use="cadt",
+            scope_of_clearance=f"{product.fda_number}: characterization of findings",
+        )
+    services.record_notes(
+        p["dr.chen"],
+        meeting,
+        "Next meeting in December: first monitoring report and the issue queue.",
+    )
+    stdout.write(
+        f"Governance: {group} with {group.active_memberships().count()} members, "
+        f"1 request, meeting of {MEETING_DAY:%Y-%m-%d}, "
+        f"{len(deployments)} deployment(s) approved"
+        + ("" if deployments else " (no inventory deployments: decisions on them skipped)")
+        + "."
+    )
+
+
+def _selection(p: dict[str, Any], group: Any, meeting: Meeting, product: Any) -> None:
+    """dr.okafor's request, two candidates scored against the criteria, the selection."""
+    request = services.submit_request(
+        p["dr.okafor"],
+        group,
+        clinical_need="Screening mammography reads run two weeks behind; a second reader "
+        "that scores each exam would let the breast radiologists read the suspicious ones "
+        "first.",
+        proposed_product=product,
+        candidate_name="" if product else "A mammography CADx product",
+        expected_benefit="Shorter time to call-back for suspicious screening exams.",
+    )
+    criteria = [
+        services.define_criterion(p["dr.chen"], group, category=c, name=n, weight=w)
+        for c, n, w in CRITERIA
+    ]
+    first = services.add_candidate(
+        p["dr.chen"], request, product=product, name="" if product else "Mammography CADx A"
+    )
+    second = services.add_candidate(p["dr.chen"], request, name="RivalMammo (not in inventory)")
+    for member, (a, b) in SCORES.items():
+        for criterion, va, vb in zip(criteria, a, b, strict=True):
+            services.score_candidate(p[member], first, criterion, va)
+            services.score_candidate(p[member], second, criterion, vb)
     item = services.add_agenda_item(
         p["dr.chen"],
         meeting,
-        title="Request for ICH triage",
+        title="Request for a screening mammography second reader",
         request=request,
-        discussion="dr.okafor presented the overnight backlog. The vendor's representative "
+        discussion="dr.okafor presented the screening backlog. The vendor's representative "
         "answered questions on integration and left before the vote. Two candidates compared.",
     )
     chosen = services.record_decision(
@@ -151,77 +197,72 @@ def load(stdout: Any) -> None:
         agenda_item=item,
         motion=f"Select {first.label} for local acceptance testing",
         rationale="Highest weighted total, chiefly on sensitivity and integration; "
-        "the alternative's on-premise option does not outweigh it.",
+        "the alternative's lower cost does not outweigh it.",
     )
     for member in ("dr.chen", "physicist", "privacy"):
         services.cast_vote(p[member], chosen, "yes")
     services.set_request_status(p["dr.chen"], request, status="accepted", decision=chosen)
 
-    if cleared is not None:
-        dep_item = services.add_agenda_item(
+
+def _approve(p: dict[str, Any], meeting: Meeting, deployment: Any) -> None:
+    """Approve a deployment for pilot and deployment.  Where a pilot group is named
+    the pilot is its local acceptance test (II.A), a waiver the group records with
+    its justification; extra oversight (IV.H) for the models that need it."""
+    product = deployment.model_version.product
+    item = services.add_agenda_item(
+        p["dr.chen"],
+        meeting,
+        title=f"Pilot and deployment of {deployment}",
+        deployment=deployment,
+        discussion="IFU, routing and output-release policy reviewed.",
+    )
+    approve = services.record_decision(
+        p["dr.chen"],
+        meeting,
+        kind="approve",
+        agenda_item=item,
+        motion=f"Approve {deployment} for pilot and deployment",
+        rationale="Meets the practice's selection criteria; pilot group and end-users named.",
+    )
+    for member, choice in (("dr.chen", "yes"), ("physicist", "yes"), ("privacy", "abstain")):
+        services.cast_vote(p[member], approve, choice)
+    if deployment.pilot_users.exists():
+        waiver = services.record_decision(
             p["dr.chen"],
             meeting,
-            title=f"Pilot of {cleared}",
-            deployment=cleared,
-            discussion="Acceptance-test plan reviewed; pilot with three radiologists.",
+            kind="acceptance_test_waiver",
+            agenda_item=item,
+            motion=f"Test {deployment} locally during its pilot rather than before it",
+            rationale="II.A: local acceptance testing may take place after deployment to a "
+            "small number of qualified end-users.",
+            justification="The named pilot group reads every eligible case with and without "
+            "the model for six weeks against the agreed metrics; the results return to the "
+            "group before any wider deployment.",
         )
-        approve = services.record_decision(
-            p["dr.chen"],
-            meeting,
-            kind="approve",
-            agenda_item=dep_item,
-            motion=f"Approve {cleared} for pilot and deployment",
-            rationale="Meets the practice's criteria; pilot group named; IFU on file.",
-        )
-        services.cast_vote(p["dr.chen"], approve, "yes")
-        services.cast_vote(p["physicist"], approve, "yes")
-        services.cast_vote(p["privacy"], approve, "abstain")
-        _regulatory(p, cleared)
-        services.report_issue(
-            p["tech"],
-            deployment=cleared,
-            severity="moderate",
-            description="Hemorrhage alerts on post-operative heads with clips: looks like "
-            "metal artifact is flagged as bleed.",
-        )
-    if extra is not None:
-        x_product = extra.model_version.product
-        services.add_agenda_item(
-            p["dr.chen"],
-            meeting,
-            title=f"Extra oversight for {x_product} (IV.H)",
-            product=x_product,
-        )
+        for member in ("dr.chen", "physicist", "privacy"):
+            services.cast_vote(p[member], waiver, "yes")
+    if product.needs_extra_oversight:
         services.record_decision(
             p["dr.chen"],
             meeting,
             kind="irb_determination",
-            product=x_product,
-            motion=f"Record the IRB determination for {x_product}",
-            rationale="Submitted to the IRB in October.",
-            determination="Quality improvement, not human-subjects research; "
-            "no consent needed; re-review on any change of use.",
+            agenda_item=item,
+            product=product,
+            motion=f"Record the IRB determination for {product}",
+            rationale="Submitted to the IRB in October (IV.H.3).",
+            determination="Quality improvement, not human-subjects research; no consent "
+            "needed; re-review on any change of use.",
         )
         services.record_decision(
             p["privacy"],
             meeting,
             kind="legal_review",
-            product=x_product,
-            motion=f"Legal/compliance review of {x_product}",
+            agenda_item=item,
+            product=product,
+            motion=f"Legal/compliance review of {product}",
             rationale="Contract, liability, data use and patient transparency reviewed; "
-            "output is a draft a radiologist edits.",
+            "the output is a draft the radiologist edits and signs.",
         )
-    services.record_notes(
-        p["dr.chen"],
-        meeting,
-        "Next meeting in December: first monitoring report and the issue queue.",
-    )
-    stdout.write(
-        f"Governance: {group} with {group.active_memberships().count()} members, "
-        f"1 request, meeting of {MEETING_DAY:%Y-%m-%d}"
-        + ("" if cleared else " (no inventory deployments: decisions on deployments skipped)")
-        + "."
-    )
 
 
 def _regulatory(p: dict[str, Any], deployment: Any) -> None:
