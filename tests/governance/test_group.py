@@ -123,3 +123,12 @@ def test_left_members_do_not_count(group, people):
     services.remove_member(people.admin, Membership.objects.get(user=other))
     with pytest.raises(GovernanceError, match="last physician"):
         services.remove_member(people.admin, Membership.objects.get(user=people.chen))
+
+
+def test_roster_lists_the_chair_first_and_former_members_last(group, people):
+    services.add_member(people.admin, group, people.informatics)
+    services.remove_member(people.admin, Membership.objects.get(user=people.informatics))
+    from radgov.governance.selectors import roster
+
+    names = [m.user.username for m in roster(group)]
+    assert names == ["dr.chen", "physicist", "privacy", "informatics"]

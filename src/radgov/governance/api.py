@@ -392,7 +392,7 @@ def _group_out(g: GovernanceGroup) -> GroupOut:
         id=g.pk,
         name=g.name,
         charter=g.charter,
-        members=[_member_out(m) for m in g.memberships.select_related("user")],
+        members=[_member_out(m) for m in selectors.roster(g)],
         physician_members=selectors.physician_count(g),
     )
 

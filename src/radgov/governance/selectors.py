@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from radgov.core.roles import Role
@@ -38,6 +38,13 @@ def memberships_on(group: GovernanceGroup, day: dt.date | None = None) -> QueryS
         Membership.objects.filter(group=group, joined_on__lte=day)
         .filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
         .select_related("user")
+    )
+
+
+def roster(group: GovernanceGroup) -> QuerySet[Membership]:
+    """Every membership, current ones first, the chair at the top."""
+    return group.memberships.select_related("user").order_by(
+        F("left_on").desc(nulls_first=True), "position", "user__username"
     )
 
 

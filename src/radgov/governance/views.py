@@ -66,7 +66,7 @@ def index(request: HttpRequest) -> HttpResponse:
     conflict_form = _bound(forms.ConflictForm, request, "conflict")
     context = {
         "group": group,
-        "memberships": group.memberships.select_related("user") if group else [],
+        "memberships": selectors.roster(group) if group else [],
         "physicians": selectors.physician_count(group) if group else 0,
         "conflicts": ConflictDeclaration.objects.select_related("user", "product"),
         "member_form": forms.MemberForm(prefix="member"),
