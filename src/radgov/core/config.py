@@ -84,6 +84,11 @@ SETTINGS: dict[str, Setting] = {
             "",
             "comma-separated server folders a de-identification job may read from; empty disables server folders",
         ),
+        Setting(
+            "RADGOV_CONFORMANCE_MEETING_MONTHS",
+            "3",
+            "the conformance audit fails IV.A.5 when the governance group has not met within this many months",
+        ),
         Setting("DATABASE_URL", None, "database URL (postgres://...); default SQLite in DATA_DIR"),
         Setting(
             "REDIS_URL",
