@@ -336,3 +336,40 @@ def test_api_evaluate_criteria(deployment: Deployment, people: dict[str, User]) 
         "/api/inventory/criteria/evaluate", json.dumps(bad), content_type="application/json"
     )
     assert "'kvp': unknown key" in problem(refused, 422)
+
+
+def test_api_updates(deployment: Deployment, people: dict[str, User]) -> None:
+    client = client_for(people["informatics"])
+    mv = deployment.model_version
+
+    def patch(url: str, body: dict[str, Any]) -> Any:
+        return client.patch(url, json.dumps(body), content_type="application/json")
+
+    product = patch(f"/api/inventory/products/{mv.product_id}", {"support_contact": "ext. 12"})
+    assert product.status_code == 200 and product.json()["support_contact"] == "ext. 12"
+    bad = patch(f"/api/inventory/products/{mv.product_id}", {"fda_number": "123"})
+    assert "is not a FDA 510(k) number" in problem(bad, 422)
+    renamed = patch(f"/api/inventory/versions/{mv.pk}", {"version": "9.9"})
+    assert "cannot change" in problem(renamed, 422)
+    updated = patch(f"/api/inventory/versions/{mv.pk}", {"limitations": "Adults only"})
+    assert updated.json()["limitations"] == "Adults only" and updated.json()["version"] == "2.1"
+    d = patch(
+        f"/api/inventory/deployments/{deployment.pk}",
+        {"pilot_user_ids": [people["physician"].pk], "output_release_policy": "After review"},
+    )
+    assert d.status_code == 200
+    assert (
+        d.json()["pilot_users"] == ["inv-physician"]
+        and d.json()["output_release_policy"] == "After review"
+    )
+    unknown = patch(f"/api/inventory/deployments/{deployment.pk}", {"end_user_ids": [99999]})
+    assert "no active user with id 99999" in problem(unknown, 422)
+    vendor = client_for(people["vendor"])
+    refused = vendor.patch(
+        f"/api/inventory/deployments/{deployment.pk}",
+        json.dumps({"site": "X"}),
+        content_type="application/json",
+    )
+    problem(refused, 403)
+    deployment.refresh_from_db()
+    assert deployment.site == "Main hospital"

@@ -145,6 +145,59 @@ class UpgradeIn(Schema):
     model_version_id: int
 
 
+class ProductPatch(Schema):
+    vendor: str | None = None
+    name: str | None = None
+    category: str | None = None
+    regulatory_pathway: str | None = None
+    vendor_contact: str | None = None
+    support_contact: str | None = None
+    description: str | None = None
+    fda_number: str | None = None
+    fda_product_code: str | None = None
+    ce_ukca: str | None = None
+    not_regulated_reason: str | None = None
+
+
+class VersionPatch(Schema):
+    version: str | None = None  # given only to be refused: a version string never changes
+    release_date: date | None = None
+    release_notes: str | None = None
+    advance_notice_date: date | None = None
+    intended_purpose: str | None = None
+    inputs: str | None = None
+    outputs: str | None = None
+    limitations: str | None = None
+    performance_factors: str | None = None
+    claimed_sensitivity: float | None = None
+    claimed_specificity: float | None = None
+    claim_source: str | None = None
+    model_type: str | None = None
+    intended_users: str | None = None
+    target_population: str | None = None
+    decision_role: str | None = None
+    out_of_scope_use: str | None = None
+    known_biases: str | None = None
+    clinical_risk_level: str | None = None
+    development_data: str | None = None
+    bias_mitigation: str | None = None
+    external_validation: str | None = None
+    maintenance: str | None = None
+    funding_source: str | None = None
+    references: str | None = None
+
+
+class DeploymentPatch(Schema):
+    site: str | None = None
+    clinical_champion_ids: list[int] | None = None
+    end_user_ids: list[int] | None = None
+    pilot_user_ids: list[int] | None = None
+    technical_contact_id: int | None = None
+    inclusion_criteria: dict[str, Any] | None = None
+    routing_notes: str | None = None
+    output_release_policy: str | None = None
+
+
 class CriteriaIn(Schema):
     attributes: dict[str, Any]
     criteria: dict[str, Any] | None = None
@@ -246,6 +299,18 @@ def get_product(request: HttpRequest, product_id: int) -> dict[str, Any]:
     return _product_out(get_object_or_404(Product, pk=product_id))
 
 
+@router.patch("/products/{product_id}", response=ProductOut)
+def update_product(request: HttpRequest, product_id: int, payload: ProductPatch) -> dict[str, Any]:
+    """Change the fields given; the same rules as on creation apply."""
+    row = get_object_or_404(Product, pk=product_id)
+    fields = {k: ("" if v is None else v) for k, v in payload.dict(exclude_unset=True).items()}
+    try:
+        row = services.update_product(request.user, row, **fields)
+    except REFUSED as exc:
+        raise _refuse(exc) from None
+    return _product_out(row)
+
+
 @router.get("/products/{product_id}/versions", response=list[VersionOut])
 def list_versions(request: HttpRequest, product_id: int) -> list[dict[str, Any]]:
     product = get_object_or_404(Product, pk=product_id)
@@ -269,6 +334,17 @@ def create_version(
 @router.get("/versions/{version_id}", response=VersionOut)
 def get_version(request: HttpRequest, version_id: int) -> dict[str, Any]:
     return _version_out(get_object_or_404(ModelVersion, pk=version_id))
+
+
+@router.patch("/versions/{version_id}", response=VersionOut)
+def update_version(request: HttpRequest, version_id: int, payload: VersionPatch) -> dict[str, Any]:
+    """Change a version's documentation; its version string never changes (IV.B.2.a)."""
+    row = get_object_or_404(ModelVersion, pk=version_id)
+    try:
+        row = services.update_model_version(request.user, row, **payload.dict(exclude_unset=True))
+    except REFUSED as exc:
+        raise _refuse(exc) from None
+    return _version_out(row)
 
 
 @router.get("/versions/{version_id}/model-card")
@@ -337,6 +413,41 @@ def create_deployment(
 @router.get("/deployments/{deployment_id}", response=DeploymentOut)
 def get_deployment(request: HttpRequest, deployment_id: int) -> dict[str, Any]:
     return _deployment_out(get_object_or_404(Deployment, pk=deployment_id))
+
+
+@router.patch("/deployments/{deployment_id}", response=DeploymentOut)
+def update_deployment(
+    request: HttpRequest, deployment_id: int, payload: DeploymentPatch
+) -> dict[str, Any]:
+    """Change site, people, criteria and notes; the model version never changes."""
+    row = get_object_or_404(Deployment, pk=deployment_id)
+    given = payload.dict(exclude_unset=True)
+    fields: dict[str, Any] = {}
+    for key in ("site", "inclusion_criteria", "routing_notes", "output_release_policy"):
+        if key in given:
+            fields[key] = (
+                given[key]
+                if given[key] is not None
+                else ("" if key != "inclusion_criteria" else {})
+            )
+    people = {
+        "clinical_champion_ids": "clinical_champions",
+        "end_user_ids": "end_users",
+        "pilot_user_ids": "pilot_users",
+    }
+    for key, name in people.items():
+        if key in given:
+            fields[name] = _users(given[key] or [], key)
+    if "technical_contact_id" in given:
+        contact_id = given["technical_contact_id"]
+        fields["technical_contact"] = (
+            None if contact_id is None else _users([contact_id], "technical_contact_id")[0]
+        )
+    try:
+        row = services.update_deployment(request.user, row, **fields)
+    except REFUSED as exc:
+        raise _refuse(exc) from None
+    return _deployment_out(row)
 
 
 @router.post("/deployments/{deployment_id}/transition", response=DeploymentOut)
