@@ -38,7 +38,10 @@ def logged_in_page(browser, live_server, user):  # type: ignore[no-untyped-def]
 def test_inventory_pages_on_the_demo_practice(live_server, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
     shots.mkdir(parents=True, exist_ok=True)
-    call_command("demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    # the inventory's demo runs before governance and training record the decisions and
+    # procedures its guards ask for, so the second run takes the deployments further
+    for _ in range(2):
+        call_command("demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     chen = get_user_model().objects.get(username="dr.chen")
     TOTP.activate(chen, generate_totp_secret())  # the demo's people enroll at first login
     page = logged_in_page(browser, live_server, chen)
@@ -60,14 +63,21 @@ def test_inventory_pages_on_the_demo_practice(live_server, browser, tmp_path_fac
 
     d = Deployment.objects.get(model_version=ich, site="Main Hospital CT")
     page.goto(f"{live_server.url}/inventory/deployments/{d.pk}/")
-    lifecycle = page.locator("section.dep-layout .card").first.inner_text()
-    assert "→ Pilot" in lifecycle and "IV.E: no passed local acceptance test" in lifecycle
+    assert "Deployed" in page.locator(".lead").inner_text()
+    assert "Version 2.1 is proposed to replace this deployment" in page.content()
     page.screenshot(path=str(shots / "inventory-deployment.png"), full_page=True)
+
+    brain = Deployment.objects.get(model_version__product__name="BrainVolume Quant")
+    assert brain.status == "approved"
+    page.goto(f"{live_server.url}/inventory/deployments/{brain.pk}/")
+    lifecycle = page.locator("section.dep-layout .card").first.inner_text()
+    assert "→ Pilot" in lifecycle and "IV.C.2: no output-release policy recorded" in lifecycle
+    page.screenshot(path=str(shots / "inventory-deployment-blocked.png"), full_page=True)
     page.get_by_role("button", name="Move to pilot").click()
     page.wait_for_selector(".messages li.error")
     assert "Not moved" in page.locator(".messages").inner_text()
-    d.refresh_from_db()
-    assert d.status == "approved"
+    brain.refresh_from_db()
+    assert brain.status == "approved"
 
     page.goto(f"{live_server.url}/inventory/versions/{ich.pk}/model-card/")
     assert "fields still empty" in page.content()
@@ -75,3 +85,13 @@ def test_inventory_pages_on_the_demo_practice(live_server, browser, tmp_path_fac
 
     page.goto(f"{live_server.url}/inventory/deployments/")
     page.screenshot(path=str(shots / "inventory-deployments.png"), full_page=True)
+
+    draft = ModelVersion.objects.get(product__name="ReportDraft")
+    page.goto(f"{live_server.url}/inventory/products/{draft.product_id}/")
+    assert "Extra oversight (IV.H)" in page.locator("main").inner_text()
+    page.screenshot(path=str(shots / "inventory-product-generative.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/inventory/deployments/{d.pk}/edit/")
+    assert page.locator("input[name=site]").input_value() == "Main Hospital CT"
+    assert page.locator("input[name=modalities]").input_value() == "CT"
+    page.screenshot(path=str(shots / "inventory-deployment-edit.png"), full_page=True)

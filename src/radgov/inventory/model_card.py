@@ -96,7 +96,7 @@ def _v(value: Any) -> Any:
 def regulatory_text(model_version: ModelVersion) -> str:
     p = model_version.product
     if p.regulatory_pathway == RegulatoryPathway.NOT_FDA:
-        text = f"Not FDA-regulated ({p.get_not_regulated_reason_display().lower()})"
+        text = f"Not FDA-regulated ({p.get_not_regulated_reason_display()})"
     else:
         text = f"{p.get_regulatory_pathway_display()} {p.fda_number}, product code {p.fda_product_code}"
     if p.ce_ukca:
