@@ -146,3 +146,38 @@ def test_transition_to_pilot_is_refused_with_the_clause_and_changes_nothing(peop
     )
     inv.deployment.refresh_from_db()
     assert inv.deployment.status == "approved"
+
+
+def test_a_later_rejection_withdraws_the_approval(meeting, people, inv):
+    import datetime as dt
+
+    approve = services.record_decision(
+        people.chen,
+        meeting,
+        kind="approve",
+        motion="Approve",
+        rationale="ok",
+        deployment=inv.deployment,
+    )
+    services.cast_vote(people.chen, approve, "yes")
+    assert guards.approval_guard(inv.deployment) == []
+    later = services.create_meeting(
+        people.chen,
+        meeting.group,
+        held_on=meeting.held_on + dt.timedelta(days=30),
+        attendees=[people.chen, people.physicist],
+    )
+    reject = services.record_decision(
+        people.chen,
+        later,
+        kind="reject",
+        motion="Withdraw approval",
+        rationale="Monitoring shows sensitivity below the agreed threshold",
+        deployment=inv.deployment,
+    )
+    services.cast_vote(people.chen, reject, "yes")
+    services.cast_vote(people.physicist, reject, "yes")
+    [missing] = guards.approval_guard(inv.deployment)
+    assert (
+        missing.startswith("IV.A: the governance group's latest decision") and "rejected" in missing
+    )

@@ -78,3 +78,21 @@ def test_a_decision_form_shows_the_rule(meeting, people, inv):
         "IV.E: local acceptance testing is waived only with a recorded justification"
         in r.content.decode()
     )
+
+
+def test_checklist_page_flags_off_label_use(group, people, inv):
+    url = f"/governance/regulatory/{inv.version.pk}/"
+    r = _client(people.privacy).post(
+        url, {"form": "profile", "profile-local_use": "cadx", "profile-phi_reaches_vendor": "on"}
+    )
+    assert r.status_code == 302
+    page = _client(people.chen).get(url).content.decode()
+    assert "cleared as CADt (triage / notification) but used locally as CADx" in page
+    assert "PHI reaches the vendor and no BAA is on file" in page
+    r = _client(people.privacy).post(
+        url, {"form": "item", "item-framework": "gdpr", "item-status": "compliant"}
+    )
+    assert (
+        "III.H: a General Data Protection Regulation (GDPR) line marked compliant"
+        in r.content.decode()
+    )

@@ -185,3 +185,20 @@ class BaaForm(forms.Form):
     signed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     expires_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     document_reference = forms.CharField(max_length=300, required=False)
+
+
+class ProfileForm(forms.Form):
+    local_use = forms.ChoiceField(
+        choices=(), help_text="how the practice uses the product, in the inventory's categories"
+    )
+    scope_of_clearance = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    off_label_decision = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="the group's informed decision, when the local use is off-label (V)",
+    )
+    phi_reaches_vendor = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["local_use"].choices = _inv("Product")._meta.get_field("category").choices

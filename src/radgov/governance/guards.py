@@ -10,10 +10,17 @@ from radgov.governance.models import DecisionKind, RegulatoryProfile
 
 
 def approval_guard(deployment: Any) -> list[str]:
-    """IV.A.1: no pilot or deployment without the group's approval of that deployment."""
-    if selectors.passed_decisions(DecisionKind.APPROVE, deployment=deployment):
-        return []
-    return [f"IV.A: no approval decision by the governance group for {deployment}"]
+    """IV.A.1: no pilot or deployment without the group's approval of that
+    deployment; a later rejection by the group withdraws it."""
+    latest = selectors.latest_verdict(deployment)
+    if latest is None:
+        return [f"IV.A: no approval decision by the governance group for {deployment}"]
+    if latest.kind == DecisionKind.REJECT:
+        return [
+            f"IV.A: the governance group's latest decision on {deployment} rejected it "
+            f"(decision #{latest.pk} of {latest.meeting.held_on:%Y-%m-%d})"
+        ]
+    return []
 
 
 def extra_oversight_guard(deployment: Any) -> list[str]:

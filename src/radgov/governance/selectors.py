@@ -245,6 +245,19 @@ def passed_decisions(kind: str, *, deployment: Any = None, product: Any = None) 
     return [d for d in rows if d.passed]
 
 
+def latest_verdict(deployment: Any) -> Decision | None:
+    """The group's latest passed approval or rejection of a deployment."""
+    rows = (
+        Decision.objects.filter(
+            deployment=deployment, kind__in=[DecisionKind.APPROVE, DecisionKind.REJECT]
+        )
+        .select_related("meeting")
+        .prefetch_related("votes")
+        .order_by("-meeting__held_on", "-recorded_at", "-pk")
+    )
+    return next((d for d in rows if d.passed), None)
+
+
 # --- issue reports -----------------------------------------------------------------------------
 
 

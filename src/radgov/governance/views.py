@@ -24,6 +24,7 @@ from radgov.governance.models import (
     Meeting,
     Membership,
     ModelRequest,
+    RegulatoryProfile,
 )
 
 
@@ -354,27 +355,47 @@ def regulatory(request: HttpRequest) -> HttpResponse:
 
 def checklist(request: HttpRequest, version_id: int) -> HttpResponse:
     version = _get(apps.get_model("inventory", "ModelVersion"), version_id)
-    form = forms.RegulatoryItemForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        if _try(
-            form,
+    product = version.product
+    profile = RegulatoryProfile.objects.filter(product=product).first()
+    item_form = _bound(forms.RegulatoryItemForm, request, "item")
+    profile_form = _bound(
+        forms.ProfileForm,
+        request,
+        "profile",
+        initial={
+            "local_use": profile.local_use if profile else product.category,
+            "scope_of_clearance": profile.scope_of_clearance if profile else "",
+            "off_label_decision": profile.off_label_decision if profile else "",
+            "phi_reaches_vendor": profile.phi_reaches_vendor if profile else False,
+        },
+    )
+    done = None
+    if item_form.is_bound and item_form.is_valid():
+        d = item_form.cleaned_data
+        framework = d.pop("framework")
+        done = _try(
+            item_form, request, services.set_regulatory_item, request.user, version, framework, **d
+        )
+    elif profile_form.is_bound and profile_form.is_valid():
+        done = _try(
+            profile_form,
             request,
-            services.set_regulatory_item,
+            services.set_regulatory_profile,
             request.user,
-            version,
-            d.pop("framework"),
-            **d,
-        ):
-            messages.success(request, "Checklist line saved.")
-            return redirect("governance:checklist", version_id=version.pk)
+            product,
+            **profile_form.cleaned_data,
+        )
+    if done is not None:
+        messages.success(request, "Saved.")
+        return redirect("governance:checklist", version_id=version.pk)
     return render(
         request,
         "governance/checklist.html",
         {
             "version": version,
             "lines": selectors.checklist(version),
-            "off_label": selectors.off_label(version.product),
-            "form": form,
+            "off_label": selectors.off_label(product),
+            "item_form": item_form,
+            "profile_form": profile_form,
         },
     )
