@@ -25,9 +25,4 @@ def conformance_report(request: HttpRequest) -> dict[str, Any]:
 @router.get("/pdf")
 def conformance_pdf(request: HttpRequest) -> HttpResponse:
     """The conformance audit, run now, as a PDF."""
-    report = run_audit()
-    body = pdf.render_pdf(report)
-    record_access(report, action="export", fmt="pdf")
-    out = HttpResponse(body, content_type="application/pdf")
-    out["Content-Disposition"] = f'attachment; filename="{pdf.filename(report, "pdf")}"'
-    return out
+    return pdf.download(run_audit(), "pdf")

@@ -123,13 +123,32 @@ REGISTRY: dict[str, Check] = {}
 def check(
     id: str, clause: str, title: str, scope: str, *, covers: tuple[Any, ...] = ()
 ) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
+    """Register a check: ``fn(deployment, ctx)`` for a deployment; for the practice
+    ``fn(ctx, groups)``, run only when the practice has a governance group (without
+    one, every practice line fails with IV.A.1)."""
+
     def register(fn: Callable[..., Result]) -> Callable[..., Result]:
         if id in REGISTRY:
             raise ValueError(f"conformance check {id!r} is registered twice")
-        REGISTRY[id] = Check(id, clause, title, scope, fn, tuple(covers))
+        run = fn
+        if scope == PRACTICE:
+
+            def run(ctx: Context) -> Result:
+                groups = list(GovernanceGroup.objects.order_by("pk"))
+                return fn(ctx, groups) if groups else NO_GROUP
+
+        REGISTRY[id] = Check(id, clause, title, scope, run, tuple(covers))
         return fn
 
     return register
+
+
+def from_guard(guard: Callable[[Any], list[str]], d: Any, *, fix: str, ok: str) -> Result:
+    """A lifecycle guard's findings as a result: what it says is missing fails."""
+    missing = guard(d)
+    if missing:
+        return failed("; ".join(missing) + ".", fix)
+    return passed(ok)
 
 
 def checks(scope: str) -> list[Check]:
@@ -148,10 +167,6 @@ def _names(users: Any) -> str:
     return ", ".join(u.get_username() for u in users)
 
 
-def _groups() -> list[GovernanceGroup]:
-    return list(GovernanceGroup.objects.order_by("pk"))
-
-
 NO_GROUP = failed(
     "IV.A.1: the practice has no AI governance group.",
     "An administrator creates the governance group with its first members (Governance page).",
@@ -162,10 +177,7 @@ NO_GROUP = failed(
 
 
 @check("group_exists", "IV.A.1", "An AI governance group is established", PRACTICE)
-def group_exists(ctx: Context) -> Result:
-    groups = _groups()
-    if not groups:
-        return NO_GROUP
+def group_exists(ctx: Context, groups: list[GovernanceGroup]) -> Result:
     return passed(f"Governance group: {', '.join(g.name for g in groups)}.")
 
 
@@ -175,10 +187,7 @@ def group_exists(ctx: Context) -> Result:
     "The group includes at least one physician/qualified end-user",
     PRACTICE,
 )
-def group_physician(ctx: Context) -> Result:
-    groups = _groups()
-    if not groups:
-        return NO_GROUP
+def group_physician(ctx: Context, groups: list[GovernanceGroup]) -> Result:
     without = [g for g in groups if gov.physician_count(g) < 1]
     if without:
         return failed(
@@ -196,10 +205,7 @@ def group_physician(ctx: Context) -> Result:
     "The rest of the group is interdisciplinary (the roles of section III)",
     PRACTICE,
 )
-def group_interdisciplinary(ctx: Context) -> Result:
-    groups = _groups()
-    if not groups:
-        return NO_GROUP
+def group_interdisciplinary(ctx: Context, groups: list[GovernanceGroup]) -> Result:
     problems, found = [], []
     for g in groups:
         roles = sorted(
@@ -224,10 +230,7 @@ def group_interdisciplinary(ctx: Context) -> Result:
     "The group met within the last N months (RADGOV_CONFORMANCE_MEETING_MONTHS)",
     PRACTICE,
 )
-def meetings_recent(ctx: Context) -> Result:
-    groups = _groups()
-    if not groups:
-        return NO_GROUP
+def meetings_recent(ctx: Context, groups: list[GovernanceGroup]) -> Result:
     since = add_months(ctx.day, -ctx.meeting_months)  # type: ignore[arg-type]
     stale, found = [], []
     for g in groups:
@@ -247,10 +250,7 @@ def meetings_recent(ctx: Context) -> Result:
 
 
 @check("meeting_notes", "IV.A.5", "Meetings in the period have notes", PRACTICE)
-def meeting_notes(ctx: Context) -> Result:
-    groups = _groups()
-    if not groups:
-        return NO_GROUP
+def meeting_notes(ctx: Context, groups: list[GovernanceGroup]) -> Result:
     since = add_months(ctx.day, -ctx.meeting_months)  # type: ignore[arg-type]
     held = [
         m
@@ -270,10 +270,7 @@ def meeting_notes(ctx: Context) -> Result:
 
 
 @check("selection_criteria", "IV.D.1", "Selection criteria are defined", PRACTICE)
-def selection_criteria(ctx: Context) -> Result:
-    groups = _groups()
-    if not groups:
-        return NO_GROUP
+def selection_criteria(ctx: Context, groups: list[GovernanceGroup]) -> Result:
     counts = {g.name: len(gov.criteria_of(g)) for g in groups}
     if not any(counts.values()):
         return failed(
@@ -289,10 +286,7 @@ def selection_criteria(ctx: Context) -> Result:
     "The criteria cover clinical, technical and business considerations",
     PRACTICE,
 )
-def selection_considerations(ctx: Context) -> Result:
-    groups = _groups()
-    if not groups:
-        return NO_GROUP
+def selection_considerations(ctx: Context, groups: list[GovernanceGroup]) -> Result:
     present = {c.category for g in groups for c in gov.criteria_of(g)}
     missing = [c.label.lower() for c in CriterionCategory if c.value not in present]
     if missing:
@@ -353,14 +347,13 @@ def doc_deployment_date(d: Any, ctx: Context) -> Result:
     covers=(lifecycle.ifu_guard,),
 )
 def doc_ifu(d: Any, ctx: Context) -> Result:
-    missing = lifecycle.ifu_guard(d)
-    if missing:
-        return failed(
-            "; ".join(missing) + ".",
-            f"Upload the IFU (PDF) for version {d.model_version.version}.",
-        )
     ifu = inventory.current_ifu(d.model_version)
-    return passed(f"IFU {ifu.title or ifu.original_name} (version {ifu.version_label}).")
+    return from_guard(
+        lifecycle.ifu_guard,
+        d,
+        fix=f"Upload the IFU (PDF) for version {d.model_version.version}.",
+        ok=f"IFU {ifu.title or ifu.original_name} (version {ifu.version_label})." if ifu else "",
+    )
 
 
 @check("doc_intended_purpose", "IV.B.2.d", "Intended purpose", DEPLOYMENT)
@@ -499,13 +492,12 @@ def approval(d: Any, ctx: Context) -> Result:
     covers=(lifecycle.release_policy_guard,),
 )
 def output_release(d: Any, ctx: Context) -> Result:
-    missing = lifecycle.release_policy_guard(d)
-    if missing:
-        return failed(
-            "; ".join(missing) + ".",
-            "Record the output-release policy on the deployment (V: release after review).",
-        )
-    return passed(f"Output release: {d.output_release_policy.strip()[:160]}")
+    return from_guard(
+        lifecycle.release_policy_guard,
+        d,
+        fix="Record the output-release policy on the deployment (V: release after review).",
+        ok=f"Output release: {d.output_release_policy.strip()[:160]}",
+    )
 
 
 @check(
@@ -550,13 +542,12 @@ def acceptance_test(d: Any, ctx: Context) -> Result:
     covers=(training_guards.procedure_guard,),
 )
 def training_procedure(d: Any, ctx: Context) -> Result:
-    missing = training_guards.procedure_guard(d)
-    if missing:
-        return failed(
-            "; ".join(missing) + ".",
-            f"Write the training procedure for {d.model_version} (Training pages).",
-        )
-    return passed(f"A training procedure is documented for {d.model_version}.")
+    return from_guard(
+        training_guards.procedure_guard,
+        d,
+        fix=f"Write the training procedure for {d.model_version} (Training pages).",
+        ok=f"A training procedure is documented for {d.model_version}.",
+    )
 
 
 @check(

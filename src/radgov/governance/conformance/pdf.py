@@ -3,11 +3,13 @@ and as PDF, rendered by WeasyPrint."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 
-from radgov.governance.conformance.audit import AuditReport
+from radgov.governance.conformance.audit import AuditReport, record_access, to_json
 
 TEMPLATE = "governance/conformance.html"
 PAGE_LAYOUT = "web/base.html"
@@ -30,3 +32,16 @@ def render_pdf(report: AuditReport) -> bytes:
 
 def filename(report: AuditReport, ext: str) -> str:
     return f"conformance-{report.generated_at:%Y-%m-%d-%H%M}.{ext}"
+
+
+def download(report: AuditReport, fmt: str) -> HttpResponse:
+    """The audit as a PDF or JSON attachment; the export is recorded in the audit trail."""
+    if fmt == "pdf":
+        body, kind = render_pdf(report), "application/pdf"
+    else:
+        body = (json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n").encode()
+        kind = "application/json"
+    record_access(report, action="export", fmt=fmt)
+    out = HttpResponse(body, content_type=kind)
+    out["Content-Disposition"] = f'attachment; filename="{filename(report, fmt)}"'
+    return out
