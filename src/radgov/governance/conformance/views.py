@@ -1,0 +1,28 @@
+"""The conformance audit's page and its PDF and JSON downloads.  Every view runs
+the audit live; reading it is recorded in the audit trail, a download as an export."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from radgov.governance.conformance import pdf
+from radgov.governance.conformance.audit import record_access, run_audit
+
+
+@require_GET
+def page(request: HttpRequest) -> HttpResponse:
+    report = run_audit()
+    record_access(report, action="read", fmt="html")
+    return render(request, pdf.TEMPLATE, pdf.context(report, print=False))
+
+
+@require_GET
+def pdf_download(request: HttpRequest) -> HttpResponse:
+    return pdf.download(run_audit(), "pdf")
+
+
+@require_GET
+def json_download(request: HttpRequest) -> HttpResponse:
+    return pdf.download(run_audit(), "json")

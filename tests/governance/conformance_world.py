@@ -1,0 +1,256 @@
+"""A fully conformant deployed model, built with the other apps' own services,
+and the knobs to leave one piece out at a time (tests of the conformance audit)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from radgov.core.roles import Role
+from radgov.core.services import service
+from radgov.governance import services as governance
+from radgov.governance.models import Framework
+from radgov.inventory import lifecycle
+from radgov.inventory import services as inventory
+from radgov.inventory.models import Deployment
+from radgov.training import services as training
+from tests.factories import make_user
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def pdf_upload(name: str = "ifu.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PDF, content_type="application/pdf")
+
+
+@dataclass
+class Omit:
+    """What to leave out of the conformant world (all False: nothing)."""
+
+    release_notes: bool = False  # IV.B.2.a
+    deployment_date: bool = False  # IV.B.2.b
+    ifu: bool = False  # IV.B.2.c
+    intended_purpose: bool = False  # IV.B.2.d
+    waiver: bool = False  # IV.B.2.e / IV.E
+    routing_notes: bool = False  # IV.B.2.f
+    criteria: bool = False  # IV.B.2.f
+    training_log: bool = False  # IV.B.2.g: one end-user never trained
+    champion_email: bool = False  # IV.B.2.i
+    support_contact: bool = False  # IV.B.2.i
+    baa: bool = False  # V
+    irb: bool = False  # IV.H (generative only)
+    extra: set[str] = field(default_factory=set)
+
+
+def people() -> SimpleNamespace:
+    return SimpleNamespace(
+        admin=make_user("cf-admin", role=Role.ADMINISTRATOR),
+        informatics=make_user("cf-informatics", role=Role.INFORMATICS),
+        chen=make_user("cf-chen", role=Role.PHYSICIAN),
+        physicist=make_user("cf-physicist", role=Role.MEDICAL_PHYSICIST),
+        privacy=make_user("cf-privacy", role=Role.COMPLIANCE),
+        champion=make_user(
+            "cf-champion",
+            role=Role.PHYSICIAN,
+            is_clinical_champion=True,
+            email="champion@practice.invalid",
+        ),
+        reader=make_user("cf-reader", role=Role.PHYSICIAN),
+        late=make_user("cf-late", role=Role.PHYSICIAN),
+    )
+
+
+def practice(p: SimpleNamespace, *, meeting_days_ago: int = 10) -> SimpleNamespace:
+    """The governance group, its criteria in every category and a recent meeting with notes."""
+    today = timezone.localdate()
+    group = governance.create_group(
+        p.admin,
+        name="Conformance test group",
+        members=[(p.chen, "chair"), (p.physicist, "member"), (p.privacy, "member")],
+        joined_on=today - dt.timedelta(days=800),
+    )
+    for category, name in (
+        ("clinical", "Sensitivity on local cases"),
+        ("technical", "PACS integration"),
+        ("business", "Cost per study"),
+    ):
+        governance.define_criterion(p.chen, group, category=category, name=name, weight=1)
+    meeting = governance.create_meeting(
+        p.chen,
+        group,
+        held_on=today - dt.timedelta(days=meeting_days_ago),
+        attendees=[p.chen, p.physicist, p.privacy],
+        notes="Reviewed the deployment; approved; acceptance test waived.",
+    )
+    return SimpleNamespace(group=group, meeting=meeting)
+
+
+def _vote(p: SimpleNamespace, meeting: Any, **kw: Any) -> Any:
+    decision = governance.record_decision(p.chen, meeting, **kw)
+    for member in (p.chen, p.physicist, p.privacy):
+        governance.cast_vote(member, decision, "yes")
+    return decision
+
+
+@service
+def force_stage(deployment: Deployment, stage: str, *, dated: bool = True) -> Deployment:
+    """Put a deployment at ``stage`` without the lifecycle (a record the guards would
+    have refused: how data in a migrated or edited database can stand)."""
+    Deployment.objects.filter(pk=deployment.pk).update(
+        status=stage, deployment_date=timezone.localdate() if dated else None
+    )
+    deployment.refresh_from_db()
+    return deployment
+
+
+@service
+def clear_deployment_date(deployment: Deployment) -> Deployment:
+    Deployment.objects.filter(pk=deployment.pk).update(deployment_date=None)
+    deployment.refresh_from_db()
+    return deployment
+
+
+def deployed_model(
+    p: SimpleNamespace,
+    world: SimpleNamespace,
+    omit: Omit | None = None,
+    *,
+    generative: bool = False,
+    name: str = "HeadCheck ICH",
+) -> Deployment:
+    """A deployed model with every IV.B.2 field, approval, waiver, training and the
+    regulatory records, through the services; ``omit`` leaves pieces out."""
+    o = omit or Omit()
+    if generative:
+        product = inventory.create_product(
+            p.informatics,
+            vendor="LLM Co",
+            name=name,
+            category="generative",
+            regulatory_pathway="not_fda",
+            not_regulated_reason="generative_ai",
+            support_contact="" if o.support_contact else "help@llm.invalid",
+        )
+    else:
+        product = inventory.create_product(
+            p.informatics,
+            vendor="Acme AI",
+            name=name,
+            category="cadt",
+            regulatory_pathway="fda_510k",
+            fda_number="K221240",
+            fda_product_code="QAS",
+            support_contact="" if o.support_contact else "support@acme.invalid, +1 555 0100",
+        )
+    version = inventory.add_model_version(
+        p.informatics,
+        product,
+        version="2.1",
+        release_notes="" if o.release_notes else "2.1: retrained on 2025 data; fewer false flags",
+        intended_purpose=""
+        if o.intended_purpose
+        else "Triage of non-contrast head CT with suspected intracranial hemorrhage",
+    )
+    if not o.ifu:
+        inventory.upload_document(
+            p.informatics, version, kind="ifu", version_label="Rev A", upload=pdf_upload()
+        )
+    champion = p.champion
+    if o.champion_email:
+        champion = make_user(
+            f"cf-champion-{name[:4].lower()}", role=Role.PHYSICIAN, is_clinical_champion=True
+        )
+    end_users = [p.reader, p.chen] + ([p.late] if o.training_log else [])
+    deployment = inventory.create_deployment(
+        p.informatics,
+        version,
+        site="Main hospital",
+        clinical_champions=[champion],
+        end_users=end_users,
+        pilot_users=[p.reader],
+        technical_contact=p.informatics,
+        inclusion_criteria={} if o.criteria else {"modalities": ["CT"], "min_age_years": 18},
+        routing_notes=""
+        if o.routing_notes
+        else "DICOM C-STORE from the CT modalities to the AI node",
+        output_release_policy="Results go to PACS only after radiologist review",
+    )
+    governance.set_regulatory_profile(
+        p.privacy,
+        product,
+        local_use=product.category,
+        scope_of_clearance="as cleared",
+        phi_reaches_vendor=True,
+    )
+    if not o.baa:
+        governance.record_baa(
+            p.privacy,
+            vendor=product.vendor,
+            signed_on=timezone.localdate() - dt.timedelta(days=100),
+        )
+    for fw in Framework:
+        governance.set_regulatory_item(
+            p.privacy, version, fw.value, status="compliant", evidence=f"{fw.label} reviewed"
+        )
+    meeting = world.meeting
+    _vote(
+        p,
+        meeting,
+        kind="approve",
+        motion=f"Approve {deployment}",
+        rationale="Meets the need",
+        deployment=deployment,
+    )
+    if not o.waiver:
+        _vote(
+            p,
+            meeting,
+            kind="acceptance_test_waiver",
+            motion="Waive local acceptance testing",
+            rationale="Validated at the sister site",
+            justification="Same scanners and protocols as the sister site's acceptance test",
+            deployment=deployment,
+        )
+    if generative:
+        if not o.irb:
+            governance.record_decision(
+                p.chen,
+                meeting,
+                kind="irb_determination",
+                motion="IRB determination",
+                rationale="Quality improvement",
+                determination="Exempt: quality improvement, not research",
+                product=product,
+            )
+        governance.record_decision(
+            p.privacy,
+            meeting,
+            kind="legal_review",
+            motion="Legal/compliance review",
+            rationale="Reviewed the contract and data flows",
+            product=product,
+        )
+    procedure = training.create_procedure(
+        p.admin,
+        model_version=version,
+        title=f"{name} for radiologists",
+        content="Inputs, outputs, limitations; ten worked cases.",
+        complexity="intermediate",
+        complexity_note="Triage changes worklist order: readers must know its failure modes.",
+        required_roles=[Role.PHYSICIAN],
+    )
+    for user in (p.reader, p.chen):
+        training.record_completion(user, procedure=procedure, attest_ifu=not o.ifu)
+    forced = o.ifu or o.waiver or o.baa or o.irb
+    if forced:  # the guards refuse these on purpose: put it there directly
+        return force_stage(deployment, "deployed")
+    for stage in ("under_review", "approved", "pilot", "deployed"):
+        deployment = lifecycle.transition(p.chen, deployment, stage, reason="test")
+    if o.deployment_date:
+        deployment = clear_deployment_date(deployment)
+    return deployment
