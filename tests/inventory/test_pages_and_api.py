@@ -331,6 +331,7 @@ def test_api_evaluate_criteria(deployment: Deployment, people: dict[str, User]) 
         "/api/inventory/criteria/evaluate", json.dumps(inline), content_type="application/json"
     )
     assert ok.json() == {"included": True, "reasons": [], "criteria": ok.json()["criteria"]}
+    assert deployment.criteria.evaluate({"Modality": "CT", "PatientAge": "040Y"}) == (True, [])
     bad = {"criteria": {"kvp": 5}, "attributes": {}}
     refused = client.post(
         "/api/inventory/criteria/evaluate", json.dumps(bad), content_type="application/json"

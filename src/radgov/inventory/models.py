@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from radgov.core.models.base import AuditedModel
+from radgov.dicom.criteria import Criteria
 from radgov.inventory.stages import Stage
 
 
@@ -201,6 +202,12 @@ class Deployment(AuditedModel):
     @property
     def product(self) -> Product:
         return self.model_version.product
+
+    @property
+    def criteria(self) -> Criteria:
+        """The inclusion/exclusion criteria as a ``radgov.dicom.criteria.Criteria`` that the
+        routing engine evaluates: ``deployment.criteria.evaluate(attributes)``."""
+        return Criteria.from_dict(self.inclusion_criteria or {})
 
 
 class DeploymentTransition(AuditedModel):

@@ -12,7 +12,6 @@ from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
 from radgov.core import policy
-from radgov.dicom.criteria import Criteria
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment, DocumentKind, ModelVersion, Product
 from radgov.inventory.stages import Stage
@@ -107,4 +106,4 @@ def linked_sections(role: str | None) -> list[LinkedSection]:
 
 
 def criteria_lines(deployment: Deployment) -> list[str]:
-    return Criteria.from_dict(deployment.inclusion_criteria or {}).describe()
+    return deployment.criteria.describe()
