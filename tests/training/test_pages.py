@@ -204,3 +204,18 @@ def test_a_procedure_is_copied_for_a_new_version(world) -> None:  # type: ignore
         .get(reverse("training:procedure", args=[original.pk]))
         .content.decode()
     )
+
+
+def test_models_in_use_come_first_and_unwritten_training_is_said(world) -> None:  # type: ignore[no-untyped-def]
+    from radgov.training.selectors import my_training
+    from tests.training.helpers import make_version
+
+    doctor = make_user("dr.x")
+    upcoming = make_version(name="Alpha Nodule", version="0.9")  # sorts first by name
+    make_deployment(upcoming, status="under_review", end_users=[doctor])
+    make_deployment(world["mv"], status="deployed", end_users=[doctor])
+    rows = my_training(doctor)
+    assert [r.model_version for r in rows] == [world["mv"], upcoming]
+    assert rows[0].live and not rows[1].live
+    page = client_for(doctor).get(reverse("training:mine")).content.decode()
+    assert "Nothing yet: no training has been written for your role on this version." in page

@@ -30,6 +30,7 @@ def document_url(document: Any) -> str | None:
 
 # Deployments whose people must be trained: everything not yet retired.
 RETIRED_STAGES = ("sunset",)
+STAGE_ORDER = {"deployed": 0, "pilot": 1, "suspended": 2, "approved": 3}
 
 
 def deployments_of(user: User) -> QuerySet[Any]:
@@ -60,6 +61,15 @@ class MyModel:
     @property
     def ifu_url(self) -> str | None:
         return document_url(self.status.ifu)
+
+    @property
+    def rank(self) -> int:
+        """Models in use first, then those on their way (approved, under review...)."""
+        return min(STAGE_ORDER.get(d.status, len(STAGE_ORDER)) for d, _ in self.deployments)
+
+    @property
+    def live(self) -> bool:
+        return self.rank < STAGE_ORDER["approved"]
 
 
 def my_training(user: User) -> list[MyModel]:
@@ -94,7 +104,7 @@ def my_training(user: User) -> list[MyModel]:
             if status.ifu is not None
             else None,
         )
-    return list(rows.values())
+    return sorted(rows.values(), key=lambda row: (row.rank, str(row.model_version)))
 
 
 def visible_deployments(user: User) -> QuerySet[Any]:
@@ -127,8 +137,13 @@ class DeploymentTraining:
 
 
 def training_by_deployment(user: User) -> list[DeploymentTraining]:
+    """Deployments in use first (deployed, pilot...), then those on their way."""
     out = []
-    for deployment in visible_deployments(user):
+    deployments = sorted(
+        visible_deployments(user),
+        key=lambda d: STAGE_ORDER.get(d.status, len(STAGE_ORDER)),
+    )  # stable: keeps the name order within a stage
+    for deployment in deployments:
         mv = deployment.model_version
         piloting = set(deployment.pilot_users.values_list("pk", flat=True))
         out.append(
