@@ -17,3 +17,12 @@ urlpatterns = [
     else p
     for p in root.urlpatterns
 ]
+
+
+def rules_with_conformance() -> dict:  # type: ignore[type-arg]
+    """The permission policy with the conformance audit's rules (a no-op once the
+    governance app merges them)."""
+    from radgov.core import policy
+    from radgov.governance.conformance.permissions import RULES
+
+    return {**policy.all_rules(), **RULES}

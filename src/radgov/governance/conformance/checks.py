@@ -195,7 +195,10 @@ def group_physician(ctx: Context, groups: list[GovernanceGroup]) -> Result:
             "its current members.",
             "Add a physician (role physician) to the group.",
         )
-    counts = "; ".join(f"{g.name}: {gov.physician_count(g)} physician(s)" for g in groups)
+    counts = "; ".join(
+        f"{g.name}: {n} physician member{'s' if n != 1 else ''}"
+        for g, n in ((g, gov.physician_count(g)) for g in groups)
+    )
     return passed(f"{counts}.")
 
 
@@ -227,7 +230,7 @@ def group_interdisciplinary(ctx: Context, groups: list[GovernanceGroup]) -> Resu
 @check(
     "meetings_recent",
     "IV.A.5",
-    "The group met within the last N months (RADGOV_CONFORMANCE_MEETING_MONTHS)",
+    "The group meets regularly: a meeting within the meeting window",
     PRACTICE,
 )
 def meetings_recent(ctx: Context, groups: list[GovernanceGroup]) -> Result:
@@ -266,6 +269,8 @@ def meeting_notes(ctx: Context, groups: list[GovernanceGroup]) -> Result:
             f"{', '.join(str(m) for m in bare)}.",
             "Record the notes of each meeting (meeting page).",
         )
+    if len(held) == 1:
+        return passed(f"The one meeting since {since:%Y-%m-%d} ({held[0]}) has notes.")
     return passed(f"All {len(held)} meetings since {since:%Y-%m-%d} have notes.")
 
 
