@@ -6,33 +6,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from radgov.core import policy
+from tests.e2e.test_inventory_pages import logged_in_page
 from tests.governance import conformance_world as w
 from tests.governance.conformance_urls import rules_with_conformance
 
 pytestmark = pytest.mark.urls("tests.governance.conformance_urls")
-
-
-def logged_in_page(browser: Any, live_server: Any, user: Any, width: int) -> Any:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context.new_page()
 
 
 @pytest.mark.peer("chromium")
@@ -55,7 +37,8 @@ def test_conformance_page(live_server, browser, tmp_path_factory, monkeypatch, s
     bad = w.deployed_model(p, world, w.Omit(release_notes=True), name="LungNodule CT")
 
     for width in (1280, 820):
-        page = logged_in_page(browser, live_server, p.chen, width)
+        page = logged_in_page(browser, live_server, p.chen)
+        page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"{live_server.url}/governance/conformance/")
         assert page.locator("h1").inner_text() == "Conformance audit"
         headings = page.locator("section.cf-section h2").all_inner_texts()
