@@ -450,24 +450,24 @@ def load(stdout: Any) -> None:
                 upload=SimpleUploadedFile(f"{product.name}-{v.version}-IFU.pdf", content),
             )
     report = []
-    for spec in DEPLOYMENTS:
-        mv = versions[(spec.product, spec.version)]
-        d = Deployment.objects.filter(model_version=mv, site=spec.site).first()
+    for dep in DEPLOYMENTS:
+        mv = versions[(dep.product, dep.version)]
+        d = Deployment.objects.filter(model_version=mv, site=dep.site).first()
         if d is None:
             users = {u.username: u for u in get_user_model().objects.all()}
             d = services.create_deployment(
                 keeper,
                 mv,
-                site=spec.site,
+                site=dep.site,
                 clinical_champions=[p["dr.okafor"]],
                 end_users=[p["dr.chen"], p["dr.okafor"]],
-                pilot_users=[users[n] for n in spec.pilot if n in users],
+                pilot_users=[users[n] for n in dep.pilot if n in users],
                 technical_contact=keeper,
-                inclusion_criteria=spec.criteria,
-                routing_notes=spec.routing,
-                output_release_policy=spec.policy,
+                inclusion_criteria=dep.criteria,
+                routing_notes=dep.routing,
+                output_release_policy=dep.policy,
             )
-        report.append(f"  {spec.product} {spec.version} at {spec.site}: {_advance(chair, d, spec)}")
+        report.append(f"  {dep.product} {dep.version} at {dep.site}: {_advance(chair, d, dep)}")
     # the vendor's new ICH version re-enters review; the deployed 2.0 runs on
     ich = Deployment.objects.filter(
         model_version=versions[("NeuroTriage ICH", "2.0")], site="Main Hospital CT"
