@@ -353,6 +353,32 @@ DEPLOYMENTS = [
         "",
     ),
     DemoDeployment(
+        "NeuroTriage ICH",
+        "2.0",
+        "Community Hospital ED",
+        Stage.SUSPENDED,
+        {
+            "modalities": ["CT"],
+            "body_parts": ["HEAD", "BRAIN"],
+            "min_age_years": 18,
+            "contrast": "no",
+        },
+        "DICOM auto-route from the ED scanner to the AI gateway.",
+        "Flags reach the ED worklist at once; no AI result enters the medical record.",
+        reason="Suspended after the ED scanner's software upgrade changed the head protocol; "
+        "re-testing before it resumes.",
+        pilot=["dr.okafor"],
+    ),
+    DemoDeployment(
+        "MammoInsight",
+        "3.2",
+        "Community Hospital",
+        Stage.REQUESTED,
+        {"modalities": ["MG"], "sexes": ["F"]},
+        "",
+        "",
+    ),
+    DemoDeployment(
         "LungScan Nodule",
         "1.2",
         "Community Hospital",
@@ -401,7 +427,7 @@ def _advance(user: Any, d: Deployment, spec: DemoDeployment) -> str:
     if Stage(d.status) not in (Stage.REQUESTED, *PATH):
         return d.get_status_display().lower()
     path = [Stage.REQUESTED, *PATH]
-    goal = path.index(spec.target)
+    goal = path.index(Stage.DEPLOYED if spec.target == Stage.SUSPENDED else spec.target)
     while path.index(Stage(d.status)) < goal:
         current = path.index(Stage(d.status))
         # skip stages the table does not require (approved may go straight to deployed)
@@ -412,6 +438,8 @@ def _advance(user: Any, d: Deployment, spec: DemoDeployment) -> str:
             d = lifecycle.transition(user, d, step, reason="demo practice")
         except lifecycle.LifecycleError as exc:
             return f"{d.get_status_display().lower()} (not {step.label.lower()} yet: {'; '.join(exc.missing)})"
+    if spec.target == Stage.SUSPENDED:
+        d = lifecycle.transition(user, d, Stage.SUSPENDED, reason=spec.reason)
     return d.get_status_display().lower()
 
 
