@@ -7,8 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from pydicom.data import get_testdata_file
 
 from radgov.compliance import services
@@ -18,23 +16,8 @@ from radgov.core.roles import Role
 
 # the allowed root with pydicom's test files, a private data folder, Huey in immediate mode
 from tests.compliance.conftest import data_dir, huey_immediate, root  # noqa: F401
+from tests.e2e.pages import logged_in_page
 from tests.factories import make_user
-
-
-def logged_in_page(browser, live_server, user):  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context.new_page()
 
 
 @pytest.mark.peer("chromium")

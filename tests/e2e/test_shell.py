@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from radgov.core.roles import Role
+from tests.e2e.pages import logged_in_page
 from tests.factories import make_user
-
-
-def logged_in_page(browser, live_server, role: str):  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(make_user(f"shell-{role}", role=role))
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context.new_page()
 
 
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
 def test_keyboard_reaches_skip_link_then_navigation(live_server, browser) -> None:  # type: ignore[no-untyped-def]
-    page = logged_in_page(browser, live_server, Role.ADMINISTRATOR)
+    page = logged_in_page(browser, live_server, make_user("shell-admin", role=Role.ADMINISTRATOR))
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
     page.goto(f"{live_server.url}/")
@@ -50,7 +33,7 @@ def test_keyboard_reaches_skip_link_then_navigation(live_server, browser) -> Non
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
 def test_navigation_is_filtered_by_role(live_server, browser) -> None:  # type: ignore[no-untyped-def]
-    page = logged_in_page(browser, live_server, Role.VENDOR)
+    page = logged_in_page(browser, live_server, make_user("shell-vendor", role=Role.VENDOR))
     page.goto(f"{live_server.url}/")
     nav = page.locator("nav[aria-label=Main]").inner_text()
     assert "Audit trail" not in nav and "Users" not in nav

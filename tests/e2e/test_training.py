@@ -6,30 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from radgov.core.roles import Role
 from radgov.training import services
 from radgov.training.access import is_trained
+from tests.e2e.pages import logged_in_page
 from tests.factories import make_user
 from tests.training.helpers import make_deployment, make_version, upload_ifu
-
-
-def logged_in_page(browser, live_server, user):  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context.new_page()
 
 
 def procedure(admin, mv, title: str):  # type: ignore[no-untyped-def]
