@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from radgov.inventory import lifecycle, selectors, services
@@ -143,9 +145,11 @@ def calculator(request: HttpRequest, pk: int) -> HttpResponse:
     calc = CalculatorForm(request.GET if "prevalence" in request.GET else None)
     result = _prevalence_result(mv, calc)
     if request.headers.get("HX-Request") != "true":
-        url = f"/inventory/versions/{mv.pk}/"
+        url = reverse("inventory:version", args=[mv.pk])
         if "prevalence" in request.GET:
-            url += f"?prevalence={request.GET.get('prevalence', '')}#calculator"
+            url += (
+                "?" + urlencode({"prevalence": request.GET.get("prevalence", "")}) + "#calculator"
+            )
         return redirect(url)
     return render(
         request, "inventory/_calculator_result.html", {"mv": mv, "calc": calc, "result": result}
