@@ -22,7 +22,7 @@ def test_keyboard_reaches_skip_link_then_navigation(live_server, browser) -> Non
     assert page.evaluate("document.activeElement.id") == "main"
     page.goto(f"{live_server.url}/")
     labels = []
-    for _ in range(12):
+    for _ in range(40):
         page.keyboard.press("Tab")
         labels.append(page.evaluate("document.activeElement.textContent.trim()"))
     assert {"Dashboard", "Audit trail", "Users"} <= set(labels), labels
