@@ -246,6 +246,20 @@ def test_phi_to_vendor_without_baa_fails(cf) -> None:
     assert ln.clause == "V" and "no business associate agreement" in ln.found
 
 
+def test_a_lifecycle_condition_no_other_line_reports_fails_the_catch_all(cf) -> None:
+    """A pilot whose pilot group was emptied: the inventory's pilot-group guard,
+    reported through the lifecycle's registry."""
+    from radgov.inventory import services as inventory
+
+    p, world = cf
+    d = w.deployed_model(p, world)
+    d = w.force_stage(d, "pilot")
+    inventory.update_deployment(p.informatics, d, pilot_users=[])
+    report = run_audit()
+    assert failing(report) == {"lifecycle_other"}
+    assert "no pilot group" in section(report, d)["lifecycle_other"].found
+
+
 def test_only_live_deployments_are_audited(cf) -> None:
     p, world = cf
     d = w.deployed_model(p, world)
@@ -304,6 +318,19 @@ def test_command_exit_codes_and_json(cf, capsys) -> None:
     assert exc.value.code == 1
     assert "[FAIL] IV.B.2.a" in text.getvalue() and "[not checkable yet] IV.G.1" in text.getvalue()
     assert AuditEntry.objects.filter(object_type="governance.conformance", action="read").exists()
+
+
+def test_command_writes_the_pdf_and_refuses_a_bad_setting(cf, tmp_path, monkeypatch) -> None:
+    from django.core.management.base import CommandError
+
+    p, world = cf
+    w.deployed_model(p, world)
+    target = tmp_path / "audit.pdf"
+    call_command("conformance", "--pdf", str(target), stdout=io.StringIO(), stderr=io.StringIO())
+    assert target.read_bytes().startswith(b"%PDF-")
+    monkeypatch.setenv("RADGOV_CONFORMANCE_MEETING_MONTHS", "0")
+    with pytest.raises(CommandError, match="RADGOV_CONFORMANCE_MEETING_MONTHS=0"):
+        call_command("conformance", stdout=io.StringIO())
 
 
 def test_help_says_not_checkable_lines_do_not_fail(capsys) -> None:

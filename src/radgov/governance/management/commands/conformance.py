@@ -38,16 +38,23 @@ class Command(BaseCommand):
         parser.add_argument("--pdf", metavar="FILE", help="also write the audit as a PDF to FILE")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = run_audit()
+        try:
+            report = run_audit()
+        except ValueError as exc:  # a setting out of range names itself
+            raise CommandError(str(exc)) from None
         target = options.get("pdf")
         if target:
             path = Path(target)
             if not path.parent.is_dir():
                 raise CommandError(f"--pdf: folder {path.parent} does not exist")
             path.write_bytes(pdf.render_pdf(report))
-        fmt = "json" if options["json"] else ("pdf" if target else "text")
         with acting_as(ActingContext(channel="cli")):
-            record_access(report, action="read" if fmt == "text" else "export", fmt=fmt)
+            if target:
+                record_access(report, action="export", fmt="pdf")
+            if options["json"]:
+                record_access(report, action="export", fmt="json")
+            else:
+                record_access(report, action="read", fmt="text")
         if options["json"]:
             self.stdout.write(json.dumps(to_json(report), indent=2, ensure_ascii=False))
         else:
