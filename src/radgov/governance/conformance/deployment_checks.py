@@ -1,0 +1,461 @@
+"""The conformance checks of one deployment in pilot or deployed: its key
+documentation (IV.B.2 a..i), approval, output release, acceptance testing,
+training, monitoring, extra oversight, privacy and regulation, and every other
+condition the lifecycle's registered guards set for its stage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from radgov.governance import guards as gov_guards
+from radgov.governance import selectors as gov
+from radgov.governance.conformance.registry import (
+    DEPLOYMENT,
+    REGISTRY,
+    Context,
+    Result,
+    check,
+    component_exists,
+    failed,
+    from_guard,
+    names,
+    not_applicable,
+    not_checkable,
+    passed,
+)
+from radgov.governance.models import DecisionKind, Framework, ItemStatus, RegulatoryProfile
+from radgov.inventory import lifecycle
+from radgov.inventory import selectors as inventory
+from radgov.inventory.stages import Stage
+from radgov.training import access as training
+from radgov.training import guards as training_guards
+
+# --- per deployment: key documentation (IV.B.2 a..i) -----------------------------------------
+
+
+@check("doc_version", "IV.B.2.a", "Documented model version", DEPLOYMENT)
+def doc_version(d: Any, ctx: Context) -> Result:
+    from radgov.inventory.models import DocumentKind
+
+    mv = d.model_version
+    if not mv.version.strip():
+        return failed("The model version has no version string.", "Record the version string.")
+    notes = (
+        mv.release_notes.strip() or mv.documents.filter(kind=DocumentKind.RELEASE_NOTES).exists()
+    )
+    if not notes:
+        return failed(
+            f"Version {mv.version} is recorded but not documented: no release notes "
+            "(text or document).",
+            f"Record the vendor's release notes for version {mv.version} (III.F.1).",
+        )
+    return passed(f"Version {mv.version}, with release notes.")
+
+
+@check("doc_deployment_date", "IV.B.2.b", "Deployment date", DEPLOYMENT)
+def doc_deployment_date(d: Any, ctx: Context) -> Result:
+    if d.status == Stage.PILOT:
+        start = d.transitions.filter(to_stage=Stage.PILOT).order_by("-at").first()
+        if start is None:
+            return failed(
+                "In pilot, but no record of when the pilot started.",
+                "Move the deployment through the lifecycle so the date is recorded.",
+            )
+        return passed(
+            f"In pilot since {start.at:%Y-%m-%d}; the deployment date is set when it is deployed."
+        )
+    if d.deployment_date is None:
+        return failed(
+            "Deployed, but no deployment date is recorded.",
+            "Record the date the model went into clinical use.",
+        )
+    return passed(f"Deployed on {d.deployment_date:%Y-%m-%d}.")
+
+
+@check(
+    "doc_ifu",
+    "IV.B.2.c",
+    "IFU on file (and available to end-users, IV.F.2)",
+    DEPLOYMENT,
+    covers=(lifecycle.ifu_guard,),
+)
+def doc_ifu(d: Any, ctx: Context) -> Result:
+    ifu = inventory.current_ifu(d.model_version)
+    return from_guard(
+        lifecycle.ifu_guard,
+        d,
+        fix=f"Upload the IFU (PDF) for version {d.model_version.version}.",
+        ok=f"IFU {ifu.title or ifu.original_name} (version {ifu.version_label})." if ifu else "",
+    )
+
+
+@check("doc_intended_purpose", "IV.B.2.d", "Intended purpose", DEPLOYMENT)
+def doc_intended_purpose(d: Any, ctx: Context) -> Result:
+    text = d.model_version.intended_purpose.strip()
+    if not text:
+        return failed(
+            "No intended purpose recorded for the model version.",
+            "Record the intended purpose (from the IFU) on the model version.",
+        )
+    return passed(f"Intended purpose: {text[:160]}{'…' if len(text) > 160 else ''}")
+
+
+@check("doc_acceptance_results", "IV.B.2.e", "Local acceptance testing results", DEPLOYMENT)
+def doc_acceptance_results(d: Any, ctx: Context) -> Result:
+    if not component_exists("evaluation"):
+        waiver = (
+            " A justified waiver of acceptance testing is recorded (see IV.E)."
+            if (gov_guards.waiver_evidence(d))
+            else ""
+        )
+        return not_checkable(
+            "evaluation (local acceptance testing)",
+            "Acceptance-test results are kept by it." + waiver,
+            "Keep the acceptance-test report with the deployment's records until the "
+            "evaluation component records it.",
+        )
+    if lifecycle.acceptance_guard(d):
+        return failed(
+            "No local acceptance-testing result on record.",
+            "Run the local acceptance test and record its result.",
+        )
+    return passed("Local acceptance-testing evidence is on record.")
+
+
+@check(
+    "doc_routing_criteria", "IV.B.2.f", "Routing rules and inclusion/exclusion criteria", DEPLOYMENT
+)
+def doc_routing_criteria(d: Any, ctx: Context) -> Result:
+    lines = inventory.criteria_lines(d)
+    notes = d.routing_notes.strip()
+    missing = []
+    if not notes:
+        missing.append("no DICOM/HL7/FHIR routing notes")
+    if not lines:
+        missing.append("no inclusion or exclusion criteria (every study would be included)")
+    if missing:
+        return failed(
+            "; ".join(missing).capitalize() + ".",
+            "Record the routing rules and the inclusion/exclusion criteria on the deployment.",
+        )
+    return passed(f"Routing notes recorded; criteria: {'; '.join(lines)}.")
+
+
+@check("doc_training_logs", "IV.B.2.g", "Qualified end-user training logs", DEPLOYMENT)
+def doc_training_logs(d: Any, ctx: Context) -> Result:
+    people = training.end_users_of(d)
+    if not people:
+        return failed(
+            "No qualified end-users or pilot users are named, so there are no training logs.",
+            "Name the deployment's qualified end-users.",
+        )
+    without = [u for u in people if training.base_record(u, d.model_version, at=ctx.at) is None]
+    if without:
+        return failed(
+            f"No training record for {d.model_version} in the log of: {names(without)}.",
+            "Record their training (Training pages).",
+        )
+    return passed(f"A training record is logged for each of the {len(people)} end-users.")
+
+
+@check("doc_monitoring_data", "IV.B.2.h", "Post-deployment monitoring data", DEPLOYMENT)
+def doc_monitoring_data(d: Any, ctx: Context) -> Result:
+    return not_checkable(
+        "monitoring",
+        "Post-deployment monitoring data are kept by it.",
+        "Keep the monitoring reports with the deployment's records until the monitoring "
+        "component records them.",
+    )
+
+
+@check(
+    "doc_contacts",
+    "IV.B.2.i",
+    "Contacts: clinical champion(s) and manufacturer/developer support",
+    DEPLOYMENT,
+)
+def doc_contacts(d: Any, ctx: Context) -> Result:
+    champions = list(d.clinical_champions.order_by("username"))
+    missing = []
+    if not champions:
+        missing.append("no clinical champion named")
+    no_email = [u for u in champions if not (u.email or "").strip()]
+    if no_email:
+        missing.append(f"no e-mail address for champion(s) {names(no_email)}")
+    product = d.model_version.product
+    if not product.support_contact.strip():
+        missing.append(f"no vendor support contact for {product}")
+    if missing:
+        return failed(
+            "; ".join(missing).capitalize() + ".",
+            "Name the clinical champion(s) with their e-mail and record the vendor's support "
+            "contact on the product.",
+        )
+    return passed(
+        f"Champion(s) {', '.join(f'{u.get_username()} <{u.email}>' for u in champions)}; "
+        f"vendor support: {product.support_contact.strip()[:120]}."
+    )
+
+
+# --- per deployment: approval, release, acceptance, training, monitoring, oversight ----------
+
+
+@check(
+    "approval",
+    "IV.A.1",
+    "The governance group approved the deployment",
+    DEPLOYMENT,
+    covers=(gov_guards.approval_guard,),
+)
+def approval(d: Any, ctx: Context) -> Result:
+    missing = gov_guards.approval_guard(d)
+    if missing:
+        return failed("; ".join(missing) + ".", "The group votes on approving the deployment.")
+    approvals = gov.passed_decisions(DecisionKind.APPROVE, deployment=d)
+    if not approvals:  # the guard found the approval elsewhere than on the deployment
+        return passed("The governance group's approval is on record.")
+    return passed(f"Approved: {approvals[-1].motion} ({approvals[-1].meeting}).")
+
+
+@check(
+    "output_release",
+    "IV.C.2",
+    "How AI results reach the medical record is recorded",
+    DEPLOYMENT,
+    covers=(lifecycle.release_policy_guard,),
+)
+def output_release(d: Any, ctx: Context) -> Result:
+    return from_guard(
+        lifecycle.release_policy_guard,
+        d,
+        fix="Record the output-release policy on the deployment (V: release after review).",
+        ok=f"Output release: {d.output_release_policy.strip()[:160]}",
+    )
+
+
+@check(
+    "acceptance_test",
+    "IV.E.2",
+    "Local acceptance test passed on predefined metrics, or a justified waiver",
+    DEPLOYMENT,
+    covers=(lifecycle.acceptance_guard,),
+)
+def acceptance_test(d: Any, ctx: Context) -> Result:
+    if not lifecycle.acceptance_guard(d):
+        waivers = [
+            w
+            for w in gov.passed_decisions(DecisionKind.ACCEPTANCE_TEST_WAIVER, deployment=d)
+            if w.justification.strip()
+        ]
+        if waivers:
+            w = waivers[0]
+            return passed(
+                f"Acceptance testing waived by the group ({w.meeting}): "
+                f"{w.justification.strip()[:160]}"
+            )
+        return passed("A passed local acceptance test is on record.")
+    if not component_exists("evaluation"):
+        return not_checkable(
+            "evaluation (local acceptance testing)",
+            "No justified waiver is recorded either.",
+            "Run the acceptance test against metrics agreed beforehand; until the evaluation "
+            "component records it, the group may record a justified waiver.",
+        )
+    return failed(
+        f"{lifecycle.ACCEPTANCE_MISSING}.",
+        "Run the local acceptance test against metrics agreed beforehand and record it.",
+    )
+
+
+@check(
+    "training_procedure",
+    "IV.F.1",
+    "A documented training procedure for the version",
+    DEPLOYMENT,
+    covers=(training_guards.procedure_guard,),
+)
+def training_procedure(d: Any, ctx: Context) -> Result:
+    return from_guard(
+        training_guards.procedure_guard,
+        d,
+        fix=f"Write the training procedure for {d.model_version} (Training pages).",
+        ok=f"A training procedure is documented for {d.model_version}.",
+    )
+
+
+@check(
+    "end_users_trained",
+    "IV.F",
+    "Every end-user with access is trained and has read the current IFU",
+    DEPLOYMENT,
+    covers=(lifecycle.end_users_guard, training_guards.pilot_guard),
+)
+def end_users_trained(d: Any, ctx: Context) -> Result:
+    people = training.end_users_of(d)
+    if not people:
+        return failed(
+            "; ".join(lifecycle.end_users_guard(d)) or "No end-users named.",
+            "Name the deployment's qualified end-users.",
+        )
+    untrained = training.untrained_end_users(d, at=ctx.at)
+    if untrained:
+        reasons = [
+            training.missing_training(u, d.model_version, at=ctx.at) or u.get_username()
+            for u in untrained
+        ]
+        return failed(
+            f"{len(untrained)} of {len(people)} end-users not trained "
+            f"({names(untrained)}): " + "; ".join(reasons) + ".",
+            "Train them and have each attest reading the current IFU, or remove their access.",
+        )
+    return passed(f"All {len(people)} end-users are trained: {names(people)}.")
+
+
+@check("monitoring_active", "IV.G.1", "Monitoring of performance is active", DEPLOYMENT)
+def monitoring_active(d: Any, ctx: Context) -> Result:
+    return not_checkable(
+        "monitoring",
+        "Whether performance is being tracked cannot be read from the records.",
+        "Track performance outside radgov until the monitoring component exists.",
+    )
+
+
+@check(
+    "extra_oversight",
+    "IV.H.3",
+    "Non-FDA-regulated or generative model: IRB determination and legal review",
+    DEPLOYMENT,
+    covers=(gov_guards.extra_oversight_guard,),
+)
+def extra_oversight(d: Any, ctx: Context) -> Result:
+    product = d.model_version.product
+    if not product.needs_extra_oversight:
+        return not_applicable(f"{product} is FDA-regulated and not generative.")
+    missing = gov_guards.extra_oversight_guard(d)
+    if missing:
+        return failed(
+            "; ".join(missing) + ".",
+            "Record the IRB's determination and the legal/compliance review at a meeting.",
+        )
+    return passed(f"IRB determination and legal/compliance review recorded for {product}.")
+
+
+# --- per deployment: privacy and regulation (III.H, V) ---------------------------------------
+
+
+def _profile(d: Any) -> RegulatoryProfile | None:
+    return RegulatoryProfile.objects.filter(product=d.model_version.product).first()
+
+
+NO_PROFILE_FIX = (
+    "Record the product's regulatory profile (Regulatory page): its local use and whether "
+    "PHI reaches the vendor."
+)
+
+
+@check(
+    "baa",
+    "V",
+    "A BAA is on file when PHI reaches the vendor (HIPAA)",
+    DEPLOYMENT,
+    covers=(gov_guards.regulatory_guard,),
+)
+def baa(d: Any, ctx: Context) -> Result:
+    product = d.model_version.product
+    profile = _profile(d)
+    if profile is None:
+        return failed(
+            f"No regulatory profile for {product}: whether PHI reaches {product.vendor} is "
+            "not recorded.",
+            NO_PROFILE_FIX,
+        )
+    if not profile.phi_reaches_vendor:
+        return not_applicable(f"PHI does not reach {product.vendor} (regulatory profile).")
+    if not gov.baa_covers(product, on=ctx.day):
+        return failed(
+            f"PHI reaches {product.vendor} but no business associate agreement covering PHI "
+            f"is in force on {ctx.day:%Y-%m-%d}.",
+            f"Execute a BAA with {product.vendor} and record it (III.H.1.e).",
+        )
+    return passed(f"PHI reaches {product.vendor}; a BAA covering PHI is in force.")
+
+
+@check("off_label", "V", "Off-label use only by an informed decision of the group", DEPLOYMENT)
+def off_label(d: Any, ctx: Context) -> Result:
+    product = d.model_version.product
+    profile = _profile(d)
+    if profile is None:
+        return failed(
+            f"No regulatory profile for {product}: its local use is not recorded.",
+            NO_PROFILE_FIX,
+        )
+    why = gov.off_label(product)
+    if not why:
+        return passed(f"{product} is used within its clearance ({product.get_category_display()}).")
+    if not profile.off_label_decision.strip():
+        return failed(
+            f"{why}; no informed decision recorded.",
+            "The group records its informed decision on the regulatory profile.",
+        )
+    return passed(f"{why}; informed decision recorded: {profile.off_label_decision[:120]}")
+
+
+@check(
+    "regulatory_frameworks",
+    "V",
+    "Laws and rules evaluated (HIPAA, FDA SaMD, EU MDR, EU AI Act, GDPR, civil rights, state law)",
+    DEPLOYMENT,
+)
+def regulatory_frameworks(d: Any, ctx: Context) -> Result:
+    lines = [ln for ln in gov.checklist(d.model_version) if ln["key"] in Framework.values]
+    open_ = [ln for ln in lines if ln["status"] in (ItemStatus.NOT_STARTED, ItemStatus.IN_PROGRESS)]
+    bad = [ln for ln in lines if ln["status"] == ItemStatus.NON_COMPLIANT]
+    if open_ or bad:
+        parts = []
+        if bad:
+            parts.append(f"non-compliant: {', '.join(ln['label'] for ln in bad)}")
+        if open_:
+            parts.append(f"not evaluated yet: {', '.join(ln['label'] for ln in open_)}")
+        return failed(
+            f"Regulatory checklist of {d.model_version}: " + "; ".join(parts) + ".",
+            "Evaluate each framework and record the evidence (Regulatory page).",
+        )
+    return passed(f"All {len(lines)} frameworks evaluated (compliant or not applicable).")
+
+
+@check(
+    "deidentified_test_data",
+    "V",
+    "Data used for local acceptance testing de-identified, or covered by a BAA",
+    DEPLOYMENT,
+)
+def deidentified_test_data(d: Any, ctx: Context) -> Result:
+    return not_checkable(
+        "evaluation (local acceptance testing)",
+        "Which data the acceptance test used is kept by it.",
+        "De-identify acceptance-test data (radgov deid) or hold a BAA that covers its use.",
+    )
+
+
+# --- per deployment: whatever else the lifecycle asks of the stage ---------------------------
+
+
+@check(
+    "lifecycle_other",
+    "IV.A.1",
+    "Every other condition the lifecycle sets for the stage still holds",
+    DEPLOYMENT,
+)
+def lifecycle_other(d: Any, ctx: Context) -> Result:
+    """The registered guards of the deployment's stage that no other check reports."""
+    covered = {g for c in REGISTRY.values() for g in c.covers}
+    missing = []
+    for guard in lifecycle.guards_for(d.status):
+        if guard not in covered:
+            missing.extend(guard(d))
+    if missing:
+        return failed(
+            "; ".join(missing) + ".",
+            "Record what is missing (deployment page), or move the deployment back.",
+        )
+    return passed(f"Every other condition of the {Stage(d.status).label.lower()} stage holds.")
