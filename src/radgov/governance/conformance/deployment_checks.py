@@ -22,6 +22,7 @@ from radgov.governance.conformance.registry import (
     not_applicable,
     not_checkable,
     passed,
+    pending,
 )
 from radgov.governance.models import DecisionKind, Framework, ItemStatus, RegulatoryProfile
 from radgov.inventory import lifecycle
@@ -158,14 +159,15 @@ def doc_training_logs(d: Any, ctx: Context) -> Result:
     return passed(f"A training record is logged for each of the {len(people)} end-users.")
 
 
-@check("doc_monitoring_data", "IV.B.2.h", "Post-deployment monitoring data", DEPLOYMENT)
-def doc_monitoring_data(d: Any, ctx: Context) -> Result:
-    return not_checkable(
-        "monitoring",
-        "Post-deployment monitoring data are kept by it.",
-        "Keep the monitoring reports with the deployment's records until the monitoring "
-        "component records them.",
-    )
+pending(
+    "doc_monitoring_data",
+    "IV.B.2.h",
+    "Post-deployment monitoring data",
+    component="monitoring",
+    found="Post-deployment monitoring data are kept by it.",
+    fix="Keep the monitoring reports with the deployment's records until the monitoring "
+    "component records them.",
+)
 
 
 @check(
@@ -311,13 +313,14 @@ def end_users_trained(d: Any, ctx: Context) -> Result:
     return passed(f"All {len(people)} end-users are trained: {names(people)}.")
 
 
-@check("monitoring_active", "IV.G.1", "Monitoring of performance is active", DEPLOYMENT)
-def monitoring_active(d: Any, ctx: Context) -> Result:
-    return not_checkable(
-        "monitoring",
-        "Whether performance is being tracked cannot be read from the records.",
-        "Track performance outside radgov until the monitoring component exists.",
-    )
+pending(
+    "monitoring_active",
+    "IV.G.1",
+    "Monitoring of performance is active",
+    component="monitoring",
+    found="Whether performance is being tracked cannot be read from the records.",
+    fix="Track performance outside radgov until the monitoring component exists.",
+)
 
 
 @check(
@@ -423,18 +426,14 @@ def regulatory_frameworks(d: Any, ctx: Context) -> Result:
     return passed(f"All {len(lines)} frameworks evaluated (compliant or not applicable).")
 
 
-@check(
+pending(
     "deidentified_test_data",
     "V",
     "Data used for local acceptance testing de-identified, or covered by a BAA",
-    DEPLOYMENT,
+    component="evaluation (local acceptance testing)",
+    found="Which data the acceptance test used is kept by it.",
+    fix="De-identify acceptance-test data (radgov deid) or hold a BAA that covers its use.",
 )
-def deidentified_test_data(d: Any, ctx: Context) -> Result:
-    return not_checkable(
-        "evaluation (local acceptance testing)",
-        "Which data the acceptance test used is kept by it.",
-        "De-identify acceptance-test data (radgov deid) or hold a BAA that covers its use.",
-    )
 
 
 # --- per deployment: whatever else the lifecycle asks of the stage ---------------------------

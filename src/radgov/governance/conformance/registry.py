@@ -146,3 +146,14 @@ NO_GROUP = failed(
     "IV.A.1: the practice has no AI governance group.",
     "An administrator creates the governance group with its first members (Governance page).",
 )
+
+
+def pending(id: str, clause: str, title: str, *, component: str, found: str, fix: str) -> None:
+    """Register a deployment check whose records live in a component that does not
+    exist yet: it reports ``not_checkable_yet`` until the component replaces it
+    with a real check."""
+
+    def run(d: Any, ctx: Context) -> Result:
+        return not_checkable(component, found, fix)
+
+    check(id, clause, title, DEPLOYMENT)(run)
