@@ -8,7 +8,15 @@ from radgov import urls as root
 from radgov.governance import urls as governance
 from radgov.governance.conformance.urls import urlpatterns as conformance
 
-_wired = {p.name for p in governance.urlpatterns}
+
+def _names(patterns: list) -> set[str]:  # type: ignore[type-arg]
+    out: set[str] = set()
+    for p in patterns:
+        out |= _names(p.url_patterns) if isinstance(p, URLResolver) else {p.name}
+    return out
+
+
+_wired = _names(governance.urlpatterns)
 _patterns = governance.urlpatterns + [p for p in conformance if p.name not in _wired]
 
 urlpatterns = [
