@@ -52,7 +52,7 @@ def test_new_user_logs_in_enrolls_totp_and_reaches_dashboard(
     page.goto(f"{live_server.url}/")
     assert page.locator("h1").inner_text().startswith("Welcome")
     nav = page.locator("nav[aria-label=Main]").inner_text()
-    assert "Dashboard" in nav and "Users" not in nav, (
+    assert "Dashboard" in nav and "Administration" not in nav, (
         "a physician is not shown the administrator's pages"
     )
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)

@@ -47,7 +47,8 @@ def test_my_training_as_a_physician(live_server, browser, tmp_path_factory) -> N
     page = logged_in_page(browser, live_server, doctor)
     page.goto(f"{live_server.url}/training/")
     assert page.locator("h1").inner_text() == "My training"
-    assert "My training" in page.locator("nav[aria-label=Main]").inner_text()
+    assert "Training" in page.locator("nav[aria-label=Main]").inner_text()
+    assert "My training" in page.locator("nav[aria-label=Section]").inner_text()
     ich_card = page.locator("section", has=page.locator("h2", has_text="ICH Triage 2.1"))
     assert "Not trained" in ich_card.inner_text()
     assert "dr.okafor has no current training record" in ich_card.inner_text()

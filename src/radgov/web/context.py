@@ -6,19 +6,26 @@ from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
 
 from radgov import __version__
-from radgov.web.navigation import items_for
+from radgov.web.navigation import items_for, navigation_for
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "radgov_version": __version__,
+        "nav_areas": [],
+        "nav_pages": [],
+        "nav_account": [],
+    }
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "radgov_version": __version__}
+        return base
     if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
         # until MFA is enrolled nothing else is reachable: show no links to it
-        return {"nav_items": [], "radgov_version": __version__, "enrolling": True}
+        return base | {"enrolling": True}
     current = request.resolver_match.view_name if request.resolver_match else ""
-    return {
-        "nav_items": items_for(getattr(user, "role", None)),
-        "nav_current": current,
-        "radgov_version": __version__,
-    }
+    role = getattr(user, "role", None)
+    return (
+        base
+        | navigation_for(role, current)
+        | {"nav_current": current, "nav_items": items_for(role)}
+    )

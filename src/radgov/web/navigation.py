@@ -1,11 +1,16 @@
 """The navigation, filtered by the same permission policy that guards the routes,
-so a person is never shown a link that would be refused."""
+so a person is never shown a link that would be refused.
+
+The top bar shows one entry per area (the dashboard, each domain app, the
+administration); the area a page belongs to shows its own pages in a second row.
+Each domain app lists its pages in radgov/<app>/navigation.py (``ITEMS``, and
+optionally ``LABEL`` for the area's name)."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.urls import reverse
 
@@ -18,29 +23,73 @@ class Item:
     route: str
 
 
-PLATFORM_ITEMS = [
-    Item("Audit trail", "web:audit"),
-    Item("Users", "accounts:users"),
+@dataclass(frozen=True)
+class Area:
+    key: str
+    label: str
+    items: list[Item] = field(default_factory=list)
+
+
+# the person's own account, shown beside their name rather than as an area
+ACCOUNT_ITEMS = [
     Item("API tokens", "accounts:tokens"),
     Item("Security (MFA)", "mfa_index"),
     Item("API docs", "api:openapi-view"),
 ]
 
 
-def all_items() -> list[Item]:
-    """The dashboard, then each domain app's items (radgov/<app>/navigation.py,
-    ``ITEMS``), then the platform's."""
-    items = [Item("Dashboard", "web:dashboard")]
+def all_areas() -> list[Area]:
+    areas = [Area("web", "Dashboard", [Item("Dashboard", "web:dashboard")])]
     for app in policy.DOMAIN_APPS:
         if importlib.util.find_spec(f"radgov.{app}.navigation") is not None:
-            items += importlib.import_module(f"radgov.{app}.navigation").ITEMS
-    return items + PLATFORM_ITEMS
+            module = importlib.import_module(f"radgov.{app}.navigation")
+            areas.append(Area(app, getattr(module, "LABEL", app.capitalize()), list(module.ITEMS)))
+    areas.append(
+        Area(
+            "accounts",
+            "Administration",
+            [Item("Audit trail", "web:audit"), Item("Users", "accounts:users")],
+        )
+    )
+    return areas
+
+
+def _link(item: Item) -> dict[str, str]:
+    return {"label": item.label, "url": reverse(item.route), "route": item.route}
+
+
+def _allowed(items: list[Item], role: str | None) -> list[dict[str, str]]:
+    shown = []
+    for item in items:
+        rule = policy.rule_for(item.route)
+        if rule is not None and rule.allows(role):
+            shown.append(_link(item))
+    return shown
+
+
+def area_of(route: str) -> str:
+    return "web" if route.startswith("web:dashboard") else policy.owner_of(route)
+
+
+def navigation_for(role: str | None, current_route: str) -> dict[str, object]:
+    """The areas this role may enter, the pages of the current one, and the
+    person's account links."""
+    current_area = area_of(current_route) if current_route else ""
+    areas, pages = [], []
+    for area in all_areas():
+        links = _allowed(area.items, role)
+        if not links:
+            continue
+        is_current = area.key == current_area
+        areas.append({"label": area.label, "url": links[0]["url"], "current": is_current})
+        if is_current and len(links) > 1:
+            pages = links
+    return {"nav_areas": areas, "nav_pages": pages, "nav_account": _allowed(ACCOUNT_ITEMS, role)}
 
 
 def items_for(role: str | None) -> list[dict[str, str]]:
+    """Every page this role may reach from the navigation, in order (the dashboard's list)."""
     shown = []
-    for item in all_items():
-        rule = policy.rule_for(item.route)
-        if rule is not None and rule.allows(role):
-            shown.append({"label": item.label, "url": reverse(item.route), "route": item.route})
-    return shown
+    for area in all_areas():
+        shown += _allowed(area.items, role)
+    return shown + _allowed(ACCOUNT_ITEMS, role)
