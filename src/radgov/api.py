@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 
@@ -46,6 +47,34 @@ for _app in DOMAIN_APPS:
         api.add_router(f"/{_app}", _module.router, url_name_prefix=_app)
 
 
+@functools.cache
+def _operations() -> dict[tuple[str, str], str]:
+    """(route name Django resolves, HTTP method) -> the route name of the operation
+    that answers it.  ninja mounts every operation of a path as its own named URL
+    pattern, but Django resolves a path to its first pattern, so a POST on /users
+    would otherwise be judged by the rule of GET /users.  (Reads ninja's bound
+    routers; the role x route matrix test fails if that ever stops working.)"""
+    names: dict[tuple[str, str], str] = {}
+    for bound in api._get_bound_routers():
+        for path_view in bound.path_operations.values():
+            ops = []
+            for op in path_view.operations:
+                name = getattr(op, "url_name", "") or api.get_operation_url_name(
+                    op, router=bound.template
+                )
+                if bound.url_name_prefix:
+                    name = f"{bound.url_name_prefix}_{name}"
+                ops.append((f"api:{name}", op.methods))
+            for name, methods in ops:
+                for method in methods:
+                    names[(ops[0][0], method)] = name
+    return names
+
+
+def operation_route(route_name: str, method: str) -> str:
+    return _operations().get((route_name, method), route_name)
+
+
 def refused(request: HttpRequest, status: int, detail: str, **extra: object) -> HttpResponse:
     """Every refused API request is answered as problem+json and lands in the audit
     trail (the service that refused it has rolled back, so nothing else changed)."""
@@ -54,7 +83,9 @@ def refused(request: HttpRequest, status: int, detail: str, **extra: object) -> 
         action=Action.DENIED,
         outcome="denied" if status in (401, 403, 404) else "failure",
         object_type="route",
-        object_id=match.view_name if match else request.path,
+        object_id=operation_route(match.view_name, request.method or "GET")
+        if match
+        else request.path,
         detail={"method": request.method, "status": status, "reason": detail[:300]},
     )
     return problem(status, detail, **extra)  # type: ignore[arg-type]

@@ -278,7 +278,8 @@ def test_api_refusals(
         ),
         content_type="application/json",
     )
-    assert "change the inventory" in problem(refused, 403)
+    # the vendor role never reaches the service: the policy refuses the operation itself
+    assert "role not permitted: api:inventory_create_product" in problem(refused, 403)
     upload = vendor.post(
         f"/api/inventory/versions/{deployment.model_version_id}/documents",
         {"kind": "ifu", "version_label": "A", "file": pdf_upload()},

@@ -148,7 +148,7 @@ class PermissionPolicyMiddleware:
             detail={"method": request.method, "reason": reason},
         )
         if is_api(request):
-            return problem(403, f"{reason}: {name or request.path}", kind="forbidden")
+            return problem(403, f"{reason}: {name or request.path}", kind="forbidden-by-policy")
         return render(request, "web/denied.html", {"reason": reason}, status=403)
 
 
@@ -161,5 +161,12 @@ def to_login(request: HttpRequest, url: str) -> HttpResponse:
 
 
 def _route_name(request: HttpRequest) -> str | None:
+    """The route being used; for the API, the operation of this HTTP method."""
     match = request.resolver_match
-    return match.view_name if match else None
+    if match is None:
+        return None
+    if match.view_name.startswith("api:"):
+        from radgov.api import operation_route
+
+        return operation_route(match.view_name, request.method or "GET")
+    return match.view_name

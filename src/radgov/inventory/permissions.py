@@ -43,19 +43,19 @@ RULES: dict[str, Rule] = {
     # two rules must agree: creating products and versions is ruled like reading them,
     # and the services refuse (403) everyone but the inventory's keepers.
     "api:inventory_list_products": anyone(),
-    "api:inventory_create_product": anyone(),
+    "api:inventory_create_product": editors(),
     "api:inventory_get_product": anyone(),
-    "api:inventory_update_product": anyone(),  # shares its path with get_product
+    "api:inventory_update_product": editors(),
     "api:inventory_list_versions": anyone(),
-    "api:inventory_create_version": anyone(),
+    "api:inventory_create_version": editors(),
     "api:inventory_get_version": anyone(),
-    "api:inventory_update_version": anyone(),  # shares its path with get_version
+    "api:inventory_update_version": editors(),
     "api:inventory_model_card": anyone(),
     "api:inventory_upload_document": only(*UPLOADERS),
     "api:inventory_list_deployments": anyone(),
     "api:inventory_create_deployment": editors(),
     "api:inventory_get_deployment": anyone(),
-    "api:inventory_update_deployment": anyone(),  # shares its path with get_deployment
+    "api:inventory_update_deployment": editors(),
     "api:inventory_transition_deployment": editors(),
     "api:inventory_propose_upgrade": editors(),
     "api:inventory_evaluate_criteria": anyone(),
