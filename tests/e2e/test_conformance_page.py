@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from radgov.core import policy
-from tests.e2e.test_inventory_pages import logged_in_page
+from tests.e2e.pages import logged_in_page
 from tests.governance import conformance_world as w
 from tests.governance.conformance_urls import rules_with_conformance
 

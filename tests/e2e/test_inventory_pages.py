@@ -9,28 +9,11 @@ from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.test import Client
 
 from radgov.inventory.models import Deployment, ModelVersion
-
-
-def logged_in_page(browser, live_server, user):  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context.new_page()
+from tests.e2e.pages import logged_in_page
 
 
 @pytest.mark.peer("chromium")

@@ -16,6 +16,7 @@ from ninja.errors import HttpError
 
 from radgov.core.audit import Action, record
 from radgov.governance import pdf, selectors, services
+from radgov.governance.conformance.api import router as conformance_router
 from radgov.governance.models import (
     AgendaItem,
     Baa,
@@ -875,3 +876,6 @@ def list_baas(request: HttpRequest) -> list[Baa]:
 @router.post("/baas", response={201: BaaOut})
 def record_baa(request: HttpRequest, payload: BaaIn) -> Status[Baa]:
     return Status(201, _call(services.record_baa, request.user, **payload.dict()))
+
+
+router.add_router("/conformance", conformance_router)

@@ -6,5 +6,6 @@ ITEMS = [
     Item("Requests", "governance:requests"),
     Item("Issue queue", "governance:issues"),
     Item("Regulatory", "governance:regulatory"),
+    Item("Conformance", "governance:conformance_page"),
     Item("Report an issue", "governance:report_issue"),
 ]

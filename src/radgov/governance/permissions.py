@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from radgov.core.policy import Rule, anyone, only
 from radgov.core.roles import Role
+from radgov.governance.conformance.permissions import RULES as CONFORMANCE_RULES
 
 STAFF = tuple(r for r in Role if r != Role.VENDOR)
 
@@ -76,3 +77,5 @@ RULES: dict[str, Rule] = {
     "api:governance_list_baas": staff(),
     "api:governance_record_baa": staff(),
 }
+
+RULES.update(CONFORMANCE_RULES)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from radgov.governance import views
+from radgov.governance.conformance import urls as conformance_urls
 
 app_name = "governance"
 urlpatterns = [
@@ -22,3 +23,6 @@ urlpatterns = [
     path("regulatory/", views.regulatory, name="regulatory"),
     path("regulatory/<int:version_id>/", views.checklist, name="checklist"),
 ]
+
+# the conformance audit (IV, V): its own package, its pages under /governance/conformance/
+urlpatterns += conformance_urls.urlpatterns
