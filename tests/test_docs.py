@@ -44,6 +44,6 @@ def test_settings_are_read_only_through_the_one_reader() -> None:
         if path.name == "config.py":
             continue
         text = path.read_text()
-        if "os.environ" in text and "RADGOV_" in text and "environ.setdefault(\"DJANGO" not in text:
+        if "os.environ" in text and "RADGOV_" in text and 'environ.setdefault("DJANGO' not in text:
             offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, offenders

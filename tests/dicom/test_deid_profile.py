@@ -33,6 +33,7 @@ def test_table_is_the_pinned_edition_with_every_row_valid():
 
 def test_basic_column_agrees_with_dicom_anonymizer_independent_transcription():
     from dicomanonymizer.dicom_anonymization_databases import dicomfields_2026c as fields
+
     names = {
         "D_TAGS": "D", "Z_TAGS": "Z", "X_TAGS": "X", "U_TAGS": "U", "Z_D_TAGS": "Z/D",
         "X_Z_TAGS": "X/Z", "X_D_TAGS": "X/D", "X_Z_D_TAGS": "X/Z/D", "X_Z_U_STAR_TAGS": "X/Z/U*",
