@@ -14,6 +14,7 @@ from radgov.core.audit.chain import GENESIS, canonical_bytes, entry_hash, verify
 from radgov.core.audit.checkpoint import CHECKPOINT_EVERY
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import AppendOnlyError, AuditCheckpoint, AuditEntry, AuditHead
+from radgov.core.services import service
 
 from .audit_support import audit_key  # noqa: F401
 
@@ -83,7 +84,8 @@ def test_actor_name_and_id_survive_the_users_deletion():
     user = User.objects.create(username="dave", role="administrator")
     entry = record(action=Action.LOGIN, actor=user)
     user_id = user.pk
-    user.delete()
+    # through a service: the delete nulls audited references to the user (SET_NULL)
+    service(user.delete)()
     entry = AuditEntry.objects.get(pk=entry.pk)
     assert (entry.actor_id, entry.actor_name, entry.actor_role) == (
         user_id,
