@@ -144,8 +144,8 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     deployment = Deployment.objects.get(model_version=version)
     page.wait_for_url(f"{url}/inventory/deployments/{deployment.pk}/")
     assert "Requested" in page.locator(".lead").inner_text()
-    assert "is now under review" in _move(page, "under review")
-    assert "is now acceptance testing" in _move(page, "acceptance testing")
+    assert "moved to under review" in _move(page, "under review")
+    assert "moved to acceptance testing" in _move(page, "acceptance testing")
     shot(page, "03-deployment-acceptance-testing")
 
     # the IFU: documents are uploaded by informatics (or an administrator)
@@ -230,7 +230,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     shot(page, "05-meeting")
 
     page.goto(f"{url}/inventory/deployments/{deployment.pk}/")
-    assert "now approved" in _move(page, "approved")
+    assert "moved to approved" in _move(page, "approved")
 
     # --- 4. moving to pilot before training is refused, saying what is missing --------------
     message = _move(page, "pilot")
@@ -278,7 +278,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
 
     # --- 5. the chair moves the deployment to pilot -----------------------------------------
     page.goto(f"{url}/inventory/deployments/{deployment.pk}/")
-    assert "now pilot" in _move(page, "pilot")
+    assert "moved to pilot" in _move(page, "pilot")
     assert page.locator(".lead .stage").inner_text() == "Pilot"
     shot(page, "09-pilot")
     deployment.refresh_from_db()
