@@ -97,7 +97,9 @@ def test_everyone_reads_the_inventory(deployment: Deployment, people: dict[str, 
     assert b"".join(ifu.streaming_content) == PDF
     page = client.get(f"/inventory/deployments/{deployment.pk}/").content.decode()
     assert "Move to under review" not in page  # a vendor is offered no lifecycle buttons
-    assert "Local acceptance testing results" in page and "None yet: the evaluation component" in page
+    assert (
+        "Local acceptance testing results" in page and "None yet: the evaluation component" in page
+    )
 
 
 def test_deployment_page_shows_what_is_missing(

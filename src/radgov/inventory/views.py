@@ -344,7 +344,9 @@ def deployment_transition(request: HttpRequest, pk: int) -> HttpResponse:
     except REFUSED as exc:
         messages.error(request, f"Not moved: {exc}")
     else:
-        messages.success(request, f"Deployment {row.pk} moved to {row.get_status_display().lower()}.")
+        messages.success(
+            request, f"Deployment {row.pk} moved to {row.get_status_display().lower()}."
+        )
     return redirect("inventory:deployment", pk=row.pk)
 
 
