@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -57,32 +58,56 @@ def product(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    row = get_object_or_404(Product, pk=pk) if pk is not None else None
-    allowed = services.can_change(request.user)
-    form = ProductForm(request.POST or None, instance=row)
+def _form_page(
+    request: HttpRequest,
+    form: Any,
+    save: Callable[[], tuple[str, str, int]],
+    *,
+    allowed: bool,
+    title: str,
+    back: Any,
+    multipart: bool = False,
+) -> HttpResponse:
+    """A create or edit page: on a valid POST ``save`` calls the service and says
+    what to tell the person and where to go; a refusal becomes a form error and
+    nothing changes."""
     if request.method == "POST" and allowed and form.is_valid():
-        fields = {k: form.cleaned_data.get(k) or "" for k in PRODUCT_FIELDS}
         try:
-            if row is None:
-                row = services.create_product(request.user, **fields)
-            else:
-                row = services.update_product(request.user, row, **fields)
+            message, route, pk = save()
         except REFUSED as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"{row} saved.")
-            return redirect("inventory:product", pk=row.pk)
-    return render(
+            messages.success(request, message)
+            return redirect(route, pk=pk)
+    context = {
+        "form": form,
+        "allowed": allowed,
+        "title": title,
+        "back": back,
+        "multipart": multipart,
+    }
+    return render(request, "inventory/form.html", context)
+
+
+def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    row = get_object_or_404(Product, pk=pk) if pk is not None else None
+    form = ProductForm(request.POST or None, instance=row)
+
+    def save() -> tuple[str, str, int]:
+        fields = {k: form.cleaned_data.get(k) or "" for k in PRODUCT_FIELDS}
+        if row is None:
+            saved = services.create_product(request.user, **fields)
+        else:
+            saved = services.update_product(request.user, row, **fields)
+        return f"{saved} saved.", "inventory:product", saved.pk
+
+    return _form_page(
         request,
-        "inventory/form.html",
-        {
-            "form": form,
-            "allowed": allowed,
-            "title": f"Edit {row}" if row else "New product",
-            "back": row,
-            "multipart": False,
-        },
+        form,
+        save,
+        allowed=services.can_change(request.user),
+        title=f"Edit {row}" if row else "New product",
+        back=row,
     )
 
 
@@ -161,32 +186,25 @@ def version_form(
 ) -> HttpResponse:
     mv = get_object_or_404(ModelVersion, pk=pk) if pk is not None else None
     prod = mv.product if mv else get_object_or_404(Product, pk=product_id)
-    allowed = services.can_change(request.user)
     form = VersionForm(request.POST or None, instance=mv, editing=mv is not None)
-    if request.method == "POST" and allowed and form.is_valid():
+
+    def save() -> tuple[str, str, int]:
         fields = {k: form.cleaned_data.get(k) for k in VERSION_FIELDS}
-        try:
-            if mv is None:
-                mv = services.add_model_version(
-                    request.user, prod, version=form.cleaned_data["version"], **fields
-                )
-            else:
-                mv = services.update_model_version(request.user, mv, **fields)
-        except REFUSED as exc:
-            form.add_error(None, str(exc))
+        if mv is None:
+            saved = services.add_model_version(
+                request.user, prod, version=form.cleaned_data["version"], **fields
+            )
         else:
-            messages.success(request, f"{mv} saved.")
-            return redirect("inventory:version", pk=mv.pk)
-    return render(
+            saved = services.update_model_version(request.user, mv, **fields)
+        return f"{saved} saved.", "inventory:version", saved.pk
+
+    return _form_page(
         request,
-        "inventory/form.html",
-        {
-            "form": form,
-            "allowed": allowed,
-            "title": f"Edit {mv}" if mv else f"New version of {prod}",
-            "back": mv or prod,
-            "multipart": False,
-        },
+        form,
+        save,
+        allowed=services.can_change(request.user),
+        title=f"Edit {mv}" if mv else f"New version of {prod}",
+        back=mv or prod,
     )
 
 
@@ -213,31 +231,26 @@ def model_card_json(request: HttpRequest, pk: int) -> HttpResponse:
 def document_form(request: HttpRequest, version_id: int) -> HttpResponse:
     mv = get_object_or_404(ModelVersion, pk=version_id)
     form = DocumentForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            doc = services.upload_document(
-                request.user,
-                mv,
-                kind=form.cleaned_data["kind"],
-                version_label=form.cleaned_data["version_label"],
-                title=form.cleaned_data["title"],
-                upload=form.cleaned_data["file"],
-            )
-        except REFUSED as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"{doc} uploaded.")
-            return redirect("inventory:version", pk=mv.pk)
-    return render(
+
+    def save() -> tuple[str, str, int]:
+        doc = services.upload_document(
+            request.user,
+            mv,
+            kind=form.cleaned_data["kind"],
+            version_label=form.cleaned_data["version_label"],
+            title=form.cleaned_data["title"],
+            upload=form.cleaned_data["file"],
+        )
+        return f"{doc} uploaded.", "inventory:version", mv.pk
+
+    return _form_page(
         request,
-        "inventory/form.html",
-        {
-            "form": form,
-            "allowed": True,
-            "title": f"Upload a document for {mv}",
-            "back": mv,
-            "multipart": True,
-        },
+        form,
+        save,
+        allowed=True,
+        title=f"Upload a document for {mv}",
+        back=mv,
+        multipart=True,
     )
 
 
@@ -302,31 +315,24 @@ def deployment_form(
 ) -> HttpResponse:
     row = get_object_or_404(Deployment, pk=pk) if pk is not None else None
     mv = row.model_version if row else get_object_or_404(ModelVersion, pk=version_id)
-    allowed = services.can_change(request.user)
     initial = DeploymentForm.initial_for(row) if row else {}
     form = DeploymentForm(request.POST or None, initial=initial)
-    if request.method == "POST" and allowed and form.is_valid():
+
+    def save() -> tuple[str, str, int]:
         fields = form.service_fields()
-        try:
-            if row is None:
-                row = services.create_deployment(request.user, mv, **fields)
-            else:
-                row = services.update_deployment(request.user, row, **fields)
-        except REFUSED as exc:
-            form.add_error(None, str(exc))
+        if row is None:
+            saved = services.create_deployment(request.user, mv, **fields)
         else:
-            messages.success(request, f"{row} saved.")
-            return redirect("inventory:deployment", pk=row.pk)
-    return render(
+            saved = services.update_deployment(request.user, row, **fields)
+        return f"{saved} saved.", "inventory:deployment", saved.pk
+
+    return _form_page(
         request,
-        "inventory/form.html",
-        {
-            "form": form,
-            "allowed": allowed,
-            "title": f"Edit deployment {row.pk}: {row}" if row else f"Request a deployment of {mv}",
-            "back": row or mv,
-            "multipart": False,
-        },
+        form,
+        save,
+        allowed=services.can_change(request.user),
+        title=f"Edit deployment {row.pk}: {row}" if row else f"Request a deployment of {mv}",
+        back=row or mv,
     )
 
 
