@@ -43,6 +43,7 @@ __all__ = [
     "SubgroupSpec",
     "load_protocol",
     "parse_protocol",
+    "parse_protocol_text",
 ]
 
 HASH_FORMAT = "radgov-protocol/1"
@@ -337,14 +338,19 @@ def parse_protocol(data: Any) -> Protocol:
         raise ProtocolError(_format_errors(err)) from None
 
 
+def parse_protocol_text(text: str, *, name: str = "the protocol") -> Protocol:
+    """A protocol from its YAML text; ``name`` is how messages refer to it."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ProtocolError(f"{name} is not valid YAML: {err}") from None
+    return parse_protocol(data)
+
+
 def load_protocol(path: str | Path) -> Protocol:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise ProtocolError(f"cannot read the protocol {p}: {err.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ProtocolError(f"the protocol {p.name} is not valid YAML: {err}") from None
-    return parse_protocol(data)
+    return parse_protocol_text(text, name=f"the protocol {p.name}")

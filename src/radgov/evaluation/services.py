@@ -1,0 +1,334 @@
+"""Every change to acceptance-test protocols and runs (IV.E).
+
+Who may do what (decided here; the route policy only admits roles that could ever qualify):
+
+* writing a protocol, amending a locked one, running a test: the practice's people who
+  evaluate models (physicians, medical physicists, imaging informatics, data scientists),
+  governance-group members and administrators.  Never a vendor (IV.A.3).
+* locking (approving) a protocol: a governance-group member who is not recused from the
+  product (IV.A.1, IV.A.3).  The person who wrote the draft may lock it only if they are such
+  a member; the lock records who and when.
+
+A run is refused unless the protocol is locked, is the deployment's current version, and the
+cases file's identifier screen is clean or a BAA covering the product's vendor is in force
+(section V).  A failed criterion is a result, not an error: the run is stored as failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.db.models import Max
+from django.utils import timezone
+
+from radgov.accounts.models import User
+from radgov.core.audit import record
+from radgov.core.roles import Role
+from radgov.core.services import service
+from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
+from radgov.evaluation.protocol import Protocol, ProtocolError, parse_protocol_text
+
+EVALUATORS = frozenset(
+    {Role.PHYSICIAN, Role.MEDICAL_PHYSICIST, Role.INFORMATICS, Role.DATA_SCIENTIST}
+)
+
+
+class EvaluationError(ValueError):
+    """A protocol or run that breaks a rule; the message says which (and the clause)."""
+
+
+class NotAllowed(PermissionError):
+    """The acting person may not make this change; the message says who may."""
+
+
+def may_evaluate(user: Any) -> bool:
+    return bool(
+        user is not None
+        and user.is_active
+        and user.role != Role.VENDOR
+        and (
+            user.role in EVALUATORS or user.role == Role.ADMINISTRATOR or user.is_governance_member
+        )
+    )
+
+
+def lock_refusal(user: Any, protocol: AcceptanceProtocol) -> str | None:
+    """Why ``user`` may not lock ``protocol`` now, or None."""
+    from radgov.governance.recusal import recused
+
+    if protocol.is_locked:
+        return "the protocol is already locked"
+    if current_version(protocol.deployment_id) != protocol.pk:
+        return "a later version of this protocol exists; lock that one"
+    if not (user.is_active and user.is_governance_member and user.role != Role.VENDOR):
+        return "IV.A.1: only a governance-group member approves and locks a protocol"
+    why = recused(user, protocol.deployment.model_version.product)
+    if why:
+        return why
+    return None
+
+
+def current_version(deployment_id: int) -> int | None:
+    """The pk of the deployment's latest protocol version, or None."""
+    latest = (
+        AcceptanceProtocol.objects.filter(deployment_id=deployment_id).order_by("-version").first()
+    )
+    return latest.pk if latest else None
+
+
+def parse(source: str) -> Protocol:
+    try:
+        return parse_protocol_text(source)
+    except ProtocolError as exc:
+        raise EvaluationError(str(exc)) from None
+
+
+def _require_evaluator(user: Any) -> None:
+    if not may_evaluate(user):
+        raise NotAllowed(
+            "IV.E: acceptance tests are written and run by the practice's physicians, medical "
+            "physicists, informatics and data-science staff, governance-group members and "
+            "administrators; never by a vendor"
+        )
+
+
+# ------------------------------------------------------------------------------ protocols
+@service
+def create_protocol(user: User, *, deployment: Any, source: str) -> AcceptanceProtocol:
+    """The deployment's first protocol, as a draft."""
+    _require_evaluator(user)
+    if AcceptanceProtocol.objects.filter(deployment=deployment).exists():
+        raise EvaluationError(
+            "this deployment already has a protocol: edit its draft, or amend the locked version"
+        )
+    parsed = parse(source)
+    now = timezone.now()
+    return AcceptanceProtocol.objects.create(
+        deployment=deployment,
+        version=1,
+        name=parsed.name,
+        task=parsed.task,
+        source=source,
+        content_hash=parsed.canonical_hash(),
+        created_by=user,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+@service
+def edit_draft(
+    user: User, protocol: AcceptanceProtocol, *, source: str, reason: str | None = None
+) -> AcceptanceProtocol:
+    """Change a protocol that is not locked yet (and, for an amendment, its reason)."""
+    _require_evaluator(user)
+    protocol = AcceptanceProtocol.objects.select_for_update().get(pk=protocol.pk)
+    if protocol.is_locked:
+        raise EvaluationError(
+            "IV.E.2: the protocol is locked; a change makes a new version (amend it)"
+        )
+    parsed = parse(source)
+    protocol.source = source
+    protocol.name, protocol.task = parsed.name, parsed.task
+    protocol.content_hash = parsed.canonical_hash()
+    if protocol.amends_id is not None and reason is not None:
+        protocol.amendment_reason = _reason(reason)
+    protocol.updated_at = timezone.now()
+    protocol.save()
+    return protocol
+
+
+def _reason(text: str) -> str:
+    reason = text.strip()
+    if not reason:
+        raise EvaluationError("IV.E.2: say why a locked protocol is being changed")
+    return reason
+
+
+@service
+def amend(
+    user: User, protocol: AcceptanceProtocol, *, source: str, reason: str
+) -> AcceptanceProtocol:
+    """A new version of a locked protocol, marked as amended after lock."""
+    _require_evaluator(user)
+    protocol = AcceptanceProtocol.objects.select_for_update().get(pk=protocol.pk)
+    if not protocol.is_locked:
+        raise EvaluationError("the protocol is still a draft: edit it instead of amending it")
+    if current_version(protocol.deployment_id) != protocol.pk:
+        raise EvaluationError("a later version of this protocol exists; amend that one")
+    why = _reason(reason)
+    parsed = parse(source)
+    if parsed.canonical_hash() == protocol.content_hash:
+        raise EvaluationError(
+            "the amended protocol has the same content as the locked one (only layout, "
+            "comments or defaults differ); nothing to amend"
+        )
+    latest = AcceptanceProtocol.objects.filter(deployment_id=protocol.deployment_id).aggregate(
+        v=Max("version")
+    )["v"]
+    now = timezone.now()
+    return AcceptanceProtocol.objects.create(
+        deployment_id=protocol.deployment_id,
+        version=latest + 1,
+        amends=protocol,
+        name=parsed.name,
+        task=parsed.task,
+        source=source,
+        content_hash=parsed.canonical_hash(),
+        amendment_reason=why,
+        amended_after_results=protocol.runs.exists(),
+        created_by=user,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+@service
+def lock(user: User, protocol: AcceptanceProtocol) -> AcceptanceProtocol:
+    """Approve and lock: from now on the protocol's content is fixed by its hash."""
+    protocol = AcceptanceProtocol.objects.select_for_update().get(pk=protocol.pk)
+    refusal = lock_refusal(user, protocol)
+    if refusal:
+        if refusal.startswith("IV.A"):
+            raise NotAllowed(refusal)
+        raise EvaluationError(refusal)
+    if parse(protocol.source).canonical_hash() != protocol.content_hash:
+        raise EvaluationError("the stored protocol does not match its hash; it was altered")
+    protocol.locked_by = user
+    protocol.locked_at = timezone.now()
+    protocol.save()
+    return protocol
+
+
+# ------------------------------------------------------------------------------ runs
+@dataclass(frozen=True)
+class Computed:
+    """A finished evaluation, ready to store."""
+
+    result: dict[str, Any]
+    html: str
+
+
+def run_refusal(user: Any, protocol: AcceptanceProtocol) -> str | None:
+    """Why no run may be made against ``protocol`` now, or None."""
+    if not may_evaluate(user):
+        return "IV.E: you may not run acceptance tests"
+    if not protocol.is_locked:
+        return "IV.E.2: the protocol must be approved and locked before any result exists"
+    if current_version(protocol.deployment_id) != protocol.pk:
+        return "a later version of this protocol exists; run that one once it is locked"
+    return None
+
+
+def lock_statement(protocol: AcceptanceProtocol) -> str:
+    by = protocol.locked_by
+    who = (by.get_full_name() or by.get_username()) if by else "?"
+    text = (
+        f"Version {protocol.version}, approved and locked by {who} on "
+        f"{protocol.locked_at:%Y-%m-%d %H:%M} UTC; the protocol run is the locked content "
+        f"(hash {protocol.content_hash})."
+    )
+    if protocol.amends_id is not None:
+        after = " after results of that version were seen" if protocol.amended_after_results else ""
+        text += (
+            f" AMENDED AFTER LOCK: this version changes locked version "
+            f"{protocol.amends.version}{after}. Reason: {protocol.amendment_reason}"
+        )
+    return text
+
+
+def _unusable(name: str, exc: Any) -> EvaluationError:
+    return EvaluationError(f"the cases file {name} cannot be used: " + "; ".join(exc.problems))
+
+
+def compute(user: Any, protocol: AcceptanceProtocol, *, path: Path, name: str) -> Computed:
+    """Evaluate a cases file against a locked protocol (no database writes)."""
+    from radgov.evaluation.cases import SYNTHETIC_COLUMN, CasesError, load_cases, read_sample
+    from radgov.evaluation.identifiers import find_identifiers
+    from radgov.evaluation.report.render import render_html
+    from radgov.evaluation.result import Privacy, to_json_dict
+    from radgov.evaluation.runner import evaluate
+    from radgov.governance.selectors import baa_covers
+
+    refusal = run_refusal(user, protocol)
+    if refusal:
+        raise (NotAllowed if refusal.startswith("IV.E:") else EvaluationError)(refusal)
+    parsed = parse(protocol.source)
+    if parsed.canonical_hash() != protocol.content_hash:
+        raise EvaluationError("the stored protocol does not match its locked hash; it was altered")
+    product = protocol.deployment.model_version.product
+    try:
+        findings = find_identifiers(read_sample(path), ignore=frozenset({SYNTHETIC_COLUMN}))
+    except CasesError as exc:
+        raise _unusable(name, exc) from None
+    reason = None
+    if findings:
+        if not baa_covers(product):
+            listed = "; ".join(str(f) for f in findings)
+            raise EvaluationError(
+                "V: the cases file looks like it holds HIPAA identifiers, and no BAA with "
+                f"{product.vendor} covering PHI is in force. De-identify or remove these "
+                f"columns: {listed}"
+            )
+        reason = f"a BAA with {product.vendor} covering PHI is in force (V)"
+    try:
+        cases = load_cases(path, parsed)
+    except CasesError as exc:
+        raise _unusable(name, exc) from None
+    result = to_json_dict(
+        evaluate(parsed, cases), Privacy(findings=findings, allowed=bool(findings), reason=reason)
+    )
+    result["cases"]["file"] = name
+    result["protocol"]["lock"] = lock_statement(protocol)
+    result["protocol"]["version"] = protocol.version
+    result["protocol"]["amended_after_lock"] = protocol.amended_after_lock
+    result["subject"] = {
+        "product": str(product),
+        "model_version": str(protocol.deployment.model_version),
+        "deployment": str(protocol.deployment),
+    }
+    return Computed(result=result, html=render_html(result))
+
+
+@service
+def store_run(user: User, protocol: AcceptanceProtocol, computed: Computed) -> AcceptanceRun:
+    protocol = AcceptanceProtocol.objects.select_for_update().get(pk=protocol.pk)
+    refusal = run_refusal(user, protocol)
+    if refusal:  # amended or unlocked while the file was being evaluated
+        raise EvaluationError(refusal)
+    result = computed.result
+    if result["protocol"]["hash"] != protocol.content_hash:
+        raise EvaluationError("the result was computed with another protocol version")
+    text = json.dumps(result, indent=2, allow_nan=False) + "\n"
+    findings = result["privacy"]["identifier_columns"]
+    return AcceptanceRun.objects.create(
+        protocol=protocol,
+        protocol_hash=protocol.content_hash,
+        cases_name=result["cases"]["file"][:255],
+        cases_sha256=result["cases"]["sha256"],
+        n_cases=result["cases"]["n_rows"],
+        synthetic=result["cases"]["synthetic"],
+        passed=result["passed"],
+        identifier_columns=[{"column": f["column"], "kind": f["kind"]} for f in findings],
+        identifiers_allowed_because=result["privacy"]["reason"] or "",
+        result=result,
+        result_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        report_html=computed.html,
+        run_by=user,
+        created_at=timezone.now(),
+    )
+
+
+def run_test(user: User, protocol: AcceptanceProtocol, *, path: Path, name: str) -> AcceptanceRun:
+    """Evaluate the cases file and store the run (refusals change nothing)."""
+    return store_run(user, protocol, compute(user, protocol, path=path, name=name))
+
+
+@service
+def export_report(user: User, run: AcceptanceRun, *, fmt: str) -> None:
+    """Record a download of a run's report (PDF or JSON)."""
+    record(action="export", obj=run, detail={"format": fmt})
