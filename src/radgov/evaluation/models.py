@@ -87,7 +87,7 @@ class AcceptanceRun(AuditedModel):
     )
     result = models.JSONField(help_text="the result, as `radgov evaluate` writes it")
     result_sha256 = models.CharField(
-        max_length=64, help_text="SHA-256 of the result JSON as written; kept in the audit trail"
+        max_length=64, help_text="SHA-256 of the canonical result JSON; kept in the audit trail"
     )
     report_html = models.TextField(help_text="the report page as rendered at the run")
     run_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -294,6 +294,13 @@ def compute(user: Any, protocol: AcceptanceProtocol, *, path: Path, name: str) -
     return Computed(result=result, html=render_html(result))
 
 
+def result_hash(result: dict[str, Any]) -> str:
+    """SHA-256 of the result's canonical JSON (keys sorted, no spaces): the same whichever
+    database stored it (PostgreSQL's jsonb does not keep key order)."""
+    text = json.dumps(result, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @service
 def store_run(user: User, protocol: AcceptanceProtocol, computed: Computed) -> AcceptanceRun:
     protocol = AcceptanceProtocol.objects.select_for_update().get(pk=protocol.pk)
@@ -303,7 +310,6 @@ def store_run(user: User, protocol: AcceptanceProtocol, computed: Computed) -> A
     result = computed.result
     if result["protocol"]["hash"] != protocol.content_hash:
         raise EvaluationError("the result was computed with another protocol version")
-    text = json.dumps(result, indent=2, allow_nan=False) + "\n"
     findings = result["privacy"]["identifier_columns"]
     return AcceptanceRun.objects.create(
         protocol=protocol,
@@ -316,7 +322,7 @@ def store_run(user: User, protocol: AcceptanceProtocol, computed: Computed) -> A
         identifier_columns=[{"column": f["column"], "kind": f["kind"]} for f in findings],
         identifiers_allowed_because=result["privacy"]["reason"] or "",
         result=result,
-        result_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        result_sha256=result_hash(result),
         report_html=computed.html,
         run_by=user,
         created_at=timezone.now(),
