@@ -81,6 +81,7 @@ class LinkedSection:
     clause: str
     app: str
     url: str | None  # the other app's page, when it exists and the person may see it
+    summary: str = ""  # what the other app says of this deployment, if it says anything
 
 
 LINKED = [
@@ -90,18 +91,29 @@ LINKED = [
 ]
 
 
-def linked_sections(role: str | None) -> list[LinkedSection]:
-    """IV.B.2.e, g and h live in other apps: link to them once they exist."""
+def linked_sections(role: str | None, deployment: Deployment | None = None) -> list[LinkedSection]:
+    """IV.B.2.e, g and h live in other apps: link to them once they exist.
+
+    An app's ``navigation`` module may name a ``DEPLOYMENT_ROUTE`` (a page about one
+    deployment, taking ``deployment_id``) and a ``deployment_summary(deployment)``; the
+    link then goes to that page and the record shows the summary."""
     out = []
     for title, clause, app in LINKED:
-        url = None
+        url, summary = None, ""
         if importlib.util.find_spec(f"radgov.{app}.navigation") is not None:
-            for item in importlib.import_module(f"radgov.{app}.navigation").ITEMS:
-                rule = policy.rule_for(item.route)
+            nav = importlib.import_module(f"radgov.{app}.navigation")
+            route = getattr(nav, "DEPLOYMENT_ROUTE", None)
+            candidates = [(route, {"deployment_id": deployment.pk})] if route and deployment else []
+            candidates += [(item.route, {}) for item in nav.ITEMS]
+            for name, kwargs in candidates:
+                rule = policy.rule_for(name)
                 if rule is not None and rule.allows(role):
-                    url = reverse(item.route)
+                    url = reverse(name, kwargs=kwargs)
                     break
-        out.append(LinkedSection(title=title, clause=clause, app=app, url=url))
+            describe = getattr(nav, "deployment_summary", None)
+            if url and deployment is not None and describe is not None:
+                summary = describe(deployment)
+        out.append(LinkedSection(title=title, clause=clause, app=app, url=url, summary=summary))
     return out
 
 

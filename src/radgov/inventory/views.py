@@ -301,7 +301,7 @@ def deployment(request: HttpRequest, pk: int) -> HttpResponse:
             "can_change": services.can_change(request.user),
             "history": row.transitions.select_related("by"),
             "criteria": selectors.criteria_lines(row),
-            "linked": selectors.linked_sections(getattr(request.user, "role", None)),
+            "linked": selectors.linked_sections(getattr(request.user, "role", None), row),
             "ifu": selectors.current_ifu(row.model_version),
             "replaced_by": row.replaced_by.select_related("model_version"),
             "pending_upgrade": row.replaced_by.exclude(status=Stage.SUNSET).exists(),

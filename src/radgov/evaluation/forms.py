@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from radgov.core import config
+
+
+class ProtocolForm(forms.Form):
+    source = forms.CharField(
+        label="Protocol (YAML)",
+        strip=False,  # kept as written
+        widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "false", "class": "mono"}),
+        help_text="The task, the columns, the operating threshold, the metrics, the subgroups "
+        "and the pass criteria (see docs/evaluation.md). Agree them before anyone sees results.",
+    )
+    reason = forms.CharField(
+        label="Why the locked protocol changes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded with the new version; the report marks it as amended after lock.",
+    )
+
+    def __init__(self, *args: Any, amending: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not amending:
+            del self.fields["reason"]
+        else:
+            self.fields["reason"].required = True
+
+    def clean_source(self) -> str:
+        text: str = self.cleaned_data["source"]
+        return text.replace("\r\n", "\n")  # browsers send CRLF from a textarea
+
+
+class RunForm(forms.Form):
+    cases = forms.FileField(
+        label="Cases file (CSV or Parquet)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.parquet"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cases"].help_text = (
+            "One row per case, with the columns the protocol names. De-identified data only, "
+            "unless a BAA with the vendor covers it. Up to "
+            f"{config.get_int('RADGOV_MAX_UPLOAD_MB')} MB; the file is not kept after the run "
+            "(its name, SHA-256 and row count are)."
+        )

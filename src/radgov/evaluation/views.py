@@ -1,0 +1,245 @@
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from radgov.core import config
+from radgov.evaluation import selectors, services
+from radgov.evaluation.forms import ProtocolForm, RunForm
+from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
+from radgov.evaluation.starter import starter_protocol
+from radgov.evaluation.uploads import saved_upload
+
+NAV = "evaluation:index"
+
+
+def _deployment(deployment_id: int):  # type: ignore[no-untyped-def]
+    from radgov.inventory.models import Deployment
+
+    return get_object_or_404(
+        Deployment.objects.select_related("model_version__product"), pk=deployment_id
+    )
+
+
+def _protocol(protocol_id: int) -> AcceptanceProtocol:
+    return get_object_or_404(
+        AcceptanceProtocol.objects.select_related(
+            "deployment__model_version__product", "locked_by", "created_by", "amends"
+        ),
+        pk=protocol_id,
+    )
+
+
+def _run(run_id: int) -> AcceptanceRun:
+    return get_object_or_404(
+        AcceptanceRun.objects.select_related("protocol__deployment__model_version", "run_by"),
+        pk=run_id,
+    )
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "evaluation/index.html", {"rows": selectors.overview(), "nav_current": NAV}
+    )
+
+
+@require_GET
+def deployment(request: HttpRequest, deployment_id: int) -> HttpResponse:
+    d = _deployment(deployment_id)
+    current = selectors.current_protocol(d)
+    return render(
+        request,
+        "evaluation/deployment.html",
+        {
+            "d": d,
+            "protocols": selectors.protocols_of(d),
+            "runs": selectors.runs_of(d),
+            "current": current,
+            "gap": selectors.evidence_gap(d),
+            "may_evaluate": services.may_evaluate(request.user),
+            "lock_refusal": services.lock_refusal(request.user, current) if current else None,
+            "run_refusal": services.run_refusal(request.user, current) if current else None,
+            "nav_current": NAV,
+        },
+    )
+
+
+def _protocol_form_page(
+    request: HttpRequest, d, protocol: AcceptanceProtocol | None, *, initial: str
+) -> HttpResponse:  # type: ignore[no-untyped-def]
+    """Write the first protocol, edit a draft, or amend a locked version."""
+    amending = protocol is not None and (protocol.is_locked or protocol.amends_id is not None)
+    form = ProtocolForm(
+        request.POST or None,
+        amending=amending,
+        initial={"source": initial, "reason": protocol.amendment_reason if protocol else ""},
+    )
+    if request.method == "POST" and form.is_valid():
+        data, user = form.cleaned_data, request.user
+        try:
+            if protocol is None:
+                saved = services.create_protocol(user, deployment=d, source=data["source"])  # type: ignore[arg-type]
+            elif protocol.is_locked:
+                saved = services.amend(user, protocol, source=data["source"], reason=data["reason"])  # type: ignore[arg-type]
+            else:
+                saved = services.edit_draft(
+                    user,  # type: ignore[arg-type]
+                    protocol,
+                    source=data["source"],
+                    reason=data.get("reason"),
+                )
+        except (services.EvaluationError, services.NotAllowed) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Saved {saved} as a draft; it must be locked before a run.")
+            return redirect("evaluation:protocol", protocol_id=saved.pk)
+    return render(
+        request,
+        "evaluation/protocol_form.html",
+        {
+            "d": d,
+            "protocol": protocol,
+            "form": form,
+            "amending": amending,
+            "may_evaluate": services.may_evaluate(request.user),
+            "nav_current": NAV,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def protocol_new(request: HttpRequest, deployment_id: int) -> HttpResponse:
+    d = _deployment(deployment_id)
+    current = selectors.current_protocol(d)
+    if current is not None:
+        messages.info(request, f"This deployment already has a protocol: {current}.")
+        return redirect("evaluation:protocol", protocol_id=current.pk)
+    return _protocol_form_page(request, d, None, initial=starter_protocol(d))
+
+
+def protocol_edit(request: HttpRequest, protocol_id: int) -> HttpResponse:
+    p = _protocol(protocol_id)
+    return _protocol_form_page(request, p.deployment, p, initial=p.source)
+
+
+@require_GET
+def protocol(request: HttpRequest, protocol_id: int) -> HttpResponse:
+    p = _protocol(protocol_id)
+    is_current = services.current_version(p.deployment_id) == p.pk
+    return render(
+        request,
+        "evaluation/protocol.html",
+        {
+            "p": p,
+            "d": p.deployment,
+            "runs": p.runs.select_related("run_by"),
+            "is_current": is_current,
+            "may_evaluate": services.may_evaluate(request.user),
+            "lock_refusal": services.lock_refusal(request.user, p),
+            "run_refusal": services.run_refusal(request.user, p),
+            "nav_current": NAV,
+        },
+    )
+
+
+@require_GET
+def protocol_yaml(request: HttpRequest, protocol_id: int) -> HttpResponse:
+    p = _protocol(protocol_id)
+    response = HttpResponse(p.source, content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="protocol-{p.pk}-v{p.version}.yaml"'
+    return response
+
+
+@require_POST
+def protocol_lock(request: HttpRequest, protocol_id: int) -> HttpResponse:
+    p = _protocol(protocol_id)
+    try:
+        services.lock(request.user, p)  # type: ignore[arg-type]
+    except (services.EvaluationError, services.NotAllowed) as exc:
+        messages.error(request, f"Not locked: {exc}")
+    else:
+        messages.success(request, f"Locked {p}: runs can now be made against it.")
+    return redirect("evaluation:protocol", protocol_id=p.pk)
+
+
+def run_new(request: HttpRequest, protocol_id: int) -> HttpResponse:
+    p = _protocol(protocol_id)
+    form = RunForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["cases"]
+        try:
+            with saved_upload(upload) as path:
+                run = services.run_test(request.user, p, path=path, name=upload.name)  # type: ignore[arg-type]
+        except (services.EvaluationError, services.NotAllowed) as exc:
+            form.add_error("cases", str(exc))
+        else:
+            verdict = "passed every criterion" if run.passed else "failed a criterion"
+            messages.success(request, f"The acceptance test ran and {verdict}.")
+            return redirect("evaluation:run", run_id=run.pk)
+    return render(
+        request,
+        "evaluation/run_new.html",
+        {
+            "p": p,
+            "d": p.deployment,
+            "form": form,
+            "refusal": services.run_refusal(request.user, p),
+            "columns": services.parse(p.source).data_columns,
+            "nav_current": NAV,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_GET
+def run(request: HttpRequest, run_id: int) -> HttpResponse:
+    r = _run(run_id)
+    return render(
+        request,
+        "evaluation/run.html",
+        {
+            "r": r,
+            "p": r.protocol,
+            "d": r.protocol.deployment,
+            "criteria": r.result["criteria"],
+            "nav_current": NAV,
+        },
+    )
+
+
+@require_GET
+def run_report(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The report as a standalone page (the same HTML the PDF is made from)."""
+    return HttpResponse(_run(run_id).report_html)
+
+
+@require_GET
+def run_pdf(request: HttpRequest, run_id: int) -> HttpResponse:
+    from radgov.evaluation.report.render import render_pdf
+
+    r = _run(run_id)
+    folder = config.data_dir() / "evaluation" / "incoming"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        pdf = render_pdf(r.report_html, Path(tmp) / "report.pdf").read_bytes()
+    services.export_report(request.user, r, fmt="pdf")  # type: ignore[arg-type]
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="acceptance-run-{r.pk}.pdf"'
+    return response
+
+
+@require_GET
+def run_json(request: HttpRequest, run_id: int) -> HttpResponse:
+    r = _run(run_id)
+    services.export_report(request.user, r, fmt="json")  # type: ignore[arg-type]
+    body = json.dumps(r.result, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="acceptance-run-{r.pk}.json"'
+    return response
