@@ -198,6 +198,19 @@ def run_new(request: HttpRequest, protocol_id: int) -> HttpResponse:
     )
 
 
+def _criteria_rows(criteria: list[dict[str, object]]) -> list[dict[str, object]]:
+    from radgov.evaluation.report.summary import LABELS, RULE_SYMBOLS
+
+    return [
+        {
+            **c,
+            "metric": LABELS.get(str(c["metric"]), c["metric"]),
+            "rule": f"{RULE_SYMBOLS[str(c['rule'])]} {c['threshold']:g}",
+        }
+        for c in criteria
+    ]
+
+
 @require_GET
 def run(request: HttpRequest, run_id: int) -> HttpResponse:
     r = _run(run_id)
@@ -208,7 +221,7 @@ def run(request: HttpRequest, run_id: int) -> HttpResponse:
             "r": r,
             "p": r.protocol,
             "d": r.protocol.deployment,
-            "criteria": r.result["criteria"],
+            "criteria": _criteria_rows(r.result["criteria"]),
             "nav_current": NAV,
         },
     )
