@@ -13,7 +13,7 @@ from radgov.evaluation.protocol import Protocol, parse_protocol
 from radgov.evaluation.synthetic import generate_ich_cases, write_cases
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_PROTOCOL = ROOT / "docs" / "examples" / "ich-triage-protocol.yaml"
+EXAMPLE_PROTOCOL = ROOT / "src" / "radgov" / "evaluation" / "examples" / "ich-triage-protocol.yaml"
 EXAMPLE_CASES = ROOT / "docs" / "examples" / "ich-triage-cases.csv"
 
 
