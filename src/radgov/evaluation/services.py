@@ -254,9 +254,10 @@ def compute(user: Any, protocol: AcceptanceProtocol, *, path: Path, name: str) -
     from radgov.evaluation.runner import evaluate
     from radgov.governance.selectors import baa_covers
 
+    _require_evaluator(user)
     refusal = run_refusal(user, protocol)
     if refusal:
-        raise (NotAllowed if refusal.startswith("IV.E:") else EvaluationError)(refusal)
+        raise EvaluationError(refusal)
     parsed = parse(protocol.source)
     if parsed.canonical_hash() != protocol.content_hash:
         raise EvaluationError("the stored protocol does not match its locked hash; it was altered")
