@@ -235,3 +235,27 @@ def test_a_vendor_sees_none_of_it(world) -> None:  # type: ignore[no-untyped-def
         reverse("evaluation:protocol_yaml", args=[protocol.pk]),
     ):
         assert vendor.get(url).status_code == 403
+
+
+def test_the_protocol_page_plans_the_number_of_cases(world) -> None:  # type: ignore[no-untyped-def]
+    from radgov.evaluation.planning import plan_protocol
+    from radgov.evaluation.protocol import parse_protocol_text
+
+    protocol = write_and_lock(world)
+    client = client_for(world["scientist"])
+    url = reverse("evaluation:protocol", args=[protocol.pk])
+    page = client.get(url).content.decode()
+    assert "Expected sensitivity" in page and "Expected auc" in page
+    query = "?prevalence=0.1&power=0.8&expect_sensitivity=0.9&expect_auc=0.95"
+    page = client.get(url + query).content.decode()
+    answers = plan_protocol(
+        parse_protocol_text(protocol.source),
+        expected={"sensitivity": 0.9, "auc": 0.95},
+        prevalence=0.1,
+        power=0.8,
+    )
+    assert len(answers) == 2
+    for a in answers:
+        assert f"<td>{a.n_total}</td>" in page
+    page = client.get(url + "?prevalence=2&power=0.8").content.decode()
+    assert "Ensure this value is less than or equal to 0.999" in page

@@ -48,3 +48,30 @@ class RunForm(forms.Form):
             f"{config.get_int('RADGOV_MAX_UPLOAD_MB')} MB; the file is not kept after the run "
             "(its name, SHA-256 and row count are)."
         )
+
+
+class PlanForm(forms.Form):
+    """How many cases the protocol's lower-bound criteria need (III.D: exam volumes)."""
+
+    prevalence = forms.FloatField(
+        min_value=0.001, max_value=0.999, help_text="expected share of positive cases"
+    )
+    power = forms.FloatField(min_value=0.5, max_value=0.99, initial=0.8)
+
+    def __init__(self, *args: Any, metrics: list[str], claims: dict[str, float], **kw: Any):
+        super().__init__(*args, **kw)
+        for metric in metrics:
+            self.fields[f"expect_{metric}"] = forms.FloatField(
+                label=f"Expected {metric}",
+                min_value=0.5,
+                max_value=0.999,
+                initial=claims.get(metric),
+                help_text="the IFU's claim" if metric in claims else "",
+            )
+
+    def expected(self) -> dict[str, float]:
+        return {
+            name.removeprefix("expect_"): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("expect_")
+        }

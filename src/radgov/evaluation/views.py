@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from radgov.core import config
 from radgov.evaluation import selectors, services
-from radgov.evaluation.forms import ProtocolForm, RunForm
+from radgov.evaluation.forms import PlanForm, ProtocolForm, RunForm
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.starter import starter_protocol
 from radgov.evaluation.uploads import saved_upload
@@ -129,10 +129,43 @@ def protocol_edit(request: HttpRequest, protocol_id: int) -> HttpResponse:
     return _protocol_form_page(request, p.deployment, p, initial=p.source)
 
 
+def _plan(request: HttpRequest, p: AcceptanceProtocol) -> tuple[PlanForm, list[object]]:
+    """The sample-size card: a form (prevalence, power, expected values; the IFU's claims by
+    default) and, once it is filled in, the cases each lower-bound criterion needs."""
+    from radgov.evaluation import planning
+
+    parsed = services.parse(p.source)
+    metrics = sorted(
+        {
+            c.metric
+            for c in parsed.criteria
+            if c.ci_low_at_least is not None and c.metric in planning.PLANNABLE
+        }
+    )
+    claims = {c.metric: c.value for c in parsed.ifu_claims}
+    bound = "prevalence" in request.GET
+    form = PlanForm(request.GET if bound else None, metrics=metrics, claims=claims)
+    answers: list[object] = []
+    if bound and form.is_valid():
+        try:
+            answers = list(
+                planning.plan_protocol(
+                    parsed,
+                    expected=form.expected(),
+                    prevalence=form.cleaned_data["prevalence"],
+                    power=form.cleaned_data["power"],
+                )
+            )
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+    return form, answers
+
+
 @require_GET
 def protocol(request: HttpRequest, protocol_id: int) -> HttpResponse:
     p = _protocol(protocol_id)
     is_current = services.current_version(p.deployment_id) == p.pk
+    plan_form, plan = _plan(request, p)
     return render(
         request,
         "evaluation/protocol.html",
@@ -144,6 +177,8 @@ def protocol(request: HttpRequest, protocol_id: int) -> HttpResponse:
             "may_evaluate": services.may_evaluate(request.user),
             "lock_refusal": services.lock_refusal(request.user, p),
             "run_refusal": services.run_refusal(request.user, p),
+            "plan_form": plan_form,
+            "plan": plan,
             "nav_current": NAV,
         },
     )
