@@ -1,0 +1,246 @@
+"""Local acceptance testing over the API (IV.E): protocols written as drafts, locked by a
+governance-group member, amended as new versions; runs made by uploading a cases file.
+
+Refusals are problem+json: 403 when the person may not, 422 naming the rule (and the
+practice parameter's clause) when the input breaks one, 404 for an unknown id.  A run whose
+criteria fail is a result, not a refusal: it is created with ``passed: false``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.db import models
+from django.http import HttpRequest
+from ninja import File, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+
+from radgov.evaluation import services
+from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
+from radgov.evaluation.uploads import saved_upload
+
+router = Router(tags=["evaluation"])
+T = TypeVar("T")
+M = TypeVar("M", bound=models.Model)
+
+
+class ProtocolIn(Schema):
+    deployment_id: int
+    source: str
+
+
+class EditIn(Schema):
+    source: str
+    reason: str | None = None
+
+
+class AmendIn(Schema):
+    source: str
+    reason: str
+
+
+class ProtocolOut(Schema):
+    id: int
+    deployment_id: int
+    version: int
+    name: str
+    task: str
+    source: str
+    content_hash: str
+    locked: bool
+    locked_by: str | None
+    locked_at: datetime | None
+    amends_id: int | None
+    amended_after_lock: bool
+    amendment_reason: str
+    amended_after_results: bool
+    created_by: str
+    created_at: datetime
+    run_ids: list[int]
+
+
+class IdentifierColumnOut(Schema):
+    column: str
+    kind: str
+
+
+class RunOut(Schema):
+    id: int
+    protocol_id: int
+    protocol_version: int
+    protocol_hash: str
+    cases_name: str
+    cases_sha256: str
+    n_cases: int
+    synthetic: bool
+    passed: bool
+    identifier_columns: list[IdentifierColumnOut]
+    identifiers_allowed_because: str
+    result_sha256: str
+    run_by: str
+    created_at: datetime
+
+
+class RunDetailOut(RunOut):
+    result: dict[str, Any]
+
+
+def _protocol_out(p: AcceptanceProtocol) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "deployment_id": p.deployment_id,
+        "version": p.version,
+        "name": p.name,
+        "task": p.task,
+        "source": p.source,
+        "content_hash": p.content_hash,
+        "locked": p.is_locked,
+        "locked_by": p.locked_by.username if p.locked_by else None,
+        "locked_at": p.locked_at,
+        "amends_id": p.amends_id,
+        "amended_after_lock": p.amended_after_lock,
+        "amendment_reason": p.amendment_reason,
+        "amended_after_results": p.amended_after_results,
+        "created_by": p.created_by.username,
+        "created_at": p.created_at,
+        "run_ids": list(p.runs.order_by("pk").values_list("pk", flat=True)),
+    }
+
+
+def _run_out(r: AcceptanceRun, *, with_result: bool = False) -> dict[str, Any]:
+    out = {
+        "id": r.pk,
+        "protocol_id": r.protocol_id,
+        "protocol_version": r.protocol.version,
+        "protocol_hash": r.protocol_hash,
+        "cases_name": r.cases_name,
+        "cases_sha256": r.cases_sha256,
+        "n_cases": r.n_cases,
+        "synthetic": r.synthetic,
+        "passed": r.passed,
+        "identifier_columns": r.identifier_columns,
+        "identifiers_allowed_because": r.identifiers_allowed_because,
+        "result_sha256": r.result_sha256,
+        "run_by": r.run_by.username,
+        "created_at": r.created_at,
+    }
+    if with_result:
+        out["result"] = r.result
+    return out
+
+
+def _get(model: type[M], pk: int, kind: str) -> M:
+    """The row, or 404 (the API's error handler audits the refusal)."""
+    row = model._default_manager.filter(pk=pk).first()
+    if row is None:
+        raise HttpError(404, f"no {kind} {pk}")
+    return row
+
+
+def _protocol(protocol_id: int) -> AcceptanceProtocol:
+    return _get(AcceptanceProtocol, protocol_id, "acceptance-test protocol")
+
+
+def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a service; a refusal becomes 403, a broken rule 422 (problem+json)."""
+    try:
+        return fn(*args, **kwargs)
+    except services.NotAllowed as exc:
+        raise HttpError(403, str(exc)) from None
+    except services.EvaluationError as exc:
+        raise HttpError(422, str(exc)) from None
+
+
+# --- protocols ---------------------------------------------------------------------------------
+
+
+@router.get("/protocols", response=list[ProtocolOut])
+def list_protocols(request: HttpRequest, deployment: int | None = None) -> list[dict[str, Any]]:
+    rows = AcceptanceProtocol.objects.select_related("locked_by", "created_by")
+    if deployment is not None:
+        rows = rows.filter(deployment_id=deployment)
+    return [_protocol_out(p) for p in rows]
+
+
+@router.post("/protocols", response={201: ProtocolOut})
+def create_protocol(request: HttpRequest, payload: ProtocolIn) -> Status[dict[str, Any]]:
+    """The deployment's first protocol, as a draft (YAML in ``source``)."""
+    from radgov.inventory.models import Deployment
+
+    deployment = _get(Deployment, payload.deployment_id, "deployment")
+    row = _call(
+        services.create_protocol, request.user, deployment=deployment, source=payload.source
+    )
+    return Status(201, _protocol_out(row))
+
+
+@router.get("/protocols/{protocol_id}", response=ProtocolOut)
+def get_protocol(request: HttpRequest, protocol_id: int) -> dict[str, Any]:
+    return _protocol_out(_protocol(protocol_id))
+
+
+@router.put("/protocols/{protocol_id}", response=ProtocolOut)
+def edit_protocol(request: HttpRequest, protocol_id: int, payload: EditIn) -> dict[str, Any]:
+    """Replace a draft's source (and an amendment's reason); a locked protocol is amended."""
+    row = _call(
+        services.edit_draft,
+        request.user,
+        _protocol(protocol_id),
+        source=payload.source,
+        reason=payload.reason,
+    )
+    return _protocol_out(row)
+
+
+@router.post("/protocols/{protocol_id}/amend", response={201: ProtocolOut})
+def amend_protocol(
+    request: HttpRequest, protocol_id: int, payload: AmendIn
+) -> Status[dict[str, Any]]:
+    """A new draft version of a locked protocol, marked as amended after lock."""
+    row = _call(
+        services.amend,
+        request.user,
+        _protocol(protocol_id),
+        source=payload.source,
+        reason=payload.reason,
+    )
+    return Status(201, _protocol_out(row))
+
+
+@router.post("/protocols/{protocol_id}/lock", response=ProtocolOut)
+def lock_protocol(request: HttpRequest, protocol_id: int) -> dict[str, Any]:
+    """Approve and lock (a governance-group member not recused from the product)."""
+    return _protocol_out(_call(services.lock, request.user, _protocol(protocol_id)))
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+
+@router.get("/protocols/{protocol_id}/runs", response=list[RunOut])
+def list_runs(request: HttpRequest, protocol_id: int) -> list[dict[str, Any]]:
+    rows = _protocol(protocol_id).runs.select_related("protocol", "run_by")
+    return [_run_out(r) for r in rows]
+
+
+@router.post("/protocols/{protocol_id}/runs", response={201: RunOut})
+def create_run(
+    request: HttpRequest, protocol_id: int, cases: File[UploadedFile]
+) -> Status[dict[str, Any]]:
+    """Multipart upload of a cases file (CSV or Parquet, at most RADGOV_MAX_UPLOAD_MB),
+    evaluated against the locked protocol.  The file is not kept."""
+    protocol = _protocol(protocol_id)
+
+    def run() -> AcceptanceRun:
+        with saved_upload(cases) as path:
+            return services.run_test(request.user, protocol, path=path, name=cases.name or "")
+
+    return Status(201, _run_out(_call(run)))
+
+
+@router.get("/runs/{run_id}", response=RunDetailOut)
+def get_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
+    """A run's metadata and the stored result JSON (``result_sha256`` is its hash as written)."""
+    run = _get(AcceptanceRun, run_id, "acceptance run")
+    return _run_out(run, with_result=True)
