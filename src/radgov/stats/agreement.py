@@ -37,10 +37,13 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, stats
 
 from ._validation import check_confidence_level, check_finite, check_same_length, z_value
 from .results import Estimate
+
+# scipy.stats and scipy.optimize are imported where they are used: importing them costs
+# about 0.4 s, which ``radgov evaluate`` on a binary task (which imports this module) never
+# needs to pay.
 
 __all__ = [
     "ICC_FORMS",
@@ -117,6 +120,8 @@ def _half_range(x: FloatArray, content: float) -> FloatArray:
     Started to the right of the root, where the function is increasing and concave, Newton's
     iterates fall monotonically onto it.
     """
+    from scipy import stats
+
     ax = np.abs(x)
     r = ax + float(stats.norm.ppf(0.5 + content / 2.0))
     for _ in range(100):
@@ -145,6 +150,8 @@ def carkeet_factor(n: int, gamma: float, *, agreement_level: float = 0.95) -> fl
     r2 = _half_range(x, agreement_level) ** 2
     df = n - 1
 
+    from scipy import optimize, stats
+
     def coverage(k: float) -> float:
         return float(np.sum(weights * stats.chi2.sf(df * r2 / (k * k), df))) / math.sqrt(math.pi)
 
@@ -171,6 +178,8 @@ def bland_altman(
         raise ValueError(f"agreement_level must lie strictly between 0 and 1; got {agree!r}")
     if limits_ci not in LIMITS_CI:
         raise ValueError(f"limits_ci must be one of {', '.join(LIMITS_CI)}; got {limits_ci!r}")
+    from scipy import stats
+
     x, y = _paired(a, b, 2)
     n = x.size
     diff = x - y
@@ -289,6 +298,8 @@ def icc(
     alpha = 1.0 - level
 
     def f_upper(df1: float, df2: float) -> float:
+        from scipy import stats
+
         return float(stats.f.ppf(1.0 - alpha / 2.0, df1, df2))
 
     if model in "13":
@@ -399,6 +410,8 @@ def mean_absolute_error(a: ArrayLike, b: ArrayLike, *, confidence_level: float =
     interval for a skewed quantity: prefer a bootstrap interval for small or very skewed data.
     """
     level = check_confidence_level(confidence_level)
+    from scipy import stats
+
     x, y = _paired(a, b, 2)
     n = x.size
     d = np.abs(x - y)

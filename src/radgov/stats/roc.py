@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 from ._validation import (
     check_binary,
@@ -466,6 +466,8 @@ def mcnemar_test(
     ``(|b - c| - 1)^2 / (b + c)`` with Edwards' continuity correction, or ``(b - c)^2 / (b + c)``
     with ``correction=False``, on 1 degree of freedom.
     """
+    from scipy import stats  # imported here: most users of this module never need it
+
     a = check_binary(correct_a, "correct_a")
     b_arr = check_binary(correct_b, "correct_b")
     n = check_same_length(correct_a=a, correct_b=b_arr)

@@ -42,10 +42,12 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import ndimage, stats
 
 from ._validation import check_confidence_level, check_finite
 from .results import Estimate
+
+# scipy.ndimage and scipy.stats are imported where they are used: ``radgov evaluate``
+# imports this module for every task and should not pay for them on the others.
 
 __all__ = [
     "dice_score",
@@ -133,6 +135,8 @@ def dice_summary(dice: ArrayLike, *, confidence_level: float = 0.95) -> Estimate
             n=n,
             confidence_level=level,
         )
+    from scipy import stats
+
     mean = float(d.mean())
     half = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) * float(d.std(ddof=1)) / math.sqrt(n)
     return Estimate(mean, max(mean - half, 0.0), min(mean + half, 1.0), method, n, level)
@@ -151,6 +155,8 @@ def _spacing(spacing: Sequence[float] | None, ndim: int) -> tuple[float, ...]:
 
 
 def _surface(mask: BoolArray) -> BoolArray:
+    from scipy import ndimage
+
     structure = ndimage.generate_binary_structure(mask.ndim, 1)
     eroded = ndimage.binary_erosion(mask, structure=structure, border_value=0)
     out: BoolArray = mask & ~eroded
@@ -170,6 +176,8 @@ def surface_distances(
     sampling = _spacing(spacing, p.ndim)
     if not p.any() or not t.any():
         raise ValueError("surface distances need two non-empty masks")
+    from scipy import ndimage
+
     sp, st = _surface(p), _surface(t)
     dist_to_t = ndimage.distance_transform_edt(~st, sampling=sampling)
     dist_to_p = ndimage.distance_transform_edt(~sp, sampling=sampling)
