@@ -380,3 +380,22 @@ def test_only_a_passed_run_on_real_cases_is_evidence(world: dict[str, Any], tmp_
 
     run(world, protocol, cases_file(tmp_path, "f2.csv", n=1000))  # a later failure replaces it
     assert acceptance_guard(deployment) != []
+
+
+def test_a_non_member_is_refused_as_such_even_on_a_locked_protocol(world: dict[str, Any]) -> None:
+    protocol = locked_protocol(world)
+    with pytest.raises(services.NotAllowed, match="IV.A.1"):
+        services.lock(world["scientist"], protocol)
+
+
+def test_an_amendment_cannot_be_edited_back_to_the_locked_content(world: dict[str, Any]) -> None:
+    v1 = locked_protocol(world)
+    v2 = services.amend(
+        world["scientist"], v1, source=passing_source(threshold=0.4), reason="Vendor's new point."
+    )
+    with pytest.raises(services.EvaluationError, match="same content as the locked one"):
+        services.edit_draft(world["scientist"], v2, source=passing_source())
+    v2.refresh_from_db()
+    assert "threshold: 0.4" in v2.source
+    with pytest.raises(services.EvaluationError, match="a draft is edited"):
+        services.amend(world["scientist"], v1, source=passing_source(threshold=0.3), reason="x")

@@ -60,15 +60,15 @@ def lock_refusal(user: Any, protocol: AcceptanceProtocol) -> str | None:
     """Why ``user`` may not lock ``protocol`` now, or None."""
     from radgov.governance.recusal import recused
 
-    if protocol.is_locked:
-        return "the protocol is already locked"
-    if current_version(protocol.deployment_id) != protocol.pk:
-        return "a later version of this protocol exists; lock that one"
     if not (user.is_active and user.is_governance_member and user.role != Role.VENDOR):
         return "IV.A.1: only a governance-group member approves and locks a protocol"
     why = recused(user, protocol.deployment.model_version.product)
     if why:
         return why
+    if protocol.is_locked:
+        return "the protocol is already locked"
+    if current_version(protocol.deployment_id) != protocol.pk:
+        return "a later version of this protocol exists; lock that one"
     return None
 
 
@@ -132,6 +132,8 @@ def edit_draft(
             "IV.E.2: the protocol is locked; a change makes a new version (amend it)"
         )
     parsed = parse(source)
+    if protocol.amends is not None and parsed.canonical_hash() == protocol.amends.content_hash:
+        raise EvaluationError(_SAME_CONTENT)
     protocol.source = source
     protocol.name, protocol.task = parsed.name, parsed.task
     protocol.content_hash = parsed.canonical_hash()
@@ -140,6 +142,12 @@ def edit_draft(
     protocol.updated_at = timezone.now()
     protocol.save()
     return protocol
+
+
+_SAME_CONTENT = (
+    "the amended protocol has the same content as the locked one (only layout, comments or "
+    "defaults differ); nothing to amend"
+)
 
 
 def _reason(text: str) -> str:
@@ -159,14 +167,14 @@ def amend(
     if not protocol.is_locked:
         raise EvaluationError("the protocol is still a draft: edit it instead of amending it")
     if current_version(protocol.deployment_id) != protocol.pk:
-        raise EvaluationError("a later version of this protocol exists; amend that one")
+        raise EvaluationError(
+            "a later version of this protocol exists; change that one (a draft is edited, a "
+            "locked version amended)"
+        )
     why = _reason(reason)
     parsed = parse(source)
     if parsed.canonical_hash() == protocol.content_hash:
-        raise EvaluationError(
-            "the amended protocol has the same content as the locked one (only layout, "
-            "comments or defaults differ); nothing to amend"
-        )
+        raise EvaluationError(_SAME_CONTENT)
     latest = AcceptanceProtocol.objects.filter(deployment_id=protocol.deployment_id).aggregate(
         v=Max("version")
     )["v"]
