@@ -241,6 +241,7 @@ def create_run(
 
 @router.get("/runs/{run_id}", response=RunDetailOut)
 def get_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
-    """A run's metadata and the stored result JSON (``result_sha256`` is its hash as written)."""
+    """A run's metadata and the stored result JSON (``result_sha256`` is the SHA-256 of its
+    canonical form: keys sorted, no spaces)."""
     run = _get(AcceptanceRun, run_id, "acceptance run")
     return _run_out(run, with_result=True)
