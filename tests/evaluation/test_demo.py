@@ -74,5 +74,8 @@ def test_demo_runs_the_example_protocol_on_synthetic_cases_and_twice_changes_not
     call_command("demo", stdout=out)
     assert AuditEntry.objects.count() == entries
     text = out.getvalue()
-    assert "Main Hospital CT: protocol version 1 (locked); run on 1,200 synthetic cases" in text
-    assert "Breast Center: protocol version 1 (draft, not locked)" in text
+    assert "Latest run " in text and ": failed on 1,200 synthetic cases." in text
+    assert (
+        "Breast Center: Protocol 'MammoInsight screening local acceptance test', version 1 (draft"
+        in text
+    )

@@ -24,8 +24,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from radgov.evaluation import services
-from radgov.evaluation.guards import evidence_gap, latest_run
 from radgov.evaluation.models import AcceptanceProtocol
+from radgov.evaluation.selectors import summary
 from radgov.evaluation.synthetic import generate_ich_cases, write_cases
 
 EXAMPLE_PROTOCOL = Path(__file__).with_name("examples") / "ich-triage-protocol.yaml"
@@ -122,30 +122,10 @@ def load(stdout: Any) -> None:
     chair, datasci, physicist = p["dr.chen"], p["datasci"], p["physicist"]
     tested = _locked(chair, _first(datasci, ich, example))
     _synthetic_run(datasci, tested)
-    lines = [_describe(ich)]
     if ed is not None:
         _amended(physicist, chair, _locked(chair, _first(physicist, ed, example)))
-        lines.append(_describe(ed))
     if mammo is not None:
         _first(physicist, mammo, MAMMO_DRAFT)
-        lines.append(_describe(mammo))
     stdout.write("Evaluation (local acceptance testing):")
-    for line in lines:
-        stdout.write(f"  {line}")
-
-
-def _describe(deployment: Any) -> str:
-    protocol = AcceptanceProtocol.objects.filter(deployment=deployment).order_by("-version")[0]
-    state = "locked" if protocol.is_locked else "draft, not locked"
-    if protocol.amended_after_lock:
-        state += f", amended after lock of version {protocol.amends.version}"
-    text = f"{deployment}: protocol version {protocol.version} ({state})"
-    run = latest_run(deployment)
-    if run is not None:
-        verdict = "passed" if run.passed else "failed"
-        kind = "synthetic" if run.synthetic else "real"
-        text += f"; run on {run.n_cases:,} {kind} cases {verdict}"
-    if protocol.is_locked:
-        gap = evidence_gap(deployment)
-        text += f"; not lifecycle evidence: {gap}" if gap else "; lifecycle evidence"
-    return text
+    for deployment in (d for d in (ich, ed, mammo) if d is not None):
+        stdout.write(f"  {deployment}: {summary(deployment)}")
