@@ -4,7 +4,9 @@ and the knobs to leave one piece out at a time (tests of the conformance audit).
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,6 +15,9 @@ from django.utils import timezone
 
 from radgov.core.roles import Role
 from radgov.core.services import service
+from radgov.evaluation import services as evaluation
+from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
+from radgov.evaluation.synthetic import generate_ich_cases, write_cases
 from radgov.governance import services as governance
 from radgov.governance.models import Framework
 from radgov.inventory import lifecycle
@@ -254,3 +259,49 @@ def deployed_model(
     if o.deployment_date:
         deployment = clear_deployment_date(deployment)
     return deployment
+
+
+# --- local acceptance testing (IV.E), through the evaluation services ------------------------
+
+
+def protocol_source(*, passes: bool = True, name: str = "HeadCheck acceptance test") -> str:
+    """A small binary protocol; ``passes=False`` asks for a sensitivity no model reaches."""
+    bar = 0.5 if passes else 0.999
+    return (
+        f"name: {name}\n"
+        "task: binary\n"
+        "columns: {case_id: case_id, truth: label, score: ai_score}\n"
+        "threshold: 0.5\n"
+        "metrics: [sensitivity, specificity]\n"
+        f"criteria: [{{metric: sensitivity, estimate_at_least: {bar}}}]\n"
+    )
+
+
+def locked_protocol(p: SimpleNamespace, deployment: Deployment, **kw: Any) -> AcceptanceProtocol:
+    """Version 1, written by the physicist and locked by the chair."""
+    protocol = evaluation.create_protocol(
+        p.physicist, deployment=deployment, source=protocol_source(**kw)
+    )
+    return evaluation.lock(p.chen, protocol)
+
+
+def run_cases(
+    p: SimpleNamespace, protocol: AcceptanceProtocol, *, synthetic: bool = False, mrn: bool = False
+) -> AcceptanceRun:
+    """A run on 300 generated cases: marked synthetic or not, with an MRN column or not."""
+    frame = generate_ich_cases(300, seed=3)
+    if not synthetic:
+        frame = frame.drop("synthetic")
+    if mrn:
+        frame = frame.with_columns(mrn=frame["case_id"].str.replace("SYN-", "M"))
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_cases(frame, Path(folder) / "cases.csv")
+        return evaluation.run_test(p.physicist, protocol, path=path, name="cases.csv")
+
+
+@service
+def forget_identifier_cover(run: AcceptanceRun) -> AcceptanceRun:
+    """A run with identifier columns and no BAA on record (the services refuse to store one)."""
+    AcceptanceRun.objects.filter(pk=run.pk).update(identifiers_allowed_because="")
+    run.refresh_from_db()
+    return run

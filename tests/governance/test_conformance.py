@@ -1,6 +1,7 @@
 """The conformance audit: a fully conformant deployed model passes every line it
 can; each documentation field of IV.B.2 left out in turn fails its line; the
-practice-wide lines; the not-checkable lines; JSON; the command's exit codes."""
+practice-wide lines; the not-checkable lines; what the acceptance-test records say
+(IV.B.2.e, IV.E.2, V); JSON; the command's exit codes."""
 
 from __future__ import annotations
 
@@ -19,18 +20,15 @@ from radgov.governance.conformance import checks
 from radgov.governance.conformance.audit import run_audit, to_json
 from radgov.governance.conformance.checks import Status
 from radgov.governance.models import Membership
+from radgov.inventory import lifecycle
 from tests.governance import conformance_world as w
 
 pytestmark = pytest.mark.django_db
 
 # Lines whose records live in components radgov does not have yet.
-NOT_CHECKABLE = {
-    "doc_acceptance_results",
-    "doc_monitoring_data",
-    "monitoring_active",
-    "deidentified_test_data",
-}
-NOT_APPLICABLE_FDA = {"extra_oversight"}  # FDA-regulated, not generative
+NOT_CHECKABLE = {"doc_monitoring_data", "monitoring_active"}
+# FDA-regulated and not generative; acceptance testing waived, so no test data
+NOT_APPLICABLE = {"extra_oversight", "deidentified_test_data"}
 
 
 @pytest.fixture(autouse=True)
@@ -76,12 +74,17 @@ def test_a_fully_conformant_deployed_model_passes_every_checkable_line(cf) -> No
     for check_id, ln in lines.items():
         if check_id in NOT_CHECKABLE:
             assert ln.status == Status.NOT_CHECKABLE_YET, ln
-        elif check_id in NOT_APPLICABLE_FDA:
+        elif check_id in NOT_APPLICABLE:
             assert ln.status == Status.NOT_APPLICABLE, ln
         else:
             assert ln.status == Status.PASS, ln
     assert all(ln.status == Status.PASS for ln in report.practice), report.practice
     assert lines["acceptance_test"].found.startswith("Acceptance testing waived by the group")
+    assert lines["doc_acceptance_results"].found == (
+        f"No results on real cases: the group waived acceptance testing ({world.meeting}). "
+        "No approved and locked acceptance-test protocol."
+    )
+    assert lines["deidentified_test_data"].found.startswith("No acceptance-test run on record")
     assert report.conformant and report.totals.failed == 0
     assert report.totals.not_checkable_yet == len(NOT_CHECKABLE)
 
@@ -113,24 +116,24 @@ def test_each_documentation_field_missing_fails_its_line(cf, case: str) -> None:
     assert line.status == Status.FAIL and line.fix, line
 
 
-def test_documentation_of_acceptance_results_and_monitoring_is_not_checkable_yet(cf) -> None:
-    """IV.B.2.e and h: their components do not exist; without a waiver, IV.E is not
-    checkable either (never a pass, never left out)."""
+def test_without_a_waiver_or_a_test_the_acceptance_lines_fail_and_monitoring_is_not_checkable(
+    cf,
+) -> None:
+    """IV.B.2.e and IV.E.2 read the evaluation records; IV.B.2.h and IV.G.1 stay not
+    checkable (the monitoring component does not exist): never a pass, never left out."""
     p, world = cf
     d = w.deployed_model(p, world, w.Omit(waiver=True))
-    lines = section(run_audit(), d)
-    for check_id in (
-        "doc_acceptance_results",
-        "doc_monitoring_data",
-        "acceptance_test",
-        "monitoring_active",
-    ):
+    report = run_audit()
+    assert failing(report) == {"doc_acceptance_results", "acceptance_test"}
+    lines = section(report, d)
+    assert lines["acceptance_test"].found == (
+        f"{lifecycle.ACCEPTANCE_MISSING}. No approved and locked acceptance-test protocol."
+    )
+    assert "lock the protocol" in lines["acceptance_test"].fix
+    for check_id in ("doc_monitoring_data", "monitoring_active"):
         ln = lines[check_id]
         assert ln.status == Status.NOT_CHECKABLE_YET, ln
-        assert "not checkable yet: the " in ln.found and "component does not exist" in ln.found
-    assert "evaluation" in lines["acceptance_test"].found
-    assert "monitoring" in lines["monitoring_active"].found
-    assert failing(run_audit()) == set()
+        assert "not checkable yet: the monitoring component does not exist" in ln.found
 
 
 def test_group_without_a_physician_fails_iv_a(cf) -> None:
@@ -337,3 +340,142 @@ def test_help_says_not_checkable_lines_do_not_fail(capsys) -> None:
     from radgov.governance.management.commands.conformance import Command
 
     assert "not checkable yet" in Command.help and "do not fail" in Command.help
+
+
+# --- what the acceptance-test records say (IV.B.2.e, IV.E.2, V) ------------------------------
+
+
+@pytest.fixture
+def no_charts(monkeypatch) -> None:
+    """The stored report's charts are the report's business, and slow: leave them out."""
+    monkeypatch.setattr(
+        "radgov.evaluation.report.render.render_html", lambda result: "<p>report</p>"
+    )
+
+
+def acceptance(d: Any) -> tuple[Any, Any, Any]:
+    lines = section(run_audit(), d)
+    return (
+        lines["doc_acceptance_results"],
+        lines["acceptance_test"],
+        lines["deidentified_test_data"],
+    )
+
+
+def locked_by_chen(protocol: Any) -> str:
+    return (
+        f"Protocol version {protocol.version} (HeadCheck acceptance test) locked by cf-chen on "
+        f"{protocol.locked_at:%Y-%m-%d}."
+    )
+
+
+def test_a_passed_run_on_real_cases_is_the_evidence(cf, no_charts) -> None:
+    p, world = cf
+    d = w.deployed_model(p, world, w.Omit(waiver=True))
+    protocol = w.locked_protocol(p, d)
+    run = w.run_cases(p, protocol)
+    assert failing(run_audit()) == set()
+    doc, test, data = acceptance(d)
+    records = f"{locked_by_chen(protocol)} Latest run {run.created_at:%Y-%m-%d} (protocol version 1): passed, 300 real cases."
+    assert doc.found == f"Results on real cases are kept with the deployment. {records}"
+    assert test.found == f"A passed local acceptance test is on record. {records}"
+    assert data.status == Status.PASS
+    assert data.found == (
+        f"The cases file of the latest run ({run.created_at:%Y-%m-%d}, 300 cases) had no "
+        "identifier columns (Safe Harbor screen)."
+    )
+
+
+def test_a_synthetic_run_is_never_evidence(cf, no_charts) -> None:
+    p, world = cf
+    d = w.deployed_model(p, world, w.Omit(waiver=True))
+    run = w.run_cases(p, w.locked_protocol(p, d), synthetic=True)
+    assert run.passed and run.synthetic
+    assert failing(run_audit()) == {"doc_acceptance_results", "acceptance_test"}
+    doc, test, _ = acceptance(d)
+    for line in (doc, test):
+        assert "Latest run" in line.found and "passed, 300 synthetic cases." in line.found
+        assert line.found.endswith(
+            f"Not acceptance evidence: the latest run ({run.created_at:%Y-%m-%d}) used "
+            "synthetic cases."
+        )
+
+
+def test_a_failed_run_fails_iv_e_but_its_results_are_documented(cf, no_charts) -> None:
+    p, world = cf
+    d = w.deployed_model(p, world, w.Omit(waiver=True))
+    w.run_cases(p, w.locked_protocol(p, d, passes=False))
+    assert failing(run_audit()) == {"acceptance_test"}
+    doc, test, _ = acceptance(d)
+    assert doc.status == Status.PASS and "FAILED, 300 real cases" in doc.found
+    assert test.found.startswith(lifecycle.ACCEPTANCE_MISSING)
+    assert "failed its criteria" in test.found
+
+
+def test_a_justified_waiver_still_passes_and_the_line_says_what_the_runs_showed(
+    cf, no_charts
+) -> None:
+    p, world = cf
+    d = w.deployed_model(p, world)
+    w.run_cases(p, w.locked_protocol(p, d, passes=False))
+    assert failing(run_audit()) == set()
+    doc, test, _ = acceptance(d)
+    assert test.found.startswith(f"Acceptance testing waived by the group ({world.meeting}): ")
+    assert "FAILED, 300 real cases" in test.found and "failed its criteria" in test.found
+    assert doc.status == Status.PASS and doc.found.startswith("Results on real cases")
+
+
+def test_an_amendment_after_lock_and_after_results_is_called_out(cf, no_charts) -> None:
+    from radgov.evaluation import services as evaluation
+
+    p, world = cf
+    d = w.deployed_model(p, world, w.Omit(waiver=True))
+    first = w.locked_protocol(p, d)
+    w.run_cases(p, first)
+    reason = "Specificity added after the pilot's readers asked for it"
+    second = evaluation.lock(
+        p.chen,
+        evaluation.amend(
+            p.physicist,
+            first,
+            source=w.protocol_source().replace(
+                "estimate_at_least: 0.5}",
+                "estimate_at_least: 0.5}, {metric: specificity, estimate_at_least: 0.5}",
+            ),
+            reason=reason,
+        ),
+    )
+    called_out = (
+        f"Protocol version 2 (HeadCheck acceptance test) locked by cf-chen on "
+        f"{second.locked_at:%Y-%m-%d}, AMENDED AFTER LOCK of version 1 after results of that "
+        f"version were seen (reason: {reason})."
+    )
+    _, test, _ = acceptance(d)
+    assert test.status == Status.FAIL and called_out in test.found
+    assert "(protocol version 1): passed" in test.found
+    assert "no run of the locked protocol HeadCheck acceptance test (version 2) yet" in test.found
+
+    w.run_cases(p, second)
+    evaluation.amend(p.physicist, second, source=w.protocol_source(passes=False), reason="Stricter")
+    doc, test, _ = acceptance(d)
+    assert test.status == Status.PASS and called_out in test.found
+    assert "(protocol version 2): passed" in test.found
+    assert "Version 3 is a draft, not locked yet." in test.found
+
+
+def test_identifiers_in_the_test_data_need_a_baa(cf, no_charts) -> None:
+    p, world = cf
+    d = w.deployed_model(p, world, w.Omit(waiver=True))
+    run = w.run_cases(p, w.locked_protocol(p, d), mrn=True)
+    assert run.identifier_columns == [{"column": "mrn", "kind": "medical record number"}]
+    _, _, data = acceptance(d)
+    assert data.status == Status.PASS
+    assert data.found.endswith(
+        "had identifier columns (mrn (medical record number)); a BAA with Acme AI covering "
+        "PHI is in force (V)."
+    )
+    w.forget_identifier_cover(run)
+    assert failing(run_audit()) == {"deidentified_test_data"}
+    _, _, data = acceptance(d)
+    assert data.clause == "V" and "and no BAA covered them" in data.found
+    assert "Acme AI" in data.fix and "radgov deid" in data.fix

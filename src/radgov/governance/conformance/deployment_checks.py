@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from radgov.evaluation import guards as evaluation
+from radgov.evaluation.models import AcceptanceProtocol
 from radgov.governance import guards as gov_guards
 from radgov.governance import selectors as gov
 from radgov.governance.conformance.registry import (
@@ -15,12 +17,10 @@ from radgov.governance.conformance.registry import (
     Context,
     Result,
     check,
-    component_exists,
     failed,
     from_guard,
     names,
     not_applicable,
-    not_checkable,
     passed,
     pending,
 )
@@ -30,6 +30,50 @@ from radgov.inventory import selectors as inventory
 from radgov.inventory.stages import Stage
 from radgov.training import access as training
 from radgov.training import guards as training_guards
+
+# --- what the evaluation app records of a deployment's acceptance testing (IV.E) -------------
+
+
+def _justified_waiver(d: Any) -> Any:
+    """The group's first passed waiver of acceptance testing with a justification, or None."""
+    waivers = gov.passed_decisions(DecisionKind.ACCEPTANCE_TEST_WAIVER, deployment=d)
+    return next((w for w in waivers if w.justification.strip()), None)
+
+
+def _locked_sentence(locked: Any) -> str:
+    by = locked.locked_by
+    text = (
+        f"Protocol version {locked.version} ({locked.name}) locked by "
+        f"{by.get_full_name() or by.get_username()} on {locked.locked_at:%Y-%m-%d}"
+    )
+    if locked.amended_after_lock:
+        after = " after results of that version were seen" if locked.amended_after_results else ""
+        text += (
+            f", AMENDED AFTER LOCK of version {locked.amends.version}{after} "
+            f"(reason: {locked.amendment_reason.strip()})"
+        )
+    return text + "."
+
+
+def acceptance_records(d: Any) -> str:
+    """The latest locked protocol (who locked it, when, an amendment after lock), the
+    latest run, and why they are not acceptance evidence when they are not."""
+    locked, run = evaluation.latest_locked(d), evaluation.latest_run(d)
+    parts = [_locked_sentence(locked)] if locked is not None else []
+    if run is not None:
+        parts.append(
+            f"Latest run {run.created_at:%Y-%m-%d} (protocol version {run.protocol.version}): "
+            f"{'passed' if run.passed else 'FAILED'}, {run.n_cases:,} "
+            f"{'synthetic' if run.synthetic else 'real'} cases."
+        )
+    draft = AcceptanceProtocol.objects.filter(deployment=d, locked_at__isnull=True).first()
+    if draft is not None:  # only ever the latest version
+        parts.append(f"Version {draft.version} is a draft, not locked yet.")
+    gap = evaluation.evidence_gap(d)
+    if gap:  # with no record at all, the gap is all there is to say
+        parts.append(f"Not acceptance evidence: {gap}." if parts else f"{gap.capitalize()}.")
+    return " ".join(parts)
+
 
 # --- per deployment: key documentation (IV.B.2 a..i) -----------------------------------------
 
@@ -103,24 +147,21 @@ def doc_intended_purpose(d: Any, ctx: Context) -> Result:
 
 @check("doc_acceptance_results", "IV.B.2.e", "Local acceptance testing results", DEPLOYMENT)
 def doc_acceptance_results(d: Any, ctx: Context) -> Result:
-    if not component_exists("evaluation"):
-        waiver = (
-            " A justified waiver of acceptance testing is recorded (see IV.E)."
-            if (gov_guards.waiver_evidence(d))
-            else ""
+    records = acceptance_records(d)
+    run = evaluation.latest_run(d)
+    if run is not None and not run.synthetic:
+        return passed(f"Results on real cases are kept with the deployment. {records}")
+    waiver = _justified_waiver(d)
+    if waiver is not None:
+        return passed(
+            f"No results on real cases: the group waived acceptance testing ({waiver.meeting}). "
+            + records
         )
-        return not_checkable(
-            "evaluation (local acceptance testing)",
-            "Acceptance-test results are kept by it." + waiver,
-            "Keep the acceptance-test report with the deployment's records until the "
-            "evaluation component records it.",
-        )
-    if lifecycle.acceptance_guard(d):
-        return failed(
-            "No local acceptance-testing result on record.",
-            "Run the local acceptance test and record its result.",
-        )
-    return passed("Local acceptance-testing evidence is on record.")
+    return failed(
+        f"No local acceptance-testing results on real cases. {records}",
+        "Run the locked acceptance-test protocol on local cases (Acceptance testing pages or "
+        "radgov evaluate); the run keeps its result and report with the deployment.",
+    )
 
 
 @check(
@@ -243,29 +284,21 @@ def output_release(d: Any, ctx: Context) -> Result:
     covers=(lifecycle.acceptance_guard,),
 )
 def acceptance_test(d: Any, ctx: Context) -> Result:
-    if not lifecycle.acceptance_guard(d):
-        waivers = [
-            w
-            for w in gov.passed_decisions(DecisionKind.ACCEPTANCE_TEST_WAIVER, deployment=d)
-            if w.justification.strip()
-        ]
-        if waivers:
-            w = waivers[0]
-            return passed(
-                f"Acceptance testing waived by the group ({w.meeting}): "
-                f"{w.justification.strip()[:160]}"
-            )
-        return passed("A passed local acceptance test is on record.")
-    if not component_exists("evaluation"):
-        return not_checkable(
-            "evaluation (local acceptance testing)",
-            "No justified waiver is recorded either.",
-            "Run the acceptance test against metrics agreed beforehand; until the evaluation "
-            "component records it, the group may record a justified waiver.",
+    records = acceptance_records(d)
+    if lifecycle.acceptance_guard(d):
+        return failed(
+            f"{lifecycle.ACCEPTANCE_MISSING}. {records}",
+            "Have a governance-group member lock the protocol (metrics and pass criteria) "
+            "before any run, and run it on real, de-identified local cases until it passes; "
+            "or the group records a justified waiver.",
         )
-    return failed(
-        f"{lifecycle.ACCEPTANCE_MISSING}.",
-        "Run the local acceptance test against metrics agreed beforehand and record it.",
+    waiver = _justified_waiver(d)
+    if evaluation.evidence_gap(d) is None or waiver is None:
+        return passed(f"A passed local acceptance test is on record. {records}")
+    why = waiver.justification.strip()
+    return passed(
+        f"Acceptance testing waived by the group ({waiver.meeting}): "
+        f"{why[:160]}{'…' if len(why) > 160 else ''} {records}"
     )
 
 
@@ -426,14 +459,29 @@ def regulatory_frameworks(d: Any, ctx: Context) -> Result:
     return passed(f"All {len(lines)} frameworks evaluated (compliant or not applicable).")
 
 
-pending(
+@check(
     "deidentified_test_data",
     "V",
     "Data used for local acceptance testing de-identified, or covered by a BAA",
-    component="evaluation (local acceptance testing)",
-    found="Which data the acceptance test used is kept by it.",
-    fix="De-identify acceptance-test data (radgov deid) or hold a BAA that covers its use.",
+    DEPLOYMENT,
 )
+def deidentified_test_data(d: Any, ctx: Context) -> Result:
+    run = evaluation.latest_run(d)
+    if run is None:
+        return not_applicable("No acceptance-test run on record: no test data to check.")
+    cases = f"The cases file of the latest run ({run.created_at:%Y-%m-%d}, {run.n_cases:,} cases)"
+    if not run.identifier_columns:
+        return passed(f"{cases} had no identifier columns (Safe Harbor screen).")
+    found = ", ".join(f"{c['column']} ({c['kind']})" for c in run.identifier_columns)
+    if run.identifiers_allowed_because.strip():
+        return passed(
+            f"{cases} had identifier columns ({found}); {run.identifiers_allowed_because}."
+        )
+    return failed(
+        f"{cases} had identifier columns ({found}) and no BAA covered them.",
+        "De-identify the cases (radgov deid) or hold a BAA with "
+        f"{d.model_version.product.vendor} that covers PHI, then run the test again.",
+    )
 
 
 # --- per deployment: whatever else the lifecycle asks of the stage ---------------------------
