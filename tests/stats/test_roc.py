@@ -281,6 +281,42 @@ def test_roc_band() -> None:
     assert inside[2:-2].mean() >= 0.8
 
 
+@pytest.mark.parametrize(("n", "levels", "resamples"), [(60, 4, 37), (500, 30, 90), (900, 0, 50)])
+def test_roc_band_equals_counting_every_case_drawn(n: int, levels: int, resamples: int) -> None:
+    """The band counts each replicate's draws by tie group; counting how often every single
+    case was drawn (the plain way, from the same random numbers) gives the very same band."""
+    from radgov.stats.bootstrap import _block_rows, _multiplicities, _rng
+    from radgov.stats.roc import interpolate_tpr
+
+    rng = np.random.default_rng(n)
+    y = (rng.random(n) < 0.3).astype(int)
+    y[:2] = [0, 1]
+    s = rng.normal(y, 1.0)
+    if levels:  # many ties
+        s = np.round(s * levels / 4) / levels
+    band = roc_curve_band(y, s, n_resamples=resamples, random_state=7, n_points=26)
+
+    ranked = rank_scores(y.astype(bool), s)
+    pos_idx = np.concatenate(([0], np.cumsum(ranked.pos[::-1])))
+    neg_idx = np.concatenate(([0], np.cumsum(ranked.neg[::-1])))
+    draws = _rng(7)
+    targets = np.linspace(0.0, 1.0, 26) * ranked.n_neg
+    tpr = np.empty((resamples, 26))
+    block = _block_rows(ranked.n, None)  # the band draws in blocks: positives, then negatives
+    for start in range(0, resamples, block):
+        rows = min(block, resamples - start)
+        wp = _multiplicities(draws, ranked.n_pos, rows)
+        wn = _multiplicities(draws, ranked.n_neg, rows)
+        cum_p = np.hstack((np.zeros((rows, 1)), np.cumsum(wp, axis=1)))
+        cum_n = np.hstack((np.zeros((rows, 1)), np.cumsum(wn, axis=1)))
+        tp, fp = cum_p[:, pos_idx], cum_n[:, neg_idx]
+        tpr[start : start + rows] = interpolate_tpr(fp, tp, targets) / ranked.n_pos
+    alpha = 1.0 - 0.95
+    low, high = np.percentile(tpr, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
+    np.testing.assert_array_equal(band.tpr_low, np.minimum(low, band.tpr))
+    np.testing.assert_array_equal(band.tpr_high, np.maximum(high, band.tpr))
+
+
 def test_mcnemar_agresti_presidential_approval() -> None:
     """Agresti (2002) Table 10.1: z^2 = 17.36 without continuity correction; vs statsmodels."""
     first = np.r_[np.ones(794 + 150, int), np.zeros(86 + 570, int)]

@@ -363,6 +363,27 @@ def interpolate_tpr(
     return out
 
 
+def _drawn_through_group(
+    rng: np.random.Generator, group: IntArray, n_groups: int, rows: int
+) -> FloatArray:
+    """(rows, n_groups + 1): in each of ``rows`` bootstrap replicates of the cases whose tie
+    groups are ``group``, how many draws fall in groups ``0 .. g - 1``.
+
+    The replicates are drawn exactly as ``bootstrap._multiplicities`` draws them (one
+    ``rng.integers(0, size, (rows, size))`` block), so the counts equal the cumulative sums of
+    those per-case multiplicities read at the group boundaries; counting by group costs one
+    pass over the draws instead of a multiplicity count and a cumulative sum over every case.
+    """
+    size = group.shape[0]
+    draws = rng.integers(0, size, size=(rows, size))
+    drawn = np.take(group, draws)
+    drawn += (np.arange(rows) * n_groups)[:, None]
+    counts = np.bincount(drawn.ravel(), minlength=rows * n_groups).reshape(rows, n_groups)
+    out = np.zeros((rows, n_groups + 1), dtype=np.float64)
+    np.cumsum(counts, axis=1, out=out[:, 1:])
+    return out
+
+
 def roc_curve_band(
     y_true: ArrayLike,
     y_score: ArrayLike,
@@ -379,10 +400,10 @@ def roc_curve_band(
     within each class (the class sizes are fixed, as in pROC's stratified bootstrap), each
     replicate's ROC polygon is read at ``n_points`` equally spaced FPR values, and the band is the
     percentile interval of those TPR values at each FPR.  It is pointwise, not simultaneous.
-    The scores are sorted once; each replicate costs O(n) (multiplicity counts and cumulative
-    sums over the sorted order).
+    The scores are sorted once; each replicate costs O(n) (its draws counted by tie group, then
+    a cumulative sum over the groups).
     """
-    from .bootstrap import _block_rows, _multiplicities, _rng
+    from .bootstrap import _block_rows, _rng
 
     level = check_confidence_level(confidence_level)
     truth, scores = _inputs(y_true, y_score)
@@ -404,28 +425,20 @@ def roc_curve_band(
         / ranked.n_pos
     )
 
-    # cumulative class counts through each group, highest group first, as indices into the
-    # per-class cumulative multiplicities
-    pos_idx = np.concatenate(([0], np.cumsum(ranked.pos[::-1])))
-    neg_idx = np.concatenate(([0], np.cumsum(ranked.neg[::-1])))
+    # each class's cases in descending-score order, labelled with their tie group (highest
+    # group first): a replicate's ROC polygon needs only how many draws of each class fall in
+    # the top g groups, not how often each single case was drawn
+    groups = np.arange(ranked.n_groups)
+    pos_group = np.repeat(groups, ranked.pos[::-1])
+    neg_group = np.repeat(groups, ranked.neg[::-1])
     targets = grid * ranked.n_neg
     out = np.empty((n_resamples, n_points), dtype=np.float64)
     block = _block_rows(ranked.n, None)
     for start in range(0, n_resamples, block):
         rows = min(block, n_resamples - start)
-        # multiplicities of positives / negatives in descending-score order
-        wp = _multiplicities(rng, ranked.n_pos, rows)
-        wn = _multiplicities(rng, ranked.n_neg, rows)
-        cum_p = np.zeros((rows, ranked.n_pos + 1))
-        np.cumsum(wp, axis=1, out=cum_p[:, 1:])
-        cum_n = np.zeros((rows, ranked.n_neg + 1))
-        np.cumsum(wn, axis=1, out=cum_n[:, 1:])
-        out[start : start + rows] = (
-            interpolate_tpr(
-                np.take(cum_n, neg_idx, axis=1), np.take(cum_p, pos_idx, axis=1), targets
-            )
-            / ranked.n_pos
-        )
+        tp_b = _drawn_through_group(rng, pos_group, ranked.n_groups, rows)
+        fp_b = _drawn_through_group(rng, neg_group, ranked.n_groups, rows)
+        out[start : start + rows] = interpolate_tpr(fp_b, tp_b, targets) / ranked.n_pos
     alpha = 1.0 - level
     low, high = np.percentile(out, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
     return RocBand(
