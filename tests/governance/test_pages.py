@@ -96,3 +96,23 @@ def test_checklist_page_flags_off_label_use(group, people, inv):
         "III.H: a General Data Protection Regulation (GDPR) line marked compliant"
         in r.content.decode()
     )
+
+
+def test_the_meeting_page_shows_each_member_their_own_vote(meeting, people, inv):
+    d = services.record_decision(
+        people.chen,
+        meeting,
+        kind="approve",
+        motion="Approve",
+        rationale="ok",
+        deployment=inv.deployment,
+    )
+    url = f"/governance/meetings/{meeting.pk}/"
+    chen = _client(people.chen)
+    assert "Your vote:" not in chen.get(url).content.decode()
+    r = chen.post(f"/governance/decisions/{d.pk}/vote/", {"choice": "no"}, follow=True)
+    assert Vote.objects.get(decision=d, member=people.chen).choice == "no", r.content.decode()
+    page = chen.get(url).content.decode()
+    assert "Your vote: <strong>No</strong>" in page
+    chen.post(f"/governance/decisions/{d.pk}/vote/", {"choice": "yes"})
+    assert "Your vote: <strong>Yes</strong>" in chen.get(url).content.decode()
