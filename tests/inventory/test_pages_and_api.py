@@ -377,3 +377,15 @@ def test_api_updates(deployment: Deployment, people: dict[str, User]) -> None:
     problem(refused, 403)
     deployment.refresh_from_db()
     assert deployment.site == "Main hospital"
+
+
+def test_the_version_page_says_who_uploads_documents(
+    version: ModelVersion, people: dict[str, User]
+) -> None:
+    url = f"/inventory/versions/{version.pk}/"
+    page = client_for(people["gov"]).get(url).content.decode()
+    assert "uploaded by administrators and imaging informatics" in page
+    assert f"/inventory/versions/{version.pk}/documents/new/" not in page
+    page = client_for(people["informatics"]).get(url).content.decode()
+    assert "uploaded by administrators and imaging informatics" not in page
+    assert f"/inventory/versions/{version.pk}/documents/new/" in page
