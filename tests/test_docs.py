@@ -47,3 +47,14 @@ def test_settings_are_read_only_through_the_one_reader() -> None:
         if "os.environ" in text and "RADGOV_" in text and 'environ.setdefault("DJANGO' not in text:
             offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, offenders
+
+
+def test_the_evaluation_guide_shows_the_example_protocol_as_shipped() -> None:
+    """docs/evaluation.md annotates the example protocol; its content must stay the same as
+    the file the demo runs (same canonical hash: comments and layout aside)."""
+    from radgov.evaluation.protocol import load_protocol, parse_protocol_text
+
+    guide = (ROOT / "docs" / "evaluation.md").read_text()
+    block = guide.split("```yaml\n", 1)[1].split("```", 1)[0]
+    shipped = ROOT / "src" / "radgov" / "evaluation" / "examples" / "ich-triage-protocol.yaml"
+    assert parse_protocol_text(block).canonical_hash() == load_protocol(shipped).canonical_hash()
