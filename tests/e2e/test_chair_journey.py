@@ -131,10 +131,18 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     page.goto(f"{url}/inventory/versions/{version.pk}/")
     _go(page.get_by_role("link", name="Request a deployment"))
     page.get_by_label("Site:", exact=True).fill("Main Hospital CT")
-    page.get_by_label("Clinical champions").select_option(label=["dr.ruiz"])
-    page.get_by_label("Qualified end-users").select_option(label=["dr.kim", "dr.lee"])
-    page.get_by_label("Pilot group").select_option(label=["dr.kim", "dr.lee"])
-    page.get_by_label("Local technical contact").select_option(label="i.berg")
+    doctor = "Physician / qualified end-user"
+    pick = {
+        "Clinical champions": [f"dr.ruiz (Elena Ruiz, {doctor})"],
+        "Qualified end-users": [f"dr.kim ({doctor})", f"dr.lee ({doctor})"],
+        "Pilot group": [f"dr.kim ({doctor})", f"dr.lee ({doctor})"],
+    }
+    for group, people in pick.items():
+        for person in people:
+            page.get_by_role("group", name=group).get_by_label(person, exact=True).check()
+    page.get_by_label("Local technical contact").select_option(
+        label="i.berg (Imaging informatics / IT)"
+    )
     page.get_by_label("Modalities").fill("CT")
     page.get_by_label("Output release policy").fill(
         "Pilot: results shown to the pilot group only, never sent to the medical record."

@@ -67,13 +67,31 @@ class VersionForm(forms.ModelForm):
         pass
 
 
+def person_label(user: User) -> str:
+    """How a person reads in a picker: user name, then full name and role."""
+    full = user.get_full_name()
+    return f"{user.username} ({full + ', ' if full else ''}{user.role_label})"
+
+
+class PeopleField(forms.ModelMultipleChoiceField):
+    """Active people as checkboxes, each with their name and role."""
+
+    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+        return person_label(obj)
+
+
+class PersonField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+        return person_label(obj)
+
+
 def _people_field(label: str, help_text: str = "") -> forms.ModelMultipleChoiceField:
-    return forms.ModelMultipleChoiceField(
+    return PeopleField(
         queryset=User.objects.filter(is_active=True).order_by("username"),
         required=False,
         label=label,
         help_text=help_text,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "people"}),
     )
 
 
@@ -86,7 +104,7 @@ class DeploymentForm(forms.Form):
     clinical_champions = _people_field("Clinical champions")
     end_users = _people_field("Qualified end-users")
     pilot_users = _people_field("Pilot group", "the small named group of end-users (at most 10)")
-    technical_contact = forms.ModelChoiceField(
+    technical_contact = PersonField(
         queryset=User.objects.filter(is_active=True).order_by("username"),
         required=False,
         label="Local technical contact",
