@@ -96,6 +96,8 @@ def test_the_example_protocol_runs_end_to_end_in_the_web_app(world) -> None:  # 
     assert "Acceptance test: ICH triage local acceptance test" in report
     assert f"approved and locked by {world['member'].username}" in report
     assert report.count("<svg") >= 4  # ROC, calibration, confusion matrix, forest plot
+    assert f"<dt>Deployment</dt><dd>{d}</dd>" in report
+    assert "<strong>Protocol amended after lock.</strong>" not in report
 
     pdf = scientist.get(reverse("evaluation:run_pdf", args=[run.pk]))
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
@@ -222,6 +224,7 @@ def test_amending_a_locked_protocol_makes_a_marked_new_version(world) -> None:  
     run = AcceptanceRun.objects.filter(protocol=v2).get()
     report = scientist.get(reverse("evaluation:run_report", args=[run.pk])).content.decode()
     assert "AMENDED AFTER LOCK" in report and "Specificity target agreed too high." in report
+    assert "<strong>Protocol amended after lock.</strong>" in report  # the banner at the top
     page = scientist.get(reverse("evaluation:deployment", args=[v2.deployment_id])).content
     assert "amended after lock, after results" in page.decode()
 
