@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,16 @@ import pytest
 
 from radgov.evaluation.cases import load_cases
 from radgov.evaluation.protocol import Protocol, parse_protocol
-from radgov.evaluation.runner import evaluate
+from radgov.evaluation.result import to_json_dict
+from radgov.evaluation.runner import evaluate, evaluate_in_stages
 from radgov.stats.agreement import bland_altman, concordance_correlation, icc, mean_absolute_error
 from radgov.stats.classification import classification_metrics
 from radgov.stats.roc import roc_auc_score
 from radgov.stats.segmentation import dice_summary
 
 from .conftest import write_rows
+
+NOW = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -273,3 +277,28 @@ def test_segmentation_and_detection(tmp_path: Path) -> None:
     assert ev.overall["fppi"].estimate == pytest.approx(15 / 30)
     low, high = ev.overall["lesion_sensitivity"].ci_low, ev.overall["lesion_sensitivity"].ci_high
     assert low < found / lesions < high
+
+
+def test_staged_evaluation_is_the_evaluation(
+    synthetic_csv: Path, example_dict: dict[str, Any]
+) -> None:
+    example_dict["roc_band_resamples"] = 40
+    protocol = parse_protocol(example_dict)
+    cases = load_cases(synthetic_csv, protocol)
+    steps: list[str] = []
+    preliminary, complete = evaluate_in_stages(protocol, cases, progress=steps.append)
+    once: list[str] = []
+    plain = evaluate(protocol, cases, progress=once.append)
+    assert steps == once and steps[-2:] == ["ROC confidence band (bootstrap)", "criteria"]
+    assert to_json_dict(complete, now=NOW) == to_json_dict(plain, now=NOW)
+    first, last = to_json_dict(preliminary, now=NOW), to_json_dict(complete, now=NOW)
+    assert "roc_band" not in first["curves"]
+    assert list(last["curves"]) == [
+        "confusion",
+        "roc",
+        "operating_point",
+        "roc_band",
+        "calibration",
+    ]
+    del last["curves"]["roc_band"]
+    assert first == last

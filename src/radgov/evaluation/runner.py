@@ -11,8 +11,8 @@ reason: a governance decision cannot rest on a number that does not exist.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ from .cases import Cases
 from .protocol import RULES, Protocol
 from .subgroups import Subgroup, build_subgroups
 
-__all__ = ["CriterionResult", "Evaluation", "GroupInfo", "evaluate"]
+__all__ = ["CriterionResult", "Evaluation", "GroupInfo", "evaluate", "evaluate_in_stages"]
 
 OVERALL = "overall"
 THRESHOLD_METRICS = ("sensitivity", "specificity", "ppv", "npv", "accuracy", "f1")
@@ -354,9 +354,8 @@ def _clean(a: np.ndarray) -> list[float | None]:
     return [None if not math.isfinite(float(v)) else float(v) for v in a]
 
 
-def _binary_curves(
-    protocol: Protocol, y: np.ndarray, s: np.ndarray, progress: Progress
-) -> dict[str, Any]:
+def _binary_curves(protocol: Protocol, y: np.ndarray, s: np.ndarray) -> dict[str, Any]:
+    """The report's curves but the ROC confidence band (:func:`_roc_band`)."""
     level = protocol.confidence_level
     curves: dict[str, Any] = {}
     if protocol.threshold is not None:
@@ -372,23 +371,6 @@ def _binary_curves(
             "tpr": float(np.count_nonzero(pred & (y == 1)) / max(1, np.count_nonzero(y == 1))),
             "threshold": protocol.threshold,
         }
-    if protocol.roc_band_resamples > 0:
-        progress("ROC confidence band (bootstrap)")
-        band = roc_curve_band(
-            y,
-            s,
-            confidence_level=level,
-            n_resamples=protocol.roc_band_resamples,
-            random_state=protocol.seed,
-        )
-        curves["roc_band"] = {
-            "fpr": _clean(band.fpr),
-            "tpr": _clean(band.tpr),
-            "tpr_low": _clean(band.tpr_low),
-            "tpr_high": _clean(band.tpr_high),
-            "method": band.method,
-            "n_resamples": band.n_resamples,
-        }
     if s.min() >= 0.0 and s.max() <= 1.0:
         cal = calibration_curve(y, s, n_bins=10, confidence_level=level)
         curves["calibration"] = {
@@ -400,6 +382,35 @@ def _binary_curves(
             "method": cal.method,
         }
     return curves
+
+
+def _roc_band(protocol: Protocol, y: np.ndarray, s: np.ndarray) -> dict[str, Any]:
+    band = roc_curve_band(
+        y,
+        s,
+        confidence_level=protocol.confidence_level,
+        n_resamples=protocol.roc_band_resamples,
+        random_state=protocol.seed,
+    )
+    return {
+        "fpr": _clean(band.fpr),
+        "tpr": _clean(band.tpr),
+        "tpr_low": _clean(band.tpr_low),
+        "tpr_high": _clean(band.tpr_high),
+        "method": band.method,
+        "n_resamples": band.n_resamples,
+    }
+
+
+def _with_band(curves: dict[str, Any], band: dict[str, Any]) -> dict[str, Any]:
+    """``curves`` with the band in its place: after the ROC curve and its operating point."""
+    out: dict[str, Any] = {}
+    for key, value in curves.items():
+        if key not in ("confusion", "roc", "operating_point") and "roc_band" not in out:
+            out["roc_band"] = band
+        out[key] = value
+    out.setdefault("roc_band", band)
+    return out
 
 
 def _quantification_curves(protocol: Protocol, ref: np.ndarray, ai: np.ndarray) -> dict[str, Any]:
@@ -500,6 +511,19 @@ def planned_steps(protocol: Protocol, cases: Cases) -> int:
 
 def evaluate(protocol: Protocol, cases: Cases, *, progress: Progress | None = None) -> Evaluation:
     """Compute ``overall`` and every subgroup's metrics, the report's curves and the criteria."""
+    *_, complete = evaluate_in_stages(protocol, cases, progress=progress)
+    return complete
+
+
+def evaluate_in_stages(
+    protocol: Protocol, cases: Cases, *, progress: Progress | None = None
+) -> Iterator[Evaluation]:
+    """:func:`evaluate` in two stages: first all but the ROC confidence band, then complete.
+
+    The band is a bootstrap, most of the time of a large binary test: a caller can start on
+    what does not need it (the report's other charts) while it is computed.  The second
+    evaluation is :func:`evaluate`'s; ``progress`` hears the same steps in the same order.
+    """
     step: Progress = progress or (lambda _label: None)
     compute = _TASK_METRICS[protocol.task]
     data = _columns(cases)
@@ -532,7 +556,7 @@ def evaluate(protocol: Protocol, cases: Cases, *, progress: Progress | None = No
     if protocol.roc_band_resamples == 0 and binary:
         notes.append("No ROC confidence band: the protocol sets roc_band_resamples to 0.")
     if binary:
-        curves = _binary_curves(protocol, data["truth"], data["score"], step)
+        curves = _binary_curves(protocol, data["truth"], data["score"])
         if "calibration" not in curves:
             notes.append(
                 "No calibration plot: some AI scores lie outside [0, 1], so they are not "
@@ -540,9 +564,8 @@ def evaluate(protocol: Protocol, cases: Cases, *, progress: Progress | None = No
             )
     elif protocol.task == "quantification":
         curves = _quantification_curves(protocol, data["truth"], data["score"])
-    step("criteria")
     criteria = evaluate_criteria(protocol, overall, by_group, subgroups)
-    return Evaluation(
+    evaluation = Evaluation(
         protocol=protocol,
         cases=cases,
         overall=overall,
@@ -552,3 +575,10 @@ def evaluate(protocol: Protocol, cases: Cases, *, progress: Progress | None = No
         curves=curves,
         notes=notes,
     )
+    yield evaluation
+    if binary and protocol.roc_band_resamples > 0:
+        step("ROC confidence band (bootstrap)")
+        band = _roc_band(protocol, data["truth"], data["score"])
+        evaluation = replace(evaluation, curves=_with_band(curves, band))
+    step("criteria")
+    yield evaluation
