@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import altair as alt
 
 __all__ = [
+    "BAND_CHARTS",
+    "BUILDERS",
     "bland_altman_chart",
     "calibration_chart",
     "confusion_chart",
     "forest_chart",
     "roc_chart",
+    "svgs",
     "to_svg",
     "warm_up",
 ]
@@ -291,3 +295,30 @@ def bland_altman_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
         align="right", dy=-6, fontSize=11, x="width"
     ).encode(y="y:Q", text="label:N")  # fmt: skip
     return alt.layer(scatter, rules, labels).properties(width=520, height=280)
+
+
+Builder = Callable[[dict[str, Any]], "alt.TopLevelMixin | None"]
+
+# the report's charts, in the page's order
+BUILDERS: dict[str, Builder] = {
+    "roc": roc_chart,
+    "calibration": calibration_chart,
+    "confusion": confusion_chart,
+    "forest": forest_chart,
+    "bland_altman": bland_altman_chart,
+}
+# the charts that draw the ROC confidence band (``curves.roc_band``), the part of a result that
+# comes last; the others do not read it (the tests check)
+BAND_CHARTS = frozenset({"roc"})
+
+
+def svgs(result: dict[str, Any], names: Iterable[str] = BUILDERS) -> dict[str, str]:
+    """The charts ``names`` (default: all) that ``result`` has, as SVG, in the page's order."""
+    wanted = set(names)
+    out: dict[str, str] = {}
+    for name, build in BUILDERS.items():
+        if name in wanted:
+            chart = build(result)
+            if chart is not None:
+                out[name] = to_svg(chart)
+    return out

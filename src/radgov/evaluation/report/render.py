@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
-
-from django.template import Context, Engine
+from typing import TYPE_CHECKING, Any
 
 from .summary import LABELS, RULE_SYMBOLS, RULE_WORDS, fmt, plain_summary
 
-__all__ = ["render_html", "render_pdf", "report_context"]
+if TYPE_CHECKING:
+    from django.template import Engine
+    from django.template.base import Template
+
+__all__ = [
+    "load_pdf_engine",
+    "load_template",
+    "render_html",
+    "render_page",
+    "render_pdf",
+    "report_context",
+]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _engine: Engine | None = None
@@ -24,8 +33,20 @@ _engine: Engine | None = None
 def _get_engine() -> Engine:
     global _engine
     if _engine is None:
+        from django.template import Engine
+
         _engine = Engine(dirs=[str(TEMPLATES)], autoescape=True)
     return _engine
+
+
+def load_template() -> Template:
+    """The report's template, read and compiled (once per process)."""
+    return _get_engine().get_template("evaluation/report.html")
+
+
+def load_pdf_engine() -> None:
+    """Import WeasyPrint and its native libraries (Pango, HarfBuzz, ...): half a second."""
+    import weasyprint  # noqa: F401
 
 
 METHOD_NAMES = {
@@ -96,24 +117,16 @@ def _charts(result: dict[str, Any], warm: threading.Thread | None) -> dict[str, 
 
     if warm is not None:
         warm.join()
-    out: dict[str, str] = {}
-    builders = {
-        "roc": charts.roc_chart,
-        "calibration": charts.calibration_chart,
-        "confusion": charts.confusion_chart,
-        "forest": charts.forest_chart,
-        "bland_altman": charts.bland_altman_chart,
-    }
-    for name, build in builders.items():
-        chart = build(result)
-        if chart is not None:
-            out[name] = charts.to_svg(chart)
-    return out
+    return charts.svgs(result)
 
 
 def report_context(
     result: dict[str, Any], *, warm: threading.Thread | None = None
 ) -> dict[str, Any]:
+    return _context(result, _charts(result, warm))
+
+
+def _context(result: dict[str, Any], svgs: dict[str, str]) -> dict[str, Any]:
     p = result["protocol"]
     content = p["content"]
     subgroups = []
@@ -180,7 +193,7 @@ def report_context(
         "subgroup_table": _subgroup_table(result),
         "ifu": ifu,
         "privacy": result["privacy"],
-        "charts": _charts(result, warm),
+        "charts": svgs,
         "band_resamples": str(band["n_resamples"]) if band else None,
         "level_pct": f"{100 * p['confidence_level']:g}",
         "proportion_method": METHOD_NAMES.get(
@@ -190,8 +203,15 @@ def report_context(
 
 
 def render_html(result: dict[str, Any], *, warm: threading.Thread | None = None) -> str:
-    template = _get_engine().get_template("evaluation/report.html")
-    return template.render(Context(report_context(result, warm=warm)))
+    return render_page(result, _charts(result, warm))
+
+
+def render_page(result: dict[str, Any], svgs: dict[str, str]) -> str:
+    """The page of ``result`` with its charts drawn already (``svgs``, as ``charts.svgs``)."""
+    from django.template import Context
+
+    html: str = load_template().render(Context(_context(result, svgs)))
+    return html
 
 
 def render_pdf(html: str, path: str | Path) -> Path:

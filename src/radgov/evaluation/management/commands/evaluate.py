@@ -12,6 +12,7 @@ Exit status: 0 every criterion passed; 1 a criterion failed (the outputs are sti
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -142,17 +143,6 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------ run
 
     def _run(self, options: dict[str, Any]) -> int:
-        from radgov.evaluation.cases import (
-            SYNTHETIC_COLUMN,
-            CasesError,
-            load_cases,
-            read_sample,
-        )
-        from radgov.evaluation.identifiers import find_identifiers
-        from radgov.evaluation.protocol import ProtocolError, load_protocol
-        from radgov.evaluation.result import Privacy, to_json_dict, write_json
-        from radgov.evaluation.runner import evaluate, planned_steps
-
         missing = [f"--{k}" for k in ("protocol", "cases") if not options.get(k)]
         if not options.get("json_out"):
             missing.append("--json")
@@ -166,11 +156,25 @@ class Command(BaseCommand):
         if allow is not None and not allow.strip():
             raise _bad("--allow-identifiers needs a reason (e.g. the BAA that covers this use)")
 
-        warm = None
-        if options.get("html_out") or options.get("pdf_out"):
-            from radgov.evaluation.report import charts
+        report = bool(options.get("html_out") or options.get("pdf_out"))
+        engines = None
+        if report:
+            from radgov.evaluation.report.engines import start
 
-            warm = charts.warm_up()  # start the chart engine while the data loads
+            # the chart and PDF engines start in processes of their own (if ``radgov`` has not
+            # started them already) while the data load
+            engines = start(pdf=bool(options.get("pdf_out")))
+
+        from radgov.evaluation.cases import (
+            SYNTHETIC_COLUMN,
+            CasesError,
+            load_cases,
+            read_sample,
+        )
+        from radgov.evaluation.identifiers import find_identifiers
+        from radgov.evaluation.protocol import ProtocolError, load_protocol
+        from radgov.evaluation.result import Privacy, to_json_dict, write_json
+        from radgov.evaluation.runner import Evaluation, evaluate_in_stages, planned_steps
 
         try:
             protocol = load_protocol(options["protocol"])
@@ -202,7 +206,6 @@ class Command(BaseCommand):
             )
         privacy = Privacy(findings=findings, allowed=bool(findings), reason=allow)
 
-        report = bool(options.get("html_out") or options.get("pdf_out"))
         big = Path(options["cases"]).stat().st_size >= LONG_RUN_BYTES
         with self._progress(show=big and not options["no_progress"]) as bar:
             bar.step("reading and checking the cases")
@@ -213,23 +216,33 @@ class Command(BaseCommand):
                 name = Path(options["cases"]).name
                 raise _bad(f"the cases file {name} cannot be used:\n{problems}") from None
             bar.expect(planned_steps(protocol, cases) + (2 if report else 0) + 1)
-            evaluation = evaluate(protocol, cases, progress=bar.step)
-            result = to_json_dict(evaluation, privacy)
-            if lock:
-                result["protocol"]["lock"] = lock
-            write_json(result, options["json_out"])
-            if report:
-                from radgov.evaluation.report.render import render_html, render_pdf
+            now = dt.datetime.now(dt.UTC)
 
+            def as_json(evaluation: Evaluation) -> dict[str, Any]:
+                result = to_json_dict(evaluation, privacy, now=now)
+                if lock:
+                    result["protocol"]["lock"] = lock
+                return result
+
+            stages = evaluate_in_stages(protocol, cases, progress=bar.step)
+            preliminary = next(stages)  # all but the ROC band, whose bootstrap takes longest
+            if engines is not None:
+                engines[0].prepare(as_json(preliminary))  # the other charts meanwhile
+            result = as_json(next(stages))
+            write_json(result, options["json_out"])
+            if engines is not None:
+                page_engine, pdf_engine = engines
                 bar.step("report: charts and page")
-                html = render_html(result, warm=warm)
+                html = page_engine.render_html(result)
+                page_engine.close()
                 if options.get("html_out"):
                     tmp = Path(options["html_out"] + ".tmp")
                     tmp.write_text(html, encoding="utf-8")
                     tmp.replace(options["html_out"])
                 bar.step("report: PDF")
-                if options.get("pdf_out"):
-                    render_pdf(html, options["pdf_out"])
+                if pdf_engine is not None:
+                    pdf_engine.render_pdf(html, options["pdf_out"])
+                    pdf_engine.close()
         self._print_result(result, [o for o in outputs if o])
         return EXIT_PASSED if result["passed"] else EXIT_FAILED
 
