@@ -1,16 +1,65 @@
-"""The ``radgov`` command: every Django management command behind one entry point."""
+"""The ``radgov`` command: every Django management command behind one entry point.
+
+``radgov evaluate`` (and ``radgov evaluate plan``) reads and writes files only: it needs no
+database and no installed app.  ``django.setup()`` would import every installed app (allauth,
+ninja, huey, every model), most of a second of start-up, so that command runs without loading
+the apps: settings and logging are configured as ``django.setup()`` configures them, and the
+command runs exactly as Django's dispatcher would run it (same parser, options, messages and
+exit status).  Such a command may also name something to start before the settings are read
+(``radgov evaluate``: the report's engines, which take longest to start).  Anything unusual
+(``--settings``, ``--pythonpath``, shell completion, settings that do not load) goes through
+Django's dispatcher unchanged.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
+# commands that touch no database and no app registry: their module, and a function that is
+# given the command's words before anything else is done ("module:function"), if any
+WITHOUT_APPS = {
+    "evaluate": (
+        "radgov.evaluation.management.commands.evaluate",
+        "radgov.evaluation.report.engines:start_for_command_line",
+    ),
+}
+
+
+def _run_without_apps(args: list[str]) -> bool:
+    """Run ``args`` without ``django.setup()`` if the command allows it; False if not run."""
+    if not args or args[0] not in WITHOUT_APPS or "DJANGO_AUTO_COMPLETE" in os.environ:
+        return False
+    if any(a.startswith(("--settings", "--pythonpath")) for a in args[1:]):
+        return False
+    module_name, first = WITHOUT_APPS[args[0]]
+    if first:
+        module, _, function = first.partition(":")
+        getattr(importlib.import_module(module), function)(args[1:])
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018  (loads the settings, as Django's dispatcher does)
+    except (ImproperlyConfigured, ImportError):
+        return False  # let Django's dispatcher report it its own way
+    from django.utils.log import configure_logging
+
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    command = importlib.import_module(module_name).Command()
+    command.run_from_argv(["radgov", *args])
+    return True
+
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else list(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radgov.settings")
+    if _run_without_apps(args):
+        return
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["radgov", *(sys.argv[1:] if argv is None else argv)])
+    execute_from_command_line(["radgov", *args])
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,61 @@ def test_plan_from_the_protocol(tmp_path: Path) -> None:
     assert [a["metric"] for a in answers] == ["sensitivity", "auc"]
     missing = radgov("plan", "--protocol", EXAMPLE_PROTOCOL, "--prevalence", "0.1", cwd=tmp_path)
     assert missing.returncode == 2 and "--expect sensitivity=VALUE" in missing.stderr
+
+
+def _same_run(
+    fast: subprocess.CompletedProcess[str], full: subprocess.CompletedProcess[str]
+) -> None:
+    """The same exit status and messages; only the report's time stamp may differ."""
+
+    def plain(text: str) -> str:
+        return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", text)
+
+    assert (fast.returncode, plain(fast.stdout), plain(fast.stderr)) == (
+        full.returncode,
+        plain(full.stdout),
+        plain(full.stderr),
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--help",),
+        ("plan", "--metric", "sensitivity", "--expected", "0.9", "--half-width", "0.05",
+         "--prevalence", "0.2"),
+        ("plan", "--metric", "sensitivity", "--expected", "0.9"),  # bad input: exit 2
+        ("--protocol", EXAMPLE_PROTOCOL, "--json", "o.json"),  # --cases missing: exit 2
+        ("--protocol", "nonexistent.yaml", "--cases", EXAMPLE_CASES, "--json", "o.json"),
+        ("--no-such-option",),  # the parser's own error: exit 2
+    ],
+)  # fmt: skip
+def test_without_apps_as_through_djangos_dispatcher(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """``radgov evaluate`` runs without django.setup(); ``--settings`` sends it through Django's
+    own dispatcher (every app loaded): what a user sees must not differ."""
+    fast = radgov(*args, cwd=tmp_path)
+    full = radgov("--settings", "radgov.settings", *args, cwd=tmp_path)
+    _same_run(fast, full)
+
+
+def test_report_without_apps_as_through_djangos_dispatcher(tmp_path: Path) -> None:
+    protocol, _ = _passing_protocol(tmp_path)
+    runs, outputs = [], []
+    for name, extra in (("fast", ()), ("full", ("--settings", "radgov.settings"))):
+        folder = tmp_path / name
+        folder.mkdir()
+        runs.append(
+            radgov(
+                *extra, "--protocol", protocol, "--cases", EXAMPLE_CASES, "--json", "o.json",
+                "--html", "r.html", "--pdf", "r.pdf", cwd=folder,
+            )
+        )  # fmt: skip
+        data = json.loads((folder / "o.json").read_text())
+        del data["generated_at"]
+        page = re.sub(r"generated \S+Z", "", (folder / "r.html").read_text())
+        outputs.append((data, page, (folder / "r.pdf").read_bytes()[:5]))
+    fast, full = runs
+    assert fast.returncode == 0, fast.stderr
+    _same_run(fast, full)
+    assert outputs[0] == outputs[1]
+    assert outputs[0][2] == b"%PDF-"
