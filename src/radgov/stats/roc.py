@@ -376,11 +376,9 @@ def _drawn_through_group(
     """
     size = group.shape[0]
     draws = rng.integers(0, size, size=(rows, size))
-    drawn = np.take(group, draws)
-    drawn += (np.arange(rows) * n_groups)[:, None]
-    counts = np.bincount(drawn.ravel(), minlength=rows * n_groups).reshape(rows, n_groups)
     out = np.zeros((rows, n_groups + 1), dtype=np.float64)
-    np.cumsum(counts, axis=1, out=out[:, 1:])
+    for row, drawn in enumerate(np.take(group, draws)):
+        np.cumsum(np.bincount(drawn, minlength=n_groups), out=out[row, 1:])
     return out
 
 
