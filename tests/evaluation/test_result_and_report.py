@@ -110,6 +110,39 @@ def test_pdf_report(result: dict[str, Any], tmp_path: Path) -> None:
     assert data.startswith(b"%PDF") and len(data) > 20_000
 
 
+@pytest.mark.peer("pdftoppm")
+def test_pdf_charts_as_images_draw_the_same_pages(result: dict[str, Any], tmp_path: Path) -> None:
+    """render_pdf hands WeasyPrint each chart as an SVG image (faster); the pages must be the
+    very pages the inline charts give, pixel for pixel at 100 dpi."""
+    import base64
+    import re
+    import subprocess
+
+    from PIL import Image, ImageChops
+    from weasyprint import HTML
+
+    from radgov.evaluation.report.render import TEMPLATES, pdf_html, render_html, render_pdf
+
+    html = render_html(result)
+    charts = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)
+    images = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', pdf_html(html))
+    assert len(charts) >= 4 and "<svg" not in pdf_html(html)
+    assert [base64.b64decode(i).decode() for i in images] == charts
+
+    HTML(string=html, base_url=str(TEMPLATES)).write_pdf(tmp_path / "inline.pdf")
+    render_pdf(html, tmp_path / "images.pdf")
+    for name in ("inline", "images"):
+        subprocess.run(
+            ["pdftoppm", "-r", "100", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+            check=True,
+        )
+    inline, images_ = sorted(tmp_path.glob("inline-*.png")), sorted(tmp_path.glob("images-*.png"))
+    assert len(inline) == len(images_) >= 3
+    for a, b in zip(inline, images_, strict=True):
+        diff = ImageChops.difference(Image.open(a).convert("L"), Image.open(b).convert("L"))
+        assert diff.getbbox() is None, a.name
+
+
 def test_plain_summary_names_the_failures(result: dict[str, Any]) -> None:
     from radgov.evaluation.report.summary import plain_summary
 
