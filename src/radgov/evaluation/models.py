@@ -70,6 +70,22 @@ class AcceptanceProtocol(AuditedModel):
     def amended_after_lock(self) -> bool:
         return self.amends_id is not None
 
+    @property
+    def locker_name(self) -> str:
+        by = self.locked_by
+        return (by.get_full_name() or by.get_username()) if by else ""
+
+    @property
+    def amendment(self) -> str:
+        """The amendment in words (for the report and the conformance audit), or ''."""
+        if self.amends is None:
+            return ""
+        after = " after results of that version were seen" if self.amended_after_results else ""
+        return (
+            f"AMENDED AFTER LOCK of version {self.amends.version}{after} "
+            f"(reason: {self.amendment_reason.strip()})"
+        )
+
 
 class AcceptanceRun(AuditedModel):
     protocol = models.ForeignKey(AcceptanceProtocol, on_delete=models.PROTECT, related_name="runs")

@@ -233,20 +233,12 @@ def run_refusal(user: Any, protocol: AcceptanceProtocol) -> str | None:
 
 
 def lock_statement(protocol: AcceptanceProtocol) -> str:
-    by = protocol.locked_by
-    who = (by.get_full_name() or by.get_username()) if by else "?"
     text = (
-        f"Version {protocol.version}, approved and locked by {who} on "
+        f"Version {protocol.version}, approved and locked by {protocol.locker_name} on "
         f"{protocol.locked_at:%Y-%m-%d %H:%M} UTC; the protocol run is the locked content "
         f"(hash {protocol.content_hash})."
     )
-    if protocol.amends_id is not None:
-        after = " after results of that version were seen" if protocol.amended_after_results else ""
-        text += (
-            f" AMENDED AFTER LOCK: this version changes locked version "
-            f"{protocol.amends.version}{after}. Reason: {protocol.amendment_reason}"
-        )
-    return text
+    return f"{text} {protocol.amendment}." if protocol.amendment else text
 
 
 def _unusable(name: str, exc: Any) -> EvaluationError:

@@ -41,18 +41,11 @@ def _justified_waiver(d: Any) -> Any:
 
 
 def _locked_sentence(locked: Any) -> str:
-    by = locked.locked_by
     text = (
         f"Protocol version {locked.version} ({locked.name}) locked by "
-        f"{by.get_full_name() or by.get_username()} on {locked.locked_at:%Y-%m-%d}"
+        f"{locked.locker_name} on {locked.locked_at:%Y-%m-%d}"
     )
-    if locked.amended_after_lock:
-        after = " after results of that version were seen" if locked.amended_after_results else ""
-        text += (
-            f", AMENDED AFTER LOCK of version {locked.amends.version}{after} "
-            f"(reason: {locked.amendment_reason.strip()})"
-        )
-    return text + "."
+    return f"{text}, {locked.amendment}." if locked.amendment else f"{text}."
 
 
 def acceptance_records(d: Any) -> str:
