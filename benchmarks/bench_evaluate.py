@@ -79,7 +79,7 @@ def pipeline_seconds(
     from radgov.evaluation.result import Privacy, to_json_dict, write_json
     from radgov.evaluation.runner import evaluate
 
-    charts.warm_up().join()
+    charts.warm_up()
     render.load_pdf_engine()
     times, cpu = [], []
     for _ in range(repeat):

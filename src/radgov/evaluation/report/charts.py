@@ -8,7 +8,6 @@ vl-convert bundles Vega, Vega-Lite and its fonts.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -51,16 +50,9 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     return svg.split("?>", 1)[-1].strip() if svg.startswith("<?xml") else svg
 
 
-def warm_up() -> threading.Thread:
-    """Start the Vega engine in a thread (its first use costs most of a second)."""
-
-    def run() -> None:
-        chart = alt.Chart(alt.Data(values=[{"x": 0}])).mark_point().encode(x="x:Q")
-        to_svg(chart)
-
-    t = threading.Thread(target=run, name="vl-convert warm-up", daemon=True)
-    t.start()
-    return t
+def warm_up() -> None:
+    """Start the Vega engine: its first chart costs most of a second."""
+    to_svg(alt.Chart(alt.Data(values=[{"x": 0}])).mark_point().encode(x="x:Q"))
 
 
 def _records(**columns: list[Any]) -> list[dict[str, Any]]:

@@ -220,7 +220,7 @@ def _start(kind: str) -> Methods:
     # Altair validates every chart object as it is built (its "debug mode"); the builders'
     # specs are validated by the tests, and the spec drawn is the same either way
     disable_debug_mode()
-    charts.warm_up().join()  # the first chart starts the JavaScript engine
+    charts.warm_up()  # the first chart starts the JavaScript engine
     render.load_template()
     prepared: dict[str, Any] = {}  # the preliminary result and its charts, for this run only
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,6 @@ __all__ = [
     "render_html",
     "render_page",
     "render_pdf",
-    "report_context",
 ]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -114,20 +112,6 @@ def _subgroup_table(result: dict[str, Any]) -> dict[str, Any]:
     return {"metrics": [LABELS.get(m, m) for m in metrics], "rows": rows}
 
 
-def _charts(result: dict[str, Any], warm: threading.Thread | None) -> dict[str, str]:
-    from . import charts
-
-    if warm is not None:
-        warm.join()
-    return charts.svgs(result)
-
-
-def report_context(
-    result: dict[str, Any], *, warm: threading.Thread | None = None
-) -> dict[str, Any]:
-    return _context(result, _charts(result, warm))
-
-
 def _context(result: dict[str, Any], svgs: dict[str, str]) -> dict[str, Any]:
     p = result["protocol"]
     content = p["content"]
@@ -204,8 +188,10 @@ def _context(result: dict[str, Any], svgs: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def render_html(result: dict[str, Any], *, warm: threading.Thread | None = None) -> str:
-    return render_page(result, _charts(result, warm))
+def render_html(result: dict[str, Any]) -> str:
+    from . import charts
+
+    return render_page(result, charts.svgs(result))
 
 
 def render_page(result: dict[str, Any], svgs: dict[str, str]) -> str:
