@@ -19,6 +19,13 @@ from radgov.evaluation.services import EvaluationError
 SUFFIXES = (".csv", ".parquet")
 
 
+def private_folder() -> Path:
+    """The 0700 folder in the data folder for files that live only during one request."""
+    folder = config.data_dir() / "evaluation" / "incoming"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
 @contextmanager
 def saved_upload(upload: Any) -> Iterator[Path]:
     """Write ``upload`` (a Django ``UploadedFile``) to a 0600 file; delete it afterwards."""
@@ -34,9 +41,7 @@ def saved_upload(upload: Any) -> Iterator[Path]:
             f"the cases file is {upload.size / 1048576:.1f} MB, over the {limit_mb} MB limit "
             "(RADGOV_MAX_UPLOAD_MB); use `radgov evaluate` for larger files"
         )
-    folder = config.data_dir() / "evaluation" / "incoming"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=folder)
+    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=private_folder())
     path = Path(tmp)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -9,12 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from radgov.core import config
 from radgov.evaluation import selectors, services
 from radgov.evaluation.forms import PlanForm, ProtocolForm, RunForm
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.starter import starter_protocol
-from radgov.evaluation.uploads import saved_upload
+from radgov.evaluation.uploads import private_folder, saved_upload
 
 NAV = "evaluation:index"
 
@@ -273,9 +272,7 @@ def run_pdf(request: HttpRequest, run_id: int) -> HttpResponse:
     from radgov.evaluation.report.render import render_pdf
 
     r = _run(run_id)
-    folder = config.data_dir() / "evaluation" / "incoming"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+    with tempfile.TemporaryDirectory(dir=private_folder()) as tmp:
         pdf = render_pdf(r.report_html, Path(tmp) / "report.pdf").read_bytes()
     services.export_report(request.user, r, fmt="pdf")  # type: ignore[arg-type]
     response = HttpResponse(pdf, content_type="application/pdf")
