@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.test import Client
 
 from radgov.accounts.models import User
 from radgov.core.roles import Role
@@ -32,3 +34,17 @@ def totp_code(secret: str, *, at: float | None = None) -> str:
 
 def has_totp(user: User) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def client_for(user: User) -> Client:
+    """A test client logged in as ``user`` (MFA is the factories' business, not the page's)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def problem(response: Any, status: int) -> str:
+    """The ``detail`` of a problem+json answer, after checking its status and type."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    return str(response.json()["detail"])

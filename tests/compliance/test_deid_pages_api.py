@@ -20,18 +20,12 @@ from radgov.compliance.models import DeidJob
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from tests.compliance.conftest import dicom_bytes, upload, zip_bytes
-from tests.factories import make_user
+from tests.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
 PURPOSE = "local acceptance testing of ICH triage v2"
 ALLOWED = (Role.INFORMATICS, Role.DATA_SCIENTIST, Role.COMPLIANCE, Role.ADMINISTRATOR)
-
-
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def bearer(user) -> dict[str, str]:  # type: ignore[no-untyped-def]

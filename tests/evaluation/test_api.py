@@ -15,7 +15,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from radgov.accounts.models import User
 from radgov.core.models import AuditEntry
 from radgov.evaluation import services
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
@@ -23,6 +22,7 @@ from radgov.evaluation.synthetic import generate_ich_cases
 from radgov.governance import services as governance
 from tests.evaluation import test_services
 from tests.evaluation.test_services import cases_file, locked_protocol, passing_source
+from tests.factories import client_for, problem
 
 pytestmark = pytest.mark.django_db
 
@@ -32,18 +32,6 @@ API = "/api/evaluation"
 # the services tests' fixtures: people in each part, a deployment, quick password hashing
 world = test_services.world
 _quick_passwords = test_services._quick_passwords
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def problem(response: Any, status: int) -> str:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    return str(response.json()["detail"])
 
 
 def post_json(client: Client, url: str, body: dict[str, Any]) -> Any:

@@ -8,7 +8,6 @@ import json
 import polars as pl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
 from radgov.core import config
@@ -19,16 +18,10 @@ from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.synthetic import generate_ich_cases
 from radgov.inventory import lifecycle
 from tests.evaluation.conftest import EXAMPLE_PROTOCOL
-from tests.factories import make_user
+from tests.factories import client_for, make_user
 from tests.training.helpers import make_deployment, make_version
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

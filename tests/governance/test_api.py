@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from radgov.core.models import AuditEntry
 from radgov.governance import services
 from radgov.governance.models import Membership, Vote
+from tests.factories import client_for as _client
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def test_create_group_without_a_physician_answers_422(people):

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 
 from radgov.core import policy
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from radgov.governance.conformance import api, pdf
 from radgov.governance.conformance.audit import run_audit
-from tests.factories import make_user
+from tests.factories import client_for, make_user
 from tests.governance import conformance_world as w
 from tests.governance.conformance_urls import rules_with_conformance
 
@@ -42,12 +42,6 @@ def practice() -> Any:
     ok = w.deployed_model(p, world)
     bad = w.deployed_model(p, world, w.Omit(release_notes=True), name="LungNodule CT")
     return p, ok, bad
-
-
-def client_for(user: Any) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def shots() -> Path | None:

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from radgov.governance import services
 from radgov.governance.models import Vote
+from tests.factories import client_for as _client
 
 pytestmark = pytest.mark.django_db
-
-
-def _client(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def test_pages_render(meeting, people, inv):

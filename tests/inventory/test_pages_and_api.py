@@ -8,27 +8,15 @@ import json
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from radgov.accounts.models import User
 from radgov.inventory import services
 from radgov.inventory.models import Deployment, Document, ModelVersion, Product
 from radgov.inventory.stages import Stage
+from tests.factories import client_for, problem
 from tests.inventory.conftest import PDF, pdf_upload
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def problem(response: Any, status: int) -> str:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    return str(response.json()["detail"])
 
 
 # --- the PPV/NPV calculator (III.A.2) ---------------------------------------------------------

@@ -8,16 +8,10 @@ from django.test import Client
 from radgov.core.roles import Role
 from radgov.training import services
 from radgov.training.models import TrainingProcedure, TrainingRecord
-from tests.factories import make_user
+from tests.factories import client_for, make_user
 from tests.training.helpers import ago, make_deployment, upload_ifu
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def check(client: Client, mv, user=None):  # type: ignore[no-untyped-def]

@@ -11,16 +11,10 @@ from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from radgov.training.access import is_trained
 from radgov.training.models import IfuAttestation, TrainingProcedure, TrainingRecord
-from tests.factories import make_user
+from tests.factories import client_for, make_user
 from tests.training.helpers import make_deployment, upload_ifu
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_my_training_shows_what_is_missing_and_completing_it_opens_the_gate(world) -> None:  # type: ignore[no-untyped-def]
