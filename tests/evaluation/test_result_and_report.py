@@ -102,6 +102,17 @@ def test_html_report(result: dict[str, Any]) -> None:
     assert "Allowed: BAA 2024-17" in html
 
 
+def test_forest_plot_draws_each_criterion_threshold_once(result: dict[str, Any]) -> None:
+    """One dashed line per metric that a criterion sets a threshold for (sensitivity,
+    specificity, AUC in the example), not one per subgroup row drawn over each other."""
+    from radgov.evaluation.report import charts
+
+    svg = charts.svgs(result, names=["forest"])["forest"]
+    thresholds = {c["metric"] for c in result["criteria"]}
+    assert len(thresholds) == 3
+    assert svg.count(f'stroke="{charts.RED}"') == len(thresholds)
+
+
 def test_pdf_report(result: dict[str, Any], tmp_path: Path) -> None:
     from radgov.evaluation.report.render import render_html, render_pdf
 

@@ -218,13 +218,21 @@ def forest_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
         return None
     order = list(dict.fromkeys(r["group"] for r in rows))
     data = alt.Data(values=rows)
-    # few grid lines and ticks: the chart stays light for WeasyPrint, and readable
-    y = alt.Y("group:N", sort=order, title=None, axis=alt.Axis(labelLimit=200, grid=False))
+    # no tick marks (the grid and the row labels are enough) and one threshold line per panel:
+    # the chart stays light for WeasyPrint, and readable
+    y = alt.Y(
+        "group:N",
+        sort=order,
+        title=None,
+        axis=alt.Axis(labelLimit=200, grid=False, ticks=False, domain=False, labelPadding=6),
+    )
     x = alt.X(
         "est:Q",
         title=None,
         scale=alt.Scale(zero=False, nice=False, padding=8),
-        axis=alt.Axis(tickCount=4, grid=True, labelOverlap="greedy", labelSeparation=6),
+        axis=alt.Axis(
+            tickCount=4, grid=True, ticks=False, labelOverlap="greedy", labelSeparation=6
+        ),
     )
     base = alt.Chart(data)
     ci = base.transform_filter("datum.estimable").mark_rule(color=BLUE, strokeWidth=2).encode(
@@ -237,7 +245,9 @@ def forest_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
         y=y,
         color=alt.condition("datum.group == 'Overall'", alt.value("#000000"), alt.value(BLUE)),
     )  # fmt: skip
-    threshold = base.transform_filter("datum.threshold != null").mark_rule(
+    threshold = base.transform_filter(
+        "datum.threshold != null && datum.group == 'Overall'"
+    ).mark_rule(
         color=RED, strokeDash=[4, 3]
     ).encode(x="threshold:Q")  # fmt: skip
     missing = base.transform_filter("!datum.estimable").mark_text(
