@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,29 @@ def test_report_without_apps_as_through_djangos_dispatcher(tmp_path: Path) -> No
     _same_run(fast, full)
     assert outputs[0] == outputs[1]
     assert outputs[0][2] == b"%PDF-"
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("2", "2")])
+def test_evaluate_sets_one_blas_thread_unless_told_otherwise(
+    tmp_path: Path, given: str | None, expected: str
+) -> None:
+    """The report's engines need the second core, so OpenBLAS's spinning threads are not
+    wanted; a value the user set is theirs."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    script = (
+        "import os, sys\n"
+        "from radgov import cli\n"
+        "try:\n"
+        "    cli.main(['evaluate', '--help'])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'), file=sys.stderr)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert "--protocol" in run.stdout
+    assert run.stderr.strip().splitlines()[-1] == expected
