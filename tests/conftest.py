@@ -26,6 +26,7 @@ PEER_PROGRAMS = {
     "storescu": "storescu",
     "orthanc": "Orthanc",
     "pdftoppm": "pdftoppm",
+    "pdftotext": "pdftotext",
     "redis": "redis-server",
 }
 

@@ -77,6 +77,18 @@ def test_acceptance_test_from_protocol_to_pdf(live_server, browser, tmp_path_fac
     for i in range(charts.count()):
         box = charts.nth(i).bounding_box()
         assert box is not None and box["width"] > 200 and box["height"] > 150
+    # every label is drawn whole, inside its chart (a label laid out in a narrower font than the
+    # browser's runs past the chart's edge and is cut off)
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('figure svg')].flatMap(svg => {
+            const edge = svg.getBoundingClientRect();
+            return [...svg.querySelectorAll('text')].filter(t => {
+                const b = t.getBoundingClientRect();
+                return b.width > 0 && (b.left < edge.left - 0.5 || b.right > edge.right + 0.5);
+            }).map(t => t.textContent);
+        })"""
+    )
+    assert cut == []
     page.screenshot(path=str(shots / "report.png"), full_page=True)
 
     page.go_back()

@@ -113,6 +113,104 @@ def test_forest_plot_draws_each_criterion_threshold_once(result: dict[str, Any])
     assert svg.count(f'stroke="{charts.RED}"') == len(thresholds)
 
 
+EVERY_BINARY_METRIC = ["sensitivity", "specificity", "ppv", "npv", "accuracy", "f1", "auc", "brier"]
+
+
+@pytest.fixture
+def wide_result(synthetic_csv: Path, example_dict: dict[str, Any]) -> dict[str, Any]:
+    """Eight metrics by twelve subgroups, as in the benchmark: the widest report there is."""
+    example_dict["metrics"] = EVERY_BINARY_METRIC
+    example_dict["subgroups"] = [
+        "sex", "manufacturer", {"column": "age", "bins": [0, 18, 40, 50, 65, 80, 200]},
+    ]  # fmt: skip
+    example_dict["roc_band_resamples"] = 50
+    protocol = parse_protocol(example_dict)
+    return to_json_dict(evaluate(protocol, load_cases(synthetic_csv, protocol)), Privacy([]))
+
+
+def _pdf_words(pdf: Path) -> list[tuple[int, float, float, float, str]]:
+    """(page, page width, left, right, text) of every word pdftotext finds in ``pdf``."""
+    import re
+    import subprocess
+
+    out = pdf.with_suffix(".words.html")
+    subprocess.run(["pdftotext", "-bbox", str(pdf), str(out)], check=True)
+    words = []
+    pages = re.findall(r'<page width="([\d.]+)"[^>]*>(.*?)</page>', out.read_text(), re.S)
+    for number, (width, body) in enumerate(pages, start=1):
+        for left, right, text in re.findall(
+            r'<word xMin="([-\d.]+)" yMin="[-\d.]+" xMax="([-\d.]+)" yMax="[-\d.]+">(.*?)</word>',
+            body,
+        ):
+            words.append((number, float(width), float(left), float(right), text))
+    return words
+
+
+def test_subgroup_tables_split_many_metrics_evenly() -> None:
+    from radgov.evaluation.report.render import TABLE_METRICS, _column_groups
+
+    assert TABLE_METRICS == 6
+    assert [list(g) for g in _column_groups(6)] == [[0, 1, 2, 3, 4, 5]]
+    assert [list(g) for g in _column_groups(8)] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert [len(g) for g in _column_groups(13)] == [5, 5, 3]
+    assert [list(g) for g in _column_groups(1)] == [[0]]
+
+
+@pytest.mark.peer("pdftotext")
+def test_pdf_keeps_every_word_inside_the_page_margins(
+    wide_result: dict[str, Any], tmp_path: Path
+) -> None:
+    """Eight metric columns once ran off the right edge of the A4 page, cutting AUC and the
+    Brier score out of the subgroup table; now they are split over tables that fit."""
+    from radgov.evaluation.report.render import render_html, render_pdf
+
+    html = render_html(wide_result)
+    assert html.count('<table class="subgroups">') == 2  # four metrics each
+    words = _pdf_words(render_pdf(html, tmp_path / "r.pdf"))
+    margin = 14 / 25.4 * 72  # the report's left and right page margins: 14 mm, in points
+    outside = [w for w in words if w[2] < margin - 1 or w[3] > w[1] - margin + 1]
+    assert not outside
+    headers = [w[4] for w in words if w[4] == "Subgroup"]  # a table's first column
+    assert len(headers) >= 2  # (a table that breaks across pages repeats its header)
+    text = " ".join(w[4] for w in words)
+    assert text.count("Brier score") >= 3  # the metrics table, the forest plot, its table column
+
+
+@pytest.mark.peer("pdftotext")
+def test_chart_labels_are_not_cut_off_in_the_pdf(
+    wide_result: dict[str, Any], tmp_path: Path
+) -> None:
+    """WeasyPrint draws each chart's text in the machine's font; laid out in a narrower one,
+    long labels ran past the chart's edge and lost their first letters ("anufacturer=...")."""
+    import base64
+    import re
+
+    from weasyprint import HTML
+
+    from radgov.evaluation.report import charts
+
+    svgs = charts.svgs(wide_result)
+    assert set(svgs) == {"roc", "calibration", "confusion", "forest"}
+    for name, svg in svgs.items():
+        head = svg[: svg.index(">")]
+        width, height = (re.search(rf'{a}="([\d.]+)"', head)[1] for a in ("width", "height"))
+        data = base64.b64encode(svg.encode()).decode()
+        page = (
+            f"<style>@page {{ size: {width}px {height}px; margin: 0 }} body {{ margin: 0 }}"
+            f"</style><img style='display: block' src='data:image/svg+xml;base64,{data}'>"
+        )
+        pdf = tmp_path / f"{name}.pdf"
+        HTML(string=page).write_pdf(pdf)
+        words = _pdf_words(pdf)
+        assert words, name
+        assert not [w for w in words if w[2] < 0 or w[3] > w[1]], name
+        if name == "forest":
+            labels = {w[4] for w in words}
+            assert set(wide_result["subgroups"]) <= labels
+        if name == "confusion":
+            assert " ".join(w[4] for w in words).count("Truth negative") == 1
+
+
 def test_pdf_report(result: dict[str, Any], tmp_path: Path) -> None:
     from radgov.evaluation.report.render import render_html, render_pdf
 

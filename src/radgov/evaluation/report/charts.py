@@ -27,7 +27,13 @@ __all__ = [
 ]
 
 VL_VERSION = "v6_1"
-FONT = "Helvetica, Arial, sans-serif"
+# vl-convert lays out a chart's text with the first of these fonts it has, and a renderer that
+# draws it in a wider font pushes labels past the chart's edge, where they are cut off (the
+# PDF's forest plot lost the first letters of "manufacturer=Siemens").  DejaVu Sans is among
+# the widest common sans-serif fonts and the one fontconfig falls back to on Linux servers,
+# where WeasyPrint draws the PDF; a browser without it draws Helvetica or Arial, narrower than
+# what was measured, so labels keep their room.
+FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 BLUE = "#1f5a96"
 BAND = "#9ec3e6"
 GREY = "#888888"

@@ -8,6 +8,7 @@ no font or stylesheet from the network.
 from __future__ import annotations
 
 import base64
+import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,10 +93,23 @@ def _criteria_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _subgroup_table(result: dict[str, Any]) -> dict[str, Any]:
+# metric columns per subgroup table: with the subgroup and case-count columns, six metrics and
+# their intervals fit the width of an A4 page; more are split over tables of equal size
+TABLE_METRICS = 6
+
+
+def _column_groups(n: int, most: int = TABLE_METRICS) -> list[range]:
+    """``range(n)`` in the fewest runs of at most ``most``, as equal in size as they can be."""
+    size = max(1, math.ceil(n / max(1, math.ceil(n / most))))
+    return [range(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _subgroup_tables(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each metric by subgroup, as tables of at most :data:`TABLE_METRICS` metric columns,
+    each repeating the subgroup and its size."""
     metrics = result["protocol"]["content"]["metrics"]
-    rows = []
     groups = {"overall": result["overall"], **result["subgroups"]}
+    rows = []
     for key, values in groups.items():
         info = result["groups"][key]
         cells = []
@@ -109,7 +123,13 @@ def _subgroup_table(result: dict[str, Any]) -> dict[str, Any]:
         if "n_positive" in info:
             size += f" ({info['n_positive']:,}+)"
         rows.append({"key": "Overall" if key == "overall" else key, "size": size, "cells": cells})
-    return {"metrics": [LABELS.get(m, m) for m in metrics], "rows": rows}
+    return [
+        {
+            "metrics": [LABELS.get(metrics[i], metrics[i]) for i in columns],
+            "rows": [{**row, "cells": [row["cells"][i] for i in columns]} for row in rows],
+        }
+        for columns in _column_groups(len(metrics))
+    ]
 
 
 def _context(result: dict[str, Any], svgs: dict[str, str]) -> dict[str, Any]:
@@ -176,7 +196,7 @@ def _context(result: dict[str, Any], svgs: dict[str, str]) -> dict[str, Any]:
         "overall_rows": [_metric_row(m, e) for m, e in result["overall"].items()],
         "overall_info": overall_info,
         "criteria_rows": _criteria_rows(result),
-        "subgroup_table": _subgroup_table(result),
+        "subgroup_tables": _subgroup_tables(result),
         "ifu": ifu,
         "privacy": result["privacy"],
         "charts": svgs,
