@@ -18,7 +18,7 @@ def test_guards_are_registered():
         registered = lifecycle.guards_for(stage)
         assert guards.approval_guard in registered
         assert guards.extra_oversight_guard in registered
-    assert guards.waiver_evidence in lifecycle._evidence
+    assert guards.waiver_gap in lifecycle._evidence
 
 
 def test_no_pilot_without_an_approval_decision(meeting, people, inv):
@@ -41,7 +41,9 @@ def test_no_pilot_without_an_approval_decision(meeting, people, inv):
 
 
 def test_waiver_is_acceptance_evidence_once_passed(meeting, people, inv):
-    assert not guards.waiver_evidence(inv.deployment)
+    assert (
+        guards.waiver_gap(inv.deployment) == "the governance group has passed no justified waiver"
+    )
     w = services.record_decision(
         people.chen,
         meeting,
@@ -51,9 +53,9 @@ def test_waiver_is_acceptance_evidence_once_passed(meeting, people, inv):
         justification="Same scanners and protocol as the sister site's acceptance test",
         deployment=inv.deployment,
     )
-    assert not guards.waiver_evidence(inv.deployment)
+    assert guards.waiver_gap(inv.deployment)  # recorded, but not yet voted
     services.cast_vote(people.chen, w, "yes")
-    assert guards.waiver_evidence(inv.deployment)
+    assert guards.waiver_gap(inv.deployment) is None
     assert lifecycle.acceptance_guard(inv.deployment) == []
 
 

@@ -126,7 +126,7 @@ def ready(
         output_release_policy="Results go to PACS as a secondary capture after radiologist review",
         pilot_users=[people["physician"]],
     )
-    inventory_guards_only.append(lambda d: True)  # a passed acceptance test or a waiver
+    inventory_guards_only.append(lambda d: None)  # a passed acceptance test or a waiver
     yield move(people["gov"], deployment, Stage.UNDER_REVIEW, Stage.APPROVED)
 
 

@@ -98,18 +98,20 @@ def _too_big_pilot_group(d: Deployment, people: dict[str, User], evidence: list[
 
 def _remove_acceptance(d: Deployment, people: dict[str, User], evidence: list[Any]) -> None:
     evidence.clear()
-    evidence.append(lambda dep: False)  # a provider that holds nothing for this deployment
+    evidence.append(lambda dep: "no test here")  # a provider that holds nothing for it
 
 
+# the refusal repeats why the provider holds no evidence
+NO_ACCEPTANCE = f"{lifecycle.ACCEPTANCE_MISSING} for Acme AI HeadCheck ICH 2.1: no test here"
 GUARDS = [
     (_remove_ifu, Stage.PILOT, "IV.F.2: no IFU document uploaded for version 2.1"),
     (_remove_policy, Stage.PILOT, "IV.C.2: no output-release policy recorded"),
     (_remove_pilot_group, Stage.PILOT, "no pilot group: name the small group of end-users"),
     (_too_big_pilot_group, Stage.PILOT, "the pilot group has 11 end-users"),
-    (_remove_acceptance, Stage.PILOT, lifecycle.ACCEPTANCE_MISSING),
+    (_remove_acceptance, Stage.PILOT, NO_ACCEPTANCE),
     (_remove_ifu, Stage.DEPLOYED, "IV.F.2: no IFU document uploaded for version 2.1"),
     (_remove_policy, Stage.DEPLOYED, "IV.C.2: no output-release policy recorded"),
-    (_remove_acceptance, Stage.DEPLOYED, lifecycle.ACCEPTANCE_MISSING),
+    (_remove_acceptance, Stage.DEPLOYED, NO_ACCEPTANCE),
 ]
 
 

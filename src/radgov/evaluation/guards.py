@@ -45,11 +45,7 @@ def evidence_gap(deployment: Any) -> str | None:
     return None
 
 
-def passed_run_evidence(deployment: Any) -> bool:
-    return evidence_gap(deployment) is None
-
-
 def register() -> None:
     from radgov.inventory.lifecycle import register_acceptance_evidence
 
-    register_acceptance_evidence(passed_run_evidence)
+    register_acceptance_evidence(evidence_gap)

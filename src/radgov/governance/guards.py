@@ -59,14 +59,16 @@ def regulatory_guard(deployment: Any) -> list[str]:
     return missing
 
 
-def waiver_evidence(deployment: Any) -> bool:
-    """IV.E: the group recorded (and passed) a justified waiver of acceptance testing."""
-    return any(
+def waiver_gap(deployment: Any) -> str | None:
+    """IV.E: None when the group recorded (and passed) a justified waiver of acceptance
+    testing; otherwise that it has not."""
+    waived = any(
         d.justification.strip()
         for d in selectors.passed_decisions(
             DecisionKind.ACCEPTANCE_TEST_WAIVER, deployment=deployment
         )
     )
+    return None if waived else "the governance group has passed no justified waiver"
 
 
 def register() -> None:
@@ -76,4 +78,4 @@ def register() -> None:
         lifecycle.register_guard(stage, approval_guard)
         lifecycle.register_guard(stage, extra_oversight_guard)
         lifecycle.register_guard(stage, regulatory_guard)
-    lifecycle.register_acceptance_evidence(waiver_evidence)
+    lifecycle.register_acceptance_evidence(waiver_gap)

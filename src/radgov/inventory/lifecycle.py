@@ -14,7 +14,8 @@ Other apps register their guards in their ``AppConfig.ready``: governance the
 approval decision and, for products that need extra oversight (IV.H), the IRB
 determination and the legal/compliance review; training the training procedure.
 Evidence of local acceptance testing (IV.E) comes from providers registered with
-:func:`register_acceptance_evidence` (a governance waiver, a passed evaluation run).
+:func:`register_acceptance_evidence` (a governance waiver, a passed evaluation run); each says
+why it holds none, and a refusal repeats what they say.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ __all__ = [
 ]
 
 Guard = Callable[["Deployment"], list[str]]
-EvidenceProvider = Callable[["Deployment"], bool]
+# None when the provider holds evidence for the deployment; otherwise why it holds none
+EvidenceProvider = Callable[["Deployment"], str | None]
 
 PILOT_MAX_USERS = 10
 
@@ -91,8 +93,9 @@ def register_guard(target: Stage | str, guard: Guard) -> None:
 
 
 def register_acceptance_evidence(provider: EvidenceProvider) -> None:
-    """``provider(deployment)`` is True when it holds a passed local acceptance test or a
-    recorded, justified waiver for the deployment (IV.E)."""
+    """``provider(deployment)`` is None when it holds a passed local acceptance test or a
+    recorded, justified waiver for the deployment (IV.E), and otherwise says why it holds
+    none ("the latest run failed its criteria"), for the refusal to repeat."""
     if provider not in _evidence:
         _evidence.append(provider)
 
@@ -229,9 +232,11 @@ ACCEPTANCE_MISSING = "IV.E: no passed local acceptance test and no recorded, jus
 
 
 def acceptance_guard(deployment: Deployment) -> list[str]:
-    if any(provider(deployment) for provider in list(_evidence)):
+    gaps = [provider(deployment) for provider in list(_evidence)]
+    if any(gap is None for gap in gaps):
         return []
-    return [f"{ACCEPTANCE_MISSING} for {deployment.model_version}"]
+    why = f": {'; '.join(str(gap) for gap in gaps)}" if gaps else ""
+    return [f"{ACCEPTANCE_MISSING} for {deployment.model_version}{why}"]
 
 
 def register_inventory_guards() -> None:
