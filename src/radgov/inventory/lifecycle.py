@@ -235,7 +235,7 @@ def acceptance_guard(deployment: Deployment) -> list[str]:
     gaps = [provider(deployment) for provider in list(_evidence)]
     if any(gap is None for gap in gaps):
         return []
-    why = f": {'; '.join(str(gap) for gap in gaps)}" if gaps else ""
+    why = f": {'; '.join(gap for gap in gaps if gap)}" if gaps else ""
     return [f"{ACCEPTANCE_MISSING} for {deployment.model_version}{why}"]
 
 

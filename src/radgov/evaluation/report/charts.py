@@ -66,8 +66,8 @@ def _room_for(labels: Iterable[str]) -> dict[str, int]:
     would fit exactly, but vl-convert reads a system font from disk for every label: a fifth
     of a second more per report.)
     """
-    return {"left": 5 + max((len(label) for label in labels), default=0), "top": 5, "right": 5,
-            "bottom": 5}  # fmt: skip
+    longest = max((len(label) for label in labels), default=0)
+    return {"left": 5 + longest, "top": 5, "right": 5, "bottom": 5}
 
 
 def _records(**columns: list[Any]) -> list[dict[str, Any]]:
