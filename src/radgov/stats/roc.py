@@ -157,17 +157,22 @@ def _auc_variance(truth: NDArray[np.bool_], scores: FloatArray) -> tuple[float, 
     if np.any(s[1:] == s[:-1]):
         return rank_scores(truth, scores).auc_and_variance()
     sorted_truth = truth[order]
-    pos_at = np.flatnonzero(sorted_truth)
-    neg_at = np.flatnonzero(~sorted_truth)
-    n_pos, n_neg = int(pos_at.shape[0]), int(neg_at.shape[0])
-    # negatives below each positive / positives above each negative
-    v10 = (pos_at - np.arange(n_pos)) / n_neg
-    v01 = (n_pos - (neg_at - np.arange(n_neg))) / n_pos
-    auc = float(v10.mean())
+    # the k-th positive in score order, at position p, has p - k negatives below it; the k-th
+    # negative has p - k positives below it (worked in place: this runs on every subgroup)
+    neg_below = np.flatnonzero(sorted_truth)
+    pos_below = np.flatnonzero(~sorted_truth)
+    n_pos, n_neg = int(neg_below.shape[0]), int(pos_below.shape[0])
+    steps = np.arange(max(n_pos, n_neg))
+    neg_below -= steps[:n_pos]
+    pos_below -= steps[:n_neg]
+    auc = float(neg_below.sum()) / (n_pos * n_neg)
     if n_pos < 2 or n_neg < 2:
         return auc, math.nan
+    # V10 = neg_below / n_neg and V01 = 1 - pos_below / n_pos: their deviations from the AUC
+    v10 = neg_below / n_neg
     v10 -= auc
-    v01 -= auc
+    v01 = pos_below / n_pos
+    v01 -= 1.0 - auc  # = -(V01 - AUC); squared alike
     s10 = float(np.dot(v10, v10)) / (n_pos - 1)
     s01 = float(np.dot(v01, v01)) / (n_neg - 1)
     return auc, s10 / n_pos + s01 / n_neg
