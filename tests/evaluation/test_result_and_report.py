@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +118,8 @@ EVERY_BINARY_METRIC = ["sensitivity", "specificity", "ppv", "npv", "accuracy", "
 
 
 @pytest.fixture
-def wide_result(synthetic_csv: Path, example_dict: dict[str, Any]) -> dict[str, Any]:
-    """Eight metrics by twelve subgroups, as in the benchmark: the widest report there is."""
+def wide_binary(synthetic_csv: Path, example_dict: dict[str, Any]) -> dict[str, Any]:
+    """Eight metrics by twelve subgroups, as in the benchmark."""
     example_dict["metrics"] = EVERY_BINARY_METRIC
     example_dict["subgroups"] = [
         "sex", "manufacturer", {"column": "age", "bins": [0, 18, 40, 50, 65, 80, 200]},
@@ -128,8 +129,55 @@ def wide_result(synthetic_csv: Path, example_dict: dict[str, Any]) -> dict[str, 
     return to_json_dict(evaluate(protocol, load_cases(synthetic_csv, protocol)), Privacy([]))
 
 
-def _pdf_words(pdf: Path) -> list[tuple[int, float, float, float, str]]:
-    """(page, page width, left, right, text) of every word pdftotext finds in ``pdf``."""
+@pytest.fixture
+def wide_quantification(tmp_path: Path) -> dict[str, Any]:
+    """Six agreement metrics with long names, by sites with long names."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    ref = rng.normal(40, 10, 300)
+    ai = ref + rng.normal(1.0, 3.0, 300)
+    sites = ["Main Hospital CT", "Emergency Department CT", "Outpatient imaging centre"]
+    rows = [f"v{i},{ref[i]:.4f},{ai[i]:.4f},{sites[i % 3]}" for i in range(300)]
+    protocol = parse_protocol(
+        {
+            "name": "haematoma volume",
+            "task": "quantification",
+            "columns": {"case_id": "id", "truth": "ref_ml", "score": "ai_ml"},
+            "metrics": ["bias", "loa_low", "loa_high", "mae", "icc", "ccc"],
+            "subgroups": ["site"],
+            "criteria": [{"metric": "mae", "ci_high_at_most": 5}],
+        }
+    )
+    path = write_rows(tmp_path / "q.csv", "id,ref_ml,ai_ml,site", rows)
+    return to_json_dict(evaluate(protocol, load_cases(path, protocol)), Privacy([]))
+
+
+WIDE = {"wide_binary": ({"roc", "calibration", "confusion", "forest"}, 2),
+        "wide_quantification": ({"bland_altman", "forest"}, 1)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Word:
+    page: int
+    page_width: float
+    left: float
+    top: float
+    right: float
+    bottom: float
+    text: str
+
+    def overlaps(self, other: Word) -> bool:
+        """The two boxes share more than a sliver (a point each way)."""
+        return (
+            self.page == other.page
+            and min(self.right, other.right) - max(self.left, other.left) > 1
+            and min(self.bottom, other.bottom) - max(self.top, other.top) > 1
+        )
+
+
+def _pdf_words(pdf: Path) -> list[Word]:
+    """Every word pdftotext finds in ``pdf``, with its box."""
     import re
     import subprocess
 
@@ -138,11 +186,11 @@ def _pdf_words(pdf: Path) -> list[tuple[int, float, float, float, str]]:
     words = []
     pages = re.findall(r'<page width="([\d.]+)"[^>]*>(.*?)</page>', out.read_text(), re.S)
     for number, (width, body) in enumerate(pages, start=1):
-        for left, right, text in re.findall(
-            r'<word xMin="([-\d.]+)" yMin="[-\d.]+" xMax="([-\d.]+)" yMax="[-\d.]+">(.*?)</word>',
+        for *box, text in re.findall(
+            r'<word xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" yMax="([-\d.]+)">(.*?)</word>',
             body,
         ):
-            words.append((number, float(width), float(left), float(right), text))
+            words.append(Word(number, float(width), *map(float, box), text))
     return words
 
 
@@ -157,31 +205,38 @@ def test_subgroup_tables_split_many_metrics_evenly() -> None:
 
 
 @pytest.mark.peer("pdftotext")
+@pytest.mark.parametrize("wide", WIDE)
 def test_pdf_keeps_every_word_inside_the_page_margins(
-    wide_result: dict[str, Any], tmp_path: Path
+    wide: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """Eight metric columns once ran off the right edge of the A4 page, cutting AUC and the
-    Brier score out of the subgroup table; now they are split over tables that fit."""
+    Brier score out of the subgroup table, and so did six with long names; now they are split
+    over tables of at most six, whose headers wrap."""
     from radgov.evaluation.report.render import render_html, render_pdf
+    from radgov.evaluation.report.summary import LABELS
 
-    html = render_html(wide_result)
-    assert html.count('<table class="subgroups">') == 2  # four metrics each
+    result = request.getfixturevalue(wide)
+    html = render_html(result)
+    assert html.count('<table class="subgroups">') == WIDE[wide][1]
     words = _pdf_words(render_pdf(html, tmp_path / "r.pdf"))
     margin = 14 / 25.4 * 72  # the report's left and right page margins: 14 mm, in points
-    outside = [w for w in words if w[2] < margin - 1 or w[3] > w[1] - margin + 1]
+    outside = [w for w in words if w.left < margin - 1 or w.right > w.page_width - margin + 1]
     assert not outside
-    headers = [w[4] for w in words if w[4] == "Subgroup"]  # a table's first column
-    assert len(headers) >= 2  # (a table that breaks across pages repeats its header)
-    text = " ".join(w[4] for w in words)
-    assert text.count("Brier score") >= 3  # the metrics table, the forest plot, its table column
+    headers = [w for w in words if w.text == "Subgroup"]  # a table's first column
+    assert len(headers) >= WIDE[wide][1]  # (a table that breaks across pages repeats it)
+    # the last metric's name: in the overall table, the forest plot and a subgroup table
+    last = LABELS[result["protocol"]["content"]["metrics"][-1]].split()[0]
+    assert sum(w.text == last for w in words) >= 3
 
 
 @pytest.mark.peer("pdftotext")
-def test_chart_labels_are_not_cut_off_in_the_pdf(
-    wide_result: dict[str, Any], tmp_path: Path
+@pytest.mark.parametrize("wide", WIDE)
+def test_chart_text_is_whole_and_apart_in_the_pdf(
+    wide: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """WeasyPrint draws each chart's text in the machine's font; laid out in a narrower one,
-    long labels ran past the chart's edge and lost their first letters ("anufacturer=...")."""
+    long labels ran past the chart's edge and lost their first letters ("anufacturer=..."),
+    and long panel titles ran into each other ("Lower limit of agreement")."""
     import base64
     import re
 
@@ -189,8 +244,9 @@ def test_chart_labels_are_not_cut_off_in_the_pdf(
 
     from radgov.evaluation.report import charts
 
-    svgs = charts.svgs(wide_result)
-    assert set(svgs) == {"roc", "calibration", "confusion", "forest"}
+    result = request.getfixturevalue(wide)
+    svgs = charts.svgs(result)
+    assert set(svgs) == WIDE[wide][0]
     for name, svg in svgs.items():
         head = svg[: svg.index(">")]
         width, height = (re.search(rf'{a}="([\d.]+)"', head)[1] for a in ("width", "height"))
@@ -203,12 +259,16 @@ def test_chart_labels_are_not_cut_off_in_the_pdf(
         HTML(string=page).write_pdf(pdf)
         words = _pdf_words(pdf)
         assert words, name
-        assert not [w for w in words if w[2] < 0 or w[3] > w[1]], name
+        assert not [w for w in words if w.left < 0 or w.right > w.page_width], name
+        crowded = [(a.text, b.text) for i, a in enumerate(words) for b in words[i + 1 :]
+                   if a.overlaps(b)]  # fmt: skip
+        if name != "bland_altman":  # (its points are drawn over its grid, not over words)
+            assert not crowded, name
         if name == "forest":
-            labels = {w[4] for w in words}
-            assert set(wide_result["subgroups"]) <= labels
+            labels = {w.text for w in words}
+            assert {k.split()[-1] for k in result["subgroups"]} <= labels
         if name == "confusion":
-            assert " ".join(w[4] for w in words).count("Truth negative") == 1
+            assert " ".join(w.text for w in words).count("Truth negative") == 1
 
 
 def test_pdf_report(result: dict[str, Any], tmp_path: Path) -> None:

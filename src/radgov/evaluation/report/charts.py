@@ -8,6 +8,7 @@ vl-convert bundles Vega, Vega-Lite and its fonts.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -216,7 +217,7 @@ def _forest_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             e = metrics[metric]
             rows.append(
                 {
-                    "metric": LABELS.get(metric, metric),
+                    "metric": _panel_title(LABELS.get(metric, metric)),
                     "group": "Overall" if key == "overall" else key,
                     "est": e["estimate"],
                     "lo": e["ci_low"],
@@ -227,6 +228,17 @@ def _forest_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+# a forest panel's title: lines of at most PANEL_TITLE characters (13 px bold over a 150 px
+# panel), joined by LINE, which the header splits ("Lower limit of agreement" took the room of
+# its neighbours' titles on one line)
+PANEL_TITLE = 18
+LINE = "|"
+
+
+def _panel_title(label: str) -> str:
+    return LINE.join(textwrap.wrap(label, PANEL_TITLE)) or label
 
 
 def forest_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
@@ -272,7 +284,7 @@ def forest_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
     ).encode(y=y, text="note:N")  # fmt: skip
     from .summary import LABELS
 
-    metrics = [LABELS.get(m, m) for m in result["protocol"]["content"]["metrics"]]
+    metrics = [_panel_title(LABELS.get(m, m)) for m in result["protocol"]["content"]["metrics"]]
     return (
         alt.layer(ci, point, threshold, missing, data=data)
         .properties(width=150, height=alt.Step(16))
@@ -281,7 +293,11 @@ def forest_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
                 "metric:N",
                 sort=metrics,
                 title=None,
-                header=alt.Header(labelFontSize=13, labelFontWeight="bold"),
+                header=alt.Header(
+                    labelFontSize=13,
+                    labelFontWeight="bold",
+                    labelExpr=f"split(datum.value, '{LINE}')",
+                ),
             ),
             columns=min(3, len(metrics)),
         )
