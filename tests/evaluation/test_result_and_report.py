@@ -101,6 +101,7 @@ def test_html_report(result: dict[str, Any]) -> None:
     assert "SYNTHETIC DATA" in html
     assert "IFU rev. C, table 4" in html
     assert "Allowed: BAA 2024-17" in html
+    assert "AUC with the DeLong interval; ROC band by stratified bootstrap" in html  # methods
 
 
 def test_forest_plot_draws_each_criterion_threshold_once(result: dict[str, Any]) -> None:
@@ -347,6 +348,7 @@ def test_quantification_report_has_bland_altman(tmp_path: Path) -> None:
     assert "Agreement with the reference (Bland-Altman)" in html
     assert html.count("<svg") == 2  # Bland-Altman and the forest plot
     assert "limits of agreement" in html
+    assert "DeLong" not in html  # the methods note names only what a binary task uses
     assert result["ifu_comparison"][0]["verdict"] in {
         "consistent with the claim", "worse than claimed", "better than claimed",
     }  # fmt: skip
