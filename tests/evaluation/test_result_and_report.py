@@ -132,7 +132,7 @@ def wide_binary(synthetic_csv: Path, example_dict: dict[str, Any]) -> dict[str, 
 
 @pytest.fixture
 def wide_quantification(tmp_path: Path) -> dict[str, Any]:
-    """Six agreement metrics with long names, by sites with long names."""
+    """Six agreement metrics with long names, by sites with long names, and an IFU claim."""
     import numpy as np
 
     rng = np.random.default_rng(4)
@@ -148,6 +148,7 @@ def wide_quantification(tmp_path: Path) -> dict[str, Any]:
             "metrics": ["bias", "loa_low", "loa_high", "mae", "icc", "ccc"],
             "subgroups": ["site"],
             "criteria": [{"metric": "mae", "ci_high_at_most": 5}],
+            "ifu_claims": [{"metric": "mae", "value": 2.0}],
         }
     )
     path = write_rows(tmp_path / "q.csv", "id,ref_ml,ai_ml,site", rows)
@@ -323,27 +324,10 @@ def test_plain_summary_names_the_failures(result: dict[str, Any]) -> None:
         assert c["subgroup"] in text
 
 
-def test_quantification_report_has_bland_altman(tmp_path: Path) -> None:
-    import numpy as np
-
+def test_quantification_report_has_bland_altman(wide_quantification: dict[str, Any]) -> None:
     from radgov.evaluation.report.render import render_html
 
-    rng = np.random.default_rng(4)
-    ref = rng.normal(40, 10, 120)
-    ai = ref + rng.normal(1.0, 3.0, 120)
-    rows = [f"v{i},{ref[i]:.4f},{ai[i]:.4f}" for i in range(120)]
-    protocol = parse_protocol(
-        {
-            "name": "haematoma volume",
-            "task": "quantification",
-            "columns": {"case_id": "id", "truth": "ref_ml", "score": "ai_ml"},
-            "metrics": ["bias", "loa_low", "loa_high", "mae", "icc", "ccc"],
-            "criteria": [{"metric": "mae", "ci_high_at_most": 5}],
-            "ifu_claims": [{"metric": "mae", "value": 2.0}],
-        }
-    )
-    path = write_rows(tmp_path / "q.csv", "id,ref_ml,ai_ml", rows)
-    result = to_json_dict(evaluate(protocol, load_cases(path, protocol)))
+    result = wide_quantification
     html = render_html(result)
     assert "Agreement with the reference (Bland-Altman)" in html
     assert html.count("<svg") == 2  # Bland-Altman and the forest plot
