@@ -7,8 +7,8 @@ criteria fail is a result, not a refusal: it is created with ``passed: false``."
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from django.db import models
@@ -17,12 +17,12 @@ from ninja import File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
+from radgov.core.problems import call_service
 from radgov.evaluation import services
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.uploads import saved_upload
 
 router = Router(tags=["evaluation"])
-T = TypeVar("T")
 M = TypeVar("M", bound=models.Model)
 
 
@@ -143,14 +143,7 @@ def _protocol(protocol_id: int) -> AcceptanceProtocol:
     return _get(AcceptanceProtocol, protocol_id, "acceptance-test protocol")
 
 
-def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call a service; a refusal becomes 403, a broken rule 422 (problem+json)."""
-    try:
-        return fn(*args, **kwargs)
-    except services.NotAllowed as exc:
-        raise HttpError(403, str(exc)) from None
-    except services.EvaluationError as exc:
-        raise HttpError(422, str(exc)) from None
+_call = partial(call_service, denied=services.NotAllowed, invalid=services.EvaluationError)
 
 
 # --- protocols ---------------------------------------------------------------------------------

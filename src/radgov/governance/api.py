@@ -5,7 +5,7 @@ the rule and its clause as the problem's detail, and nothing changes."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -15,6 +15,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from radgov.core.audit import Action, record
+from radgov.core.problems import call_service
 from radgov.governance import pdf, selectors, services
 from radgov.governance.conformance.api import router as conformance_router
 from radgov.governance.models import (
@@ -33,7 +34,6 @@ from radgov.governance.models import (
 from radgov.governance.recusal import recusals
 
 router = Router(tags=["governance"])
-T = TypeVar("T")
 M = TypeVar("M", bound=models.Model)
 
 
@@ -61,13 +61,9 @@ def _inv(name: str) -> Any:
     return apps.get_model("inventory", name)
 
 
-def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    try:
-        return fn(*args, **kwargs)
-    except services.GovernancePermissionError as exc:
-        raise HttpError(403, str(exc)) from None
-    except services.GovernanceError as exc:
-        raise HttpError(422, str(exc)) from None
+_call = partial(
+    call_service, denied=services.GovernancePermissionError, invalid=services.GovernanceError
+)
 
 
 # --- schemas -----------------------------------------------------------------------------------

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import partial
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from radgov.accounts.models import User
+from radgov.core.problems import call_service
 from radgov.core.roles import Role
 from radgov.training import selectors, services
 from radgov.training.access import training_status
 from radgov.training.models import TrainingProcedure, TrainingRecord
 
 router = Router(tags=["training"])
-T = TypeVar("T")
 
 
 class ProcedureOut(Schema):
@@ -132,14 +131,7 @@ def _not_found(kind: str, object_id: int) -> HttpError:
     return HttpError(404, f"no {kind} {object_id} that you may see")
 
 
-def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call a service; a refusal becomes 403, a broken rule 422 (problem+json)."""
-    try:
-        return fn(*args, **kwargs)
-    except services.NotAllowed as exc:
-        raise HttpError(403, str(exc)) from None
-    except services.TrainingError as exc:
-        raise HttpError(422, str(exc)) from None
+_run = partial(call_service, denied=services.NotAllowed, invalid=services.TrainingError)
 
 
 def _model_version(model_version_id: int):  # type: ignore[no-untyped-def]
