@@ -32,10 +32,14 @@ def latest_run(deployment: Any) -> AcceptanceRun | None:
 
 def evidence_gap(deployment: Any) -> str | None:
     """Why the deployment has no acceptance-test evidence, or None when it has."""
-    locked = latest_locked(deployment)
+    return gap_of(latest_locked(deployment), latest_run(deployment))
+
+
+def gap_of(locked: AcceptanceProtocol | None, run: AcceptanceRun | None) -> str | None:
+    """:func:`evidence_gap` from a deployment's latest locked protocol and latest run, for a
+    caller that has read them already."""
     if locked is None:
         return "no approved and locked acceptance-test protocol"
-    run = latest_run(deployment)
     if run is None or run.protocol_id != locked.pk:
         return f"no run of the locked protocol {locked} yet"
     if run.synthetic:

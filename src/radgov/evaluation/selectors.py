@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from radgov.evaluation.guards import evidence_gap, latest_run
+from radgov.evaluation.guards import gap_of, latest_locked, latest_run
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 
 
@@ -26,7 +26,11 @@ def overview() -> list[Row]:
     deployments = Deployment.objects.select_related("model_version__product").order_by(
         "model_version__product__vendor", "model_version__product__name", "pk"
     )
-    return [Row(d, current_protocol(d), latest_run(d), evidence_gap(d)) for d in deployments]
+    rows = []
+    for d in deployments:
+        run = latest_run(d)
+        rows.append(Row(d, current_protocol(d), run, gap_of(latest_locked(d), run)))
+    return rows
 
 
 def current_protocol(deployment: Any) -> AcceptanceProtocol | None:
@@ -66,6 +70,6 @@ def summary(deployment: Any) -> str:
         verdict = "passed" if run.passed else "failed"
         data = "synthetic cases" if run.synthetic else "cases"
         text += f" Latest run {run.created_at:%Y-%m-%d}: {verdict} on {run.n_cases:,} {data}."
-    gap = evidence_gap(deployment)
+    gap = gap_of(latest_locked(deployment), run)
     text += f" Not yet acceptance evidence: {gap}." if gap else " Counts as acceptance evidence."
     return text

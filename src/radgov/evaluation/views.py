@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from radgov.evaluation import selectors, services
+from radgov.evaluation import guards, selectors, services
 from radgov.evaluation.forms import PlanForm, ProtocolForm, RunForm
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.starter import starter_protocol
@@ -61,7 +61,7 @@ def deployment(request: HttpRequest, deployment_id: int) -> HttpResponse:
             "protocols": selectors.protocols_of(d),
             "runs": selectors.runs_of(d),
             "current": current,
-            "gap": selectors.evidence_gap(d),
+            "gap": guards.evidence_gap(d),
             "may_evaluate": services.may_evaluate(request.user),
             "lock_refusal": services.lock_refusal(request.user, current) if current else None,
             "run_refusal": services.run_refusal(request.user, current) if current else None,

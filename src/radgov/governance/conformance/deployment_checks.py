@@ -62,7 +62,7 @@ def acceptance_records(d: Any) -> str:
     draft = AcceptanceProtocol.objects.filter(deployment=d, locked_at__isnull=True).first()
     if draft is not None:  # only ever the latest version
         parts.append(f"Version {draft.version} is a draft, not locked yet.")
-    gap = evaluation.evidence_gap(d)
+    gap = evaluation.gap_of(locked, run)
     if gap:  # with no record at all, the gap is all there is to say
         parts.append(f"Not acceptance evidence: {gap}." if parts else f"{gap.capitalize()}.")
     return " ".join(parts)
