@@ -138,10 +138,6 @@ def locate_app_folder(folder: str | Path) -> Located:
 
 
 # ------------------------------------------------------------------------------ uploads
-def max_upload_bytes() -> int:
-    return config.get_int("RADGOV_MAX_UPLOAD_MB") * 1024 * 1024
-
-
 def _too_big() -> SourceError:
     return SourceError(
         f"the upload is larger than {config.get_int('RADGOV_MAX_UPLOAD_MB')} MB "
@@ -258,7 +254,7 @@ def stage_upload(files: Iterable[Upload]) -> Path:
     files = list(files)
     if not files:
         raise SourceError("choose one or more DICOM files, or a .zip of them")
-    limit = max_upload_bytes()
+    limit = config.max_upload_bytes()
     if sum(f.size or 0 for f in files) > limit:
         raise _too_big()
     deid_dir().mkdir(parents=True, exist_ok=True)

@@ -125,6 +125,11 @@ def get_int(name: str) -> int:
         raise ValueError(f"{name}={value!r} is not a whole number") from None
 
 
+def max_upload_bytes() -> int:
+    """The largest upload any page or API operation accepts (``RADGOV_MAX_UPLOAD_MB``)."""
+    return get_int("RADGOV_MAX_UPLOAD_MB") * 1024 * 1024
+
+
 def get_list(name: str) -> list[str]:
     return [part.strip() for part in (get(name) or "").split(",") if part.strip()]
 

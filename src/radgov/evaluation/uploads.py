@@ -35,10 +35,10 @@ def saved_upload(upload: Any) -> Iterator[Path]:
         raise EvaluationError(
             f"the cases file must be CSV (.csv) or Parquet (.parquet); got {name!r}"
         )
-    limit_mb = config.get_int("RADGOV_MAX_UPLOAD_MB")
-    if upload.size > limit_mb * 1024 * 1024:
+    if upload.size > config.max_upload_bytes():
         raise EvaluationError(
-            f"the cases file is {upload.size / 1048576:.1f} MB, over the {limit_mb} MB limit "
+            f"the cases file is {upload.size / 1048576:.1f} MB, over the "
+            f"{config.get_int('RADGOV_MAX_UPLOAD_MB')} MB limit "
             "(RADGOV_MAX_UPLOAD_MB); use `radgov evaluate` for larger files"
         )
     fd, tmp = tempfile.mkstemp(suffix=suffix, dir=private_folder())

@@ -452,10 +452,6 @@ def propose_upgrade(user: Any, deployment: Deployment, new_version: ModelVersion
 # --- documents -------------------------------------------------------------------------------
 
 
-def max_upload_bytes() -> int:
-    return config.get_int("RADGOV_MAX_UPLOAD_MB") * 1024 * 1024
-
-
 def _sha256(fh: IO[bytes]) -> tuple[str, int, bytes]:
     digest, size, head = hashlib.sha256(), 0, b""
     fh.seek(0)
@@ -494,7 +490,7 @@ def upload_document(
     if not label:
         raise InventoryError("version_label: required (documents are versioned, IV.F.2)")
     name = str(getattr(upload, "name", "") or "document.pdf").rsplit("/", 1)[-1][:255]
-    limit = max_upload_bytes()
+    limit = config.max_upload_bytes()
     declared = getattr(upload, "size", None)
     if declared is not None and declared > limit:
         raise InventoryError(
