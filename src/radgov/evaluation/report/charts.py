@@ -204,20 +204,18 @@ def confusion_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
     )
 
 
-def _forest_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    from .summary import LABELS
-
+def _forest_rows(result: dict[str, Any], titles: dict[str, str]) -> list[dict[str, Any]]:
     thresholds: dict[str, float] = {}
     for c in result["criteria"]:
         thresholds.setdefault(c["metric"], c["threshold"])
     groups = {"overall": result["overall"], **result["subgroups"]}
     rows = []
-    for metric in result["protocol"]["content"]["metrics"]:
+    for metric, title in titles.items():
         for key, metrics in groups.items():
             e = metrics[metric]
             rows.append(
                 {
-                    "metric": _panel_title(LABELS.get(metric, metric)),
+                    "metric": title,
                     "group": "Overall" if key == "overall" else key,
                     "est": e["estimate"],
                     "lo": e["ci_low"],
@@ -237,12 +235,20 @@ PANEL_TITLE = 18
 LINE = "|"
 
 
-def _panel_title(label: str) -> str:
-    return LINE.join(textwrap.wrap(label, PANEL_TITLE)) or label
+def _panel_titles(result: dict[str, Any]) -> dict[str, str]:
+    """Each metric of the protocol, in its order, with its panel's title."""
+    from .summary import LABELS
+
+    titles = {}
+    for metric in result["protocol"]["content"]["metrics"]:
+        label = LABELS.get(metric, metric)
+        titles[metric] = LINE.join(textwrap.wrap(label, PANEL_TITLE)) or label
+    return titles
 
 
 def forest_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
-    rows = _forest_rows(result)
+    titles = _panel_titles(result)
+    rows = _forest_rows(result, titles)
     if not rows:
         return None
     order = list(dict.fromkeys(r["group"] for r in rows))
@@ -282,9 +288,7 @@ def forest_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
     missing = base.transform_filter("!datum.estimable").mark_text(
         color=RED, fontSize=10, align="left", x=4
     ).encode(y=y, text="note:N")  # fmt: skip
-    from .summary import LABELS
-
-    metrics = [_panel_title(LABELS.get(m, m)) for m in result["protocol"]["content"]["metrics"]]
+    metrics = list(titles.values())
     return (
         alt.layer(ci, point, threshold, missing, data=data)
         .properties(width=150, height=alt.Step(16))
