@@ -10,7 +10,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from radgov.core import config
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from radgov.evaluation import services
@@ -56,7 +55,9 @@ def write_and_lock(world) -> AcceptanceProtocol:  # type: ignore[no-untyped-def]
     return protocol
 
 
-def test_the_example_protocol_runs_end_to_end_in_the_web_app(world) -> None:  # type: ignore[no-untyped-def]
+def test_the_example_protocol_runs_end_to_end_in_the_web_app(world, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a data folder of its own: another test's request may hold a file in the shared one
+    monkeypatch.setenv("RADGOV_DATA_DIR", str(tmp_path / "data"))
     d = world["deployment"]
     scientist = client_for(world["scientist"])
     # the new-protocol page starts from a draft naming the model
@@ -77,7 +78,7 @@ def test_the_example_protocol_runs_end_to_end_in_the_web_app(world) -> None:  # 
     assert run.result["protocol"]["hash"] == protocol.content_hash
     assert set(run.result["subgroups"]) >= {"sex=F", "sex=M", "age=[18,65)"}
     # the cases file is not kept: the folder the upload was held in is empty again
-    assert list((config.data_dir() / "evaluation" / "incoming").iterdir()) == []
+    assert list((tmp_path / "data" / "evaluation" / "incoming").iterdir()) == []
     assert run.result["cases"]["file"] == "ich-cases.csv"
 
     page = scientist.get(reverse("evaluation:run", args=[run.pk])).content.decode()
