@@ -65,7 +65,9 @@ RULES: dict[str, Rule] = {
     "accounts:users": only(Role.ADMINISTRATOR),
     "accounts:tokens": anyone(),
     "accounts:token_revoke": anyone(),
-    # login, logout and MFA enrollment (django-allauth)
+    # login, logout and MFA enrollment (django-allauth).  Its other routes stay denied by
+    # default: e-mail management and verification, password reset by e-mail, login and
+    # reauthentication by e-mailed code (radgov sends no e-mail; an administrator resets)
     "account_login": public(),
     "account_logout": anyone(enrollment=True),
     "account_signup": public(),  # answers "closed": accounts are created by an administrator

@@ -5,7 +5,6 @@ import subprocess
 import sys
 from typing import Any
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 
@@ -28,11 +27,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from waitress import serve
 
+        from radgov.core.schema import bring_up_to_date
         from radgov.wsgi import application
 
         if not opts["no_migrate"]:
-            call_command("migrate", interactive=False, verbosity=0)
-            call_command("createcachetable", verbosity=0)
+            bring_up_to_date()
         worker = None
         if not opts["no_worker"]:
             worker = subprocess.Popen([sys.executable, "-m", "radgov.cli", "worker"])  # noqa: S603

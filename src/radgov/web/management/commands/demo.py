@@ -13,6 +13,7 @@ from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import AuditEntry
 from radgov.core.policy import DOMAIN_APPS
 from radgov.core.roles import Role
+from radgov.core.schema import bring_up_to_date
 
 MAX_PASSES = 4
 DEMO_PASSWORD = "radgov-demo-2026"  # noqa: S105 - a published demo password, for the demo practice only
@@ -32,9 +33,13 @@ DEMO_PEOPLE = [
 
 
 class Command(BaseCommand):
-    help = "Load the demo practice (idempotent: running it twice changes nothing)."
+    help = (
+        "Load the demo practice (idempotent: running it twice changes nothing); "
+        "migrates the database first."
+    )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        bring_up_to_date()
         created = 0
         with acting_as(ActingContext(channel="cli")):
             for username, role, capacities in DEMO_PEOPLE:
