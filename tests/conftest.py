@@ -48,16 +48,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Each xdist worker gets its own Redis database (when REDIS_URL is set), so
-    workers never see each other's cache, throttles or queue."""
+    workers never see each other's cache, throttles or queue: the URL's database number
+    plus one plus the worker's (so two runs on one machine given /0 and /3 stay apart)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url or not worker:
         return
     from django.conf import settings
 
-    db = 1 + int(worker.removeprefix("gw") or 0)
-    base = redis_url.rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
-    url = f"{base}/{db}"
+    base, given = redis_url, 0
+    if redis_url.count("/") > 2:
+        base, _, number = redis_url.rpartition("/")
+        given = int(number or 0)
+    url = f"{base}/{given + 1 + int(worker.removeprefix('gw') or 0)}"
     settings.CACHES["default"]["LOCATION"] = url
     settings.HUEY["url"] = url
 
