@@ -333,6 +333,24 @@ def continuous_drift(
 # --- new values and the categorical summary ------------------------------------------------------
 
 
+def _is_missing(column: NDArray[Any]) -> NDArray[np.bool_]:
+    if column.dtype.kind == "f":
+        return np.asarray(np.isnan(column), dtype=bool)
+    if column.dtype.kind != "O":
+        return np.zeros(column.size, dtype=bool)
+    test = np.frompyfunc(lambda v: v is None or (isinstance(v, float) and math.isnan(v)), 1, 1)
+    return np.asarray(test(column), dtype=bool)
+
+
+def _codes_of(column: NDArray[Any], wanted: list[Hashable]) -> NDArray[np.intp]:
+    """Index in ``wanted`` of each value of ``column`` (-1 for the others), one vectorized
+    comparison per wanted value (``None`` matches None and NaN)."""
+    codes = np.full(column.size, -1, dtype=np.intp)
+    for j, value in enumerate(wanted):
+        codes[_is_missing(column) if value is None else (column == value)] = j
+    return codes
+
+
 def new_values(
     reference: Values,
     current: Values,
@@ -351,23 +369,21 @@ def new_values(
         if reference_values is not None
         else set(count_values(reference))
     )
-    items: Sequence[Hashable] = current.tolist() if isinstance(current, np.ndarray) else current
+    column = current if isinstance(current, np.ndarray) else np.array(current, dtype=object)
+    if column.ndim != 1:
+        raise ValueError(f"current must be one column of values; got shape {column.shape}")
     stamp = None if times is None else np.asarray(times)
-    if stamp is not None and stamp.shape[0] != len(items):
+    if stamp is not None and stamp.shape[0] != column.size:
         raise ValueError(
-            f"times must have one entry per current value; got {stamp.shape[0]} and {len(items)}"
+            f"times must have one entry per current value; got {stamp.shape[0]} and {column.size}"
         )
-    # distinct raw values first (NaN objects may be distinct keys), normalised once each
-    novel_raw = {raw: v for raw in Counter(items) if (v := _normalise(raw)) not in seen}
-    if not novel_raw:
+    novel = [v for v in count_values(column) if v not in seen]
+    if not novel:
         return ()
-    novel = list(dict.fromkeys(novel_raw.values()))
-    index = {v: j for j, v in enumerate(novel)}
-    lookup = {raw: index[v] for raw, v in novel_raw.items()}
-    codes = np.fromiter((lookup.get(v, -1) for v in items), dtype=np.intp, count=len(items))
+    codes = _codes_of(column, novel)
     at = np.flatnonzero(codes >= 0)  # positions of new values, in order
     counts = np.bincount(codes[at], minlength=len(novel))
-    first_index = np.full(len(novel), len(items), dtype=np.intp)
+    first_index = np.full(len(novel), column.size, dtype=np.intp)
     np.minimum.at(first_index, codes[at], at)
     first_seen: list[Any] = [None] * len(novel)
     if stamp is not None:
