@@ -168,3 +168,21 @@ def test_charts_reject_bad_input() -> None:
         ewma_chart([1.0], target=0, sigma=1, lam=0)
     with pytest.raises(ValueError, match="limits must be"):
         ewma_chart([1.0], target=0, sigma=1, limits="wide")  # type: ignore[arg-type]
+
+
+def test_step_change_detected_within_the_predicted_delay() -> None:
+    """Issue 15's scenario in miniature: 2,000 exams over 80 days, discordance 10 % rising to
+    20 % on day 40; the chart designed on the first 20 days for an in-control ARL of 2,000
+    exams does not signal before the change and signals within three times its ARL1 after it
+    (the zero-state ARL1 bounds the expected delay from any state the chart is in)."""
+    rng = np.random.default_rng(40)
+    day = np.sort(rng.integers(0, 80, 2000))
+    p = np.where(day < 40, 0.10, 0.20)
+    discordant = rng.random(2000) < p
+    baseline = discordant[day < 20]
+    design = bernoulli_cusum_design(float(baseline.mean()), 2 * float(baseline.mean()), arl0=2000)
+    assert design.arl0 >= 2000
+    chart = bernoulli_cusum(discordant, design)
+    change = int(np.flatnonzero(day >= 40)[0])
+    assert chart.first_signal is not None and chart.first_signal >= change
+    assert chart.first_signal - change <= 3 * design.arl1

@@ -121,6 +121,13 @@ def test_ks_matches_scipy(n: int, m: int) -> None:
     assert ("asymptotic" in ours.method) == (max(n, m) > 10_000)
 
 
+def test_ks_p_value_underflow_is_zero_as_in_scipy() -> None:
+    rng = np.random.default_rng(9)
+    ref, cur = rng.normal(size=40_000), rng.normal(0.5, 1, size=40_000)
+    ours = ks_two_sample(ref, cur)
+    assert ours.p_value == ks_2samp(ref, cur).pvalue == 0.0
+
+
 def test_quantile_bins_and_continuous_psi() -> None:
     rng = np.random.default_rng(8)
     ref = rng.normal(size=10_000)
