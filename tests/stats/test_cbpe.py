@@ -8,8 +8,7 @@
   risk, computed by hand on 200 cases (20 per group).
 * CBPE: the expected confusion matrix as NannyML's documentation describes it ("Confidence-based
   Performance Estimation: how it works"), worked by hand on four cases, and its interval
-  against the spread of the actual metric over simulated truths drawn from the scores.  The
-  benchmark compares the estimate with NannyML's CBPE itself.
+  against the spread of the actual metric over simulated truths drawn from the scores.
 """
 
 from __future__ import annotations
