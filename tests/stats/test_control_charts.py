@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -56,6 +57,8 @@ def test_tabular_cusum_montgomery_example_9_1() -> None:
     assert chart.shift_estimate == pytest.approx(11.25, abs=0.005)
     assert chart.signals.tolist() == [False] * 28 + [True, True]
     assert chart.n == 30 and chart.upper_limit[0] == 5.0 and "tabular CUSUM" in chart.method
+    as_json = json.loads(json.dumps(chart.to_dict()))
+    assert as_json["lower_limit"][0] is None and as_json["first_signal"] == 28
 
 
 def test_tabular_cusum_downward_shift_and_scale() -> None:
@@ -109,6 +112,8 @@ def test_ewma_proportion() -> None:
     np.testing.assert_allclose(chart.statistic, expected_z)
     np.testing.assert_allclose(chart.upper_limit, expected_hi)
     assert chart.first_signal == 4 and not chart.signals[2]
+    quiet = ewma_proportion([0, 0], [0, 0], p0=0.1)  # no exams at all: nothing to chart
+    assert quiet.statistic.tolist() == [0.1, 0.1] and quiet.first_signal is None
     with pytest.raises(ValueError, match=r"period 1: need whole counts"):
         ewma_proportion([1, 6], [5, 5], p0=0.1)
     with pytest.raises(ValueError, match="p0 must lie"):

@@ -9,11 +9,11 @@ to a false alarm, how long to detect a shift) are in :mod:`radgov.stats.run_leng
     ``C+_i = max(0, x_i - (mu0 + K) + C+_(i-1))``, ``C-_i = max(0, (mu0 - K) - x_i + C-_(i-1))``
     with ``K = k sigma``, ``H = h sigma``; a point signals when either exceeds ``H``.  ``N+`` and
     ``N-`` count the consecutive periods each has been nonzero, and at the first signal the new
-    mean is estimated as ``mu0 + K + C+/N+`` (or ``mu0 - K - C-/N-``), his eq. 9.4.
+    mean is estimated as ``mu0 + K + C+/N+`` (or ``mu0 - K - C-/N-``), as he does.
 ``ewma_chart``
     Montgomery section 9.2: ``z_i = lam x_i + (1 - lam) z_(i-1)``, ``z_0 = mu0``.  The exact
     limits use the variance of ``z_i``; with one sigma for every period that is
-    ``sigma^2 lam / (2 - lam) (1 - (1 - lam)^(2i))`` (his eq. 9.24), and with a sigma per
+    ``sigma^2 lam / (2 - lam) (1 - (1 - lam)^(2i))``, and with a sigma per
     period (a proportion on a varying number of exams) the recursion
     ``v_i = (1 - lam)^2 v_(i-1) + lam^2 sigma_i^2``.  The asymptotic limits drop the
     ``(1 - lam)^(2i)`` start-up: ``sigma_i^2 lam / (2 - lam)``.
@@ -139,7 +139,7 @@ def _one_sided_cusum(steps: FloatArray) -> FloatArray:
 def tabular_cusum(
     x: ArrayLike, *, target: float, sigma: float, k: float = 0.5, h: float = 5.0
 ) -> ControlChart:
-    """Two-sided tabular CUSUM of a mean (Montgomery's eqs. 9.2-9.4); ``k``, ``h`` in sigmas.
+    """Two-sided tabular CUSUM of a mean (Montgomery section 9.1.2); ``k``, ``h`` in sigmas.
 
     ``statistic`` is ``C+`` and ``lower_statistic`` is ``C-``; both share the limit ``H``.
     """
@@ -293,6 +293,8 @@ def ewma_proportion(
     known = position >= 0
 
     def spread(a: FloatArray, before: float) -> FloatArray:
+        if a.size == 0:  # no period has exams
+            return np.full(m.shape[0], before)
         out: FloatArray = np.where(known, a[np.maximum(position, 0)], before)
         return out
 
