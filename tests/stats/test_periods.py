@@ -76,6 +76,8 @@ def test_small_subgroup_says_so() -> None:
     site = np.r_[["A"] * 60, ["B"] * 3]
     metrics = metrics_by_group(truth, pred, site, min_cases=20)
     assert metrics["A"]["sensitivity"].estimate == pytest.approx(25 / 30)
+    with_missing = metrics_by_group(truth, pred, np.r_[["A"] * 60, [None] * 3].astype(object))
+    assert list(with_missing) == ["A", None] and with_missing[None]["accuracy"].n == 3
     b = metrics["B"]["concordance"]
     assert not b.estimable and b.reason == "too few cases to estimate: 3 < 20" and b.n == 3
 

@@ -127,8 +127,14 @@ def bin_periods(
 def _codes(groups: ArrayLike | Periods) -> tuple[IntArray, tuple[Hashable, ...]]:
     if isinstance(groups, Periods):
         return groups.index, tuple(groups.starts.tolist())
-    labels, codes = np.unique(np.asarray(groups), return_inverse=True)
-    return codes.astype(np.intp).ravel(), tuple(labels.tolist())
+    values = np.asarray(groups)
+    if values.dtype.kind != "O":
+        labels, codes = np.unique(values, return_inverse=True)
+        return codes.astype(np.intp).ravel(), tuple(labels.tolist())
+    # mixed objects (a subgroup may be missing: None) sort by text, None last
+    found = sorted(set(values.tolist()), key=lambda v: (v is None, str(v)))
+    index = {v: i for i, v in enumerate(found)}
+    return np.fromiter((index[v] for v in values.tolist()), np.intp, values.size), tuple(found)
 
 
 def counts_by_group(
