@@ -109,7 +109,7 @@ def test_overdispersion_phi_and_tau2() -> None:
         )
     # no over-dispersion: nothing is widened
     calm = funnel_plot([20, 21, 19, 20], [100, 100, 100, 100], overdispersion_adjustment="additive")
-    assert calm.tau2 == 0.0 and calm.phi == 1.0
+    assert calm.tau2 == 0.0 and calm.phi == 1.0 and "exact binomial" in calm.method
 
 
 def test_funnel_bad_input() -> None:

@@ -29,7 +29,7 @@ over-dispersion),
   ``w_i = 1 / s_i^2``, ``s_i^2 = theta (1 - theta) / n_i``: limits
   ``theta +/- z_p sqrt(s^2 + tau^2)``.
 
-Either adjustment uses the normal limits.  A unit is flagged ``"high"``/``"low"`` beyond the 95 %
+Either adjustment uses the normal limits; without over-dispersion the limits stay as asked.  A unit is flagged ``"high"``/``"low"`` beyond the 95 %
 limits and ``"high-99.8"``/``"low-99.8"`` beyond the 99.8 % limits.
 """
 
@@ -216,7 +216,7 @@ def funnel_plot(
                 phi = estimated_phi
             else:
                 tau2 = estimated_tau2
-        method = "normal"
+            method = "normal"
     limits = funnel_limits(size, target=theta, method=method, phi=phi, tau2=tau2)
     flags = tuple(
         _flag(*v)
