@@ -8,7 +8,10 @@
   risk, computed by hand on 200 cases (20 per group).
 * CBPE: the expected confusion matrix as NannyML's documentation describes it ("Confidence-based
   Performance Estimation: how it works"), worked by hand on four cases, and its interval
-  against the spread of the actual metric over simulated truths drawn from the scores.
+  against the spread of the actual metric over simulated truths drawn from the scores.  (Checked
+  once by hand against NannyML 0.13.1's CBPE on 5,000 calibrated synthetic cases, where NannyML
+  judged no calibration needed: recall, specificity, precision and accuracy equal to 1e-8.
+  NannyML cannot join the test environment: it declares python-dateutil<3, the lock pins 4.0.0.)
 """
 
 from __future__ import annotations
