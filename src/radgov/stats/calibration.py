@@ -14,6 +14,18 @@
 ``expected_calibration_error``
     Naeini, Cooper & Hauskrecht (2015), AAAI; Guo et al. (2017), ICML: with ``n_bins``
     equal-width bins on [0, 1], ``ECE = sum_b (n_b / N) |observed_b - mean predicted_b|``.
+``spiegelhalter_z_test``
+    Spiegelhalter (1986), "Probabilistic prediction in patient management and clinical
+    trials", Statistics in Medicine 5:421-433: the Brier score standardised by its mean and
+    variance when the probabilities are right,
+    ``Z = sum (y - p)(1 - 2p) / sqrt(sum (1 - 2p)^2 p (1 - p))``, two-sided normal p-value.
+``hosmer_lemeshow_test``
+    Hosmer & Lemeshow (1980); Hosmer, Lemeshow & Sturdivant (2013), *Applied Logistic
+    Regression*, 3rd ed., section 5.2.2: the cases sorted by probability and cut into ``groups``
+    of (nearly) equal size ("deciles of risk"),
+    ``C = sum_k (O_k - E_k)^2 / (E_k (1 - E_k / n_k))``.  For probabilities that were not fitted
+    on these data (a vendor's model on local data) C is referred to chi-square on ``groups``
+    degrees of freedom; ``fitted=True`` gives the ``groups - 2`` of a model fitted here.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import special
 
 from ._validation import (
     check_binary,
@@ -37,9 +50,12 @@ from .results import Estimate
 
 __all__ = [
     "CalibrationCurve",
+    "CalibrationTest",
     "brier_score_loss",
     "calibration_curve",
     "expected_calibration_error",
+    "hosmer_lemeshow_test",
+    "spiegelhalter_z_test",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -147,3 +163,56 @@ def expected_calibration_error(y_true: ArrayLike, y_prob: ArrayLike, *, n_bins: 
     counts, sums, positives = _bin(prob, truth, np.linspace(0.0, 1.0, n_bins + 1))
     # sum_b (n_b / N) |pos_b / n_b - sum_b / n_b| = sum_b |pos_b - sum_b| / N
     return float(np.abs(positives - sums).sum() / n)
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationTest:
+    """A test of the hypothesis that the probabilities are right (calibrated)."""
+
+    statistic: float
+    p_value: float
+    method: str
+    n: int
+    dof: int | None = None
+
+
+def spiegelhalter_z_test(y_true: ArrayLike, y_prob: ArrayLike) -> CalibrationTest:
+    """Spiegelhalter's (1986) Z test of calibration (see the module docstring)."""
+    truth, prob = _inputs(y_true, y_prob)
+    n = int(prob.shape[0])
+    spread = (1.0 - 2.0 * prob) ** 2 * prob * (1.0 - prob)
+    denominator = float(np.sqrt(spread.sum()))
+    if denominator == 0.0:
+        raise ValueError("Spiegelhalter's Z is undefined when every probability is 0, 1/2 or 1")
+    z = float(((truth - prob) * (1.0 - 2.0 * prob)).sum()) / denominator
+    return CalibrationTest(z, float(2.0 * special.ndtr(-abs(z))), "Spiegelhalter Z test (1986)", n)
+
+
+def hosmer_lemeshow_test(
+    y_true: ArrayLike, y_prob: ArrayLike, *, groups: int = 10, fitted: bool = False
+) -> CalibrationTest:
+    """Hosmer-Lemeshow test over ``groups`` groups of risk (see the module docstring)."""
+    truth, prob = _inputs(y_true, y_prob)
+    n = int(prob.shape[0])
+    if groups < 3 or n < groups:
+        raise ValueError(
+            f"need at least 3 groups and one case per group; got {groups} groups, {n} cases"
+        )
+    order = np.argsort(prob, kind="stable")
+    labels = np.empty(n, dtype=np.intp)
+    labels[order] = np.arange(n) * groups // n  # equal-size groups in order of risk
+    size = np.bincount(labels, minlength=groups).astype(np.float64)
+    observed = np.bincount(labels, weights=truth.astype(np.float64), minlength=groups)
+    expected = np.bincount(labels, weights=prob, minlength=groups)
+    variance = expected * (1.0 - expected / size)
+    if np.any(variance <= 0):
+        raise ValueError("a group of risk has every probability 0 or 1: the test is undefined")
+    statistic = float(((observed - expected) ** 2 / variance).sum())
+    dof = groups - 2 if fitted else groups
+    return CalibrationTest(
+        statistic,
+        float(special.chdtrc(dof, statistic)),
+        f"Hosmer-Lemeshow test, {groups} groups, {dof} degrees of freedom",
+        n,
+        dof,
+    )

@@ -35,6 +35,7 @@ __all__ = [
     "classification_metrics",
     "confusion_counts",
     "f1_score",
+    "metrics_from_counts",
     "npv_score",
     "ppv_score",
     "predictive_values_at_prevalence",
@@ -228,6 +229,21 @@ def classification_metrics(
 ) -> dict[str, Estimate]:
     """Sensitivity, specificity, PPV, NPV, accuracy and F1 from one confusion count."""
     c, level = _counts_and_level(y_true, y_pred, confidence_level)
+    return metrics_from_counts(c, confidence_level=level, method=method)
+
+
+def metrics_from_counts(
+    counts: ConfusionCounts,
+    *,
+    confidence_level: float = 0.95,
+    method: ProportionMethod = "wilson",
+) -> dict[str, Estimate]:
+    """The metrics of :func:`classification_metrics` from counts already made.
+
+    For a period, a subgroup or a daily rollup whose counts were summed elsewhere.
+    """
+    level = check_confidence_level(confidence_level)
+    c = counts
     return {
         "sensitivity": _sensitivity(c, method, level),
         "specificity": _specificity(c, method, level),
