@@ -5,6 +5,7 @@ gives the ``Inference`` fields or raises ``ExamError`` naming each bad place
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ class Outputs:
     score: float | None = None
     call: str = ""
     confidence: float | None = None
-    findings: list[dict[str, Any]] | None = None
+    findings: list[dict[str, Any]] | str | None = None  # a list, or JSON text of one
     model_version: str = ""
     vendor_status: str = ""
     vendor_reason: str = ""
@@ -90,6 +91,12 @@ def _unknown_keys(item: dict[str, Any], allowed: tuple[str, ...], where: str) ->
 def _findings(value: object, problems: list[Problem]) -> list[dict[str, Any]]:
     if value is None:
         return []
+    if isinstance(value, str):  # a file's cell holds them as JSON text
+        try:
+            value = json.loads(value)
+        except ValueError:
+            problems.append(Problem("findings", "is not JSON (a list of findings)"))
+            return []
     if not isinstance(value, list) or len(value) > MAX_FINDINGS:
         problems.append(Problem("findings", f"must be a list of at most {MAX_FINDINGS} findings"))
         return []

@@ -44,6 +44,8 @@ class Event:
     reason: str = ""
     outputs: Outputs | None = None
     event_id: str = ""
+    vendor_status: str = ""
+    vendor_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class _Checked:
     reason: str
     outputs: dict[str, Any] | None
     event_id: str
+    vendor: dict[str, str]
 
 
 @service
@@ -149,9 +152,12 @@ def _check_inference(
 
     deployment = None
     if event.deployment_id is not None:
-        deployment = deployments.get(event.deployment_id)
-        if deployment is None:
-            bad("deployment_id", "names no deployment of the inventory")
+        if isinstance(event.deployment_id, bool) or not isinstance(event.deployment_id, int):
+            bad("deployment_id", "must be a whole number (the inventory's deployment id)")
+        else:
+            deployment = deployments.get(event.deployment_id)
+            if deployment is None:
+                bad("deployment_id", "names no deployment of the inventory")
     status = None
     if event.status:
         if event.deployment_id is None:
@@ -167,12 +173,18 @@ def _check_inference(
     except ValueError as exc:
         bad("status_at", str(exc))
         at = None
-    code, reason = event.reason_code, event.reason
     if status is not None:
-        try:
-            code, reason = explain(status, event.reason_code, event.reason)
+        try:  # checked here so that every problem is listed; the move explains it again
+            explain(status, event.reason_code, event.reason)
         except ExamError as exc:
             problems.extend(Problem(place(index, p.field), p.message) for p in exc.problems)
+    vendor = {
+        "vendor_status": (event.vendor_status or "").strip(),
+        "vendor_reason": (event.vendor_reason or "").strip(),
+    }
+    for name, limit in (("vendor_status", 64), ("vendor_reason", 2000)):
+        if len(vendor[name]) > limit:
+            bad(name, f"is longer than {limit} characters")
     outputs = None
     if event.outputs is not None and event.outputs != Outputs():
         if status != Status.INFERRED:
@@ -181,12 +193,14 @@ def _check_inference(
             outputs = event.outputs.validated()
         except ExamError as exc:
             problems.extend(Problem(place(index, p.field), p.message) for p in exc.problems)
+        else:
+            outputs.update({k: v for k, v in vendor.items() if v})
     event_id = (event.event_id or "").strip()
     if len(event_id) > EVENT_ID_MAX:
         bad("event_id", f"is longer than {EVENT_ID_MAX} characters")
     if len(problems) > before:
         return None
-    return deployment, status, at, event.reason_code, event.reason, outputs, event_id
+    return deployment, status, at, event.reason_code, event.reason, outputs, event_id, vendor
 
 
 def _write(actor: Any, item: _Checked, source: str, counts: Counter[str]) -> None:
@@ -213,6 +227,7 @@ def _write(actor: Any, item: _Checked, source: str, counts: Counter[str]) -> Non
                     reason=item.reason,
                     at=item.at,
                     event_id=item.event_id,
+                    vendor=item.vendor,
                 )
             counts["move"] += moved.changed
             changed = changed or moved.changed
