@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from rich.console import Console
 from rich.table import Table
 
@@ -20,7 +21,7 @@ def _inference(row: Inference) -> dict[str, Any]:
         "deployment_id": row.deployment_id,
         "deployment": str(row.deployment),
         "status": row.status,
-        "status_at": row.status_at.isoformat(),
+        "status_at": timezone.localtime(row.status_at).isoformat(),
         "reason_code": row.reason_code,
         "reason": row.reason,
         "call": row.call,
@@ -31,7 +32,9 @@ def _inference(row: Inference) -> dict[str, Any]:
 def _exam(exam: Exam, rows: list[Inference]) -> dict[str, Any]:
     return {
         "id": exam.pk,
-        "study_datetime": exam.study_datetime.isoformat() if exam.study_datetime else None,
+        "study_datetime": (
+            timezone.localtime(exam.study_datetime).isoformat() if exam.study_datetime else None
+        ),
         "site": exam.site,
         "modality": exam.modality,
         "body_part": exam.body_part,
