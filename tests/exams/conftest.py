@@ -96,5 +96,49 @@ def nodule(writer: User) -> Deployment:
     return make_deployment(writer, "LungScan Nodule", "Main Hospital CT")
 
 
+@pytest.fixture
+def practice(writer: User, ich: Deployment, nodule: Deployment) -> tuple[Any, Any]:
+    """Two head CTs: the first inferred by the ICH model (with a finding, under a version
+    other than the inventory's) and excluded by the nodule model; the second, a month
+    later at another station, rejected for its slice thickness."""
+    from radgov.exams import services
+    from radgov.exams.outputs import Outputs
+
+    first = services.record_exam(writer, head_ct(), source="dicom").exam
+    inferred = services.record_inference(writer, first, ich)
+    services.move(writer, inferred, "sent")
+    finding = {"label": "intracranial hemorrhage", "present": True, "location": "left frontal"}
+    services.record_outputs(
+        writer,
+        inferred,
+        Outputs(score=0.91, call="positive", model_version="2.0.3", findings=[finding]),
+    )
+    services.move(
+        writer,
+        services.record_inference(writer, first, nodule),
+        "excluded",
+        reason_code="criteria_not_met",
+        reason="BodyPartExamined 'HEAD' is not one of CHEST",
+    )
+    second = services.record_exam(
+        writer,
+        head_ct(
+            uid=UID + ".2",
+            accession_number="ACC-2",
+            station_name="CTED2",
+            study_datetime="2026-04-02T09:00:00+00:00",
+        ),
+        source="api",
+    ).exam
+    services.move(
+        writer,
+        services.record_inference(writer, second, ich),
+        "rejected",
+        reason_code="slice_thickness",
+        vendor_reason="ST>5",
+    )
+    return first, second
+
+
 def minutes(n: float) -> dt.datetime:
     return timezone.now() - dt.timedelta(minutes=n)

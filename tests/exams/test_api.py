@@ -17,7 +17,6 @@ from radgov.core.roles import Role
 from radgov.exams import selectors, services
 from radgov.exams.errors import NotPermitted
 from radgov.exams.models import Exam, Inference
-from radgov.exams.outputs import Outputs
 from tests.exams.conftest import ACCESSION, CANARIES, MRN, UID, head_ct
 from tests.exams.test_import import HEADER, good_rows
 from tests.factories import problem
@@ -56,13 +55,8 @@ def no_canary(response) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def recorded(writer, ich, nodule):  # type: ignore[no-untyped-def]
-    exam = services.record_exam(writer, head_ct(), source="dicom").exam
-    inference = services.record_inference(writer, exam, ich)
-    services.record_outputs(writer, inference, Outputs(score=0.91, call="positive"))
-    excluded = services.record_inference(writer, exam, nodule)
-    services.move(writer, excluded, "excluded", reason_code="criteria_not_met")
-    return exam
+def recorded(practice):  # type: ignore[no-untyped-def]
+    return practice[0]
 
 
 def test_an_orchestrator_reports_a_study_its_inference_moves_outputs_and_result(

@@ -11,10 +11,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from radgov.core.models import AuditEntry
-from radgov.exams import services
 from radgov.exams.models import Exam
-from radgov.exams.outputs import Outputs
-from tests.exams.conftest import CANARIES, UID, head_ct
+from tests.exams.conftest import CANARIES
 from tests.exams.test_import import good_rows, write_csv
 
 pytestmark = pytest.mark.django_db
@@ -25,34 +23,6 @@ def run(*args: str) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
     call_command(*args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
-
-
-@pytest.fixture
-def practice(writer, ich, nodule):  # type: ignore[no-untyped-def]
-    first = services.record_exam(writer, head_ct(), source="dicom").exam
-    services.record_outputs(
-        writer, services.record_inference(writer, first, ich), Outputs(score=0.9, call="positive")
-    )
-    services.move(
-        writer,
-        services.record_inference(writer, first, nodule),
-        "excluded",
-        reason_code="criteria_not_met",
-    )
-    second = services.record_exam(
-        writer,
-        head_ct(
-            uid=UID + ".2", accession_number="ACC-2", study_datetime="2026-04-02T09:00:00+00:00"
-        ),
-        source="api",
-    ).exam
-    services.move(
-        writer,
-        services.record_inference(writer, second, ich),
-        "rejected",
-        reason_code="slice_thickness",
-    )
-    return first, second
 
 
 def test_studies_json_prints_every_exam_with_each_inference(practice, ich) -> None:

@@ -10,50 +10,10 @@ from django.urls import reverse
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from radgov.exams import services
-from radgov.exams.outputs import Outputs
 from tests.exams.conftest import ACCESSION, MRN, UID, head_ct
 from tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def practice(writer, ich, nodule):  # type: ignore[no-untyped-def]
-    exam = services.record_exam(writer, head_ct(), source="dicom").exam
-    inferred = services.record_inference(writer, exam, ich)
-    services.move(writer, inferred, "sent")
-    services.record_outputs(
-        writer,
-        inferred,
-        Outputs(
-            score=0.91,
-            call="positive",
-            model_version="2.0.3",
-            findings=[
-                {"label": "intracranial hemorrhage", "present": True, "location": "left frontal"}
-            ],
-        ),
-    )
-    services.move(
-        writer,
-        services.record_inference(writer, exam, nodule),
-        "excluded",
-        reason_code="criteria_not_met",
-        reason="BodyPartExamined 'HEAD' is not one of CHEST",
-    )
-    other = services.record_exam(
-        writer,
-        head_ct(uid=UID + ".2", accession_number="ACC-2", station_name="CTED2"),
-        source="api",
-    ).exam
-    services.move(
-        writer,
-        services.record_inference(writer, other, ich),
-        "rejected",
-        reason_code="slice_thickness",
-        vendor_reason="ST>5",
-    )
-    return exam, other
 
 
 def test_the_worklist_shows_each_inference_with_counts_and_reasons(people, practice) -> None:

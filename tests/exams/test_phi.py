@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from tests.core.test_phi_at_rest import forms_of
+from tests.core.test_phi_at_rest import flow_env, forms_of, leaks
 from tests.exams.conftest import ACCESSION, MRN, UID
 
 CANARIES = (MRN, ACCESSION, UID)
@@ -81,16 +81,9 @@ FLOW = textwrap.dedent(
 @pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="reads the SQLite file")
 def test_planted_identifiers_reach_no_log_url_message_or_file(tmp_path) -> None:
     data_dir = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="radgov.settings",
-        RADGOV_DATA_DIR=str(data_dir),
-        RADGOV_KEY_FILE=str(data_dir / "keys.json"),
-        RADGOV_LOG_LEVEL="DEBUG",
-    )
     done = subprocess.run(
         [sys.executable, "-c", FLOW, *CANARIES],
-        env=env,
+        env=flow_env(data_dir),
         capture_output=True,
         text=True,
         timeout=300,
@@ -101,12 +94,4 @@ def test_planted_identifiers_reach_no_log_url_message_or_file(tmp_path) -> None:
     assert "flow done" in log and 'INSERT INTO "exams_exam"' in log and "import refused" in log
     everything = (done.stdout + done.stderr).encode("utf-8")
     assert not any(form in everything for c in CANARIES for form in forms_of(c))
-    assert _leaks(data_dir) == []  # the database, its WAL, the logs, the queue
-
-
-def _leaks(folder) -> list[str]:  # type: ignore[no-untyped-def]
-    out = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        out += [f"{path.name}: {c}" for c in CANARIES if any(f in data for f in forms_of(c))]
-    return out
+    assert leaks(data_dir, CANARIES) == []  # the database, its WAL, the logs, the queue

@@ -171,7 +171,7 @@ class MoveIn(Schema):
     vendor_reason: str = ""
 
 
-class OutputsIn(Schema):
+class OutputFields(Schema):
     score: float | None = None
     call: str = ""
     confidence: float | None = None
@@ -179,6 +179,9 @@ class OutputsIn(Schema):
     model_version: str = ""
     vendor_status: str = ""
     vendor_reason: str = ""
+
+
+class OutputsIn(OutputFields):
     status_at: datetime | None = None
     event_id: str = ""
 
@@ -197,7 +200,7 @@ class ResultIn(Schema):
     size: int | None = None
 
 
-class EventIn(StudyIn):
+class EventIn(StudyIn, OutputFields):
     """One row of the bulk format (docs/exams.md), as JSON."""
 
     deployment_id: int | None = None
@@ -206,13 +209,6 @@ class EventIn(StudyIn):
     reason_code: str = ""
     reason: str = ""
     event_id: str = ""
-    vendor_status: str = ""
-    vendor_reason: str = ""
-    score: float | None = None
-    call: str = ""
-    confidence: float | None = None
-    findings: list[dict[str, Any]] | None = None
-    model_version: str = ""
 
 
 class EventsIn(Schema):
