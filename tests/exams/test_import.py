@@ -70,6 +70,12 @@ def test_a_good_csv_is_stored_and_importing_it_again_changes_nothing(
     )
     assert inferred.findings[0]["label"] == "intracranial hemorrhage"
     assert inferred.inferred_at == dt.datetime(2026, 3, 1, 10, 24, tzinfo=dt.UTC)
+    # an inference first seen in a later status was received no later than that status
+    assert list(inferred.history.values_list("to_status", "at")) == [
+        ("received", dt.datetime(2026, 3, 1, 10, 20, tzinfo=dt.UTC)),
+        ("sent", dt.datetime(2026, 3, 1, 10, 20, tzinfo=dt.UTC)),
+        ("inferred", dt.datetime(2026, 3, 1, 10, 24, tzinfo=dt.UTC)),
+    ]
     rejected = Inference.objects.get(status="rejected")
     assert rejected.exam.age_band == 45 and rejected.vendor_reason == "ST>5"
     entry = AuditEntry.objects.get(action="import")

@@ -208,8 +208,8 @@ def _write(actor: Any, item: _Checked, source: str, counts: Counter[str]) -> Non
     counts[recorded.outcome] += 1
     changed = recorded.outcome != "unchanged"
     if item.deployment is not None and item.status is not None:
-        first_at = item.at if item.status == Status.RECEIVED else None
-        inference, created = get_or_create(actor, recorded.exam, item.deployment, at=first_at)
+        # first seen in a later status: received no later than that
+        inference, created = get_or_create(actor, recorded.exam, item.deployment, at=item.at)
         counts["inference"] += created
         changed = changed or created
         if item.status != Status.RECEIVED:
