@@ -126,3 +126,19 @@ def test_a_missing_study_is_not_found_and_a_study_without_inferences_says_so(
 def test_pages_answer_only_get(people, practice) -> None:
     client = client_for(people[Role.PHYSICIAN])
     assert client.post(reverse("exams:worklist")).status_code == 405
+
+
+def test_typed_filters_are_not_copied_into_the_audit_trail(people, practice) -> None:
+    """A person may type anything into a filter (an MRN, even): the read names the exams
+    shown and which filters were used, never what was typed."""
+    client = client_for(people[Role.PHYSICIAN])
+    client.get(reverse("exams:worklist"), {"station": MRN, "site": ACCESSION, "status": "rejected"})
+    client.get(reverse("exams:worklist"), {"station": "CTED2", "modality": MRN})
+    client.get(reverse("exams:worklist"), {"station": "CTED2"})
+    reads = list(AuditEntry.objects.filter(action="read").order_by("seq"))
+    assert not any(c in e.detail_json for e in reads for c in (MRN, ACCESSION))
+    assert [(e.detail["filters"], e.detail["exams"]) for e in reads] == [
+        ({"site": "given", "station": "given", "status": "rejected"}, []),  # a search is a read
+        ({"modality": "given", "station": "given"}, []),
+        ({"station": "given"}, [practice[1].pk]),
+    ]

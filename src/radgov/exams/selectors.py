@@ -64,6 +64,12 @@ class Filters:
             raise ExamError(problems)
         return cls(**values)
 
+    def for_audit(self) -> dict[str, str]:
+        """The filters used, for the audit trail: what was typed (site, modality, station)
+        only as "given", since a person may type anything into a box."""
+        typed = ("site", "modality", "station")
+        return {k: "given" if k in typed else v for k, v in self.as_params().items()}
+
     def as_params(self) -> dict[str, str]:
         """The filters that are set, as query parameters (for links and the audit entry)."""
         return {k: str(v) for k, v in asdict(self).items() if v not in (None, "")}
@@ -146,8 +152,8 @@ def every_exam(user: Any, filters: Filters) -> Iterator[Exam]:
 
 
 def _audit_list(user: Any, ids: list[int], what: str, total: int, filters: Filters) -> None:
-    if ids:
-        audit.read_exams(user, ids, what=what, total=total, filters=filters.as_params())
+    """Every list read is recorded, an empty one too (a search is an access)."""
+    audit.read_exams(user, ids, what=what, total=total, filters=filters.for_audit())
 
 
 def status_counts(user: Any, filters: Filters) -> dict[str, int]:
