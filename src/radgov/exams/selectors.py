@@ -88,12 +88,12 @@ class Filters:
             found[f"{prefix}study_datetime__lt"] = _start_of(self.until + dt.timedelta(days=1))
         return found
 
-    def inference_filters(self, prefix: str = "") -> dict[str, Any]:
+    def inference_filters(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
         if self.deployment is not None:
-            found[f"{prefix}deployment_id"] = self.deployment
+            found["deployment_id"] = self.deployment
         if self.status:
-            found[f"{prefix}status"] = self.status
+            found["status"] = self.status
         return found
 
 
