@@ -40,6 +40,7 @@ from radgov.exams.schemas import (
     exam_out,
     inference_out,
     inference_row,
+    result_out,
 )
 from radgov.exams.statuses import Source
 
@@ -250,9 +251,7 @@ def add_result(request: HttpRequest, inference_id: int, payload: ResultIn) -> An
     )
     if isinstance(row, HttpResponse):
         return row
-    return Status(
-        201, {k: getattr(row, k) for k in ResultOut.model_fields if k != "id"} | {"id": row.pk}
-    )
+    return Status(201, result_out(row))
 
 
 def _event(item: EventIn) -> services.Event:

@@ -264,7 +264,7 @@ def _change(c: StatusChange) -> dict[str, Any]:
     return {k: getattr(c, k) for k in ChangeOut.model_fields}
 
 
-def _result(r: ResultObject) -> dict[str, Any]:
+def result_out(r: ResultObject) -> dict[str, Any]:
     return {k: getattr(r, k) for k in ResultOut.model_fields if k != "id"} | {"id": r.pk}
 
 
@@ -277,7 +277,7 @@ def inference_out(row: Inference) -> dict[str, Any]:
         "created_at": row.created_at,
         "inferred_at": row.inferred_at,
         "history": [_change(c) for c in row.history.all()],
-        "results": [_result(r) for r in row.results.all()],
+        "results": [result_out(r) for r in row.results.all()],
     }
 
 
