@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "radgov.governance",
     "radgov.training",
     "radgov.evaluation",
+    "radgov.exams",
     "radgov.monitoring",
     "radgov.gateway",
     "radgov.compliance",

@@ -32,12 +32,12 @@ def forms_of(text: str) -> list[bytes]:
     return out
 
 
-def leaks(folder) -> list[str]:
+def leaks(folder, canaries=CANARIES) -> list[str]:
     """Every (file, canary) where a form of a canary appears in a file below ``folder``."""
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         data = path.read_bytes()
-        for canary in CANARIES:
+        for canary in canaries:
             if any(form in data for form in forms_of(canary)):
                 found.append(f"{path.name}: {canary}")
     return found
@@ -83,9 +83,9 @@ FLOW = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="reads the SQLite file")
-def test_planted_identifiers_appear_nowhere_on_disk(tmp_path):
-    data_dir = tmp_path / "data"
+def flow_env(data_dir) -> dict[str, str]:
+    """The environment of a flow run in a process of its own: SQLite in ``data_dir`` (its
+    file is searched afterwards), its own keys, everything logged."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(
         DJANGO_SETTINGS_MODULE="radgov.settings",
@@ -93,9 +93,15 @@ def test_planted_identifiers_appear_nowhere_on_disk(tmp_path):
         RADGOV_KEY_FILE=str(data_dir / "keys.json"),
         RADGOV_LOG_LEVEL="DEBUG",
     )
+    return env
+
+
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="reads the SQLite file")
+def test_planted_identifiers_appear_nowhere_on_disk(tmp_path):
+    data_dir = tmp_path / "data"
     proc = subprocess.Popen(
         [sys.executable, "-c", FLOW, *CANARIES],
-        env=env,
+        env=flow_env(data_dir),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -111,6 +111,7 @@ DOMAIN_APPS = (
     "governance",
     "training",
     "evaluation",
+    "exams",
     "monitoring",
     "gateway",
     "compliance",

@@ -1,0 +1,283 @@
+"""The exams API (mounted at /api/exams/): lists that filter and page, audited reads of one
+exam or inference, and the writes an orchestrator that is not radgov's gateway reports with
+(an exam, an inference, its moves, outputs and result objects, a batch of events, a file).
+Refusals are problem+json: 403 when the person may not, 404 for what does not exist, 409
+when a source disagrees with what is recorded, 422 naming every bad field (``errors``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Router, Status
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+
+from radgov.core import config
+from radgov.exams import importer, selectors, services
+from radgov.exams.errors import ExamConflict, ExamError, NotPermitted
+from radgov.exams.metadata import StudyMetadata
+from radgov.exams.models import Exam, Inference
+from radgov.exams.outputs import Outputs
+from radgov.exams.paging import DEFAULT_LIMIT
+from radgov.exams.schemas import (
+    BatchOut,
+    EventIn,
+    EventsIn,
+    ExamDetail,
+    ExamPage,
+    InferenceIn,
+    InferenceOut,
+    InferencePage,
+    MovedOut,
+    MoveIn,
+    OutputsIn,
+    RecordedOut,
+    ResultIn,
+    ResultOut,
+    StudyIn,
+    exam_out,
+    inference_out,
+    inference_row,
+    result_out,
+)
+from radgov.exams.statuses import Source
+
+router = Router(tags=["exams"])
+T = TypeVar("T")
+MAX_ERRORS = 100
+
+
+def _answer(
+    request: HttpRequest, fn: Callable[..., T], *args: Any, **kwargs: Any
+) -> T | HttpResponse:
+    """Call a service or selector; its refusal becomes problem+json (audited, as every refused
+    API request is), with each problem in ``errors``: the service has rolled back."""
+    from radgov.api import refused  # the API module mounts this router
+
+    try:
+        return fn(*args, **kwargs)
+    except NotPermitted as exc:
+        return refused(request, 403, str(exc))
+    except ExamError as exc:
+        status = 409 if isinstance(exc, ExamConflict) else 422
+        shown = exc.problems[:MAX_ERRORS]
+        detail = "; ".join(str(p) for p in shown[:5])
+        if len(exc.problems) > 5:
+            detail += f"; ... {len(exc.problems)} problems in all"
+        return refused(
+            request,
+            status,
+            detail,
+            kind="conflict" if status == 409 else "invalid-input",
+            errors=[{"location": p.field, "message": p.message} for p in shown],
+        )
+
+
+def _filters(request: HttpRequest) -> selectors.Filters:
+    try:
+        return selectors.Filters.parse(request.GET)
+    except ExamError as exc:
+        raise HttpError(422, str(exc)) from None
+
+
+def _exam(exam_id: int) -> Exam:
+    exam = Exam.objects.filter(pk=exam_id).first()
+    if exam is None:
+        raise HttpError(404, f"no exam {exam_id}")
+    return exam
+
+
+def _inference(inference_id: int) -> Inference:
+    row = Inference.objects.filter(pk=inference_id).first()
+    if row is None:
+        raise HttpError(404, f"no inference {inference_id}")
+    return row
+
+
+def _fresh(inference: Inference) -> dict[str, Any]:
+    row = (
+        Inference.objects.select_related("deployment__model_version__product")
+        .prefetch_related("history", "results")
+        .get(pk=inference.pk)
+    )
+    return inference_out(row)
+
+
+def _page(page: Any, convert: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "items": [convert(item) for item in page.items],
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+@router.get("/exams", response=ExamPage)
+def list_exams(
+    request: HttpRequest, limit: int = DEFAULT_LIMIT, offset: int = 0
+) -> dict[str, Any] | HttpResponse:
+    """Exams with each inference's status, the latest study first.  Filters: deployment,
+    status (of an inference), site, modality, station, since and until (study dates)."""
+    page = _answer(
+        request, selectors.exams, request.user, _filters(request), limit=limit, offset=offset
+    )
+    return page if isinstance(page, HttpResponse) else _page(page, exam_out)
+
+
+@router.get("/exams/{exam_id}", response=ExamDetail)
+def get_exam(request: HttpRequest, exam_id: int) -> dict[str, Any] | HttpResponse:
+    """One exam with every inference, its history and result objects; identifiers for the
+    roles that may see them.  The read is recorded in the audit trail."""
+    view = _answer(request, selectors.study, request.user, exam_id, what="api exam")
+    if isinstance(view, HttpResponse):
+        return view
+    if view is None:
+        raise HttpError(404, f"no exam {exam_id}")
+    rows = [inference_out(i) for i in view.inferences]
+    return exam_out(view.exam, rows) | {"identifiers": view.identifiers}
+
+
+@router.get("/inferences", response=InferencePage)
+def list_inferences(
+    request: HttpRequest, limit: int = DEFAULT_LIMIT, offset: int = 0
+) -> dict[str, Any] | HttpResponse:
+    """Inferences, the most recently moved first, with the same filters as the exams."""
+    page = _answer(
+        request, selectors.inferences, request.user, _filters(request), limit=limit, offset=offset
+    )
+    return page if isinstance(page, HttpResponse) else _page(page, inference_row)
+
+
+@router.get("/inferences/{inference_id}", response=InferenceOut)
+def get_inference(request: HttpRequest, inference_id: int) -> dict[str, Any] | HttpResponse:
+    """One inference with its history and result objects (an audited read of its exam)."""
+    row = _inference(inference_id)
+    view = _answer(request, selectors.study, request.user, row.exam_id, what="api inference")
+    if isinstance(view, HttpResponse):
+        return view
+    return next(inference_out(i) for i in view.inferences if i.pk == row.pk)
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+@router.post("/exams", response={200: RecordedOut, 201: RecordedOut})
+def create_exam(request: HttpRequest, payload: StudyIn) -> Any:
+    """Record a study (idempotent by Study Instance UID): 201 when new, 200 when it was
+    there (``outcome`` says whether this enriched it); 409 names the fields that disagree."""
+    recorded = _answer(
+        request,
+        services.record_exam,
+        request.user,
+        StudyMetadata(**payload.dict()),
+        source=Source.API,
+    )
+    if isinstance(recorded, HttpResponse):
+        return recorded
+    body = {"outcome": recorded.outcome, "exam": exam_out(recorded.exam)}
+    return Status(201 if recorded.outcome == "created" else 200, body)
+
+
+@router.post("/exams/{exam_id}/inferences", response={200: InferenceOut, 201: InferenceOut})
+def record_inference(request: HttpRequest, exam_id: int, payload: InferenceIn) -> Any:
+    """The inference of a deployment on this exam, created as ``received`` if new."""
+    from radgov.inventory.models import Deployment
+
+    exam = _exam(exam_id)
+    deployment = Deployment.objects.filter(pk=payload.deployment_id).first()
+    if deployment is None:
+        raise HttpError(422, f"deployment_id: no deployment {payload.deployment_id}")
+    existed = Inference.objects.filter(exam=exam, deployment=deployment).exists()
+    row = _answer(
+        request, services.record_inference, request.user, exam, deployment, at=payload.status_at
+    )
+    if isinstance(row, HttpResponse):
+        return row
+    return Status(200 if existed else 201, _fresh(row))
+
+
+@router.post("/inferences/{inference_id}/moves", response=MovedOut)
+def move_inference(request: HttpRequest, inference_id: int, payload: MoveIn) -> Any:
+    """Move to another status (the table in docs/exams.md); the same move or ``event_id``
+    again changes nothing (``changed`` false)."""
+    data = payload.dict()
+    moved = _answer(
+        request,
+        services.move,
+        request.user,
+        _inference(inference_id),
+        data.pop("status"),
+        at=data.pop("status_at"),
+        **data,
+    )
+    if isinstance(moved, HttpResponse):
+        return moved
+    return {"changed": moved.changed, "inference": _fresh(moved.inference)}
+
+
+@router.post("/inferences/{inference_id}/outputs", response=MovedOut)
+def record_outputs(request: HttpRequest, inference_id: int, payload: OutputsIn) -> Any:
+    """The model's outputs, moving the inference to ``inferred``."""
+    data = payload.dict()
+    at, event_id = data.pop("status_at"), data.pop("event_id")
+    moved = _answer(
+        request,
+        services.record_outputs,
+        request.user,
+        _inference(inference_id),
+        Outputs(**data),
+        at=at,
+        event_id=event_id,
+    )
+    if isinstance(moved, HttpResponse):
+        return moved
+    return {"changed": moved.changed, "inference": _fresh(moved.inference)}
+
+
+@router.post("/inferences/{inference_id}/results", response={201: ResultOut})
+def add_result(request: HttpRequest, inference_id: int, payload: ResultIn) -> Any:
+    """A DICOM object the model sent back (by SOP Instance UID; stored once)."""
+    row = _answer(
+        request,
+        services.add_result_object,
+        request.user,
+        _inference(inference_id),
+        **payload.dict(),
+    )
+    if isinstance(row, HttpResponse):
+        return row
+    return Status(201, result_out(row))
+
+
+def _event(item: EventIn) -> services.Event:
+    data = item.dict()
+    outputs = {k: data.pop(k) for k in ("score", "call", "confidence", "findings", "model_version")}
+    event = {k: data.pop(k) for k in list(data) if k not in StudyMetadata.names()}
+    return services.Event(study=StudyMetadata(**data), outputs=Outputs(**outputs), **event)
+
+
+@router.post("/events", response=BatchOut)
+def record_events(request: HttpRequest, payload: EventsIn) -> Any:
+    """A batch of events (the bulk format's rows as JSON), all or nothing; each problem is
+    named by its place (``events[3].kvp``)."""
+    events = [_event(item) for item in payload.events]
+    result = _answer(request, services.record_events, request.user, events, source=Source.API)
+    return result if isinstance(result, HttpResponse) else result.as_dict()
+
+
+@router.post("/import", response=BatchOut)
+def import_file(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    """Upload a CSV or Parquet file in the bulk format (multipart ``file``), at most
+    RADGOV_MAX_UPLOAD_MB; all or nothing, each problem named by row and column."""
+    if file.size is not None and file.size > config.max_upload_bytes():
+        raise HttpError(
+            413,
+            f"the file is larger than {config.get_int('RADGOV_MAX_UPLOAD_MB')} MB (RADGOV_MAX_UPLOAD_MB)",
+        )
+    result = _answer(request, importer.import_upload, request.user, file, name=file.name or "")
+    return result if isinstance(result, HttpResponse) else result.as_dict()

@@ -1,0 +1,32 @@
+"""Who may use the exams pages and API (docs/exams.md, "Who may read what").
+
+Every rule is ``patient_data``: an exam and what the AI did with it are patient-linked, so
+never the vendor (III.F).  Reading is open to every other role (identifiers only to some:
+the selectors decide, per object); writing to imaging informatics and administrators, the
+people who connect an orchestrator.  The selectors and services check again per object."""
+
+from __future__ import annotations
+
+from radgov.core.policy import patient_data
+from radgov.core.roles import Role
+
+READ = patient_data()
+WRITE = patient_data(Role.INFORMATICS, Role.ADMINISTRATOR)
+
+RULES = {
+    # pages
+    "exams:worklist": READ,
+    "exams:study": READ,
+    # API
+    "api:exams_list_exams": READ,
+    "api:exams_get_exam": READ,
+    "api:exams_list_inferences": READ,
+    "api:exams_get_inference": READ,
+    "api:exams_create_exam": WRITE,
+    "api:exams_record_inference": WRITE,
+    "api:exams_move_inference": WRITE,
+    "api:exams_record_outputs": WRITE,
+    "api:exams_add_result": WRITE,
+    "api:exams_record_events": WRITE,
+    "api:exams_import_file": WRITE,
+}

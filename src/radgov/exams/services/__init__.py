@@ -1,0 +1,41 @@
+"""Every write to the record of AI use (docs/exams.md, "The services"): split like the
+models, exams in ``exam``, inferences and their moves, outputs and result objects in
+``inference``, the bulk path in ``bulk``."""
+
+from radgov.exams.errors import (
+    BatchError,
+    ExamConflict,
+    ExamError,
+    MoveError,
+    NotPermitted,
+    Problem,
+)
+from radgov.exams.services.bulk import BatchResult, Event, record_events
+from radgov.exams.services.exam import Recorded, find_exam, record_exam
+from radgov.exams.services.inference import (
+    Moved,
+    add_result_object,
+    move,
+    record_inference,
+    record_outputs,
+)
+
+__all__ = [
+    "BatchError",
+    "BatchResult",
+    "Event",
+    "ExamConflict",
+    "ExamError",
+    "Moved",
+    "MoveError",
+    "NotPermitted",
+    "Problem",
+    "Recorded",
+    "add_result_object",
+    "find_exam",
+    "move",
+    "record_events",
+    "record_exam",
+    "record_inference",
+    "record_outputs",
+]

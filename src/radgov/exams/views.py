@@ -1,0 +1,96 @@
+"""The exams pages: the AI worklist and a study's status.  Thin: they read through the
+selectors (which restrict and audit) and write nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from radgov.exams import access, selectors
+from radgov.exams.errors import ExamError, NotPermitted
+from radgov.exams.paging import DEFAULT_LIMIT
+from radgov.exams.statuses import Status
+from radgov.inventory.models import Deployment
+
+
+def _denied(request: HttpRequest, exc: NotPermitted) -> HttpResponse:
+    return render(request, "web/denied.html", {"reason": str(exc)}, status=403)
+
+
+def _offset(request: HttpRequest) -> int:
+    try:
+        return max(int(request.GET.get("offset", 0)), 0)
+    except ValueError:
+        return 0
+
+
+def _link(params: dict[str, str], **changes: Any) -> str:
+    """A query string: the current filters with ``changes`` (None or "" drops a key)."""
+    merged = dict(params)
+    for key, value in changes.items():
+        if value is None or value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = str(value)
+    return "?" + urlencode(merged)
+
+
+@require_GET
+def worklist(request: HttpRequest) -> HttpResponse:
+    """Inferences by deployment and status, with counts per status, filters and paging."""
+    error = ""
+    try:
+        filters = selectors.Filters.parse(request.GET)
+    except ExamError as exc:
+        filters, error = selectors.Filters(), f"Filters not applied: {exc}"
+    try:
+        page = selectors.inferences(
+            request.user, filters, limit=DEFAULT_LIMIT, offset=_offset(request), what="worklist"
+        )
+        counts = selectors.status_counts(request.user, filters)
+    except NotPermitted as exc:
+        return _denied(request, exc)
+    params = filters.as_params()
+    context = {
+        "page": page,
+        "filters": filters,
+        "error": error,
+        "total": sum(counts.values()),
+        "statuses": [
+            (s.value, s.label, counts[s.value], _link(params, status=s.value, offset=None))
+            for s in Status
+        ],
+        "all_link": _link(params, status=None, offset=None),
+        "previous_link": _link(params, offset=page.previous_offset)
+        if page.previous_offset is not None
+        else "",
+        "next_link": _link(params, offset=page.next_offset) if page.next_offset is not None else "",
+        "deployments": Deployment.objects.select_related("model_version__product").filter(
+            pk__in=Deployment.objects.filter(inferences__isnull=False).values("pk")
+        ),
+        "sites": sorted(set(Deployment.objects.values_list("site", flat=True))),
+    }
+    return render(request, "exams/worklist.html", context, status=400 if error else 200)
+
+
+@require_GET
+def study(request: HttpRequest, pk: int) -> HttpResponse:
+    """What each model did with one study, with its timeline; identifiers for the roles
+    that may see them.  Reading it is recorded in the audit trail."""
+    try:
+        view = selectors.study(request.user, pk)
+    except NotPermitted as exc:
+        return _denied(request, exc)
+    if view is None:
+        raise Http404("no such exam")
+    context = {
+        "exam": view.exam,
+        "inferences": view.inferences,
+        "identifiers": view.identifiers,
+        "may_see_identifiers": access.may_see_identifiers(request.user),
+    }
+    return render(request, "exams/study.html", context)
