@@ -32,11 +32,18 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .rules import Modifier, RuleSet, default_rules
 
-__all__ = ["LABELLER_VERSION", "Label", "LabelValue", "Labeller", "Mention"]
+__all__ = [
+    "LABELLER_VERSION",
+    "Label",
+    "LabelValue",
+    "Labeller",
+    "Mention",
+    "pattern_regex",
+]
 
 # bump when the algorithm changes in a way that can change a label
 LABELLER_VERSION = "1"
@@ -54,35 +61,52 @@ _SPLIT = re.compile(
 )
 
 
-def _word(phrase: str) -> str:
-    """A literal phrase as a whole-word expression with any whitespace between its words."""
-    body = r"\s+".join(re.escape(w) for w in phrase.split())
-    head = r"(?<!\w)" if re.match(r"\w", phrase) else ""
-    tail = r"(?!\w)" if re.search(r"\w$", phrase) else ""
-    return f"{head}{body}{tail}"
-
-
-def _term(phrase: str) -> str:
-    """A finding's term, also matching its plural with -s or -es."""
-    body = r"\s+".join(re.escape(w) for w in phrase.split())
-    if re.search(r"[A-Za-z]$", phrase):
-        body += "(?:e?s)?"
-    head = r"(?<!\w)" if re.match(r"\w", phrase) else ""
-    return f"{head}{body}(?!\\w)"
-
-
-def _pattern(expression: str) -> str:
+def pattern_regex(expression: str) -> str:
+    """A rule's regular expression, matched on whole words only."""
     return rf"(?<!\w)(?:{expression})(?!\w)"
 
 
-def _alternation(entries: Sequence[tuple[str, str, int]]) -> re.Pattern[str] | None:
-    """One expression over (expression, literal text, key) entries: patterns first, then the
-    longest literal first, so that at one place the most specific phrase wins; each entry is
-    a named group ``g<key>``."""
-    if not entries:
-        return None
-    ordered = sorted(entries, key=lambda e: (e[1] != "", -len(e[1])))
-    return re.compile("|".join(f"(?P<g{key}>{expr})" for expr, _, key in ordered), re.IGNORECASE)
+def _normal(phrase: str) -> str:
+    return " ".join(phrase.lower().split())
+
+
+def _trie(phrases: Iterable[str]) -> str:
+    """One expression for many literal phrases, factored as a trie so that the engine tries
+    each next character once instead of every phrase at every place; at one place it takes
+    the longest phrase that ends on a word boundary (whole words)."""
+    root: dict[str, Any] = {}
+    for phrase in phrases:
+        node = root
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any], last: str) -> str:
+        branches = [
+            (r"\s+" if ch == " " else re.escape(ch)) + build(node[ch], ch)
+            for ch in sorted(k for k in node if k)
+        ]
+        if "" in node:
+            branches.append(r"(?!\w)" if re.match(r"\w", last) else "")
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    words = {ch: node for ch, node in root.items() if re.match(r"\w", ch)}
+    others = {ch: node for ch, node in root.items() if ch not in words}
+    parts = [r"(?<!\w)" + build(words, "")] if words else []
+    if others:
+        parts.append(build(others, ""))
+    return "|".join(parts)
+
+
+def _matcher(patterns: Sequence[str], phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """Patterns first (named groups ``p0``, ``p1``, ...), then every phrase (group ``lit``)."""
+    alternatives = [f"(?P<p{i}>{pattern_regex(p)})" for i, p in enumerate(patterns)]
+    literal = _trie(phrases)
+    if literal:
+        alternatives.append(f"(?P<lit>{literal})")
+    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,28 +160,32 @@ class Labeller:
     # ----------------------------------------------------------------- compiling
 
     def _compile(self) -> None:
-        targets: list[tuple[str, str, int]] = []
-        self._target_of: list[str | None] = []  # key -> finding name (None: an exclusion)
+        # a matched phrase, lower-cased with single spaces, names its finding (None: an
+        # exclusion); a term also stands for its plural in -s and -es
+        self._target_of: dict[str, str | None] = {}
+        target_patterns: list[str] = []
+        self._target_pattern_of: list[str] = []
         for finding in self.rules.findings:
-            for expr, literal, name in (
-                *((_term(t), t, finding.name) for t in finding.terms),
-                *((_pattern(p), "", finding.name) for p in finding.patterns),
-                *((_word(x), x, None) for x in finding.exclude),
-            ):
-                targets.append((expr, literal, len(self._target_of)))
-                self._target_of.append(name)
-        self._targets = _alternation(targets)
+            for term in finding.terms:
+                plural = ("", "s", "es") if term[-1:].isalpha() else ("",)
+                for ending in plural:
+                    self._target_of.setdefault(_normal(term + ending), finding.name)
+            for x in finding.exclude:
+                self._target_of.setdefault(_normal(x), None)
+            target_patterns += finding.patterns
+            self._target_pattern_of += [finding.name] * len(finding.patterns)
+        self._targets = _matcher(target_patterns, self._target_of)
 
-        triggers: list[tuple[str, str, int]] = []
-        self._trigger_of: list[tuple[Modifier, str]] = []
+        # a phrase may stand in several modifiers ("resolved" both forward and backward)
+        self._trigger_of: dict[str, list[tuple[Modifier, str]]] = {}
+        trigger_patterns: list[str] = []
+        self._trigger_pattern_of: list[tuple[Modifier, str]] = []
         for modifier in self.rules.modifiers:
-            for expr, literal, text in (
-                *((_word(t), t, t) for t in modifier.terms),
-                *((_pattern(p), "", p) for p in modifier.patterns),
-            ):
-                triggers.append((expr, literal, len(self._trigger_of)))
-                self._trigger_of.append((modifier, text))
-        self._triggers = _alternation(triggers)
+            for term in modifier.terms:
+                self._trigger_of.setdefault(_normal(term), []).append((modifier, term))
+            trigger_patterns += modifier.patterns
+            self._trigger_pattern_of += [(modifier, p) for p in modifier.patterns]
+        self._triggers = _matcher(trigger_patterns, self._trigger_of)
 
         kinds: dict[str, str] = {}
         for kind, names in self.rules.sections.items():
@@ -180,8 +208,13 @@ class Labeller:
 
     def label(self, text: str) -> list[Label]:
         """One label per finding the report mentions, in the rule set's finding order."""
+        return self.decide(text, self.mentions(text))
+
+    def decide(self, text: str, mentions: Iterable[Mention]) -> list[Label]:
+        """Labels from a report's mentions (step 5): ``label`` without finding the mentions,
+        for mentions found some other way (the benchmark feeds medspacy's through it)."""
         chosen: dict[str, tuple[tuple[int, int], Mention]] = {}
-        for mention in self.mentions(text):
+        for mention in mentions:
             value = self._value(mention.status)
             if value is None:
                 continue
@@ -225,7 +258,7 @@ class Labeller:
         found = [
             (m.start(), m.end(), name)
             for m in self._targets.finditer(text)
-            if (name := self._target_of[int(m.lastgroup[1:])]) is not None  # type: ignore[index]
+            if (name := self._target_name(m)) is not None
         ]
         if not found:
             return []
@@ -278,9 +311,18 @@ class Labeller:
             # a trigger overlapping a mention is part of the finding's name, not a trigger
             if any(a < t_end and t_start < b for t_start, t_end in targets):
                 continue
-            modifier, phrase = self._trigger_of[int(m.lastgroup[1:])]  # type: ignore[index]
-            out.append(_Trigger(a, b, modifier.category, modifier.direction, phrase))
+            if m.lastgroup == "lit":
+                entries = self._trigger_of[_normal(m.group())]
+            else:
+                entries = [self._trigger_pattern_of[int(m.lastgroup[1:])]]  # type: ignore[index]
+            for modifier, phrase in entries:
+                out.append(_Trigger(a, b, modifier.category, modifier.direction, phrase))
         return out
+
+    def _target_name(self, m: re.Match[str]) -> str | None:
+        if m.lastgroup == "lit":
+            return self._target_of[_normal(m.group())]
+        return self._target_pattern_of[int(m.lastgroup[1:])]  # type: ignore[index]
 
     @staticmethod
     def _status(
