@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -51,6 +51,13 @@ LabelValue = Literal["positive", "negative", "uncertain"]
 LABEL_VALUES: tuple[LabelValue, ...] = ("positive", "negative", "uncertain")
 RANK = {"positive": 0, "uncertain": 1, "negative": 2}  # within a section: lower wins
 NO_HEADER = "(no header)"
+# a mention's status -> its label (historical: as the rule set's ``history`` says;
+# hypothetical: none)
+STATUS_LABEL: dict[str, LabelValue] = {
+    "positive": "positive",
+    "negated": "negative",
+    "uncertain": "uncertain",
+}
 
 # a sentence ends at . ! ? ; before whitespace (not after "vs", "e.g", "i.e", "Dr"), at a
 # blank line, and at a line break before a capital, a digit or a bullet
@@ -199,11 +206,6 @@ class Labeller:
 
     # ----------------------------------------------------------------- labelling
 
-    def label_many(self, texts: Iterable[str]) -> Iterator[list[Label]]:
-        """``label`` for each text, in order."""
-        for text in texts:
-            yield self.label(text)
-
     def label(self, text: str) -> list[Label]:
         """One label per finding the report mentions, in the rule set's finding order."""
         return self.decide(text, self.mentions(text))
@@ -243,11 +245,7 @@ class Labeller:
         if status == "historical":
             history = self.rules.history
             return None if history == "ignore" else history
-        return {
-            "positive": "positive",
-            "negated": "negative",
-            "uncertain": "uncertain",
-        }.get(status)  # type: ignore[return-value]
+        return STATUS_LABEL.get(status)
 
     def mentions(self, text: str) -> list[Mention]:
         """Every mention of a finding outside ignored sections, with its ConText status."""

@@ -23,7 +23,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 EXIT_BAD_INPUT = 2
 LABEL_COLUMNS = ("report_id", "finding", "label", "evidence", "section", "rule", "version")
-HUMAN_VALUES = ("positive", "negative", "uncertain")
 
 
 def _bad(message: str) -> CommandError:
@@ -142,6 +141,8 @@ class Command(BaseCommand):
     def _human(
         self, path: str, ids: list[str], findings: tuple[str, ...]
     ) -> dict[tuple[str, str], str]:
+        from radgov.nlp.labeller import LABEL_VALUES
+
         what = "HUMAN_LABELS.csv"
         data = _read_csv(path, what, ("report_id", "finding", "label"))
         report_ids = _required(data["report_id"], "report_id", what)
@@ -160,9 +161,9 @@ class Command(BaseCommand):
                     f"{what} row {row}: column 'finding' is {finding!r}, not a finding of the "
                     f"rules ({', '.join(findings)})"
                 )
-            if value.lower() not in HUMAN_VALUES:
+            if value.lower() not in LABEL_VALUES:
                 raise _bad(
-                    f"{what} row {row}: column 'label' is {value!r}; use {', '.join(HUMAN_VALUES)}"
+                    f"{what} row {row}: column 'label' is {value!r}; use {', '.join(LABEL_VALUES)}"
                 )
             key = (report_id, finding)
             if key in rows:
