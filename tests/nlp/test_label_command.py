@@ -58,7 +58,7 @@ def test_labels_are_written_one_row_per_report_and_finding(tmp_path: Path, repor
         ("A3", "fracture"): "uncertain",
     }
     a3 = next(r for r in rows if r["report_id"] == "A3")
-    assert a3["evidence"] == "IMPRESSION: Possible nondisplaced fracture of the left 7th rib."
+    assert a3["evidence"] == "Possible nondisplaced fracture of the left 7th rib."
     assert a3["section"] == "impression" and a3["rule"] == "uncertain forward 'possible'"
     assert a3["version"].startswith("radgov-nlp/1+rules.")
     assert "labelled 4 reports: 4 labels written" in run.stdout

@@ -83,6 +83,15 @@ def test_sections_impression_decides_and_ignored_sections_are_not_read() -> None
     assert set(found) == {"pulmonary_embolism", "pleural_effusion"}
 
 
+def test_a_header_is_not_part_of_the_sentence_after_it() -> None:
+    """ "IMPRESSION: Negative for ..." on one line: the header's colon and "Negative" once read
+    as the backward trigger ": negative" (as in "Effusion: negative"), which hid the forward
+    "negative for", and the finding came out positive."""
+    (lab,) = LABELLER.label("IMPRESSION: Negative for pulmonary embolism.")
+    assert (lab.label, lab.rule) == ("negative", "negated forward 'negative for'")
+    assert labels("Pulmonary embolism: negative.") == {"pulmonary_embolism": "negative"}
+
+
 def test_findings_decide_when_the_impression_is_silent() -> None:
     text = "FINDINGS: Possible tiny right apical pneumothorax.\nIMPRESSION: No acute process."
     (lab,) = LABELLER.label(text)

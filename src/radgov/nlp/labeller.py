@@ -258,9 +258,11 @@ class Labeller:
         ]
         if not found:
             return []
-        section_starts, section_names = self._sections(text)
+        section_starts, section_names, header_ends = self._sections(text)
+        # a header is a sentence of its own: "IMPRESSION: Negative for PE" must not read as
+        # the backward trigger ": negative"
         splits = [m.end() for m in _SPLIT.finditer(text)]
-        splits = sorted({0, *splits, *section_starts, len(text)})
+        splits = sorted({0, *splits, *section_starts, *header_ends, len(text)})
         triggers_in: dict[int, list[_Trigger]] = {}
         mentions: list[Mention] = []
         spans = [(s, e) for s, e, _ in found]
@@ -289,12 +291,14 @@ class Labeller:
             )
         return mentions
 
-    def _sections(self, text: str) -> tuple[list[int], list[str]]:
-        starts, names = [0], [NO_HEADER]
+    def _sections(self, text: str) -> tuple[list[int], list[str], list[int]]:
+        """Where each section starts, its header's name, and where each header ends."""
+        starts, names, ends = [0], [NO_HEADER], []
         for m in self._headers.finditer(text):
             starts.append(m.start("h"))
             names.append(" ".join(m.group("h").lower().split()))
-        return starts, names
+            ends.append(m.end())
+        return starts, names, ends
 
     def _find_triggers(
         self, text: str, start: int, end: int, targets: list[tuple[int, int]]
