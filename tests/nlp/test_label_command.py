@@ -124,9 +124,10 @@ def test_evaluate_prints_sensitivity_and_specificity(tmp_path: Path, reports: Pa
     )  # fmt: skip
     run = radgov("--reports", reports, "--evaluate", human, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    lines = {line.split("│")[1].strip(): line for line in run.stdout.splitlines() if "│" in line}
+    lines = {line.split()[0]: line for line in run.stdout.splitlines() if "_" in line[:30]}
     # effusion: A1 found, A4 missed (sensitivity 1/2); the other three reports not positive
-    assert "0.500" in lines["pleural_effusion"] and "1.000" in lines["pleural_effusion"]
+    assert lines["pleural_effusion"].split()[1:3] == ["2/2/0", "0.500"]
+    assert "1.000 (0.342–1.000)" in lines["pleural_effusion"]  # specificity 2/2, Wilson
     assert "pulmonary_embolism" in lines and "fracture" not in lines
     assert "warning:" in run.stdout and "Buderer 1996" in run.stdout
 

@@ -215,6 +215,7 @@ class Command(BaseCommand):
         findings: tuple[str, ...],
         method: Any,
     ) -> None:
+        from rich import box
         from rich.table import Table
 
         from radgov.nlp.accuracy import labeller_accuracy
@@ -227,21 +228,27 @@ class Command(BaseCommand):
         }
         pairs = [(f, human.get((r, f)), machine.get((r, f))) for f in scored for r in ids]
         results = labeller_accuracy(pairs, findings=scored, method=method)  # type: ignore[arg-type]
-        table = Table(title=f"Labeller accuracy on {len(ids):,} reports ({method} 95% CI)")
-        for col in ("finding", "pairs", "human +", "human -", "human ?", "sensitivity",
-                    "specificity", "agreement"):  # fmt: skip
-            table.add_column(col, overflow="fold")
+        table = Table(
+            title=f"Labeller accuracy on {len(ids):,} reports ({method} 95% CI)",
+            box=box.SIMPLE_HEAD,  # no column rules and no edge padding: fits 80 columns
+            pad_edge=False,
+        )
+        table.add_column("finding", no_wrap=True)  # names are never broken mid-word
+        table.add_column("human\n+/-/?", justify="right", no_wrap=True)
+        for col in ("sensitivity", "specificity", "agreement"):
+            table.add_column(col, no_wrap=True)
+        wide = self.console.width >= 120  # else the interval goes under its estimate
 
         def show(e: Any) -> str:
             if not e.estimable:
                 return "—"
-            return f"{e.estimate:.3f} ({e.ci_low:.3f}–{e.ci_high:.3f})"
+            interval = f"{e.ci_low:.3f}–{e.ci_high:.3f}"
+            return f"{e.estimate:.3f} ({interval})" if wide else f"{e.estimate:.3f}\n{interval}"
 
         for r in results:
             table.add_row(
-                r.finding, str(r.n), str(r.human_positives), str(r.human_negatives),
-                str(r.human_uncertain), show(r.sensitivity), show(r.specificity),
-                show(r.agreement),
+                r.finding, f"{r.human_positives}/{r.human_negatives}/{r.human_uncertain}",
+                show(r.sensitivity), show(r.specificity), show(r.agreement),
             )  # fmt: skip
         self.console.print(table)
         for r in results:
