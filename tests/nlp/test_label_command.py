@@ -97,6 +97,16 @@ def test_bad_reports_are_refused_naming_row_and_column(
     assert not out.exists() and not Path(f"{out}.tmp").exists()
 
 
+def test_a_malformed_csv_is_refused_without_quoting_the_report(tmp_path: Path) -> None:
+    path = tmp_path / "reports.csv"
+    path.write_text('report_id,text\nA1,"unclosed quote, patient Jane Roe\nA2,x,y,z\n')
+    run = radgov("--reports", path, "--out", tmp_path / "labels.csv", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "REPORTS.csv reports.csv cannot be read as CSV" in run.stderr
+    assert "Jane" not in run.stderr and "unclosed" not in run.stderr
+    assert not (tmp_path / "labels.csv").exists()
+
+
 @pytest.mark.parametrize(
     ("rules", "message"),
     [

@@ -38,7 +38,12 @@ def _read_csv(path: str, what: str, columns: tuple[str, ...]) -> dict[str, list[
         frame = pl.read_csv(path, infer_schema=False)
     except (OSError, pl.exceptions.PolarsError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise _bad(f"{what} {name} cannot be read as CSV: {first}") from None
+        # polars quotes the field it could not parse between backticks: a report's text
+        # (patient data) must not reach the message
+        reason, _, quoted = first.partition("`")
+        if quoted:
+            reason = f"{reason.strip()} a field (not shown: it may hold patient data)"
+        raise _bad(f"{what} {name} cannot be read as CSV: {reason.strip()}") from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise _bad(
