@@ -187,6 +187,8 @@ def print_accuracy(title: str, columns: dict[str, dict[str, tuple]]) -> None:
     for finding in first:
         cells = "".join(
             f"  {t[finding][0]:.3f} ({t[finding][1]:.2f}, {t[finding][2]:.2f})"
+            if finding != "overall"
+            else f"  {t[finding][0]:.3f}{'':13s}"
             for t in columns.values()
         )
         print(f"{finding:24s} {first[finding][3]:5d}{cells}")
