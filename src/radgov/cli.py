@@ -34,6 +34,8 @@ WITHOUT_APPS = {
         # of CPU in this process and in each engine, which inherit it)
         {"OPENBLAS_NUM_THREADS": "1"},
     ),
+    # reads reports and rules, writes labels: nothing to start first
+    "label": ("radgov.monitoring.management.commands.label", "", {"OPENBLAS_NUM_THREADS": "1"}),
 }
 
 
