@@ -25,6 +25,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({**health.status(), "version": __version__})
 
 
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
@@ -43,6 +44,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "web/dashboard.html", context)
 
 
+@require_GET
 def audit(request: HttpRequest) -> HttpResponse:
     entries = list(list_entries(request.user, limit=200))
     return render(request, "web/audit.html", {"entries": entries})
