@@ -79,9 +79,16 @@ def test_vendor_is_refused_every_page_and_endpoint(done_job) -> None:
 
 @pytest.mark.parametrize("role", ALLOWED)
 def test_allowed_roles_see_the_list_and_the_navigation(done_job, role) -> None:
+    """Every allowed role has the page; the job is listed only to its owner and compliance
+    (issue 11 item 10)."""
     client = client_for(make_user(f"deid-viewer-{role}", role=role))
     page = client.get(reverse("compliance:deid_jobs")).content.decode()
-    assert PURPOSE in page and "De-identification" in page
+    assert "De-identification" in page
+    assert (PURPOSE in page) == (role == Role.COMPLIANCE)
+    assert (
+        PURPOSE
+        in client_for(done_job.created_by).get(reverse("compliance:deid_jobs")).content.decode()
+    )
 
 
 def test_new_job_form_queues_an_upload_and_says_the_input_is_deleted(

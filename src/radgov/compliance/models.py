@@ -36,6 +36,12 @@ class DeidJob(AuditedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deid_jobs"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    shared_with = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_deid_jobs",
+        help_text="people the owner (or compliance) let see the job, its report and output",
+    )
     purpose = models.CharField(
         max_length=300, help_text="why, e.g. 'local acceptance testing of ICH triage v2'"
     )
