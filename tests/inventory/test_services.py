@@ -168,7 +168,7 @@ def test_not_a_pdf_is_refused(version: ModelVersion, people: dict[str, User]) ->
             version_label="Rev A",
             upload=pdf_upload("ifu.docx", b"PK\x03\x04 a word file"),
         )
-    assert "ifu.docx is not a PDF (it does not begin with %PDF-)" in str(err.value)
+    assert "'ifu.docx' is not a PDF (it does not begin with %PDF-)" in str(err.value)
     assert "IV.F.2" in str(err.value)
     assert Document.objects.count() == 0 and media_files() == []
 
@@ -186,7 +186,7 @@ def test_too_large_is_refused(
             version_label="Rev A",
             upload=pdf_upload("big.pdf", big),
         )
-    assert "big.pdf is 1.0 MB; the limit is 1 MB (RADGOV_MAX_UPLOAD_MB)" in str(err.value)
+    assert "'big.pdf' is 1.0 MB; the limit is 1 MB (RADGOV_MAX_UPLOAD_MB)" in str(err.value)
     assert Document.objects.count() == 0 and media_files() == []
     assert os.environ["RADGOV_MAX_UPLOAD_MB"] == "1"
 

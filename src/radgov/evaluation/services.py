@@ -242,7 +242,7 @@ def lock_statement(protocol: AcceptanceProtocol) -> str:
 
 
 def _unusable(name: str, exc: Any) -> EvaluationError:
-    return EvaluationError(f"the cases file {name} cannot be used: " + "; ".join(exc.problems))
+    return EvaluationError(f"the cases file {name!r} cannot be used: " + "; ".join(exc.problems))
 
 
 def compute(user: Any, protocol: AcceptanceProtocol, *, path: Path, name: str) -> Computed:

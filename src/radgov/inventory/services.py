@@ -494,20 +494,20 @@ def upload_document(
     declared = getattr(upload, "size", None)
     if declared is not None and declared > limit:
         raise InventoryError(
-            f"{name} is {declared / 1048576:.1f} MB; the limit is "
+            f"{name!r} is {declared / 1048576:.1f} MB; the limit is "
             f"{config.get_int('RADGOV_MAX_UPLOAD_MB')} MB (RADGOV_MAX_UPLOAD_MB)"
         )
     sha, size, head = _sha256(upload)
     if size > limit:
         raise InventoryError(
-            f"{name} is {size / 1048576:.1f} MB; the limit is "
+            f"{name!r} is {size / 1048576:.1f} MB; the limit is "
             f"{config.get_int('RADGOV_MAX_UPLOAD_MB')} MB (RADGOV_MAX_UPLOAD_MB)"
         )
     if size == 0:
-        raise InventoryError(f"{name} is empty")
+        raise InventoryError(f"{name!r} is empty")
     if head != PDF_MAGIC:
         raise InventoryError(
-            f"{name} is not a PDF (it does not begin with %PDF-); the IFU and other documents "
+            f"{name!r} is not a PDF (it does not begin with %PDF-); the IFU and other documents "
             "are kept as PDF (IV.F.2)"
         )
     same = Document.objects.filter(
