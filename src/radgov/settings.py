@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 
@@ -9,8 +10,12 @@ import dj_database_url
 
 from radgov.core import config
 
+# Everything radgov writes is its own (the database and its WAL, the queue, logs, uploads,
+# de-identified output): files 0600, folders 0700, whoever started the process.
+os.umask(0o077)
 DATA_DIR = config.data_dir()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+config.make_private(DATA_DIR)
 PRODUCTION = config.get_bool("RADGOV_PRODUCTION")
 DEBUG = False
 
@@ -240,10 +245,16 @@ NINJA_PAGINATION_PER_PAGE = 50
 
 # --- logging: never values, never PHI ----------------------------------------------
 (DATA_DIR / "logs").mkdir(exist_ok=True)
+config.make_private(DATA_DIR / "logs")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "radgov.core.logs.PlainFormatter",  # tracebacks without exception messages
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "file": {

@@ -152,6 +152,10 @@ def test_data_folder_cannot_be_a_source(root, data_dir, informatics, monkeypatch
         ({"/etc/evil": b"x"}, "absolute path"),
         ({"C:/evil": b"x"}, "absolute path"),
         ({"a.dcm": b"x", "A.DCM": b"y"}, "same file name twice"),
+        # issue 11 item 3: a file and a folder of the same name (either order, any case)
+        ({"DOE^JANE": b"x", "DOE^JANE/IM0001.dcm": b"y"}, "a file and a folder of the same name"),
+        ({"DOE^JANE/IM0001.dcm": b"y", "DOE^JANE": b"x"}, "a file and a folder of the same name"),
+        ({"doe^jane/a/IM1.dcm": b"y", "DOE^JANE/A": b"x"}, "a file and a folder of the same name"),
     ],
 )
 def test_unsafe_zip_is_refused_and_nothing_created(

@@ -136,3 +136,12 @@ def get_list(name: str) -> list[str]:
 
 def data_dir() -> Path:
     return Path(get("RADGOV_DATA_DIR") or "./var").resolve()
+
+
+def make_private(folder: Path) -> None:
+    """Make ``folder`` 0700 and the files directly in it unreadable to others: what an older
+    radgov (or another umask) created before files were made 0600 from the start."""
+    folder.chmod(0o700)
+    for entry in folder.iterdir():
+        if entry.is_file() and not entry.is_symlink() and entry.stat().st_mode & 0o077:
+            entry.chmod(entry.stat().st_mode & 0o700)
