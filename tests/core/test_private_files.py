@@ -19,11 +19,10 @@ CANARY = "DOE^JANE_MRN0012345"
 SCRIPT = f"""
 import logging, django
 django.setup()
-from django.db import connection
-with connection.cursor() as c:
-    c.execute("CREATE TABLE t (x int)")
-    c.execute("INSERT INTO t VALUES (1)")
-    c.execute("SELECT * FROM t")
+from django.core.cache import cache
+from django.core.management import call_command
+call_command("createcachetable")
+cache.set("probe", 1)
 from huey.contrib.djhuey import HUEY
 HUEY.put("probe", 1)
 try:
