@@ -251,6 +251,7 @@ def _start(job_id: int) -> DeidJob | None:
     job.finished_at = None
     job.files_total = job.files = job.ok = job.quarantined = job.failed = 0
     job.report = job.error = ""
+    job.source_names = None
     job.save()
     return job
 
@@ -326,6 +327,7 @@ def _finish(job_id: int, attempt: int, report: RunReport) -> DeidJob:
         int(summary["failed"]),
     )
     job.report = json.dumps(report.as_json(), indent=1)
+    job.source_names = json.dumps(report.sources(), sort_keys=True)
     job.finished_at = job.heartbeat_at = timezone.now()
     job.save()
     return job
