@@ -13,9 +13,11 @@ import zipfile
 from typing import IO, Any
 
 from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 
 from radgov.compliance.models import DeidJob
 from radgov.core.audit import Action, EventCode, record
+from radgov.core.exports import export_response
 from radgov.core.roles import Role
 from radgov.dicom.deid.runner import QUARANTINE_DIR
 
@@ -65,16 +67,16 @@ def read_report(user: Any, job: DeidJob) -> dict[str, Any]:
     return data
 
 
-def export_report(user: Any, job: DeidJob) -> bytes:
+def report_download(job: DeidJob) -> HttpResponse:
     """The report as a JSON download; recorded as an export."""
-    record(
-        action=Action.EXPORT,
+    body = (json.dumps(job.report_data(), indent=2) + "\n").encode("utf-8")
+    return export_response(
+        body,
+        filename=f"deid-job-{job.pk}-report.json",
+        content_type="application/json",
         obj=job,
-        actor=user,
-        event_code=EventCode.EXPORT,
         detail={"what": "deid report", **_counts(job)},
     )
-    return (json.dumps(job.report_data(), indent=2) + "\n").encode("utf-8")
 
 
 def output_files(job: DeidJob) -> list[str]:

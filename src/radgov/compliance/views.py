@@ -121,11 +121,7 @@ def report_json(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     if not job.report:
         raise Http404("the report exists once the job is done")
-    response = HttpResponse(
-        selectors.export_report(request.user, job), content_type="application/json"
-    )
-    response["Content-Disposition"] = f'attachment; filename="deid-job-{job.pk}-report.json"'
-    return response
+    return selectors.report_download(job)
 
 
 @require_GET

@@ -26,7 +26,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from radgov.accounts.models import User
-from radgov.core.audit import record
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
@@ -333,9 +332,3 @@ def store_run(user: User, protocol: AcceptanceProtocol, computed: Computed) -> A
 def run_test(user: User, protocol: AcceptanceProtocol, *, path: Path, name: str) -> AcceptanceRun:
     """Evaluate the cases file and store the run (refusals change nothing)."""
     return store_run(user, protocol, compute(user, protocol, path=path, name=name))
-
-
-@service
-def export_report(user: User, run: AcceptanceRun, *, fmt: str) -> None:
-    """Record a download of a run's report (PDF or JSON)."""
-    record(action="export", obj=run, detail={"format": fmt})

@@ -1,19 +1,18 @@
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from radgov.core.exports import export_response
 from radgov.evaluation import guards, selectors, services
 from radgov.evaluation.forms import PlanForm, ProtocolForm, RunForm
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.starter import starter_protocol
-from radgov.evaluation.uploads import private_folder, saved_upload
+from radgov.evaluation.uploads import saved_upload
 
 NAV = "evaluation:index"
 
@@ -269,22 +268,24 @@ def run_report(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_GET
 def run_pdf(request: HttpRequest, run_id: int) -> HttpResponse:
-    from radgov.evaluation.report.render import render_pdf
+    from radgov.evaluation.report.render import report_pdf
 
     r = _run(run_id)
-    with tempfile.TemporaryDirectory(dir=private_folder()) as tmp:
-        pdf = render_pdf(r.report_html, Path(tmp) / "report.pdf").read_bytes()
-    services.export_report(request.user, r, fmt="pdf")  # type: ignore[arg-type]
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="acceptance-run-{r.pk}.pdf"'
-    return response
+    return export_response(
+        report_pdf(r.report_html),
+        filename=f"acceptance-run-{r.pk}.pdf",
+        content_type="application/pdf",
+        obj=r,
+    )
 
 
 @require_GET
 def run_json(request: HttpRequest, run_id: int) -> HttpResponse:
     r = _run(run_id)
-    services.export_report(request.user, r, fmt="json")  # type: ignore[arg-type]
     body = json.dumps(r.result, indent=2, sort_keys=True, allow_nan=False) + "\n"
-    response = HttpResponse(body, content_type="application/json")
-    response["Content-Disposition"] = f'attachment; filename="acceptance-run-{r.pk}.json"'
-    return response
+    return export_response(
+        body.encode(),
+        filename=f"acceptance-run-{r.pk}.json",
+        content_type="application/json",
+        obj=r,
+    )
