@@ -26,7 +26,24 @@ from radgov.inventory.models import Deployment
 from radgov.training import services as training
 from tests.factories import make_user
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+def blank_pdf(pages: int = 1, *, password: str | None = None) -> bytes:
+    """A real PDF of blank pages (pypdf writes it), encrypted when a password is given."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    if password:
+        writer.encrypt(password)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = blank_pdf()
 
 
 def pdf_upload(name: str = "ifu.pdf") -> SimpleUploadedFile:
