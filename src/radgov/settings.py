@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "radgov.core.middleware.SecurityHeadersMiddleware",  # after the static files
     "radgov.core.middleware.RequestContextMiddleware",
     "radgov.core.middleware.PageMethodsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -96,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "radgov.web.context.navigation",
+                "radgov.web.context.csp_nonce",
             ],
         },
     }

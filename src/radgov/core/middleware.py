@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -57,3 +58,45 @@ class PageMethodsMiddleware:
         if request.method in allowed:
             return None
         return HttpResponseNotAllowed(allowed)
+
+
+def content_security_policy(nonce: str) -> str:
+    """Self only: no inline script anywhere, no inline style but a ``<style>`` block with this
+    response's nonce, images from radgov or ``data:`` (the charts), nothing framed, no form
+    posted elsewhere."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            f"style-src 'self' 'nonce-{nonce}'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+class SecurityHeadersMiddleware:
+    """A strict Content-Security-Policy on every page, and ``Cache-Control: no-store`` on
+    every answer but the static files (served before this middleware): a page, a report, an
+    export or an API answer may carry patient data, and the rule is simplest kept whole.  A
+    view that must answer with another policy (the standalone acceptance-test report) sets its
+    own ``Content-Security-Policy``, which is kept."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        nonce = secrets.token_urlsafe(16)
+        request.csp_nonce = nonce  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response["Cache-Control"] = "no-store"
+        if "Content-Security-Policy" not in response and response.get(
+            "Content-Type", ""
+        ).startswith("text/html"):
+            response["Content-Security-Policy"] = content_security_policy(nonce)
+        return response

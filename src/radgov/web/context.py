@@ -29,3 +29,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         | navigation_for(role, current)
         | {"nav_current": current, "nav_items": items_for(role)}
     )
+
+
+def csp_nonce(request: HttpRequest) -> dict[str, str]:
+    """The nonce of this response's Content-Security-Policy, for a ``<style>`` block a page
+    shares with a PDF layout (radgov.core.middleware.SecurityHeadersMiddleware)."""
+    return {"csp_nonce": getattr(request, "csp_nonce", "")}
