@@ -4,6 +4,7 @@ applied to every request in that order."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from radgov.accounts import tokens
 from radgov.accounts.signals import SESSION_SEEN, SESSION_STARTED
-from radgov.core import policy
+from radgov.core import context, policy
 from radgov.core.audit import Action, record
 from radgov.core.problems import problem
 
@@ -41,7 +42,11 @@ class SessionLifetimeMiddleware:
             denied = self._token_login(request)
             if denied is not None:
                 return denied
-        elif request.user.is_authenticated:
+            # every audit entry of this request names the token it was made with
+            token_id = request.api_token.pk  # type: ignore[attr-defined]
+            with context.acting_as(replace(context.current(), channel=f"token:{token_id}")):
+                return self.get_response(request)
+        if request.user.is_authenticated:
             expired = self._expired(request)
             if expired:
                 request.radgov_logout_reason = expired  # type: ignore[attr-defined]
@@ -101,12 +106,28 @@ class MfaRequiredMiddleware:
         if rule is not None and (rule.public or rule.enrollment):
             return None
         if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
-            return None
+            return self._one_time_password(request, rule)
         if is_api(request):
             return problem(
                 403, "enroll an authenticator app (TOTP) before using radgov", kind="mfa-required"
             )
         return HttpResponseRedirect(reverse("mfa_activate_totp"))
+
+    @staticmethod
+    def _one_time_password(request: HttpRequest, rule: Any) -> HttpResponse | None:
+        """An account still on the one-time password it was created with reaches only the
+        page that changes it (after enrolling MFA)."""
+        if not getattr(request.user, "must_change_password", False):
+            return None
+        if _route_name(request) in ("account_change_password", "account_logout"):
+            return None
+        if is_api(request):
+            return problem(
+                403,
+                "change the one-time password this account was created with first",
+                kind="password-change-required",
+            )
+        return HttpResponseRedirect(reverse("account_change_password"))
 
 
 class PermissionPolicyMiddleware:

@@ -68,6 +68,11 @@ SETTINGS: dict[str, Setting] = {
             "failed logins from one client address within 15 minutes before it is locked out",
         ),
         Setting("RADGOV_API_TOKEN_DAYS", "90", "default lifetime of a personal API token, in days"),
+        Setting(
+            "RADGOV_API_TOKEN_MAX_DAYS",
+            "90",
+            "longest lifetime a personal API token may be given, in days",
+        ),
         Setting("RADGOV_LOG_LEVEL", "INFO", "log level of radgov's own loggers"),
         Setting(
             "RADGOV_TRUSTED_PROXY_COUNT",
