@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "radgov.core.proxy_witness.ProxyWitnessMiddleware",  # before the https redirect
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "radgov.core.middleware.SecurityHeadersMiddleware",  # after the static files
@@ -224,6 +225,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION and config.get_int("RADGOV_TRUSTED_PROXY_COUNT") > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# the health check answers a monitor that asks radgov directly, not through the proxy
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- static files: served from the installed package, never a CDN -----------------
 STATIC_URL = "/static/"

@@ -80,6 +80,12 @@ SETTINGS: dict[str, Setting] = {
             "number of reverse proxies in front of radgov whose X-Forwarded-For may be trusted; 0 trusts none",
         ),
         Setting(
+            "RADGOV_TRUSTED_PROXY",
+            "127.0.0.1",
+            "address of the reverse proxy whose X-Forwarded-For, -Proto and -Host radgov serve "
+            "takes (with RADGOV_TRUSTED_PROXY_COUNT > 0); * trusts any peer",
+        ),
+        Setting(
             "RADGOV_MAX_UPLOAD_MB",
             "25",
             "largest upload accepted (an IFU or other document, a DICOM file or zip for de-identification), in megabytes",
