@@ -15,6 +15,7 @@ from radgov import __version__
 from radgov.accounts.api import router as accounts_router
 from radgov.core.api import router as core_router
 from radgov.core.audit import Action, record
+from radgov.core.jobs_api import router as jobs_router
 from radgov.core.policy import DOMAIN_APPS
 from radgov.core.problems import for_the_record, problem
 
@@ -38,6 +39,7 @@ api = NinjaAPI(
 )
 api.add_router("/", accounts_router)
 api.add_router("/audit", core_router)
+api.add_router("/jobs", jobs_router)
 
 # Each domain app brings its own router (radgov/<app>/api.py, `router`), mounted at
 # /api/<app>/ with route names prefixed "<app>_" so the policy can tell them apart.

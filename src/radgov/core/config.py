@@ -91,6 +91,12 @@ SETTINGS: dict[str, Setting] = {
             "largest upload accepted (an IFU or other document, a DICOM file or zip for de-identification), in megabytes",
         ),
         Setting(
+            "RADGOV_JOBS_PER_USER",
+            "2",
+            "background jobs (PDF reports, acceptance-test runs) one person may have queued or "
+            "running at once",
+        ),
+        Setting(
             "RADGOV_DEID_ROOTS",
             "",
             "comma-separated server folders a de-identification job may read from; empty disables server folders",

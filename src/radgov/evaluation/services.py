@@ -244,6 +244,14 @@ def _unusable(name: str, exc: Any) -> EvaluationError:
     return EvaluationError(f"the cases file {name!r} cannot be used: " + "; ".join(exc.problems))
 
 
+def check_may_run(user: Any, protocol: AcceptanceProtocol) -> None:
+    """Refuse a run that cannot be made, before its cases file is read."""
+    _require_evaluator(user)
+    refusal = run_refusal(user, protocol)
+    if refusal:
+        raise EvaluationError(refusal)
+
+
 def compute(user: Any, protocol: AcceptanceProtocol, *, path: Path, name: str) -> Computed:
     """Evaluate a cases file against a locked protocol (no database writes)."""
     from radgov.evaluation.cases import SYNTHETIC_COLUMN, CasesError, load_cases, read_sample
@@ -253,10 +261,7 @@ def compute(user: Any, protocol: AcceptanceProtocol, *, path: Path, name: str) -
     from radgov.evaluation.runner import evaluate
     from radgov.governance.selectors import baa_covers
 
-    _require_evaluator(user)
-    refusal = run_refusal(user, protocol)
-    if refusal:
-        raise EvaluationError(refusal)
+    check_may_run(user, protocol)
     parsed = parse(protocol.source)
     if parsed.canonical_hash() != protocol.content_hash:
         raise EvaluationError("the stored protocol does not match its locked hash; it was altered")

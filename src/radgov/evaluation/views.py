@@ -5,14 +5,17 @@ import json
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from radgov.core.exports import export_response
+from radgov.core.jobs import JobError
 from radgov.evaluation import guards, selectors, services
 from radgov.evaluation.forms import PlanForm, ProtocolForm, RunForm
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.starter import starter_protocol
-from radgov.evaluation.uploads import saved_upload
+from radgov.evaluation.uploads import start_run
+from radgov.web.views import job_started
 
 NAV = "evaluation:index"
 
@@ -203,19 +206,18 @@ def protocol_lock(request: HttpRequest, protocol_id: int) -> HttpResponse:
 
 
 def run_new(request: HttpRequest, protocol_id: int) -> HttpResponse:
+    """Upload a cases file; the run is a background job (the page follows it, the result is
+    the run's page).  What can be refused before the run (who, the lock, the file's type and
+    size, the person's limit of jobs) is refused here."""
     p = _protocol(protocol_id)
     form = RunForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["cases"]
         try:
-            with saved_upload(upload) as path:
-                run = services.run_test(request.user, p, path=path, name=upload.name)  # type: ignore[arg-type]
-        except (services.EvaluationError, services.NotAllowed) as exc:
+            job = start_run(request.user, p, form.cleaned_data["cases"])
+        except (services.EvaluationError, services.NotAllowed, JobError) as exc:
             form.add_error("cases", str(exc))
         else:
-            verdict = "passed every criterion" if run.passed else "failed a criterion"
-            messages.success(request, f"The acceptance test ran and {verdict}.")
-            return redirect("evaluation:run", run_id=run.pk)
+            return redirect("web:job", job_id=job.pk)
     return render(
         request,
         "evaluation/run_new.html",
@@ -273,16 +275,12 @@ def run_report(request: HttpRequest, run_id: int) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_POST
 def run_pdf(request: HttpRequest, run_id: int) -> HttpResponse:
-    from radgov.evaluation.report.render import report_pdf
-
+    """Queue the report's PDF (made by the worker); its page offers the download."""
     r = _run(run_id)
-    return export_response(
-        report_pdf(r.report_html),
-        filename=f"acceptance-run-{r.pk}.pdf",
-        content_type="application/pdf",
-        obj=r,
+    return job_started(
+        request, "evaluation.report_pdf", {"run": r.pk}, back=reverse("evaluation:run", args=[r.pk])
     )
 
 
