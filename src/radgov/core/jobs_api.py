@@ -44,17 +44,22 @@ def job_out(job: Job) -> JobOut:
     )
 
 
+def job_accepted(job: Job) -> HttpResponse:
+    """202 with the job and its Location."""
+    response = HttpResponse(
+        job_out(job).model_dump_json(), status=202, content_type="application/json"
+    )
+    response["Location"] = f"/api/jobs/{job.pk}"
+    return response
+
+
 def accepted(request: HttpRequest, kind: str, params: dict[str, object]) -> HttpResponse:
     """Queue a job for the caller: 202 with the job and its Location; 429 over the limit."""
     try:
         job = jobs.submit(request.user, kind, params)
     except jobs.JobError as exc:
         raise HttpError(429, str(exc)) from None
-    response = HttpResponse(
-        job_out(job).model_dump_json(), status=202, content_type="application/json"
-    )
-    response["Location"] = f"/api/jobs/{job.pk}"
-    return response
+    return job_accepted(job)
 
 
 def _job(request: HttpRequest, job_id: int) -> Job:

@@ -44,6 +44,11 @@ class Job(AuditedModel):
     class Meta:
         ordering = ["-created_at", "-pk"]
 
+    class Audit:
+        # a refusal may repeat what the person sent (a cell of their cases file) to them; the
+        # trail keeps that the job failed, not the words
+        redact = ["error"]
+
     def __str__(self) -> str:
         return f"job {self.pk} ({self.kind}, {self.status})"
 
