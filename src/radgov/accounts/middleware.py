@@ -111,6 +111,7 @@ class MfaRequiredMiddleware:
         if rule is not None and (rule.public or rule.enrollment):
             return None
         if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            request.mfa_enrolled = True  # type: ignore[attr-defined]
             return self._one_time_password(request, rule)
         if is_api(request):
             return problem(

@@ -19,7 +19,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return base
-    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+    enrolled = getattr(request, "mfa_enrolled", None)  # the MFA middleware has looked already
+    if enrolled is None:
+        enrolled = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    if not enrolled:
         # until MFA is enrolled nothing else is reachable: show no links to it
         return base | {"enrolling": True}
     current = request.resolver_match.view_name if request.resolver_match else ""
