@@ -16,24 +16,7 @@ from radgov.core.roles import Role
 from radgov.inventory import lifecycle, services
 from radgov.inventory.models import Deployment, ModelVersion, Product
 from radgov.inventory.stages import Stage
-from tests.factories import make_user
-
-
-def blank_pdf(pages: int = 1, *, password: str | None = None) -> bytes:
-    """A real PDF of blank pages (pypdf writes it), encrypted when a password is given."""
-    import io
-
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    if password:
-        writer.encrypt(password)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
+from tests.factories import blank_pdf, make_user
 
 PDF = blank_pdf()
 

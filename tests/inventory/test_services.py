@@ -190,7 +190,7 @@ def test_what_is_not_a_readable_pdf_is_refused(
     version: ModelVersion, people: dict[str, User], content: object, why: str
 ) -> None:
     """Issue 11 item 11: beginning with %PDF- is not enough; the file is parsed."""
-    from tests.inventory.conftest import blank_pdf
+    from tests.factories import blank_pdf
 
     if content == "cut":
         content = PDF[: len(PDF) // 2]
