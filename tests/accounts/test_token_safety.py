@@ -73,6 +73,22 @@ def test_a_password_change_revokes_every_token() -> None:
     assert AuditEntry.objects.filter(action="token_revoked", actor_name="changer").exists()
 
 
+def test_a_password_change_ends_the_other_sessions() -> None:
+    from radgov.accounts.models import LoginSession
+
+    user = make_user("two-places")
+    here, elsewhere = client_for(user), client_for(user)
+    assert LoginSession.objects.filter(user=user).count() == 2
+    new = "another horse battery 78"
+    response = here.post(
+        reverse("account_change_password"),
+        {"oldpassword": PASSWORD, "password1": new, "password2": new},
+    )
+    assert response.status_code == 302
+    assert here.get("/").status_code == 200
+    assert elsewhere.get("/").status_code == 302  # back to the login page
+
+
 def test_an_mfa_reset_revokes_every_token() -> None:
     user = make_user("resetter")
     services.create_token(user, name="t")

@@ -148,12 +148,14 @@ def revoke_all_tokens(user: User, *, reason: str) -> int:
 
 
 @service
-def password_changed(user: User) -> int:
-    """After a password change (or set, or reset): the one-time password is gone, and every
-    token minted under the old one is revoked; returns how many."""
+def password_changed(user: User, *, keep_session: str | None = None) -> int:
+    """After a password change (or set, or reset): the one-time password is gone, every
+    token minted under the old one is revoked and every other session ends (ASVS 3.3.3); the
+    session that changed it (``keep_session``) goes on.  Returns how many tokens."""
     if user.must_change_password:
         user.must_change_password = False
         user.save(update_fields=["must_change_password"])
+    end_sessions(user, keep=keep_session)
     return revoke_all_tokens(user, reason="password changed")
 
 

@@ -67,11 +67,12 @@ def on_mfa_removed(sender: Any, request: Any, user: Any, authenticator: Any, **k
 @receiver(password_set)
 @receiver(password_reset)
 def on_password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    """A token never outlives the password it was minted under; the one-time password of a
-    new account is gone."""
+    """A token or another session never outlives the password it began under; the one-time
+    password of a new account is gone."""
     from radgov.accounts.services import password_changed as changed
 
-    changed(user)
+    session = getattr(request, "session", None)
+    changed(user, keep_session=session.session_key if session is not None else None)
 
 
 @receiver(authentication_failed)
