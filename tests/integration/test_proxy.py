@@ -273,13 +273,14 @@ def test_production_behind_a_tls_proxy(stack, tmp_path: Path) -> None:  # type: 
         stack, "POST", "/accounts/login/", b"", {"Content-Length": str(300 * 1024 * 1024)}
     )
     assert response.status == 413
-    response, _ = alice.request(
-        "POST",
-        "/accounts/login/",
-        b"x" * (2 * 1024 * 1024),
-        {"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert response.status == 413  # over the 1 MB limit of a form
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    announced = form | {"Content-Length": str(2 * 1024 * 1024)}
+    response, _ = direct(stack, "POST", "/accounts/login/", b"", announced)
+    assert response.status == 413  # over the 1 MB limit of a form, from its headers
+    # through the proxy, which streams the body, the refusal arrives as 413 or, when radgov
+    # closes the connection before nginx has sent it all, as nginx's 502: refused either way
+    response, _ = alice.request("POST", "/accounts/login/", b"x" * (2 * 1024 * 1024), form)
+    assert response.status in (413, 502)
 
     check = subprocess.run(
         [*RADGOV, "check", "--deploy"], env=stack["env"], capture_output=True, text=True,
