@@ -28,6 +28,7 @@ PEER_PROGRAMS = {
     "pdftoppm": "pdftoppm",
     "pdftotext": "pdftotext",
     "redis": "redis-server",
+    "nginx": "nginx",
 }
 
 

@@ -48,3 +48,19 @@ def problem(response: Any, status: int) -> str:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/problem+json"
     return str(response.json()["detail"])
+
+
+def blank_pdf(pages: int = 1, *, password: str | None = None) -> bytes:
+    """A real PDF of blank pages (pypdf writes it), encrypted when a password is given."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    if password:
+        writer.encrypt(password)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

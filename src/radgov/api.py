@@ -15,8 +15,9 @@ from radgov import __version__
 from radgov.accounts.api import router as accounts_router
 from radgov.core.api import router as core_router
 from radgov.core.audit import Action, record
+from radgov.core.jobs_api import router as jobs_router
 from radgov.core.policy import DOMAIN_APPS
-from radgov.core.problems import problem
+from radgov.core.problems import for_the_record, problem
 
 
 class PolicyAuth(SessionAuth):
@@ -38,6 +39,7 @@ api = NinjaAPI(
 )
 api.add_router("/", accounts_router)
 api.add_router("/audit", core_router)
+api.add_router("/jobs", jobs_router)
 
 # Each domain app brings its own router (radgov/<app>/api.py, `router`), mounted at
 # /api/<app>/ with route names prefixed "<app>_" so the policy can tell them apart.
@@ -77,7 +79,8 @@ def operation_route(route_name: str, method: str) -> str:
 
 def refused(request: HttpRequest, status: int, detail: str, **extra: object) -> HttpResponse:
     """Every refused API request is answered as problem+json and lands in the audit
-    trail (the service that refused it has rolled back, so nothing else changed)."""
+    trail (the service that refused it has rolled back, so nothing else changed); the trail
+    keeps the message without the values the caller sent (``for_the_record``)."""
     match = request.resolver_match
     record(
         action=Action.DENIED,
@@ -86,7 +89,7 @@ def refused(request: HttpRequest, status: int, detail: str, **extra: object) -> 
         object_id=operation_route(match.view_name, request.method or "GET")
         if match
         else request.path,
-        detail={"method": request.method, "status": status, "reason": detail[:300]},
+        detail={"method": request.method, "status": status, "reason": for_the_record(detail)[:300]},
     )
     return problem(status, detail, **extra)  # type: ignore[arg-type]
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from radgov.core.models import AuditEntry
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, totp_code
 
 
 def attempt(client: Client, username: str, password: str, **headers: str):  # type: ignore[no-untyped-def]
@@ -64,3 +64,24 @@ def test_client_locked_after_twenty_failures_across_accounts_with_rotated_header
     )
     assert response.status_code == 200 and b"Too many failed login attempts" in response.content
     assert attempt(Client(REMOTE_ADDR="10.9.9.10"), victim.username, PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_valid_login_does_not_reset_the_per_client_count() -> None:
+    """Issue 11 item 5: password spraying.  A successful login (password and TOTP) of the
+    sprayer's own valid account cleared allauth's shared bucket, the per-client count
+    included, so the sprayer could go on for ever.  The per-client count survives it."""
+    own = make_user("sprayer")
+    for i in range(19):
+        attempt(Client(REMOTE_ADDR="10.7.7.7"), f"staff{i}", "Winter2026!")
+    client = Client(REMOTE_ADDR="10.7.7.7")
+    response = attempt(client, own.username, PASSWORD)
+    assert response["Location"] == reverse("mfa_authenticate")
+    response = client.post(reverse("mfa_authenticate"), {"code": totp_code(own.totp_secret)})
+    assert response.status_code == 302 and "_auth_user_id" in client.session
+    attempt(Client(REMOTE_ADDR="10.7.7.7"), "staff19", "Winter2026!")  # the 20th failure
+    victim = make_user("sprayed")
+    response = attempt(Client(REMOTE_ADDR="10.7.7.7"), victim.username, PASSWORD)
+    assert response.status_code == 200 and b"Too many failed login attempts" in response.content
+    # the account itself is not locked: from elsewhere it logs in
+    assert attempt(Client(REMOTE_ADDR="10.7.7.8"), victim.username, PASSWORD).status_code == 302

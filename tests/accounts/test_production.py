@@ -27,6 +27,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "RADGOV_SECRET_KEY": "x" * 20 + "production-secret-key-for-tests-only-0123456789",
         "RADGOV_ALLOWED_HOSTS": "radgov.example.org",
         "RADGOV_KEY_FILE": str(tmp_path / "keys.json"),
+        "RADGOV_TRUSTED_PROXY_COUNT": "1",  # behind its TLS proxy, as production must be
     }
 
 
@@ -38,6 +39,24 @@ def test_check_deploy_is_silent_under_production(tmp_path: Path) -> None:
     result = run(["check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_names_what_an_operator_gets_wrong(tmp_path: Path) -> None:
+    """Issue 11 item 2: production without the proxy setting, the proxy trusted but not
+    production, any peer trusted, only this machine's host names."""
+    env = production_env(tmp_path)
+    dev = {k: v for k, v in env.items() if k != "RADGOV_PRODUCTION"}
+    assert run(["keys", "check"], dev, tmp_path).returncode == 0
+    cases = [
+        ({"RADGOV_TRUSTED_PROXY_COUNT": "0"}, "radgov.proxy.W001"),
+        ({"RADGOV_PRODUCTION": "0"}, "radgov.proxy.W002"),
+        ({"RADGOV_TRUSTED_PROXY": "*"}, "radgov.proxy.W003"),
+        ({"RADGOV_ALLOWED_HOSTS": "127.0.0.1,localhost"}, "radgov.proxy.W004"),
+        ({"RADGOV_CSRF_TRUSTED_ORIGINS": "http://radgov.example.org"}, "radgov.proxy.W005"),
+    ]
+    for change, code in cases:
+        result = run(["check", "--deploy"], env | change, tmp_path)
+        assert code in result.stdout + result.stderr, (change, result.stdout + result.stderr)
 
 
 def test_production_cookies_are_secure(tmp_path: Path) -> None:

@@ -51,12 +51,15 @@ def test_server_folder_job_deidentifies_and_reports(
     assert job.source_root == os.path.realpath(root) and job.source == "study"
     out = job.output_path
     assert out == Path(os.environ["RADGOV_DATA_DIR"]).resolve() / "deid" / str(job.pk) / "output"
+    report = job.report_data()
+    outputs = {f["source"]: out / f["output"] for f in report["files"]}
     for name in ("CT_small.dcm", "MR_small.dcm"):
-        ds = pydicom.dcmread(out / name)
+        ds = pydicom.dcmread(outputs[name])
         assert ds.PatientIdentityRemoved == "YES"
         assert ds.PatientName != pydicom.dcmread(root / "study" / name).PatientName
-    assert pydicom.dcmread(out / "_quarantine" / "US1_UNCR.dcm").PatientIdentityRemoved == "YES"
-    report = job.report_data()
+    quarantined = outputs["US1_UNCR.dcm"]
+    assert quarantined.relative_to(out).parts[0] == "_quarantine"
+    assert pydicom.dcmread(quarantined).PatientIdentityRemoved == "YES"
     assert {k: report["summary"][k] for k in ("files", "ok", "quarantined", "failed")} == {
         "files": 3,
         "ok": 2,
@@ -103,8 +106,12 @@ def test_upload_job_runs_and_its_input_is_deleted(
     assert (job.files, job.ok, job.failed) == (2, 2, 0)
     assert job.input_deleted and job.source == f"deid/{job.pk}/input"
     assert not (data_dir / "deid" / str(job.pk) / "input").exists(), "the PHI input is deleted"
-    assert (job.output_path / "series" / "MR_small.dcm").exists()
-    assert (job.output_path / "CT_small.dcm").exists()
+    report = job.report_data()
+    assert {f["source"] for f in report["files"]} == {"series/MR_small.dcm", "CT_small.dcm"}
+    for record in report["files"]:
+        assert (job.output_path / record["output"]).exists()
+        assert "MR_small" not in record["output"] and "CT_small" not in record["output"]
+    assert "MR_small" not in job.report and "CT_small" not in job.report  # stored: refs only
     assert not list((data_dir / "deid").glob(".incoming-*")), "no staging folder left behind"
 
 
@@ -152,6 +159,10 @@ def test_data_folder_cannot_be_a_source(root, data_dir, informatics, monkeypatch
         ({"/etc/evil": b"x"}, "absolute path"),
         ({"C:/evil": b"x"}, "absolute path"),
         ({"a.dcm": b"x", "A.DCM": b"y"}, "same file name twice"),
+        # issue 11 item 3: a file and a folder of the same name (either order, any case)
+        ({"DOE^JANE": b"x", "DOE^JANE/IM0001.dcm": b"y"}, "a file and a folder of the same name"),
+        ({"DOE^JANE/IM0001.dcm": b"y", "DOE^JANE": b"x"}, "a file and a folder of the same name"),
+        ({"doe^jane/a/IM1.dcm": b"y", "DOE^JANE/A": b"x"}, "a file and a folder of the same name"),
     ],
 )
 def test_unsafe_zip_is_refused_and_nothing_created(

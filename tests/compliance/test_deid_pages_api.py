@@ -79,9 +79,16 @@ def test_vendor_is_refused_every_page_and_endpoint(done_job) -> None:
 
 @pytest.mark.parametrize("role", ALLOWED)
 def test_allowed_roles_see_the_list_and_the_navigation(done_job, role) -> None:
+    """Every allowed role has the page; the job is listed only to its owner and compliance
+    (issue 11 item 10)."""
     client = client_for(make_user(f"deid-viewer-{role}", role=role))
     page = client.get(reverse("compliance:deid_jobs")).content.decode()
-    assert PURPOSE in page and "De-identification" in page
+    assert "De-identification" in page
+    assert (PURPOSE in page) == (role == Role.COMPLIANCE)
+    assert (
+        PURPOSE
+        in client_for(done_job.created_by).get(reverse("compliance:deid_jobs")).content.decode()
+    )
 
 
 def test_new_job_form_queues_an_upload_and_says_the_input_is_deleted(
@@ -163,7 +170,11 @@ def test_downloads_are_recorded_exports(done_job, informatics) -> None:
     response = client.get(reverse("compliance:deid_output", args=[done_job.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()
-    assert sorted(names) == ["CT_small.dcm", "MR_small.dcm"], "quarantined files stay behind"
+    report = done_job.report_data()["files"]
+    assert sorted(names) == sorted(f["output"] for f in report if f["status"] == "ok"), (
+        "quarantined files stay behind"
+    )
+    assert len(names) == 2 and not [n for n in names if "small" in n]
     exports = AuditEntry.objects.filter(action="export", object_id=str(done_job.pk))
     assert [e.event_code for e in exports] == ["110106", "110106"]
     assert [e.detail["what"] for e in exports] == ["deid report", "deid output"]

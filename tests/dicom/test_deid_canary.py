@@ -20,6 +20,11 @@ def _outputs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.dcm"))
 
 
+def written(report, out: Path) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+    """Each source file's name -> its output (named after its de-identified UIDs)."""
+    return {Path(f["source"]).name: out / f["output"] for f in report.files if f["output"]}
+
+
 def _surviving(canaries, path: Path) -> set[str]:
     data = path.read_bytes()
     return {m.decode() for m in canaries.pattern().findall(data)} & canaries.values
@@ -75,12 +80,13 @@ def test_ultrasound_is_quarantined_not_passed_as_clean(corpus):
     *_, out, report, _ = corpus
     us = next(f for f in report.files if f["source"] == "us.dcm")
     assert us["status"] == "quarantined" and "burned-in" in us["reason"]
-    assert (out / QUARANTINE_DIR / "us.dcm").exists() and not (out / "us.dcm").exists()
+    assert us["output"].startswith(f"{QUARANTINE_DIR}/") and (out / us["output"]).exists()
+    assert "us.dcm" not in us["output"]
 
 
 def test_uid_references_stay_consistent_across_the_study(corpus):
-    _, originals, _, out, _, _ = corpus
-    by_name = {p.name: pydicom.dcmread(p) for p in _outputs(out)}
+    _, originals, _, out, report, _ = corpus
+    by_name = {name: pydicom.dcmread(p) for name, p in written(report, out).items()}
     ct = by_name["ct.dcm"]
     assert ct.SOPInstanceUID != originals["ct.dcm"]["sop"]
     assert ct.SOPInstanceUID.startswith("2.25.")
@@ -114,16 +120,19 @@ def test_dcmtk_reads_every_output(corpus):
 
 
 def test_two_batches_give_identical_uids(corpus, tmp_path):
-    _, _, folder, out, _, _ = corpus
+    _, _, folder, out, report, _ = corpus
     # The second batch holds only part of the study and runs in another process layout.
     part = tmp_path / "part"
     part.mkdir()
     for name in ("sr.dcm", "seg.dcm"):
         (part / name).write_bytes((folder / name).read_bytes())
-    run(part, tmp_path / "again", RunSettings(key=KEY, profile=compile_profile()), jobs=1)
+    again = run(part, tmp_path / "again", RunSettings(key=KEY, profile=compile_profile()), jobs=1)
     for name in ("sr.dcm", "seg.dcm"):
-        first = pydicom.dcmread(out / name)
-        second = pydicom.dcmread(tmp_path / "again" / name)
+        first = pydicom.dcmread(written(report, out)[name])
+        second = pydicom.dcmread(written(again, tmp_path / "again")[name])
+        assert written(report, out)[name].relative_to(out) == written(again, tmp_path / "again")[
+            name
+        ].relative_to(tmp_path / "again")
         for keyword in ("SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", "PatientID"):
             assert first[keyword].value == second[keyword].value
         assert (
@@ -141,9 +150,10 @@ def test_two_batches_give_identical_uids(corpus, tmp_path):
 def test_modified_dates_shift_every_date_of_a_patient_by_one_offset(corpus, tmp_path):
     canaries, _, folder, *_ = corpus
     profile = compile_profile([Option.RETAIN_LONGITUDINAL_MODIFIED_DATES])
-    run(folder / "ct.dcm", tmp_path / "dates", RunSettings(key=KEY, profile=profile))
+    dated = run(folder / "ct.dcm", tmp_path / "dates", RunSettings(key=KEY, profile=profile))
     src = pydicom.dcmread(folder / "ct.dcm")
-    ds = pydicom.dcmread(tmp_path / "dates" / "ct.dcm")
+    output = written(dated, tmp_path / "dates")["ct.dcm"]
+    ds = pydicom.dcmread(output)
     assert ds.LongitudinalTemporalInformationModified == "MODIFIED"
     import datetime as dt
 
@@ -157,7 +167,5 @@ def test_modified_dates_shift_every_date_of_a_patient_by_one_offset(corpus, tmp_
     assert len(offsets) == 1 and -730 <= offsets.pop() <= -1
     assert "PatientBirthDate" not in ds or not ds.PatientBirthDate
     assert (
-        _surviving(canaries, tmp_path / "dates" / "ct.dcm")
-        & {v for v in canaries.values if v.startswith("QZX")}
-        == set()
+        _surviving(canaries, output) & {v for v in canaries.values if v.startswith("QZX")} == set()
     )

@@ -77,11 +77,16 @@ def test_bad_files_are_skipped_with_reasons_and_the_run_goes_on(messy, tmp_path)
     assert "broken sequence" in status["broken_sequence.dcm"][1]
     assert "unknown transfer syntax" in status["unknown_syntax.dcm"][1]
     assert report.summary["failed"] == 4 and report.summary["ok"] == 2
-    assert (tmp_path / "out" / "a" / "ct.dcm").exists()
-    assert sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file()) == [
-        "ct.dcm",
-        "mr.dcm",
-    ]
+    outputs = sorted(f["output"] for f in report.files if f["output"])
+    assert (
+        sorted(
+            p.relative_to(tmp_path / "out").as_posix()
+            for p in (tmp_path / "out").rglob("*")
+            if p.is_file()
+        )
+        == outputs
+    )
+    assert len(outputs) == 2
     assert _hashes(messy) == before  # the originals are never modified
 
 
@@ -108,17 +113,18 @@ def test_jobs_two_gives_the_same_outputs(messy, tmp_path):
 def test_nothing_is_written_outside_dst(tmp_path):
     src = tmp_path / "src"
     _copy("CT_small.dcm", src / "escape" / "ct.dcm")
-    _copy("CT_small.dcm", src / "fine" / "ct.dcm")
+    _copy("MR_small.dcm", src / "fine" / "mr.dcm")
     outside = tmp_path / "outside"
     outside.mkdir()
     dst = tmp_path / "dst"
     dst.mkdir()
-    os.symlink(outside, dst / "escape")  # DST/escape -> outside: writing there would escape
+    study = run(src / "escape", tmp_path / "probe", _settings()).files[0]["output"].split("/")[0]
+    os.symlink(outside, dst / study)  # DST/<the CT study's folder> -> outside: would escape
     report = run(src, dst, _settings())
     status = {f["source"]: f for f in report.files}
     assert status["escape/ct.dcm"]["status"] == "failed"
     assert "escape" in status["escape/ct.dcm"]["reason"]
-    assert status["fine/ct.dcm"]["status"] == "ok"
+    assert status["fine/mr.dcm"]["status"] == "ok"
     assert list(outside.iterdir()) == []
     with pytest.raises(Exception, match="escape"):
         safe_output_path(os.path.realpath(dst), "../x.dcm")
@@ -138,13 +144,14 @@ def test_single_file_in(tmp_path):
     path = _copy("CT_small.dcm", tmp_path / "in" / "one.dcm")
     report = run(path, tmp_path / "out", _settings())
     assert report.files[0]["status"] == "ok"
-    assert (tmp_path / "out" / "one.dcm").exists()
+    assert (tmp_path / "out" / report.files[0]["output"]).exists()
 
 
 def test_mapping_table_round_trip_and_wrong_key(messy, tmp_path):
     settings = _settings(record_mapping=True)
     report = run(messy, tmp_path / "out", settings)
     doc = mapping_document(report, settings.profile)
+    assert sorted(doc["sources"].values()) == sorted(f["source"] for f in report.files)
     path = tmp_path / "mapping.bin"
     write_mapping(path, doc, KEY)
     blob = path.read_bytes()
@@ -153,7 +160,9 @@ def test_mapping_table_round_trip_and_wrong_key(messy, tmp_path):
     assert str(original.SOPInstanceUID).encode() not in blob  # encrypted at rest
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     table = read_mapping(path, KEY)
-    out = pydicom.dcmread(tmp_path / "out" / "a" / "ct.dcm")
+    ct = next(f for f in report.files if f["source"] == "a/ct.dcm")
+    out = pydicom.dcmread(tmp_path / "out" / ct["output"])
+    assert table["sources"][ct["source_ref"]] == "a/ct.dcm"
     assert table["uids"][str(original.SOPInstanceUID)] == out.SOPInstanceUID
     patient = table["patients"][f"id:{original.PatientID}^"]
     assert patient["pseudonym"] == out.PatientID
@@ -239,10 +248,14 @@ def test_elements_after_the_pixel_data_still_follow_the_profile(tmp_path):
     ds.save_as(tmp_path / "in" / "ct2.dcm")
     report = run(tmp_path / "in", tmp_path / "out", _settings())
     assert {f["status"] for f in report.files} == {"ok"}
-    for name in ("ct.dcm", "ct2.dcm"):
-        data = (tmp_path / "out" / name).read_bytes()
+    # the same SOP Instance UID twice: both kept, the second under a numbered name
+    assert "a duplicate" in report.files[1]["reason"]
+    assert report.files[1]["output"] == report.files[0]["output"].replace(".dcm", ".2.dcm")
+    for record in report.files:
+        data = (tmp_path / "out" / record["output"]).read_bytes()
         assert b"PAD!" not in data and b"after pixels" not in data
-        assert pydicom.dcmread(tmp_path / "out" / name).PixelData == pydicom.dcmread(path).PixelData
+        written = pydicom.dcmread(tmp_path / "out" / record["output"])
+        assert written.PixelData == pydicom.dcmread(path).PixelData
 
 
 @pytest.mark.parametrize("cut", [300, 700, 1500, 5000, 20000, 39000])
@@ -257,4 +270,37 @@ def test_a_file_cut_anywhere_is_refused(tmp_path, cut):
     assert any(word in record["reason"] for word in ("truncated", "Transfer Syntax", "not a")), (
         record
     )
-    assert not (tmp_path / "out" / "cut.dcm").exists()
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+
+
+def test_output_paths_hold_no_source_name(tmp_path):
+    """Issue 11 item 1: folders and files named after a patient come out under their
+    de-identified study, series and instance UIDs; the report names them by a keyed
+    reference, the names only in what ``sources()`` gives back."""
+    src = tmp_path / "in"
+    _copy("CT_small.dcm", src / "DOE^JANE_MRN0012345" / "ACC998877" / "IM0001.dcm")
+    _copy("MR_small.dcm", src / "Smith John 1970-01-01" / "CT HEAD" / "IM0002.dcm")
+    report = run(src, tmp_path / "out", _settings())
+    assert report.summary["ok"] == 2
+    written = [p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")]
+    for name in ("DOE", "JANE", "0012345", "998877", "Smith", "1970", "HEAD", "IM000"):
+        assert not [w for w in written if name in w], name
+        assert name not in repr(report.as_json())
+    for record in report.files:
+        assert record["output"].count("/") == 2 and record["output"].startswith("2.25.")
+    ds = pydicom.dcmread(tmp_path / "out" / report.files[0]["output"])
+    assert report.files[0]["output"] == (
+        f"{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/{ds.SOPInstanceUID}.dcm"
+    )
+    assert set(report.sources().values()) == {
+        "DOE^JANE_MRN0012345/ACC998877/IM0001.dcm",
+        "Smith John 1970-01-01/CT HEAD/IM0002.dcm",
+    }
+
+
+def test_a_run_again_into_the_same_folder_replaces_its_outputs(tmp_path):
+    path = _copy("CT_small.dcm", tmp_path / "in" / "ct.dcm")
+    first = run(path.parent, tmp_path / "out", _settings()).files[0]["output"]
+    second = run(path.parent, tmp_path / "out", _settings()).files[0]
+    assert second["output"] == first and "duplicate" not in second["reason"]
+    assert len([p for p in (tmp_path / "out").rglob("*") if p.is_file()]) == 1

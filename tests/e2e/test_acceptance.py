@@ -4,6 +4,7 @@ the report is read as a page and as a PDF (rendered with pdftoppm and checked)."
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,7 +32,12 @@ def ink_share(png: Path) -> float:
 @pytest.mark.peer("chromium")
 @pytest.mark.peer("pdftoppm")
 @pytest.mark.django_db(transaction=True)
-def test_acceptance_test_from_protocol_to_pdf(live_server, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+def test_acceptance_test_from_protocol_to_pdf(
+    live_server, browser, tmp_path_factory, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from huey.contrib.djhuey import HUEY
+
+    monkeypatch.setattr(HUEY, "immediate", True)  # the worker runs each job as it is queued
     shots = Path(tmp_path_factory.mktemp("screens"))
     deployment = make_deployment(make_version(), status="acceptance_testing")
     scientist = make_user("ds.kim", role=Role.DATA_SCIENTIST, first_name="Min", last_name="Kim")
@@ -61,6 +67,9 @@ def test_acceptance_test_from_protocol_to_pdf(live_server, browser, tmp_path_fac
     page.get_by_role("link", name="Run the test").click()
     page.get_by_label("Cases file (CSV or Parquet)").set_input_files(str(cases))
     page.get_by_role("button", name="Run").click()
+    page.wait_for_url("**/jobs/*/")  # the run is a background job, followed on its page
+    page.screenshot(path=str(shots / "run-job.png"), full_page=True)
+    page.get_by_role("link", name="Open the result").click()
     page.wait_for_url("**/evaluation/runs/*/")
     run = AcceptanceRun.objects.get()
     verdict = "passed" if run.passed else "failed"
@@ -92,8 +101,11 @@ def test_acceptance_test_from_protocol_to_pdf(live_server, browser, tmp_path_fac
     page.screenshot(path=str(shots / "report.png"), full_page=True)
 
     page.go_back()
+    page.get_by_role("button", name="Report as PDF").click()
+    page.wait_for_url("**/jobs/*/")
+    page.screenshot(path=str(shots / "pdf-job.png"), full_page=True)
     with page.expect_download() as download:
-        page.get_by_role("link", name="Report as PDF").click()
+        page.get_by_role("link", name=re.compile(r"Download acceptance-run-\d+\.pdf")).click()
     pdf = shots / "report.pdf"
     download.value.save_as(pdf)
     subprocess.run(

@@ -47,9 +47,8 @@ def test_job_page_updates_itself_and_shows_the_report(
     page.screenshot(path=str(shots / "job-queued.png"), full_page=True)
 
     services.run_job(job.pk)  # the worker is back
-    page.wait_for_function(
-        "document.querySelector('#deid-status h2').textContent.includes('done')", timeout=10_000
-    )
+    # a locator wait: Playwright's string predicates are eval()ed, which the CSP forbids
+    page.locator("#deid-status h2", has_text="done").wait_for(timeout=10_000)
     text = status.inner_text()
     assert "De-identified\n2" in text or re.search(r"De-identified\s+2", text)
     assert status.get_attribute("hx-trigger") is None, "polling stops once the job is done"

@@ -50,6 +50,15 @@ def test_new_user_logs_in_enrolls_totp_and_reaches_dashboard(
     page.wait_for_url(re.compile(r".*/2fa/recovery-codes/"))
     assert "recovery" in page.content().lower()
     page.goto(f"{live_server.url}/")
+    # the one-time password must be changed before anything else (issue 11 item 4)
+    page.wait_for_url(re.compile(r".*/accounts/password/change/"))
+    page.screenshot(path=str(tmp_path / "change-password.png"), full_page=True)
+    own = "my own long passphrase 2026"
+    page.fill("input[name=oldpassword]", password)
+    page.fill("input[name=password1]", own)
+    page.fill("input[name=password2]", own)
+    page.get_by_role("button", name="Change Password").click()
+    page.goto(f"{live_server.url}/")
     assert page.locator("h1").inner_text().startswith("Welcome")
     nav = page.locator("nav[aria-label=Main]").inner_text()
     assert "Dashboard" in nav and "Administration" not in nav, (

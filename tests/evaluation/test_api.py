@@ -42,9 +42,37 @@ def put_json(client: Client, url: str, body: dict[str, Any]) -> Any:
     return client.put(url, body, content_type="application/json")
 
 
+@pytest.fixture(autouse=True)
+def _worker_at_once(django_capture_on_commit_callbacks: Any) -> Any:
+    """A run is a background job (issue 11 item 6): here the worker runs it as soon as the
+    request that queued it commits."""
+    from huey.contrib.djhuey import HUEY
+
+    global _capture
+    before, HUEY.immediate, _capture = HUEY.immediate, True, django_capture_on_commit_callbacks
+    try:
+        yield
+    finally:
+        HUEY.immediate = before
+
+
+_capture: Any = None
+
+
 def upload(client: Client, protocol_id: int, path: Path) -> Any:
-    with path.open("rb") as fh:
+    """POST the cases file; a refusal before the run is the answer itself, otherwise 202."""
+    with path.open("rb") as fh, _capture(execute=True):
         return client.post(f"{API}/protocols/{protocol_id}/runs", {"cases": fh})
+
+
+def run_of(client: Client, queued: Any) -> dict[str, Any]:
+    """The job the upload queued, followed to its end: the run made, or the job that failed."""
+    assert queued.status_code == 202, queued.content
+    job = client.get(queued["Location"]).json()
+    if job["status"] != "done":
+        return job
+    run_id = int(job["result"].rstrip("/").rsplit("/", 1)[1])
+    return dict(client.get(f"{API}/runs/{run_id}").json())
 
 
 # --- protocols ---------------------------------------------------------------------------------
@@ -142,15 +170,13 @@ def test_amend_over_the_api(world: dict[str, Any], tmp_path: Path) -> None:
 def test_runs_by_upload(world: dict[str, Any], tmp_path: Path) -> None:
     protocol = locked_protocol(world)
     client = client_for(world["scientist"])
-    response = upload(client, protocol.pk, cases_file(tmp_path))
-    assert response.status_code == 201, response.content
-    made = response.json()
+    made = run_of(client, upload(client, protocol.pk, cases_file(tmp_path)))
+    made.pop("result")
     assert made["passed"] is True and made["synthetic"] is False and made["n_cases"] == 3000
     assert made["run_by"] == "ev-scientist" and made["protocol_version"] == 1
-    assert "result" not in made
 
-    failed = upload(client, protocol.pk, cases_file(tmp_path, "small.csv", n=1000))
-    assert failed.status_code == 201 and failed.json()["passed"] is False
+    failed = run_of(client, upload(client, protocol.pk, cases_file(tmp_path, "small.csv", n=1000)))
+    assert failed["passed"] is False
 
     got = client.get(f"{API}/runs/{made['id']}").json()
     assert got["result"]["passed"] is True and got["result"]["cases"]["n_rows"] == 3000
@@ -159,14 +185,14 @@ def test_runs_by_upload(world: dict[str, Any], tmp_path: Path) -> None:
     assert got["result_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
 
     listed = client.get(f"{API}/protocols/{protocol.pk}/runs").json()
-    assert sorted(r["id"] for r in listed) == sorted([made["id"], failed.json()["id"]])
+    assert sorted(r["id"] for r in listed) == sorted([made["id"], failed["id"]])
     assert client.get(f"{API}/protocols/{protocol.pk}").json()["run_ids"] == sorted(
         r["id"] for r in listed
     )
     [entry] = AuditEntry.objects.filter(
         object_type="evaluation.acceptancerun", object_id=str(made["id"]), action="create"
     )
-    assert entry.actor_name == "ev-scientist" and entry.channel == "api"
+    assert entry.actor_name == "ev-scientist" and entry.channel == "worker"
     assert json.loads(entry.changes_json)["result_sha256"][1] == made["result_sha256"]
 
 
@@ -189,17 +215,18 @@ def test_identifier_columns_over_the_api(world: dict[str, Any], tmp_path: Path) 
     frame = generate_ich_cases(3000, seed=11).drop("synthetic")
     path = cases_file(tmp_path, frame=frame.with_columns(pl.lit("Roe, Ann").alias("patient_name")))
     client = client_for(world["scientist"])
-    detail = problem(upload(client, protocol.pk, path), 422)
+    job = run_of(client, upload(client, protocol.pk, path))
+    detail = job["error"]
+    assert job["status"] == "failed"
     assert "column 'patient_name': name" in detail and "Roe" not in detail
     assert not AcceptanceRun.objects.exists()
 
     governance.record_baa(
         world["privacy"], vendor="acme ai", signed_on=timezone.localdate() - dt.timedelta(days=1)
     )
-    response = upload(client, protocol.pk, path)
-    assert response.status_code == 201, response.content
-    assert response.json()["identifier_columns"] == [{"column": "patient_name", "kind": "name"}]
-    assert "BAA with Acme AI" in response.json()["identifiers_allowed_because"]
+    made = run_of(client, upload(client, protocol.pk, path))
+    assert made["identifier_columns"] == [{"column": "patient_name", "kind": "name"}]
+    assert "BAA with Acme AI" in made["identifiers_allowed_because"]
 
 
 def test_bad_cases_are_refused_naming_the_row(world: dict[str, Any], tmp_path: Path) -> None:
@@ -208,8 +235,12 @@ def test_bad_cases_are_refused_naming_the_row(world: dict[str, Any], tmp_path: P
     path.write_text(
         "case_id,label,ai_score,sex,age,manufacturer\nA,1,0.9,F,40,GE\nB,2,0.1,M,50,GE\n"
     )
-    detail = problem(upload(client_for(world["scientist"]), protocol.pk, path), 422)
-    assert "column 'label', data row 2 (spreadsheet row 3): '2' is not a valid label" in detail
+    client = client_for(world["scientist"])
+    job = run_of(client, upload(client, protocol.pk, path))
+    assert job["status"] == "failed"
+    assert (
+        "column 'label', data row 2 (spreadsheet row 3): '2' is not a valid label" in job["error"]
+    )
     assert not AcceptanceRun.objects.exists()
 
 
@@ -230,7 +261,7 @@ def test_upload_limits(
     assert "cases" in problem(client.post(url, {}), 422)
     assert not AcceptanceRun.objects.exists()
 
-    assert upload(client, protocol.pk, cases_file(tmp_path, "ok.csv", n=300)).status_code == 201
+    assert run_of(client, upload(client, protocol.pk, cases_file(tmp_path, "ok.csv", n=300)))["id"]
     incoming = tmp_path / "data" / "evaluation" / "incoming"
     assert incoming.is_dir() and list(incoming.iterdir()) == []  # the cases file is not kept
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from radgov.core.models import AuditEntry
+from radgov.core.models import AuditEntry, Job
 from radgov.core.roles import Role
 from radgov.evaluation import services
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
@@ -41,6 +41,40 @@ def cases_upload(name: str = "ich-cases.csv", *, n: int = 600, real: bool = True
     return SimpleUploadedFile(name, frame.write_csv().encode(), content_type="text/csv")
 
 
+@pytest.fixture(autouse=True)
+def _worker_at_once(django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    """Runs and PDFs are background jobs (issue 11 item 6): here the worker runs each one as
+    soon as the request that queued it commits."""
+    from huey.contrib.djhuey import HUEY
+
+    before, HUEY.immediate = HUEY.immediate, True
+    global _capture
+    _capture = django_capture_on_commit_callbacks
+    try:
+        yield
+    finally:
+        HUEY.immediate = before
+
+
+_capture = None
+
+
+def post_job(client, url: str, data=None):  # type: ignore[no-untyped-def]
+    """POST what queues a job; the job has run by the time this returns (or the form was
+    refused: then the response is the page, 400)."""
+    with _capture(execute=True):  # type: ignore[misc]
+        response = client.post(url, data or {})
+    if response.status_code != 302 or "/jobs/" not in response.headers["Location"]:
+        return response, None
+    job = Job.objects.latest("pk")
+    assert response.headers["Location"] == reverse("web:job", args=[job.pk])
+    return response, job
+
+
+def post_run(client, protocol, upload):  # type: ignore[no-untyped-def]
+    return post_job(client, reverse("evaluation:run_new", args=[protocol.pk]), {"cases": upload})
+
+
 def write_and_lock(world) -> AcceptanceProtocol:  # type: ignore[no-untyped-def]
     scientist, member = client_for(world["scientist"]), client_for(world["member"])
     d = world["deployment"]
@@ -68,11 +102,11 @@ def test_the_example_protocol_runs_end_to_end_in_the_web_app(world, monkeypatch,
     page = scientist.get(reverse("evaluation:protocol", args=[protocol.pk])).content.decode()
     assert protocol.content_hash in page and "Locked" in page and "dr.chen" in page
 
-    response = scientist.post(
-        reverse("evaluation:run_new", args=[protocol.pk]), {"cases": cases_upload()}
-    )
+    _, job = post_run(scientist, protocol, cases_upload())
     run = AcceptanceRun.objects.get()
-    assert response.headers["Location"] == reverse("evaluation:run", args=[run.pk])
+    assert job.status == "done" and job.result_url == reverse("evaluation:run", args=[run.pk])
+    page = scientist.get(reverse("web:job", args=[job.pk])).content.decode()
+    assert f'href="{job.result_url}"' in page
     assert run.n_cases == 600 and not run.synthetic and run.cases_name == "ich-cases.csv"
     assert run.protocol_hash == protocol.content_hash
     assert run.result["protocol"]["hash"] == protocol.content_hash
@@ -93,12 +127,15 @@ def test_the_example_protocol_runs_end_to_end_in_the_web_app(world, monkeypatch,
     assert f"<dt>Deployment</dt><dd>{d}</dd>" in report
     assert "<strong>Protocol amended after lock.</strong>" not in report
 
-    pdf = scientist.get(reverse("evaluation:run_pdf", args=[run.pk]))
+    _, pdf_job = post_job(scientist, reverse("evaluation:run_pdf", args=[run.pk]))
+    pdf = scientist.get(reverse("web:job_result", args=[pdf_job.pk]))
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     raw = scientist.get(reverse("evaluation:run_json", args=[run.pk])).content
     assert services.result_hash(json.loads(raw)) == run.result_sha256
     exports = AuditEntry.objects.filter(action="export", object_type="evaluation.acceptancerun")
-    assert sorted(e.detail["format"] for e in exports) == ["json", "pdf"]
+    assert [e.detail["format"] for e in exports] == ["json"]
+    pdf_export = AuditEntry.objects.get(action="export", object_type="core.job")
+    assert pdf_export.detail["kind"] == "evaluation.report_pdf"
 
     # the deployment's inventory record (IV.B.2.e) links here and says what the records say
     record = scientist.get(reverse("inventory:deployment", args=[d.pk])).content.decode()
@@ -110,9 +147,7 @@ def test_a_passed_real_run_is_lifecycle_evidence_and_a_synthetic_one_is_not(worl
     d = world["deployment"]
     protocol = write_and_lock(world)
     scientist = client_for(world["scientist"])
-    scientist.post(
-        reverse("evaluation:run_new", args=[protocol.pk]), {"cases": cases_upload(real=False)}
-    )
+    post_run(scientist, protocol, cases_upload(real=False))
     run = AcceptanceRun.objects.get()
     assert run.synthetic
     assert lifecycle.acceptance_guard(d)  # still missing
@@ -121,7 +156,7 @@ def test_a_passed_real_run_is_lifecycle_evidence_and_a_synthetic_one_is_not(worl
     report = scientist.get(reverse("evaluation:run_report", args=[run.pk])).content.decode()
     assert "synthetic" in report.lower()
 
-    scientist.post(reverse("evaluation:run_new", args=[protocol.pk]), {"cases": cases_upload()})
+    post_run(scientist, protocol, cases_upload())
     latest = AcceptanceRun.objects.first()
     assert latest is not None and not latest.synthetic
     assert (lifecycle.acceptance_guard(d) == []) is latest.passed
@@ -164,11 +199,10 @@ def test_identifier_columns_are_refused_naming_the_column(world) -> None:  # typ
     protocol = write_and_lock(world)
     names = [f"Patient{i} Example" for i in range(600)]
     upload = cases_upload(patient_name=names)
-    response = client_for(world["scientist"]).post(
-        reverse("evaluation:run_new", args=[protocol.pk]), {"cases": upload}
-    )
-    page = response.content.decode()
-    assert response.status_code == 400 and "patient_name" in page and "BAA" in page
+    client = client_for(world["scientist"])
+    _, job = post_run(client, protocol, upload)
+    page = client.get(reverse("web:job", args=[job.pk])).content.decode()
+    assert job.status == "failed" and "patient_name" in page and "BAA" in page
     assert "Patient1 Example" not in page  # the values are never echoed
     assert not AcceptanceRun.objects.exists()
 
@@ -176,11 +210,10 @@ def test_identifier_columns_are_refused_naming_the_column(world) -> None:  # typ
 def test_a_bad_cases_file_is_refused_with_the_column_and_row(world) -> None:  # type: ignore[no-untyped-def]
     protocol = write_and_lock(world)
     labels = [0] * 599 + [2]
-    response = client_for(world["scientist"]).post(
-        reverse("evaluation:run_new", args=[protocol.pk]), {"cases": cases_upload(label=labels)}
-    )
-    page = response.content.decode()
-    assert response.status_code == 400 and "label" in page and "600" in page
+    client = client_for(world["scientist"])
+    _, job = post_run(client, protocol, cases_upload(label=labels))
+    page = client.get(reverse("web:job", args=[job.pk])).content.decode()
+    assert job.status == "failed" and "label" in page and "600" in page
     assert not AcceptanceRun.objects.exists()
     wrong_type = SimpleUploadedFile("cases.xlsx", b"PK\x03\x04", content_type="application/zip")
     response = client_for(world["scientist"]).post(
@@ -194,7 +227,7 @@ def test_a_bad_cases_file_is_refused_with_the_column_and_row(world) -> None:  # 
 def test_amending_a_locked_protocol_makes_a_marked_new_version(world) -> None:  # type: ignore[no-untyped-def]
     protocol = write_and_lock(world)
     scientist = client_for(world["scientist"])
-    scientist.post(reverse("evaluation:run_new", args=[protocol.pk]), {"cases": cases_upload()})
+    post_run(scientist, protocol, cases_upload())
     changed = EXAMPLE_PROTOCOL.read_text().replace(
         "estimate_at_least: 0.85", "estimate_at_least: 0.8"
     )
@@ -214,7 +247,7 @@ def test_amending_a_locked_protocol_makes_a_marked_new_version(world) -> None:  
     )
     assert response.status_code == 400 and "later version" in response.content.decode()
     client_for(world["member"]).post(reverse("evaluation:protocol_lock", args=[v2.pk]))
-    scientist.post(reverse("evaluation:run_new", args=[v2.pk]), {"cases": cases_upload()})
+    post_run(scientist, v2, cases_upload())
     run = AcceptanceRun.objects.filter(protocol=v2).get()
     report = scientist.get(reverse("evaluation:run_report", args=[run.pk])).content.decode()
     assert "AMENDED AFTER LOCK" in report and "Specificity target agreed too high." in report

@@ -270,7 +270,7 @@ def test_bad_cases_name_column_and_row(
     before = AuditEntry.objects.count()
     with pytest.raises(services.EvaluationError) as err:
         run(world, protocol, cases_file(tmp_path, frame=frame))
-    assert "the cases file cases.csv cannot be used" in str(err.value)
+    assert "the cases file 'cases.csv' cannot be used" in str(err.value)
     assert message in str(err.value)
     assert not AcceptanceRun.objects.exists() and AuditEntry.objects.count() == before
 

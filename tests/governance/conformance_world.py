@@ -24,9 +24,9 @@ from radgov.inventory import lifecycle
 from radgov.inventory import services as inventory
 from radgov.inventory.models import Deployment
 from radgov.training import services as training
-from tests.factories import make_user
+from tests.factories import blank_pdf, make_user
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = blank_pdf()
 
 
 def pdf_upload(name: str = "ifu.pdf") -> SimpleUploadedFile:

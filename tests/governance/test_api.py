@@ -94,7 +94,9 @@ def test_unknown_object_answers_404(people):
     assert r.status_code == 404
 
 
-def test_meeting_notes_pdf(meeting, people, inv):
+def test_meeting_notes_pdf(meeting, people, inv, django_capture_on_commit_callbacks):
+    from huey.contrib.djhuey import HUEY
+
     d = services.record_decision(
         people.chen,
         meeting,
@@ -104,7 +106,17 @@ def test_meeting_notes_pdf(meeting, people, inv):
         deployment=inv.deployment,
     )
     services.cast_vote(people.chen, d, "yes")
-    r = _client(people.chen).get(f"/api/governance/meetings/{meeting.pk}/notes.pdf")
+    client = _client(people.chen)
+    before, HUEY.immediate = HUEY.immediate, True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            queued = client.post(f"/api/governance/meetings/{meeting.pk}/notes.pdf")
+    finally:
+        HUEY.immediate = before
+    assert queued.status_code == 202, queued.content
+    job = client.get(queued["Location"]).json()
+    assert job["status"] == "done" and job["kind"] == "governance.meeting_notes_pdf"
+    r = client.get(job["result"])
     assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
     assert r.content.startswith(b"%PDF")
-    assert AuditEntry.objects.filter(action="export", object_type="governance.meeting").exists()
+    assert AuditEntry.objects.filter(action="export", object_type="core.job").exists()

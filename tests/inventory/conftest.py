@@ -16,9 +16,9 @@ from radgov.core.roles import Role
 from radgov.inventory import lifecycle, services
 from radgov.inventory.models import Deployment, ModelVersion, Product
 from radgov.inventory.stages import Stage
-from tests.factories import make_user
+from tests.factories import blank_pdf, make_user
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = blank_pdf()
 
 
 def pdf_upload(name: str = "ifu.pdf", content: bytes = PDF) -> SimpleUploadedFile:

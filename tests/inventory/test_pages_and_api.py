@@ -146,7 +146,7 @@ def test_upload_page_names_the_rule(version: ModelVersion, people: dict[str, Use
         {"kind": "ifu", "version_label": "A", "file": pdf_upload("notes.txt", b"hello")},
     )
     assert response.status_code == 200
-    assert "notes.txt is not a PDF" in response.content.decode()
+    assert "&#x27;notes.txt&#x27; is not a PDF" in response.content.decode()
     assert Document.objects.count() == 0
 
 
@@ -299,7 +299,7 @@ def test_api_upload_multipart(version: ModelVersion, people: dict[str, User]) ->
     bad = client.post(
         url, {"kind": "ifu", "version_label": "A", "file": pdf_upload("x.png", b"\x89PNG")}
     )
-    assert "x.png is not a PDF" in problem(bad, 422)
+    assert "'x.png' is not a PDF" in problem(bad, 422)
     ok = client.post(
         url, {"kind": "ifu", "version_label": "A", "title": "IFU", "file": pdf_upload()}
     )

@@ -168,8 +168,42 @@ def test_not_a_pdf_is_refused(version: ModelVersion, people: dict[str, User]) ->
             version_label="Rev A",
             upload=pdf_upload("ifu.docx", b"PK\x03\x04 a word file"),
         )
-    assert "ifu.docx is not a PDF (it does not begin with %PDF-)" in str(err.value)
+    assert "'ifu.docx' is not a PDF (it does not begin with %PDF-)" in str(err.value)
     assert "IV.F.2" in str(err.value)
+    assert Document.objects.count() == 0 and media_files() == []
+
+
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        (b"%PDF-1.7\nthis is a text file that starts like a PDF\n", "not a readable PDF"),
+        (
+            b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+            "not a readable PDF",
+        ),
+        ("empty", "no pages"),
+        ("cut", "not a readable PDF"),
+        ("encrypted", "encrypted"),
+    ],
+)
+def test_what_is_not_a_readable_pdf_is_refused(
+    version: ModelVersion, people: dict[str, User], content: object, why: str
+) -> None:
+    """Issue 11 item 11: beginning with %PDF- is not enough; the file is parsed."""
+    from tests.factories import blank_pdf
+
+    if content == "cut":
+        content = PDF[: len(PDF) // 2]
+    elif content == "empty":
+        content = blank_pdf(pages=0)
+    elif content == "encrypted":
+        content = blank_pdf(password="s3cret")
+    with pytest.raises(services.InventoryError) as err:
+        services.upload_document(
+            people["admin"], version, kind="ifu", version_label="Rev A",
+            upload=pdf_upload("ifu.pdf", content),  # type: ignore[arg-type]
+        )  # fmt: skip
+    assert why in str(err.value) and "'ifu.pdf'" in str(err.value)
     assert Document.objects.count() == 0 and media_files() == []
 
 
@@ -186,7 +220,7 @@ def test_too_large_is_refused(
             version_label="Rev A",
             upload=pdf_upload("big.pdf", big),
         )
-    assert "big.pdf is 1.0 MB; the limit is 1 MB (RADGOV_MAX_UPLOAD_MB)" in str(err.value)
+    assert "'big.pdf' is 1.0 MB; the limit is 1 MB (RADGOV_MAX_UPLOAD_MB)" in str(err.value)
     assert Document.objects.count() == 0 and media_files() == []
     assert os.environ["RADGOV_MAX_UPLOAD_MB"] == "1"
 

@@ -10,6 +10,7 @@ from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.authentication import get_authentication_records
 from allauth.core import context as allauth_context
+from allauth.core.internal import ratelimit
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.http import HttpRequest
 
@@ -18,6 +19,9 @@ from radgov.core.audit import Action, record
 from radgov.core.context import client_address
 
 TOTP_CONTEXT = "mfa.totp"
+# failed logins per client address (RADGOV_LOGIN_FAILURES_PER_CLIENT), kept apart from the
+# per-account count, which allauth clears after a successful second factor
+CLIENT_FAILURES = "login_failed_client"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -43,7 +47,14 @@ class AccountAdapter(DefaultAccountAdapter):
         return super().is_reauthentication_required(app=app, **kwargs)
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        """Counts the attempt against the client's and the account's limits (a successful
+        login gives both back); over either, the login is refused and the lockout audited."""
+        self._client_usage = ratelimit.consume(
+            request, app="allauth.account", action=CLIENT_FAILURES
+        )
         try:
+            if not self._client_usage:
+                raise self.validation_error("too_many_login_attempts")
             super().pre_authenticate(request, **credentials)
         except Exception:
             record(
@@ -54,6 +65,13 @@ class AccountAdapter(DefaultAccountAdapter):
                 detail={"reason": "too many failed logins: locked out"},
             )
             raise
+
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        user = super().authenticate(request, **credentials)
+        usage = getattr(self, "_client_usage", None)
+        if user is not None and usage:
+            usage.rollback()  # only this attempt's count: never the client's earlier failures
+        return user
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         record(

@@ -3,11 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from radgov.accounts import services
 from radgov.accounts.models import ApiToken, User
+from radgov.accounts.tokens import fresh_second_factor
 
 router = Router(tags=["accounts"])
 
@@ -119,6 +121,16 @@ def list_tokens(request: HttpRequest) -> list[ApiToken]:
 
 @router.post("/tokens", response={201: TokenCreated})
 def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, object]]:
+    """A new token, for a logged-in session that confirmed its second factor in the last few
+    minutes (``POST /accounts/reauthenticate/2fa/`` with a code); never for a token."""
+    if getattr(request, "api_token", None) is not None:
+        raise HttpError(403, "a token cannot mint a token: log in, confirm your second factor")
+    if not fresh_second_factor(request):
+        raise HttpError(
+            403,
+            "creating a token needs a fresh second factor: confirm a code from your "
+            f"authenticator app at {reverse('mfa_reauthenticate')} first",
+        )
     try:
         row, secret = services.create_token(request.user, name=payload.name, days=payload.days)  # type: ignore[arg-type]
     except services.AccountError as exc:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.core.validators import MaxValueValidator
 
 from radgov.core.roles import Role
 
@@ -17,4 +20,14 @@ class TokenForm(forms.Form):
     name = forms.CharField(
         max_length=100, help_text="What the token is for, e.g. 'PACS integration'"
     )
-    days = forms.IntegerField(min_value=1, max_value=366, initial=90, label="Valid for (days)")
+    days = forms.IntegerField(min_value=1, initial=90, label="Valid for (days)")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from radgov.accounts.services import max_token_days
+
+        super().__init__(*args, **kwargs)
+        longest = max_token_days()
+        self.fields["days"].max_value = longest
+        self.fields["days"].validators.append(MaxValueValidator(longest))
+        self.fields["days"].initial = min(90, longest)
+        self.fields["days"].widget.attrs["max"] = longest

@@ -4,6 +4,7 @@ applied to every request in that order."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,11 +19,12 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from radgov.accounts import tokens
 from radgov.accounts.signals import SESSION_SEEN, SESSION_STARTED
-from radgov.core import policy
+from radgov.core import context, policy
 from radgov.core.audit import Action, record
 from radgov.core.problems import problem
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
+SEEN_EVERY_SECONDS = 60
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -41,7 +43,11 @@ class SessionLifetimeMiddleware:
             denied = self._token_login(request)
             if denied is not None:
                 return denied
-        elif request.user.is_authenticated:
+            # every audit entry of this request names the token it was made with
+            token_id = request.api_token.pk  # type: ignore[attr-defined]
+            with context.acting_as(replace(context.current(), channel=f"token:{token_id}")):
+                return self.get_response(request)
+        if request.user.is_authenticated:
             expired = self._expired(request)
             if expired:
                 request.radgov_logout_reason = expired  # type: ignore[attr-defined]
@@ -49,7 +55,11 @@ class SessionLifetimeMiddleware:
                 if is_api(request):
                     return problem(401, f"session ended: {expired}", kind="session-ended")
                 return to_login(request, reverse("account_login") + "?expired=1")
-            request.session[SESSION_SEEN] = timezone.now().timestamp()
+            now = timezone.now().timestamp()
+            # the idle clock moves at most once a minute: a session write on every request
+            # serialized all requests on SQLite's one writer under load
+            if now - float(request.session.get(SESSION_SEEN, 0)) >= SEEN_EVERY_SECONDS:
+                request.session[SESSION_SEEN] = now
         return self.get_response(request)
 
     def _expired(self, request: HttpRequest) -> str | None:
@@ -101,12 +111,29 @@ class MfaRequiredMiddleware:
         if rule is not None and (rule.public or rule.enrollment):
             return None
         if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
-            return None
+            request.mfa_enrolled = True  # type: ignore[attr-defined]
+            return self._one_time_password(request, rule)
         if is_api(request):
             return problem(
                 403, "enroll an authenticator app (TOTP) before using radgov", kind="mfa-required"
             )
         return HttpResponseRedirect(reverse("mfa_activate_totp"))
+
+    @staticmethod
+    def _one_time_password(request: HttpRequest, rule: Any) -> HttpResponse | None:
+        """An account still on the one-time password it was created with reaches only the
+        page that changes it (after enrolling MFA)."""
+        if not getattr(request.user, "must_change_password", False):
+            return None
+        if _route_name(request) in ("account_change_password", "account_logout"):
+            return None
+        if is_api(request):
+            return problem(
+                403,
+                "change the one-time password this account was created with first",
+                kind="password-change-required",
+            )
+        return HttpResponseRedirect(reverse("account_change_password"))
 
 
 class PermissionPolicyMiddleware:

@@ -13,6 +13,11 @@ class User(AbstractUser):
     role = models.CharField(max_length=32, choices=Role.choices)
     is_governance_member = models.BooleanField(default=False)
     is_clinical_champion = models.BooleanField(default=False)
+    must_change_password = models.BooleanField(
+        default=False,
+        help_text="the account still has the one-time password it was created with; it must "
+        "be changed at first login",
+    )
 
     class Meta:
         ordering = ["username"]

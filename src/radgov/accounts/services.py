@@ -40,13 +40,15 @@ def create_user(
     clinical_champion: bool = False,
 ) -> tuple[User, str]:
     """Create an account; returns it and its one-time password (generated when
-    none is given).  The person must enroll MFA at first login."""
+    none is given, and then to be changed at first login).  The person must enroll MFA at
+    first login."""
     username = username.strip()
     if not username:
         raise AccountError("a username is required")
     _check_role(role)
     if User.objects.filter(username__iexact=username).exists():
         raise AccountError(f"a user named {username!r} already exists")
+    one_time = password is None
     password = password or secrets.token_urlsafe(12)
     user = User(
         username=username,
@@ -54,6 +56,7 @@ def create_user(
         role=role,
         is_governance_member=governance_member,
         is_clinical_champion=clinical_champion,
+        must_change_password=one_time,
     )
     try:
         validate_password(password, user)
@@ -82,9 +85,7 @@ def deactivate_user(user: User) -> int:
     user.is_active = False
     user.save(update_fields=["is_active"])
     ended = end_sessions(user)
-    for token in ApiToken.objects.filter(user=user, revoked_at__isnull=True):
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+    revoke_all_tokens(user, reason="account disabled")
     record(
         action=Action.UPDATE,
         obj=user,
@@ -105,14 +106,23 @@ def end_sessions(user: User, *, keep: str | None = None) -> int:
     return len(keys)
 
 
+def max_token_days() -> int:
+    return config.get_int("RADGOV_API_TOKEN_MAX_DAYS")
+
+
 @service
 def create_token(user: User, *, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+    """A new personal token.  Whoever calls this has checked that the person confirmed their
+    second factor just now (a page or the API with a fresh MFA check; never a token)."""
     name = name.strip()
     if not name:
         raise AccountError("a token needs a name")
-    days = days if days is not None else config.get_int("RADGOV_API_TOKEN_DAYS")
-    if not 1 <= days <= 366:
-        raise AccountError(f"token lifetime must be 1 to 366 days, not {days}")
+    longest = max_token_days()
+    days = days if days is not None else min(config.get_int("RADGOV_API_TOKEN_DAYS"), longest)
+    if not 1 <= days <= longest:
+        raise AccountError(
+            f"token lifetime must be 1 to {longest} days (RADGOV_API_TOKEN_MAX_DAYS), not {days}"
+        )
     secret, prefix, digest = tokens.new_token()
     row = ApiToken.objects.create(
         user=user,
@@ -123,6 +133,30 @@ def create_token(user: User, *, name: str, days: int | None = None) -> tuple[Api
     )
     record(action=Action.TOKEN_CREATED, obj=row, detail={"name": name, "days": days})
     return row, secret
+
+
+@service
+def revoke_all_tokens(user: User, *, reason: str) -> int:
+    """Revoke every live token of ``user`` (a password change, an MFA reset, a disabled
+    account: a token must not outlive the credentials it was minted under)."""
+    rows = list(ApiToken.objects.filter(user=user, revoked_at__isnull=True))
+    for row in rows:
+        row.revoked_at = timezone.now()
+        row.save(update_fields=["revoked_at"])
+        record(action=Action.TOKEN_REVOKED, obj=row, actor=user, detail={"reason": reason})
+    return len(rows)
+
+
+@service
+def password_changed(user: User, *, keep_session: str | None = None) -> int:
+    """After a password change (or set, or reset): the one-time password is gone, every
+    token minted under the old one is revoked and every other session ends (ASVS 3.3.3); the
+    session that changed it (``keep_session``) goes on.  Returns how many tokens."""
+    if user.must_change_password:
+        user.must_change_password = False
+        user.save(update_fields=["must_change_password"])
+    end_sessions(user, keep=keep_session)
+    return revoke_all_tokens(user, reason="password changed")
 
 
 @service

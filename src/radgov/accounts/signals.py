@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.signals import password_changed, password_reset, password_set
 from allauth.mfa.signals import authentication_failed, authenticator_added, authenticator_removed
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
@@ -56,7 +57,22 @@ def on_mfa_added(sender: Any, request: Any, user: Any, authenticator: Any, **kwa
 
 @receiver(authenticator_removed)
 def on_mfa_removed(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
+    from radgov.accounts.services import revoke_all_tokens
+
     record(action=Action.MFA_REMOVED, actor=user, obj=user, detail={"type": authenticator.type})
+    revoke_all_tokens(user, reason="second factor removed")
+
+
+@receiver(password_changed)
+@receiver(password_set)
+@receiver(password_reset)
+def on_password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """A token or another session never outlives the password it began under; the one-time
+    password of a new account is gone."""
+    from radgov.accounts.services import password_changed as changed
+
+    session = getattr(request, "session", None)
+    changed(user, keep_session=session.session_key if session is not None else None)
 
 
 @receiver(authentication_failed)

@@ -7,6 +7,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
+from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -41,6 +44,27 @@ def authenticate(token: str) -> tuple[User, ApiToken]:
         raise TokenError("API token expired")
     if not row.user.is_active:
         raise TokenError("account disabled")
-    # bookkeeping on the token itself, not a change of governed data
-    ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
+    # bookkeeping on the token itself, not a change of governed data; at most once a minute,
+    # so a busy integration does not write on every request
+    now = timezone.now()
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user, row
+
+
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def fresh_second_factor(request: Any) -> bool:
+    """Did the person confirm their second factor in this session within allauth's
+    reauthentication timeout (5 minutes by default)?  Minting a token asks for it."""
+    from allauth.account import app_settings
+    from allauth.account.authentication import get_authentication_records
+
+    if getattr(request, "api_token", None) is not None or not request.user.is_authenticated:
+        return False
+    window = app_settings.REAUTHENTICATION_TIMEOUT
+    return any(
+        r.get("method") == "mfa" and time.time() - float(r.get("at", 0)) < window
+        for r in get_authentication_records(request, request.user)
+    )

@@ -3,11 +3,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from radgov.accounts import services
 from radgov.accounts.forms import TokenForm, UserForm
 from radgov.accounts.models import ApiToken, User
+from radgov.accounts.tokens import fresh_second_factor
 
 
 def users(request: HttpRequest) -> HttpResponse:
@@ -36,6 +38,11 @@ def users(request: HttpRequest) -> HttpResponse:
 
 
 def tokens_page(request: HttpRequest) -> HttpResponse:
+    """The person's tokens; creating one asks for a code from the authenticator app first
+    (unless one was entered in the last few minutes)."""
+    if request.method == "POST" and not fresh_second_factor(request):
+        messages.info(request, "Enter a code from your authenticator app to create a token.")
+        return redirect(f"{reverse('mfa_reauthenticate')}?next={reverse('accounts:tokens')}")
     form = TokenForm(request.POST or None)
     secret = None
     if request.method == "POST" and form.is_valid():

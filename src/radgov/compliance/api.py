@@ -31,9 +31,14 @@ class DeidJobOut(Schema):
     error: str
     input_deleted: bool
     created_by: str
+    shared_with: list[str]
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class ShareIn(Schema):
+    username: str
 
 
 class DeidJobIn(Schema):
@@ -57,6 +62,7 @@ def _out(job: DeidJob) -> DeidJobOut:
         error=job.error,
         input_deleted=job.input_deleted,
         created_by=job.created_by.username,
+        shared_with=[u.username for u in job.shared_with.all()],
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
@@ -142,4 +148,15 @@ def requeue_deid_job(request: HttpRequest, job_id: int) -> DeidJobOut:
         job = services.requeue_job(request.user, _job(request, job_id))
     except services.DeidJobError as exc:
         raise HttpError(409, str(exc)) from None
+    return _out(job)
+
+
+@router.post("/deid/jobs/{job_id}/share", response=DeidJobOut)
+def share_deid_job(request: HttpRequest, job_id: int, payload: ShareIn) -> DeidJobOut:
+    """Let another person who may de-identify see the job, its report and its output (the
+    owner or compliance only; recorded in the audit trail)."""
+    try:
+        job = services.share_job(request.user, _job(request, job_id), username=payload.username)
+    except services.DeidJobError as exc:
+        raise HttpError(422, str(exc)) from None
     return _out(job)

@@ -169,6 +169,7 @@ def _check_zip(
     if len(infos) > MAX_ZIP_MEMBERS:
         raise SourceError(f"the zip holds more than {MAX_ZIP_MEMBERS} entries")
     members, seen, declared = [], set(), 0
+    folders: set[str] = set()  # every folder the members lie in, in lower case
     for info in infos:
         rel = _safe_member(info.filename)
         mode = info.external_attr >> 16
@@ -177,7 +178,10 @@ def _check_zip(
         if info.flag_bits & 0x1:
             raise SourceError("the zip holds an encrypted entry; upload it unencrypted")
         if rel is None or info.is_dir():
+            if rel is not None:
+                folders.add(rel.as_posix().lower())
             continue
+        folders.update(p.as_posix().lower() for p in rel.parents if p.parts)
         if rel.as_posix().lower() in seen:
             raise SourceError(
                 "the zip holds the same file name twice (names differing only in case count as one)"
@@ -187,6 +191,11 @@ def _check_zip(
         if declared > budget:
             raise _too_big()
         members.append((info, rel))
+    if seen & folders:
+        raise SourceError(
+            "the zip holds a file and a folder of the same name (names differing only in case "
+            "count as one); rename one of them"
+        )
     return members
 
 
@@ -219,10 +228,10 @@ def _store_zip(upload: Upload, staging: Path, budget: list[int]) -> int:
             root = _real(staging)
             for info, rel in members:
                 target = staging.joinpath(*rel.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if not _inside(_real(target.parent), root):
-                    raise SourceError("the zip would write outside its folder")
                 try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if not _inside(_real(target.parent), root):
+                        raise SourceError("the zip would write outside its folder")
                     with archive.open(info) as member:
                         blocks = iter(lambda m=member: m.read(CHUNK), b"")
                         _copy(blocks, target, budget, limit=info.file_size)
@@ -231,6 +240,11 @@ def _store_zip(upload: Upload, staging: Path, budget: list[int]) -> int:
                 except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
                     raise SourceError(
                         f"the zip is damaged ({type(exc).__name__}); nothing was stored"
+                    ) from None
+                except OSError as exc:  # its message would name the member (PHI)
+                    raise SourceError(
+                        f"a member of the zip cannot be unpacked ({type(exc).__name__}); "
+                        "nothing was stored"
                     ) from None
             return len(members)
     finally:

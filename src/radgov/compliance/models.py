@@ -1,6 +1,8 @@
 """De-identification jobs: DICOM from an upload or a server folder to de-identified output.
 
-A job's source holds PHI; its output and report live under ``DATA_DIR/deid/<job id>/``.
+A job's source holds PHI; its output lives under ``DATA_DIR/deid/<job id>/``, named after the
+de-identified UIDs.  The report names source files by keyed reference; their names (PHI: a
+folder can be called after a patient) are kept encrypted beside it.
 Every save is an audit entry, so the worker saves progress in batches (see
 ``radgov.compliance.services``).  The source path and the report (which lists the source's
 file names) are redacted in the audit trail: paths can carry PHI.
@@ -17,6 +19,7 @@ from django.db import models
 from django.utils import timezone
 
 from radgov.core import config
+from radgov.core.fields import EncryptedTextField
 from radgov.core.models import AuditedModel
 
 
@@ -36,6 +39,12 @@ class DeidJob(AuditedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deid_jobs"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    shared_with = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_deid_jobs",
+        help_text="people the owner (or compliance) let see the job, its report and output",
+    )
     purpose = models.CharField(
         max_length=300, help_text="why, e.g. 'local acceptance testing of ICH triage v2'"
     )
@@ -64,7 +73,15 @@ class DeidJob(AuditedModel):
     ok = models.PositiveIntegerField(default=0)
     quarantined = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
-    report = models.TextField(blank=True, help_text="the engine's JSON report")
+    report = models.TextField(
+        blank=True, help_text="the engine's JSON report (source files by keyed reference)"
+    )
+    source_names = EncryptedTextField(
+        null=True,
+        blank=True,
+        help_text="JSON: each source file's keyed reference -> its name in the source (PHI, "
+        "AES-GCM encrypted); shown to the people who may see the job",
+    )
     error = models.TextField(blank=True, help_text="why the whole run failed")
     input_deleted = models.BooleanField(default=False)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -109,4 +126,10 @@ class DeidJob(AuditedModel):
         return int(100 * self.files / self.files_total) if self.files_total else 0
 
     def report_data(self) -> dict[str, Any]:
-        return json.loads(self.report) if self.report else {}
+        """The report, each file record with its source's name (decrypted) as ``source``."""
+        data: dict[str, Any] = json.loads(self.report) if self.report else {}
+        if data and self.source_names is not None:
+            names = json.loads(self.source_names.reveal())
+            for record in data.get("files", []):
+                record["source"] = names.get(record.get("source_ref"), "")
+        return data

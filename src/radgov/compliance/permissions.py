@@ -20,10 +20,12 @@ RULES = {
     "compliance:deid_report_json": DEID,
     "compliance:deid_output": DEID,
     "compliance:deid_requeue": DEID,
+    "compliance:deid_share": DEID,
     "api:compliance_create_deid_job": DEID,
     "api:compliance_upload_deid_job": DEID,
     "api:compliance_list_deid_jobs": DEID,
     "api:compliance_get_deid_job": DEID,
     "api:compliance_get_deid_report": DEID,
     "api:compliance_requeue_deid_job": DEID,
+    "api:compliance_share_deid_job": DEID,
 }

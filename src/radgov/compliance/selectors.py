@@ -1,6 +1,8 @@
 """Reads of de-identification jobs.  Who may call them is the permission policy's rule for
-the page or endpoint (roles allowed patient data); reading a report is recorded as a "read",
-downloading a report or the output as an "export" (110106), with counts only."""
+the page or endpoint (roles allowed patient data); within it, a job is seen by its owner,
+by the people it was shared with, and by the compliance role (the privacy officer oversees
+every job).  Reading a report is recorded as a "read", downloading a report or the output as
+an "export" (110106), with counts only."""
 
 from __future__ import annotations
 
@@ -10,22 +12,43 @@ import tempfile
 import zipfile
 from typing import IO, Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 
 from radgov.compliance.models import DeidJob
 from radgov.core.audit import Action, EventCode, record
+from radgov.core.exports import export_response
+from radgov.core.roles import Role
 from radgov.dicom.deid.runner import QUARANTINE_DIR
 
 MAX_LIST = 200
 
 
+def visible_jobs(user: Any) -> QuerySet[DeidJob]:
+    """The jobs ``user`` may see: their own and those shared with them; every job for the
+    compliance role; none for anyone else (an anonymous or inactive user)."""
+    rows = DeidJob.objects.select_related("created_by").prefetch_related("shared_with")
+    if user is None or not user.is_authenticated or not user.is_active:
+        return rows.none()
+    if user.role == Role.COMPLIANCE:
+        return rows
+    shared = DeidJob.shared_with.through.objects.filter(user=user).values("deidjob_id")
+    return rows.filter(Q(created_by=user) | Q(pk__in=shared))
+
+
 def jobs_for(user: Any, *, limit: int = MAX_LIST) -> QuerySet[DeidJob]:
     limit = min(max(int(limit), 1), MAX_LIST)
-    return DeidJob.objects.select_related("created_by").order_by("-created_at", "-pk")[:limit]
+    return visible_jobs(user).order_by("-created_at", "-pk")[:limit]
 
 
 def job_for(user: Any, job_id: int) -> DeidJob | None:
-    return DeidJob.objects.select_related("created_by").filter(pk=job_id).first()
+    """The job, if ``user`` may see it; None when it does not exist or is not theirs (the
+    same answer, so ids cannot be probed)."""
+    return visible_jobs(user).filter(pk=job_id).first()
+
+
+def may_share(user: Any, job: DeidJob) -> bool:
+    return bool(user.is_active and (job.created_by_id == user.pk or user.role == Role.COMPLIANCE))
 
 
 def _counts(job: DeidJob) -> dict[str, int]:
@@ -44,16 +67,16 @@ def read_report(user: Any, job: DeidJob) -> dict[str, Any]:
     return data
 
 
-def export_report(user: Any, job: DeidJob) -> bytes:
+def report_download(job: DeidJob) -> HttpResponse:
     """The report as a JSON download; recorded as an export."""
-    record(
-        action=Action.EXPORT,
+    body = (json.dumps(job.report_data(), indent=2) + "\n").encode("utf-8")
+    return export_response(
+        body,
+        filename=f"deid-job-{job.pk}-report.json",
+        content_type="application/json",
         obj=job,
-        actor=user,
-        event_code=EventCode.EXPORT,
         detail={"what": "deid report", **_counts(job)},
     )
-    return (json.dumps(job.report_data(), indent=2) + "\n").encode("utf-8")
 
 
 def output_files(job: DeidJob) -> list[str]:

@@ -180,6 +180,31 @@ def deidentify_for(
     return _new_job(user, purpose=purpose, kind=kind, options=names, located=located)
 
 
+# ------------------------------------------------------------------------------ share
+@service
+def share_job(user: Any, job: DeidJob, *, username: str) -> DeidJob:
+    """Let another person who may de-identify see the job, its report and its output.  Only
+    the owner or the compliance role shares; the change is the job's audited many-to-many
+    update (who shared, with whom)."""
+    from radgov.accounts.models import User
+    from radgov.compliance.permissions import DEID
+    from radgov.compliance.selectors import may_share
+
+    if not may_share(user, job):
+        raise DeidJobError("only the person who started the job, or compliance, may share it")
+    person = User.objects.filter(username__iexact=(username or "").strip(), is_active=True).first()
+    if person is None:
+        raise DeidJobError("no such person among the active accounts")
+    if not DEID.allows(person.role):
+        raise DeidJobError(
+            "that person's role may not use de-identification (it holds PHI); share with "
+            "informatics, data-science, compliance or administrator staff"
+        )
+    if person.pk != job.created_by_id:
+        job.shared_with.add(person)
+    return job
+
+
 # ------------------------------------------------------------------------------ re-queue
 def requeue_refusal(job: DeidJob, *, now: Any = None) -> str | None:
     """Why the job cannot be re-queued now, or None if it can."""
@@ -226,6 +251,7 @@ def _start(job_id: int) -> DeidJob | None:
     job.finished_at = None
     job.files_total = job.files = job.ok = job.quarantined = job.failed = 0
     job.report = job.error = ""
+    job.source_names = None
     job.save()
     return job
 
@@ -301,6 +327,7 @@ def _finish(job_id: int, attempt: int, report: RunReport) -> DeidJob:
         int(summary["failed"]),
     )
     job.report = json.dumps(report.as_json(), indent=1)
+    job.source_names = json.dumps(report.sources(), sort_keys=True)
     job.finished_at = job.heartbeat_at = timezone.now()
     job.save()
     return job

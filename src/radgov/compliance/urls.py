@@ -12,4 +12,5 @@ urlpatterns = [
     path("deid/<int:job_id>/report.json", views.report_json, name="deid_report_json"),
     path("deid/<int:job_id>/output.zip", views.output_zip, name="deid_output"),
     path("deid/<int:job_id>/requeue/", views.requeue, name="deid_requeue"),
+    path("deid/<int:job_id>/share/", views.share, name="deid_share"),
 ]

@@ -60,10 +60,12 @@ def new_job(request: HttpRequest) -> HttpResponse:
     return render(request, "compliance/deid_new.html", context, status=400 if form.errors else 200)
 
 
-def _detail_context(job: DeidJob) -> dict[str, object]:
+def _detail_context(job: DeidJob, user: object) -> dict[str, object]:
     refusal = services.requeue_refusal(job)
     return {
         "job": job,
+        "may_share": selectors.may_share(user, job),
+        "shared_with": [u.username for u in job.shared_with.all()],
         "requeue_refusal": refusal,
         # poll while a worker has it or may still take it; a job stuck for STALE_AFTER stops
         # polling (which would also keep the session from idling out) and offers a re-queue
@@ -79,13 +81,19 @@ def _detail_context(job: DeidJob) -> dict[str, object]:
 
 @require_GET
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    return render(request, "compliance/deid_job.html", _detail_context(_job(request, job_id)))
+    return render(
+        request, "compliance/deid_job.html", _detail_context(_job(request, job_id), request.user)
+    )
 
 
 @require_GET
 def job_status(request: HttpRequest, job_id: int) -> HttpResponse:
     """The status block alone, polled by htmx every 2 s while the job is queued or running."""
-    return render(request, "compliance/_deid_status.html", _detail_context(_job(request, job_id)))
+    return render(
+        request,
+        "compliance/_deid_status.html",
+        _detail_context(_job(request, job_id), request.user),
+    )
 
 
 @require_GET
@@ -113,11 +121,7 @@ def report_json(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     if not job.report:
         raise Http404("the report exists once the job is done")
-    response = HttpResponse(
-        selectors.export_report(request.user, job), content_type="application/json"
-    )
-    response["Content-Disposition"] = f'attachment; filename="deid-job-{job.pk}-report.json"'
-    return response
+    return selectors.report_download(job)
 
 
 @require_GET
@@ -131,6 +135,18 @@ def output_zip(request: HttpRequest, job_id: int) -> FileResponse:
         filename=f"deid-job-{job.pk}-output.zip",
         content_type="application/zip",
     )
+
+
+@require_POST
+def share(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job(request, job_id)
+    try:
+        services.share_job(request.user, job, username=request.POST.get("username", ""))
+    except services.DeidJobError as exc:
+        messages.error(request, f"Not shared: {exc}")
+    else:
+        messages.success(request, "The job is shared.")
+    return redirect("compliance:deid_job", job_id=job.pk)
 
 
 @require_POST

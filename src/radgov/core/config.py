@@ -68,6 +68,11 @@ SETTINGS: dict[str, Setting] = {
             "failed logins from one client address within 15 minutes before it is locked out",
         ),
         Setting("RADGOV_API_TOKEN_DAYS", "90", "default lifetime of a personal API token, in days"),
+        Setting(
+            "RADGOV_API_TOKEN_MAX_DAYS",
+            "90",
+            "longest lifetime a personal API token may be given, in days",
+        ),
         Setting("RADGOV_LOG_LEVEL", "INFO", "log level of radgov's own loggers"),
         Setting(
             "RADGOV_TRUSTED_PROXY_COUNT",
@@ -75,9 +80,21 @@ SETTINGS: dict[str, Setting] = {
             "number of reverse proxies in front of radgov whose X-Forwarded-For may be trusted; 0 trusts none",
         ),
         Setting(
+            "RADGOV_TRUSTED_PROXY",
+            "127.0.0.1",
+            "address of the reverse proxy whose X-Forwarded-For, -Proto and -Host radgov serve "
+            "takes (with RADGOV_TRUSTED_PROXY_COUNT > 0); * trusts any peer",
+        ),
+        Setting(
             "RADGOV_MAX_UPLOAD_MB",
             "25",
             "largest upload accepted (an IFU or other document, a DICOM file or zip for de-identification), in megabytes",
+        ),
+        Setting(
+            "RADGOV_JOBS_PER_USER",
+            "2",
+            "background jobs (PDF reports, acceptance-test runs) one person may have queued or "
+            "running at once",
         ),
         Setting(
             "RADGOV_DEID_ROOTS",
@@ -136,3 +153,12 @@ def get_list(name: str) -> list[str]:
 
 def data_dir() -> Path:
     return Path(get("RADGOV_DATA_DIR") or "./var").resolve()
+
+
+def make_private(folder: Path) -> None:
+    """Make ``folder`` 0700 and the files directly in it unreadable to others: what an older
+    radgov (or another umask) created before files were made 0600 from the start."""
+    folder.chmod(0o700)
+    for entry in folder.iterdir():
+        if entry.is_file() and not entry.is_symlink() and entry.stat().st_mode & 0o077:
+            entry.chmod(entry.stat().st_mode & 0o700)

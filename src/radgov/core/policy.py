@@ -62,6 +62,13 @@ RULES: dict[str, Rule] = {
     "healthz": public(),
     "web:dashboard": anyone(),
     "web:audit": only(*STEWARDS),
+    # background jobs: a person's own (radgov.core.jobs scopes them to their owner)
+    "web:job": anyone(),
+    "web:job_status": anyone(),
+    "web:job_result": anyone(),
+    "web:job_requeue": anyone(),
+    "api:get_job": anyone(),
+    "api:get_job_result": anyone(),
     "accounts:users": only(Role.ADMINISTRATOR),
     "accounts:tokens": anyone(),
     "accounts:token_revoke": anyone(),

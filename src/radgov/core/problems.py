@@ -4,6 +4,7 @@ application/problem+json.  Messages say what is wrong without echoing PHI."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -14,6 +15,20 @@ from ninja.errors import HttpError
 T = TypeVar("T")
 
 PROBLEM_BASE = "https://radgov.invalid/problems/"
+
+# A value the user sent (a file name, a column, a cell) is quoted where a message repeats it:
+# 'x' or "x" as Python's repr writes it, or typographic quotes.  An apostrophe inside a word
+# ("the protocol's") opens nothing.
+_QUOTED = re.compile(r"""(?<!\w)(?:'[^'\n]*'|"[^"\n]*"|‘[^’\n]*’|“[^”\n]*”)(?!\w)""")
+WITHHELD = "'…'"
+
+
+def for_the_record(message: str) -> str:
+    """A refusal's message as the audit trail and the logs may keep it: every quoted value
+    the user sent replaced by '…'.  The user who sent them sees the whole message; the trail,
+    which cannot be changed afterwards, keeps the rule that was broken, never the name of a
+    patient's file or a cell of their data."""
+    return _QUOTED.sub(WITHHELD, message)
 
 
 def problem(status: int, detail: str, *, kind: str | None = None, **extra: Any) -> HttpResponse:

@@ -12,15 +12,17 @@ from functools import partial
 from typing import Any, TypeVar
 
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
+from radgov.core.jobs import JobError
+from radgov.core.jobs_api import JobOut, job_accepted
 from radgov.core.problems import call_service
 from radgov.evaluation import services
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
-from radgov.evaluation.uploads import saved_upload
+from radgov.evaluation.uploads import start_run
 
 router = Router(tags=["evaluation"])
 M = TypeVar("M", bound=models.Model)
@@ -217,19 +219,20 @@ def list_runs(request: HttpRequest, protocol_id: int) -> list[dict[str, Any]]:
     return [_run_out(r) for r in rows]
 
 
-@router.post("/protocols/{protocol_id}/runs", response={201: RunOut})
-def create_run(
-    request: HttpRequest, protocol_id: int, cases: File[UploadedFile]
-) -> Status[dict[str, Any]]:
+@router.post("/protocols/{protocol_id}/runs", response={202: JobOut})
+def create_run(request: HttpRequest, protocol_id: int, cases: File[UploadedFile]) -> HttpResponse:
     """Multipart upload of a cases file (CSV or Parquet, at most RADGOV_MAX_UPLOAD_MB),
-    evaluated against the locked protocol.  The file is not kept."""
+    evaluated against the locked protocol by the worker: 202 with the job (``Location``);
+    once done, its ``result`` is the run (``/evaluation/runs/{id}/``, or ``GET
+    /api/evaluation/runs/{id}``).  What can be refused before reading the file is refused
+    here (403, 422); a file that cannot be used fails the job, saying why.  The file is not
+    kept."""
     protocol = _protocol(protocol_id)
-
-    def run() -> AcceptanceRun:
-        with saved_upload(cases) as path:
-            return services.run_test(request.user, protocol, path=path, name=cases.name or "")
-
-    return Status(201, _run_out(_call(run)))
+    try:
+        job = _call(start_run, request.user, protocol, cases)
+    except JobError as exc:
+        raise HttpError(429, str(exc)) from None
+    return job_accepted(job)
 
 
 @router.get("/runs/{run_id}", response=RunDetailOut)

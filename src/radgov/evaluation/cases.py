@@ -80,7 +80,7 @@ def _format_of(path: Path) -> str:
         return "parquet"
     if suffix in {".csv", ".txt"}:
         return "csv"
-    raise CasesError([f"{path.name}: unknown file type {suffix!r}; use .csv or .parquet"])
+    raise CasesError([f"{path.name!r}: unknown file type {suffix!r}; use .csv or .parquet"])
 
 
 def _file_columns(path: Path, fmt: str) -> list[str]:

@@ -113,8 +113,9 @@ class AcceptanceRun(AuditedModel):
         ordering = ["-created_at", "-pk"]
 
     class Audit:
-        # large; the audit trail keeps the result's SHA-256 instead
-        redact = ["result", "report_html"]
+        # large; the audit trail keeps the result's SHA-256 instead.  The cases file's name is
+        # what the user called it, which can name a patient: the trail keeps its SHA-256
+        redact = ["result", "report_html", "cases_name"]
 
     def __str__(self) -> str:
         verdict = "passed" if self.passed else "failed"

@@ -23,14 +23,30 @@ class Row:
 def overview() -> list[Row]:
     from radgov.inventory.models import Deployment
 
-    deployments = Deployment.objects.select_related("model_version__product").order_by(
-        "model_version__product__vendor", "model_version__product__name", "pk"
+    deployments = list(
+        Deployment.objects.select_related("model_version__product").order_by(
+            "model_version__product__vendor", "model_version__product__name", "pk"
+        )
     )
-    rows = []
-    for d in deployments:
-        run = latest_run(d)
-        rows.append(Row(d, current_protocol(d), run, gap_of(latest_locked(d), run)))
-    return rows
+    ids = [d.pk for d in deployments]
+    # three queries for the whole table, not three per deployment
+    current: dict[int, AcceptanceProtocol] = {}
+    locked: dict[int, AcceptanceProtocol] = {}
+    protocols = AcceptanceProtocol.objects.filter(deployment_id__in=ids).select_related(
+        "locked_by", "created_by"
+    )
+    for p in protocols.order_by("deployment_id", "-version"):
+        current.setdefault(p.deployment_id, p)
+        if p.locked_at is not None:
+            locked.setdefault(p.deployment_id, p)
+    latest: dict[int, AcceptanceRun] = {}
+    runs = AcceptanceRun.objects.filter(protocol__deployment_id__in=ids).select_related("protocol")
+    for r in runs.defer("result", "report_html"):  # newest first (the model's ordering)
+        latest.setdefault(r.protocol.deployment_id, r)
+    return [
+        Row(d, current.get(d.pk), latest.get(d.pk), gap_of(locked.get(d.pk), latest.get(d.pk)))
+        for d in deployments
+    ]
 
 
 def current_protocol(deployment: Any) -> AcceptanceProtocol | None:

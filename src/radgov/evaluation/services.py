@@ -26,7 +26,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from radgov.accounts.models import User
-from radgov.core.audit import record
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
@@ -242,7 +241,15 @@ def lock_statement(protocol: AcceptanceProtocol) -> str:
 
 
 def _unusable(name: str, exc: Any) -> EvaluationError:
-    return EvaluationError(f"the cases file {name} cannot be used: " + "; ".join(exc.problems))
+    return EvaluationError(f"the cases file {name!r} cannot be used: " + "; ".join(exc.problems))
+
+
+def check_may_run(user: Any, protocol: AcceptanceProtocol) -> None:
+    """Refuse a run that cannot be made, before its cases file is read."""
+    _require_evaluator(user)
+    refusal = run_refusal(user, protocol)
+    if refusal:
+        raise EvaluationError(refusal)
 
 
 def compute(user: Any, protocol: AcceptanceProtocol, *, path: Path, name: str) -> Computed:
@@ -254,10 +261,7 @@ def compute(user: Any, protocol: AcceptanceProtocol, *, path: Path, name: str) -
     from radgov.evaluation.runner import evaluate
     from radgov.governance.selectors import baa_covers
 
-    _require_evaluator(user)
-    refusal = run_refusal(user, protocol)
-    if refusal:
-        raise EvaluationError(refusal)
+    check_may_run(user, protocol)
     parsed = parse(protocol.source)
     if parsed.canonical_hash() != protocol.content_hash:
         raise EvaluationError("the stored protocol does not match its locked hash; it was altered")
@@ -333,9 +337,3 @@ def store_run(user: User, protocol: AcceptanceProtocol, computed: Computed) -> A
 def run_test(user: User, protocol: AcceptanceProtocol, *, path: Path, name: str) -> AcceptanceRun:
     """Evaluate the cases file and store the run (refusals change nothing)."""
     return store_run(user, protocol, compute(user, protocol, path=path, name=name))
-
-
-@service
-def export_report(user: User, run: AcceptanceRun, *, fmt: str) -> None:
-    """Record a download of a run's report (PDF or JSON)."""
-    record(action="export", obj=run, detail={"format": fmt})

@@ -15,8 +15,9 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from radgov.core.audit import Action, record
+from radgov.core.jobs_api import JobOut, accepted
 from radgov.core.problems import call_service
-from radgov.governance import pdf, selectors, services
+from radgov.governance import selectors, services
 from radgov.governance.conformance.api import router as conformance_router
 from radgov.governance.models import (
     AgendaItem,
@@ -789,10 +790,11 @@ def cast_vote(request: HttpRequest, decision_id: int, payload: VoteIn) -> Decisi
     return _decision_out(d)
 
 
-@router.get("/meetings/{meeting_id}/notes.pdf")
+@router.post("/meetings/{meeting_id}/notes.pdf", response={202: JobOut})
 def meeting_notes_pdf(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    """Queue the meeting notes as a PDF: 202 with the job to follow at ``/api/jobs/{id}``."""
     m = _get(Meeting, meeting_id, "meeting")
-    return pdf.response(m)
+    return accepted(request, "governance.meeting_notes_pdf", {"meeting": m.pk})
 
 
 # --- issue reports -----------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from radgov import __version__
-from radgov.core.audit import Action, record
+from radgov.core.exports import export_response
+from radgov.core.pdf import render_pdf
 from radgov.governance import selectors
 from radgov.governance.models import Meeting
 
@@ -27,17 +28,17 @@ def notes_html(meeting: Meeting) -> str:
 
 
 def notes_pdf(meeting: Meeting) -> bytes:
-    from weasyprint import HTML
+    body = render_pdf(notes_html(meeting))
+    assert body is not None
+    return body
 
-    return HTML(string=notes_html(meeting)).write_pdf()  # type: ignore[no-any-return]
+
+def filename(meeting: Meeting) -> str:
+    return f"meeting-{meeting.pk}-{meeting.held_on:%Y-%m-%d}.pdf"
 
 
 def response(meeting: Meeting) -> HttpResponse:
     """The PDF as a download; the export is recorded in the audit trail."""
-    body = notes_pdf(meeting)
-    record(action=Action.EXPORT, obj=meeting, detail={"format": "pdf", "bytes": len(body)})
-    out = HttpResponse(body, content_type="application/pdf")
-    out["Content-Disposition"] = (
-        f'attachment; filename="meeting-{meeting.pk}-{meeting.held_on:%Y-%m-%d}.pdf"'
+    return export_response(
+        notes_pdf(meeting), filename=filename(meeting), content_type="application/pdf", obj=meeting
     )
-    return out

@@ -11,9 +11,10 @@ from django.apps import apps
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from radgov.governance import forms, pdf, selectors, services
+from radgov.governance import forms, selectors, services
 from radgov.governance.models import (
     Baa,
     Candidate,
@@ -26,6 +27,7 @@ from radgov.governance.models import (
     ModelRequest,
     RegulatoryProfile,
 )
+from radgov.web.views import job_started
 
 
 def _get(model: Any, pk: int) -> Any:
@@ -273,8 +275,16 @@ def meeting(request: HttpRequest, meeting_id: int) -> HttpResponse:
     return render(request, "governance/meeting.html", context)
 
 
+@require_POST
 def meeting_pdf(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    return pdf.response(_get(Meeting, meeting_id))
+    """Queue the meeting notes' PDF (made by the worker); its page offers the download."""
+    m = _get(Meeting, meeting_id)
+    return job_started(
+        request,
+        "governance.meeting_notes_pdf",
+        {"meeting": m.pk},
+        back=reverse("governance:meeting", args=[m.pk]),
+    )
 
 
 @require_POST

@@ -13,7 +13,6 @@ running it again changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -393,7 +392,7 @@ DEPLOYMENTS = [
 
 def ifu_pdf(product: Product, version: str, fields: dict[str, Any], label: str) -> bytes:
     """A small but real IFU, written by WeasyPrint at demo time (nothing is downloaded)."""
-    from weasyprint import HTML
+    from radgov.core.pdf import render_pdf
 
     rows = "".join(
         f"<tr><th>{escape(k.replace('_', ' ').capitalize())}</th><td>{escape(str(v))}</td></tr>"
@@ -408,9 +407,9 @@ def ifu_pdf(product: Product, version: str, fields: dict[str, Any], label: str) 
     <p>{escape(product.vendor)} · document {escape(label)} · demo document for the radgov demo practice</p>
     <table>{rows}</table>
     <p>Support: {escape(product.support_contact)}</p></body></html>"""
-    buffer = io.BytesIO()
-    HTML(string=html).write_pdf(buffer)
-    return buffer.getvalue()
+    body = render_pdf(html)
+    assert body is not None
+    return body
 
 
 def _people() -> dict[str, Any] | None:

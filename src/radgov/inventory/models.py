@@ -264,5 +264,9 @@ class Document(AuditedModel):
             )
         ]
 
+    class Audit:
+        # the uploader's file name can say anything; the trail keeps the SHA-256 and size
+        redact = ["original_name"]
+
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.version_label} of {self.model_version}"

@@ -464,6 +464,39 @@ def _sha256(fh: IO[bytes]) -> tuple[str, int, bytes]:
     return digest.hexdigest(), size, head
 
 
+def _check_readable_pdf(fh: IO[bytes], name: str) -> None:
+    """Parse the PDF (pypdf): refuse one that cannot be read, is encrypted or has no page,
+    saying which.  A file that only begins with %PDF- is not a document anyone can open."""
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    problem = None
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)  # its warnings about a broken file say nothing more
+    try:
+        fh.seek(0)
+        reader = PdfReader(fh, strict=False)
+        if reader.is_encrypted:
+            problem = "it is encrypted; upload it without a password (IV.F.2: readable by all)"
+        elif len(reader.pages) == 0:
+            problem = "it has no pages"
+        else:
+            reader.pages[0].mediabox  # noqa: B018 - the first page must be readable
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        problem = f"not a readable PDF ({type(exc).__name__}: {str(exc)[:120]!r})"
+    except RecursionError:
+        problem = "not a readable PDF (its structure nests without end)"
+    finally:
+        pypdf_log.setLevel(level)
+        fh.seek(0)
+    if problem:
+        reason = problem if problem.startswith("not a readable") else f"not usable: {problem}"
+        raise InventoryError(f"{name!r} is {reason}; the IFU and other documents are kept as PDF")
+
+
 @service
 def upload_document(
     user: Any,
@@ -494,22 +527,23 @@ def upload_document(
     declared = getattr(upload, "size", None)
     if declared is not None and declared > limit:
         raise InventoryError(
-            f"{name} is {declared / 1048576:.1f} MB; the limit is "
+            f"{name!r} is {declared / 1048576:.1f} MB; the limit is "
             f"{config.get_int('RADGOV_MAX_UPLOAD_MB')} MB (RADGOV_MAX_UPLOAD_MB)"
         )
     sha, size, head = _sha256(upload)
     if size > limit:
         raise InventoryError(
-            f"{name} is {size / 1048576:.1f} MB; the limit is "
+            f"{name!r} is {size / 1048576:.1f} MB; the limit is "
             f"{config.get_int('RADGOV_MAX_UPLOAD_MB')} MB (RADGOV_MAX_UPLOAD_MB)"
         )
     if size == 0:
-        raise InventoryError(f"{name} is empty")
+        raise InventoryError(f"{name!r} is empty")
     if head != PDF_MAGIC:
         raise InventoryError(
-            f"{name} is not a PDF (it does not begin with %PDF-); the IFU and other documents "
+            f"{name!r} is not a PDF (it does not begin with %PDF-); the IFU and other documents "
             "are kept as PDF (IV.F.2)"
         )
+    _check_readable_pdf(upload, name)
     same = Document.objects.filter(
         model_version=model_version, kind=kind, version_label__iexact=label
     ).first()

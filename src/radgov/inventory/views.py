@@ -271,14 +271,15 @@ def deployments(request: HttpRequest) -> HttpResponse:
     stage = request.GET.get("stage") or None
     if stage not in (None, *Stage.values):
         stage = None
+    counts = selectors.stage_counts()
     return render(
         request,
         "inventory/deployments.html",
         {
             "deployments": selectors.deployments(stage),
             "stage": stage,
-            "stages": Stage.choices,
-            "stage_counts": selectors.stage_counts(),
+            # each stage with its count, worked out here rather than searched for in the page
+            "stages": [(value, label, counts[value]) for value, label in Stage.choices],
         },
     )
 

@@ -19,7 +19,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return base
-    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+    enrolled = getattr(request, "mfa_enrolled", None)  # the MFA middleware has looked already
+    if enrolled is None:
+        enrolled = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    if not enrolled:
         # until MFA is enrolled nothing else is reachable: show no links to it
         return base | {"enrolling": True}
     current = request.resolver_match.view_name if request.resolver_match else ""
@@ -29,3 +32,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         | navigation_for(role, current)
         | {"nav_current": current, "nav_items": items_for(role)}
     )
+
+
+def csp_nonce(request: HttpRequest) -> dict[str, str]:
+    """The nonce of this response's Content-Security-Policy, for a ``<style>`` block a page
+    shares with a PDF layout (radgov.core.middleware.SecurityHeadersMiddleware)."""
+    return {"csp_nonce": getattr(request, "csp_nonce", "")}

@@ -8,6 +8,7 @@ optionally ``LABEL`` for the area's name)."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 from dataclasses import dataclass, field
@@ -38,7 +39,8 @@ ACCOUNT_ITEMS = [
 ]
 
 
-def all_areas() -> list[Area]:
+@functools.cache
+def all_areas() -> tuple[Area, ...]:
     areas = [Area("web", "Dashboard", [Item("Dashboard", "web:dashboard")])]
     for app in policy.DOMAIN_APPS:
         if importlib.util.find_spec(f"radgov.{app}.navigation") is not None:
@@ -51,7 +53,7 @@ def all_areas() -> list[Area]:
             [Item("Audit trail", "web:audit"), Item("Users", "accounts:users")],
         )
     )
-    return areas
+    return tuple(areas)
 
 
 def _link(item: Item) -> dict[str, str]:
@@ -71,25 +73,35 @@ def area_of(route: str) -> str:
     return "web" if route.startswith("web:dashboard") else policy.owner_of(route)
 
 
+@functools.cache
+def _area_links(role: str | None) -> tuple[tuple[Area, list[dict[str, str]]], ...]:
+    """Each area this role may enter with its links: the same for every request of the role
+    (worked out once per process, not on every page)."""
+    shown = ((area, _allowed(area.items, role)) for area in all_areas())
+    return tuple((area, links) for area, links in shown if links)
+
+
 def navigation_for(role: str | None, current_route: str) -> dict[str, object]:
     """The areas this role may enter, the pages of the current one, and the
     person's account links."""
     current_area = area_of(current_route) if current_route else ""
     areas, pages = [], []
-    for area in all_areas():
-        links = _allowed(area.items, role)
-        if not links:
-            continue
+    for area, links in _area_links(role):
         is_current = area.key == current_area
         areas.append({"label": area.label, "url": links[0]["url"], "current": is_current})
         if is_current and len(links) > 1:
             pages = links
-    return {"nav_areas": areas, "nav_pages": pages, "nav_account": _allowed(ACCOUNT_ITEMS, role)}
+    return {"nav_areas": areas, "nav_pages": pages, "nav_account": _account_links(role)}
+
+
+@functools.cache
+def _account_links(role: str | None) -> list[dict[str, str]]:
+    return _allowed(ACCOUNT_ITEMS, role)
 
 
 def items_for(role: str | None) -> list[dict[str, str]]:
     """Every page this role may reach from the navigation, in order (the dashboard's list)."""
     shown = []
-    for area in all_areas():
-        shown += _allowed(area.items, role)
-    return shown + _allowed(ACCOUNT_ITEMS, role)
+    for _, links in _area_links(role):
+        shown += links
+    return shown + _account_links(role)

@@ -6,4 +6,8 @@ app_name = "web"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("audit/", views.audit, name="audit"),
+    path("jobs/<int:job_id>/", views.job, name="job"),
+    path("jobs/<int:job_id>/status/", views.job_status, name="job_status"),
+    path("jobs/<int:job_id>/result", views.job_result, name="job_result"),
+    path("jobs/<int:job_id>/requeue/", views.job_requeue, name="job_requeue"),
 ]

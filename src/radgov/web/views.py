@@ -2,16 +2,18 @@ from __future__ import annotations
 
 from allauth.mfa.models import Authenticator
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from radgov import __version__
 from radgov.accounts.models import ApiToken
-from radgov.core import health
+from radgov.core import health, jobs
+from radgov.core.audit.head import HEAD_PK
 from radgov.core.audit.selectors import list_entries
-from radgov.core.models import AuditEntry
+from radgov.core.models import AuditHead, Job
 
 MFA_LABELS = {
     Authenticator.Type.TOTP: "authenticator app (TOTP)",
@@ -25,6 +27,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({**health.status(), "version": __version__})
 
 
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
@@ -38,11 +41,74 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
         ).count(),
         "health": health.status(),
-        "audit_count": AuditEntry.objects.count(),
+        # the chain head's number is the count of entries (append-only), without counting them
+        "audit_count": AuditHead.objects.filter(pk=HEAD_PK).values_list("seq", flat=True).first()
+        or 0,
     }
     return render(request, "web/dashboard.html", context)
 
 
+@require_GET
 def audit(request: HttpRequest) -> HttpResponse:
     entries = list(list_entries(request.user, limit=200))
     return render(request, "web/audit.html", {"entries": entries})
+
+
+def _job(request: HttpRequest, job_id: int) -> Job:
+    job = jobs.job_for(request.user, job_id)
+    if job is None:
+        raise Http404("no such job of yours")
+    return job
+
+
+def _job_context(job: Job) -> dict[str, object]:
+    refusal = jobs.requeue_refusal(job)
+    return {
+        "job": job,
+        "label": jobs.label(job),
+        "polling": job.is_active and refusal is not None,
+        "stuck": job.is_active and refusal is None,
+        "may_requeue": refusal is None,
+        "stale_minutes": int(jobs.STALE_AFTER.total_seconds() // 60),
+    }
+
+
+def job_started(
+    request: HttpRequest, kind: str, params: dict[str, object], back: str
+) -> HttpResponse:
+    """Queue a job for the person and show its page; over their limit, say so and go back."""
+    try:
+        job = jobs.submit(request.user, kind, params)
+    except jobs.JobError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    return redirect("web:job", job_id=job.pk)
+
+
+@require_GET
+def job(request: HttpRequest, job_id: int) -> HttpResponse:
+    return render(request, "web/job.html", _job_context(_job(request, job_id)))
+
+
+@require_GET
+def job_status(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The status block alone, polled by htmx every 2 s while the job is queued or running."""
+    return render(request, "web/_job_status.html", _job_context(_job(request, job_id)))
+
+
+@require_GET
+def job_result(request: HttpRequest, job_id: int) -> HttpResponse:
+    try:
+        return jobs.result_response(request.user, _job(request, job_id))  # type: ignore[no-any-return]
+    except jobs.JobError:
+        raise Http404("no file to download yet") from None
+
+
+@require_POST
+def job_requeue(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job(request, job_id)
+    try:
+        jobs.requeue(request.user, job)
+    except jobs.JobError as exc:
+        messages.error(request, str(exc))
+    return redirect("web:job", job_id=job.pk)

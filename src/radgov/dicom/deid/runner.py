@@ -1,10 +1,18 @@
-"""Batch de-identification: a file or folder in, a mirrored tree out, one record per file.
+"""Batch de-identification: a file or folder in, a study/series/instance tree out, one record
+per file.
 
 * Sources are only read, never written.  Outputs are written under DST only: every output path
   is checked (no ``..``, no absolute part, its folder resolves inside DST, it is not a symbolic
   link) and written through a temporary file in the same folder, then renamed.
+* Output paths are built from the de-identified dataset, never from the source's names (a
+  folder named ``DOE^JANE_MRN0012345`` is PHI): ``DST/<Study Instance UID>/<Series Instance
+  UID>/<SOP Instance UID>.dcm`` with the replaced UIDs.  Two source files with the same SOP
+  Instance UID in one run are both kept, the second under a numbered name.
 * Quarantined files (burned-in text to review, see :mod:`radgov.dicom.deid.burnedin`) are
-  written, de-identified in their headers, under ``DST/_quarantine/<same relative path>``.
+  written, de-identified in their headers, under ``DST/_quarantine/<same layout>``.
+* The report names each source file by a keyed reference (``source_ref``), not by its name;
+  :meth:`RunReport.sources` maps the references back for whoever keeps that mapping protected
+  (the encrypted mapping table, the job's encrypted record).
 * A file that cannot be processed (not DICOM, truncated, broken sequence, unknown transfer
   syntax, unsafe output path, symbolic link) is skipped with its reason; the run goes on.
 * Files are streamed one at a time per worker; ``jobs > 1`` uses a process pool
@@ -14,13 +22,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import multiprocessing
 import os
+import re
 import struct
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +65,9 @@ class RunSettings:
     safe_private: tuple[tuple[int | None, str, int], ...] = ()
     pixel_masks: tuple[PixelMask, ...] = ()
     record_mapping: bool = False
+    # outputs DST held before this run (relative POSIX paths): a re-run into the same DST
+    # replaces them, while two files of one run never overwrite each other
+    existing: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -68,7 +82,39 @@ class RunReport:
         return sum(1 for f in self.files if f["status"] == "failed")
 
     def as_json(self) -> dict[str, Any]:
-        return {"summary": self.summary, "files": self.files}
+        """The report without the source's names: each file by its ``source_ref``."""
+        files = [{k: v for k, v in f.items() if k != "source"} for f in self.files]
+        return {"summary": self.summary, "files": files}
+
+    def sources(self) -> dict[str, str]:
+        """``source_ref`` -> the source file's relative path (PHI: keep it protected)."""
+        return {str(f["source_ref"]): str(f["source"]) for f in self.files}
+
+
+def source_ref(key: bytes, rel: str) -> str:
+    """A keyed reference to a source file: the same for the same key and path, and no way
+    back to the name without the key."""
+    return hmac.new(key, b"source\0" + rel.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+
+
+_UID = re.compile(r"\A[0-9]+(\.[0-9]+)*\Z")
+
+
+def _uid_part(ds: Dataset, keyword: str, fallback: str) -> str:
+    value = str(ds.get(keyword, "") or "").strip()
+    return value if len(value) <= 64 and _UID.match(value) else fallback
+
+
+def output_name(ds: Dataset, ref: str) -> str:
+    """Where a de-identified dataset goes under DST: its (replaced) study, series and instance
+    UIDs; ``ref`` names an instance without a usable SOP Instance UID."""
+    return "/".join(
+        (
+            _uid_part(ds, "StudyInstanceUID", "unknown-study"),
+            _uid_part(ds, "SeriesInstanceUID", "unknown-series"),
+            _uid_part(ds, "SOPInstanceUID", f"instance-{ref}") + ".dcm",
+        )
+    )
 
 
 # --------------------------------------------------------------------------------- discovery
@@ -284,12 +330,35 @@ def safe_output_path(dst_real: str, rel: str) -> Path:
     return out
 
 
+def _place(tmp: str, out: Path, replace: bool) -> Path:
+    """Move the written file to ``out``; unless ``replace``, never over a file already there
+    (another file of this run with the same UIDs): then ``<name>.2.dcm``, ``.3``..."""
+    if replace:
+        os.replace(tmp, out)
+        return out
+    candidate, n = out, 1
+    while True:
+        try:
+            os.link(tmp, candidate)
+        except FileExistsError:
+            n += 1
+            candidate = out.with_name(f"{out.stem}.{n}{out.suffix}")
+            continue
+        os.unlink(tmp)
+        return candidate
+
+
 def write_dataset(
     ds: Dataset,
     out: Path,
     dst_real: str,
     pixels: tuple[Path, PixelSpan] | None = None,
-) -> None:
+    *,
+    replace: bool = True,
+) -> Path:
+    """Write ``ds`` (and the pixel data copied from the source) to ``out``; returns the path
+    written (``out``, or a numbered name beside it when ``replace`` is false and ``out``
+    exists)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     parent = os.path.realpath(out.parent)
     if parent != dst_real and not parent.startswith(dst_real + os.sep):
@@ -300,7 +369,7 @@ def write_dataset(
             ds.save_as(handle, enforce_file_format=True)
             if pixels is not None:
                 _copy_span(pixels[0], pixels[1], handle)
-        os.replace(tmp, out)
+        return _place(tmp, out, replace)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -322,6 +391,8 @@ class _Worker:
         self.src = src
         self.dst_real = os.path.realpath(dst)
         self.src_is_file = src_is_file
+        self.key = settings.key
+        self.existing = settings.existing
 
     def _read(self, source: Path) -> tuple[Dataset, PixelSpan | None]:
         """The header (pixel data left in the file to be copied), or the whole dataset."""
@@ -334,8 +405,10 @@ class _Worker:
         return ds, pixels
 
     def process(self, rel: str) -> dict[str, Any]:
+        ref = source_ref(self.key, rel)
         record: dict[str, Any] = {
             "source": rel,
+            "source_ref": ref,
             "output": None,
             "status": "failed",
             "reason": "",
@@ -345,8 +418,6 @@ class _Worker:
         try:
             if source.is_symlink():
                 raise FileFailure("symbolic link not followed")
-            if not self.src_is_file:
-                safe_output_path(self.dst_real, rel)  # refuse early, before reading
             ds, pixels = self._read(source)
             try:
                 outcome = self.engine.deidentify(ds, has_pixels=True if pixels else None)
@@ -356,22 +427,31 @@ class _Worker:
                 raise FileFailure(
                     f"cannot parse the dataset (broken sequence or element: {type(exc).__name__})"
                 ) from exc
-            target_rel = rel if outcome.status == "ok" else f"{QUARANTINE_DIR}/{rel}"
+            name = output_name(ds, ref)
+            target_rel = name if outcome.status == "ok" else f"{QUARANTINE_DIR}/{name}"
             out = safe_output_path(self.dst_real, target_rel)
             try:
-                write_dataset(
-                    ds, out, self.dst_real, (source, pixels) if pixels is not None else None
+                written = write_dataset(
+                    ds,
+                    out,
+                    self.dst_real,
+                    (source, pixels) if pixels is not None else None,
+                    replace=target_rel in self.existing,
                 )
             except FileFailure:
                 raise
             except Exception as exc:
                 raise FileFailure(f"cannot write a valid output ({type(exc).__name__})") from exc
             record.update(
-                output=target_rel,
+                output=Path(written).relative_to(self.dst_real).as_posix(),
                 status=outcome.status,
                 reason=outcome.reason,
                 actions=dict(sorted(outcome.counts.items())),
             )
+            if written != out:
+                record["reason"] = (
+                    f"{outcome.reason}; " if outcome.reason else ""
+                ) + "another file of the source has the same SOP Instance UID (a duplicate)"
             options = self.engine.profile.option_names()
             if not outcome.pixel_mask_applied and "clean-pixel-data" in options:
                 options.remove("clean-pixel-data")  # claimed only where a mask cleaned pixels
@@ -443,6 +523,7 @@ def run(
     dst_path.mkdir(parents=True, exist_ok=True)
     started = _utc_now()
     files = discover(src_path, dst_path)
+    settings = replace(settings, existing=frozenset(discover(dst_path, src_path)))
     if on_start is not None:
         on_start(len(files))
     report = RunReport()
@@ -481,6 +562,7 @@ def mapping_document(report: RunReport, profile: CompiledProfile) -> dict[str, A
         "edition": EDITION,
         "created_utc": _utc_now(),
         "options": profile.option_names(),
+        "sources": dict(sorted(report.sources().items())),
         "uids": dict(sorted(report.uids.items())),
         "patients": dict(sorted(report.patients.items())),
     }

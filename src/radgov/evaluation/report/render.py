@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "load_pdf_engine",
+    "report_pdf",
     "load_template",
     "render_html",
     "render_page",
@@ -242,10 +243,17 @@ def pdf_html(html: str) -> str:
 
 
 def render_pdf(html: str, path: str | Path) -> Path:
-    from weasyprint import HTML
+    """The report page's PDF, written to ``path`` by radgov's one PDF renderer."""
+    from radgov.core.pdf import render_pdf as render
 
-    out = Path(path)
-    tmp = out.with_name(out.name + ".tmp")
-    HTML(string=pdf_html(html), base_url=str(TEMPLATES)).write_pdf(tmp)
-    tmp.replace(out)
-    return out
+    render(pdf_html(html), path)
+    return Path(path)
+
+
+def report_pdf(html: str) -> bytes:
+    """The report page's PDF as bytes."""
+    from radgov.core.pdf import render_pdf as render
+
+    body = render(pdf_html(html))
+    assert body is not None
+    return body

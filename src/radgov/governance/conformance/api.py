@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from radgov.governance.conformance import pdf
+from radgov.core.jobs_api import JobOut, accepted
 from radgov.governance.conformance.audit import record_access, run_audit, to_json
 
 router = Router(tags=["governance"])
@@ -22,7 +22,8 @@ def conformance_report(request: HttpRequest) -> dict[str, Any]:
     return to_json(report)
 
 
-@router.get("/pdf")
+@router.post("/pdf", response={202: JobOut})
 def conformance_pdf(request: HttpRequest) -> HttpResponse:
-    """The conformance audit, run now, as a PDF."""
-    return pdf.download(run_audit(), "pdf")
+    """Queue the conformance audit as a PDF: 202 with the job (``Location``: follow it at
+    ``/api/jobs/{id}``, fetch the file at its ``result``)."""
+    return accepted(request, "governance.conformance_pdf", {})

@@ -154,7 +154,7 @@ def run_audit(*, at: dt.datetime | None = None) -> AuditReport:
     )
 
 
-def _totals_json(t: Totals) -> dict[str, Any]:
+def totals_json(t: Totals) -> dict[str, Any]:
     return {
         "lines": t.lines,
         "pass": t.passed,
@@ -183,7 +183,7 @@ def to_json(report: AuditReport) -> dict[str, Any]:
         "generated_at": report.generated_at.isoformat(timespec="seconds"),
         "settings": {"RADGOV_CONFORMANCE_MEETING_MONTHS": report.meeting_months},
         "conformant": report.conformant,
-        "totals": _totals_json(report.totals),
+        "totals": totals_json(report.totals),
         "practice": [_line_json(ln) for ln in report.practice],
         "deployments": [
             {
@@ -194,7 +194,7 @@ def to_json(report: AuditReport) -> dict[str, Any]:
                 "version": s.version,
                 "site": s.site,
                 "stage": s.stage,
-                "totals": _totals_json(s.totals),
+                "totals": totals_json(s.totals),
                 "lines": [_line_json(ln) for ln in s.lines],
             }
             for s in report.deployments
@@ -208,6 +208,6 @@ def record_access(report: AuditReport, *, action: str, fmt: str, actor: Any = No
         action=Action(action),
         object_type=OBJECT_TYPE,
         object_id=report.generated_at.isoformat(timespec="seconds"),
-        detail={"format": fmt, **_totals_json(report.totals)},
+        detail={"format": fmt, **totals_json(report.totals)},
         actor=actor,
     )

@@ -9,7 +9,9 @@ from typing import Any
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
-from radgov.governance.conformance.audit import AuditReport, record_access, to_json
+from radgov.core.exports import export_response
+from radgov.core.pdf import render_pdf as render
+from radgov.governance.conformance.audit import OBJECT_TYPE, AuditReport, to_json, totals_json
 
 TEMPLATE = "governance/conformance.html"
 PAGE_LAYOUT = "web/base.html"
@@ -25,9 +27,9 @@ def print_html(report: AuditReport) -> str:
 
 
 def render_pdf(report: AuditReport) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=print_html(report)).write_pdf()  # type: ignore[no-any-return]
+    body = render(print_html(report))
+    assert body is not None
+    return body
 
 
 def filename(report: AuditReport, ext: str) -> str:
@@ -41,7 +43,11 @@ def download(report: AuditReport, fmt: str) -> HttpResponse:
     else:
         body = (json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n").encode()
         kind = "application/json"
-    record_access(report, action="export", fmt=fmt)
-    out = HttpResponse(body, content_type=kind)
-    out["Content-Disposition"] = f'attachment; filename="{filename(report, fmt)}"'
-    return out
+    return export_response(
+        body,
+        filename=filename(report, fmt),
+        content_type=kind,
+        object_type=OBJECT_TYPE,
+        object_id=report.generated_at.isoformat(timespec="seconds"),
+        detail=totals_json(report.totals),
+    )

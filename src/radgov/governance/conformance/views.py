@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from radgov.governance.conformance import pdf
 from radgov.governance.conformance.audit import record_access, run_audit
+from radgov.web.views import job_started
 
 
 @require_GET
@@ -18,9 +19,12 @@ def page(request: HttpRequest) -> HttpResponse:
     return render(request, pdf.TEMPLATE, pdf.context(report, print=False))
 
 
-@require_GET
+@require_POST
 def pdf_download(request: HttpRequest) -> HttpResponse:
-    return pdf.download(run_audit(), "pdf")
+    """Queue the audit's PDF (made by the worker); its page offers the download."""
+    return job_started(
+        request, "governance.conformance_pdf", {}, back="governance:conformance_page"
+    )
 
 
 @require_GET

@@ -23,9 +23,11 @@ from radgov.dicom.deid.runner import QUARANTINE_DIR, RunSettings, mapping_docume
 
 HELP = f"""De-identify DICOM files with the DICOM PS3.15 ({EDITION}) Basic Application Level
 Confidentiality Profile and its options (HIPAA Safe Harbor: identifiers removed, dates removed
-or shifted per patient, ages over 89 aggregated).  SRC is a file or a folder; DST receives a
-mirrored tree.  Images that may carry burned-in text are written, de-identified in their headers,
-under DST/{QUARANTINE_DIR}/ for review.  Exit code: 0 when every file was de-identified or
+or shifted per patient, ages over 89 aggregated).  SRC is a file or a folder; DST receives
+STUDY/SERIES/INSTANCE.dcm named after the de-identified UIDs (never the source's names, which can
+name a patient).  Images that may carry burned-in text are written, de-identified in their headers,
+under DST/{QUARANTINE_DIR}/ for review.  The report names source files by a keyed reference;
+--mapping keeps their names, encrypted, with the UIDs.  Exit code: 0 when every file was de-identified or
 quarantined (quarantined is not a failure, it is listed in the report), 1 when some files failed
 (each with its reason in the report), 2 for a usage error.  Options: {", ".join(o.cli_name for o in Option)}."""
 

@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument("--threads", type=int, default=None)
         parser.add_argument(
             "--no-worker",
             action="store_true",
@@ -28,6 +28,7 @@ class Command(BaseCommand):
         from waitress import serve
 
         from radgov.core.schema import bring_up_to_date
+        from radgov.core.web_server import waitress_options
         from radgov.wsgi import application
 
         if not opts["no_migrate"]:
@@ -41,10 +42,7 @@ class Command(BaseCommand):
         try:
             serve(
                 application,
-                host=opts["host"],
-                port=opts["port"],
-                threads=opts["threads"],
-                ident="radgov",
+                **waitress_options(host=opts["host"], port=opts["port"], threads=opts["threads"]),
             )
         finally:
             if worker is not None:

@@ -1,0 +1,41 @@
+"""Issue 11 item 6: pages hold up under load.  A page view writes nothing (the session's idle
+clock moves at most once a minute: a write per request queued every request behind SQLite's
+one writer), the dashboard's queries do not grow with the audit trail, and the acceptance
+testing overview reads a fixed number of times however many deployments there are."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from radgov.core.roles import Role
+from tests.factories import client_for, make_user
+from tests.training.helpers import make_deployment, make_version
+
+pytestmark = pytest.mark.django_db
+
+
+def _queries(client, url: str) -> list[str]:  # type: ignore[no-untyped-def]
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_a_page_view_writes_nothing_and_the_dashboard_counts_nothing() -> None:
+    client = client_for(make_user("reader", role=Role.ADMINISTRATOR))
+    client.get("/")  # the first view after login starts the idle clock
+    sql = _queries(client, "/")
+    writes = [q for q in sql if q.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+    assert writes == [], writes
+    assert not [q for q in sql if "COUNT(*)" in q and "auditentry" in q.lower()]
+    assert len(sql) <= 8, sql
+
+
+def test_the_evaluation_overview_does_not_read_per_deployment() -> None:
+    client = client_for(make_user("overview", role=Role.PHYSICIAN))
+    make_deployment(make_version())
+    few = len(_queries(client, "/evaluation/"))
+    for i in range(4):
+        make_deployment(make_version(version=f"3.{i}"))
+    assert len(_queries(client, "/evaluation/")) == few
