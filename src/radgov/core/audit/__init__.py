@@ -1,7 +1,7 @@
 """The audit trail: append-only, hash-chained, checkpointed with signatures.
 
-``record(...)`` is the one audit call; see ``writer.record``.  The chain format
-is in ``chain``, checkpoints and the anchor file in ``checkpoint``, the
+``record(...)`` is the one audit call (``writer.record``).  Inside a service, entries join
+the chain when it commits (``pending``, ``writer.append``).  The chain format is in ``chain``, checkpoints and the anchor file in ``checkpoint``, the
 database-backed check in ``verify``, reads of the trail in ``selectors``.
 """
 
