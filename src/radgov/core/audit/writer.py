@@ -37,7 +37,14 @@ def to_json(value: dict[str, Any] | None) -> str:
 
 
 def actor_fields(actor: Any, actor_name: str | None) -> dict[str, Any]:
-    """Who acted, as the entry names them: by id, user name and role."""
+    """Who acted, as the entry names them: a person by id, user name and role; a machine
+    (``is_machine``) by its principal's name and ``machine:<kind>``, with no user id."""
+    if getattr(actor, "is_machine", False):
+        return {
+            "actor_id": None,
+            "actor_name": (actor_name or actor.name)[:150],
+            "actor_role": f"machine:{actor.kind}"[:32],
+        }
     if actor_name is None:
         actor_name = actor.get_username() if actor is not None else ""
     return {
@@ -64,7 +71,8 @@ def record(
 
     ``detail`` and ``changes`` are small JSON and never hold PHI values
     (``changes`` is ``{"field": [before, after]}``; redacted fields say
-    ``"<changed>"``).  The actor defaults to the user of the acting context.  Inside a service the entry joins the chain when the service commits: its
+    ``"<changed>"``).  The actor defaults to the one of the acting context (a person or a
+    machine).  Inside a service the entry joins the chain when the service commits: its
     ``seq``, ``timestamp`` and hashes are filled in then.
     """
     action = Action(action)

@@ -1,6 +1,7 @@
 from radgov.core.models.audit import AppendOnlyError, AuditCheckpoint, AuditEntry, AuditHead
 from radgov.core.models.base import AuditBypassError, AuditedManager, AuditedModel, AuditedQuerySet
 from radgov.core.models.identity import AccessionIdentity, PatientIdentity
+from radgov.core.models.machine import Machine, MachineCredential, MachineKind
 
 __all__ = [
     "AccessionIdentity",
@@ -12,5 +13,8 @@ __all__ = [
     "AuditedManager",
     "AuditedModel",
     "AuditedQuerySet",
+    "Machine",
+    "MachineCredential",
+    "MachineKind",
     "PatientIdentity",
 ]
