@@ -17,9 +17,11 @@ from radgov.accounts.models import User
 from radgov.dicom.criteria import Criteria, CriteriaError
 from radgov.inventory import lifecycle, services
 from radgov.inventory import model_card as cards
+from radgov.inventory.alarms_api import router as alarms_router
 from radgov.inventory.models import Deployment, Document, ModelVersion, Product
 
 router = Router(tags=["inventory"])
+router.add_router("", alarms_router)
 
 
 class ProductIn(Schema):
@@ -256,11 +258,11 @@ def _deployment_out(d: Deployment) -> dict[str, Any]:
             {
                 "from_stage": t.from_stage,
                 "to_stage": t.to_stage,
-                "by": t.by.username if t.by else None,
+                "by": t.by_name,
                 "at": t.at,
                 "reason": t.reason,
             }
-            for t in d.transitions.select_related("by")
+            for t in d.transitions.select_related("by", "by_machine")
         ],
         "missing": {
             str(target.value): lifecycle.missing_for(d, target)

@@ -16,6 +16,11 @@ determination and the legal/compliance review; training the training procedure.
 Evidence of local acceptance testing (IV.E) comes from providers registered with
 :func:`register_acceptance_evidence` (a governance waiver, a passed evaluation run); each says
 why it holds none, and a refusal repeats what they say.
+
+Only people move a deployment (IV.A.1), with one exception: a monitoring alarm may suspend
+one (:func:`suspend_on_alarm`) when the governance group allowed that machine to
+(:func:`allow_alarm_suspension`, an ``AlarmSuspension``).  The move is recorded as the
+alarm's act, naming the standing permission; resuming stays a person's decision.
 """
 
 from __future__ import annotations
@@ -25,12 +30,15 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from radgov.core import context, policy
+from radgov.core.audit import Action, record
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.inventory.stages import Stage
 
 if TYPE_CHECKING:
-    from radgov.inventory.models import Deployment
+    from radgov.core.models import Machine
+    from radgov.inventory.models import AlarmSuspension, Deployment
 
 __all__ = [
     "ALLOWED",
@@ -38,11 +46,14 @@ __all__ = [
     "LifecycleError",
     "NotPermitted",
     "Stage",
+    "allow_alarm_suspension",
     "allowed_targets",
     "missing_for",
     "register_acceptance_evidence",
     "register_guard",
+    "suspend_on_alarm",
     "transition",
+    "withdraw_alarm_suspension",
 ]
 
 Guard = Callable[["Deployment"], list[str]]
@@ -66,6 +77,8 @@ ALLOWED: dict[Stage, tuple[Stage, ...]] = {
 
 # Moves that must say why (recorded on the transition).
 REASON_REQUIRED = frozenset({Stage.SUSPENDED, Stage.SUNSET})
+
+SUSPEND_ON_ALARM = "inventory.suspend_on_alarm"  # the policy's grant for an alarm's machine
 
 _guards: dict[Stage, list[Guard]] = {stage: [] for stage in Stage}
 _evidence: list[EvidenceProvider] = []
@@ -117,9 +130,11 @@ def missing_for(deployment: Deployment, target: Stage | str) -> list[str]:
 
 
 def may_transition(user: Any) -> bool:
-    """Only governance-group members and administrators move a deployment (IV.A.1)."""
+    """Only governance-group members and administrators move a deployment (IV.A.1): people,
+    never a machine."""
     return bool(
         user is not None
+        and not policy.is_machine(user)
         and user.is_authenticated
         and user.is_active
         and (user.is_governance_member or user.role == Role.ADMINISTRATOR)
@@ -177,7 +192,9 @@ def transition(
     return deployment
 
 
-def _move(user: Any, deployment: Deployment, current: Stage, target: Stage, reason: str) -> None:
+def _move(
+    user: Any, deployment: Deployment, current: Stage, target: Stage, reason: str, **on: Any
+) -> None:
     from radgov.inventory.models import DeploymentTransition
 
     deployment.status = target
@@ -185,8 +202,118 @@ def _move(user: Any, deployment: Deployment, current: Stage, target: Stage, reas
         deployment.deployment_date = timezone.localdate()
     deployment.save()
     DeploymentTransition.objects.create(
-        deployment=deployment, from_stage=current, to_stage=target, by=user, reason=reason
+        deployment=deployment, from_stage=current, to_stage=target, by=user, reason=reason, **on
     )
+
+
+# --- suspension by a monitoring alarm (IV.G) -------------------------------------------------
+
+
+def _require_governance(user: Any) -> None:
+    if not may_transition(user):
+        raise NotPermitted(
+            "IV.A.1: only governance-group members and administrators decide which alarms may "
+            "suspend a deployment"
+        )
+
+
+@service
+def allow_alarm_suspension(
+    user: Any, deployment: Deployment, machine: Machine, *, note: str = ""
+) -> AlarmSuspension:
+    """The governance group's standing permission for ``machine``'s alarm to suspend
+    ``deployment``; allowing it again while it stands changes nothing."""
+    from radgov.inventory.models import AlarmSuspension
+
+    _require_governance(user)
+    if not machine.is_active:
+        raise LifecycleError(f"{machine} is deactivated")
+    if SUSPEND_ON_ALARM not in policy.grants_of(machine):
+        raise LifecycleError(
+            f"{machine} does not hold the grant {SUSPEND_ON_ALARM}: an administrator gives it "
+            "(radgov machines grants), or the task declares it"
+        )
+    standing = AlarmSuspension.objects.filter(
+        deployment=deployment, machine=machine, withdrawn_at__isnull=True
+    ).first()
+    if standing is not None:
+        return standing
+    return AlarmSuspension.objects.create(
+        deployment=deployment, machine=machine, note=(note or "").strip(), allowed_by=user
+    )
+
+
+@service
+def withdraw_alarm_suspension(user: Any, suspension: AlarmSuspension) -> AlarmSuspension:
+    from radgov.inventory.models import AlarmSuspension
+
+    _require_governance(user)
+    suspension = AlarmSuspension.objects.select_for_update().get(pk=suspension.pk)
+    if suspension.withdrawn_at is None:
+        suspension.withdrawn_at, suspension.withdrawn_by = timezone.now(), user
+        suspension.save()
+    return suspension
+
+
+@service
+def suspend_on_alarm(
+    machine: Any, deployment: Deployment, *, alarm: str, reason: str
+) -> Deployment:
+    """Suspend a live deployment because ``machine``'s alarm ``alarm`` fired, as the
+    governance group allowed (IV.G).  Refused to anyone but a machine holding the grant, acting
+    as itself, with a standing permission for this deployment.  An alarm that fires again on
+    a suspended deployment changes nothing."""
+    from radgov.inventory.models import AlarmSuspension, Deployment
+
+    if not policy.machine_may(machine, SUSPEND_ON_ALARM):
+        raise NotPermitted(
+            f"IV.G: only a machine holding {SUSPEND_ON_ALARM} suspends a deployment on an alarm; "
+            "people suspend through the lifecycle (transition)"
+        )
+    if context.current().user is not machine:
+        raise NotPermitted(
+            f"{machine} must act as itself (radgov.core.machines.acting_as) so the audit trail "
+            "names it"
+        )
+    alarm, reason = (alarm or "").strip(), (reason or "").strip()
+    if not alarm or not reason:
+        raise LifecycleError("an alarm's suspension names the alarm and says why (reason)")
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    allowed = AlarmSuspension.objects.filter(
+        deployment=deployment, machine=machine, withdrawn_at__isnull=True
+    ).first()
+    if allowed is None:
+        raise NotPermitted(
+            f"IV.G: the governance group has not allowed {machine} to suspend {deployment}"
+        )
+    current = Stage(deployment.status)
+    if current == Stage.SUSPENDED:
+        return deployment
+    if Stage.SUSPENDED not in ALLOWED[current]:
+        raise LifecycleError(
+            f"{deployment} is {current.label.lower()}: not live, nothing to suspend"
+        )
+    _move(
+        None,
+        deployment,
+        current,
+        Stage.SUSPENDED,
+        f"alarm {alarm}: {reason}",
+        by_machine=machine,
+        alarm_suspension=allowed,
+    )
+    record(
+        action=Action.EXECUTE,
+        obj=deployment,
+        detail={
+            "act": "suspend on alarm",
+            "alarm": alarm,
+            "configuration": allowed.pk,
+            "allowed_by": allowed.allowed_by_id,
+            "from": current.value,
+        },
+    )
+    return deployment
 
 
 # --- the inventory's own guards ------------------------------------------------------------
