@@ -1,5 +1,6 @@
 from radgov.core.models.audit import AppendOnlyError, AuditCheckpoint, AuditEntry, AuditHead
 from radgov.core.models.base import AuditBypassError, AuditedManager, AuditedModel, AuditedQuerySet
+from radgov.core.models.health import ProcessBeat
 from radgov.core.models.identity import AccessionIdentity, PatientIdentity
 from radgov.core.models.machine import Machine, MachineCredential, MachineKind
 
@@ -17,4 +18,5 @@ __all__ = [
     "MachineCredential",
     "MachineKind",
     "PatientIdentity",
+    "ProcessBeat",
 ]
