@@ -70,8 +70,12 @@ def test_the_redis_lock_of_a_queue_admits_one_serve_and_a_dead_holders_is_taken_
     key = "radgov:serve:radgov-test-lock"
     conn.delete(key)
     with processes.queue_lock(huey) as refresh:
+        conn.expire(key, 8)
+        refresh()  # too soon: renewed every LOCK_SECONDS / 3 at most
+        assert conn.ttl(key) <= 8
+        time.sleep(processes.LOCK_SECONDS / 3 + 0.1)
         refresh()
-        assert 0 < conn.ttl(key) <= processes.LOCK_SECONDS
+        assert conn.ttl(key) > 8
         with pytest.raises(processes.Busy, match="already served"), processes.queue_lock(huey):
             pass
     assert conn.get(key) is None  # released on exit

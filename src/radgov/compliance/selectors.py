@@ -19,9 +19,9 @@ from radgov.dicom.deid.runner import QUARANTINE_DIR
 MAX_LIST = 200
 
 
-def jobs_for(user: Any, *, limit: int = MAX_LIST) -> QuerySet[DeidJob]:
-    limit = min(max(int(limit), 1), MAX_LIST)
-    return DeidJob.objects.select_related("created_by").order_by("-created_at", "-pk")[:limit]
+def jobs_for(user: Any) -> QuerySet[DeidJob]:
+    """Every job, newest first (the page shows the first ``MAX_LIST``; the API pages)."""
+    return DeidJob.objects.select_related("created_by").order_by("-created_at", "-pk")
 
 
 def job_for(user: Any, job_id: int) -> DeidJob | None:

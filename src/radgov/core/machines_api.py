@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import FilterLookup, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from radgov.core import machines, policy
 from radgov.core.models import Machine, MachineCredential
+from radgov.core.paging import Page, PageQuery, paginate
 from radgov.core.problems import call_service
 
 router = Router(tags=["machines"])
@@ -80,9 +81,17 @@ def _machine(machine_id: int) -> Machine:
     return machine
 
 
-@router.get("", response=list[MachineOut])
-def list_machines(request: HttpRequest) -> list[dict[str, Any]]:
-    return [machine_out(m) for m in Machine.objects.all()]
+class MachineFilter(FilterSchema):
+    kind: str | None = None
+    name: Annotated[str | None, FilterLookup("name__icontains")] = None
+    is_active: bool | None = None
+
+
+@router.get("", response=Page[MachineOut])
+def list_machines(
+    request: HttpRequest, filters: Query[MachineFilter], page: Query[PageQuery]
+) -> dict[str, Any]:
+    return paginate(filters.filter(Machine.objects.order_by("name", "pk")), page, machine_out)
 
 
 @router.post("", response={201: MachineOut})

@@ -198,7 +198,12 @@ def _redis_lock(conn: Any, key: str) -> Iterator[Callable[[], None]]:
                 f"killed on another machine, wait {LOCK_SECONDS} s.  More workers: radgov worker"
             )
 
+    renewed = [time.monotonic()]
+
     def refresh() -> None:
+        if time.monotonic() - renewed[0] < LOCK_SECONDS / 3:
+            return
+        renewed[0] = time.monotonic()
         if _text(conn.get(key)) == mine:
             conn.expire(key, LOCK_SECONDS)
 

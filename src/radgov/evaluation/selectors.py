@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from radgov.evaluation.guards import gap_of, latest_locked, latest_run
+from radgov.evaluation.guards import gap_of, latest_locked, latest_of, latest_run
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 
 
@@ -23,14 +23,21 @@ class Row:
 def overview() -> list[Row]:
     from radgov.inventory.models import Deployment
 
-    deployments = Deployment.objects.select_related("model_version__product").order_by(
-        "model_version__product__vendor", "model_version__product__name", "pk"
+    deployments = list(
+        Deployment.objects.select_related("model_version__product").order_by(
+            "model_version__product__vendor", "model_version__product__name", "pk"
+        )
     )
-    rows = []
-    for d in deployments:
-        run = latest_run(d)
-        rows.append(Row(d, current_protocol(d), run, gap_of(latest_locked(d), run)))
-    return rows
+    latest = latest_of(deployments)
+    return [
+        Row(
+            d,
+            latest.protocol.get(d.pk),
+            latest.run.get(d.pk),
+            gap_of(latest.locked.get(d.pk), latest.run.get(d.pk)),
+        )
+        for d in deployments
+    ]
 
 
 def current_protocol(deployment: Any) -> AcceptanceProtocol | None:

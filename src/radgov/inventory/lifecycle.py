@@ -17,6 +17,11 @@ Evidence of local acceptance testing (IV.E) comes from providers registered with
 :func:`register_acceptance_evidence` (a governance waiver, a passed evaluation run); each says
 why it holds none, and a refusal repeats what they say.
 
+A list of deployments asks :func:`blockers` for every row at once: each app may register a
+*preload* (:func:`register_preload`) that reads what its guards need for all the rows in a
+few queries and keeps it with :func:`remember`; a guard reads it with :func:`fact`, which
+computes it for the one deployment when nothing was preloaded (a transition, a detail page).
+
 Only people move a deployment (IV.A.1), with one exception: a monitoring alarm may suspend
 one (:func:`suspend_on_alarm`) when the governance group allowed that machine to
 (:func:`allow_alarm_suspension`, an ``AlarmSuspension``).  The move is recorded as the
@@ -25,8 +30,10 @@ alarm's act, naming the standing permission; resuming stays a person's decision.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.utils import timezone
 
@@ -48,9 +55,13 @@ __all__ = [
     "Stage",
     "allow_alarm_suspension",
     "allowed_targets",
+    "blockers",
+    "fact",
     "missing_for",
     "register_acceptance_evidence",
     "register_guard",
+    "register_preload",
+    "remember",
     "suspend_on_alarm",
     "transition",
     "withdraw_alarm_suspension",
@@ -59,6 +70,9 @@ __all__ = [
 Guard = Callable[["Deployment"], list[str]]
 # None when the provider holds evidence for the deployment; otherwise why it holds none
 EvidenceProvider = Callable[["Deployment"], str | None]
+# reads, for many deployments at once, what guards will ask; keeps it with remember()
+Preload = Callable[[list["Deployment"]], None]
+T = TypeVar("T")
 
 PILOT_MAX_USERS = 10
 
@@ -82,6 +96,10 @@ SUSPEND_ON_ALARM = "inventory.suspend_on_alarm"  # the policy's grant for an ala
 
 _guards: dict[Stage, list[Guard]] = {stage: [] for stage in Stage}
 _evidence: list[EvidenceProvider] = []
+_preloads: list[Preload] = []
+_facts: ContextVar[dict[tuple[str, Any], Any] | None] = ContextVar(
+    "radgov_lifecycle_facts", default=None
+)
 
 
 class LifecycleError(ValueError):
@@ -111,6 +129,49 @@ def register_acceptance_evidence(provider: EvidenceProvider) -> None:
     none ("the latest run failed its criteria"), for the refusal to repeat."""
     if provider not in _evidence:
         _evidence.append(provider)
+
+
+def register_preload(preload: Preload) -> None:
+    """Run ``preload(deployments)`` before the guards of a list of deployments run."""
+    if preload not in _preloads:
+        _preloads.append(preload)
+
+
+def remember(name: str, key: Any, value: Any) -> None:
+    """Keep a preloaded fact (``key``: a deployment's, version's or product's pk)."""
+    facts = _facts.get()
+    if facts is not None:
+        facts[(name, key)] = value
+
+
+def fact(name: str, key: Any, compute: Callable[[], T]) -> T:
+    """The preloaded fact, or ``compute()`` when none was preloaded."""
+    facts = _facts.get()
+    if facts is not None and (name, key) in facts:
+        return facts[(name, key)]  # type: ignore[no-any-return]
+    return compute()
+
+
+@contextmanager
+def _preloaded(deployments: list[Deployment]) -> Iterator[None]:
+    token = _facts.set({})
+    try:
+        for preload in list(_preloads):
+            preload(deployments)
+        yield
+    finally:
+        _facts.reset(token)
+
+
+def blockers(deployments: list[Deployment]) -> dict[Any, dict[str, list[str]]]:
+    """For each deployment, for each stage it may move to next, what is missing: the same
+    as ``missing_for`` for each, with what the guards need read once for all of them.  The
+    deployments come with their model version, product and people loaded."""
+    with _preloaded(deployments):
+        return {
+            d.pk: {target.value: missing_for(d, target) for target in allowed_targets(d)}
+            for d in deployments
+        }
 
 
 def guards_for(target: Stage | str) -> list[Guard]:
@@ -323,9 +384,28 @@ def ifu_guard(deployment: Deployment) -> list[str]:
     from radgov.inventory.models import DocumentKind
 
     version = deployment.model_version
-    if version.documents.filter(kind=DocumentKind.IFU).exists():
+    has_ifu = fact(
+        "inventory.has_ifu",
+        version.pk,
+        lambda: version.documents.filter(kind=DocumentKind.IFU).exists(),
+    )
+    if has_ifu:
         return []
     return [f"IV.F.2: no IFU document uploaded for version {version.version}"]
+
+
+def preload_ifus(deployments: list[Deployment]) -> None:
+    from radgov.inventory.models import Document, DocumentKind
+
+    versions = {d.model_version_id for d in deployments}
+    with_ifu = set(
+        Document.objects.filter(model_version_id__in=versions, kind=DocumentKind.IFU)
+        .order_by()
+        .values_list("model_version_id", flat=True)
+        .distinct()
+    )
+    for version in versions:
+        remember("inventory.has_ifu", version, version in with_ifu)
 
 
 def release_policy_guard(deployment: Deployment) -> list[str]:
@@ -338,7 +418,7 @@ def release_policy_guard(deployment: Deployment) -> list[str]:
 
 
 def pilot_group_guard(deployment: Deployment) -> list[str]:
-    count = deployment.pilot_users.count()
+    count = len(deployment.pilot_users.all())  # prefetched for a list
     if count == 0:
         return ["no pilot group: name the small group of end-users who will pilot the model"]
     if count > PILOT_MAX_USERS:
@@ -373,6 +453,7 @@ def register_inventory_guards() -> None:
         register_guard(target, acceptance_guard)
     register_guard(Stage.PILOT, pilot_group_guard)
     register_guard(Stage.DEPLOYED, end_users_guard)
+    register_preload(preload_ifus)
 
 
 register_inventory_guards()
