@@ -16,6 +16,7 @@ from radgov.accounts.api import router as accounts_router
 from radgov.core.api import router as core_router
 from radgov.core.audit import Action, record
 from radgov.core.jobs_api import router as jobs_router
+from radgov.core.machines_api import router as machines_router
 from radgov.core.policy import DOMAIN_APPS
 from radgov.core.problems import for_the_record, problem
 
@@ -35,11 +36,15 @@ api = NinjaAPI(
     version=__version__,
     urls_namespace="api",
     auth=PolicyAuth(),
-    description="Governance of imaging AI. Authenticate with a session or `Authorization: Bearer <token>`.",
+    description=(
+        "Governance of imaging AI. Authenticate with a session or `Authorization: Bearer "
+        "<token>` (a person's API token, or a machine's credential)."
+    ),
 )
 api.add_router("/", accounts_router)
 api.add_router("/audit", core_router)
 api.add_router("/jobs", jobs_router)
+api.add_router("/machines", machines_router)
 
 # Each domain app brings its own router (radgov/<app>/api.py, `router`), mounted at
 # /api/<app>/ with route names prefixed "<app>_" so the policy can tell them apart.

@@ -74,6 +74,9 @@ def _run_without_apps(args: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radgov.settings")
+    from radgov.core.processes import watch_supervisor
+
+    watch_supervisor()  # started by radgov serve: stop when it is gone
     if _run_without_apps(args):
         return
     from django.core.management import execute_from_command_line

@@ -1,4 +1,5 @@
-"""Every named route of the URL configuration, with a sample URL to request."""
+"""Every named route of the URL configuration, with a sample URL to request and the HTTP
+method of each API operation; and what a refusal by the permission policy looks like."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 from collections.abc import Iterator
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from radgov.api import _operations
 
 SAMPLE_KWARGS = {
     "int": 1,
@@ -41,3 +44,18 @@ def named_routes() -> dict[str, str]:
         except Exception:  # a route that cannot be reversed with samples still needs a rule
             routes[name] = ""
     return routes
+
+
+METHODS = {operation: method for (_, method), operation in _operations().items()}
+
+
+def refused_by_policy(response, anonymous: bool) -> bool:  # type: ignore[no-untyped-def]
+    if response.status_code == 401:
+        return True
+    if response.status_code == 403:
+        # an API refusal by the policy, not a service's own rule (which may also be 403)
+        is_api = response.get("Content-Type") == "application/problem+json"
+        return not is_api or response.json()["type"].endswith("/forbidden-by-policy")
+    location = response.headers.get("Location", "")
+    # the policy sends an anonymous visitor to the login page, saying where they were going
+    return anonymous and response.status_code == 302 and "/accounts/login/?next=" in location

@@ -13,16 +13,14 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from radgov.api import _operations
 from radgov.core import policy
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from tests.accounts.make_route_matrix import COLUMNS, expected, table_path
-from tests.accounts.routes import named_routes
+from tests.accounts.routes import METHODS, named_routes, refused_by_policy
 from tests.factories import make_user
 
 TESTS = Path(__file__).resolve().parents[1]
-METHODS = {operation: method for (_, method), operation in _operations().items()}
 
 
 def golden() -> dict[str, dict[str, str]]:
@@ -72,18 +70,6 @@ def test_no_patient_data_rule_admits_the_vendor() -> None:
         policy.Rule(roles=frozenset({Role.VENDOR.value}), patient_data=True)
 
 
-def _refused(response, anonymous: bool) -> bool:  # type: ignore[no-untyped-def]
-    if response.status_code == 401:
-        return True
-    if response.status_code == 403:
-        # an API refusal by the policy, not a service's own rule (which may also be 403)
-        is_api = response.get("Content-Type") == "application/problem+json"
-        return not is_api or response.json()["type"].endswith("/forbidden-by-policy")
-    location = response.headers.get("Location", "")
-    # the policy sends an anonymous visitor to the login page, saying where they were going
-    return anonymous and response.status_code == 302 and "/accounts/login/?next=" in location
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("column", COLUMNS)
 def test_running_application_matches_golden_table(column: str) -> None:
@@ -101,7 +87,7 @@ def test_running_application_matches_golden_table(column: str) -> None:
         before = AuditEntry.objects.filter(action="denied").count()
         method = METHODS.get(name, "GET")  # each API operation with its own method
         response = client.generic(method, url, data="{}", content_type="application/json")
-        refused = _refused(response, anonymous)
+        refused = refused_by_policy(response, anonymous)
         want = table[name][column]
         assert refused == (want == "deny"), (
             f"{column} GET {url} ({name}): {response.status_code}, table says {want}"

@@ -204,7 +204,7 @@ def test_api_creates_lists_gets_and_reports(
         0,
     )
     assert got["options"] == ["retain-uids"] and "source" not in got
-    listed = client.get("/api/compliance/deid/jobs", **headers).json()
+    listed = client.get("/api/compliance/deid/jobs", **headers).json()["items"]
     assert [j["id"] for j in listed] == [job_id]
     report = client.get(f"/api/compliance/deid/jobs/{job_id}/report", **headers).json()
     assert report["summary"]["ok"] == 2 and len(report["files"]) == 3

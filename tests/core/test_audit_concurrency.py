@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 
 from radgov.core.audit import record
 from radgov.core.audit.chain import GENESIS, verify_rows
@@ -98,21 +98,64 @@ def test_automatic_checkpoints_and_the_anchor_under_concurrency():
     assert report.ok and report.anchor_checked, report.summary()
 
 
-def test_a_service_holds_the_chain_from_its_start_so_writers_queue_behind_it():
+def test_only_the_append_is_serialised_so_a_slow_service_does_not_hold_up_other_writers():
+    """On PostgreSQL a writer commits while a slow service is still working, and the
+    service's entry joins the chain after it, at its own commit.  SQLite serialises whole
+    transactions (BEGIN IMMEDIATE), so there the writer waits for the service."""
     entered, results = threading.Event(), {}
 
     @service
-    def slow_change() -> None:
+    def slow_change():
+        entry = record(action="update", object_type="test.slow")
         entered.set()
         time.sleep(0.3)
-        results["service"] = record(action="update", object_type="test.slow").seq
+        return entry
 
     def work(n: int) -> None:
         if n == 0:
-            slow_change()
+            results["service"] = slow_change().seq
         elif n == 1:
             entered.wait(5)
             results["writer"] = record(action="execute", object_type="test.fast").seq
 
     assert run_threads(work, count=2) == []
-    assert (results["service"], results["writer"]) == (1, 2)
+    serialised = connection.vendor == "sqlite"
+    assert (results["service"], results["writer"]) == ((1, 2) if serialised else (2, 1))
+    assert_one_chain(2)
+
+
+def test_concurrent_changes_to_one_row_are_chained_in_commit_order_with_true_before_values():
+    """Each service locks the row (select_for_update, so save() reads nothing before the
+    write), adds one to it and saves.  In seq order the recorded changes must go 0 -> 1,
+    1 -> 2, ...: every before is what the previous writer stored."""
+    from radgov.inventory.models import Product
+
+    product = service(
+        lambda: Product.objects.create(
+            vendor="V",
+            name="counter",
+            category="other",
+            regulatory_pathway="not_fda",
+            description="0",
+        )
+    )()
+
+    @service
+    def bump() -> None:
+        row = Product.objects.select_for_update().get(pk=product.pk)
+        row.description = str(int(row.description) + 1)
+        row.save()
+
+    def work(n: int) -> None:
+        for _ in range(10):
+            bump()
+
+    assert run_threads(work) == []
+    changes = [
+        e.changes["description"]
+        for e in AuditEntry.objects.filter(action="update", object_id=str(product.pk)).order_by(
+            "seq"
+        )
+    ]
+    assert changes == [[str(k), str(k + 1)] for k in range(THREADS * 10)]
+    assert_one_chain(1 + THREADS * 10)

@@ -1,5 +1,9 @@
 """Tamper detection: the pure chain walk on a 10,000-entry trail (1,000 random
-one-byte edits), then real edits to the database through `radgov audit verify`."""
+one-byte edits), then real edits to the database through `radgov audit verify`.
+
+Every test runs twice: over a trail of single entries, and over a trail of batch entries
+(each carrying a count, row keys and a digest, as `radgov.core.audit.batch` writes them).
+The batches' own check against their rows is tested at the end."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, models, transaction
 
-from radgov.core.audit import record
+from radgov.core.audit import batch, record
 from radgov.core.audit.chain import (
     GENESIS,
     HASHED_FIELDS,
@@ -22,8 +26,11 @@ from radgov.core.audit.chain import (
     format_timestamp,
     verify_rows,
 )
+from radgov.core.audit.rows import FORM
 from radgov.core.audit.verify import verify_trail
 from radgov.core.models import AuditCheckpoint, AuditEntry
+from radgov.core.services import service
+from radgov.inventory.models import Product
 
 from .audit_support import audit_key  # noqa: F401
 
@@ -36,7 +43,27 @@ FLIPPABLE = (
 )  # the row id is the database's key, not content
 
 
-def make_rows(n: int, rng: random.Random) -> list[dict]:
+def batch_detail(seq: int, rng: random.Random) -> str:
+    """The detail of a batch entry: what radgov.core.audit.batch writes."""
+    low = seq * 1000 + rng.randrange(100)
+    count = rng.randrange(1, 900)
+    return canonical_json(
+        {
+            "source": f"feed-{seq}",
+            "batch": {
+                "form": FORM,
+                "count": count,
+                "created": count,
+                "updated": 0,
+                "digest": f"{rng.getrandbits(256):064x}",
+                "fields": {"exams.inference": ["deployment_id", "exam_id", "score", "status"]},
+                "rows": {"exams.inference": [[low, low + count - 1]]},
+            },
+        }
+    )
+
+
+def make_rows(n: int, rng: random.Random, *, kind: str = "entries") -> list[dict]:
     rows, prev = [], GENESIS
     start = datetime(2026, 3, 1, tzinfo=UTC)
     actions = ["create", "update", "read", "delete", "login", "export"]
@@ -60,6 +87,14 @@ def make_rows(n: int, rng: random.Random) -> list[dict]:
             "changes_json": canonical_json({"name": ["old", "new"]}),
             "prev_hash": prev,
         }
+        if kind == "batches":
+            row.update(
+                action="import",
+                object_type="exams.inference",
+                object_id="",
+                detail_json=batch_detail(seq, rng),
+                changes_json="{}",
+            )
         row["entry_hash"] = prev = entry_hash(prev, row)
         rows.append(row)
     return rows
@@ -92,9 +127,12 @@ def flip_one_byte(row: dict, rng: random.Random) -> tuple[str, dict]:
         return name, {**row, name: new}
 
 
-@pytest.fixture(scope="module")
-def trail() -> list[dict]:
-    return make_rows(N, random.Random(20261123))
+KINDS = ["entries", "batches"]
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def trail(request) -> list[dict]:
+    return make_rows(N, random.Random(20261123), kind=request.param)
 
 
 def test_an_intact_10000_entry_trail_verifies(trail):
@@ -182,28 +220,46 @@ def sql(statement: str, *params) -> None:
         cursor.execute(statement, params)
 
 
-@pytest.fixture
+@service
+def ingest_products(i: int) -> None:
+    """One batch entry: two products written in bulk, as an ingest would."""
+    with batch(action="import", detail={"source": f"feed-{i}"}):
+        Product.objects.bulk_create(
+            Product(
+                vendor=f"feed-{i}", name=f"p{j}", category="other", regulatory_pathway="not_fda"
+            )
+            for j in range(2)
+        )
+
+
+@pytest.fixture(params=KINDS)
 def db_trail(db, request, django_capture_on_commit_callbacks):
-    """250 entries written by record(): checkpoints at 100 and 200, anchor file written."""
+    """250 entries (single entries by record(), or batches of rows each written by a service):
+    checkpoints at 100 and 200, anchor file written.  The value: the column whose text holds
+    the entry's number (``changes_json`` of a single entry, ``detail_json`` of a batch)."""
     request.getfixturevalue("audit_key")
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         for i in range(250):
-            record(
-                action="update",
-                object_type="inventory.product",
-                object_id=str(i),
-                changes={"n": [i, i + 1]},
-            )
+            if request.param == "batches":
+                ingest_products(i)
+            else:
+                record(
+                    action="update",
+                    object_type="inventory.product",
+                    object_id=str(i),
+                    changes={"n": [i, i + 1]},
+                )
     assert AuditCheckpoint.objects.count() == 2
+    return "detail_json" if request.param == "batches" else "changes_json"
 
 
 @pytest.mark.usefixtures("audit_key")
 def test_the_10000_entry_trail_verifies_from_the_database_and_an_edit_is_caught(db, trail):
-    bulk_insert(trail)
-    report = verify_trail(record_use=False)
+    bulk_insert(trail)  # entries only: their batches name no rows in this database
+    report = verify_trail(record_use=False, batch_rows=False)
     assert report.ok and report.entries == N, report.summary()
     sql("UPDATE core_auditentry SET actor_name = 'mallory' WHERE seq = 7777")
-    report = verify_trail(record_use=False)
+    report = verify_trail(record_use=False, batch_rows=False)
     assert [p.seq for p in report.problems] == [7777]
     assert (
         "entry 7777" in report.summary() and "hash mismatch (content altered)" in report.summary()
@@ -218,9 +274,8 @@ def test_intact_exits_0_with_a_summary_and_the_check_is_audited(db_trail):
 
 
 def test_edited_byte(db_trail):
-    sql(
-        "UPDATE core_auditentry SET changes_json = replace(changes_json, '123', '124') WHERE seq = 124"
-    )
+    column = db_trail  # one of two fixed column names, never input
+    sql(f"UPDATE core_auditentry SET {column} = replace({column}, '123', '124') WHERE seq = 124")  # noqa: S608
     message = verify_fails()
     assert "entry 124" in message and "hash mismatch" in message
     assert (
@@ -310,3 +365,54 @@ def test_checkpoint_command(db):
 def test_an_unreadable_anchor_file_is_reported(db_trail, settings):
     (settings.DATA_DIR / "audit-anchor.json").write_text("{not json")
     assert "anchor file" in verify_fails()
+
+
+# --- the batches against their rows -------------------------------------------------------------
+
+
+@pytest.fixture
+def batch_trail(db, request, django_capture_on_commit_callbacks):
+    request.getfixturevalue("audit_key")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for i in range(250):
+            ingest_products(i)
+
+
+def products_of(seq: int) -> list[int]:
+    (label_ranges,) = AuditEntry.objects.get(seq=seq).detail["batch"]["rows"].values()
+    return [pk for low, high in label_ranges for pk in range(low, high + 1)]
+
+
+def test_every_batch_matches_its_rows(batch_trail):
+    assert "batches matching their rows: 250, superseded by later writes: 0" in run_verify()
+
+
+def test_a_row_edited_outside_the_trail_is_named_by_its_batch(batch_trail):
+    sql("UPDATE inventory_product SET description = 'x' WHERE id = %s", products_of(124)[1])
+    message = verify_fails()
+    assert "entry 124: the rows of its batch no longer match its digest" in message
+    assert "audit trail NOT intact" in message
+
+
+def test_a_row_removed_outside_the_trail_is_named_by_its_batch(batch_trail):
+    sql("DELETE FROM inventory_product WHERE id = %s", products_of(77)[0])
+    assert "entry 77: its batch wrote 2 inventory.product rows but 1 stand" in verify_fails()
+
+
+def test_a_row_written_again_by_a_later_audited_write_supersedes_its_batch(batch_trail):
+    @service
+    def rename(pk: int) -> None:
+        row = Product.objects.get(pk=pk)
+        row.description = "changed through a service"
+        row.save()
+
+    rename(products_of(124)[1])
+    service(lambda: Product.objects.get(pk=products_of(30)[0]).delete())()
+    assert "batches matching their rows: 248, superseded by later writes: 2" in run_verify()
+
+
+def test_chain_only_does_not_read_the_rows(batch_trail):
+    sql("UPDATE inventory_product SET description = 'x' WHERE id = %s", products_of(124)[1])
+    out = StringIO()
+    call_command("audit", "verify", "--chain-only", stdout=out)
+    assert "batches not checked against their rows" in out.getvalue()

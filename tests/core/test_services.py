@@ -3,19 +3,25 @@ service raises, and inside one every write leaves its audit entries."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import math
+from decimal import Decimal
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
-from django.apps import apps
 from django.db import connection, models, transaction
+from django.test.utils import CaptureQueriesContext
 
 from radgov.core import keys
 from radgov.core.audit.chain import verify_rows
 from radgov.core.fields import EncryptedTextField
 from radgov.core.models import AuditBypassError, AuditedModel, AuditEntry
+from radgov.core.models.base import diff
 from radgov.core.services import in_service, service
 
-from .audit_support import audit_key  # noqa: F401
+from .audit_support import audit_key, scratch_tables  # noqa: F401
 
 LABEL = "core"
 m = SimpleNamespace()  # the test models, defined only while this module runs
@@ -59,25 +65,37 @@ def define_models() -> list[type[models.Model]]:
         class Meta:
             app_label = LABEL
 
-    m.Tag, m.Widget, m.Part = AuditTestTag, AuditTestWidget, AuditTestPart
-    return [AuditTestTag, AuditTestWidget, AuditTestPart]
+    class AuditTestReading(AuditedModel):
+        """A column of each kind whose stored value may differ from the value given."""
+
+        label = models.CharField(max_length=20, default="r")
+        count = models.IntegerField(default=0)
+        amount = models.DecimalField(max_digits=6, decimal_places=2, null=True)
+        ratio = models.FloatField(null=True)
+        day = models.DateField(null=True)
+        moment = models.DateTimeField(null=True)
+        data = models.JSONField(default=dict)
+
+        class Meta:
+            app_label = LABEL
+
+    m.Tag, m.Widget, m.Part, m.Reading = (
+        AuditTestTag,
+        AuditTestWidget,
+        AuditTestPart,
+        AuditTestReading,
+    )
+    return [AuditTestTag, AuditTestWidget, AuditTestPart, AuditTestReading]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def tables(django_db_setup, django_db_blocker):
     test_models = define_models()
-    apps.clear_cache()
-    with django_db_blocker.unblock():
-        with connection.schema_editor() as editor:
-            for model in test_models:
-                editor.create_model(model)
+    with (
+        django_db_blocker.unblock(),
+        scratch_tables(test_models, extra_names=("audittestwidget_tags",)),
+    ):
         yield
-        with connection.schema_editor() as editor:
-            for model in reversed(test_models):
-                editor.delete_model(model)
-    for name in [model._meta.model_name for model in test_models] + ["audittestwidget_tags"]:
-        apps.all_models[LABEL].pop(name, None)
-    apps.clear_cache()
 
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("audit_key")]
@@ -293,3 +311,110 @@ def test_encrypted_and_binary_fields_are_recorded_as_changed_never_by_value():
     update = entries("update")[-1]
     assert update.changes == {"blob": ["<changed>", "<changed>"], "mrn": ["<changed>", "<changed>"]}
     assert not any("MRN-004" in e.changes_json + e.detail_json for e in entries())
+
+
+# --- what is recorded is what was stored, with fewer statements ------------------------------
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        pytest.param({"amount": Decimal("1.239")}, id="decimal-rounded-to-its-places"),
+        pytest.param({"amount": 3}, id="decimal-given-an-int"),
+        pytest.param({"count": "7"}, id="int-given-as-text"),
+        pytest.param({"count": True}, id="int-given-a-bool"),
+        pytest.param({"ratio": 2}, id="float-given-an-int"),
+        pytest.param({"ratio": math.nan}, id="float-nan"),
+        pytest.param(
+            {"day": dt.datetime(2026, 3, 4, 23, 30, tzinfo=dt.UTC)}, id="date-given-a-datetime"
+        ),
+        pytest.param({"day": "2026-03-04"}, id="date-given-as-text"),
+        pytest.param(
+            {"moment": dt.datetime(2026, 3, 4, 8, 0, tzinfo=PARIS)}, id="datetime-not-in-utc"
+        ),
+        pytest.param({"moment": "2026-03-04T08:00:00+01:00"}, id="datetime-given-as-text"),
+        pytest.param({"data": {"x": 1e16}}, id="json-large-float"),
+        pytest.param({"data": {"x": -0.0}}, id="json-negative-zero"),
+        pytest.param({"data": {1: "a"}}, id="json-int-key"),
+        pytest.param({"data": {"t": (1, 2)}}, id="json-tuple"),
+        pytest.param(
+            {"label": "plain", "count": 2, "ratio": 0.1, "data": {"a": [1, "b", None]}}, id="exact"
+        ),
+    ],
+)
+def test_the_recorded_values_are_the_stored_ones(given):
+    reading = run(lambda: m.Reading.objects.create(**given))
+    stored = m.Reading.objects.filter(pk=reading.pk).values(*given).get()
+    recorded = entries("create")[-1].changes
+    expected = diff(m.Reading, None, stored)
+    # as JSON text, so that a stored NaN (PostgreSQL) compares equal to itself
+    assert json.dumps({k: recorded.get(k) for k in given}) == json.dumps(
+        {k: expected.get(k) for k in given}
+    )
+
+
+def test_a_row_locked_by_the_service_is_saved_without_reading_it_back():
+    reading = run(lambda: m.Reading.objects.create(label="a", data={"k": 1}))
+    counted = {}
+
+    def change():
+        row = m.Reading.objects.select_for_update().get(pk=reading.pk)
+        row.count, row.moment = 5, dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+        with CaptureQueriesContext(connection) as queries:
+            row.save()
+        counted["first"] = [q["sql"] for q in queries.captured_queries]
+        row.data["k"] = 2  # changed in place: the next entry's "before" must still say 1
+        with CaptureQueriesContext(connection) as queries:
+            row.save()
+        counted["second"] = len(queries)
+
+    run(change)
+    assert len(counted["first"]) == 1 and counted["first"][0].startswith("UPDATE")
+    assert counted["second"] == 1
+    first, second = entries("update")
+    assert first.changes == {"count": [0, 5], "moment": [None, "2026-01-02T00:00:00+00:00"]}
+    assert second.changes == {"data": [{"k": 1}, {"k": 2}]}
+
+
+def test_a_row_not_locked_by_the_service_is_read_before_the_write():
+    reading = run(lambda: m.Reading.objects.create(label="a"))
+    stale = m.Reading.objects.get(pk=reading.pk)  # loaded outside any service
+    run(lambda: m.Reading.objects.filter(pk=reading.pk).update(count=3))  # changed meanwhile
+    stale.label = "b"
+    run(stale.save)
+    assert entries("update")[-1].changes == {"count": [3, 0], "label": ["a", "b"]}
+
+
+def test_after_a_rolled_back_savepoint_the_row_is_read_again():
+    reading = run(lambda: m.Reading.objects.create(count=0))
+
+    def change():
+        row = m.Reading.objects.select_for_update().get(pk=reading.pk)
+        row.count = 1
+        try:
+            with transaction.atomic():
+                row.save()
+                raise ValueError("undone")
+        except ValueError:
+            pass
+        row.count = 2
+        row.save()
+
+    run(change)
+    assert [e.changes for e in entries("update")] == [{"count": [0, 2]}]
+
+
+def test_save_with_update_fields_records_only_what_was_written():
+    reading = run(lambda: m.Reading.objects.create(label="a", count=1))
+
+    def change():
+        row = m.Reading.objects.select_for_update().get(pk=reading.pk)
+        row.label, row.count = "b", 9  # count is not written
+        row.save(update_fields=["label"])
+
+    run(change)
+    assert entries("update")[-1].changes == {"label": ["a", "b"]}
+    assert m.Reading.objects.get(pk=reading.pk).count == 1

@@ -100,9 +100,9 @@ def test_draft_edit_and_lock(world: dict[str, Any]) -> None:
     detail = problem(put_json(scientist, f"{API}/protocols/{pid}", {"source": "task: [x"}), 422)
     assert AcceptanceProtocol.objects.get().content_hash == edited.json()["content_hash"], detail
 
-    listed = scientist.get(f"{API}/protocols?deployment={deployment.pk}").json()
+    listed = scientist.get(f"{API}/protocols?deployment={deployment.pk}").json()["items"]
     assert [p["id"] for p in listed] == [pid]
-    assert scientist.get(f"{API}/protocols?deployment={deployment.pk + 1}").json() == []
+    assert scientist.get(f"{API}/protocols?deployment={deployment.pk + 1}").json()["items"] == []
 
     detail = problem(scientist.post(f"{API}/protocols/{pid}/lock"), 403)
     assert "IV.A.1: only a governance-group member" in detail
@@ -184,7 +184,7 @@ def test_runs_by_upload(world: dict[str, Any], tmp_path: Path) -> None:
     assert got["result_sha256"] == services.result_hash(got["result"]) == made["result_sha256"]
     assert got["result_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
 
-    listed = client.get(f"{API}/protocols/{protocol.pk}/runs").json()
+    listed = client.get(f"{API}/protocols/{protocol.pk}/runs").json()["items"]
     assert sorted(r["id"] for r in listed) == sorted([made["id"], failed["id"]])
     assert client.get(f"{API}/protocols/{protocol.pk}").json()["run_ids"] == sorted(
         r["id"] for r in listed

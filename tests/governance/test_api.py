@@ -84,7 +84,7 @@ def test_anyone_reports_an_issue_and_members_see_the_queue(group, people, inv):
         content_type="application/json",
     )
     assert r.status_code == 201
-    queue = _client(people.chen).get("/api/governance/issues?queue=true").json()
+    queue = _client(people.chen).get("/api/governance/issues?queue=true").json()["items"]
     assert [i["description"] for i in queue] == ["Crash on upload"]
     assert _client(people.vendor).get("/api/governance/issues").status_code == 403
 

@@ -254,7 +254,8 @@ def test_api_create_and_read(people: dict[str, User]) -> None:
         content_type="application/json",
     )
     assert d.status_code == 201 and d.json()["status"] == "requested"
-    assert client.get("/api/inventory/deployments").json()[0]["site"] == "Peds"
+    listed = client.get("/api/inventory/deployments").json()
+    assert listed["total"] == 1 and listed["items"][0]["site"] == "Peds"
 
 
 def test_api_refusals(

@@ -249,3 +249,28 @@ def test_only_administrators_and_informatics_upload(
             people[who], version, kind="ifu", version_label="A", upload=pdf_upload()
         )
     assert Document.objects.count() == 0
+
+
+def test_updating_a_deployment_takes_five_statements_and_records_what_was_stored(
+    deployment: Any, people: dict[str, User]
+) -> None:
+    """The row is locked and read once (select_for_update), written once, and the entry is
+    appended at commit: lock the head, insert, move the head.  (The test's transaction makes
+    the service a savepoint: two more.)  It took 8 and two savepoints when the service locked
+    the chain first, the save read its row before and after the write, and the entry was
+    appended on its own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from radgov.core.models import AuditEntry
+
+    services.create_product(people["admin"], **{**BASE, "name": "warm-up"})  # the head exists
+    with CaptureQueriesContext(connection) as queries:
+        services.update_deployment(people["admin"], deployment, site="Annex", routing_notes="AE X")
+    kinds = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert kinds == ["SAVEPOINT", "SELECT", "UPDATE", "SELECT", "INSERT", "UPDATE", "RELEASE"]
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert entry.changes == {
+        "routing_notes": ["", "AE X"],
+        "site": ["Main hospital", "Annex"],
+    }

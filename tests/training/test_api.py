@@ -111,7 +111,7 @@ def test_procedures_list_and_create(world) -> None:  # type: ignore[no-untyped-d
     assert response.status_code == 201 and response.json()["validity_months"] == 12
     assert TrainingProcedure.objects.count() == 2
     listed = client_for(doctor).get(f"/api/training/procedures?model_version={world['mv'].pk}")
-    assert sorted(p["title"] for p in listed.json()) == [
+    assert sorted(p["title"] for p in listed.json()["items"]) == [
         "ICH Triage for radiologists",
         "Technologists: inputs for ICH Triage",
     ]
@@ -121,10 +121,12 @@ def test_records_own_or_all(world) -> None:  # type: ignore[no-untyped-def]
     a, b = make_user("dr.a"), make_user("dr.b")
     for person in (a, b):
         services.record_completion(person, procedure=world["procedure"], attest_ifu=True)
-    assert [r["user"] for r in client_for(a).get("/api/training/records").json()] == ["dr.a"]
-    everyone = client_for(world["admin"]).get("/api/training/records").json()
+    assert [r["user"] for r in client_for(a).get("/api/training/records").json()["items"]] == [
+        "dr.a"
+    ]
+    everyone = client_for(world["admin"]).get("/api/training/records").json()["items"]
     assert sorted(r["user"] for r in everyone) == ["dr.a", "dr.b"]
-    only_b = client_for(world["admin"]).get(f"/api/training/records?user={b.pk}").json()
+    only_b = client_for(world["admin"]).get(f"/api/training/records?user={b.pk}").json()["items"]
     assert [r["user"] for r in only_b] == ["dr.b"]
 
 

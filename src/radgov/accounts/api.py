@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Router, Schema, Status
+from ninja import FilterLookup, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from radgov.accounts import services
 from radgov.accounts.models import ApiToken, User
 from radgov.accounts.tokens import fresh_second_factor
+from radgov.core.paging import Page, PageQuery, paginate
 
 router = Router(tags=["accounts"])
 
@@ -77,9 +79,17 @@ def me(request: HttpRequest) -> UserOut:
     return _user_out(request.user)  # type: ignore[arg-type]
 
 
-@router.get("/users", response=list[UserOut])
-def list_users(request: HttpRequest) -> list[UserOut]:
-    return [_user_out(u) for u in User.objects.all()]
+class UserFilter(FilterSchema):
+    username: Annotated[str | None, FilterLookup("username__icontains")] = None
+    role: str | None = None
+    is_active: bool | None = None
+
+
+@router.get("/users", response=Page[UserOut])
+def list_users(
+    request: HttpRequest, filters: Query[UserFilter], page: Query[PageQuery]
+) -> dict[str, object]:
+    return paginate(filters.filter(User.objects.order_by("username", "pk")), page, _user_out)
 
 
 @router.post("/users", response={201: UserCreated})
@@ -114,9 +124,9 @@ def deactivate_user(request: HttpRequest, user_id: int) -> UserOut:
     return _user_out(user)
 
 
-@router.get("/tokens", response=list[TokenOut])
-def list_tokens(request: HttpRequest) -> list[ApiToken]:
-    return list(ApiToken.objects.filter(user=request.user))
+@router.get("/tokens", response=Page[TokenOut])
+def list_tokens(request: HttpRequest, page: Query[PageQuery]) -> dict[str, object]:
+    return paginate(ApiToken.objects.filter(user=request.user).order_by("-created_at", "-pk"), page)
 
 
 @router.post("/tokens", response={201: TokenCreated})

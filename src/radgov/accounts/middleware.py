@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from radgov.accounts import tokens
 from radgov.accounts.signals import SESSION_SEEN, SESSION_STARTED
-from radgov.core import context, policy
+from radgov.core import context, machines, policy
 from radgov.core.audit import Action, record
 from radgov.core.problems import problem
 
@@ -77,8 +77,11 @@ class SessionLifetimeMiddleware:
     def _token_login(self, request: HttpRequest) -> HttpResponse | None:
         presented = request.META["HTTP_AUTHORIZATION"].removeprefix("Bearer ").strip()
         try:
-            user, row = tokens.authenticate(presented)
-        except tokens.TokenError as exc:
+            if presented.startswith(machines.TOKEN_PREFIX):  # a machine's API credential
+                user, row = machines.authenticate(presented)
+            else:
+                user, row = tokens.authenticate(presented)
+        except (tokens.TokenError, machines.CredentialError) as exc:
             record(
                 action=Action.DENIED,
                 outcome="denied",
@@ -164,9 +167,11 @@ class PermissionPolicyMiddleware:
                     kind="unauthenticated",
                 )
             return to_login(request, f"{reverse('account_login')}?next={request.path}")
-        if rule is not None and rule.allows(getattr(user, "role", None)):
+        if rule is not None and policy.admits(rule, user):
             return None
         reason = "no permission rule for this route" if rule is None else "role not permitted"
+        if rule is not None and policy.is_machine(user):
+            reason = "no grant of this machine admits it to this route"
         record(
             action=Action.DENIED,
             outcome="denied",

@@ -4,15 +4,26 @@ upload), list, get with counts, and the report (a recorded read)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import File, Form, Router, Schema, Status, UploadedFile
+from ninja import (
+    File,
+    FilterLookup,
+    FilterSchema,
+    Form,
+    Query,
+    Router,
+    Schema,
+    Status,
+    UploadedFile,
+)
 from ninja.errors import HttpError
 
 from radgov.compliance import selectors, services
 from radgov.compliance.models import DeidJob
 from radgov.core.audit import Action, record
+from radgov.core.paging import Page, PageQuery, paginate
 
 router = Router(tags=["compliance"])
 
@@ -121,9 +132,16 @@ def upload_deid_job(
     return Status(201, _out(job))
 
 
-@router.get("/deid/jobs", response=list[DeidJobOut])
-def list_deid_jobs(request: HttpRequest, limit: int = selectors.MAX_LIST) -> list[DeidJobOut]:
-    return [_out(job) for job in selectors.jobs_for(request.user, limit=limit)]
+class DeidJobFilter(FilterSchema):
+    status: str | None = None
+    purpose: Annotated[str | None, FilterLookup("purpose__icontains")] = None
+
+
+@router.get("/deid/jobs", response=Page[DeidJobOut])
+def list_deid_jobs(
+    request: HttpRequest, filters: Query[DeidJobFilter], page: Query[PageQuery]
+) -> dict[str, Any]:
+    return paginate(filters.filter(selectors.jobs_for(request.user)), page, _out)
 
 
 @router.get("/deid/jobs/{job_id}", response=DeidJobOut)

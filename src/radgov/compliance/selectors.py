@@ -36,9 +36,10 @@ def visible_jobs(user: Any) -> QuerySet[DeidJob]:
     return rows.filter(Q(created_by=user) | Q(pk__in=shared))
 
 
-def jobs_for(user: Any, *, limit: int = MAX_LIST) -> QuerySet[DeidJob]:
-    limit = min(max(int(limit), 1), MAX_LIST)
-    return visible_jobs(user).order_by("-created_at", "-pk")[:limit]
+def jobs_for(user: Any) -> QuerySet[DeidJob]:
+    """The jobs ``user`` may see, newest first (the page shows the first ``MAX_LIST``; the
+    API pages)."""
+    return visible_jobs(user).order_by("-created_at", "-pk")
 
 
 def job_for(user: Any, job_id: int) -> DeidJob | None:

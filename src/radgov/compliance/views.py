@@ -28,7 +28,11 @@ def _job(request: HttpRequest, job_id: int) -> DeidJob:
 
 @require_GET
 def jobs(request: HttpRequest) -> HttpResponse:
-    return render(request, "compliance/deid_jobs.html", {"jobs": selectors.jobs_for(request.user)})
+    return render(
+        request,
+        "compliance/deid_jobs.html",
+        {"jobs": selectors.jobs_for(request.user)[: selectors.MAX_LIST]},
+    )
 
 
 def new_job(request: HttpRequest) -> HttpResponse:

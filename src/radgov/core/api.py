@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
-from radgov.core.audit.selectors import list_entries
+from radgov.core.audit.selectors import page_of_entries
+from radgov.core.paging import Page, PageQuery
 
 router = Router(tags=["audit"])
 
@@ -25,9 +26,18 @@ class AuditEntryOut(Schema):
     entry_hash: str
 
 
-@router.get("/entries", response=list[AuditEntryOut])
+class AuditEntryFilter(Schema):
+    since: datetime | None = None
+    until: datetime | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    actor_id: int | None = None
+
+
+@router.get("/entries", response=Page[AuditEntryOut])
 def list_audit_entries(
-    request: HttpRequest, since: datetime | None = None, limit: int = 100
-) -> list[object]:
+    request: HttpRequest, filters: Query[AuditEntryFilter], page: Query[PageQuery]
+) -> dict[str, object]:
     """The newest entries first; reading the trail is itself recorded (110101)."""
-    return list(list_entries(request.user, since=since, limit=min(max(limit, 1), 1000)))
+    return page_of_entries(request.user, page, **filters.dict())

@@ -106,6 +106,11 @@ SETTINGS: dict[str, Setting] = {
             "3",
             "the conformance audit fails IV.A.5 when the governance group has not met within this many months",
         ),
+        Setting(
+            "RADGOV_SUPERVISOR_FD",
+            None,
+            "set by radgov serve for the processes it starts (a pipe that closes when serve is gone); never set it yourself",
+        ),
         Setting("DATABASE_URL", None, "database URL (postgres://...); default SQLite in DATA_DIR"),
         Setting(
             "REDIS_URL",
@@ -123,6 +128,14 @@ def get(name: str) -> str | None:
         )
     value = os.environ.get(name)
     return value if value not in (None, "") else SETTINGS[name].default
+
+
+def environ_with(**values: str) -> dict[str, str]:
+    """The environment for a child process: this one's, with the declared settings given."""
+    for name in values:
+        if name not in SETTINGS:
+            raise KeyError(f"{name} is not a declared radgov setting")
+    return {**os.environ, **values}
 
 
 def get_bool(name: str) -> bool:

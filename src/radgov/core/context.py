@@ -1,7 +1,9 @@
 """Who is acting, from where: set once per request (or command) and read by the audit trail.
 
-Services do not take the request: the middleware (and ``acting_as`` for commands
-and tasks) put the request id, the client address and the actor here.
+Services do not take the request: the middleware (and ``acting_as`` for commands,
+tasks and listeners) put the request id, the client address and the actor here.  The
+actor is the request's user (a person, or a machine that presented its API credential),
+or the ``actor`` given: a machine (``radgov.core.machines``) acting without a request.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from radgov.core import config
 class ActingContext:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     client_address: str = ""
-    channel: str = "system"  # web, api, cli, worker, system
+    channel: str = "system"  # web, api, cli, worker, dicom, mllp, system
     request: Any = None  # the HttpRequest, when there is one
+    actor: Any = None  # who acts when there is no request: a machine
 
     @property
     def user(self) -> Any:
+        if self.actor is not None:
+            return self.actor
         user = getattr(self.request, "user", None)
         return user if user is not None and user.is_authenticated else None
 

@@ -1,4 +1,4 @@
-"""The one permission policy: which roles may use which route.
+"""The one permission policy: which roles may use which route, and what machines may do.
 
 Deny by default: a route whose name is not in ``RULES`` is refused to everyone,
 so a new page or API route is unreachable until someone decides who may use it
@@ -6,6 +6,14 @@ so a new page or API route is unreachable until someone decides who may use it
 
 A rule marked ``patient_data`` can never admit the vendor role: section III.F of
 the practice parameter gives vendors no claim on a practice's patient data.
+
+Machines (``radgov.core.models.Machine``: a DICOM or MLLP peer, an API client, a periodic
+task) hold *grants*, never roles.  A grant is declared once (``GRANTS`` here or in an app's
+``permissions.py``: what it allows and which kinds of machine may hold it); an
+administrator gives grants to peers and API clients, and a periodic task's grants are
+declared with the task (``TASKS``).  A route admits a machine only if its rule names one of
+the machine's grants (``only(..., grants=...)``, ``machines(...)``); a service asks
+``machine_may(actor, grant)``.  Nothing else admits a machine.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import importlib
 import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from radgov.core.roles import Role
 
@@ -27,6 +36,7 @@ class Rule:
     public: bool = False  # reachable without login (login pages, health check)
     patient_data: bool = False
     enrollment: bool = False  # reachable by a logged-in user who has not enrolled MFA yet
+    grants: frozenset[str] = frozenset()  # machines holding one of these may use the route
 
     def __post_init__(self) -> None:
         if self.patient_data and Role.VENDOR.value in self.roles:
@@ -34,6 +44,14 @@ class Rule:
 
     def allows(self, role: str | None) -> bool:
         return self.public or (role is not None and role in self.roles)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Something a machine may be allowed to do, and which kinds of machine may hold it."""
+
+    meaning: str
+    kinds: frozenset[str]
 
 
 def public() -> Rule:
@@ -45,8 +63,21 @@ def anyone(*, enrollment: bool = False) -> Rule:
     return Rule(roles=ALL_ROLES, enrollment=enrollment)
 
 
-def only(*roles: Role, patient_data: bool = False) -> Rule:
-    return Rule(roles=frozenset(r.value for r in roles), patient_data=patient_data)
+def only(*roles: Role, patient_data: bool = False, grants: Iterable[str] = ()) -> Rule:
+    return Rule(
+        roles=frozenset(r.value for r in roles),
+        patient_data=patient_data,
+        grants=frozenset(grants),
+    )
+
+
+def machines(*grants: str, patient_data: bool = False) -> Rule:
+    """A route for machines holding one of ``grants``, and no person."""
+    return Rule(roles=frozenset(), patient_data=patient_data, grants=frozenset(grants))
+
+
+def grant(meaning: str, *kinds: str) -> Grant:
+    return Grant(meaning=meaning, kinds=frozenset(kinds))
 
 
 def patient_data(*roles: Role) -> Rule:
@@ -106,7 +137,20 @@ RULES: dict[str, Rule] = {
     "api:create_token": anyone(),
     "api:revoke_token": anyone(),
     "api:list_audit_entries": only(*STEWARDS),
+    "api:list_machines": only(Role.ADMINISTRATOR),
+    "api:register_machine": only(Role.ADMINISTRATOR),
+    "api:get_machine": only(Role.ADMINISTRATOR),
+    "api:set_machine_grants": only(Role.ADMINISTRATOR),
+    "api:deactivate_machine": only(Role.ADMINISTRATOR),
+    "api:issue_machine_credential": only(Role.ADMINISTRATOR),
+    "api:revoke_machine_credential": only(Role.ADMINISTRATOR),
 }
+
+# The platform's own grants and periodic tasks with grants (none yet: an app declares its
+# own in its permissions.py, ``GRANTS = {"<app>.<name>": grant(...)}`` and
+# ``TASKS = {"<app>.<task>": ("<grant>", ...)}``).
+GRANTS: dict[str, Grant] = {}
+TASKS: dict[str, tuple[str, ...]] = {}
 
 
 # The domain apps, each of which may bring pages (urls.py), an API router (api.py)
@@ -125,20 +169,88 @@ DOMAIN_APPS = (
 )
 
 
+def _app_policies() -> Iterable[tuple[str, Any]]:
+    for app in DOMAIN_APPS:
+        if importlib.util.find_spec(f"radgov.{app}.permissions") is not None:
+            yield app, importlib.import_module(f"radgov.{app}.permissions")
+
+
+@functools.cache
+def all_grants() -> dict[str, Grant]:
+    merged = dict(GRANTS)
+    for app, module in _app_policies():
+        for name, declared in getattr(module, "GRANTS", {}).items():
+            if not name.startswith(f"{app}."):
+                raise ValueError(
+                    f"radgov.{app}.permissions may only declare {app}.* grants, not {name!r}"
+                )
+            merged[name] = declared
+    return merged
+
+
+@functools.cache
+def all_tasks() -> dict[str, frozenset[str]]:
+    """{task name: its grants}: the periodic tasks that act as principals of their own."""
+    merged = {name: frozenset(grants) for name, grants in TASKS.items()}
+    for app, module in _app_policies():
+        for name, grants in getattr(module, "TASKS", {}).items():
+            if not name.startswith(f"{app}."):
+                raise ValueError(
+                    f"radgov.{app}.permissions may only declare {app}.* tasks, not {name!r}"
+                )
+            merged[name] = frozenset(grants)
+    for name, grants in merged.items():
+        for g in grants:
+            if "task" not in all_grants().get(g, Grant("", frozenset())).kinds:
+                raise ValueError(f"task {name} is declared with {g!r}, which no task may hold")
+    return merged
+
+
 @functools.cache
 def all_rules() -> dict[str, Rule]:
     merged = dict(RULES)
-    for app in DOMAIN_APPS:
-        if importlib.util.find_spec(f"radgov.{app}.permissions") is None:
-            continue
-        module = importlib.import_module(f"radgov.{app}.permissions")
+    for app, module in _app_policies():
         for name, rule in module.RULES.items():
             if not (name.startswith(f"{app}:") or name.startswith(f"api:{app}_")):
                 raise ValueError(
                     f"radgov.{app}.permissions may only rule on its own routes, not {name!r}"
                 )
             merged[name] = rule
+    for name, rule in merged.items():
+        unknown = rule.grants - set(all_grants())
+        if unknown:
+            raise ValueError(f"the rule for {name} names undeclared grants: {sorted(unknown)}")
     return merged
+
+
+def is_machine(actor: Any) -> bool:
+    return bool(getattr(actor, "is_machine", False))
+
+
+def grants_of(machine: Any) -> frozenset[str]:
+    """What a machine holds: a task's from its declaration, anyone else's as given."""
+    if machine.kind == "task":
+        return all_tasks().get(machine.name.removeprefix("task:"), frozenset())
+    return frozenset(machine.grants or ())
+
+
+def machine_may(actor: Any, name: str) -> bool:
+    """Deny by default: an active machine holding the declared grant ``name`` for its kind."""
+    if not is_machine(actor) or not actor.is_active:
+        return False
+    declared = all_grants().get(name)
+    return declared is not None and actor.kind in declared.kinds and name in grants_of(actor)
+
+
+def admits(rule: Rule, actor: Any) -> bool:
+    """May ``actor`` (a person, a machine, or an anonymous visitor) use a route of ``rule``?"""
+    if rule.public:
+        return True
+    if is_machine(actor):
+        return any(machine_may(actor, name) for name in rule.grants)
+    if not getattr(actor, "is_authenticated", False):
+        return False
+    return rule.allows(getattr(actor, "role", None))
 
 
 def rule_for(route_name: str | None) -> Rule | None:

@@ -1,11 +1,16 @@
 """``@service``: the only place state changes happen.
 
-A service opens ``transaction.atomic()``, takes the audit chain head lock first
-(so every service takes its locks in the same order: no deadlock between two
-services that each hold a row the other wants; on SQLite ``BEGIN IMMEDIATE``
-already does the same), and marks the context as inside a service.  ``AuditedModel`` writes (save, delete, queryset update/delete, bulk
-writes, many-to-many changes) raise ``AuditBypassError`` anywhere else, and
-inside a service they record their audit entries in the same transaction.
+A service opens ``transaction.atomic()`` and marks the context as inside a service.
+``AuditedModel`` writes (save, delete, queryset update/delete, bulk writes, many-to-many
+changes) raise ``AuditBypassError`` anywhere else; inside one they record their audit
+entries in the same transaction.
+
+The outermost service collects its entries and appends them to the audit chain just before
+its transaction commits (``radgov.core.audit.writer.append``): the chain's head is locked
+for that append and the commit only, so services run side by side on PostgreSQL (SQLite's
+``BEGIN IMMEDIATE`` serialises whole transactions anyway).  The head is the last lock a
+transaction takes, so two services cannot deadlock over it.  Nested services join the
+outermost one's transaction and buffer.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,15 +37,18 @@ def service(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from radgov.core.audit.head import lock_head  # models import this module
+        from radgov.core.audit import pending, writer  # models import this module
 
-        outermost = not _in_service.get()
+        if _in_service.get():
+            with transaction.atomic():
+                return fn(*args, **kwargs)
         token = _in_service.set(True)
         try:
-            with transaction.atomic():
-                if outermost:
-                    lock_head()
-                return fn(*args, **kwargs)
+            with transaction.atomic(), pending.collecting() as buffer:
+                result = fn(*args, **kwargs)
+                if not connection.needs_rollback:  # else the transaction rolls back anyway
+                    writer.append(buffer.take())
+                return result
         finally:
             _in_service.reset(token)
 

@@ -67,11 +67,9 @@ def body_limit(path: str, method: str) -> int:
     return upload_limit() if name in UPLOAD_ROUTES else FORM_LIMIT
 
 
-def waitress_options(*, host: str, port: int, threads: int | None = None) -> dict[str, Any]:
-    """The keyword arguments of ``waitress.serve`` for radgov."""
+def waitress_options(*, threads: int | None = None) -> dict[str, Any]:
+    """The keyword arguments of ``waitress.serve`` for radgov, besides where it listens."""
     options: dict[str, Any] = {
-        "host": host,
-        "port": port,
         "threads": threads or default_threads(),
         "ident": "radgov",
         "max_request_body_size": upload_limit(),

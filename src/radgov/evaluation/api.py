@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.db import models
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Router, Schema, Status
+from ninja import Field, File, FilterLookup, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from radgov.core.jobs import JobError
 from radgov.core.jobs_api import JobOut, job_accepted
+from radgov.core.paging import Page, PageQuery, paginate
 from radgov.core.problems import call_service
 from radgov.evaluation import services
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
@@ -107,7 +108,9 @@ def _protocol_out(p: AcceptanceProtocol) -> dict[str, Any]:
         "amended_after_results": p.amended_after_results,
         "created_by": p.created_by.username,
         "created_at": p.created_at,
-        "run_ids": list(p.runs.order_by("pk").values_list("pk", flat=True)),
+        "run_ids": [r.pk for r in p.listed_runs]
+        if hasattr(p, "listed_runs")  # read for a whole list
+        else list(p.runs.order_by("pk").values_list("pk", flat=True)),
     }
 
 
@@ -151,12 +154,26 @@ _call = partial(call_service, denied=services.NotAllowed, invalid=services.Evalu
 # --- protocols ---------------------------------------------------------------------------------
 
 
-@router.get("/protocols", response=list[ProtocolOut])
-def list_protocols(request: HttpRequest, deployment: int | None = None) -> list[dict[str, Any]]:
-    rows = AcceptanceProtocol.objects.select_related("locked_by", "created_by")
-    if deployment is not None:
-        rows = rows.filter(deployment_id=deployment)
-    return [_protocol_out(p) for p in rows]
+class ProtocolFilter(FilterSchema):
+    deployment: Annotated[int | None, FilterLookup("deployment_id")] = None
+    name: Annotated[str | None, FilterLookup("name__icontains")] = None
+    locked: bool | None = Field(None, description="true: locked only; false: drafts only")
+
+    def filter_locked(self, value: bool | None) -> models.Q:
+        return models.Q() if value is None else models.Q(locked_at__isnull=not value)
+
+
+@router.get("/protocols", response=Page[ProtocolOut])
+def list_protocols(
+    request: HttpRequest, filters: Query[ProtocolFilter], page: Query[PageQuery]
+) -> dict[str, Any]:
+    runs = AcceptanceRun.objects.order_by("pk").only("pk", "protocol_id")
+    rows = AcceptanceProtocol.objects.select_related("locked_by", "created_by").prefetch_related(
+        models.Prefetch("runs", queryset=runs, to_attr="listed_runs")
+    )
+    return paginate(
+        filters.filter(rows.order_by("deployment_id", "-version", "pk")), page, _protocol_out
+    )
 
 
 @router.post("/protocols", response={201: ProtocolOut})
@@ -213,10 +230,10 @@ def lock_protocol(request: HttpRequest, protocol_id: int) -> dict[str, Any]:
 # --- runs --------------------------------------------------------------------------------------
 
 
-@router.get("/protocols/{protocol_id}/runs", response=list[RunOut])
-def list_runs(request: HttpRequest, protocol_id: int) -> list[dict[str, Any]]:
+@router.get("/protocols/{protocol_id}/runs", response=Page[RunOut])
+def list_runs(request: HttpRequest, protocol_id: int, page: Query[PageQuery]) -> dict[str, Any]:
     rows = _protocol(protocol_id).runs.select_related("protocol", "run_by")
-    return [_run_out(r) for r in rows]
+    return paginate(rows.order_by("-created_at", "-pk"), page, _run_out)
 
 
 @router.post("/protocols/{protocol_id}/runs", response={202: JobOut})

@@ -9,9 +9,11 @@ never counts.  A later failed run replaces an earlier pass.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
+from radgov.inventory.lifecycle import fact, remember
 
 
 def latest_locked(deployment: Any) -> AcceptanceProtocol | None:
@@ -32,7 +34,42 @@ def latest_run(deployment: Any) -> AcceptanceRun | None:
 
 def evidence_gap(deployment: Any) -> str | None:
     """Why the deployment has no acceptance-test evidence, or None when it has."""
-    return gap_of(latest_locked(deployment), latest_run(deployment))
+    return fact(
+        "evaluation.gap",
+        deployment.pk,
+        lambda: gap_of(latest_locked(deployment), latest_run(deployment)),
+    )
+
+
+@dataclass(frozen=True)
+class Latest:
+    """For many deployments at once (by pk): the latest protocol version, the latest locked
+    one and the latest run, as ``current_protocol``, ``latest_locked`` and ``latest_run``
+    find them one by one.  Runs come without their stored result and report."""
+
+    protocol: dict[Any, AcceptanceProtocol]
+    locked: dict[Any, AcceptanceProtocol]
+    run: dict[Any, AcceptanceRun]
+
+
+def latest_of(deployments: list[Any]) -> Latest:
+    latest = Latest({}, {}, {})
+    protocols = AcceptanceProtocol.objects.filter(deployment__in=deployments)
+    for p in protocols.select_related("locked_by", "created_by").order_by("-version"):
+        latest.protocol.setdefault(p.deployment_id, p)
+        if p.locked_at is not None:
+            latest.locked.setdefault(p.deployment_id, p)
+    runs = AcceptanceRun.objects.filter(protocol__deployment__in=deployments)
+    for r in runs.select_related("protocol").defer("result", "report_html"):
+        latest.run.setdefault(r.protocol.deployment_id, r)  # the runs' own order: latest first
+    return latest
+
+
+def preload(deployments: list[Any]) -> None:
+    """The evidence gap of a whole list of deployments, in two queries."""
+    latest = latest_of(deployments)
+    for d in deployments:
+        remember("evaluation.gap", d.pk, gap_of(latest.locked.get(d.pk), latest.run.get(d.pk)))
 
 
 def gap_of(locked: AcceptanceProtocol | None, run: AcceptanceRun | None) -> str | None:
@@ -50,6 +87,7 @@ def gap_of(locked: AcceptanceProtocol | None, run: AcceptanceRun | None) -> str 
 
 
 def register() -> None:
-    from radgov.inventory.lifecycle import register_acceptance_evidence
+    from radgov.inventory.lifecycle import register_acceptance_evidence, register_preload
 
     register_acceptance_evidence(evidence_gap)
+    register_preload(preload)

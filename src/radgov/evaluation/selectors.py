@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from radgov.evaluation.guards import gap_of, latest_locked, latest_run
+from radgov.evaluation.guards import gap_of, latest_locked, latest_of, latest_run
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 
 
@@ -28,23 +28,14 @@ def overview() -> list[Row]:
             "model_version__product__vendor", "model_version__product__name", "pk"
         )
     )
-    ids = [d.pk for d in deployments]
-    # three queries for the whole table, not three per deployment
-    current: dict[int, AcceptanceProtocol] = {}
-    locked: dict[int, AcceptanceProtocol] = {}
-    protocols = AcceptanceProtocol.objects.filter(deployment_id__in=ids).select_related(
-        "locked_by", "created_by"
-    )
-    for p in protocols.order_by("deployment_id", "-version"):
-        current.setdefault(p.deployment_id, p)
-        if p.locked_at is not None:
-            locked.setdefault(p.deployment_id, p)
-    latest: dict[int, AcceptanceRun] = {}
-    runs = AcceptanceRun.objects.filter(protocol__deployment_id__in=ids).select_related("protocol")
-    for r in runs.defer("result", "report_html"):  # newest first (the model's ordering)
-        latest.setdefault(r.protocol.deployment_id, r)
+    latest = latest_of(deployments)
     return [
-        Row(d, current.get(d.pk), latest.get(d.pk), gap_of(locked.get(d.pk), latest.get(d.pk)))
+        Row(
+            d,
+            latest.protocol.get(d.pk),
+            latest.run.get(d.pk),
+            gap_of(latest.locked.get(d.pk), latest.run.get(d.pk)),
+        )
         for d in deployments
     ]
 

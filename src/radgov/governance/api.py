@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema, Status
+from ninja import FilterLookup, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from radgov.core.audit import Action, record
 from radgov.core.jobs_api import JobOut, accepted
+from radgov.core.paging import Page, PageQuery, paginate
 from radgov.core.problems import call_service
 from radgov.governance import selectors, services
 from radgov.governance.conformance.api import router as conformance_router
@@ -386,12 +387,14 @@ def _member_out(m: Membership) -> MemberOut:
 
 
 def _group_out(g: GovernanceGroup) -> GroupOut:
+    rows = getattr(g, "roster_rows", None)  # read for a whole list
+    members = list(selectors.roster(g)) if rows is None else rows
     return GroupOut(
         id=g.pk,
         name=g.name,
         charter=g.charter,
-        members=[_member_out(m) for m in selectors.roster(g)],
-        physician_members=selectors.physician_count(g),
+        members=[_member_out(m) for m in members],
+        physician_members=selectors.physician_count(g, memberships=members),
     )
 
 
@@ -422,8 +425,8 @@ def _request_out(r: ModelRequest) -> RequestOut:
     )
 
 
-def _meeting_out(m: Meeting) -> MeetingOut:
-    ok, why = selectors.quorum(m)
+def _meeting_out(m: Meeting, quorum: tuple[bool, str] | None = None) -> MeetingOut:
+    ok, why = quorum or selectors.quorum(m)
     return MeetingOut(
         id=m.pk,
         group_id=m.group_id,
@@ -499,9 +502,13 @@ def _users(ids: list[int]) -> list[Any]:
 # --- the group (administrators manage it: /admin/...) ------------------------------------------
 
 
-@router.get("/groups", response=list[GroupOut])
-def list_groups(request: HttpRequest) -> list[GroupOut]:
-    return [_group_out(g) for g in GovernanceGroup.objects.all()]
+@router.get("/groups", response=Page[GroupOut])
+def list_groups(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
+    roster = Membership.objects.select_related("user").order_by(*selectors.ROSTER_ORDER)
+    rows = GovernanceGroup.objects.order_by("name", "pk").prefetch_related(
+        models.Prefetch("memberships", queryset=roster, to_attr="roster_rows")
+    )
+    return paginate(rows, page, _group_out)
 
 
 @router.get("/groups/{group_id}", response=GroupOut)
@@ -546,9 +553,18 @@ def designate_champion(request: HttpRequest, user_id: int, payload: ChampionIn) 
 # --- conflicts ---------------------------------------------------------------------------------
 
 
-@router.get("/conflicts", response=list[ConflictOut])
-def list_conflicts(request: HttpRequest) -> list[ConflictOut]:
-    return [_conflict_out(c) for c in ConflictDeclaration.objects.select_related("user", "product")]
+class ConflictFilter(FilterSchema):
+    user: Annotated[int | None, FilterLookup("user_id")] = None
+    product: Annotated[int | None, FilterLookup("product_id")] = None
+    vendor: Annotated[str | None, FilterLookup("vendor__icontains")] = None
+
+
+@router.get("/conflicts", response=Page[ConflictOut])
+def list_conflicts(
+    request: HttpRequest, filters: Query[ConflictFilter], page: Query[PageQuery]
+) -> dict[str, Any]:
+    rows = ConflictDeclaration.objects.select_related("user", "product").order_by("-pk")
+    return paginate(filters.filter(rows), page, _conflict_out)
 
 
 @router.post("/conflicts", response={201: ConflictOut})
@@ -569,9 +585,18 @@ def declare_conflict(request: HttpRequest, payload: ConflictIn) -> Status[Confli
 # --- requests and selection --------------------------------------------------------------------
 
 
-@router.get("/requests", response=list[RequestOut])
-def list_requests(request: HttpRequest) -> list[RequestOut]:
-    return [_request_out(r) for r in ModelRequest.objects.select_related("champion")]
+class RequestFilter(FilterSchema):
+    status: str | None = None
+    group: Annotated[int | None, FilterLookup("group_id")] = None
+    champion: Annotated[int | None, FilterLookup("champion_id")] = None
+
+
+@router.get("/requests", response=Page[RequestOut])
+def list_requests(
+    request: HttpRequest, filters: Query[RequestFilter], page: Query[PageQuery]
+) -> dict[str, Any]:
+    rows = ModelRequest.objects.select_related("champion").order_by("-pk")
+    return paginate(filters.filter(rows), page, _request_out)
 
 
 @router.post("/requests", response={201: RequestOut})
@@ -601,9 +626,17 @@ def set_request_status(request: HttpRequest, request_id: int, payload: StatusIn)
     return _request_out(r)
 
 
-@router.get("/criteria", response=list[CriterionOut])
-def list_criteria(request: HttpRequest) -> list[CriterionOut]:
-    return [_criterion_out(c) for c in SelectionCriterion.objects.filter(active=True)]
+class CriterionFilter(FilterSchema):
+    group: Annotated[int | None, FilterLookup("group_id")] = None
+    category: str | None = None
+
+
+@router.get("/criteria", response=Page[CriterionOut])
+def list_criteria(
+    request: HttpRequest, filters: Query[CriterionFilter], page: Query[PageQuery]
+) -> dict[str, Any]:
+    rows = SelectionCriterion.objects.filter(active=True).order_by("category", "name", "pk")
+    return paginate(filters.filter(rows), page, _criterion_out)
 
 
 @router.post("/criteria", response={201: CriterionOut})
@@ -667,9 +700,24 @@ def get_comparison(request: HttpRequest, request_id: int) -> dict[str, Any]:
 # --- meetings, decisions, votes ----------------------------------------------------------------
 
 
-@router.get("/meetings", response=list[MeetingOut])
-def list_meetings(request: HttpRequest) -> list[MeetingOut]:
-    return [_meeting_out(m) for m in Meeting.objects.prefetch_related("attendees")]
+class MeetingFilter(FilterSchema):
+    group: Annotated[int | None, FilterLookup("group_id")] = None
+    held_from: Annotated[dt.date | None, FilterLookup("held_on__gte")] = None
+    held_until: Annotated[dt.date | None, FilterLookup("held_on__lte")] = None
+
+
+@router.get("/meetings", response=Page[MeetingOut])
+def list_meetings(
+    request: HttpRequest, filters: Query[MeetingFilter], page: Query[PageQuery]
+) -> dict[str, Any]:
+    rows = Meeting.objects.prefetch_related("attendees").order_by("-held_on", "-pk")
+    found: dict[Any, tuple[bool, str]] = {}
+    return paginate(
+        filters.filter(rows),
+        page,
+        lambda m: _meeting_out(m, found[m.pk]),
+        prepare=lambda chunk: found.update(selectors.quorums(chunk)),
+    )
 
 
 @router.post("/meetings", response={201: MeetingOut})
@@ -800,10 +848,22 @@ def meeting_notes_pdf(request: HttpRequest, meeting_id: int) -> HttpResponse:
 # --- issue reports -----------------------------------------------------------------------------
 
 
-@router.get("/issues", response=list[IssueOut])
-def list_issues(request: HttpRequest, queue: bool = False) -> list[IssueOut]:
-    rows = selectors.review_queue() if queue else IssueReport.objects.select_related("reporter")
-    return [_issue_out(i) for i in rows]
+class IssueFilter(FilterSchema):
+    status: str | None = None
+    severity: str | None = None
+    deployment: Annotated[int | None, FilterLookup("deployment_id")] = None
+    model_version: Annotated[int | None, FilterLookup("model_version_id")] = None
+
+
+@router.get("/issues", response=Page[IssueOut])
+def list_issues(
+    request: HttpRequest, filters: Query[IssueFilter], page: Query[PageQuery], queue: bool = False
+) -> dict[str, Any]:
+    """``queue=true``: the unresolved ones, most severe and oldest first."""
+    if queue:
+        return paginate(selectors.review_queue(), page, _issue_out)
+    rows = IssueReport.objects.select_related("reporter").order_by("-pk")
+    return paginate(filters.filter(rows), page, _issue_out)
 
 
 @router.post("/issue-reports", response={201: IssueOut})
@@ -866,9 +926,16 @@ def set_regulatory_profile(request: HttpRequest, product_id: int, payload: Profi
     return _profile_out(p)
 
 
-@router.get("/baas", response=list[BaaOut])
-def list_baas(request: HttpRequest) -> list[Baa]:
-    return list(Baa.objects.all())
+class BaaFilter(FilterSchema):
+    vendor: Annotated[str | None, FilterLookup("vendor__icontains")] = None
+    covers_phi: bool | None = None
+
+
+@router.get("/baas", response=Page[BaaOut])
+def list_baas(
+    request: HttpRequest, filters: Query[BaaFilter], page: Query[PageQuery]
+) -> dict[str, Any]:
+    return paginate(filters.filter(Baa.objects.order_by("vendor", "pk")), page)
 
 
 @router.post("/baas", response={201: BaaOut})

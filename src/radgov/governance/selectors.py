@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from radgov.core.roles import Role
@@ -41,11 +41,12 @@ def memberships_on(group: GovernanceGroup, day: dt.date | None = None) -> QueryS
     )
 
 
+ROSTER_ORDER = (F("left_on").desc(nulls_first=True), "position", "user__username")
+
+
 def roster(group: GovernanceGroup) -> QuerySet[Membership]:
     """Every membership, current ones first, the chair at the top."""
-    return group.memberships.select_related("user").order_by(
-        F("left_on").desc(nulls_first=True), "position", "user__username"
-    )
+    return group.memberships.select_related("user").order_by(*ROSTER_ORDER)
 
 
 def active_membership(group: GovernanceGroup, user: Any) -> Membership | None:
@@ -61,15 +62,40 @@ def is_member(user: Any, group: GovernanceGroup | None = None) -> bool:
     return rows.filter(group=group).exists() if group is not None else rows.exists()
 
 
-def physician_count(group: GovernanceGroup) -> int:
-    return group.active_memberships().filter(user__role=Role.PHYSICIAN).count()
+def physician_count(group: GovernanceGroup, *, memberships: Any = None) -> int:
+    """Current members who are physicians (``memberships``: the group's, read already)."""
+    if memberships is None:
+        return group.active_memberships().filter(user__role=Role.PHYSICIAN).count()
+    return sum(1 for m in memberships if m.left_on is None and m.user.role == Role.PHYSICIAN)
+
+
+def _member_on(m: Membership, day: dt.date) -> bool:
+    """The rule of ``memberships_on``, for memberships read already."""
+    return m.joined_on <= day and (m.left_on is None or m.left_on > day)
+
+
+def quorums(meetings: list[Meeting]) -> dict[Any, tuple[bool, str]]:
+    """``quorum`` of many meetings, their groups' memberships and attendees read once."""
+    prefetch_related_objects(meetings, "attendees")
+    groups = {m.group_id for m in meetings}
+    every = list(Membership.objects.filter(group_id__in=groups).select_related("user"))
+    return {
+        m.pk: _quorum(
+            m, [x for x in every if x.group_id == m.group_id and _member_on(x, m.held_on)]
+        )
+        for m in meetings
+    }
 
 
 def quorum(meeting: Meeting) -> tuple[bool, str]:
     """IV.A.5: a majority of the members of the day present, at least one of them
     a physician/qualified end-user (III.A.3)."""
-    members = [m.user for m in memberships_on(meeting.group, meeting.held_on)]
-    attending = set(meeting.attendees.values_list("pk", flat=True))
+    return _quorum(meeting, list(memberships_on(meeting.group, meeting.held_on)))
+
+
+def _quorum(meeting: Meeting, of_the_day: list[Membership]) -> tuple[bool, str]:
+    members = [m.user for m in of_the_day]
+    attending = {u.pk for u in meeting.attendees.all()}
     present = [u for u in members if u.pk in attending]
     physicians = [u for u in present if u.role == Role.PHYSICIAN]
     need = len(members) // 2 + 1
@@ -245,17 +271,25 @@ def passed_decisions(kind: str, *, deployment: Any = None, product: Any = None) 
     return [d for d in rows if d.passed]
 
 
+VERDICTS = (DecisionKind.APPROVE, DecisionKind.REJECT)
+
+
 def latest_verdict(deployment: Any) -> Decision | None:
     """The group's latest passed approval or rejection of a deployment."""
     rows = (
-        Decision.objects.filter(
-            deployment=deployment, kind__in=[DecisionKind.APPROVE, DecisionKind.REJECT]
-        )
+        Decision.objects.filter(deployment=deployment, kind__in=VERDICTS)
         .select_related("meeting")
         .prefetch_related("votes")
-        .order_by("-meeting__held_on", "-recorded_at", "-pk")
     )
-    return next((d for d in rows if d.passed), None)
+    return latest_passed(rows)
+
+
+def latest_passed(decisions: Any) -> Decision | None:
+    """The latest passed decision among ``decisions`` (by meeting date, then recording)."""
+    ordered = sorted(
+        decisions, key=lambda d: (d.meeting.held_on, d.recorded_at, d.pk), reverse=True
+    )
+    return next((d for d in ordered if d.passed), None)
 
 
 # --- issue reports -----------------------------------------------------------------------------
@@ -265,17 +299,24 @@ def review_queue() -> QuerySet[IssueReport]:
     """Issues not yet resolved, most severe and oldest first."""
     order = ["patient_safety", "high", "moderate", "low"]
     rows = IssueReport.objects.filter(status__in=[IssueStatus.OPEN, IssueStatus.TRIAGED])
-    rows = rows.select_related("deployment__model_version__product", "model_version__product")
+    rows = rows.select_related(
+        "deployment__model_version__product", "model_version__product", "reporter"
+    )
     return sorted(rows, key=lambda r: (order.index(r.severity), r.reported_at))  # type: ignore[return-value]
 
 
 # --- regulatory checklist (III.H, V) -----------------------------------------------------------
 
 
-def baa_covers(product: Any, *, on: dt.date | None = None) -> bool:
-    """Whether a BAA covering PHI with the product's vendor is in force on ``on``."""
+def baa_covers(product: Any, *, on: dt.date | None = None, baas: Any = None) -> bool:
+    """Whether a BAA covering PHI with the product's vendor is in force on ``on``
+    (``baas``: the BAAs covering PHI, read once for many products)."""
     day = on or timezone.localdate()
-    for baa in Baa.objects.filter(covers_phi=True, signed_on__lte=day):
+    if baas is None:
+        baas = Baa.objects.filter(covers_phi=True, signed_on__lte=day)
+    for baa in baas:
+        if not baa.covers_phi or baa.signed_on > day:
+            continue
         if baa.vendor.strip().casefold() != product.vendor.strip().casefold():
             continue
         if baa.expires_on is None or baa.expires_on >= day:
@@ -283,9 +324,14 @@ def baa_covers(product: Any, *, on: dt.date | None = None) -> bool:
     return False
 
 
-def off_label(product: Any) -> str | None:
-    """Why the practice's use of an FDA-regulated product is off-label, or None."""
-    profile = RegulatoryProfile.objects.filter(product=product).first()
+NOT_READ = object()
+
+
+def off_label(product: Any, *, profile: Any = NOT_READ) -> str | None:
+    """Why the practice's use of an FDA-regulated product is off-label, or None
+    (``profile``: its regulatory profile, when read already)."""
+    if profile is NOT_READ:
+        profile = RegulatoryProfile.objects.filter(product=product).first()
     if profile is None or not product.is_fda_regulated or not profile.local_use:
         return None
     if profile.local_use == product.category:

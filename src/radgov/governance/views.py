@@ -9,6 +9,7 @@ from typing import Any
 from django import forms as djforms
 from django.apps import apps
 from django.contrib import messages
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -235,10 +236,11 @@ def meetings(request: HttpRequest) -> HttpResponse:
         m = _try(form, request, services.create_meeting, request.user, group, **form.cleaned_data)
         if m is not None:
             return redirect("governance:meeting", meeting_id=m.pk)
-    rows = [
-        {"meeting": m, "quorum": selectors.quorum(m), "decisions": m.decisions.count()}
-        for m in Meeting.objects.select_related("group")
-    ]
+    listed = list(
+        Meeting.objects.select_related("group").annotate(decision_count=Count("decisions"))
+    )
+    found = selectors.quorums(listed)
+    rows = [{"meeting": m, "quorum": found[m.pk], "decisions": m.decision_count} for m in listed]
     return render(request, "governance/meetings.html", {"rows": rows, "form": form, "group": group})
 
 
@@ -300,7 +302,9 @@ def vote(request: HttpRequest, decision_id: int) -> HttpResponse:
 
 def issues(request: HttpRequest) -> HttpResponse:
     queue = selectors.review_queue()
-    closed = IssueReport.objects.filter(status__in=["resolved", "closed"])[:50]
+    closed = IssueReport.objects.filter(status__in=["resolved", "closed"]).select_related(
+        "reporter"
+    )[:50]
     return render(
         request,
         "governance/issues.html",

@@ -5,21 +5,31 @@ not, 422 naming the rule (and the practice parameter's clause) when the input br
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import File, Form, Router, Schema, Status
+from ninja import File, FilterLookup, FilterSchema, Form, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from radgov.accounts.models import User
+from radgov.core.paging import Page, PageQuery, paginate
 from radgov.dicom.criteria import Criteria, CriteriaError
 from radgov.inventory import lifecycle, services
 from radgov.inventory import model_card as cards
-from radgov.inventory.models import Deployment, Document, ModelVersion, Product
+from radgov.inventory.alarms_api import router as alarms_router
+from radgov.inventory.models import (
+    Deployment,
+    DeploymentTransition,
+    Document,
+    ModelVersion,
+    Product,
+)
 
 router = Router(tags=["inventory"])
+router.add_router("", alarms_router)
 
 
 class ProductIn(Schema):
@@ -235,7 +245,26 @@ def _version_out(mv: ModelVersion) -> dict[str, Any]:
     }
 
 
+def _load_for_out(rows: list[Deployment]) -> None:
+    """Read what the answers for ``rows`` need, for all of them at once: versions and
+    products, people, histories, and what each next move is missing."""
+    prefetch_related_objects(
+        rows,
+        "model_version__product",
+        "technical_contact",
+        "clinical_champions",
+        "end_users",
+        "pilot_users",
+        Prefetch(
+            "transitions", queryset=DeploymentTransition.objects.select_related("by", "by_machine")
+        ),
+    )
+    for d, missing in zip(rows, lifecycle.blockers(rows).values(), strict=True):
+        d.blockers = missing  # type: ignore[attr-defined]
+
+
 def _deployment_out(d: Deployment) -> dict[str, Any]:
+    """The answer for a deployment that ``_load_for_out`` has loaded."""
     return {
         "id": d.pk,
         "model_version_id": d.model_version_id,
@@ -256,17 +285,19 @@ def _deployment_out(d: Deployment) -> dict[str, Any]:
             {
                 "from_stage": t.from_stage,
                 "to_stage": t.to_stage,
-                "by": t.by.username if t.by else None,
+                "by": t.by_name,
                 "at": t.at,
                 "reason": t.reason,
             }
-            for t in d.transitions.select_related("by")
+            for t in d.transitions.all()
         ],
-        "missing": {
-            str(target.value): lifecycle.missing_for(d, target)
-            for target in lifecycle.allowed_targets(d)
-        },
+        "missing": d.blockers,  # type: ignore[attr-defined]
     }
+
+
+def _one_deployment(d: Deployment) -> dict[str, Any]:
+    _load_for_out([d])
+    return _deployment_out(d)
 
 
 def _users(ids: list[int], what: str) -> list[User]:
@@ -280,9 +311,19 @@ def _users(ids: list[int], what: str) -> list[User]:
 # --- products and versions -------------------------------------------------------------------
 
 
-@router.get("/products", response=list[ProductOut])
-def list_products(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_product_out(p) for p in Product.objects.order_by("vendor", "name")]
+class ProductFilter(FilterSchema):
+    vendor: Annotated[str | None, FilterLookup("vendor__icontains")] = None
+    name: Annotated[str | None, FilterLookup("name__icontains")] = None
+    category: str | None = None
+    regulatory_pathway: str | None = None
+
+
+@router.get("/products", response=Page[ProductOut])
+def list_products(
+    request: HttpRequest, filters: Query[ProductFilter], page: Query[PageQuery]
+) -> dict[str, Any]:
+    rows = filters.filter(Product.objects.order_by("vendor", "name", "pk"))
+    return paginate(rows, page, _product_out)
 
 
 @router.post("/products", response={201: ProductOut})
@@ -311,10 +352,11 @@ def update_product(request: HttpRequest, product_id: int, payload: ProductPatch)
     return _product_out(row)
 
 
-@router.get("/products/{product_id}/versions", response=list[VersionOut])
-def list_versions(request: HttpRequest, product_id: int) -> list[dict[str, Any]]:
+@router.get("/products/{product_id}/versions", response=Page[VersionOut])
+def list_versions(request: HttpRequest, product_id: int, page: Query[PageQuery]) -> dict[str, Any]:
     product = get_object_or_404(Product, pk=product_id)
-    return [_version_out(mv) for mv in product.versions.all()]
+    rows = product.versions.prefetch_related("documents").order_by("-release_date", "-id")
+    return paginate(rows, page, _version_out)
 
 
 @router.post("/products/{product_id}/versions", response={201: VersionOut})
@@ -376,12 +418,20 @@ def upload_document(
 # --- deployments -----------------------------------------------------------------------------
 
 
-@router.get("/deployments", response=list[DeploymentOut])
-def list_deployments(request: HttpRequest, stage: str | None = None) -> list[dict[str, Any]]:
-    rows = Deployment.objects.select_related("model_version__product", "technical_contact")
-    if stage:
-        rows = rows.filter(status=stage)
-    return [_deployment_out(d) for d in rows.order_by("pk")]
+class DeploymentFilter(FilterSchema):
+    stage: Annotated[str | None, FilterLookup("status")] = None
+    site: Annotated[str | None, FilterLookup("site__icontains")] = None
+    model_version: Annotated[int | None, FilterLookup("model_version_id")] = None
+    product: Annotated[int | None, FilterLookup("model_version__product_id")] = None
+
+
+@router.get("/deployments", response=Page[DeploymentOut])
+def list_deployments(
+    request: HttpRequest, filters: Query[DeploymentFilter], page: Query[PageQuery]
+) -> dict[str, Any]:
+    """Each with its history and, for every move it may make next, what is missing."""
+    rows = filters.filter(Deployment.objects.order_by("pk"))
+    return paginate(rows, page, _deployment_out, prepare=_load_for_out)
 
 
 @router.post("/versions/{version_id}/deployments", response={201: DeploymentOut})
@@ -407,12 +457,12 @@ def create_deployment(
         )
     except REFUSED as exc:
         raise _refuse(exc) from None
-    return Status(201, _deployment_out(row))
+    return Status(201, _one_deployment(row))
 
 
 @router.get("/deployments/{deployment_id}", response=DeploymentOut)
 def get_deployment(request: HttpRequest, deployment_id: int) -> dict[str, Any]:
-    return _deployment_out(get_object_or_404(Deployment, pk=deployment_id))
+    return _one_deployment(get_object_or_404(Deployment, pk=deployment_id))
 
 
 @router.patch("/deployments/{deployment_id}", response=DeploymentOut)
@@ -447,7 +497,7 @@ def update_deployment(
         row = services.update_deployment(request.user, row, **fields)
     except REFUSED as exc:
         raise _refuse(exc) from None
-    return _deployment_out(row)
+    return _one_deployment(row)
 
 
 @router.post("/deployments/{deployment_id}/transition", response=DeploymentOut)
@@ -460,7 +510,7 @@ def transition_deployment(
         row = lifecycle.transition(request.user, row, payload.to, reason=payload.reason)
     except REFUSED as exc:
         raise _refuse(exc) from None
-    return _deployment_out(row)
+    return _one_deployment(row)
 
 
 @router.post("/deployments/{deployment_id}/upgrade", response={201: DeploymentOut})
@@ -474,7 +524,7 @@ def propose_upgrade(
         new = services.propose_upgrade(request.user, row, mv)
     except REFUSED as exc:
         raise _refuse(exc) from None
-    return Status(201, _deployment_out(new))
+    return Status(201, _one_deployment(new))
 
 
 @router.post("/criteria/evaluate", response=CriteriaOut)

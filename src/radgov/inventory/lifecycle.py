@@ -16,21 +16,36 @@ determination and the legal/compliance review; training the training procedure.
 Evidence of local acceptance testing (IV.E) comes from providers registered with
 :func:`register_acceptance_evidence` (a governance waiver, a passed evaluation run); each says
 why it holds none, and a refusal repeats what they say.
+
+A list of deployments asks :func:`blockers` for every row at once: each app may register a
+*preload* (:func:`register_preload`) that reads what its guards need for all the rows in a
+few queries and keeps it with :func:`remember`; a guard reads it with :func:`fact`, which
+computes it for the one deployment when nothing was preloaded (a transition, a detail page).
+
+Only people move a deployment (IV.A.1), with one exception: a monitoring alarm may suspend
+one (:func:`suspend_on_alarm`) when the governance group allowed that machine to
+(:func:`allow_alarm_suspension`, an ``AlarmSuspension``).  The move is recorded as the
+alarm's act, naming the standing permission; resuming stays a person's decision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.utils import timezone
 
+from radgov.core import context, policy
+from radgov.core.audit import Action, record
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.inventory.stages import Stage
 
 if TYPE_CHECKING:
-    from radgov.inventory.models import Deployment
+    from radgov.core.models import Machine
+    from radgov.inventory.models import AlarmSuspension, Deployment
 
 __all__ = [
     "ALLOWED",
@@ -38,16 +53,26 @@ __all__ = [
     "LifecycleError",
     "NotPermitted",
     "Stage",
+    "allow_alarm_suspension",
     "allowed_targets",
+    "blockers",
+    "fact",
     "missing_for",
     "register_acceptance_evidence",
     "register_guard",
+    "register_preload",
+    "remember",
+    "suspend_on_alarm",
     "transition",
+    "withdraw_alarm_suspension",
 ]
 
 Guard = Callable[["Deployment"], list[str]]
 # None when the provider holds evidence for the deployment; otherwise why it holds none
 EvidenceProvider = Callable[["Deployment"], str | None]
+# reads, for many deployments at once, what guards will ask; keeps it with remember()
+Preload = Callable[[list["Deployment"]], None]
+T = TypeVar("T")
 
 PILOT_MAX_USERS = 10
 
@@ -67,8 +92,14 @@ ALLOWED: dict[Stage, tuple[Stage, ...]] = {
 # Moves that must say why (recorded on the transition).
 REASON_REQUIRED = frozenset({Stage.SUSPENDED, Stage.SUNSET})
 
+SUSPEND_ON_ALARM = "inventory.suspend_on_alarm"  # the policy's grant for an alarm's machine
+
 _guards: dict[Stage, list[Guard]] = {stage: [] for stage in Stage}
 _evidence: list[EvidenceProvider] = []
+_preloads: list[Preload] = []
+_facts: ContextVar[dict[tuple[str, Any], Any] | None] = ContextVar(
+    "radgov_lifecycle_facts", default=None
+)
 
 
 class LifecycleError(ValueError):
@@ -100,6 +131,49 @@ def register_acceptance_evidence(provider: EvidenceProvider) -> None:
         _evidence.append(provider)
 
 
+def register_preload(preload: Preload) -> None:
+    """Run ``preload(deployments)`` before the guards of a list of deployments run."""
+    if preload not in _preloads:
+        _preloads.append(preload)
+
+
+def remember(name: str, key: Any, value: Any) -> None:
+    """Keep a preloaded fact (``key``: a deployment's, version's or product's pk)."""
+    facts = _facts.get()
+    if facts is not None:
+        facts[(name, key)] = value
+
+
+def fact(name: str, key: Any, compute: Callable[[], T]) -> T:
+    """The preloaded fact, or ``compute()`` when none was preloaded."""
+    facts = _facts.get()
+    if facts is not None and (name, key) in facts:
+        return facts[(name, key)]  # type: ignore[no-any-return]
+    return compute()
+
+
+@contextmanager
+def _preloaded(deployments: list[Deployment]) -> Iterator[None]:
+    token = _facts.set({})
+    try:
+        for preload in list(_preloads):
+            preload(deployments)
+        yield
+    finally:
+        _facts.reset(token)
+
+
+def blockers(deployments: list[Deployment]) -> dict[Any, dict[str, list[str]]]:
+    """For each deployment, for each stage it may move to next, what is missing: the same
+    as ``missing_for`` for each, with what the guards need read once for all of them.  The
+    deployments come with their model version, product and people loaded."""
+    with _preloaded(deployments):
+        return {
+            d.pk: {target.value: missing_for(d, target) for target in allowed_targets(d)}
+            for d in deployments
+        }
+
+
 def guards_for(target: Stage | str) -> list[Guard]:
     return list(_guards[Stage(target)])
 
@@ -117,9 +191,11 @@ def missing_for(deployment: Deployment, target: Stage | str) -> list[str]:
 
 
 def may_transition(user: Any) -> bool:
-    """Only governance-group members and administrators move a deployment (IV.A.1)."""
+    """Only governance-group members and administrators move a deployment (IV.A.1): people,
+    never a machine."""
     return bool(
         user is not None
+        and not policy.is_machine(user)
         and user.is_authenticated
         and user.is_active
         and (user.is_governance_member or user.role == Role.ADMINISTRATOR)
@@ -177,7 +253,9 @@ def transition(
     return deployment
 
 
-def _move(user: Any, deployment: Deployment, current: Stage, target: Stage, reason: str) -> None:
+def _move(
+    user: Any, deployment: Deployment, current: Stage, target: Stage, reason: str, **on: Any
+) -> None:
     from radgov.inventory.models import DeploymentTransition
 
     deployment.status = target
@@ -185,8 +263,118 @@ def _move(user: Any, deployment: Deployment, current: Stage, target: Stage, reas
         deployment.deployment_date = timezone.localdate()
     deployment.save()
     DeploymentTransition.objects.create(
-        deployment=deployment, from_stage=current, to_stage=target, by=user, reason=reason
+        deployment=deployment, from_stage=current, to_stage=target, by=user, reason=reason, **on
     )
+
+
+# --- suspension by a monitoring alarm (IV.G) -------------------------------------------------
+
+
+def _require_governance(user: Any) -> None:
+    if not may_transition(user):
+        raise NotPermitted(
+            "IV.A.1: only governance-group members and administrators decide which alarms may "
+            "suspend a deployment"
+        )
+
+
+@service
+def allow_alarm_suspension(
+    user: Any, deployment: Deployment, machine: Machine, *, note: str = ""
+) -> AlarmSuspension:
+    """The governance group's standing permission for ``machine``'s alarm to suspend
+    ``deployment``; allowing it again while it stands changes nothing."""
+    from radgov.inventory.models import AlarmSuspension
+
+    _require_governance(user)
+    if not machine.is_active:
+        raise LifecycleError(f"{machine} is deactivated")
+    if SUSPEND_ON_ALARM not in policy.grants_of(machine):
+        raise LifecycleError(
+            f"{machine} does not hold the grant {SUSPEND_ON_ALARM}: an administrator gives it "
+            "(radgov machines grants), or the task declares it"
+        )
+    standing = AlarmSuspension.objects.filter(
+        deployment=deployment, machine=machine, withdrawn_at__isnull=True
+    ).first()
+    if standing is not None:
+        return standing
+    return AlarmSuspension.objects.create(
+        deployment=deployment, machine=machine, note=(note or "").strip(), allowed_by=user
+    )
+
+
+@service
+def withdraw_alarm_suspension(user: Any, suspension: AlarmSuspension) -> AlarmSuspension:
+    from radgov.inventory.models import AlarmSuspension
+
+    _require_governance(user)
+    suspension = AlarmSuspension.objects.select_for_update().get(pk=suspension.pk)
+    if suspension.withdrawn_at is None:
+        suspension.withdrawn_at, suspension.withdrawn_by = timezone.now(), user
+        suspension.save()
+    return suspension
+
+
+@service
+def suspend_on_alarm(
+    machine: Any, deployment: Deployment, *, alarm: str, reason: str
+) -> Deployment:
+    """Suspend a live deployment because ``machine``'s alarm ``alarm`` fired, as the
+    governance group allowed (IV.G).  Refused to anyone but a machine holding the grant, acting
+    as itself, with a standing permission for this deployment.  An alarm that fires again on
+    a suspended deployment changes nothing."""
+    from radgov.inventory.models import AlarmSuspension, Deployment
+
+    if not policy.machine_may(machine, SUSPEND_ON_ALARM):
+        raise NotPermitted(
+            f"IV.G: only a machine holding {SUSPEND_ON_ALARM} suspends a deployment on an alarm; "
+            "people suspend through the lifecycle (transition)"
+        )
+    if context.current().user is not machine:
+        raise NotPermitted(
+            f"{machine} must act as itself (radgov.core.machines.acting_as) so the audit trail "
+            "names it"
+        )
+    alarm, reason = (alarm or "").strip(), (reason or "").strip()
+    if not alarm or not reason:
+        raise LifecycleError("an alarm's suspension names the alarm and says why (reason)")
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    allowed = AlarmSuspension.objects.filter(
+        deployment=deployment, machine=machine, withdrawn_at__isnull=True
+    ).first()
+    if allowed is None:
+        raise NotPermitted(
+            f"IV.G: the governance group has not allowed {machine} to suspend {deployment}"
+        )
+    current = Stage(deployment.status)
+    if current == Stage.SUSPENDED:
+        return deployment
+    if Stage.SUSPENDED not in ALLOWED[current]:
+        raise LifecycleError(
+            f"{deployment} is {current.label.lower()}: not live, nothing to suspend"
+        )
+    _move(
+        None,
+        deployment,
+        current,
+        Stage.SUSPENDED,
+        f"alarm {alarm}: {reason}",
+        by_machine=machine,
+        alarm_suspension=allowed,
+    )
+    record(
+        action=Action.EXECUTE,
+        obj=deployment,
+        detail={
+            "act": "suspend on alarm",
+            "alarm": alarm,
+            "configuration": allowed.pk,
+            "allowed_by": allowed.allowed_by_id,
+            "from": current.value,
+        },
+    )
+    return deployment
 
 
 # --- the inventory's own guards ------------------------------------------------------------
@@ -196,9 +384,28 @@ def ifu_guard(deployment: Deployment) -> list[str]:
     from radgov.inventory.models import DocumentKind
 
     version = deployment.model_version
-    if version.documents.filter(kind=DocumentKind.IFU).exists():
+    has_ifu = fact(
+        "inventory.has_ifu",
+        version.pk,
+        lambda: version.documents.filter(kind=DocumentKind.IFU).exists(),
+    )
+    if has_ifu:
         return []
     return [f"IV.F.2: no IFU document uploaded for version {version.version}"]
+
+
+def preload_ifus(deployments: list[Deployment]) -> None:
+    from radgov.inventory.models import Document, DocumentKind
+
+    versions = {d.model_version_id for d in deployments}
+    with_ifu = set(
+        Document.objects.filter(model_version_id__in=versions, kind=DocumentKind.IFU)
+        .order_by()
+        .values_list("model_version_id", flat=True)
+        .distinct()
+    )
+    for version in versions:
+        remember("inventory.has_ifu", version, version in with_ifu)
 
 
 def release_policy_guard(deployment: Deployment) -> list[str]:
@@ -211,7 +418,7 @@ def release_policy_guard(deployment: Deployment) -> list[str]:
 
 
 def pilot_group_guard(deployment: Deployment) -> list[str]:
-    count = deployment.pilot_users.count()
+    count = len(deployment.pilot_users.all())  # prefetched for a list
     if count == 0:
         return ["no pilot group: name the small group of end-users who will pilot the model"]
     if count > PILOT_MAX_USERS:
@@ -246,6 +453,7 @@ def register_inventory_guards() -> None:
         register_guard(target, acceptance_guard)
     register_guard(Stage.PILOT, pilot_group_guard)
     register_guard(Stage.DEPLOYED, end_users_guard)
+    register_preload(preload_ifus)
 
 
 register_inventory_guards()

@@ -210,12 +210,52 @@ class Deployment(AuditedModel):
         return Criteria.from_dict(self.inclusion_criteria or {})
 
 
+class AlarmSuspension(AuditedModel):
+    """The governance group's standing decision that ``machine`` (a monitoring alarm: a
+    periodic task or a monitoring system's API client) may suspend ``deployment`` when its
+    alarm fires (IV.G).  Set and withdrawn by a governance-group member or an
+    administrator; resuming the deployment stays a person's decision."""
+
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="alarm_suspensions"
+    )
+    machine = models.ForeignKey("core.Machine", on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True, help_text="why, or the decision that settled it")
+    allowed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    allowed_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["allowed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "machine"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="inventory_alarmsuspension_one_standing",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"alarm suspension {self.pk} of {self.deployment} by {self.machine}"
+
+
 class DeploymentTransition(AuditedModel):
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="transitions")
     from_stage = models.CharField(max_length=32, choices=Stage.choices)
     to_stage = models.CharField(max_length=32, choices=Stage.choices)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by_machine = models.ForeignKey(
+        "core.Machine", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    alarm_suspension = models.ForeignKey(
+        AlarmSuspension, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     at = models.DateTimeField(auto_now_add=True)
     reason = models.TextField(blank=True)
@@ -225,6 +265,13 @@ class DeploymentTransition(AuditedModel):
 
     def __str__(self) -> str:
         return f"{self.deployment}: {self.from_stage} -> {self.to_stage}"
+
+    @property
+    def by_name(self) -> str | None:
+        """Who made the move: a person's user name, or a machine's name."""
+        if self.by is not None:
+            return self.by.username
+        return self.by_machine.name if self.by_machine is not None else None
 
 
 class DocumentKind(models.TextChoices):

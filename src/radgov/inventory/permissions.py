@@ -4,11 +4,13 @@ Everyone logged in reads the inventory (it holds no patient data; vendors see it
 too).  Changes are offered to every role but the vendor's; the services then admit
 administrators, imaging informatics and governance-group members (a capacity, not
 a role, so it is checked there), and lifecycle moves only governance-group members
-and administrators.  Documents are uploaded by administrators and informatics."""
+and administrators.  Documents are uploaded by administrators and informatics.  A machine
+holding ``inventory.suspend_on_alarm`` may suspend a deployment whose governance group
+allowed it to, and nothing else."""
 
 from __future__ import annotations
 
-from radgov.core.policy import Rule, anyone, only
+from radgov.core.policy import Grant, Rule, anyone, grant, machines, only
 from radgov.core.roles import Role
 
 NOT_VENDOR = tuple(r for r in Role if r != Role.VENDOR)
@@ -59,4 +61,18 @@ RULES: dict[str, Rule] = {
     "api:inventory_transition_deployment": editors(),
     "api:inventory_propose_upgrade": editors(),
     "api:inventory_evaluate_criteria": anyone(),
+    # suspension by a monitoring alarm (IV.G): the governance group allows it (the service
+    # admits governance-group members and administrators), the alarm's machine acts on it
+    "api:inventory_allow_alarm_suspension": editors(),
+    "api:inventory_withdraw_alarm_suspension": editors(),
+    "api:inventory_suspend_on_alarm": machines("inventory.suspend_on_alarm"),
+}
+
+GRANTS: dict[str, Grant] = {
+    "inventory.suspend_on_alarm": grant(
+        "suspend a deployment when its alarm fires, where the governance group allowed this "
+        "machine to (IV.G); resuming stays a person's decision",
+        "task",
+        "api_client",
+    ),
 }

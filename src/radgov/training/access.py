@@ -88,9 +88,52 @@ TRAINED, NO_RECORD, EXPIRED, NO_IFU, NOT_ATTESTED = (
 
 def training_status(user: User, model_version, *, at: dt.datetime | None = None) -> TrainingStatus:  # type: ignore[no-untyped-def]
     at = at or timezone.now()
-    who = user.get_username()
     record = base_record(user, model_version, at=at)
     ifu = current_ifu(model_version, at=at)
+    attested = ifu is not None and has_attested(user, ifu, at=at)
+    return _status(user, model_version, at, record, ifu, attested)
+
+
+def training_statuses(
+    pairs: list[tuple[User, Any]], *, at: dt.datetime | None = None
+) -> dict[tuple[Any, Any], TrainingStatus]:
+    """``training_status`` of many (person, model version) pairs, in three queries:
+    {(user pk, version pk): status}."""
+    from radgov.inventory.models import Document, DocumentKind
+
+    at = at or timezone.now()
+    users = {u.pk for u, _ in pairs}
+    versions = {mv.pk for _, mv in pairs}
+    records: dict[tuple[Any, Any], TrainingRecord] = {}
+    for r in TrainingRecord.objects.filter(
+        user_id__in=users,
+        model_version_id__in=versions,
+        is_supplemental=False,
+        completed_at__lte=at,
+    ).order_by("-expires_at", "-id"):
+        records.setdefault((r.user_id, r.model_version_id), r)
+    ifus: dict[Any, Any] = {}
+    for doc in Document.objects.filter(
+        model_version_id__in=versions, kind=DocumentKind.IFU, uploaded_at__lte=at
+    ).order_by("-uploaded_at", "-id"):
+        ifus.setdefault(doc.model_version_id, doc)
+    attested = set(
+        IfuAttestation.objects.filter(
+            user_id__in=users, document__in=list(ifus.values()), attested_at__lte=at
+        ).values_list("user_id", "document_id")
+    )
+    out = {}
+    for user, mv in pairs:
+        ifu = ifus.get(mv.pk)
+        seen = ifu is not None and (user.pk, ifu.pk) in attested
+        out[(user.pk, mv.pk)] = _status(user, mv, at, records.get((user.pk, mv.pk)), ifu, seen)
+    return out
+
+
+def _status(
+    user: User, model_version, at: dt.datetime, record, ifu, attested: bool
+) -> TrainingStatus:  # type: ignore[no-untyped-def]
+    who = user.get_username()
     if record is None:
         reason = f"IV.F: {who} has no current training record for {model_version}"
         return TrainingStatus(NO_RECORD, reason, None, ifu)
@@ -105,7 +148,7 @@ def training_status(user: User, model_version, *, at: dt.datetime | None = None)
             f"IV.F.2: {model_version} has no IFU on file, so {who} cannot have attested reading it"
         )
         return TrainingStatus(NO_IFU, reason, record, None)
-    if not has_attested(user, ifu, at=at):
+    if not attested:
         reason = (
             f"IV.F.2: {who} has not attested reading the IFU (version {ifu.version_label}) "
             f"of {model_version}"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
+from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import FilterLookup, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from radgov.accounts.models import User
+from radgov.core.paging import Page, PageQuery, paginate
 from radgov.core.problems import call_service
 from radgov.core.roles import Role
 from radgov.training import selectors, services
@@ -150,12 +152,17 @@ def _user(user_id: int) -> User:
     return user
 
 
-@router.get("/procedures", response=list[ProcedureOut])
-def list_procedures(request: HttpRequest, model_version: int | None = None) -> list[ProcedureOut]:
+class ProcedureFilter(FilterSchema):
+    model_version: Annotated[int | None, FilterLookup("model_version_id")] = None
+    is_supplemental: bool | None = None
+
+
+@router.get("/procedures", response=Page[ProcedureOut])
+def list_procedures(
+    request: HttpRequest, filters: Query[ProcedureFilter], page: Query[PageQuery]
+) -> dict[str, object]:
     rows = TrainingProcedure.objects.select_related("model_version__product", "created_by")
-    if model_version is not None:
-        rows = rows.filter(model_version_id=model_version)
-    return [_procedure_out(p) for p in rows]
+    return paginate(filters.filter(rows.order_by("model_version_id", "-pk")), page, _procedure_out)
 
 
 @router.post("/procedures", response={201: ProcedureOut})
@@ -175,18 +182,19 @@ def create_procedure(request: HttpRequest, payload: ProcedureIn) -> Status[Proce
     return Status(201, _procedure_out(proc))
 
 
-@router.get("/records", response=list[RecordOut])
+class RecordFilter(FilterSchema):
+    user: Annotated[int | None, FilterLookup("user_id")] = None
+    model_version: Annotated[int | None, FilterLookup("model_version_id")] = None
+
+
+@router.get("/records", response=Page[RecordOut])
 def list_records(
-    request: HttpRequest, user: int | None = None, model_version: int | None = None
-) -> list[RecordOut]:
+    request: HttpRequest, filters: Query[RecordFilter], page: Query[PageQuery]
+) -> dict[str, object]:
     """Your own records; all records for governance-group members and administrators;
     your deployments' people's records for a clinical champion."""
     rows = selectors.visible_records(request.user)  # type: ignore[arg-type]
-    if user is not None:
-        rows = rows.filter(user_id=user)
-    if model_version is not None:
-        rows = rows.filter(model_version_id=model_version)
-    return [_record_out(r) for r in rows]
+    return paginate(filters.filter(rows).order_by("-completed_at", "-pk"), page, _record_out)
 
 
 @router.post("/records", response={201: RecordOut})

@@ -160,7 +160,12 @@ def training_by_deployment(user: User) -> list[DeploymentTraining]:
 
 def visible_records(user: User) -> QuerySet[TrainingRecord]:
     rows = TrainingRecord.objects.select_related(
-        "user", "procedure", "model_version__product", "ifu_attestation__document"
+        "user",
+        "procedure",
+        "model_version__product",
+        "ifu_attestation__document",
+        "trainer",
+        "recorded_by",
     )
     if governs_training(user):
         return rows

@@ -10,6 +10,7 @@ from typing import IO, Any
 from radgov.core.audit.codes import Action, EventCode
 from radgov.core.audit.writer import record
 from radgov.core.models import AuditEntry
+from radgov.core.paging import PageQuery, paginate
 
 MAX_LIMIT = 1000
 LOOKUPS = {
@@ -20,6 +21,29 @@ LOOKUPS = {
     "object_id": "object_id",
     "actor_id": "actor_id",
 }
+
+
+def _matching(given: dict[str, Any]) -> Any:
+    given = {name: value for name, value in given.items() if value is not None}
+    return given, AuditEntry.objects.filter(
+        **{LOOKUPS[name]: value for name, value in given.items()}
+    )
+
+
+def _record_list(user: Any, given: dict[str, Any], count: int, **more: Any) -> None:
+    actor = user if getattr(user, "is_authenticated", False) else None
+    record(
+        action=Action.READ,
+        object_type="core.auditentry",
+        event_code=EventCode.AUDIT_LOG_USED,
+        detail={
+            "purpose": "list",
+            "filters": {name: str(value) for name, value in given.items()},
+            "count": count,
+            **more,
+        },
+        actor=actor,
+    )
 
 
 def list_entries(
@@ -34,28 +58,29 @@ def list_entries(
     limit: int = 100,
 ) -> list[AuditEntry]:
     """The newest entries first, filtered; records the read (with the filters, not the results)."""
-    given = {
-        "since": since,
-        "until": until,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "actor_id": actor_id,
-    }
-    given = {name: value for name, value in given.items() if value is not None}
-    limit = min(max(int(limit), 1), MAX_LIMIT)
-    qs = AuditEntry.objects.filter(**{LOOKUPS[name]: value for name, value in given.items()})
-    entries = list(qs.order_by("-seq")[:limit])
-    shown = {name: str(value) for name, value in given.items()}
-    actor = user if getattr(user, "is_authenticated", False) else None
-    record(
-        action=Action.READ,
-        object_type="core.auditentry",
-        event_code=EventCode.AUDIT_LOG_USED,
-        detail={"purpose": "list", "filters": shown, "count": len(entries)},
-        actor=actor,
+    given, qs = _matching(
+        {
+            "since": since,
+            "until": until,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "actor_id": actor_id,
+        }
     )
+    limit = min(max(int(limit), 1), MAX_LIMIT)
+    entries = list(qs.order_by("-seq")[:limit])
+    _record_list(user, given, len(entries))
     return entries
+
+
+def page_of_entries(user: Any, page: PageQuery, **filters: Any) -> dict[str, Any]:
+    """One page of the entries matching ``filters`` (the names of ``LOOKUPS``), newest first,
+    with the total; records the read (the filters and the page, not the results)."""
+    given, qs = _matching(filters)
+    result = paginate(qs.order_by("-seq"), page)
+    _record_list(user, given, len(result["items"]), offset=page.offset, total=result["total"])
+    return result
 
 
 def count_entries() -> int:

@@ -1,9 +1,11 @@
-"""Verify the trail in the database: the chain, the checkpoints, the anchor file.
+"""Verify the trail in the database: the chain, the checkpoints, the anchor file, and each
+batch entry against the rows it names.
 
 Reads, in this order so that concurrent writers cannot cause a false alarm:
 the anchor file, the chain head, the checkpoints, then the entries in seq order
 in chunks (never all in memory).  The walk itself is ``chain.verify_rows``, the
-same pure function the tests drive with in-memory rows.
+same pure function the tests drive with in-memory rows.  The batches are checked last
+(``rowcheck``), unless only the chain is asked for.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
-from radgov.core.audit import checkpoint
+from radgov.core.audit import checkpoint, rowcheck
 from radgov.core.audit.chain import ROW_FIELDS, Problem, verify_rows
 from radgov.core.audit.codes import Action, EventCode
 from radgov.core.audit.writer import record
@@ -25,6 +27,7 @@ class Report:
     last_seq: int = 0
     checkpoints: int = 0
     anchor_checked: bool = False
+    rows: rowcheck.RowReport | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -34,17 +37,28 @@ class Report:
     def summary(self) -> str:
         if self.ok:
             anchor = "anchor file matches" if self.anchor_checked else "no anchor file"
+            batches = "batches not checked against their rows"
+            if self.rows is not None:
+                batches = (
+                    f"batches matching their rows: {self.rows.checked}, "
+                    f"superseded by later writes: {self.rows.superseded}"
+                )
             return (
                 f"audit trail intact: {self.entries} entries (1..{self.last_seq}), "
-                f"signed checkpoints: {self.checkpoints}, {anchor}"
+                f"signed checkpoints: {self.checkpoints}, {anchor}, {batches}"
             )
         return "; ".join(str(p) for p in self.problems)
 
 
 def verify_trail(
-    *, chunk_size: int = 2000, record_use: bool = True, actor_name: str | None = None
+    *,
+    chunk_size: int = 2000,
+    record_use: bool = True,
+    actor_name: str | None = None,
+    batch_rows: bool = True,
 ) -> Report:
-    """Check everything; then (by default) record the verification as a use of the audit log."""
+    """Check everything (the batches' rows unless ``batch_rows`` is False); then (by default)
+    record the verification as a use of the audit log."""
     try:
         anchor, anchor_problem = checkpoint.read_anchor(), None
     except checkpoint.AnchorUnreadable as exc:
@@ -74,6 +88,9 @@ def verify_trail(
     anchor_problem = anchor_problem or checkpoint.check_anchor(anchor, cps)
     if anchor_problem:
         report.problems.append(anchor_problem)
+    if batch_rows:
+        report.rows = rowcheck.check_batches(chunk_size=chunk_size)
+        report.problems.extend(report.rows.problems)
     if record_use:
         _record_check(report, actor_name)
     return report
@@ -87,7 +104,12 @@ def _record_check(report: Report, actor_name: str | None) -> None:
                 object_type="core.auditentry",
                 event_code=EventCode.AUDIT_LOG_USED,
                 outcome="success" if report.ok else "failure",
-                detail={"purpose": "verify", "entries": report.entries, "intact": report.ok},
+                detail={
+                    "purpose": "verify",
+                    "entries": report.entries,
+                    "intact": report.ok,
+                    "batch_rows": report.rows is not None,
+                },
                 actor_name=actor_name,
             )
     except IntegrityError:

@@ -1,4 +1,12 @@
-"""``record``: the one way to write an audit entry, inside the caller's transaction."""
+"""``record``: the one way to write an audit entry; ``append``: the one serialised step.
+
+Inside a service, ``record`` builds the entry and leaves it in the service's buffer
+(``pending``); the service appends the buffer just before its transaction commits.  Outside
+a service, ``record`` appends at once, in the caller's transaction.  ``append`` locks the
+chain head, numbers and hashes the entries, inserts them in one statement, moves the head
+and signs a checkpoint when the append passed a multiple of ``CHECKPOINT_EVERY``.  See
+docs/decisions/0002-audit-at-volume.md.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +17,14 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from radgov.core import context
-from radgov.core.audit import chain
+from radgov.core.audit import chain, pending
 from radgov.core.audit.checkpoint import CHECKPOINT_EVERY, checkpoint_locked
 from radgov.core.audit.codes import OUTCOMES, Action, EventCode, default_event_code
 from radgov.core.audit.head import advance_head, lock_head
 from radgov.core.models import AuditEntry
 from radgov.core.models.audit import appending
+
+APPEND_BATCH = 1000  # rows per INSERT: 17 columns each, well under PostgreSQL's 65,535 parameters
 
 
 def to_json(value: dict[str, Any] | None) -> str:
@@ -24,6 +34,24 @@ def to_json(value: dict[str, Any] | None) -> str:
     if not isinstance(value, dict):
         raise TypeError("audit detail and changes must be dicts")
     return DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(value)
+
+
+def actor_fields(actor: Any, actor_name: str | None) -> dict[str, Any]:
+    """Who acted, as the entry names them: a person by id, user name and role; a machine
+    (``is_machine``) by its principal's name and ``machine:<kind>``, with no user id."""
+    if getattr(actor, "is_machine", False):
+        return {
+            "actor_id": None,
+            "actor_name": (actor_name or actor.name)[:150],
+            "actor_role": f"machine:{actor.kind}"[:32],
+        }
+    if actor_name is None:
+        actor_name = actor.get_username() if actor is not None else ""
+    return {
+        "actor_id": getattr(actor, "pk", None),
+        "actor_name": actor_name[:150],
+        "actor_role": str(getattr(actor, "role", "") or "")[:32],
+    }
 
 
 def record(
@@ -39,11 +67,13 @@ def record(
     actor: Any = None,
     actor_name: str | None = None,
 ) -> AuditEntry:
-    """Append one entry to the audit trail, in the caller's transaction.
+    """Add one entry to the audit trail, in the caller's transaction.
 
     ``detail`` and ``changes`` are small JSON and never hold PHI values
     (``changes`` is ``{"field": [before, after]}``; redacted fields say
-    ``"<changed>"``).  The actor defaults to the user of the acting context.
+    ``"<changed>"``).  The actor defaults to the one of the acting context (a person or a
+    machine).  Inside a service the entry joins the chain when the service commits: its
+    ``seq``, ``timestamp`` and hashes are filled in then.
     """
     action = Action(action)
     if outcome not in OUTCOMES:
@@ -56,36 +86,42 @@ def record(
     object_type = object_type or ""
     code = EventCode(event_code) if event_code else default_event_code(action, object_type, model)
     ctx = context.current()
-    if actor is None:
-        actor = ctx.user
-    if actor_name is None:
-        actor_name = actor.get_username() if actor is not None else ""
-    fields: dict[str, Any] = {
-        "actor_id": getattr(actor, "pk", None),
-        "actor_name": actor_name[:150],
-        "actor_role": str(getattr(actor, "role", "") or "")[:32],
-        "client_address": ctx.client_address[:64],
-        "request_id": ctx.request_id[:64],
-        "channel": ctx.channel[:16],
-        "action": action.value,
-        "event_code": code.value,
-        "object_type": object_type[:100],
-        "object_id": "" if object_id is None else str(object_id)[:255],
-        "outcome": outcome,
-        "detail_json": to_json(detail),
-        "changes_json": to_json(changes),
-    }
-    with transaction.atomic():
-        head = lock_head()
-        fields["seq"] = head.seq + 1
-        fields["timestamp"] = timezone.now()
-        digest = chain.entry_hash(head.entry_hash, fields)
-        with appending():
-            entry = AuditEntry.objects.create(
-                prev_hash=head.entry_hash, entry_hash=digest, **fields
-            )
-        advance_head(entry.seq, digest)
-        if entry.seq % CHECKPOINT_EVERY == 0:
-            head.seq, head.entry_hash = entry.seq, digest
-            checkpoint_locked(head)
+    entry = AuditEntry(
+        **actor_fields(actor if actor is not None else ctx.user, actor_name),
+        client_address=ctx.client_address[:64],
+        request_id=ctx.request_id[:64],
+        channel=ctx.channel[:16],
+        action=action.value,
+        event_code=code.value,
+        object_type=object_type[:100],
+        object_id="" if object_id is None else str(object_id)[:255],
+        outcome=outcome,
+        detail_json=to_json(detail),
+        changes_json=to_json(changes),
+    )
+    buffer = pending.current()
+    if buffer is not None:
+        buffer.add(entry)
+    else:
+        with transaction.atomic():
+            append([entry])
     return entry
+
+
+def append(entries: list[AuditEntry]) -> None:
+    """Join ``entries`` to the chain, in order; call inside the transaction that wrote them."""
+    if not entries:
+        return
+    head = lock_head()
+    now = timezone.now()
+    seq, prev = head.seq, head.entry_hash
+    for entry in entries:
+        seq += 1
+        entry.seq, entry.timestamp, entry.prev_hash = seq, now, prev
+        entry.entry_hash = prev = chain.entry_hash(prev, entry.__dict__)
+    with appending():
+        models.QuerySet(AuditEntry).bulk_create(entries, batch_size=APPEND_BATCH)
+    advance_head(seq, prev)
+    if seq // CHECKPOINT_EVERY > head.seq // CHECKPOINT_EVERY:
+        head.seq, head.entry_hash = seq, prev
+        checkpoint_locked(head)

@@ -3,8 +3,10 @@
 Outside a ``@service`` every write raises ``AuditBypassError``.  Inside one:
 
 * ``save()`` records ``create`` or ``update`` with field-level changes
-  ``{"field": [before, after]}`` (read back from the database, so they are what
-  was stored);
+  ``{"field": [before, after]}``, both what the database held and holds.  The row is read
+  before the write unless this service loaded it with ``select_for_update()`` or wrote it
+  already (the row is then locked by this transaction), and after the write unless every
+  value is of a kind the database stores unchanged (``radgov.core.models.stored``);
 * deleting (``delete()``, ``QuerySet.delete()`` and cascades, through Django's
   delete signals) records one ``delete`` per object with its last values;
 * ``QuerySet.update()``, ``bulk_create()`` and ``bulk_update()`` record one
@@ -12,6 +14,10 @@ Outside a ``@service`` every write raises ``AuditBypassError``.  Inside one:
   ``update_conflicts``, whose affected rows are unknown);
 * many-to-many ``add``/``remove``/``set``/``clear`` record an ``update`` with
   the relation and the related ids.
+
+Inside ``radgov.core.audit.batch(...)`` creates and updates join the batch's one entry
+instead (its digest covers the values stored); deletions and many-to-many changes still
+record an entry each.
 
 Fields named in the model's ``class Audit: redact = [...]``, fields whose class
 has ``audit_redact = True`` (encrypted fields) and binary values appear as
@@ -31,10 +37,16 @@ from typing import Any
 from django.db import models
 from django.db.models.signals import class_prepared, m2m_changed, post_delete, pre_delete
 
+from radgov.core.models.stored import (
+    CHUNK,
+    as_stored,
+    exact_values,
+    snapshot,
+    stored_values,
+)
 from radgov.core.services import in_service
 
 REDACTED = "<changed>"
-CHUNK = 500
 
 
 class AuditBypassError(RuntimeError):
@@ -67,22 +79,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return REDACTED
     return str(value)
-
-
-def _attnames(model: type[models.Model]) -> list[str]:
-    return [f.attname for f in model._meta.concrete_fields if not f.primary_key]
-
-
-def stored_values(model: type[models.Model], pks: Iterable[Any]) -> dict[Any, dict[str, Any]]:
-    """{pk: {attname: value}} as the database holds them now."""
-    pks, out = list(pks), {}
-    for i in range(0, len(pks), CHUNK):
-        qs = (
-            models.QuerySet(model).filter(pk__in=pks[i : i + CHUNK]).values("pk", *_attnames(model))
-        )
-        for row in qs:
-            out[row.pop("pk")] = row
-    return out
 
 
 def _comparable(value: Any) -> Any:
@@ -139,20 +135,68 @@ def _event_code(model: type[models.Model], action: str) -> Any:
     return default_event_code(Action(action), model._meta.label_lower, model)
 
 
+def _batch() -> Any:
+    from radgov.core.audit.batch import current
+
+    return current()
+
+
+def _record_writes(
+    model: type[models.Model],
+    after: dict[Any, dict[str, Any]],
+    before: dict[Any, dict[str, Any]] | None,
+) -> None:
+    """Entries for rows just written (``before`` None: created), or their batch's rows."""
+    batch = _batch()
+    if batch is not None:
+        batch.add(model, after, created=before is None)
+        return
+    for pk, values in after.items():
+        old = None if before is None else before.get(pk)
+        _record(model, "create" if old is None else "update", pk, diff(model, old, values))
+
+
+def _locked_values(obj: models.Model) -> dict[str, Any] | None:
+    """What the row holds, if this service locked it (loaded it for update or wrote it) and
+    no rollback has undone that since."""
+    from radgov.core.audit import pending
+
+    held = obj.__dict__.get("_audit_locked")
+    if held is None or held[0] is not pending.current() or not pending.is_pending(held[1]):
+        return None
+    return dict(held[2])
+
+
+def _lock(obj: models.Model, values: dict[str, Any]) -> None:
+    from radgov.core.audit import pending
+
+    buffer = pending.current()
+    if buffer is not None:
+        obj.__dict__["_audit_locked"] = (buffer, buffer.markers.current(), snapshot(values))
+
+
 class AuditedQuerySet(models.QuerySet):
+    def _fetch_all(self) -> None:
+        first = self._result_cache is None
+        super()._fetch_all()
+        if first and self.query.select_for_update and in_service():
+            for obj in self._result_cache or ():
+                if isinstance(obj, AuditedModel):
+                    values = exact_loaded(obj)
+                    if values is not None:
+                        _lock(obj, values)
+
     def update(self, **kwargs: Any) -> int:
         require_service(self.model, "updated (QuerySet.update)")
         if self.query.is_sliced:
             raise TypeError("Cannot update a query once a slice has been taken.")
         pks = list(self.values_list("pk", flat=True))
-        before = stored_values(self.model, pks)
+        before = None if _batch() is not None else stored_values(self.model, pks)
         count = 0
         for i in range(0, len(pks), CHUNK):
             chunk = models.QuerySet(self.model, using=self.db).filter(pk__in=pks[i : i + CHUNK])
             count += chunk.update(**kwargs)
-        after = stored_values(self.model, pks)
-        for pk in pks:
-            _record(self.model, "update", pk, diff(self.model, before.get(pk), after.get(pk)))
+        _record_writes(self.model, stored_values(self.model, pks), before or {})
         return count
 
     def delete(self) -> tuple[int, dict[str, int]]:
@@ -169,13 +213,7 @@ class AuditedQuerySet(models.QuerySet):
                 "audited per object; create or update the objects one by one"
             )
         created = super().bulk_create(objs, *args, **kwargs)
-        for obj in created:
-            values = {
-                f.attname: f.value_from_object(obj)
-                for f in obj._meta.concrete_fields
-                if not f.primary_key
-            }
-            _record(self.model, "create", obj.pk, diff(self.model, None, values))
+        _record_writes(self.model, as_stored(self.model, created), None)
         return created
 
     def bulk_update(
@@ -184,19 +222,28 @@ class AuditedQuerySet(models.QuerySet):
         require_service(self.model, "updated (bulk_update)")
         objs = list(objs)
         pks = [obj.pk for obj in objs]
-        before = stored_values(self.model, pks)
+        before = None if _batch() is not None else stored_values(self.model, pks)
         plain = models.QuerySet(
             self.model, using=self.db
         )  # its inner update() must not record again
         count = plain.bulk_update(objs, fields, batch_size=batch_size)
-        after = stored_values(self.model, pks)
-        for pk in pks:
-            _record(self.model, "update", pk, diff(self.model, before.get(pk), after.get(pk)))
+        _record_writes(self.model, stored_values(self.model, pks), before or {})
         return count
 
 
 class AuditedManager(models.Manager.from_queryset(AuditedQuerySet)):  # type: ignore[misc]
     pass
+
+
+def exact_loaded(obj: models.Model) -> dict[str, Any] | None:
+    """The values of an object just loaded from the database (all columns, as returned)."""
+    from radgov.core.models.stored import attnames
+
+    held = obj.__dict__
+    names = attnames(type(obj))
+    if any(name not in held for name in names):
+        return None
+    return {name: held[name] for name in names}
 
 
 class AuditedModel(models.Model):
@@ -209,14 +256,37 @@ class AuditedModel(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         model = type(self)
         require_service(model, "saved")
-        before = None
-        if self.pk is not None and not kwargs.get("force_insert"):
-            before = stored_values(model, [self.pk]).get(self.pk)
+        update_fields = kwargs.get("update_fields")
+        batch = _batch()
+        adding = self._state.adding
+        before = _locked_values(self)
+        if before is None and self.pk is not None and not kwargs.get("force_insert"):
+            if batch is None or update_fields is not None:  # a batch needs no before values
+                before = stored_values(model, [self.pk]).get(self.pk)
         super().save(*args, **kwargs)
-        after = stored_values(model, [self.pk]).get(self.pk)
+        after = self._after_save(before, update_fields)
+        _lock(self, after)
+        if batch is not None:
+            batch.add(model, {self.pk: after}, created=adding)
+            return
         _record(
             model, "create" if before is None else "update", self.pk, diff(model, before, after)
         )
+
+    def _after_save(
+        self, before: dict[str, Any] | None, update_fields: Iterable[str] | None
+    ) -> dict[str, Any]:
+        """What the row holds now, from the object where exact, else read back."""
+        if update_fields is not None and before is not None:
+            names = {self._meta.get_field(name).attname for name in update_fields}
+            written = exact_values(self, names)
+            if written is not None:
+                return {**before, **written}
+        elif update_fields is None:
+            values = exact_values(self)
+            if values is not None:
+                return values
+        return stored_values(type(self), [self.pk])[self.pk]
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         require_service(type(self), "deleted")

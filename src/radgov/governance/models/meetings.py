@@ -104,8 +104,8 @@ class Decision(AuditedModel):
 
     def tally(self) -> dict[str, int]:
         counts = {c.value: 0 for c in Choice}
-        for choice in self.votes.values_list("choice", flat=True):
-            counts[choice] += 1
+        for vote in self.votes.all():  # prefetched votes when the caller read them already
+            counts[vote.choice] += 1
         return counts
 
     @property

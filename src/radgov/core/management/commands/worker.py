@@ -11,6 +11,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument(
+            "--no-periodic",
+            action="store_true",
+            help="do not schedule the periodic tasks (run exactly one worker per queue without this)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        call_command("run_huey", workers=opts["workers"], worker_type="thread", verbose=False)
+        from radgov.core import health
+
+        health.start_beating("worker")
+        call_command(
+            "run_huey",
+            workers=opts["workers"],
+            worker_type="thread",
+            periodic=not opts["no_periodic"],
+            verbose=False,
+        )

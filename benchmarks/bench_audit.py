@@ -1,0 +1,293 @@
+"""The audit trail at machine pace, on PostgreSQL (run by ``make bench``, never by tests).
+
+    .venv/bin/python benchmarks/bench_audit.py [--quick]
+
+1. Audited bulk ingest of inference-like events: services of 2,000 events, each one batch
+   entry (``radgov.core.audit.batch``), against the very same inserts with the audit
+   switched off (a plain ``bulk_create`` in ``transaction.atomic()``).  Targets: at least
+   0.5x the plain inserts, and at least 20,000 events/s.  The ratio is the median of ratios
+   of runs taken in pairs (audited, plain, audited, ...), as in bench_stats.
+2. Concurrent writers: 8 processes against 1, each committing messages (one service per
+   message writing 5 events in a batch, as a listener does per MLLP message or C-STORE).
+   Target: 8 writers at least 4x one writer.  Measured twice: with the database work alone
+   (CPU-bound: on a machine with c cores no more than about c times one writer can be had),
+   and with 2 ms of waiting inside each service (a file fsync on a real disk, a peer's
+   round trip).  Both again with the chain's head locked for the whole service, as it was
+   before the append moved to commit, to show what the change buys.
+
+``exams.Inference`` does not exist yet: the events go to a stand-in audited model shaped
+like one (two ids, a UID, a status, a score, a time, a JSON column), created with Django's
+schema editor.  Everything runs in a scratch database, ``<name>_bench_audit`` on the server
+``DATABASE_URL`` names (default: the local PostgreSQL), created with Django's own
+test-database machinery and dropped at the end; it never uses a ``test_`` database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/radgov"
+BATCH = 2000
+MESSAGE_ROWS = 5
+WAIT = 0.002
+T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+def setup_django() -> str:
+    """Point radgov at the server, with a private data folder (keys, anchor file)."""
+    url = os.environ.get("DATABASE_URL") or DEFAULT_URL
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(f"bench_audit measures PostgreSQL; DATABASE_URL is {url.split('@')[-1]!r}")
+    data = tempfile.mkdtemp(prefix="radgov-bench-audit-")
+    os.environ.update(
+        DATABASE_URL=url,
+        RADGOV_DATA_DIR=data,
+        RADGOV_KEY_FILE=os.path.join(data, "keys.json"),
+        DJANGO_SETTINGS_MODULE="radgov.settings",
+    )
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    return url
+
+
+def scratch_database() -> tuple[str, str]:
+    """Create and migrate ``<name>_bench_audit``; returns (its name, the original name)."""
+    from django.db import connection
+
+    original = connection.settings_dict["NAME"]
+    if original.startswith("test_"):
+        sys.exit(f"refusing to benchmark next to a test database ({original})")
+    name = f"{original}_bench_audit"
+    connection.settings_dict["TEST"]["NAME"] = name
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    return name, original
+
+
+def define_event_model() -> Any:
+    from django.db import connection, models
+
+    from radgov.core.models import AuditedModel
+
+    class BenchInference(AuditedModel):
+        exam_id = models.BigIntegerField()
+        deployment_id = models.BigIntegerField()
+        sop_instance_uid = models.CharField(max_length=64)
+        status = models.CharField(max_length=16)
+        score = models.FloatField(null=True)
+        received_at = models.DateTimeField()
+        outputs = models.JSONField(default=dict)
+
+        class Meta:
+            app_label = "core"
+
+    with connection.schema_editor() as editor:
+        editor.create_model(BenchInference)
+    return BenchInference
+
+
+def event_rows(n: int, start: int) -> list[tuple[Any, ...]]:
+    """What arrives: plain tuples, as parsed from a file or a message."""
+    return [
+        (
+            start + i,
+            1 + i % 7,
+            f"1.2.826.0.1.3680043.2.{start + i}",
+            "inferred",
+            None if i % 10 == 0 else 0.5 + (i % 1000) / 2000,
+            T0 + dt.timedelta(milliseconds=start + i),
+            {"finding": "ich", "p": 0.93, "model": "3.1"} if i % 3 else {},
+        )
+        for i in range(n)
+    ]
+
+
+def events(model: Any, rows: list[tuple[Any, ...]]) -> list[Any]:
+    names = (
+        "exam_id",
+        "deployment_id",
+        "sop_instance_uid",
+        "status",
+        "score",
+        "received_at",
+        "outputs",
+    )
+    return [model(**dict(zip(names, row, strict=True))) for row in rows]
+
+
+# --- 1. bulk ingest ---------------------------------------------------------------------------
+
+
+def ingest_audited(model: Any, rows: list[tuple[Any, ...]]) -> None:
+    from radgov.core.audit import batch
+    from radgov.core.services import service
+
+    @service
+    def ingest(chunk: list[tuple[Any, ...]]) -> None:
+        with batch(action="import", detail={"source": "bench"}):
+            model.objects.bulk_create(events(model, chunk))
+
+    for i in range(0, len(rows), BATCH):
+        ingest(rows[i : i + BATCH])
+
+
+def ingest_plain(model: Any, rows: list[tuple[Any, ...]]) -> None:
+    from django.db import models, transaction
+
+    for i in range(0, len(rows), BATCH):
+        with transaction.atomic():
+            models.QuerySet(model).bulk_create(events(model, rows[i : i + BATCH]))
+
+
+def bench_ingest(model: Any, n: int, pairs: int) -> dict[str, float]:
+    rows = event_rows(n, 0)
+    ingest_audited(model, rows[:BATCH]), ingest_plain(model, rows[:BATCH])  # warm
+    audited, plain, ratios = [], [], []
+    for _ in range(pairs):
+        start = time.perf_counter()
+        ingest_audited(model, rows)
+        middle = time.perf_counter()
+        ingest_plain(model, rows)
+        end = time.perf_counter()
+        audited.append(n / (middle - start))
+        plain.append(n / (end - middle))
+        ratios.append((end - middle) / (middle - start))
+    return {
+        "audited": statistics.median(audited),
+        "plain": statistics.median(plain),
+        "ratio": statistics.median(ratios),
+    }
+
+
+# --- 2. concurrent writers ---------------------------------------------------------------------
+
+
+def writer(model_ready: Any, ident: int, messages: int, wait: float, whole: bool, go: Any) -> None:
+    """One writer process: ``messages`` services of MESSAGE_ROWS events each."""
+    from django.db import connections
+
+    connections.close_all()  # never share the parent's connection
+    model = model_ready()
+    from radgov.core.audit import batch
+    from radgov.core.audit.head import lock_head
+    from radgov.core.services import service
+
+    @service
+    def message(rows: list[tuple[Any, ...]]) -> None:
+        if whole:
+            lock_head()  # the old way: the chain held from the service's start
+        with batch(action="import", detail={"message": rows[0][0]}):
+            model.objects.bulk_create(events(model, rows))
+        if wait:
+            time.sleep(wait)
+
+    base = 10_000_000 * (ident + 1)
+    go.wait()
+    for k in range(messages):
+        message(event_rows(MESSAGE_ROWS, base + k * MESSAGE_ROWS))
+    connections.close_all()
+
+
+def bench_writers(count: int, messages: int, wait: float, whole: bool) -> float:
+    """Messages committed per second by ``count`` writer processes together."""
+    from django.db import connections
+
+    connections.close_all()
+    ctx = multiprocessing.get_context("fork")
+    go = ctx.Barrier(count + 1)
+    procs = [
+        ctx.Process(target=writer, args=(registered_model, i, messages, wait, whole, go))
+        for i in range(count)
+    ]
+    for p in procs:
+        p.start()
+    go.wait()
+    start = time.perf_counter()
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - start
+    if any(p.exitcode for p in procs):
+        sys.exit("a writer process failed")
+    return count * messages / elapsed
+
+
+_model: Any = None
+
+
+def registered_model() -> Any:
+    return _model
+
+
+def bench_scaling(
+    messages: int, wait: float, whole: bool, repeats: int
+) -> tuple[float, float, float]:
+    """(1 writer's rate, 8 writers' rate, median of their ratios), runs taken in pairs."""
+    ones, eights, ratios = [], [], []
+    for _ in range(repeats):
+        one = bench_writers(1, messages * 2, wait, whole)
+        eight = bench_writers(8, messages, wait, whole)
+        ones.append(one)
+        eights.append(eight)
+        ratios.append(eight / one)
+    return statistics.median(ones), statistics.median(eights), statistics.median(ratios)
+
+
+def main() -> None:
+    global _model
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer events and repeats")
+    args = parser.parse_args()
+    n, pairs, messages, repeats = (20_000, 3, 100, 1) if args.quick else (100_000, 5, 300, 3)
+    setup_django()
+    name, original = scratch_database()
+    from django.db import connection
+
+    try:
+        _model = define_event_model()
+        ingest = bench_ingest(_model, n, pairs)
+        cpu = os.cpu_count() or 1
+        table = []
+        for label, wait in (
+            ("database work only", 0.0),
+            (f"{WAIT * 1000:.0f} ms wait inside", WAIT),
+        ):
+            for whole in (False, True):
+                table.append((label, whole, *bench_scaling(messages, wait, whole, repeats)))
+    finally:
+        connection.creation.destroy_test_db(original, verbosity=0)
+    print(f"PostgreSQL, scratch database {name} (dropped); {os.cpu_count()} CPU cores")
+    print(
+        f"1. bulk ingest of {n:,} inference-like events, services of {BATCH:,} (median of {pairs} pairs)"
+    )
+    print(
+        f"   audited {ingest['audited']:>9,.0f} events/s   (target >= 20,000)  "
+        f"{'ok' if ingest['audited'] >= 20_000 else 'MISSED'}"
+    )
+    print(f"   plain   {ingest['plain']:>9,.0f} events/s")
+    print(
+        f"   audited / plain = {ingest['ratio']:.2f}x   (target >= 0.5x)  "
+        f"{'ok' if ingest['ratio'] >= 0.5 else 'MISSED'}"
+    )
+    print(
+        f"2. writers: messages of {MESSAGE_ROWS} events, one service each (median of {repeats} pairs)"
+    )
+    for label, whole, one, eight, ratio in table:
+        how = "head held for the whole service (before)" if whole else "append at commit (now)"
+        verdict = "" if whole else ("  ok" if ratio >= 4 else f"  MISSED (target 4x; {cpu} cores)")
+        print(
+            f"   {label:<22} {how:<42} 1: {one:7,.0f}/s  8: {eight:7,.0f}/s  "
+            f"ratio {ratio:4.2f}x{verdict}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""``batch``: one audit entry for a bulk write, with the count and digest of what it stored.
+
+    from radgov.core.audit import batch
+
+    @service
+    def ingest(user, events):
+        with batch(action="import", detail={"source": "inference-feed"}):
+            Inference.objects.bulk_create([Inference(...) for e in events])
+
+Inside the block every audited create or update (``save()``, ``create()``, ``bulk_create()``,
+``bulk_update()``, ``QuerySet.update()``) adds its rows to the batch instead of recording an
+entry per row; leaving the block records one entry whose ``detail["batch"]`` holds the
+count, the rows' keys, the columns covered and the digest of the values stored
+(``radgov.core.audit.rows``).  Deletions and many-to-many changes inside the block still
+record one entry each.  Blocks nest: each entry covers the rows written directly in its
+block.  Rows written inside a savepoint that rolls back are left out, as the rows are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.db import models
+
+from radgov.core.audit import pending, rows
+from radgov.core.audit.codes import Action, EventCode, default_event_code
+from radgov.core.audit.writer import record
+
+# per row, what each write stored, in order: (marker, values, created)
+History = list[tuple[pending.Marker, Mapping[str, Any], bool]]
+
+
+class Batch:
+    """The rows written in one ``batch`` block, by model label and primary key."""
+
+    def __init__(self, buffer: pending.Pending) -> None:
+        self._markers = buffer.markers
+        self._models: dict[str, type[models.Model]] = {}
+        self._rows: dict[str, dict[int, History]] = {}
+
+    def add(
+        self,
+        model: type[models.Model],
+        stored: Mapping[Any, Mapping[str, Any]],
+        *,
+        created: bool,
+    ) -> None:
+        """Rows of ``model`` just written: {pk: {column: value as stored}}."""
+        label = model._meta.label_lower
+        self._models[label] = model
+        by_pk = self._rows.setdefault(label, {})
+        marker = self._markers.current()
+        for pk, values in stored.items():
+            if type(pk) is not int:
+                raise TypeError(
+                    f"{model._meta.label} has a primary key of type {type(pk).__name__}; "
+                    "an audit batch names its rows by integer keys"
+                )
+            by_pk.setdefault(pk, []).append((marker, values, created))
+
+    def summary(self) -> dict[str, Any] | None:
+        """``detail["batch"]`` of the entry, or None when no row stands."""
+        alive = pending.still_pending()
+        final: dict[str, dict[int, list[Any]]] = {}
+        fields: dict[str, list[str]] = {}
+        keys: dict[str, list[list[int]]] = {}
+        created = count = 0
+        for label in sorted(self._rows):
+            standing = {}
+            for pk, history in self._rows[label].items():
+                kept = [(values, made) for marker, values, made in history if id(marker) in alive]
+                if kept:
+                    standing[pk] = kept
+            if not standing:
+                continue
+            names = fields[label] = sorted(next(iter(standing.values()))[-1][0])
+            final[label] = {pk: [kept[-1][0][n] for n in names] for pk, kept in standing.items()}
+            keys[label] = rows.to_ranges(standing)
+            created += sum(1 for kept in standing.values() if any(made for _, made in kept))
+            count += len(standing)
+        if not count:
+            return None
+        return {
+            "form": rows.FORM,
+            "count": count,
+            "created": created,
+            "updated": count - created,
+            "digest": rows.digest(final),
+            "fields": fields,
+            "rows": keys,
+        }
+
+    def only_model(self) -> type[models.Model] | None:
+        return next(iter(self._models.values())) if len(self._models) == 1 else None
+
+
+_current: ContextVar[Batch | None] = ContextVar("radgov_audit_batch", default=None)
+
+
+def current() -> Batch | None:
+    return _current.get()
+
+
+@contextmanager
+def batch(
+    *,
+    action: Action | str = Action.CREATE,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    event_code: EventCode | str | None = None,
+) -> Iterator[Batch]:
+    """Gather the audited writes of the block into one entry (inside a service).
+
+    ``object_type`` defaults to the model's label when the block wrote one model;
+    ``detail`` is the caller's (a source, a message control id: never PHI) and gets
+    ``"batch"`` added.  No entry is recorded when no row was written."""
+    buffer = pending.current()
+    if buffer is None:
+        raise RuntimeError(
+            "an audit batch is opened inside a service (radgov.core.services.service), "
+            "whose transaction it belongs to"
+        )
+    action = Action(action)
+    gathered = Batch(buffer)
+    token = _current.set(gathered)
+    try:
+        yield gathered
+    finally:
+        _current.reset(token)
+    summary = gathered.summary()
+    if summary is None:
+        return
+    model = gathered.only_model()
+    label = model._meta.label_lower if model is not None else ""
+    record(
+        action=action,
+        object_type=object_type if object_type is not None else label,
+        object_id=object_id,
+        event_code=event_code or default_event_code(action, label, model),
+        detail={**(detail or {}), "batch": summary},
+    )
