@@ -19,6 +19,8 @@ def make_user(
     username: str = "", *, role: str = Role.PHYSICIAN, enroll: bool = True, **extra: object
 ) -> User:
     username = username or f"{role}-{User.objects.count() + 1}"
+    if role == Role.PHYSICIAN:  # a qualified end-user is a licensed physician (III.A.1)
+        extra.setdefault("license_number", f"TEST-{username}")
     user = User(username=username, role=role, **extra)
     user.set_password(PASSWORD)
     user.save()

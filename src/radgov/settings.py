@@ -243,6 +243,7 @@ STORAGES = {
 }
 
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["radgov.formats"]  # every date as 2026-11-02 (radgov/formats/en)
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True

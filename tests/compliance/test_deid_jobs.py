@@ -385,3 +385,26 @@ def test_an_input_left_behind_by_a_stopped_worker_is_deleted_later(
     job.refresh_from_db()
     assert job.input_deleted and not job.input_path.exists()
     assert delete_finished_deid_inputs.call_local() == 0
+
+
+def test_a_job_that_de_identified_nothing_failed_with_the_reason(
+    root, informatics, huey_immediate, django_capture_on_commit_callbacks, tmp_path
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("not DICOM")
+    (notes / "b.pdf").write_bytes(b"%PDF-1.4 not DICOM either")
+    inside = root / "notes"
+    inside.mkdir()
+    for f in notes.iterdir():
+        (inside / f.name).write_bytes(f.read_bytes())
+    job = run_now(
+        django_capture_on_commit_callbacks,
+        user=informatics,
+        source_kind="server_folder",
+        source=str(inside),
+    )
+    assert job.status == "failed"
+    assert (job.files, job.ok, job.quarantined, job.failed) == (2, 0, 0, 2)
+    assert job.error == "nothing was de-identified: 2 of 2 files are not DICOM files"
+    assert job.report_data()["summary"]["failed"] == 2  # the report says why, file by file

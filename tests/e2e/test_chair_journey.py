@@ -104,8 +104,8 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     page.get_by_label("Support contact").fill("support@acme.example, +1 555 0100")
     page.get_by_label("Category").select_option(label="CADe (detection)")
     page.get_by_label("Regulatory pathway").select_option(label="FDA 510(k)")
-    page.get_by_label("Fda number").fill("K231234")
-    page.get_by_label("Fda product code").fill("LLZ")
+    page.get_by_label("FDA number").fill("K231234")
+    page.get_by_label("FDA product code").fill("LLZ")
     _go(page.get_by_role("button", name="Save"))
     assert page.locator("h1").inner_text() == "LungNodule Detect"
     product = Product.objects.get(name="LungNodule Detect")
@@ -176,7 +176,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     page = chair_page
     today = timezone.localdate()
     page.goto(f"{url}/governance/meetings/")
-    page.get_by_label("Held on").fill(today.isoformat())
+    page.get_by_label("Date").fill(today.isoformat())
     page.get_by_label("Title").fill("AI governance meeting")
     _go(page.get_by_role("button", name="Create meeting"))
     meeting = Meeting.objects.get()
@@ -192,7 +192,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     agenda.get_by_label("Request").select_option(label=str(request))
     agenda.get_by_label("Discussion").fill("Champion presented the need; IFU reviewed.")
     _go(agenda.get_by_role("button", name="Add item"))
-    assert "Request for LungNodule Detect" in page.locator("table").inner_text()
+    assert "Request for LungNodule Detect" in page.locator("table").first.inner_text()
     request.refresh_from_db()
     assert request.status == "under_review"  # on the group's agenda
 
@@ -227,14 +227,13 @@ def test_a_request_becomes_a_pilot_through_the_pages(
         voter = chair_page if person == chair else _open(browser, live_server, person)
         voter.goto(f"{url}/governance/meetings/{meeting.pk}/")
         for d in (approval, waiver):
-            card = voter.locator("article", has_text=d.motion)
-            _go(card.get_by_role("button", name="Vote yes"))
+            _go(voter.get_by_role("button", name=f"Vote yes on decision {d.pk}"))
             assert f"Vote recorded on “{d.motion}”" in voter.locator(".messages").inner_text()
         if voter is not chair_page:
             voter.context.close()
     page.reload()
     main = page.locator("main").inner_text()
-    assert main.count("passed · yes 3, no 0, abstain 0") == 2
+    assert main.count("yes 3 · no 0 · abstain 0") == 2
     shot(page, "05-meeting")
 
     page.goto(f"{url}/inventory/deployments/{deployment.pk}/")
@@ -262,6 +261,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     _go(page.get_by_role("button", name="Save procedure"))
     procedure = TrainingProcedure.objects.get(model_version=version)
 
+    assert not procedure.self_attestation  # a guided session: the trainer signs it off
     for n, person in enumerate(pilots):
         trainee = _open(browser, live_server, person)
         trainee.goto(f"{url}/training/")
@@ -269,11 +269,15 @@ def test_a_request_becomes_a_pilot_through_the_pages(
         assert "Not trained" in card.inner_text()
         assert "you are in the pilot group" in card.inner_text()
         _go(card.get_by_role("link", name=procedure.title))
-        trainee.get_by_label("I have completed this training").check()
-        trainee.get_by_label("I have read the IFU (version Rev A)").check()
-        _go(trainee.get_by_role("button", name="Record completion"))
-        assert trainee.url == f"{url}/training/"
-        assert "Recorded: you completed" in trainee.locator(".messages").inner_text()
+        assert "Signed off by a trainer" in trainee.locator("main").inner_text()
+        assert trainee.get_by_role("button", name="Record completion").count() == 0
+        # the chair ran the session and signs it off; the trainee attests the IFU
+        page.goto(f"{url}/training/records/new/?procedure={procedure.pk}&user={person.pk}")
+        _go(page.get_by_role("button", name="Record training"))
+        assert f"Recorded {person.username}'s training" in page.locator(".messages").inner_text()
+        trainee.goto(f"{url}/training/")
+        card = trainee.locator("section", has=trainee.locator("h2", has_text=str(version)))
+        _go(card.get_by_role("button", name="I have read the IFU (version Rev A)"))
         card = trainee.locator("section", has=trainee.locator("h2", has_text=str(version)))
         assert card.locator("strong", has_text="Trained").count() == 1
         shot(trainee, f"08-my-training-{person.username}")
@@ -362,7 +366,8 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     assert audited("training.trainingprocedure", procedure, "dr.chen")
     for person in pilots:
         record = TrainingRecord.objects.get(user=person, model_version=version)
-        assert audited("training.trainingrecord", record, person.username)
+        assert record.trainer == chair  # signed off by the trainer, who recorded it
+        assert audited("training.trainingrecord", record, "dr.chen")
         attestation = IfuAttestation.objects.get(user=person)
         assert audited("training.ifuattestation", attestation, person.username)
 

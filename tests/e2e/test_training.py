@@ -21,9 +21,10 @@ def procedure(admin, mv, title: str):  # type: ignore[no-untyped-def]
         model_version=mv,
         title=title,
         content="What the notification means.\n\nTen worked cases, two of them misses.",
-        complexity="intermediate",
-        complexity_note="Triage reorders the worklist before a reader looks.",
+        complexity="basic",
+        complexity_note="Self-study: triage reorders the worklist before a reader looks.",
         required_roles=[Role.PHYSICIAN],
+        self_attestation=True,
     )
 
 

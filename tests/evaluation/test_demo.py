@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from radgov.core.models import AuditEntry
 from radgov.evaluation import demo
-from radgov.evaluation.guards import evidence_gap
+from radgov.evaluation.guards import evidence_gap, post_hoc_note
 from radgov.evaluation.models import AcceptanceProtocol
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
@@ -56,10 +56,15 @@ def test_demo_runs_the_example_protocol_on_synthetic_cases_and_twice_changes_not
     assert failed == [("auc", "age=[0,18)")] and not run.passed
     assert "synthetic cases" in (evidence_gap(tested.deployment) or "")
 
+    # amended after the first run's results were seen, rerun on the same file, and accepted
+    # by the governance group's decision (IV.E.2)
     second, first = _protocols(*demo.ED)
     assert (second.version, second.amends_id, second.is_locked) == (2, first.pk, True)
-    assert second.amendment_reason == demo.ED_REASON and not second.amended_after_results
-    assert "scanner" in second.source and not first.runs.exists()
+    assert second.amendment_reason == demo.ED_REASON and second.amended_after_results
+    assert "scanner" in second.source and first.runs.count() == 1
+    (rerun,) = second.runs.all()
+    assert rerun.repeats == first.runs.get()
+    assert "accepted by the governance group's decision" in post_hoc_note(second)
 
     (draft,) = _protocols(*demo.MAMMO)
     assert not draft.is_locked and draft.task == "binary"

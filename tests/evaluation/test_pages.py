@@ -253,7 +253,7 @@ def test_amending_a_locked_protocol_makes_a_marked_new_version(world) -> None:  
     assert "AMENDED AFTER LOCK" in report and "Specificity target agreed too high." in report
     assert "<strong>Protocol amended after lock.</strong>" in report  # the banner at the top
     page = scientist.get(reverse("evaluation:deployment", args=[v2.deployment_id])).content
-    assert "amended after lock, after results" in page.decode()
+    assert "post hoc: amended after results" in page.decode()
 
 
 def test_a_vendor_sees_none_of_it(world) -> None:  # type: ignore[no-untyped-def]
@@ -275,7 +275,7 @@ def test_the_protocol_page_plans_the_number_of_cases(world) -> None:  # type: ig
     client = client_for(world["scientist"])
     url = reverse("evaluation:protocol", args=[protocol.pk])
     page = client.get(url).content.decode()
-    assert "Expected sensitivity" in page and "Expected auc" in page
+    assert "Expected sensitivity" in page and "Expected AUC" in page
     query = "?prevalence=0.1&power=0.8&expect_sensitivity=0.9&expect_auc=0.95"
     page = client.get(url + query).content.decode()
     answers = plan_protocol(
@@ -289,3 +289,25 @@ def test_the_protocol_page_plans_the_number_of_cases(world) -> None:  # type: ig
         assert f"<td>{a.n_total}</td>" in page
     page = client.get(url + "?prevalence=2&power=0.8").content.decode()
     assert "Ensure this value is less than or equal to 0.999" in page
+
+
+def test_a_post_hoc_amendment_and_a_rerun_are_marked_on_every_page(world) -> None:  # type: ignore[no-untyped-def]
+    v1 = write_and_lock(world)
+    scientist = client_for(world["scientist"])
+    scientist.post(reverse("evaluation:run_new", args=[v1.pk]), {"cases": cases_upload()})
+    amended = EXAMPLE_PROTOCOL.read_text().replace("threshold: 0.5", "threshold: 0.45")
+    assert amended != EXAMPLE_PROTOCOL.read_text()
+    v2 = services.amend(world["scientist"], v1, source=amended, reason="the failing subgroup")
+    services.lock(world["member"], v2)
+    scientist.post(reverse("evaluation:run_new", args=[v2.pk]), {"cases": cases_upload("b.csv")})
+    rerun = AcceptanceRun.objects.get(protocol=v2)
+    page = scientist.get(reverse("evaluation:run", args=[rerun.pk])).content.decode()
+    assert "Post hoc: protocol version 2 was amended after results were seen" in page
+    assert "has not accepted the amendment" in page
+    assert f"Rerun: the same cases file (SHA-256 {rerun.cases_sha256[:12]}" in page
+    runs = scientist.get(reverse("evaluation:deployment", args=[world["deployment"].pk]))
+    assert ">post hoc<" in runs.content.decode() and ">rerun<" in runs.content.decode()
+    record = scientist.get(reverse("inventory:deployment", args=[world["deployment"].pk]))
+    assert "Post hoc: protocol version 2" in record.content.decode()  # IV.B.2.e
+    api = scientist.get(f"/api/evaluation/runs/{rerun.pk}").json()
+    assert api["repeats_id"] is not None and api["post_hoc"].startswith("Post hoc")

@@ -273,6 +273,35 @@ def test_chart_text_is_whole_and_apart_in_the_pdf(
             assert " ".join(w.text for w in words).count("Truth negative") == 1
 
 
+A4_HEIGHT = 842.0  # points
+FOOTER = 18 / 25.4 * 72  # the bottom page margin, where the running footer stands
+
+
+@pytest.mark.peer("pdftotext")
+@pytest.mark.parametrize("wide", WIDE)
+def test_no_page_is_left_half_empty_and_a_long_lock_stays_inside_the_margins(
+    wide: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The forest plot, nearly a page tall, left the page before it half empty; a lock
+    statement's unbroken hash ran past the right margin."""
+    from radgov.evaluation.report.render import render_html, render_pdf
+
+    result = request.getfixturevalue(wide)
+    result["protocol"]["amended_after_lock"] = True
+    result["protocol"]["lock"] = (
+        "Version 2, approved and locked by Li Chen on 2026-12-05 04:34 UTC; the protocol run is "
+        f"the locked content (hash {'37563eb39a8d3c98' * 4}). AMENDED AFTER LOCK of version 1 "
+        "after results were seen (reason: the scanner model is reported as a subgroup)."
+    )
+    words = _pdf_words(render_pdf(render_html(result), tmp_path / "r.pdf"))
+    margin = 14 / 25.4 * 72
+    assert not [w.text for w in words if w.right > w.page_width - margin + 1]
+    last = max(w.page for w in words)
+    for page in range(1, last):
+        content = [w.bottom for w in words if w.page == page and w.bottom < A4_HEIGHT - FOOTER]
+        assert max(content) > 0.6 * A4_HEIGHT, f"page {page} of {last} is half empty"
+
+
 def test_pdf_report(result: dict[str, Any], tmp_path: Path) -> None:
     from radgov.evaluation.report.render import render_html, render_pdf
 

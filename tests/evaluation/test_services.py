@@ -347,7 +347,7 @@ def test_amendment_after_results(world: dict[str, Any], tmp_path: Path) -> None:
     v2 = services.lock(world["member"], v2)
     second = run(world, v2, cases_file(tmp_path, synthetic=True))
     lock = second.result["protocol"]["lock"]
-    assert "AMENDED AFTER LOCK" in lock and "after results of that version were seen" in lock
+    assert "AMENDED AFTER LOCK" in lock and "after results were seen" in lock
     assert second.result["protocol"]["version"] == 2
 
 
@@ -406,3 +406,74 @@ def test_an_amendment_cannot_be_edited_back_to_the_locked_content(world: dict[st
     assert "threshold: 0.4" in v2.source
     with pytest.raises(services.EvaluationError, match="a draft is edited"):
         services.amend(world["scientist"], v1, source=passing_source(threshold=0.3), reason="x")
+
+
+# --- amendments after results (IV.E.2) and reruns of a cases file -----------------------------
+
+
+def _accept(world: dict[str, Any], protocol: AcceptanceProtocol) -> Any:
+    """The governance group's passed decision accepting a post-hoc amendment."""
+    from radgov.governance.models import GovernanceGroup
+
+    group = GovernanceGroup.objects.first() or governance.create_group(
+        world["admin"], name="AI group", members=[(world["member"], "chair")]
+    )
+    meeting = governance.create_meeting(
+        world["member"], group, held_on=timezone.localdate(), attendees=[world["member"]]
+    )
+    decision = governance.record_decision(
+        world["member"],
+        meeting,
+        kind="accept_amendment",
+        motion="Accept protocol version 2",
+        rationale="The vendor's threshold was known before the run; the subgroups stay",
+        protocol=protocol,
+    )
+    governance.cast_vote(world["member"], decision, "yes")
+    return decision
+
+
+def test_an_amendment_after_any_run_is_post_hoc(world: dict[str, Any], tmp_path: Path) -> None:
+    v1 = locked_protocol(world)
+    run(world, v1, cases_file(tmp_path, "f.csv", n=1000))
+    v2 = services.lock(
+        world["member"],
+        services.amend(world["scientist"], v1, source=passing_source(threshold=0.4), reason="x"),
+    )
+    assert v2.amended_after_results
+    # v2 had no runs of its own; results of v1 were seen all the same
+    v3 = services.amend(world["scientist"], v2, source=passing_source(threshold=0.3), reason="y")
+    assert v3.amended_after_results
+
+
+def test_a_post_hoc_amendment_is_evidence_only_once_the_group_accepts_it(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    deployment = world["deployment"]
+    v1 = locked_protocol(world, passing_source(threshold=0.9))
+    failed = run(world, v1, cases_file(tmp_path, "cases.csv"))
+    assert not failed.passed
+    v2 = services.amend(
+        world["scientist"], v1, source=passing_source(), reason="drop the failing threshold"
+    )
+    v2 = services.lock(world["member"], v2)
+    rerun = run(world, v2, cases_file(tmp_path, "renamed.csv"))  # the same file, renamed
+    assert rerun.passed
+    (missing,) = acceptance_guard(deployment)
+    assert "amended after results" in missing and "not accepted the amendment" in missing
+    assert rerun.repeats == failed  # the same SHA-256 as the failed run's file
+    assert failed.repeats is None
+
+    decision = _accept(world, v2)
+    assert acceptance_guard(deployment) == []
+    assert decision.deployment == deployment
+
+
+def test_only_a_post_hoc_amendment_is_accepted_by_decision(world: dict[str, Any]) -> None:
+    v1 = locked_protocol(world)
+    v2 = services.amend(world["scientist"], v1, source=passing_source(threshold=0.6), reason="t")
+    assert not v2.amended_after_results
+    with pytest.raises(governance.GovernanceError, match="was not amended after results"):
+        _accept(world, v2)
+    with pytest.raises(governance.GovernanceError, match="names the protocol"):
+        _accept(world, None)  # type: ignore[arg-type]

@@ -249,8 +249,10 @@ def deployed_model(
         complexity_note="Triage changes worklist order: readers must know its failure modes.",
         required_roles=[Role.PHYSICIAN],
     )
-    for user in (p.reader, p.chen):
-        training.record_completion(user, procedure=procedure, attest_ifu=not o.ifu)
+    for user in (p.reader, p.chen):  # a guided session: the trainer signs it off (IV.F.1)
+        training.record_completion(p.admin, procedure=procedure, user=user)
+        if not o.ifu:
+            training.attest_ifu(user, version)
     forced = o.ifu or o.waiver or o.baa or o.irb
     if forced:  # the guards refuse these on purpose: put it there directly
         return force_stage(deployment, "deployed")

@@ -27,9 +27,10 @@ def make_inventory(
 ) -> SimpleNamespace:
     """Inventory rows for the tests (the inventory's own services are its business)."""
     from radgov.inventory.models import Deployment, ModelVersion, Product
+    from radgov.inventory.services import company_named
 
     product = Product.objects.create(
-        vendor=vendor, name=name, category=category, regulatory_pathway=pathway
+        company=company_named(vendor), name=name, category=category, regulatory_pathway=pathway
     )
     version = ModelVersion.objects.create(product=product, version="2.1")
     deployment = Deployment.objects.create(model_version=version, site="Main campus")

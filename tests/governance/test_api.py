@@ -78,6 +78,10 @@ def test_recused_vote_answers_422(meeting, people, inv):
 
 
 def test_anyone_reports_an_issue_and_members_see_the_queue(group, people, inv):
+    from radgov.inventory import services as inventory
+
+    # a vendor reports on its own company's models only
+    inventory.add_representative(people.admin, inv.product.company, people.vendor)
     r = _client(people.vendor).post(
         "/api/governance/issue-reports",
         {"deployment_id": inv.deployment.pk, "description": "Crash on upload", "severity": "high"},

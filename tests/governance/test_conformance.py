@@ -207,7 +207,7 @@ def test_untrained_end_user_fails_iv_f_naming_the_user(cf) -> None:
 
     inventory.update_deployment(p.informatics, d, end_users=[p.reader, p.chen, p.late])
     procedure = TrainingProcedure.objects.get(model_version=d.model_version)
-    training.record_completion(p.late, procedure=procedure, attest_ifu=False)
+    training.record_completion(p.admin, procedure=procedure, user=p.late)  # signed off
     report = run_audit()
     assert failing(report) == {"end_users_trained"}  # a log exists; the IFU is not attested
     ln = section(report, d)["end_users_trained"]
@@ -447,18 +447,30 @@ def test_an_amendment_after_lock_and_after_results_is_called_out(cf, no_charts) 
     )
     called_out = (
         f"Protocol version 2 (HeadCheck acceptance test) locked by cf-chen on "
-        f"{second.locked_at:%Y-%m-%d}, AMENDED AFTER LOCK of version 1 after results of that "
-        f"version were seen (reason: {reason})."
+        f"{second.locked_at:%Y-%m-%d}, AMENDED AFTER LOCK of version 1 after results were "
+        f"seen (reason: {reason})."
     )
     _, test, _ = acceptance(d)
     assert test.status == Status.FAIL and called_out in test.found
     assert "(protocol version 1): passed" in test.found
     assert "no run of the locked protocol HeadCheck acceptance test (version 2) yet" in test.found
 
-    w.run_cases(p, second)
+    w.run_cases(p, second)  # passes, on the same cases: post hoc, and a rerun
+    doc, test, _ = acceptance(d)
+    assert test.status == Status.FAIL and "has not accepted the amendment" in test.found
+    assert "Rerun: the same cases file" in doc.found
+    w._vote(
+        p,
+        world.meeting,
+        kind="accept_amendment",
+        motion="Accept version 2",
+        rationale="Specificity was asked for before the results were read",
+        protocol=second,
+    )
     evaluation.amend(p.physicist, second, source=w.protocol_source(passes=False), reason="Stricter")
     doc, test, _ = acceptance(d)
     assert test.status == Status.PASS and called_out in test.found
+    assert "accepted by the governance group's decision" in test.found
     assert "(protocol version 2): passed" in test.found
     assert "Version 3 is a draft, not locked yet." in test.found
 
@@ -479,3 +491,15 @@ def test_identifiers_in_the_test_data_need_a_baa(cf, no_charts) -> None:
     _, _, data = acceptance(d)
     assert data.clause == "V" and "and no BAA covered them" in data.found
     assert "Acme AI" in data.fix and "radgov deid" in data.fix
+
+
+def test_the_audit_checks_the_people_recorded_not_only_that_someone_is(cf) -> None:
+    from radgov.accounts import services as accounts
+
+    p, world = cf
+    d = w.deployed_model(p, world)
+    assert section(run_audit(), d)["people_fit_roles"].status == Status.PASS
+    accounts.set_license(p.admin, p.reader, "")  # the license lapsed after the deployment
+    line = section(run_audit(), d)["people_fit_roles"]
+    assert line.status == Status.FAIL
+    assert f"end_users: {p.reader.username} has no license recorded (III.A.1" in line.found

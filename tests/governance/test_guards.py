@@ -14,11 +14,48 @@ pytestmark = pytest.mark.django_db
 
 
 def test_guards_are_registered():
+    for stage in ("approved", "pilot", "deployed"):
+        assert guards.approval_guard in lifecycle.guards_for(stage)
+        assert lifecycle.acceptance_guard in lifecycle.guards_for(stage)
     for stage in ("pilot", "deployed"):
-        registered = lifecycle.guards_for(stage)
-        assert guards.approval_guard in registered
-        assert guards.extra_oversight_guard in registered
+        assert guards.extra_oversight_guard in lifecycle.guards_for(stage)
     assert guards.waiver_gap in lifecycle._evidence
+
+
+def test_approved_means_the_group_approved_on_acceptance_evidence(meeting, people, inv):
+    lifecycle.transition(people.admin, inv.deployment, "under_review")
+    lifecycle.transition(people.admin, inv.deployment, "acceptance_testing")
+    with pytest.raises(lifecycle.LifecycleError) as refused:
+        lifecycle.transition(people.admin, inv.deployment, "approved")
+    assert f"IV.A: no approval decision by the governance group for {inv.deployment}" in str(
+        refused.value
+    )
+    assert lifecycle.ACCEPTANCE_MISSING in str(refused.value)
+    approve = services.record_decision(
+        people.chen,
+        meeting,
+        kind="approve",
+        motion="Approve",
+        rationale="ok",
+        deployment=inv.deployment,
+    )
+    services.cast_vote(people.chen, approve, "yes")
+    with pytest.raises(lifecycle.LifecycleError) as refused:
+        lifecycle.transition(people.admin, inv.deployment, "approved")
+    assert "IV.A:" not in str(refused.value) and lifecycle.ACCEPTANCE_MISSING in str(refused.value)
+    inv.deployment.refresh_from_db()
+    assert inv.deployment.status == "acceptance_testing"
+    waiver = services.record_decision(
+        people.chen,
+        meeting,
+        kind="acceptance_test_waiver",
+        motion="Waive local acceptance testing",
+        rationale="Validated at the sister site",
+        justification="Same scanners and protocol as the sister site's acceptance test",
+        deployment=inv.deployment,
+    )
+    services.cast_vote(people.chen, waiver, "yes")
+    assert lifecycle.transition(people.admin, inv.deployment, "approved").status == "approved"
 
 
 def test_no_pilot_without_an_approval_decision(meeting, people, inv):
@@ -147,7 +184,7 @@ def test_transition_to_pilot_is_refused_with_the_clause_and_changes_nothing(peop
         refused.value
     )
     inv.deployment.refresh_from_db()
-    assert inv.deployment.status == "approved"
+    assert inv.deployment.status == "under_review"
 
 
 def test_a_later_rejection_withdraws_the_approval(meeting, people, inv):

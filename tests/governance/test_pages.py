@@ -103,10 +103,10 @@ def test_the_meeting_page_shows_each_member_their_own_vote(meeting, people, inv)
     )
     url = f"/governance/meetings/{meeting.pk}/"
     chen = _client(people.chen)
-    assert "Your vote:" not in chen.get(url).content.decode()
+    assert "yours:" not in chen.get(url).content.decode()
     r = chen.post(f"/governance/decisions/{d.pk}/vote/", {"choice": "no"}, follow=True)
     assert Vote.objects.get(decision=d, member=people.chen).choice == "no", r.content.decode()
     page = chen.get(url).content.decode()
-    assert "Your vote: <strong>No</strong>" in page
+    assert "yours: <strong>no</strong>" in page
     chen.post(f"/governance/decisions/{d.pk}/vote/", {"choice": "yes"})
-    assert "Your vote: <strong>Yes</strong>" in chen.get(url).content.decode()
+    assert "yours: <strong>yes</strong>" in chen.get(url).content.decode()

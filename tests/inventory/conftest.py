@@ -66,7 +66,8 @@ def people(db: Any) -> dict[str, User]:
 
 @pytest.fixture
 def product(people: dict[str, User]) -> Product:
-    return services.create_product(
+    """Acme AI's product; the vendor account is Acme AI's."""
+    row = services.create_product(
         people["informatics"],
         vendor="Acme AI",
         name="HeadCheck ICH",
@@ -76,6 +77,8 @@ def product(people: dict[str, User]) -> Product:
         fda_product_code="QAS",
         support_contact="support@acme.invalid",
     )
+    services.add_representative(people["admin"], row.company, people["vendor"])
+    return row
 
 
 @pytest.fixture

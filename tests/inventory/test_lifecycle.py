@@ -139,10 +139,24 @@ def test_deployed_needs_qualified_end_users(ready: Deployment, people: dict[str,
     unchanged(ready, Stage.APPROVED, 2)
 
 
-def test_every_missing_item_is_listed_at_once(
-    deployment: Deployment, people: dict[str, User], inventory_guards_only: Any
+def test_approved_needs_acceptance_evidence(
+    deployment: Deployment, people: dict[str, User], inventory_guards_only: list[Any]
 ) -> None:
+    move(people["gov"], deployment, Stage.UNDER_REVIEW)
+    with pytest.raises(LifecycleError, match="IV.E: no passed local acceptance test"):
+        lifecycle.transition(people["gov"], deployment, Stage.APPROVED)
+    unchanged(deployment, Stage.UNDER_REVIEW, 1)
+    inventory_guards_only.append(lambda d: None)  # a passed acceptance test or a waiver
+    move(people["gov"], deployment, Stage.APPROVED)
+    unchanged(deployment, Stage.APPROVED, 2)
+
+
+def test_every_missing_item_is_listed_at_once(
+    deployment: Deployment, people: dict[str, User], inventory_guards_only: list[Any]
+) -> None:
+    inventory_guards_only.append(lambda d: None)
     move(people["gov"], deployment, Stage.UNDER_REVIEW, Stage.APPROVED)
+    inventory_guards_only.clear()  # a later run failed: the evidence is gone
     with pytest.raises(LifecycleError) as err:
         lifecycle.transition(people["gov"], deployment, Stage.PILOT)
     assert len(err.value.missing) == 4

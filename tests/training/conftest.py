@@ -19,8 +19,9 @@ def world(db):  # type: ignore[no-untyped-def]
         model_version=mv,
         title="ICH Triage for radiologists",
         content="Inputs, outputs, limitations; ten worked cases.",
-        complexity="intermediate",
+        complexity="basic",
         complexity_note="Triage changes worklist order: readers must know its failure modes.",
         required_roles=[Role.PHYSICIAN],
+        self_attestation=True,
     )
     return {"admin": admin, "mv": mv, "ifu": ifu, "procedure": procedure}

@@ -9,15 +9,23 @@ import itertools
 from django.utils import timezone
 
 from radgov.core.services import service
-from radgov.inventory.models import Deployment, Document, DocumentKind, ModelVersion, Product
+from radgov.inventory.models import (
+    Deployment,
+    Document,
+    DocumentKind,
+    ModelVersion,
+    Product,
+    VendorCompany,
+)
 
 _counter = itertools.count(1)
 
 
 @service
 def make_version(name: str = "ICH Triage", version: str = "2.1") -> ModelVersion:
+    company, _ = VendorCompany.objects.get_or_create(name="Acme AI")
     product, _ = Product.objects.get_or_create(
-        vendor="Acme AI",
+        company=company,
         name=name,
         defaults={"category": "cadt", "regulatory_pathway": "fda_510k"},
     )

@@ -117,6 +117,7 @@ def test_no_ifu_on_file_means_nobody_is_trained(setup) -> None:  # type: ignore[
         complexity="basic",
         complexity_note="Same workflow as 2.1.",
         required_roles=[Role.PHYSICIAN],
+        self_attestation=True,
     )
     doctor = make_user("dr.x")
     with pytest.raises(services.TrainingError, match="no IFU on file"):
@@ -145,6 +146,7 @@ def test_supplemental_training_does_not_replace_the_base_record(setup) -> None: 
         content="Cases shared by readers.",
         complexity="basic",
         complexity_note="A short briefing on one issue.",
+        self_attestation=True,
         required_roles=[Role.PHYSICIAN],
         is_supplemental=True,
     )

@@ -92,7 +92,7 @@ def test_editing_a_procedure_keeps_the_expiry_of_records_already_made(world) -> 
     )
     record.refresh_from_db()
     assert record.expires_at == services.add_months(record.completed_at, 12)
-    later = services.record_completion(doctor, procedure=procedure)
+    later = services.record_completion(world["admin"], procedure=procedure, user=doctor)
     assert later.expires_at == services.add_months(later.completed_at, 6)
 
 
@@ -132,7 +132,7 @@ def test_a_champion_records_only_for_the_model_they_champion(world) -> None:  # 
         services.record_completion(champion, procedure=world["procedure"], user=doctor)
     make_deployment(world["mv"], end_users=[doctor], champions=[champion])
     record = services.record_completion(champion, procedure=world["procedure"], user=doctor)
-    assert record.recorded_by == champion and record.trainer is None
+    assert record.recorded_by == champion and record.trainer == champion
 
 
 def test_attesting_twice_is_one_attestation(world) -> None:  # type: ignore[no-untyped-def]
@@ -141,3 +141,33 @@ def test_attesting_twice_is_one_attestation(world) -> None:  # type: ignore[no-u
     again = services.record_completion(doctor, procedure=world["procedure"], attest_ifu=True)
     assert again.ifu_attestation == first
     assert services.attest_ifu(doctor, world["mv"]) == first
+
+
+# --- who signs a training off (IV.F.1) ---------------------------------------------------------
+
+
+def test_an_assessed_or_guided_training_is_signed_off_by_its_trainer(world) -> None:  # type: ignore[no-untyped-def]
+    guided = services.create_procedure(
+        world["admin"], **procedure_args(world, title="Guided", complexity="intermediate")
+    )
+    doctor, trainer = make_user("dr.x"), make_user("dr.trainer", is_governance_member=True)
+    with pytest.raises(services.TrainingError, match="signed off by a trainer"):
+        services.record_completion(doctor, procedure=guided)
+    with pytest.raises(services.TrainingError, match="the trainer signs it off"):
+        services.record_completion(world["admin"], procedure=guided, user=doctor, trainer=trainer)
+    assert not TrainingRecord.objects.exists()
+    record = services.record_completion(trainer, procedure=guided, user=doctor)
+    assert (record.trainer, record.recorded_by, record.user) == (trainer, trainer, doctor)
+
+
+def test_self_attestation_only_where_the_procedure_allows_it(world) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(services.TrainingError, match="IV.F.1: an advanced .*trainer"):
+        services.create_procedure(
+            world["admin"], **procedure_args(world, complexity="advanced", self_attestation=True)
+        )
+    basic = services.create_procedure(world["admin"], **procedure_args(world, title="Self-study"))
+    assert not basic.self_attestation  # a procedure says so, or it is signed off
+    with pytest.raises(services.TrainingError, match="signed off by a trainer"):
+        services.record_completion(make_user("dr.x"), procedure=basic)
+    record = services.record_completion(make_user("dr.y"), procedure=world["procedure"])
+    assert record.trainer is None  # self-study the procedure allows

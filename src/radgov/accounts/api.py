@@ -22,6 +22,7 @@ class UserOut(Schema):
     email: str
     role: str
     capacities: list[str]
+    license_number: str
     is_active: bool
 
 
@@ -31,6 +32,11 @@ class UserIn(Schema):
     email: str = ""
     governance_member: bool = False
     clinical_champion: bool = False
+    license_number: str = ""
+
+
+class LicenseIn(Schema):
+    license_number: str
 
 
 class UserCreated(Schema):
@@ -65,6 +71,7 @@ def _user_out(user: User) -> UserOut:
         email=user.email,
         role=user.role,
         capacities=user.capacities,
+        license_number=user.license_number,
         is_active=user.is_active,
     )
 
@@ -101,6 +108,7 @@ def create_user(request: HttpRequest, payload: UserIn) -> Status[UserCreated]:
             email=payload.email,
             governance_member=payload.governance_member,
             clinical_champion=payload.clinical_champion,
+            license_number=payload.license_number,
         )
     except services.AccountError as exc:
         raise HttpError(422, str(exc)) from None
@@ -112,6 +120,19 @@ def get_user(request: HttpRequest, user_id: int) -> UserOut:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         raise _not_found("user", user_id)
+    return _user_out(user)
+
+
+@router.post("/users/{user_id}/license", response=UserOut)
+def set_license(request: HttpRequest, user_id: int, payload: LicenseIn) -> UserOut:
+    """Record (or clear, with "") a physician's license to practise (III.A.1)."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise _not_found("user", user_id)
+    try:
+        services.set_license(request.user, user, payload.license_number)  # type: ignore[arg-type]
+    except services.AccountError as exc:
+        raise HttpError(422, str(exc)) from None
     return _user_out(user)
 
 

@@ -14,6 +14,16 @@ class UserForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
     governance_member = forms.BooleanField(required=False, label="Governance-group member")
     clinical_champion = forms.BooleanField(required=False, label="Clinical champion")
+    license_number = forms.CharField(
+        max_length=64,
+        required=False,
+        label="License to practise",
+        help_text="physicians only: jurisdiction and number (III.A.1)",
+    )
+
+
+class LicenseForm(forms.Form):
+    license_number = forms.CharField(max_length=64, required=False, label="License")
 
 
 class TokenForm(forms.Form):

@@ -18,6 +18,12 @@ class User(AbstractUser):
         help_text="the account still has the one-time password it was created with; it must "
         "be changed at first login",
     )
+    license_number = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="a physician's license to practise (jurisdiction and number), which makes "
+        "them eligible as a qualified end-user (III.A.1)",
+    )
 
     class Meta:
         ordering = ["username"]
@@ -30,6 +36,11 @@ class User(AbstractUser):
         if self.is_clinical_champion:
             held.append(Capacity.CLINICAL_CHAMPION.value)
         return held
+
+    @property
+    def is_qualified_end_user(self) -> bool:
+        """III.A.1 / II: a licensed physician (training on a model is checked separately)."""
+        return self.role == Role.PHYSICIAN and bool(self.license_number.strip())
 
     @property
     def role_label(self) -> str:

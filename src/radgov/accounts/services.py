@@ -29,6 +29,21 @@ def _check_role(role: str) -> str:
     return role
 
 
+MAX_LICENSE = 64
+
+
+def _check_license(role: str, license_number: str) -> str:
+    license_number = (license_number or "").strip()
+    if license_number and role != Role.PHYSICIAN:
+        raise AccountError(
+            "III.A.1: a license to practise is recorded for physicians/qualified end-users, "
+            f"not for the role {role!r}"
+        )
+    if len(license_number) > MAX_LICENSE:
+        raise AccountError(f"a license number is at most {MAX_LICENSE} characters")
+    return license_number
+
+
 @service
 def create_user(
     username: str,
@@ -38,6 +53,7 @@ def create_user(
     password: str | None = None,
     governance_member: bool = False,
     clinical_champion: bool = False,
+    license_number: str = "",
 ) -> tuple[User, str]:
     """Create an account; returns it and its one-time password (generated when
     none is given, and then to be changed at first login).  The person must enroll MFA at
@@ -46,6 +62,7 @@ def create_user(
     if not username:
         raise AccountError("a username is required")
     _check_role(role)
+    license_number = _check_license(role, license_number)
     if User.objects.filter(username__iexact=username).exists():
         raise AccountError(f"a user named {username!r} already exists")
     one_time = password is None
@@ -57,6 +74,7 @@ def create_user(
         is_governance_member=governance_member,
         is_clinical_champion=clinical_champion,
         must_change_password=one_time,
+        license_number=license_number,
     )
     try:
         validate_password(password, user)
@@ -77,6 +95,20 @@ def create_user(
         },
     )
     return user, password
+
+
+@service
+def set_license(actor: User, user: User, license_number: str) -> User:
+    """An administrator records (or clears) a physician's license to practise."""
+    if getattr(actor, "role", None) != Role.ADMINISTRATOR:
+        raise AccountError("III.G: an administrator records a physician's license")
+    license_number = _check_license(user.role, license_number)
+    before = user.license_number
+    if before != license_number:
+        user.license_number = license_number
+        user.save(update_fields=["license_number"])
+        record(action=Action.UPDATE, obj=user, changes={"license_number": [before, license_number]})
+    return user
 
 
 @service

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from radgov.accounts import services
-from radgov.accounts.forms import TokenForm, UserForm
+from radgov.accounts.forms import LicenseForm, TokenForm, UserForm
 from radgov.accounts.models import ApiToken, User
 from radgov.accounts.tokens import fresh_second_factor
 
@@ -24,6 +24,7 @@ def users(request: HttpRequest) -> HttpResponse:
                 email=data["email"],
                 governance_member=data["governance_member"],
                 clinical_champion=data["clinical_champion"],
+                license_number=data["license_number"],
             )
         except services.AccountError as exc:
             form.add_error(None, str(exc))
@@ -35,6 +36,22 @@ def users(request: HttpRequest) -> HttpResponse:
         "accounts/users.html",
         {"form": form, "users": User.objects.all(), "created": created},
     )
+
+
+@require_POST
+def user_license(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = User.objects.filter(pk=user_id).first()
+    form = LicenseForm(request.POST)
+    if user is None or not form.is_valid():
+        messages.error(request, "no such user, or a license of more than 64 characters")
+        return redirect("accounts:users")
+    try:
+        services.set_license(request.user, user, form.cleaned_data["license_number"])  # type: ignore[arg-type]
+    except services.AccountError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"License of {user.username} saved.")
+    return redirect("accounts:users")
 
 
 def tokens_page(request: HttpRequest) -> HttpResponse:

@@ -312,13 +312,38 @@ class _Progress:
             self.pending, self.last = 0, time.monotonic()
 
 
+def nothing_done(report: RunReport) -> str | None:
+    """Why a run that de-identified no file at all failed (a job is "done" only when it
+    did something), from the per-file reasons, which never quote a value; or None."""
+    summary = report.summary
+    total = int(summary["files"])
+    if total and (summary["ok"] or summary["quarantined"]):
+        return None
+    if not total:
+        return "nothing was de-identified: the source holds no files"
+    reasons = Counter(
+        "not DICOM" if str(f["reason"]).startswith("not a DICOM file") else str(f["reason"])
+        for f in report.files
+    )
+    parts = []
+    for reason, n in reasons.most_common():
+        if reason == "not DICOM":
+            verb = "is not a DICOM file" if n == 1 else "are not DICOM files"
+            parts.append(f"{n} of {total} file{'s' if total > 1 else ''} {verb}")
+        else:
+            parts.append(f"{n} of {total}: {reason}")
+    return "nothing was de-identified: " + "; ".join(parts)
+
+
 @service
 def _finish(job_id: int, attempt: int, report: RunReport) -> DeidJob:
     import json
 
     job = _owned(job_id, attempt)
     summary = report.summary
-    job.status = DeidJob.Status.DONE
+    failure = nothing_done(report)
+    job.status = DeidJob.Status.FAILED if failure else DeidJob.Status.DONE
+    job.error = failure or ""
     job.files_total = max(job.files_total, int(summary["files"]))
     job.files = int(summary["files"])
     job.ok, job.quarantined, job.failed = (
@@ -380,8 +405,9 @@ def _source_path(job: DeidJob) -> Path:
 def run_job(job_id: int) -> DeidJob | None:
     """Run a queued job (the worker's task calls this): de-identify its source into its
     output folder, one file at a time, saving progress in batches; record the report and the
-    counts.  A file that fails is in the report and the job still finishes "done"; a failure of
-    the whole run marks the job "failed" with the reason.  Returns the job, or None if it was
+    counts.  A file that fails is in the report and the job still finishes "done" when another
+    file was de-identified; a run that de-identified nothing, or a failure of the whole run,
+    marks the job "failed" with the reason.  Returns the job, or None if it was
     not queued (already taken, finished, or gone)."""
     job = _start(job_id)
     if job is None:

@@ -100,7 +100,9 @@ RULES: dict[str, Rule] = {
     "web:job_requeue": anyone(),
     "api:get_job": anyone(),
     "api:get_job_result": anyone(),
+    "web:audit_export": only(*STEWARDS),
     "accounts:users": only(Role.ADMINISTRATOR),
+    "accounts:user_license": only(Role.ADMINISTRATOR),
     "accounts:tokens": anyone(),
     "accounts:token_revoke": anyone(),
     # login, logout and MFA enrollment (django-allauth).  Its other routes stay denied by
@@ -133,6 +135,7 @@ RULES: dict[str, Rule] = {
     "api:create_user": only(Role.ADMINISTRATOR),
     "api:get_user": only(Role.ADMINISTRATOR),
     "api:deactivate_user": only(Role.ADMINISTRATOR),
+    "api:set_license": only(Role.ADMINISTRATOR),
     "api:list_tokens": anyone(),
     "api:create_token": anyone(),
     "api:revoke_token": anyone(),

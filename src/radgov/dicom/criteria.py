@@ -92,6 +92,11 @@ def _strings(data: Mapping[str, Any], key: str, *, upper: bool) -> tuple[str, ..
     return tuple(dict.fromkeys(out))
 
 
+# The largest value a person could mean, per kind of criterion: PatientAge (years),
+# SliceThickness (mm) and KVP.  Anything above is a typing slip and is refused.
+LIMITS = {"age_years": (130.0, "years"), "slice_thickness_mm": (50.0, "mm"), "kvp": (200.0, "kVp")}
+
+
 def _optional_number(data: Mapping[str, Any], key: str) -> float | None:
     value = data.get(key)
     if value is None or value == "":
@@ -102,8 +107,9 @@ def _optional_number(data: Mapping[str, Any], key: str) -> float | None:
         number = float(value)
     except ValueError:
         raise CriteriaError(key, f"must be a number, not {value!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise CriteriaError(key, f"must be a finite number >= 0, not {value!r}")
+    limit, unit = LIMITS[key.split("_", 1)[1]]
+    if not math.isfinite(number) or not 0 <= number <= limit:
+        raise CriteriaError(key, f"must be from 0 to {limit:g} ({unit}), not {value!r}")
     return number
 
 

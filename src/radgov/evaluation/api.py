@@ -22,6 +22,7 @@ from radgov.core.jobs_api import JobOut, job_accepted
 from radgov.core.paging import Page, PageQuery, paginate
 from radgov.core.problems import call_service
 from radgov.evaluation import services
+from radgov.evaluation.guards import post_hoc_note
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.uploads import start_run
 
@@ -84,6 +85,13 @@ class RunOut(Schema):
     result_sha256: str
     run_by: str
     created_at: datetime
+    repeats_id: int | None = Field(
+        description="an earlier run of the deployment with the same cases file (SHA-256)"
+    )
+    post_hoc: str = Field(
+        description="'' unless the protocol was amended after results were seen; then whether "
+        "the governance group accepted the amendment (IV.E.2)"
+    )
 
 
 class RunDetailOut(RunOut):
@@ -130,6 +138,8 @@ def _run_out(r: AcceptanceRun, *, with_result: bool = False) -> dict[str, Any]:
         "result_sha256": r.result_sha256,
         "run_by": r.run_by.username,
         "created_at": r.created_at,
+        "repeats_id": r.repeats_id,
+        "post_hoc": post_hoc_note(r.protocol),
     }
     if with_result:
         out["result"] = r.result

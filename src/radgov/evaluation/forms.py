@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from radgov.core import config
+from radgov.evaluation.report.summary import LABELS as METRIC_LABELS
 
 
 class ProtocolForm(forms.Form):
@@ -50,6 +51,11 @@ class RunForm(forms.Form):
         )
 
 
+def _in_sentence(label: str) -> str:
+    """A metric's label inside a sentence: "Sensitivity" -> "sensitivity"; "AUC" stays."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
 class PlanForm(forms.Form):
     """How many cases the protocol's lower-bound criteria need (III.D: exam volumes)."""
 
@@ -62,7 +68,7 @@ class PlanForm(forms.Form):
         super().__init__(*args, **kw)
         for metric in metrics:
             self.fields[f"expect_{metric}"] = forms.FloatField(
-                label=f"Expected {metric}",
+                label=f"Expected {_in_sentence(METRIC_LABELS.get(metric, metric))}",
                 min_value=0.5,
                 max_value=0.999,
                 initial=claims.get(metric),

@@ -27,7 +27,7 @@ def latest_locked(deployment: Any) -> AcceptanceProtocol | None:
 def latest_run(deployment: Any) -> AcceptanceRun | None:
     return (
         AcceptanceRun.objects.filter(protocol__deployment=deployment)
-        .select_related("protocol")
+        .select_related("protocol", "repeats__protocol")
         .first()
     )
 
@@ -72,6 +72,55 @@ def preload(deployments: list[Any]) -> None:
         remember("evaluation.gap", d.pk, gap_of(latest.locked.get(d.pk), latest.run.get(d.pk)))
 
 
+REASON_SHOWN = 140  # characters of an amendment's reason in a sentence about it
+
+
+def amendment_decision(protocol: AcceptanceProtocol) -> Any:
+    """The group's standing decision accepting ``protocol``'s amendment after results."""
+    from radgov.governance.selectors import amendment_acceptance
+
+    return amendment_acceptance(protocol)
+
+
+def unaccepted_amendment(protocol: AcceptanceProtocol) -> bool:
+    """Amended after results, and the group has not accepted the amendment (IV.E.2)."""
+    return protocol.amended_after_results and amendment_decision(protocol) is None
+
+
+def post_hoc_note(protocol: AcceptanceProtocol) -> str:
+    """'' unless ``protocol`` was amended after results were seen; then that it was, and
+    whether the governance group accepted the amendment (IV.E.2)."""
+    if not protocol.amended_after_results:
+        return ""
+    reason = protocol.amendment_reason.strip()
+    reason = reason if len(reason) <= REASON_SHOWN else reason[: REASON_SHOWN - 1] + "…"
+    text = (
+        f"Post hoc: protocol version {protocol.version} was amended after results were seen "
+        f"(reason: {reason})"
+    )
+    decision = amendment_decision(protocol)
+    if decision is None:
+        return (
+            f"{text}; the governance group has not accepted the amendment, so its runs are "
+            "not acceptance evidence (IV.E.2)."
+        )
+    return (
+        f"{text}; accepted by the governance group's decision #{decision.pk} of "
+        f"{decision.meeting.held_on:%Y-%m-%d}."
+    )
+
+
+def rerun_note(run: AcceptanceRun) -> str:
+    """'' unless the run's cases file was used before for the deployment (same SHA-256)."""
+    first = run.repeats
+    if first is None:
+        return ""
+    return (
+        f"Rerun: the same cases file (SHA-256 {run.cases_sha256[:12]}…) was used by run "
+        f"{first.pk} of {first.created_at:%Y-%m-%d} (protocol version {first.protocol.version})."
+    )
+
+
 def gap_of(locked: AcceptanceProtocol | None, run: AcceptanceRun | None) -> str | None:
     """:func:`evidence_gap` from a deployment's latest locked protocol and latest run, for a
     caller that has read them already."""
@@ -79,6 +128,11 @@ def gap_of(locked: AcceptanceProtocol | None, run: AcceptanceRun | None) -> str 
         return "no approved and locked acceptance-test protocol"
     if run is None or run.protocol_id != locked.pk:
         return f"no run of the locked protocol {locked} yet"
+    if unaccepted_amendment(locked):
+        return (
+            f"protocol version {locked.version} was amended after results were seen and the "
+            "governance group has not accepted the amendment (IV.E.2)"
+        )
     if run.synthetic:
         return f"the latest run ({run.created_at:%Y-%m-%d}) used synthetic cases"
     if not run.passed:

@@ -39,7 +39,9 @@ class AcceptanceProtocol(AuditedModel):
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical form")
     amendment_reason = models.TextField(blank=True)
     amended_after_results = models.BooleanField(
-        default=False, help_text="the amended version already had runs when this was written"
+        default=False,
+        help_text="a run of the deployment's protocol existed when this was written: its "
+        "metrics were not agreed before every result (IV.E.2) until the group accepts it",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -80,7 +82,7 @@ class AcceptanceProtocol(AuditedModel):
         """The amendment in words (for the report and the conformance audit), or ''."""
         if self.amends is None:
             return ""
-        after = " after results of that version were seen" if self.amended_after_results else ""
+        after = " after results were seen" if self.amended_after_results else ""
         return (
             f"AMENDED AFTER LOCK of version {self.amends.version}{after} "
             f"(reason: {self.amendment_reason.strip()})"
@@ -92,6 +94,14 @@ class AcceptanceRun(AuditedModel):
     protocol_hash = models.CharField(max_length=64, help_text="the locked hash the run used")
     cases_name = models.CharField(max_length=255, help_text="the cases file's name as uploaded")
     cases_sha256 = models.CharField(max_length=64)
+    repeats = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the deployment's first run of the same cases file (same SHA-256), if any",
+    )
     n_cases = models.PositiveIntegerField()
     synthetic = models.BooleanField(help_text="the cases file says it holds synthetic data")
     passed = models.BooleanField()

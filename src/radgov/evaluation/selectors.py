@@ -8,7 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from radgov.evaluation.guards import gap_of, latest_locked, latest_of, latest_run
+from radgov.evaluation.guards import (
+    gap_of,
+    latest_locked,
+    latest_of,
+    latest_run,
+    post_hoc_note,
+    rerun_note,
+)
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 
 
@@ -25,7 +32,7 @@ def overview() -> list[Row]:
 
     deployments = list(
         Deployment.objects.select_related("model_version__product").order_by(
-            "model_version__product__vendor", "model_version__product__name", "pk"
+            "model_version__product__company__name", "model_version__product__name", "pk"
         )
     )
     latest = latest_of(deployments)
@@ -60,7 +67,7 @@ def protocols_of(deployment: Any) -> list[AcceptanceProtocol]:
 def runs_of(deployment: Any) -> list[AcceptanceRun]:
     return list(
         AcceptanceRun.objects.filter(protocol__deployment=deployment).select_related(
-            "protocol", "run_by"
+            "protocol", "run_by", "repeats"
         )
     )
 
@@ -77,6 +84,9 @@ def summary(deployment: Any) -> str:
         verdict = "passed" if run.passed else "failed"
         data = "synthetic cases" if run.synthetic else "cases"
         text += f" Latest run {run.created_at:%Y-%m-%d}: {verdict} on {run.n_cases:,} {data}."
+        text += "".join(
+            f" {note}" for note in (post_hoc_note(run.protocol), rerun_note(run)) if note
+        )
     gap = gap_of(latest_locked(deployment), run)
     text += f" Not yet acceptance evidence: {gap}." if gap else " Counts as acceptance evidence."
     return text

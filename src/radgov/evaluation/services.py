@@ -187,7 +187,9 @@ def amend(
         source=source,
         content_hash=parsed.canonical_hash(),
         amendment_reason=why,
-        amended_after_results=protocol.runs.exists(),
+        amended_after_results=AcceptanceRun.objects.filter(
+            protocol__deployment_id=protocol.deployment_id
+        ).exists(),
         created_by=user,
         created_at=now,
         updated_at=now,
@@ -316,11 +318,17 @@ def store_run(user: User, protocol: AcceptanceProtocol, computed: Computed) -> A
     if result["protocol"]["hash"] != protocol.content_hash:
         raise EvaluationError("the result was computed with another protocol version")
     findings = result["privacy"]["identifier_columns"]
+    sha = result["cases"]["sha256"]
     return AcceptanceRun.objects.create(
         protocol=protocol,
         protocol_hash=protocol.content_hash,
         cases_name=result["cases"]["file"][:255],
-        cases_sha256=result["cases"]["sha256"],
+        cases_sha256=sha,
+        repeats=AcceptanceRun.objects.filter(
+            protocol__deployment_id=protocol.deployment_id, cases_sha256=sha
+        )
+        .order_by("created_at", "pk")
+        .first(),
         n_cases=result["cases"]["n_rows"],
         synthetic=result["cases"]["synthetic"],
         passed=result["passed"],

@@ -39,7 +39,9 @@ def _protocol(protocol_id: int) -> AcceptanceProtocol:
 
 def _run(run_id: int) -> AcceptanceRun:
     return get_object_or_404(
-        AcceptanceRun.objects.select_related("protocol__deployment__model_version", "run_by"),
+        AcceptanceRun.objects.select_related(
+            "protocol__deployment__model_version", "run_by", "repeats__protocol"
+        ),
         pk=run_id,
     )
 
@@ -180,6 +182,8 @@ def protocol(request: HttpRequest, protocol_id: int) -> HttpResponse:
             "run_refusal": services.run_refusal(request.user, p),
             "plan_form": plan_form,
             "plan": plan,
+            "post_hoc": guards.post_hoc_note(p),
+            "post_hoc_open": guards.unaccepted_amendment(p),
             "nav_current": NAV,
         },
     )
@@ -257,6 +261,9 @@ def run(request: HttpRequest, run_id: int) -> HttpResponse:
             "p": r.protocol,
             "d": r.protocol.deployment,
             "criteria": _criteria_rows(r.result["criteria"]),
+            "post_hoc": guards.post_hoc_note(r.protocol),
+            "post_hoc_open": guards.unaccepted_amendment(r.protocol),
+            "rerun": guards.rerun_note(r),
             "nav_current": NAV,
         },
     )

@@ -8,10 +8,11 @@ import datetime as dt
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import HttpRequest, HttpResponse
-from ninja import FilterLookup, FilterSchema, Query, Router, Schema, Status
+from ninja import Field, FilterLookup, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from radgov.core.audit import Action, record
@@ -34,13 +35,16 @@ from radgov.governance.models import (
     SelectionCriterion,
 )
 from radgov.governance.recusal import recusals
+from radgov.inventory import selectors as inventory
 
 router = Router(tags=["governance"])
 M = TypeVar("M", bound=models.Model)
 
 
-def _get(model: type[M], pk: int | None, kind: str) -> M:
-    row = model._default_manager.filter(pk=pk).first() if pk is not None else None
+def _get(model: type[M] | models.QuerySet[M], pk: int | None, kind: str) -> M:
+    """The row (of a model, or of a queryset of what the caller may see), or 404."""
+    rows = model if isinstance(model, models.QuerySet) else model._default_manager.all()
+    row = rows.filter(pk=pk).first() if pk is not None else None
     if row is None:
         record(
             action=Action.DENIED,
@@ -53,13 +57,11 @@ def _get(model: type[M], pk: int | None, kind: str) -> M:
     return row
 
 
-def _opt(model: type[M], pk: int | None, kind: str) -> M | None:
+def _opt(model: type[M] | models.QuerySet[M], pk: int | None, kind: str) -> M | None:
     return None if pk is None else _get(model, pk, kind)
 
 
 def _inv(name: str) -> Any:
-    from django.apps import apps
-
     return apps.get_model("inventory", name)
 
 
@@ -87,11 +89,18 @@ class GroupOut(Schema):
     charter: str
     members: list[MemberOut]
     physician_members: int
+    votes_visible_to_staff: bool
+    conflicts_visible_to_staff: bool
 
 
 class MemberIn(Schema):
     user_id: int
     position: str = "member"
+
+
+class GroupSettingsIn(Schema):
+    votes_visible_to_staff: bool
+    conflicts_visible_to_staff: bool
 
 
 class GroupIn(Schema):
@@ -179,6 +188,8 @@ class MeetingOut(Schema):
     has_quorum: bool
     quorum: str
     notes: str
+    closed_at: dt.datetime | None
+    closed_by: str | None
 
 
 class RecusalOut(Schema):
@@ -202,7 +213,9 @@ class AgendaItemOut(Schema):
     product_id: int | None
     deployment_id: int | None
     discussion: str
-    recused: list[RecusalOut]
+    recused: list[RecusalOut] | None = Field(
+        description="null when the caller's role may not see declared conflicts"
+    )
 
 
 class VoteOut(Schema):
@@ -220,6 +233,10 @@ class DecisionIn(Schema):
     request_id: int | None = None
     justification: str = ""
     determination: str = ""
+    reconsiders_id: int | None = None
+    protocol_id: int | None = Field(
+        None, description="the protocol amended after results that an accept_amendment accepts"
+    )
 
 
 class DecisionOut(Schema):
@@ -233,10 +250,16 @@ class DecisionOut(Schema):
     deployment_id: int | None
     product_id: int | None
     request_id: int | None
+    protocol_id: int | None
     recorded_by: str | None
     outcome: str
-    tally: dict[str, int]
-    votes: list[VoteOut]
+    final: bool
+    reconsiders_id: int | None
+    reconsidered_by: list[int]
+    tally: dict[str, int] | None = Field(
+        description="null when the caller's role may not see votes (the group's settings)"
+    )
+    votes: list[VoteOut] | None
     comparison: dict[str, Any] | None
 
 
@@ -395,6 +418,8 @@ def _group_out(g: GovernanceGroup) -> GroupOut:
         charter=g.charter,
         members=[_member_out(m) for m in members],
         physician_members=selectors.physician_count(g, memberships=members),
+        votes_visible_to_staff=g.votes_visible_to_staff,
+        conflicts_visible_to_staff=g.conflicts_visible_to_staff,
     )
 
 
@@ -436,10 +461,13 @@ def _meeting_out(m: Meeting, quorum: tuple[bool, str] | None = None) -> MeetingO
         has_quorum=ok,
         quorum=why,
         notes=m.notes,
+        closed_at=m.closed_at,
+        closed_by=m.closed_by.username if m.closed_by else None,
     )
 
 
-def _decision_out(d: Decision) -> DecisionOut:
+def _decision_out(d: Decision, viewer: Any) -> DecisionOut:
+    shown = selectors.sees_votes(viewer, d.meeting.group)
     return DecisionOut(
         id=d.pk,
         meeting_id=d.meeting_id,
@@ -451,10 +479,18 @@ def _decision_out(d: Decision) -> DecisionOut:
         deployment_id=d.deployment_id,
         product_id=d.product_id,
         request_id=d.request_id,
+        protocol_id=d.protocol_id,
         recorded_by=d.recorded_by.username if d.recorded_by else None,
         outcome=d.outcome,
-        tally=d.tally(),
-        votes=[VoteOut(member=v.member.username, choice=v.choice) for v in d.votes.all()],
+        final=d.is_final,
+        reconsiders_id=d.reconsiders_id,
+        reconsidered_by=[r.pk for r in d.reconsidered_by.all()],
+        tally=d.tally() if shown else None,
+        votes=(
+            [VoteOut(member=v.member.username, choice=v.choice) for v in d.votes.all()]
+            if shown
+            else None
+        ),
         comparison=d.comparison,
     )
 
@@ -529,6 +565,22 @@ def create_group(request: HttpRequest, payload: GroupIn) -> Status[GroupOut]:
     return Status(201, _group_out(group))
 
 
+@router.post("/admin/groups/{group_id}/settings", response=GroupOut)
+def update_group_settings(
+    request: HttpRequest, group_id: int, payload: GroupSettingsIn
+) -> GroupOut:
+    group = _get(GovernanceGroup, group_id, "governance group")
+    return _group_out(
+        _call(
+            services.update_group_settings,
+            request.user,
+            group,
+            votes_visible_to_staff=payload.votes_visible_to_staff,
+            conflicts_visible_to_staff=payload.conflicts_visible_to_staff,
+        )
+    )
+
+
 @router.post("/admin/groups/{group_id}/members", response={201: MemberOut})
 def add_member(request: HttpRequest, group_id: int, payload: MemberIn) -> Status[MemberOut]:
     group = _get(GovernanceGroup, group_id, "governance group")
@@ -563,7 +615,9 @@ class ConflictFilter(FilterSchema):
 def list_conflicts(
     request: HttpRequest, filters: Query[ConflictFilter], page: Query[PageQuery]
 ) -> dict[str, Any]:
-    rows = ConflictDeclaration.objects.select_related("user", "product").order_by("-pk")
+    """Every declared conflict for the group's members, administrators and legal/compliance
+    (and all staff when the group allows it); otherwise the caller's own declarations."""
+    rows = selectors.visible_conflicts(request.user).order_by("-pk")
     return paginate(filters.filter(rows), page, _conflict_out)
 
 
@@ -737,6 +791,7 @@ def create_meeting(request: HttpRequest, payload: MeetingIn) -> Status[MeetingOu
 @router.get("/meetings/{meeting_id}", response=MeetingDetailOut)
 def get_meeting(request: HttpRequest, meeting_id: int) -> MeetingDetailOut:
     m = _get(Meeting, meeting_id, "meeting")
+    conflicts_shown = selectors.sees_conflicts(request.user, m.group)
     agenda = [
         AgendaItemOut(
             id=row["item"].pk,
@@ -746,14 +801,14 @@ def get_meeting(request: HttpRequest, meeting_id: int) -> MeetingDetailOut:
             product_id=row["item"].product_id,
             deployment_id=row["item"].deployment_id,
             discussion=row["item"].discussion,
-            recused=[RecusalOut(**r) for r in row["recusals"]],
+            recused=[RecusalOut(**r) for r in row["recusals"]] if conflicts_shown else None,
         )
         for row in selectors.agenda_with_recusals(m)
     ]
     return MeetingDetailOut(
         **_meeting_out(m).dict(),
         agenda=agenda,
-        decisions=[_decision_out(d) for d in m.decisions.all()],
+        decisions=[_decision_out(d, request.user) for d in m.decisions.all()],
     )
 
 
@@ -822,20 +877,31 @@ def record_decision(
         request=_opt(ModelRequest, payload.request_id, "request"),
         justification=payload.justification,
         determination=payload.determination,
+        reconsiders=_opt(Decision, payload.reconsiders_id, "decision"),
+        protocol=_opt(
+            apps.get_model("evaluation", "AcceptanceProtocol"), payload.protocol_id, "protocol"
+        ),
     )
-    return Status(201, _decision_out(d))
+    return Status(201, _decision_out(d, request.user))
+
+
+@router.post("/meetings/{meeting_id}/close", response=MeetingOut)
+def close_meeting(request: HttpRequest, meeting_id: int) -> MeetingOut:
+    """The chair approves the minutes: the meeting closes and its decisions are final."""
+    m = _get(Meeting, meeting_id, "meeting")
+    return _meeting_out(_call(services.close_meeting, request.user, m))
 
 
 @router.get("/decisions/{decision_id}", response=DecisionOut)
 def get_decision(request: HttpRequest, decision_id: int) -> DecisionOut:
-    return _decision_out(_get(Decision, decision_id, "decision"))
+    return _decision_out(_get(Decision, decision_id, "decision"), request.user)
 
 
 @router.post("/decisions/{decision_id}/votes", response=DecisionOut)
 def cast_vote(request: HttpRequest, decision_id: int, payload: VoteIn) -> DecisionOut:
     d = _get(Decision, decision_id, "decision")
     _call(services.cast_vote, request.user, d, payload.choice)
-    return _decision_out(d)
+    return _decision_out(d, request.user)
 
 
 @router.post("/meetings/{meeting_id}/notes.pdf", response={202: JobOut})
@@ -872,8 +938,12 @@ def report_issue(request: HttpRequest, payload: IssueIn) -> Status[IssueOut]:
         services.report_issue,
         request.user,
         description=payload.description,
-        deployment=_opt(_inv("Deployment"), payload.deployment_id, "deployment"),
-        model_version=_opt(_inv("ModelVersion"), payload.model_version_id, "model version"),
+        deployment=_opt(
+            inventory.visible_deployments(request.user), payload.deployment_id, "deployment"
+        ),
+        model_version=_opt(
+            inventory.visible_versions(request.user), payload.model_version_id, "model version"
+        ),
         severity=payload.severity,
     )
     return Status(201, _issue_out(i))

@@ -1,10 +1,13 @@
 """The governance part of the demo practice: the group (dr.chen chairs), a member
 with a declared conflict, the vendor's representative recused, a request from
-the clinical champion dr.okafor, selection criteria and scores, a meeting with
-decisions and votes, the regulatory checklist and an issue report.
+the clinical champion dr.okafor, selection criteria and scores, the November meeting
+with its decisions and votes (its minutes approved: the meeting is closed and its
+decisions final), the regulatory checklist and an issue report; and the December
+meeting, still open, where the group accepts a protocol amended after results.
 
-Runs after the inventory's demo; parts that need inventory rows are skipped
-when there are none.  Idempotent: a second run changes nothing."""
+Runs after the inventory's demo, which leaves the deployments it means to take further
+waiting in acceptance testing for the group's approval; parts that need inventory rows
+are skipped when there are none.  Idempotent: a second run changes nothing."""
 
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from radgov.governance.models import GovernanceGroup, Meeting
 GROUP_NAME = "Radiology AI governance group"
 MEETING_TITLE = "AI governance group: November meeting"
 MEETING_DAY = dt.date(2026, 11, 2)
+DECEMBER_TITLE = "AI governance group: December meeting"
+DECEMBER_DAY = dt.date(2026, 12, 1)
 
 CRITERIA = [
     ("clinical", "Sensitivity on local data", 3),
@@ -53,18 +58,20 @@ def _people() -> dict[str, Any] | None:
 
 
 def _to_approve() -> list[Any]:
-    """Deployments waiting at "approved" for the group's decision (the inventory's
-    demo moves them that far), or else the first cleared one and the first one that
-    needs extra oversight."""
+    """Deployments waiting in acceptance testing for the group's approval (the inventory's
+    demo leaves those it means to take further there), or else the first cleared one and
+    the first one that needs extra oversight."""
+    from radgov.inventory.demo import awaiting_approval
+
     Deployment = apps.get_model("inventory", "Deployment")
+    waiting = awaiting_approval()
+    if waiting:
+        return waiting
     rows = list(
         Deployment.objects.exclude(status="sunset")
         .select_related("model_version__product")
         .order_by("pk")
     )
-    waiting = [d for d in rows if d.status == "approved"]
-    if waiting:
-        return waiting
     cleared = next((d for d in rows if not d.model_version.product.needs_extra_oversight), None)
     extra = next((d for d in rows if d.model_version.product.needs_extra_oversight), None)
     return [d for d in (cleared, extra) if d is not None]
@@ -77,13 +84,64 @@ def _requested_product() -> Any:
 
 
 def load(stdout: Any) -> None:
-    if Meeting.objects.filter(title=MEETING_TITLE).exists():
-        stdout.write("Governance: demo group and meeting already there.")
-        return
     p = _people()
     if p is None:
         stdout.write("Governance: demo accounts missing; skipped.")
         return
+    if not Meeting.objects.filter(title=MEETING_TITLE).exists():
+        _november(p, stdout)
+    accepted = _december(p)
+    stdout.write(
+        f"Governance: {GROUP_NAME}, the November meeting closed (minutes approved), "
+        f"{accepted} protocol amendment(s) after results accepted at the December meeting."
+    )
+
+
+def _december(p: dict[str, Any]) -> int:
+    """The December meeting (open): the group accepts each protocol amended after results
+    that it has not accepted yet (IV.E.2), with the reason as its rationale."""
+    from radgov.governance.models import Decision, DecisionKind
+
+    group = GovernanceGroup.objects.filter(name=GROUP_NAME).first()
+    Protocol = apps.get_model("evaluation", "AcceptanceProtocol")
+    waiting = [
+        proto
+        for proto in Protocol.objects.filter(amended_after_results=True).order_by("pk")
+        if not Decision.objects.filter(kind=DecisionKind.ACCEPT_AMENDMENT, protocol=proto).exists()
+    ]
+    if group is None or not waiting:
+        return Decision.objects.filter(kind=DecisionKind.ACCEPT_AMENDMENT).count()
+    meeting = Meeting.objects.filter(title=DECEMBER_TITLE).first() or services.create_meeting(
+        p["dr.chen"],
+        group,
+        held_on=DECEMBER_DAY,
+        title=DECEMBER_TITLE,
+        attendees=[p["dr.chen"], p["physicist"], p["privacy"], p["informatics"]],
+    )
+    if not meeting.notes:
+        services.record_notes(
+            p["dr.chen"],
+            meeting,
+            "The group reviewed the re-test of the ED deployment and accepted the protocol's "
+            "amendment. The minutes are approved at the January meeting.",
+        )
+    for proto in waiting:
+        decision = services.record_decision(
+            p["dr.chen"],
+            meeting,
+            kind="accept_amendment",
+            protocol=proto,
+            motion=f"Accept version {proto.version} of the acceptance test of {proto.deployment}",
+            rationale="The amendment adds the scanner model as a subgroup because the ED "
+            "scanner's software changed; it drops no criterion and lowers no threshold, so "
+            "the group accepts it although the first run was seen (IV.E.2).",
+        )
+        for member in ("dr.chen", "physicist", "privacy"):
+            services.cast_vote(p[member], decision, "yes")
+    return Decision.objects.filter(kind=DecisionKind.ACCEPT_AMENDMENT).count()
+
+
+def _november(p: dict[str, Any], stdout: Any) -> None:
     group = GovernanceGroup.objects.filter(name=GROUP_NAME).first() or services.create_group(
         p["admin"],
         name=GROUP_NAME,
@@ -149,6 +207,7 @@ def load(stdout: Any) -> None:
         meeting,
         "Next meeting in December: first monitoring report and the issue queue.",
     )
+    services.close_meeting(p["dr.chen"], meeting)  # the minutes approved: decisions final
     stdout.write(
         f"Governance: {group} with {group.active_memberships().count()} members, "
         f"1 request, meeting of {MEETING_DAY:%Y-%m-%d}, "
@@ -227,20 +286,34 @@ def _approve(p: dict[str, Any], meeting: Meeting, deployment: Any) -> None:
     for member, choice in (("dr.chen", "yes"), ("physicist", "yes"), ("privacy", "abstain")):
         services.cast_vote(p[member], approve, choice)
     if deployment.pilot_users.exists():
-        waiver = services.record_decision(
-            p["dr.chen"],
-            meeting,
-            kind="acceptance_test_waiver",
-            agenda_item=item,
-            motion=f"Test {deployment} locally during its pilot rather than before it",
-            rationale="II.A: local acceptance testing may take place after deployment to a "
-            "small number of qualified end-users.",
-            justification="The named pilot group reads every eligible case with and without "
-            "the model for six weeks against the agreed metrics; the results return to the "
-            "group before any wider deployment.",
+        motion = f"Test {deployment} locally during its pilot rather than before it"
+        rationale = (
+            "II.A: local acceptance testing may take place after deployment to a small number "
+            "of qualified end-users."
         )
-        for member in ("dr.chen", "physicist", "privacy"):
-            services.cast_vote(p[member], waiver, "yes")
+        justification = (
+            "The named pilot group reads every eligible case with and without the model for "
+            "six weeks against the agreed metrics; the results return to the group before any "
+            "wider deployment."
+        )
+    else:
+        motion = f"Accept the vendor's multi-site validation for {deployment}"
+        rationale = "The vendor's validation covers the practice's scanners and population."
+        justification = (
+            "The vendor's validation used the practice's scanner models and protocols; the "
+            "first three months of use are reviewed against the IFU's claims."
+        )
+    waiver = services.record_decision(
+        p["dr.chen"],
+        meeting,
+        kind="acceptance_test_waiver",
+        agenda_item=item,
+        motion=motion,
+        rationale=rationale,
+        justification=justification,
+    )
+    for member in ("dr.chen", "physicist", "privacy"):
+        services.cast_vote(p[member], waiver, "yes")
     if product.needs_extra_oversight:
         services.record_decision(
             p["dr.chen"],

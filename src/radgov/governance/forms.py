@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from radgov.governance.models import (
     CriterionCategory,
+    Decision,
     DecisionKind,
     Framework,
     IssueStatus,
@@ -20,8 +21,12 @@ from radgov.governance.models import (
 )
 
 
+def _model(app: str, name: str) -> Any:
+    return apps.get_model(app, name)
+
+
 def _inv(name: str) -> Any:
-    return apps.get_model("inventory", name)
+    return _model("inventory", name)
 
 
 def _users() -> Any:
@@ -78,7 +83,7 @@ class CriterionForm(forms.Form):
 
 
 class MeetingForm(forms.Form):
-    held_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    held_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
     title = forms.CharField(max_length=200, initial="Governance group meeting")
 
 
@@ -126,15 +131,56 @@ class DecisionForm(forms.Form):
         required=False,
         help_text="the IRB's determination (IV.H.3)",
     )
+    protocol = forms.ModelChoiceField(
+        queryset=_model("evaluation", "AcceptanceProtocol").objects.none(),
+        required=False,
+        label="Protocol amended after results",
+        help_text="to accept an amendment made after results were seen (IV.E.2); the "
+        "rationale is the reason",
+    )
+    reconsiders = forms.ModelChoiceField(
+        queryset=Decision.objects.none(),
+        required=False,
+        label="Reconsiders",
+        help_text="a final decision of an earlier meeting that this one changes; "
+        "the old record stays",
+    )
 
     def __init__(self, *args: Any, meeting: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["reconsiders"].queryset = Decision.objects.filter(
+            meeting__group=meeting.group,
+            meeting__closed_at__isnull=False,
+            meeting__held_on__lt=meeting.held_on,
+        ).select_related("meeting")
+        self.fields["reconsiders"].label_from_instance = lambda d: (
+            f"#{d.pk} {d.motion} ({d.meeting.held_on:%Y-%m-%d})"
+        )
+        self.fields["protocol"].queryset = (
+            _model("evaluation", "AcceptanceProtocol")
+            .objects.filter(amended_after_results=True)
+            .select_related("deployment__model_version__product")
+        )
+        self.fields["protocol"].label_from_instance = lambda p: (
+            f"{p.deployment}: version {p.version} ({p.amendment_reason[:60]})"
+        )
         self.fields["agenda_item"].queryset = meeting.agenda.all()
         self.fields["deployment"].queryset = _inv("Deployment").objects.select_related(
             "model_version__product"
         )
         self.fields["product"].queryset = _inv("Product").objects.all()
         self.fields["request"].queryset = ModelRequest.objects.filter(group=meeting.group)
+
+
+class GroupSettingsForm(forms.Form):
+    votes_visible_to_staff = forms.BooleanField(
+        required=False,
+        label="Every staff member sees vote tallies and who voted how",
+    )
+    conflicts_visible_to_staff = forms.BooleanField(
+        required=False,
+        label="Every staff member sees the declared conflicts of interest",
+    )
 
 
 class NotesForm(forms.Form):
@@ -152,14 +198,12 @@ class IssueForm(forms.Form):
         help_text="What happened. No patient names, MRNs or accession numbers.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        from radgov.inventory import selectors as inventory
+
         super().__init__(*args, **kwargs)
-        self.fields["deployment"].queryset = _inv("Deployment").objects.select_related(
-            "model_version__product"
-        )
-        self.fields["model_version"].queryset = _inv("ModelVersion").objects.select_related(
-            "product"
-        )
+        self.fields["deployment"].queryset = inventory.visible_deployments(user)
+        self.fields["model_version"].queryset = inventory.visible_versions(user)
 
 
 class IssueUpdateForm(forms.Form):
@@ -181,10 +225,14 @@ class RegulatoryItemForm(forms.Form):
 
 class BaaForm(forms.Form):
     vendor = forms.CharField(max_length=200)
-    covers_phi = forms.BooleanField(required=False, initial=True)
-    signed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    expires_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    document_reference = forms.CharField(max_length=300, required=False)
+    covers_phi = forms.BooleanField(required=False, initial=True, label="Covers PHI")
+    signed_on = forms.DateField(label="Signed on", widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(
+        required=False, label="Expires on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    document_reference = forms.CharField(
+        max_length=300, required=False, help_text="where the signed agreement is kept"
+    )
 
 
 class ProfileForm(forms.Form):
@@ -195,9 +243,10 @@ class ProfileForm(forms.Form):
     off_label_decision = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
+        label="Off-label decision",
         help_text="the group's informed decision, when the local use is off-label (V)",
     )
-    phi_reaches_vendor = forms.BooleanField(required=False)
+    phi_reaches_vendor = forms.BooleanField(required=False, label="PHI reaches the vendor")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

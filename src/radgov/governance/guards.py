@@ -99,19 +99,18 @@ def preload(deployments: list[Any]) -> None:
     them and their products, the products' regulatory profiles and the BAAs."""
     products = {d.model_version.product_id: d.model_version.product for d in deployments}
     about = Q(deployment__in=deployments) | Q(product_id__in=products, kind__in=ABOUT_PRODUCT)
-    decisions = list(
-        Decision.objects.filter(about, kind__in=READ)
-        .select_related("meeting")
-        .prefetch_related("votes")
-    )
+    decisions = list(selectors.with_outcomes(Decision.objects.filter(about, kind__in=READ)))
+    standing = {x.pk for x in decisions if selectors.standing(x)}
     for d in deployments:
         own = [x for x in decisions if x.deployment_id == d.pk]
         remember(
             "governance.verdict",
             d.pk,
-            selectors.latest_passed(x for x in own if x.kind in selectors.VERDICTS),
+            selectors.latest_standing(x for x in own if x.kind in selectors.VERDICTS),
         )
-        waivers = [x for x in own if x.kind == DecisionKind.ACCEPTANCE_TEST_WAIVER and x.passed]
+        waivers = [
+            x for x in own if x.kind == DecisionKind.ACCEPTANCE_TEST_WAIVER and x.pk in standing
+        ]
         remember(f"governance.{DecisionKind.ACCEPTANCE_TEST_WAIVER}", d.pk, waivers)
         for kind in ABOUT_PRODUCT:
             either = [
@@ -119,7 +118,7 @@ def preload(deployments: list[Any]) -> None:
                 for x in decisions
                 if x.kind == kind
                 and (x.deployment_id == d.pk or x.product_id == d.model_version.product_id)
-                and x.passed
+                and x.pk in standing
             ]
             remember(f"governance.{kind}", d.pk, either)
     profiles = {p.product_id: p for p in RegulatoryProfile.objects.filter(product_id__in=products)}
@@ -132,6 +131,8 @@ def preload(deployments: list[Any]) -> None:
 def register() -> None:
     from radgov.inventory import lifecycle
 
+    # approved means the group approved it (IV.A.1), as every later move requires
+    lifecycle.register_guard(lifecycle.Stage.APPROVED, approval_guard)
     for stage in (lifecycle.Stage.PILOT, lifecycle.Stage.DEPLOYED):
         lifecycle.register_guard(stage, approval_guard)
         lifecycle.register_guard(stage, extra_oversight_guard)

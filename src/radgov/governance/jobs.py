@@ -29,4 +29,7 @@ def meeting_notes_pdf(job: Job, progress: Callable[[int], None]) -> Result:
     meeting = Meeting.objects.filter(pk=job.params.get("meeting")).first()
     if meeting is None:
         raise JobError("the meeting no longer exists")
-    return Result(body=pdf.notes_pdf(meeting), name=pdf.filename(meeting), content_type=PDF)
+    # the notes as the person who asked may read them (votes and conflicts per the group's
+    # settings)
+    body = pdf.notes_pdf(meeting, viewer=job.owner)
+    return Result(body=body, name=pdf.filename(meeting), content_type=PDF)

@@ -25,6 +25,7 @@ RULES: dict[str, Rule] = {
     # pages
     "governance:index": staff(),
     "governance:member_add": ADMIN,
+    "governance:group_settings": ADMIN,
     "governance:member_remove": ADMIN,
     "governance:conflict_declare": staff(),
     "governance:requests": staff(),
@@ -45,6 +46,7 @@ RULES: dict[str, Rule] = {
     "api:governance_get_group": staff(),
     "api:governance_create_group": ADMIN,
     "api:governance_add_member": ADMIN,
+    "api:governance_update_group_settings": ADMIN,
     "api:governance_remove_member": ADMIN,
     "api:governance_designate_champion": ADMIN,
     "api:governance_list_conflicts": staff(),
@@ -63,6 +65,7 @@ RULES: dict[str, Rule] = {
     "api:governance_get_meeting": staff(),
     "api:governance_set_attendees": staff(),
     "api:governance_record_notes": staff(),
+    "api:governance_close_meeting": staff(),
     "api:governance_add_agenda_item": staff(),
     "api:governance_record_decision": staff(),
     "api:governance_get_decision": staff(),

@@ -13,6 +13,8 @@ from radgov.core.roles import Role
 from radgov.governance.models import (
     Baa,
     Candidate,
+    Choice,
+    ConflictDeclaration,
     CriterionCategory,
     Decision,
     DecisionKind,
@@ -24,6 +26,7 @@ from radgov.governance.models import (
     Meeting,
     Membership,
     ModelRequest,
+    Position,
     RegulatoryItem,
     RegulatoryProfile,
     Score,
@@ -60,6 +63,38 @@ def is_member(user: Any, group: GovernanceGroup | None = None) -> bool:
         return False
     rows = Membership.objects.filter(user=user, left_on__isnull=True)
     return rows.filter(group=group).exists() if group is not None else rows.exists()
+
+
+# Who always sees the group's votes and declared conflicts (besides its members, IV.A.3).
+OVERSIGHT_ROLES = frozenset({Role.ADMINISTRATOR, Role.COMPLIANCE})
+
+
+def _oversees(user: Any, group: GovernanceGroup) -> bool:
+    return getattr(user, "role", None) in OVERSIGHT_ROLES or is_member(user, group)
+
+
+def sees_votes(user: Any, group: GovernanceGroup) -> bool:
+    """Vote tallies and who voted how: the group's members, administrators and
+    legal/compliance; the practice's other staff when the group's settings allow it."""
+    if getattr(user, "role", None) == Role.VENDOR:
+        return False
+    return group.votes_visible_to_staff or _oversees(user, group)
+
+
+def sees_conflicts(user: Any, group: GovernanceGroup) -> bool:
+    """Declared conflicts of interest (and so the reasons for recusals): as for votes."""
+    if getattr(user, "role", None) == Role.VENDOR:
+        return False
+    return group.conflicts_visible_to_staff or _oversees(user, group)
+
+
+def visible_conflicts(user: Any) -> QuerySet[ConflictDeclaration]:
+    """The declared conflicts ``user`` may read: all of them where some group lets them see
+    conflicts (:func:`sees_conflicts`), otherwise only their own."""
+    rows = ConflictDeclaration.objects.select_related("user", "product")
+    if any(sees_conflicts(user, g) for g in GovernanceGroup.objects.all()):
+        return rows
+    return rows.filter(user_id=getattr(user, "pk", None))
 
 
 def physician_count(group: GovernanceGroup, *, memberships: Any = None) -> int:
@@ -229,24 +264,47 @@ def subject_products(subject: Any) -> list[Any]:
 
 def decision_rows(meeting: Meeting) -> list[dict[str, Any]]:
     rows = []
-    for d in meeting.decisions.select_related("deployment", "product", "request", "recorded_by"):
+    decisions = meeting.decisions.select_related(
+        "deployment__model_version__product",
+        "product",
+        "request",
+        "recorded_by",
+        "reconsiders__meeting",
+        "protocol",
+    ).prefetch_related("votes__member", "reconsidered_by__meeting")
+    for d in decisions:
+        votes = sorted(d.votes.all(), key=lambda v: v.member.username)
+        tally = {c.value: 0 for c in Choice}
+        for v in votes:
+            tally[v.choice] += 1
         rows.append(
             {
                 "decision": d,
-                "votes": list(d.votes.select_related("member")),
-                "tally": d.tally(),
+                "votes": votes,
+                "tally": tally,
                 "outcome": d.outcome,
+                "reconsidered_by": list(d.reconsidered_by.all()),
             }
         )
     return rows
 
 
-def meeting_record(meeting: Meeting) -> dict[str, Any]:
+def may_approve_minutes(membership: Membership) -> bool:
+    """The chair approves the minutes (any member when the group has no chair)."""
+    if membership.position == Position.CHAIR:
+        return True
+    return not membership.group.active_memberships().filter(position=Position.CHAIR).exists()
+
+
+def meeting_record(meeting: Meeting, *, viewer: Any = None) -> dict[str, Any]:
+    """Everything the meeting's page and notes show; ``viewer`` decides whether votes and
+    the reasons for recusals (declared conflicts) are shown (None: the full record)."""
     ok, why = quorum(meeting)
     agenda = agenda_with_recusals(meeting)
     members = list(memberships_on(meeting.group, meeting.held_on))
     attendees = list(meeting.attendees.all())
     present = {u.pk for u in attendees}
+    full = viewer is None
     return {
         "meeting": meeting,
         "attendees": attendees,
@@ -258,38 +316,59 @@ def meeting_record(meeting: Meeting) -> dict[str, Any]:
         "agenda": agenda,
         "recusals": [r for a in agenda for r in a["recusals"]],
         "decisions": decision_rows(meeting),
+        "sees_votes": full or sees_votes(viewer, meeting.group),
+        "sees_conflicts": full or sees_conflicts(viewer, meeting.group),
     }
 
 
+def standing(decision: Decision) -> bool:
+    """Whether a decision holds: it passed (or was recorded), and no later decision that
+    reconsiders it passed."""
+    return decision.passed and not any(r.passed for r in decision.reconsidered_by.all())
+
+
+def with_outcomes(rows: QuerySet[Decision]) -> QuerySet[Decision]:
+    """``rows`` with what :func:`standing` reads (votes, and the decisions reconsidering them)."""
+    return rows.select_related("meeting").prefetch_related(
+        "votes", "reconsidered_by__votes", "reconsidered_by__meeting"
+    )
+
+
 def passed_decisions(kind: str, *, deployment: Any = None, product: Any = None) -> list[Decision]:
+    """The standing decisions of ``kind`` about the deployment or the product."""
     q = Q()
     if deployment is not None:
         q |= Q(deployment=deployment)
     if product is not None:
         q |= Q(product=product)
-    rows = Decision.objects.filter(q, kind=kind).prefetch_related("votes")
-    return [d for d in rows if d.passed]
+    rows = with_outcomes(Decision.objects.filter(q, kind=kind))
+    return [d for d in rows if standing(d)]
+
+
+def amendment_acceptance(protocol: Any) -> Decision | None:
+    """The group's standing decision accepting a protocol amended after results, or None."""
+    rows = with_outcomes(
+        Decision.objects.filter(kind=DecisionKind.ACCEPT_AMENDMENT, protocol=protocol)
+    )
+    return next((d for d in rows if standing(d)), None)
 
 
 VERDICTS = (DecisionKind.APPROVE, DecisionKind.REJECT)
 
 
 def latest_verdict(deployment: Any) -> Decision | None:
-    """The group's latest passed approval or rejection of a deployment."""
-    rows = (
-        Decision.objects.filter(deployment=deployment, kind__in=VERDICTS)
-        .select_related("meeting")
-        .prefetch_related("votes")
-    )
-    return latest_passed(rows)
+    """The group's latest standing approval or rejection of a deployment."""
+    rows = with_outcomes(Decision.objects.filter(deployment=deployment, kind__in=VERDICTS))
+    return latest_standing(rows)
 
 
-def latest_passed(decisions: Any) -> Decision | None:
-    """The latest passed decision among ``decisions`` (by meeting date, then recording)."""
+def latest_standing(decisions: Any) -> Decision | None:
+    """The latest standing decision among ``decisions`` (by meeting date, then recording),
+    read with :func:`with_outcomes`'s prefetches."""
     ordered = sorted(
         decisions, key=lambda d: (d.meeting.held_on, d.recorded_at, d.pk), reverse=True
     )
-    return next((d for d in ordered if d.passed), None)
+    return next((d for d in ordered if standing(d)), None)
 
 
 # --- issue reports -----------------------------------------------------------------------------

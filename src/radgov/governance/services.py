@@ -12,6 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from radgov.core.audit import Action, record
+from radgov.core.bounds import date_refusal, past_refusal, planned_refusal, years_from_today
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.governance import selectors
@@ -98,12 +99,34 @@ def _text(value: str | None, what: str, rule: str = "") -> str:
     return value
 
 
+def _dated(refusal: str | None) -> None:
+    if refusal:
+        raise GovernanceError(refusal)
+
+
 def _choice(value: str, choices: Any, what: str) -> str:
     if value not in choices.values:
         raise GovernanceError(
             f"unknown {what} {value!r}; choose one of: {', '.join(choices.values)}"
         )
     return value
+
+
+def _require_open(meeting: Meeting, what: str) -> None:
+    """IV.A.5: a closed meeting's record is final."""
+    if meeting.is_closed:
+        raise GovernanceError(
+            f"IV.A.5: {meeting} closed on {meeting.closed_at:%Y-%m-%d} when its minutes were "
+            f"approved; its decisions are final and {what} is refused. To change an outcome, "
+            "record a new decision at a later meeting that reconsiders the old one"
+        )
+
+
+def _require_held(meeting: Meeting, what: str) -> None:
+    if meeting.held_on > timezone.localdate():
+        raise GovernanceError(
+            f"IV.A.5: {meeting} has not taken place yet; {what} at or after the meeting"
+        )
 
 
 def _set_member_flag(user: Any, value: bool) -> None:
@@ -151,6 +174,7 @@ def create_group(
 
 def _add(group: GovernanceGroup, user: Any, position: str, joined_on: dt.date | None) -> Membership:
     _choice(position, Position, "position")
+    _dated(planned_refusal("joined_on", joined_on, what="joining the group", years=1))
     _check_can_join(user)
     if selectors.active_membership(group, user) is not None:
         raise GovernanceError(f"{user.username} is already a member of {group}")
@@ -187,6 +211,7 @@ def remove_member(
             f"{PHYSICIAN_RULE}; {user.username} is its last physician member: add another "
             "physician before removing them"
         )
+    _dated(planned_refusal("left_on", left_on, what="leaving the group", years=1))
     left = left_on or timezone.localdate()
     if left < membership.joined_on:
         raise GovernanceError("a member cannot leave before joining")
@@ -195,6 +220,23 @@ def remove_member(
     if not selectors.is_member(user):
         _set_member_flag(user, False)
     return membership
+
+
+@service
+def update_group_settings(
+    actor: Any,
+    group: GovernanceGroup,
+    *,
+    votes_visible_to_staff: bool,
+    conflicts_visible_to_staff: bool,
+) -> GovernanceGroup:
+    """Whether the practice's staff beyond the group, administrators and legal/compliance
+    see vote tallies and declared conflicts."""
+    _require_admin(actor, "change the governance group's settings")
+    group.votes_visible_to_staff = bool(votes_visible_to_staff)
+    group.conflicts_visible_to_staff = bool(conflicts_visible_to_staff)
+    group.save()
+    return group
 
 
 @service
@@ -240,6 +282,7 @@ def declare_conflict(
     vendor = (vendor or "").strip()
     if product is None and not vendor:
         raise GovernanceError("a conflict of interest names a product or a vendor")
+    _dated(past_refusal("declared_on", declared_on, what="a declaration"))
     return ConflictDeclaration.objects.create(
         user=user,
         product=product,
@@ -326,6 +369,7 @@ def create_meeting(
     notes: str = "",
 ) -> Meeting:
     _require_member_or(group, actor, {Role.ADMINISTRATOR}, "schedule meetings")
+    _dated(planned_refusal("held_on", held_on, what="a meeting"))
     meeting = Meeting.objects.create(
         group=group, held_on=held_on, title=_text(title, "a meeting title"), notes=notes.strip()
     )
@@ -338,6 +382,7 @@ def create_meeting(
 @service
 def set_attendees(actor: Any, meeting: Meeting, attendees: Iterable[Any]) -> Meeting:
     _require_member_or(meeting.group, actor, {Role.ADMINISTRATOR}, "record attendance")
+    _require_open(meeting, "a change of attendance")
     if meeting.decisions.exists():
         raise GovernanceError(
             "attendance cannot change once decisions are recorded: it is what their quorum stood on"
@@ -349,6 +394,7 @@ def set_attendees(actor: Any, meeting: Meeting, attendees: Iterable[Any]) -> Mee
 @service
 def record_notes(actor: Any, meeting: Meeting, notes: str) -> Meeting:
     _require_member(meeting.group, actor, "keep meeting notes")
+    _require_open(meeting, "a change of its notes")
     meeting.notes = notes.strip()
     meeting.save()
     return meeting
@@ -366,6 +412,7 @@ def add_agenda_item(
     discussion: str = "",
 ) -> AgendaItem:
     _require_member(meeting.group, actor, "set the agenda")
+    _require_open(meeting, "a new agenda item")
     if sum(x is not None for x in (request, product, deployment)) > 1:
         raise GovernanceError("an agenda item is about one request, one product or one deployment")
     if request is not None and request.group_id != meeting.group_id:
@@ -389,6 +436,7 @@ def add_agenda_item(
 @service
 def record_discussion(actor: Any, item: AgendaItem, discussion: str) -> AgendaItem:
     _require_member(item.meeting.group, actor, "record discussions")
+    _require_open(item.meeting, "a change of its discussions")
     reason = recused_from_any(actor, selectors.subject_products(item))
     if reason:
         raise GovernanceError(f"{reason}; they cannot record its discussion")
@@ -411,9 +459,13 @@ def record_decision(
     request: ModelRequest | None = None,
     justification: str = "",
     determination: str = "",
+    reconsiders: Decision | None = None,
+    protocol: Any = None,
 ) -> Decision:
     group = meeting.group
     _require_member(group, actor, "record decisions")
+    _require_open(meeting, "a new decision")
+    _require_held(meeting, "decisions are recorded")
     _choice(kind, DecisionKind, "decision kind")
     if selectors.physician_count(group) < 1:
         raise GovernanceError(f"{PHYSICIAN_RULE}; {group} has none, so it cannot decide")
@@ -431,6 +483,14 @@ def record_decision(
                 agenda_item.product,
                 agenda_item.request,
             )
+    if reconsiders is not None:
+        deployment, product, request = _reconsidered_subject(
+            meeting, reconsiders, deployment, product, request
+        )
+    if kind == DecisionKind.ACCEPT_AMENDMENT:
+        deployment = _amended_deployment(protocol, deployment)
+    elif protocol is not None:
+        raise GovernanceError("only a decision accepting an amendment names a protocol")
     if request is not None and request.group_id != group.pk:
         raise GovernanceError(f"request #{request.pk} was brought to another group")
     if kind in (DecisionKind.APPROVE, DecisionKind.REJECT) and not (
@@ -473,6 +533,8 @@ def record_decision(
         request=request,
         justification=justification,
         determination=determination,
+        reconsiders=reconsiders,
+        protocol=protocol,
         recorded_by=actor,
     )
     reason = recused_from_any(actor, selectors.subject_products(decision))
@@ -484,6 +546,73 @@ def record_decision(
     return decision
 
 
+def _amended_deployment(protocol: Any, deployment: Any) -> Any:
+    """IV.E.2: a protocol amended after results were seen is acceptance evidence only once
+    the group accepts the amendment, with its reason (the decision's rationale)."""
+    if protocol is None:
+        raise GovernanceError(
+            "IV.E.2: a decision accepting an amendment names the protocol version it accepts"
+        )
+    if not protocol.amended_after_results:
+        raise GovernanceError(
+            f"IV.E.2: {protocol} was not amended after results; there is nothing to accept"
+        )
+    if deployment is not None and deployment.pk != protocol.deployment_id:
+        raise GovernanceError(f"{protocol} belongs to another deployment")
+    return protocol.deployment
+
+
+def _reconsidered_subject(
+    meeting: Meeting, old: Decision, deployment: Any, product: Any, request: Any
+) -> tuple[Any, Any, Any]:
+    """The subject of a decision that reconsiders ``old``: the same as the old one's.  Only
+    a final decision (its meeting closed) of the same group, from an earlier meeting, is
+    reconsidered; an open one is simply voted on again."""
+    if old.meeting.group_id != meeting.group_id:
+        raise GovernanceError(f"decision #{old.pk} was taken by another group")
+    if not old.meeting.is_closed:
+        raise GovernanceError(
+            f"decision #{old.pk} is still open (its meeting has not closed); members vote on it "
+            "again instead of reconsidering it"
+        )
+    if meeting.held_on <= old.meeting.held_on or meeting.pk == old.meeting_id:
+        raise GovernanceError(
+            f"decision #{old.pk} of {old.meeting.held_on:%Y-%m-%d} is reconsidered at a later "
+            "meeting"
+        )
+    given = (deployment, product, request)
+    subject = (old.deployment, old.product, old.request)
+    if any(g is not None for g in given) and given != subject:
+        raise GovernanceError(
+            f"a decision that reconsiders decision #{old.pk} is about the same deployment, "
+            "product or request as it"
+        )
+    return subject
+
+
+@service
+def close_meeting(actor: Any, meeting: Meeting) -> Meeting:
+    """IV.A.5: the chair approves the minutes, which closes the meeting: its decisions are
+    final from now on."""
+    group = meeting.group
+    membership = _require_member(group, actor, "approve the minutes")
+    has_chair = group.active_memberships().filter(position=Position.CHAIR).exists()
+    if has_chair and membership.position != Position.CHAIR:
+        raise GovernancePermissionError(
+            f"IV.A.5: the chair of {group} approves the minutes; {_name(actor)} is a member"
+        )
+    _require_open(meeting, "approving its minutes again")
+    if not meeting.notes.strip():
+        raise GovernanceError(
+            "IV.A.5: the meeting's notes are kept with it; write them before approving the minutes"
+        )
+    _require_held(meeting, "its minutes are approved")
+    meeting.closed_at = timezone.now()
+    meeting.closed_by = actor
+    meeting.save()
+    return meeting
+
+
 @service
 def cast_vote(actor: Any, decision: Decision, choice: str) -> Vote:
     meeting = decision.meeting
@@ -491,6 +620,8 @@ def cast_vote(actor: Any, decision: Decision, choice: str) -> Vote:
     if not decision.is_voted:
         raise GovernanceError(f"a {decision.get_kind_display()} is recorded, not voted on")
     _require_member(meeting.group, actor, "vote")
+    _require_open(meeting, f"a vote on decision #{decision.pk}")
+    _require_held(meeting, "votes are cast")
     if not meeting.attendees.filter(pk=actor.pk).exists():
         raise GovernanceError(
             f"IV.A.5: only members attending the meeting vote; {actor.username} is not recorded "
@@ -594,6 +725,7 @@ def report_issue(
 ) -> IssueReport:
     if deployment is None and model_version is None:
         raise GovernanceError("an issue report names the deployment or model version it is about")
+    _require_visible(actor, deployment, model_version)
     if deployment is not None and model_version is None:
         model_version = deployment.model_version
     elif deployment is not None and deployment.model_version_id != model_version.pk:
@@ -606,6 +738,23 @@ def report_issue(
         description=_text(description, "a description of the issue"),
         severity=severity,
     )
+
+
+def _require_visible(actor: Any, deployment: Any, model_version: Any) -> None:
+    """A vendor reports only on its own company's models (III.F): another company's do
+    not exist for it."""
+    from radgov.inventory import selectors as inventory
+
+    if (
+        deployment is not None
+        and not inventory.visible_deployments(actor).filter(pk=deployment.pk).exists()
+    ):
+        raise GovernanceError(f"no deployment {deployment.pk} that you may see")
+    if (
+        model_version is not None
+        and not inventory.visible_versions(actor).filter(pk=model_version.pk).exists()
+    ):
+        raise GovernanceError(f"no model version {model_version.pk} that you may see")
 
 
 @service
@@ -631,8 +780,12 @@ def update_issue(
 REGULATORY_ROLES = {Role.COMPLIANCE, Role.ADMINISTRATOR}
 
 
+def keeps_checklist(actor: Any) -> bool:
+    return getattr(actor, "role", None) in REGULATORY_ROLES or selectors.is_member(actor)
+
+
 def _require_regulatory(actor: Any, what: str) -> None:
-    if getattr(actor, "role", None) in REGULATORY_ROLES or selectors.is_member(actor):
+    if keeps_checklist(actor):
         return
     raise GovernancePermissionError(
         f"III.H: the regulatory checklist is kept by the governance group and legal/compliance; "
@@ -663,6 +816,7 @@ def set_regulatory_item(
             f"III.H: a {Framework(framework).label} line marked {ItemStatus(status).label.lower()} "
             "needs its evidence"
         )
+    _dated(past_refusal("reviewed_on", reviewed_on, what="a review"))
     if evidence_document is not None and evidence_document.model_version_id != model_version.pk:
         raise GovernanceError("the evidence document belongs to another model version")
     item = RegulatoryItem.objects.filter(model_version=model_version, framework=framework).first()
@@ -717,8 +871,18 @@ def record_baa(
             f"III.H.1.e: contracts such as a BAA are recorded by legal/compliance or an "
             f"administrator; {_name(actor)} may not"
         )
+    _dated(planned_refusal("signed_on", signed_on, what="signing a BAA", years=1))
     if expires_on is not None and expires_on < signed_on:
         raise GovernanceError("a BAA cannot expire before it is signed")
+    _dated(
+        date_refusal(
+            "expires_on",
+            expires_on,
+            what="a BAA's expiry",
+            not_before=signed_on,
+            not_after=years_from_today(30),
+        )
+    )
     return Baa.objects.create(
         vendor=_text(vendor, "the vendor's name"),
         covers_phi=covers_phi,

@@ -7,6 +7,7 @@ app_name = "governance"
 urlpatterns = [
     path("", views.index, name="index"),
     path("members/add/", views.member_add, name="member_add"),
+    path("settings/", views.group_settings, name="group_settings"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path("conflicts/declare/", views.conflict_declare, name="conflict_declare"),
     path("requests/", views.requests_page, name="requests"),

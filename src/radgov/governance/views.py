@@ -15,11 +15,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from radgov.core.roles import Role
 from radgov.governance import forms, selectors, services
 from radgov.governance.models import (
     Baa,
     Candidate,
-    ConflictDeclaration,
     Decision,
     GovernanceGroup,
     IssueReport,
@@ -28,6 +28,7 @@ from radgov.governance.models import (
     ModelRequest,
     RegulatoryProfile,
 )
+from radgov.web.refusals import record_refusal
 from radgov.web.views import job_started
 
 
@@ -49,6 +50,7 @@ def _try(
     try:
         return fn(*a, **kw)
     except services.GovernanceError as exc:
+        record_refusal(http, str(exc))
         if form is not None:
             form.add_error(None, str(exc))
         else:
@@ -68,16 +70,39 @@ def _bound(form_class: Any, request: HttpRequest, name: str, **kw: Any) -> Any:
 def index(request: HttpRequest) -> HttpResponse:
     group = _group()
     conflict_form = _bound(forms.ConflictForm, request, "conflict")
+    sees_conflicts = group is not None and selectors.sees_conflicts(request.user, group)
     context = {
         "group": group,
         "memberships": selectors.roster(group) if group else [],
         "physicians": selectors.physician_count(group) if group else 0,
-        "conflicts": ConflictDeclaration.objects.select_related("user", "product"),
+        "sees_conflicts": sees_conflicts,
+        "conflicts": selectors.visible_conflicts(request.user),
         "member_form": forms.MemberForm(prefix="member"),
         "conflict_form": conflict_form,
+        "settings_form": forms.GroupSettingsForm(
+            prefix="settings",
+            initial={
+                "votes_visible_to_staff": group.votes_visible_to_staff,
+                "conflicts_visible_to_staff": group.conflicts_visible_to_staff,
+            }
+            if group
+            else None,
+        ),
         "is_member": selectors.is_member(request.user),
     }
     return render(request, "governance/index.html", context)
+
+
+@require_POST
+def group_settings(request: HttpRequest) -> HttpResponse:
+    form = forms.GroupSettingsForm(request.POST, prefix="settings")
+    group = _group()
+    if group is not None and form.is_valid():
+        if _try(
+            None, request, services.update_group_settings, request.user, group, **form.cleaned_data
+        ):
+            messages.success(request, "The group's settings are saved.")
+    return redirect("governance:index")
 
 
 @require_POST
@@ -241,7 +266,14 @@ def meetings(request: HttpRequest) -> HttpResponse:
     )
     found = selectors.quorums(listed)
     rows = [{"meeting": m, "quorum": found[m.pk], "decisions": m.decision_count} for m in listed]
-    return render(request, "governance/meetings.html", {"rows": rows, "form": form, "group": group})
+    may_schedule = group is not None and (
+        request.user.role == Role.ADMINISTRATOR or selectors.is_member(request.user, group)
+    )
+    return render(
+        request,
+        "governance/meetings.html",
+        {"rows": rows, "form": form, "group": group, "may_schedule": may_schedule},
+    )
 
 
 def meeting(request: HttpRequest, meeting_id: int) -> HttpResponse:
@@ -252,27 +284,35 @@ def meeting(request: HttpRequest, meeting_id: int) -> HttpResponse:
     agenda_form = _bound(forms.AgendaItemForm, request, "agenda")
     decision_form = _bound(forms.DecisionForm, request, "decision", meeting=m)
     notes_form = _bound(forms.NotesForm, request, "notes", initial={"notes": m.notes})
+    close_form = _bound(djforms.Form, request, "close")
     user = request.user
     actions: list[tuple[Any, Callable[[dict[str, Any]], Any]]] = [
         (attendees_form, lambda d: services.set_attendees(user, m, d["attendees"])),
         (agenda_form, lambda d: services.add_agenda_item(user, m, **d)),
         (decision_form, lambda d: services.record_decision(user, m, **d)),
         (notes_form, lambda d: services.record_notes(user, m, d["notes"])),
+        (close_form, lambda d: services.close_meeting(user, m)),
     ]
     done = None
     for form, act in actions:
         if form.is_bound and form.is_valid():
             done = _try(form, request, act, form.cleaned_data)
+            if done is None and form is close_form:
+                messages.error(request, "; ".join(close_form.non_field_errors()))
     if done is not None:
-        messages.success(request, "Saved.")
+        messages.success(
+            request, "Minutes approved; the meeting is closed." if m.is_closed else "Saved."
+        )
         return redirect("governance:meeting", meeting_id=m.pk)
+    member = selectors.active_membership(m.group, user)
     context = {
-        **selectors.meeting_record(m),
+        **selectors.meeting_record(m, viewer=user),
         "attendees_form": attendees_form,
         "agenda_form": agenda_form,
         "decision_form": decision_form,
         "notes_form": notes_form,
-        "is_member": selectors.is_member(request.user, m.group),
+        "is_member": member is not None,
+        "may_close": member is not None and selectors.may_approve_minutes(member),
     }
     return render(request, "governance/meeting.html", context)
 
@@ -333,7 +373,7 @@ def issue_update(request: HttpRequest, issue_id: int) -> HttpResponse:
 
 
 def report_issue(request: HttpRequest) -> HttpResponse:
-    form = forms.IssueForm(request.POST or None)
+    form = forms.IssueForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         row = _try(form, request, services.report_issue, request.user, **form.cleaned_data)
         if row is not None:
@@ -411,5 +451,6 @@ def checklist(request: HttpRequest, version_id: int) -> HttpResponse:
             "off_label": selectors.off_label(product),
             "item_form": item_form,
             "profile_form": profile_form,
+            "may_keep": services.keeps_checklist(request.user),
         },
     )

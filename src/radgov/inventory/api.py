@@ -7,17 +7,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
-from ninja import File, FilterLookup, FilterSchema, Form, Query, Router, Schema, Status
+from ninja import Field, File, FilterLookup, FilterSchema, Form, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from radgov.accounts.models import User
 from radgov.core.paging import Page, PageQuery, paginate
 from radgov.dicom.criteria import Criteria, CriteriaError
-from radgov.inventory import lifecycle, services
+from radgov.inventory import lifecycle, selectors, services
 from radgov.inventory import model_card as cards
 from radgov.inventory.alarms_api import router as alarms_router
 from radgov.inventory.models import (
@@ -26,6 +25,7 @@ from radgov.inventory.models import (
     Document,
     ModelVersion,
     Product,
+    VendorCompany,
 )
 
 router = Router(tags=["inventory"])
@@ -126,6 +126,9 @@ class TransitionOut(Schema):
     reason: str
 
 
+HIDDEN = "null: not visible to your role (a vendor account)"
+
+
 class DeploymentOut(Schema):
     id: int
     model_version_id: int
@@ -135,15 +138,17 @@ class DeploymentOut(Schema):
     status: str
     deployment_date: date | None
     clinical_champions: list[str]
-    end_users: list[str]
-    pilot_users: list[str]
+    end_users: list[str] | None = Field(description=HIDDEN)
+    pilot_users: list[str] | None = Field(description=HIDDEN)
     technical_contact: str | None
     inclusion_criteria: dict[str, Any]
     routing_notes: str
     output_release_policy: str
     replaces_id: int | None
-    history: list[TransitionOut]
-    missing: dict[str, list[str]]
+    history: list[TransitionOut] = Field(description="the reasons are '' for a vendor account")
+    missing: dict[str, list[str]] | None = Field(
+        description="what each allowed move lacks; " + HIDDEN
+    )
 
 
 class TransitionIn(Schema):
@@ -263,8 +268,10 @@ def _load_for_out(rows: list[Deployment]) -> None:
         d.blockers = missing  # type: ignore[attr-defined]
 
 
-def _deployment_out(d: Deployment) -> dict[str, Any]:
-    """The answer for a deployment that ``_load_for_out`` has loaded."""
+def _deployment_out(d: Deployment, viewer: Any) -> dict[str, Any]:
+    """The deployment as ``viewer`` may see it, once ``_load_for_out`` has loaded it: a vendor account sees no lifecycle
+    blockers, no reasons for moves (a suspension's, say) and no names of end-users."""
+    vendor = selectors.is_vendor(viewer)
     return {
         "id": d.pk,
         "model_version_id": d.model_version_id,
@@ -274,8 +281,8 @@ def _deployment_out(d: Deployment) -> dict[str, Any]:
         "status": d.status,
         "deployment_date": d.deployment_date,
         "clinical_champions": [u.username for u in d.clinical_champions.all()],
-        "end_users": [u.username for u in d.end_users.all()],
-        "pilot_users": [u.username for u in d.pilot_users.all()],
+        "end_users": None if vendor else [u.username for u in d.end_users.all()],
+        "pilot_users": None if vendor else [u.username for u in d.pilot_users.all()],
         "technical_contact": d.technical_contact.username if d.technical_contact else None,
         "inclusion_criteria": d.inclusion_criteria,
         "routing_notes": d.routing_notes,
@@ -287,17 +294,17 @@ def _deployment_out(d: Deployment) -> dict[str, Any]:
                 "to_stage": t.to_stage,
                 "by": t.by_name,
                 "at": t.at,
-                "reason": t.reason,
+                "reason": "" if vendor else t.reason,
             }
             for t in d.transitions.all()
         ],
-        "missing": d.blockers,  # type: ignore[attr-defined]
+        "missing": None if vendor else d.blockers,  # type: ignore[attr-defined]
     }
 
 
-def _one_deployment(d: Deployment) -> dict[str, Any]:
+def _one_deployment(d: Deployment, viewer: Any) -> dict[str, Any]:
     _load_for_out([d])
-    return _deployment_out(d)
+    return _deployment_out(d, viewer)
 
 
 def _users(ids: list[int], what: str) -> list[User]:
@@ -311,8 +318,17 @@ def _users(ids: list[int], what: str) -> list[User]:
 # --- products and versions -------------------------------------------------------------------
 
 
+def _visible(rows: QuerySet[Any], pk: int, kind: str) -> Any:
+    """The row if the caller may see it; otherwise 404 whether it exists or not (the API's
+    error handler records the refusal)."""
+    row = rows.filter(pk=pk).first()
+    if row is None:
+        raise HttpError(404, f"no {kind} {pk} that you may see")
+    return row
+
+
 class ProductFilter(FilterSchema):
-    vendor: Annotated[str | None, FilterLookup("vendor__icontains")] = None
+    vendor: Annotated[str | None, FilterLookup("company__name__icontains")] = None
     name: Annotated[str | None, FilterLookup("name__icontains")] = None
     category: str | None = None
     regulatory_pathway: str | None = None
@@ -322,8 +338,8 @@ class ProductFilter(FilterSchema):
 def list_products(
     request: HttpRequest, filters: Query[ProductFilter], page: Query[PageQuery]
 ) -> dict[str, Any]:
-    rows = filters.filter(Product.objects.order_by("vendor", "name", "pk"))
-    return paginate(rows, page, _product_out)
+    rows = selectors.visible_products(request.user).order_by("company__name", "name", "pk")
+    return paginate(filters.filter(rows), page, _product_out)
 
 
 @router.post("/products", response={201: ProductOut})
@@ -337,13 +353,13 @@ def create_product(request: HttpRequest, payload: ProductIn) -> Status[dict[str,
 
 @router.get("/products/{product_id}", response=ProductOut)
 def get_product(request: HttpRequest, product_id: int) -> dict[str, Any]:
-    return _product_out(get_object_or_404(Product, pk=product_id))
+    return _product_out(_visible(selectors.visible_products(request.user), product_id, "product"))
 
 
 @router.patch("/products/{product_id}", response=ProductOut)
 def update_product(request: HttpRequest, product_id: int, payload: ProductPatch) -> dict[str, Any]:
     """Change the fields given; the same rules as on creation apply."""
-    row = get_object_or_404(Product, pk=product_id)
+    row = _visible(Product.objects.all(), product_id, "product")
     fields = {k: ("" if v is None else v) for k, v in payload.dict(exclude_unset=True).items()}
     try:
         row = services.update_product(request.user, row, **fields)
@@ -354,7 +370,7 @@ def update_product(request: HttpRequest, product_id: int, payload: ProductPatch)
 
 @router.get("/products/{product_id}/versions", response=Page[VersionOut])
 def list_versions(request: HttpRequest, product_id: int, page: Query[PageQuery]) -> dict[str, Any]:
-    product = get_object_or_404(Product, pk=product_id)
+    product = _visible(selectors.visible_products(request.user), product_id, "product")
     rows = product.versions.prefetch_related("documents").order_by("-release_date", "-id")
     return paginate(rows, page, _version_out)
 
@@ -363,7 +379,7 @@ def list_versions(request: HttpRequest, product_id: int, page: Query[PageQuery])
 def create_version(
     request: HttpRequest, product_id: int, payload: VersionIn
 ) -> Status[dict[str, Any]]:
-    product = get_object_or_404(Product, pk=product_id)
+    product = _visible(Product.objects.all(), product_id, "product")
     data = payload.dict()
     version = data.pop("version")
     try:
@@ -375,13 +391,14 @@ def create_version(
 
 @router.get("/versions/{version_id}", response=VersionOut)
 def get_version(request: HttpRequest, version_id: int) -> dict[str, Any]:
-    return _version_out(get_object_or_404(ModelVersion, pk=version_id))
+    mv = _visible(selectors.visible_versions(request.user), version_id, "model version")
+    return _version_out(mv)
 
 
 @router.patch("/versions/{version_id}", response=VersionOut)
 def update_version(request: HttpRequest, version_id: int, payload: VersionPatch) -> dict[str, Any]:
     """Change a version's documentation; its version string never changes (IV.B.2.a)."""
-    row = get_object_or_404(ModelVersion, pk=version_id)
+    row = _visible(ModelVersion.objects.all(), version_id, "model version")
     try:
         row = services.update_model_version(request.user, row, **payload.dict(exclude_unset=True))
     except REFUSED as exc:
@@ -392,7 +409,9 @@ def update_version(request: HttpRequest, version_id: int, payload: VersionPatch)
 @router.get("/versions/{version_id}/model-card")
 def model_card(request: HttpRequest, version_id: int) -> dict[str, Any]:
     """CHAI Applied Model Card fields and ONC HTI-1 source attributes, with ``empty_fields``."""
-    return cards.build(get_object_or_404(ModelVersion, pk=version_id))
+    return cards.build(
+        _visible(selectors.visible_versions(request.user), version_id, "model version")
+    )
 
 
 @router.post("/versions/{version_id}/documents", response={201: DocumentOut})
@@ -405,7 +424,7 @@ def upload_document(
     title: Form[str] = "",
 ) -> Status[Document]:
     """Multipart upload of a PDF (IFU, release notes, other), at most RADGOV_MAX_UPLOAD_MB."""
-    mv = get_object_or_404(ModelVersion, pk=version_id)
+    mv = _visible(ModelVersion.objects.all(), version_id, "model version")
     try:
         doc = services.upload_document(
             request.user, mv, kind=kind, version_label=version_label, title=title, upload=file
@@ -430,15 +449,15 @@ def list_deployments(
     request: HttpRequest, filters: Query[DeploymentFilter], page: Query[PageQuery]
 ) -> dict[str, Any]:
     """Each with its history and, for every move it may make next, what is missing."""
-    rows = filters.filter(Deployment.objects.order_by("pk"))
-    return paginate(rows, page, _deployment_out, prepare=_load_for_out)
+    rows = filters.filter(selectors.visible_deployments(request.user).order_by("pk"))
+    return paginate(rows, page, lambda d: _deployment_out(d, request.user), prepare=_load_for_out)
 
 
 @router.post("/versions/{version_id}/deployments", response={201: DeploymentOut})
 def create_deployment(
     request: HttpRequest, version_id: int, payload: DeploymentIn
 ) -> Status[dict[str, Any]]:
-    mv = get_object_or_404(ModelVersion, pk=version_id)
+    mv = _visible(ModelVersion.objects.all(), version_id, "model version")
     contact = None
     if payload.technical_contact_id is not None:
         contact = _users([payload.technical_contact_id], "technical_contact_id")[0]
@@ -457,12 +476,13 @@ def create_deployment(
         )
     except REFUSED as exc:
         raise _refuse(exc) from None
-    return Status(201, _one_deployment(row))
+    return Status(201, _one_deployment(row, request.user))
 
 
 @router.get("/deployments/{deployment_id}", response=DeploymentOut)
 def get_deployment(request: HttpRequest, deployment_id: int) -> dict[str, Any]:
-    return _one_deployment(get_object_or_404(Deployment, pk=deployment_id))
+    rows = selectors.visible_deployments(request.user)
+    return _one_deployment(_visible(rows, deployment_id, "deployment"), request.user)
 
 
 @router.patch("/deployments/{deployment_id}", response=DeploymentOut)
@@ -470,7 +490,7 @@ def update_deployment(
     request: HttpRequest, deployment_id: int, payload: DeploymentPatch
 ) -> dict[str, Any]:
     """Change site, people, criteria and notes; the model version never changes."""
-    row = get_object_or_404(Deployment, pk=deployment_id)
+    row = _visible(Deployment.objects.all(), deployment_id, "deployment")
     given = payload.dict(exclude_unset=True)
     fields: dict[str, Any] = {}
     for key in ("site", "inclusion_criteria", "routing_notes", "output_release_policy"):
@@ -497,7 +517,7 @@ def update_deployment(
         row = services.update_deployment(request.user, row, **fields)
     except REFUSED as exc:
         raise _refuse(exc) from None
-    return _one_deployment(row)
+    return _one_deployment(row, request.user)
 
 
 @router.post("/deployments/{deployment_id}/transition", response=DeploymentOut)
@@ -505,12 +525,12 @@ def transition_deployment(
     request: HttpRequest, deployment_id: int, payload: TransitionIn
 ) -> dict[str, Any]:
     """Move to another lifecycle stage; a refused move lists everything that is missing."""
-    row = get_object_or_404(Deployment, pk=deployment_id)
+    row = _visible(Deployment.objects.all(), deployment_id, "deployment")
     try:
         row = lifecycle.transition(request.user, row, payload.to, reason=payload.reason)
     except REFUSED as exc:
         raise _refuse(exc) from None
-    return _one_deployment(row)
+    return _one_deployment(row, request.user)
 
 
 @router.post("/deployments/{deployment_id}/upgrade", response={201: DeploymentOut})
@@ -518,13 +538,13 @@ def propose_upgrade(
     request: HttpRequest, deployment_id: int, payload: UpgradeIn
 ) -> Status[dict[str, Any]]:
     """A new version re-enters review as a new deployment; the current one is unchanged."""
-    row = get_object_or_404(Deployment, pk=deployment_id)
-    mv = get_object_or_404(ModelVersion, pk=payload.model_version_id)
+    row = _visible(Deployment.objects.all(), deployment_id, "deployment")
+    mv = _visible(ModelVersion.objects.all(), payload.model_version_id, "model version")
     try:
         new = services.propose_upgrade(request.user, row, mv)
     except REFUSED as exc:
         raise _refuse(exc) from None
-    return Status(201, _one_deployment(new))
+    return Status(201, _one_deployment(new, request.user))
 
 
 @router.post("/criteria/evaluate", response=CriteriaOut)
@@ -534,7 +554,8 @@ def evaluate_criteria(request: HttpRequest, payload: CriteriaIn) -> dict[str, An
     if (payload.criteria is None) == (payload.deployment_id is None):
         raise HttpError(422, "give either criteria or deployment_id")
     if payload.deployment_id is not None:
-        data = get_object_or_404(Deployment, pk=payload.deployment_id).inclusion_criteria
+        rows = selectors.visible_deployments(request.user)
+        data = _visible(rows, payload.deployment_id, "deployment").inclusion_criteria
     else:
         data = payload.criteria
     try:
@@ -543,3 +564,57 @@ def evaluate_criteria(request: HttpRequest, payload: CriteriaIn) -> dict[str, An
         raise HttpError(422, str(exc)) from None
     included, reasons = criteria.evaluate(payload.attributes)
     return {"included": included, "reasons": reasons, "criteria": criteria.to_dict()}
+
+
+# --- vendor companies --------------------------------------------------------------------------
+
+
+class CompanyOut(Schema):
+    id: int
+    name: str
+    products: list[str]
+    representatives: list[str]
+
+
+class RepresentativeIn(Schema):
+    user_id: int
+
+
+def _company_out(c: VendorCompany) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "name": c.name,
+        "products": [p.name for p in c.products.all()],
+        "representatives": [u.username for u in c.representatives.all()],
+    }
+
+
+@router.get("/companies", response=list[CompanyOut])
+def list_companies(request: HttpRequest) -> list[dict[str, Any]]:
+    rows = VendorCompany.objects.prefetch_related("products", "representatives")
+    return [_company_out(c) for c in rows]
+
+
+@router.post("/companies/{company_id}/representatives", response=CompanyOut)
+def add_representative(
+    request: HttpRequest, company_id: int, payload: RepresentativeIn
+) -> dict[str, Any]:
+    """A vendor account joins its company: from then on it sees that company's products only."""
+    company = _visible(VendorCompany.objects.all(), company_id, "vendor company")
+    account = _users([payload.user_id], "user_id")[0]
+    try:
+        services.add_representative(request.user, company, account)
+    except REFUSED as exc:
+        raise _refuse(exc) from None
+    return _company_out(company)
+
+
+@router.post("/companies/{company_id}/representatives/{user_id}/remove", response=CompanyOut)
+def remove_representative(request: HttpRequest, company_id: int, user_id: int) -> dict[str, Any]:
+    company = _visible(VendorCompany.objects.all(), company_id, "vendor company")
+    account = _visible(company.representatives.all(), user_id, "representative")
+    try:
+        services.remove_representative(request.user, company, account)
+    except REFUSED as exc:
+        raise _refuse(exc) from None
+    return _company_out(company)

@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.html import escape
 
 from radgov.inventory import lifecycle, services
-from radgov.inventory.models import Deployment, Document, ModelVersion, Product
+from radgov.inventory.models import Deployment, Document, ModelVersion, Product, VendorCompany
 from radgov.inventory.stages import Stage
 
 PATH = [
@@ -412,6 +412,39 @@ def ifu_pdf(product: Product, version: str, fields: dict[str, Any], label: str) 
     return body
 
 
+BEYOND_TESTING = (Stage.APPROVED, Stage.PILOT, Stage.DEPLOYED, Stage.SUSPENDED)
+
+
+def awaiting_approval() -> list[Deployment]:
+    """The demo's deployments waiting in acceptance testing that it means to take further:
+    the governance group's demo approves them (approved means the group approved)."""
+    out = []
+    for spec in DEPLOYMENTS:
+        if spec.target not in BEYOND_TESTING:
+            continue
+        d = Deployment.objects.filter(
+            model_version__product__name=spec.product,
+            model_version__version=spec.version,
+            site=spec.site,
+            status=Stage.ACCEPTANCE_TESTING,
+        ).first()
+        if d is not None:
+            out.append(d)
+    return out
+
+
+# The vendor account of the demo belongs to the ICH triage model's maker (III.F).
+VENDOR_ACCOUNT = ("vendor.rep", "Brightline Imaging AI")
+
+
+def _vendor_account(admin: Any) -> None:
+    username, company_name = VENDOR_ACCOUNT
+    account = get_user_model().objects.filter(username=username).first()
+    company = VendorCompany.objects.filter(name=company_name).first()
+    if account is not None and company is not None and not account.vendor_companies.exists():
+        services.add_representative(admin, company, account)
+
+
 def _people() -> dict[str, Any] | None:
     names = ["admin", "dr.chen", "dr.okafor", "informatics"]
     found = {u.username: u for u in get_user_model().objects.filter(username__in=names)}
@@ -450,7 +483,7 @@ def load(stdout: Any) -> None:
     keeper, uploader, chair = p["informatics"], p["admin"], p["dr.chen"]
     products = {}
     for spec in PRODUCTS:
-        row = Product.objects.filter(vendor=spec["vendor"], name=spec["name"]).first()
+        row = Product.objects.filter(company__name=spec["vendor"], name=spec["name"]).first()
         products[spec["name"]] = row or services.create_product(keeper, **spec)
     versions = {}
     for v in VERSIONS:
@@ -476,6 +509,7 @@ def load(stdout: Any) -> None:
                 title=f"{product.name} {v.version} instructions for use",
                 upload=SimpleUploadedFile(f"{product.name}-{v.version}-IFU.pdf", content),
             )
+    _vendor_account(uploader)
     report = []
     for dep in DEPLOYMENTS:
         mv = versions[(dep.product, dep.version)]

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from radgov.accounts.models import User
+from radgov.core.roles import Role
 from radgov.dicom.criteria import SEXES, Criteria
 from radgov.inventory.models import Deployment, DocumentKind, ModelVersion, Product
 from radgov.inventory.services import DEPLOYMENT_PEOPLE, PRODUCT_FIELDS, VERSION_FIELDS
@@ -16,14 +17,31 @@ TEXT = {"rows": 3}
 
 
 class ProductForm(forms.ModelForm):
+    vendor = forms.CharField(
+        max_length=200, help_text="the manufacturer/developer; products of one company share it"
+    )
+
     class Meta:
         model = Product
-        fields = list(PRODUCT_FIELDS)
+        fields = [f for f in PRODUCT_FIELDS if f != "vendor"]
         widgets = {
             "vendor_contact": forms.Textarea(attrs={"rows": 2}),
             "support_contact": forms.Textarea(attrs={"rows": 2}),
             "description": forms.Textarea(attrs=TEXT),
         }
+        labels = {
+            "fda_number": "FDA number",
+            "fda_product_code": "FDA product code",
+            "ce_ukca": "CE / UKCA marking",
+            "not_regulated_reason": "Why it is not FDA-regulated",
+        }
+
+    field_order = list(PRODUCT_FIELDS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["vendor"].initial = self.instance.vendor
 
     def validate_unique(self) -> None:  # the service checks, with the rule's wording
         pass
@@ -56,6 +74,14 @@ class VersionForm(forms.ModelForm):
             "claimed_sensitivity": "Sensitivity claimed in the IFU (0 to 1)",
             "claimed_specificity": "Specificity claimed in the IFU (0 to 1)",
             "performance_factors": "Factors that change performance",
+            "advance_notice_date": "Vendor's advance notice",
+            "out_of_scope_use": "Out-of-scope use",
+            "known_biases": "Known biases and ethical considerations",
+            "clinical_risk_level": "Clinical risk level",
+            "decision_role": "Intended decision-making role",
+            "development_data": "Development (training) data",
+            "external_validation": "External validation",
+            "claim_source": "Source of the claim",
         }
 
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
@@ -85,9 +111,19 @@ class PersonField(forms.ModelChoiceField):
         return person_label(obj)
 
 
-def _people_field(label: str, help_text: str = "") -> forms.ModelMultipleChoiceField:
+ACTIVE = User.objects.filter(is_active=True).order_by("username")
+# only people who fit the role are offered (the service refuses anyone else, naming why)
+CHAMPIONS = ACTIVE.filter(is_clinical_champion=True, is_governance_member=False).exclude(
+    role=Role.VENDOR
+)
+QUALIFIED_END_USERS = ACTIVE.filter(role=Role.PHYSICIAN).exclude(license_number="")
+
+
+def _people_field(
+    label: str, help_text: str = "", *, queryset: Any = QUALIFIED_END_USERS
+) -> forms.ModelMultipleChoiceField:
     return PeopleField(
-        queryset=User.objects.filter(is_active=True).order_by("username"),
+        queryset=queryset,
         required=False,
         label=label,
         help_text=help_text,
@@ -101,30 +137,43 @@ def _split(text: str) -> list[str]:
 
 class DeploymentForm(forms.Form):
     site = forms.CharField(max_length=200)
-    clinical_champions = _people_field("Clinical champions")
-    end_users = _people_field("Qualified end-users")
-    pilot_users = _people_field("Pilot group", "the small named group of end-users (at most 10)")
+    clinical_champions = _people_field(
+        "Clinical champions",
+        "designated clinical champions who are not governance-group members (IV.A.4)",
+        queryset=CHAMPIONS,
+    )
+    end_users = _people_field("Qualified end-users", "physicians with a recorded license (III.A.1)")
+    pilot_users = _people_field(
+        "Pilot group", "the small named group of qualified end-users (at most 10)"
+    )
     technical_contact = PersonField(
-        queryset=User.objects.filter(is_active=True).order_by("username"),
+        queryset=ACTIVE.exclude(role=Role.VENDOR),
         required=False,
         label="Local technical contact",
     )
     # inclusion / exclusion criteria (IV.B.2.f), evaluated by radgov.dicom.criteria
     modalities = forms.CharField(required=False, help_text="comma-separated, e.g. CT, MR")
     body_parts = forms.CharField(
-        required=False, help_text="BodyPartExamined values, e.g. HEAD, BRAIN"
+        required=False, label="Body parts", help_text="BodyPartExamined values, e.g. HEAD, BRAIN"
     )
     min_age_years = forms.FloatField(required=False, min_value=0, label="Minimum age (years)")
     max_age_years = forms.FloatField(required=False, min_value=0, label="Maximum age (years)")
     sexes = forms.MultipleChoiceField(
-        required=False, choices=[(s, s) for s in SEXES], widget=forms.CheckboxSelectMultiple
+        required=False,
+        choices=[(s, s) for s in SEXES],
+        widget=forms.CheckboxSelectMultiple,
+        label="Patient sex",
     )
     manufacturers = forms.CharField(required=False, help_text="patterns, e.g. GE*, SIEMENS*")
     protocol_patterns = forms.CharField(
         required=False, label="Protocol name patterns", help_text="e.g. *HEAD*WO*"
     )
-    min_slice_thickness_mm = forms.FloatField(required=False, min_value=0)
-    max_slice_thickness_mm = forms.FloatField(required=False, min_value=0)
+    min_slice_thickness_mm = forms.FloatField(
+        required=False, min_value=0, label="Minimum slice thickness (mm)"
+    )
+    max_slice_thickness_mm = forms.FloatField(
+        required=False, min_value=0, label="Maximum slice thickness (mm)"
+    )
     min_kvp = forms.FloatField(required=False, min_value=0, label="Minimum kVp")
     max_kvp = forms.FloatField(required=False, min_value=0, label="Maximum kVp")
     contrast = forms.ChoiceField(
@@ -221,4 +270,12 @@ class CalculatorForm(forms.Form):
         max_value=100.0,
         label="Prevalence in your practice (%)",
         help_text="the share of studies that have the finding, e.g. 2.5",
+    )
+
+
+class RepresentativeForm(forms.Form):
+    account = PersonField(
+        queryset=ACTIVE.filter(role=Role.VENDOR, vendor_companies__isnull=True),
+        label="Vendor account",
+        help_text="a vendor account that belongs to no company yet",
     )

@@ -447,6 +447,8 @@ def acceptance_guard(deployment: Deployment) -> list[str]:
 
 
 def register_inventory_guards() -> None:
+    # the group approves on the evidence of a local acceptance test or a justified waiver
+    register_guard(Stage.APPROVED, acceptance_guard)
     for target in (Stage.PILOT, Stage.DEPLOYED):
         register_guard(target, ifu_guard)
         register_guard(target, release_policy_guard)

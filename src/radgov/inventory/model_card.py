@@ -20,6 +20,7 @@ names keep the sources' own spelling.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.utils import timezone
@@ -284,3 +285,33 @@ def build(model_version: ModelVersion) -> dict[str, Any]:
 
 def hti1_labels() -> dict[str, str]:
     return dict(HTI1_ATTRIBUTES)
+
+
+SECTION_LABELS = {
+    "BasicInfo": "Basic information",
+    "ReleaseInfo": "Release",
+    "KeyMetrics.UsefulnessUsabilityEfficacy": "Key metrics: usefulness, usability, efficacy",
+    "KeyMetrics.FairnessEquity": "Key metrics: fairness and equity",
+    "KeyMetrics.SafetyReliability": "Key metrics: safety and reliability",
+}
+
+
+def words(name: str) -> str:
+    """A CHAI field name as a person reads it: "AISystemFacts" -> "AI system facts"."""
+    parts = re.findall(r"[A-Z]+(?![a-z])|[A-Z][a-z]*|[a-z]+|\d+", name)
+    text = " ".join(p if p.isupper() and len(p) > 1 else p.lower() for p in parts)
+    return text[:1].upper() + text[1:]
+
+
+def section_label(name: str) -> str:
+    return SECTION_LABELS.get(name) or words(name)
+
+
+def empty_field_label(path: str) -> str:
+    """``chai.BasicInfo.ModelName`` -> "CHAI basic information: model name"; an HTI-1 key
+    -> its attribute's wording."""
+    source, _, rest = path.partition(".")
+    if source == "hti1":
+        return f"HTI-1: {hti1_labels().get(rest, rest)}"
+    section, _, field = rest.rpartition(".")
+    return f"CHAI {section_label(section).lower()}: {words(field).lower()}"

@@ -40,8 +40,34 @@ class DecisionRole(models.TextChoices):
     REPLACES = "replaces", "Replaces clinical management"
 
 
+class VendorCompany(AuditedModel):
+    """A manufacturer/developer (III.F): its products, and the vendor accounts that belong
+    to it and see only its products (never another company's)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    representatives = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="vendor_companies",
+        help_text="vendor accounts of this company (one company per account)",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "vendor companies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Product(AuditedModel):
-    vendor = models.CharField(max_length=200)
+    company = models.ForeignKey(
+        VendorCompany,
+        on_delete=models.PROTECT,
+        related_name="products",
+        help_text="the manufacturer/developer",
+    )
     vendor_contact = models.TextField(
         blank=True, help_text="name, e-mail, phone of the vendor's contact"
     )
@@ -65,13 +91,20 @@ class Product(AuditedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["vendor", "name"]
+        ordering = ["company__name", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["vendor", "name"], name="inventory_product_vendor_name")
+            models.UniqueConstraint(
+                fields=["company", "name"], name="inventory_product_company_name"
+            )
         ]
 
     def __str__(self) -> str:
         return f"{self.vendor} {self.name}"
+
+    @property
+    def vendor(self) -> str:
+        """The manufacturer/developer's name (its company's)."""
+        return self.company.name
 
     @property
     def is_fda_regulated(self) -> bool:

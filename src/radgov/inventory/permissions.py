@@ -1,7 +1,8 @@
 """Who may use the inventory's routes.
 
-Everyone logged in reads the inventory (it holds no patient data; vendors see it
-too).  Changes are offered to every role but the vendor's; the services then admit
+Everyone logged in reads the inventory (it holds no patient data); a vendor account
+reads only its own company's products, which the selectors decide per object (404 for
+the rest).  Changes are offered to every role but the vendor's; the services then admit
 administrators, imaging informatics and governance-group members (a capacity, not
 a role, so it is checked there), and lifecycle moves only governance-group members
 and administrators.  Documents are uploaded by administrators and informatics.  A machine
@@ -41,6 +42,8 @@ RULES: dict[str, Rule] = {
     "inventory:deployment_edit": editors(),
     "inventory:deployment_transition": editors(),
     "inventory:deployment_upgrade": editors(),
+    "inventory:companies": editors(),
+    "inventory:company_representative": only(Role.ADMINISTRATOR),
     # API.  A path shared by GET and POST resolves to its first operation's name, so the
     # two rules must agree: creating products and versions is ruled like reading them,
     # and the services refuse (403) everyone but the inventory's keepers.
@@ -61,6 +64,9 @@ RULES: dict[str, Rule] = {
     "api:inventory_transition_deployment": editors(),
     "api:inventory_propose_upgrade": editors(),
     "api:inventory_evaluate_criteria": anyone(),
+    "api:inventory_list_companies": editors(),
+    "api:inventory_add_representative": only(Role.ADMINISTRATOR),
+    "api:inventory_remove_representative": only(Role.ADMINISTRATOR),
     # suspension by a monitoring alarm (IV.G): the governance group allows it (the service
     # admits governance-group members and administrators), the alarm's machine acts on it
     "api:inventory_allow_alarm_suspension": editors(),

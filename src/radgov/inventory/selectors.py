@@ -1,5 +1,7 @@
-"""Reads of the inventory.  It holds no patient data, so every logged-in person may
-read all of it and reads are not audited one by one."""
+"""Reads of the inventory, restricted to what the person may see.  It holds no patient
+data, so the practice's staff read all of it and reads are not audited one by one; a
+vendor account reads only its own company's products, their versions, documents and
+deployments (III.F, IV.A.3): anything else does not exist for it (404)."""
 
 from __future__ import annotations
 
@@ -12,34 +14,67 @@ from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
 from radgov.core import policy
+from radgov.core.roles import Role
 from radgov.inventory import lifecycle
-from radgov.inventory.models import Deployment, DocumentKind, ModelVersion, Product
+from radgov.inventory.models import Deployment, Document, DocumentKind, ModelVersion, Product
 from radgov.inventory.stages import Stage
 
 LIVE = (Stage.PILOT, Stage.DEPLOYED)
 
 
-def products() -> QuerySet[Product]:
-    return Product.objects.annotate(
-        version_count=Count("versions", distinct=True),
-        live_count=Count(
-            "versions__deployments",
-            filter=Q(versions__deployments__status__in=LIVE),
-            distinct=True,
-        ),
-    ).order_by("vendor", "name")
+def is_vendor(user: Any) -> bool:
+    return getattr(user, "role", None) == Role.VENDOR
 
 
-def deployments(stage: str | None = None) -> QuerySet[Deployment]:
-    rows = Deployment.objects.select_related("model_version__product", "replaces")
+def visible_products(user: Any) -> QuerySet[Product]:
+    rows = Product.objects.select_related("company")
+    return rows.filter(company__representatives=user) if is_vendor(user) else rows
+
+
+def visible_versions(user: Any) -> QuerySet[ModelVersion]:
+    rows = ModelVersion.objects.select_related("product__company")
+    return rows.filter(product__company__representatives=user) if is_vendor(user) else rows
+
+
+def visible_deployments(user: Any) -> QuerySet[Deployment]:
+    rows = Deployment.objects.select_related("model_version__product__company")
+    if is_vendor(user):
+        rows = rows.filter(model_version__product__company__representatives=user)
+    return rows
+
+
+def visible_documents(user: Any) -> QuerySet[Document]:
+    rows = Document.objects.all()
+    if is_vendor(user):
+        rows = rows.filter(model_version__product__company__representatives=user)
+    return rows
+
+
+def products(user: Any) -> QuerySet[Product]:
+    return (
+        visible_products(user)
+        .annotate(
+            version_count=Count("versions", distinct=True),
+            live_count=Count(
+                "versions__deployments",
+                filter=Q(versions__deployments__status__in=LIVE),
+                distinct=True,
+            ),
+        )
+        .order_by("company__name", "name")
+    )
+
+
+def deployments(user: Any, stage: str | None = None) -> QuerySet[Deployment]:
+    rows = visible_deployments(user).select_related("replaces")
     if stage:
         rows = rows.filter(status=stage)
     return rows.order_by("model_version__product__name", "site", "-created_at")
 
 
-def stage_counts() -> dict[str, int]:
+def stage_counts(user: Any) -> dict[str, int]:
     counts = dict.fromkeys(Stage.values, 0)
-    for row in Deployment.objects.values("status").annotate(n=Count("id")):
+    for row in visible_deployments(user).values("status").annotate(n=Count("id")):
         counts[row["status"]] = row["n"]
     return counts
 
@@ -82,6 +117,7 @@ class LinkedSection:
     app: str
     url: str | None  # the other app's page, when it exists and the person may see it
     summary: str = ""  # what the other app says of this deployment, if it says anything
+    exists: bool = True  # False while radgov has no such component (monitoring, for now)
 
 
 LINKED = [
@@ -100,7 +136,8 @@ def linked_sections(role: str | None, deployment: Deployment | None = None) -> l
     out = []
     for title, clause, app in LINKED:
         url, summary = None, ""
-        if importlib.util.find_spec(f"radgov.{app}.navigation") is not None:
+        exists = importlib.util.find_spec(f"radgov.{app}.navigation") is not None
+        if exists:
             nav = importlib.import_module(f"radgov.{app}.navigation")
             route = getattr(nav, "DEPLOYMENT_ROUTE", None)
             candidates = [(route, {"deployment_id": deployment.pk})] if route and deployment else []
@@ -113,7 +150,11 @@ def linked_sections(role: str | None, deployment: Deployment | None = None) -> l
             describe = getattr(nav, "deployment_summary", None)
             if url and deployment is not None and describe is not None:
                 summary = describe(deployment)
-        out.append(LinkedSection(title=title, clause=clause, app=app, url=url, summary=summary))
+        out.append(
+            LinkedSection(
+                title=title, clause=clause, app=app, url=url, summary=summary, exists=exists
+            )
+        )
     return out
 
 

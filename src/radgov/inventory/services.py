@@ -16,6 +16,7 @@ from typing import IO, Any
 from django.db import IntegrityError
 
 from radgov.core import config
+from radgov.core.bounds import planned_refusal
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.dicom.criteria import Criteria, CriteriaError
@@ -31,7 +32,9 @@ from radgov.inventory.models import (
     NotRegulatedReason,
     Product,
     RegulatoryPathway,
+    VendorCompany,
 )
+from radgov.inventory.people import named, people_problems
 from radgov.inventory.stages import Stage
 
 __all__ = [
@@ -39,11 +42,13 @@ __all__ = [
     "LifecycleError",
     "NotPermitted",
     "add_model_version",
+    "add_representative",
     "can_change",
     "can_upload",
     "create_deployment",
     "create_product",
     "propose_upgrade",
+    "remove_representative",
     "update_deployment",
     "update_model_version",
     "update_product",
@@ -194,8 +199,14 @@ def _clean_product(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def company_named(name: str) -> VendorCompany:
+    """The vendor company of that name (any case), recorded on first use."""
+    company = VendorCompany.objects.filter(name__iexact=name).first()
+    return company or VendorCompany.objects.create(name=name)
+
+
 def _check_unique_product(vendor: str, name: str, exclude: int | None = None) -> None:
-    clash = Product.objects.filter(vendor__iexact=vendor, name__iexact=name)
+    clash = Product.objects.filter(company__name__iexact=vendor, name__iexact=name)
     if exclude is not None:
         clash = clash.exclude(pk=exclude)
     existing = clash.first()
@@ -213,7 +224,8 @@ def create_product(user: Any, **fields: Any) -> Product:
         raise InventoryError(f"unknown product fields: {', '.join(sorted(unknown))}")
     data = _clean_product({k: fields.get(k, "") for k in PRODUCT_FIELDS})
     _check_unique_product(data["vendor"], data["name"])
-    product = Product(**data)
+    company = company_named(data.pop("vendor"))
+    product = Product(company=company, **data)
     product.save()
     return product
 
@@ -228,6 +240,7 @@ def update_product(user: Any, product: Product, **fields: Any) -> Product:
     current = {k: getattr(product, k) for k in PRODUCT_FIELDS}
     data = _clean_product({**current, **fields})
     _check_unique_product(data["vendor"], data["name"], exclude=product.pk)
+    product.company = company_named(data.pop("vendor"))
     for key, value in data.items():
         setattr(product, key, value)
     product.save()
@@ -258,6 +271,9 @@ def _clean_version(data: dict[str, Any]) -> dict[str, Any]:
     for key in ("release_date", "advance_notice_date"):
         if data.get(key) == "":
             data[key] = None
+        refusal = planned_refusal(key, data.get(key), what="a model version's release")
+        if refusal:
+            raise InventoryError(refusal)
     for key in VERSION_FIELDS:
         if data.get(key) is None and key not in (
             "release_date",
@@ -326,8 +342,10 @@ def _criteria(value: Any) -> dict[str, Any]:
         raise InventoryError(f"{exc} (IV.B.2.f)") from None
 
 
-def _people(value: Iterable[Any] | None) -> list[Any]:
-    return [p for p in (value or []) if p is not None]
+def _checknamed(**people: Any) -> None:
+    problems = people_problems(**people)
+    if problems:
+        raise InventoryError("; ".join(problems))
 
 
 @service
@@ -349,6 +367,12 @@ def create_deployment(
     site = (site or "").strip()
     if not site:
         raise InventoryError("site: required (where the model will run)")
+    _checknamed(
+        clinical_champions=clinical_champions,
+        end_users=end_users,
+        pilot_users=pilot_users,
+        technical_contact=technical_contact,
+    )
     deployment = Deployment(
         model_version=model_version,
         site=site,
@@ -360,9 +384,9 @@ def create_deployment(
         status=Stage.REQUESTED,
     )
     deployment.save()
-    deployment.clinical_champions.set(_people(clinical_champions))
-    deployment.end_users.set(_people(end_users))
-    deployment.pilot_users.set(_people(pilot_users))
+    deployment.clinical_champions.set(named(clinical_champions))
+    deployment.end_users.set(named(end_users))
+    deployment.pilot_users.set(named(pilot_users))
     return deployment
 
 
@@ -381,6 +405,9 @@ def update_deployment(user: Any, deployment: Deployment, **fields: Any) -> Deplo
     row = Deployment.objects.select_for_update().get(pk=deployment.pk)
     if row.status == Stage.SUNSET:
         raise InventoryError(f"{row} is sunset; its record is kept as it was")
+    _checknamed(
+        **{k: v for k, v in fields.items() if k in (*DEPLOYMENT_PEOPLE, "technical_contact")}
+    )
     if "site" in fields:
         site = (fields["site"] or "").strip()
         if not site:
@@ -396,7 +423,7 @@ def update_deployment(user: Any, deployment: Deployment, **fields: Any) -> Deplo
     row.save()
     for key in DEPLOYMENT_PEOPLE:
         if key in fields:
-            getattr(row, key).set(_people(fields[key]))
+            getattr(row, key).set(named(fields[key]))
     return row
 
 
@@ -447,6 +474,37 @@ def propose_upgrade(user: Any, deployment: Deployment, new_version: ModelVersion
         ),
     )
     return new
+
+
+# --- vendor companies and their accounts (III.F) ---------------------------------------------
+
+
+@service
+def add_representative(user: Any, company: VendorCompany, account: Any) -> VendorCompany:
+    """A vendor account belongs to one company and sees only that company's products."""
+    if getattr(user, "role", None) != Role.ADMINISTRATOR:
+        raise NotPermitted("an administrator says which company a vendor account belongs to")
+    if account.role != Role.VENDOR:
+        raise InventoryError(
+            f"{account.get_username()} is {account.role_label}; only vendor accounts belong to "
+            "a vendor company"
+        )
+    other = account.vendor_companies.exclude(pk=company.pk).first()
+    if other is not None:
+        raise InventoryError(
+            f"{account.get_username()} already belongs to {other}; an account belongs to one "
+            "company"
+        )
+    company.representatives.add(account)
+    return company
+
+
+@service
+def remove_representative(user: Any, company: VendorCompany, account: Any) -> VendorCompany:
+    if getattr(user, "role", None) != Role.ADMINISTRATOR:
+        raise NotPermitted("an administrator says which company a vendor account belongs to")
+    company.representatives.remove(account)
+    return company
 
 
 # --- documents -------------------------------------------------------------------------------

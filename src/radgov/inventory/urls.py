@@ -17,6 +17,12 @@ urlpatterns = [
     path("versions/<int:version_id>/documents/new/", views.document_form, name="document_new"),
     path("documents/<int:pk>/", views.document, name="document"),
     path("deployments/", views.deployments, name="deployments"),
+    path("companies/", views.companies, name="companies"),
+    path(
+        "companies/<int:pk>/representatives/",
+        views.company_representative,
+        name="company_representative",
+    ),
     path(
         "versions/<int:version_id>/deployments/new/", views.deployment_form, name="deployment_new"
     ),

@@ -8,11 +8,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from radgov.core.roles import Role
 from radgov.inventory import lifecycle, selectors, services
 from radgov.inventory import model_card as cards
 from radgov.inventory.forms import (
@@ -20,16 +22,28 @@ from radgov.inventory.forms import (
     DeploymentForm,
     DocumentForm,
     ProductForm,
+    RepresentativeForm,
     TransitionForm,
     UpgradeForm,
     VersionForm,
 )
-from radgov.inventory.models import Deployment, Document, ModelVersion, Product
+from radgov.inventory.models import Deployment, ModelVersion, Product, VendorCompany
 from radgov.inventory.services import PRODUCT_FIELDS, VERSION_FIELDS
 from radgov.inventory.stages import Stage
 from radgov.stats.classification import predictive_values_at_prevalence
+from radgov.web.refusals import record_refusal
 
 REFUSED = (services.InventoryError, lifecycle.LifecycleError, services.NotPermitted)
+
+
+def _visible(request: HttpRequest, rows: QuerySet[Any], pk: int | None) -> Any:
+    """The row if the person may see it; otherwise 404 (whether it exists or not, so ids
+    cannot be probed), recorded in the audit trail."""
+    row = rows.filter(pk=pk).first() if pk is not None else None
+    if row is None:
+        record_refusal(request, f"no {rows.model._meta.verbose_name} {pk} that you may see")
+        raise Http404(f"no {rows.model._meta.verbose_name} {pk} that you may see")
+    return row
 
 
 def products(request: HttpRequest) -> HttpResponse:
@@ -37,15 +51,15 @@ def products(request: HttpRequest) -> HttpResponse:
         request,
         "inventory/products.html",
         {
-            "products": selectors.products(),
+            "products": selectors.products(request.user),
             "can_change": services.can_change(request.user),
-            "stage_counts": selectors.stage_counts(),
+            "stage_counts": selectors.stage_counts(request.user),
         },
     )
 
 
 def product(request: HttpRequest, pk: int) -> HttpResponse:
-    row = get_object_or_404(Product, pk=pk)
+    row = _visible(request, selectors.visible_products(request.user), pk)
     versions = row.versions.all()
     return render(
         request,
@@ -75,6 +89,7 @@ def _form_page(
         try:
             message, route, pk = save()
         except REFUSED as exc:
+            record_refusal(request, str(exc))
             form.add_error(None, str(exc))
         else:
             messages.success(request, message)
@@ -90,7 +105,7 @@ def _form_page(
 
 
 def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    row = get_object_or_404(Product, pk=pk) if pk is not None else None
+    row = _visible(request, Product.objects.all(), pk) if pk is not None else None
     form = ProductForm(request.POST or None, instance=row)
 
     def save() -> tuple[str, str, int]:
@@ -144,7 +159,7 @@ def _prevalence_result(mv: ModelVersion, form: CalculatorForm) -> dict[str, Any]
 
 
 def version(request: HttpRequest, pk: int) -> HttpResponse:
-    mv = get_object_or_404(ModelVersion.objects.select_related("product"), pk=pk)
+    mv = _visible(request, selectors.visible_versions(request.user), pk)
     calc = CalculatorForm(request.GET if "prevalence" in request.GET else None)
     return render(
         request,
@@ -166,7 +181,7 @@ def version(request: HttpRequest, pk: int) -> HttpResponse:
 
 def calculator(request: HttpRequest, pk: int) -> HttpResponse:
     """The PPV/NPV calculator (III.A.2: how disease prevalence affects AI performance)."""
-    mv = get_object_or_404(ModelVersion, pk=pk)
+    mv = _visible(request, selectors.visible_versions(request.user), pk)
     calc = CalculatorForm(request.GET if "prevalence" in request.GET else None)
     result = _prevalence_result(mv, calc)
     if request.headers.get("HX-Request") != "true":
@@ -184,8 +199,8 @@ def calculator(request: HttpRequest, pk: int) -> HttpResponse:
 def version_form(
     request: HttpRequest, product_id: int | None = None, pk: int | None = None
 ) -> HttpResponse:
-    mv = get_object_or_404(ModelVersion, pk=pk) if pk is not None else None
-    prod = mv.product if mv else get_object_or_404(Product, pk=product_id)
+    mv = _visible(request, ModelVersion.objects.all(), pk) if pk is not None else None
+    prod = mv.product if mv else _visible(request, Product.objects.all(), product_id)
     form = VersionForm(request.POST or None, instance=mv, editing=mv is not None)
 
     def save() -> tuple[str, str, int]:
@@ -209,27 +224,29 @@ def version_form(
 
 
 def model_card(request: HttpRequest, pk: int) -> HttpResponse:
-    mv = get_object_or_404(ModelVersion.objects.select_related("product"), pk=pk)
+    mv = _visible(request, selectors.visible_versions(request.user), pk)
     card = cards.build(mv)
     sections = [
-        (name, list(values.items())) for name, values in card["chai_applied_model_card"].items()
+        (cards.section_label(name), [(key, cards.words(key), v) for key, v in values.items()])
+        for name, values in card["chai_applied_model_card"].items()
     ]
     labels = cards.hti1_labels()
     hti1 = [(key, labels[key], value) for key, value in card["hti1_source_attributes"].items()]
+    empty = [cards.empty_field_label(path) for path in card["empty_fields"]]
     return render(
         request,
         "inventory/model_card.html",
-        {"mv": mv, "card": card, "sections": sections, "hti1": hti1},
+        {"mv": mv, "card": card, "sections": sections, "hti1": hti1, "empty": empty},
     )
 
 
 def model_card_json(request: HttpRequest, pk: int) -> HttpResponse:
-    mv = get_object_or_404(ModelVersion.objects.select_related("product"), pk=pk)
+    mv = _visible(request, selectors.visible_versions(request.user), pk)
     return JsonResponse(cards.build(mv), json_dumps_params={"indent": 2})
 
 
 def document_form(request: HttpRequest, version_id: int) -> HttpResponse:
-    mv = get_object_or_404(ModelVersion, pk=version_id)
+    mv = _visible(request, ModelVersion.objects.all(), version_id)
     form = DocumentForm(request.POST or None, request.FILES or None)
 
     def save() -> tuple[str, str, int]:
@@ -255,7 +272,7 @@ def document_form(request: HttpRequest, version_id: int) -> HttpResponse:
 
 
 def document(request: HttpRequest, pk: int) -> HttpResponse:
-    doc = get_object_or_404(Document, pk=pk)
+    doc = _visible(request, selectors.visible_documents(request.user), pk)
     try:
         fh = doc.file.open("rb")
     except FileNotFoundError:
@@ -271,12 +288,12 @@ def deployments(request: HttpRequest) -> HttpResponse:
     stage = request.GET.get("stage") or None
     if stage not in (None, *Stage.values):
         stage = None
-    counts = selectors.stage_counts()
+    counts = selectors.stage_counts(request.user)
     return render(
         request,
         "inventory/deployments.html",
         {
-            "deployments": selectors.deployments(stage),
+            "deployments": selectors.deployments(request.user, stage),
             "stage": stage,
             # each stage with its count, worked out here rather than searched for in the page
             "stages": [(value, label, counts[value]) for value, label in Stage.choices],
@@ -285,19 +302,19 @@ def deployments(request: HttpRequest) -> HttpResponse:
 
 
 def deployment(request: HttpRequest, pk: int) -> HttpResponse:
-    row = get_object_or_404(
-        Deployment.objects.select_related(
-            "model_version__product", "replaces", "technical_contact"
-        ),
-        pk=pk,
+    rows = selectors.visible_deployments(request.user).select_related(
+        "replaces__model_version", "technical_contact"
     )
+    row = _visible(request, rows, pk)
+    vendor = selectors.is_vendor(request.user)  # sees no blockers, reasons or end-users
     return render(
         request,
         "inventory/deployment.html",
         {
             "d": row,
             "mv": row.model_version,
-            "moves": selectors.moves(row),
+            "vendor_view": vendor,
+            "moves": [] if vendor else selectors.moves(row),
             "may_transition": lifecycle.may_transition(request.user),
             "can_change": services.can_change(request.user),
             "history": row.transitions.select_related("by"),
@@ -314,8 +331,8 @@ def deployment(request: HttpRequest, pk: int) -> HttpResponse:
 def deployment_form(
     request: HttpRequest, version_id: int | None = None, pk: int | None = None
 ) -> HttpResponse:
-    row = get_object_or_404(Deployment, pk=pk) if pk is not None else None
-    mv = row.model_version if row else get_object_or_404(ModelVersion, pk=version_id)
+    row = _visible(request, Deployment.objects.all(), pk) if pk is not None else None
+    mv = row.model_version if row else _visible(request, ModelVersion.objects.all(), version_id)
     initial = DeploymentForm.initial_for(row) if row else {}
     form = DeploymentForm(request.POST or None, initial=initial)
 
@@ -339,7 +356,7 @@ def deployment_form(
 
 @require_POST
 def deployment_transition(request: HttpRequest, pk: int) -> HttpResponse:
-    row = get_object_or_404(Deployment, pk=pk)
+    row = _visible(request, Deployment.objects.all(), pk)
     form = TransitionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "say which stage to move to")
@@ -349,6 +366,7 @@ def deployment_transition(request: HttpRequest, pk: int) -> HttpResponse:
             request.user, row, form.cleaned_data["to"], reason=form.cleaned_data["reason"]
         )
     except REFUSED as exc:
+        record_refusal(request, str(exc))
         messages.error(request, f"Not moved: {exc}")
     else:
         messages.success(
@@ -359,7 +377,7 @@ def deployment_transition(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def deployment_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
-    row = get_object_or_404(Deployment, pk=pk)
+    row = _visible(request, Deployment.objects.all(), pk)
     form = UpgradeForm(request.POST, deployment=row)
     if not form.is_valid():
         messages.error(request, "choose another version of the same product")
@@ -367,6 +385,7 @@ def deployment_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         new = services.propose_upgrade(request.user, row, form.cleaned_data["version"])
     except REFUSED as exc:
+        record_refusal(request, str(exc))
         messages.error(request, f"Not proposed: {exc}")
         return redirect("inventory:deployment", pk=row.pk)
     messages.success(
@@ -375,3 +394,39 @@ def deployment_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
         f"and deployment {row.pk} runs on unchanged until the new one is deployed.",
     )
     return redirect("inventory:deployment", pk=new.pk)
+
+
+def companies(request: HttpRequest) -> HttpResponse:
+    """The vendor companies, their products and the vendor accounts that belong to each."""
+    rows = VendorCompany.objects.prefetch_related("products", "representatives")
+    is_admin = getattr(request.user, "role", None) == Role.ADMINISTRATOR
+    free = list(RepresentativeForm().fields["account"].queryset) if is_admin else []
+    return render(
+        request,
+        "inventory/companies.html",
+        {"companies": rows, "is_admin": is_admin, "free": free},
+    )
+
+
+@require_POST
+def company_representative(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a vendor account to a company (``account``), or remove one (``remove``)."""
+    company = _visible(request, VendorCompany.objects.all(), pk)
+    remove = request.POST.get("remove", "")
+    try:
+        if remove.isdigit():
+            account = _visible(request, company.representatives.all(), int(remove))
+            services.remove_representative(request.user, company, account)
+            messages.success(request, f"{account.username} no longer belongs to {company}.")
+        else:
+            form = RepresentativeForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, "choose a vendor account that belongs to no company")
+                return redirect("inventory:companies")
+            account = form.cleaned_data["account"]
+            services.add_representative(request.user, company, account)
+            messages.success(request, f"{account.username} now belongs to {company}.")
+    except REFUSED as exc:
+        record_refusal(request, str(exc))
+        messages.error(request, str(exc))
+    return redirect("inventory:companies")

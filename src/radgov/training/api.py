@@ -7,7 +7,7 @@ from functools import partial
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import FilterLookup, FilterSchema, Query, Router, Schema, Status
+from ninja import Field, FilterLookup, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from radgov.accounts.models import User
@@ -32,6 +32,7 @@ class ProcedureOut(Schema):
     required_roles: list[str]
     validity_months: int
     is_supplemental: bool
+    self_attestation: bool
     created_by: str
     created_at: datetime
 
@@ -45,6 +46,9 @@ class ProcedureIn(Schema):
     required_roles: list[str]
     validity_months: int = 12
     is_supplemental: bool = False
+    self_attestation: bool = Field(
+        False, description="trainees record their own completion (basic complexity only)"
+    )
 
 
 class RecordOut(Schema):
@@ -105,6 +109,7 @@ def _procedure_out(p: TrainingProcedure) -> ProcedureOut:
         required_roles=p.required_roles,
         validity_months=p.validity_months,
         is_supplemental=p.is_supplemental,
+        self_attestation=p.self_attestation,
         created_by=p.created_by.username,
         created_at=p.created_at,
     )
@@ -178,6 +183,7 @@ def create_procedure(request: HttpRequest, payload: ProcedureIn) -> Status[Proce
         required_roles=payload.required_roles,
         validity_months=payload.validity_months,
         is_supplemental=payload.is_supplemental,
+        self_attestation=payload.self_attestation,
     )
     return Status(201, _procedure_out(proc))
 

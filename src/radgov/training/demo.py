@@ -5,7 +5,9 @@ gaps left on purpose so that the conformance audit has something to show:
 * everyone in a pilot group is trained (a pilot cannot start otherwise);
 * of the end-users who are in no pilot group, the first (by deployment, then
   username) has training that expired and the second has none;
-* everyone else is trained and has attested reading the current IFU;
+* everyone else is trained and has attested reading the current IFU: a guided or
+  assessed training signed off by its trainer (the clinical champion, or the chair for
+  the champion), basic self-study self-attested;
 * the first model anyone is trained on has a supplemental training (IV.F.3) that
   one trained end-user completed.
 
@@ -25,7 +27,11 @@ from django.utils import timezone
 from radgov.accounts.models import User
 from radgov.training import services
 from radgov.training.access import current_ifu, end_users_of, trained_users
-from radgov.training.models import TrainingProcedure, TrainingRecord
+from radgov.training.models import SELF_ATTESTABLE, TrainingProcedure, TrainingRecord
+
+# Who signs off a guided or assessed training (IV.F.1), first choice first: the clinical
+# champion, the chair (who trains the champion), the administrator.
+TRAINERS = ("dr.okafor", "dr.chen", "admin")
 
 # Deployments that are live, or approved and about to go live (the inventory demo moves
 # them on when the guards, training's among them, allow).
@@ -104,6 +110,7 @@ def _procedure(admin: User, deployment: Any, roles: list[str]) -> tuple[Training
         complexity_note=note,
         required_roles=roles,
         validity_months=12,
+        self_attestation=complexity in SELF_ATTESTABLE,  # else the trainer signs it off
     )
     return made, True
 
@@ -126,7 +133,13 @@ def _supplemental(admin: User, deployment: Any, roles: list[str]) -> TrainingPro
         required_roles=roles,
         validity_months=12,
         is_supplemental=True,
+        self_attestation=True,
     )
+
+
+def _trainer(trainee: User, trainers: list[User]) -> User:
+    """The first trainer who is not the trainee: nobody signs off their own training."""
+    return next(t for t in trainers if t.pk != trainee.pk)
 
 
 def _pairs(deployments: list[Any]) -> tuple[list[tuple[Any, User]], list[tuple[Any, User]]]:
@@ -164,6 +177,8 @@ def load(stdout: Any) -> None:
             procedures[deployment.model_version_id], new = _procedure(admin, deployment, roles)
             made += new
     pilots, others = _pairs(deployments)
+    found = {u.username: u for u in User.objects.filter(username__in=TRAINERS)}
+    trainers = [found[name] for name in TRAINERS if name in found]
     now = timezone.now()
     plan = [(mv, person, "trained") for mv, person in pilots]
     for index, (mv, person) in enumerate(others):
@@ -188,10 +203,19 @@ def load(stdout: Any) -> None:
             )
             if current_ifu(mv) is not None:
                 services.attest_ifu(person, mv)
-        else:
+        elif procedure.self_attestation:
             services.record_completion(
                 person, procedure=procedure, attest_ifu=current_ifu(mv) is not None
             )
+        else:  # the trainer signs it off; the trainee attests the IFU themselves
+            services.record_completion(
+                _trainer(person, trainers),
+                procedure=procedure,
+                user=person,
+                notes="Guided session with the practice's teaching cases.",
+            )
+            if current_ifu(mv) is not None:
+                services.attest_ifu(person, mv)
         records += 1
     records += _supplemental_training(admin, deployments, procedures)
     stdout.write(

@@ -4,7 +4,6 @@ from typing import Any
 
 from django import forms
 
-from radgov.accounts.models import User
 from radgov.core.roles import Role
 from radgov.training.models import Complexity, TrainingProcedure
 
@@ -37,6 +36,11 @@ class ProcedureForm(forms.Form):
         required=False,
         label="Supplemental training (after some time in use, IV.F.3)",
     )
+    self_attestation = forms.BooleanField(
+        required=False,
+        label="Trainees record their own completion (basic self-study only)",
+        help_text="Otherwise the trainer signs each completion off by recording it.",
+    )
 
     def __init__(self, *args: Any, procedure: TrainingProcedure | None = None, **kwargs: Any):
         from radgov.inventory.models import ModelVersion
@@ -60,18 +64,12 @@ class RecordForm(forms.Form):
     completed_on = forms.DateField(
         label="Completed on", widget=forms.DateInput(attrs={"type": "date"})
     )
-    trainer = forms.ModelChoiceField(
-        queryset=None,  # type: ignore[arg-type]
-        required=False,
-        help_text="Who delivered or verified the training (optional).",
-    )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
     def __init__(self, *args: Any, procedures: Any, people: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["procedure"].queryset = procedures  # type: ignore[attr-defined]
         self.fields["user"].queryset = people  # type: ignore[attr-defined]
-        self.fields["trainer"].queryset = User.objects.filter(is_active=True)  # type: ignore[attr-defined]
         self.fields["procedure"].label_from_instance = lambda p: (  # type: ignore[attr-defined]
             f"{p.model_version} · {p.title}"
         )

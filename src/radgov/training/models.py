@@ -6,7 +6,9 @@ outputs, limitations, IFU) can change between versions.  Its complexity is
 chosen to suit the clinical use case (IV.F.1) and the choice is explained.
 
 A ``TrainingRecord`` says that a person completed a procedure; records are
-appended and never edited to extend them (a renewal is a new record).  A
+appended and never edited to extend them (a renewal is a new record).  A guided or
+assessed training is signed off by its trainer, who records it; only a procedure that
+allows self-attestation (basic self-study) lets trainees record their own.  A
 supplemental record (IV.F.3) never stands in for the base training.
 
 An ``IfuAttestation`` says that a person read one IFU document.  It is made by
@@ -29,6 +31,10 @@ class Complexity(models.TextChoices):
     ADVANCED = "advanced", "Advanced (hands-on cases with a trainer, assessed)"
 
 
+# Only self-study may be self-attested: a guided session or an assessment has a trainer.
+SELF_ATTESTABLE = frozenset({Complexity.BASIC})
+
+
 class TrainingProcedure(AuditedModel):
     model_version = models.ForeignKey(
         "inventory.ModelVersion", on_delete=models.PROTECT, related_name="training_procedures"
@@ -47,6 +53,11 @@ class TrainingProcedure(AuditedModel):
     )
     is_supplemental = models.BooleanField(
         default=False, help_text="supplemental training after some time in use (IV.F.3)"
+    )
+    self_attestation = models.BooleanField(
+        default=False,
+        help_text="trainees record their own completion (basic self-study only); otherwise "
+        "the trainer signs each completion off",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

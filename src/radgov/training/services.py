@@ -7,9 +7,10 @@ roles that could ever qualify):
   role) and administrators.  The governance group oversees deployment (IV.A.1)
   and training is part of it; a clinical champion brings the request but does not
   decide how end-users are trained.
-* recording a completion: the trainee for themselves, or a trainer for them:
-  a governance-group member, an administrator, or a clinical champion of a
-  deployment of that model version.
+* recording a completion: a trainer signs it off by recording it for the trainee (a
+  governance-group member, an administrator, or a clinical champion of a deployment of
+  that model version); the trainee records it for themselves only where the procedure
+  allows self-attestation, which only basic self-study may (IV.F.1).
 * attesting reading an IFU: the trainee only.  Nobody attests for someone else,
   so a record made by a trainer carries no attestation until the trainee gives it.
 
@@ -29,7 +30,13 @@ from radgov.accounts.models import User
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.training.access import current_ifu
-from radgov.training.models import Complexity, IfuAttestation, TrainingProcedure, TrainingRecord
+from radgov.training.models import (
+    SELF_ATTESTABLE,
+    Complexity,
+    IfuAttestation,
+    TrainingProcedure,
+    TrainingRecord,
+)
 
 MAX_VALIDITY_MONTHS = 60
 
@@ -91,11 +98,22 @@ def _clean_text(value: str, what: str) -> str:
 
 
 def _check_fields(
-    *, title: str, content: str, complexity: str, complexity_note: str, validity_months: int
+    *,
+    title: str,
+    content: str,
+    complexity: str,
+    complexity_note: str,
+    validity_months: int,
+    self_attestation: bool,
 ) -> dict[str, object]:
     if complexity not in Complexity.values:
         raise TrainingError(
             f"unknown complexity {complexity!r}; choose one of: {', '.join(Complexity.values)}"
+        )
+    if self_attestation and complexity not in SELF_ATTESTABLE:
+        raise TrainingError(
+            f"IV.F.1: an {complexity} training has a trainer, who signs each completion off; "
+            "only basic self-study may be self-attested"
         )
     if not 1 <= validity_months <= MAX_VALIDITY_MONTHS:
         raise TrainingError(
@@ -112,6 +130,7 @@ def _check_fields(
             "IV.F.1: say why this complexity suits the clinical use case",
         ),
         "validity_months": validity_months,
+        "self_attestation": bool(self_attestation),
     }
 
 
@@ -127,6 +146,7 @@ def create_procedure(
     required_roles: Iterable[str],
     validity_months: int = 12,
     is_supplemental: bool = False,
+    self_attestation: bool = False,
 ) -> TrainingProcedure:
     _require_governs(actor)
     fields = _check_fields(
@@ -135,6 +155,7 @@ def create_procedure(
         complexity=complexity,
         complexity_note=complexity_note,
         validity_months=validity_months,
+        self_attestation=self_attestation,
     )
     now = timezone.now()
     return TrainingProcedure.objects.create(
@@ -159,10 +180,11 @@ def update_procedure(
     complexity_note: str,
     required_roles: Iterable[str],
     validity_months: int,
+    self_attestation: bool = False,
 ) -> TrainingProcedure:
-    """Edit a procedure's text, complexity, roles and validity.  Its model version
-    and whether it is supplemental are fixed once made; records already made keep
-    their expiry."""
+    """Edit a procedure's text, complexity, roles, validity and who signs completions
+    off.  Its model version and whether it is supplemental are fixed once made; records
+    already made keep their expiry."""
     _require_governs(actor)
     fields = _check_fields(
         title=title,
@@ -170,6 +192,7 @@ def update_procedure(
         complexity=complexity,
         complexity_note=complexity_note,
         validity_months=validity_months,
+        self_attestation=self_attestation,
     )
     for name, value in fields.items():
         setattr(procedure, name, value)
@@ -208,10 +231,12 @@ def record_completion(
     trainer: User | None = None,
     notes: str = "",
 ) -> TrainingRecord:
-    """Append a training record.  ``user`` is the trainee (the actor by default);
-    a trainer recording for someone else may give the date the training took place,
-    but cannot attest the IFU for them.  A supplemental procedure makes a
-    supplemental record, which needs the base training first (IV.F.3)."""
+    """Append a training record.  ``user`` is the trainee (the actor by default).
+    Recording for someone else, the actor is the trainer who signs the training off (a
+    ``trainer`` other than the actor is refused); they may give the date the training
+    took place, but cannot attest the IFU for the trainee.  The trainee records their own
+    completion only where the procedure allows self-attestation.  A supplemental
+    procedure makes a supplemental record, which needs the base training first (IV.F.3)."""
     trainee = user or actor
     mv = procedure.model_version
     now = timezone.now()
@@ -225,6 +250,17 @@ def record_completion(
             raise TrainingError(
                 f"IV.F.2: only {trainee.get_username()} can attest having read the IFU"
             )
+        if trainer is not None and trainer.pk not in (actor.pk, trainee.pk):
+            raise TrainingError(
+                f"IV.F.1: the trainer signs it off by recording it; {trainer.get_username()} "
+                "records this training, not someone else for them"
+            )
+        trainer = trainer or actor
+    elif not procedure.self_attestation:
+        raise TrainingError(
+            f"IV.F.1: {procedure.title!r} is {procedure.get_complexity_display().lower()} and is "
+            "signed off by a trainer, who records it for you; it is not self-attested"
+        )
     elif completed_at is not None and completed_at < now - dt.timedelta(minutes=5):
         raise TrainingError(
             "a completion you record for yourself is dated now; a trainer records past sessions"
@@ -232,6 +268,11 @@ def record_completion(
     completed_at = completed_at or now
     if completed_at > now + dt.timedelta(minutes=5):
         raise TrainingError("a training cannot be completed in the future")
+    if completed_at < add_months(now, -MAX_VALIDITY_MONTHS):
+        raise TrainingError(
+            f"completed_at: {completed_at:%Y-%m-%d} is more than {MAX_VALIDITY_MONTHS} months "
+            "ago; a record of it would have expired already"
+        )
     if not trainee.is_active:
         raise TrainingError(f"{trainee.get_username()}'s account is disabled")
     if trainee.role not in procedure.required_roles:

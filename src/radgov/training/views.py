@@ -55,6 +55,7 @@ def procedure(request: HttpRequest, procedure_id: int) -> HttpResponse:
             "ifu_url": selectors.document_url(ifu),
             "form": form,
             "for_my_role": user.role in proc.required_roles,  # type: ignore[union-attr]
+            "may_record_for_others": services.may_record_for_others(user, mv),  # type: ignore[arg-type]
             "status": training_status(user, mv),  # type: ignore[arg-type]
             "governs": services.governs_training(user),  # type: ignore[arg-type]
             "nav_current": "training:mine",
@@ -108,6 +109,7 @@ def _procedure_page(
                 "complexity_note",
                 "required_roles",
                 "validity_months",
+                "self_attestation",
             )
         }
         try:
@@ -135,7 +137,7 @@ def _procedure_page(
 
 
 PROCEDURE_FIELDS = ["title", "content", "complexity", "complexity_note", "required_roles"]
-PROCEDURE_FIELDS += ["validity_months", "is_supplemental"]
+PROCEDURE_FIELDS += ["validity_months", "is_supplemental", "self_attestation"]
 
 
 def procedure_create(request: HttpRequest) -> HttpResponse:
@@ -167,7 +169,7 @@ def _completed_at(day: dt.date) -> dt.datetime:
 
 def record_new(request: HttpRequest) -> HttpResponse:
     procedures, people = selectors.recordable(request.user)  # type: ignore[arg-type]
-    initial = {"completed_on": timezone.localdate(), "trainer": request.user.pk}
+    initial: dict[str, object] = {"completed_on": timezone.localdate()}
     for name in ("procedure", "user"):
         if request.GET.get(name, "").isdigit():
             initial[name] = int(request.GET[name])
@@ -183,7 +185,6 @@ def record_new(request: HttpRequest) -> HttpResponse:
                     procedure=data["procedure"],
                     user=data["user"],
                     completed_at=_completed_at(data["completed_on"]),
-                    trainer=data["trainer"],
                     notes=data["notes"],
                 )
             except (services.TrainingError, services.NotAllowed) as exc:

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from radgov.web import views
+from radgov.web import audit, views
 
 app_name = "web"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("audit/", views.audit, name="audit"),
+    path("audit/", audit.page, name="audit"),
+    path("audit/export", audit.export, name="audit_export"),
     path("jobs/<int:job_id>/", views.job, name="job"),
     path("jobs/<int:job_id>/status/", views.job_status, name="job_status"),
     path("jobs/<int:job_id>/result", views.job_result, name="job_result"),

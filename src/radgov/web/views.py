@@ -11,9 +11,10 @@ from django.views.decorators.http import require_GET, require_POST
 from radgov import __version__
 from radgov.accounts.models import ApiToken
 from radgov.core import health, jobs
-from radgov.core.audit.head import HEAD_PK
-from radgov.core.audit.selectors import list_entries
-from radgov.core.models import AuditHead, Job
+from radgov.core.audit.selectors import count_entries
+from radgov.core.models import Job
+from radgov.core.roles import Role
+from radgov.web.todo import todo_for
 
 MFA_LABELS = {
     Authenticator.Type.TOTP: "authenticator app (TOTP)",
@@ -29,8 +30,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """Each person's to-do list (``radgov.web.todo``), their account, and the platform's
+    counters for administrators only."""
     user = request.user
+    todo, chair = todo_for(user)
+    admin = getattr(user, "role", None) == Role.ADMINISTRATOR
     context = {
+        "todo": todo,
+        "chair": chair,
         "capacities": [c.replace("_", " ") for c in user.capacities],  # type: ignore[union-attr]
         "mfa_types": sorted(
             {MFA_LABELS.get(a.type, a.type) for a in Authenticator.objects.filter(user=user)}
@@ -40,18 +47,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "token_count": ApiToken.objects.filter(
             user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
         ).count(),
-        "health": health.status(),
-        # the chain head's number is the count of entries (append-only), without counting them
-        "audit_count": AuditHead.objects.filter(pk=HEAD_PK).values_list("seq", flat=True).first()
-        or 0,
+        "health": health.status() if admin else None,
+        "audit_count": count_entries() if admin else None,
     }
     return render(request, "web/dashboard.html", context)
-
-
-@require_GET
-def audit(request: HttpRequest) -> HttpResponse:
-    entries = list(list_entries(request.user, limit=200))
-    return render(request, "web/audit.html", {"entries": entries})
 
 
 def _job(request: HttpRequest, job_id: int) -> Job:

@@ -84,8 +84,13 @@ def page_of_entries(user: Any, page: PageQuery, **filters: Any) -> dict[str, Any
 
 
 def count_entries() -> int:
-    """How many entries the trail holds (reveals no content, so not recorded)."""
-    return AuditEntry.objects.count()
+    """How many entries the trail holds (reveals no content, so not recorded): the chain
+    head's number, since entries are numbered from 1 without gaps, instead of counting a
+    table of millions."""
+    from radgov.core.audit.head import HEAD_PK
+    from radgov.core.models import AuditHead
+
+    return AuditHead.objects.filter(pk=HEAD_PK).values_list("seq", flat=True).first() or 0
 
 
 def export_entries(
@@ -96,18 +101,26 @@ def export_entries(
     until: datetime | None = None,
     user: Any = None,
     actor_name: str | None = None,
+    filters: dict[str, Any] | None = None,
 ) -> int:
-    """Write entries with since <= timestamp < until, in seq order, as FHIR
-    AuditEvent NDJSON (``fhir``) or DICOM audit message XML (``dicom``);
-    records the export (110101, Audit Log Used).  Returns the count."""
-    from radgov.core.audit import export_dicom, export_fhir
+    """Write entries with since <= timestamp < until (and the ``filters`` of
+    :func:`search_entries`, if any), in seq order, as FHIR AuditEvent NDJSON (``fhir``),
+    DICOM audit message XML (``dicom``) or CSV (``csv``); records the export (110101,
+    Audit Log Used) with the filters.  Returns the count."""
+    from radgov.core.audit import export_csv, export_dicom, export_fhir
 
-    writers = {"fhir": export_fhir.write_ndjson, "dicom": export_dicom.write_xml}
+    writers = {
+        "fhir": export_fhir.write_ndjson,
+        "dicom": export_dicom.write_xml,
+        "csv": export_csv.write_csv,
+    }
     if fmt not in writers:
-        raise ValueError(f"unknown export format {fmt!r}; use fhir or dicom")
+        raise ValueError(f"unknown export format {fmt!r}; use fhir, dicom or csv")
     qs = AuditEntry.objects.filter(timestamp__gte=since).order_by("seq")
     if until is not None:
         qs = qs.filter(timestamp__lt=until)
+    given = {name: value for name, value in (filters or {}).items() if value not in (None, "")}
+    qs = qs.filter(**{LOOKUPS[name]: value for name, value in given.items()})
     count = writers[fmt](qs.iterator(chunk_size=2000), out)
     detail = {
         "format": fmt,
@@ -115,6 +128,8 @@ def export_entries(
         "until": until.isoformat() if until else None,
         "count": count,
     }
+    if given:
+        detail["filters"] = {name: str(value) for name, value in given.items()}
     record(
         action=Action.EXPORT,
         object_type="core.auditentry",
@@ -124,3 +139,32 @@ def export_entries(
         actor_name=actor_name,
     )
     return count
+
+
+def search_entries(
+    user: Any, *, filters: dict[str, Any], offset: int = 0, limit: int = 50
+) -> tuple[list[AuditEntry], int]:
+    """One page of the entries matching ``filters`` (the keys of ``LOOKUPS``), newest first,
+    and how many match; records the read with the filters and the page (110101)."""
+    given = {name: value for name, value in filters.items() if value not in (None, "")}
+    unknown = set(given) - set(LOOKUPS)
+    if unknown:
+        raise ValueError(f"unknown audit filters: {', '.join(sorted(unknown))}")
+    limit = min(max(int(limit), 1), MAX_LIMIT)
+    qs = AuditEntry.objects.filter(**{LOOKUPS[name]: value for name, value in given.items()})
+    total = qs.count()
+    entries = list(qs.order_by("-seq")[max(offset, 0) : max(offset, 0) + limit])
+    record(
+        action=Action.READ,
+        object_type="core.auditentry",
+        event_code=EventCode.AUDIT_LOG_USED,
+        detail={
+            "purpose": "search",
+            "filters": {name: str(value) for name, value in given.items()},
+            "offset": offset,
+            "count": len(entries),
+            "total": total,
+        },
+        actor=user if getattr(user, "is_authenticated", False) else None,
+    )
+    return entries, total

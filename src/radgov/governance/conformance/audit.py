@@ -119,7 +119,9 @@ def audited_deployments() -> list[Any]:
     return list(
         Deployment.objects.filter(status__in=AUDITED_STAGES)
         .select_related("model_version__product")
-        .order_by("model_version__product__vendor", "model_version__product__name", "site", "pk")
+        .order_by(
+            "model_version__product__company__name", "model_version__product__name", "site", "pk"
+        )
     )
 
 

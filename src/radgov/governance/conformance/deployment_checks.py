@@ -27,6 +27,7 @@ from radgov.governance.conformance.registry import (
 from radgov.governance.models import DecisionKind, Framework, ItemStatus, RegulatoryProfile
 from radgov.inventory import lifecycle
 from radgov.inventory import selectors as inventory
+from radgov.inventory.people import people_problems
 from radgov.inventory.stages import Stage
 from radgov.training import access as training
 from radgov.training import guards as training_guards
@@ -59,6 +60,9 @@ def acceptance_records(d: Any) -> str:
             f"{'passed' if run.passed else 'FAILED'}, {run.n_cases:,} "
             f"{'synthetic' if run.synthetic else 'real'} cases."
         )
+        parts += [
+            n for n in (evaluation.post_hoc_note(run.protocol), evaluation.rerun_note(run)) if n
+        ]
     draft = AcceptanceProtocol.objects.filter(deployment=d, locked_at__isnull=True).first()
     if draft is not None:  # only ever the latest version
         parts.append(f"Version {draft.version} is a draft, not locked yet.")
@@ -230,6 +234,32 @@ def doc_contacts(d: Any, ctx: Context) -> Result:
     return passed(
         f"Champion(s) {', '.join(f'{u.get_username()} <{u.email}>' for u in champions)}; "
         f"vendor support: {product.support_contact.strip()[:120]}."
+    )
+
+
+@check(
+    "people_fit_roles",
+    "IV.A.4",
+    "The people recorded fit their roles: champions are not group members or vendors, "
+    "end-users are licensed physicians (III.A.1)",
+    DEPLOYMENT,
+)
+def people_fit_roles(d: Any, ctx: Context) -> Result:
+    problems = people_problems(
+        clinical_champions=d.clinical_champions.all(),
+        end_users=d.end_users.all(),
+        pilot_users=d.pilot_users.all(),
+        technical_contact=d.technical_contact,
+    )
+    if problems:
+        return failed(
+            "; ".join(problems) + ".",
+            "Name designated clinical champions who are not members of the governance group, "
+            "and licensed physicians as end-users (deployment page; licenses on the Users page).",
+        )
+    return passed(
+        f"{d.clinical_champions.count()} champion(s) outside the group; "
+        f"{len(training.end_users_of(d))} end-user(s), each a licensed physician."
     )
 
 

@@ -13,6 +13,7 @@ RULES: dict[str, Rule] = {
     "governance:conformance_page": only(*STAFF),
     "governance:conformance_pdf": only(*STAFF),
     "governance:conformance_json": only(*STAFF),
+    "governance:conformance_failing": only(*STAFF),
     "api:governance_conformance_report": only(*STAFF),
     "api:governance_conformance_pdf": only(*STAFF),
 }

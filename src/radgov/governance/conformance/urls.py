@@ -9,4 +9,5 @@ urlpatterns = [
     path("conformance/", views.page, name="conformance_page"),
     path("conformance/audit.pdf", views.pdf_download, name="conformance_pdf"),
     path("conformance/audit.json", views.json_download, name="conformance_json"),
+    path("conformance/failing/", views.failing, name="conformance_failing"),
 ]

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from radgov.governance.conformance import pdf
 from radgov.governance.conformance.audit import record_access, run_audit
+from radgov.governance.conformance.checks import Status
 from radgov.web.views import job_started
 
 
@@ -30,3 +31,21 @@ def pdf_download(request: HttpRequest) -> HttpResponse:
 @require_GET
 def json_download(request: HttpRequest) -> HttpResponse:
     return pdf.download(run_audit(), "json")
+
+
+@require_GET
+def failing(request: HttpRequest) -> HttpResponse:
+    """The audit's failing lines, for the chair's dashboard (a fragment it loads)."""
+    report = run_audit()
+    record_access(report, action="read", fmt="html")
+    sections = [("The practice", list(report.practice))]
+    sections += [(s.label, list(s.lines)) for s in report.deployments]
+    failing = [
+        (where, [ln for ln in lines if ln.status == Status.FAIL]) for where, lines in sections
+    ]
+    failing = [(where, lines) for where, lines in failing if lines]
+    return render(
+        request,
+        "governance/_conformance_failing.html",
+        {"failing": failing, "count": report.totals.failed, "report": report},
+    )

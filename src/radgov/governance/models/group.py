@@ -14,6 +14,14 @@ class GovernanceGroup(AuditedModel):
     name = models.CharField(max_length=200, unique=True)
     charter = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who sees how members voted and what they declared: the group's members, administrators
+    # and legal/compliance always; the practice's other staff only when the group allows it.
+    votes_visible_to_staff = models.BooleanField(
+        default=False, help_text="every staff member sees vote tallies and who voted how"
+    )
+    conflicts_visible_to_staff = models.BooleanField(
+        default=False, help_text="every staff member sees the declared conflicts of interest"
+    )
 
     class Meta:
         ordering = ["name"]

@@ -1,4 +1,9 @@
-"""IV.A.5: meetings with attendees, agenda, notes, and decisions with votes."""
+"""IV.A.5: meetings with attendees, agenda, notes, and decisions with votes.
+
+A meeting is open until its chair approves the minutes, which closes it: from then on its
+decisions are final (no vote, decision, note, agenda item or attendance changes).  A change
+of mind afterwards is a new decision at a later meeting that ``reconsiders`` the old one;
+the old record stays as it was."""
 
 from __future__ import annotations
 
@@ -19,12 +24,22 @@ class Meeting(AuditedModel):
     )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the chair approved the minutes; decisions final"
+    )
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-held_on", "-id"]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.held_on:%Y-%m-%d})"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
 
 
 class AgendaItem(AuditedModel):
@@ -55,6 +70,7 @@ class DecisionKind(models.TextChoices):
     APPROVE = "approve", "Approve"
     REJECT = "reject", "Reject"
     ACCEPTANCE_TEST_WAIVER = "acceptance_test_waiver", "Waive local acceptance testing"
+    ACCEPT_AMENDMENT = "accept_amendment", "Accept a protocol amended after results"
     IRB_DETERMINATION = "irb_determination", "IRB determination (recorded)"
     LEGAL_REVIEW = "legal_review", "Legal/compliance review (recorded)"
     OTHER = "other", "Other"
@@ -81,11 +97,27 @@ class Decision(AuditedModel):
     request = models.ForeignKey(
         "governance.ModelRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    protocol = models.ForeignKey(
+        "evaluation.AcceptanceProtocol",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the acceptance-test protocol amended after results that this accepts",
+    )
     rationale = models.TextField(blank=True)
     justification = models.TextField(blank=True, help_text="why acceptance testing is waived")
     determination = models.TextField(blank=True, help_text="the IRB's determination")
     comparison = models.JSONField(
         null=True, blank=True, help_text="the selection comparison as it stood when recorded"
+    )
+    reconsiders = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reconsidered_by",
+        help_text="the final decision of an earlier meeting that this one changes",
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -112,17 +144,21 @@ class Decision(AuditedModel):
     def outcome(self) -> str:
         """ "recorded" for records; for votes "passed" when yes > no (votes are
         only accepted from eligible attendees of a meeting with quorum),
-        "not passed" otherwise, "no votes yet" before the first."""
+        "not passed" otherwise, "no votes yet" before the first while the meeting is open."""
         if not self.is_voted:
             return "recorded"
         tally = self.tally()
         if not any(tally.values()):
-            return "no votes yet"
+            return "not passed" if self.meeting.is_closed else "no votes yet"
         return "passed" if tally[Choice.YES] > tally[Choice.NO] else "not passed"
 
     @property
     def passed(self) -> bool:
         return self.outcome in ("passed", "recorded")
+
+    @property
+    def is_final(self) -> bool:
+        return self.meeting.is_closed
 
 
 class Choice(models.TextChoices):

@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--governance-member", action="store_true")
         parser.add_argument("--clinical-champion", action="store_true")
+        parser.add_argument(
+            "--license", default="", help="a physician's license to practise (III.A.1)"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         with acting_as(ActingContext(channel="cli")):
@@ -29,6 +32,7 @@ class Command(BaseCommand):
                     email=opts["email"],
                     governance_member=opts["governance_member"],
                     clinical_champion=opts["clinical_champion"],
+                    license_number=opts["license"],
                 )
             except services.AccountError as exc:
                 record(

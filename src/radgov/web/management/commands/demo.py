@@ -15,14 +15,15 @@ from radgov.core.policy import DOMAIN_APPS
 from radgov.core.roles import Role
 from radgov.core.schema import bring_up_to_date
 
-MAX_PASSES = 4
+MAX_PASSES = 6
 DEMO_PASSWORD = "radgov-demo-2026"  # noqa: S105 - a published demo password, for the demo practice only
 
 # One person per role of section III, plus the two capacities.
+# Physicians carry a (made-up) license to practise: a qualified end-user needs one (III.A.1).
 DEMO_PEOPLE = [
     ("admin", Role.ADMINISTRATOR, {}),
-    ("dr.chen", Role.PHYSICIAN, {"governance_member": True}),
-    ("dr.okafor", Role.PHYSICIAN, {"clinical_champion": True}),
+    ("dr.chen", Role.PHYSICIAN, {"governance_member": True, "license_number": "CA A-DEMO-1001"}),
+    ("dr.okafor", Role.PHYSICIAN, {"clinical_champion": True, "license_number": "CA A-DEMO-1002"}),
     ("physicist", Role.MEDICAL_PHYSICIST, {"governance_member": True}),
     ("informatics", Role.INFORMATICS, {"governance_member": True}),
     ("datasci", Role.DATA_SCIENTIST, {}),
