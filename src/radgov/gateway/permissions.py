@@ -1,0 +1,19 @@
+"""What machines may do at the gateway (docs/gateway.md, "Peers").
+
+A DICOM peer (a modality, a PACS) is registered by an administrator with its calling AE
+title and address and given ``gateway.store``; the listener refuses the association of any
+other.  Routing runs as the task principal ``task:gateway.route``, which records exams and
+inferences through ``exams.services`` (grant ``exams.record``).
+"""
+
+from __future__ import annotations
+
+from radgov.core.policy import Rule, grant
+
+GRANTS = {
+    "gateway.store": grant("send DICOM instances to radgov's listener (C-STORE)", "dicom_peer"),
+}
+
+TASKS = {"gateway.route": ("exams.record",)}
+
+RULES: dict[str, Rule] = {}
