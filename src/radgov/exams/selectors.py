@@ -12,10 +12,10 @@ from typing import Any
 from django.db.models import Count, F, Prefetch, QuerySet
 from django.utils import timezone
 
+from radgov.core.paging import PageQuery, paginate
 from radgov.exams import access, audit
 from radgov.exams.errors import ExamError, Problem
 from radgov.exams.models import Exam, Inference, StatusChange
-from radgov.core.paging import PageQuery, paginate
 from radgov.exams.statuses import Status
 
 INFERENCE_RELATED = ("exam", "deployment__model_version__product")

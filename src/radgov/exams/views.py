@@ -10,9 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from radgov.core.paging import DEFAULT_LIMIT, PageQuery
 from radgov.exams import access, selectors
 from radgov.exams.errors import ExamError, NotPermitted
-from radgov.core.paging import DEFAULT_LIMIT, PageQuery
 from radgov.exams.statuses import Status
 from radgov.inventory.models import Deployment
 
