@@ -90,6 +90,8 @@ class Route(AuditedModel):
     reasons = models.JSONField(default=list, help_text="each criterion missed, in words")
     criteria = models.JSONField(default=dict, help_text="the deployment's criteria, as applied")
     decided_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="sends to the model tried")
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["study", "deployment"]
@@ -102,3 +104,21 @@ class Route(AuditedModel):
 
     def __str__(self) -> str:
         return f"route of {self.study_id} to {self.deployment_id}: {self.outcome}"
+
+
+class Endpoint(AuditedModel):
+    """Where a deployment's model receives studies: a DICOM node (the vendor's AE)."""
+
+    deployment = models.OneToOneField(
+        Deployment, on_delete=models.CASCADE, related_name="gateway_endpoint"
+    )
+    ae_title = models.CharField(max_length=16, help_text="the model node's AE title")
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField()
+    timeout_seconds = models.PositiveIntegerField(default=30)
+
+    class Meta:
+        ordering = ["deployment"]
+
+    def __str__(self) -> str:
+        return f"endpoint of {self.deployment_id}: {self.ae_title}@{self.host}:{self.port}"

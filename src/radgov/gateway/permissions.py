@@ -2,8 +2,9 @@
 
 A DICOM peer (a modality, a PACS) is registered by an administrator with its calling AE
 title and address and given ``gateway.store``; the listener refuses the association of any
-other.  Routing runs as the task principal ``task:gateway.route``, which records exams and
-inferences through ``exams.services`` (grant ``exams.record``).
+other.  Routing and sending run as the task principals ``task:gateway.route`` and
+``task:gateway.send``, which record exams and inferences through ``exams.services`` (grant
+``exams.record``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,6 @@ GRANTS = {
     "gateway.store": grant("send DICOM instances to radgov's listener (C-STORE)", "dicom_peer"),
 }
 
-TASKS = {"gateway.route": ("exams.record",)}
+TASKS = {"gateway.route": ("exams.record",), "gateway.send": ("exams.record",)}
 
 RULES: dict[str, Rule] = {}

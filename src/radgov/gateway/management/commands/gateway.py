@@ -10,8 +10,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from radgov.core import config, health
-from radgov.gateway import services
+from radgov.core.context import ActingContext, acting_as
+from radgov.gateway import delivery, services
 from radgov.gateway.listener import Listener
+from radgov.inventory.models import Deployment
 
 PROCESS = "gateway-dicom"
 ROUTE_EVERY_SECONDS = 2.0
@@ -31,13 +33,47 @@ class Command(BaseCommand):
         dicom.add_argument("--host", help="default RADGOV_DICOM_HOST")
         dicom.add_argument("--ae-title", help="default RADGOV_DICOM_AE_TITLE")
         dicom.add_argument("--site", help="default RADGOV_DICOM_SITE")
-        sub.add_parser("route", help="complete and route every study quiet for long enough")
+        sub.add_parser(
+            "route",
+            help="complete and route every study quiet for long enough, then send the queued ones",
+        )
+
+        endpoint = sub.add_parser("endpoint", help="where a deployment's model receives studies")
+        endpoint.add_argument("deployment", type=int, help="the inventory's deployment id")
+        endpoint.add_argument("--ae-title", required=True, help="the model node's AE title")
+        endpoint.add_argument("--host", required=True)
+        endpoint.add_argument("--port", type=int, required=True)
+        endpoint.add_argument("--timeout", type=int, default=30, help="seconds (default 30)")
+
+    def _endpoint(self, opts: dict[str, Any]) -> None:
+        deployment = Deployment.objects.filter(pk=opts["deployment"]).first()
+        if deployment is None:
+            raise CommandError(f"no deployment {opts['deployment']}", returncode=2)
+        try:
+            with acting_as(ActingContext(channel="cli")):
+                found = delivery.set_endpoint(
+                    None,
+                    deployment,
+                    ae_title=opts["ae_title"],
+                    host=opts["host"],
+                    port=opts["port"],
+                    timeout_seconds=opts["timeout"],
+                )
+        except delivery.EndpointError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        self.stdout.write(
+            f"deployment {deployment.pk} sends to {found.ae_title}@{found.host}:{found.port}"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["action"] == "endpoint":
+            self._endpoint(opts)
+            return
         quiet = float(config.get_int("RADGOV_DICOM_QUIET_SECONDS"))
         if opts["action"] == "route":
             routed = services.complete_quiet_studies(quiet_seconds=quiet)
-            self.stdout.write(f"{len(routed)} studies routed")
+            sent = delivery.send_queued()
+            self.stdout.write(f"{len(routed)} studies routed, {len(sent)} sends to models tried")
             return
         try:
             listener = Listener.from_settings(
@@ -64,6 +100,7 @@ class Command(BaseCommand):
             while not stop.is_set():
                 health.beat(PROCESS)
                 services.complete_quiet_studies(quiet_seconds=quiet)
+                delivery.send_queued()
                 stop.wait(ROUTE_EVERY_SECONDS)
         finally:
             listener.stop()
