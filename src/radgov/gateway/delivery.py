@@ -50,7 +50,9 @@ def send_queued(*, base: Path | None = None) -> list[Route]:
     with machines.acting_as(machines.task_principal(SEND_TASK)) as ctx:
         for route in due():
             endpoint = route.deployment.gateway_endpoint
-            instances = route.study.instances.filter(conflict=False).order_by("received_at", "id")
+            instances = route.study.instances.filter(conflict=False, is_result=False).order_by(
+                "received_at", "id"
+            )
             files = [spool.path_of(i.file_ref, base=base) for i in instances]
             to = {"to": endpoint.ae_title, "instances": len(files)}
             record(

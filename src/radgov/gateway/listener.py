@@ -31,7 +31,7 @@ from radgov.core import config, machines, policy
 from radgov.core.audit import Action, EventCode, record
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import MachineKind
-from radgov.gateway import services
+from radgov.gateway import results, services
 
 log = logging.getLogger("radgov.gateway")
 
@@ -176,6 +176,24 @@ class Listener:
         except Exception as exc:  # not durable: the sender must keep it and resend
             log.error("an instance was not stored (%s); answered out of resources", type(exc))
             return OUT_OF_RESOURCES
+        if not received.duplicate:
+            self._take_result(received, sop_uid, requestor)
         if self.on_stored is not None:
             self.on_stored(received)
         return SUCCESS
+
+    def _take_result(self, received: services.Received, sop_uid: str, requestor: Any) -> None:
+        """A model's result: matched to its inference.  The instance is stored whatever
+        happens here, so the answer stays success."""
+        try:
+            principal = machines.task_principal(results.RESULTS_TASK)
+            with machines.acting_as(principal, channel="dicom", client_address=requestor.address):
+                results.take_result(
+                    principal,
+                    received.instance,
+                    sop_uid=sop_uid,
+                    calling_ae=requestor.ae_title,
+                    base=self.base,
+                )
+        except Exception as exc:
+            log.error("a stored result was not matched to its inference (%s)", type(exc))

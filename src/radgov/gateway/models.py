@@ -56,6 +56,9 @@ class Instance(AuditedModel):
     conflict = models.BooleanField(
         default=False, help_text="the same SOP Instance UID came before with other bytes"
     )
+    is_result = models.BooleanField(
+        default=False, help_text="a model's result (SR, SEG, SC), not an image of the study"
+    )
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

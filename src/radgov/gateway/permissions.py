@@ -15,6 +15,10 @@ GRANTS = {
     "gateway.store": grant("send DICOM instances to radgov's listener (C-STORE)", "dicom_peer"),
 }
 
-TASKS = {"gateway.route": ("exams.record",), "gateway.send": ("exams.record",)}
+TASKS = {
+    "gateway.route": ("exams.record",),
+    "gateway.send": ("exams.record",),
+    "gateway.results": ("exams.record",),
+}
 
 RULES: dict[str, Rule] = {}

@@ -30,7 +30,7 @@ from radgov.exams.metadata import StudyMetadata
 from radgov.exams.services.exam import study_uid_hash
 from radgov.exams.services.inference import SOP_UID_NAMESPACE
 from radgov.exams.statuses import Source, Status
-from radgov.gateway import routing, spool
+from radgov.gateway import results, routing, spool
 from radgov.gateway.models import Instance, Route, Study
 from radgov.inventory.models import Deployment
 from radgov.inventory.stages import Stage
@@ -84,7 +84,7 @@ def store_instance(
         event_code=EventCode.INSTANCES_TRANSFERRED,
         detail={"calling_ae": calling_ae, "sop_class_uid": sop_class_uid, "conflict": conflict},
     ):
-        study = _open_study(study_uid, site, now)
+        study = _open_study(study_uid, site, now, reopen=results.kind_of(sop_class_uid) is None)
         instance = Instance.objects.create(
             study=study,
             sop_uid_hash=uid_key,
@@ -100,9 +100,10 @@ def store_instance(
     return Received(instance, duplicate=False, conflict=conflict)
 
 
-def _open_study(study_uid: str, site: str, now: dt.datetime) -> Study:
-    """The study being assembled (created on its first instance; reopened when an instance
-    arrives after it was routed, so the late images are routed too)."""
+def _open_study(study_uid: str, site: str, now: dt.datetime, *, reopen: bool) -> Study:
+    """The study being assembled (created on its first instance; reopened when an image
+    arrives after it was routed, so the late images are routed too; a model's result, an
+    SR, SEG or SC, does not reopen it)."""
     key = study_uid_hash(crypto.normalize(study_uid))
     study = Study.objects.select_for_update().filter(study_uid_hash=key).first()
     if study is None:
@@ -115,7 +116,8 @@ def _open_study(study_uid: str, site: str, now: dt.datetime) -> Study:
         )
     study.last_received_at = now
     study.instance_count += 1
-    study.completed_at = None
+    if reopen:
+        study.completed_at = None
     study.save()
     return study
 
@@ -145,7 +147,11 @@ def complete_quiet_studies(
 def attributes_of(study: Study, *, base: Path | None = None) -> dict[str, Any]:
     """The study's header attributes by keyword, read from its first stored instance
     (pixel data never read)."""
-    first = study.instances.filter(conflict=False).order_by("received_at", "id").first()
+    first = (
+        study.instances.filter(conflict=False, is_result=False)
+        .order_by("received_at", "id")
+        .first()
+    )
     if first is None:
         return {}
     path = spool.path_of(first.file_ref, base=base)
