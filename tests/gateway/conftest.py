@@ -3,6 +3,7 @@ instances (8 x 8 pixels) built with pydicom."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,13 @@ def _store(peer: Any, ds: Dataset, spool: Path, **kwargs: Any) -> services.Recei
         site=kwargs.pop("site", SITE),
         base=spool,
     )
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the kernel's choice, so xdist workers never collide)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def new_uid() -> str:

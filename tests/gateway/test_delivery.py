@@ -5,7 +5,6 @@ attempt the inference fails with the reason.  Running again records nothing twic
 from __future__ import annotations
 
 import datetime as dt
-import socket
 
 import pytest
 from django.utils import timezone
@@ -17,18 +16,12 @@ from radgov.core.models import AuditEntry
 from radgov.exams.models import Inference
 from radgov.gateway import delivery, services
 from radgov.gateway.models import Route
-from tests.gateway.conftest import ct, deployment, new_uid, store
+from tests.gateway.conftest import ct, deployment, free_port, new_uid, store
 
 
 def set_endpoint(deployment, **values):  # type: ignore[no-untyped-def]
     with acting_as(ActingContext(channel="cli")):
         return delivery.set_endpoint(None, deployment, **values)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

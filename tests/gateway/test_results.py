@@ -9,56 +9,21 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.sequence import Sequence
-from pydicom.uid import ComprehensiveSRStorage, ExplicitVRLittleEndian
+from pydicom.dataset import Dataset
+from pydicom.uid import ComprehensiveSRStorage
 
 from radgov.core import machines
 from radgov.core.context import ActingContext, acting_as
 from radgov.exams.models import Inference, ResultObject
 from radgov.gateway import delivery, listener, results, services
+from radgov.gateway.demo_node import _item, result_sr
 from radgov.gateway.models import Route, Study
 from tests.gateway.conftest import STUDY, as_sent, ct, deployment, new_uid, store
 from tests.gateway.test_store import _Event
 
 
-def _concept(meaning: str) -> Sequence:
-    code = Dataset()
-    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = (
-        "99" + meaning[:4],
-        "99RG",
-        meaning,
-    )
-    return Sequence([code])
-
-
-def _item(kind: str, meaning: str, value: object) -> Dataset:
-    item = Dataset()
-    item.RelationshipType, item.ValueType = "CONTAINS", kind
-    item.ConceptNameCodeSequence = _concept(meaning)
-    if kind == "NUM":
-        measured = Dataset()
-        measured.NumericValue = str(value)
-        measured.MeasurementUnitsCodeSequence = _concept("no units")
-        item.MeasuredValueSequence = Sequence([measured])
-    elif kind == "TEXT":
-        item.TextValue = str(value)
-    else:
-        item.ConceptCodeSequence = _concept(str(value))
-    return item
-
-
 def sr(*items: Dataset) -> Dataset:
-    ds = Dataset()
-    ds.SOPClassUID, ds.SOPInstanceUID = ComprehensiveSRStorage, new_uid()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.Modality = STUDY, new_uid(), "SR"
-    ds.ValueType, ds.ConceptNameCodeSequence = "CONTAINER", _concept("AI result")
-    ds.ContentSequence = Sequence(list(items))
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    return ds
+    return result_sr(STUDY, list(items))
 
 
 SCORED = (
