@@ -91,6 +91,7 @@ def test_routing_again_and_late_images_change_no_decision(peer, spool, models) -
     assert Study.objects.get().instance_count == 2 and Study.objects.get().completed_at
 
 
+@pytest.mark.filterwarnings("ignore:Invalid value for VR CS")
 def test_a_study_the_exams_services_refuse_is_kept_with_the_problem(peer, spool, models) -> None:
     store(peer, ct(new_uid(), study="1.2.3", Modality="C*T"), spool)
     [study] = services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)

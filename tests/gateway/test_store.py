@@ -5,6 +5,8 @@ refusals (no UIDs, over the size limit) without a socket."""
 from __future__ import annotations
 
 import hashlib
+import ssl
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -117,3 +119,19 @@ def test_the_listener_refuses_an_instance_without_uids_or_over_the_limit(
     assert not Instance.objects.exists() and not spool.exists()
     assert server._on_store(_Event(peer, as_sent(ct(new_uid(), study=STUDY)))) == listener.SUCCESS
     assert Instance.objects.count() == 1
+
+
+@pytest.mark.peer("openssl")
+def test_the_listener_speaks_tls_1_2_or_later_when_given_a_certificate(tmp_path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(  # noqa: S603 - openssl, our arguments
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+        + ["-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=radgov"],
+        check=True,
+        capture_output=True,
+    )
+    assert listener.Listener(port=0).ssl_context() is None
+    context = listener.Listener(port=0, tls_cert=str(cert), tls_key=str(key)).ssl_context()
+    assert context is not None and context.minimum_version == ssl.TLSVersion.TLSv1_2
+    with pytest.raises(ValueError, match="both"):
+        listener.Listener(port=0, tls_cert=str(cert)).ssl_context()

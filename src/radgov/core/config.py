@@ -135,6 +135,15 @@ SETTINGS: dict[str, Setting] = {
             "largest DICOM instance the listener stores; a larger one is refused (out of resources)",
         ),
         Setting(
+            "RADGOV_DICOM_TLS_CERT",
+            "",
+            "certificate chain (PEM) of the DICOM listener; with RADGOV_DICOM_TLS_KEY it speaks "
+            "TLS 1.2 or later only",
+        ),
+        Setting(
+            "RADGOV_DICOM_TLS_KEY", "", "private key (PEM) of the DICOM listener's certificate"
+        ),
+        Setting(
             "RADGOV_DICOM_MAX_PDU",
             "262144",
             "largest PDU the listener accepts, in bytes (what it proposes to peers)",

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,8 @@ class Listener:
     site: str = ""
     max_dataset_bytes: int = 512 * 1024 * 1024
     max_pdu: int = 262144
+    tls_cert: str = ""  # PEM files: with both, TLS 1.2 or later only
+    tls_key: str = ""
     base: Path | None = None  # the spool's root (default DATA_DIR/spool)
     on_stored: Callable[[services.Received], None] | None = None
     server: Any = field(default=None, repr=False)
@@ -76,6 +79,8 @@ class Listener:
             "site": config.get("RADGOV_DICOM_SITE") or "",
             "max_dataset_bytes": config.get_int("RADGOV_DICOM_MAX_DATASET_MB") * 1024 * 1024,
             "max_pdu": config.get_int("RADGOV_DICOM_MAX_PDU"),
+            "tls_cert": config.get("RADGOV_DICOM_TLS_CERT") or "",
+            "tls_key": config.get("RADGOV_DICOM_TLS_KEY") or "",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -89,6 +94,17 @@ class Listener:
         ae.add_supported_context(Verification)
         return ae
 
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """TLS 1.2 or later when a certificate and key are given; None: plain DICOM."""
+        if not (self.tls_cert or self.tls_key):
+            return None
+        if not (self.tls_cert and self.tls_key):
+            raise ValueError("TLS needs both RADGOV_DICOM_TLS_CERT and RADGOV_DICOM_TLS_KEY")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.tls_cert, self.tls_key)
+        return context
+
     def start(self) -> None:
         """Listen (in background threads) until ``stop``."""
         handlers = [
@@ -99,7 +115,10 @@ class Listener:
             (evt.EVT_ABORTED, _close_connection),
         ]
         self.server = self.application_entity().start_server(
-            (self.host, self.port), block=False, evt_handlers=handlers
+            (self.host, self.port),
+            block=False,
+            evt_handlers=handlers,
+            ssl_context=self.ssl_context(),
         )
 
     def stop(self) -> None:

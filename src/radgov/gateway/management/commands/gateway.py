@@ -89,6 +89,10 @@ class Command(BaseCommand):
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         try:
+            listener.ssl_context()  # a missing or unreadable certificate is said before listening
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"DICOM TLS: {exc}", returncode=2) from None
+        try:
             listener.start()
         except OSError as exc:
             raise CommandError(
