@@ -7,6 +7,7 @@ encrypted, to find its exam), files by paths made of hashes.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from radgov.core.audit.codes import EventCode
@@ -125,3 +126,32 @@ class Endpoint(AuditedModel):
 
     def __str__(self) -> str:
         return f"endpoint of {self.deployment_id}: {self.ae_title}@{self.host}:{self.port}"
+
+
+class Remedy(models.TextChoices):
+    RESENT = "resent", "Resent from the scanner"
+    NOT_FIXABLE = "not_fixable", "Not fixable"
+
+
+class Remediation(AuditedModel):
+    """A technologist's answer to a rejected input (III.E.1.d): resent or not fixable."""
+
+    inference = models.OneToOneField(
+        Inference, on_delete=models.CASCADE, related_name="remediation"
+    )
+    outcome = models.CharField(max_length=16, choices=Remedy.choices)
+    note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by_name = models.CharField(max_length=150)
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    class Audit:
+        event_code = EventCode.PROCEDURE_RECORD
+
+    def __str__(self) -> str:
+        return f"remediation of inference {self.inference_id}: {self.outcome}"

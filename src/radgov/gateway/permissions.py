@@ -9,7 +9,8 @@ other.  Routing and sending run as the task principals ``task:gateway.route`` an
 
 from __future__ import annotations
 
-from radgov.core.policy import Rule, grant
+from radgov.core.policy import Rule, grant, patient_data
+from radgov.core.roles import Role
 
 GRANTS = {
     "gateway.store": grant("send DICOM instances to radgov's listener (C-STORE)", "dicom_peer"),
@@ -21,4 +22,10 @@ TASKS = {
     "gateway.results": ("exams.record",),
 }
 
-RULES: dict[str, Rule] = {}
+# the technologist remediation queue (III.E.1.d): patient-linked, so never the vendor
+REMEDIATION = patient_data(Role.TECHNOLOGIST, Role.INFORMATICS, Role.ADMINISTRATOR)
+
+RULES: dict[str, Rule] = {
+    "gateway:remediation": REMEDIATION,
+    "gateway:remediate": REMEDIATION,
+}

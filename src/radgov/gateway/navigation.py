@@ -1,0 +1,5 @@
+from radgov.web.navigation import Item
+
+LABEL = "Clinical AI"
+
+ITEMS = [Item("Rejected inputs", "gateway:remediation")]
