@@ -110,3 +110,15 @@ def test_the_listener_matches_a_stored_result(sent, spool, monkeypatch) -> None:
     event.request.AffectedSOPClassUID = ComprehensiveSRStorage
     assert server._on_store(event) == listener.SUCCESS
     assert Inference.objects.get().status == "inferred"
+
+
+def test_a_sent_study_without_a_result_in_time_fails(sent) -> None:
+    route = Route.objects.get()
+    assert delivery.time_out(now=route.sent_at + dt.timedelta(minutes=59)) == []
+    assert [r.pk for r in delivery.time_out(now=route.sent_at + dt.timedelta(minutes=60))] == [
+        route.pk
+    ]
+    inference = Inference.objects.get()
+    assert (inference.status, inference.reason_code) == ("failed", "timeout")
+    assert "No result within 60 minutes of sending." in inference.reason
+    assert delivery.time_out(now=route.sent_at + dt.timedelta(days=1)) == []

@@ -10,6 +10,7 @@ study, keyed so that running again records nothing twice.  Audit: Begin Transfer
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,37 @@ def send_queued(*, base: Path | None = None) -> list[Route]:
     return done
 
 
+def time_out(*, now: dt.datetime | None = None) -> list[Route]:
+    """Fail (reason ``timeout``) every inference sent longer ago than its endpoint's
+    ``result_minutes`` without a result; returns the routes timed out."""
+    now = now or timezone.now()
+    waiting = Route.objects.filter(
+        inference__status__in=(Status.SENT, Status.PROCESSING), sent_at__isnull=False
+    ).select_related("deployment__gateway_endpoint")
+    late = [
+        r.pk
+        for r in waiting
+        if r.sent_at + dt.timedelta(minutes=r.deployment.gateway_endpoint.result_minutes) <= now
+    ]
+    with machines.acting_as(machines.task_principal(SEND_TASK)) as ctx:
+        return [_time_out(ctx.actor, pk) for pk in late]
+
+
+@service
+def _time_out(actor: Any, pk: int) -> Route:
+    route = Route.objects.select_related("inference", "deployment__gateway_endpoint").get(pk=pk)
+    minutes = route.deployment.gateway_endpoint.result_minutes
+    exams.move(
+        actor,
+        route.inference,
+        Status.FAILED,
+        reason_code="timeout",
+        reason=f"No result within {minutes} minutes of sending.",
+        event_id=f"gateway:timeout:{route.pk}",
+    )
+    return route
+
+
 @service
 def record_send(actor: Any, pk: int, problem: str | None, *, detail: dict[str, Any]) -> Route:
     """What one send did: the inference ``sent``, or one more attempt, or ``failed`` with
@@ -113,7 +145,14 @@ class EndpointError(ValueError):
 
 @service
 def set_endpoint(
-    user: Any, deployment: Any, *, ae_title: str, host: str, port: int, timeout_seconds: int = 30
+    user: Any,
+    deployment: Any,
+    *,
+    ae_title: str,
+    host: str,
+    port: int,
+    timeout_seconds: int = 30,
+    result_minutes: int = 60,
 ) -> Endpoint:
     """Where ``deployment``'s model receives studies (an administrator or informatics, or
     the operator at the console)."""
@@ -131,6 +170,8 @@ def set_endpoint(
         raise EndpointError(f"port: 1 to 65535, not {port}")
     if not 1 <= timeout_seconds <= 3600:
         raise EndpointError(f"timeout_seconds: 1 to 3600, not {timeout_seconds}")
+    if not 1 <= result_minutes <= 10080:
+        raise EndpointError(f"result_minutes: 1 to 10080 (a week), not {result_minutes}")
     endpoint, _ = Endpoint.objects.update_or_create(
         deployment=deployment,
         defaults={
@@ -138,6 +179,7 @@ def set_endpoint(
             "host": host,
             "port": port,
             "timeout_seconds": timeout_seconds,
+            "result_minutes": result_minutes,
         },
     )
     return endpoint

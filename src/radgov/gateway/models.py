@@ -120,6 +120,9 @@ class Endpoint(AuditedModel):
     host = models.CharField(max_length=255)
     port = models.PositiveIntegerField()
     timeout_seconds = models.PositiveIntegerField(default=30)
+    result_minutes = models.PositiveIntegerField(
+        default=60, help_text="an inference sent this long ago without a result has failed"
+    )
 
     class Meta:
         ordering = ["deployment"]

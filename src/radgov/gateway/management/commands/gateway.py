@@ -44,6 +44,12 @@ class Command(BaseCommand):
         endpoint.add_argument("--host", required=True)
         endpoint.add_argument("--port", type=int, required=True)
         endpoint.add_argument("--timeout", type=int, default=30, help="seconds (default 30)")
+        endpoint.add_argument(
+            "--result-minutes",
+            type=int,
+            default=60,
+            help="a study sent this long ago without a result has failed (default 60)",
+        )
 
     def _endpoint(self, opts: dict[str, Any]) -> None:
         deployment = Deployment.objects.filter(pk=opts["deployment"]).first()
@@ -58,6 +64,7 @@ class Command(BaseCommand):
                     host=opts["host"],
                     port=opts["port"],
                     timeout_seconds=opts["timeout"],
+                    result_minutes=opts["result_minutes"],
                 )
         except delivery.EndpointError as exc:
             raise CommandError(str(exc), returncode=2) from None
@@ -73,6 +80,7 @@ class Command(BaseCommand):
         if opts["action"] == "route":
             routed = services.complete_quiet_studies(quiet_seconds=quiet)
             sent = delivery.send_queued()
+            delivery.time_out()
             self.stdout.write(f"{len(routed)} studies routed, {len(sent)} sends to models tried")
             return
         try:
@@ -105,6 +113,7 @@ class Command(BaseCommand):
                 health.beat(PROCESS)
                 services.complete_quiet_studies(quiet_seconds=quiet)
                 delivery.send_queued()
+                delivery.time_out()
                 stop.wait(ROUTE_EVERY_SECONDS)
         finally:
             listener.stop()
