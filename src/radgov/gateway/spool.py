@@ -4,7 +4,8 @@ acknowledged (docs/gateway.md, "Never losing an acknowledged instance").
 A file is written under ``incoming/`` with a random name, fsynced, renamed to its place and
 the folder fsynced, so after a crash a file is either whole in its place or not there at
 all.  Its place is made of hashes only, never of anything the peer sent:
-``instances/<k[:2]>/<k>/<sha256>.dcm`` where ``k`` is the keyed hash of the SOP Instance
+``instances/<k[:2]>/<k>.<sha256>.dcm`` (one folder level: fewer folders to create and
+fsync per instance) where ``k`` is the keyed hash of the SOP Instance
 UID and ``sha256`` the digest of the dataset as the peer sent it.  The same instance sent
 again lands on the same path (nothing is written twice); the same UID with other bytes gets
 a path of its own (nothing is ever overwritten).
@@ -41,7 +42,7 @@ def place(uid_key: str, sha256: str) -> str:
     """The relative path of an instance; only hexadecimal digests go into it."""
     if not (_HEX.match(uid_key) and _HEX.match(sha256)):
         raise ValueError("a spool path is made of two SHA-256 hex digests")
-    return f"instances/{uid_key[:2]}/{uid_key}/{sha256}.dcm"
+    return f"instances/{uid_key[:2]}/{uid_key}.{sha256}.dcm"
 
 
 def _fsync_dir(folder: Path) -> None:
