@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -178,21 +179,29 @@ def main() -> None:
     setup_django()
     prepare()
     work = Path(tempfile.mkdtemp(prefix="radgov-bench-gateway-files-"))
+    try:
+        run(work, args.files, args.repeat)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(os.environ["RADGOV_DATA_DIR"], ignore_errors=True)
+
+
+def run(work: Path, n: int, repeat: int) -> None:
     (work / "in").mkdir()
-    files = corpus(work / "in", args.files)
+    files = corpus(work / "in", n)
     times: dict[str, list[float]] = {"bare": [], "radgov": [], "radgov x4": []}
     routing = []
-    for run in range(args.repeat):
-        out = work / f"bare{run}"
+    for turn in range(repeat):
+        out = work / f"bare{turn}"
         out.mkdir()
         times["bare"].append(bare(files, out))
-        spool = work / f"spool{run}"
+        spool = work / f"spool{turn}"
         times["radgov"].append(radgov(files, spool, 1))
         routing.append(route(spool))
-        times["radgov x4"].append(radgov(files, work / f"spool4-{run}", 4))
+        times["radgov x4"].append(radgov(files, work / f"spool4-{turn}", 4))
     med = {name: statistics.median(t) for name, t in times.items()}
     for name, took in med.items():
-        print(f"{name:10s} {took:7.2f} s  {args.files / took:7.1f} instances/s")
+        print(f"{name:10s} {took:7.2f} s  {n / took:7.1f} instances/s")
     print(f"radgov / bare throughput: {med['bare'] / med['radgov']:.2f}x (target >= 0.8x)")
     print(f"4 associations / 1:       {med['radgov'] / med['radgov x4']:.2f}x (target >= 1.6x)")
     share = statistics.median(routing) / med["radgov"]

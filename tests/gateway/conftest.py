@@ -91,6 +91,12 @@ def new_uid() -> str:
     return generate_uid(prefix="1.2.826.0.1.3680043.10.99.")
 
 
+@pytest.fixture(autouse=True)
+def _quick_passwords(settings: Any) -> None:
+    """Accounts are made here by the handful; their password hashing is not under test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def spool(tmp_path: Path) -> Path:
     return tmp_path / "spool"

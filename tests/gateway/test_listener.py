@@ -25,7 +25,7 @@ from radgov.exams.models import Inference
 from radgov.gateway import delivery, services
 from radgov.gateway.demo_node import DemoNode
 from radgov.gateway.listener import Listener
-from radgov.gateway.models import Instance
+from radgov.gateway.models import Association, Instance
 from tests.factories import client_for, make_user
 from tests.gateway.conftest import SITE, ct, deployment, free_port, new_uid
 
@@ -97,6 +97,12 @@ def test_storescu_sends_a_study_that_is_stored_acknowledged_and_routed(tmp_path)
     stored = {i.sha256 for i in Instance.objects.filter(is_result=False)}
     assert stored == {hashlib.sha256(dataset_bytes(p)).hexdigest() for p in files}
     assert all((spool / i.file_ref).is_file() for i in Instance.objects.all())
+    log = {(a.calling_ae, a.accepted): a for a in Association.objects.all()}
+    assert (log["CT_MAIN", True].stored, log["CT_MAIN", True].ended) == (3, "released")
+    assert log["STRANGER", False].reason.startswith("not a registered DICOM peer")
+    admin = client_for(make_user("gw-admin", role=Role.ADMINISTRATOR))
+    listed = admin.get(reverse("gateway:associations")).content.decode()
+    assert "STRANGER" in listed and "dicom:CT_MAIN" in listed
     alert = AuditEntry.objects.get(event_code="110113")
     assert (alert.detail["calling_ae"], alert.outcome, alert.channel) == (
         "STRANGER",

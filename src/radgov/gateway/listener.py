@@ -32,7 +32,7 @@ from radgov.core import config, machines, policy
 from radgov.core.audit import Action, EventCode, record
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import MachineKind
-from radgov.gateway import results, services
+from radgov.gateway import associations, results, services
 
 log = logging.getLogger("radgov.gateway")
 
@@ -48,9 +48,25 @@ def _calling(event: Any) -> str:
     return str(event.assoc.requestor.primitive.calling_ae_title or "").strip()[:16]
 
 
-def _close_connection(_event: Any) -> None:
-    """Each association has a thread, and so a database connection of its own: close it."""
-    connection.close()
+def _ended(event: Any, how: str) -> None:
+    """Log the association's end with what it carried, then close its thread's database
+    connection (each association has a thread, and so a connection, of its own)."""
+    counts = getattr(event.assoc, "radgov_counts", None)
+    try:
+        if counts is not None:
+            requestor = event.assoc.requestor
+            associations.record(
+                calling_ae=requestor.ae_title,
+                address=requestor.address,
+                peer=getattr(event.assoc, "radgov_peer", None),
+                accepted=True,
+                ended=how,
+                **counts,
+            )
+    except Exception as exc:
+        log.error("an association's end was not logged (%s)", type(exc))
+    finally:
+        connection.close()
 
 
 @dataclass
@@ -111,8 +127,8 @@ class Listener:
             (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_C_ECHO, lambda _event: SUCCESS),
-            (evt.EVT_RELEASED, _close_connection),
-            (evt.EVT_ABORTED, _close_connection),
+            (evt.EVT_RELEASED, lambda event: _ended(event, "released")),
+            (evt.EVT_ABORTED, lambda event: _ended(event, "aborted")),
         ]
         self.server = self.application_entity().start_server(
             (self.host, self.port),
@@ -141,23 +157,36 @@ class Listener:
         peer = self._peer_of(event)
         if peer is not None and policy.machine_may(peer, services.STORE):
             event.assoc.radgov_peer = peer
+            event.assoc.radgov_counts = {"stored": 0, "refused": 0}
             return
         event.assoc.acse.send_reject(REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED)
         event.assoc.kill()
         log.warning("refused an association from an unregistered DICOM peer")
+        why = "not a registered DICOM peer allowed to store"
         with acting_as(ActingContext(channel="dicom", client_address=requestor.address)):
+            associations.record(
+                calling_ae=_calling(event),
+                address=requestor.address,
+                peer=peer,
+                accepted=False,
+                reason=why,
+            )
             record(
                 action=Action.DENIED,
                 object_type="gateway.association",
                 event_code=EventCode.SECURITY_ALERT,
                 outcome="failure",
-                detail={
-                    "calling_ae": _calling(event),
-                    "why": "not a registered DICOM peer allowed to store",
-                },
+                detail={"calling_ae": _calling(event), "why": why},
             )
 
     def _on_store(self, event: Any) -> int:
+        status = self._store(event)
+        counts = getattr(event.assoc, "radgov_counts", None)
+        if counts is not None:
+            counts["stored" if status == SUCCESS else "refused"] += 1
+        return status
+
+    def _store(self, event: Any) -> int:
         peer = getattr(event.assoc, "radgov_peer", None)
         if peer is None:
             return NOT_AUTHORIZED

@@ -158,3 +158,27 @@ class Remediation(AuditedModel):
 
     def __str__(self) -> str:
         return f"remediation of inference {self.inference_id}: {self.outcome}"
+
+
+class Association(AuditedModel):
+    """One DICOM association with the listener: who called, from where, whether it was
+    accepted, and what it carried (no patient data: AE titles, an address, counts)."""
+
+    calling_ae = models.CharField(max_length=16)
+    address = models.CharField(max_length=64)
+    peer = models.ForeignKey(Machine, null=True, on_delete=models.SET_NULL, related_name="+")
+    accepted = models.BooleanField()
+    reason = models.CharField(max_length=200, blank=True, help_text="why it was refused")
+    stored = models.PositiveIntegerField(default=0, help_text="instances stored and acknowledged")
+    refused = models.PositiveIntegerField(default=0, help_text="instances refused with a status")
+    ended = models.CharField(max_length=16, blank=True, help_text="released or aborted")
+    recorded_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+
+    class Audit:
+        event_code = EventCode.NETWORK_ENTRY
+
+    def __str__(self) -> str:
+        return f"association {self.pk} from {self.calling_ae}"

@@ -2,4 +2,7 @@ from radgov.web.navigation import Item
 
 LABEL = "Clinical AI"
 
-ITEMS = [Item("Rejected inputs", "gateway:remediation")]
+ITEMS = [
+    Item("Rejected inputs", "gateway:remediation"),
+    Item("DICOM associations", "gateway:associations"),
+]

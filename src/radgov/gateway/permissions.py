@@ -9,7 +9,7 @@ other.  Routing and sending run as the task principals ``task:gateway.route`` an
 
 from __future__ import annotations
 
-from radgov.core.policy import Rule, grant, patient_data
+from radgov.core.policy import Rule, grant, only, patient_data
 from radgov.core.roles import Role
 
 GRANTS = {
@@ -28,4 +28,6 @@ REMEDIATION = patient_data(Role.TECHNOLOGIST, Role.INFORMATICS, Role.ADMINISTRAT
 RULES: dict[str, Rule] = {
     "gateway:remediation": REMEDIATION,
     "gateway:remediate": REMEDIATION,
+    # who called the listener (AE titles, addresses, counts; no patient data)
+    "gateway:associations": only(Role.INFORMATICS, Role.ADMINISTRATOR, Role.COMPLIANCE),
 }

@@ -7,4 +7,5 @@ app_name = "gateway"
 urlpatterns = [
     path("remediation/", views.queue, name="remediation"),
     path("remediation/<int:pk>/", views.decide, name="remediate"),
+    path("associations/", views.association_log, name="associations"),
 ]

@@ -1,5 +1,5 @@
-"""The gateway's pages: the technologist remediation queue.  Thin: the queue's reads and
-writes are in ``remediation`` (restricted and audited there)."""
+"""The gateway's pages: the technologist remediation queue and the association log.  Thin:
+the queue's reads and writes are in ``remediation`` (restricted and audited there)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from radgov.exams.errors import NotPermitted
 from radgov.exams.models import Inference
 from radgov.exams.reasons import REASONS
-from radgov.gateway import remediation
+from radgov.gateway import associations, remediation
 from radgov.gateway.models import Remedy
 
 
@@ -43,3 +43,10 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Recorded for study {inference.exam_id}.")
     return redirect("gateway:remediation")
+
+
+@require_GET
+def association_log(request: HttpRequest) -> HttpResponse:
+    """The latest associations with the listener: who called, accepted or why refused, and
+    how many instances were stored or refused (no patient data)."""
+    return render(request, "gateway/associations.html", {"rows": associations.latest()})
