@@ -1,0 +1,66 @@
+"""Reports in: stored encrypted, labelled, compared with the AI; a report before its exam is
+kept and compared once the exam and its result arrive; bad files change nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from radgov.exams.errors import BatchError, ExamError, NotPermitted
+from radgov.monitoring import intake
+from radgov.monitoring.models import Concordance, Report
+from tests.factories import make_user
+from tests.monitoring.conftest import NEGATIVE, POSITIVE, exam_with_call
+
+pytestmark = pytest.mark.django_db
+DAY = dt.date(2026, 2, 3)
+
+
+def test_a_report_is_labelled_and_compared_with_the_ai(writer, watched) -> None:
+    inference = exam_with_call(writer, watched, 1, DAY, ai=True, truth=False)
+    report = Report.objects.get()
+    assert report.exam_id == inference.exam_id
+    assert str(report.text) != NEGATIVE and report.text.reveal() == NEGATIVE  # encrypted
+    assert [(lab.finding, lab.label) for lab in report.labels.all()] == [
+        ("pulmonary_embolism", "negative")
+    ]
+    row = Concordance.objects.get()
+    assert (row.ai, row.truth, row.outcome, row.day) == ("positive", "negative", "fp", DAY)
+    # the same report again changes nothing; an amended one replaces the comparison
+    again = intake.record_report(writer, accession_number="A1", text=NEGATIVE)
+    assert (again.outcome, again.compared) == ("unchanged", 0)
+    amended = intake.record_report(writer, accession_number="A1", text=POSITIVE)
+    assert (amended.outcome, amended.compared) == ("amended", 1)
+    assert Concordance.objects.get().outcome == "tp"
+
+
+def test_a_report_before_its_exam_waits_and_is_compared_later(writer, watched) -> None:
+    stored = intake.record_report(writer, accession_number="A7", text=POSITIVE)
+    assert stored.report.exam is None and stored.compared == 0
+    exam_with_call(writer, watched, 7, DAY, ai=False, truth=None)
+    assert intake.compare_pending() == {"linked": 1, "compared": 1}
+    assert Concordance.objects.get().outcome == "fn"
+    assert intake.compare_pending() == {"linked": 0, "compared": 0}
+
+
+def test_a_bad_file_is_refused_whole_naming_row_and_column(writer, watched) -> None:
+    data = b"accession_number,text\nA1,No PE.\nA1,Acute PE.\n,No PE.\n"
+    with pytest.raises(BatchError) as err:
+        intake.record_report_file(writer, data)
+    assert str(err.value) == (
+        "row 3, accession_number: repeats the accession of row 2; "
+        "row 4, accession_number: is required"
+    )
+    with pytest.raises(BatchError, match="text: column is missing"):
+        intake.record_report_file(writer, b"accession_number,body\nA1,x\n")
+    assert not Report.objects.exists()
+    counts = intake.record_report_file(writer, b"accession_number,text\nA1,No PE.\nA2,PE.\n")
+    assert counts["created"] == 2
+
+
+def test_only_informatics_and_administrators_send_reports(watched) -> None:
+    with pytest.raises(NotPermitted):
+        intake.record_report(make_user("doc"), accession_number="A1", text=POSITIVE)
+    with pytest.raises(ExamError, match="text: is required"):
+        intake.record_report(make_user("it", role="informatics"), accession_number="A1", text=" ")
