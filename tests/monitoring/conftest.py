@@ -68,3 +68,60 @@ def exam_with_call(
     if truth is not None:
         intake.record_report(writer, accession_number=f"A{n}", text=POSITIVE if truth else NEGATIVE)
     return inference
+
+
+@pytest.fixture
+def no_guards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lifecycle without other apps' guards: these tests are about what follows a move."""
+    from radgov.inventory import lifecycle
+    from radgov.inventory.stages import Stage
+
+    monkeypatch.setattr(lifecycle, "_guards", {stage: [] for stage in Stage})
+
+
+def synthetic(deployment: Deployment, outcomes: list[tuple[dt.date, str]]) -> None:
+    """Exams, inferences, reports and their comparisons in bulk (the intake path is tested on
+    its own in test_intake): one per ``(day, outcome)``, outcome in tp/fp/fn/tn."""
+    from django.utils import timezone
+
+    from radgov.core.services import service
+    from radgov.exams.models import Exam, Inference
+    from radgov.monitoring.models import Concordance, Report
+
+    @service
+    def write() -> None:
+        now = timezone.now()
+        base = Exam.objects.count()
+        exams = Exam.objects.bulk_create(
+            Exam(
+                study_uid_hash=f"{base + i:064x}", study_uid_encrypted=f"1.2.3.{base + i}",
+                source="api", site="Main Hospital CT", study_datetime=dt.datetime.combine(
+                    day, dt.time(9), tzinfo=dt.UTC), manufacturer=("GE", "SIEMENS")[i % 2],
+                sex="FM"[i % 2],
+            )
+            for i, (day, _) in enumerate(outcomes)
+        )  # fmt: skip
+        inferences = Inference.objects.bulk_create(
+            Inference(
+                exam=e, deployment=deployment, status="inferred", status_at=now,
+                call="positive" if o in ("tp", "fp") else "negative", inferred_at=now,
+            )
+            for e, (_, o) in zip(exams, outcomes, strict=True)
+        )  # fmt: skip
+        reports = Report.objects.bulk_create(
+            Report(
+                accession_hash=f"{base + i:064x}", exam=e, text="x", text_sha256="0" * 64,
+                source="api", labeller_version="test", rules_sha256="0" * 64,
+            )
+            for i, e in enumerate(exams)
+        )  # fmt: skip
+        Concordance.objects.bulk_create(
+            Concordance(
+                inference=inf, deployment=deployment, report=r, finding="pulmonary_embolism",
+                day=day, ai=inf.call, outcome=o,
+                truth="positive" if o in ("tp", "fn") else "negative",
+            )
+            for inf, r, (day, o) in zip(inferences, reports, outcomes, strict=True)
+        )  # fmt: skip
+
+    write()

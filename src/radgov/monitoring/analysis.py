@@ -5,6 +5,7 @@ period and subgroup, the baseline, and the stop rules' charts.  Every number com
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,7 +148,7 @@ def charts(watch: Watch) -> Charts:
             trials,
             p0=p0,
             lam=watch.ewma_lambda,
-            limit=ewma_limit_for_arl(watch.ewma_arl0, lam=watch.ewma_lambda),
+            limit=ewma_limit(watch.ewma_arl0, watch.ewma_lambda),
         ),
     }
     design = bernoulli_cusum_design(p0, min(p0 * watch.cusum_shift, 0.95), arl0=watch.arl0)
@@ -163,6 +164,12 @@ def charts(watch: Watch) -> Charts:
     made["cusum"] = cusum
     rate = [None if t == 0 else float(h) / float(t) for h, t in zip(hits, trials, strict=True)]
     return Charts(base, names, rate, made, signal_days)
+
+
+@functools.cache
+def ewma_limit(arl0: int, lam: float) -> float:
+    """The EWMA's L for an in-control ARL (a root search over Markov chains: kept once found)."""
+    return ewma_limit_for_arl(arl0, lam=lam)
 
 
 def labeller_accuracy(finding: str) -> dict[str, Any] | None:
