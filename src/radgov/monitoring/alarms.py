@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from radgov.core import machines
 from radgov.core.services import service
-from radgov.exams.errors import NotPermitted
+from radgov.exams.errors import ExamError, NotPermitted, Problem
 from radgov.inventory import lifecycle
 from radgov.inventory.models import AlarmSuspension, Deployment
 from radgov.inventory.stages import Stage
@@ -83,7 +83,9 @@ def close_alert(user: Any, alert: Alert, *, note: str) -> Alert:
         raise NotPermitted("IV.G: only governance-group members and administrators close alerts")
     note = (note or "").strip()
     if not note:
-        raise ValueError("note: say why the alert is closed (the decision or the cause found)")
+        raise ExamError(
+            [Problem("note", "say why the alert is closed (the decision or the cause found)")]
+        )
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
     if alert.closed_at is None:
         alert.closed_at, alert.closed_by, alert.note = timezone.now(), user, note
