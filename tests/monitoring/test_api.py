@@ -5,9 +5,11 @@ figures with its small-sample warning, the alert queue, and closing an alert."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 
 import pytest
+from pypdf import PdfReader
 
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
@@ -112,6 +114,11 @@ def test_an_alert_is_queued_and_closed_by_the_governance_group(chair, watched) -
     assert (
         page.status_code == 200 and b"<svg" in page.content and b"7 days in a row" in page.content
     )
+    report = client_for(chair).get(f"/monitoring/deployments/{watched.pk}/report.pdf")
+    assert report["Content-Type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(report.content)).pages)
+    assert "Performance report: PE Finder" in text and "Daily discordance" in text
+    assert "7 days in a row above the baseline discordance 5.0%" in text
     doctor = make_user("mon-doc2", role=Role.PHYSICIAN)
     assert "governance" in problem(
         _post(client_for(doctor), f"{URL}/alerts/{alert.pk}/close", {"note": "x"}), 403

@@ -125,6 +125,22 @@ def record_report_file(actor: Any, data: bytes, *, source: str = "file") -> dict
         rows.append((key, text))
     if problems:
         raise BatchError(problems)
+    return _store_all(rows, source)
+
+
+@service
+def record_reports(
+    actor: Any, reports: list[tuple[str, str]], *, issuer: str = "", source: str = "api"
+) -> dict[str, int]:
+    """Many ``(accession_number, text)`` reports at once, all or none (the demo, a batch)."""
+    access.require_write(actor)
+    problems = [p for i, (n, t) in enumerate(reports) for p in _check(n, t, f"reports[{i}].")]
+    if problems:
+        raise BatchError(problems)
+    return _store_all([(accession_hash(n, issuer), t) for n, t in reports], source)
+
+
+def _store_all(rows: list[tuple[str, str]], source: str) -> dict[str, int]:
     counts = {"created": 0, "amended": 0, "unchanged": 0, "compared": 0}
     for key, text in rows:
         stored = _store(key, text, source)

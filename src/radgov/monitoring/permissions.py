@@ -21,6 +21,7 @@ RULES = {
     # pages
     "monitoring:overview": READ,
     "monitoring:deployment": READ,
+    "monitoring:report_pdf": READ,
     "monitoring:close_alert": GOVERN,
     # API
     "api:monitoring_record_report": WRITE,

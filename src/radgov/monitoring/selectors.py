@@ -76,6 +76,18 @@ def alerts(*, open_only: bool = True, deployment: Deployment | None = None) -> l
     return [alert_out(a) for a in rows[:200]]
 
 
+def _claims(deployment: Deployment) -> dict[str, Any] | None:
+    """The IFU's claimed performance, to set the monitored figures against (IV.F.2)."""
+    version = deployment.model_version
+    if version.claimed_sensitivity is None and version.claimed_specificity is None:
+        return None
+    return {
+        "sensitivity": version.claimed_sensitivity,
+        "specificity": version.claimed_specificity,
+        "source": version.claim_source,
+    }
+
+
 def deployment_view(
     deployment: Deployment, *, frequency: str = "month", by: str | None = None
 ) -> dict[str, Any]:
@@ -93,6 +105,7 @@ def deployment_view(
             deployment=deployment, outcome=Outcome.UNSCORED
         ).count(),
         "alerts": alerts(open_only=False, deployment=deployment),
+        "claims": _claims(deployment),
         "labeller_accuracy": None,
         "baseline": None,
         "charts": None,

@@ -7,8 +7,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from radgov.core import pdf
 from radgov.exams.errors import ExamError, NotPermitted
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
@@ -49,6 +52,26 @@ def deployment(request: HttpRequest, pk: int) -> HttpResponse:
         "may_close": lifecycle.may_transition(request.user),
     }
     return render(request, "monitoring/deployment.html", context, status=400 if error else 200)
+
+
+@require_GET
+def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The deployment's performance report as a PDF for the governance meeting (WeasyPrint,
+    from the same numbers and chart as the page)."""
+    row = get_object_or_404(Deployment.objects.select_related("model_version__product"), pk=pk)
+    view = selectors.deployment_view(row)
+    html = render_to_string(
+        "monitoring/report.html",
+        {
+            "deployment": row,
+            "view": view,
+            "svg": charts.discordance_svg(view),
+            "at": timezone.now(),
+        },
+    )
+    response = HttpResponse(pdf.render_pdf(html), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="monitoring-deployment-{row.pk}.pdf"'
+    return response
 
 
 @require_POST
