@@ -6,10 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
+from radgov.exams import services as exams
 from radgov.exams.errors import BatchError, ExamError, NotPermitted
 from radgov.monitoring import intake
 from radgov.monitoring.models import Concordance, Report
+from radgov.monitoring.technical import weekly
+from tests.exams.conftest import head_ct
 from tests.factories import make_user
 from tests.monitoring.conftest import NEGATIVE, POSITIVE, exam_with_call
 
@@ -64,3 +68,18 @@ def test_only_informatics_and_administrators_send_reports(watched) -> None:
         intake.record_report(make_user("doc"), accession_number="A1", text=POSITIVE)
     with pytest.raises(ExamError, match="text: is required"):
         intake.record_report(make_user("it", role="informatics"), accession_number="A1", text=" ")
+
+
+def test_technical_signals_count_studies_failures_and_turnaround(writer, watched) -> None:
+    today = timezone.localdate()
+    exam_with_call(writer, watched, 1, today, ai=True, truth=None)
+    meta = head_ct(uid="1.2.826.0.1.3680043.10.99.2", patient_id="P2", accession_number="A2")
+    exam = exams.record_exam(writer, meta, source="api").exam
+    exams.move(
+        writer, exams.record_inference(writer, exam, watched), "failed", reason_code="model_error"
+    )
+    weeks = weekly(watched, today=today, weeks=2)
+    assert [w["studies"] for w in weeks] == [0, 0, 1]  # the study of 1 March 2026 is older
+    assert weeks[-1]["failed"]["estimate"] == 0.0 and weeks[-1]["turnaround_minutes_median"] >= 0
+    march = {w["week"]: w for w in weekly(watched, today=dt.date(2026, 3, 2), weeks=1)}
+    assert march["2026-02-23"]["studies"] == 1 and march["2026-02-23"]["failed"]["estimate"] == 1.0

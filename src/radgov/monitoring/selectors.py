@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from radgov.core.audit import Action, EventCode, record
 from radgov.exams import access
 from radgov.exams.errors import NotPermitted
 from radgov.inventory.models import Deployment
-from radgov.monitoring import analysis
+from radgov.monitoring import analysis, technical
 from radgov.monitoring.models import Alert, Concordance, Outcome, Report, Watch
 
 
@@ -106,6 +108,7 @@ def deployment_view(
         ).count(),
         "alerts": alerts(open_only=False, deployment=deployment),
         "claims": _claims(deployment),
+        "technical": technical.weekly(deployment, today=timezone.localdate()),
         "labeller_accuracy": None,
         "baseline": None,
         "charts": None,
