@@ -83,3 +83,16 @@ def test_technical_signals_count_studies_failures_and_turnaround(writer, watched
     assert weeks[-1]["failed"]["estimate"] == 0.0 and weeks[-1]["turnaround_minutes_median"] >= 0
     march = {w["week"]: w for w in weekly(watched, today=dt.date(2026, 3, 2), weeks=1)}
     assert march["2026-02-23"]["studies"] == 1 and march["2026-02-23"]["failed"]["estimate"] == 1.0
+
+
+def test_a_watch_changed_to_another_finding_compares_again(writer, watched, chair) -> None:
+    from radgov.monitoring import configure
+    from tests.monitoring.conftest import BASELINE
+
+    exam_with_call(writer, watched, 1, DAY, ai=False, truth=True)
+    assert Concordance.objects.get().outcome == "fn"
+    configure.set_watch(
+        chair, watched, finding="pneumothorax", baseline_start=BASELINE[0], baseline_end=BASELINE[1]
+    )
+    row = Concordance.objects.get()
+    assert (row.finding, row.truth, row.outcome) == ("pneumothorax", "absent", "tn")

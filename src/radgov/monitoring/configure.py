@@ -12,7 +12,7 @@ from radgov.exams.errors import BatchError, ExamError, NotPermitted, Problem
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
 from radgov.monitoring import intake
-from radgov.monitoring.models import LabellerCheck, Watch
+from radgov.monitoring.models import Concordance, LabellerCheck, Watch
 from radgov.nlp.accuracy import labeller_accuracy
 
 LABELS = ("positive", "negative", "uncertain")
@@ -70,10 +70,15 @@ def set_watch(
     if problems:
         raise ExamError(problems)
     watch = Watch.objects.filter(deployment=deployment).first() or Watch(deployment=deployment)
+    before = (watch.finding, watch.absent_is_negative)
     watch.finding, watch.baseline_start, watch.baseline_end = finding, baseline_start, baseline_end
     for key, value in options.items():
         setattr(watch, key, value)
     watch.save()
+    if watch.pk and before != (watch.finding, watch.absent_is_negative):
+        # what is compared changed: compare every report of this deployment again
+        Concordance.objects.filter(deployment=deployment).delete()
+        intake.compare_pending()
     return watch
 
 
