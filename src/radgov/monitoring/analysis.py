@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.db.models import Count
 from numpy.typing import NDArray
 
 from radgov.monitoring.models import Concordance, LabellerCheck, Outcome, Watch
@@ -56,16 +57,45 @@ class Outcomes:
         return int(self.day.shape[0])
 
 
+def _expand(values: list[tuple[Any, ...]], by: str | None, unscored: int) -> Outcomes:
+    """Counts per (day, outcome[, group]) as one entry per exam, in day order."""
+    counts = np.array([v[-1] for v in values], dtype=np.int64)
+    day = np.repeat(np.array([v[0] for v in values], dtype="datetime64[D]"), counts)
+    ai = np.repeat(np.array([v[1] in (Outcome.TP, Outcome.FP) for v in values], np.int8), counts)
+    truth = np.repeat(np.array([v[1] in (Outcome.TP, Outcome.FN) for v in values], np.int8), counts)
+    groups = {}
+    if by:
+        labels = np.array([v[2] if v[2] not in ("", None) else None for v in values], dtype=object)
+        groups[by] = list(np.repeat(labels, counts))
+    return Outcomes(day=day, ai=ai, truth=truth, unscored=unscored, groups=groups)
+
+
 def outcomes(deployment_id: int, *, by: str | None = None) -> Outcomes:
-    rows = Concordance.objects.filter(deployment_id=deployment_id).order_by("day", "id")
+    """The scored comparisons, counted by the database per day and outcome (and subgroup)."""
+    rows = Concordance.objects.filter(deployment_id=deployment_id)
     unscored = rows.filter(outcome=Outcome.UNSCORED).count()
     fields = ["day", "outcome"] + ([SUBGROUPS[by]] if by else [])
-    values = list(rows.exclude(outcome=Outcome.UNSCORED).values_list(*fields))
-    day = np.array([v[0] for v in values], dtype="datetime64[D]")
-    ai = np.array([v[1] in (Outcome.TP, Outcome.FP) for v in values], dtype=np.int8)
-    truth = np.array([v[1] in (Outcome.TP, Outcome.FN) for v in values], dtype=np.int8)
-    groups = {by: [v[2] if v[2] not in ("", None) else None for v in values]} if by else {}
-    return Outcomes(day=day, ai=ai, truth=truth, unscored=unscored, groups=groups)
+    values = list(
+        rows.exclude(outcome=Outcome.UNSCORED)
+        .values_list(*fields)
+        .annotate(n=Count("id"))
+        .order_by("day", "outcome", *fields[2:])
+    )
+    return _expand(values, by, unscored)
+
+
+def _in_order(
+    deployment_id: int, after: dt.date
+) -> tuple[NDArray[np.datetime64], NDArray[np.int8]]:
+    """Each scored exam after ``after`` in time order (day, then arrival): the CUSUM's input."""
+    rows = list(
+        Concordance.objects.filter(deployment_id=deployment_id, day__gt=after)
+        .exclude(outcome=Outcome.UNSCORED)
+        .order_by("day", "id")
+        .values_list("day", "outcome")
+    )
+    days = np.array([r[0] for r in rows], dtype="datetime64[D]")
+    return days, np.array([r[1] in (Outcome.FP, Outcome.FN) for r in rows], dtype=np.int8)
 
 
 def performance(
@@ -152,7 +182,8 @@ def charts(watch: Watch) -> Charts:
         ),
     }
     design = bernoulli_cusum_design(p0, min(p0 * watch.cusum_shift, 0.95), arl0=watch.arl0)
-    cusum = bernoulli_cusum(events, design)
+    exam_days, exam_events = _in_order(watch.deployment_id, watch.baseline_end)
+    cusum = bernoulli_cusum(exam_events, design)
     names = tuple(str(d) for d in labels)
     signal_days = {
         rule: names[chart.first_signal]
@@ -160,7 +191,7 @@ def charts(watch: Watch) -> Charts:
         if chart.first_signal is not None
     }
     if cusum.first_signal is not None:
-        signal_days["cusum"] = str(days[cusum.first_signal])
+        signal_days["cusum"] = str(exam_days[cusum.first_signal])
     made["cusum"] = cusum
     rate = [None if t == 0 else float(h) / float(t) for h, t in zip(hits, trials, strict=True)]
     return Charts(base, names, rate, made, signal_days)
