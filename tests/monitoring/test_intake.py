@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from radgov.exams import services as exams
 from radgov.exams.errors import BatchError, ExamError, NotPermitted
-from radgov.monitoring import intake
+from radgov.monitoring import intake, selectors
 from radgov.monitoring.models import Concordance, Report
 from radgov.monitoring.technical import weekly
 from tests.exams.conftest import head_ct
@@ -42,10 +42,14 @@ def test_a_report_is_labelled_and_compared_with_the_ai(writer, watched) -> None:
 def test_a_report_before_its_exam_waits_and_is_compared_later(writer, watched) -> None:
     stored = intake.record_report(writer, accession_number="A7", text=POSITIVE)
     assert stored.report.exam is None and stored.compared == 0
+    assert selectors.reports_waiting_for_exam() == 1
     exam_with_call(writer, watched, 7, DAY, ai=False, truth=None)
+    exam_with_call(writer, watched, 8, DAY, ai=False, truth=None)  # its report never comes
     assert intake.compare_pending() == {"linked": 1, "compared": 1}
     assert Concordance.objects.get().outcome == "fn"
     assert intake.compare_pending() == {"linked": 0, "compared": 0}
+    assert selectors.reports_waiting_for_exam() == 0
+    assert selectors.deployment_view(watched)["without_report"] == 1
 
 
 def test_a_bad_file_is_refused_whole_naming_row_and_column(writer, watched) -> None:

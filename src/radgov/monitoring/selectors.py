@@ -11,8 +11,9 @@ from django.utils import timezone
 from radgov.core.audit import Action, EventCode, record
 from radgov.exams import access
 from radgov.exams.errors import NotPermitted
+from radgov.exams.models import Inference
 from radgov.inventory.models import Deployment
-from radgov.monitoring import analysis, technical
+from radgov.monitoring import analysis, intake, technical
 from radgov.monitoring.models import Alert, Concordance, Outcome, Report, Watch
 
 
@@ -69,6 +70,11 @@ def alert_out(alert: Alert) -> dict[str, Any]:
     }
 
 
+def reports_waiting_for_exam() -> int:
+    """Reports kept until their exam is recorded (shown, not lost)."""
+    return Report.objects.filter(exam__isnull=True).count()
+
+
 def alerts(*, open_only: bool = True, deployment: Deployment | None = None) -> list[dict[str, Any]]:
     rows = Alert.objects.select_related("deployment__model_version__product")
     if open_only:
@@ -103,6 +109,9 @@ def deployment_view(
         "frequency": frequency,
         "by": by,
         "performance": analysis.performance(deployment.pk, frequency=frequency, by=by),
+        "without_report": Inference.objects.filter(
+            deployment=deployment, status__in=intake.DONE, exam__reports__isnull=True
+        ).count(),
         "unscored": Concordance.objects.filter(
             deployment=deployment, outcome=Outcome.UNSCORED
         ).count(),

@@ -27,7 +27,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "monitoring/overview.html",
-        {"alerts": selectors.alerts(open_only=True), "watched": watched},
+        {
+            "alerts": selectors.alerts(open_only=True),
+            "watched": watched,
+            "waiting": selectors.reports_waiting_for_exam(),
+        },
     )
 
 
