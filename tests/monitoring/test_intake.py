@@ -100,3 +100,16 @@ def test_a_watch_changed_to_another_finding_compares_again(writer, watched, chai
     )
     row = Concordance.objects.get()
     assert (row.finding, row.truth, row.outcome) == ("pneumothorax", "absent", "tn")
+
+
+def test_a_file_of_reports_is_one_audit_entry_without_their_text(writer, watched) -> None:
+    from radgov.core.models import AuditEntry
+
+    before = AuditEntry.objects.count()
+    intake.record_report_file(
+        writer, f"accession_number,text\nA1,{NEGATIVE}\nA2,{POSITIVE}\n".encode()
+    )
+    entry = AuditEntry.objects.get(action="import", object_type="monitoring.report")
+    assert entry.detail["batch"]["count"] >= 4  # two reports and their labels
+    assert AuditEntry.objects.count() == before + 1
+    assert "embolism" not in str(entry.detail).lower()

@@ -19,6 +19,7 @@ import polars as pl
 from django.db.models import Q
 
 from radgov.core import crypto
+from radgov.core.audit import Action, batch
 from radgov.core.models import AccessionIdentity
 from radgov.core.services import service
 from radgov.exams import access
@@ -141,11 +142,14 @@ def record_reports(
 
 
 def _store_all(rows: list[tuple[str, str]], source: str) -> dict[str, int]:
+    """Store many reports with one audit entry for their rows (core's batch)."""
     counts = {"created": 0, "amended": 0, "unchanged": 0, "compared": 0}
-    for key, text in rows:
-        stored = _store(key, text, source)
-        counts[stored.outcome] += 1
-        counts["compared"] += stored.compared
+    detail = {"source": source, "reports": len(rows)}
+    with batch(action=Action.IMPORT, object_type="monitoring.report", detail=detail):
+        for key, text in rows:
+            stored = _store(key, text, source)
+            counts[stored.outcome] += 1
+            counts["compared"] += stored.compared
     return counts
 
 
