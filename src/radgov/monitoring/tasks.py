@@ -18,6 +18,6 @@ TASK = "monitoring.check_alarms"
 def check_alarms() -> dict[str, int]:
     pending = intake.compare_pending()
     opened = 0
-    for deployment in Deployment.objects.filter(watch__isnull=False):
+    for deployment in Deployment.objects.filter(watch__isnull=False).exclude(status="sunset"):
         opened += len(alarms.check_deployment(deployment))
     return {**pending, "alerts": opened}
