@@ -86,7 +86,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         if page["previous"] is not None
         else "",
         "next_link": _link(params, offset=page["next"]) if page["next"] is not None else "",
-        "deployments": Deployment.objects.select_related("model_version__product").filter(
+        "deployments": Deployment.objects.select_related("model_version__product__company").filter(
             pk__in=Deployment.objects.filter(inferences__isnull=False).values("pk")
         ),
         "sites": sorted(set(Deployment.objects.values_list("site", flat=True))),
