@@ -123,3 +123,14 @@ def test_who_the_model_is_for_excludes_and_how_it_was_acquired_rejects(
     decision = routing.decide(Criteria.from_dict(criteria), attributes)
     assert (decision.outcome, decision.reason_code) == expected
     assert bool(decision.reasons) == (expected[0] != "queued")
+
+
+def test_a_study_whose_files_are_elsewhere_waits_and_the_others_are_routed(
+    peer, spool, models
+) -> None:
+    away = store(peer, ct(new_uid(), study=STUDY + ".9"), spool).instance
+    (spool / away.file_ref).unlink()  # received by another machine's listener
+    store(peer, ct(new_uid()), spool)
+    routed = services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)
+    assert [s.pk for s in routed] == [Study.objects.get(instance_count=1, pk__gt=away.study_id).pk]
+    assert Study.objects.get(pk=away.study_id).completed_at is None  # tried again next pass

@@ -63,14 +63,17 @@ def send_queued(*, base: Path | None = None) -> list[Route]:
                 event_code=EventCode.BEGIN_TRANSFERRING,
                 detail=to,
             )
-            problem = sender.send_files(
-                files,
-                calling_ae=calling,
-                called_ae=endpoint.ae_title,
-                host=endpoint.host,
-                port=endpoint.port,
-                timeout=float(endpoint.timeout_seconds),
-            )
+            try:
+                problem = sender.send_files(
+                    files,
+                    calling_ae=calling,
+                    called_ae=endpoint.ae_title,
+                    host=endpoint.host,
+                    port=endpoint.port,
+                    timeout=float(endpoint.timeout_seconds),
+                )
+            except OSError:
+                problem = "the study's images could not be read from this machine's spool, or sent"
             done.append(record_send(ctx.actor, route.pk, problem, detail=to))
     return done
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pydicom
+import pydicom.errors
 from django.utils import timezone
 
 from radgov.core import crypto, machines, policy
@@ -140,7 +141,14 @@ def complete_quiet_studies(
     routed = []
     with machines.acting_as(machines.task_principal(ROUTE_TASK)) as ctx:
         for pk in quiet_studies(now=now, quiet_seconds=quiet_seconds):
-            routed.append(route_study(ctx.actor, pk, base=base))
+            try:
+                routed.append(route_study(ctx.actor, pk, base=base))
+            except (OSError, pydicom.errors.InvalidDicomError) as exc:
+                # its files are not in this machine's spool (or unreadable): the next pass,
+                # or the listener that has them, routes it; the others go on
+                log.error(
+                    "study %s not routed: its first image could not be read (%s)", pk, type(exc)
+                )
     return routed
 
 
