@@ -4,15 +4,17 @@ objects, and who may write."""
 
 from __future__ import annotations
 
+import getpass
 import itertools
 
 import pytest
 from django.utils import timezone
 
+from radgov.core import machines
+from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import AccessionIdentity, AuditEntry, PatientIdentity
 from radgov.core.roles import Role
 from radgov.exams import moves, services
-from radgov.exams.access import CommandLine
 from radgov.exams.errors import ExamConflict, ExamError, MoveError, NotPermitted
 from radgov.exams.models import Exam, Inference, ResultObject, StatusChange
 from radgov.exams.outputs import Outputs
@@ -123,10 +125,27 @@ def test_only_informatics_and_administrators_write(people, role) -> None:
 
 
 def test_the_command_line_operator_writes_under_its_own_name(ich) -> None:
-    operator = CommandLine("cli:tester")
-    exam = services.record_exam(operator, head_ct(), source="file").exam
-    inference = services.record_inference(operator, exam, ich)
-    assert inference.history.get().actor_name == "cli:tester"
+    with acting_as(ActingContext(channel="cli")):
+        exam = services.record_exam(None, head_ct(), source="file").exam
+        inference = services.record_inference(None, exam, ich)
+    assert inference.history.get().actor_name == f"cli:{getpass.getuser()}"
+
+
+def test_no_actor_outside_the_command_line_may_not_write() -> None:
+    with pytest.raises(NotPermitted):
+        services.record_exam(None, head_ct(), source="api")
+    assert Exam.objects.count() == 0
+
+
+def test_a_machine_writes_only_with_the_record_grant(ich) -> None:
+    orchestrator = machines.register(None, kind="api_client", name="api:orchestrator")
+    with pytest.raises(NotPermitted):
+        services.record_exam(orchestrator, head_ct(), source="api")
+    machines.set_grants(None, orchestrator, ["exams.record"])
+    orchestrator.refresh_from_db()
+    exam = services.record_exam(orchestrator, head_ct(), source="api").exam
+    change = services.record_inference(orchestrator, exam, ich).history.get()
+    assert (change.actor, change.actor_name) == (None, "api:orchestrator")
 
 
 # --- inferences and moves -----------------------------------------------------------------

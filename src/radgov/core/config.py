@@ -111,6 +111,43 @@ SETTINGS: dict[str, Setting] = {
             None,
             "set by radgov serve for the processes it starts (a pipe that closes when serve is gone); never set it yourself",
         ),
+        Setting(
+            "RADGOV_DICOM_PORT",
+            "",
+            "port of the DICOM listener (radgov gateway dicom); empty: radgov serve starts none",
+        ),
+        Setting("RADGOV_DICOM_HOST", "127.0.0.1", "address the DICOM listener binds to"),
+        Setting("RADGOV_DICOM_AE_TITLE", "RADGOV", "the DICOM listener's own AE title"),
+        Setting(
+            "RADGOV_DICOM_SITE",
+            "",
+            "the site whose studies this listener receives, as deployments name sites; "
+            "studies are routed to that site's deployments (empty: every live deployment)",
+        ),
+        Setting(
+            "RADGOV_DICOM_QUIET_SECONDS",
+            "30",
+            "a study is complete, and routed, when no instance of it arrived for this long",
+        ),
+        Setting(
+            "RADGOV_DICOM_MAX_DATASET_MB",
+            "512",
+            "largest DICOM instance the listener stores; a larger one is refused (out of resources)",
+        ),
+        Setting(
+            "RADGOV_DICOM_TLS_CERT",
+            "",
+            "certificate chain (PEM) of the DICOM listener; with RADGOV_DICOM_TLS_KEY it speaks "
+            "TLS 1.2 or later only",
+        ),
+        Setting(
+            "RADGOV_DICOM_TLS_KEY", "", "private key (PEM) of the DICOM listener's certificate"
+        ),
+        Setting(
+            "RADGOV_DICOM_MAX_PDU",
+            "262144",
+            "largest PDU the listener accepts, in bytes (what it proposes to peers)",
+        ),
         Setting("DATABASE_URL", None, "database URL (postgres://...); default SQLite in DATA_DIR"),
         Setting(
             "REDIS_URL",

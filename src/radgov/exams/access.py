@@ -4,14 +4,16 @@ The route rules (``permissions.py``) admit roles to pages and endpoints; the sel
 services ask these functions again per object, so a loosened route rule still refuses.
 Vendors never see patient data (III.F); identifiers are shown only to the roles that work
 with patients by name (minimum necessary); writes come from the people who connect an
-orchestrator to radgov, and from the command line's operator.
+orchestrator to radgov, from machines holding the ``exams.record`` grant (the gateway's
+routing task, an orchestrator's API client) and from the command line's operator.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import getpass
 from typing import Any
 
+from radgov.core import context, policy
 from radgov.core.roles import Role
 from radgov.exams.errors import NotPermitted
 
@@ -27,22 +29,14 @@ IDENTIFIER_READERS = frozenset(
     )
 )
 WRITERS = frozenset(r.value for r in (Role.INFORMATICS, Role.ADMINISTRATOR))
+RECORD = "exams.record"  # the grant of a machine that records exams and inferences
 
 
-@dataclass(frozen=True)
-class CommandLine:
-    """The operator of ``radgov`` on the server (who holds the database and the keys anyway),
-    named ``cli:<account>`` in the audit trail.  Core's machine actors replace it when they
-    land; until then it is made only by ``radgov.exams.audit.command_line``."""
-
-    username: str
-    pk: None = None
-    role: str = ""
-    is_authenticated: bool = True
-    is_active: bool = True
-
-    def get_username(self) -> str:
-        return self.username
+def is_operator(actor: Any) -> bool:
+    """The operator of ``radgov`` at the server's console (who holds the database and the
+    keys anyway): core's convention, no actor inside a command's acting context
+    (``ActingContext(channel="cli")``)."""
+    return actor is None and context.current().channel == "cli"
 
 
 def _person_role(actor: Any) -> str | None:
@@ -53,17 +47,21 @@ def _person_role(actor: Any) -> str | None:
     return str(getattr(actor, "role", "") or "") or None
 
 
+def _machine_records(actor: Any) -> bool:
+    return policy.machine_may(actor, RECORD)
+
+
 def may_read(actor: Any) -> bool:
-    return isinstance(actor, CommandLine) or _person_role(actor) in READERS
+    return is_operator(actor) or _machine_records(actor) or _person_role(actor) in READERS
 
 
 def may_see_identifiers(actor: Any) -> bool:
-    """The command line prints no identifiers, so its operator is not among these."""
-    return not isinstance(actor, CommandLine) and _person_role(actor) in IDENTIFIER_READERS
+    """The command line prints no identifiers and machines never see them."""
+    return not policy.is_machine(actor) and _person_role(actor) in IDENTIFIER_READERS
 
 
 def may_write(actor: Any) -> bool:
-    return isinstance(actor, CommandLine) or _person_role(actor) in WRITERS
+    return is_operator(actor) or _machine_records(actor) or _person_role(actor) in WRITERS
 
 
 def require_read(actor: Any) -> None:
@@ -79,4 +77,8 @@ def require_write(actor: Any) -> None:
 
 
 def actor_name(actor: Any) -> str:
+    """The name a status change keeps: the person's or machine's, ``cli:<os account>`` for
+    the operator at the console."""
+    if is_operator(actor):
+        return f"cli:{getpass.getuser()}"
     return actor.get_username() if actor is not None else ""

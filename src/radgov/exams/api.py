@@ -10,17 +10,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Router, Status
+from ninja import File, Query, Router, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from radgov.core import config
+from radgov.core.paging import PageQuery
 from radgov.exams import importer, selectors, services
 from radgov.exams.errors import ExamConflict, ExamError, NotPermitted
 from radgov.exams.metadata import StudyMetadata
 from radgov.exams.models import Exam, Inference
 from radgov.exams.outputs import Outputs
-from radgov.exams.paging import DEFAULT_LIMIT
 from radgov.exams.schemas import (
     BatchOut,
     EventIn,
@@ -105,28 +105,19 @@ def _fresh(inference: Inference) -> dict[str, Any]:
     return inference_out(row)
 
 
-def _page(page: Any, convert: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "items": [convert(item) for item in page.items],
-        "total": page.total,
-        "limit": page.limit,
-        "offset": page.offset,
-    }
+def _page(page: dict[str, Any], convert: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    return {**page, "items": [convert(item) for item in page["items"]]}
 
 
 # --- reads ----------------------------------------------------------------------------------
 
 
 @router.get("/exams", response=ExamPage)
-def list_exams(
-    request: HttpRequest, limit: int = DEFAULT_LIMIT, offset: int = 0
-) -> dict[str, Any] | HttpResponse:
+def list_exams(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any] | HttpResponse:
     """Exams with each inference's status, the latest study first.  Filters: deployment,
     status (of an inference), site, modality, station, since and until (study dates)."""
-    page = _answer(
-        request, selectors.exams, request.user, _filters(request), limit=limit, offset=offset
-    )
-    return page if isinstance(page, HttpResponse) else _page(page, exam_out)
+    found = _answer(request, selectors.exams, request.user, _filters(request), page)
+    return found if isinstance(found, HttpResponse) else _page(found, exam_out)
 
 
 @router.get("/exams/{exam_id}", response=ExamDetail)
@@ -143,14 +134,10 @@ def get_exam(request: HttpRequest, exam_id: int) -> dict[str, Any] | HttpRespons
 
 
 @router.get("/inferences", response=InferencePage)
-def list_inferences(
-    request: HttpRequest, limit: int = DEFAULT_LIMIT, offset: int = 0
-) -> dict[str, Any] | HttpResponse:
+def list_inferences(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any] | HttpResponse:
     """Inferences, the most recently moved first, with the same filters as the exams."""
-    page = _answer(
-        request, selectors.inferences, request.user, _filters(request), limit=limit, offset=offset
-    )
-    return page if isinstance(page, HttpResponse) else _page(page, inference_row)
+    found = _answer(request, selectors.inferences, request.user, _filters(request), page)
+    return found if isinstance(found, HttpResponse) else _page(found, inference_row)
 
 
 @router.get("/inferences/{inference_id}", response=InferenceOut)

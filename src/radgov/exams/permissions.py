@@ -7,11 +7,19 @@ people who connect an orchestrator.  The selectors and services check again per 
 
 from __future__ import annotations
 
-from radgov.core.policy import patient_data
+from radgov.core.policy import grant, patient_data
 from radgov.core.roles import Role
 
 READ = patient_data()
 WRITE = patient_data(Role.INFORMATICS, Role.ADMINISTRATOR)
+
+GRANTS = {
+    "exams.record": grant(
+        "record exams, AI inferences, their moves and outputs (exams.services)",
+        "api_client",
+        "task",
+    ),
+}
 
 RULES = {
     # pages

@@ -12,10 +12,10 @@ from typing import Any
 from django.db.models import Count, F, Prefetch, QuerySet
 from django.utils import timezone
 
+from radgov.core.paging import PageQuery, paginate
 from radgov.exams import access, audit
 from radgov.exams.errors import ExamError, Problem
 from radgov.exams.models import Exam, Inference, StatusChange
-from radgov.exams.paging import Page, paginate
 from radgov.exams.statuses import Status
 
 INFERENCE_RELATED = ("exam", "deployment__model_version__product__company")
@@ -124,23 +124,22 @@ def _exam_rows(filters: Filters) -> QuerySet[Exam]:
 
 
 def inferences(
-    user: Any, filters: Filters, *, limit: int, offset: int, what: str = "inference list"
-) -> Page:
-    """A page of inferences, the most recently moved first; the read is audited."""
+    user: Any, filters: Filters, page: PageQuery, *, what: str = "inference list"
+) -> dict[str, Any]:
+    """A page of inferences (core's paging), the most recently moved first; audited."""
     access.require_read(user)
-    page = paginate(
-        _inference_rows(filters).order_by("-status_at", "-id"), limit=limit, offset=offset
-    )
-    _audit_list(user, [i.exam_id for i in page.items], what, page.total, filters)
-    return page
+    found = paginate(_inference_rows(filters).order_by("-status_at", "-id"), page)
+    _audit_list(user, [i.exam_id for i in found["items"]], what, found["total"], filters)
+    return found
 
 
-def exams(user: Any, filters: Filters, *, limit: int, offset: int) -> Page:
-    """A page of exams with their inferences, the latest study first; the read is audited."""
+def exams(user: Any, filters: Filters, page: PageQuery) -> dict[str, Any]:
+    """A page of exams (core's paging) with their inferences, the latest study first;
+    audited."""
     access.require_read(user)
-    page = paginate(_exam_rows(filters), limit=limit, offset=offset)
-    _audit_list(user, [e.pk for e in page.items], "exam list", page.total, filters)
-    return page
+    found = paginate(_exam_rows(filters), page)
+    _audit_list(user, [e.pk for e in found["items"]], "exam list", found["total"], filters)
+    return found
 
 
 def every_exam(user: Any, filters: Filters) -> Iterator[Exam]:

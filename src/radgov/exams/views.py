@@ -10,9 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from radgov.core.paging import DEFAULT_LIMIT, PageQuery
 from radgov.exams import access, selectors
 from radgov.exams.errors import ExamError, NotPermitted
-from radgov.exams.paging import DEFAULT_LIMIT
 from radgov.exams.statuses import Status
 from radgov.inventory.models import Deployment
 
@@ -39,6 +39,19 @@ def _link(params: dict[str, str], **changes: Any) -> str:
     return "?" + urlencode(merged)
 
 
+def _shown(found: dict[str, Any]) -> dict[str, Any]:
+    """A page of core's paging with what the page shows: rows first to last of the total,
+    and the offsets of the pages before and after (None at either end)."""
+    offset, limit, total = found["offset"], found["limit"], found["total"]
+    return {
+        **found,
+        "first": offset + 1 if found["items"] else 0,
+        "last": offset + len(found["items"]),
+        "previous": max(offset - limit, 0) if offset > 0 else None,
+        "next": offset + limit if offset + limit < total else None,
+    }
+
+
 @require_GET
 def worklist(request: HttpRequest) -> HttpResponse:
     """Inferences by deployment and status, with counts per status, filters and paging."""
@@ -48,13 +61,17 @@ def worklist(request: HttpRequest) -> HttpResponse:
     except ExamError as exc:
         filters, error = selectors.Filters(), f"Filters not applied: {exc}"
     try:
-        page = selectors.inferences(
-            request.user, filters, limit=DEFAULT_LIMIT, offset=_offset(request), what="worklist"
+        found = selectors.inferences(
+            request.user,
+            filters,
+            PageQuery(limit=DEFAULT_LIMIT, offset=_offset(request)),
+            what="worklist",
         )
         counts = selectors.status_counts(request.user, filters)
     except NotPermitted as exc:
         return _denied(request, exc)
     params = filters.as_params()
+    page = _shown(found)
     context = {
         "page": page,
         "filters": filters,
@@ -65,10 +82,10 @@ def worklist(request: HttpRequest) -> HttpResponse:
             for s in Status
         ],
         "all_link": _link(params, status=None, offset=None),
-        "previous_link": _link(params, offset=page.previous_offset)
-        if page.previous_offset is not None
+        "previous_link": _link(params, offset=page["previous"])
+        if page["previous"] is not None
         else "",
-        "next_link": _link(params, offset=page.next_offset) if page.next_offset is not None else "",
+        "next_link": _link(params, offset=page["next"]) if page["next"] is not None else "",
         "deployments": Deployment.objects.select_related("model_version__product__company").filter(
             pk__in=Deployment.objects.filter(inferences__isnull=False).values("pk")
         ),

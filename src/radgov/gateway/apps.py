@@ -5,3 +5,13 @@ class GatewayConfig(AppConfig):
     name = "radgov.gateway"
     label = "gateway"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from radgov.core import config, processes
+
+        # radgov serve starts the DICOM listener beside the web server when a port is set
+        processes.register(
+            name="gateway-dicom",
+            argv=["gateway", "dicom"],
+            enabled=lambda: bool(config.get("RADGOV_DICOM_PORT")),
+        )

@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from radgov.core.audit import Action, EventCode, batch
 from radgov.core.services import service
-from radgov.exams import access, audit
+from radgov.exams import access
 from radgov.exams.errors import BatchError, ExamError, Problem
 from radgov.exams.metadata import StudyMetadata, ValidStudy, read_datetime
 from radgov.exams.models import Inference
@@ -93,7 +94,12 @@ def record_events(
     source = Source(source)
     checked = _check(events, place)
     counts: Counter[str] = Counter()
-    with audit.batch(actor, what, sha256=sha256) as summary:
+    # one entry for the whole batch (core's audit.batch: count, row keys, digest of the rows
+    # stored), with what was imported, its SHA-256 and the counts, filled in before it closes
+    detail: dict[str, Any] = {"what": what, "sha256": sha256}
+    with batch(
+        action=Action.IMPORT, object_type="exams.batch", event_code=EventCode.IMPORT, detail=detail
+    ):
         for index, item in enumerate(checked):
             try:
                 _write(actor, item, source, counts)
@@ -111,7 +117,7 @@ def record_events(
             moves=counts["move"],
             unchanged=counts["unchanged_event"],
         )
-        summary.counts = result.as_dict()
+        detail.update(result.as_dict())
     return result
 
 

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from radgov.exams import audit, importer
+from radgov.core.context import ActingContext, acting_as
+from radgov.exams import importer
 from radgov.exams.errors import BatchError
 
 MAX_PROBLEMS_SHOWN = 50
@@ -44,12 +45,12 @@ class Command(BaseCommand):
                 transient=True,
                 disable=opts["no_progress"] or not console.is_terminal,
             ) as bar,
-            audit.command_line() as operator,
+            acting_as(ActingContext(channel="cli")),
         ):
             task = bar.add_task("importing", total=None)
             try:
                 result = importer.import_file(
-                    operator,
+                    None,  # the operator at the console
                     path,
                     on_start=lambda rows: bar.update(task, total=rows),
                     on_row=lambda _index: bar.advance(task),

@@ -1,0 +1,212 @@
+"""The DICOM listener's throughput, side by side (run by ``make bench``, never by tests).
+
+    .venv/bin/python benchmarks/bench_gateway.py [--files 200] [--repeat 3]
+
+The corpus: N CT instances of 512 x 512, 16-bit, one study, written to a temporary folder.
+dcmtk's ``storescu`` sends them over one association to:
+
+* a bare pynetdicom receiver that only writes each file (no fsync, no database): the limit;
+* radgov's listener (``radgov.gateway.listener.Listener``), which fsyncs each file, renames
+  it into the spool and commits its row and audit entry before answering success;
+* radgov's listener again, with the files split over 4 concurrent associations.
+
+Then the study is completed and routed against 20 deployments' criteria, and that time is
+compared with the time spent receiving it.  Targets (issue 14): radgov at least 0.8x the
+bare receiver; 4 associations at least 1.6x one; routing under 1% of receiving.  Orthanc is
+not measured here yet.  The database is SQLite in a scratch data folder (``DATABASE_URL``
+to measure PostgreSQL instead).  Each contender runs ``--repeat`` times in turn; medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def setup_django() -> None:
+    os.environ["RADGOV_DATA_DIR"] = tempfile.mkdtemp(prefix="radgov-bench-gateway-")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radgov.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def corpus(folder: Path, n: int) -> list[Path]:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    study, series = generate_uid(), generate_uid()
+    rng = np.random.default_rng(7)
+    files = []
+    for i in range(n):
+        ds = Dataset()
+        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, generate_uid()
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+        ds.PatientID, ds.Modality, ds.BodyPartExamined = "BENCH", "CT", "HEAD"
+        ds.SliceThickness, ds.KVP, ds.InstanceNumber = "1", "120", i + 1
+        ds.Rows = ds.Columns = 512
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+        ds.SamplesPerPixel, ds.PixelRepresentation = 1, 0
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.PixelData = rng.integers(0, 4096, (512, 512), dtype=np.uint16).tobytes()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        path = folder / f"ct{i:04d}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        files.append(path)
+    return files
+
+
+def storescu(port: int, calling: str, files: list[Path]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - dcmtk, our arguments
+        ["storescu", "-aet", calling, "-aec", "RADGOV", "127.0.0.1", str(port), *map(str, files)]
+    )
+
+
+def send(port: int, files: list[Path], associations: int = 1) -> float:
+    parts = [files[i::associations] for i in range(associations)]
+    start = time.perf_counter()
+    procs = [storescu(port, "BENCH", part) for part in parts]
+    if any(p.wait() != 0 for p in procs):
+        sys.exit("storescu failed")
+    return time.perf_counter() - start
+
+
+def bare(files: list[Path], out: Path) -> float:
+    from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
+    from pynetdicom.presentation import AllStoragePresentationContexts
+
+    def write(event: Any) -> int:
+        (out / f"{event.request.AffectedSOPInstanceUID}.dcm").write_bytes(event.encoded_dataset())
+        return 0
+
+    ae = AE(ae_title="RADGOV")
+    for context in AllStoragePresentationContexts:
+        ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+    port = free_port()
+    server = ae.start_server(
+        ("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_STORE, write)]
+    )
+    try:
+        return send(port, files)
+    finally:
+        server.shutdown()
+
+
+def radgov(files: list[Path], spool: Path, associations: int) -> float:
+    from radgov.gateway.listener import Listener
+
+    listener = Listener(port=free_port(), base=spool)
+    listener.start()
+    try:
+        return send(listener.port, files, associations)
+    finally:
+        listener.stop()
+
+
+def prepare() -> None:
+    from radgov.core import machines
+    from radgov.core.services import service
+    from radgov.inventory.models import Deployment, ModelVersion, Product, VendorCompany
+
+    machines.register(
+        None,
+        kind="dicom_peer",
+        name="dicom:BENCH",
+        ae_title="BENCH",
+        address="127.0.0.1",
+        grants=["gateway.store"],
+    )
+
+    @service
+    def deployments() -> None:
+        company = VendorCompany.objects.create(name="Bench AI")
+        for n in range(20):
+            product = Product.objects.create(
+                company=company, name=f"Model {n}", category="cadt", regulatory_pathway="fda_510k"
+            )
+            version = ModelVersion.objects.create(product=product, version="1")
+            criteria = {"modalities": ["CT"], "body_parts": ["HEAD" if n % 2 else "CHEST"]}
+            if n % 3 == 0:
+                criteria["max_slice_thickness_mm"] = 0.5
+            Deployment.objects.create(
+                model_version=version, site="", status="deployed", inclusion_criteria=criteria
+            )
+
+    deployments()
+
+
+def route(spool: Path) -> float:
+    from django.utils import timezone
+
+    from radgov.gateway import services
+
+    later = timezone.now() + dt.timedelta(seconds=60)
+    start = time.perf_counter()
+    routed = services.complete_quiet_studies(now=later, quiet_seconds=30, base=spool)
+    took = time.perf_counter() - start
+    assert len(routed) == 1
+    return took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    setup_django()
+    prepare()
+    work = Path(tempfile.mkdtemp(prefix="radgov-bench-gateway-files-"))
+    try:
+        run(work, args.files, args.repeat)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(os.environ["RADGOV_DATA_DIR"], ignore_errors=True)
+
+
+def run(work: Path, n: int, repeat: int) -> None:
+    (work / "in").mkdir()
+    files = corpus(work / "in", n)
+    times: dict[str, list[float]] = {"bare": [], "radgov": [], "radgov x4": []}
+    routing = []
+    for turn in range(repeat):
+        out = work / f"bare{turn}"
+        out.mkdir()
+        times["bare"].append(bare(files, out))
+        spool = work / f"spool{turn}"
+        times["radgov"].append(radgov(files, spool, 1))
+        routing.append(route(spool))
+        times["radgov x4"].append(radgov(files, work / f"spool4-{turn}", 4))
+    med = {name: statistics.median(t) for name, t in times.items()}
+    for name, took in med.items():
+        print(f"{name:10s} {took:7.2f} s  {n / took:7.1f} instances/s")
+    print(f"radgov / bare throughput: {med['bare'] / med['radgov']:.2f}x (target >= 0.8x)")
+    print(f"4 associations / 1:       {med['radgov'] / med['radgov x4']:.2f}x (target >= 1.6x)")
+    share = statistics.median(routing) / med["radgov"]
+    print(f"routing vs receiving:     {share:.2%} (target < 1%)")
+
+
+if __name__ == "__main__":
+    main()

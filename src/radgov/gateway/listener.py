@@ -1,0 +1,247 @@
+"""The DICOM listener (``radgov gateway dicom``): C-ECHO and C-STORE over pynetdicom
+(docs/gateway.md).
+
+* An association is accepted only from a registered DICOM peer (``core.Machine`` of kind
+  ``dicom_peer``, its calling AE title and address) holding ``gateway.store``; any other is
+  rejected (calling AE title not recognised) and a Security Alert (110113) is recorded.
+* A C-STORE is answered with success only after ``services.store_instance`` returned: the
+  file written, fsynced and renamed into the spool, its row committed.  Anything else is
+  answered with a failure status, so the sender keeps the instance and sends it again.
+* What pynetdicom is handed from a peer is bounded: the PDU length it proposes, the size of
+  a dataset (``RADGOV_DICOM_MAX_DATASET_MB``), and no path is made from peer data.
+* Nothing the peer sent is logged: statuses and counts only.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import close_old_connections, connection
+from pydicom.dataset import Dataset
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
+from pynetdicom.dsutils import encode_file_meta
+from pynetdicom.presentation import AllStoragePresentationContexts
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+
+from radgov.core import config, machines, policy
+from radgov.core.audit import Action, EventCode, record
+from radgov.core.context import ActingContext, acting_as
+from radgov.core.models import MachineKind
+from radgov.gateway import associations, results, services
+
+log = logging.getLogger("radgov.gateway")
+
+SUCCESS = 0x0000
+OUT_OF_RESOURCES = 0xA700  # Refused: out of resources (too large, or not stored)
+CANNOT_UNDERSTAND = 0xC000  # Error: cannot understand (no UIDs, undecodable)
+NOT_AUTHORIZED = 0x0124  # Refused: not authorized
+REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED = 0x01, 0x01, 0x03
+
+
+def _calling(event: Any) -> str:
+    """The calling AE title of the association request (set before negotiation)."""
+    return str(event.assoc.requestor.primitive.calling_ae_title or "").strip()[:16]
+
+
+def _ended(event: Any, how: str) -> None:
+    """Log the association's end with what it carried, then close its thread's database
+    connection (each association has a thread, and so a connection, of its own)."""
+    counts = getattr(event.assoc, "radgov_counts", None)
+    try:
+        if counts is not None:
+            requestor = event.assoc.requestor
+            associations.record(
+                calling_ae=requestor.ae_title,
+                address=requestor.address,
+                peer=getattr(event.assoc, "radgov_peer", None),
+                accepted=True,
+                ended=how,
+                **counts,
+            )
+    except Exception as exc:
+        log.error("an association's end was not logged (%s)", type(exc))
+    finally:
+        connection.close()
+
+
+@dataclass
+class Listener:
+    """The settings of one listener, and the running server once started."""
+
+    port: int
+    host: str = "127.0.0.1"
+    ae_title: str = "RADGOV"
+    site: str = ""
+    max_dataset_bytes: int = 512 * 1024 * 1024
+    max_pdu: int = 262144
+    tls_cert: str = ""  # PEM files: with both, TLS 1.2 or later only
+    tls_key: str = ""
+    base: Path | None = None  # the spool's root (default DATA_DIR/spool)
+    on_stored: Callable[[services.Received], None] | None = None
+    server: Any = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> Listener:
+        port = overrides.pop("port", None)
+        values: dict[str, Any] = {
+            "port": port if port is not None else config.get_int("RADGOV_DICOM_PORT"),
+            "host": config.get("RADGOV_DICOM_HOST") or "127.0.0.1",
+            "ae_title": config.get("RADGOV_DICOM_AE_TITLE") or "RADGOV",
+            "site": config.get("RADGOV_DICOM_SITE") or "",
+            "max_dataset_bytes": config.get_int("RADGOV_DICOM_MAX_DATASET_MB") * 1024 * 1024,
+            "max_pdu": config.get_int("RADGOV_DICOM_MAX_PDU"),
+            "tls_cert": config.get("RADGOV_DICOM_TLS_CERT") or "",
+            "tls_key": config.get("RADGOV_DICOM_TLS_KEY") or "",
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def application_entity(self) -> AE:
+        ae = AE(ae_title=self.ae_title)
+        ae.maximum_pdu_size = self.max_pdu
+        ae.require_called_aet = True
+        for context in AllStoragePresentationContexts:
+            ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+        ae.add_supported_context(Verification)
+        return ae
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """TLS 1.2 or later when a certificate and key are given; None: plain DICOM."""
+        if not (self.tls_cert or self.tls_key):
+            return None
+        if not (self.tls_cert and self.tls_key):
+            raise ValueError("TLS needs both RADGOV_DICOM_TLS_CERT and RADGOV_DICOM_TLS_KEY")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.tls_cert, self.tls_key)
+        return context
+
+    def start(self) -> None:
+        """Listen (in background threads) until ``stop``."""
+        handlers = [
+            (evt.EVT_REQUESTED, self._on_requested),
+            (evt.EVT_C_STORE, self._on_store),
+            (evt.EVT_C_ECHO, lambda _event: SUCCESS),
+            (evt.EVT_RELEASED, lambda event: _ended(event, "released")),
+            (evt.EVT_ABORTED, lambda event: _ended(event, "aborted")),
+        ]
+        self.server = self.application_entity().start_server(
+            (self.host, self.port),
+            block=False,
+            evt_handlers=handlers,
+            ssl_context=self.ssl_context(),
+        )
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server = None
+
+    # --- handlers (each runs in the association's thread) -----------------------------------
+
+    def _peer_of(self, event: Any) -> Any:
+        requestor = event.assoc.requestor
+        return machines.find_peer(
+            MachineKind.DICOM_PEER, address=requestor.address, ae_title=_calling(event)
+        )
+
+    def _on_requested(self, event: Any) -> None:
+        """Refuse the association of anyone but a registered peer holding gateway.store."""
+        close_old_connections()
+        requestor = event.assoc.requestor
+        peer = self._peer_of(event)
+        if peer is not None and policy.machine_may(peer, services.STORE):
+            event.assoc.radgov_peer = peer
+            event.assoc.radgov_counts = {"stored": 0, "refused": 0}
+            return
+        event.assoc.acse.send_reject(REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED)
+        event.assoc.kill()
+        log.warning("refused an association from an unregistered DICOM peer")
+        why = "not a registered DICOM peer allowed to store"
+        with acting_as(ActingContext(channel="dicom", client_address=requestor.address)):
+            associations.record(
+                calling_ae=_calling(event),
+                address=requestor.address,
+                peer=peer,
+                accepted=False,
+                reason=why,
+            )
+            record(
+                action=Action.DENIED,
+                object_type="gateway.association",
+                event_code=EventCode.SECURITY_ALERT,
+                outcome="failure",
+                detail={"calling_ae": _calling(event), "why": why},
+            )
+
+    def _on_store(self, event: Any) -> int:
+        status = self._store(event)
+        counts = getattr(event.assoc, "radgov_counts", None)
+        if counts is not None:
+            counts["stored" if status == SUCCESS else "refused"] += 1
+        return status
+
+    def _store(self, event: Any) -> int:
+        peer = getattr(event.assoc, "radgov_peer", None)
+        if peer is None:
+            return NOT_AUTHORIZED
+        raw = event.encoded_dataset(include_meta=False)
+        if len(raw) > self.max_dataset_bytes:
+            log.warning("refused an instance over the size limit (%d bytes)", len(raw))
+            return OUT_OF_RESOURCES
+        try:
+            dataset: Dataset = event.dataset
+            study_uid = str(dataset.StudyInstanceUID).strip()
+            sop_uid = str(dataset.SOPInstanceUID).strip()
+        except Exception:  # a truncated or undecodable dataset, or no UIDs
+            log.warning("refused an instance without readable UIDs")
+            return CANNOT_UNDERSTAND
+        if not (study_uid and sop_uid):
+            return CANNOT_UNDERSTAND
+        close_old_connections()
+        requestor = event.assoc.requestor
+        try:
+            with machines.acting_as(peer, channel="dicom", client_address=requestor.address):
+                received = services.store_instance(
+                    peer,
+                    calling_ae=requestor.ae_title,
+                    study_uid=study_uid,
+                    sop_uid=sop_uid,
+                    sop_class_uid=str(event.request.AffectedSOPClassUID),
+                    transfer_syntax_uid=str(event.context.transfer_syntax),
+                    meta=encode_file_meta(event.file_meta),
+                    dataset=raw,
+                    site=self.site,
+                    base=self.base,
+                )
+        except services.NotPermitted:
+            return NOT_AUTHORIZED
+        except Exception as exc:  # not durable: the sender must keep it and resend
+            log.error("an instance was not stored (%s); answered out of resources", type(exc))
+            return OUT_OF_RESOURCES
+        if not received.duplicate:
+            self._take_result(received, sop_uid, requestor)
+        if self.on_stored is not None:
+            self.on_stored(received)
+        return SUCCESS
+
+    def _take_result(self, received: services.Received, sop_uid: str, requestor: Any) -> None:
+        """A model's result: matched to its inference.  The instance is stored whatever
+        happens here, so the answer stays success."""
+        try:
+            principal = machines.task_principal(results.RESULTS_TASK)
+            with machines.acting_as(principal, channel="dicom", client_address=requestor.address):
+                results.take_result(
+                    principal,
+                    received.instance,
+                    sop_uid=sop_uid,
+                    calling_ae=requestor.ae_title,
+                    base=self.base,
+                )
+        except Exception as exc:
+            log.error("a stored result was not matched to its inference (%s)", type(exc))

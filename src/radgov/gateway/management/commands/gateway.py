@@ -1,0 +1,119 @@
+"""``radgov gateway dicom``: the DICOM listener; ``radgov gateway route``: route the studies
+that are complete now (docs/gateway.md)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from radgov.core import config, health
+from radgov.core.context import ActingContext, acting_as
+from radgov.gateway import delivery, services
+from radgov.gateway.listener import Listener
+from radgov.inventory.models import Deployment
+
+PROCESS = "gateway-dicom"
+ROUTE_EVERY_SECONDS = 2.0
+
+
+class Command(BaseCommand):
+    help = (
+        "radgov gateway dicom: receive studies over DICOM (C-STORE, C-ECHO) from registered "
+        "peers, store each instance durably before acknowledging it, and route each study "
+        "when it is complete.  radgov gateway route: route the studies complete now."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        dicom = sub.add_parser("dicom", help="run the DICOM listener in the foreground")
+        dicom.add_argument("--port", type=int, help="default RADGOV_DICOM_PORT")
+        dicom.add_argument("--host", help="default RADGOV_DICOM_HOST")
+        dicom.add_argument("--ae-title", help="default RADGOV_DICOM_AE_TITLE")
+        dicom.add_argument("--site", help="default RADGOV_DICOM_SITE")
+        sub.add_parser(
+            "route",
+            help="complete and route every study quiet for long enough, then send the queued ones",
+        )
+
+        endpoint = sub.add_parser("endpoint", help="where a deployment's model receives studies")
+        endpoint.add_argument("deployment", type=int, help="the inventory's deployment id")
+        endpoint.add_argument("--ae-title", required=True, help="the model node's AE title")
+        endpoint.add_argument("--host", required=True)
+        endpoint.add_argument("--port", type=int, required=True)
+        endpoint.add_argument("--timeout", type=int, default=30, help="seconds (default 30)")
+        endpoint.add_argument(
+            "--result-minutes",
+            type=int,
+            default=60,
+            help="a study sent this long ago without a result has failed (default 60)",
+        )
+
+    def _endpoint(self, opts: dict[str, Any]) -> None:
+        deployment = Deployment.objects.filter(pk=opts["deployment"]).first()
+        if deployment is None:
+            raise CommandError(f"no deployment {opts['deployment']}", returncode=2)
+        try:
+            with acting_as(ActingContext(channel="cli")):
+                found = delivery.set_endpoint(
+                    None,
+                    deployment,
+                    ae_title=opts["ae_title"],
+                    host=opts["host"],
+                    port=opts["port"],
+                    timeout_seconds=opts["timeout"],
+                    result_minutes=opts["result_minutes"],
+                )
+        except delivery.EndpointError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        self.stdout.write(
+            f"deployment {deployment.pk} sends to {found.ae_title}@{found.host}:{found.port}"
+        )
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["action"] == "endpoint":
+            self._endpoint(opts)
+            return
+        quiet = float(config.get_int("RADGOV_DICOM_QUIET_SECONDS"))
+        if opts["action"] == "route":
+            routed = services.complete_quiet_studies(quiet_seconds=quiet)
+            sent = delivery.send_queued()
+            delivery.time_out()
+            self.stdout.write(f"{len(routed)} studies routed, {len(sent)} sends to models tried")
+            return
+        try:
+            listener = Listener.from_settings(
+                port=opts["port"], host=opts["host"], ae_title=opts["ae_title"], site=opts["site"]
+            )
+        except ValueError as exc:
+            raise CommandError(
+                f"{exc} (set RADGOV_DICOM_PORT or pass --port)", returncode=2
+            ) from None
+        if not 0 < listener.port < 65536:
+            raise CommandError("the DICOM port must be 1 to 65535", returncode=2)
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        try:
+            listener.ssl_context()  # a missing or unreadable certificate is said before listening
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"DICOM TLS: {exc}", returncode=2) from None
+        try:
+            listener.start()
+        except OSError as exc:
+            raise CommandError(
+                f"cannot listen on {listener.host}:{listener.port}: {exc.strerror or exc}",
+                returncode=1,
+            ) from None
+        self.stderr.write(f"DICOM listener {listener.ae_title} on {listener.host}:{listener.port}")
+        try:
+            while not stop.is_set():
+                health.beat(PROCESS)
+                services.complete_quiet_studies(quiet_seconds=quiet)
+                delivery.send_queued()
+                delivery.time_out()
+                stop.wait(ROUTE_EVERY_SECONDS)
+        finally:
+            listener.stop()

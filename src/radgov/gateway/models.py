@@ -1,0 +1,184 @@
+"""What the DICOM gateway keeps: the studies it is assembling, every instance it stored (and
+acknowledged), and its routing decision per study and deployment (docs/gateway.md).
+
+Nothing here names a patient: UIDs are kept as keyed hashes (and the Study Instance UID
+encrypted, to find its exam), files by paths made of hashes.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from radgov.core.audit.codes import EventCode
+from radgov.core.fields import EncryptedTextField, PseudonymField
+from radgov.core.models import AuditedModel, Machine
+from radgov.exams.models import Exam, Inference
+from radgov.inventory.models import Deployment
+
+
+class Study(AuditedModel):
+    """A study as the gateway assembles it; complete after a quiet period, then routed."""
+
+    study_uid_hash = PseudonymField(unique=True, help_text="the exam's keyed study UID hash")
+    study_uid_encrypted = EncryptedTextField(help_text="the Study Instance UID, AES-GCM encrypted")
+    site = models.CharField(max_length=200, blank=True)
+    first_received_at = models.DateTimeField()
+    last_received_at = models.DateTimeField(db_index=True)
+    instance_count = models.PositiveIntegerField(default=0)
+    completed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    exam = models.ForeignKey(
+        Exam, null=True, blank=True, on_delete=models.PROTECT, related_name="gateway_studies"
+    )
+    problem = models.TextField(blank=True, help_text="why the study could not be recorded")
+
+    class Meta:
+        ordering = ["-last_received_at", "-id"]
+
+    class Audit:
+        event_code = EventCode.INSTANCES_TRANSFERRED
+
+    def __str__(self) -> str:
+        return f"gateway study {self.pk}"
+
+
+class Instance(AuditedModel):
+    """One stored instance: recorded (and committed) before its C-STORE is answered."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="instances")
+    sop_uid_hash = PseudonymField(help_text="keyed hash of the SOP Instance UID")
+    sop_class_uid = models.CharField(max_length=64)
+    transfer_syntax_uid = models.CharField(max_length=64)
+    file_ref = models.CharField(max_length=300, help_text="place in the spool (hashes only)")
+    sha256 = models.CharField(max_length=64, help_text="of the dataset as the peer sent it")
+    size = models.PositiveBigIntegerField()
+    calling_ae = models.CharField(max_length=16)
+    peer = models.ForeignKey(Machine, null=True, on_delete=models.PROTECT, related_name="+")
+    conflict = models.BooleanField(
+        default=False, help_text="the same SOP Instance UID came before with other bytes"
+    )
+    is_result = models.BooleanField(
+        default=False, help_text="a model's result (SR, SEG, SC), not an image of the study"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sop_uid_hash", "sha256"], name="gateway_instance_uid_content"
+            )
+        ]
+
+    class Audit:
+        event_code = EventCode.INSTANCES_TRANSFERRED
+
+    def __str__(self) -> str:
+        return f"instance {self.pk} of {self.study_id}"
+
+
+class Outcome(models.TextChoices):
+    QUEUED = "queued", "Admitted: queued for the model"
+    EXCLUDED = "excluded", "Excluded by the criteria"
+    REJECTED = "rejected", "Rejected: the acquisition does not meet the IFU"
+
+
+class Route(AuditedModel):
+    """Why one deployment did or did not get one study: the criteria as they were, and
+    every constraint the study met or missed."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="routes")
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="+")
+    inference = models.ForeignKey(Inference, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reasons = models.JSONField(default=list, help_text="each criterion missed, in words")
+    criteria = models.JSONField(default=dict, help_text="the deployment's criteria, as applied")
+    decided_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="sends to the model tried")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "deployment"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "deployment"], name="gateway_route_once")
+        ]
+
+    class Audit:
+        event_code = EventCode.PROCEDURE_RECORD
+
+    def __str__(self) -> str:
+        return f"route of {self.study_id} to {self.deployment_id}: {self.outcome}"
+
+
+class Endpoint(AuditedModel):
+    """Where a deployment's model receives studies: a DICOM node (the vendor's AE)."""
+
+    deployment = models.OneToOneField(
+        Deployment, on_delete=models.CASCADE, related_name="gateway_endpoint"
+    )
+    ae_title = models.CharField(max_length=16, help_text="the model node's AE title")
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField()
+    timeout_seconds = models.PositiveIntegerField(default=30)
+    result_minutes = models.PositiveIntegerField(
+        default=60, help_text="an inference sent this long ago without a result has failed"
+    )
+
+    class Meta:
+        ordering = ["deployment"]
+
+    def __str__(self) -> str:
+        return f"endpoint of {self.deployment_id}: {self.ae_title}@{self.host}:{self.port}"
+
+
+class Remedy(models.TextChoices):
+    RESENT = "resent", "Resent from the scanner"
+    NOT_FIXABLE = "not_fixable", "Not fixable"
+
+
+class Remediation(AuditedModel):
+    """A technologist's answer to a rejected input (III.E.1.d): resent or not fixable."""
+
+    inference = models.OneToOneField(
+        Inference, on_delete=models.CASCADE, related_name="remediation"
+    )
+    outcome = models.CharField(max_length=16, choices=Remedy.choices)
+    note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by_name = models.CharField(max_length=150)
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    class Audit:
+        event_code = EventCode.PROCEDURE_RECORD
+
+    def __str__(self) -> str:
+        return f"remediation of inference {self.inference_id}: {self.outcome}"
+
+
+class Association(AuditedModel):
+    """One DICOM association with the listener: who called, from where, whether it was
+    accepted, and what it carried (no patient data: AE titles, an address, counts)."""
+
+    calling_ae = models.CharField(max_length=16)
+    address = models.CharField(max_length=64)
+    peer = models.ForeignKey(Machine, null=True, on_delete=models.SET_NULL, related_name="+")
+    accepted = models.BooleanField()
+    reason = models.CharField(max_length=200, blank=True, help_text="why it was refused")
+    stored = models.PositiveIntegerField(default=0, help_text="instances stored and acknowledged")
+    refused = models.PositiveIntegerField(default=0, help_text="instances refused with a status")
+    ended = models.CharField(max_length=16, blank=True, help_text="released or aborted")
+    recorded_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+
+    class Audit:
+        event_code = EventCode.NETWORK_ENTRY
+
+    def __str__(self) -> str:
+        return f"association {self.pk} from {self.calling_ae}"

@@ -1,0 +1,127 @@
+"""A model's result coming back through the listener (docs/gateway.md, "And back").
+
+An SR, SEG or Secondary Capture instance sent by a model's node (its calling AE title is the
+deployment's endpoint) for a study whose inference is ``sent`` or ``processing`` is that
+inference's result: it is recorded as a result object, and an SR's content gives the
+outputs: NUM items named "Score" and "Confidence", TEXT items "Call", "Model version",
+"Status" and "Reason", CODE items "Finding" (each a finding's label).  A status of
+``REJECTED`` moves the inference to rejected with the vendor's reason; otherwise the
+outputs move it to ``inferred``.  The same result again changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.uid import UID
+
+from radgov.core.services import service
+from radgov.exams import services as exams
+from radgov.exams.models import Inference
+from radgov.exams.outputs import Outputs
+from radgov.exams.statuses import ResultKind, Status
+from radgov.gateway import spool
+from radgov.gateway.models import Instance
+
+RESULTS_TASK = "gateway.results"
+WAITING = (Status.SENT, Status.PROCESSING)
+
+
+def kind_of(sop_class_uid: str) -> str | None:
+    """SR, SEG or SC for the storage classes a model answers with; None for anything else."""
+    name = UID(sop_class_uid).name
+    if "SR Storage" in name or name.endswith("SR"):
+        return ResultKind.SR
+    if "Segmentation Storage" in name:
+        return ResultKind.SEG
+    if "Secondary Capture" in name:
+        return ResultKind.SC
+    return None
+
+
+def _items(content: Any) -> list[Dataset]:
+    """Every content item of an SR, depth first."""
+    found = []
+    for item in content or []:
+        found.append(item)
+        found.extend(_items(item.get("ContentSequence")))
+    return found
+
+
+def _name(item: Dataset) -> str:
+    concept = item.get("ConceptNameCodeSequence")
+    return str(concept[0].CodeMeaning).strip().lower() if concept else ""
+
+
+def read_sr(dataset: Dataset) -> tuple[Outputs, str, str]:
+    """(outputs, vendor status, vendor reason) from an SR's content items."""
+    numbers: dict[str, float] = {}
+    texts: dict[str, str] = {}
+    findings = []
+    for item in _items(dataset.get("ContentSequence")):
+        kind, name = str(item.get("ValueType", "")), _name(item)
+        if kind == "NUM" and item.get("MeasuredValueSequence"):
+            numbers[name] = float(item.MeasuredValueSequence[0].NumericValue)
+        elif kind == "TEXT":
+            texts[name] = str(item.get("TextValue", "")).strip()
+        elif kind == "CODE" and name == "finding" and item.get("ConceptCodeSequence"):
+            findings.append({"label": str(item.ConceptCodeSequence[0].CodeMeaning)})
+    outputs = Outputs(
+        score=numbers.get("score"),
+        confidence=numbers.get("confidence"),
+        call=texts.get("call", ""),
+        findings=findings,
+        model_version=texts.get("model version", ""),
+    )
+    return outputs, texts.get("status", ""), texts.get("reason", "")
+
+
+@service
+def take_result(
+    actor: Any, instance: Instance, *, sop_uid: str, calling_ae: str, base: Path | None = None
+) -> Inference | None:
+    """Record ``instance`` as the result of the inference waiting for it from
+    ``calling_ae``'s model; None when it is no model's result."""
+    kind = kind_of(instance.sop_class_uid)
+    exam = instance.study.exam
+    if kind is None or exam is None:
+        return None
+    inference = (
+        Inference.objects.filter(
+            exam=exam, status__in=WAITING, deployment__gateway_endpoint__ae_title=calling_ae
+        )
+        .order_by("pk")
+        .first()
+    )
+    if inference is None:
+        return None
+    instance.is_result = True
+    instance.save()
+    exams.add_result_object(
+        actor,
+        inference,
+        kind=kind,
+        sop_instance_uid=sop_uid,
+        sop_class_uid=instance.sop_class_uid,
+        file_ref=instance.file_ref,
+        sha256=instance.sha256,
+        size=instance.size,
+    )
+    if kind != ResultKind.SR:
+        return inference
+    outputs, status, reason = read_sr(pydicom.dcmread(spool.path_of(instance.file_ref, base=base)))
+    event = f"gateway:result:{instance.pk}"
+    if status.upper() == "REJECTED":
+        return exams.move(
+            actor,
+            inference,
+            Status.REJECTED,
+            reason_code="vendor_rejected",
+            event_id=event,
+            vendor_status=status,
+            vendor_reason=reason,
+        ).inference
+    return exams.record_outputs(actor, inference, outputs, event_id=event).inference

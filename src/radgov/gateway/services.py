@@ -1,0 +1,242 @@
+"""Every write of the DICOM gateway (docs/gateway.md): an instance stored before it is
+acknowledged, a quiet study completed and routed to every live deployment whose criteria
+admit it, with the reason for every deployment that did not get it.
+
+Each service writes in one transaction with one audit entry (core's ``audit.batch``): one
+``Instances Transferred`` (110104) entry per stored instance, one ``Procedure Record``
+(110111) entry per routed study.  The listener acts as the calling peer (a registered
+``core.Machine``); routing acts as the task principal ``task:gateway.route``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pydicom.errors
+from django.utils import timezone
+
+from radgov.core import crypto, machines, policy
+from radgov.core.audit import Action, EventCode, batch
+from radgov.core.services import service
+from radgov.dicom.criteria import Criteria, CriteriaError
+from radgov.exams import services as exams
+from radgov.exams.errors import ExamError
+from radgov.exams.metadata import StudyMetadata
+from radgov.exams.services.exam import study_uid_hash
+from radgov.exams.services.inference import SOP_UID_NAMESPACE
+from radgov.exams.statuses import Source, Status
+from radgov.gateway import results, routing, spool
+from radgov.gateway.models import Instance, Route, Study
+from radgov.inventory.models import Deployment
+from radgov.inventory.stages import Stage
+
+log = logging.getLogger("radgov.gateway")
+STORE = "gateway.store"  # a DICOM peer's grant to send studies to the listener
+ROUTE_TASK = "gateway.route"
+LIVE = (Stage.PILOT, Stage.DEPLOYED)
+
+
+class NotPermitted(PermissionError):
+    """The peer may not store instances here."""
+
+
+@dataclass(frozen=True)
+class Received:
+    instance: Instance
+    duplicate: bool  # the same instance (UID and bytes) was already stored
+    conflict: bool  # the same UID came before with other bytes: kept beside it
+
+
+@service
+def store_instance(
+    peer: Any,
+    *,
+    calling_ae: str,
+    study_uid: str,
+    sop_uid: str,
+    sop_class_uid: str,
+    transfer_syntax_uid: str,
+    meta: bytes,
+    dataset: bytes,
+    site: str = "",
+    base: Path | None = None,
+) -> Received:
+    """Store one received instance durably and record it; the listener answers success only
+    after this returns (the row is committed when it does)."""
+    if not policy.machine_may(peer, STORE):
+        raise NotPermitted(f"the peer is not allowed to store instances (grant {STORE})")
+    uid_key = crypto.pseudonym(sop_uid, namespace=SOP_UID_NAMESPACE)
+    sha256 = hashlib.sha256(dataset).hexdigest()
+    same = Instance.objects.filter(sop_uid_hash=uid_key, sha256=sha256).first()
+    if same is not None:
+        return Received(same, duplicate=True, conflict=same.conflict)
+    stored = spool.write(uid_key, meta, dataset, base=base)
+    now = timezone.now()
+    conflict = Instance.objects.filter(sop_uid_hash=uid_key).exists()
+    with batch(
+        action=Action.CREATE,
+        object_type="gateway.instance",
+        event_code=EventCode.INSTANCES_TRANSFERRED,
+        detail={"calling_ae": calling_ae, "sop_class_uid": sop_class_uid, "conflict": conflict},
+    ):
+        study = _open_study(study_uid, site, now, reopen=results.kind_of(sop_class_uid) is None)
+        instance = Instance.objects.create(
+            study=study,
+            sop_uid_hash=uid_key,
+            sop_class_uid=sop_class_uid,
+            transfer_syntax_uid=transfer_syntax_uid,
+            file_ref=stored.file_ref,
+            sha256=stored.sha256,
+            size=stored.size,
+            calling_ae=calling_ae,
+            peer=peer,
+            conflict=conflict,
+        )
+    return Received(instance, duplicate=False, conflict=conflict)
+
+
+def _open_study(study_uid: str, site: str, now: dt.datetime, *, reopen: bool) -> Study:
+    """The study being assembled (created on its first instance; reopened when an image
+    arrives after it was routed, so the late images are routed too; a model's result, an
+    SR, SEG or SC, does not reopen it)."""
+    key = study_uid_hash(crypto.normalize(study_uid))
+    study = Study.objects.select_for_update().filter(study_uid_hash=key).first()
+    if study is None:
+        study = Study(
+            study_uid_hash=key,
+            study_uid_encrypted=crypto.normalize(study_uid),
+            site=site,
+            first_received_at=now,
+            last_received_at=now,
+        )
+    study.last_received_at = now
+    study.instance_count += 1
+    if reopen:
+        study.completed_at = None
+    study.save()
+    return study
+
+
+def quiet_studies(*, now: dt.datetime | None = None, quiet_seconds: float) -> list[int]:
+    """The studies no instance reached for ``quiet_seconds``, not yet routed."""
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=quiet_seconds)
+    return list(
+        Study.objects.filter(completed_at__isnull=True, last_received_at__lte=cutoff)
+        .order_by("last_received_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def complete_quiet_studies(
+    *, now: dt.datetime | None = None, quiet_seconds: float, base: Path | None = None
+) -> list[Study]:
+    """Complete and route every quiet study, each in its own transaction (the listener's
+    loop and the tests call this; nothing sleeps)."""
+    routed = []
+    with machines.acting_as(machines.task_principal(ROUTE_TASK)) as ctx:
+        for pk in quiet_studies(now=now, quiet_seconds=quiet_seconds):
+            try:
+                routed.append(route_study(ctx.actor, pk, base=base))
+            except (OSError, pydicom.errors.InvalidDicomError) as exc:
+                # its files are not in this machine's spool (or unreadable): the next pass,
+                # or the listener that has them, routes it; the others go on
+                log.error(
+                    "study %s not routed: its first image could not be read (%s)", pk, type(exc)
+                )
+    return routed
+
+
+def attributes_of(study: Study, *, base: Path | None = None) -> dict[str, Any]:
+    """The study's header attributes by keyword, read from its first stored instance
+    (pixel data never read)."""
+    first = (
+        study.instances.filter(conflict=False, is_result=False)
+        .order_by("received_at", "id")
+        .first()
+    )
+    if first is None:
+        return {}
+    path = spool.path_of(first.file_ref, base=base)
+    dataset = pydicom.dcmread(path, stop_before_pixels=True)
+    return {
+        element.keyword: element.value
+        for element in dataset
+        if element.keyword and element.VR != "SQ"
+    }
+
+
+@service
+def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
+    """Record the exam of a complete study and decide, for every live deployment of its
+    site, whether the model gets it: queued, excluded or rejected, with every reason."""
+    study = Study.objects.select_for_update().get(pk=pk)
+    if study.completed_at is not None:
+        return study  # another listener or an earlier run routed it
+    study.completed_at = timezone.now()
+    with batch(
+        action=Action.CREATE,
+        object_type="gateway.study",
+        object_id=str(study.pk),
+        event_code=EventCode.PROCEDURE_RECORD,
+        detail={"what": "study routed", "instances": study.instance_count},
+    ):
+        attributes = attributes_of(study, base=base)
+        try:
+            meta = StudyMetadata.from_dicom(attributes, site=study.site)
+            study.exam = exams.record_exam(actor, meta, source=Source.DICOM).exam
+        except ExamError as exc:
+            study.problem = str(exc)
+            study.save()
+            return study
+        study.problem = ""
+        study.save()
+        for deployment in _live_deployments(study.site):
+            _route(actor, study, deployment, attributes)
+    return study
+
+
+def _live_deployments(site: str) -> list[Deployment]:
+    rows = Deployment.objects.filter(status__in=LIVE).select_related("model_version")
+    if site:
+        rows = rows.filter(site=site)
+    return list(rows.order_by("pk"))
+
+
+def _route(actor: Any, study: Study, deployment: Deployment, attributes: dict[str, Any]) -> None:
+    if Route.objects.filter(study=study, deployment=deployment).exists():
+        return  # late images of a routed study: the first decision stands
+    try:
+        criteria = deployment.criteria
+    except CriteriaError as exc:
+        criteria, decision = (
+            Criteria(),
+            routing.Decision(
+                routing.EXCLUDED, "other", (f"the deployment's criteria cannot be applied: {exc}",)
+            ),
+        )
+    else:
+        decision = routing.decide(criteria, attributes)
+    assert study.exam is not None  # noqa: S101 - set by route_study before routing
+    inference = exams.record_inference(actor, study.exam, deployment)
+    if inference.status == Status.RECEIVED:
+        inference = exams.move(
+            actor,
+            inference,
+            decision.outcome,
+            reason_code=decision.reason_code,
+            reason="; ".join(decision.reasons),
+        ).inference
+    Route.objects.create(
+        study=study,
+        deployment=deployment,
+        inference=inference,
+        outcome=decision.outcome,
+        reasons=list(decision.reasons),
+        criteria=criteria.to_dict(),
+    )

@@ -1,0 +1,103 @@
+"""The gateway's spool: where a received DICOM instance is made durable before it is
+acknowledged (docs/gateway.md, "Never losing an acknowledged instance").
+
+A file is written under ``incoming/`` with a random name, fsynced, renamed to its place and
+the folder fsynced, so after a crash a file is either whole in its place or not there at
+all.  Its place is made of hashes only, never of anything the peer sent:
+``instances/<k[:2]>/<k>.<sha256>.dcm`` (one folder level: fewer folders to create and
+fsync per instance) where ``k`` is the keyed hash of the SOP Instance
+UID and ``sha256`` the digest of the dataset as the peer sent it.  The same instance sent
+again lands on the same path (nothing is written twice); the same UID with other bytes gets
+a path of its own (nothing is ever overwritten).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from radgov.core import config
+
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+PREAMBLE = b"\x00" * 128 + b"DICM"
+
+
+@dataclass(frozen=True)
+class Stored:
+    file_ref: str  # relative to the spool's root
+    sha256: str  # of the dataset as the peer sent it
+    size: int  # bytes of the dataset as sent
+    written: bool  # False: the same bytes were already in place
+
+
+def root() -> Path:
+    return config.data_dir() / "spool"
+
+
+def place(uid_key: str, sha256: str) -> str:
+    """The relative path of an instance; only hexadecimal digests go into it."""
+    if not (_HEX.match(uid_key) and _HEX.match(sha256)):
+        raise ValueError("a spool path is made of two SHA-256 hex digests")
+    return f"instances/{uid_key[:2]}/{uid_key}.{sha256}.dcm"
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _folders(base: Path, relative: Path) -> None:
+    """Make the folders of ``relative`` under ``base``; each new one is fsynced into its
+    parent, so the rename that follows survives a crash."""
+    if not base.is_dir():
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    current = base
+    for part in relative.parts:
+        current = current / part
+        if not current.is_dir():
+            current.mkdir(mode=0o700, exist_ok=True)
+            _fsync_dir(current.parent)
+
+
+def write(uid_key: str, meta: bytes, dataset: bytes, *, base: Path | None = None) -> Stored:
+    """Make ``meta`` (the encoded File Meta Information) and ``dataset`` durable as one
+    Part 10 file; returns where, and whether it was written or already there."""
+    base = base or root()
+    sha256 = hashlib.sha256(dataset).hexdigest()
+    ref = place(uid_key, sha256)
+    target = base / ref
+    if target.is_file():
+        return Stored(ref, sha256, len(dataset), written=False)
+    _folders(base, Path("incoming"))
+    _folders(base, Path(ref).parent)
+    temporary = base / "incoming" / f"{secrets.token_hex(16)}.part"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(PREAMBLE)
+            fh.write(meta)
+            fh.write(dataset)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+    return Stored(ref, sha256, len(dataset), written=True)
+
+
+def path_of(file_ref: str, *, base: Path | None = None) -> Path:
+    """The file of a recorded ``file_ref`` (refused if it would leave the spool)."""
+    base = (base or root()).resolve()
+    found = (base / file_ref).resolve()
+    if base not in found.parents:
+        raise ValueError("file_ref: outside the spool")
+    return found

@@ -1,0 +1,128 @@
+"""Gateway test data: a registered DICOM peer, live deployments with criteria, and small CT
+instances (8 x 8 pixels) built with pydicom."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pynetdicom.dsutils import encode, encode_file_meta
+
+from radgov.core import machines
+from radgov.core.services import service
+from radgov.gateway import services
+from radgov.inventory.models import Deployment, ModelVersion, Product, VendorCompany
+
+SITE = "Main Hospital CT"
+STUDY = "1.2.826.0.1.3680043.10.99.8001"
+MRN = "MRN-CANARY-GW3X9"
+
+
+def ct(sop_uid: str, *, study: str = STUDY, **changes: Any) -> Dataset:
+    ds = Dataset()
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = sop_uid
+    ds.StudyInstanceUID = study
+    ds.SeriesInstanceUID = study + ".1"
+    ds.PatientID = MRN
+    ds.PatientName = "CANARY^GATEWAY"
+    ds.AccessionNumber = "ACC-GW-1"
+    ds.StudyDate, ds.StudyTime = "20260301", "101500"
+    ds.Modality, ds.BodyPartExamined = "CT", "HEAD"
+    ds.Manufacturer, ds.StationName = "SIEMENS", "CTMAIN1"
+    ds.ProtocolName = "HEAD ROUTINE"
+    ds.SliceThickness, ds.KVP = "5", "120"
+    ds.PatientAge, ds.PatientSex = "067Y", "F"
+    ds.Rows = ds.Columns = 8
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+    ds.SamplesPerPixel, ds.PixelRepresentation = 1, 0
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.PixelData = np.arange(64, dtype=np.uint16).tobytes()
+    for keyword, value in changes.items():
+        setattr(ds, keyword, value)
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    return ds
+
+
+def as_sent(ds: Dataset) -> bytes:
+    """The dataset as a peer sends it (Explicit VR Little Endian, no file meta)."""
+    encoded = encode(ds, is_implicit_vr=False, is_little_endian=True)
+    assert encoded is not None
+    return encoded
+
+
+def store(peer: Any, ds: Dataset, spool: Path, **kwargs: Any) -> services.Received:
+    """What the listener does with a C-STORE, as the peer (without the socket)."""
+    with machines.acting_as(peer, channel="dicom", client_address="127.0.0.1"):
+        return _store(peer, ds, spool, **kwargs)
+
+
+def _store(peer: Any, ds: Dataset, spool: Path, **kwargs: Any) -> services.Received:
+    return services.store_instance(
+        peer,
+        calling_ae=peer.ae_title,
+        study_uid=str(ds.StudyInstanceUID),
+        sop_uid=str(ds.SOPInstanceUID),
+        sop_class_uid=str(ds.SOPClassUID),
+        transfer_syntax_uid=ExplicitVRLittleEndian,
+        meta=encode_file_meta(ds.file_meta),
+        dataset=kwargs.pop("dataset", None) or as_sent(ds),
+        site=kwargs.pop("site", SITE),
+        base=spool,
+    )
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the kernel's choice, so xdist workers never collide)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def new_uid() -> str:
+    return generate_uid(prefix="1.2.826.0.1.3680043.10.99.")
+
+
+@pytest.fixture(autouse=True)
+def _quick_passwords(settings: Any) -> None:
+    """Accounts are made here by the handful; their password hashing is not under test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def spool(tmp_path: Path) -> Path:
+    return tmp_path / "spool"
+
+
+@pytest.fixture
+def peer(db: Any) -> Any:
+    return machines.register(
+        None,
+        kind="dicom_peer",
+        name="dicom:CT_MAIN",
+        ae_title="CT_MAIN",
+        address="127.0.0.1",
+        grants=["gateway.store"],
+    )
+
+
+@service
+def deployment(
+    name: str, criteria: dict[str, Any], *, status: str = "deployed", site: str = SITE
+) -> Deployment:
+    company, _ = VendorCompany.objects.get_or_create(name=f"{name} Inc")
+    product = Product.objects.create(
+        company=company, name=name, category="cadt", regulatory_pathway="fda_510k"
+    )
+    version = ModelVersion.objects.create(product=product, version="1.0")
+    return Deployment.objects.create(
+        model_version=version, site=site, status=status, inclusion_criteria=criteria
+    )

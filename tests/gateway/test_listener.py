@@ -1,0 +1,127 @@
+"""The whole loop over real sockets: dcmtk's storescu sends a small CT study from a
+registered peer (stored, acknowledged, the SHA-256 of what was sent); it is routed to the
+deployment whose criteria admit it and excluded from the other; sent to the simulated model
+node, whose SR comes back through the same listener; the study's page shows received ->
+queued -> sent -> inferred with the score.  An unregistered calling AE title is rejected
+with a security alert.  Free ports (so per xdist worker), servers always shut down."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from pydicom.filereader import read_preamble
+
+from radgov.core import machines
+from radgov.core.context import ActingContext, acting_as
+from radgov.core.models import AuditEntry
+from radgov.core.roles import Role
+from radgov.exams.models import Inference
+from radgov.gateway import delivery, services
+from radgov.gateway.demo_node import DemoNode
+from radgov.gateway.listener import Listener
+from radgov.gateway.models import Association, Instance
+from tests.factories import client_for, make_user
+from tests.gateway.conftest import SITE, ct, deployment, free_port, new_uid
+
+pytestmark = [pytest.mark.peer("storescu"), pytest.mark.django_db(transaction=True)]
+
+
+def storescu(port: int, calling: str, files: list[Path]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - dcmtk's storescu, our arguments
+        ["storescu", "-aet", calling, "-aec", "RADGOV", "127.0.0.1", str(port), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def dataset_bytes(path: Path) -> bytes:
+    """The dataset of a Part 10 file, after its File Meta Information."""
+    data = path.read_bytes()
+    group_length = int.from_bytes(data[140:144], "little")  # (0002,0000) UL, explicit VR
+    return data[144 + group_length :]
+
+
+def test_storescu_sends_a_study_that_is_stored_acknowledged_and_routed(tmp_path) -> None:
+    machines.register(
+        None,
+        kind="dicom_peer",
+        name="dicom:CT_MAIN",
+        ae_title="CT_MAIN",
+        address="127.0.0.1",
+        grants=["gateway.store"],
+    )
+    machines.register(
+        None,
+        kind="dicom_peer",
+        name="dicom:DEMO_AI",
+        ae_title="DEMO_AI",
+        address="127.0.0.1",
+        grants=["gateway.store"],
+    )
+    head = deployment("HeadTriage", {"modalities": ["CT"], "body_parts": ["HEAD"]})
+    deployment("ChestNodule", {"body_parts": ["CHEST"]})
+    files = []
+    for n in range(3):
+        path = tmp_path / f"ct{n}.dcm"
+        ct(new_uid()).save_as(path, enforce_file_format=True)
+        with path.open("rb") as fh:
+            read_preamble(fh, force=False)  # a Part 10 file, as a modality writes it
+        files.append(path)
+    spool = tmp_path / "spool"
+    server = Listener(port=free_port(), base=spool, site=SITE)
+    node = DemoNode(port=free_port(), reply_port=server.port)
+    server.start()
+    node.start()
+    try:
+        sent = storescu(server.port, "CT_MAIN", files)
+        refused = storescu(server.port, "STRANGER", files[:1])
+        later = timezone.now() + dt.timedelta(seconds=31)
+        [study] = services.complete_quiet_studies(now=later, quiet_seconds=30, base=spool)
+        with acting_as(ActingContext(channel="cli")):
+            delivery.set_endpoint(None, head, ae_title="DEMO_AI", host="127.0.0.1", port=node.port)
+        [route] = delivery.send_queued(base=spool)
+        assert node.answered.acquire(timeout=20), "the simulated node did not answer"
+    finally:
+        node.stop()
+        server.stop()
+    assert sent.returncode == 0, sent.stderr
+    assert refused.returncode != 0 and "Rejected" in refused.stderr + refused.stdout
+    stored = {i.sha256 for i in Instance.objects.filter(is_result=False)}
+    assert stored == {hashlib.sha256(dataset_bytes(p)).hexdigest() for p in files}
+    assert all((spool / i.file_ref).is_file() for i in Instance.objects.all())
+    log = {(a.calling_ae, a.accepted): a for a in Association.objects.all()}
+    assert (log["CT_MAIN", True].stored, log["CT_MAIN", True].ended) == (3, "released")
+    assert log["STRANGER", False].reason.startswith("not a registered DICOM peer")
+    admin = client_for(make_user("gw-admin", role=Role.ADMINISTRATOR))
+    listed = admin.get(reverse("gateway:associations")).content.decode()
+    assert "STRANGER" in listed and "dicom:CT_MAIN" in listed
+    alert = AuditEntry.objects.get(event_code="110113")
+    assert (alert.detail["calling_ae"], alert.outcome, alert.channel) == (
+        "STRANGER",
+        "failure",
+        "dicom",
+    )
+    assert study.instance_count == 3 and route.sent_at is not None
+    excluded = Inference.objects.get(status="excluded")
+    assert "BodyPartExamined 'HEAD' is not one of CHEST" in excluded.reason
+    inferred = Inference.objects.get(deployment=head)
+    assert inferred.status == "inferred" and 0 <= inferred.score < 0.5  # dark 8x8 images
+    assert [c.to_status for c in inferred.history.all()] == [
+        "received",
+        "queued",
+        "sent",
+        "inferred",
+    ]
+    page = client_for(make_user("gw-reader", role=Role.PHYSICIAN)).get(
+        reverse("exams:study", args=[study.exam_id])
+    )
+    text = page.content.decode()
+    assert page.status_code == 200 and "Inferred" in text and f"{inferred.score:g}"[:4] in text

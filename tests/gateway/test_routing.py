@@ -1,0 +1,136 @@
+"""Study assembly and routing: a study is complete after the quiet period (a clock the test
+moves, nothing sleeps), then each live deployment of its site gets it queued, excluded or
+rejected, with every criterion missed in words; a second run and late images change
+nothing already decided."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from radgov.core.models import AuditEntry
+from radgov.dicom.criteria import Criteria
+from radgov.exams.models import Exam, Inference
+from radgov.gateway import routing, services
+from radgov.gateway.models import Route, Study
+from tests.gateway.conftest import MRN, STUDY, ct, deployment, new_uid, store
+
+QUIET = 30.0
+
+
+def later(seconds: float) -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def models(db):  # type: ignore[no-untyped-def]
+    return {
+        "head": deployment("HeadTriage", {"modalities": ["CT"], "body_parts": ["HEAD"]}),
+        "chest": deployment("ChestNodule", {"modalities": ["CT"], "body_parts": ["CHEST"]}),
+        "thin": deployment(
+            "ThinSlice", {"body_parts": ["HEAD"], "max_slice_thickness_mm": 3, "min_kvp": 100}
+        ),
+        "approved": deployment("NotLive", {}, status="approved"),
+        "elsewhere": deployment("OtherSite", {}, site="Clinic MRI"),
+    }
+
+
+def test_a_study_is_routed_only_after_the_quiet_period(peer, spool, models) -> None:
+    store(peer, ct(new_uid()), spool)
+    store(peer, ct(new_uid()), spool)
+    assert services.complete_quiet_studies(now=later(QUIET - 5), quiet_seconds=QUIET) == []
+    assert not Exam.objects.exists()
+    [study] = services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)
+    assert study.completed_at is not None and study.instance_count == 2
+
+
+def test_each_live_deployment_of_the_site_gets_a_decision_with_its_reasons(
+    peer, spool, models
+) -> None:
+    store(peer, ct(new_uid()), spool)
+    [study] = services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)
+    exam = Exam.objects.get()
+    assert study.exam == exam and (exam.modality, exam.body_part, exam.source) == (
+        "CT",
+        "HEAD",
+        "dicom",
+    )
+    by_name = {i.deployment.model_version.product.name: i for i in Inference.objects.all()}
+    assert sorted(by_name) == ["ChestNodule", "HeadTriage", "ThinSlice"]  # live, this site
+    head, chest, thin = by_name["HeadTriage"], by_name["ChestNodule"], by_name["ThinSlice"]
+    assert (head.status, head.reason_code) == ("queued", "")
+    assert (chest.status, chest.reason_code) == ("excluded", "criteria_not_met")
+    assert "BodyPartExamined 'HEAD' is not one of CHEST" in chest.reason
+    assert (thin.status, thin.reason_code) == ("rejected", "slice_thickness")
+    assert "SliceThickness 5 mm is above the maximum 3 mm" in thin.reason
+    assert [c.to_status for c in thin.history.all()] == ["received", "rejected"]
+    assert thin.history.last().actor_name == "task:gateway.route"
+    routes = {r.deployment_id: r for r in Route.objects.all()}
+    assert routes[models["chest"].pk].reasons == ["BodyPartExamined 'HEAD' is not one of CHEST"]
+    assert routes[models["head"].pk].outcome == "queued" and routes[models["head"].pk].reasons == []
+    assert routes[models["thin"].pk].criteria["max_slice_thickness_mm"] == 3
+    entry = AuditEntry.objects.get(object_type="gateway.study")
+    assert (entry.event_code, entry.actor_name, entry.object_id) == (
+        "110111",
+        "task:gateway.route",
+        str(study.pk),
+    )
+    assert entry.detail["batch"]["count"] >= 10 and MRN not in entry.detail_json
+
+
+def test_routing_again_and_late_images_change_no_decision(peer, spool, models) -> None:
+    store(peer, ct(new_uid()), spool)
+    services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)
+    assert services.route_study(None, Study.objects.get().pk, base=spool).completed_at
+    store(peer, ct(new_uid()), spool)  # a late image reopens the study
+    assert Study.objects.get().completed_at is None
+    services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)
+    assert Route.objects.count() == 3 and Inference.objects.count() == 3
+    assert Study.objects.get().instance_count == 2 and Study.objects.get().completed_at
+
+
+@pytest.mark.filterwarnings("ignore:Invalid value for VR CS")
+def test_a_study_the_exams_services_refuse_is_kept_with_the_problem(peer, spool, models) -> None:
+    store(peer, ct(new_uid(), study="1.2.3", Modality="C*T"), spool)
+    [study] = services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)
+    assert study.exam is None and "modality" in study.problem
+    assert not Inference.objects.exists() and STUDY not in study.problem
+
+
+@pytest.mark.parametrize(
+    ("criteria", "attributes", "expected"),
+    [
+        ({}, {}, ("queued", "")),
+        (
+            {"modalities": ["MR"], "max_kvp": 100},
+            {"Modality": "CT", "KVP": "120"},
+            ("excluded", "criteria_not_met"),
+        ),
+        ({"max_kvp": 100}, {"KVP": "120"}, ("rejected", "kvp")),
+        ({"contrast": "yes"}, {"Modality": "CT"}, ("rejected", "contrast")),
+        (
+            {"min_slice_thickness_mm": 1, "max_kvp": 100},
+            {"KVP": "140"},
+            ("rejected", "slice_thickness"),
+        ),
+    ],
+)
+def test_who_the_model_is_for_excludes_and_how_it_was_acquired_rejects(
+    criteria, attributes, expected
+) -> None:
+    decision = routing.decide(Criteria.from_dict(criteria), attributes)
+    assert (decision.outcome, decision.reason_code) == expected
+    assert bool(decision.reasons) == (expected[0] != "queued")
+
+
+def test_a_study_whose_files_are_elsewhere_waits_and_the_others_are_routed(
+    peer, spool, models
+) -> None:
+    away = store(peer, ct(new_uid(), study=STUDY + ".9"), spool).instance
+    (spool / away.file_ref).unlink()  # received by another machine's listener
+    store(peer, ct(new_uid()), spool)
+    routed = services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)
+    assert [s.pk for s in routed] == [Study.objects.get(instance_count=1, pk__gt=away.study_id).pk]
+    assert Study.objects.get(pk=away.study_id).completed_at is None  # tried again next pass
