@@ -1,0 +1,53 @@
+"""How long each data class is kept: the defaults a US practice starts from, and the policy in
+force (a ``RetentionPolicy`` row once the compliance role changed the default).
+
+Defaults (docs/retention.md): exam records and AI results seven years, the span most US
+states ask of adult medical records (several ask more: set yours); AI result objects the same;
+de-identification job inputs and outputs one year.  The audit trail is not a purge class: it is
+kept whole (HIPAA asks six years of its documentation, 45 CFR 164.316(b)(2)).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from radgov.compliance.models.retention import DataClass, RetentionPolicy
+
+
+@dataclass(frozen=True)
+class Policy:
+    data_class: str
+    days: int
+    legal_minimum_days: int
+    note: str
+    changed: bool  # False: the default
+
+    @property
+    def label(self) -> str:
+        return str(DataClass(self.data_class).label)
+
+    def cutoff(self, now: dt.datetime | None = None) -> dt.datetime:
+        """Data dated before this is past its retention."""
+        return (now or timezone.now()) - dt.timedelta(days=self.days)
+
+
+DEFAULTS: dict[str, tuple[int, str]] = {
+    DataClass.EXAMS: (7 * 365 + 2, "seven years, as most US states ask of adult records"),
+    DataClass.RESULT_OBJECTS: (7 * 365 + 2, "as long as the exam record they belong to"),
+    DataClass.DEID_JOBS: (365, "one year; the output is de-identified, the input is PHI"),
+}
+
+
+def policy(data_class: str) -> Policy:
+    row = RetentionPolicy.objects.filter(data_class=data_class).first()
+    if row is not None:
+        return Policy(row.data_class, row.days, row.legal_minimum_days, row.note, True)
+    days, note = DEFAULTS[DataClass(data_class)]
+    return Policy(str(data_class), days, 0, note, False)
+
+
+def policies() -> list[Policy]:
+    return [policy(c) for c in DataClass.values]

@@ -1,0 +1,172 @@
+"""Retention policies, legal holds and the purge (docs/retention.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from radgov.compliance import purge
+from radgov.compliance import retention_services as rs
+from radgov.compliance.models import PurgeRun
+from radgov.core.audit.verify import verify_trail
+from radgov.core.models import AuditEntry
+from radgov.core.roles import Role
+from radgov.core.services import service
+from radgov.exams import services as exams
+from radgov.exams.models import Exam, Inference, ResultObject, StatusChange
+from tests.exams.conftest import head_ct, make_deployment
+from tests.factories import make_user
+
+OLD = dt.datetime(2012, 5, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _quick_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def officer(db: Any) -> Any:
+    return make_user("privacy-officer", role=Role.COMPLIANCE)
+
+
+@service
+def _age_results(days: int) -> None:
+    ResultObject.objects.update(received_at=timezone.now() - dt.timedelta(days=days))
+
+
+@pytest.fixture
+def aged(data_dir: Path, db: Any) -> dict[str, Any]:
+    """Three exams from 2012 with an inference each, a result file for each; one recent."""
+    keeper = make_user("ret-informatics", role=Role.INFORMATICS)
+    deployment = make_deployment(keeper, "NeuroTriage ICH", "Main Hospital CT")
+    exam_list = []
+    for n in range(4):
+        when = OLD if n < 3 else timezone.now()
+        exam = exams.record_exam(
+            keeper,
+            head_ct(
+                uid=f"1.2.3.{n}",
+                patient_id=f"MRN{n}",
+                accession_number=f"A{n}",
+                study_datetime=when.isoformat(),
+            ),
+            source="api",
+        ).exam
+        inference = exams.record_inference(keeper, exam, deployment)
+        exams.move(keeper, inference, "sent")
+        ref = f"results/{n}/sr.dcm"
+        (data_dir / "spool" / "results" / str(n)).mkdir(parents=True)
+        (data_dir / "spool" / ref).write_bytes(b"DICM")
+        exams.add_result_object(
+            keeper, inference, kind="SR", sop_instance_uid=f"1.2.3.{n}.9", file_ref=ref
+        )
+        exam_list.append(exam)
+    return {"exams": exam_list, "deployment": deployment, "data": data_dir}
+
+
+def test_a_dry_run_lists_the_purge_removes_all_but_the_held_and_the_trail_verifies(
+    aged: dict[str, Any], officer: Any
+) -> None:
+    held_exam = aged["exams"][0]
+    rs.place_hold(officer, scope="exam", exam_id=held_exam.pk, reason="litigation 2026-CV-114")
+
+    out = StringIO()
+    call_command("purge", "--dry-run", stdout=out)
+    assert "Exam records" in out.getvalue()
+    expired = {e.data_class: (e.expired, e.held) for e in purge.plan()}
+    assert expired["exams"] == (3, 1)
+    assert Exam.objects.count() == 4  # the dry run changed nothing
+    assert AuditEntry.objects.filter(detail_json__contains='"dry_run":true').count() == 1
+
+    call_command("purge", stdout=StringIO())
+    remaining = set(Exam.objects.values_list("pk", flat=True))
+    assert remaining == {held_exam.pk, aged["exams"][3].pk}
+    assert (
+        Inference.objects.count() == 2
+        and StatusChange.objects.filter(inference__exam__in=remaining).exists()
+    )
+    spool = aged["data"] / "spool" / "results"
+    assert sorted(p.name for p in spool.iterdir() if any(p.iterdir())) == ["0", "3"]
+    # every remaining row points at a file that exists
+    for ref in ResultObject.objects.values_list("file_ref", flat=True):
+        assert (aged["data"] / "spool" / ref).exists()
+
+    run = PurgeRun.objects.get()
+    assert run.status == "done" and run.removed == {"exams": 2} and run.held["exams"] == 1
+    entry = AuditEntry.objects.filter(event_code="110105").get()
+    assert entry.detail == {"data_class": "exams", "removed": 2, "files": 2}
+    assert "MRN" not in entry.detail_json
+    assert verify_trail(record_use=False).ok
+
+
+def test_holds_by_patient_deployment_and_dates_cover_their_exams(
+    aged: dict[str, Any], officer: Any
+) -> None:
+    first, second, third, _ = aged["exams"]
+    rs.place_hold(officer, scope="patient", patient_pseudonym=first.patient.pseudonym, reason="m1")
+    rs.place_hold(
+        officer,
+        scope="dates",
+        starts_on=dt.date(2012, 5, 1),
+        ends_on=dt.date(2012, 5, 1),
+        reason="m2",
+    )
+    assert {e.data_class: e.held for e in purge.plan()}["exams"] == 3
+    hold = rs.place_hold(
+        officer, scope="deployment", deployment_id=aged["deployment"].pk, reason="m3"
+    )
+    rs.release_hold(officer, hold, reason="settled")
+    with pytest.raises(rs.RetentionError, match="already released"):
+        rs.release_hold(officer, hold, reason="again")
+    purge.purge(officer, started_by="test")
+    assert Exam.objects.count() == 4  # the date range holds all three old exams
+
+
+def test_a_purge_killed_after_its_rows_went_resumes_and_deletes_their_files(
+    aged: dict[str, Any], officer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What SIGKILL between the commit and the file deletion leaves: no rows, the files listed
+    in the run.  No remaining row points at a missing file; the next run deletes them."""
+    _age_results(8 * 365)
+
+    def killed(paths: list[str]) -> None:
+        raise KeyboardInterrupt  # the process dies here, after the rows' commit
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(purge, "delete_files", killed)
+        purge.purge(officer, started_by="test")
+    run = PurgeRun.objects.get()
+    assert run.status == "running" and len(run.pending_files) == 3
+    for ref in ResultObject.objects.values_list("file_ref", flat=True):
+        assert (aged["data"] / "spool" / ref).exists()
+    for name in run.pending_files:
+        assert (aged["data"] / name).exists()  # not deleted yet: nothing points at them
+
+    run = purge.purge(officer, started_by="test")
+    assert run.attempt == 2 and run.status == "done" and run.pending_files == []
+    left = [
+        n for n in range(4) if (aged["data"] / "spool" / "results" / str(n) / "sr.dcm").exists()
+    ]
+    assert left == [], (left, run.removed, run.files_deleted)
+    assert ResultObject.objects.count() == 0
+
+
+def test_a_policy_shorter_than_the_legal_minimum_is_refused_and_changes_nothing(
+    officer: Any,
+) -> None:
+    rs.set_policy(officer, "exams", days=3650, legal_minimum_days=3650, note="state law")
+    with pytest.raises(rs.RetentionError, match="legal minimum of 3650 days"):
+        rs.set_policy(officer, "exams", days=30)
+    from radgov.compliance.retention import policy
+
+    assert policy("exams").days == 3650
+    other = make_user("ret-physician", role=Role.PHYSICIAN)
+    with pytest.raises(rs.RetentionError, match="only the compliance role"):
+        rs.set_policy(other, "exams", days=4000)
