@@ -23,8 +23,9 @@ class RetentionError(ValueError):
 
 
 def require_compliance(actor: Any) -> None:
+    """Retention, legal holds, access cases and incidents are the privacy officer's."""
     if getattr(actor, "role", None) != Role.COMPLIANCE or not getattr(actor, "is_active", False):
-        raise RetentionError("only the compliance role sets retention and legal holds")
+        raise RetentionError("only the compliance role (the privacy officer) may do this")
 
 
 @service
