@@ -19,10 +19,7 @@ from radgov.exams.services import Event
 from tests.exams.conftest import head_ct
 from tests.factories import make_user
 
-
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = pytest.mark.usefixtures("quick_passwords")
 
 
 @pytest.fixture
@@ -52,10 +49,9 @@ def _exam_ids() -> list[int]:
 
 
 def test_a_user_reading_300_exams_at_night_opens_a_case_that_becomes_an_incident(
-    db: Any, night: None
+    officer: Any, night: None
 ) -> None:
     snoop = make_user("night-reader", role=Role.PHYSICIAN)
-    officer = make_user("privacy-officer", role=Role.COMPLIANCE)
     ids = studies(300)
     for start in range(0, 300, 100):  # three list pages of a hundred
         exams_audit.read_exams(snoop, ids[start : start + 100], what="worklist", total=300)
@@ -97,8 +93,7 @@ def test_reads_below_the_thresholds_open_nothing_and_bad_hours_are_named(
         detect.detect(timezone.localdate())
 
 
-def test_not_a_breach_needs_the_four_factors_and_notices_follow_a_breach(db: Any) -> None:
-    officer = make_user("privacy-officer", role=Role.COMPLIANCE)
+def test_not_a_breach_needs_the_four_factors_and_notices_follow_a_breach(officer: Any) -> None:
     now = timezone.now()
     incident = incidents.open_incident(
         officer,

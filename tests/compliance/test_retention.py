@@ -25,15 +25,7 @@ from tests.factories import make_user
 
 OLD = dt.datetime(2012, 5, 1, 9, 0, tzinfo=dt.UTC)
 
-
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def officer(db: Any) -> Any:
-    return make_user("privacy-officer", role=Role.COMPLIANCE)
+pytestmark = pytest.mark.usefixtures("quick_passwords")
 
 
 @service
