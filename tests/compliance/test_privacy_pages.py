@@ -62,6 +62,8 @@ def test_a_case_becomes_an_incident_whose_deadline_is_shown_and_printed(officer:
     page = client.get(f"/compliance/incidents/{incident.pk}/")
     due = (timezone.localdate() + dt.timedelta(days=60)).isoformat()
     assert due.encode() in page.content and b"164.404(b)" in page.content
+    listed = client.get("/compliance/incidents/")
+    assert b"individuals: " + due.encode() in listed.content
     pdf = client.get(f"/compliance/incidents/{incident.pk}/record.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     physician = client_for(make_user("pages-physician", role=Role.PHYSICIAN))

@@ -141,9 +141,15 @@ def case(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "compliance/incidents.html", {"incidents": Incident.objects.all()[:LIST_MAX]}
-    )
+    """Each incident with its next notice still owed (none once decided not a breach)."""
+    rows = []
+    for found in Incident.objects.all()[:LIST_MAX]:
+        owed = [d for d in _deadlines(found) if d.done_on is None]
+        if found.decision == Incident.Decision.NOT_BREACH:
+            owed = []
+        rows.append((found, min(owed, key=lambda d: d.due) if owed else None))
+    context = {"rows": rows, "today": timezone.localdate()}
+    return render(request, "compliance/incidents.html", context)
 
 
 def _deadlines(incident: Incident) -> list[clocks.Deadline]:

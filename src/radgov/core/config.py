@@ -107,6 +107,28 @@ SETTINGS: dict[str, Setting] = {
             "the conformance audit fails IV.A.5 when the governance group has not met within this many months",
         ),
         Setting(
+            "RADGOV_WEB_NETWORKS",
+            "",
+            "comma-separated address ranges (CIDR) the web application and the API answer; "
+            "empty: any",
+        ),
+        Setting(
+            "RADGOV_API_NETWORKS",
+            "",
+            "address ranges (CIDR) from which an API token or machine credential is accepted; "
+            "empty: any",
+        ),
+        Setting(
+            "RADGOV_DICOM_NETWORKS",
+            "",
+            "address ranges (CIDR) the DICOM listener accepts associations from; empty: any",
+        ),
+        Setting(
+            "RADGOV_MLLP_NETWORKS",
+            "",
+            "address ranges (CIDR) the MLLP listener accepts connections from; empty: any",
+        ),
+        Setting(
             "RADGOV_WORKING_HOURS",
             "07:00-19:00",
             "the practice's working hours (local time); patient records read outside them count "
