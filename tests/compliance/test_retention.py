@@ -162,3 +162,47 @@ def test_a_policy_shorter_than_the_legal_minimum_is_refused_and_changes_nothing(
     other = make_user("ret-physician", role=Role.PHYSICIAN)
     with pytest.raises(rs.RetentionError, match="only the compliance role"):
         rs.set_policy(other, "exams", days=4000)
+
+
+def _checkpointed_entries(n: int) -> Any:
+    from radgov.core.audit import record
+    from radgov.core.audit.checkpoint import make_checkpoint
+
+    for i in range(n):
+        record(action="execute", object_type="test.step", object_id=str(i))
+    return make_checkpoint()
+
+
+def test_the_audit_trail_is_pruned_to_a_signed_checkpoint_and_still_verifies(
+    officer: Any, data_dir: Path
+) -> None:
+    from radgov.core.audit import prune
+
+    _checkpointed_entries(5)
+    second = _checkpointed_entries(5)
+    later = timezone.now() + dt.timedelta(days=8 * 365)
+    hold = rs.place_hold(officer, scope="dates", starts_on=dt.date(2001, 1, 1), reason="m")
+    run = purge.purge(officer, started_by="test", now=later)
+    assert prune.first_kept() == 1 and run.held["audit_trail"] >= second.seq  # held: kept
+    rs.release_hold(officer, hold, reason="settled")
+    run = purge.purge(officer, started_by="test", now=later)
+    newest = prune.prunable(later)  # nothing left to prune up to the newest checkpoint
+    assert newest is None or newest.seq < prune.first_kept()
+    assert run.removed["audit_trail"] == prune.first_kept() - 1 >= second.seq
+    report = verify_trail(record_use=False)
+    assert report.ok, report.summary()
+    assert f"({prune.first_kept()}.." in report.summary()
+
+    # a prefix removed without a prune entry is a gap, even at a signed checkpoint
+    from django.db import models
+
+    more = _checkpointed_entries(3)
+    _checkpointed_entries(1)
+    models.QuerySet(AuditEntry).filter(seq__lte=more.seq).delete()
+    report = verify_trail(record_use=False)
+    assert not report.ok and "no prune entry records their removal" in report.summary()
+
+
+def test_the_audit_trail_keeps_six_years_whatever_the_policy(officer: Any) -> None:
+    with pytest.raises(rs.RetentionError, match="2191 days.*45 CFR 164.316"):
+        rs.set_policy(officer, "audit_trail", days=365, legal_minimum_days=0)

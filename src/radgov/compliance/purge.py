@@ -4,7 +4,9 @@
 dry run.  ``purge()`` removes it in chunks.  Each chunk is one service: the rows go (each
 deletion audited by the core) and the files they pointed at are written into the run's
 ``pending_files`` in the same transaction; the files are deleted after the commit, then the
-list is emptied.  A run stopped anywhere (even SIGKILL) leaves either the rows with their
+list is emptied.  The audit trail goes last, up to the newest signed checkpoint past its
+retention (``radgov.core.audit.prune``, which keeps the trail verifiable), and not at all
+while any legal hold is active.  A run stopped anywhere (even SIGKILL) leaves either the rows with their
 files, or no rows and the list naming the files; the next ``purge()`` resumes that run and
 deletes the listed files first.  Each class's removal is one more audit entry with the DICOM
 event code 110105 (DICOM Study Deleted) and the counts, never an identifier.
@@ -25,11 +27,13 @@ from radgov.compliance.models import DeidJob, LegalHold, PurgeRun
 from radgov.compliance.models.retention import DataClass
 from radgov.compliance.retention import policy
 from radgov.core import config
-from radgov.core.audit import Action, EventCode, record
+from radgov.core.audit import Action, EventCode, prune, record
+from radgov.core.models import AuditEntry
 from radgov.core.services import service
 from radgov.exams.models import Exam, Inference, ResultObject
 
 CHUNK = 200  # rows of one class per transaction
+ROW_CLASSES = (DataClass.EXAMS, DataClass.RESULT_OBJECTS, DataClass.DEID_JOBS)
 SPOOL = "spool"  # result objects' file_ref is relative to DATA_DIR/spool
 
 
@@ -123,10 +127,16 @@ def plan(now: dt.datetime | None = None) -> list[Expired]:
     """Per data class: how much is past its retention, and how much of it is held."""
     holds = _holds()
     found = []
-    for data_class in DataClass.values:
+    for data_class in ROW_CLASSES:
         p = policy(data_class)
         expired, held = _querysets(data_class, p.cutoff(now), holds)
         found.append(Expired(data_class, p.label, p.days, expired.count(), held.count()))
+    p = policy(DataClass.AUDIT_TRAIL)
+    checkpoint = prune.prunable(p.cutoff(now))
+    entries = 0
+    if checkpoint is not None:
+        entries = AuditEntry.objects.filter(seq__lte=checkpoint.seq).count()
+    found.append(Expired(p.data_class, p.label, p.days, entries, entries if holds else 0))
     return found
 
 
@@ -160,7 +170,7 @@ def purge(
         delete_files(run.pending_files)
         _files_done(actor, run.pk)
     holds = _holds()
-    for data_class in DataClass.values:
+    for data_class in ROW_CLASSES:
         cutoff = policy(data_class).cutoff(now)
         expired, held = _querysets(data_class, cutoff, holds)
         while True:
@@ -175,7 +185,27 @@ def purge(
             if progress is not None:
                 progress(data_class, len(ids))
         _held_count(actor, run.pk, data_class, held.count())
+    _prune_audit_trail(actor, run.pk, bool(holds), now)
     return _finish(actor, run.pk)
+
+
+def _prune_audit_trail(actor: Any, run_id: int, held: bool, now: dt.datetime | None) -> None:
+    checkpoint = prune.prunable(policy(DataClass.AUDIT_TRAIL).cutoff(now))
+    if checkpoint is None:
+        return
+    if held:
+        count = AuditEntry.objects.filter(seq__lte=checkpoint.seq).count()
+        _held_count(actor, run_id, DataClass.AUDIT_TRAIL, count)
+        return
+    removed = prune.prune(checkpoint, actor=actor)
+    _audit_removed(actor, run_id, removed)
+
+
+@service
+def _audit_removed(actor: Any, run_id: int, removed: int) -> None:
+    run = PurgeRun.objects.select_for_update().get(pk=run_id)
+    run.removed = {**run.removed, DataClass.AUDIT_TRAIL: removed}
+    run.save(update_fields=["removed"])
 
 
 @service

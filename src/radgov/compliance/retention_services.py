@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from radgov.compliance.models import LegalHold, RetentionPolicy
 from radgov.compliance.models.retention import DataClass
-from radgov.compliance.retention import policy
+from radgov.compliance.retention import FLOORS, policy
 from radgov.core.models import PatientIdentity
 from radgov.core.roles import Role
 from radgov.core.services import service
@@ -42,6 +42,12 @@ def set_policy(
     minimum = current.legal_minimum_days if legal_minimum_days is None else legal_minimum_days
     if days < 1 or minimum < 0:
         raise RetentionError("days must be at least 1 and the legal minimum at least 0")
+    floor, basis = FLOORS.get(data_class, (0, ""))
+    if days < floor:
+        raise RetentionError(
+            f"{days} days is shorter than the {floor} days radgov keeps "
+            f"{DataClass(data_class).label} at least ({basis}); nothing was changed"
+        )
     if days < minimum:
         raise RetentionError(
             f"{days} days is shorter than the legal minimum of {minimum} days the practice set "

@@ -22,6 +22,7 @@ class DataClass(models.TextChoices):
     EXAMS = "exams", "Exam records and AI results (inferences, status history, outputs)"
     RESULT_OBJECTS = "result_objects", "AI result objects (DICOM SR, SEG, SC files)"
     DEID_JOBS = "deid_jobs", "De-identification job inputs and outputs"
+    AUDIT_TRAIL = "audit_trail", "Audit trail (oldest entries, up to a signed checkpoint)"
 
 
 class RetentionPolicy(AuditedModel):

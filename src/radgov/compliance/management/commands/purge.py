@@ -15,8 +15,9 @@ from radgov.exams.audit import command_line
 
 class Command(BaseCommand):
     help = (
-        "Remove exam records, AI result objects and de-identification jobs past their "
-        "retention, except what a legal hold covers; files are deleted after their rows, and "
+        "Remove exam records, AI result objects, de-identification jobs and the oldest audit "
+        "entries (up to a signed checkpoint) past their retention, except what a legal hold "
+        "covers; files are deleted after their rows, and "
         "an interrupted purge is resumed by the next one.  --dry-run lists what would go, by "
         "data class and count, and changes nothing.  Both are recorded in the audit trail "
         "with counts, never identifiers."
