@@ -28,7 +28,6 @@ from radgov.compliance.models.retention import DataClass
 from radgov.compliance.retention import policy
 from radgov.core import config
 from radgov.core.audit import Action, EventCode, prune, record
-from radgov.core.models import AuditEntry
 from radgov.core.services import service
 from radgov.exams.models import Exam, Inference, ResultObject
 
@@ -133,9 +132,7 @@ def plan(now: dt.datetime | None = None) -> list[Expired]:
         found.append(Expired(data_class, p.label, p.days, expired.count(), held.count()))
     p = policy(DataClass.AUDIT_TRAIL)
     checkpoint = prune.prunable(p.cutoff(now))
-    entries = 0
-    if checkpoint is not None:
-        entries = AuditEntry.objects.filter(seq__lte=checkpoint.seq).count()
+    entries = checkpoint.seq - prune.first_kept() + 1 if checkpoint is not None else 0
     found.append(Expired(p.data_class, p.label, p.days, entries, entries if holds else 0))
     return found
 
@@ -194,7 +191,7 @@ def _prune_audit_trail(actor: Any, run_id: int, held: bool, now: dt.datetime | N
     if checkpoint is None:
         return
     if held:
-        count = AuditEntry.objects.filter(seq__lte=checkpoint.seq).count()
+        count = checkpoint.seq - prune.first_kept() + 1  # seqs are contiguous
         _held_count(actor, run_id, DataClass.AUDIT_TRAIL, count)
         return
     removed = prune.prune(checkpoint, actor=actor)

@@ -35,12 +35,19 @@ def first_kept() -> int:
 
 def prunable(cutoff: dt.datetime) -> AuditCheckpoint | None:
     """The newest checkpoint whose entry is older than ``cutoff`` and not pruned yet."""
-    start = first_kept()
-    for cp in AuditCheckpoint.objects.filter(seq__gte=start).order_by("-number"):
-        stamp = AuditEntry.objects.filter(seq=cp.seq).values_list("timestamp", flat=True).first()
-        if stamp is not None and stamp < cutoff:
-            return cp
-    return None
+    last_old = (
+        AuditEntry.objects.filter(timestamp__lt=cutoff)
+        .order_by("-seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+    if last_old is None:
+        return None
+    return (
+        AuditCheckpoint.objects.filter(seq__gte=first_kept(), seq__lte=last_old)
+        .order_by("-number")
+        .first()
+    )
 
 
 def prune(through: AuditCheckpoint, *, actor: Any = None) -> int:
