@@ -15,7 +15,7 @@ from radgov.compliance import purge
 from radgov.compliance import retention_services as rs
 from radgov.compliance.models import PurgeRun
 from radgov.core.audit.verify import verify_trail
-from radgov.core.models import AuditEntry
+from radgov.core.models import AccessionIdentity, AuditEntry, PatientIdentity
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.exams import services as exams
@@ -90,6 +90,8 @@ def test_a_dry_run_lists_the_purge_removes_all_but_the_held_and_the_trail_verifi
     for ref in ResultObject.objects.values_list("file_ref", flat=True):
         assert (aged["data"] / "spool" / ref).exists()
 
+    # the purged exams' patients and accessions go too, the held one's stay
+    assert PatientIdentity.objects.count() == 2 and AccessionIdentity.objects.count() == 2
     run = PurgeRun.objects.get()
     assert run.status == "done" and run.removed == {"exams": 2} and run.held["exams"] == 1
     entry = AuditEntry.objects.filter(event_code="110105").get()

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import transaction
+from django.db.models import ProtectedError, Q, QuerySet, RestrictedError
 from django.utils import timezone
 
 from radgov.compliance.models import DeidJob, LegalHold, PurgeRun
@@ -28,6 +29,7 @@ from radgov.compliance.models.retention import DataClass
 from radgov.compliance.retention import policy
 from radgov.core import config
 from radgov.core.audit import Action, EventCode, prune, record
+from radgov.core.models import AccessionIdentity, PatientIdentity
 from radgov.core.services import service
 from radgov.exams.models import Exam, Inference, ResultObject
 
@@ -233,8 +235,13 @@ def _remove_chunk(actor: Any, run_id: int, data_class: str, ids: list[int]) -> l
         files = [f"{SPOOL}/{ref}" for ref in refs]
         results.delete()
         if data_class == DataClass.EXAMS:
+            exams = Exam.objects.filter(pk__in=ids)
+            patients = set(exams.exclude(patient=None).values_list("patient_id", flat=True))
+            accessions = set(exams.exclude(accession=None).values_list("accession_id", flat=True))
             Inference.objects.filter(exam_id__in=ids).delete()
-            Exam.objects.filter(pk__in=ids).delete()
+            exams.delete()
+            _forget_identities(AccessionIdentity, accessions)  # an accession names its patient
+            _forget_identities(PatientIdentity, patients)
     run.pending_files = sorted(set(run.pending_files) | set(files))
     run.removed = {**run.removed, data_class: run.removed.get(data_class, 0) + len(ids)}
     run.save(update_fields=["pending_files", "removed"])
@@ -247,6 +254,21 @@ def _remove_chunk(actor: Any, run_id: int, data_class: str, ids: list[int]) -> l
         detail={"data_class": data_class, "removed": len(ids), "files": len(files)},
     )
     return files
+
+
+def _forget_identities(model: Any, pks: set[int]) -> None:
+    """Delete the identities (encrypted identifiers) no exam and no legal hold needs any more;
+    one that something else still protects is kept."""
+    unused = model.objects.filter(pk__in=pks, exams__isnull=True)
+    if model is PatientIdentity:
+        held = LegalHold.objects.filter(released_at=None, patient__isnull=False)
+        unused = unused.exclude(pk__in=held.values("patient_id"))
+    for identity in unused:
+        try:
+            with transaction.atomic():
+                identity.delete()
+        except (ProtectedError, RestrictedError):
+            continue
 
 
 def delete_files(paths: list[str]) -> None:
