@@ -17,7 +17,6 @@ from radgov.compliance.models import PurgeRun
 from radgov.core.audit.verify import verify_trail
 from radgov.core.models import AccessionIdentity, AuditEntry, PatientIdentity
 from radgov.core.roles import Role
-from radgov.core.services import service
 from radgov.exams import services as exams
 from radgov.exams.models import Exam, Inference, ResultObject, StatusChange
 from tests.exams.conftest import head_ct, make_deployment
@@ -26,11 +25,6 @@ from tests.factories import make_user
 OLD = dt.datetime(2012, 5, 1, 9, 0, tzinfo=dt.UTC)
 
 pytestmark = pytest.mark.usefixtures("quick_passwords")
-
-
-@service
-def _age_results(days: int) -> None:
-    ResultObject.objects.update(received_at=timezone.now() - dt.timedelta(days=days))
 
 
 @pytest.fixture
@@ -123,35 +117,6 @@ def test_holds_by_patient_deployment_and_dates_cover_their_exams(
     assert Exam.objects.count() == 4  # the date range holds all three old exams
 
 
-def test_a_purge_killed_after_its_rows_went_resumes_and_deletes_their_files(
-    aged: dict[str, Any], officer: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """What SIGKILL between the commit and the file deletion leaves: no rows, the files listed
-    in the run.  No remaining row points at a missing file; the next run deletes them."""
-    _age_results(8 * 365)
-
-    def killed(paths: list[str]) -> None:
-        raise KeyboardInterrupt  # the process dies here, after the rows' commit
-
-    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
-        patched.setattr(purge, "delete_files", killed)
-        purge.purge(officer, started_by="test")
-    run = PurgeRun.objects.get()
-    assert run.status == "running" and len(run.pending_files) == 3
-    for ref in ResultObject.objects.values_list("file_ref", flat=True):
-        assert (aged["data"] / "spool" / ref).exists()
-    for name in run.pending_files:
-        assert (aged["data"] / name).exists()  # not deleted yet: nothing points at them
-
-    run = purge.purge(officer, started_by="test")
-    assert run.attempt == 2 and run.status == "done" and run.pending_files == []
-    left = [
-        n for n in range(4) if (aged["data"] / "spool" / "results" / str(n) / "sr.dcm").exists()
-    ]
-    assert left == [], (left, run.removed, run.files_deleted)
-    assert ResultObject.objects.count() == 0
-
-
 def test_a_policy_shorter_than_the_legal_minimum_is_refused_and_changes_nothing(
     officer: Any,
 ) -> None:
@@ -208,3 +173,47 @@ def test_the_audit_trail_is_pruned_to_a_signed_checkpoint_and_still_verifies(
 def test_the_audit_trail_keeps_six_years_whatever_the_policy(officer: Any) -> None:
     with pytest.raises(rs.RetentionError, match="2191 days.*45 CFR 164.316"):
         rs.set_policy(officer, "audit_trail", days=365, legal_minimum_days=0)
+
+
+KILLED_PURGE = """
+import os, signal, django
+django.setup()
+from radgov.compliance import purge
+purge.delete_files = lambda paths: os.kill(os.getpid(), signal.SIGKILL)
+purge.purge(None, started_by="killed")
+"""
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_sigkill_mid_purge_leaves_no_row_pointing_at_a_deleted_file(
+    aged: dict[str, Any], officer: Any
+) -> None:
+    """A second process purges and is killed (SIGKILL) right after its first chunk committed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "radgov.settings"}
+    env["DATABASE_URL"] = _database_url()
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_PURGE], env=env, capture_output=True, timeout=120
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
+    run = PurgeRun.objects.get()
+    assert run.status == "running" and run.removed == {"exams": 3} and len(run.pending_files) == 3
+    kept = list(ResultObject.objects.values_list("file_ref", flat=True))
+    assert kept == ["results/3/sr.dcm"] and (aged["data"] / "spool" / kept[0]).exists()
+    assert all((aged["data"] / name).exists() for name in run.pending_files)  # not yet deleted
+    run = purge.purge(officer, started_by="test")
+    assert run.attempt == 2 and run.pending_files == [] and run.files_deleted == 3
+    assert [p.name for p in (aged["data"] / "spool").rglob("*.dcm")] == ["sr.dcm"]
