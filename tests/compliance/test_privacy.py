@@ -136,3 +136,14 @@ def test_clocks_for_a_large_breach_in_one_state() -> None:
         ("HHS (annual log)", dt.date(2027, 3, 1)),
     ]
     assert small[0].overdue(dt.date(2027, 1, 20)) and not small[0].overdue(dt.date(2027, 1, 19))
+
+
+def test_the_periodic_tasks_act_as_their_own_principals(db: Any) -> None:
+    from radgov.compliance import tasks
+    from radgov.compliance.models import PurgeRun
+    from radgov.core.models import AuditEntry
+
+    assert tasks.purge_past_retention.call_local() == {}
+    assert PurgeRun.objects.get().started_by == "task:compliance.purge"
+    assert tasks.detect_unusual_access.call_local() == 0
+    assert AuditEntry.objects.filter(actor_name="task:compliance.purge").exists()
