@@ -50,10 +50,11 @@ def _done(request: HttpRequest, fn: Any, ok: str, *args: Any, **kwargs: Any) -> 
 
 @require_GET
 def retention(request: HttpRequest) -> HttpResponse:
+    holds = LegalHold.objects.select_related("deployment__model_version__product__company")
     context = {
         "policies": policies(),
         "plan": purge.plan(),
-        "holds": LegalHold.objects.select_related("deployment")[:LIST_MAX],
+        "holds": holds[:LIST_MAX],
         "runs": PurgeRun.objects.all()[:20],
         "scopes": LegalHold.Scope.choices,
     }
