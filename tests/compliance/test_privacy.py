@@ -22,13 +22,17 @@ from tests.factories import make_user
 pytestmark = pytest.mark.usefixtures("quick_passwords")
 
 
-@pytest.fixture
-def night(monkeypatch: pytest.MonkeyPatch) -> None:
+def hours_excluding_now() -> str:
     """Working hours that leave out the present hour: whatever is read now is read at night."""
     now = timezone.localtime()
     start = (now + dt.timedelta(hours=2)).strftime("%H:00")
     end = (now + dt.timedelta(hours=10)).strftime("%H:00")
-    monkeypatch.setenv("RADGOV_WORKING_HOURS", f"{start}-{end}")
+    return f"{start}-{end}"
+
+
+@pytest.fixture
+def night(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RADGOV_WORKING_HOURS", hours_excluding_now())
 
 
 def studies(count: int) -> list[int]:
@@ -86,7 +90,7 @@ def test_reads_below_the_thresholds_open_nothing_and_bad_hours_are_named(
     exams_audit.read_exams(reader, studies(10), what="worklist", total=10)
     assert detect.detect(timezone.localdate()) == []
     monkeypatch.setenv("RADGOV_AFTER_HOURS_READS", "10")
-    monkeypatch.setenv("RADGOV_WORKING_HOURS", "00:00-00:01")
+    monkeypatch.setenv("RADGOV_WORKING_HOURS", hours_excluding_now())
     assert [c.records for c in detect.detect(timezone.localdate())] == [10]
     monkeypatch.setenv("RADGOV_WORKING_HOURS", "nine to five")
     with pytest.raises(ValueError, match="RADGOV_WORKING_HOURS"):
@@ -147,3 +151,33 @@ def test_the_periodic_tasks_act_as_their_own_principals(db: Any) -> None:
     assert PurgeRun.objects.get().started_by == "task:compliance.purge"
     assert tasks.detect_unusual_access.call_local() == 0
     assert AuditEntry.objects.filter(actor_name="task:compliance.purge").exists()
+
+
+def _recorded(action: str, *, channel: str, address: str, actor: Any, at: Any = None) -> None:
+    """An audit entry as a request would leave it; ``at`` moves the clock it is appended by."""
+    from radgov.core.audit import record
+    from radgov.core.context import ActingContext, acting_as
+
+    with pytest.MonkeyPatch.context() as patched:
+        if at is not None:
+            patched.setattr(timezone, "now", lambda: at)
+        with acting_as(ActingContext(channel=channel, client_address=address)):
+            record(action=action, object_type="exams.exam", actor=actor)
+
+
+def test_a_token_from_a_new_address_and_a_burst_of_exports_open_cases(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = make_user("token-owner", role=Role.INFORMATICS)
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    _recorded("read", channel="token:7", address="10.0.0.1", actor=user, at=yesterday)
+    _recorded("read", channel="token:7", address="10.0.0.1", actor=user)
+    _recorded("read", channel="token:7", address="198.51.100.4", actor=user)
+    monkeypatch.setenv("RADGOV_EXPORT_BURST", "3")
+    for _ in range(3):
+        _recorded("export", channel="web", address="10.0.0.2", actor=user)
+
+    cases = {c.rule: c for c in detect.detect(timezone.localdate())}
+    assert set(cases) == {AccessCase.Rule.NEW_ADDRESS, AccessCase.Rule.EXPORT_BURST}
+    assert len(cases[AccessCase.Rule.NEW_ADDRESS].entry_seqs) == 1  # only the new address
+    assert cases[AccessCase.Rule.EXPORT_BURST].summary.startswith("3 exports")

@@ -11,8 +11,8 @@ new:
   more than five times their own daily average of the 30 days before, or five times their
   role's (per person);
 * ``export_burst``: one person made ``RADGOV_EXPORT_BURST`` or more exports;
-* ``new_address``: an API token was used from an address its owner's tokens had not used in
-  the 90 days before (and they had used one).
+* ``new_address``: an API token (audit channel ``token:<id>``) was used from an address that
+  token had not been used from in the 90 days before (when it had been used before).
 
 A read entry counts the records it names (``detail["shown"]`` for a list, else one).
 """
@@ -170,20 +170,21 @@ def _above_baseline(start: dt.datetime, end: dt.datetime) -> list[tuple[Tally, s
 
 
 def _new_addresses(start: dt.datetime, end: dt.datetime) -> list[tuple[Tally, set[str]]]:
-    api = AuditEntry.objects.filter(channel="api").exclude(client_address="").exclude(actor_name="")
+    """Per person: the addresses a token of theirs (channel ``token:<id>``) was used from in
+    the window and not in the 90 days before, when that token had been used before."""
+    used = AuditEntry.objects.filter(channel__startswith="token:").exclude(client_address="")
     since = start - dt.timedelta(days=ADDRESS_MEMORY_DAYS)
-    known: dict[str, set[str]] = defaultdict(set)
-    for name, address in (
-        api.filter(timestamp__gte=since, timestamp__lt=start)
-        .values_list("actor_name", "client_address")
+    known: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for name, channel, address in (
+        used.filter(timestamp__gte=since, timestamp__lt=start)
+        .values_list("actor_name", "channel", "client_address")
         .distinct()
     ):
-        known[name].add(address)
+        known[(name, channel)].add(address)
     found: dict[str, tuple[Tally, set[str]]] = {}
-    for row in api.filter(timestamp__gte=start, timestamp__lt=end).values(
-        *FIELDS, "client_address"
-    ):
-        seen = known.get(row["actor_name"])
+    window = used.filter(timestamp__gte=start, timestamp__lt=end)
+    for row in window.values(*FIELDS, "channel", "client_address").iterator(chunk_size=2000):
+        seen = known.get((row["actor_name"], row["channel"]))
         if seen and row["client_address"] not in seen:
             tally, addresses = found.setdefault(
                 row["actor_name"],
