@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "radgov.core.middleware.SecurityHeadersMiddleware",  # after the static files
     "radgov.core.middleware.RequestContextMiddleware",
+    "radgov.compliance.networks.ApprovedNetworksMiddleware",  # needs the client address
     "radgov.core.middleware.PageMethodsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -7,6 +7,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -69,3 +70,15 @@ def huey_immediate() -> Iterator[None]:
 @pytest.fixture
 def informatics(db):  # type: ignore[no-untyped-def]
     return make_user("deid-informatics", role=Role.INFORMATICS)
+
+
+@pytest.fixture
+def quick_passwords(settings: Any) -> None:
+    """Accounts here are made by the handful; their password hashing is not under test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def officer(db: Any, quick_passwords: None) -> Any:
+    """The privacy officer: the compliance role."""
+    return make_user("privacy-officer", role=Role.COMPLIANCE)

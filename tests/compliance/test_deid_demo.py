@@ -21,3 +21,18 @@ def test_demo_job_is_done_and_loaded_once(data_dir) -> None:
     job = DeidJob.objects.get()
     assert job.status == "done" and job.ok == 2 and job.source_kind == "app_folder"
     assert out.getvalue().count("De-identification: job") == 1
+
+
+@pytest.mark.django_db
+def test_demo_privacy_side_is_loaded_once(data_dir) -> None:
+    from radgov.compliance.models import Incident, RetentionPolicy
+
+    make_user("informatics", role=Role.INFORMATICS)
+    make_user("privacy", role=Role.COMPLIANCE)
+    out = io.StringIO()
+    demo.load(out)
+    demo.load(out)
+    assert RetentionPolicy.objects.get().legal_minimum_days == 7 * 365 + 2
+    incident = Incident.objects.get()
+    assert incident.discovered_by == "informatics" and incident.affected_count == 0
+    assert out.getvalue().count("Privacy: exam records kept ten years") == 1

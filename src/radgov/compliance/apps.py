@@ -5,3 +5,6 @@ class ComplianceConfig(AppConfig):
     name = "radgov.compliance"
     label = "compliance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from radgov.compliance import networks  # noqa: F401  (registers its system check)

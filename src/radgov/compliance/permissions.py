@@ -9,6 +9,10 @@ from __future__ import annotations
 from radgov.core.policy import patient_data
 from radgov.core.roles import Role
 
+# Retention, legal holds, access cases and incidents: the privacy officer's alone (V).  Holds
+# and incidents name exams and patients by id and pseudonym: patient data.
+PRIVACY = patient_data(Role.COMPLIANCE)
+
 DEID = patient_data(Role.INFORMATICS, Role.DATA_SCIENTIST, Role.COMPLIANCE, Role.ADMINISTRATOR)
 
 RULES = {
@@ -28,4 +32,17 @@ RULES = {
     "api:compliance_get_deid_report": DEID,
     "api:compliance_requeue_deid_job": DEID,
     "api:compliance_share_deid_job": DEID,
+    "compliance:retention": PRIVACY,
+    "compliance:retention_set": PRIVACY,
+    "compliance:hold_new": PRIVACY,
+    "compliance:hold_release": PRIVACY,
+    "compliance:cases": PRIVACY,
+    "compliance:case": PRIVACY,
+    "compliance:incidents": PRIVACY,
+    "compliance:incident": PRIVACY,
+    "compliance:incident_pdf": PRIVACY,
 }
+
+# The periodic tasks act as their own principals and need no grant: they call services
+# directly, never a route.
+TASKS: dict[str, tuple[str, ...]] = {"compliance.purge": (), "compliance.detect_access": ()}

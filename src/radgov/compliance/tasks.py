@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from radgov.core import machines
 from radgov.core.context import ActingContext, acting_as
 
 
@@ -26,3 +30,23 @@ def delete_finished_deid_inputs() -> int:
 
     with acting_as(ActingContext(channel="worker")):
         return delete_finished_inputs()
+
+
+@db_periodic_task(crontab(hour="2", minute="30"))
+@machines.task("compliance.purge")
+def purge_past_retention() -> dict[str, int]:
+    """Nightly: remove what is past its retention and not held (resuming a stopped run)."""
+    from radgov.compliance.purge import purge
+
+    run = purge(machines.acting_machine(), started_by="task:compliance.purge")
+    return dict(run.removed)
+
+
+@db_periodic_task(crontab(minute="23"))
+@machines.task("compliance.detect_access")
+def detect_unusual_access() -> int:
+    """Hourly: the access rules over yesterday and today so far; returns the cases opened."""
+    from radgov.compliance.detect import detect
+
+    today = timezone.localdate()
+    return len(detect(today - timedelta(days=1))) + len(detect(today))

@@ -107,6 +107,51 @@ SETTINGS: dict[str, Setting] = {
             "the conformance audit fails IV.A.5 when the governance group has not met within this many months",
         ),
         Setting(
+            "RADGOV_WEB_NETWORKS",
+            "",
+            "comma-separated address ranges (CIDR) the web application and the API answer; "
+            "empty: any",
+        ),
+        Setting(
+            "RADGOV_API_NETWORKS",
+            "",
+            "address ranges (CIDR) from which an API token or machine credential is accepted; "
+            "empty: any",
+        ),
+        Setting(
+            "RADGOV_DICOM_NETWORKS",
+            "",
+            "address ranges (CIDR) the DICOM listener accepts associations from; empty: any",
+        ),
+        Setting(
+            "RADGOV_MLLP_NETWORKS",
+            "",
+            "address ranges (CIDR) the MLLP listener accepts connections from; empty: any",
+        ),
+        Setting(
+            "RADGOV_WORKING_HOURS",
+            "07:00-19:00",
+            "the practice's working hours (local time); patient records read outside them count "
+            "toward the after-hours access rule",
+        ),
+        Setting(
+            "RADGOV_AFTER_HOURS_READS",
+            "50",
+            "an access case opens when one person reads this many patient records outside "
+            "working hours in a day",
+        ),
+        Setting(
+            "RADGOV_UNUSUAL_READS",
+            "100",
+            "an access case opens when one person reads at least this many patient records in a "
+            "day and five times their own or their role's daily average of the last 30 days",
+        ),
+        Setting(
+            "RADGOV_EXPORT_BURST",
+            "20",
+            "an access case opens when one person makes this many exports in a day",
+        ),
+        Setting(
             "RADGOV_SUPERVISOR_FD",
             None,
             "set by radgov serve for the processes it starts (a pipe that closes when serve is gone); never set it yourself",

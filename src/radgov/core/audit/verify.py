@@ -3,7 +3,8 @@ batch entry against the rows it names.
 
 Reads, in this order so that concurrent writers cannot cause a false alarm:
 the anchor file, the chain head, the checkpoints, then the entries in seq order
-in chunks (never all in memory).  The walk itself is ``chain.verify_rows``, the
+in chunks (never all in memory), from entry 1 or, after a recorded prune, from the signed
+checkpoint the prune stopped at (``prune``).  The walk itself is ``chain.verify_rows``, the
 same pure function the tests drive with in-memory rows.  The batches are checked last
 (``rowcheck``), unless only the chain is asked for.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
-from radgov.core.audit import checkpoint, rowcheck
+from radgov.core.audit import checkpoint, prune, rowcheck
 from radgov.core.audit.chain import ROW_FIELDS, Problem, verify_rows
 from radgov.core.audit.codes import Action, EventCode
 from radgov.core.audit.writer import record
@@ -24,6 +25,7 @@ from radgov.core.models import AuditCheckpoint, AuditEntry, AuditHead
 @dataclass
 class Report:
     entries: int = 0
+    first_seq: int = 1  # after a prune (radgov.core.audit.prune), the oldest entry kept
     last_seq: int = 0
     checkpoints: int = 0
     anchor_checked: bool = False
@@ -44,7 +46,7 @@ class Report:
                     f"superseded by later writes: {self.rows.superseded}"
                 )
             return (
-                f"audit trail intact: {self.entries} entries (1..{self.last_seq}), "
+                f"audit trail intact: {self.entries} entries ({self.first_seq}..{self.last_seq}), "
                 f"signed checkpoints: {self.checkpoints}, {anchor}, {batches}"
             )
         return "; ".join(str(p) for p in self.problems)
@@ -68,18 +70,22 @@ def verify_trail(
         AuditCheckpoint.objects.order_by("number").values("id", *checkpoint.CHECKPOINT_FIELDS)
     )
     cp_problem, expected = checkpoint.verify_checkpoints(cps, checkpoint.public_keys())
+    start_seq, prev_hash, prune_problem = prune.walk_start()
     rows = AuditEntry.objects.order_by("seq").values(*ROW_FIELDS).iterator(chunk_size=chunk_size)
     try:
-        walk = verify_rows(rows, expected=expected)
+        walk = verify_rows(rows, expected=expected, start_seq=start_seq, prev_hash=prev_hash)
     finally:
         rows.close()  # the walk may stop early: release the cursor now
     report = Report(
         entries=walk.count,
+        first_seq=start_seq,
         last_seq=walk.last_seq,
         checkpoints=len(cps),
         anchor_checked=anchor is not None,
     )
-    if walk.problem:
+    if prune_problem:
+        report.problems.append(prune_problem)
+    elif walk.problem:
         report.problems.append(walk.problem)
     else:
         report.problems.extend(_truncation(walk.last_seq, cps, head["seq"] if head else 0))

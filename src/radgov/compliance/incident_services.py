@@ -1,0 +1,200 @@
+"""Every change to access cases and privacy incidents (docs/privacy-incidents.md).
+
+Only the compliance role (the privacy officer) works them.  The affected patients of an
+incident are computed from the audit trail: the patient records the people (or tokens)
+involved read or exported in the window, as pseudonyms, with their count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.utils import timezone
+
+from radgov.compliance.models import AccessCase, Incident
+from radgov.compliance.retention_services import RetentionError, require_compliance
+from radgov.core.audit import Action
+from radgov.core.models import AuditEntry, PatientIdentity
+from radgov.core.services import service
+from radgov.exams.models import Exam
+
+NOTICES = {
+    "individuals": "individuals_notified_on",
+    "hhs": "hhs_notified_on",
+    "media": "media_notified_on",
+}
+FACTORS = ("nature_and_extent", "unauthorized_person", "acquired_or_viewed", "mitigation")
+
+
+class IncidentError(RetentionError):
+    """A refused change to a case or an incident."""
+
+
+def affected_patients(
+    actor_names: Iterable[str], start: dt.datetime, end: dt.datetime
+) -> list[str]:
+    """Pseudonyms of the patients whose records ``actor_names`` read or exported in the window."""
+    entries = AuditEntry.objects.filter(
+        actor_name__in=list(actor_names),
+        timestamp__gte=start,
+        timestamp__lte=end,
+        action__in=[Action.READ, Action.EXPORT],
+        outcome="success",
+    ).values_list("object_type", "object_id", "detail_json")
+    exam_ids: set[int] = set()
+    patient_ids: set[int] = set()
+    for object_type, object_id, detail_json in entries.iterator(chunk_size=2000):
+        if object_type == "exams.exam":
+            if object_id.isdigit():
+                exam_ids.add(int(object_id))
+            listed = json.loads(detail_json or "{}").get("exams", [])
+            exam_ids.update(i for i in listed if isinstance(i, int))
+        elif object_type == "core.patientidentity" and object_id.isdigit():
+            patient_ids.add(int(object_id))
+    patient_ids.update(
+        Exam.objects.filter(pk__in=exam_ids, patient__isnull=False).values_list(
+            "patient_id", flat=True
+        )
+    )
+    return sorted(
+        PatientIdentity.objects.filter(pk__in=patient_ids).values_list("pseudonym", flat=True)
+    )
+
+
+@service
+def open_incident(
+    actor: Any,
+    *,
+    title: str,
+    what: str,
+    discovered_on: dt.date,
+    discovered_by: str,
+    actor_names: list[str],
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+    data_classes: list[str] | None = None,
+    source: str = Incident.Source.REPORT,
+    source_ref: str = "",
+) -> Incident:
+    """A privacy incident; its affected patients are computed from the audit trail."""
+    require_compliance(actor)
+    problems = []
+    if not title.strip():
+        problems.append("title: say what happened in a few words")
+    if window_end < window_start:
+        problems.append("window: the end is before the start")
+    if discovered_on > timezone.localdate():
+        problems.append("discovered_on: the day of discovery cannot be in the future")
+    if problems:
+        raise IncidentError("; ".join(problems))
+    patients = affected_patients(actor_names, window_start, window_end)
+    return Incident.objects.create(
+        title=title.strip()[:200],
+        what=what.strip(),
+        source=source,
+        source_ref=source_ref[:100],
+        discovered_on=discovered_on,
+        discovered_by=discovered_by[:150],
+        opened_by=actor,
+        data_classes=sorted(set(data_classes or ["exams"])),
+        actor_names=sorted(set(actor_names)),
+        window_start=window_start,
+        window_end=window_end,
+        affected_patients=patients,
+        affected_count=len(patients),
+    )
+
+
+@service
+def incident_from_case(actor: Any, case: AccessCase) -> Incident:
+    """Turn an open case into an incident, discovered today, over the case's person and day."""
+    require_compliance(actor)
+    case = AccessCase.objects.select_for_update().get(pk=case.pk)
+    if case.status != AccessCase.Status.OPEN:
+        raise IncidentError(f"access case {case.pk} is {case.get_status_display()}, not open")
+    incident = open_incident(
+        actor,
+        title=f"{case.get_rule_display()}: {case.actor_name}",
+        what=case.summary,
+        discovered_on=timezone.localdate(),
+        discovered_by=actor.get_username(),
+        actor_names=[case.actor_name],
+        window_start=case.window_start,
+        window_end=case.window_end,
+        source=Incident.Source.ACCESS_CASE,
+        source_ref=f"access case {case.pk}",
+    )
+    case.status, case.incident, case.closed_by = AccessCase.Status.INCIDENT, incident, actor
+    case.save()
+    return incident
+
+
+@service
+def dismiss_case(actor: Any, case: AccessCase, *, reason: str) -> AccessCase:
+    require_compliance(actor)
+    case = AccessCase.objects.select_for_update().get(pk=case.pk)
+    if case.status != AccessCase.Status.OPEN:
+        raise IncidentError(f"access case {case.pk} is {case.get_status_display()}, not open")
+    if not reason.strip():
+        raise IncidentError("reason: say why the access was appropriate")
+    case.status, case.closed_by = AccessCase.Status.DISMISSED, actor
+    case.closed_reason = reason.strip()[:500]
+    case.save()
+    return case
+
+
+@service
+def assess(
+    actor: Any, incident: Incident, *, most_in_one_state: int | None = None, **factors: str
+) -> Incident:
+    """Write the four-factor risk assessment (45 CFR 164.402(2)); unknown factors refused."""
+    require_compliance(actor)
+    unknown = sorted(set(factors) - set(FACTORS))
+    if unknown:
+        raise IncidentError(f"not a risk factor: {', '.join(unknown)} (use {', '.join(FACTORS)})")
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    for name, text in factors.items():
+        setattr(incident, name, text.strip())
+    incident.most_in_one_state = most_in_one_state
+    incident.save()
+    return incident
+
+
+@service
+def decide(actor: Any, incident: Incident, *, decision: str, reasons: str) -> Incident:
+    """Breach or not.  "Not a breach" needs all four factors written: a breach is presumed
+    unless the assessment shows a low probability that the PHI was compromised."""
+    require_compliance(actor)
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if decision not in (Incident.Decision.BREACH, Incident.Decision.NOT_BREACH):
+        raise IncidentError("decision: breach or not_breach")
+    if not reasons.strip():
+        raise IncidentError("reasons: give the reasons for the decision")
+    missing = [name for name in FACTORS if not getattr(incident, name).strip()]
+    if decision == Incident.Decision.NOT_BREACH and missing:
+        raise IncidentError(
+            "a breach is presumed unless the four-factor assessment shows a low probability of "
+            f"compromise (45 CFR 164.402(2)); not yet assessed: {', '.join(missing)}"
+        )
+    incident.decision, incident.decision_reasons = decision, reasons.strip()
+    incident.decided_by, incident.decided_at = actor, timezone.now()
+    incident.save()
+    return incident
+
+
+@service
+def record_notice(actor: Any, incident: Incident, *, notice: str, on: dt.date) -> Incident:
+    require_compliance(actor)
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if notice not in NOTICES:
+        raise IncidentError(f"notice: one of {', '.join(NOTICES)}")
+    if incident.decision != Incident.Decision.BREACH:
+        raise IncidentError("notices are recorded for an incident decided a breach")
+    if on < incident.discovered_on or on > timezone.localdate():
+        raise IncidentError("on: between the day of discovery and today")
+    setattr(incident, NOTICES[notice], on)
+    incident.save()
+    return incident

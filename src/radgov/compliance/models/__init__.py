@@ -1,0 +1,9 @@
+"""The compliance app's records, split by subdomain: de-identification jobs (``deid``), retention
+and purge with legal holds (``retention``), unusual-access cases and privacy incidents
+(``privacy``)."""
+
+from radgov.compliance.models.deid import DeidJob
+from radgov.compliance.models.privacy import AccessCase, Incident
+from radgov.compliance.models.retention import LegalHold, PurgeRun, RetentionPolicy
+
+__all__ = ["AccessCase", "DeidJob", "Incident", "LegalHold", "PurgeRun", "RetentionPolicy"]

@@ -1,0 +1,70 @@
+"""The privacy officer's pages: retention and holds, a case turned into an incident, the
+incident's clocks and its PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from radgov.compliance.models import AccessCase, Incident, LegalHold, RetentionPolicy
+from radgov.core.roles import Role
+from tests.factories import client_for, make_user
+
+pytestmark = pytest.mark.usefixtures("quick_passwords")
+
+
+def test_retention_page_saves_a_policy_refuses_one_below_the_minimum_and_places_a_hold(
+    officer: Any,
+) -> None:
+    client = client_for(officer)
+    page = client.get("/compliance/retention/")
+    assert page.status_code == 200 and b"Exam records and AI results" in page.content
+    client.post(
+        "/compliance/retention/exams/", {"days": "3000", "legal_minimum_days": "2555", "note": "NY"}
+    )
+    refused = client.post("/compliance/retention/exams/", {"days": "10"}, follow=True)
+    assert b"shorter than the legal minimum of 2555 days" in refused.content
+    assert RetentionPolicy.objects.get().days == 3000
+    bad = client.post(
+        "/compliance/holds/new/",
+        {"scope": "dates", "starts_on": "2026-13-01", "reason": "m"},
+        follow=True,
+    )
+    assert b"is not a date" in bad.content and not LegalHold.objects.exists()
+    client.post(
+        "/compliance/holds/new/", {"scope": "dates", "starts_on": "2020-01-01", "reason": "m"}
+    )
+    hold = LegalHold.objects.get()
+    client.post(f"/compliance/holds/{hold.pk}/release/", {"reason": "settled"})
+    hold.refresh_from_db()
+    assert hold.release_reason == "settled"
+
+
+def test_a_case_becomes_an_incident_whose_deadline_is_shown_and_printed(officer: Any) -> None:
+    from radgov.compliance.detect import Tally, _create
+
+    now = timezone.now()
+    case = _create(
+        AccessCase.Rule.EXPORT_BURST,
+        Tally(None, "exporter", "physician", [1, 2], 2),
+        now - dt.timedelta(hours=1),
+        now,
+        "2 exports",
+    )
+    client = client_for(officer)
+    assert b"exporter" in client.get("/compliance/access-cases/").content
+    answer = client.post(f"/compliance/access-cases/{case.pk}/", {"action": "incident"})
+    incident = Incident.objects.get()
+    assert answer.status_code == 302 and answer["Location"].endswith(f"/{incident.pk}/")
+    page = client.get(f"/compliance/incidents/{incident.pk}/")
+    due = (timezone.localdate() + dt.timedelta(days=60)).isoformat()
+    assert due.encode() in page.content and b"164.404(b)" in page.content
+    listed = client.get("/compliance/incidents/")
+    assert b"individuals: " + due.encode() in listed.content
+    pdf = client.get(f"/compliance/incidents/{incident.pk}/record.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    physician = client_for(make_user("pages-physician", role=Role.PHYSICIAN))
+    assert physician.get(f"/compliance/incidents/{incident.pk}/").status_code == 403
