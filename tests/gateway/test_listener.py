@@ -125,3 +125,31 @@ def test_storescu_sends_a_study_that_is_stored_acknowledged_and_routed(tmp_path)
     )
     text = page.content.decode()
     assert page.status_code == 200 and "Inferred" in text and f"{inferred.score:g}"[:4] in text
+
+
+def test_a_registered_peer_off_the_approved_dicom_networks_is_rejected(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("RADGOV_DICOM_NETWORKS", "10.1.2.0/24")  # 127.0.0.1 is not on it
+    machines.register(
+        None,
+        kind="dicom_peer",
+        name="dicom:CT_MAIN",
+        ae_title="CT_MAIN",
+        address="127.0.0.1",
+        grants=["gateway.store"],
+    )
+    path = tmp_path / "ct.dcm"
+    ct(new_uid()).save_as(path, enforce_file_format=True)
+    server = Listener(port=free_port(), base=tmp_path / "spool", site=SITE)
+    server.start()
+    try:
+        refused = storescu(server.port, "CT_MAIN", [path])
+    finally:
+        server.stop()
+    assert refused.returncode != 0 and "Rejected" in refused.stderr + refused.stdout
+    assert not Instance.objects.exists()
+    (logged,) = Association.objects.all()
+    assert not logged.accepted and "approved network" in logged.reason
+    alert = AuditEntry.objects.get(event_code="110113")
+    assert "approved network" in alert.detail["why"]

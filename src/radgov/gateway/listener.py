@@ -28,6 +28,7 @@ from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.presentation import AllStoragePresentationContexts
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
+from radgov.compliance import networks
 from radgov.core import config, machines, policy
 from radgov.core.audit import Action, EventCode, record
 from radgov.core.context import ActingContext, acting_as
@@ -155,14 +156,17 @@ class Listener:
         close_old_connections()
         requestor = event.assoc.requestor
         peer = self._peer_of(event)
-        if peer is not None and policy.machine_may(peer, services.STORE):
+        if not networks.is_approved("dicom", requestor.address):
+            why = "not on an approved network for DICOM (RADGOV_DICOM_NETWORKS)"
+        elif peer is None or not policy.machine_may(peer, services.STORE):
+            why = "not a registered DICOM peer allowed to store"
+        else:
             event.assoc.radgov_peer = peer
             event.assoc.radgov_counts = {"stored": 0, "refused": 0}
             return
         event.assoc.acse.send_reject(REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED)
         event.assoc.kill()
-        log.warning("refused an association from an unregistered DICOM peer")
-        why = "not a registered DICOM peer allowed to store"
+        log.warning("refused an association: %s", why)
         with acting_as(ActingContext(channel="dicom", client_address=requestor.address)):
             associations.record(
                 calling_ae=_calling(event),
