@@ -41,6 +41,8 @@ class Rule(models.TextChoices):
     CONSECUTIVE = "consecutive", "days in a row above the baseline"
     CUSUM = "cusum", "Bernoulli CUSUM"
     EWMA = "ewma", "EWMA of the daily rate"
+    DRIFT = "drift", "input or output drift against the reference"
+    FIRST_SEEN = "first_seen", "a value never seen in the reference"
 
 
 class Report(AuditedModel):
@@ -190,3 +192,50 @@ class LabellerCheck(AuditedModel):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+
+class DriftReference(AuditedModel):
+    """The reference window a deployment's inputs and outputs are compared with (the
+    acceptance-test period or a chosen baseline), and when a difference is called drift."""
+
+    deployment = models.OneToOneField(
+        Deployment, on_delete=models.CASCADE, related_name="drift_reference"
+    )
+    reference_start = models.DateField()
+    reference_end = models.DateField()
+    window_days = models.PositiveSmallIntegerField(
+        default=30, help_text="the current window: this many days up to the day checked"
+    )
+    psi_threshold = models.FloatField(
+        default=0.2, help_text="PSI at or above which a column drifts"
+    )
+    alpha = models.FloatField(default=0.01, help_text="and the test's p-value below this")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"drift reference of {self.deployment}"
+
+
+class FirstSeen(AuditedModel):
+    """A value of an exam's metadata never seen in the reference window: an event of its own
+    ("software version VE11 first seen on 3 March"), recorded once per deployment."""
+
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="first_seen_values"
+    )
+    column = models.CharField(max_length=32)
+    value = models.CharField(max_length=200)
+    first_seen = models.DateField()
+    count = models.PositiveIntegerField(help_text="exams with it in the window it was found in")
+    found_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-first_seen", "column", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "column", "value"], name="monitoring_first_seen_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.column} {self.value} first seen on {self.first_seen}"

@@ -32,6 +32,8 @@ RULES = {
     "api:monitoring_performance": READ,
     "api:monitoring_list_alerts": READ,
     "api:monitoring_close_alert": GOVERN,
+    "api:monitoring_get_drift": READ,
+    "api:monitoring_set_drift_reference": GOVERN,
 }
 
-TASKS = {"monitoring.check_alarms": (SUSPEND_ON_ALARM,)}
+TASKS = {"monitoring.check_alarms": (SUSPEND_ON_ALARM,), "monitoring.check_drift": ()}
