@@ -17,8 +17,8 @@ from ninja.files import UploadedFile
 from radgov.core import config
 from radgov.exams.api import _answer as answer
 from radgov.inventory.models import Deployment
-from radgov.monitoring import alarms, configure, drift, intake, selectors
-from radgov.monitoring.models import Alert
+from radgov.monitoring import alarms, configure, drift, events, intake, selectors
+from radgov.monitoring.models import AdverseEvent, Alert
 
 router = Router(tags=["monitoring"])
 
@@ -47,6 +47,22 @@ class DriftReferenceIn(Schema):
     window_days: int = 30
     psi_threshold: float = 0.2
     alpha: float = 0.01
+
+
+class EventIn(Schema):
+    deployment_id: int
+    kind: str
+    occurred_on: dt.date
+    description: str
+    inference_id: int | None = None
+    anonymous: bool = False
+
+
+class ReviewIn(Schema):
+    finding: str
+    factors: list[str]
+    action: str
+    reportable: str = ""
 
 
 class CloseIn(Schema):
@@ -192,3 +208,34 @@ def get_drift(request: HttpRequest, deployment_id: int, as_of: dt.date | None = 
     if found is None:
         raise HttpError(404, "no drift reference window is set for this deployment")
     return found
+
+
+@router.post("/events", response={201: dict[str, Any]})
+def report_event(request: HttpRequest, payload: EventIn) -> Any:
+    """An AI-related complication, near miss or adverse event, into the peer-learning queue."""
+    deployment = get_object_or_404(Deployment, pk=payload.deployment_id)
+    values = payload.dict()
+    values.pop("deployment_id")
+    event = answer(request, events.report_event, request.user, deployment, **values)
+    if isinstance(event, HttpResponse):
+        return event
+    return Status(201, events.event_out(event, request.user))
+
+
+@router.get("/events", response=list[dict[str, Any]])
+def list_events(request: HttpRequest, open_only: bool = True, reportable: bool = False) -> Any:
+    """The peer-learning queue (``open_only=false``: every event; ``reportable=true``: those
+    flagged for compliance), for the governance group and compliance."""
+    rows = answer(request, events.queue, request.user, open_only=open_only, reportable=reportable)
+    if isinstance(rows, HttpResponse):
+        return rows
+    return [events.event_out(e, request.user) for e in rows]
+
+
+@router.post("/events/{event_id}/review", response=dict[str, Any])
+def review_event(request: HttpRequest, event_id: int, payload: ReviewIn) -> Any:
+    event = get_object_or_404(AdverseEvent, pk=event_id)
+    reviewed = answer(request, events.review_event, request.user, event, **payload.dict())
+    return (
+        reviewed if isinstance(reviewed, HttpResponse) else events.event_out(reviewed, request.user)
+    )

@@ -239,3 +239,62 @@ class FirstSeen(AuditedModel):
 
     def __str__(self) -> str:
         return f"{self.column} {self.value} first seen on {self.first_seen}"
+
+
+class EventKind(models.TextChoices):
+    ADVERSE_EVENT = "adverse_event", "adverse event"
+    NEAR_MISS = "near_miss", "near miss"
+    COMPLICATION = "complication", "complication"
+
+
+class Factor(models.TextChoices):
+    AI_ERROR = "ai_error", "AI error"
+    OUTSIDE_IFU = "outside_ifu", "use outside the IFU"
+    WORKFLOW = "workflow", "workflow"
+    TRAINING = "training", "training"
+    OTHER = "other", "other"
+
+
+class Reportable(models.TextChoices):
+    NO = "", "not reportable"
+    MEDWATCH = "medwatch", "FDA MedWatch (device malfunction)"
+    PRIVACY = "privacy", "privacy breach"
+
+
+class AdverseEvent(AuditedModel):
+    """An AI-related complication, near miss or adverse event (IV.G.4), in the peer-learning
+    review queue until a governance-group member records the finding, the contributing
+    factors and the action.  The reporter may stay anonymous to the reviewers."""
+
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.PROTECT, related_name="adverse_events"
+    )
+    inference = models.ForeignKey(
+        Inference, null=True, blank=True, on_delete=models.PROTECT, related_name="adverse_events"
+    )
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    occurred_on = models.DateField()
+    description = EncryptedTextField(help_text="what happened, encrypted")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    anonymous = models.BooleanField(default=False, help_text="reviewers do not see the reporter")
+    reported_at = models.DateTimeField(auto_now_add=True)
+    finding = EncryptedTextField(blank=True, help_text="the review's finding, encrypted")
+    factors = models.JSONField(default=list, blank=True)
+    action = models.TextField(blank=True)
+    reportable = models.CharField(max_length=8, choices=Reportable.choices, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+
+    class Audit:
+        event_code = EventCode.PROCEDURE_RECORD
+        redact = ["description", "finding"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk}"

@@ -33,6 +33,13 @@ RULES = {
     "api:monitoring_list_alerts": READ,
     "api:monitoring_close_alert": GOVERN,
     "api:monitoring_get_drift": READ,
+    # adverse events: anyone but the vendor reports; the services check who reads and reviews
+    "api:monitoring_report_event": READ,
+    "api:monitoring_list_events": READ,
+    "api:monitoring_review_event": GOVERN,
+    "monitoring:events": READ,
+    "monitoring:report_event": READ,
+    "monitoring:review_event": GOVERN,
     "api:monitoring_set_drift_reference": GOVERN,
 }
 
