@@ -84,3 +84,30 @@ def test_pages_report_then_review(pe, chair, tech) -> None:
     page = as_chair.get(reverse("monitoring:events")).content.decode()
     assert "Missed PE on the AI" in page and "teaching session" in page
     assert f"Reported by {tech.get_username()}" in page
+
+
+def test_open_events_go_on_the_next_meeting_agenda(pe, chair, tech) -> None:
+    from django.utils import timezone
+
+    from radgov.governance import services as governance
+
+    admin = make_user("mon-admin", role=Role.ADMINISTRATOR)
+    group = governance.create_group(
+        admin, name="AI governance", members=[(chair, "chair")], joined_on=DAY
+    )
+    meeting = governance.create_meeting(
+        chair, group, held_on=timezone.localdate() + dt.timedelta(days=7)
+    )
+    open_event = events.report_event(tech, pe, kind="near_miss", occurred_on=DAY, description="a")
+    done = events.report_event(tech, pe, kind="near_miss", occurred_on=DAY, description="b")
+    events.review_event(chair, done, finding="f", factors=["other"], action="a")
+
+    found, added = events.to_next_agenda(chair)
+    assert (found, added) == (meeting, [open_event])
+    item = meeting.agenda.get()
+    assert item.deployment == pe and f"#{open_event.pk}" in item.title
+    as_chair = Client()
+    as_chair.force_login(chair)  # the page's button: once only
+    answer = as_chair.post(reverse("monitoring:events_to_agenda"), follow=True).content.decode()
+    assert "0 open event(s) put on the agenda" in answer and meeting.agenda.count() == 1
+    assert events.to_next_agenda(tech) == (None, [])  # not a member of any group

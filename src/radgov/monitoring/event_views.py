@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from radgov.exams.errors import ExamError, NotPermitted
+from radgov.governance.services import GovernanceError
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
 from radgov.monitoring import events
@@ -72,4 +73,18 @@ def review_event(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"Not reviewed: {exc}")
     else:
         messages.success(request, "Review recorded.")
+    return redirect("monitoring:events")
+
+
+@require_POST
+def to_agenda(request: HttpRequest) -> HttpResponse:
+    try:
+        meeting, added = events.to_next_agenda(request.user)
+    except (GovernanceError, ExamError) as exc:
+        messages.error(request, f"Not put on the agenda: {exc}")
+        return redirect("monitoring:events")
+    if meeting is None:
+        messages.error(request, "No open meeting ahead in a governance group you are a member of.")
+    else:
+        messages.success(request, f"{len(added)} open event(s) put on the agenda of {meeting}.")
     return redirect("monitoring:events")

@@ -20,6 +20,8 @@ from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.exams.errors import ExamConflict, ExamError, NotPermitted, Problem
 from radgov.exams.models import Inference
+from radgov.governance import services as governance
+from radgov.governance.models import Meeting
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
 from radgov.monitoring.models import AdverseEvent, EventKind, Factor, Reportable
@@ -93,6 +95,32 @@ def review_event(
     return event
 
 
+@service
+def to_next_agenda(user: Any) -> tuple[Meeting | None, list[AdverseEvent]]:
+    """Put every open event not yet on an agenda on the next open meeting of a governance
+    group the user is an active member of (the earliest from today); the item names the event,
+    its kind and day, never its text."""
+    meeting = (
+        Meeting.objects.filter(
+            group__memberships__user=user, group__memberships__left_on__isnull=True,
+            held_on__gte=timezone.localdate(), closed_at__isnull=True,
+        )
+        .order_by("held_on", "pk")
+        .first()
+    )  # fmt: skip
+    if meeting is None:
+        return None, []
+    added = []
+    for event in AdverseEvent.objects.filter(reviewed_at__isnull=True, agenda_item__isnull=True):
+        event.agenda_item = governance.add_agenda_item(
+            user, meeting, deployment=event.deployment,
+            title=f"AI {event.get_kind_display()} #{event.pk} of {event.occurred_on}: peer learning",
+        )  # fmt: skip
+        event.save()
+        added.append(event)
+    return meeting, added
+
+
 def may_read(user: Any) -> bool:
     """The reviewers (governance group, administrators) and the compliance role."""
     return lifecycle.may_transition(user) or getattr(user, "role", None) == Role.COMPLIANCE
@@ -102,7 +130,9 @@ def queue(user: Any, *, open_only: bool = True, reportable: bool = False) -> lis
     """The peer-learning queue (or every event); ``reportable``: those flagged for compliance."""
     if not may_read(user):
         raise NotPermitted("IV.G.4: events are read by the governance group and compliance")
-    rows = AdverseEvent.objects.select_related("deployment__model_version__product", "reporter")
+    rows = AdverseEvent.objects.select_related(
+        "deployment__model_version__product", "reporter", "agenda_item__meeting"
+    )
     if open_only:
         rows = rows.filter(reviewed_at__isnull=True)
     if reportable:
@@ -133,4 +163,5 @@ def event_out(event: AdverseEvent, viewer: Any) -> dict[str, Any]:
         "factors": event.factors,
         "action": event.action,
         "reportable": event.reportable,
+        "meeting": str(event.agenda_item.meeting) if event.agenda_item_id else None,
     }

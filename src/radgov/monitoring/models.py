@@ -288,6 +288,10 @@ class AdverseEvent(AuditedModel):
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    agenda_item = models.ForeignKey(
+        "governance.AgendaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="the governance meeting's agenda item it was put on",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-reported_at", "-id"]

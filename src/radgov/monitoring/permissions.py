@@ -40,6 +40,7 @@ RULES = {
     "monitoring:events": READ,
     "monitoring:report_event": READ,
     "monitoring:review_event": GOVERN,
+    "monitoring:events_to_agenda": GOVERN,
     "api:monitoring_set_drift_reference": GOVERN,
 }
 

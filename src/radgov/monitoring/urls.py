@@ -10,5 +10,6 @@ urlpatterns = [
     path("alerts/<int:pk>/close/", views.close_alert, name="close_alert"),
     path("events/", event_views.events_page, name="events"),
     path("events/report/", event_views.report_event, name="report_event"),
+    path("events/to-agenda/", event_views.to_agenda, name="events_to_agenda"),
     path("events/<int:pk>/review/", event_views.review_event, name="review_event"),
 ]
