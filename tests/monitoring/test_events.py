@@ -111,3 +111,25 @@ def test_open_events_go_on_the_next_meeting_agenda(pe, chair, tech) -> None:
     answer = as_chair.post(reverse("monitoring:events_to_agenda"), follow=True).content.decode()
     assert "0 open event(s) put on the agenda" in answer and meeting.agenda.count() == 1
     assert events.to_next_agenda(tech) == (None, [])  # not a member of any group
+
+
+def test_api_report_list_review(pe, chair, tech) -> None:
+    as_tech, as_chair = Client(), Client()
+    as_tech.force_login(tech)
+    as_chair.force_login(chair)
+    url = "/api/monitoring/events"
+    body = {"deployment_id": pe.pk, "kind": "near_miss", "occurred_on": DAY.isoformat(),
+            "description": "flag on the wrong series", "anonymous": True}  # fmt: skip
+    bad = as_tech.post(url, {**body, "inference_id": 999_999}, content_type="application/json")
+    assert bad.status_code == 422 and bad.json()["errors"][0]["location"] == "inference_id"
+    made = as_tech.post(url, body, content_type="application/json")
+    assert made.status_code == 201 and made.json()["reporter"] == tech.get_username()
+    assert as_tech.get(url).status_code == 403
+    listed = as_chair.get(url).json()
+    assert [(e["id"], e["reporter"]) for e in listed] == [(made.json()["id"], "anonymous")]
+    review = {"finding": "mapping", "factors": ["workflow"], "action": "fixed"}
+    done = as_chair.post(
+        f"{url}/{made.json()['id']}/review", review, content_type="application/json"
+    )
+    assert done.status_code == 200 and done.json()["factors"] == ["workflow"]
+    assert as_chair.get(url).json() == []
