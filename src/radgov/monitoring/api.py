@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja import File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
@@ -16,8 +17,8 @@ from ninja.files import UploadedFile
 from radgov.core import config
 from radgov.exams.api import _answer as answer
 from radgov.inventory.models import Deployment
-from radgov.monitoring import alarms, configure, intake, selectors
-from radgov.monitoring.models import Alert
+from radgov.monitoring import alarms, configure, drift, events, intake, selectors
+from radgov.monitoring.models import AdverseEvent, Alert
 
 router = Router(tags=["monitoring"])
 
@@ -38,6 +39,30 @@ class WatchIn(Schema):
     ewma_lambda: float = 0.1
     ewma_arl0: int = 370
     absent_is_negative: bool = True
+
+
+class DriftReferenceIn(Schema):
+    reference_start: dt.date
+    reference_end: dt.date
+    window_days: int = 30
+    psi_threshold: float = 0.2
+    alpha: float = 0.01
+
+
+class EventIn(Schema):
+    deployment_id: int
+    kind: str
+    occurred_on: dt.date
+    description: str
+    inference_id: int | None = None
+    anonymous: bool = False
+
+
+class ReviewIn(Schema):
+    finding: str
+    factors: list[str]
+    action: str
+    reportable: str = ""
 
 
 class CloseIn(Schema):
@@ -147,3 +172,70 @@ def close_alert(request: HttpRequest, alert_id: int, payload: CloseIn) -> Any:
     alert = get_object_or_404(Alert, pk=alert_id)
     closed = answer(request, alarms.close_alert, request.user, alert, note=payload.note)
     return closed if isinstance(closed, HttpResponse) else selectors.alert_out(closed)
+
+
+@router.put("/deployments/{deployment_id}/drift-reference", response=dict[str, Any])
+def set_drift_reference(request: HttpRequest, deployment_id: int, payload: DriftReferenceIn) -> Any:
+    """The reference window drift is measured against, and when a difference is drift."""
+    deployment = get_object_or_404(Deployment, pk=deployment_id)
+    values = payload.dict()
+    ref = answer(
+        request,
+        drift.set_reference,
+        request.user,
+        deployment,
+        reference_start=values.pop("reference_start"),
+        reference_end=values.pop("reference_end"),
+        **values,
+    )
+    if isinstance(ref, HttpResponse):
+        return ref
+    return {
+        "reference_start": ref.reference_start.isoformat(),
+        "reference_end": ref.reference_end.isoformat(),
+        "window_days": ref.window_days,
+        "psi_threshold": ref.psi_threshold,
+        "alpha": ref.alpha,
+    }
+
+
+@router.get("/deployments/{deployment_id}/drift", response=dict[str, Any])
+def get_drift(request: HttpRequest, deployment_id: int, as_of: dt.date | None = None) -> Any:
+    """Input and output drift per column in the ``window_days`` up to ``as_of`` (default
+    today) against the reference window, and the values first seen since."""
+    deployment = get_object_or_404(Deployment, pk=deployment_id)
+    found = drift.view(deployment, as_of or timezone.localdate())
+    if found is None:
+        raise HttpError(404, "no drift reference window is set for this deployment")
+    return found
+
+
+@router.post("/events", response={201: dict[str, Any]})
+def report_event(request: HttpRequest, payload: EventIn) -> Any:
+    """An AI-related complication, near miss or adverse event, into the peer-learning queue."""
+    deployment = get_object_or_404(Deployment, pk=payload.deployment_id)
+    values = payload.dict()
+    values.pop("deployment_id")
+    event = answer(request, events.report_event, request.user, deployment, **values)
+    if isinstance(event, HttpResponse):
+        return event
+    return Status(201, events.event_out(event, request.user))
+
+
+@router.get("/events", response=list[dict[str, Any]])
+def list_events(request: HttpRequest, open_only: bool = True, reportable: bool = False) -> Any:
+    """The peer-learning queue (``open_only=false``: every event; ``reportable=true``: those
+    flagged for compliance), for the governance group and compliance."""
+    rows = answer(request, events.queue, request.user, open_only=open_only, reportable=reportable)
+    if isinstance(rows, HttpResponse):
+        return rows
+    return [events.event_out(e, request.user) for e in rows]
+
+
+@router.post("/events/{event_id}/review", response=dict[str, Any])
+def review_event(request: HttpRequest, event_id: int, payload: ReviewIn) -> Any:
+    event = get_object_or_404(AdverseEvent, pk=event_id)
+    reviewed = answer(request, events.review_event, request.user, event, **payload.dict())
+    return (
+        reviewed if isinstance(reviewed, HttpResponse) else events.event_out(reviewed, request.user)
+    )

@@ -41,6 +41,8 @@ class Rule(models.TextChoices):
     CONSECUTIVE = "consecutive", "days in a row above the baseline"
     CUSUM = "cusum", "Bernoulli CUSUM"
     EWMA = "ewma", "EWMA of the daily rate"
+    DRIFT = "drift", "input or output drift against the reference"
+    FIRST_SEEN = "first_seen", "a value never seen in the reference"
 
 
 class Report(AuditedModel):
@@ -190,3 +192,113 @@ class LabellerCheck(AuditedModel):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+
+class DriftReference(AuditedModel):
+    """The reference window a deployment's inputs and outputs are compared with (the
+    acceptance-test period or a chosen baseline), and when a difference is called drift."""
+
+    deployment = models.OneToOneField(
+        Deployment, on_delete=models.CASCADE, related_name="drift_reference"
+    )
+    reference_start = models.DateField()
+    reference_end = models.DateField()
+    window_days = models.PositiveSmallIntegerField(
+        default=30, help_text="the current window: this many days up to the day checked"
+    )
+    psi_threshold = models.FloatField(
+        default=0.2, help_text="PSI at or above which a column drifts"
+    )
+    alpha = models.FloatField(default=0.01, help_text="and the test's p-value below this")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"drift reference of {self.deployment}"
+
+
+class FirstSeen(AuditedModel):
+    """A value of an exam's metadata never seen in the reference window: an event of its own
+    ("software version VE11 first seen on 3 March"), recorded once per deployment."""
+
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="first_seen_values"
+    )
+    column = models.CharField(max_length=32)
+    value = models.CharField(max_length=200)
+    first_seen = models.DateField()
+    count = models.PositiveIntegerField(help_text="exams with it in the window it was found in")
+    found_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-first_seen", "column", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "column", "value"], name="monitoring_first_seen_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.column} {self.value} first seen on {self.first_seen}"
+
+
+class EventKind(models.TextChoices):
+    ADVERSE_EVENT = "adverse_event", "adverse event"
+    NEAR_MISS = "near_miss", "near miss"
+    COMPLICATION = "complication", "complication"
+
+
+class Factor(models.TextChoices):
+    AI_ERROR = "ai_error", "AI error"
+    OUTSIDE_IFU = "outside_ifu", "use outside the IFU"
+    WORKFLOW = "workflow", "workflow"
+    TRAINING = "training", "training"
+    OTHER = "other", "other"
+
+
+class Reportable(models.TextChoices):
+    NO = "", "not reportable"
+    MEDWATCH = "medwatch", "FDA MedWatch (device malfunction)"
+    PRIVACY = "privacy", "privacy breach"
+
+
+class AdverseEvent(AuditedModel):
+    """An AI-related complication, near miss or adverse event (IV.G.4), in the peer-learning
+    review queue until a governance-group member records the finding, the contributing
+    factors and the action.  The reporter may stay anonymous to the reviewers."""
+
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.PROTECT, related_name="adverse_events"
+    )
+    inference = models.ForeignKey(
+        Inference, null=True, blank=True, on_delete=models.PROTECT, related_name="adverse_events"
+    )
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    occurred_on = models.DateField()
+    description = EncryptedTextField(help_text="what happened, encrypted")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    anonymous = models.BooleanField(default=False, help_text="reviewers do not see the reporter")
+    reported_at = models.DateTimeField(auto_now_add=True)
+    finding = EncryptedTextField(blank=True, help_text="the review's finding, encrypted")
+    factors = models.JSONField(default=list, blank=True)
+    action = models.TextField(blank=True)
+    reportable = models.CharField(max_length=8, choices=Reportable.choices, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    agenda_item = models.ForeignKey(
+        "governance.AgendaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="the governance meeting's agenda item it was put on",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+
+    class Audit:
+        event_code = EventCode.PROCEDURE_RECORD
+        redact = ["description", "finding"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk}"

@@ -2,4 +2,7 @@ from radgov.web.navigation import Item
 
 LABEL = "Monitoring"
 
-ITEMS = [Item("Monitoring", "monitoring:overview")]
+ITEMS = [
+    Item("Monitoring", "monitoring:overview"),
+    Item("AI adverse events", "monitoring:events"),
+]

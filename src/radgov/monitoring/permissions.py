@@ -32,6 +32,16 @@ RULES = {
     "api:monitoring_performance": READ,
     "api:monitoring_list_alerts": READ,
     "api:monitoring_close_alert": GOVERN,
+    "api:monitoring_get_drift": READ,
+    # adverse events: anyone but the vendor reports; the services check who reads and reviews
+    "api:monitoring_report_event": READ,
+    "api:monitoring_list_events": READ,
+    "api:monitoring_review_event": GOVERN,
+    "monitoring:events": READ,
+    "monitoring:report_event": READ,
+    "monitoring:review_event": GOVERN,
+    "monitoring:events_to_agenda": GOVERN,
+    "api:monitoring_set_drift_reference": GOVERN,
 }
 
-TASKS = {"monitoring.check_alarms": (SUSPEND_ON_ALARM,)}
+TASKS = {"monitoring.check_alarms": (SUSPEND_ON_ALARM,), "monitoring.check_drift": ()}

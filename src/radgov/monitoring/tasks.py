@@ -1,16 +1,21 @@
 """Monitoring's periodic work: compare what waits for a comparison, then run every watched
-deployment's stop rules, as the machine ``task:monitoring.check_alarms``."""
+deployment's stop rules, as the machine ``task:monitoring.check_alarms``; and each day, the
+drift of every deployment with a reference window, as ``task:monitoring.check_drift``."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from radgov.core import machines
 from radgov.inventory.models import Deployment
-from radgov.monitoring import alarms, intake
+from radgov.monitoring import alarms, drift, intake
 
 TASK = "monitoring.check_alarms"
+DRIFT_TASK = "monitoring.check_drift"
 
 
 @db_periodic_task(crontab(minute="17"), name=TASK)
@@ -21,3 +26,15 @@ def check_alarms() -> dict[str, int]:
     for deployment in Deployment.objects.filter(watch__isnull=False).exclude(status="sunset"):
         opened += len(alarms.check_deployment(deployment))
     return {**pending, "alerts": opened}
+
+
+@db_periodic_task(crontab(minute="37", hour="2"), name=DRIFT_TASK)
+@machines.task(DRIFT_TASK)
+def check_drift() -> dict[str, int]:
+    """Yesterday's drift (a whole day) for every deployment with a reference window."""
+    as_of = timezone.localdate() - dt.timedelta(days=1)
+    opened = 0
+    live = Deployment.objects.filter(drift_reference__isnull=False).exclude(status="sunset")
+    for deployment in live:
+        opened += len(drift.check(deployment, as_of))
+    return {"alerts": opened}

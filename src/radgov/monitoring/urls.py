@@ -1,6 +1,6 @@
 from django.urls import path
 
-from radgov.monitoring import views
+from radgov.monitoring import event_views, views
 
 app_name = "monitoring"
 urlpatterns = [
@@ -8,4 +8,8 @@ urlpatterns = [
     path("deployments/<int:pk>/", views.deployment, name="deployment"),
     path("deployments/<int:pk>/report.pdf", views.report_pdf, name="report_pdf"),
     path("alerts/<int:pk>/close/", views.close_alert, name="close_alert"),
+    path("events/", event_views.events_page, name="events"),
+    path("events/report/", event_views.report_event, name="report_event"),
+    path("events/to-agenda/", event_views.to_agenda, name="events_to_agenda"),
+    path("events/<int:pk>/review/", event_views.review_event, name="review_event"),
 ]

@@ -15,7 +15,7 @@ from radgov.core import pdf
 from radgov.exams.errors import ExamError, NotPermitted
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
-from radgov.monitoring import alarms, analysis, charts, selectors
+from radgov.monitoring import alarms, analysis, charts, drift, selectors
 from radgov.monitoring.models import Alert
 
 
@@ -54,6 +54,7 @@ def deployment(request: HttpRequest, pk: int) -> HttpResponse:
         "frequencies": analysis.FREQUENCIES,
         "subgroups": list(analysis.SUBGROUPS),
         "may_close": lifecycle.may_transition(request.user),
+        "drift": drift.view(row, timezone.localdate()),
     }
     return render(request, "monitoring/deployment.html", context, status=400 if error else 200)
 

@@ -1,0 +1,273 @@
+"""Input and output drift of a deployment against its reference window (IV.G; issue 17;
+docs/monitoring.md, "Drift").
+
+The statistics are ``radgov.stats.drift``'s: categorical exam metadata by Pearson's
+chi-square test and PSI, continuous metadata and the model's score and confidence by the
+two-sample KS test and PSI over the reference's deciles, the positive rate and the rejection
+rate as two-category columns (chi-square and PSI).  A column drifts when its PSI reaches the
+reference's ``psi_threshold`` and its test's p-value is below ``alpha``: the PSI says the
+shift is large, the p-value that it is not chance.  Values of the current window never seen
+in the reference are recorded once as :class:`FirstSeen` events.  :func:`check` opens the
+alerts in monitoring's one queue: one ``first_seen`` alert per day a new value appeared, one
+``drift`` alert while none is open.  Drift alerts warn; they never suspend a deployment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db.models import F
+from django.db.models.functions import Coalesce, TruncDate
+
+from radgov.core.services import service
+from radgov.exams.errors import ExamError, Problem
+from radgov.exams.models import Inference
+from radgov.inventory.models import Deployment
+from radgov.monitoring.configure import _require_governance
+from radgov.monitoring.models import Alert, DriftReference, FirstSeen, Rule
+from radgov.stats import drift as stats
+
+MIN_N = 20  # fewer values in either window: the column is not tested, and says so
+CATEGORICAL = {
+    "manufacturer": "exam__manufacturer",
+    "model": "exam__manufacturer_model",
+    "software_version": "exam__software_versions",
+    "station": "exam__station_name",
+    "protocol": "exam__protocol_name",
+    "body_part": "exam__body_part",
+    "contrast": "exam__contrast",
+}
+CONTINUOUS = {
+    "slice_thickness": "exam__slice_thickness_mm",
+    "kvp": "exam__kvp",
+    "pixel_spacing": "exam__pixel_spacing_mm",
+    "age_band": "exam__age_band",
+    "score": "score",
+    "confidence": "confidence",
+}
+OUTPUTS = ("score", "confidence", "positive_rate", "rejection_rate")
+FINISHED = ("inferred", "released", "withdrawn", "rejected")
+SETTINGS = {
+    "window_days": lambda v: isinstance(v, int) and 1 <= v <= 366,
+    "psi_threshold": lambda v: isinstance(v, int | float) and 0 < v <= 10,
+    "alpha": lambda v: isinstance(v, int | float) and 0 < v < 1,
+}
+
+
+@dataclass
+class ColumnDrift:
+    column: str
+    kind: str  # input or output
+    test: str  # chi-square or KS
+    n_reference: int
+    n_current: int
+    statistic: float | None = None
+    p_value: float | None = None
+    psi: float | None = None
+    drifted: bool = False
+    note: str = ""
+
+
+@dataclass
+class DriftReport:
+    reference: tuple[str, str]
+    current: tuple[str, str]
+    columns: list[ColumnDrift] = field(default_factory=list)
+    new_values: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def drifted(self) -> list[ColumnDrift]:
+        return [c for c in self.columns if c.drifted]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["drifted"] = [c.column for c in self.drifted]
+        return out
+
+
+@service
+def set_reference(
+    user: Any, deployment: Deployment, *, reference_start: dt.date, reference_end: dt.date,
+    **options: Any,
+) -> DriftReference:  # fmt: skip
+    """The governance group sets the reference window (and window_days, psi_threshold, alpha)."""
+    _require_governance(user)
+    problems = [Problem(k, "is not a setting of drift") for k in options if k not in SETTINGS]
+    problems += [
+        Problem(k, "is out of range (docs/monitoring.md)")
+        for k, v in options.items()
+        if k in SETTINGS and not SETTINGS[k](v)
+    ]
+    if reference_end < reference_start:
+        problems.append(Problem("reference_end", "is before reference_start"))
+    if problems:
+        raise ExamError(problems)
+    ref = DriftReference.objects.filter(deployment=deployment).first()
+    ref = ref or DriftReference(deployment=deployment)
+    ref.reference_start, ref.reference_end = reference_start, reference_end
+    for key, value in options.items():
+        setattr(ref, key, value)
+    ref.save()
+    return ref
+
+
+def _rows(deployment: Deployment, start: dt.date, end: dt.date) -> dict[str, np.ndarray]:
+    """The window's inferences as columns (one array per column, plus ``day``)."""
+    names = {**CATEGORICAL, **CONTINUOUS, "status": "status", "call": "call"}
+    rows = list(
+        Inference.objects.filter(deployment=deployment)
+        .annotate(day=TruncDate(Coalesce(F("exam__study_datetime"), F("created_at"))))
+        .filter(day__gte=start, day__lte=end)
+        .values_list("day", *names.values())
+    )
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 1)
+    out = {"day": np.array(columns[0], dtype="datetime64[D]")}
+    for (name, _), values in zip(names.items(), columns[1:], strict=True):
+        if name in CONTINUOUS:
+            out[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
+        else:  # blank means unknown: one category, None
+            out[name] = np.array([v or None for v in values], dtype=object)
+    return out
+
+
+def _categorical(name: str, kind: str, ref: np.ndarray, cur: np.ndarray) -> ColumnDrift:
+    row = ColumnDrift(name, kind, "chi-square", int(ref.size), int(cur.size))
+    if min(ref.size, cur.size) < MIN_N:
+        row.note = f"fewer than {MIN_N} exams in a window: not tested"
+        return row
+    found = stats.categorical_drift(ref, cur)
+    row.statistic, row.p_value = found.chi_square.statistic, found.chi_square.p_value
+    row.psi = found.psi.psi
+    return row
+
+
+def _continuous(name: str, kind: str, ref: np.ndarray, cur: np.ndarray) -> ColumnDrift:
+    ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
+    row = ColumnDrift(name, kind, "KS", int(ref.size), int(cur.size))
+    if min(ref.size, cur.size) < MIN_N:
+        row.note = f"fewer than {MIN_N} values in a window: not tested"
+        return row
+    found = stats.continuous_drift(ref, cur)
+    row.statistic, row.p_value, row.psi = found.ks.statistic, found.ks.p_value, found.psi.psi
+    return row
+
+
+def _flags(status: np.ndarray, call: np.ndarray) -> dict[str, np.ndarray]:
+    """The positive rate (among calls) and the rejection rate (among finished inferences)."""
+    called = np.isin(call, ["positive", "negative"])
+    finished = np.isin(status, FINISHED)
+    return {
+        "positive_rate": call[called],
+        "rejection_rate": np.where(status[finished] == "rejected", "rejected", "accepted"),
+    }
+
+
+def report(reference: DriftReference, as_of: dt.date) -> DriftReport:
+    """The drift of every column: reference window against the ``window_days`` up to ``as_of``."""
+    start = max(
+        as_of - dt.timedelta(days=reference.window_days - 1),
+        reference.reference_end + dt.timedelta(days=1),
+    )  # the current window never overlaps the reference
+    ref = _rows(reference.deployment, reference.reference_start, reference.reference_end)
+    cur = _rows(reference.deployment, start, as_of)
+    found = DriftReport(
+        reference=(reference.reference_start.isoformat(), reference.reference_end.isoformat()),
+        current=(start.isoformat(), as_of.isoformat()),
+    )
+    for name in CATEGORICAL:
+        found.columns.append(_categorical(name, "input", ref[name], cur[name]))
+        for new in stats.new_values(ref[name], cur[name], times=cur["day"]):
+            if new.value is not None:
+                found.new_values.append(
+                    {"column": name, "value": str(new.value), "count": new.count,
+                     "first_seen": str(new.first_seen)}
+                )  # fmt: skip
+    for name in CONTINUOUS:
+        kind = "output" if name in OUTPUTS else "input"
+        found.columns.append(_continuous(name, kind, ref[name], cur[name]))
+    ref_flags, cur_flags = _flags(ref["status"], ref["call"]), _flags(cur["status"], cur["call"])
+    for name in ref_flags:
+        found.columns.append(_categorical(name, "output", ref_flags[name], cur_flags[name]))
+    for row in found.columns:
+        row.drifted = (
+            row.psi is not None
+            and row.psi >= reference.psi_threshold
+            and row.p_value is not None
+            and row.p_value < reference.alpha
+        )
+    return found
+
+
+def _first_seen_alerts(deployment: Deployment, found: DriftReport) -> list[Alert]:
+    fresh: dict[dt.date, list[FirstSeen]] = {}
+    for new in found.new_values:
+        day = dt.date.fromisoformat(new["first_seen"])
+        event, created = FirstSeen.objects.get_or_create(
+            deployment=deployment, column=new["column"], value=new["value"][:200],
+            defaults={"first_seen": day, "count": new["count"]},
+        )  # fmt: skip
+        if created:
+            fresh.setdefault(day, []).append(event)
+    opened = []
+    for day, events in sorted(fresh.items()):
+        words = "; ".join(f"{e.column.replace('_', ' ')} {e.value}" for e in events)
+        alert, created = Alert.objects.get_or_create(
+            deployment=deployment, rule=Rule.FIRST_SEEN, signal_day=day,
+            defaults={"summary": f"first seen on {day}: {words}", "detail": {"values": []}},
+        )  # fmt: skip
+        if not created:
+            alert.summary = f"{alert.summary}; {words}"
+        alert.detail["values"] += [{"column": e.column, "value": e.value} for e in events]
+        alert.save()
+        if created:
+            opened.append(alert)
+    return opened
+
+
+@service
+def check(deployment: Deployment, as_of: dt.date) -> list[Alert]:
+    """Record the new values and open the drift alerts of ``deployment`` on ``as_of``."""
+    reference = DriftReference.objects.filter(deployment=deployment).first()
+    if reference is None or as_of <= reference.reference_end:
+        return []
+    found = report(reference, as_of)
+    opened = _first_seen_alerts(deployment, found)
+    drifted = found.drifted
+    still_open = Alert.objects.filter(
+        deployment=deployment, rule=Rule.DRIFT, closed_at__isnull=True
+    ).exists()
+    same_day = Alert.objects.filter(deployment=deployment, rule=Rule.DRIFT, signal_day=as_of)
+    if drifted and not still_open and not same_day.exists():
+        words = ", ".join(f"{c.column.replace('_', ' ')} (PSI {c.psi:.2f})" for c in drifted)
+        opened.append(
+            Alert.objects.create(
+                deployment=deployment,
+                rule=Rule.DRIFT,
+                signal_day=as_of,
+                summary=f"drift against the reference {found.reference[0]} to "
+                f"{found.reference[1]} in the {reference.window_days} days to {as_of}: {words}",
+                detail={"columns": [asdict(c) for c in drifted], "current": found.current},
+            )  # fmt: skip
+        )
+    return opened
+
+
+def view(deployment: Deployment, as_of: dt.date) -> dict[str, Any] | None:
+    """What the page and the API show: the report and the recorded first-seen events."""
+    reference = DriftReference.objects.filter(deployment=deployment).first()
+    if reference is None:
+        return None
+    out = report(reference, as_of).to_dict()
+    out["settings"] = {
+        "window_days": reference.window_days,
+        "psi_threshold": reference.psi_threshold,
+        "alpha": reference.alpha,
+    }
+    out["first_seen"] = [
+        {"column": e.column, "value": e.value, "first_seen": e.first_seen.isoformat()}
+        for e in FirstSeen.objects.filter(deployment=deployment)
+    ]
+    return out
