@@ -2,4 +2,4 @@ from radgov.web.navigation import Item
 
 LABEL = "Clinical AI"
 
-ITEMS = [Item("AI worklist", "exams:worklist")]
+ITEMS = [Item("AI worklist", "exams:worklist"), Item("Results to review", "exams:review_worklist")]

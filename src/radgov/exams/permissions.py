@@ -12,11 +12,15 @@ from radgov.core.roles import Role
 
 READ = patient_data()
 WRITE = patient_data(Role.INFORMATICS, Role.ADMINISTRATOR)
+# Review (issue 16): a physician reviews; the services check end-user and training per result.
+REVIEW = patient_data(Role.PHYSICIAN)
 
 RULES = {
     # pages
     "exams:worklist": READ,
     "exams:study": READ,
+    "exams:review_worklist": REVIEW,
+    "exams:review_result": REVIEW,
     # API
     "api:exams_list_exams": READ,
     "api:exams_get_exam": READ,
@@ -29,4 +33,12 @@ RULES = {
     "api:exams_add_result": WRITE,
     "api:exams_record_events": WRITE,
     "api:exams_import_file": WRITE,
+    "api:exams_review_worklist": REVIEW,
+    "api:exams_get_review": REVIEW,
+    "api:exams_review_result": REVIEW,
+    "api:exams_add_addendum": REVIEW,
+    "api:exams_release_direct": WRITE,
+    # the release policy is no patient data; the service admits governance members only
+    "api:exams_get_release_policy": READ,
+    "api:exams_set_release_policy": READ,
 }
