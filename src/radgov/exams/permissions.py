@@ -7,7 +7,7 @@ people who connect an orchestrator.  The selectors and services check again per 
 
 from __future__ import annotations
 
-from radgov.core.policy import patient_data
+from radgov.core.policy import Grant, grant, patient_data
 from radgov.core.roles import Role
 
 READ = patient_data()
@@ -41,4 +41,14 @@ RULES = {
     # the release policy is no patient data; the service admits governance members only
     "api:exams_get_release_policy": READ,
     "api:exams_set_release_policy": READ,
+    "api:exams_list_destinations": WRITE,
+    "api:exams_set_destination": WRITE,
+    "api:exams_probe_destination": WRITE,
 }
+
+GRANTS: dict[str, Grant] = {
+    "exams.deliver": grant(
+        "send released AI results (SR, ORU, FHIR) to the practice's PACS, RIS and EMR", "task"
+    ),
+}
+TASKS = {"exams.deliver_releases": ("exams.deliver",)}

@@ -217,3 +217,53 @@ def set_release_policy(request: HttpRequest, deployment_id: int, payload: Policy
         request, gate.set_release_policy, request.user, deployment, decision=decision, **data
     )
     return done if isinstance(done, HttpResponse) else _fields(done, PolicyOut)
+
+
+class DestinationIn(Schema):
+    host: str = ""
+    port: int | None = None
+    called_ae: str = ""
+    calling_ae: str = "RADGOV"
+    base_url: str = ""
+    tls: bool = False
+    active: bool = True
+
+
+class DestinationOut(DestinationIn):
+    standard: str
+
+
+class AnswerOut(Schema):
+    delivered: bool
+    words: str
+
+
+@router.get("/destinations", response=list[DestinationOut])
+def list_destinations(request: HttpRequest) -> Any:
+    """Where each standard's releases go: the PACS, the RIS, the EMR's FHIR endpoint."""
+    from radgov.exams.models import Destination
+
+    return [_fields(d, DestinationOut) for d in Destination.objects.order_by("standard")]
+
+
+@router.put("/destinations/{standard}", response=DestinationOut)
+def set_destination(request: HttpRequest, standard: str, payload: DestinationIn) -> Any:
+    """Record a destination (``dicom_sr``: host, port, called_ae; ``hl7_oru``: host, port;
+    ``fhir``: base_url); 422 names each missing or bad setting."""
+    from radgov.exams.services import delivery
+
+    done = _answer(request, delivery.set_destination, request.user, standard, **payload.dict())
+    return done if isinstance(done, HttpResponse) else _fields(done, DestinationOut)
+
+
+@router.post("/destinations/{standard}/test", response=AnswerOut)
+def probe_destination(request: HttpRequest, standard: str) -> Any:
+    """Test the connection: C-ECHO the PACS, open the RIS's port, read the FHIR metadata."""
+    from radgov.exams.services import delivery
+
+    answer = _answer(request, delivery.probe_destination, request.user, standard)
+    return (
+        answer
+        if isinstance(answer, HttpResponse)
+        else {"delivered": answer.delivered, "words": answer.words}
+    )

@@ -169,3 +169,28 @@ class Delivery(AuditedModel):
 
     def __str__(self) -> str:
         return f"{self.standard} delivery of inference {self.inference_id}: {self.status}"
+
+
+class Destination(AuditedModel):
+    """Where one standard's releases go (one per standard, practice-wide): the PACS for the
+    SR (C-STORE), the RIS for the ORU (MLLP), the EMR's FHIR endpoint.  Imaging informatics
+    keeps it; nothing is sent while it is missing or inactive."""
+
+    standard = models.CharField(max_length=8, choices=Standard.choices, unique=True)
+    host = models.CharField(max_length=255, blank=True, help_text="PACS or RIS host")
+    port = models.PositiveIntegerField(null=True, blank=True)
+    called_ae = models.CharField(max_length=16, blank=True, help_text="the PACS's AE title")
+    calling_ae = models.CharField(max_length=16, blank=True, default="RADGOV")
+    base_url = models.CharField(max_length=500, blank=True, help_text="FHIR base URL")
+    tls = models.BooleanField(default=False, help_text="TLS with the system's trusted CAs")
+    active = models.BooleanField(default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Audit:
+        event_code = EventCode.APPLICATION_ACTIVITY
+
+    def __str__(self) -> str:
+        return f"{self.get_standard_display()}"
