@@ -175,3 +175,18 @@ def test_direct_release_needs_a_governance_decision_that_says_why(people, inferr
     assert (
         "without physician review" in inferred.deliveries.get(standard="hl7_oru").message.reveal()
     )
+
+
+def test_the_conformance_audit_names_the_decision_behind_direct_release(inferred) -> None:
+    from django.utils import timezone
+
+    from radgov.governance.conformance.registry import REGISTRY, Context, Status
+
+    d = inferred.deployment
+    run = REGISTRY["release_gate"].run
+    assert run(d, Context(at=timezone.now(), meeting_months=3)).status == Status.FAIL
+    admin = make_user("gov-admin", role=Role.ADMINISTRATOR)
+    why = direct_release_decision(d, why="Triage notification; never in the record")
+    gate.set_release_policy(admin, d, mode="direct_release", decision=why)
+    line = run(d, Context(at=timezone.now(), meeting_months=3))
+    assert line.status == Status.PASS and f"decision {why.pk}: Triage notification" in line.found
