@@ -77,3 +77,13 @@ def test_the_api_refuses_then_reviews_once_and_shows_the_deliveries(doctor, infe
     refused = client.put(policy, data={"mode": "direct_release"}, content_type="application/json")
     assert "governance group decides" in problem(refused, 403)
     no_canary(made)
+
+
+def test_the_study_page_shows_each_deliverys_status(doctor, inferred) -> None:
+    from radgov.exams.services import review as gate
+
+    train(doctor, inferred.deployment)
+    gate.review(doctor, inferred, decision="accept", concordance="concordant")
+    page = client_for(doctor).get(reverse("exams:study", args=[inferred.exam_id])).content.decode()
+    assert "DICOM SR (TID 1500) to the PACS: <strong>pending</strong>" in page
+    assert "no active destination" not in page and page.count("<strong>pending</strong>") == 3
