@@ -180,7 +180,7 @@ def test_direct_release_needs_a_governance_decision_that_says_why(people, inferr
 def test_the_conformance_audit_names_the_decision_behind_direct_release(inferred) -> None:
     from django.utils import timezone
 
-    from radgov.governance.conformance.registry import REGISTRY, Context, Status
+    from radgov.governance.conformance.checks import REGISTRY, Context, Status
 
     d = inferred.deployment
     run = REGISTRY["release_gate"].run

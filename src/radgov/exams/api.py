@@ -98,7 +98,7 @@ def _inference(inference_id: int) -> Inference:
 
 def _fresh(inference: Inference) -> dict[str, Any]:
     row = (
-        Inference.objects.select_related("deployment__model_version__product")
+        Inference.objects.select_related("deployment__model_version__product__company")
         .prefetch_related("history", "results")
         .get(pk=inference.pk)
     )

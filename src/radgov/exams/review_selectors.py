@@ -33,7 +33,7 @@ def reviewable_deployments(user: Any) -> list[Deployment]:
     return list(
         Deployment.objects.filter(Q(end_users=user) | Q(pilot_users=user))
         .distinct()
-        .select_related("model_version__product")
+        .select_related("model_version__product__company")
     )
 
 
@@ -47,7 +47,7 @@ def worklist(user: Any) -> list[WorkItem]:
         Inference.objects.filter(
             status=Status.INFERRED, deployment__in=deployments, reviews__isnull=True
         )
-        .select_related("exam", "deployment__model_version__product")
+        .select_related("exam", "deployment__model_version__product__company")
         .order_by(
             Case(
                 When(call="positive", then=Value(0)), default=Value(1), output_field=IntegerField()

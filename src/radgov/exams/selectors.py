@@ -18,7 +18,7 @@ from radgov.exams.models import Exam, Inference, StatusChange
 from radgov.exams.paging import Page, paginate
 from radgov.exams.statuses import Status
 
-INFERENCE_RELATED = ("exam", "deployment__model_version__product")
+INFERENCE_RELATED = ("exam", "deployment__model_version__product__company")
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def _exam_rows(filters: Filters) -> QuerySet[Exam]:
         Prefetch(
             "inferences",
             queryset=Inference.objects.select_related(
-                "deployment__model_version__product"
+                "deployment__model_version__product__company"
             ).order_by("deployment_id"),
         )
     ).order_by(F("study_datetime").desc(nulls_last=True), "-id")
@@ -181,7 +181,7 @@ def study(user: Any, exam_id: int, *, what: str = "study status") -> StudyView |
     if exam is None:
         return None
     rows = list(
-        exam.inferences.select_related("deployment__model_version__product")
+        exam.inferences.select_related("deployment__model_version__product__company")
         .prefetch_related(
             Prefetch("history", queryset=StatusChange.objects.order_by("at", "id")),
             "results",

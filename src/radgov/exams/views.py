@@ -69,7 +69,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         if page.previous_offset is not None
         else "",
         "next_link": _link(params, offset=page.next_offset) if page.next_offset is not None else "",
-        "deployments": Deployment.objects.select_related("model_version__product").filter(
+        "deployments": Deployment.objects.select_related("model_version__product__company").filter(
             pk__in=Deployment.objects.filter(inferences__isnull=False).values("pk")
         ),
         "sites": sorted(set(Deployment.objects.values_list("site", flat=True))),
