@@ -190,3 +190,18 @@ def test_the_conformance_audit_names_the_decision_behind_direct_release(inferred
     gate.set_release_policy(admin, d, mode="direct_release", decision=why)
     line = run(d, Context(at=timezone.now(), meeting_months=3))
     assert line.status == Status.PASS and f"decision {why.pk}: Triage notification" in line.found
+
+
+def test_under_direct_release_a_result_goes_out_as_it_arrives(writer, ich) -> None:
+    from radgov.exams.outputs import Outputs
+    from tests.exams.conftest import head_ct
+
+    admin = make_user("gov-admin", role=Role.ADMINISTRATOR)
+    why = direct_release_decision(ich, why="Triage notification; never in the record")
+    gate.set_release_policy(admin, ich, mode="direct_release", decision=why)
+    exam = services.record_exam(writer, head_ct(), source="api").exam
+    inference = services.record_inference(writer, exam, ich)
+    services.record_outputs(writer, inference, Outputs(score=0.2, call="negative", findings=[]))
+    inference.refresh_from_db()
+    assert inference.status == "released" and not inference.reviews.exists()
+    assert inference.deliveries.count() == 3

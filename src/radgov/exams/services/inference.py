@@ -136,9 +136,14 @@ def apply_outputs(
                 setattr(inference, name, value)
         inference.save()
         return Moved(inference, True)
-    return apply_move(
+    moved = apply_move(
         actor, inference, Status.INFERRED, at=at, event_id=event_id, vendor=vendor, save_all=True
     )
+    if moved.changed:
+        from radgov.exams.services.review import release_if_direct  # review builds on this
+
+        release_if_direct(actor, inference)
+    return moved
 
 
 def _has_outputs(inference: Inference) -> bool:

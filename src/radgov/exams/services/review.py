@@ -293,6 +293,15 @@ def _deliveries(inference: Inference, standing: Review | None, *, correction: bo
         delivery.save()
 
 
+def release_if_direct(actor: Any, inference: Inference) -> bool:
+    """Inside a service, when a result arrives: release it at once if the deployment's
+    policy is direct release (V: the governance group decided it goes out unreviewed)."""
+    if policy_of(inference.deployment).mode != ReleaseMode.DIRECT_RELEASE:
+        return False
+    _release(actor, inference, None)
+    return True
+
+
 def release_direct(actor: Any, inference: Inference) -> Inference:
     """Release an AI result without review, where the deployment's policy allows it (a
     recorded governance decision); by whoever records the AI's results."""
