@@ -102,3 +102,9 @@ def test_dcmtk_reads_the_report_without_error(tmp_path) -> None:  # type: ignore
         "Intracranial hemorrhage" in done.stdout
         and 'Person Observer Name")="Doe^Jane"' in done.stdout
     )
+
+
+def test_a_direct_release_is_unverified_with_the_ai_as_its_only_observer() -> None:
+    ds = dcmread(BytesIO(_report(reviewer="", statement="Released without physician review.")))
+    assert ds.VerificationFlag == "UNVERIFIED" and "VerifyingObserverSequence" not in ds
+    assert not [i for i in _items(ds) if i.ValueType == "PNAME"]

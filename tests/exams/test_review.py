@@ -205,3 +205,12 @@ def test_under_direct_release_a_result_goes_out_as_it_arrives(writer, ich) -> No
     inference.refresh_from_db()
     assert inference.status == "released" and not inference.reviews.exists()
     assert inference.deliveries.count() == 3
+
+
+def test_a_withdrawal_by_any_path_sends_the_corrections(reviewer, inferred, writer) -> None:
+    gate.review(reviewer, inferred, decision="accept", concordance="concordant")
+    services.move(writer, inferred, "withdrawn", reason_code="released_in_error")
+    fixes = inferred.deliveries.filter(correction=True)
+    assert sorted(fixes.values_list("standard", flat=True)) == ["dicom_sr", "fhir", "hl7_oru"]
+    oru = hl7.read_oru(fixes.get(standard="hl7_oru").message.reveal())
+    assert oru.oru_r01_patient_result.oru_r01_order_observation.obr.obr_25.value == "C"

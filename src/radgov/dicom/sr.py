@@ -128,8 +128,9 @@ def build_measurement_report(
     series_instance_uid: str | None = None,
 ) -> hd.sr.Comprehensive3DSR:
     """The reviewed result as a TID 1500 report; ``reviewer`` is the person observer's
-    name (DICOM PN, e.g. ``Doe^Jane``), ``statement`` the plain words saying AI produced it
-    and who reviewed it.  ``previous``: the report this one corrects."""
+    name (DICOM PN, e.g. ``Doe^Jane``; empty under direct release: the report is then
+    unverified and the AI its only observer), ``statement`` the plain words saying AI
+    produced it and who reviewed it.  ``previous``: the report this one corrects."""
     if not findings:
         raise ValueError("findings: a measurement report needs at least one finding")
     if not statement.strip():
@@ -141,7 +142,9 @@ def build_measurement_report(
             observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
                 name=reviewer
             ),
-        ),
+        )
+        if reviewer
+        else None,
         observer_device_context=hd.sr.ObserverContext(
             observer_type=codes.DCM.Device,
             observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
@@ -178,9 +181,9 @@ def build_measurement_report(
         institution_name=institution or None,
         is_complete=True,
         is_final=True,
-        is_verified=True,
-        verifying_observer_name=reviewer,
-        verifying_organization=institution or "radgov",
+        is_verified=bool(reviewer),
+        verifying_observer_name=reviewer or None,
+        verifying_organization=(institution or "radgov") if reviewer else None,
         previous_versions=[previous] if previous is not None else None,
         record_evidence=False,
         series_description="AI result, reviewed",

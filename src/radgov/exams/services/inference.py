@@ -240,6 +240,10 @@ def apply_move(
     fields = ["status", "status_at", "reason_code", "reason", "inferred_at", *vendor]
     inference.save(update_fields=None if save_all else fields)
     _history(actor, inference, current, target, when, key=key, vendor=vendor)
+    if target in (Status.RELEASED, Status.WITHDRAWN):
+        from radgov.exams.services.review import send_release  # review builds on this
+
+        send_release(inference, correction=target == Status.WITHDRAWN)
     return Moved(inference, True)
 
 

@@ -201,7 +201,7 @@ def _record_review(actor: Any, inference: Inference, values: dict[str, Any]) -> 
         inference=locked, reviewer=actor, reviewed_at=timezone.now(), **values
     )
     if done.releases:
-        _release(actor, locked, done)
+        _release(actor, locked)
     return done
 
 
@@ -228,20 +228,25 @@ def _record_addendum(actor: Any, original: Review, values: dict[str, Any]) -> Re
             reason_code="result_incorrect",
             reason=values["reason"],
         )
-        _deliveries(locked, added, correction=True)
     elif locked.status in (Status.INFERRED, Status.WITHDRAWN) and added.releases:
-        _release(actor, locked, added)
+        _release(actor, locked)
     return added
 
 
 # -- release ----------------------------------------------------------------------------
 
 
-def _release(actor: Any, inference: Inference, standing: Review | None) -> None:
+def _release(actor: Any, inference: Inference) -> None:
     """Inside a service: the move to ``released`` (the guard checks the review or the
-    policy) and the three messages, built now and delivered by a task."""
+    policy); the move builds the messages (``send_release``)."""
     apply_move(actor, inference, Status.RELEASED)
-    _deliveries(inference, standing, correction=False)
+
+
+def send_release(inference: Inference, *, correction: bool) -> None:
+    """Inside a service, on every move to ``released`` or ``withdrawn`` (whatever made it):
+    the three messages, or their corrections, built now as the standing review left the
+    result, kept for the delivery task."""
+    _deliveries(inference, last_review(inference), correction=correction)
 
 
 def _previous_sr(inference: Inference) -> Any:
@@ -263,7 +268,7 @@ def _deliveries(inference: Inference, standing: Review | None, *, correction: bo
         study=released.study,
         algorithm=released.algorithm,
         findings=released.findings,
-        reviewer=released.reviewer or "radgov",
+        reviewer=released.reviewer,
         statement=released.statement,
         institution=released.deployment_site,
         previous=_previous_sr(inference) if correction else None,
@@ -298,7 +303,7 @@ def release_if_direct(actor: Any, inference: Inference) -> bool:
     policy is direct release (V: the governance group decided it goes out unreviewed)."""
     if policy_of(inference.deployment).mode != ReleaseMode.DIRECT_RELEASE:
         return False
-    _release(actor, inference, None)
+    _release(actor, inference)
     return True
 
 
@@ -316,7 +321,7 @@ def _release_direct(actor: Any, inference: Inference) -> Inference:
         raise ReviewError(
             [Problem("deployment", "V: this deployment's results are released after review only")]
         )
-    _release(actor, locked, None)
+    _release(actor, locked)
     return locked
 
 
