@@ -185,3 +185,26 @@ def test_destinations_name_what_is_missing_and_only_informatics_sets_them(people
         delivery.set_destination(writer, "fhir", base_url="ftp://emr")
     with pytest.raises(gate.NotPermitted):
         delivery.set_destination(people[Role.PHYSICIAN], "fhir", base_url="https://emr/fhir")
+
+
+def test_the_task_tries_as_its_own_principal_and_a_peer_that_is_down_is_said_in_words(
+    people, practice, writer
+) -> None:
+    from radgov.exams.tasks import deliver_releases
+    from tests.integration.serving import free_port
+
+    delivery.set_destination(writer, "fhir", base_url=f"http://127.0.0.1:{free_port()}/fhir")
+    inferred = Inference.objects.get(status="inferred")
+    doctor = people[Role.PHYSICIAN]
+    add_end_user(inferred.deployment, doctor)
+    train(doctor, inferred.deployment)
+    gate.review(doctor, inferred, decision="accept", concordance="concordant")
+    assert deliver_releases.call_local() == 0
+    fhir_row = inferred.deliveries.get(standard="fhir")
+    assert fhir_row.status == "failed" and fhir_row.attempts == 1
+    assert fhir_row.answer == "the FHIR server could not be reached (URLError)"
+    assert inferred.deliveries.get(standard="hl7_oru").answer.startswith("waiting: no active")
+    tried = AuditEntry.objects.get(object_type="exams.delivery", action="export")
+    assert tried.actor_name == "task:exams.deliver_releases" and tried.outcome == "failure"
+    with pytest.raises(gate.NotPermitted, match="release task deliver"):
+        delivery.deliver_pending(people[Role.PHYSICIAN])
