@@ -214,3 +214,17 @@ def test_a_withdrawal_by_any_path_sends_the_corrections(reviewer, inferred, writ
     assert sorted(fixes.values_list("standard", flat=True)) == ["dicom_sr", "fhir", "hl7_oru"]
     oru = hl7.read_oru(fixes.get(standard="hl7_oru").message.reveal())
     assert oru.oru_r01_patient_result.oru_r01_order_observation.obr.obr_25.value == "C"
+
+
+def test_the_reviewers_words_stay_out_of_the_audit_trail(reviewer, inferred) -> None:
+    words = "Patient-specific words CANARY-REASON-42"
+    gate.review(
+        reviewer,
+        inferred,
+        decision="reject",
+        concordance="discordant",
+        reason_code="other",
+        reason=words,
+    )
+    assert Review.objects.get().reason == words
+    assert not AuditEntry.objects.filter(changes_json__contains="CANARY-REASON").exists()

@@ -117,6 +117,7 @@ class Review(AuditedModel):
 
     class Audit:
         event_code = EventCode.PROCEDURE_RECORD
+        redact = ["reason"]  # the reviewer's words: the trail keeps that they changed
 
     def __str__(self) -> str:
         return f"review {self.pk} of inference {self.inference_id}: {self.decision}"
@@ -166,6 +167,7 @@ class Delivery(AuditedModel):
 
     class Audit:
         event_code = EventCode.INSTANCES_TRANSFERRED
+        redact = ["answer"]  # the peer's words may quote what it was sent
 
     def __str__(self) -> str:
         return f"{self.standard} delivery of inference {self.inference_id}: {self.status}"
