@@ -87,3 +87,23 @@ def test_the_study_page_shows_each_deliverys_status(doctor, inferred) -> None:
     page = client_for(doctor).get(reverse("exams:study", args=[inferred.exam_id])).content.decode()
     assert "DICOM SR (TID 1500) to the PACS: <strong>pending</strong>" in page
     assert "no active destination" not in page and page.count("<strong>pending</strong>") == 3
+
+
+def test_informatics_records_a_destination_on_the_page_and_tests_it(writer) -> None:
+    from tests.integration.serving import free_port
+
+    browser = client_for(writer)
+    url = reverse("exams:release_settings")
+    bad = browser.post(url, {"standard": "dicom_sr", "action": "save", "host": "pacs", "port": "x"})
+    assert bad.status_code == 422 and "port: a TCP port" in bad.content.decode()
+    form = {
+        "standard": "hl7_oru",
+        "action": "save",
+        "host": "127.0.0.1",
+        "port": str(free_port()),
+        "active": "on",
+    }
+    assert browser.post(url, form).status_code == 302
+    tested = browser.post(url, {"standard": "hl7_oru", "action": "test"}).content.decode()
+    assert "Test of hl7_oru: the RIS could not be reached (ConnectionRefusedError)" in tested
+    assert AuditEntry.objects.filter(object_type="exams.destination", outcome="failure").exists()

@@ -84,3 +84,47 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
         "posted": request.POST if request.method == "POST" else {},
     }
     return render(request, "exams/review_result.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def release_settings(request: HttpRequest) -> HttpResponse:
+    """Where released results go (the PACS, the RIS, the EMR), with a test-connection
+    action, and each deployment's release policy; imaging informatics and administrators."""
+    from radgov.exams.models import Destination, ReleasePolicy, Standard
+    from radgov.exams.services import delivery
+
+    error, status, tested = "", 200, None
+    if request.method == "POST":
+        standard = request.POST.get("standard", "")
+        try:
+            if request.POST.get("action") == "test":
+                tested = (standard, delivery.probe_destination(request.user, standard))
+            else:
+                port = request.POST.get("port", "").strip()
+                delivery.set_destination(
+                    request.user,
+                    standard,
+                    **{
+                        k: request.POST.get(k, "").strip()
+                        for k in ("host", "called_ae", "base_url")
+                    },
+                    port=int(port) if port.isdigit() else None,
+                    tls=request.POST.get("tls") == "on",
+                    active=request.POST.get("active") == "on",
+                )
+                messages.success(request, "The destination is recorded.")
+                return redirect("exams:release_settings")
+        except NotPermitted as exc:
+            return _denied(request, exc)
+        except ExamError as exc:
+            error, status = str(exc), 422
+    found = {d.standard: d for d in Destination.objects.all()}
+    context = {
+        "destinations": [(value, label, found.get(value)) for value, label in Standard.choices],
+        "policies": ReleasePolicy.objects.select_related(
+            "deployment__model_version__product__company", "decision"
+        ).order_by("deployment_id"),
+        "error": error,
+        "tested": tested,
+    }
+    return render(request, "exams/release_settings.html", context, status=status)

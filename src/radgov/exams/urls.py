@@ -8,4 +8,5 @@ urlpatterns = [
     path("<int:pk>/", views.study, name="study"),
     path("review/", review_views.worklist, name="review_worklist"),
     path("review/<int:pk>/", review_views.result, name="review_result"),
+    path("release-settings/", review_views.release_settings, name="release_settings"),
 ]
