@@ -145,7 +145,7 @@ def deployments(w: SimpleNamespace, n: int) -> None:
             w.admin,
             mv,
             site=f"S{w.n}",
-            clinical_champions=[w.reader],
+            clinical_champions=[w.champion],
             end_users=[w.reader],
             pilot_users=[w.reader],
             technical_contact=w.admin,

@@ -128,11 +128,11 @@ def test_concurrent_changes_to_one_row_are_chained_in_commit_order_with_true_bef
     """Each service locks the row (select_for_update, so save() reads nothing before the
     write), adds one to it and saves.  In seq order the recorded changes must go 0 -> 1,
     1 -> 2, ...: every before is what the previous writer stored."""
-    from radgov.inventory.models import Product
+    from radgov.inventory.models import Product, VendorCompany
 
     product = service(
         lambda: Product.objects.create(
-            vendor="V",
+            company=VendorCompany.objects.create(name="V"),
             name="counter",
             category="other",
             regulatory_pathway="not_fda",
@@ -158,4 +158,4 @@ def test_concurrent_changes_to_one_row_are_chained_in_commit_order_with_true_bef
         )
     ]
     assert changes == [[str(k), str(k + 1)] for k in range(THREADS * 10)]
-    assert_one_chain(1 + THREADS * 10)
+    assert_one_chain(2 + THREADS * 10)  # the company, the product, the bumps

@@ -16,6 +16,7 @@ from itertools import islice
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from radgov.core.audit import batch, record
 from radgov.core.audit.chain import (
@@ -30,7 +31,7 @@ from radgov.core.audit.rows import FORM
 from radgov.core.audit.verify import verify_trail
 from radgov.core.models import AuditCheckpoint, AuditEntry
 from radgov.core.services import service
-from radgov.inventory.models import Product
+from radgov.inventory.models import Product, VendorCompany
 
 from .audit_support import audit_key  # noqa: F401
 
@@ -220,13 +221,24 @@ def sql(statement: str, *params) -> None:
         cursor.execute(statement, params)
 
 
+def feed_company() -> VendorCompany:
+    """The products' company, written in SQL outside the trail, so the trail holds only the
+    entries a test writes."""
+    sql(
+        "INSERT INTO inventory_vendorcompany (name, created_at) VALUES (%s, %s)",
+        "feed",
+        timezone.now(),
+    )
+    return VendorCompany.objects.get(name="feed")
+
+
 @service
-def ingest_products(i: int) -> None:
+def ingest_products(i: int, company: VendorCompany) -> None:
     """One batch entry: two products written in bulk, as an ingest would."""
     with batch(action="import", detail={"source": f"feed-{i}"}):
         Product.objects.bulk_create(
             Product(
-                vendor=f"feed-{i}", name=f"p{j}", category="other", regulatory_pathway="not_fda"
+                company=company, name=f"p{i}-{j}", category="other", regulatory_pathway="not_fda"
             )
             for j in range(2)
         )
@@ -238,10 +250,11 @@ def db_trail(db, request, django_capture_on_commit_callbacks):
     checkpoints at 100 and 200, anchor file written.  The value: the column whose text holds
     the entry's number (``changes_json`` of a single entry, ``detail_json`` of a batch)."""
     request.getfixturevalue("audit_key")
+    company = feed_company()
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         for i in range(250):
             if request.param == "batches":
-                ingest_products(i)
+                ingest_products(i, company)
             else:
                 record(
                     action="update",
@@ -373,9 +386,10 @@ def test_an_unreadable_anchor_file_is_reported(db_trail, settings):
 @pytest.fixture
 def batch_trail(db, request, django_capture_on_commit_callbacks):
     request.getfixturevalue("audit_key")
+    company = feed_company()
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         for i in range(250):
-            ingest_products(i)
+            ingest_products(i, company)
 
 
 def products_of(seq: int) -> list[int]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from django.urls import reverse
 
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
@@ -106,8 +107,11 @@ def test_a_vote_after_the_minutes_are_approved_is_refused(
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
 def test_a_protocol_amended_after_its_results_and_a_rerun_are_marked(
-    live_server: Any, browser: Any, group: dict[str, Any], tmp_path: Path
+    live_server: Any, browser: Any, group: dict[str, Any], tmp_path: Path, monkeypatch: Any
 ) -> None:
+    from huey.contrib.djhuey import HUEY
+
+    monkeypatch.setattr(HUEY, "immediate", True)  # the worker runs each job as it is queued
     chair = group["chair"]
     scientist = make_user("ds.kim", role=Role.DATA_SCIENTIST)
     inv = make_inventory()
@@ -147,6 +151,7 @@ def test_a_protocol_amended_after_its_results_and_a_rerun_are_marked(
     _go(page.get_by_role("button", name="Run"))
     rerun = AcceptanceRun.objects.get(protocol=v2)
     assert rerun.repeats == first
+    page.goto(f"{live_server.url}{reverse('evaluation:run', args=[rerun.pk])}")
     text = page.locator("main").inner_text()
     assert "has not accepted the amendment" in text
     assert f"was used by run {first.pk}" in text  # the same SHA-256: a rerun

@@ -294,12 +294,12 @@ def test_the_protocol_page_plans_the_number_of_cases(world) -> None:  # type: ig
 def test_a_post_hoc_amendment_and_a_rerun_are_marked_on_every_page(world) -> None:  # type: ignore[no-untyped-def]
     v1 = write_and_lock(world)
     scientist = client_for(world["scientist"])
-    scientist.post(reverse("evaluation:run_new", args=[v1.pk]), {"cases": cases_upload()})
+    post_run(scientist, v1, cases_upload())
     amended = EXAMPLE_PROTOCOL.read_text().replace("threshold: 0.5", "threshold: 0.45")
     assert amended != EXAMPLE_PROTOCOL.read_text()
     v2 = services.amend(world["scientist"], v1, source=amended, reason="the failing subgroup")
     services.lock(world["member"], v2)
-    scientist.post(reverse("evaluation:run_new", args=[v2.pk]), {"cases": cases_upload("b.csv")})
+    post_run(scientist, v2, cases_upload("b.csv"))
     rerun = AcceptanceRun.objects.get(protocol=v2)
     page = scientist.get(reverse("evaluation:run", args=[rerun.pk])).content.decode()
     assert "Post hoc: protocol version 2 was amended after results were seen" in page

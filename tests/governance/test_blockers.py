@@ -35,7 +35,7 @@ def one_by_one(rows: list[Deployment]) -> dict:
 def loaded(pks: list[int]) -> list[Deployment]:
     rows = list(
         Deployment.objects.filter(pk__in=pks)
-        .select_related("model_version__product")
+        .select_related("model_version__product__company")
         .prefetch_related("pilot_users", "end_users")
         .order_by("pk")
     )

@@ -78,7 +78,7 @@ def test_a_vendor_sees_only_its_own_companys_products(two: Any) -> None:
     deployments = client.get("/inventory/deployments/").content.decode()
     assert "Main hospital" in deployments and "Outpatient" not in deployments
     api = client.get("/api/inventory/deployments").json()
-    assert [d["id"] for d in api] == [two.acme.pk]
+    assert [d["id"] for d in api["items"]] == [two.acme.pk] and api["total"] == 1
 
 
 def test_another_companys_deployment_is_a_404_on_pages_and_api_and_audited(two: Any) -> None:

@@ -31,7 +31,7 @@ def overview() -> list[Row]:
     from radgov.inventory.models import Deployment
 
     deployments = list(
-        Deployment.objects.select_related("model_version__product").order_by(
+        Deployment.objects.select_related("model_version__product__company").order_by(
             "model_version__product__company__name", "model_version__product__name", "pk"
         )
     )

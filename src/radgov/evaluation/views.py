@@ -24,14 +24,14 @@ def _deployment(deployment_id: int):  # type: ignore[no-untyped-def]
     from radgov.inventory.models import Deployment
 
     return get_object_or_404(
-        Deployment.objects.select_related("model_version__product"), pk=deployment_id
+        Deployment.objects.select_related("model_version__product__company"), pk=deployment_id
     )
 
 
 def _protocol(protocol_id: int) -> AcceptanceProtocol:
     return get_object_or_404(
         AcceptanceProtocol.objects.select_related(
-            "deployment__model_version__product", "locked_by", "created_by", "amends"
+            "deployment__model_version__product__company", "locked_by", "created_by", "amends"
         ),
         pk=protocol_id,
     )

@@ -69,7 +69,7 @@ def _to_approve() -> list[Any]:
         return waiting
     rows = list(
         Deployment.objects.exclude(status="sunset")
-        .select_related("model_version__product")
+        .select_related("model_version__product__company")
         .order_by("pk")
     )
     cleared = next((d for d in rows if not d.model_version.product.needs_extra_oversight), None)

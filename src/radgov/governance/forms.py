@@ -109,7 +109,7 @@ class AgendaItemForm(forms.Form):
         self.fields["request"].queryset = ModelRequest.objects.all()
         self.fields["product"].queryset = _inv("Product").objects.all()
         self.fields["deployment"].queryset = _inv("Deployment").objects.select_related(
-            "model_version__product"
+            "model_version__product__company"
         )
 
 
@@ -159,14 +159,14 @@ class DecisionForm(forms.Form):
         self.fields["protocol"].queryset = (
             _model("evaluation", "AcceptanceProtocol")
             .objects.filter(amended_after_results=True)
-            .select_related("deployment__model_version__product")
+            .select_related("deployment__model_version__product__company")
         )
         self.fields["protocol"].label_from_instance = lambda p: (
             f"{p.deployment}: version {p.version} ({p.amendment_reason[:60]})"
         )
         self.fields["agenda_item"].queryset = meeting.agenda.all()
         self.fields["deployment"].queryset = _inv("Deployment").objects.select_related(
-            "model_version__product"
+            "model_version__product__company"
         )
         self.fields["product"].queryset = _inv("Product").objects.all()
         self.fields["request"].queryset = ModelRequest.objects.filter(group=meeting.group)

@@ -27,7 +27,9 @@ def recused(user: Any, product: Any) -> str | None:
         return None
     from radgov.governance.models import ConflictDeclaration
 
-    for conflict in ConflictDeclaration.objects.filter(user=user).select_related("product"):
+    for conflict in ConflictDeclaration.objects.filter(user=user).select_related(
+        "product__company"
+    ):
         on_product = conflict.product_id is not None and conflict.product_id == product.pk
         on_vendor = bool(conflict.vendor) and conflict.vendor.strip().casefold() == (
             product.vendor.strip().casefold()

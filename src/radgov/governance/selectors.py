@@ -91,7 +91,7 @@ def sees_conflicts(user: Any, group: GovernanceGroup) -> bool:
 def visible_conflicts(user: Any) -> QuerySet[ConflictDeclaration]:
     """The declared conflicts ``user`` may read: all of them where some group lets them see
     conflicts (:func:`sees_conflicts`), otherwise only their own."""
-    rows = ConflictDeclaration.objects.select_related("user", "product")
+    rows = ConflictDeclaration.objects.select_related("user", "product__company")
     if any(sees_conflicts(user, g) for g in GovernanceGroup.objects.all()):
         return rows
     return rows.filter(user_id=getattr(user, "pk", None))
@@ -166,7 +166,7 @@ def comparison(request: ModelRequest) -> dict[str, Any]:
     """The candidates of a request side by side: each criterion's mean score per
     candidate, and the weighted total (sum of weight x mean over the criteria
     scored, divided by their weights: on the 1-5 scale)."""
-    candidates = list(Candidate.objects.filter(request=request).select_related("product"))
+    candidates = list(Candidate.objects.filter(request=request).select_related("product__company"))
     criteria = criteria_of(request.group)
     scores: dict[tuple[int, int], list[int]] = {}
     for s in Score.objects.filter(candidate__request=request):
@@ -226,7 +226,9 @@ def agenda_with_recusals(meeting: Meeting) -> list[dict[str, Any]]:
     seen: dict[int, Any] = {u.pk: u for u in people}
     out = []
     for item in meeting.agenda.select_related(
-        "request__proposed_product", "product", "deployment__model_version__product"
+        "request__proposed_product__company",
+        "product__company",
+        "deployment__model_version__product__company",
     ):
         products = subject_products(item)
         recusals = [
@@ -256,7 +258,7 @@ def subject_products(subject: Any) -> list[Any]:
         request = subject.request
         if request.proposed_product_id:
             out.append(request.proposed_product)
-        for cand in request.candidates.select_related("product"):
+        for cand in request.candidates.select_related("product__company"):
             if cand.product_id and all(p.pk != cand.product_id for p in out):
                 out.append(cand.product)
     return out
@@ -265,8 +267,8 @@ def subject_products(subject: Any) -> list[Any]:
 def decision_rows(meeting: Meeting) -> list[dict[str, Any]]:
     rows = []
     decisions = meeting.decisions.select_related(
-        "deployment__model_version__product",
-        "product",
+        "deployment__model_version__product__company",
+        "product__company",
         "request",
         "recorded_by",
         "reconsiders__meeting",
@@ -379,7 +381,7 @@ def review_queue() -> QuerySet[IssueReport]:
     order = ["patient_safety", "high", "moderate", "low"]
     rows = IssueReport.objects.filter(status__in=[IssueStatus.OPEN, IssueStatus.TRIAGED])
     rows = rows.select_related(
-        "deployment__model_version__product", "model_version__product", "reporter"
+        "deployment__model_version__product__company", "model_version__product__company", "reporter"
     )
     return sorted(rows, key=lambda r: (order.index(r.severity), r.reported_at))  # type: ignore[return-value]
 

@@ -182,7 +182,7 @@ def requests_page(request: HttpRequest) -> HttpResponse:
         if row is not None:
             messages.success(request, f"Request #{row.pk} submitted to {group}.")
             return redirect("governance:requests")
-    rows = ModelRequest.objects.select_related("champion", "proposed_product", "decision")
+    rows = ModelRequest.objects.select_related("champion", "proposed_product__company", "decision")
     return render(
         request,
         "governance/requests.html",
@@ -197,7 +197,7 @@ def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
         d = criterion_form.cleaned_data
         if _try(criterion_form, request, services.define_criterion, request.user, row.group, **d):
             return redirect("governance:request", request_id=row.pk)
-    candidates = list(row.candidates.select_related("product"))
+    candidates = list(row.candidates.select_related("product__company"))
     context = {
         "req": row,
         "comparison": selectors.comparison(row),
@@ -393,7 +393,9 @@ def regulatory(request: HttpRequest) -> HttpResponse:
         if _try(baa_form, request, services.record_baa, request.user, **baa_form.cleaned_data):
             messages.success(request, "BAA recorded.")
             return redirect("governance:regulatory")
-    versions = apps.get_model("inventory", "ModelVersion").objects.select_related("product")
+    versions = apps.get_model("inventory", "ModelVersion").objects.select_related(
+        "product__company"
+    )
     rows = []
     for v in versions:
         lines = selectors.checklist(v)

@@ -144,7 +144,7 @@ _run = partial(call_service, denied=services.NotAllowed, invalid=services.Traini
 def _model_version(model_version_id: int):  # type: ignore[no-untyped-def]
     from radgov.inventory.models import ModelVersion
 
-    mv = ModelVersion.objects.select_related("product").filter(pk=model_version_id).first()
+    mv = ModelVersion.objects.select_related("product__company").filter(pk=model_version_id).first()
     if mv is None:
         raise _not_found("model version", model_version_id)
     return mv
@@ -166,7 +166,7 @@ class ProcedureFilter(FilterSchema):
 def list_procedures(
     request: HttpRequest, filters: Query[ProcedureFilter], page: Query[PageQuery]
 ) -> dict[str, object]:
-    rows = TrainingProcedure.objects.select_related("model_version__product", "created_by")
+    rows = TrainingProcedure.objects.select_related("model_version__product__company", "created_by")
     return paginate(filters.filter(rows.order_by("model_version_id", "-pk")), page, _procedure_out)
 
 
@@ -206,7 +206,7 @@ def list_records(
 @router.post("/records", response={201: RecordOut})
 def record_completion(request: HttpRequest, payload: RecordIn) -> Status[RecordOut]:
     procedure = (
-        TrainingProcedure.objects.select_related("model_version__product")
+        TrainingProcedure.objects.select_related("model_version__product__company")
         .filter(pk=payload.procedure)
         .first()
     )

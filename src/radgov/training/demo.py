@@ -162,7 +162,7 @@ def load(stdout: Any) -> None:
     admin = User.objects.filter(username="admin").first()
     deployments = list(
         Deployment.objects.filter(status__in=STAGES)
-        .select_related("model_version__product")
+        .select_related("model_version__product__company")
         .order_by("pk")
     )
     if admin is None or not deployments:

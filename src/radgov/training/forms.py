@@ -47,7 +47,7 @@ class ProcedureForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         field = self.fields["model_version"]
-        field.queryset = ModelVersion.objects.select_related("product")  # type: ignore[attr-defined]
+        field.queryset = ModelVersion.objects.select_related("product__company")  # type: ignore[attr-defined]
         if procedure is not None:  # the version and the kind are fixed once made
             for name in ("model_version", "is_supplemental"):
                 self.fields[name].disabled = True

@@ -40,7 +40,7 @@ def deployments_of(user: User) -> QuerySet[Any]:
     return (
         Deployment.objects.filter(Q(end_users=user) | Q(pilot_users=user))
         .exclude(status__in=RETIRED_STAGES)
-        .select_related("model_version__product")
+        .select_related("model_version__product__company")
         .distinct()
         .order_by("model_version__product__name", "model_version__version", "site")
     )
@@ -112,7 +112,7 @@ def visible_deployments(user: User) -> QuerySet[Any]:
     from radgov.inventory.models import Deployment
 
     rows = Deployment.objects.exclude(status__in=RETIRED_STAGES).select_related(
-        "model_version__product"
+        "model_version__product__company"
     )
     if not governs_training(user):
         rows = rows.filter(clinical_champions=user)
@@ -162,7 +162,7 @@ def visible_records(user: User) -> QuerySet[TrainingRecord]:
     rows = TrainingRecord.objects.select_related(
         "user",
         "procedure",
-        "model_version__product",
+        "model_version__product__company",
         "ifu_attestation__document",
         "trainer",
         "recorded_by",
@@ -196,7 +196,7 @@ def may_see_training_of(viewer: User, person: User, model_version) -> bool:  # t
 
 def recordable(user: User) -> tuple[QuerySet[TrainingProcedure], QuerySet[User]]:
     """The procedures and the people for which ``user`` may record someone's training."""
-    procedures = TrainingProcedure.objects.select_related("model_version__product")
+    procedures = TrainingProcedure.objects.select_related("model_version__product__company")
     people = User.objects.filter(is_active=True)
     if governs_training(user):
         return procedures, people

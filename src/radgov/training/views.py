@@ -24,7 +24,7 @@ def mine(request: HttpRequest) -> HttpResponse:
 
 def procedure(request: HttpRequest, procedure_id: int) -> HttpResponse:
     proc = get_object_or_404(
-        TrainingProcedure.objects.select_related("model_version__product"), pk=procedure_id
+        TrainingProcedure.objects.select_related("model_version__product__company"), pk=procedure_id
     )
     user = request.user
     mv = proc.model_version
@@ -67,7 +67,9 @@ def procedure(request: HttpRequest, procedure_id: int) -> HttpResponse:
 def attest(request: HttpRequest, model_version_id: int) -> HttpResponse:
     from radgov.inventory.models import ModelVersion
 
-    mv = get_object_or_404(ModelVersion.objects.select_related("product"), pk=model_version_id)
+    mv = get_object_or_404(
+        ModelVersion.objects.select_related("product__company"), pk=model_version_id
+    )
     try:
         attestation = services.attest_ifu(request.user, mv)  # type: ignore[arg-type]
     except services.TrainingError as exc:

@@ -495,10 +495,13 @@ def iter_records(
             yield worker.process(rel)
         return
     chunk = max(1, min(8, len(files) // (jobs * 8)))
-    # fork: workers inherit the compiled profile and need no importable __main__ (works from a
-    # notebook or ``python -``).  Callers must not run threads while the pool starts; the
-    # ``radgov deid`` progress bar refreshes without a thread for that reason.
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    # forkserver: workers are forked from a clean single-threaded server that has imported
+    # this module, never from the caller, whose other threads (a web server's, a test live
+    # server's) may hold locks a forked child would wait on forever.  The settings travel
+    # pickled.  Python 3.14 makes the same choice by default on Linux.
+    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    if os.name == "posix":
+        context.set_forkserver_preload([__name__])
     with context.Pool(
         jobs, initializer=_init_worker, initargs=(settings, str(src), str(dst), src_is_file)
     ) as pool:

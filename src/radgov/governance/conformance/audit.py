@@ -118,7 +118,7 @@ def audited_deployments() -> list[Any]:
 
     return list(
         Deployment.objects.filter(status__in=AUDITED_STAGES)
-        .select_related("model_version__product")
+        .select_related("model_version__product__company")
         .order_by(
             "model_version__product__company__name", "model_version__product__name", "site", "pk"
         )

@@ -1,0 +1,149 @@
+"""The monitoring API (mounted at /api/monitoring/): reports in (one, or a CSV), an audited
+read of one report, a deployment's watch, the labeller's check, performance with its charts
+and alerts, and closing an alert.  Refusals are problem+json as in the exams API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from ninja import File, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+
+from radgov.core import config
+from radgov.exams.api import _answer as answer
+from radgov.inventory.models import Deployment
+from radgov.monitoring import alarms, configure, intake, selectors
+from radgov.monitoring.models import Alert
+
+router = Router(tags=["monitoring"])
+
+
+class ReportIn(Schema):
+    accession_number: str
+    text: str
+    issuer: str = ""
+
+
+class WatchIn(Schema):
+    finding: str
+    baseline_start: dt.date
+    baseline_end: dt.date
+    run_length: int = 7
+    cusum_shift: float = 2.0
+    arl0: int = 1000
+    ewma_lambda: float = 0.1
+    ewma_arl0: int = 370
+    absent_is_negative: bool = True
+
+
+class CloseIn(Schema):
+    note: str
+
+
+def _file(file: UploadedFile) -> bytes:
+    if file.size is not None and file.size > config.max_upload_bytes():
+        raise HttpError(
+            413,
+            f"the file is larger than {config.get_int('RADGOV_MAX_UPLOAD_MB')} MB "
+            "(RADGOV_MAX_UPLOAD_MB)",
+        )
+    return bytes(file.read())
+
+
+@router.post("/reports", response={201: dict[str, Any]})
+def record_report(request: HttpRequest, payload: ReportIn) -> Any:
+    """A final report for an accession: stored encrypted, labelled, compared with the AI. A
+    report whose exam is not recorded yet is kept (``exam_id`` null) and compared later."""
+    stored = answer(
+        request,
+        intake.record_report,
+        request.user,
+        accession_number=payload.accession_number,
+        text=payload.text,
+        issuer=payload.issuer,
+    )
+    if isinstance(stored, HttpResponse):
+        return stored
+    return Status(
+        201,
+        {
+            "id": stored.report.pk,
+            "exam_id": stored.report.exam_id,
+            "outcome": stored.outcome,
+            "compared": stored.compared,
+            "labels": [
+                {"finding": lab.finding, "label": lab.label} for lab in stored.report.labels.all()
+            ],
+            "labeller_version": stored.report.labeller_version,
+        },
+    )
+
+
+@router.post("/reports/import", response=dict[str, int])
+def import_reports(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    """A CSV of ``accession_number,text[,issuer]`` (multipart ``file``): all rows or none."""
+    return answer(request, intake.record_report_file, request.user, _file(file))
+
+
+@router.get("/reports/{report_id}", response=dict[str, Any])
+def get_report(request: HttpRequest, report_id: int) -> Any:
+    """One report's text and labels, for the roles that see identifiers; the read is audited."""
+    return answer(request, selectors.report, request.user, report_id)
+
+
+@router.put("/deployments/{deployment_id}/watch", response=dict[str, Any])
+def set_watch(request: HttpRequest, deployment_id: int, payload: WatchIn) -> Any:
+    deployment = get_object_or_404(Deployment, pk=deployment_id)
+    values = payload.dict()
+    watch = answer(
+        request,
+        configure.set_watch,
+        request.user,
+        deployment,
+        finding=values.pop("finding"),
+        baseline_start=values.pop("baseline_start"),
+        baseline_end=values.pop("baseline_end"),
+        **values,
+    )
+    return watch if isinstance(watch, HttpResponse) else selectors.watch_out(watch)
+
+
+@router.post("/labeller-checks", response={201: dict[str, Any]})
+def labeller_check(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    """A sample of reports a person labelled (CSV ``report_id,text,finding,label``): the
+    labeller's sensitivity and specificity per finding, kept (the text is not)."""
+    check = answer(request, configure.record_labeller_check, request.user, _file(file))
+    if isinstance(check, HttpResponse):
+        return check
+    return Status(201, {"id": check.pk, "reports": check.reports, "results": check.results})
+
+
+@router.get("/deployments/{deployment_id}/performance", response=dict[str, Any])
+def performance(
+    request: HttpRequest, deployment_id: int, frequency: str = "month", by: str | None = None
+) -> Any:
+    """Concordance, sensitivity, specificity, PPV, NPV per period (``frequency``: day, week,
+    month) or subgroup (``by``: site, manufacturer, model, protocol, age_band, sex), with the
+    labeller's accuracy beside them, the baseline, the stop rules' charts and the alerts."""
+    deployment = get_object_or_404(Deployment, pk=deployment_id)
+    try:
+        return selectors.deployment_view(deployment, frequency=frequency, by=by)
+    except ValueError as exc:
+        raise HttpError(422, str(exc)) from None
+
+
+@router.get("/alerts", response=list[dict[str, Any]])
+def list_alerts(request: HttpRequest, open_only: bool = True) -> Any:
+    """The governance group's queue: alerts not yet closed (or all, ``open_only=false``)."""
+    return selectors.alerts(open_only=open_only)
+
+
+@router.post("/alerts/{alert_id}/close", response=dict[str, Any])
+def close_alert(request: HttpRequest, alert_id: int, payload: CloseIn) -> Any:
+    alert = get_object_or_404(Alert, pk=alert_id)
+    closed = answer(request, alarms.close_alert, request.user, alert, note=payload.note)
+    return closed if isinstance(closed, HttpResponse) else selectors.alert_out(closed)

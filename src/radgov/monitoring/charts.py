@@ -1,0 +1,50 @@
+"""The monitoring page's chart as a Vega-Lite spec (Altair), rendered to SVG offline by the
+evaluation report's ``to_svg`` (vl-convert): each day's discordance rate after the baseline,
+the baseline's interval, and the days a stop rule signalled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+
+from radgov.evaluation.report.charts import BAND, BLUE, GREY, RED, to_svg
+
+
+def discordance_chart(view: dict[str, Any]) -> alt.LayerChart | None:
+    charts, base = view.get("charts"), view.get("baseline")
+    if not charts or not base:
+        return None
+    days = charts["days"]
+    points = [
+        {"day": d, "rate": r}
+        for d, r in zip(days, charts["daily_rate"], strict=True)
+        if r is not None
+    ]
+    band = [{"start": days[0], "end": days[-1], "low": base["ci_low"], "high": base["ci_high"]}]
+    signals = [{"day": d, "rule": rule} for rule, d in charts["signal_days"].items()]
+    x = alt.X("day:T", title="Day")
+    layers = [
+        alt.Chart(alt.Data(values=band))
+        .mark_rect(color=BAND, opacity=0.5)
+        .encode(x="start:T", x2="end:T", y="low:Q", y2="high:Q"),
+        alt.Chart(alt.Data(values=points))
+        .mark_line(color=BLUE, point=True)
+        .encode(
+            x=x, y=alt.Y("rate:Q", title="Discordant (AI vs report)", axis=alt.Axis(format="%"))
+        ),
+    ]
+    if signals:
+        layers.append(
+            alt.Chart(alt.Data(values=signals))
+            .mark_rule(color=RED, strokeWidth=2)
+            .encode(x="day:T", tooltip=["rule:N", "day:T"])
+        )
+    return alt.layer(*layers).properties(
+        width=640, height=220, title=alt.Title("Daily discordance against the baseline", color=GREY)
+    )  # fmt: skip
+
+
+def discordance_svg(view: dict[str, Any]) -> str:
+    chart = discordance_chart(view)
+    return "" if chart is None else to_svg(chart)

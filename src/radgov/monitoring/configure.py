@@ -1,0 +1,139 @@
+"""The governance group's settings for monitoring: what a deployment is watched for, and the
+labeller's measured accuracy from a sample of reports a person labelled (docs/monitoring.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from radgov.core.services import service
+from radgov.exams.errors import BatchError, ExamError, NotPermitted, Problem
+from radgov.inventory import lifecycle
+from radgov.inventory.models import Deployment
+from radgov.monitoring import intake
+from radgov.monitoring.models import Concordance, LabellerCheck, Watch
+from radgov.nlp.accuracy import labeller_accuracy
+
+LABELS = ("positive", "negative", "uncertain")
+SAMPLE_COLUMNS = ("report_id", "text", "finding", "label")
+
+
+def _require_governance(user: Any) -> None:
+    if not lifecycle.may_transition(user):
+        raise NotPermitted(
+            "IV.G: only governance-group members and administrators set how a model is monitored"
+        )
+
+
+@service
+def set_watch(
+    user: Any,
+    deployment: Deployment,
+    *,
+    finding: str,
+    baseline_start: dt.date,
+    baseline_end: dt.date,
+    **options: Any,
+) -> Watch:
+    """Watch ``deployment`` for ``finding`` against a baseline period (and the stop rules'
+    options: run_length, cusum_shift, arl0, ewma_lambda, ewma_arl0, absent_is_negative)."""
+    _require_governance(user)
+    problems = []
+    if finding not in intake.labeller().rules.finding_names:
+        names = ", ".join(intake.labeller().rules.finding_names)
+        problems.append(Problem("finding", f"is not a finding of the labeller's rules ({names})"))
+    if baseline_end < baseline_start:
+        problems.append(Problem("baseline_end", "is before baseline_start"))
+    allowed = {
+        "run_length",
+        "cusum_shift",
+        "arl0",
+        "ewma_lambda",
+        "ewma_arl0",
+        "absent_is_negative",
+    }
+    problems += [Problem(k, "is not a setting of a watch") for k in options if k not in allowed]
+    checks = {
+        "run_length": lambda v: isinstance(v, int) and 1 <= v <= 60,
+        "cusum_shift": lambda v: isinstance(v, int | float) and 1.1 <= v <= 20,
+        "arl0": lambda v: isinstance(v, int) and 10 <= v <= 1_000_000,
+        "ewma_lambda": lambda v: isinstance(v, int | float) and 0 < v <= 1,
+        "ewma_arl0": lambda v: isinstance(v, int) and 10 <= v <= 100_000,
+        "absent_is_negative": lambda v: isinstance(v, bool),
+    }
+    problems += [
+        Problem(k, "is out of range (docs/monitoring.md)")
+        for k, v in options.items()
+        if k in checks and not checks[k](v)
+    ]
+    if problems:
+        raise ExamError(problems)
+    watch = Watch.objects.filter(deployment=deployment).first() or Watch(deployment=deployment)
+    before = (watch.finding, watch.absent_is_negative)
+    watch.finding, watch.baseline_start, watch.baseline_end = finding, baseline_start, baseline_end
+    for key, value in options.items():
+        setattr(watch, key, value)
+    watch.save()
+    if watch.pk and before != (watch.finding, watch.absent_is_negative):
+        # what is compared changed: compare every report of this deployment again
+        Concordance.objects.filter(deployment=deployment).delete()
+        intake.compare_pending()
+    return watch
+
+
+@service
+def record_labeller_check(user: Any, data: bytes) -> LabellerCheck:
+    """Label a sample of reports (CSV ``report_id,text,finding,label``: a person's label per
+    report and finding, empty when the person found it not mentioned) and keep the labeller's
+    accuracy per finding.  The reports' text is not kept."""
+    _require_governance(user)
+    frame = intake.read_csv(data, SAMPLE_COLUMNS)
+    names = intake.labeller().rules.finding_names
+    texts: dict[str, str] = {}
+    human: dict[tuple[str, str], str | None] = {}
+    problems = []
+    for i, (rid, text, finding, label) in enumerate(frame.select(SAMPLE_COLUMNS).rows(), start=2):
+        if not rid:
+            problems.append(Problem(f"row {i}, report_id", "is required"))
+            continue
+        if finding not in names:
+            problems.append(Problem(f"row {i}, finding", "is not a finding of the rules"))
+        if label not in (*LABELS, None):
+            problems.append(
+                Problem(f"row {i}, label", f"must be one of {', '.join(LABELS)} or empty")
+            )
+        if (rid, finding) in human:
+            problems.append(Problem(f"row {i}, finding", "repeats a report and finding"))
+        if text:
+            texts.setdefault(rid, text)
+        human[(rid, finding)] = label
+    problems += [
+        Problem("text", f"report {n} of the sample has no text")
+        for n, rid in enumerate(sorted({r for r, _ in human}), start=1)
+        if rid not in texts
+    ]
+    if problems:
+        raise BatchError(problems)
+    machine = {
+        rid: {lab.finding: lab.label for lab in intake.labeller().label(t)}
+        for rid, t in texts.items()
+    }
+    pairs = [(f, h, machine[rid].get(f)) for (rid, f), h in human.items()]
+    found = labeller_accuracy(pairs)  # type: ignore[arg-type]
+    results = {
+        a.finding: {
+            "n": a.n, "tp": a.tp, "fn": a.fn, "tn": a.tn, "fp": a.fp,
+            "sensitivity": a.sensitivity.to_dict(), "specificity": a.specificity.to_dict(),
+            "warnings": list(a.warnings),
+        }
+        for a in found
+    }  # fmt: skip
+    return LabellerCheck.objects.create(
+        labeller_version=intake.labeller().version,
+        rules_sha256=intake.labeller().rules_hash,
+        reports=len(texts),
+        results=results,
+        sha256=hashlib.sha256(data).hexdigest(),
+        by=user,
+    )

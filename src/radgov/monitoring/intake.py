@@ -1,0 +1,250 @@
+"""Reports in, labels out, and the AI compared with the report (docs/monitoring.md).
+
+Every write is a service: :func:`record_report` (one report, from the API),
+:func:`record_report_file` (a CSV, all or nothing), :func:`compare_pending` (link reports that
+came before their exam, compare inferences whose result came after their report).  A report is
+found by the keyed pseudonym of its accession number, stored encrypted, labelled by
+``radgov.nlp`` and compared with every inferred result on its exam at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from django.db.models import Q
+
+from radgov.core import crypto
+from radgov.core.audit import Action, batch
+from radgov.core.models import AccessionIdentity
+from radgov.core.services import service
+from radgov.exams import access
+from radgov.exams.errors import BatchError, ExamError, Problem
+from radgov.exams.models import Exam, Inference
+from radgov.exams.statuses import Status
+from radgov.monitoring.models import Concordance, Outcome, Report, ReportLabel, Truth, Watch
+from radgov.nlp import Labeller
+
+SOURCES = ("api", "file", "hl7", "fhir", "demo")
+MAX_REPORT_CHARS = 100_000
+COLUMNS = ("accession_number", "text")
+DONE = (Status.INFERRED, Status.RELEASED, Status.WITHDRAWN)
+
+
+@functools.cache
+def labeller() -> Labeller:
+    """The labeller with the shipped rules (docs/report-labels.md)."""
+    return Labeller()
+
+
+@dataclass(frozen=True)
+class Stored:
+    report: Report
+    outcome: str  # created, amended or unchanged
+    compared: int  # inferences compared with it
+
+
+def accession_hash(accession_number: str, issuer: str = "") -> str:
+    return AccessionIdentity.pseudonym_for(crypto.normalize(accession_number), issuer=issuer)
+
+
+def _check(accession_number: Any, text: Any, where: str = "") -> list[Problem]:
+    problems = []
+    if not isinstance(accession_number, str) or not accession_number.strip():
+        problems.append(Problem(f"{where}accession_number", "is required"))
+    if not isinstance(text, str) or not text.strip():
+        problems.append(Problem(f"{where}text", "is required: the report's text"))
+    elif len(text) > MAX_REPORT_CHARS:
+        problems.append(Problem(f"{where}text", f"is longer than {MAX_REPORT_CHARS:,} characters"))
+    return problems
+
+
+@service
+def record_report(
+    actor: Any, *, accession_number: str, text: str, issuer: str = "", source: str = "api"
+) -> Stored:
+    """Store (or amend) the report of one accession, label it and compare it with the AI."""
+    access.require_write(actor)
+    problems = _check(accession_number, text)
+    if source not in SOURCES:
+        problems.append(Problem("source", f"must be one of {', '.join(SOURCES)}"))
+    if problems:
+        raise ExamError(problems)
+    return _store(accession_hash(accession_number, issuer), text, source)
+
+
+def _store(key: str, text: str, source: str) -> Stored:
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    report = Report.objects.select_for_update().filter(accession_hash=key).first()
+    if report is not None and report.text_sha256 == digest:
+        return Stored(report, "unchanged", 0)
+    outcome = "created" if report is None else "amended"
+    if report is None:
+        report = Report(accession_hash=key, source=source)
+    report.exam = Exam.objects.filter(accession__pseudonym=key).first()
+    report.text, report.text_sha256 = text, digest
+    report.labeller_version, report.rules_sha256 = labeller().version, labeller().rules_hash
+    report.save()
+    report.labels.all().delete()
+    ReportLabel.objects.bulk_create(
+        ReportLabel(
+            report=report, finding=label.finding, label=label.label,
+            evidence=label.evidence, rule=label.rule[:200],
+        )
+        for label in labeller().label(text)
+    )  # fmt: skip
+    return Stored(report, outcome, _compare(report))
+
+
+@service
+def record_report_file(actor: Any, data: bytes, *, source: str = "file") -> dict[str, int]:
+    """A CSV of ``accession_number,text[,issuer]``: every row stored, or none (each problem
+    named by row and column, never by a cell's value)."""
+    access.require_write(actor)
+    frame = read_csv(data, COLUMNS)
+    issuers = frame["issuer"].to_list() if "issuer" in frame.columns else [""] * frame.height
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    rows = []
+    for i, (number, text, issuer) in enumerate(
+        zip(frame["accession_number"], frame["text"], issuers, strict=True), start=2
+    ):
+        found = _check(number, text, where=f"row {i}, ")
+        problems.extend(found)
+        if found:
+            continue
+        key = accession_hash(number, issuer or "")
+        if key in seen:
+            problems.append(
+                Problem(f"row {i}, accession_number", f"repeats the accession of row {seen[key]}")
+            )
+        seen[key] = i
+        rows.append((key, text))
+    if problems:
+        raise BatchError(problems)
+    return _store_all(rows, source)
+
+
+@service
+def record_reports(
+    actor: Any, reports: list[tuple[str, str]], *, issuer: str = "", source: str = "api"
+) -> dict[str, int]:
+    """Many ``(accession_number, text)`` reports at once, all or none (the demo, a batch)."""
+    access.require_write(actor)
+    problems = [p for i, (n, t) in enumerate(reports) for p in _check(n, t, f"reports[{i}].")]
+    if problems:
+        raise BatchError(problems)
+    return _store_all([(accession_hash(n, issuer), t) for n, t in reports], source)
+
+
+def _store_all(rows: list[tuple[str, str]], source: str) -> dict[str, int]:
+    """Store many reports with one audit entry for their rows (core's batch)."""
+    counts = {"created": 0, "amended": 0, "unchanged": 0, "compared": 0}
+    detail = {"source": source, "reports": len(rows)}
+    with batch(action=Action.IMPORT, object_type="monitoring.report", detail=detail):
+        for key, text in rows:
+            stored = _store(key, text, source)
+            counts[stored.outcome] += 1
+            counts["compared"] += stored.compared
+    return counts
+
+
+def read_csv(data: bytes, columns: tuple[str, ...]) -> pl.DataFrame:
+    """A CSV as text columns, refused naming each missing column (or an empty file)."""
+    try:
+        frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
+        raise BatchError(f"not a readable CSV file ({type(exc).__name__})") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise BatchError([Problem(c, "column is missing") for c in missing])
+    if frame.height == 0:
+        raise BatchError("the file has no rows")
+    return frame
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.replace("_", " ").lower().split())
+
+
+def ai_call(inference: Inference, finding: str) -> str | None:
+    """The model's call on ``finding``: its structured finding of that name when it says
+    present or not, otherwise its overall call; None when it made no call."""
+    for item in inference.findings or []:
+        if _norm(str(item.get("label", ""))) == _norm(finding) and isinstance(
+            item.get("present"), bool
+        ):
+            return "positive" if item["present"] else "negative"
+    return inference.call if inference.call in ("positive", "negative") else None
+
+
+def outcome_of(ai: str, truth: str, *, absent_is_negative: bool) -> str | None:
+    if truth == Truth.ABSENT:
+        if not absent_is_negative:
+            return None
+        truth = Truth.NEGATIVE
+    if truth == Truth.UNCERTAIN:
+        return Outcome.UNSCORED
+    table = {
+        ("positive", "positive"): Outcome.TP,
+        ("positive", "negative"): Outcome.FP,
+        ("negative", "positive"): Outcome.FN,
+        ("negative", "negative"): Outcome.TN,
+    }
+    return table[(ai, truth)]
+
+
+def _compare(report: Report) -> int:
+    """Compare ``report`` with every finished inference on its exam whose deployment is
+    watched; replaces earlier comparisons (an amended report).  Inside a service."""
+    if report.exam_id is None:
+        return 0
+    labels = {row.finding: row.label for row in report.labels.all()}
+    compared = 0
+    inferences = Inference.objects.filter(
+        exam_id=report.exam_id, status__in=DONE, deployment__watch__isnull=False
+    ).select_related("deployment__watch", "exam")
+    for inference in inferences:
+        watch: Watch = inference.deployment.watch
+        ai = ai_call(inference, watch.finding)
+        truth = labels.get(watch.finding, Truth.ABSENT)
+        outcome = (
+            None
+            if ai is None
+            else outcome_of(ai, truth, absent_is_negative=watch.absent_is_negative)
+        )
+        Concordance.objects.filter(inference=inference).delete()
+        if outcome is None:
+            continue
+        when = inference.exam.study_datetime or inference.inferred_at or inference.created_at
+        Concordance.objects.create(
+            inference=inference, deployment=inference.deployment, report=report,
+            finding=watch.finding, day=when.date(), ai=ai, truth=truth, outcome=outcome,
+        )  # fmt: skip
+        compared += 1
+    return compared
+
+
+@service
+def compare_pending() -> dict[str, int]:
+    """Link reports that came before their exam, and compare every finished inference of a
+    watched deployment that has a report but no comparison yet (a result after its report,
+    a deployment watched since).  Run by the periodic task; doing it twice changes nothing."""
+    linked = 0
+    for report in Report.objects.select_for_update().filter(exam__isnull=True):
+        exam = Exam.objects.filter(accession__pseudonym=report.accession_hash).first()
+        if exam is not None:
+            report.exam = exam
+            report.save()
+            linked += 1
+    waiting = Report.objects.filter(
+        Q(exam__inferences__status__in=DONE)
+        & Q(exam__inferences__deployment__watch__isnull=False)
+        & Q(exam__inferences__concordance__isnull=True)
+    ).distinct()
+    compared = sum(_compare(report) for report in waiting)
+    return {"linked": linked, "compared": compared}

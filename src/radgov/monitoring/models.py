@@ -1,0 +1,192 @@
+"""Monitoring's records (docs/monitoring.md): the exam's report and the labels radgov.nlp
+derived from it, the AI-versus-report comparison per inference, what each deployment is
+watched for, the alerts its stop rules raised, and the labeller's measured accuracy."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from radgov.core.audit.codes import EventCode
+from radgov.core.fields import EncryptedTextField, PseudonymField
+from radgov.core.models import AuditedModel
+from radgov.exams.models import Exam, Inference
+from radgov.inventory.models import Deployment
+
+
+class ReportLabelValue(models.TextChoices):
+    POSITIVE = "positive", "positive"
+    NEGATIVE = "negative", "negative"
+    UNCERTAIN = "uncertain", "uncertain"
+
+
+class Truth(models.TextChoices):
+    """The report's verdict on the watched finding; ``absent``: the report does not name it."""
+
+    POSITIVE = "positive", "positive"
+    NEGATIVE = "negative", "negative"
+    UNCERTAIN = "uncertain", "uncertain"
+    ABSENT = "absent", "not mentioned"
+
+
+class Outcome(models.TextChoices):
+    TP = "tp", "AI positive, report positive"
+    FP = "fp", "AI positive, report negative"
+    FN = "fn", "AI negative, report positive"
+    TN = "tn", "AI negative, report negative"
+    UNSCORED = "unscored", "report uncertain: not scored"
+
+
+class Rule(models.TextChoices):
+    CONSECUTIVE = "consecutive", "days in a row above the baseline"
+    CUSUM = "cusum", "Bernoulli CUSUM"
+    EWMA = "ewma", "EWMA of the daily rate"
+
+
+class Report(AuditedModel):
+    """The final report of one exam, found by its accession's keyed pseudonym.  A report
+    may come before its exam (``exam`` empty until the exam is recorded)."""
+
+    accession_hash = PseudonymField(unique=True, help_text="the accession's keyed pseudonym")
+    exam = models.ForeignKey(
+        Exam, null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+    )
+    text = EncryptedTextField(help_text="the report, AES-GCM encrypted")
+    text_sha256 = models.CharField(max_length=64)
+    source = models.CharField(max_length=8)
+    labeller_version = models.CharField(max_length=64)
+    rules_sha256 = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    class Audit:
+        event_code = EventCode.PROCEDURE_RECORD
+        redact = ["text"]
+
+    def __str__(self) -> str:
+        return f"report {self.pk}"
+
+
+class ReportLabel(AuditedModel):
+    """One finding the report mentions, as the labeller read it."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="labels")
+    finding = models.CharField(max_length=100)
+    label = models.CharField(max_length=10, choices=ReportLabelValue.choices)
+    evidence = EncryptedTextField(help_text="the words that decided the label, encrypted")
+    rule = models.CharField(max_length=200, blank=True, help_text="the modifier that fired")
+
+    class Meta:
+        ordering = ["report", "finding"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "finding"], name="monitoring_label_once")
+        ]
+
+    class Audit:
+        event_code = EventCode.PROCEDURE_RECORD
+        redact = ["evidence"]
+
+
+class Watch(AuditedModel):
+    """What a deployment is monitored for: the finding its model calls, the baseline period
+    the in-control discordance rate comes from, and the stop rules' settings."""
+
+    deployment = models.OneToOneField(Deployment, on_delete=models.CASCADE, related_name="watch")
+    finding = models.CharField(max_length=100, help_text="a finding of the labeller's rules")
+    baseline_start = models.DateField()
+    baseline_end = models.DateField()
+    run_length = models.PositiveSmallIntegerField(
+        default=7, help_text="days in a row above the baseline interval that raise an alert"
+    )
+    cusum_shift = models.FloatField(
+        default=2.0, help_text="the discordance rate to detect, as a multiple of the baseline's"
+    )
+    arl0 = models.PositiveIntegerField(
+        default=1000, help_text="in-control average run length (exams) of the CUSUM"
+    )
+    ewma_lambda = models.FloatField(default=0.1)
+    ewma_arl0 = models.PositiveIntegerField(
+        default=370, help_text="in-control average run length (days) of the EWMA"
+    )
+    absent_is_negative = models.BooleanField(
+        default=True, help_text="a report that does not name the finding counts as negative"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"watch of {self.deployment}"
+
+
+class Concordance(AuditedModel):
+    """The AI's call on the watched finding against the report's, for one inference."""
+
+    inference = models.OneToOneField(
+        Inference, on_delete=models.CASCADE, related_name="concordance"
+    )
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="concordances"
+    )
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="concordances")
+    finding = models.CharField(max_length=100)
+    day = models.DateField(help_text="the study's day (the inference's when unknown)")
+    ai = models.CharField(max_length=10)
+    truth = models.CharField(max_length=10, choices=Truth.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    compared_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["deployment", "day", "id"]
+        indexes = [models.Index(fields=["deployment", "day"], name="monitoring_conc_dep_day")]
+
+    @property
+    def discordant(self) -> bool:
+        return self.outcome in (Outcome.FP, Outcome.FN)
+
+
+class Alert(AuditedModel):
+    """A stop rule's signal: in the governance group's queue until a member closes it."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="alerts")
+    rule = models.CharField(max_length=12, choices=Rule.choices)
+    signal_day = models.DateField()
+    summary = models.TextField()
+    detail = models.JSONField(default=dict)
+    suspended = models.BooleanField(default=False, help_text="the alarm suspended the deployment")
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "rule", "signal_day"], name="monitoring_alert_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.pk}: {self.get_rule_display()} on {self.signal_day}"
+
+
+class LabellerCheck(AuditedModel):
+    """The labeller's accuracy on a sample of reports a person labelled: per finding the
+    counts, sensitivity and specificity with intervals, and warnings (no report text kept)."""
+
+    labeller_version = models.CharField(max_length=64)
+    rules_sha256 = models.CharField(max_length=64)
+    reports = models.PositiveIntegerField()
+    results = models.JSONField(help_text="per finding: counts, estimates, warnings")
+    sha256 = models.CharField(max_length=64, help_text="of the uploaded sample")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]

@@ -1,0 +1,5 @@
+from radgov.web.navigation import Item
+
+LABEL = "Monitoring"
+
+ITEMS = [Item("Monitoring", "monitoring:overview")]

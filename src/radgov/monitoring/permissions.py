@@ -1,0 +1,37 @@
+"""Who may use monitoring's pages and API (docs/monitoring.md, "Who may do what").
+
+Reports and what is derived from them are patient data: never the vendor (III.F).  Reports
+come in from imaging informatics and administrators (the services check again); the
+governance group sets watches, uploads the labeller's check and closes alerts (the services
+check the capacity).  The periodic task ``monitoring.check_alarms`` holds the grant to suspend
+a deployment where the governance group allowed it (``inventory.AlarmSuspension``)."""
+
+from __future__ import annotations
+
+from radgov.core.policy import patient_data
+from radgov.core.roles import Role
+from radgov.inventory.lifecycle import SUSPEND_ON_ALARM
+
+READ = patient_data()
+WRITE = patient_data(Role.INFORMATICS, Role.ADMINISTRATOR)
+# governance-group members hold any role but the vendor's; the services check the capacity
+GOVERN = patient_data()
+
+RULES = {
+    # pages
+    "monitoring:overview": READ,
+    "monitoring:deployment": READ,
+    "monitoring:report_pdf": READ,
+    "monitoring:close_alert": GOVERN,
+    # API
+    "api:monitoring_record_report": WRITE,
+    "api:monitoring_import_reports": WRITE,
+    "api:monitoring_get_report": READ,
+    "api:monitoring_set_watch": GOVERN,
+    "api:monitoring_labeller_check": GOVERN,
+    "api:monitoring_performance": READ,
+    "api:monitoring_list_alerts": READ,
+    "api:monitoring_close_alert": GOVERN,
+}
+
+TASKS = {"monitoring.check_alarms": (SUSPEND_ON_ALARM,)}

@@ -1,0 +1,139 @@
+"""Monitoring's reads: one report (audited, for the roles that see identifiers), a
+deployment's performance view (the page and the API read the same dictionary), the alert
+queue.  Aggregates name no patient; a report's text does, so reading it is recorded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from radgov.core.audit import Action, EventCode, record
+from radgov.exams import access
+from radgov.exams.errors import NotPermitted
+from radgov.exams.models import Inference
+from radgov.inventory.models import Deployment
+from radgov.monitoring import analysis, intake, technical
+from radgov.monitoring.models import Alert, Concordance, Outcome, Report, Watch
+
+
+def report(actor: Any, report_id: int) -> dict[str, Any]:
+    if not access.may_see_identifiers(actor):
+        raise NotPermitted("a report's text is shown only to the roles that see identifiers")
+    row = Report.objects.filter(pk=report_id).first()
+    if row is None:
+        raise NotPermitted("no such report, or not yours to read")
+    record(
+        action=Action.READ,
+        obj=row,
+        event_code=EventCode.PROCEDURE_RECORD,
+        actor=actor,
+        detail={"what": "report text", "exam": row.exam_id},
+    )
+    return {
+        "id": row.pk,
+        "exam_id": row.exam_id,
+        "text": row.text.reveal(),
+        "labels": [
+            {"finding": lab.finding, "label": lab.label, "rule": lab.rule,
+             "evidence": lab.evidence.reveal()}
+            for lab in row.labels.all()
+        ],
+        "labeller_version": row.labeller_version,
+        "received_at": row.received_at.isoformat(),
+    }  # fmt: skip
+
+
+def watch_out(watch: Watch) -> dict[str, Any]:
+    names = ("finding", "run_length", "cusum_shift", "arl0", "ewma_lambda", "ewma_arl0")
+    return {
+        "deployment_id": watch.deployment_id,
+        **{n: getattr(watch, n) for n in names},
+        "baseline_start": watch.baseline_start.isoformat(),
+        "baseline_end": watch.baseline_end.isoformat(),
+        "absent_is_negative": watch.absent_is_negative,
+    }
+
+
+def alert_out(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.pk,
+        "deployment_id": alert.deployment_id,
+        "deployment": str(alert.deployment),
+        "rule": alert.rule,
+        "signal_day": alert.signal_day.isoformat(),
+        "summary": alert.summary,
+        "suspended": alert.suspended,
+        "opened_at": alert.opened_at.isoformat(),
+        "closed_at": alert.closed_at.isoformat() if alert.closed_at else None,
+        "note": alert.note,
+    }
+
+
+def reports_waiting_for_exam() -> int:
+    """Reports kept until their exam is recorded (shown, not lost)."""
+    return Report.objects.filter(exam__isnull=True).count()
+
+
+def alerts(*, open_only: bool = True, deployment: Deployment | None = None) -> list[dict[str, Any]]:
+    rows = Alert.objects.select_related("deployment__model_version__product")
+    if open_only:
+        rows = rows.filter(closed_at__isnull=True)
+    if deployment is not None:
+        rows = rows.filter(deployment=deployment)
+    return [alert_out(a) for a in rows[:200]]
+
+
+def _claims(deployment: Deployment) -> dict[str, Any] | None:
+    """The IFU's claimed performance, to set the monitored figures against (IV.F.2)."""
+    version = deployment.model_version
+    if version.claimed_sensitivity is None and version.claimed_specificity is None:
+        return None
+    return {
+        "sensitivity": version.claimed_sensitivity,
+        "specificity": version.claimed_specificity,
+        "source": version.claim_source,
+    }
+
+
+def deployment_view(
+    deployment: Deployment, *, frequency: str = "month", by: str | None = None
+) -> dict[str, Any]:
+    """Everything the page and the API show for one deployment."""
+    watch = Watch.objects.filter(deployment=deployment).first()
+    out: dict[str, Any] = {
+        "deployment_id": deployment.pk,
+        "deployment": str(deployment),
+        "status": deployment.status,
+        "watch": watch_out(watch) if watch else None,
+        "frequency": frequency,
+        "by": by,
+        "performance": analysis.performance(deployment.pk, frequency=frequency, by=by),
+        "without_report": Inference.objects.filter(
+            deployment=deployment, status__in=intake.DONE, exam__reports__isnull=True
+        ).count(),
+        "unscored": Concordance.objects.filter(
+            deployment=deployment, outcome=Outcome.UNSCORED
+        ).count(),
+        "alerts": alerts(open_only=False, deployment=deployment),
+        "claims": _claims(deployment),
+        "technical": technical.weekly(deployment, today=timezone.localdate()),
+        "labeller_accuracy": None,
+        "baseline": None,
+        "charts": None,
+        "chart_problem": "not watched: the governance group sets what it is watched for",
+    }
+    if watch is None:
+        return out
+    out["labeller_accuracy"] = analysis.labeller_accuracy(watch.finding)
+    found = analysis.charts(watch)
+    out["baseline"] = found.baseline.to_dict()
+    out["chart_problem"] = found.problem
+    if not found.problem:
+        out["charts"] = {
+            "days": list(found.days),
+            "daily_rate": found.daily_rate,
+            "signal_days": found.signal_days,
+            **{rule: chart.to_dict() for rule, chart in found.charts.items()},
+        }
+    return out

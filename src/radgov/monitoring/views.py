@@ -1,0 +1,90 @@
+"""Monitoring pages: the governance group's alert queue with every watched deployment, and a
+deployment's performance against its reports with the chart.  Thin: they read through the
+selectors and write through the services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from radgov.core import pdf
+from radgov.exams.errors import ExamError, NotPermitted
+from radgov.inventory import lifecycle
+from radgov.inventory.models import Deployment
+from radgov.monitoring import alarms, analysis, charts, selectors
+from radgov.monitoring.models import Alert
+
+
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    watched = Deployment.objects.filter(watch__isnull=False).select_related(
+        "watch", "model_version__product"
+    )
+    return render(
+        request,
+        "monitoring/overview.html",
+        {
+            "alerts": selectors.alerts(open_only=True),
+            "watched": watched,
+            "waiting": selectors.reports_waiting_for_exam(),
+        },
+    )
+
+
+@require_GET
+def deployment(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(Deployment.objects.select_related("model_version__product"), pk=pk)
+    frequency = request.GET.get("frequency", "month")
+    by = request.GET.get("by") or None
+    error = ""
+    try:
+        view = selectors.deployment_view(row, frequency=frequency, by=by)
+    except ValueError as exc:
+        error = f"Not shown: {exc}"
+        view = selectors.deployment_view(row)
+    context = {
+        "deployment": row,
+        "view": view,
+        "svg": charts.discordance_svg(view),
+        "error": error,
+        "frequencies": analysis.FREQUENCIES,
+        "subgroups": list(analysis.SUBGROUPS),
+        "may_close": lifecycle.may_transition(request.user),
+    }
+    return render(request, "monitoring/deployment.html", context, status=400 if error else 200)
+
+
+@require_GET
+def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The deployment's performance report as a PDF for the governance meeting (WeasyPrint,
+    from the same numbers and chart as the page)."""
+    row = get_object_or_404(Deployment.objects.select_related("model_version__product"), pk=pk)
+    view = selectors.deployment_view(row)
+    html = render_to_string(
+        "monitoring/report.html",
+        {
+            "deployment": row,
+            "view": view,
+            "svg": charts.discordance_svg(view),
+            "at": timezone.now(),
+        },
+    )
+    response = HttpResponse(pdf.render_pdf(html), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="monitoring-deployment-{row.pk}.pdf"'
+    return response
+
+
+@require_POST
+def close_alert(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = get_object_or_404(Alert, pk=pk)
+    try:
+        alarms.close_alert(request.user, alert, note=request.POST.get("note", ""))
+    except (ExamError, NotPermitted) as exc:
+        messages.error(request, f"Not closed: {exc}")
+    else:
+        messages.success(request, "Alert closed.")
+    return redirect("monitoring:deployment", pk=alert.deployment_id)

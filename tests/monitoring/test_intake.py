@@ -1,0 +1,115 @@
+"""Reports in: stored encrypted, labelled, compared with the AI; a report before its exam is
+kept and compared once the exam and its result arrive; bad files change nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from radgov.exams import services as exams
+from radgov.exams.errors import BatchError, ExamError, NotPermitted
+from radgov.monitoring import intake, selectors
+from radgov.monitoring.models import Concordance, Report
+from radgov.monitoring.technical import weekly
+from tests.exams.conftest import head_ct
+from tests.factories import make_user
+from tests.monitoring.conftest import NEGATIVE, POSITIVE, exam_with_call
+
+pytestmark = pytest.mark.django_db
+DAY = dt.date(2026, 2, 3)
+
+
+def test_a_report_is_labelled_and_compared_with_the_ai(writer, watched) -> None:
+    inference = exam_with_call(writer, watched, 1, DAY, ai=True, truth=False)
+    report = Report.objects.get()
+    assert report.exam_id == inference.exam_id
+    assert str(report.text) != NEGATIVE and report.text.reveal() == NEGATIVE  # encrypted
+    assert [(lab.finding, lab.label) for lab in report.labels.all()] == [
+        ("pulmonary_embolism", "negative")
+    ]
+    row = Concordance.objects.get()
+    assert (row.ai, row.truth, row.outcome, row.day) == ("positive", "negative", "fp", DAY)
+    # the same report again changes nothing; an amended one replaces the comparison
+    again = intake.record_report(writer, accession_number="A1", text=NEGATIVE)
+    assert (again.outcome, again.compared) == ("unchanged", 0)
+    amended = intake.record_report(writer, accession_number="A1", text=POSITIVE)
+    assert (amended.outcome, amended.compared) == ("amended", 1)
+    assert Concordance.objects.get().outcome == "tp"
+
+
+def test_a_report_before_its_exam_waits_and_is_compared_later(writer, watched) -> None:
+    stored = intake.record_report(writer, accession_number="A7", text=POSITIVE)
+    assert stored.report.exam is None and stored.compared == 0
+    assert selectors.reports_waiting_for_exam() == 1
+    exam_with_call(writer, watched, 7, DAY, ai=False, truth=None)
+    exam_with_call(writer, watched, 8, DAY, ai=False, truth=None)  # its report never comes
+    assert intake.compare_pending() == {"linked": 1, "compared": 1}
+    assert Concordance.objects.get().outcome == "fn"
+    assert intake.compare_pending() == {"linked": 0, "compared": 0}
+    assert selectors.reports_waiting_for_exam() == 0
+    assert selectors.deployment_view(watched)["without_report"] == 1
+
+
+def test_a_bad_file_is_refused_whole_naming_row_and_column(writer, watched) -> None:
+    data = b"accession_number,text\nA1,No PE.\nA1,Acute PE.\n,No PE.\n"
+    with pytest.raises(BatchError) as err:
+        intake.record_report_file(writer, data)
+    assert str(err.value) == (
+        "row 3, accession_number: repeats the accession of row 2; "
+        "row 4, accession_number: is required"
+    )
+    with pytest.raises(BatchError, match="text: column is missing"):
+        intake.record_report_file(writer, b"accession_number,body\nA1,x\n")
+    assert not Report.objects.exists()
+    counts = intake.record_report_file(writer, b"accession_number,text\nA1,No PE.\nA2,PE.\n")
+    assert counts["created"] == 2
+
+
+def test_only_informatics_and_administrators_send_reports(watched) -> None:
+    with pytest.raises(NotPermitted):
+        intake.record_report(make_user("doc"), accession_number="A1", text=POSITIVE)
+    with pytest.raises(ExamError, match="text: is required"):
+        intake.record_report(make_user("it", role="informatics"), accession_number="A1", text=" ")
+
+
+def test_technical_signals_count_studies_failures_and_turnaround(writer, watched) -> None:
+    today = timezone.localdate()
+    exam_with_call(writer, watched, 1, today, ai=True, truth=None)
+    meta = head_ct(uid="1.2.826.0.1.3680043.10.99.2", patient_id="P2", accession_number="A2")
+    exam = exams.record_exam(writer, meta, source="api").exam
+    exams.move(
+        writer, exams.record_inference(writer, exam, watched), "failed", reason_code="model_error"
+    )
+    weeks = weekly(watched, today=today, weeks=2)
+    assert [w["studies"] for w in weeks] == [0, 0, 1]  # the study of 1 March 2026 is older
+    assert weeks[-1]["failed"]["estimate"] == 0.0 and weeks[-1]["turnaround_minutes_median"] >= 0
+    march = {w["week"]: w for w in weekly(watched, today=dt.date(2026, 3, 2), weeks=1)}
+    assert march["2026-02-23"]["studies"] == 1 and march["2026-02-23"]["failed"]["estimate"] == 1.0
+
+
+def test_a_watch_changed_to_another_finding_compares_again(writer, watched, chair) -> None:
+    from radgov.monitoring import configure
+    from tests.monitoring.conftest import BASELINE
+
+    exam_with_call(writer, watched, 1, DAY, ai=False, truth=True)
+    assert Concordance.objects.get().outcome == "fn"
+    configure.set_watch(
+        chair, watched, finding="pneumothorax", baseline_start=BASELINE[0], baseline_end=BASELINE[1]
+    )
+    row = Concordance.objects.get()
+    assert (row.finding, row.truth, row.outcome) == ("pneumothorax", "absent", "tn")
+
+
+def test_a_file_of_reports_is_one_audit_entry_without_their_text(writer, watched) -> None:
+    from radgov.core.models import AuditEntry
+
+    before = AuditEntry.objects.count()
+    intake.record_report_file(
+        writer, f"accession_number,text\nA1,{NEGATIVE}\nA2,{POSITIVE}\n".encode()
+    )
+    entry = AuditEntry.objects.get(action="import", object_type="monitoring.report")
+    assert entry.detail["batch"]["count"] >= 4  # two reports and their labels
+    assert AuditEntry.objects.count() == before + 1
+    assert "embolism" not in str(entry.detail).lower()
