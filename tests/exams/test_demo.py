@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from radgov.core.models import AuditEntry
-from radgov.exams.models import Exam, Inference
+from radgov.exams.models import Delivery, Exam, Inference, Review
 
 
 @pytest.mark.django_db
@@ -22,6 +22,7 @@ def test_the_demo_shows_studies_in_every_stage_and_loads_once() -> None:
             "sent",
             "processing",
             "inferred",
+            "released",
             "rejected",
             "failed",
             "excluded",
@@ -37,6 +38,9 @@ def test_the_demo_shows_studies_in_every_stage_and_loads_once() -> None:
         found = Inference.objects.get(exam__body_part="CHEST", status="inferred")
         assert found.findings[0]["label"] == "pulmonary nodule"
         assert all(e.source == "demo" and e.patient is not None for e in Exam.objects.all())
+        reviews = sorted(Review.objects.values_list("decision", "inference__status"))
+        assert reviews == [("accept", "released"), ("reject", "inferred")]
+        assert Delivery.objects.filter(inference__status="released").count() == 3
         before = (AuditEntry.objects.count(), Exam.objects.count(), Inference.objects.count())
         call_command("demo", stdout=devnull)
     assert (AuditEntry.objects.count(), Exam.objects.count(), Inference.objects.count()) == before

@@ -18,6 +18,7 @@ from radgov.core.services import service
 from radgov.evaluation import services as evaluation
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.synthetic import generate_ich_cases, write_cases
+from radgov.exams.services import review as release
 from radgov.governance import services as governance
 from radgov.governance.models import Framework
 from radgov.inventory import lifecycle
@@ -185,6 +186,7 @@ def deployed_model(
         else "DICOM C-STORE from the CT modalities to the AI node",
         output_release_policy="Results go to PACS only after radiologist review",
     )
+    release.set_release_policy(p.admin, deployment, mode="review_required")
     governance.set_regulatory_profile(
         p.privacy,
         product,

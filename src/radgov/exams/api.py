@@ -268,3 +268,7 @@ def import_file(request: HttpRequest, file: File[UploadedFile]) -> Any:
         )
     result = _answer(request, importer.import_upload, request.user, file, name=file.name or "")
     return result if isinstance(result, HttpResponse) else result.as_dict()
+
+
+# Review before release (issue 16) registers its routes on this router.
+from radgov.exams import review_api  # noqa: E402,F401

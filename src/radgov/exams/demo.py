@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from radgov.exams import services
 from radgov.exams.metadata import StudyMetadata
-from radgov.exams.models import Exam, Inference
+from radgov.exams.models import Exam, Inference, ReleasePolicy
 from radgov.exams.outputs import Outputs
 from radgov.exams.statuses import Source
 from radgov.inventory.models import Deployment
@@ -235,6 +235,21 @@ STUDIES = [
     DemoStudy(
         12, 0.3, NODULE, _chest(PatientAge="071Y", PatientSex="M", SliceThickness="0.625"), TO_MODEL
     ),
+    # reviewed by a trained end-user (issue 16): one accepted and released, one rejected
+    DemoStudy(
+        13,
+        50,
+        ICH,
+        _head(PatientAge="077Y", PatientSex="F"),
+        [*TO_MODEL, Step("inferred", outputs=ICH_FOUND)],
+    ),
+    DemoStudy(
+        14,
+        46,
+        ICH,
+        _head(PatientAge="059Y", PatientSex="M"),
+        [*TO_MODEL, Step("inferred", outputs=ICH_FOUND)],
+    ),
 ]
 
 
@@ -262,6 +277,7 @@ def load(stdout: Any) -> None:
         deployment = targets[study.deployment]
         if deployment is not None:
             _record(actor, study, deployment, now)
+    _reviews(targets[ICH])
     counts = dict(
         Inference.objects.values_list("status").annotate(n=Count("id")).order_by("status")
     )
@@ -308,4 +324,41 @@ def _record(actor: Any, study: DemoStudy, deployment: Deployment, now: dt.dateti
             at=at,
             event_id=event_id,
             vendor_reason=step.vendor_reason,
+        )
+
+
+# (study number, decision, concordance, reason code, reason) of the demo's reviews
+REVIEWS = [
+    (13, "accept", "concordant", "", ""),
+    (14, "reject", "discordant", "result_not_correct", "Beam-hardening artifact, no bleed."),
+]
+
+
+def _reviews(deployment: Deployment | None) -> None:
+    """The ICH deployment's policy (review required) and two reviews by a trained end-user;
+    study 1 stays waiting for review.  Each once."""
+    from radgov.exams.services import review as gate
+    from radgov.training.access import end_users_of, is_trained
+
+    admin = get_user_model().objects.filter(username="admin").first()
+    if deployment is None or admin is None:
+        return
+    if not ReleasePolicy.objects.filter(deployment=deployment).exists():
+        gate.set_release_policy(admin, deployment, mode="review_required")
+    mv = deployment.model_version
+    reviewer = next((u for u in end_users_of(deployment) if is_trained(u, mv)), None)
+    if reviewer is None:
+        return
+    for number, decision, concordance, code, reason in REVIEWS:
+        exam = services.find_exam(_uid(number))
+        inference = exam.inferences.filter(deployment=deployment).first() if exam else None
+        if inference is None or inference.reviews.exists():
+            continue
+        gate.review(
+            reviewer,
+            inference,
+            decision=decision,
+            concordance=concordance,
+            reason_code=code,
+            reason=reason,
         )

@@ -7,24 +7,21 @@ people who connect an orchestrator.  The selectors and services check again per 
 
 from __future__ import annotations
 
-from radgov.core.policy import grant, patient_data
+from radgov.core.policy import Grant, grant, patient_data
 from radgov.core.roles import Role
 
 READ = patient_data()
 WRITE = patient_data(Role.INFORMATICS, Role.ADMINISTRATOR)
-
-GRANTS = {
-    "exams.record": grant(
-        "record exams, AI inferences, their moves and outputs (exams.services)",
-        "api_client",
-        "task",
-    ),
-}
+# Review (issue 16): a physician reviews; the services check end-user and training per result.
+REVIEW = patient_data(Role.PHYSICIAN)
 
 RULES = {
     # pages
     "exams:worklist": READ,
     "exams:study": READ,
+    "exams:review_worklist": REVIEW,
+    "exams:review_result": REVIEW,
+    "exams:release_settings": WRITE,
     # API
     "api:exams_list_exams": READ,
     "api:exams_get_exam": READ,
@@ -37,4 +34,27 @@ RULES = {
     "api:exams_add_result": WRITE,
     "api:exams_record_events": WRITE,
     "api:exams_import_file": WRITE,
+    "api:exams_review_worklist": REVIEW,
+    "api:exams_get_review": REVIEW,
+    "api:exams_review_result": REVIEW,
+    "api:exams_add_addendum": REVIEW,
+    "api:exams_release_direct": WRITE,
+    # the release policy is no patient data; the service admits governance members only
+    "api:exams_get_release_policy": READ,
+    "api:exams_set_release_policy": READ,
+    "api:exams_list_destinations": WRITE,
+    "api:exams_set_destination": WRITE,
+    "api:exams_probe_destination": WRITE,
 }
+
+GRANTS: dict[str, Grant] = {
+    "exams.record": grant(
+        "record exams, AI inferences, their moves and outputs (exams.services)",
+        "api_client",
+        "task",
+    ),
+    "exams.deliver": grant(
+        "send released AI results (SR, ORU, FHIR) to the practice's PACS, RIS and EMR", "task"
+    ),
+}
+TASKS = {"exams.deliver_releases": ("exams.deliver",)}

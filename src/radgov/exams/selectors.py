@@ -182,7 +182,9 @@ def study(user: Any, exam_id: int, *, what: str = "study status") -> StudyView |
     rows = list(
         exam.inferences.select_related("deployment__model_version__product__company")
         .prefetch_related(
-            Prefetch("history", queryset=StatusChange.objects.order_by("at", "id")), "results"
+            Prefetch("history", queryset=StatusChange.objects.order_by("at", "id")),
+            "results",
+            "deliveries",
         )
         .order_by("deployment_id")
     )

@@ -136,9 +136,14 @@ def apply_outputs(
                 setattr(inference, name, value)
         inference.save()
         return Moved(inference, True)
-    return apply_move(
+    moved = apply_move(
         actor, inference, Status.INFERRED, at=at, event_id=event_id, vendor=vendor, save_all=True
     )
+    if moved.changed:
+        from radgov.exams.services.review import release_if_direct  # review builds on this
+
+        release_if_direct(actor, inference)
+    return moved
 
 
 def _has_outputs(inference: Inference) -> bool:
@@ -235,6 +240,10 @@ def apply_move(
     fields = ["status", "status_at", "reason_code", "reason", "inferred_at", *vendor]
     inference.save(update_fields=None if save_all else fields)
     _history(actor, inference, current, target, when, key=key, vendor=vendor)
+    if target in (Status.RELEASED, Status.WITHDRAWN):
+        from radgov.exams.services.review import send_release  # review builds on this
+
+        send_release(inference, correction=target == Status.WITHDRAWN)
     return Moved(inference, True)
 
 

@@ -13,8 +13,8 @@ records live in a component that does not exist yet (monitoring) is reported as
 ``not_checkable_yet``: never a pass, never left out.
 """
 
-# Importing the two modules registers their checks.
-from radgov.governance.conformance import deployment_checks, practice_checks
+# Importing the modules registers their checks.
+from radgov.governance.conformance import deployment_checks, practice_checks, release_checks
 from radgov.governance.conformance.registry import (
     AUDITED_STAGES,
     DEPLOYMENT,
@@ -45,4 +45,5 @@ __all__ = [
     "component_exists",
     "deployment_checks",
     "practice_checks",
+    "release_checks",
 ]
