@@ -193,6 +193,18 @@ SETTINGS: dict[str, Setting] = {
             "262144",
             "largest PDU the listener accepts, in bytes (what it proposes to peers)",
         ),
+        Setting(
+            "RADGOV_MLLP_PORT",
+            "",
+            "port of the MLLP listener for HL7 reports (radgov gateway mllp); empty: radgov serve "
+            "starts none",
+        ),
+        Setting("RADGOV_MLLP_HOST", "127.0.0.1", "address the MLLP listener binds to"),
+        Setting(
+            "RADGOV_MLLP_MAX_KB",
+            "1024",
+            "largest HL7 message the MLLP listener reads, in kilobytes; a larger one is refused",
+        ),
         Setting("DATABASE_URL", None, "database URL (postgres://...); default SQLite in DATA_DIR"),
         Setting(
             "REDIS_URL",

@@ -9,9 +9,15 @@ class GatewayConfig(AppConfig):
     def ready(self) -> None:
         from radgov.core import config, processes
 
-        # radgov serve starts the DICOM listener beside the web server when a port is set
+        # radgov serve starts the DICOM and MLLP listeners beside the web server when their
+        # ports are set
         processes.register(
             name="gateway-dicom",
             argv=["gateway", "dicom"],
             enabled=lambda: bool(config.get("RADGOV_DICOM_PORT")),
+        )
+        processes.register(
+            name="gateway-mllp",
+            argv=["gateway", "mllp"],
+            enabled=lambda: bool(config.get("RADGOV_MLLP_PORT")),
         )

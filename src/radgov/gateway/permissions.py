@@ -2,9 +2,11 @@
 
 A DICOM peer (a modality, a PACS) is registered by an administrator with its calling AE
 title and address and given ``gateway.store``; the listener refuses the association of any
-other.  Routing and sending run as the task principals ``task:gateway.route`` and
-``task:gateway.send``, which record exams and inferences through ``exams.services`` (grant
-``exams.record``).
+other.  An HL7 peer (the RIS) is registered with its address (and MSH-3^MSH-4) and given
+``gateway.report``; the MLLP listener answers any other AR.  Routing and sending run as the
+task principals ``task:gateway.route`` and ``task:gateway.send``, which record exams and
+inferences through ``exams.services`` (grant ``exams.record``); the reports the MLLP listener
+takes are recorded by ``task:gateway.reports``.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from radgov.core.roles import Role
 
 GRANTS = {
     "gateway.store": grant("send DICOM instances to radgov's listener (C-STORE)", "dicom_peer"),
+    "gateway.report": grant(
+        "send reports to radgov's MLLP listener (HL7 ORU^R01, MDM^T02)", "mllp_peer"
+    ),
 }
 
 TASKS = {
     "gateway.route": ("exams.record",),
     "gateway.send": ("exams.record",),
     "gateway.results": ("exams.record",),
+    "gateway.reports": ("exams.record",),  # records what MLLP peers send in monitoring
 }
 
 # the technologist remediation queue (III.E.1.d): patient-linked, so never the vendor

@@ -1,10 +1,12 @@
-"""``radgov gateway dicom``: the DICOM listener; ``radgov gateway route``: route the studies
+"""``radgov gateway dicom``: the DICOM listener; ``radgov gateway mllp``: the MLLP listener
+for HL7 reports; ``radgov gateway route``: route the studies
 that are complete now (docs/gateway.md)."""
 
 from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -13,9 +15,10 @@ from radgov.core import config, health
 from radgov.core.context import ActingContext, acting_as
 from radgov.gateway import delivery, services
 from radgov.gateway.listener import Listener
+from radgov.gateway.mllp_listener import MllpListener
 from radgov.inventory.models import Deployment
 
-PROCESS = "gateway-dicom"
+PROCESSES = {"DICOM": "gateway-dicom", "MLLP": "gateway-mllp"}  # the names they beat under
 ROUTE_EVERY_SECONDS = 2.0
 
 
@@ -23,7 +26,8 @@ class Command(BaseCommand):
     help = (
         "radgov gateway dicom: receive studies over DICOM (C-STORE, C-ECHO) from registered "
         "peers, store each instance durably before acknowledging it, and route each study "
-        "when it is complete.  radgov gateway route: route the studies complete now."
+        "when it is complete.  radgov gateway mllp: receive reports over HL7 v2 (ORU^R01, "
+        "MDM^T02) from registered peers into monitoring.  radgov gateway route: route the studies complete now."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,6 +37,9 @@ class Command(BaseCommand):
         dicom.add_argument("--host", help="default RADGOV_DICOM_HOST")
         dicom.add_argument("--ae-title", help="default RADGOV_DICOM_AE_TITLE")
         dicom.add_argument("--site", help="default RADGOV_DICOM_SITE")
+        hl7 = sub.add_parser("mllp", help="run the MLLP listener for HL7 reports in the foreground")
+        hl7.add_argument("--port", type=int, help="default RADGOV_MLLP_PORT")
+        hl7.add_argument("--host", help="default RADGOV_MLLP_HOST")
         sub.add_parser(
             "route",
             help="complete and route every study quiet for long enough, then send the queued ones",
@@ -72,9 +79,46 @@ class Command(BaseCommand):
             f"deployment {deployment.pk} sends to {found.ae_title}@{found.host}:{found.port}"
         )
 
+    def _mllp(self, opts: dict[str, Any]) -> None:
+        try:
+            listener = MllpListener.from_settings(port=opts["port"], host=opts["host"])
+        except ValueError as exc:
+            raise CommandError(
+                f"{exc} (set RADGOV_MLLP_PORT or pass --port)", returncode=2
+            ) from None
+        self._serve(listener, "MLLP", f"MLLP listener on {listener.host}:{listener.port}")
+
+    def _serve(
+        self, listener: Any, what: str, banner: str, tick: Callable[[], object] = lambda: None
+    ) -> None:
+        """Listen until SIGTERM or SIGINT, beating (and running ``tick``) every few seconds."""
+        if not 0 < listener.port < 65536:
+            raise CommandError(f"the {what} port must be 1 to 65535", returncode=2)
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        try:
+            listener.start()
+        except OSError as exc:
+            raise CommandError(
+                f"cannot listen on {listener.host}:{listener.port}: {exc.strerror or exc}",
+                returncode=1,
+            ) from None
+        self.stderr.write(banner)
+        try:
+            while not stop.is_set():
+                health.beat(PROCESSES[what])
+                tick()
+                stop.wait(ROUTE_EVERY_SECONDS)
+        finally:
+            listener.stop()
+
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["action"] == "endpoint":
             self._endpoint(opts)
+            return
+        if opts["action"] == "mllp":
+            self._mllp(opts)
             return
         quiet = float(config.get_int("RADGOV_DICOM_QUIET_SECONDS"))
         if opts["action"] == "route":
@@ -91,29 +135,15 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{exc} (set RADGOV_DICOM_PORT or pass --port)", returncode=2
             ) from None
-        if not 0 < listener.port < 65536:
-            raise CommandError("the DICOM port must be 1 to 65535", returncode=2)
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
         try:
             listener.ssl_context()  # a missing or unreadable certificate is said before listening
         except (OSError, ValueError) as exc:
             raise CommandError(f"DICOM TLS: {exc}", returncode=2) from None
-        try:
-            listener.start()
-        except OSError as exc:
-            raise CommandError(
-                f"cannot listen on {listener.host}:{listener.port}: {exc.strerror or exc}",
-                returncode=1,
-            ) from None
-        self.stderr.write(f"DICOM listener {listener.ae_title} on {listener.host}:{listener.port}")
-        try:
-            while not stop.is_set():
-                health.beat(PROCESS)
-                services.complete_quiet_studies(quiet_seconds=quiet)
-                delivery.send_queued()
-                delivery.time_out()
-                stop.wait(ROUTE_EVERY_SECONDS)
-        finally:
-            listener.stop()
+
+        def route() -> None:
+            services.complete_quiet_studies(quiet_seconds=quiet)
+            delivery.send_queued()
+            delivery.time_out()
+
+        banner = f"DICOM listener {listener.ae_title} on {listener.host}:{listener.port}"
+        self._serve(listener, "DICOM", banner, route)
