@@ -1,6 +1,6 @@
 from radgov.web.navigation import Item
 
-LABEL = "Clinical AI"
+LABEL = "Imaging gateway"
 
 ITEMS = [
     Item("Rejected inputs", "gateway:remediation"),
