@@ -11,6 +11,7 @@ from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from radgov.exams import services
 from tests.exams.conftest import ACCESSION, MRN, UID, head_ct
+from tests.exams.review_world import add_end_user
 from tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,9 @@ def test_the_worklist_shows_each_inference_with_counts_and_reasons(people, pract
         and "Failed (0)" in page
     )
     assert "The slices are thicker or thinner than this model accepts." in page
-    assert "score 0.91" in page and "1–3 of 3" in page
+    # not an end-user of the model: before review its output is hidden (release policy)
+    assert "not visible before review" in page and "score 0.91" not in page
+    assert "1–3 of 3" in page
     assert MRN not in page and ACCESSION not in page and UID not in page  # lists never decrypt
     only = client.get(reverse("exams:worklist"), {"status": "rejected"}).content.decode()
     assert "1–1 of 1" in only and "Rejected (1)" in only and 'aria-current="true">Rejected' in only
@@ -64,9 +67,10 @@ def test_the_worklist_pages_through_many_results(writer, ich, people) -> None:
 
 
 def test_the_study_page_shows_each_model_with_timeline_and_identifiers_for_a_physician(
-    people, practice
+    people, practice, ich
 ) -> None:
     exam = practice[0]
+    add_end_user(ich, people[Role.PHYSICIAN])  # a reviewer sees the output before review
     page = (
         client_for(people[Role.PHYSICIAN])
         .get(reverse("exams:study", args=[exam.pk]))

@@ -26,6 +26,7 @@ from radgov.gateway import delivery, services
 from radgov.gateway.demo_node import DemoNode
 from radgov.gateway.listener import Listener
 from radgov.gateway.models import Association, Instance
+from tests.exams.review_world import add_end_user
 from tests.factories import client_for, make_user
 from tests.gateway.conftest import SITE, ct, deployment, free_port, new_uid
 
@@ -120,9 +121,9 @@ def test_storescu_sends_a_study_that_is_stored_acknowledged_and_routed(tmp_path)
         "sent",
         "inferred",
     ]
-    page = client_for(make_user("gw-reader", role=Role.PHYSICIAN)).get(
-        reverse("exams:study", args=[study.exam_id])
-    )
+    reader = make_user("gw-reader", role=Role.PHYSICIAN)
+    add_end_user(head, reader)  # its reviewer: the policy shows them the output before review
+    page = client_for(reader).get(reverse("exams:study", args=[study.exam_id]))
     text = page.content.decode()
     assert page.status_code == 200 and "Inferred" in text and f"{inferred.score:g}"[:4] in text
 

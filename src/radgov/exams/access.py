@@ -39,7 +39,7 @@ def is_operator(actor: Any) -> bool:
     return actor is None and context.current().channel == "cli"
 
 
-def _person_role(actor: Any) -> str | None:
+def person_role(actor: Any) -> str | None:
     if actor is None or not getattr(actor, "is_authenticated", False):
         return None
     if not getattr(actor, "is_active", False):
@@ -47,21 +47,21 @@ def _person_role(actor: Any) -> str | None:
     return str(getattr(actor, "role", "") or "") or None
 
 
-def _machine_records(actor: Any) -> bool:
+def machine_records(actor: Any) -> bool:
     return policy.machine_may(actor, RECORD)
 
 
 def may_read(actor: Any) -> bool:
-    return is_operator(actor) or _machine_records(actor) or _person_role(actor) in READERS
+    return is_operator(actor) or machine_records(actor) or person_role(actor) in READERS
 
 
 def may_see_identifiers(actor: Any) -> bool:
     """The command line prints no identifiers and machines never see them."""
-    return not policy.is_machine(actor) and _person_role(actor) in IDENTIFIER_READERS
+    return not policy.is_machine(actor) and person_role(actor) in IDENTIFIER_READERS
 
 
 def may_write(actor: Any) -> bool:
-    return is_operator(actor) or _machine_records(actor) or _person_role(actor) in WRITERS
+    return is_operator(actor) or machine_records(actor) or person_role(actor) in WRITERS
 
 
 def require_read(actor: Any) -> None:

@@ -16,7 +16,7 @@ from ninja.files import UploadedFile
 
 from radgov.core import config
 from radgov.core.paging import PageQuery
-from radgov.exams import importer, selectors, services
+from radgov.exams import importer, selectors, services, visibility
 from radgov.exams.errors import ExamConflict, ExamError, NotPermitted
 from radgov.exams.metadata import StudyMetadata
 from radgov.exams.models import Exam, Inference
@@ -38,6 +38,7 @@ from radgov.exams.schemas import (
     ResultOut,
     StudyIn,
     exam_out,
+    inference_brief,
     inference_out,
     inference_row,
     result_out,
@@ -96,12 +97,14 @@ def _inference(inference_id: int) -> Inference:
     return row
 
 
-def _fresh(inference: Inference) -> dict[str, Any]:
+def _fresh(request: HttpRequest, inference: Inference) -> dict[str, Any]:
+    """The inference as a write left it, its AI output as the release policy shows it."""
     row = (
         Inference.objects.select_related("deployment__model_version__product__company")
         .prefetch_related("history", "results")
         .get(pk=inference.pk)
     )
+    visibility.mark(request.user, [row], what="api answer to a write")
     return inference_out(row)
 
 
@@ -166,7 +169,12 @@ def create_exam(request: HttpRequest, payload: StudyIn) -> Any:
     )
     if isinstance(recorded, HttpResponse):
         return recorded
-    body = {"outcome": recorded.outcome, "exam": exam_out(recorded.exam)}
+    rows = list(recorded.exam.inferences.select_related("deployment"))
+    visibility.mark(request.user, rows, what="api answer to a write")
+    body = {
+        "outcome": recorded.outcome,
+        "exam": exam_out(recorded.exam, [inference_brief(i) for i in rows]),
+    }
     return Status(201 if recorded.outcome == "created" else 200, body)
 
 
@@ -185,7 +193,7 @@ def record_inference(request: HttpRequest, exam_id: int, payload: InferenceIn) -
     )
     if isinstance(row, HttpResponse):
         return row
-    return Status(200 if existed else 201, _fresh(row))
+    return Status(200 if existed else 201, _fresh(request, row))
 
 
 @router.post("/inferences/{inference_id}/moves", response=MovedOut)
@@ -204,7 +212,7 @@ def move_inference(request: HttpRequest, inference_id: int, payload: MoveIn) -> 
     )
     if isinstance(moved, HttpResponse):
         return moved
-    return {"changed": moved.changed, "inference": _fresh(moved.inference)}
+    return {"changed": moved.changed, "inference": _fresh(request, moved.inference)}
 
 
 @router.post("/inferences/{inference_id}/outputs", response=MovedOut)
@@ -223,7 +231,7 @@ def record_outputs(request: HttpRequest, inference_id: int, payload: OutputsIn) 
     )
     if isinstance(moved, HttpResponse):
         return moved
-    return {"changed": moved.changed, "inference": _fresh(moved.inference)}
+    return {"changed": moved.changed, "inference": _fresh(request, moved.inference)}
 
 
 @router.post("/inferences/{inference_id}/results", response={201: ResultOut})

@@ -21,7 +21,7 @@ RULES = {
     "exams:study": READ,
     "exams:review_worklist": REVIEW,
     "exams:review_result": REVIEW,
-    "exams:release_settings": WRITE,
+    "exams:release_settings": READ,  # destinations: the services admit WRITE roles only
     # API
     "api:exams_list_exams": READ,
     "api:exams_get_exam": READ,

@@ -34,7 +34,7 @@ class ReviewOut(Schema):
     decision: str
     reason_code: str
     reason: str
-    findings: list[dict[str, Any]]
+    findings: list[dict[str, Any]] | None
     concordance: str
     reviewed_at: str
     amends_id: int | None
@@ -53,9 +53,10 @@ class WorkItemOut(Schema):
     exam_id: int
     deployment_id: int
     model: str
-    call: str
+    call: str | None
     score: float | None
     confidence: float | None
+    hidden_reason: str | None
     inferred_at: str | None
     may_review: bool
     why_not: str | None
@@ -65,7 +66,11 @@ class WorkItemOut(Schema):
 class ForReviewOut(Schema):
     inference_id: int
     status: str
-    findings: list[dict[str, Any]]
+    call: str | None
+    score: float | None
+    confidence: float | None
+    findings: list[dict[str, Any]] | None
+    hidden_reason: str | None
     release_mode: str
     may_review: bool
     why_not: str | None
@@ -91,7 +96,8 @@ class PolicyOut(Schema):
     report_states_ai: bool
 
 
-def _review_out(r: Review) -> dict[str, Any]:
+def _review_out(r: Review, *, hidden: str | None = None) -> dict[str, Any]:
+    """A review; its findings (the AI's as modified) null where the output is hidden."""
     return {
         "id": r.pk,
         "inference_id": r.inference_id,
@@ -99,7 +105,7 @@ def _review_out(r: Review) -> dict[str, Any]:
         "decision": r.decision,
         "reason_code": r.reason_code,
         "reason": r.reason,
-        "findings": r.findings,
+        "findings": None if hidden else r.findings,
         "concordance": r.concordance,
         "reviewed_at": r.reviewed_at.isoformat(),
         "amends_id": r.amends_id,
@@ -109,6 +115,17 @@ def _review_out(r: Review) -> dict[str, Any]:
 def _fields(row: Any, schema: type[Schema]) -> dict[str, Any]:
     """The schema's fields, read off the row as they are named."""
     return {name: getattr(row, name) for name in schema.model_fields}
+
+
+def _output(row: Any) -> dict[str, Any]:
+    """The AI's call, score and confidence, or nulls and why (``visibility.mark``)."""
+    hidden = row.ai_hidden
+    return {
+        "call": None if hidden else row.call,
+        "score": None if hidden else row.score,
+        "confidence": None if hidden else row.confidence,
+        "hidden_reason": hidden,
+    }
 
 
 @router.get("/reviews/worklist", response=list[WorkItemOut])
@@ -123,9 +140,7 @@ def review_worklist(request: HttpRequest) -> Any:
             "exam_id": w.inference.exam_id,
             "deployment_id": w.inference.deployment_id,
             "model": str(w.inference.deployment.model_version),
-            "call": w.inference.call,
-            "score": w.inference.score,
-            "confidence": w.inference.confidence,
+            **_output(w.inference),
             "inferred_at": w.inference.inferred_at.isoformat() if w.inference.inferred_at else None,
             "may_review": w.trained,
             "why_not": w.why_not,
@@ -144,15 +159,17 @@ def get_review(request: HttpRequest, inference_id: int) -> Any:
         return view
     if view is None:
         raise HttpError(404, f"no inference {inference_id}")
+    hidden = view.inference.ai_hidden
     return {
         "inference_id": view.inference.pk,
         "status": view.inference.status,
-        "findings": view.inference.findings,
+        **_output(view.inference),
+        "findings": None if hidden else view.inference.findings,
         "release_mode": view.policy.mode,
         "may_review": view.why_not is None,
         "why_not": view.why_not,
         "ifu_url": view.ifu_url,
-        "reviews": [_review_out(r) for r in view.reviews],
+        "reviews": [_review_out(r, hidden=hidden) for r in view.reviews],
         "deliveries": [_fields(d, DeliveryOut) for d in view.inference.deliveries.all()],
     }
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Case, IntegerField, Prefetch, Q, Value, When
 
-from radgov.exams import access, audit
+from radgov.exams import access, audit, visibility
 from radgov.exams.models import Inference, Review
 from radgov.exams.services.review import policy_of, refusal
 from radgov.exams.statuses import Status
@@ -70,6 +70,7 @@ def worklist(user: Any) -> list[WorkItem]:
             )
         )
     audit.read_exams(user, [r.exam_id for r in rows], what="review worklist", total=len(rows))
+    visibility.mark(user, rows, what="review worklist")
     return items
 
 
@@ -97,6 +98,7 @@ def for_review(user: Any, inference_id: int) -> ReviewView | None:
     if inference is None:
         return None
     audit.read_exams(user, [inference.exam_id], what="AI result for review")
+    visibility.mark(user, [inference], what="AI result for review")
     return ReviewView(
         inference=inference,
         reviews=list(inference.reviews.all()),

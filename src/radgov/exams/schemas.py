@@ -24,8 +24,11 @@ class InferenceBrief(Schema):
     reason_code: str
     reason: str
     score: float | None
-    call: str
+    call: str | None
     confidence: float | None
+    hidden_reason: str | None = Field(
+        None, description="why the AI output (score, call, findings, results) is null for you"
+    )
 
 
 class ExamBrief(Schema):
@@ -81,14 +84,14 @@ class ResultOut(Schema):
 
 
 class InferenceOut(InferenceBrief):
-    findings: list[dict[str, Any]]
+    findings: list[dict[str, Any]] | None
     model_version: str
     vendor_status: str
     vendor_reason: str
     created_at: datetime
     inferred_at: datetime | None
     history: list[ChangeOut]
-    results: list[ResultOut]
+    results: list[ResultOut] | None
 
 
 class InferenceRow(InferenceBrief):
@@ -228,6 +231,8 @@ class BatchOut(Schema):
 
 
 def inference_brief(row: Inference) -> dict[str, Any]:
+    """``row`` marked by ``visibility.mark``: its AI output, or nulls and the reason."""
+    hidden = row.ai_hidden
     return {
         "id": row.pk,
         "exam_id": row.exam_id,
@@ -237,9 +242,10 @@ def inference_brief(row: Inference) -> dict[str, Any]:
         "status_at": row.status_at,
         "reason_code": row.reason_code,
         "reason": row.reason,
-        "score": row.score,
-        "call": row.call,
-        "confidence": row.confidence,
+        "score": None if hidden else row.score,
+        "call": None if hidden else row.call,
+        "confidence": None if hidden else row.confidence,
+        "hidden_reason": hidden,
     }
 
 
@@ -270,14 +276,14 @@ def result_out(r: ResultObject) -> dict[str, Any]:
 
 def inference_out(row: Inference) -> dict[str, Any]:
     return inference_brief(row) | {
-        "findings": row.findings,
+        "findings": None if row.ai_hidden else row.findings,
         "model_version": row.model_version,
         "vendor_status": row.vendor_status,
         "vendor_reason": row.vendor_reason,
         "created_at": row.created_at,
         "inferred_at": row.inferred_at,
         "history": [_change(c) for c in row.history.all()],
-        "results": [result_out(r) for r in row.results.all()],
+        "results": None if row.ai_hidden else [result_out(r) for r in row.results.all()],
     }
 
 

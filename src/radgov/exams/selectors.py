@@ -13,7 +13,7 @@ from django.db.models import Count, F, Prefetch, QuerySet
 from django.utils import timezone
 
 from radgov.core.paging import PageQuery, paginate
-from radgov.exams import access, audit
+from radgov.exams import access, audit, visibility
 from radgov.exams.errors import ExamError, Problem
 from radgov.exams.models import Exam, Inference, StatusChange
 from radgov.exams.statuses import Status
@@ -130,6 +130,7 @@ def inferences(
     access.require_read(user)
     found = paginate(_inference_rows(filters).order_by("-status_at", "-id"), page)
     _audit_list(user, [i.exam_id for i in found["items"]], what, found["total"], filters)
+    visibility.mark(user, found["items"], what=what)
     return found
 
 
@@ -139,6 +140,7 @@ def exams(user: Any, filters: Filters, page: PageQuery) -> dict[str, Any]:
     access.require_read(user)
     found = paginate(_exam_rows(filters), page)
     _audit_list(user, [e.pk for e in found["items"]], "exam list", found["total"], filters)
+    visibility.mark(user, [i for e in found["items"] for i in e.inferences.all()], what="exam list")
     return found
 
 
@@ -174,7 +176,8 @@ class StudyView:
 
 def study(user: Any, exam_id: int, *, what: str = "study status") -> StudyView | None:
     """One exam with every inference, its history and result objects; identifiers only for
-    the roles that may see them.  The read is audited (saying whether they were shown)."""
+    the roles that may see them, AI output only where the release policy shows it to
+    ``user`` (``visibility``).  The read is audited (saying whether they were shown)."""
     access.require_read(user)
     exam = Exam.objects.select_related("patient", "accession").filter(pk=exam_id).first()
     if exam is None:
@@ -192,6 +195,7 @@ def study(user: Any, exam_id: int, *, what: str = "study status") -> StudyView |
     if access.may_see_identifiers(user):
         view.identifiers = _identifiers(exam)
     audit.read_exams(user, [exam.pk], what=what, identifiers=view.identifiers is not None)
+    visibility.mark(user, rows, what=what)
     return view
 
 

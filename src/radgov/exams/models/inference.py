@@ -34,6 +34,10 @@ class Inference(AuditedModel):
     vendor_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     inferred_at = models.DateTimeField(null=True, blank=True)
+    # Set per reader by ``radgov.exams.visibility.mark`` (not stored): why the AI output is
+    # hidden from them, or None.  Unset on a row no reader was decided for, so showing
+    # such a row's output fails instead of leaking.
+    ai_hidden: str | None
 
     class Meta:
         ordering = ["exam", "deployment"]
