@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from radgov.compliance import purge
-from radgov.exams.audit import command_line
+from radgov.core.context import ActingContext, acting_as
+from radgov.exams.access import actor_name
 
 
 class Command(BaseCommand):
@@ -30,7 +31,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console(file=self.stdout, width=120)
-        with command_line() as operator:
+        operator = None  # the operator at the console (channel "cli"), as core records it
+        with acting_as(ActingContext(channel="cli")):
             found = purge.plan()
             table = Table("data class", "retention (days)", "past retention", "held", "to remove")
             for e in found:
@@ -40,7 +42,7 @@ class Command(BaseCommand):
                 purge.record_dry_run(operator, found)
                 console.print("dry run: nothing was removed")
                 return
-            run = purge.purge(operator, started_by=operator.username)
+            run = purge.purge(operator, started_by=actor_name(operator))
         removed = ", ".join(f"{k}: {v}" for k, v in sorted(run.removed.items())) or "nothing"
         console.print(
             f"purge run {run.pk} done (attempt {run.attempt}): removed {removed}; "
