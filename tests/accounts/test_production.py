@@ -13,7 +13,14 @@ RADGOV = [sys.executable, "-m", "radgov.cli"]
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("RADGOV_", "DJANGO_"))}
+    # the data folder of its own, without the run's database or Redis: the deploy checks read
+    # settings, and a shared cache may hold what another test's server noted (radgov.proxy.W006)
+    shared = ("DATABASE_URL", "REDIS_URL")
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("RADGOV_", "DJANGO_")) and k not in shared
+    }
     full = inherited | env
     return subprocess.run(
         [*RADGOV, *args], env=full, cwd=cwd, capture_output=True, text=True, timeout=120
