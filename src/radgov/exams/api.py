@@ -7,7 +7,7 @@ when a source disagrees with what is recorded, 422 naming every bad field (``err
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Query, Router, Status
@@ -17,7 +17,8 @@ from ninja.files import UploadedFile
 from radgov.core import config
 from radgov.core.paging import PageQuery
 from radgov.exams import importer, selectors, services, visibility
-from radgov.exams.errors import ExamConflict, ExamError, NotPermitted
+from radgov.exams.answers import answer, row_or_404
+from radgov.exams.errors import ExamError
 from radgov.exams.metadata import StudyMetadata
 from radgov.exams.models import Exam, Inference
 from radgov.exams.outputs import Outputs
@@ -46,34 +47,6 @@ from radgov.exams.schemas import (
 from radgov.exams.statuses import Source
 
 router = Router(tags=["exams"])
-T = TypeVar("T")
-MAX_ERRORS = 100
-
-
-def _answer(
-    request: HttpRequest, fn: Callable[..., T], *args: Any, **kwargs: Any
-) -> T | HttpResponse:
-    """Call a service or selector; its refusal becomes problem+json (audited, as every refused
-    API request is), with each problem in ``errors``: the service has rolled back."""
-    from radgov.api import refused  # the API module mounts this router
-
-    try:
-        return fn(*args, **kwargs)
-    except NotPermitted as exc:
-        return refused(request, 403, str(exc))
-    except ExamError as exc:
-        status = 409 if isinstance(exc, ExamConflict) else 422
-        shown = exc.problems[:MAX_ERRORS]
-        detail = "; ".join(str(p) for p in shown[:5])
-        if len(exc.problems) > 5:
-            detail += f"; ... {len(exc.problems)} problems in all"
-        return refused(
-            request,
-            status,
-            detail,
-            kind="conflict" if status == 409 else "invalid-input",
-            errors=[{"location": p.field, "message": p.message} for p in shown],
-        )
 
 
 def _filters(request: HttpRequest) -> selectors.Filters:
@@ -81,20 +54,6 @@ def _filters(request: HttpRequest) -> selectors.Filters:
         return selectors.Filters.parse(request.GET)
     except ExamError as exc:
         raise HttpError(422, str(exc)) from None
-
-
-def _exam(exam_id: int) -> Exam:
-    exam = Exam.objects.filter(pk=exam_id).first()
-    if exam is None:
-        raise HttpError(404, f"no exam {exam_id}")
-    return exam
-
-
-def _inference(inference_id: int) -> Inference:
-    row = Inference.objects.filter(pk=inference_id).first()
-    if row is None:
-        raise HttpError(404, f"no inference {inference_id}")
-    return row
 
 
 def _fresh(request: HttpRequest, inference: Inference) -> dict[str, Any]:
@@ -119,7 +78,7 @@ def _page(page: dict[str, Any], convert: Callable[[Any], dict[str, Any]]) -> dic
 def list_exams(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any] | HttpResponse:
     """Exams with each inference's status, the latest study first.  Filters: deployment,
     status (of an inference), site, modality, station, since and until (study dates)."""
-    found = _answer(request, selectors.exams, request.user, _filters(request), page)
+    found = answer(request, selectors.exams, request.user, _filters(request), page)
     return found if isinstance(found, HttpResponse) else _page(found, exam_out)
 
 
@@ -127,7 +86,7 @@ def list_exams(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any] |
 def get_exam(request: HttpRequest, exam_id: int) -> dict[str, Any] | HttpResponse:
     """One exam with every inference, its history and result objects; identifiers for the
     roles that may see them.  The read is recorded in the audit trail."""
-    view = _answer(request, selectors.study, request.user, exam_id, what="api exam")
+    view = answer(request, selectors.study, request.user, exam_id, what="api exam")
     if isinstance(view, HttpResponse):
         return view
     if view is None:
@@ -139,15 +98,15 @@ def get_exam(request: HttpRequest, exam_id: int) -> dict[str, Any] | HttpRespons
 @router.get("/inferences", response=InferencePage)
 def list_inferences(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any] | HttpResponse:
     """Inferences, the most recently moved first, with the same filters as the exams."""
-    found = _answer(request, selectors.inferences, request.user, _filters(request), page)
+    found = answer(request, selectors.inferences, request.user, _filters(request), page)
     return found if isinstance(found, HttpResponse) else _page(found, inference_row)
 
 
 @router.get("/inferences/{inference_id}", response=InferenceOut)
 def get_inference(request: HttpRequest, inference_id: int) -> dict[str, Any] | HttpResponse:
     """One inference with its history and result objects (an audited read of its exam)."""
-    row = _inference(inference_id)
-    view = _answer(request, selectors.study, request.user, row.exam_id, what="api inference")
+    row = row_or_404(Inference, inference_id)
+    view = answer(request, selectors.study, request.user, row.exam_id, what="api inference")
     if isinstance(view, HttpResponse):
         return view
     return next(inference_out(i) for i in view.inferences if i.pk == row.pk)
@@ -160,7 +119,7 @@ def get_inference(request: HttpRequest, inference_id: int) -> dict[str, Any] | H
 def create_exam(request: HttpRequest, payload: StudyIn) -> Any:
     """Record a study (idempotent by Study Instance UID): 201 when new, 200 when it was
     there (``outcome`` says whether this enriched it); 409 names the fields that disagree."""
-    recorded = _answer(
+    recorded = answer(
         request,
         services.record_exam,
         request.user,
@@ -183,12 +142,12 @@ def record_inference(request: HttpRequest, exam_id: int, payload: InferenceIn) -
     """The inference of a deployment on this exam, created as ``received`` if new."""
     from radgov.inventory.models import Deployment
 
-    exam = _exam(exam_id)
+    exam = row_or_404(Exam, exam_id)
     deployment = Deployment.objects.filter(pk=payload.deployment_id).first()
     if deployment is None:
         raise HttpError(422, f"deployment_id: no deployment {payload.deployment_id}")
     existed = Inference.objects.filter(exam=exam, deployment=deployment).exists()
-    row = _answer(
+    row = answer(
         request, services.record_inference, request.user, exam, deployment, at=payload.status_at
     )
     if isinstance(row, HttpResponse):
@@ -201,11 +160,11 @@ def move_inference(request: HttpRequest, inference_id: int, payload: MoveIn) -> 
     """Move to another status (the table in docs/exams.md); the same move or ``event_id``
     again changes nothing (``changed`` false)."""
     data = payload.dict()
-    moved = _answer(
+    moved = answer(
         request,
         services.move,
         request.user,
-        _inference(inference_id),
+        row_or_404(Inference, inference_id),
         data.pop("status"),
         at=data.pop("status_at"),
         **data,
@@ -220,11 +179,11 @@ def record_outputs(request: HttpRequest, inference_id: int, payload: OutputsIn) 
     """The model's outputs, moving the inference to ``inferred``."""
     data = payload.dict()
     at, event_id = data.pop("status_at"), data.pop("event_id")
-    moved = _answer(
+    moved = answer(
         request,
         services.record_outputs,
         request.user,
-        _inference(inference_id),
+        row_or_404(Inference, inference_id),
         Outputs(**data),
         at=at,
         event_id=event_id,
@@ -237,11 +196,11 @@ def record_outputs(request: HttpRequest, inference_id: int, payload: OutputsIn) 
 @router.post("/inferences/{inference_id}/results", response={201: ResultOut})
 def add_result(request: HttpRequest, inference_id: int, payload: ResultIn) -> Any:
     """A DICOM object the model sent back (by SOP Instance UID; stored once)."""
-    row = _answer(
+    row = answer(
         request,
         services.add_result_object,
         request.user,
-        _inference(inference_id),
+        row_or_404(Inference, inference_id),
         **payload.dict(),
     )
     if isinstance(row, HttpResponse):
@@ -261,7 +220,7 @@ def record_events(request: HttpRequest, payload: EventsIn) -> Any:
     """A batch of events (the bulk format's rows as JSON), all or nothing; each problem is
     named by its place (``events[3].kvp``)."""
     events = [_event(item) for item in payload.events]
-    result = _answer(request, services.record_events, request.user, events, source=Source.API)
+    result = answer(request, services.record_events, request.user, events, source=Source.API)
     return result if isinstance(result, HttpResponse) else result.as_dict()
 
 
@@ -274,7 +233,7 @@ def import_file(request: HttpRequest, file: File[UploadedFile]) -> Any:
             413,
             f"the file is larger than {config.get_int('RADGOV_MAX_UPLOAD_MB')} MB (RADGOV_MAX_UPLOAD_MB)",
         )
-    result = _answer(request, importer.import_upload, request.user, file, name=file.name or "")
+    result = answer(request, importer.import_upload, request.user, file, name=file.name or "")
     return result if isinstance(result, HttpResponse) else result.as_dict()
 
 

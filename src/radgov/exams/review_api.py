@@ -13,8 +13,9 @@ from ninja import Schema, Status
 from ninja.errors import HttpError
 
 from radgov.exams import review_selectors
-from radgov.exams.api import _answer, _inference, router
-from radgov.exams.models import Review
+from radgov.exams.answers import answer, row_or_404
+from radgov.exams.api import router
+from radgov.exams.models import Inference, Review
 from radgov.exams.services import review as gate
 from radgov.inventory.models import Deployment
 
@@ -131,7 +132,7 @@ def _output(row: Any) -> dict[str, Any]:
 @router.get("/reviews/worklist", response=list[WorkItemOut])
 def review_worklist(request: HttpRequest) -> Any:
     """AI results awaiting your review, positive calls first, then the oldest."""
-    items = _answer(request, review_selectors.worklist, request.user)
+    items = answer(request, review_selectors.worklist, request.user)
     if isinstance(items, HttpResponse):
         return items
     return [
@@ -154,7 +155,7 @@ def review_worklist(request: HttpRequest) -> Any:
 def get_review(request: HttpRequest, inference_id: int) -> Any:
     """One AI result as its reviewer sees it (an audited read), with its reviews and
     deliveries, and whether you may review it (``why_not`` says why not)."""
-    view = _answer(request, review_selectors.for_review, request.user, inference_id)
+    view = answer(request, review_selectors.for_review, request.user, inference_id)
     if isinstance(view, HttpResponse):
         return view
     if view is None:
@@ -179,7 +180,9 @@ def review_result(request: HttpRequest, inference_id: int, payload: ChoiceIn) ->
     """Accept, modify or reject the AI result, with your own read (concordant or
     discordant); accepted or modified, it is released.  403 with the reason when you may
     not review it; 422 naming each bad field, or when it was reviewed already."""
-    done = _answer(request, gate.review, request.user, _inference(inference_id), **payload.dict())
+    done = answer(
+        request, gate.review, request.user, row_or_404(Inference, inference_id), **payload.dict()
+    )
     return done if isinstance(done, HttpResponse) else Status(201, _review_out(done))
 
 
@@ -190,14 +193,14 @@ def add_addendum(request: HttpRequest, review_id: int, payload: ChoiceIn) -> Any
     original = Review.objects.select_related("inference").filter(pk=review_id).first()
     if original is None:
         raise HttpError(404, f"no review {review_id}")
-    done = _answer(request, gate.add_addendum, request.user, original, **payload.dict())
+    done = answer(request, gate.add_addendum, request.user, original, **payload.dict())
     return done if isinstance(done, HttpResponse) else Status(201, _review_out(done))
 
 
 @router.post("/inferences/{inference_id}/release")
 def release_direct(request: HttpRequest, inference_id: int) -> Any:
     """Release without review, where the deployment's policy is direct release."""
-    done = _answer(request, gate.release_direct, request.user, _inference(inference_id))
+    done = answer(request, gate.release_direct, request.user, row_or_404(Inference, inference_id))
     if isinstance(done, HttpResponse):
         return done
     return {"inference_id": done.pk, "status": done.status}
@@ -230,7 +233,7 @@ def set_release_policy(request: HttpRequest, deployment_id: int, payload: Policy
         decision = Decision.objects.filter(pk=decision_id).first()
         if decision is None:
             raise HttpError(422, f"decision_id: no decision {decision_id}")
-    done = _answer(
+    done = answer(
         request, gate.set_release_policy, request.user, deployment, decision=decision, **data
     )
     return done if isinstance(done, HttpResponse) else _fields(done, PolicyOut)
@@ -269,7 +272,7 @@ def set_destination(request: HttpRequest, standard: str, payload: DestinationIn)
     ``fhir``: base_url); 422 names each missing or bad setting."""
     from radgov.exams.services import delivery
 
-    done = _answer(request, delivery.set_destination, request.user, standard, **payload.dict())
+    done = answer(request, delivery.set_destination, request.user, standard, **payload.dict())
     return done if isinstance(done, HttpResponse) else _fields(done, DestinationOut)
 
 
@@ -278,9 +281,9 @@ def probe_destination(request: HttpRequest, standard: str) -> Any:
     """Test the connection: C-ECHO the PACS, open the RIS's port, read the FHIR metadata."""
     from radgov.exams.services import delivery
 
-    answer = _answer(request, delivery.probe_destination, request.user, standard)
+    probed = answer(request, delivery.probe_destination, request.user, standard)
     return (
-        answer
-        if isinstance(answer, HttpResponse)
-        else {"delivered": answer.delivered, "words": answer.words}
+        probed
+        if isinstance(probed, HttpResponse)
+        else {"delivered": probed.delivered, "words": probed.words}
     )

@@ -15,7 +15,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from radgov.core import config
-from radgov.exams.api import _answer as answer
+from radgov.exams.answers import answer
 from radgov.inventory.models import Deployment
 from radgov.monitoring import alarms, configure, drift, events, intake, selectors
 from radgov.monitoring.models import AdverseEvent, Alert
