@@ -102,6 +102,29 @@ def test_a_watch_changed_to_another_finding_compares_again(writer, watched, chai
     assert (row.finding, row.truth, row.outcome) == ("pneumothorax", "absent", "tn")
 
 
+def test_a_bad_watch_is_refused_naming_each_field_and_changes_nothing(watched, chair) -> None:
+    from radgov.monitoring import configure
+    from radgov.monitoring.models import Watch
+    from tests.monitoring.conftest import BASELINE
+
+    with pytest.raises(ExamError) as refused:
+        configure.set_watch(
+            chair, watched, finding="pneumothorax", baseline_start=BASELINE[1],
+            baseline_end=BASELINE[0], arl0=5, colour="red",
+        )  # fmt: skip
+    assert {str(p) for p in refused.value.problems} == {
+        "baseline_end: is before baseline_start",
+        "arl0: is out of range (docs/monitoring.md)",
+        "colour: is not a setting of a watch",
+    }
+    kept = Watch.objects.get(deployment=watched)
+    assert (kept.finding, kept.baseline_start, kept.arl0) == (
+        "pulmonary_embolism",
+        BASELINE[0],
+        200,
+    )
+
+
 def test_a_file_of_reports_is_one_audit_entry_without_their_text(writer, watched) -> None:
     from radgov.core.models import AuditEntry
 

@@ -123,17 +123,7 @@ def get_report(request: HttpRequest, report_id: int) -> Any:
 @router.put("/deployments/{deployment_id}/watch", response=dict[str, Any])
 def set_watch(request: HttpRequest, deployment_id: int, payload: WatchIn) -> Any:
     deployment = get_object_or_404(Deployment, pk=deployment_id)
-    values = payload.dict()
-    watch = answer(
-        request,
-        configure.set_watch,
-        request.user,
-        deployment,
-        finding=values.pop("finding"),
-        baseline_start=values.pop("baseline_start"),
-        baseline_end=values.pop("baseline_end"),
-        **values,
-    )
+    watch = answer(request, configure.set_watch, request.user, deployment, **payload.dict())
     return watch if isinstance(watch, HttpResponse) else selectors.watch_out(watch)
 
 
@@ -178,25 +168,8 @@ def close_alert(request: HttpRequest, alert_id: int, payload: CloseIn) -> Any:
 def set_drift_reference(request: HttpRequest, deployment_id: int, payload: DriftReferenceIn) -> Any:
     """The reference window drift is measured against, and when a difference is drift."""
     deployment = get_object_or_404(Deployment, pk=deployment_id)
-    values = payload.dict()
-    ref = answer(
-        request,
-        drift.set_reference,
-        request.user,
-        deployment,
-        reference_start=values.pop("reference_start"),
-        reference_end=values.pop("reference_end"),
-        **values,
-    )
-    if isinstance(ref, HttpResponse):
-        return ref
-    return {
-        "reference_start": ref.reference_start.isoformat(),
-        "reference_end": ref.reference_end.isoformat(),
-        "window_days": ref.window_days,
-        "psi_threshold": ref.psi_threshold,
-        "alpha": ref.alpha,
-    }
+    ref = answer(request, drift.set_reference, request.user, deployment, **payload.dict())
+    return ref if isinstance(ref, HttpResponse) else selectors.drift_reference_out(ref)
 
 
 @router.get("/deployments/{deployment_id}/drift", response=dict[str, Any])

@@ -13,10 +13,19 @@ from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
 from radgov.monitoring import intake
 from radgov.monitoring.models import Concordance, LabellerCheck, Watch
+from radgov.monitoring.options import problems_of, store_settings
 from radgov.nlp.accuracy import labeller_accuracy
 
 LABELS = ("positive", "negative", "uncertain")
 SAMPLE_COLUMNS = ("report_id", "text", "finding", "label")
+WATCH_RANGES = {
+    "run_length": lambda v: isinstance(v, int) and 1 <= v <= 60,
+    "cusum_shift": lambda v: isinstance(v, int | float) and 1.1 <= v <= 20,
+    "arl0": lambda v: isinstance(v, int) and 10 <= v <= 1_000_000,
+    "ewma_lambda": lambda v: isinstance(v, int | float) and 0 < v <= 1,
+    "ewma_arl0": lambda v: isinstance(v, int) and 10 <= v <= 100_000,
+    "absent_is_negative": lambda v: isinstance(v, bool),
+}
 
 
 def _require_governance(user: Any) -> None:
@@ -39,43 +48,23 @@ def set_watch(
     """Watch ``deployment`` for ``finding`` against a baseline period (and the stop rules'
     options: run_length, cusum_shift, arl0, ewma_lambda, ewma_arl0, absent_is_negative)."""
     _require_governance(user)
+    names = intake.labeller().rules.finding_names
     problems = []
-    if finding not in intake.labeller().rules.finding_names:
-        names = ", ".join(intake.labeller().rules.finding_names)
-        problems.append(Problem("finding", f"is not a finding of the labeller's rules ({names})"))
-    if baseline_end < baseline_start:
-        problems.append(Problem("baseline_end", "is before baseline_start"))
-    allowed = {
-        "run_length",
-        "cusum_shift",
-        "arl0",
-        "ewma_lambda",
-        "ewma_arl0",
-        "absent_is_negative",
-    }
-    problems += [Problem(k, "is not a setting of a watch") for k in options if k not in allowed]
-    checks = {
-        "run_length": lambda v: isinstance(v, int) and 1 <= v <= 60,
-        "cusum_shift": lambda v: isinstance(v, int | float) and 1.1 <= v <= 20,
-        "arl0": lambda v: isinstance(v, int) and 10 <= v <= 1_000_000,
-        "ewma_lambda": lambda v: isinstance(v, int | float) and 0 < v <= 1,
-        "ewma_arl0": lambda v: isinstance(v, int) and 10 <= v <= 100_000,
-        "absent_is_negative": lambda v: isinstance(v, bool),
-    }
-    problems += [
-        Problem(k, "is out of range (docs/monitoring.md)")
-        for k, v in options.items()
-        if k in checks and not checks[k](v)
-    ]
+    if finding not in names:
+        problems.append(
+            Problem("finding", f"is not a finding of the labeller's rules ({', '.join(names)})")
+        )
+    period = {"baseline_start": baseline_start, "baseline_end": baseline_end}
+    problems += problems_of("a watch", WATCH_RANGES, options, period)
     if problems:
         raise ExamError(problems)
-    watch = Watch.objects.filter(deployment=deployment).first() or Watch(deployment=deployment)
-    before = (watch.finding, watch.absent_is_negative)
-    watch.finding, watch.baseline_start, watch.baseline_end = finding, baseline_start, baseline_end
-    for key, value in options.items():
-        setattr(watch, key, value)
-    watch.save()
-    if watch.pk and before != (watch.finding, watch.absent_is_negative):
+    before = (
+        Watch.objects.filter(deployment=deployment)
+        .values_list("finding", "absent_is_negative")
+        .first()
+    )
+    watch = store_settings(Watch, deployment, {"finding": finding, **period, **options})
+    if before != (watch.finding, watch.absent_is_negative):
         # what is compared changed: compare every report of this deployment again
         Concordance.objects.filter(deployment=deployment).delete()
         intake.compare_pending()

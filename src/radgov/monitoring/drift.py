@@ -23,11 +23,12 @@ from django.db.models import F
 from django.db.models.functions import Coalesce, TruncDate
 
 from radgov.core.services import service
-from radgov.exams.errors import ExamError, Problem
+from radgov.exams.errors import ExamError
 from radgov.exams.models import Inference
 from radgov.inventory.models import Deployment
 from radgov.monitoring.configure import _require_governance
 from radgov.monitoring.models import Alert, DriftReference, FirstSeen, Rule
+from radgov.monitoring.options import problems_of, store_settings
 from radgov.stats import drift as stats
 
 MIN_N = 20  # fewer values in either window: the column is not tested, and says so
@@ -95,23 +96,11 @@ def set_reference(
 ) -> DriftReference:  # fmt: skip
     """The governance group sets the reference window (and window_days, psi_threshold, alpha)."""
     _require_governance(user)
-    problems = [Problem(k, "is not a setting of drift") for k in options if k not in SETTINGS]
-    problems += [
-        Problem(k, "is out of range (docs/monitoring.md)")
-        for k, v in options.items()
-        if k in SETTINGS and not SETTINGS[k](v)
-    ]
-    if reference_end < reference_start:
-        problems.append(Problem("reference_end", "is before reference_start"))
+    period = {"reference_start": reference_start, "reference_end": reference_end}
+    problems = problems_of("drift", SETTINGS, options, period)
     if problems:
         raise ExamError(problems)
-    ref = DriftReference.objects.filter(deployment=deployment).first()
-    ref = ref or DriftReference(deployment=deployment)
-    ref.reference_start, ref.reference_end = reference_start, reference_end
-    for key, value in options.items():
-        setattr(ref, key, value)
-    ref.save()
-    return ref
+    return store_settings(DriftReference, deployment, {**period, **options})
 
 
 def _rows(deployment: Deployment, start: dt.date, end: dt.date) -> dict[str, np.ndarray]:

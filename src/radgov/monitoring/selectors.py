@@ -14,7 +14,7 @@ from radgov.exams.errors import NotPermitted
 from radgov.exams.models import Inference
 from radgov.inventory.models import Deployment
 from radgov.monitoring import analysis, intake, technical
-from radgov.monitoring.models import Alert, Concordance, Outcome, Report, Watch
+from radgov.monitoring.models import Alert, Concordance, DriftReference, Outcome, Report, Watch
 
 
 def report(actor: Any, report_id: int) -> dict[str, Any]:
@@ -52,6 +52,16 @@ def watch_out(watch: Watch) -> dict[str, Any]:
         "baseline_start": watch.baseline_start.isoformat(),
         "baseline_end": watch.baseline_end.isoformat(),
         "absent_is_negative": watch.absent_is_negative,
+    }
+
+
+def drift_reference_out(ref: DriftReference) -> dict[str, Any]:
+    return {
+        "reference_start": ref.reference_start.isoformat(),
+        "reference_end": ref.reference_end.isoformat(),
+        "window_days": ref.window_days,
+        "psi_threshold": ref.psi_threshold,
+        "alpha": ref.alpha,
     }
 
 
