@@ -115,3 +115,22 @@ def test_a_report_sent_over_a_real_socket_is_stored_before_its_aa() -> None:
 def test_the_command_refuses_a_port_out_of_range() -> None:
     with pytest.raises(CommandError, match="MLLP port must be 1 to 65535"):
         call_command("gateway", "mllp", "--port", "70000")
+
+
+def test_settings_come_from_the_environment_and_the_command_overrides_them(monkeypatch) -> None:
+    from radgov.gateway.listener import Listener
+
+    monkeypatch.setenv("RADGOV_MLLP_MAX_KB", "2")
+    monkeypatch.setenv("RADGOV_DICOM_PORT", "11112")
+    monkeypatch.setenv("RADGOV_DICOM_AE_TITLE", "FROM_ENV")
+    mllp_listener = MllpListener.from_settings(port=2575, host=None)
+    assert (mllp_listener.port, mllp_listener.host, mllp_listener.max_bytes) == (
+        2575,
+        "127.0.0.1",
+        2048,
+    )
+    dicom = Listener.from_settings(ae_title="GIVEN", site=None)
+    assert (dicom.port, dicom.ae_title) == (11112, "GIVEN")
+    monkeypatch.delenv("RADGOV_MLLP_PORT", raising=False)
+    with pytest.raises(ValueError, match="RADGOV_MLLP_PORT"):
+        MllpListener.from_settings()  # no port set and none given: refused, not guessed

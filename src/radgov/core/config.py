@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,17 @@ def environ_with(**values: str) -> dict[str, str]:
         if name not in SETTINGS:
             raise KeyError(f"{name} is not a declared radgov setting")
     return {**os.environ, **values}
+
+
+def with_overrides(
+    values: dict[str, Any], overrides: dict[str, Any], **required: str
+) -> dict[str, Any]:
+    """``values`` read from the settings, the ``overrides`` given (not None) over them, and each
+    of ``required`` (name=setting, a whole number with no default, such as a listener's port)
+    read only where no override gives it, so that it is asked for only when it is needed."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    needed = {k: get_int(setting) for k, setting in required.items() if k not in given}
+    return {**values, **needed, **given}
 
 
 def get_bool(name: str) -> bool:

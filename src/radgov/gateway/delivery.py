@@ -98,15 +98,16 @@ def time_out(*, now: dt.datetime | None = None) -> list[Route]:
 def _time_out(actor: Any, pk: int) -> Route:
     route = Route.objects.select_related("inference", "deployment__gateway_endpoint").get(pk=pk)
     minutes = route.deployment.gateway_endpoint.result_minutes
-    exams.move(
-        actor,
-        route.inference,
-        Status.FAILED,
-        reason_code="timeout",
-        reason=f"No result within {minutes} minutes of sending.",
-        event_id=f"gateway:timeout:{route.pk}",
-    )
+    reason = f"No result within {minutes} minutes of sending."
+    _fail(actor, route, "timeout", reason, event_id=f"gateway:timeout:{route.pk}")
     return route
+
+
+def _fail(actor: Any, route: Route, code: str, reason: str, *, event_id: str) -> None:
+    """The routed inference ``failed``, with the reason in words."""
+    exams.move(
+        actor, route.inference, Status.FAILED, reason_code=code, reason=reason, event_id=event_id
+    )
 
 
 @service
@@ -130,14 +131,9 @@ def record_send(actor: Any, pk: int, problem: str | None, *, detail: dict[str, A
         if problem is None:
             exams.move(actor, route.inference, Status.SENT, event_id=f"gateway:sent:{route.pk}")
         elif route.attempts >= MAX_ATTEMPTS:
-            exams.move(
-                actor,
-                route.inference,
-                Status.FAILED,
-                reason_code="send_failed",
-                reason=f"{problem} ({route.attempts} attempts)",
-                event_id=f"gateway:failed:{route.pk}:{route.attempts}",
-            )
+            reason = f"{problem} ({route.attempts} attempts)"
+            event_id = f"gateway:failed:{route.pk}:{route.attempts}"
+            _fail(actor, route, "send_failed", reason, event_id=event_id)
     route.inference.refresh_from_db()
     return route
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -148,6 +149,14 @@ def _text(segments: list[Any], where: str) -> str:
     return text
 
 
+def _status(segment: Any, name: str, taken: Container[str], what: str, only: str) -> str:
+    """The segment's status field; refused (not taken) when it is not one of ``taken``."""
+    status = _first(_field(segment, name))
+    if status not in taken:
+        raise Unusable(f"{what} {status[:2]!r} is not taken: only {only}", NOT_TAKEN)
+    return status
+
+
 def _accession(obr: Any) -> str:
     return unescape(_first(_field(obr, "obr_3")) or _first(_field(obr, "obr_2")))
 
@@ -164,13 +173,13 @@ def _oru(segments: list[Any]) -> list[ReportIn]:
         accession = _accession(obr)
         if not accession:
             raise Unusable(f"OBR-3{which}: no accession (filler order number; OBR-2 is empty too)")
-        status = _first(_field(obr, "obr_25"))
-        if status not in RESULT_STATUSES:
-            raise Unusable(
-                f"OBR-25{which}: result status {status[:2]!r} is not taken: "
-                "only final (F) and corrected (C) reports",
-                NOT_TAKEN,
-            )
+        status = _status(
+            obr,
+            "obr_25",
+            RESULT_STATUSES,
+            f"OBR-25{which}: result status",
+            "final (F) and corrected (C) reports",
+        )
         text = _text(segments[start + 1 : end], f"OBX-5{which}")
         reports.append(ReportIn(accession, text, RESULT_STATUSES[status]))
     return reports
@@ -187,13 +196,13 @@ def _mdm(segments: list[Any]) -> ReportIn:
     )
     if not accession:
         raise Unusable("TXA-15: no accession (nor in TXA-14, OBR-3 or OBR-2)")
-    status = _first(_field(txa, "txa_17"))
-    if status not in DOCUMENT_FINAL:
-        raise Unusable(
-            f"TXA-17: completion status {status[:2]!r} is not taken: only authenticated "
-            "(AU, LA) documents",
-            NOT_TAKEN,
-        )
+    _status(
+        txa,
+        "txa_17",
+        DOCUMENT_FINAL,
+        "TXA-17: completion status",
+        "authenticated (AU, LA) documents",
+    )
     return ReportIn(accession, _text(segments, "OBX-5"), corrected=False)
 
 

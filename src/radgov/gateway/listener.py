@@ -88,9 +88,7 @@ class Listener:
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> Listener:
-        port = overrides.pop("port", None)
         values: dict[str, Any] = {
-            "port": port if port is not None else config.get_int("RADGOV_DICOM_PORT"),
             "host": config.get("RADGOV_DICOM_HOST") or "127.0.0.1",
             "ae_title": config.get("RADGOV_DICOM_AE_TITLE") or "RADGOV",
             "site": config.get("RADGOV_DICOM_SITE") or "",
@@ -99,8 +97,7 @@ class Listener:
             "tls_cert": config.get("RADGOV_DICOM_TLS_CERT") or "",
             "tls_key": config.get("RADGOV_DICOM_TLS_KEY") or "",
         }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return cls(**config.with_overrides(values, overrides, port="RADGOV_DICOM_PORT"))
 
     def application_entity(self) -> AE:
         ae = AE(ae_title=self.ae_title)

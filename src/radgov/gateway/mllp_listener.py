@@ -71,14 +71,11 @@ class MllpListener:
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> MllpListener:
-        port = overrides.pop("port", None)
         values: dict[str, Any] = {
-            "port": port if port is not None else config.get_int("RADGOV_MLLP_PORT"),
             "host": config.get("RADGOV_MLLP_HOST") or "127.0.0.1",
             "max_bytes": config.get_int("RADGOV_MLLP_MAX_KB") * 1024,
         }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return cls(**config.with_overrides(values, overrides, port="RADGOV_MLLP_PORT"))
 
     def start(self) -> None:
         """Listen (in background threads) until ``stop``."""
