@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from radgov.exams.errors import ExamError
-from radgov.exams.outputs import Outputs
+from radgov.exams.outputs import FINDING_KEYS, Outputs
 
 FINDING = {
     "label": "intracranial hemorrhage",
@@ -73,3 +73,16 @@ def test_bad_outputs_name_the_place(outputs: Outputs, where: str) -> None:
     with pytest.raises(ExamError) as info:
         outputs.validated()
     assert where in {p.field for p in info.value.problems}, info.value.problems
+
+
+def test_each_finding_or_measurement_not_an_object_or_with_unknown_keys_is_named() -> None:
+    measurements = [{"name": "volume", "value": 1.0, "unit": "ml", "colour": "red"}, 7]
+    findings = ["a string", {**FINDING, "measurements": measurements, "extra": 1}]
+    with pytest.raises(ExamError) as refused:
+        Outputs(findings=findings).validated()
+    assert {str(p) for p in refused.value.problems} == {
+        "findings[0]: must be an object with a label",
+        "findings[1].extra: is not a known key (" + ", ".join(FINDING_KEYS) + ")",
+        "findings[1].measurements[0].colour: is not a known key (name, value, unit)",
+        "findings[1].measurements[1]: must be an object with name, value and unit",
+    }

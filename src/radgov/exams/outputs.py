@@ -6,6 +6,7 @@ gives the ``Inference`` fields or raises ``ExamError`` naming each bad place
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,12 +81,22 @@ def _text(value: object, where: str, problems: list[Problem], *, required: bool 
         problems.append(Problem(where, f"must be {need} of at most {TEXT_MAX} characters"))
 
 
-def _unknown_keys(item: dict[str, Any], allowed: tuple[str, ...], where: str) -> list[Problem]:
-    return [
-        Problem(f"{where}.{key}", f"is not a known key ({', '.join(allowed)})")
-        for key in item
-        if key not in allowed
-    ]
+def _objects(
+    items: list[Any], where: str, keys: tuple[str, ...], needs: str, problems: list[Problem]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each item that is an object, with its place (``where[i]``); an item that is not an
+    object, and a key not in ``keys``, are problems."""
+    for i, item in enumerate(items):
+        place = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            problems.append(Problem(place, f"must be an object with {needs}"))
+            continue
+        problems.extend(
+            Problem(f"{place}.{key}", f"is not a known key ({', '.join(keys)})")
+            for key in item
+            if key not in keys
+        )
+        yield place, item
 
 
 def _findings(value: object, problems: list[Problem]) -> list[dict[str, Any]]:
@@ -100,12 +111,7 @@ def _findings(value: object, problems: list[Problem]) -> list[dict[str, Any]]:
     if not isinstance(value, list) or len(value) > MAX_FINDINGS:
         problems.append(Problem("findings", f"must be a list of at most {MAX_FINDINGS} findings"))
         return []
-    for i, item in enumerate(value):
-        where = f"findings[{i}]"
-        if not isinstance(item, dict):
-            problems.append(Problem(where, "must be an object with a label"))
-            continue
-        problems.extend(_unknown_keys(item, FINDING_KEYS, where))
+    for where, item in _objects(value, "findings", FINDING_KEYS, "a label", problems):
         _text(item.get("label"), f"{where}.label", problems, required=True)
         if "present" in item and not isinstance(item["present"], bool):
             problems.append(Problem(f"{where}.present", "must be true or false"))
@@ -132,12 +138,7 @@ def _measurements(items: object, where: str, problems: list[Problem]) -> None:
     if not isinstance(items, list):
         problems.append(Problem(where, "must be a list of {name, value, unit}"))
         return
-    for j, m in enumerate(items):
-        place = f"{where}[{j}]"
-        if not isinstance(m, dict):
-            problems.append(Problem(place, "must be an object with name, value and unit"))
-            continue
-        problems.extend(_unknown_keys(m, MEASUREMENT_KEYS, place))
+    for place, m in _objects(items, where, MEASUREMENT_KEYS, "name, value and unit", problems):
         _text(m.get("name"), f"{place}.name", problems, required=True)
         _text(m.get("unit"), f"{place}.unit", problems, required=True)
         if m.get("value") is None:
