@@ -13,7 +13,7 @@ from django.db import models
 from radgov.core.audit.codes import EventCode
 from radgov.core.fields import EncryptedTextField, PseudonymField
 from radgov.core.models import AuditedModel, Machine
-from radgov.exams.models import Exam, Inference
+from radgov.exams.models import Exam, Inference, ProcedureRecord
 from radgov.inventory.models import Deployment
 
 
@@ -83,7 +83,7 @@ class Outcome(models.TextChoices):
     REJECTED = "rejected", "Rejected: the acquisition does not meet the IFU"
 
 
-class Route(AuditedModel):
+class Route(ProcedureRecord):
     """Why one deployment did or did not get one study: the criteria as they were, and
     every constraint the study met or missed."""
 
@@ -102,9 +102,6 @@ class Route(AuditedModel):
         constraints = [
             models.UniqueConstraint(fields=["study", "deployment"], name="gateway_route_once")
         ]
-
-    class Audit:
-        event_code = EventCode.PROCEDURE_RECORD
 
     def __str__(self) -> str:
         return f"route of {self.study_id} to {self.deployment_id}: {self.outcome}"
@@ -136,7 +133,7 @@ class Remedy(models.TextChoices):
     NOT_FIXABLE = "not_fixable", "Not fixable"
 
 
-class Remediation(AuditedModel):
+class Remediation(ProcedureRecord):
     """A technologist's answer to a rejected input (III.E.1.d): resent or not fixable."""
 
     inference = models.OneToOneField(
@@ -152,9 +149,6 @@ class Remediation(AuditedModel):
 
     class Meta:
         ordering = ["-decided_at", "-id"]
-
-    class Audit:
-        event_code = EventCode.PROCEDURE_RECORD
 
     def __str__(self) -> str:
         return f"remediation of inference {self.inference_id}: {self.outcome}"

@@ -7,10 +7,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from radgov.core.audit.codes import EventCode
 from radgov.core.fields import EncryptedTextField, PseudonymField
 from radgov.core.models import AuditedModel
-from radgov.exams.models import Exam, Inference
+from radgov.exams.models import Exam, Inference, ProcedureRecord
 from radgov.inventory.models import Deployment
 
 
@@ -45,7 +44,7 @@ class Rule(models.TextChoices):
     FIRST_SEEN = "first_seen", "a value never seen in the reference"
 
 
-class Report(AuditedModel):
+class Report(ProcedureRecord):
     """The final report of one exam, found by its accession's keyed pseudonym.  A report
     may come before its exam (``exam`` empty until the exam is recorded)."""
 
@@ -64,15 +63,14 @@ class Report(AuditedModel):
     class Meta:
         ordering = ["-received_at", "-id"]
 
-    class Audit:
-        event_code = EventCode.PROCEDURE_RECORD
+    class Audit(ProcedureRecord.Audit):
         redact = ["text"]
 
     def __str__(self) -> str:
         return f"report {self.pk}"
 
 
-class ReportLabel(AuditedModel):
+class ReportLabel(ProcedureRecord):
     """One finding the report mentions, as the labeller read it."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="labels")
@@ -87,8 +85,7 @@ class ReportLabel(AuditedModel):
             models.UniqueConstraint(fields=["report", "finding"], name="monitoring_label_once")
         ]
 
-    class Audit:
-        event_code = EventCode.PROCEDURE_RECORD
+    class Audit(ProcedureRecord.Audit):
         redact = ["evidence"]
 
 
@@ -261,7 +258,7 @@ class Reportable(models.TextChoices):
     PRIVACY = "privacy", "privacy breach"
 
 
-class AdverseEvent(AuditedModel):
+class AdverseEvent(ProcedureRecord):
     """An AI-related complication, near miss or adverse event (IV.G.4), in the peer-learning
     review queue until a governance-group member records the finding, the contributing
     factors and the action.  The reporter may stay anonymous to the reviewers."""
@@ -296,8 +293,7 @@ class AdverseEvent(AuditedModel):
     class Meta:
         ordering = ["-reported_at", "-id"]
 
-    class Audit:
-        event_code = EventCode.PROCEDURE_RECORD
+    class Audit(ProcedureRecord.Audit):
         redact = ["description", "finding"]
 
     def __str__(self) -> str:

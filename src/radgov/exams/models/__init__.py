@@ -1,6 +1,7 @@
 """The record of AI use (docs/exams.md): split by subdomain; later issues add report.py and
 interaction.py beside these."""
 
+from radgov.exams.models.base import ProcedureRecord
 from radgov.exams.models.exam import Exam
 from radgov.exams.models.inference import Inference, ResultObject, StatusChange
 from radgov.exams.models.review import (
@@ -25,6 +26,7 @@ __all__ = [
     "Destination",
     "Exam",
     "Inference",
+    "ProcedureRecord",
     "RejectReason",
     "ReleaseMode",
     "ReleasePolicy",

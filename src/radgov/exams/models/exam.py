@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from django.db import models
 
-from radgov.core.audit.codes import EventCode
 from radgov.core.fields import EncryptedTextField, PseudonymField
-from radgov.core.models import AccessionIdentity, AuditedModel, PatientIdentity
+from radgov.core.models import AccessionIdentity, PatientIdentity
+from radgov.exams.models.base import ProcedureRecord
 from radgov.exams.statuses import AGE_BANDS, Contrast, Sex, Source
 
 
-class Exam(AuditedModel):
+class Exam(ProcedureRecord):
     study_uid_hash = PseudonymField(
         unique=True, help_text="keyed pseudonym of the Study Instance UID"
     )
@@ -56,9 +56,6 @@ class Exam(AuditedModel):
             models.Index(fields=["study_datetime"], name="exams_exam_study_dt"),
             models.Index(fields=["site", "study_datetime"], name="exams_exam_site_dt"),
         ]
-
-    class Audit:
-        event_code = EventCode.PROCEDURE_RECORD
 
     def __str__(self) -> str:
         return f"exam {self.pk}"

@@ -8,15 +8,14 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from radgov.core.audit.codes import EventCode
 from radgov.core.fields import EncryptedTextField, PseudonymField
-from radgov.core.models import AuditedModel
+from radgov.exams.models.base import ProcedureRecord
 from radgov.exams.models.exam import Exam
 from radgov.exams.statuses import Call, ResultKind, Status
 from radgov.inventory.models import Deployment
 
 
-class Inference(AuditedModel):
+class Inference(ProcedureRecord):
     exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="inferences")
     deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="inferences")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
@@ -51,14 +50,11 @@ class Inference(AuditedModel):
             models.Index(fields=["deployment", "inferred_at"], name="exams_inf_dep_inferred"),
         ]
 
-    class Audit:
-        event_code = EventCode.PROCEDURE_RECORD
-
     def __str__(self) -> str:
         return f"inference {self.pk} ({self.status})"
 
 
-class StatusChange(AuditedModel):
+class StatusChange(ProcedureRecord):
     """One move of an inference's status.  Written once: saving it again raises."""
 
     inference = models.ForeignKey(Inference, on_delete=models.CASCADE, related_name="history")
@@ -86,9 +82,6 @@ class StatusChange(AuditedModel):
             )
         ]
 
-    class Audit:
-        event_code = EventCode.PROCEDURE_RECORD
-
     def __str__(self) -> str:
         return f"{self.from_status or '-'} -> {self.to_status}"
 
@@ -98,7 +91,7 @@ class StatusChange(AuditedModel):
         super().save(*args, **kwargs)
 
 
-class ResultObject(AuditedModel):
+class ResultObject(ProcedureRecord):
     """A DICOM object (or file) the model sent back for an inference."""
 
     inference = models.ForeignKey(Inference, on_delete=models.CASCADE, related_name="results")
@@ -115,9 +108,6 @@ class ResultObject(AuditedModel):
 
     class Meta:
         ordering = ["received_at", "id"]
-
-    class Audit:
-        event_code = EventCode.PROCEDURE_RECORD
 
     def __str__(self) -> str:
         return f"{self.kind} result of inference {self.inference_id}"

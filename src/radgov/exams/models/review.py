@@ -10,6 +10,7 @@ from django.db import models
 from radgov.core.audit.codes import EventCode
 from radgov.core.fields import EncryptedTextField
 from radgov.core.models import AuditedModel
+from radgov.exams.models.base import ProcedureRecord
 from radgov.exams.models.inference import Inference
 from radgov.inventory.models import Deployment
 
@@ -85,7 +86,7 @@ class Concordance(models.TextChoices):
     DISCORDANT = "discordant", "Discordant with my read"
 
 
-class Review(AuditedModel):
+class Review(ProcedureRecord):
     """A qualified end-user's decision on one AI result.  An inference has one review; a
     changed mind is an addendum (``amends``), a new row, never an overwrite."""
 
@@ -115,8 +116,7 @@ class Review(AuditedModel):
             )
         ]
 
-    class Audit:
-        event_code = EventCode.PROCEDURE_RECORD
+    class Audit(ProcedureRecord.Audit):
         redact = ["reason"]  # the reviewer's words: the trail keeps that they changed
 
     def __str__(self) -> str:
