@@ -144,3 +144,23 @@ def test_api_without_reference_says_so(pe, chair, client: Client) -> None:
     answer = client.get(f"/api/monitoring/deployments/{pe.pk}/drift")
     assert answer.status_code == 404
     assert "no drift reference" in answer.json()["detail"]
+
+
+def test_api_sets_the_reference_and_answers_it(pe, chair, client: Client) -> None:
+    client.force_login(chair)
+    url = f"/api/monitoring/deployments/{pe.pk}/drift-reference"
+    body = {"reference_start": "2026-01-01", "reference_end": "2026-01-29", "alpha": 0.05}
+    answer = client.put(url, body, content_type="application/json")
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "reference_start": "2026-01-01",
+        "reference_end": "2026-01-29",
+        "window_days": 30,
+        "psi_threshold": 0.2,
+        "alpha": 0.05,
+    }
+    assert DriftReference.objects.get(deployment=pe).alpha == 0.05
+    body["reference_end"] = "2025-12-01"
+    refused = client.put(url, body, content_type="application/json")
+    assert refused.status_code == 422
+    assert "reference_end: is before reference_start" in refused.json()["detail"]

@@ -59,9 +59,7 @@ def drift_reference_out(ref: DriftReference) -> dict[str, Any]:
     return {
         "reference_start": ref.reference_start.isoformat(),
         "reference_end": ref.reference_end.isoformat(),
-        "window_days": ref.window_days,
-        "psi_threshold": ref.psi_threshold,
-        "alpha": ref.alpha,
+        **{n: getattr(ref, n) for n in ("window_days", "psi_threshold", "alpha")},
     }
 
 
