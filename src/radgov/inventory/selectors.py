@@ -66,7 +66,21 @@ def products(user: Any) -> QuerySet[Product]:
 
 
 def deployments(user: Any, stage: str | None = None) -> QuerySet[Deployment]:
-    rows = visible_deployments(user).select_related("replaces")
+    """The deployments list: the columns its page shows and nothing more (a row of every
+    column of four joined tables was most of the page's time)."""
+    rows = (
+        visible_deployments(user)
+        .select_related(None)
+        .select_related("model_version__product")
+        .only(
+            "site",
+            "status",
+            "deployment_date",
+            "replaces_id",
+            "model_version__version",
+            "model_version__product__name",
+        )
+    )
     if stage:
         rows = rows.filter(status=stage)
     return rows.order_by("model_version__product__name", "site", "-created_at")
