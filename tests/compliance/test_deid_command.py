@@ -13,14 +13,18 @@ import pydicom
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
+from django.urls import reverse
 from pydicom.data import get_testdata_file
 
+from radgov.accounts import services as accounts
 from radgov.compliance import selectors
 from radgov.compliance.models import DeidJob
+from radgov.compliance.services import requeue_refusal
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from radgov.dicom.deid.mapping import read_mapping
-from tests.factories import make_user
+from tests.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -92,9 +96,14 @@ def test_the_run_is_a_console_job_with_its_audit_entries(src, tmp_path, key_file
     officer = make_user("privacy-officer", role=Role.COMPLIANCE)
     assert [j.pk for j in selectors.jobs_for(officer)] == [job.pk]
     assert not selectors.jobs_for(make_user("informatics", role=Role.INFORMATICS)).exists()
-    from radgov.compliance.services import requeue_refusal
-
-    assert "radgov deid" in (requeue_refusal(job) or "")
+    page = client_for(officer).get(reverse("compliance:deid_job", args=[job.pk]))
+    assert page.status_code == 200 and "console operator" in page.content.decode()
+    assert "Queue again" not in page.content.decode()
+    _, secret = accounts.create_token(officer, name="t")
+    api = Client().get(f"/api/compliance/deid/jobs/{job.pk}", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert api.json()["created_by"] == "console operator"
+    job.status = DeidJob.Status.FAILED  # as a run that stopped leaves it
+    assert "run again with radgov deid" in (requeue_refusal(job) or "")
 
 
 def test_no_mapping_unless_asked(src, tmp_path, key_file):

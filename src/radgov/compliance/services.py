@@ -243,22 +243,26 @@ def share_job(user: Any, job: DeidJob, *, username: str) -> DeidJob:
 
 
 # ------------------------------------------------------------------------------ re-queue
+def is_stale(job: DeidJob, *, now: Any = None) -> bool:
+    """The job is queued or running but made no progress for ``STALE_AFTER`` (a stopped
+    worker, or a console run that was killed)."""
+    last = job.heartbeat_at or job.started_at or job.created_at
+    return job.is_active and (now or timezone.now()) - last >= STALE_AFTER
+
+
 def requeue_refusal(job: DeidJob, *, now: Any = None) -> str | None:
     """Why the job cannot be re-queued now, or None if it can."""
-    if job.source_kind == DeidJob.SourceKind.CONSOLE:
-        return "a job started at the console is run again with radgov deid"
     if job.status == DeidJob.Status.DONE:
         return "the job is done; start a new job to run it again"
-    if job.status == DeidJob.Status.FAILED:
-        return None
-    last = job.heartbeat_at or job.started_at or job.created_at
-    if (now or timezone.now()) - last >= STALE_AFTER:
-        return None
-    minutes = int(STALE_AFTER.total_seconds() // 60)
-    return (
-        f"the job is {job.status} and made progress less than {minutes} minutes ago; it can be "
-        "re-queued when it failed or made no progress for that long (a stopped worker)"
-    )
+    if job.status != DeidJob.Status.FAILED and not is_stale(job, now=now):
+        minutes = int(STALE_AFTER.total_seconds() // 60)
+        return (
+            f"the job is {job.status} and made progress less than {minutes} minutes ago; it can "
+            "be re-queued when it failed or made no progress for that long (a stopped worker)"
+        )
+    if job.source_kind == DeidJob.SourceKind.CONSOLE:
+        return "a job started at the console is run again with radgov deid"
+    return None
 
 
 @service

@@ -71,9 +71,10 @@ def _detail_context(job: DeidJob, user: object) -> dict[str, object]:
         "may_share": selectors.may_share(user, job),
         "shared_with": [u.username for u in job.shared_with.all()],
         "requeue_refusal": refusal,
-        # poll while a worker has it or may still take it; a job stuck for STALE_AFTER stops
-        # polling (which would also keep the session from idling out) and offers a re-queue
-        "polling": job.is_active and refusal is not None,
+        # poll while a worker (or the console) has it or may still take it; a job stuck for
+        # STALE_AFTER stops polling (which would also keep the session from idling out) and
+        # offers a re-queue unless the console ran it
+        "polling": job.is_active and not services.is_stale(job),
         "stuck": job.is_active and refusal is None,
         "stale_minutes": int(services.STALE_AFTER.total_seconds() // 60),
         "quarantine_dir": QUARANTINE_DIR,
