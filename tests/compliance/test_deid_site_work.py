@@ -11,6 +11,7 @@ import pydicom.config
 import pytest
 
 from radgov.compliance import selectors, services
+from radgov.compliance.deid_options import check_deid_settings
 from radgov.compliance.models import DeidJob
 from radgov.core.keys import derive_key
 from radgov.core.roles import Role
@@ -110,3 +111,13 @@ def test_job_for_answers_nothing_to_anyone_but_the_owner_sharees_and_compliance(
     informatics.is_active = False
     assert selectors.job_for(informatics, job.pk) is None
     assert not selectors.jobs_for(informatics).exists()
+
+
+def test_the_system_check_refuses_a_broken_configuration(tmp_path, monkeypatch) -> None:
+    assert check_deid_settings(None) == []
+    (tmp_path / "site.yaml").write_text("keep: [NoSuchKeyword]\n")
+    monkeypatch.setenv("RADGOV_DEID_CONFIG", str(tmp_path / "site.yaml"))
+    monkeypatch.setenv("RADGOV_DEID_JOBS", "0")
+    errors = check_deid_settings(None)
+    assert [e.id for e in errors] == ["radgov.compliance.E002", "radgov.compliance.E003"]
+    assert "NoSuchKeyword" in errors[0].msg

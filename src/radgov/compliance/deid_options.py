@@ -6,6 +6,9 @@ site rules, for jobs from a page, the API and ``radgov deid`` alike.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from django.core.checks import Error, Tags, register
 
 from radgov.core import config
 from radgov.dicom.deid.config import ConfigError, SiteConfig, load_config
@@ -59,6 +62,20 @@ def site_config() -> SiteConfig:
     when it is empty); ``ConfigError`` names the key and value that are wrong."""
     path = config.get("RADGOV_DEID_CONFIG")
     return load_config(path) if path else SiteConfig()
+
+
+@register(Tags.security)
+def check_deid_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """A site configuration every job would fail on, or no process for a job, stops radgov
+    where it starts, not at the first job."""
+    errors = []
+    try:
+        site_config()
+    except ConfigError as exc:
+        errors.append(Error(f"RADGOV_DEID_CONFIG: {exc}", id="radgov.compliance.E002"))
+    if config.get_int("RADGOV_DEID_JOBS") < 1:
+        errors.append(Error("RADGOV_DEID_JOBS must be at least 1", id="radgov.compliance.E003"))
+    return errors
 
 
 def _missing_site_rules(option: Option, site: SiteConfig) -> str:
