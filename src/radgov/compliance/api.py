@@ -72,7 +72,7 @@ def _out(job: DeidJob) -> DeidJobOut:
         failed=job.failed,
         error=job.error,
         input_deleted=job.input_deleted,
-        created_by=job.created_by.username,
+        created_by=job.owner_name,
         shared_with=[u.username for u in job.shared_with.all()],
         created_at=job.created_at,
         started_at=job.started_at,

@@ -6,12 +6,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from radgov.compliance import selectors, services
-from radgov.compliance.deid_options import JOB_OPTIONS, MEANINGS
+from radgov.compliance.deid_options import MEANINGS, offered
 from radgov.compliance.deid_sources import allowed_roots
 from radgov.compliance.forms import DeidJobForm
 from radgov.compliance.models import DeidJob
 from radgov.core import config
-from radgov.dicom.deid.profile import EDITION
+from radgov.dicom.deid.profile import EDITION, Option
 from radgov.dicom.deid.runner import QUARANTINE_DIR
 
 # The page lists every quarantined and failed file; the table of every file stops here (the
@@ -58,7 +58,7 @@ def new_job(request: HttpRequest) -> HttpResponse:
         "roots": config.get_list("RADGOV_DEID_ROOTS") if allowed_roots() else [],
         "max_mb": config.get_int("RADGOV_MAX_UPLOAD_MB"),
         "edition": EDITION,
-        "option_rows": [(o.cli_name, o.code_meaning, MEANINGS[o]) for o in JOB_OPTIONS],
+        "option_rows": [(o.cli_name, o.code_meaning, MEANINGS[o]) for o in offered()],
         "chosen_options": form["options"].value() or [],
     }
     return render(request, "compliance/deid_new.html", context, status=400 if form.errors else 200)
@@ -71,14 +71,15 @@ def _detail_context(job: DeidJob, user: object) -> dict[str, object]:
         "may_share": selectors.may_share(user, job),
         "shared_with": [u.username for u in job.shared_with.all()],
         "requeue_refusal": refusal,
-        # poll while a worker has it or may still take it; a job stuck for STALE_AFTER stops
-        # polling (which would also keep the session from idling out) and offers a re-queue
-        "polling": job.is_active and refusal is not None,
+        # poll while a worker (or the console) has it or may still take it; a job stuck for
+        # STALE_AFTER stops polling (which would also keep the session from idling out) and
+        # offers a re-queue unless the console ran it
+        "polling": job.is_active and not services.is_stale(job),
         "stuck": job.is_active and refusal is None,
         "stale_minutes": int(services.STALE_AFTER.total_seconds() // 60),
         "quarantine_dir": QUARANTINE_DIR,
         "option_meanings": [
-            (o.cli_name, MEANINGS[o]) for o in JOB_OPTIONS if o.cli_name in job.options
+            (o.cli_name, MEANINGS[o]) for o in Option if o.cli_name in job.options and o in MEANINGS
         ],
     }
 
