@@ -198,8 +198,8 @@ class Command(BaseCommand):
             protocol = load_protocol(options["protocol"])
         except ProtocolError as err:
             raise _bad(str(err)) from None
-        describe = None
         expected_hash = options.get("expect_protocol_hash")
+        lock = None
         if expected_hash:
             actual = protocol.canonical_hash()
             if actual != expected_hash.strip().lower():
@@ -209,7 +209,8 @@ class Command(BaseCommand):
                 )
             lock = f"matches the locked hash given with --expect-protocol-hash ({actual})"
 
-            def describe(result: dict[str, Any]) -> None:
+        def describe(result: dict[str, Any]) -> None:
+            if lock:
                 result["protocol"]["lock"] = lock
 
         cases = Path(options["cases"])
