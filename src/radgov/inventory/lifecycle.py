@@ -39,7 +39,6 @@ from django.utils import timezone
 
 from radgov.core import context, policy
 from radgov.core.audit import Action, record
-from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.inventory.stages import Stage
 
@@ -193,14 +192,7 @@ def missing_for(deployment: Deployment, target: Stage | str) -> list[str]:
 def may_transition(user: Any) -> bool:
     """Only governance-group members and administrators move a deployment (IV.A.1): people,
     never a machine."""
-    return bool(
-        user is not None
-        and not policy.is_machine(user)
-        and user.is_authenticated
-        and user.is_active
-        and (user.is_governance_member or user.role == Role.ADMINISTRATOR)
-        and user.role != Role.VENDOR
-    )
+    return policy.governs(user)
 
 
 @service
@@ -214,11 +206,12 @@ def transition(
     """
     from radgov.inventory.models import Deployment
 
-    if not may_transition(user):
-        raise NotPermitted(
-            "IV.A.1: only governance-group members and administrators may move a deployment "
-            "through its lifecycle"
-        )
+    policy.require_governance(
+        user,
+        "IV.A.1: only governance-group members and administrators may move a deployment "
+        "through its lifecycle",
+        denied=NotPermitted,
+    )
     try:
         target = Stage(to)
     except ValueError:
@@ -270,12 +263,10 @@ def _move(
 # --- suspension by a monitoring alarm (IV.G) -------------------------------------------------
 
 
-def _require_governance(user: Any) -> None:
-    if not may_transition(user):
-        raise NotPermitted(
-            "IV.A.1: only governance-group members and administrators decide which alarms may "
-            "suspend a deployment"
-        )
+ALARM_RULE = (
+    "IV.A.1: only governance-group members and administrators decide which alarms may "
+    "suspend a deployment"
+)
 
 
 @service
@@ -286,7 +277,7 @@ def allow_alarm_suspension(
     ``deployment``; allowing it again while it stands changes nothing."""
     from radgov.inventory.models import AlarmSuspension
 
-    _require_governance(user)
+    policy.require_governance(user, ALARM_RULE, denied=NotPermitted)
     if not machine.is_active:
         raise LifecycleError(f"{machine} is deactivated")
     if SUSPEND_ON_ALARM not in policy.grants_of(machine):
@@ -308,7 +299,7 @@ def allow_alarm_suspension(
 def withdraw_alarm_suspension(user: Any, suspension: AlarmSuspension) -> AlarmSuspension:
     from radgov.inventory.models import AlarmSuspension
 
-    _require_governance(user)
+    policy.require_governance(user, ALARM_RULE, denied=NotPermitted)
     suspension = AlarmSuspension.objects.select_for_update().get(pk=suspension.pk)
     if suspension.withdrawn_at is None:
         suspension.withdrawn_at, suspension.withdrawn_by = timezone.now(), user

@@ -22,11 +22,12 @@ import numpy as np
 from django.db.models import F
 from django.db.models.functions import Coalesce, TruncDate
 
+from radgov.core import policy
 from radgov.core.services import service
-from radgov.exams.errors import ExamError, Problem
+from radgov.exams.errors import ExamError, NotPermitted, Problem
 from radgov.exams.models import Inference
 from radgov.inventory.models import Deployment
-from radgov.monitoring.configure import _require_governance
+from radgov.monitoring.configure import MONITORING_RULE
 from radgov.monitoring.models import Alert, DriftReference, FirstSeen, Rule
 from radgov.stats import drift as stats
 
@@ -94,7 +95,7 @@ def set_reference(
     **options: Any,
 ) -> DriftReference:  # fmt: skip
     """The governance group sets the reference window (and window_days, psi_threshold, alpha)."""
-    _require_governance(user)
+    policy.require_governance(user, MONITORING_RULE, denied=NotPermitted)
     problems = [Problem(k, "is not a setting of drift") for k in options if k not in SETTINGS]
     problems += [
         Problem(k, "is out of range (docs/monitoring.md)")

@@ -1,0 +1,8 @@
+"""What the inventory services refuse with (lifecycle moves refuse with
+``radgov.inventory.lifecycle.LifecycleError`` and ``NotPermitted``)."""
+
+from __future__ import annotations
+
+
+class InventoryError(ValueError):
+    """Bad input to an inventory service; the message names the rule."""
