@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,7 +31,7 @@ from radgov.inventory.forms import (
 from radgov.inventory.models import Deployment, ModelVersion, Product, VendorCompany
 from radgov.inventory.services import PRODUCT_FIELDS, VERSION_FIELDS
 from radgov.inventory.stages import Stage
-from radgov.stats.classification import predictive_values_at_prevalence
+from radgov.stats.classification import expected_outcomes
 from radgov.web.refusals import record_refusal
 
 REFUSED = (services.InventoryError, lifecycle.LifecycleError, services.NotPermitted)
@@ -134,28 +135,11 @@ def _prevalence_result(mv: ModelVersion, form: CalculatorForm) -> dict[str, Any]
             None, "the IFU's sensitivity and specificity are not recorded for this version"
         )
         return None
-    prevalence = form.cleaned_data["prevalence"] / 100.0
-    ppv, npv = predictive_values_at_prevalence(
-        mv.claimed_sensitivity, mv.claimed_specificity, prevalence
-    )
-    per = 1000
-    diseased = per * prevalence
-    tp = diseased * mv.claimed_sensitivity
-    fn = diseased - tp
-    tn = (per - diseased) * mv.claimed_specificity
-    fp = per - diseased - tn
-    return {
-        "prevalence": prevalence,
-        "prevalence_pct": form.cleaned_data["prevalence"],
-        "ppv": None if math.isnan(ppv) else ppv,
-        "npv": None if math.isnan(npv) else npv,
-        "per": per,
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "tn": tn,
-        "flagged": tp + fp,
-    }
+    percent = form.cleaned_data["prevalence"]
+    out = expected_outcomes(mv.claimed_sensitivity, mv.claimed_specificity, percent / 100.0)
+    # an undefined predictive value (NaN) shows as "undefined"
+    defined = {name: None if math.isnan(v) else v for name, v in asdict(out).items()}
+    return {**defined, "prevalence_pct": percent, "flagged": out.flagged}
 
 
 def version(request: HttpRequest, pk: int) -> HttpResponse:
