@@ -35,6 +35,7 @@ from radgov.compliance.deid_sources import (
 )
 from radgov.compliance.models import DeidJob
 from radgov.core.audit import Action, EventCode, record
+from radgov.core.errors import Refused
 from radgov.core.services import service
 from radgov.dicom.deid.runner import RunReport, run
 
@@ -46,7 +47,7 @@ STALE_AFTER = timedelta(minutes=10)
 PURPOSE_MAX = 300
 
 
-class DeidJobError(ValueError):
+class DeidJobError(Refused):
     """A request about a de-identification job that breaks a rule; the message says which."""
 
 

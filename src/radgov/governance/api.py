@@ -5,7 +5,6 @@ the rule and its clause as the problem's detail, and nothing changes."""
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from django.apps import apps
@@ -13,12 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, FilterLookup, FilterSchema, Query, Router, Schema, Status
-from ninja.errors import HttpError
 
-from radgov.core.audit import Action, record
+from radgov.core.errors import NotFound
 from radgov.core.jobs_api import JobOut, accepted
 from radgov.core.paging import Page, PageQuery, paginate
-from radgov.core.problems import call_service
 from radgov.governance import selectors, services
 from radgov.governance.conformance.api import router as conformance_router
 from radgov.governance.models import (
@@ -46,14 +43,7 @@ def _get(model: type[M] | models.QuerySet[M], pk: int | None, kind: str) -> M:
     rows = model if isinstance(model, models.QuerySet) else model._default_manager.all()
     row = rows.filter(pk=pk).first() if pk is not None else None
     if row is None:
-        record(
-            action=Action.DENIED,
-            outcome="denied",
-            object_type=kind,
-            object_id=str(pk),
-            detail={"reason": "not found"},
-        )
-        raise HttpError(404, f"no {kind} {pk}")
+        raise NotFound(f"no {kind} {pk}")
     return row
 
 
@@ -63,11 +53,6 @@ def _opt(model: type[M] | models.QuerySet[M], pk: int | None, kind: str) -> M | 
 
 def _inv(name: str) -> Any:
     return apps.get_model("inventory", name)
-
-
-_call = partial(
-    call_service, denied=services.GovernancePermissionError, invalid=services.GovernanceError
-)
 
 
 # --- schemas -----------------------------------------------------------------------------------
@@ -555,8 +540,7 @@ def get_group(request: HttpRequest, group_id: int) -> GroupOut:
 @router.post("/admin/groups", response={201: GroupOut})
 def create_group(request: HttpRequest, payload: GroupIn) -> Status[GroupOut]:
     members = [(_get(get_user_model(), m.user_id, "user"), m.position) for m in payload.members]
-    group = _call(
-        services.create_group,
+    group = services.create_group(
         request.user,
         name=payload.name,
         charter=payload.charter,
@@ -571,8 +555,7 @@ def update_group_settings(
 ) -> GroupOut:
     group = _get(GovernanceGroup, group_id, "governance group")
     return _group_out(
-        _call(
-            services.update_group_settings,
+        services.update_group_settings(
             request.user,
             group,
             votes_visible_to_staff=payload.votes_visible_to_staff,
@@ -585,20 +568,20 @@ def update_group_settings(
 def add_member(request: HttpRequest, group_id: int, payload: MemberIn) -> Status[MemberOut]:
     group = _get(GovernanceGroup, group_id, "governance group")
     user = _get(get_user_model(), payload.user_id, "user")
-    m = _call(services.add_member, request.user, group, user, position=payload.position)
+    m = services.add_member(request.user, group, user, position=payload.position)
     return Status(201, _member_out(m))
 
 
 @router.post("/admin/memberships/{membership_id}/remove", response=MemberOut)
 def remove_member(request: HttpRequest, membership_id: int) -> MemberOut:
     m = _get(Membership, membership_id, "membership")
-    return _member_out(_call(services.remove_member, request.user, m))
+    return _member_out(services.remove_member(request.user, m))
 
 
 @router.post("/admin/champions/{user_id}", response=UserCapacityOut)
 def designate_champion(request: HttpRequest, user_id: int, payload: ChampionIn) -> UserCapacityOut:
     user = _get(get_user_model(), user_id, "user")
-    _call(services.designate_champion, request.user, user, champion=payload.champion)
+    services.designate_champion(request.user, user, champion=payload.champion)
     return UserCapacityOut(id=user.pk, username=user.username, capacities=user.capacities)
 
 
@@ -624,8 +607,7 @@ def list_conflicts(
 @router.post("/conflicts", response={201: ConflictOut})
 def declare_conflict(request: HttpRequest, payload: ConflictIn) -> Status[ConflictOut]:
     holder = _get(get_user_model(), payload.user_id, "user") if payload.user_id else request.user
-    c = _call(
-        services.declare_conflict,
+    c = services.declare_conflict(
         request.user,
         holder,
         product=_opt(_inv("Product"), payload.product_id, "product"),
@@ -655,8 +637,7 @@ def list_requests(
 
 @router.post("/requests", response={201: RequestOut})
 def submit_request(request: HttpRequest, payload: RequestIn) -> Status[RequestOut]:
-    r = _call(
-        services.submit_request,
+    r = services.submit_request(
         request.user,
         _get(GovernanceGroup, payload.group_id, "governance group"),
         clinical_need=payload.clinical_need,
@@ -676,7 +657,7 @@ def get_request(request: HttpRequest, request_id: int) -> RequestOut:
 def set_request_status(request: HttpRequest, request_id: int, payload: StatusIn) -> RequestOut:
     r = _get(ModelRequest, request_id, "request")
     decision = _opt(Decision, payload.decision_id, "decision")
-    _call(services.set_request_status, request.user, r, status=payload.status, decision=decision)
+    services.set_request_status(request.user, r, status=payload.status, decision=decision)
     return _request_out(r)
 
 
@@ -695,8 +676,7 @@ def list_criteria(
 
 @router.post("/criteria", response={201: CriterionOut})
 def define_criterion(request: HttpRequest, payload: CriterionIn) -> Status[CriterionOut]:
-    c = _call(
-        services.define_criterion,
+    c = services.define_criterion(
         request.user,
         _get(GovernanceGroup, payload.group_id, "governance group"),
         category=payload.category,
@@ -711,8 +691,7 @@ def define_criterion(request: HttpRequest, payload: CriterionIn) -> Status[Crite
 def add_candidate(
     request: HttpRequest, request_id: int, payload: CandidateIn
 ) -> Status[CandidateOut]:
-    c = _call(
-        services.add_candidate,
+    c = services.add_candidate(
         request.user,
         _get(ModelRequest, request_id, "request"),
         product=_opt(_inv("Product"), payload.product_id, "product"),
@@ -725,8 +704,7 @@ def add_candidate(
 
 @router.post("/candidates/{candidate_id}/scores", response={201: ScoreOut})
 def score_candidate(request: HttpRequest, candidate_id: int, payload: ScoreIn) -> Status[ScoreOut]:
-    s = _call(
-        services.score_candidate,
+    s = services.score_candidate(
         request.user,
         _get(Candidate, candidate_id, "candidate"),
         _get(SelectionCriterion, payload.criterion_id, "criterion"),
@@ -776,8 +754,7 @@ def list_meetings(
 
 @router.post("/meetings", response={201: MeetingOut})
 def create_meeting(request: HttpRequest, payload: MeetingIn) -> Status[MeetingOut]:
-    m = _call(
-        services.create_meeting,
+    m = services.create_meeting(
         request.user,
         _get(GovernanceGroup, payload.group_id, "governance group"),
         held_on=payload.held_on,
@@ -815,14 +792,14 @@ def get_meeting(request: HttpRequest, meeting_id: int) -> MeetingDetailOut:
 @router.post("/meetings/{meeting_id}/attendees", response=MeetingOut)
 def set_attendees(request: HttpRequest, meeting_id: int, payload: AttendeesIn) -> MeetingOut:
     m = _get(Meeting, meeting_id, "meeting")
-    _call(services.set_attendees, request.user, m, _users(payload.attendee_ids))
+    services.set_attendees(request.user, m, _users(payload.attendee_ids))
     return _meeting_out(m)
 
 
 @router.post("/meetings/{meeting_id}/notes", response=MeetingOut)
 def record_notes(request: HttpRequest, meeting_id: int, payload: NotesIn) -> MeetingOut:
     m = _get(Meeting, meeting_id, "meeting")
-    return _meeting_out(_call(services.record_notes, request.user, m, payload.notes))
+    return _meeting_out(services.record_notes(request.user, m, payload.notes))
 
 
 @router.post("/meetings/{meeting_id}/agenda", response={201: AgendaItemOut})
@@ -830,8 +807,7 @@ def add_agenda_item(
     request: HttpRequest, meeting_id: int, payload: AgendaItemIn
 ) -> Status[AgendaItemOut]:
     m = _get(Meeting, meeting_id, "meeting")
-    item = _call(
-        services.add_agenda_item,
+    item = services.add_agenda_item(
         request.user,
         m,
         title=payload.title,
@@ -864,8 +840,7 @@ def record_decision(
     request: HttpRequest, meeting_id: int, payload: DecisionIn
 ) -> Status[DecisionOut]:
     m = _get(Meeting, meeting_id, "meeting")
-    d = _call(
-        services.record_decision,
+    d = services.record_decision(
         request.user,
         m,
         kind=payload.kind,
@@ -889,7 +864,7 @@ def record_decision(
 def close_meeting(request: HttpRequest, meeting_id: int) -> MeetingOut:
     """The chair approves the minutes: the meeting closes and its decisions are final."""
     m = _get(Meeting, meeting_id, "meeting")
-    return _meeting_out(_call(services.close_meeting, request.user, m))
+    return _meeting_out(services.close_meeting(request.user, m))
 
 
 @router.get("/decisions/{decision_id}", response=DecisionOut)
@@ -900,7 +875,7 @@ def get_decision(request: HttpRequest, decision_id: int) -> DecisionOut:
 @router.post("/decisions/{decision_id}/votes", response=DecisionOut)
 def cast_vote(request: HttpRequest, decision_id: int, payload: VoteIn) -> DecisionOut:
     d = _get(Decision, decision_id, "decision")
-    _call(services.cast_vote, request.user, d, payload.choice)
+    services.cast_vote(request.user, d, payload.choice)
     return _decision_out(d, request.user)
 
 
@@ -934,8 +909,7 @@ def list_issues(
 
 @router.post("/issue-reports", response={201: IssueOut})
 def report_issue(request: HttpRequest, payload: IssueIn) -> Status[IssueOut]:
-    i = _call(
-        services.report_issue,
+    i = services.report_issue(
         request.user,
         description=payload.description,
         deployment=_opt(
@@ -952,9 +926,7 @@ def report_issue(request: HttpRequest, payload: IssueIn) -> Status[IssueOut]:
 @router.post("/issues/{issue_id}", response=IssueOut)
 def update_issue(request: HttpRequest, issue_id: int, payload: IssueUpdateIn) -> IssueOut:
     i = _get(IssueReport, issue_id, "issue report")
-    _call(
-        services.update_issue, request.user, i, status=payload.status, resolution=payload.resolution
-    )
+    services.update_issue(request.user, i, status=payload.status, resolution=payload.resolution)
     return _issue_out(i)
 
 
@@ -975,8 +947,7 @@ def set_regulatory_item(
     request: HttpRequest, version_id: int, payload: RegulatoryItemIn
 ) -> list[ChecklistLineOut]:
     version = _get(_inv("ModelVersion"), version_id, "model version")
-    _call(
-        services.set_regulatory_item,
+    services.set_regulatory_item(
         request.user,
         version,
         payload.framework,
@@ -992,7 +963,7 @@ def set_regulatory_item(
 @router.post("/products/{product_id}/regulatory-profile", response=ProfileOut)
 def set_regulatory_profile(request: HttpRequest, product_id: int, payload: ProfileIn) -> ProfileOut:
     product = _get(_inv("Product"), product_id, "product")
-    p = _call(services.set_regulatory_profile, request.user, product, **payload.dict())
+    p = services.set_regulatory_profile(request.user, product, **payload.dict())
     return _profile_out(p)
 
 
@@ -1010,7 +981,7 @@ def list_baas(
 
 @router.post("/baas", response={201: BaaOut})
 def record_baa(request: HttpRequest, payload: BaaIn) -> Status[Baa]:
-    return Status(201, _call(services.record_baa, request.user, **payload.dict()))
+    return Status(201, services.record_baa(request.user, **payload.dict()))
 
 
 router.add_router("/conformance", conformance_router)

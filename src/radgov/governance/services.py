@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from radgov.core.audit import Action, record
 from radgov.core.bounds import date_refusal, past_refusal, planned_refusal, years_from_today
+from radgov.core.errors import Denied, Refused
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.governance import selectors
@@ -54,11 +55,11 @@ PHYSICIAN_RULE = (
 )
 
 
-class GovernanceError(ValueError):
+class GovernanceError(Refused):
     """A governance request that breaks a rule; the message says which."""
 
 
-class GovernancePermissionError(GovernanceError):
+class GovernancePermissionError(GovernanceError, Denied):
     """The acting person lacks the role or capacity the action needs."""
 
 

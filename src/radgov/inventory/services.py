@@ -17,6 +17,7 @@ from django.db import IntegrityError
 
 from radgov.core import config
 from radgov.core.bounds import planned_refusal
+from radgov.core.errors import Refused
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.dicom.criteria import Criteria, CriteriaError
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 
-class InventoryError(ValueError):
+class InventoryError(Refused):
     """Bad input to an inventory service; the message names the rule."""
 
 

@@ -24,10 +24,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from radgov.accounts.models import User
+from radgov.core.errors import Denied
 from radgov.training.models import IfuAttestation, TrainingRecord
 
 
-class NotTrained(PermissionError):
+class NotTrained(Denied):
     """The person may not see the model version's outputs; the message says why."""
 
 
