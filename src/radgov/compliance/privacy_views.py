@@ -19,6 +19,7 @@ from radgov.compliance import incident_services as incidents
 from radgov.compliance import retention_services as rs
 from radgov.compliance.models import AccessCase, Incident, LegalHold, PurgeRun
 from radgov.compliance.retention import policies
+from radgov.core.errors import refusal
 from radgov.core.pdf import render_pdf
 
 LIST_MAX = 200
@@ -42,7 +43,7 @@ def _done(request: HttpRequest, fn: Any, ok: str, *args: Any, **kwargs: Any) -> 
     try:
         result = fn(request.user, *args, **kwargs)
     except rs.RetentionError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
         return None
     messages.success(request, ok)
     return result
@@ -85,7 +86,7 @@ def hold_new(request: HttpRequest) -> HttpResponse:
     try:
         starts_on, ends_on = _date(post.get("starts_on"), "from"), _date(post.get("ends_on"), "to")
     except rs.RetentionError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
         return redirect("compliance:retention")
     _done(
         request,
@@ -204,7 +205,7 @@ def _incident_post(request: HttpRequest, found: Incident) -> None:
         try:
             on = _date(post.get("on"), "on") or timezone.localdate()
         except rs.RetentionError as exc:
-            messages.error(request, str(exc))
+            messages.error(request, refusal(request, exc))
             return
         _done(
             request,

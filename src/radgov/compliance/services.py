@@ -40,6 +40,7 @@ from radgov.compliance.deid_sources import (
 from radgov.compliance.models import DeidJob
 from radgov.core import config
 from radgov.core.audit import Action, EventCode, record
+from radgov.core.errors import Refused
 from radgov.core.services import service
 from radgov.dicom.deid.config import ConfigError, SiteConfig
 from radgov.dicom.deid.mapping import write_mapping
@@ -55,7 +56,7 @@ PURPOSE_MAX = 300
 MAPPING_NAME = "mapping.rgdeid"  # a job's encrypted re-identification table, in its folder
 
 
-class DeidJobError(ValueError):
+class DeidJobError(Refused):
     """A request about a de-identification job that breaks a rule; the message says which."""
 
 

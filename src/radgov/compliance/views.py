@@ -11,6 +11,7 @@ from radgov.compliance.deid_sources import allowed_roots
 from radgov.compliance.forms import DeidJobForm
 from radgov.compliance.models import DeidJob
 from radgov.core import config
+from radgov.core.errors import refusal
 from radgov.dicom.deid.profile import EDITION, Option
 from radgov.dicom.deid.runner import QUARANTINE_DIR
 
@@ -49,7 +50,7 @@ def new_job(request: HttpRequest) -> HttpResponse:
                 options=data["options"],
             )
         except services.DeidJobError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, refusal(request, exc))
         else:
             messages.success(request, f"De-identification job {job.pk} is queued.")
             return redirect("compliance:deid_job", job_id=job.pk)
@@ -148,7 +149,7 @@ def share(request: HttpRequest, job_id: int) -> HttpResponse:
     try:
         services.share_job(request.user, job, username=request.POST.get("username", ""))
     except services.DeidJobError as exc:
-        messages.error(request, f"Not shared: {exc}")
+        messages.error(request, f"Not shared: {refusal(request, exc)}")
     else:
         messages.success(request, "The job is shared.")
     return redirect("compliance:deid_job", job_id=job.pk)
@@ -160,7 +161,7 @@ def requeue(request: HttpRequest, job_id: int) -> HttpResponse:
     try:
         services.requeue_job(request.user, job)
     except services.DeidJobError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
     else:
         messages.success(request, "The job is queued again.")
     return redirect("compliance:deid_job", job_id=job.pk)

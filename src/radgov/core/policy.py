@@ -130,6 +130,7 @@ RULES: dict[str, Rule] = {
     # API
     "api:openapi-json": anyone(),
     "api:openapi-view": anyone(),
+    "api:not_found": anyone(),  # the catch-all: answers 404, serves nothing
     "api:me": anyone(),
     "api:list_users": only(Role.ADMINISTRATOR),
     "api:create_user": only(Role.ADMINISTRATOR),

@@ -26,6 +26,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from radgov.accounts.models import User
+from radgov.core.errors import Denied, Refused
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
@@ -40,11 +41,11 @@ EVALUATORS = frozenset(
 )
 
 
-class EvaluationError(ValueError):
+class EvaluationError(Refused):
     """A protocol or run that breaks a rule; the message says which (and the clause)."""
 
 
-class NotAllowed(PermissionError):
+class NotAllowed(Denied):
     """The acting person may not make this change; the message says who may."""
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from radgov.core.errors import refusal
 from radgov.core.roles import Role
 from radgov.governance import forms, scoring, selectors, services
 from radgov.governance.models import (
@@ -28,7 +29,6 @@ from radgov.governance.models import (
     ModelRequest,
     RegulatoryProfile,
 )
-from radgov.web.refusals import record_refusal
 from radgov.web.views import job_started
 
 
@@ -69,11 +69,11 @@ def _try(
     try:
         return fn(*a, **kw)
     except services.GovernanceError as exc:
-        record_refusal(http, str(exc))
+        message = refusal(http, exc)
         if form is not None:
-            form.add_error(None, str(exc))
+            form.add_error(None, message)
         else:
-            messages.error(http, str(exc))
+            messages.error(http, message)
         return None
 
 

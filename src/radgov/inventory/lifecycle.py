@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from radgov.core import context, policy
 from radgov.core.audit import Action, record
+from radgov.core.errors import Denied, Refused
 from radgov.core.services import service
 from radgov.inventory.stages import Stage
 
@@ -198,7 +199,7 @@ missing_for = LIFECYCLE.missing_for
 blockers = LIFECYCLE.blockers
 
 
-class LifecycleError(ValueError):
+class LifecycleError(Refused):
     """A transition refused; ``missing`` lists every reason."""
 
     def __init__(self, message: str, missing: list[str] | None = None) -> None:
@@ -208,7 +209,7 @@ class LifecycleError(ValueError):
         super().__init__(message)
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(Denied):
     """The acting person may not make this change."""
 
 

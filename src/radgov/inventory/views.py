@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from radgov.core.errors import refusal, unseen
 from radgov.core.roles import Role
 from radgov.inventory import lifecycle, selectors, services
 from radgov.inventory import model_card as cards
@@ -32,7 +33,6 @@ from radgov.inventory.models import Deployment, ModelVersion, Product, VendorCom
 from radgov.inventory.services import PRODUCT_FIELDS, VERSION_FIELDS
 from radgov.inventory.stages import Stage
 from radgov.stats.classification import expected_outcomes
-from radgov.web.refusals import record_refusal
 
 REFUSED = (services.InventoryError, lifecycle.LifecycleError, services.NotPermitted)
 
@@ -42,8 +42,7 @@ def _visible(request: HttpRequest, rows: QuerySet[Any], pk: int | None) -> Any:
     cannot be probed), recorded in the audit trail."""
     row = rows.filter(pk=pk).first() if pk is not None else None
     if row is None:
-        record_refusal(request, f"no {rows.model._meta.verbose_name} {pk} that you may see")
-        raise Http404(f"no {rows.model._meta.verbose_name} {pk} that you may see")
+        raise Http404(refusal(request, unseen(rows.model._meta.verbose_name, pk)))
     return row
 
 
@@ -90,8 +89,7 @@ def _form_page(
         try:
             message, route, pk = save()
         except REFUSED as exc:
-            record_refusal(request, str(exc))
-            form.add_error(None, str(exc))
+            form.add_error(None, refusal(request, exc))
         else:
             messages.success(request, message)
             return redirect(route, pk=pk)
@@ -350,8 +348,7 @@ def deployment_transition(request: HttpRequest, pk: int) -> HttpResponse:
             request.user, row, form.cleaned_data["to"], reason=form.cleaned_data["reason"]
         )
     except REFUSED as exc:
-        record_refusal(request, str(exc))
-        messages.error(request, f"Not moved: {exc}")
+        messages.error(request, f"Not moved: {refusal(request, exc)}")
     else:
         messages.success(
             request, f"Deployment {row.pk} moved to {row.get_status_display().lower()}."
@@ -369,8 +366,7 @@ def deployment_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         new = services.propose_upgrade(request.user, row, form.cleaned_data["version"])
     except REFUSED as exc:
-        record_refusal(request, str(exc))
-        messages.error(request, f"Not proposed: {exc}")
+        messages.error(request, f"Not proposed: {refusal(request, exc)}")
         return redirect("inventory:deployment", pk=row.pk)
     messages.success(
         request,
@@ -411,6 +407,5 @@ def company_representative(request: HttpRequest, pk: int) -> HttpResponse:
             services.add_representative(request.user, company, account)
             messages.success(request, f"{account.username} now belongs to {company}.")
     except REFUSED as exc:
-        record_refusal(request, str(exc))
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
     return redirect("inventory:companies")

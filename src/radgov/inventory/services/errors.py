@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from radgov.core.errors import Refused
 
-class InventoryError(ValueError):
+
+class InventoryError(Refused):
     """Bad input to an inventory service; the message names the rule."""
