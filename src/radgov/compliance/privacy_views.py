@@ -20,7 +20,7 @@ from radgov.compliance import retention_services as rs
 from radgov.compliance.models import AccessCase, Incident, LegalHold, PurgeRun
 from radgov.compliance.retention import policies
 from radgov.core.errors import refusal
-from radgov.core.pdf import render_pdf
+from radgov.core.exports import pdf_response
 
 LIST_MAX = 200
 
@@ -223,6 +223,4 @@ def _incident_post(request: HttpRequest, found: Incident) -> None:
 def incident_pdf(request: HttpRequest, incident_id: int) -> HttpResponse:
     found = get_object_or_404(Incident, pk=incident_id)
     html = render_to_string("compliance/incident_pdf.html", _incident_context(found))
-    response = HttpResponse(render_pdf(html), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="privacy-incident-{found.pk}.pdf"'
-    return response
+    return pdf_response(html, filename=f"privacy-incident-{found.pk}.pdf", obj=found)
