@@ -50,7 +50,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Each xdist worker gets its own Redis database (when REDIS_URL is set), so
     workers never see each other's cache, throttles or queue: the URL's database number
-    plus one plus the worker's (so two runs on one machine given /0 and /3 stay apart)."""
+    plus one plus the worker's (so two runs on one machine given /0 and /3 stay apart).
+    The environment says so too, so a `radgov` subprocess a test starts uses the same one."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url or not worker:
@@ -64,6 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
     url = f"{base}/{given + 1 + int(worker.removeprefix('gw') or 0)}"
     settings.CACHES["default"]["LOCATION"] = url
     settings.HUEY["url"] = url
+    os.environ["REDIS_URL"] = url
 
 
 @pytest.fixture(autouse=True)

@@ -6,19 +6,19 @@ import functools
 import importlib
 import importlib.util
 
-from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import SessionAuth
 
 from radgov import __version__
 from radgov.accounts.api import router as accounts_router
 from radgov.core.api import router as core_router
-from radgov.core.audit import Action, record
+from radgov.core.errors import NotFound, Refusal, record_refusal, status_of
 from radgov.core.jobs_api import router as jobs_router
 from radgov.core.machines_api import router as machines_router
 from radgov.core.policy import DOMAIN_APPS
-from radgov.core.problems import for_the_record, problem
+from radgov.core.problems import problem
 
 
 class PolicyAuth(SessionAuth):
@@ -53,6 +53,21 @@ for _app in DOMAIN_APPS:
         _module = importlib.import_module(f"radgov.{_app}.api")
         api.add_router(f"/{_app}", _module.router, url_name_prefix=_app)
 
+# Last, so that it answers only what no operation above does: an unknown path under /api/
+# is a 404 as problem+json, not the site's HTML page.  It serves nothing; its rule admits
+# signed-in people only (the policy still answers anyone else first).
+_unknown = Router()
+
+
+@_unknown.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", include_in_schema=False
+)
+def not_found(request: HttpRequest, rest: str) -> None:
+    raise NotFound("no API operation at this path")
+
+
+api.add_router("/", _unknown)
+
 
 @functools.cache
 def _operations() -> dict[tuple[str, str], str]:
@@ -83,20 +98,38 @@ def operation_route(route_name: str, method: str) -> str:
 
 
 def refused(request: HttpRequest, status: int, detail: str, **extra: object) -> HttpResponse:
-    """Every refused API request is answered as problem+json and lands in the audit
-    trail (the service that refused it has rolled back, so nothing else changed); the trail
-    keeps the message without the values the caller sent (``for_the_record``)."""
+    """Every refused API request is answered as problem+json and lands in the audit trail
+    once (the service that refused it has rolled back, so nothing else changed)."""
     match = request.resolver_match
-    record(
-        action=Action.DENIED,
-        outcome="denied" if status in (401, 403, 404) else "failure",
-        object_type="route",
-        object_id=operation_route(match.view_name, request.method or "GET")
-        if match
-        else request.path,
-        detail={"method": request.method, "status": status, "reason": for_the_record(detail)[:300]},
-    )
+    route = operation_route(match.view_name, request.method or "GET") if match else None
+    record_refusal(request, status, detail, route=route)
     return problem(status, detail, **extra)  # type: ignore[arg-type]
+
+
+MAX_LISTED = 100
+
+
+def on_refusal(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The one handler of a service's refusal (radgov.core.errors); a refusal that lists
+    several problems names the first five in ``detail`` and up to 100 in ``errors``."""
+    status = status_of(exc)
+    listed = exc.listed() if isinstance(exc, Refusal) else []
+    if not listed:
+        return refused(request, status, str(exc))
+    shown = listed[:MAX_LISTED]
+    detail = "; ".join(": ".join(filter(None, (e["location"], e["message"]))) for e in shown[:5])
+    if len(listed) > 5:
+        detail += f"; ... {len(listed)} problems in all"
+    kind = "conflict" if status == 409 else "invalid-input"
+    return refused(request, status, detail, kind=kind, errors=shown)
+
+
+api.add_exception_handler(Refusal, on_refusal)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return refused(request, 404, str(exc) or "not found")
 
 
 @api.exception_handler(ValidationError)

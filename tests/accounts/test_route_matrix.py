@@ -57,9 +57,23 @@ def test_policy_agrees_with_golden_table() -> None:
         )
 
 
-def test_unlisted_route_is_denied_to_everyone() -> None:
-    assert policy.rule_for("some:new_route") is None
-    assert all(cell == "deny" for cell in expected("some:new_route"))
+@pytest.mark.django_db
+@pytest.mark.urls("tests.accounts.unlisted_urls")
+@pytest.mark.parametrize("column", COLUMNS)
+def test_unlisted_route_is_denied_to_everyone(column: str) -> None:
+    """A route no rule lists (tests/accounts/unlisted_urls.py) is refused to every role and to
+    the anonymous visitor before its view runs, and each refusal is audited once."""
+    assert policy.rule_for("unlisted_route") is None
+    assert all(cell == "deny" for cell in expected("unlisted_route"))
+    client = Client()
+    anonymous = column == "anonymous"
+    if not anonymous:
+        client.force_login(make_user(f"unlisted-{column}", role=column))
+    response = client.get("/unlisted-route/")
+    assert refused_by_policy(response, anonymous), (column, response.status_code)
+    assert b"the unlisted view ran" not in response.content
+    denied = AuditEntry.objects.filter(action="denied", object_id__contains="unlisted")
+    assert denied.count() == 1
 
 
 def test_no_patient_data_rule_admits_the_vendor() -> None:

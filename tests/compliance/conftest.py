@@ -41,6 +41,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "data"
     folder.mkdir()
     monkeypatch.setenv("RADGOV_DATA_DIR", str(folder))
+    # one process per job: a pool for three files only slows the suite on a shared machine
+    # (test_deid_site_work runs a job with the default pool)
+    monkeypatch.setenv("RADGOV_DEID_JOBS", "1")
     return folder
 
 

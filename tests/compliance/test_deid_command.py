@@ -1,8 +1,10 @@
-"""``radgov deid``: arguments, key, report, mapping and exit codes (no database needed)."""
+"""``radgov deid``: arguments, key, report, mapping and exit codes; the run is a console job
+with its audit entries, through the same service as a job from a page or the API."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +13,20 @@ import pydicom
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
+from django.urls import reverse
 from pydicom.data import get_testdata_file
 
+from radgov.accounts import services as accounts
+from radgov.compliance import selectors
+from radgov.compliance.models import DeidJob
+from radgov.compliance.services import requeue_refusal
+from radgov.core.models import AuditEntry
+from radgov.core.roles import Role
 from radgov.dicom.deid.mapping import read_mapping
+from tests.factories import client_for, make_user
+
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -56,6 +69,41 @@ def test_deid_writes_tree_report_and_mapping(src, tmp_path, key_file, capsys):
     assert table["uids"][original.SOPInstanceUID] == ct.SOPInstanceUID
     offsets = {p["date_offset_days"] for p in table["patients"].values()}
     assert all(-730 <= o <= -1 for o in offsets)
+
+
+def test_the_run_is_a_console_job_with_its_audit_entries(src, tmp_path, key_file, capsys):
+    """The command records what it does as the web job does: the job, the import, the
+    progress, acting as the operator at the console, with counts and no path."""
+    call_command(
+        "deid", str(src), str(tmp_path / "dst"), "--key-file", str(key_file), "--no-progress",
+        "--purpose", "local acceptance testing of ICH triage v2", "--jobs", "2",
+    )  # fmt: skip
+    job = DeidJob.objects.get()
+    assert f"recorded as de-identification job {job.pk}" in capsys.readouterr().out
+    assert (job.source_kind, job.status, job.created_by) == ("console", "done", None)
+    assert (job.ok, job.quarantined, job.failed) == (2, 1, 0)
+    assert job.purpose == "local acceptance testing of ICH triage v2"
+    assert json.loads(job.report)["summary"]["jobs"] == 2
+    assert set(job.report_data()["files"][0]) >= {"source", "source_ref", "output"}
+    entries = AuditEntry.objects.filter(object_type="compliance.deidjob", object_id=str(job.pk))
+    assert {e.channel for e in entries} == {"cli"}
+    assert {"create", "import", "update"} <= {e.action for e in entries}
+    imported = entries.get(action="import")
+    assert imported.detail["files"] == 3 and imported.actor_id is None
+    trail = " ".join(e.detail_json + e.changes_json for e in entries)
+    assert str(src) not in trail and "CT_small" not in trail
+    # compliance oversees console jobs; nobody else sees them, nor may queue them again
+    officer = make_user("privacy-officer", role=Role.COMPLIANCE)
+    assert [j.pk for j in selectors.jobs_for(officer)] == [job.pk]
+    assert not selectors.jobs_for(make_user("informatics", role=Role.INFORMATICS)).exists()
+    page = client_for(officer).get(reverse("compliance:deid_job", args=[job.pk]))
+    assert page.status_code == 200 and "console operator" in page.content.decode()
+    assert "Queue again" not in page.content.decode()
+    _, secret = accounts.create_token(officer, name="t")
+    api = Client().get(f"/api/compliance/deid/jobs/{job.pk}", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert api.json()["created_by"] == "console operator"
+    job.status = DeidJob.Status.FAILED  # as a run that stopped leaves it
+    assert "run again with radgov deid" in (requeue_refusal(job) or "")
 
 
 def test_no_mapping_unless_asked(src, tmp_path, key_file):
@@ -104,13 +152,27 @@ def test_short_key_file_is_refused(src, tmp_path):
         call_command("deid", str(src), str(tmp_path / "dst"), "--key-file", str(short))
     assert info.value.returncode == 2
     assert not (tmp_path / "dst").exists()
+    assert not DeidJob.objects.exists(), "a refused run records no job"
 
 
 def test_console_script_exit_codes_and_help(src, tmp_path, key_file):
     radgov = Path(sys.executable).with_name("radgov")
+    # a database of its own (SQLite in a data folder of its own): the run is recorded there
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["RADGOV_DATA_DIR"] = str(tmp_path / "data")
     help_text = subprocess.run([radgov, "deid", "--help"], capture_output=True, text=True)
     assert help_text.returncode == 0
     assert "quarantined is not a failure" in " ".join(help_text.stdout.split())
+    unready = subprocess.run(
+        [radgov, "deid", str(src), str(tmp_path / "dst0"), "--key-file", str(key_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert unready.returncode == 2 and "run radgov migrate" in unready.stderr
+    assert not (tmp_path / "dst0").exists(), "nothing is de-identified unless it is recorded"
+    migrate = subprocess.run([radgov, "migrate", "-v0"], capture_output=True, text=True, env=env)
+    assert migrate.returncode == 0, migrate.stderr
     ok = subprocess.run(
         [
             radgov,
@@ -124,6 +186,7 @@ def test_console_script_exit_codes_and_help(src, tmp_path, key_file):
         ],
         capture_output=True,
         text=True,
+        env=env,
     )
     assert ok.returncode == 0, ok.stderr
     (src / "junk.dcm").write_text("not dicom")
@@ -139,6 +202,7 @@ def test_console_script_exit_codes_and_help(src, tmp_path, key_file):
         ],
         capture_output=True,
         text=True,
+        env=env,
     )
     assert failed.returncode == 1
     usage = subprocess.run([radgov, "deid", str(src)], capture_output=True, text=True)

@@ -256,7 +256,7 @@ def test_non_dicom_file_fails_alone_and_the_job_is_done(
             "exclude each other",
         ),
         (["clean-recognizable-visual-features"], "cannot perform"),
-        (["clean-pixel-data"], "site rules"),
+        (["clean-pixel-data"], "site rules \\(pixel masks\\)"),
     ],
 )
 def test_bad_options_are_refused(root, informatics, options, message) -> None:

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from radgov.compliance.models import AccessCase, Incident, LegalHold, RetentionPolicy
+from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from tests.factories import client_for, make_user
 
@@ -66,5 +67,8 @@ def test_a_case_becomes_an_incident_whose_deadline_is_shown_and_printed(officer:
     assert b"individuals: " + due.encode() in listed.content
     pdf = client.get(f"/compliance/incidents/{incident.pk}/record.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf["Cache-Control"] == "no-store"  # the record names the people affected
+    exported = AuditEntry.objects.filter(action="export", object_id=str(incident.pk)).get()
+    assert exported.object_type == "compliance.incident" and exported.actor_name == officer.username
     physician = client_for(make_user("pages-physician", role=Role.PHYSICIAN))
     assert physician.get(f"/compliance/incidents/{incident.pk}/").status_code == 403

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from radgov.core.audit import batch, record
 from radgov.core.audit.chain import verify_rows
 from radgov.core.audit.rows import digest
-from radgov.core.models import AuditEntry
+from radgov.core.models import AuditBypassError, AuditEntry
 from radgov.core.services import service
 
 from .audit_support import audit_key, define_event_model, scratch_tables  # noqa: F401
@@ -220,3 +220,130 @@ def test_batches_and_single_entries_make_one_intact_chain():
     record(action="read", object_type="core.audittestevent", object_id="1")
     ingest(events(5, 100))
     assert verify_rows(AuditEntry.objects.order_by("seq").values()).problem is None
+
+
+# --- ingest: plain rows at machine pace ---------------------------------------------------------
+
+COLUMNS = ["exam_id", "deployment_id", "sop_instance_uid", "status", "score", "received_at"]
+
+
+def rows(n: int, start: int = 0) -> list[tuple]:
+    return [
+        (start + i, 3, f"1.2.826.0.1.{start + i}", "queued", None if i % 5 else 0.25, T0)
+        for i in range(n)
+    ]
+
+
+def ingest_rows(columns, data):
+    @service
+    def run():
+        with batch(action="import"):
+            return m.Event.objects.ingest(columns, data)
+
+    return run()
+
+
+def test_ingest_stores_plain_rows_as_one_entry_whose_digest_recomputes_from_the_rows():
+    data = rows(300)
+    data[7] = (
+        *data[7][:5],
+        dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+    )
+    keys = ingest_rows([*COLUMNS, "outputs"], [(*r, {"p": 0.9, "labels": ["ich"]}) for r in data])
+    (entry,) = batch_entries()
+    spec = entry.detail["batch"]
+    assert len(keys) == 300 and keys == sorted(keys)
+    assert (spec["count"], spec["created"]) == (300, 300)
+    assert spec["rows"] == {"core.audittestevent": [[keys[0], keys[-1]]]}
+    assert spec["digest"] == recomputed(entry)
+    stored = m.Event.objects.get(pk=keys[7])
+    assert (stored.exam_id, stored.sop_instance_uid, stored.outputs) == (
+        7,
+        "1.2.826.0.1.7",
+        {"p": 0.9, "labels": ["ich"]},
+    )
+    assert stored.received_at == dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.UTC)
+
+
+def test_rows_ingested_then_changed_or_rolled_back_in_the_block_count_as_they_stand():
+    @service
+    def run():
+        with batch(action="import"):
+            kept = m.Event.objects.ingest(COLUMNS, rows(3))
+            try:
+                with transaction.atomic():
+                    m.Event.objects.ingest(COLUMNS, rows(2, start=50))
+                    raise RuntimeError("undone")
+            except RuntimeError:
+                pass
+            changed = m.Event.objects.get(pk=kept[1])
+            changed.status = "inferred"
+            changed.save()
+            m.Event.objects.ingest(COLUMNS, rows(2, start=90))
+        return kept
+
+    kept = run()
+    (entry,) = batch_entries()
+    spec = entry.detail["batch"]
+    assert (spec["count"], spec["created"]) == (5, 5)
+    assert m.Event.objects.count() == 5 and not m.Event.objects.filter(
+        exam_id__gte=50, exam_id__lt=90
+    )
+    assert m.Event.objects.get(pk=kept[1]).status == "inferred"
+    assert spec["digest"] == recomputed(entry)
+
+
+def test_ingest_fills_left_out_columns_with_their_defaults():
+    keys = ingest_rows(COLUMNS, rows(3))
+    assert [e.outputs for e in m.Event.objects.filter(pk__in=keys)] == [{}, {}, {}]
+    (entry,) = batch_entries()
+    assert entry.detail["batch"]["digest"] == recomputed(entry)
+
+
+def test_ingest_takes_no_statement_per_row_and_on_postgresql_copies_the_rows():
+    ingest_rows(COLUMNS, rows(1))  # the chain's head exists
+    with CaptureQueriesContext(connection) as queries:
+        ingest_rows(COLUMNS, rows(2000, start=10))
+    statements = [q["sql"] for q in queries.captured_queries]
+    on_rows = [s for s in statements if "core_audittestevent" in s and "core_auditentry" not in s]
+    if connection.vendor == "postgresql":
+        assert len(on_rows) == 1 and "nextval" in on_rows[0]  # the rows themselves: COPY
+    else:
+        assert {s.split()[0] for s in on_rows} == {"INSERT"}  # bulk_create, never read back
+        assert len(on_rows) < 20
+    assert m.Event.objects.filter(exam_id__gte=10).count() == 2000
+
+
+def test_a_value_not_stored_exactly_takes_the_slow_way_with_the_same_outcome():
+    keys = ingest_rows(COLUMNS, [(*r[:4], 1, r[5]) for r in rows(4)])  # an int in a float column
+    (entry,) = batch_entries()
+    assert entry.detail["batch"]["count"] == 4
+    assert entry.detail["batch"]["digest"] == recomputed(entry)
+    assert [e.score for e in m.Event.objects.filter(pk__in=keys)] == [1.0] * 4
+
+
+@pytest.mark.parametrize(
+    ("columns", "data", "message"),
+    [
+        ([*COLUMNS, "patient_name"], [(*rows(1)[0], "x")], "has no column patient_name"),
+        (COLUMNS[1:], [r[1:] for r in rows(2)], "need a value for exam_id"),
+        (COLUMNS, [*rows(2), rows(1)[0][:5]], "has 5 values for 6 columns"),
+        ([*COLUMNS, "exam_id"], [(*r, 1) for r in rows(1)], "given a column twice"),
+    ],
+)
+def test_bad_rows_are_refused_by_name_and_nothing_is_written(columns, data, message):
+    with pytest.raises(ValueError, match=message):
+        ingest_rows(columns, data)
+    assert not m.Event.objects.exists() and not AuditEntry.objects.exists()
+
+
+def test_ingest_outside_a_batch_or_a_service_is_refused():
+    @service
+    def unbatched():
+        m.Event.objects.ingest(COLUMNS, rows(1))
+
+    with pytest.raises(RuntimeError, match="inside an audit batch"):
+        unbatched()
+    with pytest.raises(AuditBypassError):
+        m.Event.objects.ingest(COLUMNS, rows(1))
+    assert not m.Event.objects.exists()

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
 
 from radgov.accounts.models import User
 from radgov.core.audit import Action, EventCode, record
-from radgov.core.audit.chain import GENESIS, canonical_bytes, entry_hash, verify_rows
+from radgov.core.audit.chain import (
+    GENESIS,
+    canonical_bytes,
+    entry_hash,
+    format_timestamp,
+    verify_rows,
+)
 from radgov.core.audit.checkpoint import CHECKPOINT_EVERY
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import AppendOnlyError, AuditCheckpoint, AuditEntry, AuditHead
@@ -52,6 +59,24 @@ def test_canonical_bytes_are_sorted_compact_ascii_with_utc_microseconds():
     assert doc["v"] == 1 and doc["seq"] == 7 and doc["actor_id"] == 3
     # explicit types: the number 3 and the string "3" hash differently
     assert entry_hash(GENESIS, row) != entry_hash(GENESIS, {**row, "actor_id": "3"})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
+        datetime(2026, 3, 1, 8, 0, 0, 7, tzinfo=UTC),
+        datetime(1000, 1, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 3, 29, 3, 30, tzinfo=ZoneInfo("Europe/Berlin")),
+        datetime(2026, 3, 1, 8, 0, tzinfo=ZoneInfo("UTC")),
+    ],
+)
+def test_timestamps_keep_the_one_form_the_chain_was_written_in(value):
+    """The fast form (isoformat) must give exactly what strftime gave: trails written before
+    verify against it."""
+    assert format_timestamp(value) == value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def test_record_builds_one_contiguous_linked_chain():

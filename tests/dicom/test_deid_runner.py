@@ -7,13 +7,20 @@ import os
 from pathlib import Path
 
 import pydicom
+import pydicom.config
 import pytest
 from pydicom.data import get_testdata_file
 
 from radgov.dicom.deid.config import ConfigError, load_config, parse_config
 from radgov.dicom.deid.mapping import MappingError, read_mapping, write_mapping
 from radgov.dicom.deid.profile import compile_profile
-from radgov.dicom.deid.runner import RunSettings, mapping_document, run, safe_output_path
+from radgov.dicom.deid.runner import (
+    RunSettings,
+    mapping_document,
+    quiet_validation,
+    run,
+    safe_output_path,
+)
 
 KEY = b"k" * 40
 
@@ -304,3 +311,30 @@ def test_a_run_again_into_the_same_folder_replaces_its_outputs(tmp_path):
     second = run(path.parent, tmp_path / "out", _settings()).files[0]
     assert second["output"] == first and "duplicate" not in second["reason"]
     assert len([p for p in (tmp_path / "out").rglob("*") if p.is_file()]) == 1
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_validation_is_quiet_for_the_run_only(messy, tmp_path, monkeypatch, fails):
+    """pydicom's modes are process-wide: the run quiets them (its messages would print source
+    values) and gives back the ones in force before, even when the run stops half-way."""
+    settings = pydicom.config.settings
+    monkeypatch.setattr(settings, "reading_validation_mode", pydicom.config.WARN)
+    monkeypatch.setattr(settings, "writing_validation_mode", pydicom.config.RAISE)
+    seen = []
+
+    def on_file(_record: dict[str, object]) -> None:
+        seen.append((settings.reading_validation_mode, settings.writing_validation_mode))
+        if fails:
+            raise RuntimeError("the caller stopped the run")
+
+    if fails:
+        with pytest.raises(RuntimeError):
+            run(messy, tmp_path / "out", _settings(), on_file=on_file)
+    else:
+        run(messy, tmp_path / "out", _settings(), on_file=on_file)
+    assert seen and set(seen) == {(pydicom.config.IGNORE, pydicom.config.IGNORE)}
+    assert settings.reading_validation_mode == pydicom.config.WARN
+    assert settings.writing_validation_mode == pydicom.config.RAISE
+    with quiet_validation():
+        assert settings.writing_validation_mode == pydicom.config.IGNORE
+    assert settings.writing_validation_mode == pydicom.config.RAISE

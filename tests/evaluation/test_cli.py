@@ -113,6 +113,22 @@ def test_bad_input_exits_2_naming_row_and_column(tmp_path: Path) -> None:
     assert not (tmp_path / "o.json").exists()
 
 
+def test_a_file_unreadable_at_the_identifier_screen_is_named_as_any_unusable_file(
+    tmp_path: Path,
+) -> None:
+    sheet = tmp_path / "cases.xlsx"
+    sheet.write_bytes(b"not a table")
+    run = radgov(
+        "--protocol", EXAMPLE_PROTOCOL, "--cases", sheet, "--json", tmp_path / "o.json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert "the cases file cases.xlsx cannot be used:\n  - 'cases.xlsx': unknown file type" in (
+        run.stderr
+    )
+    assert not (tmp_path / "o.json").exists()
+
+
 def test_identifiers_are_refused_unless_allowed_with_a_reason(tmp_path: Path) -> None:
     frame = pl.read_csv(EXAMPLE_CASES).with_columns(
         MRN=pl.Series([f"{9000000 + 17 * i}" for i in range(1000)])

@@ -302,3 +302,70 @@ def test_staged_evaluation_is_the_evaluation(
     ]
     del last["curves"]["roc_band"]
     assert first == last
+
+
+# every task with every metric: (columns, metrics, header, one row per case from i)
+TASKS = {
+    "binary": (
+        {"case_id": "case_id", "truth": "label", "score": "score"},
+        ["sensitivity", "specificity", "ppv", "npv", "accuracy", "f1", "auc", "brier", "ece"],
+        "case_id,label,score,age",
+        lambda i: f"b{i},{i % 2},{(i % 10) / 10 + 0.05:.2f}",
+    ),
+    "quantification": (
+        {"case_id": "case_id", "truth": "ref", "score": "ai"},
+        ["mae", "bias", "loa_low", "loa_high", "icc", "ccc"],
+        "case_id,ref,ai,age",
+        lambda i: f"q{i},{10 + i},{10 + i + (i % 3) - 1}",
+    ),
+    "segmentation": (
+        {"case_id": "case_id", "dice": "dice", "hd95": "hd95"},
+        ["dice", "hd95"],
+        "case_id,dice,hd95,age",
+        lambda i: f"s{i},{0.7 + (i % 5) / 20:.2f},{1 + i % 4}",
+    ),
+    "detection": (
+        {"case_id": "case_id", "lesions": "lesions", "detected": "found", "false_positives": "fp"},
+        ["lesion_sensitivity", "fppi"],
+        "case_id,lesions,found,fp,age",
+        lambda i: f"d{i},{1 + i % 2},{i % 2},{i % 3}",
+    ),
+}
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_a_metric_without_enough_cases_names_the_method_radgov_stats_names(
+    tmp_path: Path, task: str
+) -> None:
+    """A subgroup with no case (an empty bin) and one with a single case: every metric there is
+    not estimable, under the very method radgov.stats gives the metric where it is estimable
+    (the runner once retyped these names, and they drifted: "mean Dice" against "mean Dice, t
+    interval over cases")."""
+    columns, metrics, header, row = TASKS[task]
+    ages = [30] * 40 + [70]  # none under 18, one of 65 or more
+    rows = [f"{row(i)},{age}" for i, age in enumerate(ages)]
+    protocol = parse_protocol(
+        {
+            "name": task,
+            "task": task,
+            "columns": columns,
+            **({"threshold": 0.5} if task == "binary" else {}),
+            "metrics": metrics,
+            "subgroups": [{"column": "age", "bins": [0, 18, 65, 200]}],
+            "criteria": [{"metric": metrics[0], "estimate_at_least": 0.0}],
+            "min_denominator": 1,
+        }
+    )
+    ev = evaluate(protocol, load_cases(write_rows(tmp_path / "c.csv", header, rows), protocol))
+    assert all(e.estimable for e in ev.overall.values()), ev.overall
+    empty, single = ev.subgroups["age=[0,18)"], ev.subgroups["age=[65,200)"]
+    assert (ev.groups["age=[0,18)"].n, ev.groups["age=[65,200)"].n) == (0, 1)
+    assert not any(e.estimable for e in empty.values())
+    if task == "quantification":  # radgov.stats refuses a single pair (a ValueError)
+        assert not any(e.estimable for e in single.values())
+    for group in (empty, single):
+        for metric, est in group.items():
+            if est.estimable or (group is single and metric == "ece"):
+                continue  # ece on one case: radgov.stats's bootstrap answers, unstratified
+            assert est.method == ev.overall[metric].method, (metric, est.reason)
+    assert empty[metrics[-1]].reason == "no cases"

@@ -14,12 +14,20 @@ pytestmark = pytest.mark.django_db
 
 
 def test_guards_are_registered():
+    """What the lifecycle says is missing includes what each of the group's guards says, at
+    the stages it guards, and a refusal for want of acceptance evidence repeats the group's
+    waiver provider."""
+    d = make_inventory(category="generative", pathway="not_fda").deployment
+    approval, oversight = guards.approval_guard(d), guards.extra_oversight_guard(d)
+    assert approval and oversight
+    no_waiver = "the governance group has passed no justified waiver"
     for stage in ("approved", "pilot", "deployed"):
-        assert guards.approval_guard in lifecycle.guards_for(stage)
-        assert lifecycle.acceptance_guard in lifecycle.guards_for(stage)
+        missing = lifecycle.missing_for(d, stage)
+        assert set(approval) <= set(missing)
+        assert any(m.startswith(lifecycle.ACCEPTANCE_MISSING) and no_waiver in m for m in missing)
     for stage in ("pilot", "deployed"):
-        assert guards.extra_oversight_guard in lifecycle.guards_for(stage)
-    assert guards.waiver_gap in lifecycle._evidence
+        assert set(oversight + guards.regulatory_guard(d)) <= set(lifecycle.missing_for(d, stage))
+    assert not set(oversight) & set(lifecycle.missing_for(d, "approved"))
 
 
 def test_approved_means_the_group_approved_on_acceptance_evidence(meeting, people, inv):

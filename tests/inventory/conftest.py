@@ -38,7 +38,7 @@ def _private_media(settings: Any, tmp_path: Any) -> None:
 
 
 @pytest.fixture
-def inventory_guards_only(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+def inventory_guards_only() -> Iterator[list[Any]]:
     """Only the inventory's guards, and no acceptance evidence unless a test adds some
     (returned list: append a provider)."""
     own = {
@@ -46,9 +46,8 @@ def inventory_guards_only(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         for stage in Stage
     }
     evidence: list[Any] = []
-    monkeypatch.setattr(lifecycle, "_guards", own)
-    monkeypatch.setattr(lifecycle, "_evidence", evidence)
-    return evidence
+    with lifecycle.LIFECYCLE.override(guards=own, evidence=evidence):
+        yield evidence
 
 
 @pytest.fixture

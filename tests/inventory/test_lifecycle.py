@@ -171,8 +171,9 @@ def test_other_apps_guards_and_evidence_plug_in(
     def approval(d: Deployment) -> list[str]:
         return ["IV.A: no approval decision recorded by the governance group"]
 
-    lifecycle.register_guard(Stage.DEPLOYED, approval)
-    lifecycle.register_guard(Stage.DEPLOYED, approval)  # registering twice is harmless
+    lifecycle.LIFECYCLE.register(approval, Stage.DEPLOYED)
+    with pytest.raises(ValueError, match="registered already"):
+        lifecycle.LIFECYCLE.register(approval, Stage.DEPLOYED)  # register once
     with pytest.raises(LifecycleError) as err:
         lifecycle.transition(people["gov"], ready, Stage.DEPLOYED)
     assert err.value.missing == ["IV.A: no approval decision recorded by the governance group"]

@@ -4,6 +4,7 @@ records an exam, the AI's call on it and its report in one go."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -71,12 +72,12 @@ def exam_with_call(
 
 
 @pytest.fixture
-def no_guards(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_guards() -> Iterator[None]:
     """The lifecycle without other apps' guards: these tests are about what follows a move."""
-    from radgov.inventory import lifecycle
-    from radgov.inventory.stages import Stage
+    from radgov.inventory.lifecycle import LIFECYCLE
 
-    monkeypatch.setattr(lifecycle, "_guards", {stage: [] for stage in Stage})
+    with LIFECYCLE.override(guards={}):
+        yield
 
 
 def synthetic(deployment: Deployment, outcomes: list[tuple[dt.date, str]]) -> None:

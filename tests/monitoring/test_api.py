@@ -116,6 +116,9 @@ def test_an_alert_is_queued_and_closed_by_the_governance_group(chair, watched) -
     )
     report = client_for(chair).get(f"/monitoring/deployments/{watched.pk}/report.pdf")
     assert report["Content-Type"] == "application/pdf"
+    assert report["Cache-Control"] == "no-store"  # the one PDF export: audited, never cached
+    export = AuditEntry.objects.filter(action="export", object_id=str(watched.pk)).get()
+    assert export.detail["format"] == "pdf" and export.detail["bytes"] == len(report.content)
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(report.content)).pages)
     assert "Performance report: PE Finder" in text and "Daily discordance" in text
     assert "7 days in a row above the baseline discordance 5.0%" in text

@@ -19,6 +19,7 @@ from radgov.stats.classification import (
     accuracy_score,
     classification_metrics,
     confusion_counts,
+    expected_outcomes,
     f1_score,
     npv_score,
     ppv_score,
@@ -161,6 +162,16 @@ def test_predictive_values_by_bayes() -> None:
     assert npv == pytest.approx(0.72 / (0.72 + 0.01))
     with pytest.raises(ValueError, match="prevalence must lie in"):
         predictive_values_at_prevalence(0.9, 0.8, 1.5)
+
+
+def test_expected_outcomes_per_thousand_studies() -> None:
+    """At 10% prevalence, 1,000 studies hold 100 with the finding: a 90% sensitive, 80%
+    specific model finds 90 of them and flags 180 of the 900 without it."""
+    out = expected_outcomes(0.9, 0.8, 0.1)
+    assert (out.tp, out.fn, out.fp, out.tn) == pytest.approx((90, 10, 180, 720))
+    assert out.flagged == pytest.approx(270) and out.per == 1000
+    assert (out.ppv, out.npv) == pytest.approx((90 / 270, 720 / 730))
+    assert math.isnan(expected_outcomes(0.0, 1.0, 0.1).ppv)  # nothing flagged: undefined
 
 
 def test_mercaldo_logit_interval() -> None:

@@ -6,11 +6,11 @@ from typing import Annotated
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import FilterLookup, FilterSchema, Query, Router, Schema, Status
-from ninja.errors import HttpError
 
 from radgov.accounts import services
 from radgov.accounts.models import ApiToken, User
 from radgov.accounts.tokens import fresh_second_factor
+from radgov.core.errors import Denied, unseen
 from radgov.core.paging import Page, PageQuery, paginate
 
 router = Router(tags=["accounts"])
@@ -76,11 +76,6 @@ def _user_out(user: User) -> UserOut:
     )
 
 
-def _not_found(kind: str, object_id: int) -> HttpError:
-    """Not there, or not yours: the same answer, so ids cannot be probed."""
-    return HttpError(404, f"no {kind} {object_id} that you may see")
-
-
 @router.get("/me", response=UserOut)
 def me(request: HttpRequest) -> UserOut:
     return _user_out(request.user)  # type: ignore[arg-type]
@@ -101,17 +96,14 @@ def list_users(
 
 @router.post("/users", response={201: UserCreated})
 def create_user(request: HttpRequest, payload: UserIn) -> Status[UserCreated]:
-    try:
-        user, password = services.create_user(
-            payload.username,
-            role=payload.role,
-            email=payload.email,
-            governance_member=payload.governance_member,
-            clinical_champion=payload.clinical_champion,
-            license_number=payload.license_number,
-        )
-    except services.AccountError as exc:
-        raise HttpError(422, str(exc)) from None
+    user, password = services.create_user(
+        payload.username,
+        role=payload.role,
+        email=payload.email,
+        governance_member=payload.governance_member,
+        clinical_champion=payload.clinical_champion,
+        license_number=payload.license_number,
+    )
     return Status(201, UserCreated(user=_user_out(user), one_time_password=password))
 
 
@@ -119,7 +111,7 @@ def create_user(request: HttpRequest, payload: UserIn) -> Status[UserCreated]:
 def get_user(request: HttpRequest, user_id: int) -> UserOut:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise _not_found("user", user_id)
+        raise unseen("user", user_id)
     return _user_out(user)
 
 
@@ -128,11 +120,8 @@ def set_license(request: HttpRequest, user_id: int, payload: LicenseIn) -> UserO
     """Record (or clear, with "") a physician's license to practise (III.A.1)."""
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise _not_found("user", user_id)
-    try:
-        services.set_license(request.user, user, payload.license_number)  # type: ignore[arg-type]
-    except services.AccountError as exc:
-        raise HttpError(422, str(exc)) from None
+        raise unseen("user", user_id)
+    services.set_license(request.user, user, payload.license_number)  # type: ignore[arg-type]
     return _user_out(user)
 
 
@@ -140,7 +129,7 @@ def set_license(request: HttpRequest, user_id: int, payload: LicenseIn) -> UserO
 def deactivate_user(request: HttpRequest, user_id: int) -> UserOut:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise _not_found("user", user_id)
+        raise unseen("user", user_id)
     services.deactivate_user(user)
     return _user_out(user)
 
@@ -155,17 +144,13 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, obj
     """A new token, for a logged-in session that confirmed its second factor in the last few
     minutes (``POST /accounts/reauthenticate/2fa/`` with a code); never for a token."""
     if getattr(request, "api_token", None) is not None:
-        raise HttpError(403, "a token cannot mint a token: log in, confirm your second factor")
+        raise Denied("a token cannot mint a token: log in, confirm your second factor")
     if not fresh_second_factor(request):
-        raise HttpError(
-            403,
+        raise Denied(
             "creating a token needs a fresh second factor: confirm a code from your "
             f"authenticator app at {reverse('mfa_reauthenticate')} first",
         )
-    try:
-        row, secret = services.create_token(request.user, name=payload.name, days=payload.days)  # type: ignore[arg-type]
-    except services.AccountError as exc:
-        raise HttpError(422, str(exc)) from None
+    row, secret = services.create_token(request.user, name=payload.name, days=payload.days)  # type: ignore[arg-type]
     return Status(201, {"token": row, "secret": secret})
 
 
@@ -174,4 +159,4 @@ def revoke_token(request: HttpRequest, token_id: int) -> ApiToken:
     try:
         return services.revoke_token(request.user, token_id)  # type: ignore[arg-type]
     except services.AccountError:
-        raise _not_found("token", token_id) from None
+        raise unseen("token", token_id) from None

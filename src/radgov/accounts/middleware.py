@@ -21,6 +21,7 @@ from radgov.accounts import tokens
 from radgov.accounts.signals import SESSION_SEEN, SESSION_STARTED
 from radgov.core import context, machines, policy
 from radgov.core.audit import Action, record
+from radgov.core.errors import record_refusal
 from radgov.core.problems import problem
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -172,13 +173,7 @@ class PermissionPolicyMiddleware:
         reason = "no permission rule for this route" if rule is None else "role not permitted"
         if rule is not None and policy.is_machine(user):
             reason = "no grant of this machine admits it to this route"
-        record(
-            action=Action.DENIED,
-            outcome="denied",
-            object_type="route",
-            object_id=name or request.path,
-            detail={"method": request.method, "reason": reason},
-        )
+        record_refusal(request, 403, reason, route=name or request.path)
         if is_api(request):
             return problem(403, f"{reason}: {name or request.path}", kind="forbidden-by-policy")
         return render(request, "web/denied.html", {"reason": reason}, status=403)

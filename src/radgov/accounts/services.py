@@ -15,11 +15,12 @@ from radgov.accounts import tokens
 from radgov.accounts.models import ApiToken, LoginSession, User
 from radgov.core import config
 from radgov.core.audit import Action, record
+from radgov.core.errors import Refused
 from radgov.core.roles import Role
 from radgov.core.services import service
 
 
-class AccountError(ValueError):
+class AccountError(Refused):
     """A request about accounts that breaks a rule; the message says which."""
 
 

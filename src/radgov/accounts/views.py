@@ -10,6 +10,7 @@ from radgov.accounts import services
 from radgov.accounts.forms import LicenseForm, TokenForm, UserForm
 from radgov.accounts.models import ApiToken, User
 from radgov.accounts.tokens import fresh_second_factor
+from radgov.core.errors import refusal
 
 
 def users(request: HttpRequest) -> HttpResponse:
@@ -27,7 +28,7 @@ def users(request: HttpRequest) -> HttpResponse:
                 license_number=data["license_number"],
             )
         except services.AccountError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, refusal(request, exc))
         else:
             created = {"username": user.username, "password": password}
             form = UserForm()
@@ -48,7 +49,7 @@ def user_license(request: HttpRequest, user_id: int) -> HttpResponse:
     try:
         services.set_license(request.user, user, form.cleaned_data["license_number"])  # type: ignore[arg-type]
     except services.AccountError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
     else:
         messages.success(request, f"License of {user.username} saved.")
     return redirect("accounts:users")
@@ -70,7 +71,7 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
                 days=form.cleaned_data["days"],  # type: ignore[arg-type]
             )
         except services.AccountError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, refusal(request, exc))
         else:
             form = TokenForm()
     rows = ApiToken.objects.filter(user=request.user)
@@ -82,7 +83,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
         services.revoke_token(request.user, token_id)  # type: ignore[arg-type]
     except services.AccountError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
     else:
         messages.success(request, "Token revoked.")
     return redirect("accounts:tokens")

@@ -22,7 +22,7 @@ from ninja.errors import HttpError
 
 from radgov.compliance import selectors, services
 from radgov.compliance.models import DeidJob
-from radgov.core.audit import Action, record
+from radgov.core.errors import NotFound
 from radgov.core.paging import Page, PageQuery, paginate
 
 router = Router(tags=["compliance"])
@@ -72,7 +72,7 @@ def _out(job: DeidJob) -> DeidJobOut:
         failed=job.failed,
         error=job.error,
         input_deleted=job.input_deleted,
-        created_by=job.created_by.username,
+        created_by=job.owner_name,
         shared_with=[u.username for u in job.shared_with.all()],
         created_at=job.created_at,
         started_at=job.started_at,
@@ -83,30 +83,20 @@ def _out(job: DeidJob) -> DeidJobOut:
 def _job(request: HttpRequest, job_id: int) -> DeidJob:
     job = selectors.job_for(request.user, job_id)
     if job is None:
-        record(
-            action=Action.DENIED,
-            outcome="denied",
-            object_type="compliance.deidjob",
-            object_id=str(job_id),
-            detail={"reason": "not found"},
-        )
-        raise HttpError(404, f"no de-identification job {job_id}")
+        raise NotFound(f"no de-identification job {job_id}")
     return job
 
 
 @router.post("/deid/jobs", response={201: DeidJobOut})
 def create_deid_job(request: HttpRequest, payload: DeidJobIn) -> Status[DeidJobOut]:
     """Queue a job over a server folder inside RADGOV_DEID_ROOTS."""
-    try:
-        job = services.create_job(
-            request.user,
-            purpose=payload.purpose,
-            source_kind=DeidJob.SourceKind.SERVER_FOLDER,
-            source=payload.source,
-            options=payload.options,
-        )
-    except services.DeidJobError as exc:
-        raise HttpError(422, str(exc)) from None
+    job = services.create_job(
+        request.user,
+        purpose=payload.purpose,
+        source_kind=DeidJob.SourceKind.SERVER_FOLDER,
+        source=payload.source,
+        options=payload.options,
+    )
     return Status(201, _out(job))
 
 
@@ -119,16 +109,13 @@ def upload_deid_job(
 ) -> Status[DeidJobOut]:
     """Queue a job over uploaded DICOM files or a .zip (multipart/form-data: purpose, files,
     options repeated).  The upload is deleted after a successful run."""
-    try:
-        job = services.create_job(
-            request.user,
-            purpose=purpose,
-            source_kind=DeidJob.SourceKind.UPLOAD,
-            files=files,
-            options=options,
-        )
-    except services.DeidJobError as exc:
-        raise HttpError(422, str(exc)) from None
+    job = services.create_job(
+        request.user,
+        purpose=purpose,
+        source_kind=DeidJob.SourceKind.UPLOAD,
+        files=files,
+        options=options,
+    )
     return Status(201, _out(job))
 
 
@@ -173,8 +160,5 @@ def requeue_deid_job(request: HttpRequest, job_id: int) -> DeidJobOut:
 def share_deid_job(request: HttpRequest, job_id: int, payload: ShareIn) -> DeidJobOut:
     """Let another person who may de-identify see the job, its report and its output (the
     owner or compliance only; recorded in the audit trail)."""
-    try:
-        job = services.share_job(request.user, _job(request, job_id), username=payload.username)
-    except services.DeidJobError as exc:
-        raise HttpError(422, str(exc)) from None
+    job = services.share_job(request.user, _job(request, job_id), username=payload.username)
     return _out(job)

@@ -7,4 +7,4 @@ class ComplianceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from radgov.compliance import networks  # noqa: F401  (registers its system check)
+        from radgov.compliance import deid_options, networks  # noqa: F401  (their system checks)

@@ -1,15 +1,17 @@
-"""The PS3.15 options a de-identification job offers, in plain language, and the engine's
-``RunSettings`` built from option names and site rules.
-
-``run_settings`` is what a job and ``radgov deid`` both need (option names + site
-configuration -> ``RunSettings``); the command still builds its own and could call this.
+"""The PS3.15 options a de-identification job offers, in plain language; the site's
+configuration (``RADGOV_DEID_CONFIG``); and the engine's ``RunSettings`` built from options and
+site rules, for jobs from a page, the API and ``radgov deid`` alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from radgov.dicom.deid.config import SiteConfig
+from django.core.checks import Error, Tags, register
+
+from radgov.core import config
+from radgov.dicom.deid.config import ConfigError, SiteConfig, load_config
 from radgov.dicom.deid.profile import UNSUPPORTED_OPTIONS, Option, compile_profile
 from radgov.dicom.deid.runner import RunSettings
 
@@ -45,33 +47,80 @@ MEANINGS: dict[Option, str] = {
     Option.CLEAN_GRAPHICS: (
         "Keep graphic annotations with identifying text cleaned out, instead of removing them."
     ),
+    Option.CLEAN_PIXEL_DATA: (
+        "Black out the regions of burned-in text that the site configuration lists for a "
+        "scanner model."
+    ),
+    Option.RETAIN_SAFE_PRIVATE: (
+        "Keep the private attributes the site configuration lists as safe; remove the others."
+    ),
 }
 
-# Options that act only through a site configuration (pixel masks, the safe-private list),
-# which jobs started in the platform do not take.
-NEEDS_SITE_CONFIG = frozenset({Option.CLEAN_PIXEL_DATA, Option.RETAIN_SAFE_PRIVATE})
 
-JOB_OPTIONS: tuple[Option, ...] = tuple(
-    o for o in Option if o not in UNSUPPORTED_OPTIONS and o not in NEEDS_SITE_CONFIG
-)
+def site_config() -> SiteConfig:
+    """The site's de-identification rules: the YAML file ``RADGOV_DEID_CONFIG`` names (none
+    when it is empty); ``ConfigError`` names the key and value that are wrong."""
+    path = config.get("RADGOV_DEID_CONFIG")
+    return load_config(path) if path else SiteConfig()
+
+
+@register(Tags.security)
+def check_deid_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """A site configuration every job would fail on, or no process for a job, stops radgov
+    where it starts, not at the first job."""
+    errors = []
+    try:
+        site_config()
+    except ConfigError as exc:
+        errors.append(Error(f"RADGOV_DEID_CONFIG: {exc}", id="radgov.compliance.E002"))
+    if config.get_int("RADGOV_DEID_JOBS") < 1:
+        errors.append(Error("RADGOV_DEID_JOBS must be at least 1", id="radgov.compliance.E003"))
+    return errors
+
+
+def _missing_site_rules(option: Option, site: SiteConfig) -> str:
+    """What an option that acts only through site rules lacks in ``site`` ("" if nothing)."""
+    if option == Option.CLEAN_PIXEL_DATA and not site.pixel_masks:
+        return "pixel masks"
+    if option == Option.RETAIN_SAFE_PRIVATE and not site.safe_private:
+        return "a safe-private list"
+    return ""
+
+
+def offered_options(site: SiteConfig) -> tuple[Option, ...]:
+    """The options a job may choose: every supported one, except an option acting through site
+    rules that the site configuration does not hold."""
+    return tuple(
+        o for o in Option if o not in UNSUPPORTED_OPTIONS and not _missing_site_rules(o, site)
+    )
+
+
+def offered() -> tuple[Option, ...]:
+    """The options a page offers with this server's site configuration; one that cannot be
+    read offers no option needing it (creating the job then says what is wrong with it)."""
+    try:
+        site = site_config()
+    except ConfigError:
+        site = SiteConfig()
+    return offered_options(site)
 
 
 def option_choices() -> list[tuple[str, str]]:
     """(name, label) for a form: the option's DICOM meaning and what it does."""
-    return [(o.cli_name, f"{o.code_meaning}: {MEANINGS[o]}") for o in JOB_OPTIONS]
+    return [(o.cli_name, f"{o.code_meaning}: {MEANINGS[o]}") for o in offered()]
 
 
-def job_options(names: Iterable[str]) -> list[Option]:
+def job_options(names: Iterable[str], site: SiteConfig) -> list[Option]:
     """The options named (CID 7050 names as ``radgov deid --option`` takes them), checked for
-    what a job can do; ``ValueError`` names the rule broken."""
+    what a job can do with the site's configuration; ``ValueError`` names the rule broken."""
     chosen: list[Option] = []
     for name in names:
         option = Option.from_name(name)
-        if option in NEEDS_SITE_CONFIG:
+        missing = _missing_site_rules(option, site)
+        if missing:
             raise ValueError(
-                f"the option {option.cli_name} acts only through site rules (pixel masks or a "
-                "safe-private list), which de-identification jobs do not take; use "
-                "`radgov deid --config`"
+                f"the option {option.cli_name} acts only through site rules ({missing}), which "
+                "the site configuration (RADGOV_DEID_CONFIG) does not hold"
             )
         if option not in chosen:
             chosen.append(option)

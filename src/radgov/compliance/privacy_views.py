@@ -19,7 +19,8 @@ from radgov.compliance import incident_services as incidents
 from radgov.compliance import retention_services as rs
 from radgov.compliance.models import AccessCase, Incident, LegalHold, PurgeRun
 from radgov.compliance.retention import policies
-from radgov.core.pdf import render_pdf
+from radgov.core.errors import refusal
+from radgov.core.exports import pdf_response
 
 LIST_MAX = 200
 
@@ -42,7 +43,7 @@ def _done(request: HttpRequest, fn: Any, ok: str, *args: Any, **kwargs: Any) -> 
     try:
         result = fn(request.user, *args, **kwargs)
     except rs.RetentionError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
         return None
     messages.success(request, ok)
     return result
@@ -85,7 +86,7 @@ def hold_new(request: HttpRequest) -> HttpResponse:
     try:
         starts_on, ends_on = _date(post.get("starts_on"), "from"), _date(post.get("ends_on"), "to")
     except rs.RetentionError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
         return redirect("compliance:retention")
     _done(
         request,
@@ -204,7 +205,7 @@ def _incident_post(request: HttpRequest, found: Incident) -> None:
         try:
             on = _date(post.get("on"), "on") or timezone.localdate()
         except rs.RetentionError as exc:
-            messages.error(request, str(exc))
+            messages.error(request, refusal(request, exc))
             return
         _done(
             request,
@@ -222,6 +223,4 @@ def _incident_post(request: HttpRequest, found: Incident) -> None:
 def incident_pdf(request: HttpRequest, incident_id: int) -> HttpResponse:
     found = get_object_or_404(Incident, pk=incident_id)
     html = render_to_string("compliance/incident_pdf.html", _incident_context(found))
-    response = HttpResponse(render_pdf(html), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="privacy-incident-{found.pk}.pdf"'
-    return response
+    return pdf_response(html, filename=f"privacy-incident-{found.pk}.pdf", obj=found)

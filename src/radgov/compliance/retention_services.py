@@ -11,6 +11,7 @@ from django.utils import timezone
 from radgov.compliance.models import LegalHold, RetentionPolicy
 from radgov.compliance.models.retention import DataClass
 from radgov.compliance.retention import FLOORS, policy
+from radgov.core.errors import Refused
 from radgov.core.models import PatientIdentity
 from radgov.core.roles import Role
 from radgov.core.services import service
@@ -18,7 +19,7 @@ from radgov.exams.models import Exam
 from radgov.inventory.models import Deployment
 
 
-class RetentionError(ValueError):
+class RetentionError(Refused):
     """A refused change; the message names what is wrong."""
 
 

@@ -1,5 +1,8 @@
-"""De-identification jobs: create, run (in the worker), re-queue; and ``deidentify_for`` for
-other apps (the acceptance-testing import).
+"""De-identification jobs: create, run, re-queue; and ``deidentify_for`` for other apps (the
+acceptance-testing import).  The one front door: a job from a page or the API runs in the
+worker, ``radgov deid`` records a console job (:func:`console_job`) and runs it at once, and
+both go through :func:`run_job` with their :class:`Work` (the key, the site's rules, how many
+processes, where the encrypted re-identification table goes).
 
 Every change is a service; the job's saves are its audit entries.  The worker saves progress
 at most once per ``PROGRESS_FILES`` files or ``PROGRESS_SECONDS`` seconds (each save is an
@@ -14,7 +17,8 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +26,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from radgov.compliance.deid_options import job_options, run_settings
+from radgov.compliance.deid_options import job_options, run_settings, site_config
 from radgov.compliance.deid_sources import (
     Located,
     SourceError,
@@ -34,9 +38,14 @@ from radgov.compliance.deid_sources import (
     stage_upload,
 )
 from radgov.compliance.models import DeidJob
+from radgov.core import config
 from radgov.core.audit import Action, EventCode, record
+from radgov.core.errors import Refused
 from radgov.core.services import service
-from radgov.dicom.deid.runner import RunReport, run
+from radgov.dicom.deid.config import ConfigError, SiteConfig
+from radgov.dicom.deid.mapping import write_mapping
+from radgov.dicom.deid.profile import Option
+from radgov.dicom.deid.runner import RunReport, mapping_document, run
 
 logger = logging.getLogger("radgov.compliance")
 
@@ -44,9 +53,10 @@ PROGRESS_FILES = 50
 PROGRESS_SECONDS = 2.0
 STALE_AFTER = timedelta(minutes=10)
 PURPOSE_MAX = 300
+MAPPING_NAME = "mapping.rgdeid"  # a job's encrypted re-identification table, in its folder
 
 
-class DeidJobError(ValueError):
+class DeidJobError(Refused):
     """A request about a de-identification job that breaks a rule; the message says which."""
 
 
@@ -67,9 +77,18 @@ def _purpose(text: str) -> str:
     return text
 
 
+def _site() -> SiteConfig:
+    try:
+        return site_config()
+    except ConfigError as exc:
+        raise DeidJobError(
+            f"the site configuration (RADGOV_DEID_CONFIG) is not valid: {exc}"
+        ) from None
+
+
 def _options(names: Iterable[str]) -> list[str]:
     try:
-        return [o.cli_name for o in job_options(names)]
+        return [o.cli_name for o in job_options(names, _site())]
     except ValueError as exc:
         raise DeidJobError(str(exc)) from None
 
@@ -180,6 +199,25 @@ def deidentify_for(
     return _new_job(user, purpose=purpose, kind=kind, options=names, located=located)
 
 
+@service
+def console_job(
+    operator: Any, *, purpose: str, source: Path, output: Path, options: Iterable[Option]
+) -> DeidJob:
+    """Record the job ``radgov deid`` runs at once with :func:`run_job` and its own
+    :class:`Work` (``operator`` None: the operator at the console).  Never queued: the worker
+    could not use the command's key file nor reach its folders."""
+    job = DeidJob(
+        created_by=operator,
+        purpose=_purpose(purpose),
+        source_kind=DeidJob.SourceKind.CONSOLE,
+        source=str(source.resolve()),
+        output=str(output.resolve()),
+        options=sorted({o.cli_name for o in options}),
+    )
+    job.save()
+    return job
+
+
 # ------------------------------------------------------------------------------ share
 @service
 def share_job(user: Any, job: DeidJob, *, username: str) -> DeidJob:
@@ -206,20 +244,26 @@ def share_job(user: Any, job: DeidJob, *, username: str) -> DeidJob:
 
 
 # ------------------------------------------------------------------------------ re-queue
+def is_stale(job: DeidJob, *, now: Any = None) -> bool:
+    """The job is queued or running but made no progress for ``STALE_AFTER`` (a stopped
+    worker, or a console run that was killed)."""
+    last = job.heartbeat_at or job.started_at or job.created_at
+    return job.is_active and (now or timezone.now()) - last >= STALE_AFTER
+
+
 def requeue_refusal(job: DeidJob, *, now: Any = None) -> str | None:
     """Why the job cannot be re-queued now, or None if it can."""
     if job.status == DeidJob.Status.DONE:
         return "the job is done; start a new job to run it again"
-    if job.status == DeidJob.Status.FAILED:
-        return None
-    last = job.heartbeat_at or job.started_at or job.created_at
-    if (now or timezone.now()) - last >= STALE_AFTER:
-        return None
-    minutes = int(STALE_AFTER.total_seconds() // 60)
-    return (
-        f"the job is {job.status} and made progress less than {minutes} minutes ago; it can be "
-        "re-queued when it failed or made no progress for that long (a stopped worker)"
-    )
+    if job.status != DeidJob.Status.FAILED and not is_stale(job, now=now):
+        minutes = int(STALE_AFTER.total_seconds() // 60)
+        return (
+            f"the job is {job.status} and made progress less than {minutes} minutes ago; it can "
+            "be re-queued when it failed or made no progress for that long (a stopped worker)"
+        )
+    if job.source_kind == DeidJob.SourceKind.CONSOLE:
+        return "a job started at the console is run again with radgov deid"
+    return None
 
 
 @service
@@ -291,11 +335,42 @@ def _save_progress(job_id: int, attempt: int, counts: dict[str, int]) -> None:
     job.save(update_fields=["files", "ok", "quarantined", "failed", "heartbeat_at"])
 
 
+@dataclass(frozen=True)
+class Work:
+    """How a run is done: the key, the site's rules, how many processes, where the encrypted
+    re-identification table goes (None: not kept), and who else follows the progress (the
+    command's progress bar)."""
+
+    key: bytes
+    site: SiteConfig = field(default_factory=SiteConfig)
+    processes: int = 1
+    mapping: Path | None = None
+    on_start: Callable[[int], None] | None = None
+    on_file: Callable[[dict[str, Any]], None] | None = None
+
+
+def site_work(job: DeidJob) -> Work:
+    """How the worker runs a job from a page or the API: the server's key, the site's rules
+    (``RADGOV_DEID_CONFIG``), ``RADGOV_DEID_JOBS`` processes, the mapping kept in the job's
+    folder."""
+    from radgov.core.keys import derive_key
+
+    processes = config.get_int("RADGOV_DEID_JOBS")
+    if processes < 1:
+        raise DeidJobError("RADGOV_DEID_JOBS must be at least 1")
+    return Work(
+        key=derive_key("deid"),
+        site=_site(),
+        processes=processes,
+        mapping=job.folder / MAPPING_NAME,
+    )
+
+
 class _Progress:
     """Counts the engine's per-file records; saves them in batches, not per file."""
 
-    def __init__(self, job_id: int, attempt: int) -> None:
-        self.job_id, self.attempt = job_id, attempt
+    def __init__(self, job_id: int, attempt: int, work: Work) -> None:
+        self.job_id, self.attempt, self.work = job_id, attempt, work
         self.counts: Counter[str] = Counter()
         self.pending = 0
         self.last = time.monotonic()
@@ -303,8 +378,12 @@ class _Progress:
     def start(self, total: int) -> None:
         _reading(self.job_id, self.attempt, total)
         self.last = time.monotonic()
+        if self.work.on_start is not None:
+            self.work.on_start(total)
 
     def file(self, file_record: dict[str, Any]) -> None:
+        if self.work.on_file is not None:
+            self.work.on_file(file_record)
         self.counts[str(file_record["status"])] += 1
         self.pending += 1
         if self.pending >= PROGRESS_FILES or time.monotonic() - self.last >= PROGRESS_SECONDS:
@@ -380,7 +459,7 @@ def _input_deleted(job_id: int) -> None:
 
 def _reason(exc: BaseException) -> str:
     """Why the whole run failed, without a path or a value from the source."""
-    if isinstance(exc, SourceError | DeidJobError):
+    if isinstance(exc, SourceError | DeidJobError | ConfigError):
         return str(exc)
     if isinstance(exc, FileNotFoundError):
         return "the source no longer exists"
@@ -395,6 +474,11 @@ def _source_path(job: DeidJob) -> Path:
         if path is None or not path.is_dir():
             raise SourceError("the uploaded input is missing")
         return path
+    if job.source_kind == DeidJob.SourceKind.CONSOLE:
+        path = Path(job.source)
+        if not path.exists():
+            raise SourceError("the source no longer exists")
+        return path
     return recheck(
         job.source_root,
         job.source,
@@ -402,36 +486,57 @@ def _source_path(job: DeidJob) -> Path:
     )
 
 
-def run_job(job_id: int) -> DeidJob | None:
-    """Run a queued job (the worker's task calls this): de-identify its source into its
-    output folder, one file at a time, saving progress in batches; record the report and the
-    counts.  A file that fails is in the report and the job still finishes "done" when another
-    file was de-identified; a run that de-identified nothing, or a failure of the whole run,
-    marks the job "failed" with the reason.  Returns the job, or None if it was
+def _chosen_options(job: DeidJob, site: SiteConfig) -> list[Option]:
+    if job.source_kind == DeidJob.SourceKind.CONSOLE:  # the operator's, checked by the command
+        return [Option.from_name(name) for name in job.options]
+    return job_options(job.options, site)  # checked again: the site's rules may have changed
+
+
+def _deidentify(job: DeidJob, work: Work, progress: _Progress) -> RunReport:
+    settings = run_settings(
+        _chosen_options(job, work.site),
+        key=work.key,
+        site=work.site,
+        record_mapping=work.mapping is not None,
+    )
+    source = _source_path(job)
+    if job.source_kind != DeidJob.SourceKind.CONSOLE:
+        discard(job.output_path)  # a re-queued run starts from an empty output folder
+    report = run(
+        source,
+        job.output_path,
+        settings,
+        jobs=work.processes,
+        on_start=progress.start,
+        on_file=progress.file,
+    )
+    if work.mapping is not None:
+        write_mapping(work.mapping, mapping_document(report, settings.profile), work.key)
+    return report
+
+
+def run_job(job_id: int, work: Work | None = None) -> DeidJob | None:
+    """Run a queued job (the worker's task calls this with the site's :func:`site_work`,
+    ``radgov deid`` with its own): de-identify its source into its output folder, saving
+    progress in batches; record the report and the counts, and keep the re-identification
+    table encrypted.  A file that fails is in the report and the job still finishes "done"
+    when another file was de-identified; a run that de-identified nothing, or a failure of
+    the whole run, marks the job "failed" with the reason.  Returns the job, or None if it was
     not queued (already taken, finished, or gone)."""
     job = _start(job_id)
     if job is None:
         return None
     attempt = job.attempt
-    progress = _Progress(job.pk, attempt)
     try:
-        from radgov.core.keys import derive_key
-
-        source = _source_path(job)
-        settings = run_settings(job_options(job.options), key=derive_key("deid"))
-        discard(job.output_path)  # a re-queued run starts from an empty output folder
-        report = run(
-            source,
-            job.output_path,
-            settings,
-            jobs=1,
-            on_start=progress.start,
-            on_file=progress.file,
-        )
+        work = work or site_work(job)
+        report = _deidentify(job, work, _Progress(job.pk, attempt, work))
         finished = _finish(job.pk, attempt, report)
     except Superseded:
         logger.warning("de-identification job %s was re-queued while running; stopped", job.pk)
         return None
+    except KeyboardInterrupt:
+        _fail(job.pk, attempt, "the run was interrupted")
+        raise
     except Exception as exc:
         logger.warning("de-identification job %s failed (%s)", job.pk, type(exc).__name__)
         return _fail(job.pk, attempt, _reason(exc))

@@ -6,12 +6,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from radgov.compliance import selectors, services
-from radgov.compliance.deid_options import JOB_OPTIONS, MEANINGS
+from radgov.compliance.deid_options import MEANINGS, offered
 from radgov.compliance.deid_sources import allowed_roots
 from radgov.compliance.forms import DeidJobForm
 from radgov.compliance.models import DeidJob
 from radgov.core import config
-from radgov.dicom.deid.profile import EDITION
+from radgov.core.errors import refusal
+from radgov.dicom.deid.profile import EDITION, Option
 from radgov.dicom.deid.runner import QUARANTINE_DIR
 
 # The page lists every quarantined and failed file; the table of every file stops here (the
@@ -49,7 +50,7 @@ def new_job(request: HttpRequest) -> HttpResponse:
                 options=data["options"],
             )
         except services.DeidJobError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, refusal(request, exc))
         else:
             messages.success(request, f"De-identification job {job.pk} is queued.")
             return redirect("compliance:deid_job", job_id=job.pk)
@@ -58,7 +59,7 @@ def new_job(request: HttpRequest) -> HttpResponse:
         "roots": config.get_list("RADGOV_DEID_ROOTS") if allowed_roots() else [],
         "max_mb": config.get_int("RADGOV_MAX_UPLOAD_MB"),
         "edition": EDITION,
-        "option_rows": [(o.cli_name, o.code_meaning, MEANINGS[o]) for o in JOB_OPTIONS],
+        "option_rows": [(o.cli_name, o.code_meaning, MEANINGS[o]) for o in offered()],
         "chosen_options": form["options"].value() or [],
     }
     return render(request, "compliance/deid_new.html", context, status=400 if form.errors else 200)
@@ -71,14 +72,15 @@ def _detail_context(job: DeidJob, user: object) -> dict[str, object]:
         "may_share": selectors.may_share(user, job),
         "shared_with": [u.username for u in job.shared_with.all()],
         "requeue_refusal": refusal,
-        # poll while a worker has it or may still take it; a job stuck for STALE_AFTER stops
-        # polling (which would also keep the session from idling out) and offers a re-queue
-        "polling": job.is_active and refusal is not None,
+        # poll while a worker (or the console) has it or may still take it; a job stuck for
+        # STALE_AFTER stops polling (which would also keep the session from idling out) and
+        # offers a re-queue unless the console ran it
+        "polling": job.is_active and not services.is_stale(job),
         "stuck": job.is_active and refusal is None,
         "stale_minutes": int(services.STALE_AFTER.total_seconds() // 60),
         "quarantine_dir": QUARANTINE_DIR,
         "option_meanings": [
-            (o.cli_name, MEANINGS[o]) for o in JOB_OPTIONS if o.cli_name in job.options
+            (o.cli_name, MEANINGS[o]) for o in Option if o.cli_name in job.options and o in MEANINGS
         ],
     }
 
@@ -147,7 +149,7 @@ def share(request: HttpRequest, job_id: int) -> HttpResponse:
     try:
         services.share_job(request.user, job, username=request.POST.get("username", ""))
     except services.DeidJobError as exc:
-        messages.error(request, f"Not shared: {exc}")
+        messages.error(request, f"Not shared: {refusal(request, exc)}")
     else:
         messages.success(request, "The job is shared.")
     return redirect("compliance:deid_job", job_id=job.pk)
@@ -159,7 +161,7 @@ def requeue(request: HttpRequest, job_id: int) -> HttpResponse:
     try:
         services.requeue_job(request.user, job)
     except services.DeidJobError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
     else:
         messages.success(request, "The job is queued again.")
     return redirect("compliance:deid_job", job_id=job.pk)

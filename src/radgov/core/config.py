@@ -103,6 +103,17 @@ SETTINGS: dict[str, Setting] = {
             "comma-separated server folders a de-identification job may read from; empty disables server folders",
         ),
         Setting(
+            "RADGOV_DEID_CONFIG",
+            "",
+            "the site's de-identification rules (YAML, as radgov deid --config takes) every "
+            "de-identification job applies; empty: none",
+        ),
+        Setting(
+            "RADGOV_DEID_JOBS",
+            "2",
+            "worker processes one de-identification job uses in the worker (radgov deid --jobs)",
+        ),
+        Setting(
             "RADGOV_CONFORMANCE_MEETING_MONTHS",
             "3",
             "the conformance audit fails IV.A.5 when the governance group has not met within this many months",

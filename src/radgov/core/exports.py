@@ -1,6 +1,7 @@
 """The one way a page or the API hands a governed record out as a file (a PDF, a JSON
 report): recorded in the audit trail as an export (DICOM 110106), sent as an attachment that
-no cache keeps."""
+no cache keeps.  A page that renders a PDF while the person waits calls :func:`pdf_response`;
+a long PDF is a job (``radgov.core.jobs``) whose download goes through :func:`export_response`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from django.db import models
 from django.http import HttpResponse
 
 from radgov.core.audit import Action, EventCode, record
+from radgov.core.pdf import render_pdf
+
+PDF = "application/pdf"
 
 
 def export_response(
@@ -36,3 +40,17 @@ def export_response(
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def pdf_response(
+    html: str,
+    *,
+    filename: str,
+    obj: models.Model | None = None,
+    detail: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """``html`` rendered as a PDF (:func:`radgov.core.pdf.render_pdf`) and handed out as
+    :func:`export_response` does."""
+    return export_response(
+        render_pdf(html), filename=filename, content_type=PDF, obj=obj, detail=detail
+    )

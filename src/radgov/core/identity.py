@@ -1,13 +1,13 @@
-"""Register and find patients and accessions by plaintext identifier; reveal one, audited.
+"""Register patients and accessions by plaintext identifier (a known one is found again);
+reveal one, audited.
 
 The identifier goes in, a ``PatientIdentity``/``AccessionIdentity`` row comes
 out: lookups go through the keyed pseudonym, the plaintext is stored only
 encrypted, and every decryption for a person to see is an audit entry
 (``read``, DICOM event 110110 Patient Record).  Errors never include an identifier.
 
-Registering is a ``@service`` (one transaction, audited create).  Finding is a
-plain read: no transaction (SQLite's IMMEDIATE transactions would take the write
-lock), and nothing decrypted, so nothing to audit.
+Registering is a ``@service`` (one transaction, audited create); an identifier already
+registered is found by its pseudonym, nothing decrypted, so nothing more to audit.
 """
 
 from __future__ import annotations
@@ -32,10 +32,6 @@ def get_or_create_patient(mrn: str, *, issuer: str = "") -> PatientIdentity:
     return _get_or_create(PatientIdentity, mrn, issuer=issuer)
 
 
-def find_patient(mrn: str, *, issuer: str = "") -> PatientIdentity | None:
-    return _find(PatientIdentity, mrn, issuer=issuer)
-
-
 @service
 def get_or_create_accession(
     accession_number: str, *, patient: PatientIdentity, issuer: str = ""
@@ -50,10 +46,6 @@ def get_or_create_accession(
             f"{accession} is registered to {accession.patient}, not to {patient}"
         )
     return accession
-
-
-def find_accession(accession_number: str, *, issuer: str = "") -> AccessionIdentity | None:
-    return _find(AccessionIdentity, accession_number, issuer=issuer)
 
 
 @service

@@ -10,6 +10,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from radgov.core import jobs
+from radgov.core.errors import NotFound
 from radgov.core.models import Job
 
 router = Router(tags=["jobs"])
@@ -65,7 +66,7 @@ def accepted(request: HttpRequest, kind: str, params: dict[str, object]) -> Http
 def _job(request: HttpRequest, job_id: int) -> Job:
     job = jobs.job_for(request.user, job_id)
     if job is None:
-        raise HttpError(404, f"no job {job_id} of yours")
+        raise NotFound(f"no job {job_id} of yours")
     return job
 
 

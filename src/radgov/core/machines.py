@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from radgov.core import context, policy
 from radgov.core.audit import Action, record
+from radgov.core.errors import Denied, Refused
 from radgov.core.models import Machine, MachineCredential, MachineKind
 from radgov.core.models.machine import NAME_PREFIX
 from radgov.core.roles import Role
@@ -51,11 +52,11 @@ MAX_DAYS = 732
 NAME = re.compile(r"^[a-z]+:[A-Za-z0-9._@-]{1,90}$")
 
 
-class MachineError(ValueError):
+class MachineError(Refused):
     """A request about machines that breaks a rule; the message says which."""
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(Denied):
     """Only an administrator registers machines and issues their credentials."""
 
 

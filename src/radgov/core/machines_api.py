@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import FilterLookup, FilterSchema, Query, Router, Schema, Status
-from ninja.errors import HttpError
 
 from radgov.core import machines, policy
+from radgov.core.errors import NotFound
 from radgov.core.models import Machine, MachineCredential
 from radgov.core.paging import Page, PageQuery, paginate
-from radgov.core.problems import call_service
 
 router = Router(tags=["machines"])
-_call = partial(call_service, denied=machines.NotPermitted, invalid=machines.MachineError)
 
 
 class MachineIn(Schema):
@@ -77,7 +74,7 @@ def machine_out(machine: Machine) -> dict[str, Any]:
 def _machine(machine_id: int) -> Machine:
     machine = Machine.objects.filter(pk=machine_id).first()
     if machine is None:
-        raise HttpError(404, f"no machine {machine_id}")
+        raise NotFound(f"no machine {machine_id}")
     return machine
 
 
@@ -97,7 +94,7 @@ def list_machines(
 @router.post("", response={201: MachineOut})
 def register_machine(request: HttpRequest, payload: MachineIn) -> Status[dict[str, Any]]:
     """A DICOM or MLLP peer, or an API client, with the grants it holds."""
-    return Status(201, machine_out(_call(machines.register, request.user, **payload.dict())))
+    return Status(201, machine_out(machines.register(request.user, **payload.dict())))
 
 
 @router.get("/{machine_id}", response=MachineOut)
@@ -107,13 +104,13 @@ def get_machine(request: HttpRequest, machine_id: int) -> dict[str, Any]:
 
 @router.put("/{machine_id}/grants", response=MachineOut)
 def set_machine_grants(request: HttpRequest, machine_id: int, payload: GrantsIn) -> dict[str, Any]:
-    machine = _call(machines.set_grants, request.user, _machine(machine_id), payload.grants)
+    machine = machines.set_grants(request.user, _machine(machine_id), payload.grants)
     return machine_out(machine)
 
 
 @router.post("/{machine_id}/deactivate", response=MachineOut)
 def deactivate_machine(request: HttpRequest, machine_id: int) -> dict[str, Any]:
-    return machine_out(_call(machines.deactivate, request.user, _machine(machine_id)))
+    return machine_out(machines.deactivate(request.user, _machine(machine_id)))
 
 
 @router.post("/{machine_id}/credentials", response={201: CredentialIssued})
@@ -121,8 +118,7 @@ def issue_machine_credential(
     request: HttpRequest, machine_id: int, payload: CredentialIn
 ) -> Status[dict[str, Any]]:
     """An API credential for an API client; the secret is shown this once."""
-    credential, secret = _call(
-        machines.issue_credential,
+    credential, secret = machines.issue_credential(
         request.user,
         _machine(machine_id),
         name=payload.name,
@@ -135,5 +131,5 @@ def issue_machine_credential(
 def revoke_machine_credential(request: HttpRequest, credential_id: int) -> MachineCredential:
     credential = MachineCredential.objects.filter(pk=credential_id).first()
     if credential is None:
-        raise HttpError(404, f"no machine credential {credential_id}")
-    return _call(machines.revoke_credential, request.user, credential)
+        raise NotFound(f"no machine credential {credential_id}")
+    return machines.revoke_credential(request.user, credential)

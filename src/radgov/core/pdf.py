@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from urllib.parse import unquote, urlsplit
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the installed radgov package
@@ -73,6 +73,10 @@ def fetcher() -> Any:
     return _fetcher_class()()
 
 
+@overload
+def render_pdf(html: str) -> bytes: ...
+@overload
+def render_pdf(html: str, target: str | Path) -> None: ...
 def render_pdf(html: str, target: str | Path | None = None) -> bytes | None:
     """Render ``html`` as a PDF: to ``target`` (written through a temporary file beside it,
     then renamed) or, without one, as bytes.  Relative URLs resolve inside the package."""

@@ -130,6 +130,7 @@ RULES: dict[str, Rule] = {
     # API
     "api:openapi-json": anyone(),
     "api:openapi-view": anyone(),
+    "api:not_found": anyone(),  # the catch-all: answers 404, serves nothing
     "api:me": anyone(),
     "api:list_users": only(Role.ADMINISTRATOR),
     "api:create_user": only(Role.ADMINISTRATOR),
@@ -243,6 +244,28 @@ def machine_may(actor: Any, name: str) -> bool:
         return False
     declared = all_grants().get(name)
     return declared is not None and actor.kind in declared.kinds and name in grants_of(actor)
+
+
+def governs(actor: Any) -> bool:
+    """Is ``actor`` a governance-group member or an administrator, who decide on deployments
+    and their monitoring (IV.A.1)?  People only: never a machine, never a vendor's account."""
+    return bool(
+        actor is not None
+        and not is_machine(actor)
+        and actor.is_authenticated
+        and actor.is_active
+        and (actor.is_governance_member or actor.role == Role.ADMINISTRATOR)
+        and actor.role != Role.VENDOR
+    )
+
+
+def require_governance(
+    actor: Any, refusal: str, *, denied: type[Exception] = PermissionError
+) -> None:
+    """Refuse ``actor`` unless they :func:`govern <governs>`: ``denied(refusal)``, where the
+    refusal cites the clause and says who may.  ``denied`` is the calling app's refusal."""
+    if not governs(actor):
+        raise denied(refusal)
 
 
 def admits(rule: Rule, actor: Any) -> bool:

@@ -8,7 +8,6 @@ criteria fail is a result, not a refusal: it is created with ``passed: false``."
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from django.db import models
@@ -17,10 +16,10 @@ from ninja import Field, File, FilterLookup, FilterSchema, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
+from radgov.core.errors import NotFound
 from radgov.core.jobs import JobError
 from radgov.core.jobs_api import JobOut, job_accepted
 from radgov.core.paging import Page, PageQuery, paginate
-from radgov.core.problems import call_service
 from radgov.evaluation import services
 from radgov.evaluation.guards import post_hoc_note
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
@@ -150,15 +149,12 @@ def _get(model: type[M], pk: int, kind: str) -> M:
     """The row, or 404 (the API's error handler audits the refusal)."""
     row = model._default_manager.filter(pk=pk).first()
     if row is None:
-        raise HttpError(404, f"no {kind} {pk}")
+        raise NotFound(f"no {kind} {pk}")
     return row
 
 
 def _protocol(protocol_id: int) -> AcceptanceProtocol:
     return _get(AcceptanceProtocol, protocol_id, "acceptance-test protocol")
-
-
-_call = partial(call_service, denied=services.NotAllowed, invalid=services.EvaluationError)
 
 
 # --- protocols ---------------------------------------------------------------------------------
@@ -192,9 +188,7 @@ def create_protocol(request: HttpRequest, payload: ProtocolIn) -> Status[dict[st
     from radgov.inventory.models import Deployment
 
     deployment = _get(Deployment, payload.deployment_id, "deployment")
-    row = _call(
-        services.create_protocol, request.user, deployment=deployment, source=payload.source
-    )
+    row = services.create_protocol(request.user, deployment=deployment, source=payload.source)
     return Status(201, _protocol_out(row))
 
 
@@ -206,8 +200,7 @@ def get_protocol(request: HttpRequest, protocol_id: int) -> dict[str, Any]:
 @router.put("/protocols/{protocol_id}", response=ProtocolOut)
 def edit_protocol(request: HttpRequest, protocol_id: int, payload: EditIn) -> dict[str, Any]:
     """Replace a draft's source (and an amendment's reason); a locked protocol is amended."""
-    row = _call(
-        services.edit_draft,
+    row = services.edit_draft(
         request.user,
         _protocol(protocol_id),
         source=payload.source,
@@ -221,8 +214,7 @@ def amend_protocol(
     request: HttpRequest, protocol_id: int, payload: AmendIn
 ) -> Status[dict[str, Any]]:
     """A new draft version of a locked protocol, marked as amended after lock."""
-    row = _call(
-        services.amend,
+    row = services.amend(
         request.user,
         _protocol(protocol_id),
         source=payload.source,
@@ -234,7 +226,7 @@ def amend_protocol(
 @router.post("/protocols/{protocol_id}/lock", response=ProtocolOut)
 def lock_protocol(request: HttpRequest, protocol_id: int) -> dict[str, Any]:
     """Approve and lock (a governance-group member not recused from the product)."""
-    return _protocol_out(_call(services.lock, request.user, _protocol(protocol_id)))
+    return _protocol_out(services.lock(request.user, _protocol(protocol_id)))
 
 
 # --- runs --------------------------------------------------------------------------------------
@@ -256,7 +248,7 @@ def create_run(request: HttpRequest, protocol_id: int, cases: File[UploadedFile]
     kept."""
     protocol = _protocol(protocol_id)
     try:
-        job = _call(start_run, request.user, protocol, cases)
+        job = start_run(request.user, protocol, cases)
     except JobError as exc:
         raise HttpError(429, str(exc)) from None
     return job_accepted(job)

@@ -120,14 +120,36 @@ class Evaluation:
 # --- metrics per task -------------------------------------------------------------------
 
 
-def _guard(metric: str, method: str, n: int, level: float, fn: Callable[[], Estimate]) -> Estimate:
-    """Run one stats call; a ValueError on too little data becomes a not-estimable result."""
-    if n == 0:
-        return Estimate.not_estimable("no cases", method=method, n=0, confidence_level=level)
-    try:
-        return fn()
-    except ValueError as err:
-        return Estimate.not_estimable(str(err), method=method, n=n, confidence_level=level)
+# Small samples each stats call accepts: where the data are too few for a call, the call is
+# made on its sample to learn the method it names, so the method is never retyped here
+_BINARY_SAMPLE = (
+    np.array([False, True, False, True, False, True]),
+    np.array([0.1, 0.8, 0.3, 0.6, 0.7, 0.9]),
+)
+_PAIRED_SAMPLE = (np.array([1.0, 2.0, 3.5, 4.0, 5.5]), np.array([1.2, 1.9, 3.1, 4.4, 5.0]))
+_VALUES_SAMPLE = (np.array([0.6, 0.8, 0.7, 0.9]),)
+_COUNTS_SAMPLE = (np.array([1.0, 0.0, 2.0, 1.0]), np.array([1.0, 1.0, 2.0, 2.0]))
+
+
+def _unavailable(reason: str, named: Estimate, n: int) -> Estimate:
+    """Not estimable, under the method of ``named`` (a result of the same stats call)."""
+    return Estimate.not_estimable(
+        reason, method=named.method, n=n, confidence_level=named.confidence_level
+    )
+
+
+def _guard(
+    call: Callable[..., Estimate], data: tuple[np.ndarray, ...], sample: tuple[np.ndarray, ...]
+) -> Estimate:
+    """``call(*data)``, one stats call; with no cases, or a ValueError on too little data, a
+    not-estimable result under the method the stats module names for it (``call(*sample)``)."""
+    n = int(data[0].shape[0])
+    if n:
+        try:
+            return call(*data)
+        except ValueError as err:
+            return _unavailable(str(err), call(*sample), n)
+    return _unavailable("no cases", call(*sample), 0)
 
 
 def _binary_metrics(
@@ -135,94 +157,79 @@ def _binary_metrics(
 ) -> dict[str, Estimate]:
     y, s = data["truth"], data["score"]
     level = protocol.confidence_level
-    n = int(y.shape[0])
     wanted = protocol.metrics
     out: dict[str, Estimate] = {}
     if any(m in THRESHOLD_METRICS for m in wanted):
-        if n == 0:
-            for m in THRESHOLD_METRICS:
-                out[m] = Estimate.not_estimable(
-                    "no cases", method=protocol.proportion_method, n=0, confidence_level=level
-                )
-        else:
-            assert protocol.threshold is not None
-            out.update(
-                classification_metrics(
-                    y,
-                    s >= protocol.threshold,
-                    confidence_level=level,
-                    method=protocol.proportion_method,
-                )
+        assert protocol.threshold is not None
+        threshold = protocol.threshold
+
+        def counted(truth: np.ndarray, score: np.ndarray) -> dict[str, Estimate]:
+            return classification_metrics(
+                truth, score >= threshold, confidence_level=level, method=protocol.proportion_method
             )
+
+        if y.shape[0]:
+            out.update(counted(y, s))
+        else:
+            named = counted(*_BINARY_SAMPLE)
+            out.update({m: _unavailable("no cases", named[m], 0) for m in THRESHOLD_METRICS})
     if "auc" in wanted:
         out["auc"] = _guard(
-            "auc", "DeLong", n, level, lambda: roc_auc_score(y, s, confidence_level=level)
+            lambda t, p: roc_auc_score(t, p, confidence_level=level), (y, s), _BINARY_SAMPLE
         )
     if "brier" in wanted:
         out["brier"] = _guard(
-            "brier",
-            "normal approximation (Bradley et al. 2008)",
-            n,
-            level,
-            lambda: brier_score_loss(y, s, confidence_level=level),
+            lambda t, p: brier_score_loss(t, p, confidence_level=level), (y, s), _BINARY_SAMPLE
         )
     if "ece" in wanted:
         out["ece"] = _guard(
-            "ece",
-            "bootstrap percentile",
-            n,
-            level,
-            lambda: bootstrap_ci(
-                lambda t, p: expected_calibration_error(t, p),
-                y,
-                s,
-                n_resamples=ECE_RESAMPLES,
-                confidence_level=level,
-                random_state=seed,
+            lambda t, p: bootstrap_ci(
+                lambda tt, pp: expected_calibration_error(tt, pp),
+                t, p,
+                n_resamples=ECE_RESAMPLES, confidence_level=level, random_state=seed,
             ),
-        )
+            (y, s),
+            _BINARY_SAMPLE,
+        )  # fmt: skip
     return {m: out[m] for m in wanted}
 
 
 def _quantification_metrics(
     protocol: Protocol, data: dict[str, np.ndarray], seed: int
 ) -> dict[str, Estimate]:
-    ref, ai = data["truth"], data["score"]
+    paired = (data["score"], data["truth"])  # (AI, reference)
     level = protocol.confidence_level
-    n = int(ref.shape[0])
+    n = int(paired[0].shape[0])
     out: dict[str, Estimate] = {}
     wanted = protocol.metrics
     if {"bias", "loa_low", "loa_high"} & set(wanted):
         try:
-            ba = bland_altman(ai, ref, confidence_level=level) if n else None
+            ba = bland_altman(*paired, confidence_level=level) if n else None
         except ValueError as err:
             ba = None
             reason = str(err)
         else:
             reason = "no cases"
+        named = ba if ba is not None else bland_altman(*_PAIRED_SAMPLE, confidence_level=level)
         for m, attr in (("bias", "bias"), ("loa_low", "lower_limit"), ("loa_high", "upper_limit")):
-            out[m] = (
-                getattr(ba, attr)
-                if ba is not None
-                else Estimate.not_estimable(
-                    reason, method="Bland-Altman", n=n, confidence_level=level
-                )
-            )
+            est = getattr(named, attr)
+            out[m] = est if ba is not None else _unavailable(reason, est, n)
     if "mae" in wanted:
         out["mae"] = _guard(
-            "mae", "t interval", n, level,
-            lambda: mean_absolute_error(ai, ref, confidence_level=level),
-        )  # fmt: skip
+            lambda a, r: mean_absolute_error(a, r, confidence_level=level), paired, _PAIRED_SAMPLE
+        )
     if "icc" in wanted:
         out["icc"] = _guard(
-            "icc", "ICC(2,1)", n, level,
-            lambda: icc(np.column_stack([ai, ref]), form="ICC(2,1)", confidence_level=level),
-        )  # fmt: skip
+            lambda a, r: icc(np.column_stack([a, r]), form="ICC(2,1)", confidence_level=level),
+            paired,
+            _PAIRED_SAMPLE,
+        )
     if "ccc" in wanted:
         out["ccc"] = _guard(
-            "ccc", "Lin CCC", n, level,
-            lambda: concordance_correlation(ai, ref, confidence_level=level),
-        )  # fmt: skip
+            lambda a, r: concordance_correlation(a, r, confidence_level=level),
+            paired,
+            _PAIRED_SAMPLE,
+        )
     return {m: out[m] for m in wanted}
 
 
@@ -242,17 +249,13 @@ def _segmentation_metrics(
     protocol: Protocol, data: dict[str, np.ndarray], seed: int
 ) -> dict[str, Estimate]:
     level = protocol.confidence_level
-    n = int(data["dice"].shape[0])
     out: dict[str, Estimate] = {}
     if "dice" in protocol.metrics:
         out["dice"] = _guard(
-            "dice", "mean Dice", n, level,
-            lambda: dice_summary(data["dice"], confidence_level=level),
-        )  # fmt: skip
-    if "hd95" in protocol.metrics:  # the protocol guarantees an hd95 column
-        out["hd95"] = _guard(
-            "hd95", "bootstrap percentile", n, level, lambda: _mean_ci(data["hd95"], level, seed)
+            lambda d: dice_summary(d, confidence_level=level), (data["dice"],), _VALUES_SAMPLE
         )
+    if "hd95" in protocol.metrics:  # the protocol guarantees an hd95 column
+        out["hd95"] = _guard(lambda h: _mean_ci(h, level, seed), (data["hd95"],), _VALUES_SAMPLE)
     return out
 
 
@@ -264,28 +267,25 @@ def _detection_metrics(
     lesions = data["lesions"].astype(np.float64)
     detected = data["detected"].astype(np.float64)
     fps = data["false_positives"].astype(np.float64)
-    n = int(lesions.shape[0])
     out: dict[str, Estimate] = {}
     if "lesion_sensitivity" in protocol.metrics:
+
+        def found(d: np.ndarray, les: np.ndarray) -> Estimate:
+            return bootstrap_ci(
+                lambda dd, ll: dd.sum(axis=-1) / ll.sum(axis=-1),
+                d, les,
+                n_resamples=MEAN_RESAMPLES, confidence_level=level, random_state=seed,
+                vectorized=True, strata=False,
+            )  # fmt: skip
+
         if lesions.sum() == 0:
-            out["lesion_sensitivity"] = Estimate.not_estimable(
-                "no ground-truth lesions", method="cluster bootstrap percentile", n=n,
-                confidence_level=level,
-            )  # fmt: skip
+            out["lesion_sensitivity"] = _unavailable(
+                "no ground-truth lesions", found(*_COUNTS_SAMPLE), int(lesions.shape[0])
+            )
         else:
-            out["lesion_sensitivity"] = _guard(
-                "lesion_sensitivity", "cluster bootstrap percentile", n, level,
-                lambda: bootstrap_ci(
-                    lambda d, les: d.sum(axis=-1) / les.sum(axis=-1),
-                    detected, lesions,
-                    n_resamples=MEAN_RESAMPLES, confidence_level=level, random_state=seed,
-                    vectorized=True, strata=False,
-                ),
-            )  # fmt: skip
+            out["lesion_sensitivity"] = _guard(found, (detected, lesions), _COUNTS_SAMPLE)
     if "fppi" in protocol.metrics:
-        out["fppi"] = _guard(
-            "fppi", "bootstrap percentile", n, level, lambda: _mean_ci(fps, level, seed)
-        )
+        out["fppi"] = _guard(lambda f: _mean_ci(f, level, seed), (fps,), _VALUES_SAMPLE)
     return out
 
 

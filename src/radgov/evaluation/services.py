@@ -20,27 +20,32 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Max
 from django.utils import timezone
 
 from radgov.accounts.models import User
+from radgov.core.errors import Denied, Refused
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.protocol import Protocol, ProtocolError, parse_protocol_text
+
+if TYPE_CHECKING:  # the pipeline loads polars and scipy: only when a run is computed
+    from radgov.evaluation.identifiers import IdentifierFinding
+    from radgov.evaluation.pipeline import Outcome
 
 EVALUATORS = frozenset(
     {Role.PHYSICIAN, Role.MEDICAL_PHYSICIST, Role.INFORMATICS, Role.DATA_SCIENTIST}
 )
 
 
-class EvaluationError(ValueError):
+class EvaluationError(Refused):
     """A protocol or run that breaks a rule; the message says which (and the clause)."""
 
 
-class NotAllowed(PermissionError):
+class NotAllowed(Denied):
     """The acting person may not make this change; the message says who may."""
 
 
@@ -214,14 +219,6 @@ def lock(user: User, protocol: AcceptanceProtocol) -> AcceptanceProtocol:
 
 
 # ------------------------------------------------------------------------------ runs
-@dataclass(frozen=True)
-class Computed:
-    """A finished evaluation, ready to store."""
-
-    result: dict[str, Any]
-    html: str
-
-
 def run_refusal(user: Any, protocol: AcceptanceProtocol) -> str | None:
     """Why no run may be made against ``protocol`` now, or None."""
     if not may_evaluate(user):
@@ -254,51 +251,61 @@ def check_may_run(user: Any, protocol: AcceptanceProtocol) -> None:
         raise EvaluationError(refusal)
 
 
-def compute(user: Any, protocol: AcceptanceProtocol, *, path: Path, name: str) -> Computed:
-    """Evaluate a cases file against a locked protocol (no database writes)."""
-    from radgov.evaluation.cases import SYNTHETIC_COLUMN, CasesError, load_cases, read_sample
-    from radgov.evaluation.identifiers import find_identifiers
-    from radgov.evaluation.report.render import render_html
-    from radgov.evaluation.result import Privacy, to_json_dict
-    from radgov.evaluation.runner import evaluate
-    from radgov.governance.selectors import baa_covers
+@dataclass(frozen=True)
+class BaaInForce:
+    """A web run's privacy policy (section V): a cases file with identifiers is used only while
+    a BAA with the product's vendor covering PHI is in force."""
+
+    product: Any
+
+    def allow(self, findings: list[IdentifierFinding]) -> str | None:
+        from radgov.governance.selectors import baa_covers
+
+        if not findings:
+            return None
+        if not baa_covers(self.product):
+            listed = "; ".join(str(f) for f in findings)
+            raise EvaluationError(
+                "V: the cases file looks like it holds HIPAA identifiers, and no BAA with "
+                f"{self.product.vendor} covering PHI is in force. De-identify or remove these "
+                f"columns: {listed}"
+            )
+        return f"a BAA with {self.product.vendor} covering PHI is in force (V)"
+
+
+def compute(user: Any, protocol: AcceptanceProtocol, *, path: Path, name: str) -> Outcome:
+    """Evaluate a cases file against a locked protocol with the acceptance-test pipeline
+    (:mod:`radgov.evaluation.pipeline`); no database writes."""
+    from radgov.evaluation import pipeline
+    from radgov.evaluation.cases import CasesError
 
     check_may_run(user, protocol)
     parsed = parse(protocol.source)
     if parsed.canonical_hash() != protocol.content_hash:
         raise EvaluationError("the stored protocol does not match its locked hash; it was altered")
-    product = protocol.deployment.model_version.product
+    deployment = protocol.deployment
+
+    def describe(result: dict[str, Any]) -> None:
+        result["cases"]["file"] = name
+        result["protocol"]["lock"] = lock_statement(protocol)
+        result["protocol"]["version"] = protocol.version
+        result["protocol"]["amended_after_lock"] = protocol.amended_after_lock
+        result["subject"] = {
+            "product": str(deployment.model_version.product),
+            "model_version": str(deployment.model_version),
+            "deployment": str(deployment),
+        }
+
     try:
-        findings = find_identifiers(read_sample(path), ignore=frozenset({SYNTHETIC_COLUMN}))
+        return pipeline.run(
+            parsed,
+            path,
+            privacy=BaaInForce(deployment.model_version.product),
+            describe=describe,
+            page=pipeline.InProcessPage(),
+        )
     except CasesError as exc:
         raise _unusable(name, exc) from None
-    reason = None
-    if findings:
-        if not baa_covers(product):
-            listed = "; ".join(str(f) for f in findings)
-            raise EvaluationError(
-                "V: the cases file looks like it holds HIPAA identifiers, and no BAA with "
-                f"{product.vendor} covering PHI is in force. De-identify or remove these "
-                f"columns: {listed}"
-            )
-        reason = f"a BAA with {product.vendor} covering PHI is in force (V)"
-    try:
-        cases = load_cases(path, parsed)
-    except CasesError as exc:
-        raise _unusable(name, exc) from None
-    result = to_json_dict(
-        evaluate(parsed, cases), Privacy(findings=findings, allowed=bool(findings), reason=reason)
-    )
-    result["cases"]["file"] = name
-    result["protocol"]["lock"] = lock_statement(protocol)
-    result["protocol"]["version"] = protocol.version
-    result["protocol"]["amended_after_lock"] = protocol.amended_after_lock
-    result["subject"] = {
-        "product": str(product),
-        "model_version": str(protocol.deployment.model_version),
-        "deployment": str(protocol.deployment),
-    }
-    return Computed(result=result, html=render_html(result))
 
 
 def result_hash(result: dict[str, Any]) -> str:
@@ -309,12 +316,12 @@ def result_hash(result: dict[str, Any]) -> str:
 
 
 @service
-def store_run(user: User, protocol: AcceptanceProtocol, computed: Computed) -> AcceptanceRun:
+def store_run(user: User, protocol: AcceptanceProtocol, outcome: Outcome) -> AcceptanceRun:
     protocol = AcceptanceProtocol.objects.select_for_update().get(pk=protocol.pk)
     refusal = run_refusal(user, protocol)
     if refusal:  # amended or unlocked while the file was being evaluated
         raise EvaluationError(refusal)
-    result = computed.result
+    result = outcome.result
     if result["protocol"]["hash"] != protocol.content_hash:
         raise EvaluationError("the result was computed with another protocol version")
     findings = result["privacy"]["identifier_columns"]
@@ -336,7 +343,7 @@ def store_run(user: User, protocol: AcceptanceProtocol, computed: Computed) -> A
         identifiers_allowed_because=result["privacy"]["reason"] or "",
         result=result,
         result_sha256=result_hash(result),
-        report_html=computed.html,
+        report_html=outcome.html,
         run_by=user,
         created_at=timezone.now(),
     )

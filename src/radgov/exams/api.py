@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import File, Query, Router, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from radgov.core import config
+from radgov.core.errors import NotFound, Refused
 from radgov.core.paging import PageQuery
 from radgov.exams import importer, selectors, services, visibility
-from radgov.exams.answers import answer, row_or_404
-from radgov.exams.errors import ExamError
+from radgov.exams.lookups import row_or_404
 from radgov.exams.metadata import StudyMetadata
 from radgov.exams.models import Exam, Inference
 from radgov.exams.outputs import Outputs
@@ -50,10 +50,7 @@ router = Router(tags=["exams"])
 
 
 def _filters(request: HttpRequest) -> selectors.Filters:
-    try:
-        return selectors.Filters.parse(request.GET)
-    except ExamError as exc:
-        raise HttpError(422, str(exc)) from None
+    return selectors.Filters.parse(request.GET)
 
 
 def _fresh(request: HttpRequest, inference: Inference) -> dict[str, Any]:
@@ -75,40 +72,36 @@ def _page(page: dict[str, Any], convert: Callable[[Any], dict[str, Any]]) -> dic
 
 
 @router.get("/exams", response=ExamPage)
-def list_exams(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any] | HttpResponse:
+def list_exams(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
     """Exams with each inference's status, the latest study first.  Filters: deployment,
     status (of an inference), site, modality, station, since and until (study dates)."""
-    found = answer(request, selectors.exams, request.user, _filters(request), page)
-    return found if isinstance(found, HttpResponse) else _page(found, exam_out)
+    found = selectors.exams(request.user, _filters(request), page)
+    return _page(found, exam_out)
 
 
 @router.get("/exams/{exam_id}", response=ExamDetail)
-def get_exam(request: HttpRequest, exam_id: int) -> dict[str, Any] | HttpResponse:
+def get_exam(request: HttpRequest, exam_id: int) -> dict[str, Any]:
     """One exam with every inference, its history and result objects; identifiers for the
     roles that may see them.  The read is recorded in the audit trail."""
-    view = answer(request, selectors.study, request.user, exam_id, what="api exam")
-    if isinstance(view, HttpResponse):
-        return view
+    view = selectors.study(request.user, exam_id, what="api exam")
     if view is None:
-        raise HttpError(404, f"no exam {exam_id}")
+        raise NotFound(f"no exam {exam_id}")
     rows = [inference_out(i) for i in view.inferences]
     return exam_out(view.exam, rows) | {"identifiers": view.identifiers}
 
 
 @router.get("/inferences", response=InferencePage)
-def list_inferences(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any] | HttpResponse:
+def list_inferences(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
     """Inferences, the most recently moved first, with the same filters as the exams."""
-    found = answer(request, selectors.inferences, request.user, _filters(request), page)
-    return found if isinstance(found, HttpResponse) else _page(found, inference_row)
+    found = selectors.inferences(request.user, _filters(request), page)
+    return _page(found, inference_row)
 
 
 @router.get("/inferences/{inference_id}", response=InferenceOut)
-def get_inference(request: HttpRequest, inference_id: int) -> dict[str, Any] | HttpResponse:
+def get_inference(request: HttpRequest, inference_id: int) -> dict[str, Any]:
     """One inference with its history and result objects (an audited read of its exam)."""
     row = row_or_404(Inference, inference_id)
-    view = answer(request, selectors.study, request.user, row.exam_id, what="api inference")
-    if isinstance(view, HttpResponse):
-        return view
+    view = selectors.study(request.user, row.exam_id, what="api inference")
     return next(inference_out(i) for i in view.inferences if i.pk == row.pk)
 
 
@@ -119,15 +112,11 @@ def get_inference(request: HttpRequest, inference_id: int) -> dict[str, Any] | H
 def create_exam(request: HttpRequest, payload: StudyIn) -> Any:
     """Record a study (idempotent by Study Instance UID): 201 when new, 200 when it was
     there (``outcome`` says whether this enriched it); 409 names the fields that disagree."""
-    recorded = answer(
-        request,
-        services.record_exam,
+    recorded = services.record_exam(
         request.user,
         StudyMetadata(**payload.dict()),
         source=Source.API,
     )
-    if isinstance(recorded, HttpResponse):
-        return recorded
     rows = list(recorded.exam.inferences.select_related("deployment"))
     visibility.mark(request.user, rows, what="api answer to a write")
     body = {
@@ -145,13 +134,9 @@ def record_inference(request: HttpRequest, exam_id: int, payload: InferenceIn) -
     exam = row_or_404(Exam, exam_id)
     deployment = Deployment.objects.filter(pk=payload.deployment_id).first()
     if deployment is None:
-        raise HttpError(422, f"deployment_id: no deployment {payload.deployment_id}")
+        raise Refused(f"deployment_id: no deployment {payload.deployment_id}")
     existed = Inference.objects.filter(exam=exam, deployment=deployment).exists()
-    row = answer(
-        request, services.record_inference, request.user, exam, deployment, at=payload.status_at
-    )
-    if isinstance(row, HttpResponse):
-        return row
+    row = services.record_inference(request.user, exam, deployment, at=payload.status_at)
     return Status(200 if existed else 201, _fresh(request, row))
 
 
@@ -160,17 +145,13 @@ def move_inference(request: HttpRequest, inference_id: int, payload: MoveIn) -> 
     """Move to another status (the table in docs/exams.md); the same move or ``event_id``
     again changes nothing (``changed`` false)."""
     data = payload.dict()
-    moved = answer(
-        request,
-        services.move,
+    moved = services.move(
         request.user,
         row_or_404(Inference, inference_id),
         data.pop("status"),
         at=data.pop("status_at"),
         **data,
     )
-    if isinstance(moved, HttpResponse):
-        return moved
     return {"changed": moved.changed, "inference": _fresh(request, moved.inference)}
 
 
@@ -179,32 +160,24 @@ def record_outputs(request: HttpRequest, inference_id: int, payload: OutputsIn) 
     """The model's outputs, moving the inference to ``inferred``."""
     data = payload.dict()
     at, event_id = data.pop("status_at"), data.pop("event_id")
-    moved = answer(
-        request,
-        services.record_outputs,
+    moved = services.record_outputs(
         request.user,
         row_or_404(Inference, inference_id),
         Outputs(**data),
         at=at,
         event_id=event_id,
     )
-    if isinstance(moved, HttpResponse):
-        return moved
     return {"changed": moved.changed, "inference": _fresh(request, moved.inference)}
 
 
 @router.post("/inferences/{inference_id}/results", response={201: ResultOut})
 def add_result(request: HttpRequest, inference_id: int, payload: ResultIn) -> Any:
     """A DICOM object the model sent back (by SOP Instance UID; stored once)."""
-    row = answer(
-        request,
-        services.add_result_object,
+    row = services.add_result_object(
         request.user,
         row_or_404(Inference, inference_id),
         **payload.dict(),
     )
-    if isinstance(row, HttpResponse):
-        return row
     return Status(201, result_out(row))
 
 
@@ -220,8 +193,8 @@ def record_events(request: HttpRequest, payload: EventsIn) -> Any:
     """A batch of events (the bulk format's rows as JSON), all or nothing; each problem is
     named by its place (``events[3].kvp``)."""
     events = [_event(item) for item in payload.events]
-    result = answer(request, services.record_events, request.user, events, source=Source.API)
-    return result if isinstance(result, HttpResponse) else result.as_dict()
+    result = services.record_events(request.user, events, source=Source.API)
+    return result.as_dict()
 
 
 @router.post("/import", response=BatchOut)
@@ -233,8 +206,8 @@ def import_file(request: HttpRequest, file: File[UploadedFile]) -> Any:
             413,
             f"the file is larger than {config.get_int('RADGOV_MAX_UPLOAD_MB')} MB (RADGOV_MAX_UPLOAD_MB)",
         )
-    result = answer(request, importer.import_upload, request.user, file, name=file.name or "")
-    return result if isinstance(result, HttpResponse) else result.as_dict()
+    result = importer.import_upload(request.user, file, name=file.name or "")
+    return result.as_dict()
 
 
 # Review before release (issue 16) registers its routes on this router.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from radgov.core.errors import Conflict, Denied, Refused
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -15,15 +17,18 @@ class Problem:
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
-class ExamError(ValueError):
+class ExamError(Refused):
     """Bad input; ``problems`` lists every problem found, each naming its field."""
 
     def __init__(self, problems: list[Problem] | str) -> None:
         self.problems = [Problem("", problems)] if isinstance(problems, str) else list(problems)
         super().__init__("; ".join(str(p) for p in self.problems))
 
+    def listed(self) -> list[dict[str, str]]:
+        return [{"location": p.field, "message": p.message} for p in self.problems]
 
-class ExamConflict(ExamError):
+
+class ExamConflict(ExamError, Conflict):
     """A source disagrees with what another source already recorded for the same study."""
 
 
@@ -35,5 +40,5 @@ class BatchError(ExamError):
     """A batch (or file) refused whole; each problem names its event (or row) and field."""
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(Denied):
     """The acting person or machine may not do this."""

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import Schema, Status
-from ninja.errors import HttpError
 
+from radgov.core.errors import NotFound, Refused
 from radgov.exams import review_selectors
-from radgov.exams.answers import answer, row_or_404
 from radgov.exams.api import router
+from radgov.exams.lookups import row_or_404
 from radgov.exams.models import Inference, Review
 from radgov.exams.services import review as gate
 from radgov.inventory.models import Deployment
@@ -132,9 +132,7 @@ def _output(row: Any) -> dict[str, Any]:
 @router.get("/reviews/worklist", response=list[WorkItemOut])
 def review_worklist(request: HttpRequest) -> Any:
     """AI results awaiting your review, positive calls first, then the oldest."""
-    items = answer(request, review_selectors.worklist, request.user)
-    if isinstance(items, HttpResponse):
-        return items
+    items = review_selectors.worklist(request.user)
     return [
         {
             "inference_id": w.inference.pk,
@@ -155,11 +153,9 @@ def review_worklist(request: HttpRequest) -> Any:
 def get_review(request: HttpRequest, inference_id: int) -> Any:
     """One AI result as its reviewer sees it (an audited read), with its reviews and
     deliveries, and whether you may review it (``why_not`` says why not)."""
-    view = answer(request, review_selectors.for_review, request.user, inference_id)
-    if isinstance(view, HttpResponse):
-        return view
+    view = review_selectors.for_review(request.user, inference_id)
     if view is None:
-        raise HttpError(404, f"no inference {inference_id}")
+        raise NotFound(f"no inference {inference_id}")
     hidden = view.inference.ai_hidden
     return {
         "inference_id": view.inference.pk,
@@ -180,10 +176,8 @@ def review_result(request: HttpRequest, inference_id: int, payload: ChoiceIn) ->
     """Accept, modify or reject the AI result, with your own read (concordant or
     discordant); accepted or modified, it is released.  403 with the reason when you may
     not review it; 422 naming each bad field, or when it was reviewed already."""
-    done = answer(
-        request, gate.review, request.user, row_or_404(Inference, inference_id), **payload.dict()
-    )
-    return done if isinstance(done, HttpResponse) else Status(201, _review_out(done))
+    done = gate.review(request.user, row_or_404(Inference, inference_id), **payload.dict())
+    return Status(201, _review_out(done))
 
 
 @router.post("/reviews/{review_id}/addenda", response={201: ReviewOut})
@@ -192,24 +186,22 @@ def add_addendum(request: HttpRequest, review_id: int, payload: ChoiceIn) -> Any
     released result withdraws it and sends the corrections."""
     original = Review.objects.select_related("inference").filter(pk=review_id).first()
     if original is None:
-        raise HttpError(404, f"no review {review_id}")
-    done = answer(request, gate.add_addendum, request.user, original, **payload.dict())
-    return done if isinstance(done, HttpResponse) else Status(201, _review_out(done))
+        raise NotFound(f"no review {review_id}")
+    done = gate.add_addendum(request.user, original, **payload.dict())
+    return Status(201, _review_out(done))
 
 
 @router.post("/inferences/{inference_id}/release")
 def release_direct(request: HttpRequest, inference_id: int) -> Any:
     """Release without review, where the deployment's policy is direct release."""
-    done = answer(request, gate.release_direct, request.user, row_or_404(Inference, inference_id))
-    if isinstance(done, HttpResponse):
-        return done
+    done = gate.release_direct(request.user, row_or_404(Inference, inference_id))
     return {"inference_id": done.pk, "status": done.status}
 
 
 def _deployment(deployment_id: int) -> Deployment:
     found = Deployment.objects.filter(pk=deployment_id).first()
     if found is None:
-        raise HttpError(404, f"no deployment {deployment_id}")
+        raise NotFound(f"no deployment {deployment_id}")
     return found
 
 
@@ -232,11 +224,9 @@ def set_release_policy(request: HttpRequest, deployment_id: int, payload: Policy
     if decision_id is not None:
         decision = Decision.objects.filter(pk=decision_id).first()
         if decision is None:
-            raise HttpError(422, f"decision_id: no decision {decision_id}")
-    done = answer(
-        request, gate.set_release_policy, request.user, deployment, decision=decision, **data
-    )
-    return done if isinstance(done, HttpResponse) else _fields(done, PolicyOut)
+            raise Refused(f"decision_id: no decision {decision_id}")
+    done = gate.set_release_policy(request.user, deployment, decision=decision, **data)
+    return _fields(done, PolicyOut)
 
 
 class DestinationIn(Schema):
@@ -272,8 +262,8 @@ def set_destination(request: HttpRequest, standard: str, payload: DestinationIn)
     ``fhir``: base_url); 422 names each missing or bad setting."""
     from radgov.exams.services import delivery
 
-    done = answer(request, delivery.set_destination, request.user, standard, **payload.dict())
-    return done if isinstance(done, HttpResponse) else _fields(done, DestinationOut)
+    done = delivery.set_destination(request.user, standard, **payload.dict())
+    return _fields(done, DestinationOut)
 
 
 @router.post("/destinations/{standard}/test", response=AnswerOut)
@@ -281,9 +271,5 @@ def probe_destination(request: HttpRequest, standard: str) -> Any:
     """Test the connection: C-ECHO the PACS, open the RIS's port, read the FHIR metadata."""
     from radgov.exams.services import delivery
 
-    probed = answer(request, delivery.probe_destination, request.user, standard)
-    return (
-        probed
-        if isinstance(probed, HttpResponse)
-        else {"delivered": probed.delivered, "words": probed.words}
-    )
+    answer = delivery.probe_destination(request.user, standard)
+    return {"delivered": answer.delivered, "words": answer.words}

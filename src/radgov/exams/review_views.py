@@ -11,15 +11,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from radgov.core.errors import denied_page, refusal
 from radgov.exams import access, review_selectors
 from radgov.exams.errors import ExamError, NotPermitted
 from radgov.exams.models import Concordance, RejectReason, ReviewDecision
 from radgov.exams.services import review as gate
-from radgov.web.refusals import record_refusal
-
-
-def _denied(request: HttpRequest, exc: NotPermitted) -> HttpResponse:
-    return render(request, "web/denied.html", {"reason": str(exc)}, status=403)
 
 
 @require_GET
@@ -27,7 +23,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     try:
         items = review_selectors.worklist(request.user)
     except NotPermitted as exc:
-        return _denied(request, exc)
+        return denied_page(request, exc)
     return render(request, "exams/review_worklist.html", {"items": items})
 
 
@@ -57,7 +53,7 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         view = review_selectors.for_review(request.user, pk)
     except NotPermitted as exc:
-        return _denied(request, exc)
+        return denied_page(request, exc)
     if view is None:
         raise Http404("no such AI result")
     error, status = "", 200
@@ -69,9 +65,9 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 gate.review(request.user, view.inference, **choice)
         except NotPermitted as exc:
-            error, status = str(exc), 403
+            error, status = refusal(request, exc), 403
         except ExamError as exc:
-            error, status = str(exc), 422
+            error, status = refusal(request, exc), 422
         else:
             messages.success(request, "Your review is recorded.")
             return redirect("exams:review_result", pk=pk)
@@ -173,11 +169,9 @@ def release_settings(request: HttpRequest) -> HttpResponse:
                     messages.success(request, "The destination is recorded.")
                 return redirect("exams:release_settings")
         except NotPermitted as exc:
-            record_refusal(request, str(exc))
-            return _denied(request, exc)
+            return denied_page(request, exc)
         except ExamError as exc:
-            record_refusal(request, str(exc))
-            error, status = str(exc), 422
+            error, status = refusal(request, exc), 422
     found = {d.standard: d for d in Destination.objects.all()}
     context = {
         "destinations": [(value, label, found.get(value)) for value, label in Standard.choices]

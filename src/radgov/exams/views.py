@@ -10,15 +10,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from radgov.core.errors import denied_page
 from radgov.core.paging import DEFAULT_LIMIT, PageQuery
 from radgov.exams import access, selectors
 from radgov.exams.errors import ExamError, NotPermitted
 from radgov.exams.statuses import Status
 from radgov.inventory.models import Deployment
-
-
-def _denied(request: HttpRequest, exc: NotPermitted) -> HttpResponse:
-    return render(request, "web/denied.html", {"reason": str(exc)}, status=403)
 
 
 def _offset(request: HttpRequest) -> int:
@@ -69,7 +66,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         )
         counts = selectors.status_counts(request.user, filters)
     except NotPermitted as exc:
-        return _denied(request, exc)
+        return denied_page(request, exc)
     params = filters.as_params()
     page = _shown(found)
     context = {
@@ -101,7 +98,7 @@ def study(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         view = selectors.study(request.user, pk)
     except NotPermitted as exc:
-        return _denied(request, exc)
+        return denied_page(request, exc)
     if view is None:
         raise Http404("no such exam")
     context = {

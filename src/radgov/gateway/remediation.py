@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from radgov.core.errors import Refused
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.exams import access
@@ -25,7 +26,7 @@ MAX_SHOWN = 500
 NOTE_MAX = 1000
 
 
-class RemediationError(ValueError):
+class RemediationError(Refused):
     """A decision that cannot be recorded; the message says why."""
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from radgov.core import crypto, machines, policy
 from radgov.core.audit import Action, EventCode, batch
+from radgov.core.errors import Denied
 from radgov.core.services import service
 from radgov.dicom.criteria import Criteria, CriteriaError
 from radgov.exams import services as exams
@@ -42,7 +43,7 @@ ROUTE_TASK = "gateway.route"
 LIVE = (Stage.PILOT, Stage.DEPLOYED)
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(Denied):
     """The peer may not store instances here."""
 
 

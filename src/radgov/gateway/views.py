@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from radgov.core.errors import denied_page, refusal
 from radgov.exams.errors import NotPermitted
 from radgov.exams.models import Inference
 from radgov.exams.reasons import REASONS
@@ -21,7 +22,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     try:
         rows = remediation.queue(request.user)
     except NotPermitted as exc:
-        return render(request, "web/denied.html", {"reason": str(exc)}, status=403)
+        return denied_page(request, exc)
     context = {
         "rows": [(i, REASONS[i.reason_code].sentence) for i in rows],
         "remedies": Remedy.choices,
@@ -37,9 +38,9 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             request.user, inference, request.POST.get("outcome", ""), request.POST.get("note", "")
         )
     except NotPermitted as exc:
-        return render(request, "web/denied.html", {"reason": str(exc)}, status=403)
+        return denied_page(request, exc)
     except remediation.RemediationError as exc:
-        messages.error(request, f"Not recorded: {exc}")
+        messages.error(request, f"Not recorded: {refusal(request, exc)}")
     else:
         messages.success(request, f"Recorded for study {inference.exam_id}.")
     return redirect("gateway:remediation")

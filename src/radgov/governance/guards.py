@@ -132,10 +132,9 @@ def register() -> None:
     from radgov.inventory import lifecycle
 
     # approved means the group approved it (IV.A.1), as every later move requires
-    lifecycle.register_guard(lifecycle.Stage.APPROVED, approval_guard)
-    for stage in (lifecycle.Stage.PILOT, lifecycle.Stage.DEPLOYED):
-        lifecycle.register_guard(stage, approval_guard)
-        lifecycle.register_guard(stage, extra_oversight_guard)
-        lifecycle.register_guard(stage, regulatory_guard)
-    lifecycle.register_acceptance_evidence(waiver_gap)
-    lifecycle.register_preload(preload)
+    registry, stage = lifecycle.LIFECYCLE, lifecycle.Stage
+    registry.register(approval_guard, stage.APPROVED, stage.PILOT, stage.DEPLOYED)
+    registry.register(extra_oversight_guard, stage.PILOT, stage.DEPLOYED)
+    registry.register(regulatory_guard, stage.PILOT, stage.DEPLOYED)
+    registry.register_evidence(waiver_gap)
+    registry.register_preload(preload)

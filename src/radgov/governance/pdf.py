@@ -28,9 +28,7 @@ def notes_html(meeting: Meeting, viewer: Any = None) -> str:
 def notes_pdf(meeting: Meeting, viewer: Any = None) -> bytes:
     """The notes as ``viewer`` may read them (votes and conflicts per the group's settings);
     without a viewer, the full record."""
-    body = render_pdf(notes_html(meeting, viewer))
-    assert body is not None
-    return body
+    return render_pdf(notes_html(meeting, viewer))
 
 
 def filename(meeting: Meeting) -> str:

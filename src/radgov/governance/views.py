@@ -15,8 +15,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from radgov.core.errors import refusal
 from radgov.core.roles import Role
-from radgov.governance import forms, selectors, services
+from radgov.governance import forms, scoring, selectors, services
 from radgov.governance.models import (
     Baa,
     Candidate,
@@ -28,7 +29,6 @@ from radgov.governance.models import (
     ModelRequest,
     RegulatoryProfile,
 )
-from radgov.web.refusals import record_refusal
 from radgov.web.views import job_started
 
 
@@ -39,8 +39,27 @@ def _get(model: Any, pk: int) -> Any:
     return row
 
 
-def _group() -> GovernanceGroup | None:
-    return GovernanceGroup.objects.first()
+def _group(request: HttpRequest) -> GovernanceGroup | None:
+    """The group a page is about, as the API names it by id: the one the link or form names
+    (``group``), else the person's own group, else the first (most practices have one)."""
+    named = request.POST.get("group") or request.GET.get("group")
+    if named:
+        if not named.isdigit():
+            raise Http404("no such governance group")
+        return _get(GovernanceGroup, int(named))
+    own = Membership.objects.filter(user_id=request.user.pk, left_on__isnull=True)
+    membership = own.select_related("group").order_by("pk").first()
+    return membership.group if membership else GovernanceGroup.objects.order_by("pk").first()
+
+
+def _groups(group: GovernanceGroup | None) -> dict[str, Any]:
+    """What a page about ``group`` shows to switch to another group, when there are several."""
+    return {"group": group, "groups": list(GovernanceGroup.objects.order_by("name"))}
+
+
+def _to_index(group: GovernanceGroup | None) -> HttpResponse:
+    url = reverse("governance:index")
+    return redirect(f"{url}?group={group.pk}" if group is not None else url)
 
 
 def _try(
@@ -50,11 +69,11 @@ def _try(
     try:
         return fn(*a, **kw)
     except services.GovernanceError as exc:
-        record_refusal(http, str(exc))
+        message = refusal(http, exc)
         if form is not None:
-            form.add_error(None, str(exc))
+            form.add_error(None, message)
         else:
-            messages.error(http, str(exc))
+            messages.error(http, message)
         return None
 
 
@@ -68,11 +87,11 @@ def _bound(form_class: Any, request: HttpRequest, name: str, **kw: Any) -> Any:
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    group = _group()
+    group = _group(request)
     conflict_form = _bound(forms.ConflictForm, request, "conflict")
     sees_conflicts = group is not None and selectors.sees_conflicts(request.user, group)
     context = {
-        "group": group,
+        **_groups(group),
         "memberships": selectors.roster(group) if group else [],
         "physicians": selectors.physician_count(group) if group else 0,
         "sees_conflicts": sees_conflicts,
@@ -96,19 +115,19 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_POST
 def group_settings(request: HttpRequest) -> HttpResponse:
     form = forms.GroupSettingsForm(request.POST, prefix="settings")
-    group = _group()
+    group = _group(request)
     if group is not None and form.is_valid():
         if _try(
             None, request, services.update_group_settings, request.user, group, **form.cleaned_data
         ):
             messages.success(request, "The group's settings are saved.")
-    return redirect("governance:index")
+    return _to_index(group)
 
 
 @require_POST
 def member_add(request: HttpRequest) -> HttpResponse:
     form = forms.MemberForm(request.POST, prefix="member")
-    group = _group()
+    group = _group(request)
     if group is None:
         messages.error(request, "no governance group exists yet (create it through the API)")
     elif form.is_valid():
@@ -125,7 +144,7 @@ def member_add(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{d['user'].username} joined {group}.")
     else:
         messages.error(request, "choose a person and a position")
-    return redirect("governance:index")
+    return _to_index(group)
 
 
 @require_POST
@@ -164,7 +183,7 @@ def conflict_declare(request: HttpRequest) -> HttpResponse:
 
 
 def requests_page(request: HttpRequest) -> HttpResponse:
-    group = _group()
+    group = _group(request)
     form = forms.RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and group is not None:
         d = form.cleaned_data
@@ -186,7 +205,7 @@ def requests_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "governance/requests.html",
-        {"form": form, "requests": rows, "group": group},
+        {"form": form, "requests": rows, **_groups(group)},
     )
 
 
@@ -231,23 +250,20 @@ def candidate_add(request: HttpRequest, request_id: int) -> HttpResponse:
 
 @require_POST
 def score(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    """The member's scores on every criterion filled in: all saved, or none."""
     cand = _get(Candidate, candidate_id)
-    saved = 0
+    values, wrong = {}, []
     for criterion in cand.request.group.criteria.filter(active=True):
         raw = request.POST.get(f"criterion-{criterion.pk}", "").strip()
-        if not raw:
-            continue
         try:
-            value = int(raw)
+            if raw:
+                values[criterion] = int(raw)
         except ValueError:
-            messages.error(
-                request, f"{criterion.name}: a score is a whole number from 1 to 5, not {raw!r}"
-            )
-            continue
-        if _try(None, request, services.score_candidate, request.user, cand, criterion, value):
-            saved += 1
-    if saved:
-        messages.success(request, f"{saved} score(s) recorded for {cand.label}.")
+            wrong.append(f"{criterion.name}: a score is a whole number from 1 to 5, not {raw!r}")
+    if wrong:
+        messages.error(request, "; ".join(wrong) + "; no score was saved")
+    elif values and _try(None, request, scoring.score_criteria, request.user, cand, values):
+        messages.success(request, f"{len(values)} score(s) recorded for {cand.label}.")
     return redirect("governance:request", request_id=cand.request_id)
 
 
@@ -255,7 +271,7 @@ def score(request: HttpRequest, candidate_id: int) -> HttpResponse:
 
 
 def meetings(request: HttpRequest) -> HttpResponse:
-    group = _group()
+    group = _group(request)
     form = forms.MeetingForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and group is not None:
         m = _try(form, request, services.create_meeting, request.user, group, **form.cleaned_data)
@@ -272,7 +288,7 @@ def meetings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "governance/meetings.html",
-        {"rows": rows, "form": form, "group": group, "may_schedule": may_schedule},
+        {"rows": rows, "form": form, "may_schedule": may_schedule, **_groups(group)},
     )
 
 

@@ -5,7 +5,6 @@ the governance group allows or withdraws a machine's standing permission, and th
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.http import HttpRequest
@@ -13,12 +12,10 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 
 from radgov.core.models import Machine
-from radgov.core.problems import call_service
 from radgov.inventory import lifecycle
 from radgov.inventory.models import AlarmSuspension, Deployment
 
 router = Router()
-_call = partial(call_service, denied=lifecycle.NotPermitted, invalid=lifecycle.LifecycleError)
 
 
 class AlarmSuspensionIn(Schema):
@@ -61,16 +58,14 @@ def allow_alarm_suspension(
     administrators); resuming stays a person's decision."""
     deployment = get_object_or_404(Deployment, pk=deployment_id)
     machine = get_object_or_404(Machine, pk=payload.machine_id)
-    row = _call(
-        lifecycle.allow_alarm_suspension, request.user, deployment, machine, note=payload.note
-    )
+    row = lifecycle.allow_alarm_suspension(request.user, deployment, machine, note=payload.note)
     return Status(201, suspension_out(row))
 
 
 @router.post("/alarm-suspensions/{suspension_id}/withdraw", response=AlarmSuspensionOut)
 def withdraw_alarm_suspension(request: HttpRequest, suspension_id: int) -> dict[str, Any]:
     row = get_object_or_404(AlarmSuspension, pk=suspension_id)
-    return suspension_out(_call(lifecycle.withdraw_alarm_suspension, request.user, row))
+    return suspension_out(lifecycle.withdraw_alarm_suspension(request.user, row))
 
 
 @router.post("/deployments/{deployment_id}/suspend-on-alarm", response={200: dict[str, Any]})
@@ -78,8 +73,7 @@ def suspend_on_alarm(request: HttpRequest, deployment_id: int, payload: AlarmIn)
     """For a machine (an API client holding ``inventory.suspend_on_alarm``) whose alarm
     fired: suspend the deployment as the governance group allowed."""
     deployment = get_object_or_404(Deployment, pk=deployment_id)
-    row = _call(
-        lifecycle.suspend_on_alarm,
+    row = lifecycle.suspend_on_alarm(
         request.user,
         deployment,
         alarm=payload.alarm,

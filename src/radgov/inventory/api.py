@@ -1,6 +1,7 @@
 """The inventory's REST API: products, versions, deployments, documents, lifecycle moves,
-model cards and criteria evaluation.  Refusals are problem+json: 403 when the person may
-not, 422 naming the rule (and the practice parameter's clause) when the input breaks one."""
+model cards and criteria evaluation.  The services' refusals reach the caller through the
+API's one error handler (radgov.core.errors): 403 when the person may not, 422 naming the
+rule (and the practice parameter's clause) when the input breaks one."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Annotated, Any
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import HttpRequest
 from ninja import Field, File, FilterLookup, FilterSchema, Form, Query, Router, Schema, Status
-from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from radgov.accounts.models import User
+from radgov.core.errors import Refused, unseen
 from radgov.core.paging import Page, PageQuery, paginate
 from radgov.dicom.criteria import Criteria, CriteriaError
 from radgov.inventory import lifecycle, selectors, services
@@ -225,15 +226,6 @@ class CriteriaOut(Schema):
     criteria: dict[str, Any]
 
 
-def _refuse(exc: Exception) -> HttpError:
-    if isinstance(exc, services.NotPermitted):
-        return HttpError(403, str(exc))
-    return HttpError(422, str(exc))
-
-
-REFUSED = (services.InventoryError, lifecycle.LifecycleError, services.NotPermitted)
-
-
 def _product_out(p: Product) -> dict[str, Any]:
     data = {f: getattr(p, f) for f in services.PRODUCT_FIELDS}
     return {"id": p.pk, **data, "needs_extra_oversight": p.needs_extra_oversight}
@@ -311,7 +303,7 @@ def _users(ids: list[int], what: str) -> list[User]:
     found = list(User.objects.filter(pk__in=ids, is_active=True))
     unknown = sorted(set(ids) - {u.pk for u in found})
     if unknown:
-        raise HttpError(422, f"{what}: no active user with id {', '.join(map(str, unknown))}")
+        raise Refused(f"{what}: no active user with id {', '.join(map(str, unknown))}")
     return found
 
 
@@ -323,7 +315,7 @@ def _visible(rows: QuerySet[Any], pk: int, kind: str) -> Any:
     error handler records the refusal)."""
     row = rows.filter(pk=pk).first()
     if row is None:
-        raise HttpError(404, f"no {kind} {pk} that you may see")
+        raise unseen(kind, pk)
     return row
 
 
@@ -344,10 +336,7 @@ def list_products(
 
 @router.post("/products", response={201: ProductOut})
 def create_product(request: HttpRequest, payload: ProductIn) -> Status[dict[str, Any]]:
-    try:
-        row = services.create_product(request.user, **payload.dict())
-    except REFUSED as exc:
-        raise _refuse(exc) from None
+    row = services.create_product(request.user, **payload.dict())
     return Status(201, _product_out(row))
 
 
@@ -361,10 +350,7 @@ def update_product(request: HttpRequest, product_id: int, payload: ProductPatch)
     """Change the fields given; the same rules as on creation apply."""
     row = _visible(Product.objects.all(), product_id, "product")
     fields = {k: ("" if v is None else v) for k, v in payload.dict(exclude_unset=True).items()}
-    try:
-        row = services.update_product(request.user, row, **fields)
-    except REFUSED as exc:
-        raise _refuse(exc) from None
+    row = services.update_product(request.user, row, **fields)
     return _product_out(row)
 
 
@@ -382,10 +368,7 @@ def create_version(
     product = _visible(Product.objects.all(), product_id, "product")
     data = payload.dict()
     version = data.pop("version")
-    try:
-        row = services.add_model_version(request.user, product, version=version, **data)
-    except REFUSED as exc:
-        raise _refuse(exc) from None
+    row = services.add_model_version(request.user, product, version=version, **data)
     return Status(201, _version_out(row))
 
 
@@ -399,10 +382,7 @@ def get_version(request: HttpRequest, version_id: int) -> dict[str, Any]:
 def update_version(request: HttpRequest, version_id: int, payload: VersionPatch) -> dict[str, Any]:
     """Change a version's documentation; its version string never changes (IV.B.2.a)."""
     row = _visible(ModelVersion.objects.all(), version_id, "model version")
-    try:
-        row = services.update_model_version(request.user, row, **payload.dict(exclude_unset=True))
-    except REFUSED as exc:
-        raise _refuse(exc) from None
+    row = services.update_model_version(request.user, row, **payload.dict(exclude_unset=True))
     return _version_out(row)
 
 
@@ -425,12 +405,9 @@ def upload_document(
 ) -> Status[Document]:
     """Multipart upload of a PDF (IFU, release notes, other), at most RADGOV_MAX_UPLOAD_MB."""
     mv = _visible(ModelVersion.objects.all(), version_id, "model version")
-    try:
-        doc = services.upload_document(
-            request.user, mv, kind=kind, version_label=version_label, title=title, upload=file
-        )
-    except REFUSED as exc:
-        raise _refuse(exc) from None
+    doc = services.upload_document(
+        request.user, mv, kind=kind, version_label=version_label, title=title, upload=file
+    )
     return Status(201, doc)
 
 
@@ -461,21 +438,18 @@ def create_deployment(
     contact = None
     if payload.technical_contact_id is not None:
         contact = _users([payload.technical_contact_id], "technical_contact_id")[0]
-    try:
-        row = services.create_deployment(
-            request.user,
-            mv,
-            site=payload.site,
-            clinical_champions=_users(payload.clinical_champion_ids, "clinical_champion_ids"),
-            end_users=_users(payload.end_user_ids, "end_user_ids"),
-            pilot_users=_users(payload.pilot_user_ids, "pilot_user_ids"),
-            technical_contact=contact,
-            inclusion_criteria=payload.inclusion_criteria,
-            routing_notes=payload.routing_notes,
-            output_release_policy=payload.output_release_policy,
-        )
-    except REFUSED as exc:
-        raise _refuse(exc) from None
+    row = services.create_deployment(
+        request.user,
+        mv,
+        site=payload.site,
+        clinical_champions=_users(payload.clinical_champion_ids, "clinical_champion_ids"),
+        end_users=_users(payload.end_user_ids, "end_user_ids"),
+        pilot_users=_users(payload.pilot_user_ids, "pilot_user_ids"),
+        technical_contact=contact,
+        inclusion_criteria=payload.inclusion_criteria,
+        routing_notes=payload.routing_notes,
+        output_release_policy=payload.output_release_policy,
+    )
     return Status(201, _one_deployment(row, request.user))
 
 
@@ -513,10 +487,7 @@ def update_deployment(
         fields["technical_contact"] = (
             None if contact_id is None else _users([contact_id], "technical_contact_id")[0]
         )
-    try:
-        row = services.update_deployment(request.user, row, **fields)
-    except REFUSED as exc:
-        raise _refuse(exc) from None
+    row = services.update_deployment(request.user, row, **fields)
     return _one_deployment(row, request.user)
 
 
@@ -526,10 +497,7 @@ def transition_deployment(
 ) -> dict[str, Any]:
     """Move to another lifecycle stage; a refused move lists everything that is missing."""
     row = _visible(Deployment.objects.all(), deployment_id, "deployment")
-    try:
-        row = lifecycle.transition(request.user, row, payload.to, reason=payload.reason)
-    except REFUSED as exc:
-        raise _refuse(exc) from None
+    row = lifecycle.transition(request.user, row, payload.to, reason=payload.reason)
     return _one_deployment(row, request.user)
 
 
@@ -540,10 +508,7 @@ def propose_upgrade(
     """A new version re-enters review as a new deployment; the current one is unchanged."""
     row = _visible(Deployment.objects.all(), deployment_id, "deployment")
     mv = _visible(ModelVersion.objects.all(), payload.model_version_id, "model version")
-    try:
-        new = services.propose_upgrade(request.user, row, mv)
-    except REFUSED as exc:
-        raise _refuse(exc) from None
+    new = services.propose_upgrade(request.user, row, mv)
     return Status(201, _one_deployment(new, request.user))
 
 
@@ -552,7 +517,7 @@ def evaluate_criteria(request: HttpRequest, payload: CriteriaIn) -> dict[str, An
     """Would a study with these DICOM attributes (by keyword) be included?  Criteria come from
     ``criteria`` or from the deployment ``deployment_id``."""
     if (payload.criteria is None) == (payload.deployment_id is None):
-        raise HttpError(422, "give either criteria or deployment_id")
+        raise Refused("give either criteria or deployment_id")
     if payload.deployment_id is not None:
         rows = selectors.visible_deployments(request.user)
         data = _visible(rows, payload.deployment_id, "deployment").inclusion_criteria
@@ -560,9 +525,9 @@ def evaluate_criteria(request: HttpRequest, payload: CriteriaIn) -> dict[str, An
         data = payload.criteria
     try:
         criteria = Criteria.from_dict(data or {})
-    except CriteriaError as exc:
-        raise HttpError(422, str(exc)) from None
-    included, reasons = criteria.evaluate(payload.attributes)
+        included, reasons = criteria.evaluate(payload.attributes)
+    except CriteriaError as exc:  # radgov.dicom is pure: its errors know no HTTP
+        raise Refused(str(exc)) from None
     return {"included": included, "reasons": reasons, "criteria": criteria.to_dict()}
 
 
@@ -602,10 +567,7 @@ def add_representative(
     """A vendor account joins its company: from then on it sees that company's products only."""
     company = _visible(VendorCompany.objects.all(), company_id, "vendor company")
     account = _users([payload.user_id], "user_id")[0]
-    try:
-        services.add_representative(request.user, company, account)
-    except REFUSED as exc:
-        raise _refuse(exc) from None
+    services.add_representative(request.user, company, account)
     return _company_out(company)
 
 
@@ -613,8 +575,5 @@ def add_representative(
 def remove_representative(request: HttpRequest, company_id: int, user_id: int) -> dict[str, Any]:
     company = _visible(VendorCompany.objects.all(), company_id, "vendor company")
     account = _visible(company.representatives.all(), user_id, "representative")
-    try:
-        services.remove_representative(request.user, company, account)
-    except REFUSED as exc:
-        raise _refuse(exc) from None
+    services.remove_representative(request.user, company, account)
     return _company_out(company)

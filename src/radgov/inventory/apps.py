@@ -8,7 +8,7 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         # the inventory's own lifecycle guards (IFU, output-release policy, pilot group,
-        # qualified end-users, local acceptance testing) register on import
+        # qualified end-users, local acceptance testing) register here, once
         from radgov.inventory import lifecycle
 
         lifecycle.register_inventory_guards()

@@ -10,15 +10,17 @@ refuses when any guard reports something missing, listing *all* of it.  A guard
 is ``guard(deployment) -> list[str]``, each item a sentence citing the practice
 parameter's clause ("IV.F.2: no IFU document uploaded for version 2.1").
 
-Other apps register their guards in their ``AppConfig.ready``: governance the
-approval decision and, for products that need extra oversight (IV.H), the IRB
-determination and the legal/compliance review; training the training procedure.
-Evidence of local acceptance testing (IV.E) comes from providers registered with
-:func:`register_acceptance_evidence` (a governance waiver, a passed evaluation run); each says
-why it holds none, and a refusal repeats what they say.
+The guards live in one registry object, :data:`LIFECYCLE` (a :class:`Lifecycle`), and every
+app registers with it once, in its ``AppConfig.ready`` (``LIFECYCLE.register(guard, *stages)``):
+the inventory its own guards, governance the approval decision and, for products that need
+extra oversight (IV.H), the IRB determination and the legal/compliance review; training the
+training procedure.  Evidence of local acceptance testing (IV.E) comes from providers
+registered with ``LIFECYCLE.register_evidence`` (a governance waiver, a passed evaluation
+run); each says why it holds none, and a refusal repeats what they say.  Tests replace what
+is registered with ``LIFECYCLE.override(...)``, never by patching the module.
 
 A list of deployments asks :func:`blockers` for every row at once: each app may register a
-*preload* (:func:`register_preload`) that reads what its guards need for all the rows in a
+*preload* (``LIFECYCLE.register_preload``) that reads what its guards need for all the rows in a
 few queries and keeps it with :func:`remember`; a guard reads it with :func:`fact`, which
 computes it for the one deployment when nothing was preloaded (a transition, a detail page).
 
@@ -30,7 +32,7 @@ alarm's act, naming the standing permission; resuming stays a person's decision.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,7 +41,7 @@ from django.utils import timezone
 
 from radgov.core import context, policy
 from radgov.core.audit import Action, record
-from radgov.core.roles import Role
+from radgov.core.errors import Denied, Refused
 from radgov.core.services import service
 from radgov.inventory.stages import Stage
 
@@ -49,7 +51,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALLOWED",
+    "LIFECYCLE",
     "PILOT_MAX_USERS",
+    "Lifecycle",
     "LifecycleError",
     "NotPermitted",
     "Stage",
@@ -57,9 +61,9 @@ __all__ = [
     "allowed_targets",
     "blockers",
     "fact",
+    "guards_for",
     "missing_for",
     "register_acceptance_evidence",
-    "register_guard",
     "register_preload",
     "remember",
     "suspend_on_alarm",
@@ -94,15 +98,108 @@ REASON_REQUIRED = frozenset({Stage.SUSPENDED, Stage.SUNSET})
 
 SUSPEND_ON_ALARM = "inventory.suspend_on_alarm"  # the policy's grant for an alarm's machine
 
-_guards: dict[Stage, list[Guard]] = {stage: [] for stage in Stage}
-_evidence: list[EvidenceProvider] = []
-_preloads: list[Preload] = []
 _facts: ContextVar[dict[tuple[str, Any], Any] | None] = ContextVar(
     "radgov_lifecycle_facts", default=None
 )
 
 
-class LifecycleError(ValueError):
+class Lifecycle:
+    """The one registry of what a move needs: guards per target stage, providers of
+    acceptance evidence (IV.E), and preloads for lists.  Each app registers once, from its
+    ``AppConfig.ready``; registering the same thing twice is a mistake and refused.  Every
+    answer to "can this deployment move, and what is missing?" comes from here."""
+
+    def __init__(self) -> None:
+        self._guards: dict[Stage, list[Guard]] = {stage: [] for stage in Stage}
+        self._evidence: list[EvidenceProvider] = []
+        self._preloads: list[Preload] = []
+
+    def register(self, guard: Guard, *targets: Stage | str) -> None:
+        """Run ``guard`` before any move into each of ``targets``."""
+        for target in targets:
+            self._add(self._guards[Stage(target)], guard)
+
+    def register_evidence(self, provider: EvidenceProvider) -> None:
+        """``provider(deployment)`` is None when it holds a passed local acceptance test or
+        a recorded, justified waiver for the deployment (IV.E), and otherwise says why it
+        holds none ("the latest run failed its criteria"), for the refusal to repeat."""
+        self._add(self._evidence, provider)
+
+    def register_preload(self, preload: Preload) -> None:
+        """Run ``preload(deployments)`` before the guards of a list of deployments run."""
+        self._add(self._preloads, preload)
+
+    @staticmethod
+    def _add(registered: list[Any], item: Any) -> None:
+        if item in registered:
+            raise ValueError(f"{item!r} is registered already (register once, in ready())")
+        registered.append(item)
+
+    @contextmanager
+    def override(
+        self,
+        *,
+        guards: dict[Stage, list[Guard]] | None = None,
+        evidence: list[EvidenceProvider] | None = None,
+        preloads: list[Preload] | None = None,
+    ) -> Iterator[Lifecycle]:
+        """For tests: the registry with ``guards`` (stages left out have none), ``evidence``
+        and ``preloads`` in place of what the apps registered, until the block ends.  The
+        lists are used as given, so a test may add to or empty them inside the block."""
+        saved = self._guards, self._evidence, self._preloads
+        if guards is not None:
+            self._guards = {stage: guards.get(stage, []) for stage in Stage}
+        self._evidence = self._evidence if evidence is None else evidence
+        self._preloads = self._preloads if preloads is None else preloads
+        try:
+            yield self
+        finally:
+            self._guards, self._evidence, self._preloads = saved
+
+    def guards_for(self, target: Stage | str) -> list[Guard]:
+        return list(self._guards[Stage(target)])
+
+    def evidence_gaps(self, deployment: Deployment) -> list[str | None]:
+        """What each evidence provider says of ``deployment`` (None: it holds evidence)."""
+        return [provider(deployment) for provider in list(self._evidence)]
+
+    def missing_for(
+        self, deployment: Deployment, target: Stage | str, *, leaving_out: Iterable[Guard] = ()
+    ) -> list[str]:
+        """What every guard of ``target`` says is missing (empty: the guards would pass),
+        except the guards in ``leaving_out`` (reported elsewhere)."""
+        skip = set(leaving_out)
+        missing: list[str] = []
+        for guard in self.guards_for(target):
+            if guard not in skip:
+                missing.extend(guard(deployment))
+        return missing
+
+    def blockers(self, deployments: list[Deployment]) -> dict[Any, dict[str, list[str]]]:
+        """For each deployment, for each stage it may move to next, what is missing: the same
+        as ``missing_for`` for each, with what the guards need read once for all of them.
+        The deployments come with their model version, product and people loaded."""
+        token = _facts.set({})
+        try:
+            for preload in list(self._preloads):
+                preload(deployments)
+            return {
+                d.pk: {t.value: self.missing_for(d, t) for t in allowed_targets(d)}
+                for d in deployments
+            }
+        finally:
+            _facts.reset(token)
+
+
+LIFECYCLE = Lifecycle()
+register_acceptance_evidence = LIFECYCLE.register_evidence
+register_preload = LIFECYCLE.register_preload
+guards_for = LIFECYCLE.guards_for
+missing_for = LIFECYCLE.missing_for
+blockers = LIFECYCLE.blockers
+
+
+class LifecycleError(Refused):
     """A transition refused; ``missing`` lists every reason."""
 
     def __init__(self, message: str, missing: list[str] | None = None) -> None:
@@ -112,29 +209,8 @@ class LifecycleError(ValueError):
         super().__init__(message)
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(Denied):
     """The acting person may not make this change."""
-
-
-def register_guard(target: Stage | str, guard: Guard) -> None:
-    """Run ``guard`` before any move into ``target``.  Registering twice is harmless."""
-    stage = Stage(target)
-    if guard not in _guards[stage]:
-        _guards[stage].append(guard)
-
-
-def register_acceptance_evidence(provider: EvidenceProvider) -> None:
-    """``provider(deployment)`` is None when it holds a passed local acceptance test or a
-    recorded, justified waiver for the deployment (IV.E), and otherwise says why it holds
-    none ("the latest run failed its criteria"), for the refusal to repeat."""
-    if provider not in _evidence:
-        _evidence.append(provider)
-
-
-def register_preload(preload: Preload) -> None:
-    """Run ``preload(deployments)`` before the guards of a list of deployments run."""
-    if preload not in _preloads:
-        _preloads.append(preload)
 
 
 def remember(name: str, key: Any, value: Any) -> None:
@@ -152,55 +228,14 @@ def fact(name: str, key: Any, compute: Callable[[], T]) -> T:
     return compute()
 
 
-@contextmanager
-def _preloaded(deployments: list[Deployment]) -> Iterator[None]:
-    token = _facts.set({})
-    try:
-        for preload in list(_preloads):
-            preload(deployments)
-        yield
-    finally:
-        _facts.reset(token)
-
-
-def blockers(deployments: list[Deployment]) -> dict[Any, dict[str, list[str]]]:
-    """For each deployment, for each stage it may move to next, what is missing: the same
-    as ``missing_for`` for each, with what the guards need read once for all of them.  The
-    deployments come with their model version, product and people loaded."""
-    with _preloaded(deployments):
-        return {
-            d.pk: {target.value: missing_for(d, target) for target in allowed_targets(d)}
-            for d in deployments
-        }
-
-
-def guards_for(target: Stage | str) -> list[Guard]:
-    return list(_guards[Stage(target)])
-
-
 def allowed_targets(deployment: Deployment) -> tuple[Stage, ...]:
     return ALLOWED[Stage(deployment.status)]
-
-
-def missing_for(deployment: Deployment, target: Stage | str) -> list[str]:
-    """What every guard of ``target`` says is missing (empty: the guards would pass)."""
-    missing: list[str] = []
-    for guard in _guards[Stage(target)]:
-        missing.extend(guard(deployment))
-    return missing
 
 
 def may_transition(user: Any) -> bool:
     """Only governance-group members and administrators move a deployment (IV.A.1): people,
     never a machine."""
-    return bool(
-        user is not None
-        and not policy.is_machine(user)
-        and user.is_authenticated
-        and user.is_active
-        and (user.is_governance_member or user.role == Role.ADMINISTRATOR)
-        and user.role != Role.VENDOR
-    )
+    return policy.governs(user)
 
 
 @service
@@ -214,11 +249,12 @@ def transition(
     """
     from radgov.inventory.models import Deployment
 
-    if not may_transition(user):
-        raise NotPermitted(
-            "IV.A.1: only governance-group members and administrators may move a deployment "
-            "through its lifecycle"
-        )
+    policy.require_governance(
+        user,
+        "IV.A.1: only governance-group members and administrators may move a deployment "
+        "through its lifecycle",
+        denied=NotPermitted,
+    )
     try:
         target = Stage(to)
     except ValueError:
@@ -270,12 +306,10 @@ def _move(
 # --- suspension by a monitoring alarm (IV.G) -------------------------------------------------
 
 
-def _require_governance(user: Any) -> None:
-    if not may_transition(user):
-        raise NotPermitted(
-            "IV.A.1: only governance-group members and administrators decide which alarms may "
-            "suspend a deployment"
-        )
+ALARM_RULE = (
+    "IV.A.1: only governance-group members and administrators decide which alarms may "
+    "suspend a deployment"
+)
 
 
 @service
@@ -286,7 +320,7 @@ def allow_alarm_suspension(
     ``deployment``; allowing it again while it stands changes nothing."""
     from radgov.inventory.models import AlarmSuspension
 
-    _require_governance(user)
+    policy.require_governance(user, ALARM_RULE, denied=NotPermitted)
     if not machine.is_active:
         raise LifecycleError(f"{machine} is deactivated")
     if SUSPEND_ON_ALARM not in policy.grants_of(machine):
@@ -308,7 +342,7 @@ def allow_alarm_suspension(
 def withdraw_alarm_suspension(user: Any, suspension: AlarmSuspension) -> AlarmSuspension:
     from radgov.inventory.models import AlarmSuspension
 
-    _require_governance(user)
+    policy.require_governance(user, ALARM_RULE, denied=NotPermitted)
     suspension = AlarmSuspension.objects.select_for_update().get(pk=suspension.pk)
     if suspension.withdrawn_at is None:
         suspension.withdrawn_at, suspension.withdrawn_by = timezone.now(), user
@@ -439,7 +473,7 @@ ACCEPTANCE_MISSING = "IV.E: no passed local acceptance test and no recorded, jus
 
 
 def acceptance_guard(deployment: Deployment) -> list[str]:
-    gaps = [provider(deployment) for provider in list(_evidence)]
+    gaps = LIFECYCLE.evidence_gaps(deployment)
     if any(gap is None for gap in gaps):
         return []
     why = f": {'; '.join(gap for gap in gaps if gap)}" if gaps else ""
@@ -448,14 +482,9 @@ def acceptance_guard(deployment: Deployment) -> list[str]:
 
 def register_inventory_guards() -> None:
     # the group approves on the evidence of a local acceptance test or a justified waiver
-    register_guard(Stage.APPROVED, acceptance_guard)
-    for target in (Stage.PILOT, Stage.DEPLOYED):
-        register_guard(target, ifu_guard)
-        register_guard(target, release_policy_guard)
-        register_guard(target, acceptance_guard)
-    register_guard(Stage.PILOT, pilot_group_guard)
-    register_guard(Stage.DEPLOYED, end_users_guard)
-    register_preload(preload_ifus)
-
-
-register_inventory_guards()
+    LIFECYCLE.register(ifu_guard, Stage.PILOT, Stage.DEPLOYED)
+    LIFECYCLE.register(release_policy_guard, Stage.PILOT, Stage.DEPLOYED)
+    LIFECYCLE.register(acceptance_guard, Stage.APPROVED, Stage.PILOT, Stage.DEPLOYED)
+    LIFECYCLE.register(pilot_group_guard, Stage.PILOT)
+    LIFECYCLE.register(end_users_guard, Stage.DEPLOYED)
+    LIFECYCLE.register_preload(preload_ifus)

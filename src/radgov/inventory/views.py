@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from radgov.core.errors import refusal, unseen
 from radgov.core.roles import Role
 from radgov.inventory import lifecycle, selectors, services
 from radgov.inventory import model_card as cards
@@ -30,8 +32,7 @@ from radgov.inventory.forms import (
 from radgov.inventory.models import Deployment, ModelVersion, Product, VendorCompany
 from radgov.inventory.services import PRODUCT_FIELDS, VERSION_FIELDS
 from radgov.inventory.stages import Stage
-from radgov.stats.classification import predictive_values_at_prevalence
-from radgov.web.refusals import record_refusal
+from radgov.stats.classification import expected_outcomes
 
 REFUSED = (services.InventoryError, lifecycle.LifecycleError, services.NotPermitted)
 
@@ -41,8 +42,7 @@ def _visible(request: HttpRequest, rows: QuerySet[Any], pk: int | None) -> Any:
     cannot be probed), recorded in the audit trail."""
     row = rows.filter(pk=pk).first() if pk is not None else None
     if row is None:
-        record_refusal(request, f"no {rows.model._meta.verbose_name} {pk} that you may see")
-        raise Http404(f"no {rows.model._meta.verbose_name} {pk} that you may see")
+        raise Http404(refusal(request, unseen(rows.model._meta.verbose_name, pk)))
     return row
 
 
@@ -89,8 +89,7 @@ def _form_page(
         try:
             message, route, pk = save()
         except REFUSED as exc:
-            record_refusal(request, str(exc))
-            form.add_error(None, str(exc))
+            form.add_error(None, refusal(request, exc))
         else:
             messages.success(request, message)
             return redirect(route, pk=pk)
@@ -134,28 +133,11 @@ def _prevalence_result(mv: ModelVersion, form: CalculatorForm) -> dict[str, Any]
             None, "the IFU's sensitivity and specificity are not recorded for this version"
         )
         return None
-    prevalence = form.cleaned_data["prevalence"] / 100.0
-    ppv, npv = predictive_values_at_prevalence(
-        mv.claimed_sensitivity, mv.claimed_specificity, prevalence
-    )
-    per = 1000
-    diseased = per * prevalence
-    tp = diseased * mv.claimed_sensitivity
-    fn = diseased - tp
-    tn = (per - diseased) * mv.claimed_specificity
-    fp = per - diseased - tn
-    return {
-        "prevalence": prevalence,
-        "prevalence_pct": form.cleaned_data["prevalence"],
-        "ppv": None if math.isnan(ppv) else ppv,
-        "npv": None if math.isnan(npv) else npv,
-        "per": per,
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "tn": tn,
-        "flagged": tp + fp,
-    }
+    percent = form.cleaned_data["prevalence"]
+    out = expected_outcomes(mv.claimed_sensitivity, mv.claimed_specificity, percent / 100.0)
+    # an undefined predictive value (NaN) shows as "undefined"
+    defined = {name: None if math.isnan(v) else v for name, v in asdict(out).items()}
+    return {**defined, "prevalence_pct": percent, "flagged": out.flagged}
 
 
 def version(request: HttpRequest, pk: int) -> HttpResponse:
@@ -366,8 +348,7 @@ def deployment_transition(request: HttpRequest, pk: int) -> HttpResponse:
             request.user, row, form.cleaned_data["to"], reason=form.cleaned_data["reason"]
         )
     except REFUSED as exc:
-        record_refusal(request, str(exc))
-        messages.error(request, f"Not moved: {exc}")
+        messages.error(request, f"Not moved: {refusal(request, exc)}")
     else:
         messages.success(
             request, f"Deployment {row.pk} moved to {row.get_status_display().lower()}."
@@ -385,8 +366,7 @@ def deployment_upgrade(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         new = services.propose_upgrade(request.user, row, form.cleaned_data["version"])
     except REFUSED as exc:
-        record_refusal(request, str(exc))
-        messages.error(request, f"Not proposed: {exc}")
+        messages.error(request, f"Not proposed: {refusal(request, exc)}")
         return redirect("inventory:deployment", pk=row.pk)
     messages.success(
         request,
@@ -427,6 +407,5 @@ def company_representative(request: HttpRequest, pk: int) -> HttpResponse:
             services.add_representative(request.user, company, account)
             messages.success(request, f"{account.username} now belongs to {company}.")
     except REFUSED as exc:
-        record_refusal(request, str(exc))
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
     return redirect("inventory:companies")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import File, Router, Schema, Status
@@ -15,7 +15,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from radgov.core import config
-from radgov.exams.answers import answer
+from radgov.core.errors import NotFound, Refused
 from radgov.inventory.models import Deployment
 from radgov.monitoring import alarms, configure, drift, events, intake, selectors
 from radgov.monitoring.models import AdverseEvent, Alert
@@ -83,16 +83,12 @@ def _file(file: UploadedFile) -> bytes:
 def record_report(request: HttpRequest, payload: ReportIn) -> Any:
     """A final report for an accession: stored encrypted, labelled, compared with the AI. A
     report whose exam is not recorded yet is kept (``exam_id`` null) and compared later."""
-    stored = answer(
-        request,
-        intake.record_report,
+    stored = intake.record_report(
         request.user,
         accession_number=payload.accession_number,
         text=payload.text,
         issuer=payload.issuer,
     )
-    if isinstance(stored, HttpResponse):
-        return stored
     return Status(
         201,
         {
@@ -111,29 +107,27 @@ def record_report(request: HttpRequest, payload: ReportIn) -> Any:
 @router.post("/reports/import", response=dict[str, int])
 def import_reports(request: HttpRequest, file: File[UploadedFile]) -> Any:
     """A CSV of ``accession_number,text[,issuer]`` (multipart ``file``): all rows or none."""
-    return answer(request, intake.record_report_file, request.user, _file(file))
+    return intake.record_report_file(request.user, _file(file))
 
 
 @router.get("/reports/{report_id}", response=dict[str, Any])
 def get_report(request: HttpRequest, report_id: int) -> Any:
     """One report's text and labels, for the roles that see identifiers; the read is audited."""
-    return answer(request, selectors.report, request.user, report_id)
+    return selectors.report(request.user, report_id)
 
 
 @router.put("/deployments/{deployment_id}/watch", response=dict[str, Any])
 def set_watch(request: HttpRequest, deployment_id: int, payload: WatchIn) -> Any:
     deployment = get_object_or_404(Deployment, pk=deployment_id)
-    watch = answer(request, configure.set_watch, request.user, deployment, **payload.dict())
-    return watch if isinstance(watch, HttpResponse) else selectors.watch_out(watch)
+    watch = configure.set_watch(request.user, deployment, **payload.dict())
+    return selectors.watch_out(watch)
 
 
 @router.post("/labeller-checks", response={201: dict[str, Any]})
 def labeller_check(request: HttpRequest, file: File[UploadedFile]) -> Any:
     """A sample of reports a person labelled (CSV ``report_id,text,finding,label``): the
     labeller's sensitivity and specificity per finding, kept (the text is not)."""
-    check = answer(request, configure.record_labeller_check, request.user, _file(file))
-    if isinstance(check, HttpResponse):
-        return check
+    check = configure.record_labeller_check(request.user, _file(file))
     return Status(201, {"id": check.pk, "reports": check.reports, "results": check.results})
 
 
@@ -147,8 +141,8 @@ def performance(
     deployment = get_object_or_404(Deployment, pk=deployment_id)
     try:
         return selectors.deployment_view(deployment, frequency=frequency, by=by)
-    except ValueError as exc:
-        raise HttpError(422, str(exc)) from None
+    except ValueError as exc:  # a frequency or grouping the analysis does not know
+        raise Refused(str(exc)) from None
 
 
 @router.get("/alerts", response=list[dict[str, Any]])
@@ -160,16 +154,16 @@ def list_alerts(request: HttpRequest, open_only: bool = True) -> Any:
 @router.post("/alerts/{alert_id}/close", response=dict[str, Any])
 def close_alert(request: HttpRequest, alert_id: int, payload: CloseIn) -> Any:
     alert = get_object_or_404(Alert, pk=alert_id)
-    closed = answer(request, alarms.close_alert, request.user, alert, note=payload.note)
-    return closed if isinstance(closed, HttpResponse) else selectors.alert_out(closed)
+    closed = alarms.close_alert(request.user, alert, note=payload.note)
+    return selectors.alert_out(closed)
 
 
 @router.put("/deployments/{deployment_id}/drift-reference", response=dict[str, Any])
 def set_drift_reference(request: HttpRequest, deployment_id: int, payload: DriftReferenceIn) -> Any:
     """The reference window drift is measured against, and when a difference is drift."""
     deployment = get_object_or_404(Deployment, pk=deployment_id)
-    ref = answer(request, drift.set_reference, request.user, deployment, **payload.dict())
-    return ref if isinstance(ref, HttpResponse) else selectors.drift_reference_out(ref)
+    ref = drift.set_reference(request.user, deployment, **payload.dict())
+    return selectors.drift_reference_out(ref)
 
 
 @router.get("/deployments/{deployment_id}/drift", response=dict[str, Any])
@@ -179,7 +173,7 @@ def get_drift(request: HttpRequest, deployment_id: int, as_of: dt.date | None = 
     deployment = get_object_or_404(Deployment, pk=deployment_id)
     found = drift.view(deployment, as_of or timezone.localdate())
     if found is None:
-        raise HttpError(404, "no drift reference window is set for this deployment")
+        raise NotFound("no drift reference window is set for this deployment")
     return found
 
 
@@ -189,9 +183,7 @@ def report_event(request: HttpRequest, payload: EventIn) -> Any:
     deployment = get_object_or_404(Deployment, pk=payload.deployment_id)
     values = payload.dict()
     values.pop("deployment_id")
-    event = answer(request, events.report_event, request.user, deployment, **values)
-    if isinstance(event, HttpResponse):
-        return event
+    event = events.report_event(request.user, deployment, **values)
     return Status(201, events.event_out(event, request.user))
 
 
@@ -199,16 +191,12 @@ def report_event(request: HttpRequest, payload: EventIn) -> Any:
 def list_events(request: HttpRequest, open_only: bool = True, reportable: bool = False) -> Any:
     """The peer-learning queue (``open_only=false``: every event; ``reportable=true``: those
     flagged for compliance), for the governance group and compliance."""
-    rows = answer(request, events.queue, request.user, open_only=open_only, reportable=reportable)
-    if isinstance(rows, HttpResponse):
-        return rows
+    rows = events.queue(request.user, open_only=open_only, reportable=reportable)
     return [events.event_out(e, request.user) for e in rows]
 
 
 @router.post("/events/{event_id}/review", response=dict[str, Any])
 def review_event(request: HttpRequest, event_id: int, payload: ReviewIn) -> Any:
     event = get_object_or_404(AdverseEvent, pk=event_id)
-    reviewed = answer(request, events.review_event, request.user, event, **payload.dict())
-    return (
-        reviewed if isinstance(reviewed, HttpResponse) else events.event_out(reviewed, request.user)
-    )
+    reviewed = events.review_event(request.user, event, **payload.dict())
+    return events.event_out(reviewed, request.user)

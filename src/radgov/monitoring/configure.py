@@ -7,9 +7,9 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+from radgov.core import policy
 from radgov.core.services import service
 from radgov.exams.errors import BatchError, ExamError, NotPermitted, Problem
-from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
 from radgov.monitoring import intake
 from radgov.monitoring.models import Concordance, LabellerCheck, Watch
@@ -28,11 +28,9 @@ WATCH_RANGES = {
 }
 
 
-def _require_governance(user: Any) -> None:
-    if not lifecycle.may_transition(user):
-        raise NotPermitted(
-            "IV.G: only governance-group members and administrators set how a model is monitored"
-        )
+MONITORING_RULE = (
+    "IV.G: only governance-group members and administrators set how a model is monitored"
+)
 
 
 @service
@@ -47,7 +45,7 @@ def set_watch(
 ) -> Watch:
     """Watch ``deployment`` for ``finding`` against a baseline period (and the stop rules'
     options: run_length, cusum_shift, arl0, ewma_lambda, ewma_arl0, absent_is_negative)."""
-    _require_governance(user)
+    policy.require_governance(user, MONITORING_RULE, denied=NotPermitted)
     names = intake.labeller().rules.finding_names
     problems = []
     if finding not in names:
@@ -76,7 +74,7 @@ def record_labeller_check(user: Any, data: bytes) -> LabellerCheck:
     """Label a sample of reports (CSV ``report_id,text,finding,label``: a person's label per
     report and finding, empty when the person found it not mentioned) and keep the labeller's
     accuracy per finding.  The reports' text is not kept."""
-    _require_governance(user)
+    policy.require_governance(user, MONITORING_RULE, denied=NotPermitted)
     frame = intake.read_csv(data, SAMPLE_COLUMNS)
     names = intake.labeller().rules.finding_names
     texts: dict[str, str] = {}

@@ -22,11 +22,12 @@ import numpy as np
 from django.db.models import F
 from django.db.models.functions import Coalesce, TruncDate
 
+from radgov.core import policy
 from radgov.core.services import service
-from radgov.exams.errors import ExamError
+from radgov.exams.errors import ExamError, NotPermitted
 from radgov.exams.models import Inference
 from radgov.inventory.models import Deployment
-from radgov.monitoring.configure import _require_governance
+from radgov.monitoring.configure import MONITORING_RULE
 from radgov.monitoring.models import Alert, DriftReference, FirstSeen, Rule
 from radgov.monitoring.options import problems_of, store_settings
 from radgov.stats import drift as stats
@@ -95,7 +96,7 @@ def set_reference(
     **options: Any,
 ) -> DriftReference:  # fmt: skip
     """The governance group sets the reference window (and window_days, psi_threshold, alpha)."""
-    _require_governance(user)
+    policy.require_governance(user, MONITORING_RULE, denied=NotPermitted)
     period = {"reference_start": reference_start, "reference_end": reference_end}
     problems = problems_of("drift", SETTINGS, options, period)
     if problems:

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from radgov.core import pdf
+from radgov.core.exports import pdf_response
 from radgov.exams.errors import ExamError, NotPermitted
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
@@ -74,9 +74,7 @@ def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             "at": timezone.now(),
         },
     )
-    response = HttpResponse(pdf.render_pdf(html), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="monitoring-deployment-{row.pk}.pdf"'
-    return response
+    return pdf_response(html, filename=f"monitoring-deployment-{row.pk}.pdf", obj=row)
 
 
 @require_POST

@@ -12,8 +12,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .results import Estimate
-
 __all__ = [
     "check_binary",
     "check_confidence_level",
@@ -93,7 +91,3 @@ def z_value(confidence_level: float) -> float:
 
     level = check_confidence_level(confidence_level)
     return float(ndtri(0.5 + level / 2.0))
-
-
-def not_estimable(reason: str, *, method: str, n: int, confidence_level: float) -> Estimate:
-    return Estimate.not_estimable(reason, method=method, n=n, confidence_level=confidence_level)

@@ -31,9 +31,11 @@ from .results import Estimate
 
 __all__ = [
     "ConfusionCounts",
+    "ExpectedOutcomes",
     "accuracy_score",
     "classification_metrics",
     "confusion_counts",
+    "expected_outcomes",
     "f1_score",
     "metrics_from_counts",
     "npv_score",
@@ -121,14 +123,9 @@ def _accuracy(c: ConfusionCounts, method: ProportionMethod, level: float) -> Est
 
 
 def _f1(c: ConfusionCounts, level: float) -> Estimate:
-    denom = 2 * c.tp + c.fp + c.fn
-    if c.positives == 0:
+    if c.positives == 0:  # with positives, 2 TP + FP + FN > 0
         return Estimate.not_estimable(
             "no positive cases", method=F1_METHOD, n=c.n, confidence_level=level
-        )
-    if denom == 0:  # pragma: no cover - positives > 0 implies denom > 0
-        return Estimate.not_estimable(
-            "F1 undefined", method=F1_METHOD, n=c.n, confidence_level=level
         )
     n = c.n
     a, b_plus_c = c.tp / n, (c.fp + c.fn) / n
@@ -208,14 +205,10 @@ def f1_score(
     y_true: ArrayLike,
     y_pred: ArrayLike,
     *,
-    method: str = "wilson",
     confidence_level: float = 0.95,
 ) -> Estimate:
-    """2 TP / (2 TP + FP + FN) with the delta-method interval (see the module docstring).
-
-    ``method`` is accepted for a uniform signature; F1 always uses the delta method, and the
-    result's ``method`` names it.  No positive cases gives a not-estimable result.
-    """
+    """2 TP / (2 TP + FP + FN) with the delta-method interval (see the module docstring);
+    the result's ``method`` names it.  No positive cases gives a not-estimable result."""
     c, level = _counts_and_level(y_true, y_pred, confidence_level)
     return _f1(c, level)
 
@@ -278,6 +271,47 @@ def predictive_values_at_prevalence(
     ppv = se * p / ppv_den if ppv_den > 0 else math.nan
     npv = sp * (1.0 - p) / npv_den if npv_den > 0 else math.nan
     return ppv, npv
+
+
+@dataclass(frozen=True)
+class ExpectedOutcomes:
+    """What a model with a given sensitivity and specificity does to ``per`` studies at a
+    prevalence: expected true and false positives and negatives, and the predictive values
+    (NaN where undefined, as in :func:`predictive_values_at_prevalence`)."""
+
+    per: int
+    prevalence: float
+    tp: float
+    fp: float
+    fn: float
+    tn: float
+    ppv: float
+    npv: float
+
+    @property
+    def flagged(self) -> float:
+        return self.tp + self.fp
+
+
+def expected_outcomes(
+    sensitivity: float, specificity: float, prevalence: float, *, per: int = 1000
+) -> ExpectedOutcomes:
+    """The expected outcomes among ``per`` studies at ``prevalence`` (III.A.2: how disease
+    prevalence affects what the model's flags mean)."""
+    ppv, npv = predictive_values_at_prevalence(sensitivity, specificity, prevalence)
+    diseased = per * prevalence
+    tp = diseased * sensitivity
+    tn = (per - diseased) * specificity
+    return ExpectedOutcomes(
+        per=per,
+        prevalence=prevalence,
+        tp=tp,
+        fp=per - diseased - tn,
+        fn=diseased - tp,
+        tn=tn,
+        ppv=ppv,
+        npv=npv,
+    )
 
 
 def _expit(x: float) -> float:

@@ -1,7 +1,7 @@
 """THE training gate (IV.F): may this person see this model version's outputs?
 
-Every component that shows AI output calls ``require_trained`` (or ``is_trained``)
-before it does.  A person is trained on a model version at a moment when, at
+Every component that shows AI output asks ``missing_training`` (the review of AI output in
+``exams`` does; ``is_trained`` for a yes or no) before it does.  A person is trained on a model version at a moment when, at
 that moment:
 
 1. they hold a base (not supplemental) training record for that model version
@@ -24,22 +24,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from radgov.accounts.models import User
+from radgov.inventory.selectors import current_ifu
 from radgov.training.models import IfuAttestation, TrainingRecord
-
-
-class NotTrained(PermissionError):
-    """The person may not see the model version's outputs; the message says why."""
-
-
-def current_ifu(model_version, *, at: dt.datetime | None = None):  # type: ignore[no-untyped-def]
-    """The IFU document in force for the model version at ``at``: the latest
-    uploaded by then (None when there is none)."""
-    from radgov.inventory.models import Document, DocumentKind
-
-    docs = Document.objects.filter(model_version=model_version, kind=DocumentKind.IFU)
-    if at is not None:
-        docs = docs.filter(uploaded_at__lte=at)
-    return docs.order_by("-uploaded_at", "-id").first()
 
 
 def base_record(user: User, model_version, *, at: dt.datetime | None = None):  # type: ignore[no-untyped-def]
@@ -164,12 +150,6 @@ def missing_training(user: User, model_version, *, at: dt.datetime | None = None
 
 def is_trained(user: User, model_version, *, at: dt.datetime | None = None) -> bool:  # type: ignore[no-untyped-def]
     return missing_training(user, model_version, at=at) is None
-
-
-def require_trained(user: User, model_version, *, at: dt.datetime | None = None) -> None:  # type: ignore[no-untyped-def]
-    reason = missing_training(user, model_version, at=at)
-    if reason is not None:
-        raise NotTrained(reason)
 
 
 def trained_users(model_version, *, at: dt.datetime | None = None) -> QuerySet[User]:  # type: ignore[no-untyped-def]

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Field, FilterLookup, FilterSchema, Query, Router, Schema, Status
-from ninja.errors import HttpError
 
 from radgov.accounts.models import User
+from radgov.core.errors import unseen
 from radgov.core.paging import Page, PageQuery, paginate
-from radgov.core.problems import call_service
 from radgov.core.roles import Role
 from radgov.training import selectors, services
 from radgov.training.access import training_status
@@ -132,28 +130,19 @@ def _record_out(r: TrainingRecord) -> RecordOut:
     )
 
 
-def _not_found(kind: str, object_id: int) -> HttpError:
-    """Not there, or not yours: the same answer, so ids cannot be probed (the API's
-    error handler audits the refusal)."""
-    return HttpError(404, f"no {kind} {object_id} that you may see")
-
-
-_run = partial(call_service, denied=services.NotAllowed, invalid=services.TrainingError)
-
-
 def _model_version(model_version_id: int):  # type: ignore[no-untyped-def]
     from radgov.inventory.models import ModelVersion
 
     mv = ModelVersion.objects.select_related("product__company").filter(pk=model_version_id).first()
     if mv is None:
-        raise _not_found("model version", model_version_id)
+        raise unseen("model version", model_version_id)
     return mv
 
 
 def _user(user_id: int) -> User:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise _not_found("user", user_id)
+        raise unseen("user", user_id)
     return user
 
 
@@ -172,8 +161,7 @@ def list_procedures(
 
 @router.post("/procedures", response={201: ProcedureOut})
 def create_procedure(request: HttpRequest, payload: ProcedureIn) -> Status[ProcedureOut]:
-    proc = _run(
-        services.create_procedure,
+    proc = services.create_procedure(
         request.user,
         model_version=_model_version(payload.model_version),
         title=payload.title,
@@ -211,9 +199,8 @@ def record_completion(request: HttpRequest, payload: RecordIn) -> Status[RecordO
         .first()
     )
     if procedure is None:
-        raise _not_found("training procedure", payload.procedure)
-    row = _run(
-        services.record_completion,
+        raise unseen("training procedure", payload.procedure)
+    row = services.record_completion(
         request.user,
         procedure=procedure,
         user=_user(payload.user) if payload.user is not None else None,
@@ -228,7 +215,7 @@ def record_completion(request: HttpRequest, payload: RecordIn) -> Status[RecordO
 @router.post("/attestations", response={201: AttestationOut})
 def attest_ifu(request: HttpRequest, payload: AttestIn) -> Status[AttestationOut]:
     """You attest reading the current IFU of a model version (yourself only)."""
-    row = _run(services.attest_ifu, request.user, _model_version(payload.model_version))
+    row = services.attest_ifu(request.user, _model_version(payload.model_version))
     return Status(
         201,
         AttestationOut(
@@ -257,7 +244,7 @@ def check(request: HttpRequest, query: Query[CheckQuery]) -> CheckOut:
     person = _user(query.user) if query.user is not None else viewer
     allowed = viewer.role == Role.INFORMATICS or selectors.may_see_training_of(viewer, person, mv)
     if not allowed:
-        raise _not_found("user", person.pk)
+        raise unseen("user", person.pk)
     status = training_status(person, mv)
     return CheckOut(
         user=person.username,

@@ -63,9 +63,9 @@ def preload(deployments) -> None:  # type: ignore[no-untyped-def]
 
 
 def register() -> None:
-    from radgov.inventory.lifecycle import register_guard, register_preload
+    from radgov.inventory.lifecycle import LIFECYCLE
     from radgov.inventory.stages import Stage
 
-    register_guard(Stage.PILOT, pilot_guard)
-    register_guard(Stage.DEPLOYED, procedure_guard)
-    register_preload(preload)
+    LIFECYCLE.register(pilot_guard, Stage.PILOT)
+    LIFECYCLE.register(procedure_guard, Stage.DEPLOYED)
+    LIFECYCLE.register_preload(preload)

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from django.utils import timezone
 
 from radgov.accounts.models import User
+from radgov.core.errors import Denied, Refused
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.training.access import current_ifu
@@ -41,11 +42,11 @@ from radgov.training.models import (
 MAX_VALIDITY_MONTHS = 60
 
 
-class TrainingError(ValueError):
+class TrainingError(Refused):
     """A training request that breaks a rule; the message says which (and the clause)."""
 
 
-class NotAllowed(PermissionError):
+class NotAllowed(Denied):
     """The acting person may not make this change; the message says who may."""
 
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from radgov.core.errors import refusal
 from radgov.training import selectors, services
 from radgov.training.access import current_ifu, training_status
 from radgov.training.forms import CompleteForm, ProcedureForm, RecordForm
@@ -42,7 +43,7 @@ def procedure(request: HttpRequest, procedure_id: int) -> HttpResponse:
                 attest_ifu=bool(form.cleaned_data.get("attest_ifu")),
             )
         except (services.TrainingError, services.NotAllowed) as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, refusal(request, exc))
         else:
             messages.success(request, f"Recorded: you completed {proc.title!r}.")
             return redirect("training:mine")
@@ -73,7 +74,7 @@ def attest(request: HttpRequest, model_version_id: int) -> HttpResponse:
     try:
         attestation = services.attest_ifu(request.user, mv)  # type: ignore[arg-type]
     except services.TrainingError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
     else:
         messages.success(
             request,
@@ -125,7 +126,7 @@ def _procedure_page(
             else:
                 services.update_procedure(request.user, proc, **fields)  # type: ignore[arg-type]
         except (services.TrainingError, services.NotAllowed) as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, refusal(request, exc))
         else:
             messages.success(request, f"Training procedure {proc.title!r} saved.")
             return redirect("training:procedure", procedure_id=proc.pk)
@@ -190,7 +191,7 @@ def record_new(request: HttpRequest) -> HttpResponse:
                     notes=data["notes"],
                 )
             except (services.TrainingError, services.NotAllowed) as exc:
-                form.add_error(None, str(exc))
+                form.add_error(None, refusal(request, exc))
             else:
                 messages.success(
                     request,

@@ -1,7 +1,8 @@
-"""De-identification jobs: DICOM from an upload or a server folder to de-identified output.
+"""De-identification jobs: DICOM from an upload, a server folder or a path given to
+``radgov deid`` at the console, to de-identified output.
 
-A job's source holds PHI; its output lives under ``DATA_DIR/deid/<job id>/``, named after the
-de-identified UIDs.  The report names source files by keyed reference; their names (PHI: a
+A job's source holds PHI; its output lives under ``DATA_DIR/deid/<job id>/`` (a console job's in
+the DST its operator named), named after the de-identified UIDs.  The report names source files by keyed reference; their names (PHI: a
 folder can be called after a patient) are kept encrypted beside it.
 Every save is an audit entry, so the worker saves progress in batches (see
 ``radgov.compliance.services``).  The source path and the report (which lists the source's
@@ -28,6 +29,7 @@ class DeidJob(AuditedModel):
         UPLOAD = "upload", "uploaded files"
         SERVER_FOLDER = "server_folder", "server folder"
         APP_FOLDER = "app_folder", "folder held by another radgov app"
+        CONSOLE = "console", "path given to radgov deid at the server's console"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"
@@ -36,7 +38,12 @@ class DeidJob(AuditedModel):
         FAILED = "failed", "failed"
 
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deid_jobs"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deid_jobs",
+        help_text="who started the job; empty: the operator of radgov deid at the console",
     )
     created_at = models.DateTimeField(default=timezone.now)
     shared_with = models.ManyToManyField(
@@ -58,10 +65,13 @@ class DeidJob(AuditedModel):
         max_length=1000,
         blank=True,
         help_text="server/app folder: path relative to source_root; upload: the stored input "
-        "folder, relative to the data folder (deleted after a successful run)",
+        "folder, relative to the data folder (deleted after a successful run); console: the "
+        "absolute path",
     )
     output = models.CharField(
-        max_length=1000, blank=True, help_text="output folder, relative to the data folder"
+        max_length=1000,
+        blank=True,
+        help_text="output folder, relative to the data folder (console: the absolute DST)",
     )
     options = models.JSONField(
         default=list, blank=True, help_text="PS3.15 options (CID 7050) by their radgov names"
@@ -99,6 +109,10 @@ class DeidJob(AuditedModel):
 
     def __str__(self) -> str:
         return f"de-identification job {self.pk} ({self.status})"
+
+    @property
+    def owner_name(self) -> str:
+        return self.created_by.username if self.created_by else "console operator"
 
     @property
     def folder(self) -> Path:

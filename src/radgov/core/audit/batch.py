@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from operator import itemgetter
 from typing import Any
 
 from django.db import models
@@ -40,6 +41,8 @@ class Batch:
         self._markers = buffer.markers
         self._models: dict[str, type[models.Model]] = {}
         self._rows: dict[str, dict[int, History]] = {}
+        # new rows added whole (``add_rows``): (marker, sorted column names, keys, rows)
+        self._blocks: dict[str, list[tuple[pending.Marker, list[str], list[int], list[Any]]]] = {}
 
     def add(
         self,
@@ -52,6 +55,9 @@ class Batch:
         label = model._meta.label_lower
         self._models[label] = model
         by_pk = self._rows.setdefault(label, {})
+        for marker, names, keys, block in self._blocks.pop(label, ()):
+            for pk, row in zip(keys, block, strict=True):
+                by_pk.setdefault(pk, []).append((marker, dict(zip(names, row, strict=True)), True))
         marker = self._markers.current()
         for pk, values in stored.items():
             if type(pk) is not int:
@@ -61,13 +67,42 @@ class Batch:
                 )
             by_pk.setdefault(pk, []).append((marker, values, created))
 
+    def add_rows(
+        self, model: type[models.Model], names: list[str], keys: list[int], values: list[Any]
+    ) -> None:
+        """New rows of ``model`` at machine pace (``ingest``): their keys, and their values
+        as stored in the order of ``names`` (every column but the key, sorted).  Kept whole
+        until a row-by-row write of the same model in the block needs them as rows."""
+        label = model._meta.label_lower
+        if label in self._rows:
+            stored = {
+                pk: dict(zip(names, row, strict=True)) for pk, row in zip(keys, values, strict=True)
+            }
+            self.add(model, stored, created=True)
+            return
+        self._models[label] = model
+        self._blocks.setdefault(label, []).append((self._markers.current(), names, keys, values))
+
     def summary(self) -> dict[str, Any] | None:
         """``detail["batch"]`` of the entry, or None when no row stands."""
         alive = pending.still_pending()
-        final: dict[str, dict[int, list[Any]]] = {}
+        final: dict[str, dict[int, tuple[Any, ...]]] = {}
         fields: dict[str, list[str]] = {}
         keys: dict[str, list[list[int]]] = {}
         created = count = 0
+        for label in sorted(self._blocks):
+            blocks = [block for block in self._blocks[label] if id(block[0]) in alive]
+            if not blocks:
+                continue
+            fields[label] = blocks[0][1]
+            final[label] = {
+                pk: row
+                for _, _, keys_, rows_ in blocks
+                for pk, row in zip(keys_, rows_, strict=True)
+            }
+            keys[label] = rows.to_ranges(final[label])
+            created += len(final[label])
+            count += len(final[label])
         for label in sorted(self._rows):
             standing = {}
             for pk, history in self._rows[label].items():
@@ -77,7 +112,8 @@ class Batch:
             if not standing:
                 continue
             names = fields[label] = sorted(next(iter(standing.values()))[-1][0])
-            final[label] = {pk: [kept[-1][0][n] for n in names] for pk, kept in standing.items()}
+            pick = _picker(names)
+            final[label] = {pk: pick(kept[-1][0]) for pk, kept in standing.items()}
             keys[label] = rows.to_ranges(standing)
             created += sum(1 for kept in standing.values() if any(made for _, made in kept))
             count += len(standing)
@@ -95,6 +131,11 @@ class Batch:
 
     def only_model(self) -> type[models.Model] | None:
         return next(iter(self._models.values())) if len(self._models) == 1 else None
+
+
+def _picker(names: list[str]) -> Any:
+    """values -> the tuple of ``names``' values, in their order."""
+    return itemgetter(*names) if len(names) > 1 else lambda v: tuple(v[n] for n in names)
 
 
 _current: ContextVar[Batch | None] = ContextVar("radgov_audit_batch", default=None)

@@ -48,7 +48,11 @@ def canonical_json(value: Any) -> str:
 def format_timestamp(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("audit timestamps must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    if value.year < 1000:  # strftime's %Y does not pad; isoformat, 4x faster, does
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def canonical_bytes(row: Mapping[str, Any]) -> bytes:

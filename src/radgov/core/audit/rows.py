@@ -48,15 +48,34 @@ def value(v: Any) -> Any:
     return str(v)
 
 
+# values that enter the canonical JSON as they are (``value`` returns them unchanged)
+_AS_THEY_ARE = frozenset({type(None), str, int, float, bool, dict, list})
+
+
 def digest(rows: Mapping[str, Mapping[int, Sequence[Any]]]) -> str:
-    doc = {
-        "form": FORM,
-        "rows": {
-            label: [[pk, *(value(v) for v in values)] for pk, values in sorted(by_pk.items())]
-            for label, by_pk in rows.items()
-        },
-    }
+    doc = {"form": FORM, "rows": {label: _table(by_pk) for label, by_pk in rows.items()}}
     return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()
+
+
+def _table(by_pk: Mapping[int, Sequence[Any]]) -> list[list[Any]]:
+    """[[pk, v1, v2, ...], ...] in key order, each value as ``value`` gives it.  Column by
+    column: a column whose values all enter as they are is taken whole (a bulk write's rows
+    are mostly such columns, so this is most of the digest's time saved)."""
+    keys = sorted(by_pk)
+    columns = list(zip(*(by_pk[k] for k in keys), strict=True))
+    columns = [_column(column) for column in columns]
+    if not columns:
+        return [[k] for k in keys]
+    return [[k, *values] for k, values in zip(keys, zip(*columns, strict=True), strict=True)]
+
+
+def _column(column: Sequence[Any]) -> Sequence[Any]:
+    kinds = {type(v) for v in column}
+    if kinds <= _AS_THEY_ARE:
+        return column
+    if kinds <= {dt.datetime} and {v.tzinfo for v in column} == {dt.UTC}:
+        return [format_timestamp(v) for v in column]
+    return [value(v) for v in column]
 
 
 def to_ranges(keys: Iterable[int]) -> list[list[int]]:

@@ -17,7 +17,8 @@ Outside a ``@service`` every write raises ``AuditBypassError``.  Inside one:
 
 Inside ``radgov.core.audit.batch(...)`` creates and updates join the batch's one entry
 instead (its digest covers the values stored); deletions and many-to-many changes still
-record an entry each.
+record an entry each.  ``Model.objects.ingest(columns, rows)`` adds many rows from plain
+tuples at machine pace, inside a batch only (``radgov.core.models.ingest``).
 
 Fields named in the model's ``class Audit: redact = [...]``, fields whose class
 has ``audit_redact = True`` (encrypted fields) and binary values appear as
@@ -30,13 +31,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.db import models
 from django.db.models.signals import class_prepared, m2m_changed, post_delete, pre_delete
 
+from radgov.core.models.ingest import ingest
 from radgov.core.models.stored import (
     CHUNK,
     as_stored,
@@ -215,6 +217,12 @@ class AuditedQuerySet(models.QuerySet):
         created = super().bulk_create(objs, *args, **kwargs)
         _record_writes(self.model, as_stored(self.model, created), None)
         return created
+
+    def ingest(self, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[int]:
+        """New rows from plain tuples, inside an audit batch: by COPY on PostgreSQL
+        (``radgov.core.models.ingest``).  Returns their keys."""
+        require_service(self.model, "created (ingest)")
+        return ingest(self.model, self.db, columns, rows)
 
     def bulk_update(
         self, objs: Iterable[models.Model], fields: Iterable[str], batch_size: int | None = None

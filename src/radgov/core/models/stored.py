@@ -133,6 +133,41 @@ def _converter(field: models.Field) -> Convert:
     return convert
 
 
+# per field class, the kinds of value its converter returns unchanged, always
+_UNCHANGED: dict[type[models.Field], frozenset[type]] = {
+    field: frozenset({kind})
+    for field, kind in (
+        *((f, str) for f, c in CONVERTERS.items() if c is _str),
+        *((f, int) for f, c in CONVERTERS.items() if c is _int),
+        (models.BooleanField, bool),
+        (models.DateField, dt.date),
+        (models.UUIDField, uuid.UUID),
+    )
+}
+
+
+def exact_column(field: models.Field, column: list[Any]) -> list[Any] | None:
+    """One column of many rows as the database will store it, or None when any value must
+    be read back: ``exact_values`` column by column, a whole plain column at once."""
+    kinds = {type(v) for v in column}
+    if field.null:
+        kinds.discard(type(None))
+    unchanged = _UNCHANGED.get(type(field))
+    if type(field) in (models.ForeignKey, models.OneToOneField):
+        unchanged = _UNCHANGED.get(type(field.target_field))  # type: ignore[attr-defined]
+    if unchanged is not None and kinds <= unchanged:
+        return column
+    if type(field) is models.FloatField and kinds <= {float}:
+        if all(math.isfinite(v) for v in column if v is not None):
+            return column
+    if type(field) is models.DateTimeField and kinds <= {dt.datetime}:
+        if {v.tzinfo for v in column if v is not None} <= {dt.UTC}:
+            return column
+    convert = _converter(field)
+    out = [convert(v) for v in column]
+    return None if any(v is NOT_EXACT for v in out) else out
+
+
 @cache
 def plan(model: type[models.Model]) -> tuple[tuple[str, Convert], ...]:
     """(attname, converter) of every concrete column but the primary key."""

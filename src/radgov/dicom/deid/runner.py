@@ -17,6 +17,9 @@ per file.
   syntax, unsafe output path, symbolic link) is skipped with its reason; the run goes on.
 * Files are streamed one at a time per worker; ``jobs > 1`` uses a process pool
   (``imap_unordered`` with small chunks).
+* pydicom's validation is quiet for the run only (:func:`quiet_validation`): its messages would
+  print source values (PHI) to the log, and the modes are pydicom's for the whole process, so
+  they are given back when the run ends (what runs after, highdicom included, validates again).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import struct
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -385,9 +389,6 @@ class _Worker:
             pixel_masks=settings.pixel_masks,
             record_mapping=settings.record_mapping,
         )
-        # Validation messages would print source values (PHI) to the log: read and write quietly.
-        pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
-        pydicom.config.settings.writing_validation_mode = pydicom.config.IGNORE
         self.src = src
         self.dst_real = os.path.realpath(dst)
         self.src_is_file = src_is_file
@@ -468,11 +469,32 @@ class _Worker:
         return record
 
 
+def _validation_modes(reading: int, writing: int) -> tuple[int, int]:
+    """Set pydicom's (process-wide) validation modes; return the ones they replace."""
+    settings = pydicom.config.settings
+    before = (settings.reading_validation_mode, settings.writing_validation_mode)
+    settings.reading_validation_mode, settings.writing_validation_mode = reading, writing
+    return before
+
+
+@contextmanager
+def quiet_validation() -> Iterator[None]:
+    """pydicom reads and writes without validation messages inside the block (they would
+    print source values, PHI, to the log); the modes in force before are restored after it,
+    even when the block fails."""
+    before = _validation_modes(pydicom.config.IGNORE, pydicom.config.IGNORE)
+    try:
+        yield
+    finally:
+        _validation_modes(*before)
+
+
 _WORKER: _Worker | None = None
 
 
 def _init_worker(settings: RunSettings, src: str, dst: str, src_is_file: bool) -> None:
     global _WORKER
+    _validation_modes(pydicom.config.IGNORE, pydicom.config.IGNORE)  # a pool lives for one run
     _WORKER = _Worker(settings, src, dst, src_is_file)
 
 
@@ -530,14 +552,15 @@ def run(
     if on_start is not None:
         on_start(len(files))
     report = RunReport()
-    for record in iter_records(src_path, dst_path, settings, files, jobs):
-        mapping = record.pop("_mapping", None)
-        if mapping is not None:
-            report.uids.update(mapping[0])
-            report.patients.update(mapping[1])
-        report.files.append(record)
-        if on_file is not None:
-            on_file(record)
+    with quiet_validation():
+        for record in iter_records(src_path, dst_path, settings, files, jobs):
+            mapping = record.pop("_mapping", None)
+            if mapping is not None:
+                report.uids.update(mapping[0])
+                report.patients.update(mapping[1])
+            report.files.append(record)
+            if on_file is not None:
+                on_file(record)
     report.files.sort(key=lambda r: str(r["source"]))
     statuses = Counter(str(r["status"]) for r in report.files)
     rules = settings.profile

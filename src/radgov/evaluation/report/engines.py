@@ -1,12 +1,9 @@
 """The report's engines in processes of their own, started while the cases are evaluated.
 
-A fresh ``radgov evaluate`` with ``--html``/``--pdf`` spends much of its time starting engines
-rather than computing: the chart engine (vl-convert's JavaScript runtime: its first chart costs
-half a second, during which it holds the GIL, so a thread in the same process cannot hide it)
-and the PDF engine (WeasyPrint: half a second of imports and native libraries).  :func:`start`
-launches each in a process of its own (a fresh interpreter running this module) as soon as the
-command knows it will need them.  They start up on the second core while the main process
-reads and evaluates the cases, then each does its part of the same work as in one process:
+Part of ``radgov evaluate``'s fast path, which the docstring of
+:mod:`radgov.evaluation.pipeline` explains as a whole.  :func:`start` launches each engine in a
+process of its own (a fresh interpreter running this module) as soon as the command knows it
+will need it; each then does its part of the same work as in one process:
 
 * :class:`PageEngine` makes the page (charts and HTML) from the ``OUT.json`` dictionary, as
   :func:`~radgov.evaluation.report.render.render_html` does.  Given a preliminary result

@@ -519,10 +519,7 @@ def deidentified_test_data(d: Any, ctx: Context) -> Result:
 def lifecycle_other(d: Any, ctx: Context) -> Result:
     """The registered guards of the deployment's stage that no other check reports."""
     covered = {g for c in REGISTRY.values() for g in c.covers}
-    missing = []
-    for guard in lifecycle.guards_for(d.status):
-        if guard not in covered:
-            missing.extend(guard(d))
+    missing = lifecycle.missing_for(d, d.status, leaving_out=covered)
     if missing:
         return failed(
             "; ".join(missing) + ".",

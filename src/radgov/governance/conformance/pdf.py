@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
-from radgov.core.exports import export_response
+from radgov.core.exports import PDF, export_response
 from radgov.core.pdf import render_pdf as render
 from radgov.governance.conformance.audit import OBJECT_TYPE, AuditReport, to_json, totals_json
 
@@ -27,9 +27,7 @@ def print_html(report: AuditReport) -> str:
 
 
 def render_pdf(report: AuditReport) -> bytes:
-    body = render(print_html(report))
-    assert body is not None
-    return body
+    return render(print_html(report))
 
 
 def filename(report: AuditReport, ext: str) -> str:
@@ -39,7 +37,7 @@ def filename(report: AuditReport, ext: str) -> str:
 def download(report: AuditReport, fmt: str) -> HttpResponse:
     """The audit as a PDF or JSON attachment; the export is recorded in the audit trail."""
     if fmt == "pdf":
-        body, kind = render_pdf(report), "application/pdf"
+        body, kind = render_pdf(report), PDF
     else:
         body = (json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n").encode()
         kind = "application/json"

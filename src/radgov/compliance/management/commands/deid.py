@@ -1,7 +1,9 @@
 """``radgov deid SRC DST``: de-identify DICOM files to PS3.15 Annex E (thin wrapper).
 
-The work is done by the pure package :mod:`radgov.dicom.deid`; this command parses the
-arguments, gets the key, shows progress, writes the report and the (encrypted) mapping table.
+The command parses the arguments, gets the key and shows progress; the work is the same service
+as a job from a page or the API (``radgov.compliance.services``): it records a console job,
+acting as the operator at the console, with its audit entries (the job's saves, the import),
+and runs it with the command's key, site rules, processes and mapping file.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
-from radgov.compliance.deid_options import run_settings
+from radgov.compliance import services
+from radgov.compliance.models import DeidJob
+from radgov.core.context import ActingContext, acting_as
 from radgov.dicom.deid.config import ConfigError, SiteConfig, load_config
 from radgov.dicom.deid.keyed import MIN_KEY_BYTES
-from radgov.dicom.deid.mapping import write_mapping
-from radgov.dicom.deid.profile import EDITION, Option
-from radgov.dicom.deid.runner import QUARANTINE_DIR, RunSettings, mapping_document, run
+from radgov.dicom.deid.profile import EDITION, Option, compile_profile
+from radgov.dicom.deid.runner import QUARANTINE_DIR
+
+PURPOSE = "de-identification at the server's console (radgov deid)"
 
 HELP = f"""De-identify DICOM files with the DICOM PS3.15 ({EDITION}) Basic Application Level
 Confidentiality Profile and its options (HIPAA Safe Harbor: identifiers removed, dates removed
@@ -29,7 +35,8 @@ name a patient).  Images that may carry burned-in text are written, de-identifie
 under DST/{QUARANTINE_DIR}/ for review.  The report names source files by a keyed reference;
 --mapping keeps their names, encrypted, with the UIDs.  Exit code: 0 when every file was de-identified or
 quarantined (quarantined is not a failure, it is listed in the report), 1 when some files failed
-(each with its reason in the report), 2 for a usage error.  Options: {", ".join(o.cli_name for o in Option)}."""
+(each with its reason in the report) or the run stopped, 2 for a usage error.  The run is recorded
+as a de-identification job with its audit entries, which compliance sees.  Options: {", ".join(o.cli_name for o in Option)}."""
 
 
 class Command(BaseCommand):
@@ -65,6 +72,9 @@ class Command(BaseCommand):
             metavar="FILE",
             help="write the re-identification table here, encrypted (AES-GCM) under the key",
         )
+        parser.add_argument(
+            "--purpose", default=PURPOSE, help="why, recorded with the job (default: %(default)s)"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def _key(self, key_file: str | None) -> bytes:
@@ -99,12 +109,10 @@ class Command(BaseCommand):
         try:
             options = [Option.from_name(name) for name in opts["option"]]
             site = load_config(opts["config"]) if opts["config"] else SiteConfig()
-            settings = run_settings(
-                options, key=key, site=site, record_mapping=bool(opts["mapping"])
-            )
+            profile = compile_profile(options, site.rules)  # refused before anything is recorded
         except (ValueError, ConfigError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
-        if site.safe_private and Option.RETAIN_SAFE_PRIVATE not in settings.profile.options:
+        if site.safe_private and Option.RETAIN_SAFE_PRIVATE not in profile.options:
             self.stderr.write(
                 "note: safe_private entries apply only with --option retain-safe-private; "
                 "all private elements will be removed"
@@ -114,25 +122,50 @@ class Command(BaseCommand):
             raise CommandError(f"source {opts['src']!r} does not exist", returncode=2)
         if src.is_dir() and dst.exists() and os.path.samefile(src, dst):
             raise CommandError("DST must differ from SRC", returncode=2)
-        report = self._run(src, dst, settings, opts["jobs"], not opts["no_progress"])
-        if opts["report"]:
-            Path(opts["report"]).write_text(json.dumps(report.as_json(), indent=2) + "\n")
-        if opts["mapping"]:
-            write_mapping(opts["mapping"], mapping_document(report, settings.profile), key)
-        s = report.summary
+        work = services.Work(
+            key=key,
+            site=site,
+            processes=opts["jobs"],
+            mapping=Path(opts["mapping"]) if opts["mapping"] else None,
+        )
+        with acting_as(ActingContext(channel="cli")):
+            try:
+                job = services.console_job(
+                    None, purpose=opts["purpose"], source=src, output=dst, options=options
+                )
+            except services.DeidJobError as exc:
+                raise CommandError(str(exc), returncode=2) from exc
+            except DatabaseError as exc:
+                raise CommandError(
+                    f"the run cannot be recorded: the database is not ready ({exc}); "
+                    "run radgov migrate",
+                    returncode=2,
+                ) from exc
+            job = self._run(job, work, not opts["no_progress"])
+        self._finish(job, opts["report"])
+
+    def _finish(self, job: DeidJob, report_path: str | None) -> None:
+        if not job.report:  # the whole run stopped: no report
+            raise CommandError(f"job {job.pk}: {job.error}", returncode=1)
+        report = json.loads(job.report)
+        if report_path:
+            Path(report_path).write_text(json.dumps(report, indent=2) + "\n")
+        s = report["summary"]
         self.stdout.write(
             f"{s['files']} files: {s['ok']} de-identified, {s['quarantined']} quarantined for "
             f"review, {s['failed']} failed (PS3.15 {EDITION}, options: "
-            f"{', '.join(s['options']) or 'none'})"
+            f"{', '.join(s['options']) or 'none'}); recorded as de-identification job {job.pk}"
         )
-        if report.failed:
+        if job.failed:
             raise CommandError(
-                f"{report.failed} file(s) failed; see the reasons in the report", returncode=1
+                f"{job.failed} file(s) failed; see the reasons in the report", returncode=1
             )
 
-    def _run(self, src: Path, dst: Path, settings: RunSettings, jobs: int, progress: bool) -> Any:
+    def _run(self, job: DeidJob, work: services.Work, progress: bool) -> DeidJob:
         if not progress:
-            return run(src, dst, settings, jobs=jobs)
+            return self._checked(services.run_job(job.pk, work))
+        from dataclasses import replace
+
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
         with Progress(
@@ -153,11 +186,15 @@ class Command(BaseCommand):
                     last[0] = now
                     bar.refresh()
 
-            return run(
-                src,
-                dst,
-                settings,
-                jobs=jobs,
-                on_start=lambda n: bar.update(task, total=n),
-                on_file=advance,
+            return self._checked(
+                services.run_job(
+                    job.pk,
+                    replace(work, on_start=lambda n: bar.update(task, total=n), on_file=advance),
+                )
             )
+
+    @staticmethod
+    def _checked(job: DeidJob | None) -> DeidJob:
+        if job is None:  # only a job already taken is not run, and nothing takes console jobs
+            raise CommandError("the job was not run", returncode=1)
+        return job

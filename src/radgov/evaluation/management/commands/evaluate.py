@@ -12,33 +12,56 @@ Exit status: 0 every criterion passed; 1 a criterion failed (the outputs are sti
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+if TYPE_CHECKING:
+    from radgov.evaluation.identifiers import IdentifierFinding
 
 EXIT_PASSED, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 LONG_RUN_BYTES = 2_000_000  # a cases file this large (about 30,000 rows) gets a progress bar
 
 
 class _Bar:
-    """Steps of a run, shown on a rich progress bar when there is one."""
+    """Steps of a run, shown on a rich progress bar when there is one; ``after``: the steps
+    the command takes after the pipeline's (the PDF)."""
 
-    def __init__(self, progress: Any, task: Any) -> None:
-        self.progress, self.task = progress, task
+    def __init__(self, progress: Any, task: Any, after: int) -> None:
+        self.progress, self.task, self.after = progress, task, after
 
     def expect(self, total: int) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, total=total)
+            self.progress.update(self.task, total=total + self.after)
 
     def step(self, label: str) -> None:
         if self.progress is not None:
             self.progress.update(self.task, description=label, advance=1)
+
+
+@dataclass(frozen=True)
+class _StatedReason:
+    """The command's privacy policy: a cases file with identifiers is used only with the
+    reason given with ``--allow-identifiers`` (recorded in OUT.json, as given)."""
+
+    reason: str | None
+
+    def allow(self, findings: list[IdentifierFinding]) -> str | None:
+        if findings and self.reason is None:
+            listed = "\n".join(f"  - {f}" for f in findings)
+            raise _bad(
+                "the cases file looks like it holds HIPAA identifiers; acceptance-testing data "
+                "should be de-identified (Safe Harbor).  Remove or de-identify these columns, "
+                "or, if a business associate agreement covers this use, pass "
+                f"--allow-identifiers REASON:\n{listed}"
+            )
+        return self.reason
 
 
 def _bad(message: str) -> CommandError:
@@ -143,6 +166,8 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------ run
 
     def _run(self, options: dict[str, Any]) -> int:
+        """The acceptance-test pipeline (:mod:`radgov.evaluation.pipeline`, which also explains
+        the command's fast path) on files, then the report's files and the result's table."""
         missing = [f"--{k}" for k in ("protocol", "cases") if not options.get(k)]
         if not options.get("json_out"):
             missing.append("--json")
@@ -165,16 +190,9 @@ class Command(BaseCommand):
             # started them already) while the data load
             engines = start(pdf=bool(options.get("pdf_out")))
 
-        from radgov.evaluation.cases import (
-            SYNTHETIC_COLUMN,
-            CasesError,
-            load_cases,
-            read_sample,
-        )
-        from radgov.evaluation.identifiers import find_identifiers
+        from radgov.evaluation import pipeline
+        from radgov.evaluation.cases import CasesError
         from radgov.evaluation.protocol import ProtocolError, load_protocol
-        from radgov.evaluation.result import Privacy, to_json_dict, write_json
-        from radgov.evaluation.runner import Evaluation, evaluate_in_stages, planned_steps
 
         try:
             protocol = load_protocol(options["protocol"])
@@ -191,66 +209,46 @@ class Command(BaseCommand):
                 )
             lock = f"matches the locked hash given with --expect-protocol-hash ({actual})"
 
-        try:
-            sample = read_sample(options["cases"])
-            findings = find_identifiers(sample, ignore=frozenset({SYNTHETIC_COLUMN}))
-        except CasesError as err:
-            raise _bad("\n".join(err.problems)) from None
-        if findings and allow is None:
-            listed = "\n".join(f"  - {f}" for f in findings)
-            raise _bad(
-                "the cases file looks like it holds HIPAA identifiers; acceptance-testing data "
-                "should be de-identified (Safe Harbor).  Remove or de-identify these columns, or, "
-                "if a business associate agreement covers this use, pass "
-                f"--allow-identifiers REASON:\n{listed}"
-            )
-        privacy = Privacy(findings=findings, allowed=bool(findings), reason=allow)
+        def describe(result: dict[str, Any]) -> None:
+            if lock:
+                result["protocol"]["lock"] = lock
 
-        big = Path(options["cases"]).stat().st_size >= LONG_RUN_BYTES
-        with self._progress(show=big and not options["no_progress"]) as bar:
-            bar.step("reading and checking the cases")
+        cases = Path(options["cases"])
+        big = cases.is_file() and cases.stat().st_size >= LONG_RUN_BYTES
+        with self._progress(show=big and not options["no_progress"], report=report) as bar:
             try:
-                cases = load_cases(options["cases"], protocol)
+                outcome = pipeline.run(
+                    protocol,
+                    cases,
+                    privacy=_StatedReason(allow),
+                    describe=describe,
+                    page=engines[0] if engines else None,
+                    json_out=options["json_out"],
+                    steps=bar,
+                )
             except CasesError as err:
                 problems = "\n".join(f"  - {p}" for p in err.problems)
-                name = Path(options["cases"]).name
-                raise _bad(f"the cases file {name} cannot be used:\n{problems}") from None
-            bar.expect(planned_steps(protocol, cases) + (2 if report else 0) + 1)
-            now = dt.datetime.now(dt.UTC)
-
-            def as_json(evaluation: Evaluation) -> dict[str, Any]:
-                result = to_json_dict(evaluation, privacy, now=now)
-                if lock:
-                    result["protocol"]["lock"] = lock
-                return result
-
-            stages = evaluate_in_stages(protocol, cases, progress=bar.step)
-            preliminary = next(stages)  # all but the ROC band, whose bootstrap takes longest
-            if engines is not None:
-                engines[0].prepare(as_json(preliminary))  # the other charts meanwhile
-            result = as_json(next(stages))
-            write_json(result, options["json_out"])
+                raise _bad(f"the cases file {cases.name} cannot be used:\n{problems}") from None
             if engines is not None:
                 page_engine, pdf_engine = engines
-                bar.step("report: charts and page")
-                html = page_engine.render_html(result)
                 page_engine.close()
                 if options.get("html_out"):
                     tmp = Path(options["html_out"] + ".tmp")
-                    tmp.write_text(html, encoding="utf-8")
+                    tmp.write_text(outcome.html, encoding="utf-8")
                     tmp.replace(options["html_out"])
                 bar.step("report: PDF")
                 if pdf_engine is not None:
-                    pdf_engine.render_pdf(html, options["pdf_out"])
+                    pdf_engine.render_pdf(outcome.html, options["pdf_out"])
                     pdf_engine.close()
-        self._print_result(result, [o for o in outputs if o])
-        return EXIT_PASSED if result["passed"] else EXIT_FAILED
+        self._print_result(outcome.result, [o for o in outputs if o])
+        return EXIT_PASSED if outcome.result["passed"] else EXIT_FAILED
 
     @contextmanager
-    def _progress(self, *, show: bool) -> Iterator[_Bar]:
+    def _progress(self, *, show: bool, report: bool) -> Iterator[_Bar]:
         """A rich progress bar on a terminal for long runs; otherwise steps go nowhere."""
+        after = 1 if report else 0
         if not (show and self.console.is_terminal):
-            yield _Bar(None, None)
+            yield _Bar(None, None, after)
             return
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -261,7 +259,7 @@ class Command(BaseCommand):
             console=self.console,
             transient=True,
         ) as progress:
-            yield _Bar(progress, progress.add_task("", total=None))
+            yield _Bar(progress, progress.add_task("", total=None), after)
 
     def _print_result(self, result: dict[str, Any], outputs: list[str]) -> None:
         from rich.table import Table

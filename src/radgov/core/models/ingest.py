@@ -1,0 +1,122 @@
+"""``ingest``: many new rows of an audited model at machine pace, inside one audit batch.
+
+    with batch(action=Action.IMPORT, detail={"source": "inference-feed"}):
+        keys = Inference.objects.ingest(["exam_id", "status", "score", ...], rows)
+
+``rows`` are plain tuples in the order of ``columns`` (attribute names: ``exam_id``, not
+``exam``), as a parser hands them over; no model instance is made.  On PostgreSQL the keys are
+drawn from the table's sequence in one query and the rows go in with ``COPY``, several times
+what ``bulk_create`` manages per core; the batch entry records the count, the keys and the
+digest of the values stored, as for any other write in a batch, so ``radgov audit verify``
+proves them unaltered in the same way.  That needs every value to be one the database stores
+unchanged (``radgov.core.models.stored``): a model with a column of another kind (an encrypted
+field, a decimal), a value of another kind (a naive date-time, NaN), and every other database
+take ``bulk_create`` instead, with the same outcome at its pace.  Columns left out take their
+default; a column without one must be given.  Returns the new rows' keys, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connections, models
+
+from radgov.core.models.stored import exact_column
+
+
+def ingest(
+    model: type[models.Model], using: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> list[int]:
+    from radgov.core.audit.batch import current
+
+    batch = current()
+    if batch is None:
+        raise RuntimeError(
+            f"{model._meta.label}.objects.ingest() runs inside an audit batch "
+            "(radgov.core.audit.batch), whose one entry covers the rows"
+        )
+    names, defaults = _columns(model, columns)
+    values = [_complete(model, row, len(columns), defaults) for row in rows]
+    if not values:
+        return []
+    exact = _exact(model, names, values) if connections[using].vendor == "postgresql" else None
+    if exact is None:
+        objs = [model(**dict(zip(names, row, strict=True))) for row in values]
+        return [obj.pk for obj in model._default_manager.using(using).bulk_create(objs)]
+    names = sorted(exact)
+    stored = list(zip(*(exact[name] for name in names), strict=True))
+    keys = _copy(model, using, names, stored)
+    batch.add_rows(model, names, keys, stored)
+    return keys
+
+
+def _columns(
+    model: type[models.Model], columns: Sequence[str]
+) -> tuple[list[str], list[models.Field]]:
+    """Every column but the key (those given, in their order, then the others) and the
+    fields whose default fills the others."""
+    label = model._meta.label
+    fields = {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
+    unknown = sorted(set(columns) - fields.keys())
+    if unknown:
+        raise ValueError(f"{label} has no column {', '.join(unknown)}")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"{label}.objects.ingest() was given a column twice")
+    rest = [f for name, f in fields.items() if name not in columns]
+    needed = sorted(f.attname for f in rest if not f.has_default() and not f.null)
+    if needed:
+        raise ValueError(f"{label} rows need a value for {', '.join(needed)}")
+    return [*columns, *(f.attname for f in rest)], rest
+
+
+def _complete(
+    model: type[models.Model], row: Sequence[Any], given: int, defaults: list[models.Field]
+) -> Sequence[Any]:
+    if len(row) != given:
+        raise ValueError(f"a {model._meta.label} row has {len(row)} values for {given} columns")
+    return [*row, *(f.get_default() for f in defaults)] if defaults else row
+
+
+def _exact(
+    model: type[models.Model], names: list[str], values: list[Sequence[Any]]
+) -> dict[str, list[Any]] | None:
+    """{column: its values as the database will store them}, or None when a value must go
+    the slow way."""
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    columns = {}
+    for name, column in zip(names, zip(*values, strict=True), strict=True):
+        exact = exact_column(fields[name], list(column))
+        if exact is None:
+            return None
+        columns[name] = exact
+    return columns
+
+
+def _copy(
+    model: type[models.Model], using: str, names: list[str], rows: list[tuple[Any, ...]]
+) -> list[int]:
+    from psycopg import sql
+    from psycopg.types.json import Jsonb
+
+    meta = model._meta
+    fields = {f.attname: f for f in meta.concrete_fields}
+    json = [i + 1 for i, name in enumerate(names) if isinstance(fields[name], models.JSONField)]
+    columns = [meta.pk.column, *(fields[name].column for name in names)]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(rows)],
+        )
+        keys = [key for (key,) in cursor.fetchall()]
+        with cursor.cursor.copy(statement) as copy:
+            for key, row in zip(keys, rows, strict=True):
+                line = [key, *row]
+                for i in json:
+                    if line[i] is not None:
+                        line[i] = Jsonb(line[i])
+                copy.write_row(line)
+    return keys
