@@ -16,10 +16,11 @@ import pytest
 
 from radgov.core import machines
 from radgov.core.models import AuditEntry
+from radgov.exams.errors import ExamError, NotPermitted
 from radgov.inventory import lifecycle
 from radgov.inventory.models import DeploymentTransition
 from radgov.inventory.stages import Stage
-from radgov.monitoring import analysis, configure, tasks
+from radgov.monitoring import alarms, analysis, configure, tasks
 from radgov.monitoring.models import Alert
 from radgov.stats.run_length import bernoulli_cusum_design
 from tests.monitoring.conftest import BASELINE, synthetic
@@ -96,7 +97,9 @@ def test_a_drop_in_sensitivity_alerts_and_suspends_the_deployment(live, chair) -
     assert tasks.check_alarms.call_local()["alerts"] == 0
 
 
-def test_seven_days_above_the_baseline_interval_alerts_without_suspending(watched) -> None:
+def test_seven_days_above_the_baseline_interval_alerts_without_suspending(
+    watched, writer, chair
+) -> None:
     """Baseline 5 % discordant; from 1 February every day 20 %: the seventh day in a row
     above the baseline's Wilson interval (7 February) signals.  No auto-suspension allowed:
     the alert opens and the deployment stays as it was."""
@@ -117,3 +120,12 @@ def test_seven_days_above_the_baseline_interval_alerts_without_suspending(watche
     assert not alert.suspended
     watched.refresh_from_db()
     assert watched.status == "requested"
+
+    # closing it is the group's decision, with the reason said; anyone else is refused
+    with pytest.raises(NotPermitted, match="only governance-group members"):
+        alarms.close_alert(writer, alert, note="looked fine to me")
+    with pytest.raises(ExamError, match="say why the alert is closed"):
+        alarms.close_alert(chair, alert, note="  ")
+    assert Alert.objects.get(pk=alert.pk).closed_at is None
+    closed = alarms.close_alert(chair, alert, note="scanner firmware update; rebaselined")
+    assert closed.closed_by == chair and closed.note.startswith("scanner firmware")

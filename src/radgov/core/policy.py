@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from radgov.core.errors import Denied
 from radgov.core.roles import Role
 
 ALL_ROLES = frozenset(r.value for r in Role)
@@ -259,9 +260,7 @@ def governs(actor: Any) -> bool:
     )
 
 
-def require_governance(
-    actor: Any, refusal: str, *, denied: type[Exception] = PermissionError
-) -> None:
+def require_governance(actor: Any, refusal: str, *, denied: type[Exception] = Denied) -> None:
     """Refuse ``actor`` unless they :func:`govern <governs>`: ``denied(refusal)``, where the
     refusal cites the clause and says who may.  ``denied`` is the calling app's refusal."""
     if not governs(actor):

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from radgov.core import machines
+from radgov.core import machines, policy
 from radgov.core.services import service
 from radgov.exams.errors import ExamError, NotPermitted, Problem
 from radgov.inventory import lifecycle
@@ -79,8 +79,11 @@ def check_deployment(deployment: Deployment) -> list[Alert]:
 @service
 def close_alert(user: Any, alert: Alert, *, note: str) -> Alert:
     """A governance-group member (or an administrator) closes an alert, saying why."""
-    if not lifecycle.may_transition(user):
-        raise NotPermitted("IV.G: only governance-group members and administrators close alerts")
+    policy.require_governance(
+        user,
+        "IV.G: only governance-group members and administrators close alerts",
+        denied=NotPermitted,
+    )
     note = (note or "").strip()
     if not note:
         raise ExamError(

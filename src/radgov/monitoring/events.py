@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from radgov.core import policy
 from radgov.core.audit import Action, EventCode, record
 from radgov.core.roles import Role
 from radgov.core.services import service
@@ -22,7 +23,6 @@ from radgov.exams.errors import ExamConflict, ExamError, NotPermitted, Problem
 from radgov.exams.models import Inference
 from radgov.governance import services as governance
 from radgov.governance.models import Meeting
-from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
 from radgov.monitoring.models import AdverseEvent, EventKind, Factor, Reportable
 
@@ -69,8 +69,11 @@ def review_event(
     reportable: str = "",
 ) -> AdverseEvent:  # fmt: skip
     """A governance-group member records the peer-learning review (once)."""
-    if not lifecycle.may_transition(user):
-        raise NotPermitted("IV.G.4: only governance-group members and administrators review events")
+    policy.require_governance(
+        user,
+        "IV.G.4: only governance-group members and administrators review events",
+        denied=NotPermitted,
+    )
     event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
     if event.reviewed_at is not None:
         raise ExamConflict(
@@ -123,7 +126,7 @@ def to_next_agenda(user: Any) -> tuple[Meeting | None, list[AdverseEvent]]:
 
 def may_read(user: Any) -> bool:
     """The reviewers (governance group, administrators) and the compliance role."""
-    return lifecycle.may_transition(user) or getattr(user, "role", None) == Role.COMPLIANCE
+    return policy.governs(user) or getattr(user, "role", None) == Role.COMPLIANCE
 
 
 def queue(user: Any, *, open_only: bool = True, reportable: bool = False) -> list[AdverseEvent]:
