@@ -84,3 +84,29 @@ def test_tracebacks_keep_the_frames_and_the_type_only(caplog) -> None:  # type: 
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     text = PlainFormatter("%(message)s").format(record)
     assert "ValueError" in text and "test_private_files.py" in text and CANARY not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "message", "kept"),
+    [
+        (
+            "pydicom.filereader",
+            "End of file reached before delimiter (FFFE,E0DD) found in file /in/DOE^JANE_MRN0012345/IM0001.dcm",
+            "End of file reached before delimiter (FFFE,E0DD) found in file …",
+        ),
+        ("pydicom", "Invalid value for VR PN: 'DOE^JANE'", "Invalid value for VR PN: '…'"),
+        ("hl7apy.core", "Invalid value for PID.5: 'SMITH^JOHN'", "Invalid value for PID.5: '…'"),
+        (
+            "pynetdicom.dsutils",
+            "Failed reading from path /spool/Smith John/1.dcm",
+            "Failed reading from path …",
+        ),
+        ("radgov.gateway", "a house message stays as it was written", None),
+    ],
+)
+def test_data_libraries_messages_name_no_file_and_quote_no_value(name, message, kept) -> None:  # type: ignore[no-untyped-def]
+    """pydicom names the file it was reading, whose folder may be a patient's name."""
+    from radgov.core.logs import PlainFormatter
+
+    record = logging.LogRecord(name, logging.WARNING, __file__, 1, message, (), None)
+    assert PlainFormatter("%(message)s").format(record) == (kept or message)

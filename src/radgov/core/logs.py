@@ -5,11 +5,15 @@ one wrote on purpose: the text of an exception.  An unhandled error's exception 
 patient's file (``FileExistsError: ... '/deid/.../DOE^JANE/IM0001.dcm'``), and Django's
 request log and waitress log the traceback of every unhandled error.  So tracebacks are
 written as their frames (file, line, function) and the exception's type, never its message.
+The libraries that read patient data (pydicom, highdicom, pynetdicom, hl7apy) write their own
+warnings, which quote values and name the file they read ("... found in file
+/in/DOE^JANE/IM0001.dcm"): their messages are kept without those.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from types import TracebackType
 
@@ -42,8 +46,29 @@ def describe(exc: BaseException) -> list[str]:
     return lines
 
 
+DATA_LIBRARIES = frozenset({"pydicom", "highdicom", "pynetdicom", "hl7apy"})
+_NAMED_FILE = re.compile(
+    r"\b((?:in|from|reading) (?:the )?(?:file|path))\b:?\s+\S.*", re.I | re.S
+)
+
+
+def scrubbed(message: str) -> str:
+    """A data library's message without the values it quotes or the file it names."""
+    from radgov.core.problems import for_the_record
+
+    return _NAMED_FILE.sub(r"\1 …", for_the_record(message))
+
+
 class PlainFormatter(logging.Formatter):
-    """The house format, with tracebacks as frames and exception types only."""
+    """The house format, with tracebacks as frames and exception types only, and the
+    messages of the libraries that read patient data scrubbed (:func:`scrubbed`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name.split(".")[0] in DATA_LIBRARIES:
+            record = logging.makeLogRecord(
+                {**record.__dict__, "msg": scrubbed(record.getMessage()), "args": ()}
+            )
+        return super().format(record)
 
     def formatException(self, ei: ExcInfo | tuple[None, None, None]) -> str:  # noqa: N802
         if ei[1] is None:
