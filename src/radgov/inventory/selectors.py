@@ -66,6 +66,19 @@ def products(user: Any) -> QuerySet[Product]:
     )
 
 
+def version_label(path: str = "") -> list[str]:
+    """The columns ``str()`` of a model version (at ``path`` from the rows queried) reads:
+    given to ``.only()``, a label costs its four names, not every column of three tables."""
+    at = f"{path}__" if path else ""
+    return [f"{at}version", f"{at}product__name", f"{at}product__company__name"]
+
+
+def deployment_label(path: str = "") -> list[str]:
+    """The columns ``str()`` of a deployment (at ``path``) reads; see :func:`version_label`."""
+    at = f"{path}__" if path else ""
+    return [f"{at}site", *version_label(f"{at}model_version")]
+
+
 def deployments(user: Any, stage: str | None = None) -> QuerySet[Deployment]:
     """The deployments list: the columns its page shows and nothing more (a row of every
     column of four joined tables was most of the page's time)."""

@@ -34,6 +34,7 @@ class Todo:
 
 def _training(user: Any, now: dt.datetime) -> Todo | None:
     from radgov.inventory.models import Deployment
+    from radgov.inventory.selectors import version_label
     from radgov.training.models import TrainingRecord
 
     versions = {
@@ -41,6 +42,7 @@ def _training(user: Any, now: dt.datetime) -> Todo | None:
         for d in Deployment.objects.filter(Q(end_users=user) | Q(pilot_users=user))
         .exclude(status="sunset")
         .select_related("model_version__product__company")
+        .only("model_version_id", *version_label("model_version"))
     }
     if not versions:
         return None
@@ -84,10 +86,12 @@ def _votes(user: Any, today: dt.date) -> Todo:
 
 def _protocols() -> Todo:
     from radgov.evaluation.models import AcceptanceProtocol
+    from radgov.inventory.selectors import deployment_label
 
     drafts = (
         AcceptanceProtocol.objects.filter(locked_at__isnull=True)
         .select_related("deployment__model_version__product__company")
+        .only("name", "version", *deployment_label("deployment"))
         .order_by("created_at")
     )
     lines = [f"{p.name}, version {p.version} ({p.deployment})" for p in drafts[:10]]
@@ -113,13 +117,23 @@ def _minutes(membership: Any, today: dt.date) -> Todo:
 
 def _issues(user: Any, member: bool) -> Todo:
     from radgov.governance.models import IssueReport, IssueStatus
+    from radgov.inventory.selectors import deployment_label, version_label
 
     rows = IssueReport.objects.filter(status__in=[IssueStatus.OPEN, IssueStatus.TRIAGED])
     if not member:
         rows = rows.filter(reporter=user)
-    rows = rows.select_related(
-        "deployment__model_version__product__company", "model_version__product__company"
-    ).order_by("reported_at")
+    rows = (
+        rows.select_related(
+            "deployment__model_version__product__company", "model_version__product__company"
+        )
+        .only(
+            "severity",
+            "status",
+            *deployment_label("deployment"),
+            *version_label("model_version"),
+        )
+        .order_by("reported_at")
+    )
     lines = [
         f"#{i.pk} {i.get_severity_display().lower()}: {i.subject} ({i.get_status_display().lower()})"
         for i in rows[:10]
@@ -133,13 +147,18 @@ def _issues(user: Any, member: bool) -> Todo:
 
 def _suspended(user: Any, oversees: bool) -> Todo | None:
     from radgov.inventory.models import Deployment
+    from radgov.inventory.selectors import deployment_label
 
     rows = Deployment.objects.filter(status="suspended")
     if not oversees:
         rows = rows.filter(Q(end_users=user) | Q(pilot_users=user)).distinct()
         if not rows.exists():
             return None
-    rows = rows.select_related("model_version__product__company").order_by("pk")
+    rows = (
+        rows.select_related("model_version__product__company")
+        .only(*deployment_label())
+        .order_by("pk")
+    )
     lines = [str(d) for d in rows[:10]]
     return Todo(
         "Suspended deployments",
