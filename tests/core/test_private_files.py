@@ -101,6 +101,13 @@ def test_tracebacks_keep_the_frames_and_the_type_only(caplog) -> None:  # type: 
             "Failed reading from path /spool/Smith John/1.dcm",
             "Failed reading from path …",
         ),
+        (
+            "py.warnings",
+            ".../pydicom/filereader.py:487: UserWarning: End of file reached before delimiter "
+            "(FFFE,E0DD) found in file /in/Smith John 1970-01-01/IM0002.dcm",
+            ".../pydicom/filereader.py:487: UserWarning: End of file reached before delimiter "
+            "(FFFE,E0DD) found in file …",
+        ),
         ("radgov.gateway", "a house message stays as it was written", None),
     ],
 )

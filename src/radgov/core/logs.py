@@ -7,7 +7,8 @@ request log and waitress log the traceback of every unhandled error.  So traceba
 written as their frames (file, line, function) and the exception's type, never its message.
 The libraries that read patient data (pydicom, highdicom, pynetdicom, hl7apy) write their own
 warnings, which quote values and name the file they read ("... found in file
-/in/DOE^JANE/IM0001.dcm"): their messages are kept without those.
+/in/DOE^JANE/IM0001.dcm"), through their loggers and through Python's warnings (which Django
+routes to the ``py.warnings`` logger): their messages are kept without those.
 """
 
 from __future__ import annotations
@@ -46,10 +47,8 @@ def describe(exc: BaseException) -> list[str]:
     return lines
 
 
-DATA_LIBRARIES = frozenset({"pydicom", "highdicom", "pynetdicom", "hl7apy"})
-_NAMED_FILE = re.compile(
-    r"\b((?:in|from|reading) (?:the )?(?:file|path))\b:?\s+\S.*", re.I | re.S
-)
+SCRUBBED = frozenset({"pydicom", "highdicom", "pynetdicom", "hl7apy", "py.warnings"})
+_NAMED_FILE = re.compile(r"\b((?:in|from|reading) (?:the )?(?:file|path))\b:?\s+\S.*", re.I | re.S)
 
 
 def scrubbed(message: str) -> str:
@@ -64,7 +63,7 @@ class PlainFormatter(logging.Formatter):
     messages of the libraries that read patient data scrubbed (:func:`scrubbed`)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        if record.name.split(".")[0] in DATA_LIBRARIES:
+        if record.name in SCRUBBED or record.name.split(".")[0] in SCRUBBED:
             record = logging.makeLogRecord(
                 {**record.__dict__, "msg": scrubbed(record.getMessage()), "args": ()}
             )
