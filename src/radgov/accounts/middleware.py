@@ -3,7 +3,6 @@ applied to every request in that order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -22,9 +21,9 @@ from radgov.accounts.signals import SESSION_SEEN, SESSION_STARTED
 from radgov.core import context, machines, policy
 from radgov.core.audit import Action, record
 from radgov.core.errors import record_refusal
+from radgov.core.middleware import Middleware
 from radgov.core.problems import problem
 
-GetResponse = Callable[[HttpRequest], HttpResponse]
 SEEN_EVERY_SECONDS = 60
 
 
@@ -32,12 +31,9 @@ def is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-class SessionLifetimeMiddleware:
+class SessionLifetimeMiddleware(Middleware):
     """Ends a session idle longer than RADGOV_SESSION_IDLE_MINUTES, or older than
     RADGOV_SESSION_MAX_HOURS, whatever the activity; then authenticates API tokens."""
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_api(request) and request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer "):
@@ -96,14 +92,8 @@ class SessionLifetimeMiddleware:
         return None
 
 
-class MfaRequiredMiddleware:
+class MfaRequiredMiddleware(Middleware):
     """A logged-in account that has not enrolled TOTP reaches only the enrollment pages."""
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any
@@ -140,15 +130,9 @@ class MfaRequiredMiddleware:
         return HttpResponseRedirect(reverse("account_change_password"))
 
 
-class PermissionPolicyMiddleware:
+class PermissionPolicyMiddleware(Middleware):
     """Deny by default: every route must have a rule in radgov.core.policy, and the
     user's role must be in it.  Every denial is audited."""
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any

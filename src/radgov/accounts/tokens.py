@@ -1,12 +1,8 @@
-"""Personal API tokens: ``rg_<prefix>_<secret>``; the prefix finds the row, the
-SHA-256 digest of the whole token proves it (the secret has 256 bits of entropy,
-so a fast hash is enough and nothing reversible is stored)."""
+"""Personal API tokens: ``rg_<prefix>_<secret>``, made and checked as every bearer secret
+is (radgov.core.bearer)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import time
 from datetime import timedelta
 from typing import Any
@@ -14,17 +10,14 @@ from typing import Any
 from django.utils import timezone
 
 from radgov.accounts.models import ApiToken, User
+from radgov.core import bearer
+
+MARKER = "rg_"  # noqa: S105 - the marker of a personal API token, not a secret
 
 
 def new_token() -> tuple[str, str, str]:
     """A fresh token, its prefix and its digest."""
-    prefix = secrets.token_hex(4)
-    token = f"rg_{prefix}_{secrets.token_urlsafe(32)}"
-    return token, prefix, digest(token)
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return bearer.new_secret(MARKER)
 
 
 class TokenError(Exception):
@@ -32,12 +25,9 @@ class TokenError(Exception):
 
 
 def authenticate(token: str) -> tuple[User, ApiToken]:
-    parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != "rg":
-        raise TokenError("malformed API token")
-    row = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
-    if row is None or not hmac.compare_digest(row.digest, digest(token)):
-        raise TokenError("unknown API token")
+    row = bearer.find(
+        ApiToken.objects.select_related("user"), MARKER, token, TokenError, "API token"
+    )
     if row.revoked_at is not None:
         raise TokenError("API token revoked")
     if row.expires_at <= timezone.now():

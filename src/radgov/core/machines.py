@@ -24,10 +24,7 @@ and refuse anyone but an active administrator.  What a machine may do is the pol
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import re
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -36,7 +33,7 @@ from typing import Any, ParamSpec, TypeVar
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from radgov.core import context, policy
+from radgov.core import bearer, context, policy
 from radgov.core.audit import Action, record
 from radgov.core.errors import Denied, Refused
 from radgov.core.models import Machine, MachineCredential, MachineKind
@@ -154,10 +151,6 @@ def deactivate(user: Any, machine: Machine) -> Machine:
     return machine
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @service
 def issue_credential(
     user: Any, machine: Machine, *, name: str, days: int = 365
@@ -173,13 +166,12 @@ def issue_credential(
         )
     if not 1 <= days <= MAX_DAYS:
         raise MachineError(f"days: a credential lives 1 to {MAX_DAYS} days, not {days}")
-    prefix = secrets.token_hex(4)
-    secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    secret, prefix, digest = bearer.new_secret(TOKEN_PREFIX)
     credential = MachineCredential.objects.create(
         machine=machine,
         name=name,
         prefix=prefix,
-        digest=_digest(secret),
+        digest=digest,
         issued_by=user,
         expires_at=timezone.now() + timedelta(days=days),
     )
@@ -202,12 +194,13 @@ def revoke_credential(user: Any, credential: MachineCredential) -> MachineCreden
 
 def authenticate(token: str) -> tuple[Machine, MachineCredential]:
     """The machine a presented credential belongs to; raises ``CredentialError``."""
-    parts = token.removeprefix(TOKEN_PREFIX).split("_", 1)
-    if not token.startswith(TOKEN_PREFIX) or len(parts) != 2:
-        raise CredentialError("malformed machine credential")
-    credential = MachineCredential.objects.select_related("machine").filter(prefix=parts[0]).first()
-    if credential is None or not hmac.compare_digest(credential.digest, _digest(token)):
-        raise CredentialError("unknown machine credential")
+    credential = bearer.find(
+        MachineCredential.objects.select_related("machine"),
+        TOKEN_PREFIX,
+        token,
+        CredentialError,
+        "machine credential",
+    )
     if credential.revoked_at is not None:
         raise CredentialError("machine credential revoked")
     if credential.expires_at <= timezone.now():

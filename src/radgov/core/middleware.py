@@ -9,11 +9,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from radgov.core.context import ActingContext, acting_as, client_address
 
 
-class RequestContextMiddleware:
-    """Gives every request an id and a client address for the audit trail."""
+class Middleware:
+    """What every radgov middleware shares: it keeps the next handler and, unless it overrides
+    ``__call__``, passes the request straight on (one that acts only in ``process_view``)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+
+class RequestContextMiddleware(Middleware):
+    """Gives every request an id and a client address for the audit trail."""
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         channel = "api" if request.path.startswith("/api/") else "web"
@@ -32,17 +40,11 @@ class RequestContextMiddleware:
 PAGE_METHODS = ("GET", "HEAD", "POST")
 
 
-class PageMethodsMiddleware:
+class PageMethodsMiddleware(Middleware):
     """Answers 405 (with ``Allow``) when a page is asked with a method no page handles, before
     login or any other check: without it a function view treats PUT or DELETE like GET.  A
     class-based view narrows the methods to those it implements; a view that handles fewer
     (``require_GET``, ``require_POST``) refuses the rest itself."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any
@@ -80,15 +82,12 @@ def content_security_policy(nonce: str) -> str:
     )
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(Middleware):
     """A strict Content-Security-Policy on every page, and ``Cache-Control: no-store`` on
     every answer but the static files (served before this middleware): a page, a report, an
     export or an API answer may carry patient data, and the rule is simplest kept whole.  A
     view that must answer with another policy (the standalone acceptance-test report) sets its
     own ``Content-Security-Policy``, which is kept."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         nonce = secrets.token_urlsafe(16)

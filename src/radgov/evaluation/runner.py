@@ -449,6 +449,16 @@ def _targets(ref: str | list[str] | None, subgroups: list[Subgroup]) -> list[str
     return list(dict.fromkeys(keys))
 
 
+def _judge(est: Estimate, rule: str, threshold: float) -> tuple[float | None, bool, str | None]:
+    """What ``est`` shows for ``rule``: the value observed, whether it meets ``threshold``, and
+    why it could not be judged (``None`` when it could)."""
+    field_name, op = RULES[rule]
+    value = float(getattr(est, field_name))
+    if not est.estimable or math.isnan(value):
+        return None, False, f"not estimable: {est.reason or f'the {field_name} is not available'}"
+    return value, (value >= threshold if op == ">=" else value <= threshold), None
+
+
 def evaluate_criteria(
     protocol: Protocol,
     overall: dict[str, Estimate],
@@ -462,28 +472,17 @@ def evaluate_criteria(
             for rule, threshold in crit.rules():
                 text = RULE_TEXT[rule].format(v=f"{threshold:g}")
                 if metrics is None:
-                    results.append(
-                        CriterionResult(
-                            i, crit.metric, key, rule, text, threshold, None, False,
-                            f"subgroup {key} has no cases in the data",
-                        )
-                    )  # fmt: skip
-                    continue
-                est = metrics[crit.metric]
-                field_name, op = RULES[rule]
-                value = float(getattr(est, field_name))
-                if not est.estimable or math.isnan(value):
-                    reason = est.reason or f"the {field_name} is not available"
-                    results.append(
-                        CriterionResult(
-                            i, crit.metric, key, rule, text, threshold, None, False,
-                            f"not estimable: {reason}",
-                        )
-                    )  # fmt: skip
-                    continue
-                passed = value >= threshold if op == ">=" else value <= threshold
+                    observed, passed, reason = (
+                        None,
+                        False,
+                        f"subgroup {key} has no cases in the data",
+                    )
+                else:
+                    observed, passed, reason = _judge(metrics[crit.metric], rule, threshold)
                 results.append(
-                    CriterionResult(i, crit.metric, key, rule, text, threshold, value, passed)
+                    CriterionResult(
+                        i, crit.metric, key, rule, text, threshold, observed, passed, reason
+                    )
                 )
     return results
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Iterable
+from typing import NotRequired, TypedDict, Unpack
 
 from django.utils import timezone
 
@@ -98,6 +99,16 @@ def _clean_text(value: str, what: str) -> str:
     return value
 
 
+class ProcedureText(TypedDict):
+    """What a person writes of a training procedure, the same on creating and on editing it."""
+
+    title: str
+    content: str
+    complexity: str
+    complexity_note: str
+    self_attestation: NotRequired[bool]
+
+
 def _check_fields(
     *,
     title: str,
@@ -105,7 +116,7 @@ def _check_fields(
     complexity: str,
     complexity_note: str,
     validity_months: int,
-    self_attestation: bool,
+    self_attestation: bool = False,
 ) -> dict[str, object]:
     if complexity not in Complexity.values:
         raise TrainingError(
@@ -140,24 +151,13 @@ def create_procedure(
     actor: User,
     *,
     model_version,  # type: ignore[no-untyped-def]
-    title: str,
-    content: str,
-    complexity: str,
-    complexity_note: str,
     required_roles: Iterable[str],
     validity_months: int = 12,
     is_supplemental: bool = False,
-    self_attestation: bool = False,
+    **text: Unpack[ProcedureText],
 ) -> TrainingProcedure:
     _require_governs(actor)
-    fields = _check_fields(
-        title=title,
-        content=content,
-        complexity=complexity,
-        complexity_note=complexity_note,
-        validity_months=validity_months,
-        self_attestation=self_attestation,
-    )
+    fields = _check_fields(validity_months=validity_months, **text)
     now = timezone.now()
     return TrainingProcedure.objects.create(
         model_version=model_version,
@@ -175,26 +175,15 @@ def update_procedure(
     actor: User,
     procedure: TrainingProcedure,
     *,
-    title: str,
-    content: str,
-    complexity: str,
-    complexity_note: str,
     required_roles: Iterable[str],
     validity_months: int,
-    self_attestation: bool = False,
+    **text: Unpack[ProcedureText],
 ) -> TrainingProcedure:
     """Edit a procedure's text, complexity, roles, validity and who signs completions
     off.  Its model version and whether it is supplemental are fixed once made; records
     already made keep their expiry."""
     _require_governs(actor)
-    fields = _check_fields(
-        title=title,
-        content=content,
-        complexity=complexity,
-        complexity_note=complexity_note,
-        validity_months=validity_months,
-        self_attestation=self_attestation,
-    )
+    fields = _check_fields(validity_months=validity_months, **text)
     for name, value in fields.items():
         setattr(procedure, name, value)
     procedure.required_roles = _clean_roles(required_roles)

@@ -30,14 +30,16 @@ def _matching(given: dict[str, Any]) -> Any:
     )
 
 
-def _record_list(user: Any, given: dict[str, Any], count: int, **more: Any) -> None:
+def _record_read(user: Any, purpose: str, given: dict[str, Any], count: int, **more: Any) -> None:
+    """Record a read of the trail (110101): its purpose, the filters and how many entries
+    were returned, never the entries themselves."""
     actor = user if getattr(user, "is_authenticated", False) else None
     record(
         action=Action.READ,
         object_type="core.auditentry",
         event_code=EventCode.AUDIT_LOG_USED,
         detail={
-            "purpose": "list",
+            "purpose": purpose,
             "filters": {name: str(value) for name, value in given.items()},
             "count": count,
             **more,
@@ -70,7 +72,7 @@ def list_entries(
     )
     limit = min(max(int(limit), 1), MAX_LIMIT)
     entries = list(qs.order_by("-seq")[:limit])
-    _record_list(user, given, len(entries))
+    _record_read(user, "list", given, len(entries))
     return entries
 
 
@@ -79,7 +81,9 @@ def page_of_entries(user: Any, page: PageQuery, **filters: Any) -> dict[str, Any
     with the total; records the read (the filters and the page, not the results)."""
     given, qs = _matching(filters)
     result = paginate(qs.order_by("-seq"), page)
-    _record_list(user, given, len(result["items"]), offset=page.offset, total=result["total"])
+    _record_read(
+        user, "list", given, len(result["items"]), offset=page.offset, total=result["total"]
+    )
     return result
 
 
@@ -154,17 +158,5 @@ def search_entries(
     qs = AuditEntry.objects.filter(**{LOOKUPS[name]: value for name, value in given.items()})
     total = qs.count()
     entries = list(qs.order_by("-seq")[max(offset, 0) : max(offset, 0) + limit])
-    record(
-        action=Action.READ,
-        object_type="core.auditentry",
-        event_code=EventCode.AUDIT_LOG_USED,
-        detail={
-            "purpose": "search",
-            "filters": {name: str(value) for name, value in given.items()},
-            "offset": offset,
-            "count": len(entries),
-            "total": total,
-        },
-        actor=user if getattr(user, "is_authenticated", False) else None,
-    )
+    _record_read(user, "search", given, len(entries), offset=offset, total=total)
     return entries, total

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.utils import timezone
 
@@ -31,6 +31,8 @@ from radgov.governance.services import common
 from radgov.governance.services.common import PHYSICIAN_RULE
 from radgov.governance.services.errors import GovernanceError, GovernancePermissionError
 
+Written = TypeVar("Written", Meeting, AgendaItem)
+
 
 def _require_open(meeting: Meeting, what: str) -> None:
     """IV.A.5: a closed meeting's record is final."""
@@ -40,6 +42,19 @@ def _require_open(meeting: Meeting, what: str) -> None:
             f"approved; its decisions are final and {what} is refused. To change an outcome, "
             "record a new decision at a later meeting that reconsiders the old one"
         )
+
+
+def _require_member_while_open(actor: Any, meeting: Meeting, doing: str, what: str) -> None:
+    """Only a member of the meeting's group may ``doing``, and only while the meeting is open."""
+    common.require_member(meeting.group, actor, doing)
+    _require_open(meeting, what)
+
+
+def _save_text(row: Written, field: str, text: str) -> Written:
+    """Keep ``text``, without its surrounding white space, as ``field`` of ``row``."""
+    setattr(row, field, text.strip())
+    row.save()
+    return row
 
 
 def _require_held(meeting: Meeting, what: str) -> None:
@@ -87,11 +102,8 @@ def set_attendees(actor: Any, meeting: Meeting, attendees: Iterable[Any]) -> Mee
 
 @service
 def record_notes(actor: Any, meeting: Meeting, notes: str) -> Meeting:
-    common.require_member(meeting.group, actor, "keep meeting notes")
-    _require_open(meeting, "a change of its notes")
-    meeting.notes = notes.strip()
-    meeting.save()
-    return meeting
+    _require_member_while_open(actor, meeting, "keep meeting notes", "a change of its notes")
+    return _save_text(meeting, "notes", notes)
 
 
 @service
@@ -105,8 +117,7 @@ def add_agenda_item(
     deployment: Any = None,
     discussion: str = "",
 ) -> AgendaItem:
-    common.require_member(meeting.group, actor, "set the agenda")
-    _require_open(meeting, "a new agenda item")
+    _require_member_while_open(actor, meeting, "set the agenda", "a new agenda item")
     if sum(x is not None for x in (request, product, deployment)) > 1:
         raise GovernanceError("an agenda item is about one request, one product or one deployment")
     if request is not None and request.group_id != meeting.group_id:
@@ -129,15 +140,14 @@ def add_agenda_item(
 
 @service
 def record_discussion(actor: Any, item: AgendaItem, discussion: str) -> AgendaItem:
-    common.require_member(item.meeting.group, actor, "record discussions")
-    _require_open(item.meeting, "a change of its discussions")
+    _require_member_while_open(
+        actor, item.meeting, "record discussions", "a change of its discussions"
+    )
     common.refuse(
         recused_from_any(actor, selectors.subject_products(item)),
         "they cannot record its discussion",
     )
-    item.discussion = discussion.strip()
-    item.save()
-    return item
+    return _save_text(item, "discussion", discussion)
 
 
 @service
@@ -158,8 +168,7 @@ def record_decision(
     protocol: Any = None,
 ) -> Decision:
     group = meeting.group
-    common.require_member(group, actor, "record decisions")
-    _require_open(meeting, "a new decision")
+    _require_member_while_open(actor, meeting, "record decisions", "a new decision")
     _require_held(meeting, "decisions are recorded")
     common.choice(kind, DecisionKind, "decision kind")
     if selectors.physician_count(group) < 1:
@@ -315,8 +324,7 @@ def cast_vote(actor: Any, decision: Decision, choice: str) -> Vote:
     common.choice(choice, Choice, "vote")
     if not decision.is_voted:
         raise GovernanceError(f"a {decision.get_kind_display()} is recorded, not voted on")
-    common.require_member(meeting.group, actor, "vote")
-    _require_open(meeting, f"a vote on decision #{decision.pk}")
+    _require_member_while_open(actor, meeting, "vote", f"a vote on decision #{decision.pk}")
     _require_held(meeting, "votes are cast")
     if not meeting.attendees.filter(pk=actor.pk).exists():
         raise GovernanceError(
