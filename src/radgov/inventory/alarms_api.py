@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from radgov.core.models import Machine
 from radgov.inventory import lifecycle
@@ -26,11 +26,15 @@ class AlarmSuspensionIn(Schema):
 class AlarmSuspensionOut(Schema):
     id: int
     deployment_id: int
-    machine: str
+    machine: str = Field(alias="machine.name")
     note: str
     allowed_by: str | None
     allowed_at: datetime
     withdrawn_at: datetime | None
+
+    @staticmethod
+    def resolve_allowed_by(s: AlarmSuspension) -> str | None:
+        return s.allowed_by.username if s.allowed_by else None
 
 
 class AlarmIn(Schema):
@@ -38,34 +42,22 @@ class AlarmIn(Schema):
     reason: str
 
 
-def suspension_out(s: AlarmSuspension) -> dict[str, Any]:
-    return {
-        "id": s.pk,
-        "deployment_id": s.deployment_id,
-        "machine": s.machine.name,
-        "note": s.note,
-        "allowed_by": s.allowed_by.username if s.allowed_by else None,
-        "allowed_at": s.allowed_at,
-        "withdrawn_at": s.withdrawn_at,
-    }
-
-
 @router.post("/deployments/{deployment_id}/alarm-suspensions", response={201: AlarmSuspensionOut})
 def allow_alarm_suspension(
     request: HttpRequest, deployment_id: int, payload: AlarmSuspensionIn
-) -> Status[dict[str, Any]]:
+) -> Status[AlarmSuspension]:
     """Allow a machine's alarm to suspend this deployment (governance-group members and
     administrators); resuming stays a person's decision."""
     deployment = get_object_or_404(Deployment, pk=deployment_id)
     machine = get_object_or_404(Machine, pk=payload.machine_id)
     row = lifecycle.allow_alarm_suspension(request.user, deployment, machine, note=payload.note)
-    return Status(201, suspension_out(row))
+    return Status(201, row)
 
 
 @router.post("/alarm-suspensions/{suspension_id}/withdraw", response=AlarmSuspensionOut)
-def withdraw_alarm_suspension(request: HttpRequest, suspension_id: int) -> dict[str, Any]:
+def withdraw_alarm_suspension(request: HttpRequest, suspension_id: int) -> AlarmSuspension:
     row = get_object_or_404(AlarmSuspension, pk=suspension_id)
-    return suspension_out(lifecycle.withdraw_alarm_suspension(request.user, row))
+    return lifecycle.withdraw_alarm_suspension(request.user, row)
 
 
 @router.post("/deployments/{deployment_id}/suspend-on-alarm", response={200: dict[str, Any]})
