@@ -7,16 +7,18 @@
     @router.get("/deployments", response=Page[DeploymentOut])
     def list_deployments(request, filters: Query[DeploymentFilter], page: Query[PageQuery]):
         rows = filters.filter(Deployment.objects.order_by("pk"))
-        return paginate(rows, page, _deployment_out, prepare=_load_blockers)
+        return paginate(rows, page, prepare=_load_for_out)
 
 The answer is ``{"items": [...], "total": N, "limit": L, "offset": O}``: ``total`` counts
 every row the filters match, ``items`` are rows ``offset`` to ``offset + limit`` in the
 list's fixed order.  ``limit`` is 1 to ``MAX_LIMIT`` (default ``DEFAULT_LIMIT``); anything
 else is refused with problem+json naming the parameter.  Filters are ninja
 ``FilterSchema``s (each field names its lookup); a list endpoint filters by its obvious
-fields.  ``prepare(rows)`` runs once on the page's rows before ``convert`` runs on each, so
-what each row needs from other tables is read for the whole page in a few queries (no
-query per row: ``tests/test_list_queries.py`` counts them for every list).
+fields.  The items are the records themselves, read by the response schema (aliases,
+resolvers); ``convert`` is for a list whose items are not records.  ``prepare(rows)`` runs
+once on the page's rows first, so what each row needs from other tables is read for the
+whole page in a few queries (no query per row: ``tests/test_list_queries.py`` counts them
+for every list).
 """
 
 from __future__ import annotations
