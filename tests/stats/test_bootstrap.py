@@ -185,7 +185,11 @@ def test_edge_cases() -> None:
     )
     assert not sometimes.estimable
     distinct = bootstrap_ci(
-        lambda a: float(np.unique(a).size), np.arange(10.0), method="bca", n_resamples=50
+        lambda a: float(np.unique(a).size),
+        np.arange(10.0),
+        method="bca",
+        n_resamples=50,
+        random_state=0,
     )
     assert not distinct.estimable and "BCa is undefined" in (distinct.reason or "")
     tiny = bootstrap_auc(np.r_[1, np.zeros(5, int)], np.arange(6.0), method="bca")
