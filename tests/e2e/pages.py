@@ -20,3 +20,11 @@ def logged_in_page(
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
     )
     return context.new_page()
+
+
+def follow(target: Any) -> None:
+    """Click a link or a form's button and wait until the page it leads to has loaded.
+    A bare click returns once the navigation starts, so a count read straight after it
+    can see the page half parsed (it once read 0 rows of 2)."""
+    with target.page.expect_navigation():
+        target.click()

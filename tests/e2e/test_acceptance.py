@@ -14,7 +14,7 @@ import pytest
 from radgov.core.roles import Role
 from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.synthetic import generate_ich_cases
-from tests.e2e.pages import logged_in_page
+from tests.e2e.pages import follow, logged_in_page
 from tests.evaluation.conftest import EXAMPLE_PROTOCOL
 from tests.factories import make_user
 from tests.training.helpers import make_deployment, make_version
@@ -48,10 +48,10 @@ def test_acceptance_test_from_protocol_to_pdf(
     page = logged_in_page(browser, live_server, scientist)
     page.goto(f"{live_server.url}/evaluation/")
     assert page.locator("h1").inner_text() == "Local acceptance tests"
-    page.get_by_role("link", name=str(deployment)).click()
-    page.get_by_role("link", name="Write the protocol").click()
+    follow(page.get_by_role("link", name=str(deployment)))
+    follow(page.get_by_role("link", name="Write the protocol"))
     page.get_by_label("Protocol (YAML)").fill(EXAMPLE_PROTOCOL.read_text())
-    page.get_by_role("button", name="Save the draft").click()
+    follow(page.get_by_role("button", name="Save the draft"))
     assert "must be locked before a run" in page.locator(".messages").inner_text()
     assert page.get_by_role("button", name="Approve and lock").count() == 0
     page.screenshot(path=str(shots / "protocol-draft.png"), full_page=True)
@@ -59,17 +59,17 @@ def test_acceptance_test_from_protocol_to_pdf(
 
     chair = logged_in_page(browser, live_server, member)
     chair.goto(f"{live_server.url}/evaluation/protocols/{protocol.pk}/")
-    chair.get_by_role("button", name="Approve and lock").click()
+    follow(chair.get_by_role("button", name="Approve and lock"))
     assert "Locked" in chair.locator(".messages").inner_text()
     assert "Li Chen" in chair.locator("dl").first.inner_text()
 
     page.reload()
-    page.get_by_role("link", name="Run the test").click()
+    follow(page.get_by_role("link", name="Run the test"))
     page.get_by_label("Cases file (CSV or Parquet)").set_input_files(str(cases))
-    page.get_by_role("button", name="Run").click()
+    follow(page.get_by_role("button", name="Run"))
     page.wait_for_url("**/jobs/*/")  # the run is a background job, followed on its page
     page.screenshot(path=str(shots / "run-job.png"), full_page=True)
-    page.get_by_role("link", name="Open the result").click()
+    follow(page.get_by_role("link", name="Open the result"))
     page.wait_for_url("**/evaluation/runs/*/")
     run = AcceptanceRun.objects.get()
     verdict = "passed" if run.passed else "failed"
@@ -78,7 +78,7 @@ def test_acceptance_test_from_protocol_to_pdf(
     assert rows.count() == len(run.result["criteria"])
     page.screenshot(path=str(shots / "run.png"), full_page=True)
 
-    page.get_by_role("link", name="Open the report").click()
+    follow(page.get_by_role("link", name="Open the report"))
     assert page.locator("h1").inner_text() == "Acceptance test: ICH triage local acceptance test"
     assert "approved and locked by Li Chen" in page.content()
     charts = page.locator("figure svg")
@@ -101,7 +101,7 @@ def test_acceptance_test_from_protocol_to_pdf(
     page.screenshot(path=str(shots / "report.png"), full_page=True)
 
     page.go_back()
-    page.get_by_role("button", name="Report as PDF").click()
+    follow(page.get_by_role("button", name="Report as PDF"))
     page.wait_for_url("**/jobs/*/")
     page.screenshot(path=str(shots / "pdf-job.png"), full_page=True)
     with page.expect_download() as download:

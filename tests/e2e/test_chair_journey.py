@@ -23,7 +23,7 @@ from radgov.governance import services as governance
 from radgov.governance.models import Decision, Meeting, ModelRequest, Vote
 from radgov.inventory.models import Deployment, Document, ModelVersion, Product
 from radgov.training.models import IfuAttestation, TrainingProcedure, TrainingRecord
-from tests.e2e.pages import logged_in_page
+from tests.e2e.pages import follow, logged_in_page
 from tests.factories import make_user
 
 
@@ -33,12 +33,6 @@ def _open(browser: Any, live_server: Any, user: Any) -> Any:
     return page
 
 
-def _go(target: Any) -> None:
-    """Click a link or a form's button and wait for the page it leads to."""
-    with target.page.expect_navigation():
-        target.click()
-
-
 def _form(page: Any, heading: str) -> Any:
     """The form on the page under this heading (meeting pages hold several)."""
     return page.locator("form", has=page.get_by_role("heading", name=heading, exact=True))
@@ -46,7 +40,7 @@ def _form(page: Any, heading: str) -> Any:
 
 def _move(page: Any, stage: str) -> str:
     """Click a lifecycle button on the deployment page; the message it leaves."""
-    _go(page.get_by_role("button", name=f"Move to {stage}", exact=True))
+    follow(page.get_by_role("button", name=f"Move to {stage}", exact=True))
     return page.locator(".messages").inner_text()
 
 
@@ -86,7 +80,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     )
     page.get_by_label("Candidate name").fill("Acme LungNodule Detect")
     page.get_by_label("Expected benefit").fill("Fewer missed nodules; tracked follow-up.")
-    _go(page.get_by_role("button", name="Submit to the group"))
+    follow(page.get_by_role("button", name="Submit to the group"))
     page.wait_for_url(f"{url}/governance/requests/")
     assert "submitted to Imaging AI Governance Group" in page.locator(".messages").inner_text()
     shot(page, "01-request-filed")
@@ -98,7 +92,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     chair_page = _open(browser, live_server, chair)
     page = chair_page
     page.goto(f"{url}/inventory/")
-    _go(page.get_by_role("link", name="Add a product"))
+    follow(page.get_by_role("link", name="Add a product"))
     page.get_by_label("Vendor:", exact=True).fill("Acme Imaging")
     page.get_by_label("Name:", exact=True).fill("LungNodule Detect")
     page.get_by_label("Support contact").fill("support@acme.example, +1 555 0100")
@@ -106,18 +100,18 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     page.get_by_label("Regulatory pathway").select_option(label="FDA 510(k)")
     page.get_by_label("FDA number").fill("K231234")
     page.get_by_label("FDA product code").fill("LLZ")
-    _go(page.get_by_role("button", name="Save"))
+    follow(page.get_by_role("button", name="Save"))
     assert page.locator("h1").inner_text() == "LungNodule Detect"
     product = Product.objects.get(name="LungNodule Detect")
 
-    _go(page.get_by_role("link", name="Add a version"))
+    follow(page.get_by_role("link", name="Add a version"))
     page.get_by_label("Version:", exact=True).fill("3.2")
     page.get_by_label("Intended purpose").fill(
         "Detection of solid lung nodules 4-30 mm on adult chest CT."
     )
     page.get_by_label("Sensitivity claimed in the IFU (0 to 1)").fill("0.91")
     page.get_by_label("Specificity claimed in the IFU (0 to 1)").fill("0.87")
-    _go(page.get_by_role("button", name="Save"))
+    follow(page.get_by_role("button", name="Save"))
     assert page.locator("h1").inner_text() == "LungNodule Detect 3.2"
     version = ModelVersion.objects.get(product=product, version="3.2")
 
@@ -125,11 +119,11 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     page.goto(f"{url}/governance/requests/{request.pk}/")
     candidate = _form(page, "Add a candidate")
     candidate.get_by_label("Product").select_option(label=str(product))
-    _go(candidate.get_by_role("button", name="Add candidate"))
+    follow(candidate.get_by_role("button", name="Add candidate"))
     assert request.candidates.filter(product=product).exists()
 
     page.goto(f"{url}/inventory/versions/{version.pk}/")
-    _go(page.get_by_role("link", name="Request a deployment"))
+    follow(page.get_by_role("link", name="Request a deployment"))
     page.get_by_label("Site:", exact=True).fill("Main Hospital CT")
     doctor = "Physician / qualified end-user"
     pick = {
@@ -148,7 +142,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
         "Pilot: results shown to the pilot group only, never sent to the medical record."
     )
     shot(page, "02-deployment-form")
-    _go(page.get_by_role("button", name="Save"))
+    follow(page.get_by_role("button", name="Save"))
     deployment = Deployment.objects.get(model_version=version)
     page.wait_for_url(f"{url}/inventory/deployments/{deployment.pk}/")
     assert "Requested" in page.locator(".lead").inner_text()
@@ -161,12 +155,12 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     weasyprint.HTML(string="<h1>IFU</h1><p>LungNodule Detect 3.2</p>").write_pdf(ifu)
     page = _open(browser, live_server, informatics)
     page.goto(f"{url}/inventory/versions/{version.pk}/")
-    _go(page.get_by_role("link", name="Upload a document"))
+    follow(page.get_by_role("link", name="Upload a document"))
     page.get_by_label("Kind").select_option(label="Instructions for use (IFU)")
     page.get_by_label("Version label").fill("Rev A")
     page.get_by_label("Title").fill("LungNodule Detect 3.2 IFU")
     page.get_by_label("File").set_input_files(str(ifu))
-    _go(page.get_by_role("button", name="Save"))
+    follow(page.get_by_role("button", name="Save"))
     page.wait_for_url(f"{url}/inventory/versions/{version.pk}/")
     assert "Read the IFU (Rev A)" in page.locator("main").inner_text()
     shot(page, "04-version-with-ifu")
@@ -178,20 +172,20 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     page.goto(f"{url}/governance/meetings/")
     page.get_by_label("Date").fill(today.isoformat())
     page.get_by_label("Title").fill("AI governance meeting")
-    _go(page.get_by_role("button", name="Create meeting"))
+    follow(page.get_by_role("button", name="Create meeting"))
     meeting = Meeting.objects.get()
     page.wait_for_url(f"{url}/governance/meetings/{meeting.pk}/")
     attendance = _form(page, "Record attendance")
     for who in ("dr.chen", "dr.patel", "c.okoye"):
         attendance.get_by_label(who, exact=True).check()
-    _go(attendance.get_by_role("button", name="Save attendance"))
+    follow(attendance.get_by_role("button", name="Save attendance"))
     assert "Quorum: yes — 3 of 3 members present" in page.locator("main").inner_text()
 
     agenda = _form(page, "Add an agenda item")
     agenda.get_by_label("Title").fill("Request for LungNodule Detect 3.2 at Main Hospital CT")
     agenda.get_by_label("Request").select_option(label=str(request))
     agenda.get_by_label("Discussion").fill("Champion presented the need; IFU reviewed.")
-    _go(agenda.get_by_role("button", name="Add item"))
+    follow(agenda.get_by_role("button", name="Add item"))
     assert "Request for LungNodule Detect" in page.locator("table").first.inner_text()
     request.refresh_from_db()
     assert request.status == "under_review"  # on the group's agenda
@@ -205,7 +199,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     decision.get_by_label("Deployment").select_option(label=str(deployment))
     decision.get_by_label("Request").select_option(label=str(request))
     decision.get_by_label("Rationale").fill("Clinical need shown; FDA-cleared for this use.")
-    _go(decision.get_by_role("button", name="Record decision"))
+    follow(decision.get_by_role("button", name="Record decision"))
     assert "Saved." in page.locator(".messages").inner_text()
     approval = Decision.objects.get(kind="approve")
     assert approval.deployment == deployment and approval.request == request
@@ -219,7 +213,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
         "Same scanners and protocols as the vendor's 510(k) validation; the pilot group "
         "reviews every result before any clinical use."
     )
-    _go(decision.get_by_role("button", name="Record decision"))
+    follow(decision.get_by_role("button", name="Record decision"))
     assert "Saved." in page.locator(".messages").inner_text()
     waiver = Decision.objects.get(kind="acceptance_test_waiver")
 
@@ -227,7 +221,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
         voter = chair_page if person == chair else _open(browser, live_server, person)
         voter.goto(f"{url}/governance/meetings/{meeting.pk}/")
         for d in (approval, waiver):
-            _go(voter.get_by_role("button", name=f"Vote yes on decision {d.pk}"))
+            follow(voter.get_by_role("button", name=f"Vote yes on decision {d.pk}"))
             assert f"Vote recorded on “{d.motion}”" in voter.locator(".messages").inner_text()
         if voter is not chair_page:
             voter.context.close()
@@ -248,7 +242,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
     shot(page, "06-pilot-refused")
 
     page.goto(f"{url}/training/models/")
-    _go(page.locator("section", has_text=str(version)).get_by_role("link", name="Write one"))
+    follow(page.locator("section", has_text=str(version)).get_by_role("link", name="Write one"))
     page.get_by_label("Title").fill("Reading LungNodule Detect 3.2")
     page.get_by_label("Content").fill(
         "What a nodule mark means and what it does not.\n\nTwenty worked cases, three misses."
@@ -258,7 +252,7 @@ def test_a_request_becomes_a_pilot_through_the_pages(
         "Marks are shown to the reader after their own read."
     )
     shot(page, "07-procedure-form")
-    _go(page.get_by_role("button", name="Save procedure"))
+    follow(page.get_by_role("button", name="Save procedure"))
     procedure = TrainingProcedure.objects.get(model_version=version)
 
     assert not procedure.self_attestation  # a guided session: the trainer signs it off
@@ -268,16 +262,16 @@ def test_a_request_becomes_a_pilot_through_the_pages(
         card = trainee.locator("section", has=trainee.locator("h2", has_text=str(version)))
         assert "Not trained" in card.inner_text()
         assert "you are in the pilot group" in card.inner_text()
-        _go(card.get_by_role("link", name=procedure.title))
+        follow(card.get_by_role("link", name=procedure.title))
         assert "Signed off by a trainer" in trainee.locator("main").inner_text()
         assert trainee.get_by_role("button", name="Record completion").count() == 0
         # the chair ran the session and signs it off; the trainee attests the IFU
         page.goto(f"{url}/training/records/new/?procedure={procedure.pk}&user={person.pk}")
-        _go(page.get_by_role("button", name="Record training"))
+        follow(page.get_by_role("button", name="Record training"))
         assert f"Recorded {person.username}'s training" in page.locator(".messages").inner_text()
         trainee.goto(f"{url}/training/")
         card = trainee.locator("section", has=trainee.locator("h2", has_text=str(version)))
-        _go(card.get_by_role("button", name="I have read the IFU (version Rev A)"))
+        follow(card.get_by_role("button", name="I have read the IFU (version Rev A)"))
         card = trainee.locator("section", has=trainee.locator("h2", has_text=str(version)))
         assert card.locator("strong", has_text="Trained").count() == 1
         shot(trainee, f"08-my-training-{person.username}")

@@ -16,7 +16,7 @@ from radgov.core.roles import Role
 
 # the allowed root with pydicom's test files, a private data folder, Huey in immediate mode
 from tests.compliance.conftest import data_dir, huey_immediate, root  # noqa: F401
-from tests.e2e.pages import logged_in_page
+from tests.e2e.pages import follow, logged_in_page
 from tests.factories import make_user
 
 
@@ -54,7 +54,7 @@ def test_job_page_updates_itself_and_shows_the_report(
     assert status.get_attribute("hx-trigger") is None, "polling stops once the job is done"
     page.screenshot(path=str(shots / "job-done.png"), full_page=True)
 
-    page.get_by_role("link", name="Report", exact=True).click()
+    follow(page.get_by_role("link", name="Report", exact=True))
     page.wait_for_url(re.compile(r".*/report/$"))
     assert "US1_UNCR.dcm" in page.locator("main").inner_text()
     page.screenshot(path=str(shots / "report.png"), full_page=True)
@@ -67,13 +67,13 @@ def test_job_page_updates_itself_and_shows_the_report(
     page.check("input[name=source_kind][value=upload]")
     page.set_input_files("input[name=files]", [get_testdata_file("CT_small.dcm")])
     page.check("input[name=options][value=retain-patient-characteristics]")
-    page.get_by_role("button", name="Queue the job").click()
+    follow(page.get_by_role("button", name="Queue the job"))
     page.wait_for_url(re.compile(r".*/compliance/deid/\d+/$"))
     uploaded = DeidJob.objects.exclude(pk=job.pk).get()
     assert uploaded.status == "done" and uploaded.input_deleted
     assert "deleted after the run" in page.locator("main").inner_text()
     page.screenshot(path=str(shots / "upload-done.png"), full_page=True)
-    page.get_by_role("link", name="De-identification jobs").first.click()
+    follow(page.get_by_role("link", name="De-identification jobs").first)
     assert page.locator("tbody tr").count() == 2
     page.screenshot(path=str(shots / "jobs.png"), full_page=True)
     print(f"screenshots in {shots}")

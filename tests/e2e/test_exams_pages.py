@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from radgov.exams.models import Inference
-from tests.e2e.pages import logged_in_page
+from tests.e2e.pages import follow, logged_in_page
 
 
 def _person(username: str):  # type: ignore[no-untyped-def]
@@ -31,16 +31,16 @@ def test_exams_pages_on_the_demo_practice(live_server, browser, tmp_path_factory
 
     page = logged_in_page(browser, live_server, _person("tech"), width=1366, height=768)
     page.goto(f"{live_server.url}/")
-    page.get_by_role("link", name="Clinical AI").click()
+    follow(page.get_by_role("link", name="Clinical AI"))
     assert page.locator("h1").inner_text() == "AI worklist"
     assert page.locator("table tbody tr").count() == 14  # two of them reviewed (issue 16)
     assert "Rejected (2)" in page.locator(".status-pills").inner_text()
     page.screenshot(path=str(shots / "exams-worklist.png"), full_page=True)
-    page.get_by_role("link", name="Rejected (2)").click()
+    follow(page.get_by_role("link", name="Rejected (2)"))
     assert page.locator("table tbody tr").count() == 2
     assert "Reconstruct at 5 mm or thinner and resend." in page.locator("table").inner_text()
     page.select_option("#f-site", "Main Hospital CT")
-    page.get_by_role("button", name="Apply").click()
+    follow(page.get_by_role("button", name="Apply"))
     assert "status=rejected" in page.url and "site=Main+Hospital+CT" in page.url
     assert page.locator("table tbody tr").count() == 2
     page.screenshot(path=str(shots / "exams-worklist-rejected.png"), full_page=True)

@@ -11,6 +11,7 @@ import pytest
 
 from radgov.accounts import services
 from radgov.core.models import AuditEntry
+from tests.e2e.pages import follow
 from tests.factories import totp_code
 
 
@@ -34,7 +35,7 @@ def test_new_user_logs_in_enrolls_totp_and_reaches_dashboard(
     )  # deny by default: the dashboard sends a stranger to login
     page.fill("input[name=login]", "dr.new")
     page.fill("input[name=password]", password)
-    page.get_by_role("button", name="Sign in").click()
+    follow(page.get_by_role("button", name="Sign in"))
 
     page.wait_for_url(re.compile(r".*/2fa/totp/activate/"))
     assert page.locator("img[src^='data:image/svg+xml']").count() == 1, "a QR code to scan"
@@ -45,7 +46,7 @@ def test_new_user_logs_in_enrolls_totp_and_reaches_dashboard(
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)
     page.screenshot(path=str(tmp_path / "enroll.png"), full_page=True)
     page.fill("input[name=code]", fresh_code(secret))
-    page.get_by_role("button", name="Activate").click()
+    follow(page.get_by_role("button", name="Activate"))
 
     page.wait_for_url(re.compile(r".*/2fa/recovery-codes/"))
     assert "recovery" in page.content().lower()
@@ -57,7 +58,7 @@ def test_new_user_logs_in_enrolls_totp_and_reaches_dashboard(
     page.fill("input[name=oldpassword]", password)
     page.fill("input[name=password1]", own)
     page.fill("input[name=password2]", own)
-    page.get_by_role("button", name="Change Password").click()
+    follow(page.get_by_role("button", name="Change Password"))
     page.goto(f"{live_server.url}/")
     assert page.locator("h1").inner_text().startswith("Welcome")
     nav = page.locator("nav[aria-label=Main]").inner_text()

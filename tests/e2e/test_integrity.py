@@ -23,7 +23,7 @@ from radgov.governance.models import Vote
 from radgov.inventory import lifecycle
 from radgov.inventory import services as inventory
 from radgov.inventory.models import VendorCompany
-from tests.e2e.pages import logged_in_page
+from tests.e2e.pages import follow, logged_in_page
 from tests.evaluation.conftest import EXAMPLE_PROTOCOL
 from tests.factories import make_user
 from tests.governance.conftest import make_inventory
@@ -33,11 +33,6 @@ def _open(browser: Any, live_server: Any, user: Any) -> Any:
     page = logged_in_page(browser, live_server, user, width=1366, height=768)
     page.set_default_timeout(15_000)
     return page
-
-
-def _go(target: Any) -> None:
-    with target.page.expect_navigation():
-        target.click()
 
 
 def _denied_since(seq: int, actor: str) -> list[AuditEntry]:
@@ -89,12 +84,12 @@ def test_a_vote_after_the_minutes_are_approved_is_refused(
     chair_page.goto(f"{live_server.url}/governance/meetings/{meeting.pk}/")
     notes = chair_page.locator("form", has=chair_page.get_by_role("heading", name="Meeting notes"))
     notes.locator("textarea").fill("Approved BleedCheck for its pilot.")
-    _go(notes.get_by_role("button", name="Save notes"))
-    _go(chair_page.get_by_role("button", name="Approve the minutes and close the meeting"))
+    follow(notes.get_by_role("button", name="Save notes"))
+    follow(chair_page.get_by_role("button", name="Approve the minutes and close the meeting"))
     assert "the meeting is closed" in chair_page.locator(".messages").inner_text()
 
     seq = _last_seq()
-    _go(page.get_by_role("button", name=f"Vote no on decision {decision.pk}"))
+    follow(page.get_by_role("button", name=f"Vote no on decision {decision.pk}"))
     assert "its decisions are final" in page.locator(".messages").inner_text()
     assert page.get_by_role("button", name=f"Vote no on decision {decision.pk}").count() == 0
     assert Vote.objects.get(decision=decision, member=member).choice == "yes"
@@ -133,7 +128,7 @@ def test_a_protocol_amended_after_its_results_and_a_rerun_are_marked(
     page.goto(f"{live_server.url}/evaluation/protocols/{v1.pk}/edit/")
     page.get_by_label("Protocol (YAML)").fill(EXAMPLE_PROTOCOL.read_text())
     page.get_by_label("Why the locked protocol changes").fill("the specificity bar was too high")
-    _go(page.get_by_role("button", name="Save as version 2"))
+    follow(page.get_by_role("button", name="Save as version 2"))
     v2 = AcceptanceProtocol.objects.get(version=2)
     assert v2.amended_after_results
     assert "Post hoc: protocol version 2 was amended after results were seen" in page.content()
@@ -144,11 +139,11 @@ def test_a_protocol_amended_after_its_results_and_a_rerun_are_marked(
 
     chair_page = _open(browser, live_server, chair)
     chair_page.goto(f"{live_server.url}/evaluation/protocols/{v2.pk}/")
-    _go(chair_page.get_by_role("button", name="Approve and lock"))
+    follow(chair_page.get_by_role("button", name="Approve and lock"))
 
     page.goto(f"{live_server.url}/evaluation/protocols/{v2.pk}/run/")
     page.get_by_label("Cases file (CSV or Parquet)").set_input_files(str(cases))
-    _go(page.get_by_role("button", name="Run"))
+    follow(page.get_by_role("button", name="Run"))
     rerun = AcceptanceRun.objects.get(protocol=v2)
     assert rerun.repeats == first
     page.goto(f"{live_server.url}{reverse('evaluation:run', args=[rerun.pk])}")
@@ -177,7 +172,7 @@ def test_a_move_to_approved_without_the_groups_vote_is_refused(
     move = page.locator(".move", has=page.get_by_text("→ Approved"))
     assert "IV.A: no approval decision by the governance group" in move.inner_text()
     seq = _last_seq()
-    _go(move.get_by_role("button", name="Move to approved"))
+    follow(move.get_by_role("button", name="Move to approved"))
     message = page.locator(".messages").inner_text()
     assert "Not moved" in message and "IV.A: no approval decision" in message
     inv.deployment.refresh_from_db()

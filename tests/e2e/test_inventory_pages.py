@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from radgov.inventory.models import Deployment, ModelVersion
-from tests.e2e.pages import logged_in_page
+from tests.e2e.pages import follow, logged_in_page
 
 
 @pytest.mark.peer("chromium")
@@ -56,7 +56,7 @@ def test_inventory_pages_on_the_demo_practice(live_server, browser, tmp_path_fac
     lifecycle = page.locator("section.dep-layout .card").first.inner_text()
     assert "→ Pilot" in lifecycle and "IV.C.2: no output-release policy recorded" in lifecycle
     page.screenshot(path=str(shots / "inventory-deployment-blocked.png"), full_page=True)
-    page.get_by_role("button", name="Move to pilot").click()
+    follow(page.get_by_role("button", name="Move to pilot"))
     page.wait_for_selector(".messages li.error")
     assert "Not moved" in page.locator(".messages").inner_text()
     brain.refresh_from_db()

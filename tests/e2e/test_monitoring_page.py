@@ -12,7 +12,7 @@ import pytest
 
 from radgov.core.roles import Role
 from radgov.monitoring import configure, tasks
-from tests.e2e.pages import logged_in_page
+from tests.e2e.pages import follow, logged_in_page
 from tests.exams.conftest import make_deployment
 from tests.factories import make_user
 from tests.monitoring.conftest import BASELINE, synthetic
@@ -49,7 +49,7 @@ def test_the_monitoring_page_draws_its_chart(live_server, browser, tmp_path_fact
 
     page = logged_in_page(browser, live_server, chair, width=1366, height=900)
     page.goto(f"{live_server.url}/monitoring/")
-    page.get_by_role("link", name=str(pe)).first.click()
+    follow(page.get_by_role("link", name=str(pe)).first)
     assert page.locator("h1").inner_text() == str(pe)
     page.screenshot(path=str(shots / "monitoring-deployment.png"), full_page=True)
     chart = page.locator("#discordance-chart svg")

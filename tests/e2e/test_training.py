@@ -10,7 +10,7 @@ import pytest
 from radgov.core.roles import Role
 from radgov.training import services
 from radgov.training.access import is_trained
-from tests.e2e.pages import logged_in_page
+from tests.e2e.pages import follow, logged_in_page
 from tests.factories import make_user
 from tests.training.helpers import make_deployment, make_version, upload_ifu
 
@@ -58,17 +58,17 @@ def test_my_training_as_a_physician(live_server, browser, tmp_path_factory) -> N
     assert "pilot group" in pe_card.inner_text()
     page.screenshot(path=str(shots / "my-training-before.png"), full_page=True)
 
-    ich_card.get_by_role("link", name="ICH Triage 2.1 for radiologists").click()
+    follow(ich_card.get_by_role("link", name="ICH Triage 2.1 for radiologists"))
     assert page.locator("h1").inner_text() == "ICH Triage 2.1 for radiologists"
     page.screenshot(path=str(shots / "procedure.png"), full_page=True)
     page.get_by_label("I have completed this training").check()
     page.get_by_label("I have read the IFU (version Rev C)").check()
-    page.get_by_role("button", name="Record completion").click()
+    follow(page.get_by_role("button", name="Record completion"))
     page.wait_for_url(f"{live_server.url}/training/")
     assert "Recorded: you completed" in page.locator(".messages").inner_text()
 
     pe_card = page.locator("section", has=page.locator("h2", has_text="PE Triage 1.4"))
-    pe_card.get_by_role("button", name="I have read the IFU (version 3)").click()
+    follow(pe_card.get_by_role("button", name="I have read the IFU (version 3)"))
     page.wait_for_url(f"{live_server.url}/training/")
     assert page.locator("text=IFU not yet attested").count() == 0
     assert page.locator("strong", has_text="Trained").count() == 2
@@ -83,12 +83,12 @@ def test_my_training_as_a_physician(live_server, browser, tmp_path_factory) -> N
     assert governance.locator("text=1 of 2 end-users trained").count() == 1
     governance.screenshot(path=str(shots / "training-by-model.png"), full_page=True)
 
-    governance.get_by_role("link", name="record training").click()
+    follow(governance.get_by_role("link", name="record training"))
     assert governance.locator("h1").inner_text() == "Record someone's training"
     assert governance.locator("select[name=user] option:checked").inner_text() == "dr.lee"
     governance.fill("textarea[name=notes]", "Hands-on session, 10 cases.")
     governance.screenshot(path=str(shots / "record-training.png"), full_page=True)
-    governance.get_by_role("button", name="Record training").click()
+    follow(governance.get_by_role("button", name="Record training"))
     governance.wait_for_url(f"{live_server.url}/training/models/")
     assert "Recorded dr.lee's training" in governance.locator(".messages").inner_text()
     assert governance.locator("text=IFU not yet attested").count() == 1  # dr.lee attests later
