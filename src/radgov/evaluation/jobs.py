@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.urls import reverse
 
+from radgov.core.exports import PDF
 from radgov.core.jobs import JobError, Result, kind
 from radgov.core.models import Job
 
@@ -22,7 +23,7 @@ def report_pdf(job: Job, progress: Callable[[int], None]) -> Result:
     return Result(
         body=render(run.report_html),
         name=f"acceptance-run-{run.pk}.pdf",
-        content_type="application/pdf",
+        content_type=PDF,
     )
 
 

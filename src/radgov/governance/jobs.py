@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from radgov.core.exports import PDF
 from radgov.core.jobs import JobError, Result, kind
 from radgov.core.models import Job
-
-PDF = "application/pdf"
 
 
 @kind("governance.conformance_pdf", label="conformance audit (PDF)")

@@ -407,9 +407,7 @@ def ifu_pdf(product: Product, version: str, fields: dict[str, Any], label: str) 
     <p>{escape(product.vendor)} · document {escape(label)} · demo document for the radgov demo practice</p>
     <table>{rows}</table>
     <p>Support: {escape(product.support_contact)}</p></body></html>"""
-    body = render_pdf(html)
-    assert body is not None
-    return body
+    return render_pdf(html)
 
 
 BEYOND_TESTING = (Stage.APPROVED, Stage.PILOT, Stage.DEPLOYED, Stage.SUSPENDED)

@@ -254,6 +254,4 @@ def report_pdf(html: str) -> bytes:
     """The report page's PDF as bytes."""
     from radgov.core.pdf import render_pdf as render
 
-    body = render(pdf_html(html))
-    assert body is not None
-    return body
+    return render(pdf_html(html))
