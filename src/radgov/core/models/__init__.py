@@ -1,4 +1,10 @@
-from radgov.core.models.audit import AppendOnlyError, AuditCheckpoint, AuditEntry, AuditHead
+from radgov.core.models.audit import (
+    AppendOnlyError,
+    AuditCheckpoint,
+    AuditEntry,
+    AuditHead,
+    AuditStaged,
+)
 from radgov.core.models.base import AuditBypassError, AuditedManager, AuditedModel, AuditedQuerySet
 from radgov.core.models.health import ProcessBeat
 from radgov.core.models.identity import AccessionIdentity, PatientIdentity
@@ -12,6 +18,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",
+    "AuditStaged",
     "AuditedManager",
     "AuditedModel",
     "AuditedQuerySet",
