@@ -265,6 +265,33 @@ def test_ingest_stores_plain_rows_as_one_entry_whose_digest_recomputes_from_the_
     assert stored.received_at == dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.UTC)
 
 
+def test_ingested_text_with_copy_escapes_and_json_of_every_kind_is_stored_as_given():
+    """COPY's text format gives a backslash, a tab, a newline and a carriage return meanings
+    of their own: values holding them (and JSON whose text holds escapes) must arrive as
+    they were sent, and the digest must recompute from what was stored."""
+    tricky = ["tab\there", "line\nbreak", "back\\slash \\N", "cr\rlf", "é ü 中", "\\", ""]
+    outputs = [
+        {"note": 'a "quoted"\tvalue\n', "path": "C:\\scans"},
+        ["ich", 1, 2.5, True, None],
+        "a JSON string",
+        7,
+        {"nested": {"é": ["ü"]}},
+        {},
+        False,
+    ]
+    data = [
+        (i, 3, uid, "queued", None if i % 2 else 0.1 + i, T0, out)
+        for i, (uid, out) in enumerate(zip(tricky, outputs, strict=True))
+    ]
+    keys = ingest_rows([*COLUMNS, "outputs"], data)
+    stored = {e.pk: e for e in m.Event.objects.filter(pk__in=keys)}
+    for key, row in zip(keys, data, strict=True):
+        event = stored[key]
+        assert (event.sop_instance_uid, event.score, event.outputs) == (row[2], row[4], row[6])
+    (entry,) = batch_entries()
+    assert entry.detail["batch"]["digest"] == recomputed(entry)
+
+
 def test_rows_ingested_then_changed_or_rolled_back_in_the_block_count_as_they_stand():
     @service
     def run():

@@ -17,11 +17,14 @@ default; a column without one must be given.  Returns the new rows' keys, in ord
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connections, models
 
+from radgov.core.audit.chain import format_timestamp
 from radgov.core.models.stored import exact_column
 
 
@@ -46,7 +49,7 @@ def ingest(
         return [obj.pk for obj in model._default_manager.using(using).bulk_create(objs)]
     names = sorted(exact)
     stored = list(zip(*(exact[name] for name in names), strict=True))
-    keys = _copy(model, using, names, stored)
+    keys = _copy(model, using, names, [_text_column(model, name, exact[name]) for name in names])
     batch.add_rows(model, names, keys, stored)
     return keys
 
@@ -94,29 +97,60 @@ def _exact(
 
 
 def _copy(
-    model: type[models.Model], using: str, names: list[str], rows: list[tuple[Any, ...]]
+    model: type[models.Model], using: str, names: list[str], columns: list[list[str]]
 ) -> list[int]:
+    """COPY the rows (given as columns of COPY text) under keys drawn from the sequence."""
     from psycopg import sql
-    from psycopg.types.json import Jsonb
 
     meta = model._meta
     fields = {f.attname: f for f in meta.concrete_fields}
-    json = [i + 1 for i, name in enumerate(names) if isinstance(fields[name], models.JSONField)]
-    columns = [meta.pk.column, *(fields[name].column for name in names)]
+    targets = [meta.pk.column, *(fields[name].column for name in names)]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        sql.Identifier(meta.db_table), sql.SQL(", ").join(map(sql.Identifier, targets))
     )
+    count = len(columns[0])
     with connections[using].cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(rows)],
+            [meta.db_table, meta.pk.column, count],
         )
         keys = [key for (key,) in cursor.fetchall()]
+        lines = map("\t".join, zip(map(str, keys), *columns, strict=True))
         with cursor.cursor.copy(statement) as copy:
-            for key, row in zip(keys, rows, strict=True):
-                line = [key, *row]
-                for i in json:
-                    if line[i] is not None:
-                        line[i] = Jsonb(line[i])
-                copy.write_row(line)
+            copy.write("\n".join(lines) + "\n")
     return keys
+
+
+# COPY's text format: a backslash starts an escape, a tab ends the value, a newline the row
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+NULL = "\\N"
+
+
+def _escaped(texts: list[str]) -> list[str]:
+    """The values as COPY text; the whole column is looked at once and passed as it is when
+    nothing in it needs escaping (the common case: codes, UIDs, numbers, times)."""
+    joined = "".join(texts)
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        return [text.translate(_ESCAPES) for text in texts]
+    return texts
+
+
+def _text_column(model: type[models.Model], name: str, column: list[Any]) -> list[str]:
+    """One column of exact values (``stored.exact_column``) as COPY text."""
+    field = model._meta.get_field(name) if name != "pk" else model._meta.pk
+    present = [v for v in column if v is not None]
+    if isinstance(field, models.JSONField):
+        texts = [json.dumps(v, separators=(",", ":")) for v in present]
+    elif present and type(present[0]) is bool:
+        texts = ["t" if v else "f" for v in present]
+    elif present and type(present[0]) is float:
+        texts = list(map(repr, present))  # the shortest text that reads back as the same float
+    elif present and type(present[0]) is dt.datetime:
+        texts = [format_timestamp(v) for v in present]  # exact values are UTC
+    else:
+        texts = list(map(str, present))  # str, int, date, time, UUID
+    texts = _escaped(texts)
+    if len(texts) == len(column):
+        return texts
+    given = iter(texts)
+    return [NULL if v is None else next(given) for v in column]
