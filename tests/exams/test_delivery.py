@@ -24,7 +24,7 @@ from radgov.exams.release import fhir, hl7, send
 from radgov.exams.services import delivery
 from radgov.exams.services import review as gate
 from radgov.gateway import mllp
-from tests.exams.review_world import add_end_user, train
+from tests.exams.review_world import accepted_by_trained
 
 pytestmark = pytest.mark.django_db
 
@@ -131,10 +131,7 @@ def test_a_release_reaches_all_three_peers_after_a_nak_and_a_500_and_is_sent_onc
     delivery.set_destination(writer, "fhir", base_url=f"http://127.0.0.1:{ports['fhir']}/fhir")
     assert delivery.probe_destination(writer, "dicom_sr").delivered
     inferred = Inference.objects.get(status="inferred")
-    doctor = people[Role.PHYSICIAN]
-    add_end_user(inferred.deployment, doctor)
-    train(doctor, inferred.deployment)
-    gate.review(doctor, inferred, decision="accept", concordance="concordant")
+    accepted_by_trained(people[Role.PHYSICIAN], inferred)
 
     assert delivery.deliver_pending(writer) == 1  # the PACS stores; the RIS NAKs; the EMR fails
     rows = {d.standard: d for d in inferred.deliveries.all()}
@@ -195,10 +192,7 @@ def test_the_task_tries_as_its_own_principal_and_a_peer_that_is_down_is_said_in_
 
     delivery.set_destination(writer, "fhir", base_url=f"http://127.0.0.1:{free_port()}/fhir")
     inferred = Inference.objects.get(status="inferred")
-    doctor = people[Role.PHYSICIAN]
-    add_end_user(inferred.deployment, doctor)
-    train(doctor, inferred.deployment)
-    gate.review(doctor, inferred, decision="accept", concordance="concordant")
+    accepted_by_trained(people[Role.PHYSICIAN], inferred)
     assert deliver_releases.call_local() == 0
     fhir_row = inferred.deliveries.get(standard="fhir")
     assert fhir_row.status == "failed" and fhir_row.attempts == 1

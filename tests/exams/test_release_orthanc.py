@@ -19,8 +19,7 @@ from radgov.core.audit.verify import verify_trail
 from radgov.core.roles import Role
 from radgov.exams.models import Inference
 from radgov.exams.services import delivery
-from radgov.exams.services import review as gate
-from tests.exams.review_world import add_end_user, train
+from tests.exams.review_world import accepted_by_trained
 from tests.integration.serving import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.peer("orthanc", "dsrdump")]
@@ -80,10 +79,7 @@ def test_orthanc_holds_the_reviewed_sr(people, practice, writer, orthanc, tmp_pa
     delivery.set_destination(writer, "dicom_sr", host="127.0.0.1", port=port, called_ae="ORTHANC")
     assert delivery.probe_destination(writer, "dicom_sr").words == "C-ECHO answered"
     inferred = Inference.objects.get(status="inferred")
-    doctor = people[Role.PHYSICIAN]
-    add_end_user(inferred.deployment, doctor)
-    train(doctor, inferred.deployment)
-    gate.review(doctor, inferred, decision="accept", concordance="concordant")
+    accepted_by_trained(people[Role.PHYSICIAN], inferred)
     assert delivery.deliver_pending(writer) == 1  # the SR; the RIS and EMR are not configured
 
     (instance,) = json.loads(_get(f"{base}/instances"))
