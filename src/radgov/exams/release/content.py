@@ -43,8 +43,9 @@ class Released:
         if not self.reviewed:
             return f"{made} Released without physician review under the practice's policy."
         verb = "accepted" if self.decision == "accept" else "modified"
+        family, _, given = self.reviewer.partition("^")
         return (
-            f"{made} Reviewed and {verb} by {self.reviewer.replace('^', ' ').strip()}; "
+            f"{made} Reviewed and {verb} by {f'{given} {family}'.strip()}; "
             f"the reviewer's read is {self.concordance} with the AI."
         )
 
