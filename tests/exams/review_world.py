@@ -43,6 +43,18 @@ def train(user: Any, deployment: Deployment) -> None:
     training.attest_ifu(user, mv)
 
 
+def accepted_by_trained(doctor: Any, inference: Any) -> Any:
+    """``doctor`` made a trained end-user of the result's deployment, then accepting it
+    (concordant, the report stating it), which releases it."""
+    from radgov.exams.services import review as gate
+
+    add_end_user(inference.deployment, doctor)
+    train(doctor, inference.deployment)
+    return gate.review(
+        doctor, inference, decision="accept", concordance="concordant", report_states_ai=True
+    )
+
+
 @service
 def direct_release_decision(deployment: Deployment, *, why: str = "") -> Decision:
     group, _ = GovernanceGroup.objects.get_or_create(name="AI governance group")

@@ -4,120 +4,27 @@ the peer's words and it is retried; an acknowledged message is never sent again.
 
 from __future__ import annotations
 
-import http.server
 import json
-import socket
-import socketserver
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from pydicom.uid import ExplicitVRLittleEndian
-from pynetdicom import AE, evt
-from pynetdicom.sop_class import Comprehensive3DSRStorage, Verification
 
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from radgov.exams.models import Inference
-from radgov.exams.release import fhir, hl7, send
+from radgov.exams.release import fhir, send
 from radgov.exams.services import delivery
 from radgov.exams.services import review as gate
-from radgov.gateway import mllp
-from tests.exams.review_world import add_end_user, train
+from tests.exams.peers import Peers, running_peers
+from tests.exams.review_world import accepted_by_trained
 
 pytestmark = pytest.mark.django_db
 
 
-class Peers:
-    """What each peer received, and how it should answer next."""
-
-    def __init__(self) -> None:
-        self.stored: list[Any] = []
-        self.orus: list[str] = []
-        self.bundles: list[dict[str, Any]] = []
-        self.ack = "AE"
-        self.http_status = 500
-
-
-def _mllp_server(peers: Peers) -> socketserver.TCPServer:
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self) -> None:
-            text = mllp.read_message(self.request, mllp.FrameReader()).decode()
-            control = hl7.read_oru(text).msh.msh_10.value
-            peers.orus.append(text)
-            ack = f"MSH|^~\\&|RIS|HOSP|RADGOV|X|20260301||ACK^R01|A{len(peers.orus)}|P|2.5.1\rMSA|{peers.ack}|{control}|RIS is busy"
-            self.request.sendall(mllp.frame(ack.encode()))
-
-    return socketserver.TCPServer(("127.0.0.1", 0), Handler)
-
-
-def _fhir_server(peers: Peers) -> http.server.HTTPServer:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server name
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            peers.bundles.append(json.loads(body))
-            if peers.http_status == 500:
-                answer = {
-                    "resourceType": "OperationOutcome",
-                    "issue": [
-                        {
-                            "severity": "error",
-                            "code": "exception",
-                            "diagnostics": "database offline",
-                        }
-                    ],
-                }
-            else:
-                answer = {"resourceType": "Bundle", "type": "transaction-response"}
-            data = json.dumps(answer).encode()
-            self.send_response(peers.http_status)
-            self.send_header("Content-Type", "application/fhir+json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    return http.server.HTTPServer(("127.0.0.1", 0), Handler)
-
-
 @pytest.fixture
 def peers() -> Iterator[tuple[Peers, dict[str, int]]]:
-    state = Peers()
-    ae = AE(ae_title="PACS_TEST")
-    ae.add_supported_context(Comprehensive3DSRStorage, ExplicitVRLittleEndian)
-    ae.add_supported_context(Verification)
-
-    def on_store(event: Any) -> int:
-        state.stored.append(event.dataset)
-        return 0x0000
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dicom_port = s.getsockname()[1]
-    scp = ae.start_server(
-        ("127.0.0.1", dicom_port), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)]
-    )
-    servers = [_mllp_server(state), _fhir_server(state)]
-    threads = [threading.Thread(target=srv.serve_forever, daemon=True) for srv in servers]
-    for t in threads:
-        t.start()
-    try:
-        yield (
-            state,
-            {
-                "dicom": dicom_port,
-                "mllp": servers[0].server_address[1],
-                "fhir": servers[1].server_address[1],
-            },
-        )
-    finally:
-        scp.shutdown()
-        for srv in servers:
-            srv.shutdown()
-            srv.server_close()
+    with running_peers() as found:
+        yield found
 
 
 def test_a_release_reaches_all_three_peers_after_a_nak_and_a_500_and_is_sent_once(
@@ -131,10 +38,7 @@ def test_a_release_reaches_all_three_peers_after_a_nak_and_a_500_and_is_sent_onc
     delivery.set_destination(writer, "fhir", base_url=f"http://127.0.0.1:{ports['fhir']}/fhir")
     assert delivery.probe_destination(writer, "dicom_sr").delivered
     inferred = Inference.objects.get(status="inferred")
-    doctor = people[Role.PHYSICIAN]
-    add_end_user(inferred.deployment, doctor)
-    train(doctor, inferred.deployment)
-    gate.review(doctor, inferred, decision="accept", concordance="concordant")
+    accepted_by_trained(people[Role.PHYSICIAN], inferred)
 
     assert delivery.deliver_pending(writer) == 1  # the PACS stores; the RIS NAKs; the EMR fails
     rows = {d.standard: d for d in inferred.deliveries.all()}
@@ -195,10 +99,7 @@ def test_the_task_tries_as_its_own_principal_and_a_peer_that_is_down_is_said_in_
 
     delivery.set_destination(writer, "fhir", base_url=f"http://127.0.0.1:{free_port()}/fhir")
     inferred = Inference.objects.get(status="inferred")
-    doctor = people[Role.PHYSICIAN]
-    add_end_user(inferred.deployment, doctor)
-    train(doctor, inferred.deployment)
-    gate.review(doctor, inferred, decision="accept", concordance="concordant")
+    accepted_by_trained(people[Role.PHYSICIAN], inferred)
     assert deliver_releases.call_local() == 0
     fhir_row = inferred.deliveries.get(standard="fhir")
     assert fhir_row.status == "failed" and fhir_row.attempts == 1

@@ -48,7 +48,7 @@ def test_the_oru_reads_back_with_the_reviewed_findings_and_the_statement() -> No
         ("AISCORE", "0.91"),
     ]
     assert {o.obx_11.value for o in obx} == {"F"}
-    assert "Reviewed and accepted by Doe Jane" in order.nte[0].nte_3.value
+    assert "Reviewed and accepted by Jane Doe" in order.nte[0].nte_3.value
 
 
 def test_a_correction_has_result_status_c() -> None:

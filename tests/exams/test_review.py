@@ -37,7 +37,9 @@ def test_an_untrained_end_user_is_refused_with_the_reason_and_the_refusal_is_aud
     doctor = people[Role.PHYSICIAN]
     add_end_user(inferred.deployment, doctor)
     with pytest.raises(NotPermitted, match="IV.F: exams-physician has no current training"):
-        gate.review(doctor, inferred, decision="accept", concordance="concordant")
+        gate.review(
+            doctor, inferred, decision="accept", concordance="concordant", report_states_ai=True
+        )
     denied = AuditEntry.objects.get(action="denied", object_type="exams.inference")
     assert denied.object_id == str(inferred.pk) and "IV.F" in denied.detail_json
     assert not Review.objects.exists() and not Delivery.objects.exists()
@@ -55,14 +57,22 @@ def test_vendors_other_roles_and_physicians_of_other_deployments_are_refused(
     people, inferred, role, says
 ) -> None:
     with pytest.raises(NotPermitted, match=says):
-        gate.review(people[role], inferred, decision="accept", concordance="concordant")
+        gate.review(
+            people[role],
+            inferred,
+            decision="accept",
+            concordance="concordant",
+            report_states_ai=True,
+        )
     assert not Review.objects.exists()
 
 
 def test_accepting_releases_once_with_three_messages_and_a_second_review_is_refused(
     reviewer, inferred
 ) -> None:
-    done = gate.review(reviewer, inferred, decision="accept", concordance="concordant")
+    done = gate.review(
+        reviewer, inferred, decision="accept", concordance="concordant", report_states_ai=True
+    )
     inferred.refresh_from_db()
     assert done.decision == "accept" and inferred.status == "released"
     deliveries = {d.standard: d for d in inferred.deliveries.all()}
@@ -116,7 +126,12 @@ def test_bad_reviews_name_every_field_and_change_nothing(reviewer, inferred) -> 
 def test_a_modified_result_goes_out_with_the_reviewers_findings(reviewer, inferred) -> None:
     changed = [{"label": "subdural hematoma", "present": True, "location": "right convexity"}]
     done = gate.review(
-        reviewer, inferred, decision="modify", concordance="discordant", findings=changed
+        reviewer,
+        inferred,
+        decision="modify",
+        concordance="discordant",
+        findings=changed,
+        report_states_ai=True,
     )
     assert done.findings == changed and inferred.findings != changed  # the AI's kept beside
     bundle = fhir.read_bundle(inferred.deliveries.get(standard="fhir").message.reveal())
@@ -129,7 +144,9 @@ def test_a_modified_result_goes_out_with_the_reviewers_findings(reviewer, inferr
 def test_an_addendum_rejecting_a_released_result_withdraws_it_with_corrections(
     reviewer, inferred
 ) -> None:
-    first = gate.review(reviewer, inferred, decision="accept", concordance="concordant")
+    first = gate.review(
+        reviewer, inferred, decision="accept", concordance="concordant", report_states_ai=True
+    )
     later = gate.add_addendum(
         reviewer,
         first,
@@ -208,7 +225,9 @@ def test_under_direct_release_a_result_goes_out_as_it_arrives(writer, ich) -> No
 
 
 def test_a_withdrawal_by_any_path_sends_the_corrections(reviewer, inferred, writer) -> None:
-    gate.review(reviewer, inferred, decision="accept", concordance="concordant")
+    gate.review(
+        reviewer, inferred, decision="accept", concordance="concordant", report_states_ai=True
+    )
     services.move(writer, inferred, "withdrawn", reason_code="released_in_error")
     fixes = inferred.deliveries.filter(correction=True)
     assert sorted(fixes.values_list("standard", flat=True)) == ["dicom_sr", "fhir", "hl7_oru"]

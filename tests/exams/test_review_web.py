@@ -38,7 +38,7 @@ def test_the_page_refuses_an_untrained_end_user_with_the_reason_then_takes_the_r
     page = reverse("exams:review_result", args=[inferred.pk])
     shown = browser.get(page).content.decode()
     assert "You cannot review this result: IV.F" in shown and "Record the review" not in shown
-    form = {"decision": "accept", "concordance": "concordant"}
+    form = {"decision": "accept", "concordance": "concordant", "report_states_ai": "on"}
     refused = browser.post(page, form)
     assert refused.status_code == 403 and "has no current training" in refused.content.decode()
     train(doctor, inferred.deployment)
@@ -56,7 +56,7 @@ def test_the_page_refuses_an_untrained_end_user_with_the_reason_then_takes_the_r
 def test_the_api_refuses_then_reviews_once_and_shows_the_deliveries(doctor, inferred) -> None:
     client = api(doctor)
     url = f"/api/exams/inferences/{inferred.pk}/reviews"
-    body = {"decision": "accept", "concordance": "concordant"}
+    body = {"decision": "accept", "concordance": "concordant", "report_states_ai": True}
     assert "has no current training" in problem(post(client, url, body), 403)
     work = client.get("/api/exams/reviews/worklist").json()
     assert [(w["inference_id"], w["may_review"]) for w in work] == [(inferred.pk, False)]
@@ -83,7 +83,9 @@ def test_the_study_page_shows_each_deliverys_status(doctor, inferred) -> None:
     from radgov.exams.services import review as gate
 
     train(doctor, inferred.deployment)
-    gate.review(doctor, inferred, decision="accept", concordance="concordant")
+    gate.review(
+        doctor, inferred, decision="accept", concordance="concordant", report_states_ai=True
+    )
     page = client_for(doctor).get(reverse("exams:study", args=[inferred.exam_id])).content.decode()
     assert "DICOM SR (TID 1500) to the PACS: <strong>pending</strong>" in page
     assert "no active destination" not in page and page.count("<strong>pending</strong>") == 3

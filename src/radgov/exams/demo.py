@@ -361,4 +361,5 @@ def _reviews(deployment: Deployment | None) -> None:
             concordance=concordance,
             reason_code=code,
             reason=reason,
+            report_states_ai=True,  # the demo policy's default: the report states it
         )

@@ -6,6 +6,7 @@ the reason (training, end-user, role) and is audited."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -26,6 +27,7 @@ class ChoiceIn(Schema):
     reason_code: str = ""
     reason: str = ""
     findings: list[dict[str, Any]] | None = None
+    report_states_ai: bool = False
 
 
 class ReviewOut(Schema):
@@ -37,6 +39,7 @@ class ReviewOut(Schema):
     reason: str
     findings: list[dict[str, Any]] | None
     concordance: str
+    report_states_ai: bool
     reviewed_at: str
     amends_id: int | None
 
@@ -108,6 +111,7 @@ def _review_out(r: Review, *, hidden: str | None = None) -> dict[str, Any]:
         "reason": r.reason,
         "findings": None if hidden else r.findings,
         "concordance": r.concordance,
+        "report_states_ai": r.report_states_ai,
         "reviewed_at": r.reviewed_at.isoformat(),
         "amends_id": r.amends_id,
     }
@@ -241,6 +245,8 @@ class DestinationIn(Schema):
 
 class DestinationOut(DestinationIn):
     standard: str
+    failures_in_a_row: int
+    failing_since: datetime | None
 
 
 class AnswerOut(Schema):
@@ -268,7 +274,8 @@ def set_destination(request: HttpRequest, standard: str, payload: DestinationIn)
 
 @router.post("/destinations/{standard}/test", response=AnswerOut)
 def probe_destination(request: HttpRequest, standard: str) -> Any:
-    """Test the connection: C-ECHO the PACS, open the RIS's port, read the FHIR metadata."""
+    """Test the connection: C-ECHO the PACS, an MLLP round trip with the RIS (a test
+    message and its ACK), read the FHIR metadata."""
     from radgov.exams.services import delivery
 
     answer = delivery.probe_destination(request.user, standard)

@@ -43,6 +43,7 @@ def _choice(request: HttpRequest) -> dict[str, object]:
         "reason_code": post.get("reason_code", ""),
         "reason": post.get("reason", ""),
         "findings": findings,
+        "report_states_ai": post.get("report_states_ai") == "on",
     }
 
 

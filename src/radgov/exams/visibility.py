@@ -13,6 +13,11 @@ review), ``care_team`` (those and every physician and technologist), ``patient_p
 portal).  Other roles (informatics, administrators, compliance, physicists, data
 scientists) see AI output only where they record it: the operator at the console and
 machines holding ``exams.record`` (the gateway, an orchestrator) supply it.
+
+The same after-review audience decides where a release goes (:func:`standards_for`):
+reviewers only, the SR to the PACS (the radiologists' archive) and nothing to the RIS or the
+EMR; the care team, all three, the FHIR report labelled not for the patient; the patient
+portal, all three without that label.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from django.db.models import Q
 from radgov.core.audit import Action, EventCode, record
 from radgov.core.roles import Role
 from radgov.exams import access
-from radgov.exams.models import Audience, Inference, ReleasePolicy
+from radgov.exams.models import Audience, Inference, ReleasePolicy, Standard
 from radgov.exams.statuses import Status
 from radgov.inventory.models import Deployment
 
@@ -34,6 +39,17 @@ AFTER_REVIEW = "not visible to your role after review"
 CARE_TEAM = frozenset({Role.PHYSICIAN.value, Role.TECHNOLOGIST.value})
 MAX_IDS_LISTED = 500
 _DEFAULTS = {"before": Audience.REVIEWERS, "after": Audience.CARE_TEAM}
+
+
+def standards_for(audience: str) -> tuple[str, ...]:
+    """The standards a release reaches when its output is for ``audience`` (V)."""
+    if audience == Audience.REVIEWERS:
+        return (Standard.DICOM_SR,)
+    return tuple(Standard.values)
+
+
+def patient_may_see(audience: str) -> bool:
+    return audience == Audience.PATIENT_PORTAL
 
 
 def has_output(inference: Inference) -> bool:

@@ -42,6 +42,7 @@ class Rule(models.TextChoices):
     EWMA = "ewma", "EWMA of the daily rate"
     DRIFT = "drift", "input or output drift against the reference"
     FIRST_SEEN = "first_seen", "a value never seen in the reference"
+    DELIVERY = "delivery", "released results not reaching a destination"
 
 
 class Report(ProcedureRecord):

@@ -101,6 +101,10 @@ class Review(ProcedureRecord):
         default=list, blank=True, help_text="the reviewer's findings, for a modified result"
     )
     concordance = models.CharField(max_length=12, choices=Concordance.choices)
+    report_states_ai = models.BooleanField(
+        default=False,
+        help_text="the reviewer confirmed their report states the AI output and the concordance",
+    )
     reviewed_at = models.DateTimeField()
     amends = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="addenda"
@@ -186,6 +190,12 @@ class Destination(AuditedModel):
     base_url = models.CharField(max_length=500, blank=True, help_text="FHIR base URL")
     tls = models.BooleanField(default=False, help_text="TLS with the system's trusted CAs")
     active = models.BooleanField(default=True)
+    failures_in_a_row = models.PositiveIntegerField(
+        default=0, help_text="delivery attempts failed since the last one delivered"
+    )
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="set when that count reached the alert threshold"
+    )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -25,6 +25,7 @@ class Released:
     released_at: dt.datetime
     deployment_site: str
     correction: bool = False  # a withdrawal: the correction each standard has
+    patient_may_see: bool = True  # False: the policy keeps it from the patient portal
 
     @property
     def reviewed(self) -> bool:
@@ -42,13 +43,16 @@ class Released:
         if not self.reviewed:
             return f"{made} Released without physician review under the practice's policy."
         verb = "accepted" if self.decision == "accept" else "modified"
+        family, _, given = self.reviewer.partition("^")
         return (
-            f"{made} Reviewed and {verb} by {self.reviewer.replace('^', ' ').strip()}; "
+            f"{made} Reviewed and {verb} by {f'{given} {family}'.strip()}; "
             f"the reviewer's read is {self.concordance} with the AI."
         )
 
 
-def gather(inference: Any, review: Any | None, *, correction: bool = False) -> Released:
+def gather(
+    inference: Any, review: Any | None, *, correction: bool = False, patient_may_see: bool = True
+) -> Released:
     """The release of ``inference`` as ``review`` left it (None: direct release).  Reads the
     identifiers the destinations need; the caller's service audits the release."""
     from django.utils import timezone
@@ -92,4 +96,5 @@ def gather(inference: Any, review: Any | None, *, correction: bool = False) -> R
         released_at=timezone.now(),
         deployment_site=inference.deployment.site,
         correction=correction,
+        patient_may_see=patient_may_see,
     )

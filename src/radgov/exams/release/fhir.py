@@ -2,7 +2,10 @@
 a DiagnosticReport with one Observation per finding, a Device for the model (name, version,
 manufacturer) and a Provenance naming the device and the reviewer.  AI-produced content is
 marked as HL7's AI Transparency on FHIR does: the security label ``AIAST`` (AI asserted) on
-every resource the AI produced.  A withdrawal is the same report ``entered-in-error``."""
+every resource the AI produced.  Where the release policy keeps the output from the
+patient portal, the report and observations also carry ``NOPAT`` (no disclosure to the
+patient without the attending's authorization).  A withdrawal is the same report
+``entered-in-error``."""
 
 from __future__ import annotations
 
@@ -19,6 +22,12 @@ AI_LABEL = {
     "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
     "code": "AIAST",
     "display": "Artificial Intelligence asserted",
+}
+NOT_FOR_PATIENT = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+    "code": "NOPAT",
+    "display": "no disclosure to patient, family or caregivers without attending provider's "
+    "authorization",
 }
 SYSTEMS = {
     "SCT": "http://snomed.info/sct",
@@ -44,10 +53,12 @@ def _concept(finding: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _observation(finding: dict[str, Any], status: str, refs: dict[str, str]) -> dict[str, Any]:
+def _observation(
+    finding: dict[str, Any], status: str, refs: dict[str, str], meta: dict[str, Any]
+) -> dict[str, Any]:
     obs: dict[str, Any] = {
         "resourceType": "Observation",
-        "meta": {"security": [AI_LABEL]},
+        "meta": meta,
         "status": status,
         "code": _concept(finding),
         "subject": {"reference": refs["patient"]},
@@ -82,7 +93,8 @@ def build_bundle(released: Released, *, bundle_id: str) -> Bundle:
         "patient": f"Patient?identifier={released.patient_issuer}|{released.study.patient_id}",
         "device": urls["d"],
     }
-    observations = [_observation(f, status, refs) for f in released.findings]
+    meta = {"security": [AI_LABEL] if released.patient_may_see else [AI_LABEL, NOT_FOR_PATIENT]}
+    observations = [_observation(f, status, refs, meta) for f in released.findings]
     obs_urls = [
         f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{bundle_id}o{i}')}"
         for i in range(len(observations))
@@ -98,7 +110,7 @@ def build_bundle(released: Released, *, bundle_id: str) -> Bundle:
     }
     report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
-        "meta": {"security": [AI_LABEL]},
+        "meta": meta,
         "status": status,
         "code": {
             "coding": [{"system": _system(LOCAL_SCHEME), "code": "AIRESULT"}],

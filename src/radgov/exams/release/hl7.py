@@ -3,9 +3,12 @@
 One OBR for the AI result (filler order number: the accession), one OBX per finding
 (coded, present or absent), the score and the reviewer's statement (NTE).  Result status
 ``F`` (final), or ``C`` (correction) for a withdrawal.  The message control id is the
-caller's: a retry of the same delivery sends the same id."""
+caller's: a retry of the same delivery sends the same id.  ``build_test_message`` is the
+NMQ^N01 that "test connection" sends to the RIS."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
@@ -29,18 +32,24 @@ def _ce(code: str, text: str, scheme: str) -> str:
     return f"{_escape(code)}^{_escape(text)}^{_escape(scheme)}"
 
 
-def build_oru(released: Released, *, control_id: str, receiving: str = "RIS") -> str:
-    """The ORU^R01 as ER7 text (segments separated by carriage returns)."""
-    status = "C" if released.correction else "F"
-    msg = Message("ORU_R01", version="2.5.1", validation_level=VALIDATION_LEVEL.STRICT)
+def _message(kind: str, control_id: str, at: dt.datetime, receiving: str) -> Message:
+    """A strict v2.5.1 message of ``kind`` (MSH-9, e.g. ``ORU^R01^ORU_R01``) with its header."""
+    msg = Message(kind.split("^")[-1], version="2.5.1", validation_level=VALIDATION_LEVEL.STRICT)
     msg.msh.msh_3 = SENDING_APPLICATION
-    msg.msh.msh_4 = _escape(released.deployment_site)[:20] or SENDING_APPLICATION
     msg.msh.msh_5 = _escape(receiving)
-    msg.msh.msh_7 = f"{released.released_at:%Y%m%d%H%M%S}"
-    msg.msh.msh_9 = "ORU^R01^ORU_R01"
+    msg.msh.msh_7 = f"{at:%Y%m%d%H%M%S}"
+    msg.msh.msh_9 = kind
     msg.msh.msh_10 = control_id
     msg.msh.msh_11 = "P"
     msg.msh.msh_12 = "2.5.1"
+    return msg
+
+
+def build_oru(released: Released, *, control_id: str, receiving: str = "RIS") -> str:
+    """The ORU^R01 as ER7 text (segments separated by carriage returns)."""
+    status = "C" if released.correction else "F"
+    msg = _message("ORU^R01^ORU_R01", control_id, released.released_at, receiving)
+    msg.msh.msh_4 = _escape(released.deployment_site)[:20] or SENDING_APPLICATION
     result = msg.add_group("ORU_R01_PATIENT_RESULT")
     patient = result.add_group("ORU_R01_PATIENT")
     pid = _escape(released.study.patient_id)
@@ -81,6 +90,15 @@ def build_oru(released: Released, *, control_id: str, receiving: str = "RIS") ->
     note = order.add_segment("NTE")
     note.nte_1 = "1"
     note.nte_3 = _escape(released.statement)
+    msg.validate()
+    return str(msg.to_er7())
+
+
+def build_test_message(*, control_id: str, at: dt.datetime, receiving: str = "RIS") -> str:
+    """An NMQ^N01 (network management query: the system clock), for "test connection": it
+    asks the RIS for nothing clinical, and any acknowledgement proves the round trip."""
+    msg = _message("NMQ^N01^NMQ_N01", control_id, at, receiving)
+    msg.add_group("NMQ_N01_CLOCK_AND_STATISTICS").nck.nck_1 = f"{at:%Y%m%d%H%M%S}"
     msg.validate()
     return str(msg.to_er7())
 

@@ -10,14 +10,17 @@ that never repeat the message (a garbled answer is described, not echoed)."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import ssl
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
+from radgov.exams.release.hl7 import build_test_message
 from radgov.gateway import mllp
 
 TIMEOUT = 30.0
@@ -88,8 +91,14 @@ def echo(destination: Any) -> Answer:
 # -- HL7 --------------------------------------------------------------------------------
 
 
-def read_ack(raw: bytes, control_id: str) -> Answer:
-    """What an HL7 ACK says: AA/CA delivered; AE/AR/CE/CR refused, with MSA-3 or ERR."""
+@dataclass(frozen=True)
+class Ack:
+    code: str  # MSA-1: AA, AE, AR (or CA, CE, CR)
+    said: str  # MSA-3, the RIS's words
+
+
+def _ack(raw: bytes, control_id: str) -> Ack | Answer:
+    """The acknowledgement of ``control_id`` in ``raw``, or why it is none (as an Answer)."""
     from hl7apy.parser import parse_message
 
     try:
@@ -100,19 +109,29 @@ def read_ack(raw: bytes, control_id: str) -> Answer:
         return Answer(False, "the RIS answered with something that is not an HL7 acknowledgement")
     if acked != control_id:
         return Answer(False, "the RIS acknowledged another message (MSA-2 does not match)")
-    if code in ("AA", "CA"):
-        return Answer(True, f"acknowledged by the RIS ({code})")
-    said = ""
     try:
         said = ack.msa.msa_3.value or ""
     except Exception:  # noqa: BLE001 - MSA-3 is optional
         said = ""
-    return Answer(False, f"the RIS refused the message ({code}){': ' + said[:200] if said else ''}")
+    return Ack(code, said[:200])
 
 
-def send_oru(destination: Any, message: str, control_id: str) -> Answer:
+def read_ack(raw: bytes, control_id: str) -> Answer:
+    """What an HL7 ACK says: AA/CA delivered; AE/AR/CE/CR refused, with MSA-3."""
+    ack = _ack(raw, control_id)
+    if isinstance(ack, Answer):
+        return ack
+    if ack.code in ("AA", "CA"):
+        return Answer(True, f"acknowledged by the RIS ({ack.code})")
+    return Answer(
+        False, f"the RIS refused the message ({ack.code}){': ' + ack.said if ack.said else ''}"
+    )
+
+
+def _exchange(destination: Any, message: str) -> bytes | Answer:
+    """One MLLP exchange with the RIS: its answer, or why there is none (as an Answer)."""
     try:
-        raw = mllp.exchange(
+        return mllp.exchange(
             destination.host,
             int(destination.port),
             message.encode("utf-8"),
@@ -123,7 +142,29 @@ def send_oru(destination: Any, message: str, control_id: str) -> Answer:
         return Answer(False, f"the RIS's answer is not MLLP: {exc}"[:MAX_ANSWER])
     except OSError as exc:
         return Answer(False, f"the RIS could not be reached ({type(exc).__name__})")
-    return read_ack(raw, control_id)
+
+
+def send_oru(destination: Any, message: str, control_id: str) -> Answer:
+    raw = _exchange(destination, message)
+    return raw if isinstance(raw, Answer) else read_ack(raw, control_id)
+
+
+def mllp_round_trip(destination: Any) -> Answer:
+    """Send the RIS a test message (an NMQ^N01) and read its acknowledgement: any ACK of
+    that message proves the round trip (a RIS may refuse the query type, AE or AR, and
+    still be reachable); no answer, a garbled one or another message's ACK does not."""
+    control_id = f"T{uuid.uuid4().hex[:19]}"
+    message = build_test_message(control_id=control_id, at=dt.datetime.now(dt.UTC))
+    raw = _exchange(destination, message)
+    if isinstance(raw, Answer):
+        return raw
+    ack = _ack(raw, control_id)
+    if isinstance(ack, Answer):
+        return ack
+    said = f": {ack.said}" if ack.said else ""
+    return Answer(
+        True, f"MLLP round trip: the RIS acknowledged the test message ({ack.code}){said}"
+    )
 
 
 # -- FHIR -------------------------------------------------------------------------------

@@ -6,11 +6,15 @@ retry is the same message (the same SR instance, HL7 control id, FHIR bundle id)
 delivery once acknowledged is never sent again.  A destination that is down leaves the
 delivery failed with the peer's answer in words, for the task to try again (at most
 ``MAX_ATTEMPTS`` times).  Each attempt is audited with its DICOM audit code: 110104 DICOM
-Instances Transferred for the SR, 110106 Export for HL7 and FHIR."""
+Instances Transferred for the SR, 110106 Export for HL7 and FHIR.
+
+A destination counts its failed attempts in a row; at ``FAILING_AFTER`` it is marked failing
+and the governance group's alert queue (the one the monitoring stop rules use) gets an
+alert for each deployment whose results are waiting for it.  A delivered attempt clears
+both the count and the mark."""
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 from django.utils import timezone
@@ -23,8 +27,11 @@ from radgov.exams.errors import NotPermitted, Problem
 from radgov.exams.models import Delivery, DeliveryStatus, Destination, Standard
 from radgov.exams.release import send
 from radgov.exams.services.review import ReviewError
+from radgov.monitoring.models import Alert, Rule
 
 MAX_ATTEMPTS = 20
+FAILING_AFTER = 20
+WAITING = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 GRANT = "exams.deliver"
 CODES = {
     Standard.DICOM_SR: EventCode.INSTANCES_TRANSFERRED,
@@ -59,7 +66,9 @@ def _deliver(actor: Any, pk: int) -> Delivery:
     row = Delivery.objects.select_for_update().get(pk=pk)
     if row.status == DeliveryStatus.DELIVERED:
         return row
-    destination = Destination.objects.filter(standard=row.standard, active=True).first()
+    destination = (
+        Destination.objects.select_for_update().filter(standard=row.standard, active=True).first()
+    )
     if destination is None:
         row.answer = "waiting: no active destination is configured for this standard"
         row.save(update_fields=["answer"])
@@ -70,6 +79,7 @@ def _deliver(actor: Any, pk: int) -> Delivery:
     row.status = DeliveryStatus.DELIVERED if answer.delivered else DeliveryStatus.FAILED
     row.delivered_at = timezone.now() if answer.delivered else None
     row.save(update_fields=["attempts", "answer", "status", "delivered_at"])
+    _tally(destination, delivered=answer.delivered)
     record(
         action=Action.EXPORT,
         object_type="exams.delivery",
@@ -81,14 +91,55 @@ def _deliver(actor: Any, pk: int) -> Delivery:
     return row
 
 
+def _tally(destination: Destination, *, delivered: bool) -> None:
+    """Count the destination's failures in a row; the ``FAILING_AFTER``-th marks it failing
+    and alerts the governance group; a delivery clears both."""
+    if delivered:
+        if destination.failures_in_a_row or destination.failing_since:
+            destination.failures_in_a_row, destination.failing_since = 0, None
+            destination.save(update_fields=["failures_in_a_row", "failing_since"])
+        return
+    destination.failures_in_a_row += 1
+    fields = ["failures_in_a_row"]
+    if destination.failures_in_a_row >= FAILING_AFTER and destination.failing_since is None:
+        destination.failing_since = timezone.now()
+        fields.append("failing_since")
+        _alert(destination)
+    destination.save(update_fields=fields)
+
+
+def _alert(destination: Destination) -> None:
+    """An alert in the governance queue for each deployment with results waiting for
+    ``destination`` (no peer's words: they may quote what was sent)."""
+    waiting = Delivery.objects.filter(standard=destination.standard, status__in=WAITING)
+    counts: dict[int, int] = {}
+    for deployment_id in waiting.values_list("inference__deployment_id", flat=True):
+        counts[deployment_id] = counts.get(deployment_id, 0) + 1
+    today = timezone.localdate()
+    for deployment_id, count in sorted(counts.items()):
+        Alert.objects.get_or_create(
+            deployment_id=deployment_id,
+            rule=Rule.DELIVERY,
+            signal_day=today,
+            defaults={
+                "summary": (
+                    f"{FAILING_AFTER} deliveries in a row to the {destination} failed; "
+                    f"{count} released result{'s' if count != 1 else ''} of this deployment "
+                    "waiting (the answers are on the release settings page)"
+                ),
+                "detail": {"standard": destination.standard, "waiting": count},
+            },
+        )
+
+
 def deliver_pending(actor: Any) -> int:
     """One attempt at every delivery not yet acknowledged (oldest first); how many were
     delivered now."""
     if not may_deliver(actor):
         raise NotPermitted("only imaging informatics, administrators and the release task deliver")
-    waiting = Delivery.objects.filter(
-        status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED), attempts__lt=MAX_ATTEMPTS
-    ).order_by("created_at", "id")
+    waiting = Delivery.objects.filter(status__in=WAITING, attempts__lt=MAX_ATTEMPTS).order_by(
+        "created_at", "id"
+    )
     done = 0
     for pk in list(waiting.values_list("pk", flat=True)):
         done += _deliver(actor, pk).status == DeliveryStatus.DELIVERED
@@ -136,7 +187,8 @@ def set_destination(actor: Any, standard: str, **values: Any) -> Destination:
 
 
 def probe_destination(actor: Any, standard: str) -> send.Answer:
-    """C-ECHO the PACS, open the RIS's MLLP port, or read the FHIR server's metadata."""
+    """C-ECHO the PACS, an MLLP round trip with the RIS (a test message, its ACK read), or
+    read the FHIR server's metadata."""
     access.require_write(actor)
     destination = Destination.objects.filter(standard=standard).first()
     if destination is None:
@@ -144,11 +196,7 @@ def probe_destination(actor: Any, standard: str) -> send.Answer:
     if standard == Standard.DICOM_SR:
         answer = send.echo(destination)
     elif standard == Standard.HL7_ORU:
-        try:
-            socket.create_connection((destination.host, int(destination.port)), timeout=10).close()
-            answer = send.Answer(True, "the RIS's MLLP port accepts connections")
-        except OSError as exc:
-            answer = send.Answer(False, f"the RIS could not be reached ({type(exc).__name__})")
+        answer = send.mllp_round_trip(destination)
     else:
         answer = send.metadata(destination)
     record(

@@ -27,7 +27,7 @@ from radgov.core.audit import Action, EventCode, record
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.dicom.sr import build_measurement_report
-from radgov.exams import access
+from radgov.exams import access, visibility
 from radgov.exams.errors import ExamError, NotPermitted, Problem
 from radgov.exams.models import (
     Audience,
@@ -49,6 +49,7 @@ from radgov.inventory.models import Deployment
 from radgov.training.access import end_users_of, missing_training
 
 MAX_REASON = 2000
+RELEASING = (ReviewDecision.ACCEPT, ReviewDecision.MODIFY)
 
 
 class ReviewError(ExamError):
@@ -116,9 +117,24 @@ def _refuse(actor: Any, inference: Inference, what: str, reason: str) -> None:
 
 
 def _checked(
-    decision: str, reason_code: str, reason: str, findings: Any, concordance: str
+    decision: str,
+    reason_code: str,
+    reason: str,
+    findings: Any,
+    concordance: str,
+    report_states_ai: bool,
+    *,
+    policy: ReleasePolicy,
 ) -> dict[str, Any]:
     problems: list[Problem] = []
+    if policy.report_states_ai and decision in RELEASING and report_states_ai is not True:
+        problems.append(
+            Problem(
+                "report_states_ai",
+                "V: the release policy requires your report to state the AI output and your "
+                "read's concordance with it; confirm that it does",
+            )
+        )
     if decision not in ReviewDecision.values:
         problems.append(Problem("decision", f"must be one of {', '.join(ReviewDecision.values)}"))
     if concordance not in Concordance.values:
@@ -155,6 +171,7 @@ def _checked(
         "reason": reason,
         "findings": cleaned,
         "concordance": concordance,
+        "report_states_ai": report_states_ai is True,
     }
 
 
@@ -168,19 +185,29 @@ def _admitted(
     reason_code: str = "",
     reason: str = "",
     findings: Any = None,
+    report_states_ai: bool = False,
 ) -> dict[str, Any]:
     """The reviewer admitted (else refused, audited) and the choice checked (else every
     problem named)."""
     reason_refused = refusal(actor, inference)
     if reason_refused:
         _refuse(actor, inference, what, reason_refused)
-    return _checked(decision, reason_code, reason, findings, concordance)
+    return _checked(
+        decision,
+        reason_code,
+        reason,
+        findings,
+        concordance,
+        report_states_ai,
+        policy=policy_of(inference.deployment),
+    )
 
 
 def review(actor: Any, inference: Inference, **choice: Any) -> Review:
     """Accept, modify or reject an AI result: ``decision``, ``concordance`` (the reviewer's
     own read), and for a rejection ``reason_code`` (and ``reason``), for a modification the
-    changed ``findings``.  An accepted or modified result is released at once.  Refused:
+    changed ``findings``; ``report_states_ai``: the reviewer confirms their report states the
+    AI output and the concordance (required to accept or modify where the policy says so).  An accepted or modified result is released at once.  Refused:
     anyone but a trained qualified end-user of the deployment (``NotPermitted``, audited), a
     second review, or a result that is not waiting for review (``ReviewError``)."""
     return _record_review(actor, inference, _admitted(actor, inference, "review", **choice))
@@ -262,30 +289,48 @@ def _previous_sr(inference: Inference) -> Any:
     return dcmread(BytesIO(base64.b64decode(last.message.reveal())))
 
 
+def _standards(inference: Inference, audience: str, *, correction: bool) -> set[str]:
+    """Where a release goes (the policy's after-review audience; V), or a correction: where
+    the release it corrects went."""
+    if not correction:
+        return set(visibility.standards_for(audience))
+    sent = inference.deliveries.filter(correction=False).values_list("standard", flat=True)
+    return set(sent)
+
+
 def _deliveries(inference: Inference, standing: Review | None, *, correction: bool) -> None:
-    released = content.gather(inference, standing, correction=correction)
-    sr = build_measurement_report(
-        study=released.study,
-        algorithm=released.algorithm,
-        findings=released.findings,
-        reviewer=released.reviewer,
-        statement=released.statement,
-        institution=released.deployment_site,
-        previous=_previous_sr(inference) if correction else None,
+    audience = policy_of(inference.deployment).seen_after_review
+    standards = _standards(inference, audience, correction=correction)
+    released = content.gather(
+        inference,
+        standing,
+        correction=correction,
+        patient_may_see=visibility.patient_may_see(audience),
     )
-    buffer = BytesIO()
-    sr.save_as(buffer, enforce_file_format=True)
-    control_id = uuid.uuid4().hex[:20]
-    bundle_id = str(uuid.uuid4())
-    messages = [
-        (Standard.DICOM_SR, str(sr.SOPInstanceUID), base64.b64encode(buffer.getvalue()).decode()),
-        (Standard.HL7_ORU, control_id, hl7.build_oru(released, control_id=control_id)),
-        (
-            Standard.FHIR,
-            bundle_id,
-            fhir.build_bundle(released, bundle_id=bundle_id).model_dump_json(exclude_none=True),
-        ),
-    ]
+    messages: list[tuple[str, str, str]] = []
+    if Standard.DICOM_SR in standards:
+        sr = build_measurement_report(
+            study=released.study,
+            algorithm=released.algorithm,
+            findings=released.findings,
+            reviewer=released.reviewer,
+            statement=released.statement,
+            institution=released.deployment_site,
+            previous=_previous_sr(inference) if correction else None,
+        )
+        buffer = BytesIO()
+        sr.save_as(buffer, enforce_file_format=True)
+        encoded = base64.b64encode(buffer.getvalue()).decode()
+        messages.append((Standard.DICOM_SR, str(sr.SOPInstanceUID), encoded))
+    if Standard.HL7_ORU in standards:
+        control_id = uuid.uuid4().hex[:20]
+        messages.append(
+            (Standard.HL7_ORU, control_id, hl7.build_oru(released, control_id=control_id))
+        )
+    if Standard.FHIR in standards:
+        bundle_id = str(uuid.uuid4())
+        bundle = fhir.build_bundle(released, bundle_id=bundle_id)
+        messages.append((Standard.FHIR, bundle_id, bundle.model_dump_json(exclude_none=True)))
     for standard, message_id, text in messages:
         delivery = Delivery(
             inference=inference,
