@@ -48,6 +48,7 @@ def ingest(
         objs = [model(**dict(zip(names, row, strict=True))) for row in values]
         return [obj.pk for obj in model._default_manager.using(using).bulk_create(objs)]
     names = sorted(exact)
+    exact = {name: _timestamps(exact[name]) for name in names}
     stored = list(zip(*(exact[name] for name in names), strict=True))
     keys = _copy(model, using, names, [_text_column(model, name, exact[name]) for name in names])
     batch.add_rows(model, names, keys, stored)
@@ -135,20 +136,27 @@ def _escaped(texts: list[str]) -> list[str]:
     return texts
 
 
+def _timestamps(column: list[Any]) -> list[Any]:
+    """A date-time column as its canonical UTC text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), made
+    once: it is what the batch digest hashes for a date-time and what COPY reads."""
+    first = next((v for v in column if v is not None), None)
+    if type(first) is not dt.datetime:
+        return column
+    return [None if v is None else format_timestamp(v) for v in column]  # exact: UTC
+
+
 def _text_column(model: type[models.Model], name: str, column: list[Any]) -> list[str]:
     """One column of exact values (``stored.exact_column``) as COPY text."""
     field = model._meta.get_field(name) if name != "pk" else model._meta.pk
     present = [v for v in column if v is not None]
     if isinstance(field, models.JSONField):
-        texts = [json.dumps(v, separators=(",", ":")) for v in present]
+        texts = list(map(json.dumps, present))
     elif present and type(present[0]) is bool:
         texts = ["t" if v else "f" for v in present]
     elif present and type(present[0]) is float:
         texts = list(map(repr, present))  # the shortest text that reads back as the same float
-    elif present and type(present[0]) is dt.datetime:
-        texts = [format_timestamp(v) for v in present]  # exact values are UTC
     else:
-        texts = list(map(str, present))  # str, int, date, time, UUID
+        texts = list(map(str, present))  # str (date-times among them), int, date, time, UUID
     texts = _escaped(texts)
     if len(texts) == len(column):
         return texts
