@@ -111,17 +111,19 @@ MAX_LISTED = 100
 
 def on_refusal(request: HttpRequest, exc: Exception) -> HttpResponse:
     """The one handler of a service's refusal (radgov.core.errors); a refusal that lists
-    several problems names the first five in ``detail`` and up to 100 in ``errors``."""
+    several problems names the first five in ``detail`` and up to 100 in ``errors``, and
+    one may add members of its own (``Refusal.members``)."""
     status = status_of(exc)
     listed = exc.listed() if isinstance(exc, Refusal) else []
+    members = exc.members() if isinstance(exc, Refusal) else {}
     if not listed:
-        return refused(request, status, str(exc))
+        return refused(request, status, str(exc), **members)
     shown = listed[:MAX_LISTED]
     detail = "; ".join(": ".join(filter(None, (e["location"], e["message"]))) for e in shown[:5])
     if len(listed) > 5:
         detail += f"; ... {len(listed)} problems in all"
     kind = "conflict" if status == 409 else "invalid-input"
-    return refused(request, status, detail, kind=kind, errors=shown)
+    return refused(request, status, detail, kind=kind, errors=shown, **members)
 
 
 api.add_exception_handler(Refusal, on_refusal)

@@ -50,6 +50,7 @@ class Omit:
     support_contact: bool = False  # IV.B.2.i
     baa: bool = False  # V
     irb: bool = False  # IV.H (generative only)
+    monitoring: bool = False  # IV.G.1: no watch, no comparison with the reports
     extra: set[str] = field(default_factory=set)
 
 
@@ -255,6 +256,8 @@ def deployed_model(
         training.record_completion(p.admin, procedure=procedure, user=user)
         if not o.ifu:
             training.attest_ifu(user, version)
+    if not o.monitoring:
+        monitored(p, deployment)
     forced = o.ifu or o.waiver or o.baa or o.irb
     if forced:  # the guards refuse these on purpose: put it there directly
         return force_stage(deployment, "deployed")
@@ -263,6 +266,21 @@ def deployed_model(
     if o.deployment_date:
         deployment = clear_deployment_date(deployment)
     return deployment
+
+
+def monitored(p: SimpleNamespace, deployment: Deployment) -> None:
+    """A watch on the deployment and one exam of yesterday whose AI call was compared with
+    its report (IV.G.1), through the exams and monitoring services."""
+    from radgov.monitoring import configure
+    from tests.monitoring.conftest import exam_with_call
+
+    today = timezone.localdate()
+    configure.set_watch(
+        p.chen, deployment, finding="intracranial_hemorrhage",
+        baseline_start=today - dt.timedelta(days=60), baseline_end=today - dt.timedelta(days=31),
+    )  # fmt: skip
+    n = 9000 + deployment.pk  # one exam per deployment of the world
+    exam_with_call(p.informatics, deployment, n, today - dt.timedelta(days=1), ai=True, truth=True)
 
 
 # --- local acceptance testing (IV.E), through the evaluation services ------------------------

@@ -26,7 +26,7 @@ from tests.governance import conformance_world as w
 pytestmark = pytest.mark.django_db
 
 # Lines whose records live in components radgov does not have yet.
-NOT_CHECKABLE = {"doc_monitoring_data", "monitoring_active"}
+NOT_CHECKABLE = {"doc_monitoring_data"}
 # FDA-regulated and not generative; acceptance testing waived, so no test data
 NOT_APPLICABLE = {"extra_oversight", "deidentified_test_data"}
 
@@ -119,8 +119,8 @@ def test_each_documentation_field_missing_fails_its_line(cf, case: str) -> None:
 def test_without_a_waiver_or_a_test_the_acceptance_lines_fail_and_monitoring_is_not_checkable(
     cf,
 ) -> None:
-    """IV.B.2.e and IV.E.2 read the evaluation records; IV.B.2.h and IV.G.1 stay not
-    checkable (the monitoring component does not exist): never a pass, never left out."""
+    """IV.B.2.e and IV.E.2 read the evaluation records; IV.B.2.h stays not checkable (the
+    monitoring reports are not linked from the inventory yet): never a pass, never left out."""
     p, world = cf
     d = w.deployed_model(p, world, w.Omit(waiver=True))
     report = run_audit()
@@ -130,10 +130,36 @@ def test_without_a_waiver_or_a_test_the_acceptance_lines_fail_and_monitoring_is_
         f"{lifecycle.ACCEPTANCE_MISSING}. No approved and locked acceptance-test protocol."
     )
     assert "lock the protocol" in lines["acceptance_test"].fix
-    for check_id in ("doc_monitoring_data", "monitoring_active"):
-        ln = lines[check_id]
-        assert ln.status == Status.NOT_CHECKABLE_YET, ln
-        assert "not checkable yet: the monitoring component does not exist" in ln.found
+    ln = lines["doc_monitoring_data"]
+    assert ln.status == Status.NOT_CHECKABLE_YET, ln
+    assert "not checkable yet: the monitoring component does not exist" in ln.found
+
+
+def test_iv_g_1_passes_only_while_a_watched_deployment_is_compared_with_its_reports(cf) -> None:
+    """IV.G.1: a watch, and AI calls compared with reports in the last 30 days."""
+    p, world = cf
+    unwatched = w.deployed_model(p, world, w.Omit(monitoring=True), name="Unwatched")
+    line = section(run_audit(), unwatched)["monitoring_active"]
+    assert line.status == Status.FAIL and line.found.startswith("No monitoring watch is set")
+    assert f"/api/monitoring/deployments/{unwatched.pk}/watch" in line.fix
+    watched = w.deployed_model(p, world)
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    line = section(run_audit(), watched)["monitoring_active"]
+    assert line.status == Status.PASS, line
+    assert line.found == (
+        "Watched for intracranial_hemorrhage (baseline "
+        f"{yesterday - dt.timedelta(days=59)} to {yesterday - dt.timedelta(days=30)}): 1 AI "
+        f"calls compared with reports in the last 30 days, the latest on {yesterday}."
+    )
+    # audited 30 days after the comparison's day it is no longer among the last 30 days
+    later = section(run_audit(at=timezone.now() + dt.timedelta(days=29)), watched)
+    line = later["monitoring_active"]
+    assert line.status == Status.FAIL and line.fix, line
+    assert line.found.endswith(
+        f"but no AI call was compared with a report in the last 30 days (the last on {yesterday})."
+    )
+    still = section(run_audit(at=timezone.now() + dt.timedelta(days=28)), watched)
+    assert still["monitoring_active"].status == Status.PASS
 
 
 def test_group_without_a_physician_fails_iv_a(cf) -> None:
@@ -319,7 +345,9 @@ def test_command_exit_codes_and_json(cf, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         call_command("conformance", stdout=text)
     assert exc.value.code == 1
-    assert "[FAIL] IV.B.2.a" in text.getvalue() and "[not checkable yet] IV.G.1" in text.getvalue()
+    assert (
+        "[FAIL] IV.B.2.a" in text.getvalue() and "[not checkable yet] IV.B.2.h" in text.getvalue()
+    )
     assert AuditEntry.objects.filter(object_type="governance.conformance", action="read").exists()
 
 

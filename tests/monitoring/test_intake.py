@@ -4,8 +4,11 @@ kept and compared once the exam and its result arrive; bad files change nothing.
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+import polars as pl
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from radgov.exams import services as exams
@@ -14,7 +17,7 @@ from radgov.monitoring import intake, selectors
 from radgov.monitoring.models import Concordance, Report
 from radgov.monitoring.technical import weekly
 from tests.exams.conftest import head_ct
-from tests.factories import make_user
+from tests.factories import client_for, make_user
 from tests.monitoring.conftest import NEGATIVE, POSITIVE, exam_with_call
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +68,39 @@ def test_a_bad_file_is_refused_whole_naming_row_and_column(writer, watched) -> N
     assert not Report.objects.exists()
     counts = intake.record_report_file(writer, b"accession_number,text\nA1,No PE.\nA2,PE.\n")
     assert counts["created"] == 2
+
+
+def _parquet(**columns: list) -> bytes:  # type: ignore[type-arg]
+    out = io.BytesIO()
+    pl.DataFrame(columns).write_parquet(out)
+    return out.getvalue()
+
+
+def test_a_parquet_file_is_stored_or_refused_whole_as_a_csv_is(writer, watched) -> None:
+    # the same problems as the CSV above, numbered by data row (Parquet has no header row)
+    bad = _parquet(accession_number=["A1", "A1", None], text=["No PE.", "Acute PE.", "No PE."])
+    with pytest.raises(BatchError) as err:
+        intake.record_report_file(writer, bad)
+    assert str(err.value) == (
+        "row 2, accession_number: repeats the accession of row 1; "
+        "row 3, accession_number: is required"
+    )
+    with pytest.raises(BatchError, match="^text: column is missing$"):
+        intake.record_report_file(writer, _parquet(accession_number=["A1"], body=["x"]))
+    with pytest.raises(BatchError, match=r"^accession_number: column must be text \(String\)"):
+        intake.record_report_file(writer, _parquet(accession_number=[123], text=["No PE."]))
+    with pytest.raises(BatchError, match="^not a readable Parquet file"):
+        intake.record_report_file(writer, b"PAR1 but not Parquet")
+    with pytest.raises(BatchError, match="^the file has no rows$"):
+        intake.record_report_file(writer, _parquet(accession_number=[], text=[]))
+    assert not Report.objects.exists()
+    good = _parquet(accession_number=["A1", "A2"], text=["No PE.", "PE."], issuer=["", ""])
+    answer = client_for(writer).post(
+        "/api/monitoring/reports/import",
+        {"file": SimpleUploadedFile("reports.parquet", good, "application/vnd.apache.parquet")},
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["created"] == 2 and Report.objects.count() == 2
 
 
 def test_only_informatics_and_administrators_send_reports(watched) -> None:

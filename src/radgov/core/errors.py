@@ -33,6 +33,11 @@ class Refusal(Exception):
         (a batch, a file); the API answers them in ``errors``."""
         return []
 
+    def members(self) -> dict[str, object]:
+        """Members the API adds to the problem+json body (RFC 9457 extension members), e.g.
+        the FHIR OperationOutcome of a refused FHIR resource."""
+        return {}
+
 
 class Refused(Refusal, ValueError):
     """The request breaks a rule; nothing changed."""

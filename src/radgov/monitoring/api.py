@@ -17,7 +17,7 @@ from ninja.files import UploadedFile
 from radgov.core import config
 from radgov.core.errors import NotFound, Refused
 from radgov.inventory.models import Deployment
-from radgov.monitoring import alarms, configure, drift, events, intake, selectors
+from radgov.monitoring import alarms, configure, drift, events, fhir, intake, selectors
 from radgov.monitoring.models import AdverseEvent, Alert
 
 router = Router(tags=["monitoring"])
@@ -79,6 +79,19 @@ def _file(file: UploadedFile) -> bytes:
     return bytes(file.read())
 
 
+def _stored(stored: intake.Stored) -> dict[str, Any]:
+    return {
+        "id": stored.report.pk,
+        "exam_id": stored.report.exam_id,
+        "outcome": stored.outcome,
+        "compared": stored.compared,
+        "labels": [
+            {"finding": lab.finding, "label": lab.label} for lab in stored.report.labels.all()
+        ],
+        "labeller_version": stored.report.labeller_version,
+    }
+
+
 @router.post("/reports", response={201: dict[str, Any]})
 def record_report(request: HttpRequest, payload: ReportIn) -> Any:
     """A final report for an accession: stored encrypted, labelled, compared with the AI. A
@@ -89,24 +102,39 @@ def record_report(request: HttpRequest, payload: ReportIn) -> Any:
         text=payload.text,
         issuer=payload.issuer,
     )
-    return Status(
-        201,
-        {
-            "id": stored.report.pk,
-            "exam_id": stored.report.exam_id,
-            "outcome": stored.outcome,
-            "compared": stored.compared,
-            "labels": [
-                {"finding": lab.finding, "label": lab.label} for lab in stored.report.labels.all()
-            ],
-            "labeller_version": stored.report.labeller_version,
-        },
-    )
+    return Status(201, _stored(stored))
+
+
+FHIR_BODY = {
+    "required": True,
+    "content": {
+        media: {"schema": {"type": "object", "description": "a FHIR R4 DiagnosticReport"}}
+        for media in ("application/fhir+json", "application/json")
+    },
+}
+
+
+@router.post(
+    "/fhir/DiagnosticReport",
+    response={200: dict[str, Any], 201: dict[str, Any]},
+    openapi_extra={"requestBody": FHIR_BODY},
+)
+def record_fhir_report(request: HttpRequest) -> Any:
+    """A final FHIR R4 DiagnosticReport (``application/fhir+json``): its accession from the
+    identifier of type ACSN (or basedOn's), its text from ``text/plain`` presentedForm (or
+    conclusion).  201 when new; 200 when the accession's report was already stored (the same
+    text changes nothing, another amends it).  A resource that does not validate is refused
+    as problem+json naming each FHIRPath, with an ``operation_outcome``; nothing is stored."""
+    if len(request.body) > config.max_upload_bytes():
+        raise HttpError(413, "the resource is larger than RADGOV_MAX_UPLOAD_MB")
+    stored = fhir.record_fhir_report(request.user, request.body)
+    return Status(201 if stored.outcome == "created" else 200, _stored(stored))
 
 
 @router.post("/reports/import", response=dict[str, int])
 def import_reports(request: HttpRequest, file: File[UploadedFile]) -> Any:
-    """A CSV of ``accession_number,text[,issuer]`` (multipart ``file``): all rows or none."""
+    """A CSV or Parquet file of ``accession_number,text[,issuer]`` (multipart ``file``): all
+    rows or none."""
     return intake.record_report_file(request.user, _file(file))
 
 

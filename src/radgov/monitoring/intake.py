@@ -1,7 +1,7 @@
 """Reports in, labels out, and the AI compared with the report (docs/monitoring.md).
 
 Every write is a service: :func:`record_report` (one report, from the API),
-:func:`record_report_file` (a CSV, all or nothing), :func:`compare_pending` (link reports that
+:func:`record_report_file` (a CSV or Parquet file, all or nothing), :func:`compare_pending` (link reports that
 came before their exam, compare inferences whose result came after their report).  A report is
 found by the keyed pseudonym of its accession number, stored encrypted, labelled by
 ``radgov.nlp`` and compared with every inferred result on its exam at once.
@@ -32,6 +32,7 @@ from radgov.nlp import Labeller
 SOURCES = ("api", "file", "hl7", "fhir", "demo")
 MAX_REPORT_CHARS = 100_000
 COLUMNS = ("accession_number", "text")
+PARQUET_MAGIC = b"PAR1"
 DONE = (Status.INFERRED, Status.RELEASED, Status.WITHDRAWN)
 
 
@@ -102,16 +103,16 @@ def _store(key: str, text: str, source: str) -> Stored:
 
 @service
 def record_report_file(actor: Any, data: bytes, *, source: str = "file") -> dict[str, int]:
-    """A CSV of ``accession_number,text[,issuer]``: every row stored, or none (each problem
-    named by row and column, never by a cell's value)."""
+    """A CSV or Parquet file of ``accession_number,text[,issuer]``: every row stored, or none
+    (each problem named by row and column, never by a cell's value)."""
     access.require_write(actor)
-    frame = read_csv(data, COLUMNS)
+    frame, first_row = read_table(data, COLUMNS, optional=("issuer",))
     issuers = frame["issuer"].to_list() if "issuer" in frame.columns else [""] * frame.height
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     rows = []
     for i, (number, text, issuer) in enumerate(
-        zip(frame["accession_number"], frame["text"], issuers, strict=True), start=2
+        zip(frame["accession_number"], frame["text"], issuers, strict=True), start=first_row
     ):
         found = _check(number, text, where=f"row {i}, ")
         problems.extend(found)
@@ -153,12 +154,39 @@ def _store_all(rows: list[tuple[str, str]], source: str) -> dict[str, int]:
     return counts
 
 
+def read_table(
+    data: bytes, columns: tuple[str, ...], *, optional: tuple[str, ...] = ()
+) -> tuple[pl.DataFrame, int]:
+    """A CSV or a Parquet file (told apart by Parquet's magic number) as text columns, and
+    the number people give its first data row: 2 in a CSV (under its header), 1 in Parquet.
+    Refused naming each missing column, a Parquet column of ours that is not text, or an
+    empty file, as :func:`read_csv`."""
+    if not data.startswith(PARQUET_MAGIC):
+        return read_csv(data, columns), 2
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise BatchError(f"not a readable Parquet file ({type(exc).__name__})") from None
+    wrong = [
+        Problem(name, f"column must be text (String) in a Parquet file, not {dtype}")
+        for name, dtype in frame.schema.items()
+        if name in (*columns, *optional) and dtype not in (pl.String, pl.Null)
+    ]
+    if wrong:
+        raise BatchError(wrong)
+    return _checked(frame, columns), 1
+
+
 def read_csv(data: bytes, columns: tuple[str, ...]) -> pl.DataFrame:
     """A CSV as text columns, refused naming each missing column (or an empty file)."""
     try:
         frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
     except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
         raise BatchError(f"not a readable CSV file ({type(exc).__name__})") from None
+    return _checked(frame, columns)
+
+
+def _checked(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise BatchError([Problem(c, "column is missing") for c in missing])

@@ -8,12 +8,15 @@ a deployment where the governance group allowed it (``inventory.AlarmSuspension`
 
 from __future__ import annotations
 
-from radgov.core.policy import patient_data
+from radgov.core.policy import only, patient_data
 from radgov.core.roles import Role
+from radgov.exams.access import RECORD
 from radgov.inventory.lifecycle import SUSPEND_ON_ALARM
 
 READ = patient_data()
 WRITE = patient_data(Role.INFORMATICS, Role.ADMINISTRATOR)
+# reports from systems: the same people, and machines that record exams (an interface engine)
+SYSTEMS = only(Role.INFORMATICS, Role.ADMINISTRATOR, patient_data=True, grants=(RECORD,))
 # governance-group members hold any role but the vendor's; the services check the capacity
 GOVERN = patient_data()
 
@@ -26,6 +29,7 @@ RULES = {
     # API
     "api:monitoring_record_report": WRITE,
     "api:monitoring_import_reports": WRITE,
+    "api:monitoring_record_fhir_report": SYSTEMS,
     "api:monitoring_get_report": READ,
     "api:monitoring_set_watch": GOVERN,
     "api:monitoring_labeller_check": GOVERN,

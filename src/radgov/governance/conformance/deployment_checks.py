@@ -369,16 +369,6 @@ def end_users_trained(d: Any, ctx: Context) -> Result:
     return passed(f"All {len(people)} end-users are trained: {names(people)}.")
 
 
-pending(
-    "monitoring_active",
-    "IV.G.1",
-    "Monitoring of performance is active",
-    component="monitoring",
-    found="Whether performance is being tracked cannot be read from the records.",
-    fix="Track performance outside radgov until the monitoring component exists.",
-)
-
-
 @check(
     "extra_oversight",
     "IV.H.3",
