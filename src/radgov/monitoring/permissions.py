@@ -33,6 +33,7 @@ RULES = {
     "api:monitoring_list_alerts": READ,
     "api:monitoring_close_alert": GOVERN,
     "api:monitoring_get_drift": READ,
+    "api:monitoring_get_estimate": READ,
     # adverse events: anyone but the vendor reports; the services check who reads and reviews
     "api:monitoring_report_event": READ,
     "api:monitoring_list_events": READ,
