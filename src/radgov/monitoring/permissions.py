@@ -43,6 +43,8 @@ RULES = {
     "monitoring:review_event": GOVERN,
     "monitoring:events_to_agenda": GOVERN,
     "api:monitoring_set_drift_reference": GOVERN,
+    # override rates: the governance group sees everyone, anyone else their own line
+    "monitoring:overrides": READ,
 }
 
 TASKS = {"monitoring.check_alarms": (SUSPEND_ON_ALARM,), "monitoring.check_drift": ()}
