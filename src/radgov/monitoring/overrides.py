@@ -80,9 +80,10 @@ def _curve(n_max: int, target: float) -> dict[str, list[float]]:
     }
 
 
-def rates(viewer: Any, *, deployment: Any | None = None) -> Overrides:
-    """Every reviewer's override rate against the practice's, with the funnel's flags; a viewer
-    who does not govern gets only their own line (the practice's rate and limits stay)."""
+def practice_rates(*, deployment: Any | None = None) -> Overrides:
+    """Every reviewer's override rate against the practice's, with the funnel's flags (for
+    the governance group's page and the conformance audit; people see it through
+    :func:`rates`)."""
     counted = (
         _last_reviews(deployment)
         .values("reviewer_id", "reviewer__username")
@@ -103,20 +104,27 @@ def rates(viewer: Any, *, deployment: Any | None = None) -> Overrides:
             modified=c["modified"],
             rejected=c["rejected"],
             rate=proportion_ci(c["modified"] + c["rejected"], c["n"]),
-        )  # fmt: skip
+        )
         for c in counted
     ]
     total = sum(r.n for r in rows)
-    found = Overrides(rows, None, total, sees_everyone=policy.governs(viewer))
+    found = Overrides(rows, None, total, sees_everyone=True)
     overrides = sum(r.overrides for r in rows)
-    if rows and 0 < overrides < total:  # a rate of 0 or 1 has no funnel
+    if rows:
+        found.practice_rate = overrides / total
+    if 0 < overrides < total:  # a rate of 0 or 1 has no funnel
         plot = funnel.funnel_plot([r.overrides for r in rows], [r.n for r in rows])
         for row, flag in zip(rows, plot.flags, strict=True):
             row.flag = flag
-        found.practice_rate = overrides / total
-        found.limits = _curve(max(r.n for r in rows), found.practice_rate)
-    elif rows:
-        found.practice_rate = overrides / total
-    if not found.sees_everyone:
-        found.rows = [r for r in rows if r.user_id == getattr(viewer, "pk", None)]
+        found.limits = _curve(max(r.n for r in rows), overrides / total)
+    return found
+
+
+def rates(viewer: Any, *, deployment: Any | None = None) -> Overrides:
+    """What ``viewer`` may see of :func:`practice_rates`: everyone for the governance group
+    and administrators, otherwise only their own line (the practice's rate and limits stay)."""
+    found = practice_rates(deployment=deployment)
+    if not policy.governs(viewer):
+        found.sees_everyone = False
+        found.rows = [r for r in found.rows if r.user_id == getattr(viewer, "pk", None)]
     return found

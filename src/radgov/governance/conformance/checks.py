@@ -14,7 +14,12 @@ records live in a component that does not exist yet (monitoring) is reported as
 """
 
 # Importing the modules registers their checks.
-from radgov.governance.conformance import deployment_checks, practice_checks, release_checks
+from radgov.governance.conformance import (
+    deployment_checks,
+    monitoring_checks,
+    practice_checks,
+    release_checks,
+)
 from radgov.governance.conformance.registry import (
     AUDITED_STAGES,
     DEPLOYMENT,
@@ -44,6 +49,7 @@ __all__ = [
     "checks",
     "component_exists",
     "deployment_checks",
+    "monitoring_checks",
     "practice_checks",
     "release_checks",
 ]
