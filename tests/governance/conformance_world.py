@@ -280,7 +280,22 @@ def monitored(p: SimpleNamespace, deployment: Deployment) -> None:
         baseline_start=today - dt.timedelta(days=60), baseline_end=today - dt.timedelta(days=31),
     )  # fmt: skip
     n = 9000 + deployment.pk  # one exam per deployment of the world
-    exam_with_call(p.informatics, deployment, n, today - dt.timedelta(days=1), ai=True, truth=True)
+    inference = exam_with_call(
+        p.informatics, deployment, n, today - dt.timedelta(days=1), ai=True, truth=True
+    )
+    _reviewed(p.reader, inference)
+
+
+@service
+def _reviewed(reader: Any, inference: Any) -> None:
+    """The result reviewed (IV.G.3): the record the review gate leaves, written directly, as
+    the reader's training is not what this world is about."""
+    from radgov.exams.models import Review
+
+    Review.objects.create(
+        inference=inference, reviewer=reader, decision="accept", concordance="concordant",
+        reviewed_at=timezone.now(),
+    )  # fmt: skip
 
 
 # --- local acceptance testing (IV.E), through the evaluation services ------------------------

@@ -135,3 +135,19 @@ def test_refused_when_not_calibrated() -> None:
     assert est.reason.startswith("no label-free estimate: Spiegelhalter")
     assert all(not e.estimable for e in est.metrics.values())
     assert est.is_estimate
+
+
+def test_the_models_own_calls_instead_of_a_threshold() -> None:
+    """NannyML's CBPE takes the model's predicted labels: a case scored 0.4 but called
+    positive counts among the calls, whatever a threshold would say."""
+    check = check_calibration(*calibrated(1000, 4))
+    est = estimate_performance([0.9, 0.4, 0.3, 0.1], y_pred=[1, 1, 0, 0], calibration=check)
+    assert (est.expected_tp, est.expected_fp) == pytest.approx((1.3, 0.7))
+    assert (est.expected_fn, est.expected_tn) == pytest.approx((0.4, 1.6))
+    assert est.threshold is None
+    with pytest.raises(ValueError, match="either threshold or y_pred"):
+        estimate_performance([0.9], threshold=0.5, y_pred=[1], calibration=check)
+    with pytest.raises(ValueError, match="either threshold or y_pred"):
+        estimate_performance([0.9], calibration=check)
+    with pytest.raises(ValueError, match="y_pred and y_prob must have the same length"):
+        estimate_performance([0.9, 0.1], y_pred=[1], calibration=check)

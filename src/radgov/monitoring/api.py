@@ -17,7 +17,16 @@ from ninja.files import UploadedFile
 from radgov.core import config
 from radgov.core.errors import NotFound, Refused
 from radgov.inventory.models import Deployment
-from radgov.monitoring import alarms, configure, drift, events, fhir, intake, selectors
+from radgov.monitoring import (
+    alarms,
+    configure,
+    drift,
+    estimate,
+    events,
+    fhir,
+    intake,
+    selectors,
+)
 from radgov.monitoring.models import AdverseEvent, Alert
 
 router = Router(tags=["monitoring"])
@@ -228,3 +237,14 @@ def review_event(request: HttpRequest, event_id: int, payload: ReviewIn) -> Any:
     event = get_object_or_404(AdverseEvent, pk=event_id)
     reviewed = events.review_event(request.user, event, **payload.dict())
     return events.event_out(reviewed, request.user)
+
+
+@router.get("/deployments/{deployment_id}/estimate", response=dict[str, Any])
+def get_estimate(request: HttpRequest, deployment_id: int, as_of: dt.date | None = None) -> Any:
+    """The label-free performance estimate (CBPE) of the reference window and of the
+    ``window_days`` up to ``as_of``, or why it is refused (scores not calibrated)."""
+    deployment = get_object_or_404(Deployment, pk=deployment_id)
+    found = estimate.view(deployment, as_of or timezone.localdate())
+    if found is None:
+        raise NotFound("no drift reference window is set for this deployment")
+    return found

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 
 from radgov.core import policy
@@ -104,15 +104,19 @@ def set_reference(
     return store_settings(DriftReference, deployment, {**period, **options})
 
 
-def _rows(deployment: Deployment, start: dt.date, end: dt.date) -> dict[str, np.ndarray]:
-    """The window's inferences as columns (one array per column, plus ``day``)."""
-    names = {**CATEGORICAL, **CONTINUOUS, "status": "status", "call": "call"}
-    rows = list(
+def in_window(deployment: Deployment, start: dt.date, end: dt.date) -> QuerySet[Inference]:
+    """The deployment's inferences whose study day (else the day recorded) is in the window."""
+    return (
         Inference.objects.filter(deployment=deployment)
         .annotate(day=TruncDate(Coalesce(F("exam__study_datetime"), F("created_at"))))
         .filter(day__gte=start, day__lte=end)
-        .values_list("day", *names.values())
     )
+
+
+def _rows(deployment: Deployment, start: dt.date, end: dt.date) -> dict[str, np.ndarray]:
+    """The window's inferences as columns (one array per column, plus ``day``)."""
+    names = {**CATEGORICAL, **CONTINUOUS, "status": "status", "call": "call"}
+    rows = list(in_window(deployment, start, end).values_list("day", *names.values()))
     columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 1)
     out = {"day": np.array(columns[0], dtype="datetime64[D]")}
     for (name, _), values in zip(names.items(), columns[1:], strict=True):
@@ -155,12 +159,18 @@ def _flags(status: np.ndarray, call: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def report(reference: DriftReference, as_of: dt.date) -> DriftReport:
-    """The drift of every column: reference window against the ``window_days`` up to ``as_of``."""
-    start = max(
+def current_start(reference: DriftReference, as_of: dt.date) -> dt.date:
+    """The first day of the current window: ``window_days`` up to ``as_of``, never reaching
+    back into the reference."""
+    return max(
         as_of - dt.timedelta(days=reference.window_days - 1),
         reference.reference_end + dt.timedelta(days=1),
-    )  # the current window never overlaps the reference
+    )
+
+
+def report(reference: DriftReference, as_of: dt.date) -> DriftReport:
+    """The drift of every column: reference window against the ``window_days`` up to ``as_of``."""
+    start = current_start(reference, as_of)
     ref = _rows(reference.deployment, reference.reference_start, reference.reference_end)
     cur = _rows(reference.deployment, start, as_of)
     found = DriftReport(

@@ -5,4 +5,5 @@ LABEL = "Monitoring"
 ITEMS = [
     Item("Monitoring", "monitoring:overview"),
     Item("AI adverse events", "monitoring:events"),
+    Item("How radiologists use the AI", "monitoring:overrides"),
 ]

@@ -37,6 +37,7 @@ RULES = {
     "api:monitoring_list_alerts": READ,
     "api:monitoring_close_alert": GOVERN,
     "api:monitoring_get_drift": READ,
+    "api:monitoring_get_estimate": READ,
     # adverse events: anyone but the vendor reports; the services check who reads and reviews
     "api:monitoring_report_event": READ,
     "api:monitoring_list_events": READ,
@@ -46,6 +47,8 @@ RULES = {
     "monitoring:review_event": GOVERN,
     "monitoring:events_to_agenda": GOVERN,
     "api:monitoring_set_drift_reference": GOVERN,
+    # override rates: the governance group sees everyone, anyone else their own line
+    "monitoring:overrides": READ,
 }
 
 TASKS = {"monitoring.check_alarms": (SUSPEND_ON_ALARM,), "monitoring.check_drift": ()}

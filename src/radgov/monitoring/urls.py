@@ -1,6 +1,6 @@
 from django.urls import path
 
-from radgov.monitoring import event_views, views
+from radgov.monitoring import event_views, override_views, views
 
 app_name = "monitoring"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
     path("events/report/", event_views.report_event, name="report_event"),
     path("events/to-agenda/", event_views.to_agenda, name="events_to_agenda"),
     path("events/<int:pk>/review/", event_views.review_event, name="review_event"),
+    path("overrides/", override_views.overrides_page, name="overrides"),
 ]

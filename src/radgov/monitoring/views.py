@@ -15,7 +15,7 @@ from radgov.core.exports import pdf_response
 from radgov.exams.errors import ExamError, NotPermitted
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
-from radgov.monitoring import alarms, analysis, charts, drift, selectors
+from radgov.monitoring import alarms, analysis, charts, drift, estimate, selectors
 from radgov.monitoring.models import Alert
 
 
@@ -55,6 +55,7 @@ def deployment(request: HttpRequest, pk: int) -> HttpResponse:
         "subgroups": list(analysis.SUBGROUPS),
         "may_close": lifecycle.may_transition(request.user),
         "drift": drift.view(row, timezone.localdate()),
+        "estimate": estimate.view(row, timezone.localdate()),
     }
     return render(request, "monitoring/deployment.html", context, status=400 if error else 200)
 

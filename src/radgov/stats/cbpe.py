@@ -123,7 +123,7 @@ class PerformanceEstimate:
     expected_fp: float
     expected_tn: float
     expected_fn: float
-    threshold: float
+    threshold: float | None
     calibration: CalibrationCheck
     n: int
     reason: str | None = None
@@ -168,21 +168,33 @@ def _share(a: float, var_a: float, count: int, n: int, z: float, level: float) -
 def estimate_performance(
     y_prob: ArrayLike,
     *,
-    threshold: float,
     calibration: CalibrationCheck,
+    threshold: float | None = None,
+    y_pred: ArrayLike | None = None,
     confidence_level: float = 0.95,
 ) -> PerformanceEstimate:
     """Expected sensitivity, specificity, PPV, NPV and accuracy of one period's scores.
 
-    ``calibration`` is the reference check; when it did not pass, every metric is not
-    estimable and ``reason`` repeats why.
+    The calls are either ``p >= threshold`` or, as NannyML's CBPE takes them, the model's own
+    predicted labels ``y_pred`` (1 positive, 0 negative); give exactly one.  ``calibration``
+    is the reference check; when it did not pass, every metric is not estimable and
+    ``reason`` repeats why.
     """
     prob = check_probabilities(y_prob, "y_prob")
     level = check_confidence_level(confidence_level)
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must lie in [0, 1]; got {threshold!r}")
+    if (threshold is None) == (y_pred is None):
+        raise ValueError("give either threshold or y_pred (the model's calls), not both")
+    if y_pred is not None:
+        called = check_binary(y_pred, "y_pred")
+        if called.shape != prob.shape:
+            raise ValueError(
+                f"y_pred and y_prob must have the same length; got {called.size} and {prob.size}"
+            )
+    elif threshold is not None:
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must lie in [0, 1]; got {threshold!r}")
+        called = prob >= threshold
     n = int(prob.size)
-    called = prob >= threshold
     var = prob * (1.0 - prob)
     tp, fn = float(prob[called].sum()), float(prob[~called].sum())
     fp, tn = float(called.sum()) - tp, float((~called).sum()) - fn
@@ -214,7 +226,7 @@ def estimate_performance(
         expected_fp=fp,
         expected_tn=tn,
         expected_fn=fn,
-        threshold=float(threshold),
+        threshold=None if threshold is None else float(threshold),
         calibration=calibration,
         n=n,
         reason=reason,

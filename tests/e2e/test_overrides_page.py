@@ -1,0 +1,65 @@
+"""Issue 17 in Chromium: the override-rate funnel drawn with the one radiologist beyond the
+limits, whose training offer opens the training record form for them; and a deployment's
+label-free estimate shown as an estimate beside the drift.  Screenshots are kept for a person
+to look at (RADGOV_E2E_SHOTS)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from radgov.core.roles import Role
+from radgov.monitoring import drift
+from radgov.training import services as training
+from tests.e2e.pages import follow, logged_in_page
+from tests.exams.conftest import make_deployment
+from tests.factories import make_user
+from tests.monitoring.test_drift import START, seed
+from tests.monitoring.test_estimate import REFERENCE_END, compare_reference
+from tests.monitoring.test_overrides import OVERRIDDEN, seed_reviews
+
+
+@pytest.mark.peer("chromium")
+@pytest.mark.django_db(transaction=True)
+def test_funnel_training_offer_and_estimate(live_server, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
+    shots.mkdir(parents=True, exist_ok=True)
+    chair = make_user("ovr-e2e-chair", role=Role.PHYSICIAN, is_governance_member=True)
+    pe = make_deployment(
+        make_user("ovr-e2e-it", role=Role.INFORMATICS), "PE Finder", "Main Hospital CT"
+    )
+    readers = {name: make_user(name, role=Role.PHYSICIAN) for name in OVERRIDDEN}
+    seed_reviews(pe, readers)
+    training.create_procedure(
+        chair, model_version=pe.model_version, required_roles=["physician"],
+        is_supplemental=True, title="Using PE Finder well", content="Cases it misses.",
+        complexity="basic", complexity_note="A short briefing.",
+    )  # fmt: skip
+
+    page = logged_in_page(browser, live_server, chair, width=1366, height=900)
+    page.goto(f"{live_server.url}/monitoring/overrides/?deployment={pe.pk}")
+    page.screenshot(path=str(shots / "monitoring-overrides.png"), full_page=True)
+    chart = page.locator("#funnel-chart svg")
+    box = chart.bounding_box()
+    assert box is not None and box["width"] > 400 and box["height"] > 200
+    assert "Override rate by volume" in chart.inner_html()
+    assert page.locator("tr.flagged").count() == 1
+    assert page.locator("tr.flagged td").first.inner_text() == "rad-e"
+    follow(page.get_by_role("link", name="Offer supplemental training"))
+    assert page.url.startswith(f"{live_server.url}/training/records/new/")
+    chosen = page.locator("select[name=user] option:checked").inner_text()
+    assert chosen.startswith("rad-e")
+
+    seed(pe)
+    drift.set_reference(chair, pe, reference_start=START, reference_end=REFERENCE_END)
+    compare_reference(pe, lambda p: p)
+    page.goto(f"{live_server.url}/monitoring/deployments/{pe.pk}/")
+    section = page.locator("#label-free")
+    section.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "monitoring-estimate.png"), full_page=True)
+    assert "an estimate, not a measurement" in section.locator("h2").inner_text()
+    assert "(estimated)" in section.locator("thead").inner_text()
+    assert dt.date.today().isoformat() in section.inner_text()  # the current window ends today
