@@ -116,6 +116,9 @@ class Endpoint(AuditedModel):
     ae_title = models.CharField(max_length=16, help_text="the model node's AE title")
     host = models.CharField(max_length=255)
     port = models.PositiveIntegerField()
+    tls = models.BooleanField(
+        default=False, help_text="DICOM TLS (TLS 1.2 or later), the node's certificate checked"
+    )
     timeout_seconds = models.PositiveIntegerField(default=30)
     result_minutes = models.PositiveIntegerField(
         default=60, help_text="an inference sent this long ago without a result has failed"
