@@ -21,7 +21,7 @@ from radgov.core.audit import Action, EventCode, batch, record
 from radgov.core.services import service
 from radgov.exams import services as exams
 from radgov.exams.statuses import Status
-from radgov.gateway import sender, spool
+from radgov.gateway import sender, services, spool
 from radgov.gateway.models import Outcome, Route
 
 SEND_TASK = "gateway.send"
@@ -49,9 +49,7 @@ def send_queued(*, base: Path | None = None) -> list[Route]:
     with machines.acting_as(machines.task_principal(SEND_TASK)) as ctx:
         for route in due():
             endpoint = route.deployment.gateway_endpoint
-            instances = route.study.instances.filter(conflict=False, is_result=False).order_by(
-                "received_at", "id"
-            )
+            instances = services.images(route.study, after=route.resent_after)
             files = [spool.path_of(i.file_ref, base=base) for i in instances]
             to = {"to": endpoint.ae_title, "instances": len(files)}
             record(

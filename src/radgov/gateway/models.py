@@ -96,6 +96,11 @@ class Route(ProcedureRecord):
     decided_at = models.DateTimeField(auto_now_add=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="sends to the model tried")
     sent_at = models.DateTimeField(null=True, blank=True)
+    resent_after = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="routed again after a rejection: only images received after this are sent",
+    )
 
     class Meta:
         ordering = ["study", "deployment"]
