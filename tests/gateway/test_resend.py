@@ -16,7 +16,6 @@ from django.utils import timezone
 from pynetdicom import AE, evt
 from pynetdicom.presentation import AllStoragePresentationContexts
 
-from radgov.core import machines
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.roles import Role
 from radgov.exams.models import Inference
@@ -46,16 +45,8 @@ def route(spool: Path) -> None:
 
 
 @pytest.fixture
-def gateway(tmp_path):  # type: ignore[no-untyped-def]
+def gateway(peer, tmp_path):  # type: ignore[no-untyped-def]
     """The listener, a model node that keeps what it is sent, a 3 mm model and its tech."""
-    machines.register(
-        None,
-        kind="dicom_peer",
-        name="dicom:CT_MAIN",
-        ae_title="CT_MAIN",
-        address="127.0.0.1",
-        grants=["gateway.store"],
-    )
     thin = deployment("ThinSlice", {"body_parts": ["HEAD"], "max_slice_thickness_mm": 3})
     got: list[str] = []
     lock = threading.Lock()
