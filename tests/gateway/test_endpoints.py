@@ -137,4 +137,5 @@ def test_the_page_sets_and_tests_an_endpoint(head, informatics, node) -> None:
     assert b"VENDOR_AI answered the C-ECHO" in tested.content
     bad = informatics.post("/gateway/endpoints/", {**form, "port": "abc"})
     assert bad.status_code == 422 and b"port: a whole number is required" in bad.content
+    assert b'value="abc"' in bad.content and b"Test connection" in bad.content  # as filled in
     assert Endpoint.objects.get().port == node

@@ -83,7 +83,10 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
         rows = endpoints.deployments(request.user)
     except endpoints.NotPermitted as exc:
         return denied_page(request, exc)
-    forms = [(d, _shown(request.POST) if error and d.pk == failed else _values(d)) for d in rows]
+    forms = [
+        (d, {**_values(d), **_shown(request.POST)} if error and d.pk == failed else _values(d))
+        for d in rows
+    ]
     context = {"rows": forms, "error": error, "failed": failed, "tested": tested}
     return render(request, "gateway/endpoints.html", context, status=status)
 
