@@ -31,6 +31,7 @@ from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.evaluation import services as evaluation
 from radgov.evaluation.models import AcceptanceRun
+from radgov.gateway import endpoints
 from radgov.governance import services as governance
 from radgov.inventory import services as inventory
 from radgov.inventory.models import Deployment
@@ -152,6 +153,12 @@ def deployments(w: SimpleNamespace, n: int) -> None:
             output_release_policy="after review",
         )
         _at_stage(d, "approved")
+
+
+def model_endpoints(w: SimpleNamespace, n: int) -> None:
+    for _ in range(n):
+        d = inventory.create_deployment(w.admin, w.version, site=f"S{next_id(w)}")
+        endpoints.set_endpoint(w.admin, d, ae_title=f"AI{w.n}", host="10.1.2.40", port=104)
 
 
 def protocols(w: SimpleNamespace, n: int) -> None:
@@ -316,6 +323,7 @@ API_CASES: dict[str, Case] = {
     "api:governance_list_baas": Case(at("/api/governance/baas"), baas),
     "api:training_list_procedures": Case(at("/api/training/procedures"), procedures),
     "api:training_list_records": Case(at("/api/training/records"), records),
+    "api:gateway_list_endpoints": Case(at("/api/gateway/endpoints"), model_endpoints),
 }
 
 PAGE_CASES: dict[str, Case] = {
@@ -334,6 +342,7 @@ PAGE_CASES: dict[str, Case] = {
     "governance:regulatory": Case(at("/governance/regulatory/"), products),
     "training:mine": Case(at("/training/"), records),
     "training:by_model": Case(at("/training/models/"), procedures),
+    "gateway:endpoints": Case(at("/gateway/endpoints/"), model_endpoints),
 }
 
 

@@ -14,14 +14,14 @@ from pynetdicom.presentation import AllStoragePresentationContexts
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import AuditEntry
 from radgov.exams.models import Inference
-from radgov.gateway import delivery, services
+from radgov.gateway import delivery, endpoints, services
 from radgov.gateway.models import Route
 from tests.gateway.conftest import ct, deployment, free_port, new_uid, store
 
 
 def set_endpoint(deployment, **values):  # type: ignore[no-untyped-def]
     with acting_as(ActingContext(channel="cli")):
-        return delivery.set_endpoint(None, deployment, **values)
+        return endpoints.set_endpoint(None, deployment, **values)
 
 
 @pytest.fixture
@@ -75,8 +75,8 @@ def test_an_unreachable_node_is_tried_again_then_the_inference_fails(queued, spo
 
 def test_an_endpoint_is_refused_naming_the_bad_field(queued) -> None:
     with pytest.raises(PermissionError):
-        delivery.set_endpoint(None, queued, ae_title="VENDOR", host="h", port=104)
-    with pytest.raises(delivery.EndpointError, match="port"):
+        endpoints.set_endpoint(None, queued, ae_title="VENDOR", host="h", port=104)
+    with pytest.raises(endpoints.EndpointError, match="port"):
         set_endpoint(queued, ae_title="VENDOR", host="h", port=70000)
-    with pytest.raises(delivery.EndpointError, match="ae_title"):
+    with pytest.raises(endpoints.EndpointError, match="ae_title"):
         set_endpoint(queued, ae_title="A" * 17, host="h", port=104)

@@ -22,7 +22,7 @@ from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from radgov.exams.models import Inference
-from radgov.gateway import delivery, services
+from radgov.gateway import delivery, endpoints, services
 from radgov.gateway.demo_node import DemoNode
 from radgov.gateway.listener import Listener
 from radgov.gateway.models import Association, Instance
@@ -87,7 +87,7 @@ def test_storescu_sends_a_study_that_is_stored_acknowledged_and_routed(tmp_path)
         later = timezone.now() + dt.timedelta(seconds=31)
         [study] = services.complete_quiet_studies(now=later, quiet_seconds=30, base=spool)
         with acting_as(ActingContext(channel="cli")):
-            delivery.set_endpoint(None, head, ae_title="DEMO_AI", host="127.0.0.1", port=node.port)
+            endpoints.set_endpoint(None, head, ae_title="DEMO_AI", host="127.0.0.1", port=node.port)
         [route] = delivery.send_queued(base=spool)
         assert node.answered.acquire(timeout=20), "the simulated node did not answer"
     finally:

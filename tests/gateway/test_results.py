@@ -15,7 +15,7 @@ from pydicom.uid import ComprehensiveSRStorage
 from radgov.core import machines
 from radgov.core.context import ActingContext, acting_as
 from radgov.exams.models import Inference, ResultObject
-from radgov.gateway import delivery, listener, results, services
+from radgov.gateway import delivery, endpoints, listener, results, services
 from radgov.gateway.demo_node import _item, result_sr
 from radgov.gateway.models import Route, Study
 from tests.gateway.conftest import STUDY, as_sent, ct, deployment, new_uid, store
@@ -43,7 +43,7 @@ def sent(peer, spool):  # type: ignore[no-untyped-def]
     later = timezone.now() + dt.timedelta(seconds=31)
     services.complete_quiet_studies(now=later, quiet_seconds=30, base=spool)
     with acting_as(ActingContext(channel="cli")):
-        delivery.set_endpoint(None, head, ae_title="VENDOR", host="127.0.0.1", port=104)
+        endpoints.set_endpoint(None, head, ae_title="VENDOR", host="127.0.0.1", port=104)
     sender = machines.task_principal(delivery.SEND_TASK)
     delivery.record_send(sender, Route.objects.get().pk, None, detail={})
     return machines.register(

@@ -18,13 +18,11 @@ from django.utils import timezone
 
 from radgov.core import config, machines
 from radgov.core.audit import Action, EventCode, batch, record
-from radgov.core.roles import Role
 from radgov.core.services import service
-from radgov.exams import access
 from radgov.exams import services as exams
 from radgov.exams.statuses import Status
-from radgov.gateway import sender, spool
-from radgov.gateway.models import Endpoint, Outcome, Route
+from radgov.gateway import sender, services, spool
+from radgov.gateway.models import Outcome, Route
 
 SEND_TASK = "gateway.send"
 MAX_ATTEMPTS = 3
@@ -51,9 +49,7 @@ def send_queued(*, base: Path | None = None) -> list[Route]:
     with machines.acting_as(machines.task_principal(SEND_TASK)) as ctx:
         for route in due():
             endpoint = route.deployment.gateway_endpoint
-            instances = route.study.instances.filter(conflict=False, is_result=False).order_by(
-                "received_at", "id"
-            )
+            instances = services.images(route.study, after=route.resent_after)
             files = [spool.path_of(i.file_ref, base=base) for i in instances]
             to = {"to": endpoint.ae_title, "instances": len(files)}
             record(
@@ -71,6 +67,7 @@ def send_queued(*, base: Path | None = None) -> list[Route]:
                     host=endpoint.host,
                     port=endpoint.port,
                     timeout=float(endpoint.timeout_seconds),
+                    tls=endpoint.tls,
                 )
             except OSError:
                 problem = "the study's images could not be read from this machine's spool, or sent"
@@ -136,49 +133,3 @@ def record_send(actor: Any, pk: int, problem: str | None, *, detail: dict[str, A
             _fail(actor, route, "send_failed", reason, event_id=event_id)
     route.inference.refresh_from_db()
     return route
-
-
-class EndpointError(ValueError):
-    """An endpoint that cannot be used; the message names the field."""
-
-
-@service
-def set_endpoint(
-    user: Any,
-    deployment: Any,
-    *,
-    ae_title: str,
-    host: str,
-    port: int,
-    timeout_seconds: int = 30,
-    result_minutes: int = 60,
-) -> Endpoint:
-    """Where ``deployment``'s model receives studies (an administrator or informatics, or
-    the operator at the console)."""
-    if not (
-        access.is_operator(user)
-        or getattr(user, "role", None) in (Role.ADMINISTRATOR, Role.INFORMATICS)
-    ):
-        raise PermissionError("only imaging informatics and administrators set model endpoints")
-    ae_title, host = ae_title.strip(), host.strip()
-    if not 0 < len(ae_title) <= 16 or "\\" in ae_title:
-        raise EndpointError("ae_title: 1 to 16 characters, no backslash")
-    if not host or len(host) > 255:
-        raise EndpointError("host: a host name or address is required")
-    if not 0 < port < 65536:
-        raise EndpointError(f"port: 1 to 65535, not {port}")
-    if not 1 <= timeout_seconds <= 3600:
-        raise EndpointError(f"timeout_seconds: 1 to 3600, not {timeout_seconds}")
-    if not 1 <= result_minutes <= 10080:
-        raise EndpointError(f"result_minutes: 1 to 10080 (a week), not {result_minutes}")
-    endpoint, _ = Endpoint.objects.update_or_create(
-        deployment=deployment,
-        defaults={
-            "ae_title": ae_title,
-            "host": host,
-            "port": port,
-            "timeout_seconds": timeout_seconds,
-            "result_minutes": result_minutes,
-        },
-    )
-    return endpoint

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA700  # Refused: out of resources (too large, or not stored)
 CANNOT_UNDERSTAND = 0xC000  # Error: cannot understand (no UIDs, undecodable)
 NOT_AUTHORIZED = 0x0124  # Refused: not authorized
+REAP_EVERY_SECONDS = 0.5
 REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED = 0x01, 0x01, 0x03
 
 
@@ -85,6 +87,7 @@ class Listener:
     base: Path | None = None  # the spool's root (default DATA_DIR/spool)
     on_stored: Callable[[services.Received], None] | None = None
     server: Any = field(default=None, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False, init=False)
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> Listener:
@@ -134,11 +137,30 @@ class Listener:
             evt_handlers=handlers,
             ssl_context=self.ssl_context(),
         )
+        self._stopping = threading.Event()
+        threading.Thread(target=self._reap, args=(self.server, self._stopping), daemon=True).start()
 
     def stop(self) -> None:
         if self.server is not None:
+            self._stopping.set()
             self.server.shutdown()
             self.server = None
+
+    @staticmethod
+    def _reap(server: Any, stopping: threading.Event) -> None:
+        """End every association whose connection died before it sent an association
+        request (random bytes, a malformed or truncated PDU): pynetdicom's acceptor would
+        wait the ACSE timeout for a request that can no longer come, holding one of the
+        listener's associations, so a few such connections a minute would lock out the
+        scanners (found by tests/gateway/test_fuzz.py).  ``None`` on its queue is what
+        pynetdicom reads as "no request": it closes the connection and ends."""
+        while not stopping.wait(REAP_EVERY_SECONDS):
+            for assoc in list(server.active_associations):
+                dul = assoc.dul
+                waiting = assoc.requestor.primitive is None and dul.ident is not None
+                if waiting and not dul.is_alive() and not getattr(assoc, "radgov_reaped", False):
+                    assoc.radgov_reaped = True
+                    dul.to_user_queue.put(None)
 
     # --- handlers (each runs in the association's thread) -----------------------------------
 

@@ -96,6 +96,11 @@ class Route(ProcedureRecord):
     decided_at = models.DateTimeField(auto_now_add=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="sends to the model tried")
     sent_at = models.DateTimeField(null=True, blank=True)
+    resent_after = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="routed again after a rejection: only images received after this are sent",
+    )
 
     class Meta:
         ordering = ["study", "deployment"]
@@ -116,6 +121,9 @@ class Endpoint(AuditedModel):
     ae_title = models.CharField(max_length=16, help_text="the model node's AE title")
     host = models.CharField(max_length=255)
     port = models.PositiveIntegerField()
+    tls = models.BooleanField(
+        default=False, help_text="DICOM TLS (TLS 1.2 or later), the node's certificate checked"
+    )
     timeout_seconds = models.PositiveIntegerField(default=30)
     result_minutes = models.PositiveIntegerField(
         default=60, help_text="an inference sent this long ago without a result has failed"

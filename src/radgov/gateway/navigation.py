@@ -5,4 +5,5 @@ LABEL = "Imaging gateway"
 ITEMS = [
     Item("Rejected inputs", "gateway:remediation"),
     Item("DICOM associations", "gateway:associations"),
+    Item("Model endpoints", "gateway:endpoints"),
 ]

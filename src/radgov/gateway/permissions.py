@@ -31,9 +31,16 @@ TASKS = {
 # the technologist remediation queue (III.E.1.d): patient-linked, so never the vendor
 REMEDIATION = patient_data(Role.TECHNOLOGIST, Role.INFORMATICS, Role.ADMINISTRATOR)
 
+ENDPOINTS = only(Role.INFORMATICS, Role.ADMINISTRATOR)
+
 RULES: dict[str, Rule] = {
     "gateway:remediation": REMEDIATION,
     "gateway:remediate": REMEDIATION,
     # who called the listener (AE titles, addresses, counts; no patient data)
     "gateway:associations": only(Role.INFORMATICS, Role.ADMINISTRATOR, Role.COMPLIANCE),
+    # where each deployment's model receives studies (no patient data)
+    "gateway:endpoints": ENDPOINTS,
+    "api:gateway_list_endpoints": ENDPOINTS,
+    "api:gateway_set_endpoint": ENDPOINTS,
+    "api:gateway_test_endpoint": ENDPOINTS,
 }

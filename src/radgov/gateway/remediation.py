@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from radgov.core.errors import Refused
 from radgov.core.roles import Role
@@ -37,11 +38,16 @@ def _require(user: Any) -> None:
         )
 
 
+def unanswered() -> Q:
+    """Not answered since its rejection (a study resent and rejected again is back on the
+    queue; the earlier answer stays in the audit trail)."""
+    return Q(remediation__isnull=True) | Q(remediation__decided_at__lt=F("status_at"))
+
+
 def waiting() -> QuerySet[Inference]:
     return (
-        Inference.objects.filter(
-            status=Status.REJECTED, reason_code__in=REMEDIABLE, remediation__isnull=True
-        )
+        Inference.objects.filter(status=Status.REJECTED, reason_code__in=REMEDIABLE)
+        .filter(unanswered())
         .select_related("exam", "deployment__model_version__product__company")
         .order_by("exam__station_name", "reason_code", "status_at", "pk")
     )
@@ -72,12 +78,17 @@ def decide(user: Any, inference: Inference, outcome: str, note: str = "") -> Rem
     locked = Inference.objects.select_for_update().get(pk=inference.pk)
     if locked.status != Status.REJECTED or locked.reason_code not in REMEDIABLE:
         raise RemediationError("this inference is not a rejected input a technologist can fix")
-    if Remediation.objects.filter(inference=locked).exists():
+    earlier = Remediation.objects.filter(inference=locked).first()
+    if earlier is not None and earlier.decided_at >= locked.status_at:
         raise RemediationError("this rejected input was already answered")
-    return Remediation.objects.create(
+    answer, _ = Remediation.objects.update_or_create(
         inference=locked,
-        outcome=outcome,
-        note=note,
-        decided_by=user,
-        decided_by_name=user.get_username(),
+        defaults={
+            "outcome": outcome,
+            "note": note,
+            "decided_by": user,
+            "decided_by_name": user.get_username(),
+            "decided_at": timezone.now(),
+        },
     )
+    return answer

@@ -19,6 +19,7 @@ from typing import Any
 
 import pydicom
 import pydicom.errors
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from radgov.core import crypto, machines, policy
@@ -29,11 +30,13 @@ from radgov.dicom.criteria import Criteria, CriteriaError
 from radgov.exams import services as exams
 from radgov.exams.errors import ExamError
 from radgov.exams.metadata import StudyMetadata
+from radgov.exams.models import Inference
 from radgov.exams.services.exam import study_uid_hash
 from radgov.exams.services.inference import SOP_UID_NAMESPACE
 from radgov.exams.statuses import Source, Status
 from radgov.gateway import results, routing, spool
 from radgov.gateway.models import Instance, Route, Study
+from radgov.gateway.remediation import REMEDIABLE
 from radgov.inventory.models import Deployment
 from radgov.inventory.stages import Stage
 
@@ -153,14 +156,21 @@ def complete_quiet_studies(
     return routed
 
 
-def attributes_of(study: Study, *, base: Path | None = None) -> dict[str, Any]:
-    """The study's header attributes by keyword, read from its first stored instance
-    (pixel data never read)."""
-    first = (
-        study.instances.filter(conflict=False, is_result=False)
-        .order_by("received_at", "id")
-        .first()
-    )
+def images(study: Study, *, after: dt.datetime | None = None) -> QuerySet[Instance]:
+    """The study's stored images (not results, not conflicting copies), oldest first; only
+    those received after ``after`` when given."""
+    rows = study.instances.filter(conflict=False, is_result=False)
+    if after is not None:
+        rows = rows.filter(received_at__gt=after)
+    return rows.order_by("received_at", "id")
+
+
+def attributes_of(
+    study: Study, *, base: Path | None = None, after: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The study's header attributes by keyword, read from its first stored image (the
+    first received after ``after`` when given; pixel data never read)."""
+    first = images(study, after=after).first()
     if first is None:
         return {}
     path = spool.path_of(first.file_ref, base=base)
@@ -198,7 +208,7 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
         study.problem = ""
         study.save()
         for deployment in _live_deployments(study.site):
-            _route(actor, study, deployment, attributes)
+            _route(actor, study, deployment, attributes, base=base)
     return study
 
 
@@ -209,20 +219,33 @@ def _live_deployments(site: str) -> list[Deployment]:
     return list(rows.order_by("pk"))
 
 
-def _route(actor: Any, study: Study, deployment: Deployment, attributes: dict[str, Any]) -> None:
-    if Route.objects.filter(study=study, deployment=deployment).exists():
-        return  # late images of a routed study: the first decision stands
+def _decide(
+    deployment: Deployment, attributes: dict[str, Any]
+) -> tuple[Criteria, routing.Decision]:
     try:
         criteria = deployment.criteria
     except CriteriaError as exc:
-        criteria, decision = (
-            Criteria(),
-            routing.Decision(
-                routing.EXCLUDED, "other", (f"the deployment's criteria cannot be applied: {exc}",)
-            ),
+        return Criteria(), routing.Decision(
+            routing.EXCLUDED, "other", (f"the deployment's criteria cannot be applied: {exc}",)
         )
-    else:
-        decision = routing.decide(criteria, attributes)
+    return criteria, routing.decide(criteria, attributes)
+
+
+def _route(
+    actor: Any,
+    study: Study,
+    deployment: Deployment,
+    attributes: dict[str, Any],
+    *,
+    base: Path | None = None,
+) -> None:
+    route = Route.objects.filter(study=study, deployment=deployment).first()
+    if route is not None:
+        # late images of a routed study: the first decision stands, unless they are the
+        # study resent after a rejection a technologist can fix
+        _route_resent(actor, route, base=base)
+        return
+    criteria, decision = _decide(deployment, attributes)
     assert study.exam is not None  # noqa: S101 - set by route_study before routing
     inference = exams.record_inference(actor, study.exam, deployment)
     if inference.status == Status.RECEIVED:
@@ -241,3 +264,47 @@ def _route(actor: Any, study: Study, deployment: Deployment, attributes: dict[st
         reasons=list(decision.reasons),
         criteria=criteria.to_dict(),
     )
+
+
+def _route_resent(actor: Any, route: Route, *, base: Path | None) -> None:
+    """Route again a study rejected for a reason a technologist can fix (slice thickness,
+    kVp, contrast, ...) when new images of it arrived after the rejection: the inference
+    goes back to ``queued`` ("resent"), and the new images are judged by the deployment's
+    criteria as they are now: queued for the model, or rejected again with the reason.
+    The decision is made on the first image received after the rejection, and only the
+    images received after it are sent to the model (the new series replaces the one the
+    model could not use)."""
+    inference = Inference.objects.select_for_update().get(pk=route.inference_id)
+    if inference.status != Status.REJECTED or inference.reason_code not in REMEDIABLE:
+        return
+    rejected_at = inference.status_at
+    count = images(route.study, after=rejected_at).count()
+    if not count:
+        return
+    criteria, decision = _decide(
+        route.deployment, attributes_of(route.study, base=base, after=rejected_at)
+    )
+    turn = inference.history.count()
+    exams.move(
+        actor,
+        inference,
+        Status.QUEUED,
+        reason=f"Resent: {count} new image(s) after the rejection; routed again.",
+        event_id=f"gateway:resent:{route.pk}:{turn}",
+    )
+    if decision.outcome != routing.QUEUED:
+        code, words = decision.reason_code, "; ".join(decision.reasons)
+        if decision.outcome == routing.EXCLUDED:  # an inference rejected is never excluded
+            code, words = "other", f"The resent images are outside this model's criteria: {words}"
+        exams.move(
+            actor,
+            inference,
+            Status.REJECTED,
+            reason_code=code,
+            reason=words,
+            event_id=f"gateway:rejected:{route.pk}:{turn}",
+        )
+    route.outcome = decision.outcome if decision.outcome != routing.EXCLUDED else routing.REJECTED
+    route.reasons, route.criteria = list(decision.reasons), criteria.to_dict()
+    route.attempts, route.sent_at, route.resent_after = 0, None, rejected_at
+    route.save()

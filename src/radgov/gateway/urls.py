@@ -8,4 +8,5 @@ urlpatterns = [
     path("remediation/", views.queue, name="remediation"),
     path("remediation/<int:pk>/", views.decide, name="remediate"),
     path("associations/", views.association_log, name="associations"),
+    path("endpoints/", views.endpoint_list, name="endpoints"),
 ]

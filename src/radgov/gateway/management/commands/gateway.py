@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from radgov.core import config, health
 from radgov.core.context import ActingContext, acting_as
-from radgov.gateway import delivery, services
+from radgov.gateway import delivery, endpoints, services
 from radgov.gateway.listener import Listener
 from radgov.gateway.mllp_listener import MllpListener
 from radgov.inventory.models import Deployment
@@ -50,6 +50,7 @@ class Command(BaseCommand):
         endpoint.add_argument("--ae-title", required=True, help="the model node's AE title")
         endpoint.add_argument("--host", required=True)
         endpoint.add_argument("--port", type=int, required=True)
+        endpoint.add_argument("--tls", action="store_true", help="DICOM TLS (TLS 1.2 or later)")
         endpoint.add_argument("--timeout", type=int, default=30, help="seconds (default 30)")
         endpoint.add_argument(
             "--result-minutes",
@@ -64,16 +65,17 @@ class Command(BaseCommand):
             raise CommandError(f"no deployment {opts['deployment']}", returncode=2)
         try:
             with acting_as(ActingContext(channel="cli")):
-                found = delivery.set_endpoint(
+                found = endpoints.set_endpoint(
                     None,
                     deployment,
                     ae_title=opts["ae_title"],
                     host=opts["host"],
                     port=opts["port"],
+                    tls=opts["tls"],
                     timeout_seconds=opts["timeout"],
                     result_minutes=opts["result_minutes"],
                 )
-        except delivery.EndpointError as exc:
+        except endpoints.EndpointError as exc:
             raise CommandError(str(exc), returncode=2) from None
         self.stdout.write(
             f"deployment {deployment.pk} sends to {found.ae_title}@{found.host}:{found.port}"
