@@ -41,6 +41,24 @@ RULES = {
     "compliance:incidents": PRIVACY,
     "compliance:incident": PRIVACY,
     "compliance:incident_pdf": PRIVACY,
+    **{
+        f"api:compliance_{name}": PRIVACY
+        for name in (
+            "get_retention",
+            "set_retention",
+            "purge_plan",
+            "list_holds",
+            "place_hold",
+            "release_hold",
+            "list_incidents",
+            "open_incident",
+            "get_incident",
+            "get_incident_patients",
+            "assess_incident",
+            "decide_incident",
+            "record_incident_notice",
+        )
+    },
 }
 
 # The periodic tasks act as their own principals and need no grant: they call services
