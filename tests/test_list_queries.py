@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from radgov.accounts import services as accounts
 from radgov.api import api
-from radgov.compliance import incident_services
+from radgov.compliance import incident_services, notices
 from radgov.compliance import retention_services as retention
 from radgov.compliance.models import DeidJob
 from radgov.core import machines
@@ -213,13 +213,20 @@ def holds(w: SimpleNamespace, n: int) -> None:
         )
 
 
-def privacy_incidents(w: SimpleNamespace, n: int) -> None:
+def privacy_incidents(w: SimpleNamespace, n: int, *, days_ago: int = 0) -> None:
     now = timezone.now()
     for _ in range(n):
         incident_services.open_incident(
-            w.officer, title=f"I{next_id(w)}", what="a lost laptop", discovered_on=now.date(),
+            w.officer, title=f"I{next_id(w)}", what="a lost laptop",
+            discovered_on=timezone.localdate() - dt.timedelta(days=days_ago),
             discovered_by="it", actor_names=["nobody"], window_start=now, window_end=now,
         )  # fmt: skip
+
+
+def reminders(w: SimpleNamespace, n: int) -> None:
+    """Incidents whose notice to individuals is due in ten days: one reminder each."""
+    privacy_incidents(w, n, days_ago=50)
+    notices.remind()
 
 
 def groups(w: SimpleNamespace, n: int) -> None:
@@ -327,6 +334,7 @@ API_CASES: dict[str, Case] = {
     "api:compliance_list_incidents": Case(
         at("/api/compliance/incidents"), privacy_incidents, "officer"
     ),
+    "api:compliance_list_reminders": Case(at("/api/compliance/reminders"), reminders, "officer"),
     "api:evaluation_list_protocols": Case(at("/api/evaluation/protocols"), protocols),
     "api:evaluation_list_runs": Case(
         lambda w: f"/api/evaluation/protocols/{w.protocol.pk}/runs", runs

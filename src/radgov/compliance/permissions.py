@@ -57,10 +57,19 @@ RULES = {
             "assess_incident",
             "decide_incident",
             "record_incident_notice",
+            "get_privacy_notice",
+            "record_privacy_notice",
+            "review_privacy_notice",
+            "set_notice_coverage",
+            "list_reminders",
         )
     },
 }
 
 # The periodic tasks act as their own principals and need no grant: they call services
 # directly, never a route.
-TASKS: dict[str, tuple[str, ...]] = {"compliance.purge": (), "compliance.detect_access": ()}
+TASKS: dict[str, tuple[str, ...]] = {
+    "compliance.purge": (),
+    "compliance.detect_access": (),
+    "compliance.remind": (),
+}

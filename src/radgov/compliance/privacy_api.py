@@ -1,5 +1,5 @@
-"""The privacy officer's API: retention policies, legal holds, the purge's dry run, and
-incidents with their clocks (docs/retention.md, docs/privacy-incidents.md).  Every operation
+"""The privacy officer's API: retention policies, legal holds, the purge's dry run,
+incidents with their clocks, the Notice of Privacy Practices and the reminders (docs/retention.md, docs/privacy-incidents.md).  Every operation
 is the compliance role's (``permissions.PRIVACY``) and calls the same services as the pages;
 their refusals answer as problem+json.  An incident's affected patients (pseudonyms) are
 read on their own endpoint, which records the read; lists of holds record theirs too (a hold
@@ -15,17 +15,23 @@ from django.utils import timezone
 from ninja import Query, Schema, Status
 
 from radgov.compliance import incident_services as incidents
-from radgov.compliance import purge
+from radgov.compliance import notices, purge
 from radgov.compliance import retention_services as rs
 from radgov.compliance.api import router
-from radgov.compliance.models import Incident, LegalHold
+from radgov.compliance.models import (
+    Incident,
+    LegalHold,
+    NoticeCoverage,
+    PrivacyNotice,
+    Reminder,
+)
 from radgov.compliance.retention import policies, policy
 from radgov.core.audit import Action, record
 from radgov.core.errors import unseen
 from radgov.core.paging import Page, PageQuery, paginate
 
 
-class PolicyOut(Schema):
+class RetentionPolicyOut(Schema):
     data_class: str
     label: str
     days: int
@@ -34,14 +40,14 @@ class PolicyOut(Schema):
     changed: bool
 
 
-class PolicyIn(Schema):
+class RetentionPolicyIn(Schema):
     days: int
     legal_minimum_days: int | None = None
     note: str = ""
 
 
 class RetentionOut(Schema):
-    policies: list[PolicyOut]
+    policies: list[RetentionPolicyOut]
 
 
 class ExpiredOut(Schema):
@@ -134,12 +140,12 @@ class AssessmentIn(Schema):
     most_in_one_state: int | None = None
 
 
-class DecisionIn(Schema):
+class IncidentDecisionIn(Schema):
     decision: str
     reasons: str
 
 
-class NoticeIn(Schema):
+class SentIn(Schema):
     notice: str
     on: dt.date
 
@@ -163,8 +169,10 @@ def _policy(p: Any) -> dict[str, Any]:
     return {name: getattr(p, name) for name in fields}
 
 
-@router.put("/retention/{data_class}", response=PolicyOut)
-def set_retention(request: HttpRequest, data_class: str, payload: PolicyIn) -> dict[str, Any]:
+@router.put("/retention/{data_class}", response=RetentionPolicyOut)
+def set_retention(
+    request: HttpRequest, data_class: str, payload: RetentionPolicyIn
+) -> dict[str, Any]:
     """Set a class's retention (refused below the legal minimum, or the audit trail's six
     years, naming the reason; nothing changes)."""
     rs.set_policy(request.user, data_class, **payload.dict())
@@ -294,7 +302,9 @@ def assess_incident(
 
 
 @router.post("/incidents/{incident_id}/decision", response=IncidentOut)
-def decide_incident(request: HttpRequest, incident_id: int, payload: DecisionIn) -> dict[str, Any]:
+def decide_incident(
+    request: HttpRequest, incident_id: int, payload: IncidentDecisionIn
+) -> dict[str, Any]:
     """``breach`` or ``not_breach`` with reasons (not a breach needs all four factors)."""
     found = incidents.decide(request.user, _found(incident_id), **payload.dict())
     return _incident(found)
@@ -302,8 +312,111 @@ def decide_incident(request: HttpRequest, incident_id: int, payload: DecisionIn)
 
 @router.post("/incidents/{incident_id}/notices", response=IncidentOut)
 def record_incident_notice(
-    request: HttpRequest, incident_id: int, payload: NoticeIn
+    request: HttpRequest, incident_id: int, payload: SentIn
 ) -> dict[str, Any]:
     """The day a notice (individuals, hhs, media) was sent."""
     found = incidents.record_notice(request.user, _found(incident_id), **payload.dict())
     return _incident(found)
+
+
+# --- the Notice of Privacy Practices and reminders --------------------------------------------
+
+
+class NoticeIn(Schema):
+    version: str
+    effective_on: dt.date
+    uses: str
+    review_every_days: int = 365
+
+
+class PrivacyNoticeOut(Schema):
+    id: int
+    version: str
+    effective_on: dt.date
+    uses: str
+    review_every_days: int
+    reviewed_on: dt.date
+    review_due: dt.date
+
+
+class FlaggedOut(Schema):
+    deployment_id: int
+    deployment: str
+    why: str
+
+
+class NoticeStateOut(Schema):
+    current: PrivacyNoticeOut | None
+    flagged: list[FlaggedOut]
+
+
+class CoverageIn(Schema):
+    covered: bool
+    note: str = ""
+
+
+class CoverageOut(Schema):
+    deployment_id: int
+    notice_id: int
+    covered: bool
+    note: str
+
+
+class ReminderOut(Schema):
+    id: int
+    kind: str
+    key: str
+    subject: str
+    due_on: dt.date | None
+    raised_at: dt.datetime
+    cleared_at: dt.datetime | None
+
+
+def _notice(found: PrivacyNotice) -> dict[str, Any]:
+    fields = set(PrivacyNoticeOut.model_fields) - {"id", "review_due"}
+    return {
+        "id": found.pk,
+        **{name: getattr(found, name) for name in fields},
+        "review_due": notices.review_due(found),
+    }
+
+
+@router.get("/privacy-notice", response=NoticeStateOut)
+def get_privacy_notice(request: HttpRequest) -> dict[str, Any]:
+    """The notice in force, when its review is due, and the live deployments it does not
+    cover (section V)."""
+    found = notices.current()
+    return {
+        "current": _notice(found) if found else None,
+        "flagged": [
+            {"deployment_id": d.pk, "deployment": str(d), "why": why}
+            for d, why in notices.flagged()
+        ],
+    }
+
+
+@router.post("/privacy-notices", response={201: PrivacyNoticeOut})
+def record_privacy_notice(request: HttpRequest, payload: NoticeIn) -> Status[dict[str, Any]]:
+    """Record a version of the notice (the uses and disclosures it describes)."""
+    return Status(201, _notice(notices.record_notice(request.user, **payload.dict())))
+
+
+@router.post("/privacy-notice/review", response=PrivacyNoticeOut)
+def review_privacy_notice(request: HttpRequest) -> dict[str, Any]:
+    """The notice in force was reviewed today and still stands."""
+    return _notice(notices.review_notice(request.user))
+
+
+@router.put("/privacy-notice/coverage/{deployment_id}", response=CoverageOut)
+def set_notice_coverage(
+    request: HttpRequest, deployment_id: int, payload: CoverageIn
+) -> NoticeCoverage:
+    """Whether the notice in force covers the deployment's use (not covered: say why)."""
+    return notices.set_coverage(request.user, deployment_id=deployment_id, **payload.dict())
+
+
+@router.get("/reminders", response=Page[ReminderOut])
+def list_reminders(request: HttpRequest, page: Query[PageQuery], cleared: bool = False) -> Any:
+    """The open reminders, soonest first (``cleared``: the cleared ones instead)."""
+    rows = Reminder.objects.filter(cleared_at__isnull=not cleared)
+    return paginate(rows, page)
