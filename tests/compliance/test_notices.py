@@ -130,3 +130,22 @@ def test_the_notice_and_reminders_over_the_api_and_on_the_dashboard(officer: Any
         .status_code
         == 403
     )
+
+
+def test_the_conformance_audit_checks_the_notice_beside_the_baa(officer: Any) -> None:
+    from radgov.compliance.conformance import privacy_notice
+    from radgov.governance.conformance.checks import REGISTRY, Context, Status
+
+    assert REGISTRY["privacy_notice"].clause == "V"
+    live = deployment("Chest AI", {})
+    ctx = Context(at=timezone.now(), meeting_months=6)
+    assert "No Notice of Privacy Practices" in privacy_notice(live, ctx).found
+    notices.record_notice(
+        officer, version="v1", effective_on=timezone.localdate(), uses="treatment; AI analysis"
+    )
+    assert privacy_notice(live, ctx).status == Status.FAIL
+    notices.set_coverage(officer, deployment_id=live.pk, covered=False, note="no AI use named")
+    result = privacy_notice(live, ctx)
+    assert result.status == Status.FAIL and "does not cover it: no AI use named" in result.found
+    notices.set_coverage(officer, deployment_id=live.pk, covered=True, note="section 3")
+    assert privacy_notice(live, ctx).status == Status.PASS
