@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from radgov.accounts import services as accounts
 from radgov.api import api
+from radgov.compliance import incident_services, notices
+from radgov.compliance import retention_services as retention
 from radgov.compliance.models import DeidJob
 from radgov.core import machines
 from radgov.core.audit import record
@@ -65,6 +67,7 @@ def world() -> SimpleNamespace:
         reader=make_user("lists-reader", role=Role.PHYSICIAN),
         chair=make_user("lists-chair", role=Role.PHYSICIAN, is_governance_member=True),
         champion=make_user("lists-champion", role=Role.PHYSICIAN, is_clinical_champion=True),
+        officer=make_user("lists-officer", role=Role.COMPLIANCE),
         n=0,
     )
     w.product = inventory.create_product(
@@ -210,6 +213,29 @@ def jobs(w: SimpleNamespace, n: int) -> None:
     _jobs(w.admin, n)
 
 
+def holds(w: SimpleNamespace, n: int) -> None:
+    for _ in range(n):
+        retention.place_hold(
+            w.officer, scope="dates", starts_on=dt.date(2020, 1, 1), reason=f"m{next_id(w)}"
+        )
+
+
+def privacy_incidents(w: SimpleNamespace, n: int, *, days_ago: int = 0) -> None:
+    now = timezone.now()
+    for _ in range(n):
+        incident_services.open_incident(
+            w.officer, title=f"I{next_id(w)}", what="a lost laptop",
+            discovered_on=timezone.localdate() - dt.timedelta(days=days_ago),
+            discovered_by="it", actor_names=["nobody"], window_start=now, window_end=now,
+        )  # fmt: skip
+
+
+def reminders(w: SimpleNamespace, n: int) -> None:
+    """Incidents whose notice to individuals is due in ten days: one reminder each."""
+    privacy_incidents(w, n, days_ago=50)
+    notices.remind()
+
+
 def groups(w: SimpleNamespace, n: int) -> None:
     for _ in range(n):
         governance.create_group(
@@ -293,6 +319,7 @@ def records(w: SimpleNamespace, n: int) -> None:
 class Case:
     url: Callable[[SimpleNamespace], str]
     more: Callable[[SimpleNamespace, int], None]
+    reader: str = "admin"  # the world's user who reads the list
 
 
 def at(path: str) -> Callable[[SimpleNamespace], str]:
@@ -310,6 +337,11 @@ API_CASES: dict[str, Case] = {
     ),
     "api:inventory_list_deployments": Case(at("/api/inventory/deployments"), deployments),
     "api:compliance_list_deid_jobs": Case(at("/api/compliance/deid/jobs"), jobs),
+    "api:compliance_list_holds": Case(at("/api/compliance/holds"), holds, "officer"),
+    "api:compliance_list_incidents": Case(
+        at("/api/compliance/incidents"), privacy_incidents, "officer"
+    ),
+    "api:compliance_list_reminders": Case(at("/api/compliance/reminders"), reminders, "officer"),
     "api:evaluation_list_protocols": Case(at("/api/evaluation/protocols"), protocols),
     "api:evaluation_list_runs": Case(
         lambda w: f"/api/evaluation/protocols/{w.protocol.pk}/runs", runs
@@ -386,7 +418,7 @@ def queries(client: Any, url: str) -> int:
 def test_a_list_takes_as_many_queries_for_12_rows_as_for_2(name: str) -> None:
     case = {**API_CASES, **PAGE_CASES}[name]
     w = world()
-    client = client_for(w.admin)
+    client = client_for(getattr(w, case.reader))
     case.more(w, 2)
     client.get(case.url(w))  # warm: sessions, caches, content types
     two = queries(client, case.url(w))

@@ -36,3 +36,9 @@ def test_demo_privacy_side_is_loaded_once(data_dir) -> None:
     incident = Incident.objects.get()
     assert incident.discovered_by == "informatics" and incident.affected_count == 0
     assert out.getvalue().count("Privacy: exam records kept ten years") == 1
+    # the notice, in force eleven months: its review is reminded (no live deployment here)
+    from radgov.compliance.models import PrivacyNotice, Reminder
+
+    assert PrivacyNotice.objects.count() == 1
+    reminders = Reminder.objects.filter(cleared_at=None)
+    assert [r.kind for r in reminders] == ["notice_review"]  # the incident has 48 days left

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from radgov.compliance import notices
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.evaluation import services as evaluation
@@ -49,6 +50,7 @@ class Omit:
     champion_email: bool = False  # IV.B.2.i
     support_contact: bool = False  # IV.B.2.i
     baa: bool = False  # V
+    notice: bool = False  # V: the Notice of Privacy Practices covers the use
     irb: bool = False  # IV.H (generative only)
     monitoring: bool = False  # IV.G.1: no watch, no comparison with the reports
     extra: set[str] = field(default_factory=set)
@@ -201,6 +203,14 @@ def deployed_model(
             vendor=product.vendor,
             signed_on=timezone.localdate() - dt.timedelta(days=100),
         )
+    if not o.notice:
+        notices.current() or notices.record_notice(
+            p.privacy,
+            version="2026-01",
+            effective_on=timezone.localdate() - dt.timedelta(days=100),
+            uses="treatment, payment and operations, AI analysis of images by vendors",
+        )
+        notices.set_coverage(p.privacy, deployment_id=deployment.pk, covered=True, note="s. 3")
     for fw in Framework:
         governance.set_regulatory_item(
             p.privacy, version, fw.value, status="compliant", evidence=f"{fw.label} reviewed"

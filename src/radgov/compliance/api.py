@@ -162,3 +162,7 @@ def share_deid_job(request: HttpRequest, job_id: int, payload: ShareIn) -> DeidJ
     owner or compliance only; recorded in the audit trail)."""
     job = services.share_job(request.user, _job(request, job_id), username=payload.username)
     return _out(job)
+
+
+# The privacy officer's operations (retention, holds, the purge's plan, incidents).
+from radgov.compliance import privacy_api  # noqa: E402,F401

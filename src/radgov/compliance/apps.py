@@ -7,4 +7,6 @@ class ComplianceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from radgov.compliance import deid_options, networks  # noqa: F401  (their system checks)
+        # the system checks of the de-identification options and the networks, and the
+        # conformance audit's line for the Notice of Privacy Practices
+        from radgov.compliance import conformance, deid_options, networks  # noqa: F401

@@ -1,8 +1,9 @@
 """The demo practice's de-identification: one finished job over two of pydicom's own test
 images (synthetic, shipped inside the pydicom package: nothing is downloaded), started by the
 informatics person for local acceptance testing.  Then the privacy officer's side: a longer
-retention for exam records with a legal minimum, a legal hold on the oldest demo exam, and a
-privacy incident with its clocks running.  Idempotent: a second run finds them all."""
+retention for exam records with a legal minimum, a legal hold on the oldest demo exam, a
+privacy incident with its clocks running, and the Notice of Privacy Practices (one live
+deployment left uncovered, so the reminders show it).  Idempotent: a second run finds them all."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from django.utils import timezone
 from pydicom.data import get_testdata_file
 
 from radgov.accounts.models import User
-from radgov.compliance import incident_services, retention_services, services
+from radgov.compliance import incident_services, notices, retention_services, services
 from radgov.compliance.models import DeidJob, Incident
 from radgov.compliance.models.retention import DataClass
 from radgov.core import config
 from radgov.exams.models import Exam
+from radgov.inventory.models import Deployment
 
 PURPOSE = "demo: local acceptance testing of an ICH triage model (pydicom's test images)"
 FILES = ("CT_small.dcm", "MR_small.dcm")  # in pydicom's package, no download
@@ -82,7 +84,29 @@ def _privacy(stdout: Any) -> None:
         window_end=now - dt.timedelta(days=12),
         data_classes=[DataClass.RESULT_OBJECTS],
     )
+    covered = _notice(officer)
+    notices.remind()
     stdout.write(
         "Privacy: exam records kept ten years, "
-        f"{'a legal hold on the oldest exam, ' if oldest else ''}one privacy incident (clocks running)."
+        f"{'a legal hold on the oldest exam, ' if oldest else ''}one privacy incident (clocks running), "
+        f"the Notice of Privacy Practices covering {covered} live deployment(s), one left "
+        "flagged; the reminders raised."
     )
+
+
+def _notice(officer: User) -> int:
+    """The notice in force for eleven months (its yearly review comes due), found to cover
+    every live deployment but the newest, which stays flagged for the privacy officer."""
+    notices.record_notice(
+        officer,
+        version="2026-01 (demo)",
+        effective_on=timezone.localdate() - dt.timedelta(days=335),
+        uses="treatment, payment and health care operations, including analysis of images "
+        "and reports by AI software from vendors under business associate agreements",
+    )
+    live = list(Deployment.objects.filter(status__in=notices.LIVE).order_by("pk"))
+    for deployment in live[:-1]:
+        notices.set_coverage(
+            officer, deployment_id=deployment.pk, covered=True, note="section 3, AI analysis"
+        )
+    return max(len(live) - 1, 0)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from radgov.compliance import clocks
 from radgov.compliance.models import AccessCase, Incident
 from radgov.compliance.retention_services import RetentionError, require_compliance
 from radgov.core.audit import Action
@@ -31,6 +32,18 @@ FACTORS = ("nature_and_extent", "unauthorized_person", "acquired_or_viewed", "mi
 
 class IncidentError(RetentionError):
     """A refused change to a case or an incident."""
+
+
+def deadlines_of(incident: Incident) -> list[clocks.Deadline]:
+    """The notices the incident owes (as they would run while it is undecided)."""
+    return clocks.deadlines(
+        discovered_on=incident.discovered_on,
+        affected=incident.affected_count,
+        most_in_one_state=incident.most_in_one_state,
+        individuals_on=incident.individuals_notified_on,
+        hhs_on=incident.hhs_notified_on,
+        media_on=incident.media_notified_on,
+    )
 
 
 def affected_patients(

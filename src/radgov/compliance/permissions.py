@@ -41,8 +41,35 @@ RULES = {
     "compliance:incidents": PRIVACY,
     "compliance:incident": PRIVACY,
     "compliance:incident_pdf": PRIVACY,
+    **{
+        f"api:compliance_{name}": PRIVACY
+        for name in (
+            "get_retention",
+            "set_retention",
+            "purge_plan",
+            "list_holds",
+            "place_hold",
+            "release_hold",
+            "list_incidents",
+            "open_incident",
+            "get_incident",
+            "get_incident_patients",
+            "assess_incident",
+            "decide_incident",
+            "record_incident_notice",
+            "get_privacy_notice",
+            "record_privacy_notice",
+            "review_privacy_notice",
+            "set_notice_coverage",
+            "list_reminders",
+        )
+    },
 }
 
 # The periodic tasks act as their own principals and need no grant: they call services
 # directly, never a route.
-TASKS: dict[str, tuple[str, ...]] = {"compliance.purge": (), "compliance.detect_access": ()}
+TASKS: dict[str, tuple[str, ...]] = {
+    "compliance.purge": (),
+    "compliance.detect_access": (),
+    "compliance.remind": (),
+}

@@ -14,8 +14,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from radgov.compliance import clocks, purge
 from radgov.compliance import incident_services as incidents
+from radgov.compliance import purge
 from radgov.compliance import retention_services as rs
 from radgov.compliance.models import AccessCase, Incident, LegalHold, PurgeRun
 from radgov.compliance.retention import policies
@@ -146,7 +146,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     """Each incident with its next notice still owed (none once decided not a breach)."""
     rows = []
     for found in Incident.objects.all()[:LIST_MAX]:
-        owed = [d for d in _deadlines(found) if d.done_on is None]
+        owed = [d for d in incidents.deadlines_of(found) if d.done_on is None]
         if found.decision == Incident.Decision.NOT_BREACH:
             owed = []
         rows.append((found, min(owed, key=lambda d: d.due) if owed else None))
@@ -154,21 +154,10 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     return render(request, "compliance/incidents.html", context)
 
 
-def _deadlines(incident: Incident) -> list[clocks.Deadline]:
-    return clocks.deadlines(
-        discovered_on=incident.discovered_on,
-        affected=incident.affected_count,
-        most_in_one_state=incident.most_in_one_state,
-        individuals_on=incident.individuals_notified_on,
-        hhs_on=incident.hhs_notified_on,
-        media_on=incident.media_notified_on,
-    )
-
-
 def _incident_context(incident: Incident) -> dict[str, Any]:
     return {
         "incident": incident,
-        "deadlines": _deadlines(incident),
+        "deadlines": incidents.deadlines_of(incident),
         "today": timezone.localdate(),
         "factors": [(name, getattr(incident, name)) for name in incidents.FACTORS],
         "cases": list(incident.cases.all()),

@@ -1,10 +1,12 @@
 """Purge what is past its retention, except what a legal hold covers (docs/retention.md).
 
 ``plan()`` counts, per data class, what is past its retention and what of that is held: the
-dry run.  ``purge()`` removes it in chunks.  Each chunk is one service: the rows go (each
+dry run.  ``purge()`` removes it in chunks, class by class (what each class holds, what a
+hold covers and how its rows go: ``radgov.compliance.data_classes``).  Each chunk is one service: the rows go (each
 deletion audited by the core) and the files they pointed at are written into the run's
 ``pending_files`` in the same transaction; the files are deleted after the commit, then the
-list is emptied.  The audit trail goes last, up to the newest signed checkpoint past its
+list is emptied.  Cases files, which have no rows, are deleted and then counted.  The audit
+trail goes last, up to the newest signed checkpoint past its
 retention (``radgov.core.audit.prune``, which keeps the trail verifiable), and not at all
 while any legal hold is active.  A run stopped anywhere (even SIGKILL) leaves either the rows with their
 files, or no rows and the list naming the files; the next ``purge()`` resumes that run and
@@ -21,21 +23,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import ProtectedError, Q, QuerySet, RestrictedError
+from django.db.models import ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 
-from radgov.compliance.models import DeidJob, LegalHold, PurgeRun
+from radgov.compliance.data_classes import ROW_CLASSES, case_files
+from radgov.compliance.models import LegalHold, PurgeRun
 from radgov.compliance.models.retention import DataClass
 from radgov.compliance.retention import policy
 from radgov.core import config
 from radgov.core.audit import Action, EventCode, prune, record
 from radgov.core.models import AccessionIdentity, PatientIdentity
 from radgov.core.services import service
-from radgov.exams.models import Exam, Inference, ResultObject
+from radgov.exams.models import Exam
 
 CHUNK = 200  # rows of one class per transaction
-ROW_CLASSES = (DataClass.EXAMS, DataClass.RESULT_OBJECTS, DataClass.DEID_JOBS)
-SPOOL = "spool"  # result objects' file_ref is relative to DATA_DIR/spool
 
 
 @dataclass(frozen=True)
@@ -58,70 +59,13 @@ def _holds() -> list[LegalHold]:
     return list(LegalHold.objects.filter(released_at__isnull=True))
 
 
-def held_exams(holds: list[LegalHold]) -> Q:
-    """Exams covered by any of ``holds`` (an empty Q matches nothing)."""
-    covered = Q(pk__in=[])
-    for hold in holds:
-        if hold.scope == LegalHold.Scope.EXAM and hold.exam_id:
-            covered |= Q(pk=hold.exam_id)
-        elif hold.scope == LegalHold.Scope.PATIENT:
-            covered |= Q(patient_id=hold.patient_id)
-        elif hold.scope == LegalHold.Scope.DEPLOYMENT:
-            covered |= Q(
-                pk__in=Inference.objects.filter(deployment_id=hold.deployment_id).values("exam_id")
-            )
-        elif hold.scope == LegalHold.Scope.DATES:
-            covered |= _in_range("study_datetime", hold) | (
-                Q(study_datetime__isnull=True) & _in_range("created_at", hold)
-            )
-    return covered
-
-
-def _in_range(field: str, hold: LegalHold) -> Q:
-    q = Q()
-    if hold.starts_on:
-        q &= Q(**{f"{field}__date__gte": hold.starts_on})
-    if hold.ends_on:
-        q &= Q(**{f"{field}__date__lte": hold.ends_on})
-    return q
-
-
-def _held_jobs(holds: list[LegalHold]) -> Q:
-    covered = Q(pk__in=[])
-    for hold in holds:
-        if hold.scope == LegalHold.Scope.DATES:
-            covered |= _in_range("created_at", hold)
-    return covered
-
-
-def _expired_exams(cutoff: dt.datetime) -> QuerySet[Exam]:
-    return Exam.objects.filter(
-        Q(study_datetime__lt=cutoff) | Q(study_datetime__isnull=True, created_at__lt=cutoff)
-    )
-
-
-def _expired_results(cutoff: dt.datetime) -> QuerySet[ResultObject]:
-    return ResultObject.objects.filter(received_at__lt=cutoff)
-
-
-def _expired_jobs(cutoff: dt.datetime) -> QuerySet[DeidJob]:
-    finished = [DeidJob.Status.DONE, DeidJob.Status.FAILED]
-    return DeidJob.objects.filter(created_at__lt=cutoff, status__in=finished)
-
-
 def _querysets(
     data_class: str, cutoff: dt.datetime, holds: list[LegalHold]
 ) -> tuple[QuerySet[Any], QuerySet[Any]]:
     """(expired, expired and held) of one class."""
-    if data_class == DataClass.EXAMS:
-        expired = _expired_exams(cutoff)
-        return expired, expired.filter(held_exams(holds))
-    if data_class == DataClass.RESULT_OBJECTS:
-        expired = _expired_results(cutoff)
-        held = Exam.objects.filter(held_exams(holds)).values("pk")
-        return expired, expired.filter(inference__exam_id__in=held)
-    expired = _expired_jobs(cutoff)
-    return expired, expired.filter(_held_jobs(holds))
+    kind = ROW_CLASSES[data_class]
+    expired = kind.expired(cutoff)
+    return expired, kind.held(expired, holds)
 
 
 def plan(now: dt.datetime | None = None) -> list[Expired]:
@@ -132,6 +76,9 @@ def plan(now: dt.datetime | None = None) -> list[Expired]:
         p = policy(data_class)
         expired, held = _querysets(data_class, p.cutoff(now), holds)
         found.append(Expired(data_class, p.label, p.days, expired.count(), held.count()))
+    p = policy(DataClass.CASE_FILES)
+    files, held_files = case_files(p.cutoff(now), holds)
+    found.append(Expired(p.data_class, p.label, p.days, len(files), len(held_files)))
     p = policy(DataClass.AUDIT_TRAIL)
     checkpoint = prune.prunable(p.cutoff(now))
     entries = checkpoint.seq - prune.first_kept() + 1 if checkpoint is not None else 0
@@ -184,8 +131,22 @@ def purge(
             if progress is not None:
                 progress(data_class, len(ids))
         _held_count(actor, run.pk, data_class, held.count())
+    _purge_case_files(actor, run.pk, holds, now)
     _prune_audit_trail(actor, run.pk, bool(holds), now)
     return _finish(actor, run.pk)
+
+
+def _purge_case_files(
+    actor: Any, run_id: int, holds: list[LegalHold], now: dt.datetime | None
+) -> None:
+    """Cases files have no rows: they are deleted, then counted (a kill in between only
+    leaves them for the next run, which finds them again)."""
+    files, held = case_files(policy(DataClass.CASE_FILES).cutoff(now), holds)
+    gone = sorted(set(files) - set(held))
+    if gone:
+        delete_files(gone)
+        _count_removed(actor, run_id, DataClass.CASE_FILES, len(gone), files=len(gone))
+    _held_count(actor, run_id, DataClass.CASE_FILES, len(held))
 
 
 def _prune_audit_trail(actor: Any, run_id: int, held: bool, now: dt.datetime | None) -> None:
@@ -221,39 +182,34 @@ def _start(actor: Any, started_by: str) -> PurgeRun:
 def _remove_chunk(actor: Any, run_id: int, data_class: str, ids: list[int]) -> list[str]:
     """Delete the rows; return (and note in the run) the files they pointed at."""
     run = PurgeRun.objects.select_for_update().get(pk=run_id)
-    if data_class == DataClass.DEID_JOBS:
-        jobs = list(DeidJob.objects.filter(pk__in=ids))
-        files = [f"deid/{job.pk}" for job in jobs] + [job.source for job in jobs if job.input_path]
-        for job in jobs:
-            job.delete()
-    else:
-        if data_class == DataClass.RESULT_OBJECTS:
-            results = ResultObject.objects.filter(pk__in=ids)
-        else:
-            results = ResultObject.objects.filter(inference__exam_id__in=ids)
-        refs = results.exclude(file_ref="").values_list("file_ref", flat=True)
-        files = [f"{SPOOL}/{ref}" for ref in refs]
-        results.delete()
-        if data_class == DataClass.EXAMS:
-            exams = Exam.objects.filter(pk__in=ids)
-            patients = set(exams.exclude(patient=None).values_list("patient_id", flat=True))
-            accessions = set(exams.exclude(accession=None).values_list("accession_id", flat=True))
-            Inference.objects.filter(exam_id__in=ids).delete()
-            exams.delete()
-            _forget_identities(AccessionIdentity, accessions)  # an accession names its patient
-            _forget_identities(PatientIdentity, patients)
+    if data_class == DataClass.EXAMS:
+        exams = Exam.objects.filter(pk__in=ids)
+        patients = set(exams.exclude(patient=None).values_list("patient_id", flat=True))
+        accessions = set(exams.exclude(accession=None).values_list("accession_id", flat=True))
+    files = ROW_CLASSES[data_class].remove(ids)
+    if data_class == DataClass.EXAMS:
+        _forget_identities(AccessionIdentity, accessions)  # an accession names its patient
+        _forget_identities(PatientIdentity, patients)
     run.pending_files = sorted(set(run.pending_files) | set(files))
-    run.removed = {**run.removed, data_class: run.removed.get(data_class, 0) + len(ids)}
-    run.save(update_fields=["pending_files", "removed"])
+    run.save(update_fields=["pending_files"])
+    _count_removed(actor, run_id, data_class, len(ids), files=len(files))
+    return files
+
+
+@service
+def _count_removed(actor: Any, run_id: int, data_class: str, removed: int, *, files: int) -> None:
+    """Add to the run's count, and record the removal: DICOM Study Deleted, counts only."""
+    run = PurgeRun.objects.select_for_update().get(pk=run_id)
+    run.removed = {**run.removed, data_class: run.removed.get(data_class, 0) + removed}
+    run.save(update_fields=["removed"])
     record(
         action=Action.DELETE,
         object_type="compliance.purgerun",
         object_id=str(run.pk),
         event_code=EventCode.STUDY_DELETED,
         actor=actor,
-        detail={"data_class": data_class, "removed": len(ids), "files": len(files)},
+        detail={"data_class": data_class, "removed": removed, "files": files},
     )
-    return files
 
 
 def _forget_identities(model: Any, pks: set[int]) -> None:

@@ -2,8 +2,10 @@
 force (a ``RetentionPolicy`` row once the compliance role changed the default).
 
 Defaults (docs/retention.md): exam records and AI results seven years, the span most US
-states ask of adult medical records (several ask more: set yours); AI result objects the same;
-de-identification job inputs and outputs one year.  The audit trail is kept at least six years
+states ask of adult medical records (several ask more: set yours); AI result objects and
+report text the same; the gateway's spool 30 days (a transit copy: the PACS keeps the
+images); monitoring's comparisons three years (their daily counts stay); cases files left
+waiting for a run a week; de-identification job inputs and outputs one year.  The audit trail is kept at least six years
 (HIPAA asks six years of the documentation it is part of, 45 CFR 164.316(b)(2)): a floor no
 policy goes below.
 """
@@ -35,11 +37,20 @@ class Policy:
         return (now or timezone.now()) - dt.timedelta(days=self.days)
 
 
+SEVEN_YEARS = 7 * 365 + 2
+
 DEFAULTS: dict[str, tuple[int, str]] = {
-    DataClass.EXAMS: (7 * 365 + 2, "seven years, as most US states ask of adult records"),
-    DataClass.RESULT_OBJECTS: (7 * 365 + 2, "as long as the exam record they belong to"),
+    DataClass.EXAMS: (SEVEN_YEARS, "seven years, as most US states ask of adult records"),
+    DataClass.SPOOL: (30, "30 days; a transit copy, the PACS keeps the images"),
+    DataClass.RESULT_OBJECTS: (SEVEN_YEARS, "as long as the exam record they belong to"),
+    DataClass.REPORTS: (SEVEN_YEARS, "as long as the exam record; the RIS keeps the original"),
+    DataClass.MONITORING_EVENTS: (
+        3 * 365 + 1,
+        "three years of comparisons; their daily counts are kept after",
+    ),
+    DataClass.CASE_FILES: (7, "a week; a cases file lives only until its run"),
     DataClass.DEID_JOBS: (365, "one year; the output is de-identified, the input is PHI"),
-    DataClass.AUDIT_TRAIL: (7 * 365 + 2, "seven years; never less than six (45 CFR 164.316)"),
+    DataClass.AUDIT_TRAIL: (SEVEN_YEARS, "seven years; never less than six (45 CFR 164.316)"),
 }
 
 # the shortest retention radgov allows, whatever the practice sets

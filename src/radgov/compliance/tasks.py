@@ -50,3 +50,13 @@ def detect_unusual_access() -> int:
 
     today = timezone.localdate()
     return len(detect(today - timedelta(days=1))) + len(detect(today))
+
+
+@db_periodic_task(crontab(hour="6", minute="10"))
+@machines.task("compliance.remind")
+def remind_privacy_officer() -> dict[str, int]:
+    """Daily: raise the privacy officer's reminders (breach notices due within two weeks or
+    overdue, the notice's review, deployments the notice does not cover); clear the rest."""
+    from radgov.compliance.notices import remind
+
+    return remind()

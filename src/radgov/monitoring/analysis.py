@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Count
+from django.db.models import Count, Sum
 from numpy.typing import NDArray
 
-from radgov.monitoring.models import Concordance, LabellerCheck, Outcome, Watch
+from radgov.monitoring.models import Concordance, ConcordanceDay, LabellerCheck, Outcome, Watch
 from radgov.stats.control_charts import (
     ControlChart,
     bernoulli_cusum,
@@ -71,7 +71,8 @@ def _expand(values: list[tuple[Any, ...]], by: str | None, unscored: int) -> Out
 
 
 def outcomes(deployment_id: int, *, by: str | None = None) -> Outcomes:
-    """The scored comparisons, counted by the database per day and outcome (and subgroup)."""
+    """The scored comparisons, counted by the database per day and outcome (and subgroup).
+    Without a subgroup, the daily counts the retention purge kept of removed rows count too."""
     rows = Concordance.objects.filter(deployment_id=deployment_id)
     unscored = rows.filter(outcome=Outcome.UNSCORED).count()
     fields = ["day", "outcome"] + ([SUBGROUPS[by]] if by else [])
@@ -81,6 +82,17 @@ def outcomes(deployment_id: int, *, by: str | None = None) -> Outcomes:
         .annotate(n=Count("id"))
         .order_by("day", "outcome", *fields[2:])
     )
+    if by is None:
+        rolled = ConcordanceDay.objects.filter(deployment_id=deployment_id)
+        unscored += rolled.filter(outcome=Outcome.UNSCORED).aggregate(n=Sum("count"))["n"] or 0
+        values = sorted(
+            values
+            + list(
+                rolled.exclude(outcome=Outcome.UNSCORED)
+                .values_list("day", "outcome")
+                .annotate(n=Sum("count"))
+            )
+        )
     return _expand(values, by, unscored)
 
 

@@ -146,6 +146,29 @@ class Concordance(AuditedModel):
         return self.outcome in (Outcome.FP, Outcome.FN)
 
 
+class ConcordanceDay(AuditedModel):
+    """What the retention purge keeps of comparisons past their retention: their count per
+    deployment, finding, day and outcome, with nothing that leads to an exam or a patient
+    (docs/retention.md).  ``analysis.outcomes`` adds them to the rows still kept."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    finding = models.CharField(max_length=100)
+    day = models.DateField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["deployment", "day", "outcome"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "finding", "day", "outcome"], name="monitoring_day_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.outcome} of {self.deployment_id} on {self.day}"
+
+
 class Alert(AuditedModel):
     """A stop rule's signal: in the governance group's queue until a member closes it."""
 

@@ -8,7 +8,8 @@ item read in a fixed number of queries however many records the practice holds.
   failing lines (loaded by the page after it opens: the audit reads every deployment);
 * open issue reports: the group's queue for members, one's own reports for others;
 * suspended deployments: all of them for the group and administrators, one's own for
-  end-users.
+  end-users;
+* for the compliance role: the open privacy reminders (``radgov.compliance.notices``).
 """
 
 from __future__ import annotations
@@ -190,4 +191,8 @@ def todo_for(user: Any) -> tuple[list[Todo], bool]:
     if chair:
         sections.append(_minutes(membership, today))
     sections += [_issues(user, member), _suspended(user, oversees)]
+    if user.role == Role.COMPLIANCE:
+        from radgov.compliance.notices import todo
+
+        sections.append(todo())
     return [s for s in sections if s is not None], chair

@@ -20,7 +20,11 @@ from radgov.inventory.models import Deployment
 
 class DataClass(models.TextChoices):
     EXAMS = "exams", "Exam records and AI results (inferences, status history, outputs)"
+    SPOOL = "spool", "Received DICOM in the gateway's spool (images sent on to models)"
     RESULT_OBJECTS = "result_objects", "AI result objects (DICOM SR, SEG, SC files)"
+    REPORTS = "reports", "Reports and report text (monitoring's copy, with its labels)"
+    MONITORING_EVENTS = "monitoring_events", "Monitoring events (AI-versus-report comparisons)"
+    CASE_FILES = "case_files", "Acceptance-test cases files left waiting for a run"
     DEID_JOBS = "deid_jobs", "De-identification job inputs and outputs"
     AUDIT_TRAIL = "audit_trail", "Audit trail (oldest entries, up to a signed checkpoint)"
 

@@ -16,7 +16,9 @@ from radgov.exams.access import actor_name
 
 class Command(BaseCommand):
     help = (
-        "Remove exam records, AI result objects, de-identification jobs and the oldest audit "
+        "Remove exam records, received DICOM in the gateway's spool, AI result objects, report "
+        "text, monitoring's comparisons (kept as daily counts), left-over acceptance-test cases "
+        "files, de-identification jobs and the oldest audit "
         "entries (up to a signed checkpoint) past their retention, except what a legal hold "
         "covers; files are deleted after their rows, and "
         "an interrupted purge is resumed by the next one.  --dry-run lists what would go, by "
