@@ -31,6 +31,7 @@ from radgov.inventory.schemas import (
     CompanyOut,
     CriteriaIn,
     CriteriaOut,
+    DeploymentBrief,
     DeploymentIn,
     DeploymentOut,
     DeploymentPatch,
@@ -50,9 +51,9 @@ router = Router(tags=["inventory"])
 router.add_router("", alarms_router)
 
 
-def _load_for_out(rows: list[Deployment]) -> None:
-    """Read what ``DeploymentOut`` needs for ``rows``, for all of them at once: versions and
-    products, people, histories, and what each next move is missing."""
+def _load_brief(rows: list[Deployment]) -> None:
+    """Read what ``DeploymentBrief`` needs for ``rows``, for all of them at once: versions and
+    products, people and histories."""
     prefetch_related_objects(
         rows,
         "model_version__product",
@@ -64,12 +65,13 @@ def _load_for_out(rows: list[Deployment]) -> None:
             "transitions", queryset=DeploymentTransition.objects.select_related("by", "by_machine")
         ),
     )
-    for d, missing in zip(rows, lifecycle.blockers(rows).values(), strict=True):
-        d.blockers = missing  # type: ignore[attr-defined]
 
 
 def _loaded(d: Deployment) -> Deployment:
-    _load_for_out([d])
+    """The deployment with what ``DeploymentOut`` shows: its brief and what each next move
+    is missing."""
+    _load_brief([d])
+    d.blockers = lifecycle.blockers([d])[d.pk]  # type: ignore[attr-defined]
     return d
 
 
@@ -190,13 +192,14 @@ class DeploymentFilter(FilterSchema):
     product: Annotated[int | None, FilterLookup("model_version__product_id")] = None
 
 
-@router.get("/deployments", response=Page[DeploymentOut])
+@router.get("/deployments", response=Page[DeploymentBrief])
 def list_deployments(
     request: HttpRequest, filters: Query[DeploymentFilter], page: Query[PageQuery]
 ) -> dict[str, Any]:
-    """Each with its history and, for every move it may make next, what is missing."""
+    """Each with its people and history; what each next move is missing is on the
+    deployment's own route (``GET /api/inventory/deployments/{id}``)."""
     rows = filters.filter(selectors.visible_deployments(request.user).order_by("pk"))
-    return paginate(rows, page, prepare=_load_for_out)
+    return paginate(rows, page, prepare=_load_brief)
 
 
 @router.post("/versions/{version_id}/deployments", response={201: DeploymentOut})
