@@ -54,13 +54,14 @@ router.add_router("", alarms_router)
 def _load_brief(rows: list[Deployment]) -> None:
     """Read what ``DeploymentBrief`` needs for ``rows``, for all of them at once: versions and
     products, people and histories."""
+    names = User.objects.only("username")  # the schema shows a person by username only
     prefetch_related_objects(
         rows,
         "model_version__product",
-        "technical_contact",
-        "clinical_champions",
-        "end_users",
-        "pilot_users",
+        Prefetch("technical_contact", queryset=names),
+        Prefetch("clinical_champions", queryset=names),
+        Prefetch("end_users", queryset=names),
+        Prefetch("pilot_users", queryset=names),
         Prefetch(
             "transitions", queryset=DeploymentTransition.objects.select_related("by", "by_machine")
         ),
