@@ -51,20 +51,29 @@ router = Router(tags=["inventory"])
 router.add_router("", alarms_router)
 
 
+def _history() -> QuerySet[DeploymentTransition]:
+    """The moves as ``TransitionOut`` shows them: the stages, when, why, and who by name."""
+    return DeploymentTransition.objects.select_related("by", "by_machine").only(
+        "deployment_id",
+        "from_stage",
+        "to_stage",
+        "at",
+        "reason",
+        "by__username",
+        "by_machine__name",
+    )
+
+
 def _load_brief(rows: list[Deployment]) -> None:
     """Read what ``DeploymentBrief`` needs for ``rows``, for all of them at once: versions and
     products, people and histories."""
-    names = User.objects.only("username")  # the schema shows a person by username only
+    people = ("technical_contact", "clinical_champions", "end_users", "pilot_users")
     prefetch_related_objects(
         rows,
         "model_version__product",
-        Prefetch("technical_contact", queryset=names),
-        Prefetch("clinical_champions", queryset=names),
-        Prefetch("end_users", queryset=names),
-        Prefetch("pilot_users", queryset=names),
-        Prefetch(
-            "transitions", queryset=DeploymentTransition.objects.select_related("by", "by_machine")
-        ),
+        # the schema shows a person by username only
+        *(Prefetch(name, queryset=User.objects.only("username")) for name in people),
+        Prefetch("transitions", queryset=_history()),
     )
 
 
