@@ -1,7 +1,7 @@
 """Bounded load test of ``radgov serve`` (run by ``make bench``, never by the tests).
 
     .venv/bin/python benchmarks/bench_load.py [--clients 50] [--requests 1500] [--threads N]
-        [--postgres postgres://postgres@127.0.0.1:5432/radgov_bench]
+        [--postgres postgres://postgres@127.0.0.1:5432/radgov_bench [--no-sqlite]]
 
 A real ``radgov serve`` (waitress, ``--no-worker``) on a free port of 127.0.0.1 only, over the
 demo practice (``radgov demo``), logged in as its administrator.  ``--clients`` threads, each
@@ -170,8 +170,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--postgres", default=os.environ.get("RADGOV_BENCH_POSTGRES"))
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
-    ok = run("SQLite", None, args)
+    ok = args.no_sqlite or run("SQLite", None, args)
     if args.postgres:
         ok = run("PostgreSQL", args.postgres, args) and ok
     return 0 if ok else 1

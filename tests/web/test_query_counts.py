@@ -39,3 +39,27 @@ def test_the_evaluation_overview_does_not_read_per_deployment() -> None:
     for i in range(4):
         make_deployment(make_version(version=f"3.{i}"))
     assert len(_queries(client, "/evaluation/")) == few
+
+
+def test_the_api_list_of_deployments_runs_no_lifecycle_guard() -> None:
+    """The list is the brief row: what each next move is missing (a dozen tables read by the
+    lifecycle's guards) is on the deployment's own route only."""
+    client = client_for(make_user("api-lister", role=Role.ADMINISTRATOR))
+    rows = [make_deployment(make_version(version=f"4.{i}")) for i in range(3)]
+    sql = _queries(client, "/api/inventory/deployments")
+    # session, user, MFA; the count and the page; contact, champions, end-users, pilot users
+    # and histories: one query each for the whole page
+    assert len(sql) <= 10, sql
+    items = client.get("/api/inventory/deployments").json()["items"]
+    assert [i["id"] for i in items] == [d.pk for d in rows]
+    assert all("missing" not in i for i in items)
+    one = client.get(f"/api/inventory/deployments/{rows[0].pk}").json()
+    assert [m for ms in one["missing"].values() for m in ms], one  # the guards' sentences
+
+
+def test_the_deployments_page_reads_a_fixed_few_times() -> None:
+    client = client_for(make_user("page-lister", role=Role.ADMINISTRATOR))
+    for i in range(3):
+        make_deployment(make_version(version=f"5.{i}"))
+    sql = _queries(client, "/inventory/deployments/")
+    assert len(sql) <= 5, sql  # session, user, MFA; the counts per stage and the page

@@ -31,6 +31,7 @@ from radgov.inventory.schemas import (
     CompanyOut,
     CriteriaIn,
     CriteriaOut,
+    DeploymentBrief,
     DeploymentIn,
     DeploymentOut,
     DeploymentPatch,
@@ -50,26 +51,37 @@ router = Router(tags=["inventory"])
 router.add_router("", alarms_router)
 
 
-def _load_for_out(rows: list[Deployment]) -> None:
-    """Read what ``DeploymentOut`` needs for ``rows``, for all of them at once: versions and
-    products, people, histories, and what each next move is missing."""
+def _history() -> QuerySet[DeploymentTransition]:
+    """The moves as ``TransitionOut`` shows them: the stages, when, why, and who by name."""
+    return DeploymentTransition.objects.select_related("by", "by_machine").only(
+        "deployment_id",
+        "from_stage",
+        "to_stage",
+        "at",
+        "reason",
+        "by__username",
+        "by_machine__name",
+    )
+
+
+def _load_brief(rows: list[Deployment]) -> None:
+    """Read what ``DeploymentBrief`` needs for ``rows``, for all of them at once: versions and
+    products, people and histories."""
+    people = ("technical_contact", "clinical_champions", "end_users", "pilot_users")
     prefetch_related_objects(
         rows,
         "model_version__product",
-        "technical_contact",
-        "clinical_champions",
-        "end_users",
-        "pilot_users",
-        Prefetch(
-            "transitions", queryset=DeploymentTransition.objects.select_related("by", "by_machine")
-        ),
+        # the schema shows a person by username only
+        *(Prefetch(name, queryset=User.objects.only("username")) for name in people),
+        Prefetch("transitions", queryset=_history()),
     )
-    for d, missing in zip(rows, lifecycle.blockers(rows).values(), strict=True):
-        d.blockers = missing  # type: ignore[attr-defined]
 
 
 def _loaded(d: Deployment) -> Deployment:
-    _load_for_out([d])
+    """The deployment with what ``DeploymentOut`` shows: its brief and what each next move
+    is missing."""
+    _load_brief([d])
+    d.blockers = lifecycle.blockers([d])[d.pk]  # type: ignore[attr-defined]
     return d
 
 
@@ -190,13 +202,14 @@ class DeploymentFilter(FilterSchema):
     product: Annotated[int | None, FilterLookup("model_version__product_id")] = None
 
 
-@router.get("/deployments", response=Page[DeploymentOut])
+@router.get("/deployments", response=Page[DeploymentBrief])
 def list_deployments(
     request: HttpRequest, filters: Query[DeploymentFilter], page: Query[PageQuery]
 ) -> dict[str, Any]:
-    """Each with its history and, for every move it may make next, what is missing."""
+    """Each with its people and history; what each next move is missing is on the
+    deployment's own route (``GET /api/inventory/deployments/{id}``)."""
     rows = filters.filter(selectors.visible_deployments(request.user).order_by("pk"))
-    return paginate(rows, page, prepare=_load_for_out)
+    return paginate(rows, page, prepare=_load_brief)
 
 
 @router.post("/versions/{version_id}/deployments", response={201: DeploymentOut})

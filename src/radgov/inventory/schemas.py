@@ -176,9 +176,12 @@ class TransitionOut(Schema):
 HIDDEN = "null: not visible to your role (a vendor account)"
 
 
-# Read once the API has loaded the deployment (``api._load_for_out``): a vendor account sees
+# Read once the API has loaded the deployments (``api._load_for_out``): a vendor account sees
 # no lifecycle blockers, no reasons for moves (a suspension's, say) and no names of end-users.
-class DeploymentOut(Schema):
+class DeploymentBrief(Schema):
+    """A row of the deployments list: everything but what each next move lacks (the
+    lifecycle's guards read a dozen tables; ``GET /api/inventory/deployments/{id}`` says it)."""
+
     id: int
     model_version_id: int
     product: str
@@ -196,9 +199,6 @@ class DeploymentOut(Schema):
     replaces_id: int | None
     history: list[TransitionOut] = Field(
         alias="transitions", description="the reasons are '' for a vendor account"
-    )
-    missing: dict[str, list[str]] | None = Field(
-        description="what each allowed move lacks; " + HIDDEN
     )
 
     @staticmethod
@@ -220,6 +220,14 @@ class DeploymentOut(Schema):
     @staticmethod
     def resolve_technical_contact(d: Deployment) -> str | None:
         return d.technical_contact.username if d.technical_contact else None
+
+
+class DeploymentOut(DeploymentBrief):
+    """One deployment, with what each move it may make next is missing."""
+
+    missing: dict[str, list[str]] | None = Field(
+        description="what each allowed move lacks; " + HIDDEN
+    )
 
     @staticmethod
     def resolve_missing(d: Deployment, context: dict[str, Any]) -> dict[str, list[str]] | None:

@@ -40,7 +40,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chair": chair,
         "capacities": [c.replace("_", " ") for c in user.capacities],  # type: ignore[union-attr]
         "mfa_types": sorted(
-            {MFA_LABELS.get(a.type, a.type) for a in Authenticator.objects.filter(user=user)}
+            {
+                MFA_LABELS.get(kind, kind)
+                for kind in Authenticator.objects.filter(user=user).values_list("type", flat=True)
+            }
         ),
         "idle_minutes": int(settings.SESSION_IDLE_TIMEOUT.total_seconds() // 60),
         "max_hours": int(settings.SESSION_MAX_AGE.total_seconds() // 3600),
