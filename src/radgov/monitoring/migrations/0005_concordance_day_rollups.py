@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('inventory', '0004_vendor_companies'),
-        ('monitoring', '0003_adverse_events'),
+        ('monitoring', '0004_alert_delivery_rule'),
     ]
 
     operations = [
