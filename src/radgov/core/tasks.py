@@ -8,15 +8,12 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from radgov.core.audit.checkpoint import make_checkpoint
-from radgov.core.audit.staging import sequence
 
 
 @db_periodic_task(crontab(minute="*"))
 def checkpoint_audit_trail() -> int | None:
     """Sign a checkpoint of the audit chain head every minute (when it moved);
-    returns the checkpoint number, or None when nothing was added.  Entries a writer
-    committed but could not append (``radgov.core.audit.staging``) are appended first."""
-    sequence()
+    returns the checkpoint number, or None when nothing was added."""
     cp = make_checkpoint()
     return cp.number if cp else None
 

@@ -1,12 +1,11 @@
 """``record``: the one way to write an audit entry; ``append``: the one serialised step.
 
 Inside a service, ``record`` builds the entry and leaves it in the service's buffer
-(``pending``); the service hands the buffer over when its function returns.  Outside a
-service, ``record`` hands the entry over at once.  An outermost transaction on PostgreSQL
-stages its entries and they are appended right after it commits (``staging``); otherwise
-``append`` locks the chain head inside the transaction that wrote them, numbers and hashes
-the entries, inserts them in one statement, moves the head and signs a checkpoint when the
-append passed a multiple of ``CHECKPOINT_EVERY``.  See docs/decisions/0002-audit-at-volume.md.
+(``pending``); the service appends the buffer just before its transaction commits.  Outside
+a service, ``record`` appends at once, in the caller's transaction.  ``append`` locks the
+chain head, numbers and hashes the entries, inserts them in one statement, moves the head
+and signs a checkpoint when the append passed a multiple of ``CHECKPOINT_EVERY``.  See
+docs/decisions/0002-audit-at-volume.md.
 """
 
 from __future__ import annotations
@@ -18,12 +17,11 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from radgov.core import context
-from radgov.core.audit import pending, staging
-from radgov.core.audit.chain import entry_hash as chain_hash
+from radgov.core.audit import chain, pending
 from radgov.core.audit.checkpoint import CHECKPOINT_EVERY, checkpoint_locked
 from radgov.core.audit.codes import OUTCOMES, Action, EventCode, default_event_code
 from radgov.core.audit.head import advance_head, lock_head
-from radgov.core.models import AuditEntry, AuditHead
+from radgov.core.models import AuditEntry
 from radgov.core.models.audit import appending
 
 APPEND_BATCH = 1000  # rows per INSERT: 17 columns each, well under PostgreSQL's 65,535 parameters
@@ -105,37 +103,22 @@ def record(
     if buffer is not None:
         buffer.add(entry)
     else:
-        commit([entry])
+        with transaction.atomic():
+            append([entry])
     return entry
-
-
-def commit(entries: list[AuditEntry]) -> None:
-    """Join ``entries`` to the chain in a transaction of their own (or the caller's, when
-    one is open): staged and then sequenced on PostgreSQL (``staging``), appended on SQLite."""
-    if staging.staged_here():
-        with transaction.atomic():
-            key = staging.stage(entries)
-        staging.sequence_after_commit(key)
-    else:
-        with transaction.atomic():
-            append(entries)
 
 
 def append(entries: list[AuditEntry]) -> None:
     """Join ``entries`` to the chain, in order; call inside the transaction that wrote them."""
-    if entries:
-        chain(lock_head(), entries)
-
-
-def chain(head: AuditHead, entries: list[AuditEntry]) -> None:
-    """Number, hash and insert ``entries`` after ``head`` (locked by the caller), move the
-    head, and sign a checkpoint when the append passed a multiple of ``CHECKPOINT_EVERY``."""
+    if not entries:
+        return
+    head = lock_head()
     now = timezone.now()
     seq, prev = head.seq, head.entry_hash
     for entry in entries:
         seq += 1
         entry.seq, entry.timestamp, entry.prev_hash = seq, now, prev
-        entry.entry_hash = prev = chain_hash(prev, entry.__dict__)
+        entry.entry_hash = prev = chain.entry_hash(prev, entry.__dict__)
     with appending():
         models.QuerySet(AuditEntry).bulk_create(entries, batch_size=APPEND_BATCH)
     advance_head(seq, prev)

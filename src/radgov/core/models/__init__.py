@@ -1,10 +1,4 @@
-from radgov.core.models.audit import (
-    AppendOnlyError,
-    AuditCheckpoint,
-    AuditEntry,
-    AuditHead,
-    AuditStaged,
-)
+from radgov.core.models.audit import AppendOnlyError, AuditCheckpoint, AuditEntry, AuditHead
 from radgov.core.models.base import AuditBypassError, AuditedManager, AuditedModel, AuditedQuerySet
 from radgov.core.models.health import ProcessBeat
 from radgov.core.models.identity import AccessionIdentity, PatientIdentity
@@ -18,7 +12,6 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",
-    "AuditStaged",
     "AuditedManager",
     "AuditedModel",
     "AuditedQuerySet",

@@ -125,21 +125,6 @@ class AuditEntry(AppendOnlyModel):
         return json.loads(self.changes_json or "{}")
 
 
-class AuditStaged(models.Model):
-    """The entries of one committed transaction that have not joined the chain yet
-    (PostgreSQL only; ``radgov.core.audit.staging``).  A queue, not a record: the sequencer
-    deletes each row in the transaction that appends its entries to the chain."""
-
-    entries_json = models.TextField(help_text="the entries' fields, a JSON list, in order")
-
-    class Meta:
-        ordering = ["id"]
-        verbose_name_plural = "audit entries waiting for the chain"
-
-    def __str__(self) -> str:
-        return f"staged audit entries {self.pk}"
-
-
 class AuditCheckpoint(AppendOnlyModel):
     """A signed statement that entry ``seq`` had hash ``entry_hash``; each
     checkpoint signs the previous one's signature, so checkpoints chain too."""
