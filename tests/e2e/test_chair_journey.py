@@ -47,11 +47,8 @@ def _move(page: Any, stage: str) -> str:
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
 def test_a_request_becomes_a_pilot_through_the_pages(
-    live_server: Any, browser: Any, tmp_path_factory: pytest.TempPathFactory, settings: Any
+    live_server: Any, browser: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    # an anchor file of its own: the run's data folder holds the anchors of earlier tests on
-    # this database, whose checkpoints the transactional flush removed
-    settings.DATA_DIR = tmp_path_factory.mktemp("data")
     shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
     shots.mkdir(parents=True, exist_ok=True)
     url = live_server.url

@@ -82,11 +82,8 @@ def _through_the_gateway(tmp_path: Path) -> Inference:
 
 
 def test_a_study_is_reviewed_in_the_browser_and_reaches_the_pacs_ris_and_emr(
-    live_server, browser, tmp_path, settings
+    live_server, browser, tmp_path
 ) -> None:
-    # an anchor file of its own: the run's data folder holds the anchors of earlier tests on
-    # this database, whose checkpoints the transactional flush removed
-    settings.DATA_DIR = tmp_path / "data"
     shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path / "screens")
     shots.mkdir(parents=True, exist_ok=True)
     inferred = _through_the_gateway(tmp_path)
