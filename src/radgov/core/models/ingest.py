@@ -50,7 +50,8 @@ def ingest(
     names = sorted(exact)
     exact = {name: _timestamps(exact[name]) for name in names}
     stored = list(zip(*(exact[name] for name in names), strict=True))
-    keys = _copy(model, using, names, [_text_column(model, name, exact[name]) for name in names])
+    texts = [_text_column(model._meta.get_field(name), exact[name]) for name in names]
+    keys = _copy(model, using, names, texts)
     batch.add_rows(model, names, keys, stored)
     return keys
 
@@ -146,9 +147,8 @@ def _timestamps(column: list[Any]) -> list[Any]:
     return [None if v is None else format_timestamp(v) for v in column]  # exact: UTC
 
 
-def _text_column(model: type[models.Model], name: str, column: list[Any]) -> list[str]:
+def _text_column(field: models.Field, column: list[Any]) -> list[str]:
     """One column of exact values (``stored.exact_column``) as COPY text."""
-    field = model._meta.get_field(name) if name != "pk" else model._meta.pk
     present = [v for v in column if v is not None]
     if isinstance(field, models.JSONField):
         texts = list(map(json.dumps, present))
