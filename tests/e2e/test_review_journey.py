@@ -20,7 +20,6 @@ from django.core.management import call_command
 from django.utils import timezone
 from pydicom import dcmread
 
-from radgov.core import machines
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
@@ -28,13 +27,11 @@ from radgov.exams.models import Inference
 from radgov.exams.release import fhir, hl7
 from radgov.exams.services import delivery as release
 from radgov.gateway import delivery, endpoints, services
-from radgov.gateway.demo_node import DemoNode
-from radgov.gateway.listener import Listener
 from tests.e2e.pages import follow, logged_in_page
 from tests.exams.peers import get, items, running_orthanc, running_peers
 from tests.exams.review_world import add_end_user, train
 from tests.factories import make_user
-from tests.gateway.conftest import SITE, ct, deployment, free_port, new_uid
+from tests.gateway.conftest import ct, deployment, dicom_peers, listener_and_model, new_uid
 from tests.gateway.test_listener import storescu
 
 pytestmark = [
@@ -46,15 +43,7 @@ pytestmark = [
 def _through_the_gateway(tmp_path: Path) -> Inference:
     """Two CT images from CT_MAIN to the listener, routed to HeadTriage, sent to the
     simulated node, whose SR comes back as the inference's result."""
-    for name, ae in (("dicom:CT_MAIN", "CT_MAIN"), ("dicom:DEMO_AI", "DEMO_AI")):
-        machines.register(
-            None,
-            kind="dicom_peer",
-            name=name,
-            ae_title=ae,
-            address="127.0.0.1",
-            grants=["gateway.store"],
-        )
+    dicom_peers("CT_MAIN", "DEMO_AI")
     head = deployment("HeadTriage", {"modalities": ["CT"], "body_parts": ["HEAD"]})
     files = []
     for n in range(2):
@@ -62,11 +51,7 @@ def _through_the_gateway(tmp_path: Path) -> Inference:
         ct(new_uid()).save_as(path, enforce_file_format=True)
         files.append(path)
     spool = tmp_path / "spool"
-    server = Listener(port=free_port(), base=spool, site=SITE)
-    node = DemoNode(port=free_port(), reply_port=server.port)
-    server.start()
-    node.start()
-    try:
+    with listener_and_model(spool) as (server, node):
         sent = storescu(server.port, "CT_MAIN", files)
         assert sent.returncode == 0, sent.stderr
         later = timezone.now() + dt.timedelta(seconds=31)
@@ -75,9 +60,6 @@ def _through_the_gateway(tmp_path: Path) -> Inference:
             endpoints.set_endpoint(None, head, ae_title="DEMO_AI", host="127.0.0.1", port=node.port)
         delivery.send_queued(base=spool)
         assert node.answered.acquire(timeout=20), "the simulated node did not answer"
-    finally:
-        node.stop()
-        server.stop()
     return Inference.objects.get(deployment=head, status="inferred")
 
 

@@ -4,6 +4,8 @@ instances (8 x 8 pixels) built with pydicom."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def dicom_peers(*ae_titles: str) -> None:
+    """Register each AE title as a DICOM peer on localhost that may store."""
+    for ae in ae_titles:
+        machines.register(
+            None,
+            kind="dicom_peer",
+            name=f"dicom:{ae}",
+            ae_title=ae,
+            address="127.0.0.1",
+            grants=["gateway.store"],
+        )
+
+
+@contextmanager
+def listener_and_model(spool: Path) -> Iterator[tuple[Any, Any]]:
+    """The listener and the simulated model node that answers it, each on a free port,
+    running until the block ends."""
+    from radgov.gateway.demo_node import DemoNode
+    from radgov.gateway.listener import Listener
+
+    server = Listener(port=free_port(), base=spool, site=SITE)
+    node = DemoNode(port=free_port(), reply_port=server.port)
+    server.start()
+    node.start()
+    try:
+        yield server, node
+    finally:
+        node.stop()
+        server.stop()
 
 
 def new_uid() -> str:

@@ -23,12 +23,19 @@ from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from radgov.exams.models import Inference
 from radgov.gateway import delivery, endpoints, services
-from radgov.gateway.demo_node import DemoNode
 from radgov.gateway.listener import Listener
 from radgov.gateway.models import Association, Instance
 from tests.exams.review_world import add_end_user
 from tests.factories import client_for, make_user
-from tests.gateway.conftest import SITE, ct, deployment, free_port, new_uid
+from tests.gateway.conftest import (
+    SITE,
+    ct,
+    deployment,
+    dicom_peers,
+    free_port,
+    listener_and_model,
+    new_uid,
+)
 
 pytestmark = [pytest.mark.peer("storescu"), pytest.mark.django_db(transaction=True)]
 
@@ -51,22 +58,7 @@ def dataset_bytes(path: Path) -> bytes:
 
 
 def test_storescu_sends_a_study_that_is_stored_acknowledged_and_routed(tmp_path) -> None:
-    machines.register(
-        None,
-        kind="dicom_peer",
-        name="dicom:CT_MAIN",
-        ae_title="CT_MAIN",
-        address="127.0.0.1",
-        grants=["gateway.store"],
-    )
-    machines.register(
-        None,
-        kind="dicom_peer",
-        name="dicom:DEMO_AI",
-        ae_title="DEMO_AI",
-        address="127.0.0.1",
-        grants=["gateway.store"],
-    )
+    dicom_peers("CT_MAIN", "DEMO_AI")
     head = deployment("HeadTriage", {"modalities": ["CT"], "body_parts": ["HEAD"]})
     deployment("ChestNodule", {"body_parts": ["CHEST"]})
     files = []
@@ -77,11 +69,7 @@ def test_storescu_sends_a_study_that_is_stored_acknowledged_and_routed(tmp_path)
             read_preamble(fh, force=False)  # a Part 10 file, as a modality writes it
         files.append(path)
     spool = tmp_path / "spool"
-    server = Listener(port=free_port(), base=spool, site=SITE)
-    node = DemoNode(port=free_port(), reply_port=server.port)
-    server.start()
-    node.start()
-    try:
+    with listener_and_model(spool) as (server, node):
         sent = storescu(server.port, "CT_MAIN", files)
         refused = storescu(server.port, "STRANGER", files[:1])
         later = timezone.now() + dt.timedelta(seconds=31)
@@ -90,9 +78,6 @@ def test_storescu_sends_a_study_that_is_stored_acknowledged_and_routed(tmp_path)
             endpoints.set_endpoint(None, head, ae_title="DEMO_AI", host="127.0.0.1", port=node.port)
         [route] = delivery.send_queued(base=spool)
         assert node.answered.acquire(timeout=20), "the simulated node did not answer"
-    finally:
-        node.stop()
-        server.stop()
     assert sent.returncode == 0, sent.stderr
     assert refused.returncode != 0 and "Rejected" in refused.stderr + refused.stdout
     stored = {i.sha256 for i in Instance.objects.filter(is_result=False)}
