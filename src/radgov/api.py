@@ -97,6 +97,19 @@ def operation_route(route_name: str, method: str) -> str:
     return _operations().get((route_name, method), route_name)
 
 
+@functools.cache
+def _methods() -> dict[str, tuple[str, ...]]:
+    by_route: dict[str, set[str]] = {}
+    for route, method in _operations():
+        by_route.setdefault(route, set()).add(method)
+    return {route: tuple(sorted(methods)) for route, methods in by_route.items()}
+
+
+def methods_of(route_name: str) -> tuple[str, ...]:
+    """The HTTP methods the operations at a resolved API path answer (empty if unknown)."""
+    return _methods().get(route_name, ())
+
+
 def refused(request: HttpRequest, status: int, detail: str, **extra: object) -> HttpResponse:
     """Every refused API request is answered as problem+json and lands in the audit trail
     once (the service that refused it has rolled back, so nothing else changed)."""

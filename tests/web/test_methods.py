@@ -1,6 +1,6 @@
 """Issue 11 item 13: a page answers 405 for a method it does not handle, instead of
 treating PUT or DELETE like GET.  One mechanism for every page route, checked across the
-whole route table; the API's own operations answer 405 for methods they lack (ninja)."""
+whole route table; an API path answers 405 as problem+json for methods its operations lack."""
 
 from __future__ import annotations
 
@@ -48,3 +48,17 @@ def test_read_only_pages_refuse_post() -> None:
         response = client.post(url)
         assert response.status_code == 405, url
         assert response["Allow"] == "GET", url
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ("PUT", "DELETE", "HEAD", "OPTIONS"))
+def test_an_api_path_refuses_methods_its_operations_lack_as_problem_json(method: str) -> None:
+    client = Client()
+    client.force_login(make_user("methods-admin3", role=Role.ADMINISTRATOR))
+    response = client.generic(method, "/api/inventory/deployments")  # a list: GET only
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    if method != "HEAD":
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["detail"].startswith(f"{method} is not an operation of this path")
+    assert client.get("/api/inventory/deployments").status_code == 200

@@ -44,14 +44,17 @@ class PageMethodsMiddleware(Middleware):
     """Answers 405 (with ``Allow``) when a page is asked with a method no page handles, before
     login or any other check: without it a function view treats PUT or DELETE like GET.  A
     class-based view narrows the methods to those it implements; a view that handles fewer
-    (``require_GET``, ``require_POST``) refuses the rest itself."""
+    (``require_GET``, ``require_POST``) refuses the rest itself.  An API path asked with a
+    method none of its operations answers gets the same 405, as problem+json."""
 
     def process_view(
         self, request: HttpRequest, view: Any, args: Any, kwargs: Any
     ) -> HttpResponse | None:
         match = request.resolver_match
-        if match is None or match.view_name.startswith("api:"):
+        if match is None:
             return None
+        if match.view_name.startswith("api:"):
+            return _api_method_refused(request, match.view_name)
         allowed = list(PAGE_METHODS)
         view_class = getattr(view, "view_class", None)
         if view_class is not None:
@@ -60,6 +63,22 @@ class PageMethodsMiddleware(Middleware):
         if request.method in allowed:
             return None
         return HttpResponseNotAllowed(allowed)
+
+
+def _api_method_refused(request: HttpRequest, route_name: str) -> HttpResponse | None:
+    from radgov.api import methods_of  # the API imports every app's router
+    from radgov.core.problems import problem
+
+    allowed = methods_of(route_name)
+    if not allowed or request.method in allowed:
+        return None
+    response = problem(
+        405,
+        f"{request.method} is not an operation of this path; it answers {', '.join(allowed)}",
+        kind="method-not-allowed",
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
 
 
 def content_security_policy(nonce: str) -> str:
