@@ -224,3 +224,26 @@ def test_key_comes_from_the_key_store_without_key_file(src, tmp_path, key_file, 
         keys.clear_cache()
     uids = {name: sorted(p.name for p in (tmp_path / name).rglob("*.dcm")) for name in "abc"}
     assert uids["a"] == uids["b"] != uids["c"]
+
+
+def test_without_config_the_command_takes_the_site_rules_pages_use(
+    src, tmp_path, key_file, monkeypatch
+):
+    site = tmp_path / "site.yaml"
+    site.write_text('replace: {InstitutionName: "RESEARCH SITE"}\n')
+    monkeypatch.setenv("RADGOV_DEID_CONFIG", str(site))
+    report = tmp_path / "report.json"
+    call_command(
+        "deid", str(src), str(tmp_path / "dst"), "--key-file", str(key_file),
+        "--report", str(report), "--no-progress",
+    )  # fmt: skip
+    assert json.loads(report.read_text())["summary"]["site_rules"]["replace"] == 1
+    names = {pydicom.dcmread(p).get("InstitutionName") for p in (tmp_path / "dst").rglob("*.dcm")}
+    assert "RESEARCH SITE" in names
+
+    site.write_text("replace: [not, a, mapping]\n")  # a broken site file stops the run first
+    with pytest.raises(CommandError):
+        call_command(
+            "deid", str(src), str(tmp_path / "dst2"), "--key-file", str(key_file), "--no-progress"
+        )
+    assert not (tmp_path / "dst2").exists()

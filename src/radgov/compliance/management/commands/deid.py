@@ -18,9 +18,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from radgov.compliance import services
+from radgov.compliance.deid_options import site_config
 from radgov.compliance.models import DeidJob
 from radgov.core.context import ActingContext, acting_as
-from radgov.dicom.deid.config import ConfigError, SiteConfig, load_config
+from radgov.dicom.deid.config import ConfigError, load_config
 from radgov.dicom.deid.keyed import MIN_KEY_BYTES
 from radgov.dicom.deid.profile import EDITION, Option, compile_profile
 from radgov.dicom.deid.runner import QUARANTINE_DIR
@@ -58,7 +59,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--config",
             metavar="FILE",
-            help="site rules (YAML): keep, remove, replace, safe_private, pixel_masks",
+            help="site rules (YAML): keep, remove, replace, safe_private, pixel_masks "
+            "(default: the file RADGOV_DEID_CONFIG names, as every job started on a page uses)",
         )
         parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
         parser.add_argument("--report", metavar="REPORT.json", help="write the JSON report here")
@@ -108,7 +110,7 @@ class Command(BaseCommand):
         key = self._key(opts["key_file"])
         try:
             options = [Option.from_name(name) for name in opts["option"]]
-            site = load_config(opts["config"]) if opts["config"] else SiteConfig()
+            site = load_config(opts["config"]) if opts["config"] else site_config()
             profile = compile_profile(options, site.rules)  # refused before anything is recorded
         except (ValueError, ConfigError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
