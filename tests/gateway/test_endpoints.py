@@ -54,7 +54,11 @@ def test_the_api_sets_lists_and_edits_an_endpoint(head, informatics) -> None:
     assert answer.json() == {
         **GOOD,
         "deployment_id": head.pk,
+        "kind": "dicom",
         "tls": False,
+        "url": "",
+        "model": "",
+        "has_credentials": False,
         "result_minutes": 60,
     }
     assert put(informatics, head.pk, {**GOOD, "port": 11112, "tls": True}).status_code == 200
