@@ -143,3 +143,40 @@ def test_the_page_sets_and_tests_an_endpoint(head, informatics, node) -> None:
     assert bad.status_code == 422 and b"port: a whole number is required" in bad.content
     assert b'value="abc"' in bad.content and b"Test connection" in bad.content  # as filled in
     assert Endpoint.objects.get().port == node
+
+
+def test_the_page_sets_a_stow_endpoint_whose_credentials_are_never_shown(head, informatics) -> None:
+    secret = "Bearer page-T0ken-7d1"
+    form = {
+        "deployment": head.pk,
+        "action": "save",
+        "kind": "stow",
+        "url": "https://ai.example/dicom-web/studies",
+        "credentials": secret,
+        "timeout_seconds": 30,
+        "result_minutes": 60,
+    }
+    assert informatics.post("/gateway/endpoints/", form).status_code == 302
+    page = informatics.get("/gateway/endpoints/").content.decode()
+    assert "https://ai.example/dicom-web/studies" in page and "set; leave empty to keep" in page
+    assert secret not in page
+    again = informatics.post("/gateway/endpoints/", {**form, "credentials": ""})
+    assert again.status_code == 302 and Endpoint.objects.get().authorization == secret
+
+
+def test_the_page_sets_and_tests_a_local_model(head, informatics, monkeypatch) -> None:
+    monkeypatch.setenv("RADGOV_LOCAL_MODELS", "simulator=radgov.gateway.demo_node:judge")
+    assert b"<option>simulator</option>" in informatics.get("/gateway/endpoints/").content
+    form = {"deployment": head.pk, "action": "save", "kind": "python", "model": "simulator"}
+    saved = informatics.post(
+        "/gateway/endpoints/", {**form, "timeout_seconds": 30, "result_minutes": 60}
+    )
+    assert saved.status_code == 302 and Endpoint.objects.get().model == "simulator"
+    tested = informatics.post("/gateway/endpoints/", {"deployment": head.pk, "action": "test"})
+    assert b"the local model simulator is loaded" in tested.content
+    refused = informatics.post(
+        "/gateway/endpoints/",
+        {**form, "model": "nobody", "timeout_seconds": 30, "result_minutes": 60},
+    )
+    assert refused.status_code == 422 and b"no local model named" in refused.content
+    assert Endpoint.objects.get().model == "simulator"
