@@ -124,6 +124,19 @@ def get(url: str) -> bytes:
         return bytes(response.read())
 
 
+def wait_for_port(port: int, proc: subprocess.Popen[Any], *, seconds: float = 15) -> None:
+    """Until ``proc`` listens on the localhost ``port``; raises if it exits or takes longer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise
+            time.sleep(0.05)
+
+
 DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 
 
@@ -153,15 +166,7 @@ def running_orthanc(tmp_path: Path, **settings: Any) -> Iterator[tuple[str, int]
     )
     base = f"{'https' if config.get('SslEnabled') else 'http'}://127.0.0.1:{http}"
     try:
-        deadline = time.monotonic() + 15
-        while True:  # Orthanc answers within a fraction of a second
-            try:
-                socket.create_connection(("127.0.0.1", http), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.05)
+        wait_for_port(http, proc)  # Orthanc listens within a fraction of a second
         yield base, dicom
     finally:
         proc.terminate()

@@ -17,7 +17,6 @@ import json
 import socket
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +33,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from radgov.exams.models import Inference
 from radgov.gateway import delivery, stow
 from radgov.gateway.listener import Listener
-from tests.exams.peers import DICOMWEB_PLUGIN, get, running_orthanc
+from tests.exams.peers import DICOMWEB_PLUGIN, get, running_orthanc, wait_for_port
 from tests.gateway.conftest import SITE, dicom_peers, free_port, set_endpoint
 from tests.integration.test_proxy import NGINX_CONF
 
@@ -234,15 +233,7 @@ def tls_proxy(folder: Path, upstream: int, cert: Path, key: Path) -> Iterator[in
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or nginx.poll() is not None:
-                    raise
-                time.sleep(0.05)
+        wait_for_port(port, nginx)
         yield port
     finally:
         nginx.terminate()
