@@ -180,3 +180,35 @@ def test_the_page_sets_and_tests_a_local_model(head, informatics, monkeypatch) -
     )
     assert refused.status_code == 422 and b"no local model named" in refused.content
     assert Endpoint.objects.get().model == "simulator"
+
+
+def test_the_command_sets_each_kind_and_reads_credentials_from_a_file(
+    head, tmp_path, monkeypatch
+) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    secret = tmp_path / "stow.auth"
+    secret.write_text("Bearer cli-T0ken\n")
+    out = StringIO()
+    url = "https://ai.example/dicom-web/studies"
+    call_command(
+        "gateway", "endpoint", str(head.pk), "--kind", "stow", "--url", url,
+        "--credentials-from", str(secret), stdout=out,
+    )  # fmt: skip
+    assert out.getvalue().strip() == f"deployment {head.pk} sends to {url}"
+    assert Endpoint.objects.get().authorization == "Bearer cli-T0ken"
+    assert "cli-T0ken" not in out.getvalue()
+    monkeypatch.setenv("RADGOV_LOCAL_MODELS", "simulator=radgov.gateway.demo_node:judge")
+    call_command("gateway", "endpoint", str(head.pk), "--kind", "python", "--model", "simulator")
+    endpoint = Endpoint.objects.get()
+    assert (endpoint.kind, endpoint.model, endpoint.credentials, endpoint.url) == (
+        "python", "simulator", None, ""
+    )  # fmt: skip
+    with pytest.raises(CommandError, match="--credentials-from"):
+        call_command(
+            "gateway", "endpoint", str(head.pk), "--kind", "stow", "--url", url,
+            "--credentials-from", str(tmp_path / "missing"),
+        )  # fmt: skip
+    assert Endpoint.objects.get().kind == "python"

@@ -254,7 +254,7 @@ def test_stow_rs_over_https_checks_the_services_certificate(
         set_endpoint(queued, kind="stow", url=url)
         monkeypatch.setenv("RADGOV_GATEWAY_CA_FILE", str(pki["stranger"]))
         assert stow.reach(url, timeout=5) == (
-            "the STOW-RS service at localhost has a certificate this gateway does not trust"
+            "the model's STOW-RS service at localhost has a certificate this gateway does not trust"
         )
         [refused] = delivery.send_queued(base=spool)
         assert refused.attempts == 1 and Inference.objects.get().status == "queued"

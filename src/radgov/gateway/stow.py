@@ -62,11 +62,19 @@ def reach(url: str, *, timeout: float) -> str | None:
         with socket.create_connection((host, port), timeout=timeout) as raw:
             if parts.scheme == "https":
                 sender.tls_context().wrap_socket(raw, server_hostname=host).close()
-    except ssl.SSLCertVerificationError:
-        return f"the STOW-RS service at {host} has a certificate this gateway does not trust"
     except OSError as exc:
-        return f"the STOW-RS service at {host} could not be reached ({type(exc).__name__})"
+        return unreached(host, exc, timeout)
     return None
+
+
+def unreached(host: str, cause: object, timeout: float) -> str:
+    """Why the service at ``host`` could not be used, in words."""
+    where = f"the model's STOW-RS service at {host}"
+    if isinstance(cause, TimeoutError):
+        return f"{where} did not answer within {timeout:g} s"
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"{where} has a certificate this gateway does not trust"
+    return f"{where} could not be reached ({cause if isinstance(cause, str) else type(cause).__name__})"
 
 
 def body_of(files: Sequence[Path], boundary: str) -> bytes:
@@ -102,19 +110,9 @@ def send_files(
             status, text = answer.status, answer.read(MAX_ANSWER_BYTES)
     except urllib.error.HTTPError as exc:
         status, text = exc.code, exc.read(MAX_ANSWER_BYTES)
-    except TimeoutError:
-        return Stowed(f"the model's STOW-RS service at {host} did not answer within {timeout:g} s")
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            return Stowed(
-                f"the model's STOW-RS service at {host} did not answer within {timeout:g} s"
-            )
-        why = type(exc.reason).__name__ if not isinstance(exc.reason, str) else exc.reason
-        return Stowed(f"the model's STOW-RS service at {host} could not be reached ({why})")
-    except OSError as exc:  # a connection reset or refused mid-answer
-        return Stowed(
-            f"the model's STOW-RS service at {host} could not be reached ({type(exc).__name__})"
-        )
+    except OSError as exc:  # refused, reset, timed out, or a certificate not trusted
+        cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        return Stowed(unreached(host or "", cause, timeout))
     return judge(status, text, sent=len(files), host=host or "")
 
 
