@@ -26,6 +26,7 @@ PEER_PROGRAMS = {
     "dcmdump": "dcmdump",
     "storescu": "storescu",
     "orthanc": "Orthanc",
+    "orthanc-dicomweb": "/usr/share/orthanc/plugins/libOrthancDicomWeb.so",  # a plugin: read
     "pdftoppm": "pdftoppm",
     "pdftotext": "pdftotext",
     "redis": "redis-server",
@@ -35,7 +36,8 @@ PEER_PROGRAMS = {
 
 def peer_available(name: str) -> bool:
     program = PEER_PROGRAMS.get(name, name)
-    return bool(shutil.which(program) or (os.path.isabs(program) and os.access(program, os.X_OK)))
+    wanted = os.R_OK if program.endswith(".so") else os.X_OK
+    return bool(shutil.which(program) or (os.path.isabs(program) and os.access(program, wanted)))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -24,29 +24,39 @@ def _person(username: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
-def test_exams_pages_on_the_demo_practice(live_server, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+def test_exams_pages_on_the_demo_practice(
+    live_server, browser, tmp_path_factory, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
     shots.mkdir(parents=True, exist_ok=True)
+    # the simulator as an installed radgov registers it: the demo's gateway sends three
+    # studies through it (one rejected by it, two inferred)
+    monkeypatch.setenv("RADGOV_LOCAL_MODELS", "demo-simulator=radgov.gateway.demo_node:judge")
+    monkeypatch.setenv("RADGOV_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     call_command("demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
     page = logged_in_page(browser, live_server, _person("tech"), width=1366, height=768)
     page.goto(f"{live_server.url}/")
     follow(page.get_by_role("link", name="Clinical AI"))
     assert page.locator("h1").inner_text() == "AI worklist"
-    assert page.locator("table tbody tr").count() == 14  # two of them reviewed (issue 16)
-    assert "Rejected (2)" in page.locator(".status-pills").inner_text()
+    assert page.locator("table tbody tr").count() == 17  # two of them reviewed (issue 16)
+    assert "Rejected (3)" in page.locator(".status-pills").inner_text()
     page.screenshot(path=str(shots / "exams-worklist.png"), full_page=True)
-    follow(page.get_by_role("link", name="Rejected (2)"))
-    assert page.locator("table tbody tr").count() == 2
+    follow(page.get_by_role("link", name="Rejected (3)"))
+    assert page.locator("table tbody tr").count() == 3
     assert "Reconstruct at 5 mm or thinner and resend." in page.locator("table").inner_text()
     page.select_option("#f-site", "Main Hospital CT")
     follow(page.get_by_role("button", name="Apply"))
     assert "status=rejected" in page.url and "site=Main+Hospital+CT" in page.url
-    assert page.locator("table tbody tr").count() == 2
+    assert page.locator("table tbody tr").count() == 3
     page.screenshot(path=str(shots / "exams-worklist-rejected.png"), full_page=True)
 
     found = Inference.objects.get(
-        exam__body_part="HEAD", status="inferred", score__gt=0.5, reviews__isnull=True
+        exam__body_part="HEAD",
+        exam__source="demo",
+        status="inferred",
+        score__gt=0.5,
+        reviews__isnull=True,
     )
     doctor = logged_in_page(browser, live_server, _person("dr.okafor"), width=1366, height=768)
     doctor.goto(f"{live_server.url}/exams/{found.exam_id}/")

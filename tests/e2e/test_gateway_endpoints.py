@@ -1,5 +1,6 @@
 """The model endpoints page as imaging informatics uses it: set a deployment's model node,
-test the connection (a C-ECHO to a real DICOM node), and see a bad port named."""
+test the connection (a C-ECHO to a real DICOM node), see a bad port named, and set another
+deployment's STOW-RS service whose credentials are never shown again."""
 
 from __future__ import annotations
 
@@ -46,6 +47,13 @@ def test_set_and_test_a_model_endpoint(live_server, browser, tmp_path_factory) -
         assert Endpoint.objects.get().port == port
         follow(page.locator("section.card").first.get_by_role("button", name="Test connection"))
         assert "VENDOR_AI answered the C-ECHO" in page.locator("main").inner_text()
+        chest = page.locator("section.card").nth(1)
+        chest.get_by_label("Kind").select_option("stow")
+        chest.get_by_label("Studies URL").fill("https://ai.example/dicom-web/studies")
+        chest.get_by_label("Authorization header").fill("Bearer e2e-T0ken")
+        follow(chest.get_by_role("button", name="Save"))
+        assert Endpoint.objects.get(kind="stow").authorization == "Bearer e2e-T0ken"
+        assert "e2e-T0ken" not in page.content()
         page.screenshot(path=str(shots / "gateway-endpoints.png"), full_page=True)
     finally:
         server.shutdown()

@@ -124,9 +124,26 @@ def get(url: str) -> bytes:
         return bytes(response.read())
 
 
+def wait_for_port(port: int, proc: subprocess.Popen[Any], *, seconds: float = 15) -> None:
+    """Until ``proc`` listens on the localhost ``port``; raises if it exits or takes longer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise
+            time.sleep(0.05)
+
+
+DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+
+
 @contextmanager
-def running_orthanc(tmp_path: Path) -> Iterator[tuple[str, int]]:
-    """A real Orthanc in ``tmp_path``: its REST base URL and DICOM port (AE ``ORTHANC``)."""
+def running_orthanc(tmp_path: Path, **settings: Any) -> Iterator[tuple[str, int]]:
+    """A real Orthanc in ``tmp_path``: its REST base URL and DICOM port (AE ``ORTHANC``).
+    ``settings`` are added to its configuration (plugins, users, TLS)."""
     http, dicom = free_port(), free_port()
     config = {
         "Name": "radgov-test",
@@ -139,6 +156,7 @@ def running_orthanc(tmp_path: Path) -> Iterator[tuple[str, int]]:
         "AuthenticationEnabled": False,
         "Plugins": [],
         "SaveJobs": False,
+        **settings,
     }
     (tmp_path / "orthanc.json").write_text(json.dumps(config))
     proc = subprocess.Popen(
@@ -146,17 +164,9 @@ def running_orthanc(tmp_path: Path) -> Iterator[tuple[str, int]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{http}"
+    base = f"{'https' if config.get('SslEnabled') else 'http'}://127.0.0.1:{http}"
     try:
-        deadline = time.monotonic() + 15
-        while True:  # Orthanc answers within a fraction of a second
-            try:
-                get(f"{base}/system")
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.05)
+        wait_for_port(http, proc)  # Orthanc listens within a fraction of a second
         yield base, dicom
     finally:
         proc.terminate()

@@ -13,7 +13,10 @@ from radgov.exams.models import Delivery, Exam, Inference, Review
 
 
 @pytest.mark.django_db
-def test_the_demo_shows_studies_in_every_stage_and_loads_once() -> None:
+def test_the_demo_shows_studies_in_every_stage_and_loads_once(monkeypatch, tmp_path) -> None:
+    # the simulator as an installed radgov registers it (entry point group radgov.models)
+    monkeypatch.setenv("RADGOV_LOCAL_MODELS", "demo-simulator=radgov.gateway.demo_node:judge")
+    monkeypatch.setenv("RADGOV_DATA_DIR", str(tmp_path))
     with open(os.devnull, "w") as devnull:
         call_command("demo", stdout=devnull)
         statuses = set(Inference.objects.values_list("status", flat=True))
@@ -37,7 +40,11 @@ def test_the_demo_shows_studies_in_every_stage_and_loads_once() -> None:
         assert remediable.status == "rejected" and remediable.exam.station_name == "CTMAIN2"
         found = Inference.objects.get(exam__body_part="CHEST", status="inferred")
         assert found.findings[0]["label"] == "pulmonary nodule"
-        assert all(e.source == "demo" and e.patient is not None for e in Exam.objects.all())
+        # the exams the demo reports as an orchestrator would, and the gateway's three that
+        # came through the DICOM path to the simulated model
+        assert Exam.objects.filter(source="dicom").count() == 3
+        assert {e.source for e in Exam.objects.all()} == {"demo", "dicom"}
+        assert all(e.patient is not None for e in Exam.objects.all())
         reviews = sorted(Review.objects.values_list("decision", "inference__status"))
         assert reviews == [("accept", "released"), ("reject", "inferred")]
         assert Delivery.objects.filter(inference__status="released").count() == 3

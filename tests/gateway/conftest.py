@@ -3,6 +3,7 @@ instances (8 x 8 pixels) built with pydicom."""
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,13 +12,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.utils import timezone
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 from pynetdicom.dsutils import encode, encode_file_meta
 
 from radgov.core import machines
+from radgov.core.context import ActingContext, acting_as
 from radgov.core.services import service
-from radgov.gateway import services
+from radgov.gateway import endpoints, services
 from radgov.inventory.models import Deployment, ModelVersion, Product, VendorCompany
 
 SITE = "Main Hospital CT"
@@ -145,6 +148,33 @@ def peer(db: Any) -> Any:
         address="127.0.0.1",
         grants=["gateway.store"],
     )
+
+
+def set_endpoint(deployment: Deployment, **values: Any) -> Any:
+    """Set the deployment's model endpoint as the operator at the console."""
+    with acting_as(ActingContext(channel="cli")):
+        return endpoints.set_endpoint(None, deployment, **values)
+
+
+def send_until_spent(spool: Path) -> None:
+    """Send the one queued study until its attempts are spent, one more each run."""
+    from radgov.gateway import delivery
+
+    for attempt in range(1, delivery.MAX_ATTEMPTS + 1):
+        [route] = delivery.send_queued(base=spool)
+        assert route.attempts == attempt
+    assert delivery.send_queued(base=spool) == []
+
+
+@pytest.fixture
+def queued(peer: Any, spool: Path) -> Deployment:
+    """A two-instance head CT, routed and queued for HeadTriage."""
+    head = deployment("HeadTriage", {"body_parts": ["HEAD"]})
+    store(peer, ct(new_uid()), spool)
+    store(peer, ct(new_uid()), spool)
+    later = timezone.now() + dt.timedelta(seconds=31)
+    services.complete_quiet_studies(now=later, quiet_seconds=30, base=spool)
+    return head
 
 
 @service

@@ -54,7 +54,11 @@ def test_the_api_sets_lists_and_edits_an_endpoint(head, informatics) -> None:
     assert answer.json() == {
         **GOOD,
         "deployment_id": head.pk,
+        "kind": "dicom",
         "tls": False,
+        "url": "",
+        "model": "",
+        "has_credentials": False,
         "result_minutes": 60,
     }
     assert put(informatics, head.pk, {**GOOD, "port": 11112, "tls": True}).status_code == 200
@@ -139,3 +143,72 @@ def test_the_page_sets_and_tests_an_endpoint(head, informatics, node) -> None:
     assert bad.status_code == 422 and b"port: a whole number is required" in bad.content
     assert b'value="abc"' in bad.content and b"Test connection" in bad.content  # as filled in
     assert Endpoint.objects.get().port == node
+
+
+def test_the_page_sets_a_stow_endpoint_whose_credentials_are_never_shown(head, informatics) -> None:
+    secret = "Bearer page-T0ken-7d1"
+    form = {
+        "deployment": head.pk,
+        "action": "save",
+        "kind": "stow",
+        "url": "https://ai.example/dicom-web/studies",
+        "credentials": secret,
+        "timeout_seconds": 30,
+        "result_minutes": 60,
+    }
+    assert informatics.post("/gateway/endpoints/", form).status_code == 302
+    page = informatics.get("/gateway/endpoints/").content.decode()
+    assert "https://ai.example/dicom-web/studies" in page and "set; leave empty to keep" in page
+    assert secret not in page
+    again = informatics.post("/gateway/endpoints/", {**form, "credentials": ""})
+    assert again.status_code == 302 and Endpoint.objects.get().authorization == secret
+
+
+def test_the_page_sets_and_tests_a_local_model(head, informatics, monkeypatch) -> None:
+    monkeypatch.setenv("RADGOV_LOCAL_MODELS", "simulator=radgov.gateway.demo_node:judge")
+    assert b"<option>simulator</option>" in informatics.get("/gateway/endpoints/").content
+    form = {"deployment": head.pk, "action": "save", "kind": "python", "model": "simulator"}
+    saved = informatics.post(
+        "/gateway/endpoints/", {**form, "timeout_seconds": 30, "result_minutes": 60}
+    )
+    assert saved.status_code == 302 and Endpoint.objects.get().model == "simulator"
+    tested = informatics.post("/gateway/endpoints/", {"deployment": head.pk, "action": "test"})
+    assert b"the local model simulator is loaded" in tested.content
+    refused = informatics.post(
+        "/gateway/endpoints/",
+        {**form, "model": "nobody", "timeout_seconds": 30, "result_minutes": 60},
+    )
+    assert refused.status_code == 422 and b"no local model named" in refused.content
+    assert Endpoint.objects.get().model == "simulator"
+
+
+def test_the_command_sets_each_kind_and_reads_credentials_from_a_file(
+    head, tmp_path, monkeypatch
+) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    secret = tmp_path / "stow.auth"
+    secret.write_text("Bearer cli-T0ken\n")
+    out = StringIO()
+    url = "https://ai.example/dicom-web/studies"
+    call_command(
+        "gateway", "endpoint", str(head.pk), "--kind", "stow", "--url", url,
+        "--credentials-from", str(secret), stdout=out,
+    )  # fmt: skip
+    assert out.getvalue().strip() == f"deployment {head.pk} sends to {url}"
+    assert Endpoint.objects.get().authorization == "Bearer cli-T0ken"
+    assert "cli-T0ken" not in out.getvalue()
+    monkeypatch.setenv("RADGOV_LOCAL_MODELS", "simulator=radgov.gateway.demo_node:judge")
+    call_command("gateway", "endpoint", str(head.pk), "--kind", "python", "--model", "simulator")
+    endpoint = Endpoint.objects.get()
+    assert (endpoint.kind, endpoint.model, endpoint.credentials, endpoint.url) == (
+        "python", "simulator", None, ""
+    )  # fmt: skip
+    with pytest.raises(CommandError, match="--credentials-from"):
+        call_command(
+            "gateway", "endpoint", str(head.pk), "--kind", "stow", "--url", url,
+            "--credentials-from", str(tmp_path / "missing"),
+        )  # fmt: skip
+    assert Endpoint.objects.get().kind == "python"

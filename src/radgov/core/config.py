@@ -201,6 +201,18 @@ SETTINGS: dict[str, Setting] = {
             "RADGOV_DICOM_TLS_KEY", "", "private key (PEM) of the DICOM listener's certificate"
         ),
         Setting(
+            "RADGOV_GATEWAY_CA_FILE",
+            "",
+            "certificate authorities (PEM) trusted for TLS model endpoints (DICOM TLS, STOW-RS "
+            "over HTTPS), instead of the system's",
+        ),
+        Setting(
+            "RADGOV_LOCAL_MODELS",
+            "",
+            "local Python models besides those installed under the radgov.models entry point "
+            "group: comma-separated name=module:callable",
+        ),
+        Setting(
             "RADGOV_DICOM_MAX_PDU",
             "262144",
             "largest PDU the listener accepts, in bytes (what it proposes to peers)",

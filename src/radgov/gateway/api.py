@@ -1,5 +1,5 @@
 """The gateway's API: the model endpoints (docs/gateway.md, "To the model"), listed, set and
-tested (C-ECHO), for imaging informatics and administrators.  Operations raise; the API's
+tested, for imaging informatics and administrators; credentials are written, never read.  Operations raise; the API's
 one handler answers problem+json."""
 
 from __future__ import annotations
@@ -16,17 +16,25 @@ from radgov.gateway.models import Endpoint
 router = Router(tags=["gateway"])
 
 
-class EndpointIn(Schema):
-    ae_title: str
-    host: str
-    port: int
+class EndpointFields(Schema):
+    kind: str = "dicom"  # dicom, stow or python
+    ae_title: str = ""
+    host: str = ""
+    port: int = 0
     tls: bool = False
+    url: str = ""
+    model: str = ""
     timeout_seconds: int = 30
     result_minutes: int = 60
 
 
-class EndpointOut(EndpointIn):
+class EndpointIn(EndpointFields):
+    credentials: str | None = None  # write-only; absent keeps the recorded ones
+
+
+class EndpointOut(EndpointFields):
     deployment_id: int
+    has_credentials: bool
 
 
 class TestedOut(Schema):
@@ -35,7 +43,12 @@ class TestedOut(Schema):
 
 
 def _out(endpoint: Endpoint) -> EndpointOut:
-    return EndpointOut.from_orm(endpoint)
+    fields = {name: getattr(endpoint, name) for name in EndpointFields.model_fields}
+    return EndpointOut(
+        **fields,
+        deployment_id=endpoint.deployment_id,
+        has_credentials=endpoint.credentials is not None,
+    )
 
 
 @router.get("/endpoints", response=Page[EndpointOut])
@@ -53,7 +66,8 @@ def set_endpoint(request: HttpRequest, deployment_id: int, payload: EndpointIn) 
 
 @router.post("/endpoints/{deployment_id}/test", response=TestedOut)
 def test_endpoint(request: HttpRequest, deployment_id: int) -> TestedOut:
-    """Test the connection: C-ECHO the model's node; the answer in words."""
+    """Test the connection (C-ECHO, a connection to the STOW-RS service, or loading the local
+    model); the answer in words."""
     deployment = endpoints.deployment_of(deployment_id)
     tested = endpoints.echo_endpoint(request.user, deployment)
     return TestedOut(answered=tested.answered, words=tested.words)

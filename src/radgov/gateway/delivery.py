@@ -1,7 +1,8 @@
-"""Sending queued studies to their model's DICOM node (docs/gateway.md, "To the model").
+"""Sending queued studies to their model (docs/gateway.md, "To the model").
 
 A study queued for a deployment with an ``Endpoint`` is sent (C-STORE of its instances, as
-stored) and its inference moves to ``sent``; a send that fails is tried again on the next
+stored, to a DICOM node; or one STOW-RS POST of them) and its inference moves to ``sent``; a
+local Python model is run on it instead, and its answer recorded as its result at once; a send that fails is tried again on the next
 run, and after ``MAX_ATTEMPTS`` the inference moves to ``failed`` with the reason.  The
 network is used outside any transaction; what was done is recorded in one service per
 study, keyed so that running again records nothing twice.  Audit: Begin Transferring
@@ -16,20 +17,20 @@ from typing import Any
 
 from django.utils import timezone
 
-from radgov.core import config, machines
+from radgov.core import machines
 from radgov.core.audit import Action, EventCode, batch, record
 from radgov.core.services import service
 from radgov.exams import services as exams
 from radgov.exams.statuses import Status
-from radgov.gateway import sender, services, spool
-from radgov.gateway.models import Outcome, Route
+from radgov.gateway import endpoints, local, results, sender, services, spool, stow
+from radgov.gateway.models import Endpoint, EndpointKind, Outcome, Route
 
 SEND_TASK = "gateway.send"
 MAX_ATTEMPTS = 3
 
 
 def due() -> list[Route]:
-    """Routes whose study waits, queued, for a model with a DICOM endpoint."""
+    """Routes whose study waits, queued, for a model with an endpoint."""
     return list(
         Route.objects.filter(
             outcome=Outcome.QUEUED,
@@ -44,14 +45,13 @@ def due() -> list[Route]:
 
 def send_queued(*, base: Path | None = None) -> list[Route]:
     """Send every due study once; returns the routes as recorded afterwards."""
-    calling = config.get("RADGOV_DICOM_AE_TITLE") or "RADGOV"
     done = []
     with machines.acting_as(machines.task_principal(SEND_TASK)) as ctx:
         for route in due():
             endpoint = route.deployment.gateway_endpoint
             instances = services.images(route.study, after=route.resent_after)
             files = [spool.path_of(i.file_ref, base=base) for i in instances]
-            to = {"to": endpoint.ae_title, "instances": len(files)}
+            to = {"to": endpoint.target, "instances": len(files)}
             record(
                 action=Action.EXPORT,
                 object_type="gateway.route",
@@ -59,20 +59,68 @@ def send_queued(*, base: Path | None = None) -> list[Route]:
                 event_code=EventCode.BEGIN_TRANSFERRING,
                 detail=to,
             )
+            if endpoint.kind == EndpointKind.PYTHON:
+                done.append(_run_local(ctx.actor, route, endpoint, files, to, base=base))
+                continue
             try:
-                problem = sender.send_files(
-                    files,
-                    calling_ae=calling,
-                    called_ae=endpoint.ae_title,
-                    host=endpoint.host,
-                    port=endpoint.port,
-                    timeout=float(endpoint.timeout_seconds),
-                    tls=endpoint.tls,
-                )
+                problem, note = _send(endpoint, files)
             except OSError:
                 problem = "the study's images could not be read from this machine's spool, or sent"
-            done.append(record_send(ctx.actor, route.pk, problem, detail=to))
+            done.append(record_send(ctx.actor, route.pk, problem, detail=to, note=note))
     return done
+
+
+def _send(endpoint: Endpoint, files: list[Path]) -> tuple[str | None, str]:
+    """Send to a DICOM node or a STOW-RS service: (problem or None, a note on warnings)."""
+    if endpoint.kind == EndpointKind.STOW:
+        stowed = stow.send_files(
+            files,
+            url=endpoint.url,
+            authorization=endpoint.authorization,
+            timeout=float(endpoint.timeout_seconds),
+        )
+        note = f"Stored with warnings: {'; '.join(stowed.warnings)}." if stowed.warnings else ""
+        return stowed.problem, note
+    return sender.send_files(files, **endpoints.node(endpoint)), ""
+
+
+def _run_local(
+    actor: Any,
+    route: Route,
+    endpoint: Endpoint,
+    files: list[Path],
+    detail: dict[str, Any],
+    *,
+    base: Path | None,
+) -> Route:
+    """Run a local Python model on the study and record its answer as its result."""
+    answer: local.Answer | local.Rejection | None = None
+    try:
+        answer, problem = local.run(endpoint.model, files), None
+    except local.LocalModelError as exc:
+        problem = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a model's own fault is a failed attempt
+        problem = f"the local model {endpoint.model} stopped with {type(exc).__name__}"
+    return record_local(actor, route.pk, problem, answer, detail=detail, base=base)
+
+
+@service
+def record_local(
+    actor: Any,
+    pk: int,
+    problem: str | None,
+    answer: local.Answer | local.Rejection | None,
+    *,
+    detail: dict[str, Any],
+    base: Path | None = None,
+) -> Route:
+    """A local model's run: recorded as a send, and its answer as the result, in one
+    transaction (running again records nothing twice)."""
+    route = record_send(actor, pk, problem, detail=detail)
+    if problem is None and answer is not None:
+        results.take_answer(actor, route.inference, answer, base=base)
+        route.inference.refresh_from_db()
+    return route
 
 
 def time_out(*, now: dt.datetime | None = None) -> list[Route]:
@@ -108,7 +156,9 @@ def _fail(actor: Any, route: Route, code: str, reason: str, *, event_id: str) ->
 
 
 @service
-def record_send(actor: Any, pk: int, problem: str | None, *, detail: dict[str, Any]) -> Route:
+def record_send(
+    actor: Any, pk: int, problem: str | None, *, detail: dict[str, Any], note: str = ""
+) -> Route:
     """What one send did: the inference ``sent``, or one more attempt, or ``failed`` with
     the reason once the attempts are spent."""
     route = Route.objects.select_for_update().select_related("inference").get(pk=pk)
@@ -126,7 +176,13 @@ def record_send(actor: Any, pk: int, problem: str | None, *, detail: dict[str, A
             route.sent_at = timezone.now()
         route.save()
         if problem is None:
-            exams.move(actor, route.inference, Status.SENT, event_id=f"gateway:sent:{route.pk}")
+            exams.move(
+                actor,
+                route.inference,
+                Status.SENT,
+                reason=note,
+                event_id=f"gateway:sent:{route.pk}",
+            )
         elif route.attempts >= MAX_ATTEMPTS:
             reason = f"{problem} ({route.attempts} attempts)"
             event_id = f"gateway:failed:{route.pk}:{route.attempts}"

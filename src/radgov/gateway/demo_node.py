@@ -6,6 +6,7 @@ released, answers each study with an SR sent back to radgov's listener (C-STORE)
 form ``radgov.gateway.results`` reads.  The score is computed deterministically from the
 pixels (the mean grey level over the largest value the bits allow), the confidence from how
 many images it saw; an input it cannot use is answered with status REJECTED and the reason.
+The same judgement is offered as a local Python model (``judge``), without the network.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ComprehensiveSRStorage, ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
 from pynetdicom.presentation import AllStoragePresentationContexts
+
+from radgov.gateway.local import Answer, Rejection
 
 MAX_SLICE_MM = 5.0  # what this simulated model's "IFU" accepts
 
@@ -65,30 +68,48 @@ def result_sr(study_uid: str, items: list[Dataset]) -> Dataset:
     return ds
 
 
-def score_study(images: list[Dataset]) -> list[Dataset]:
-    """The SR content for one study: a score from the pixels, or a rejection with a reason."""
+def judge(images: list[Dataset]) -> Answer | Rejection:
+    """The simulated model: a score from the pixels, or a rejection with a reason.  Also
+    offered as the local Python model ``demo-simulator`` (entry point group radgov.models)."""
     thick = [float(ds.SliceThickness) for ds in images if "SliceThickness" in ds]
     if thick and max(thick) > MAX_SLICE_MM:
-        return [
-            _item("TEXT", "Status", "REJECTED"),
-            _item("TEXT", "Reason", f"slices thicker than {MAX_SLICE_MM:g} mm"),
-        ]
+        return Rejection(f"slices thicker than {MAX_SLICE_MM:g} mm")
     means = []
     for ds in images:
         if "PixelData" not in ds:
-            return [_item("TEXT", "Status", "REJECTED"), _item("TEXT", "Reason", "no pixel data")]
+            return Rejection("no pixel data")
         top = float(2 ** int(ds.get("BitsStored", 16)) - 1)
         means.append(float(np.mean(ds.pixel_array)) / top)
     score = round(float(np.mean(means)), 4)
+    return Answer(
+        score=score,
+        confidence=round(1 - 1 / (len(images) + 1), 4),
+        call="positive" if score >= 0.5 else "negative",
+        findings=("simulated finding",) if score >= 0.5 else (),
+        model_version="demo-1.0",
+    )
+
+
+def items_of(answer: Answer | Rejection) -> list[Dataset]:
+    """A model's answer as the SR content items ``radgov.gateway.results`` reads."""
+    if isinstance(answer, Rejection):
+        return [_item("TEXT", "Status", "REJECTED"), _item("TEXT", "Reason", answer.reason)]
     items = [
-        _item("NUM", "Score", score),
-        _item("NUM", "Confidence", round(1 - 1 / (len(images) + 1), 4)),
-        _item("TEXT", "Call", "positive" if score >= 0.5 else "negative"),
-        _item("TEXT", "Model version", "demo-1.0"),
+        _item("NUM", name, value)
+        for name, value in (("Score", answer.score), ("Confidence", answer.confidence))
+        if value is not None
     ]
-    if score >= 0.5:
-        items.append(_item("CODE", "Finding", "simulated finding"))
-    return items
+    items += [
+        _item("TEXT", name, value)
+        for name, value in (("Call", answer.call), ("Model version", answer.model_version))
+        if value
+    ]
+    return items + [_item("CODE", "Finding", label) for label in answer.findings]
+
+
+def score_study(images: list[Dataset]) -> list[Dataset]:
+    """The SR content for one study, as the simulated node answers."""
+    return items_of(judge(images))
 
 
 @dataclass

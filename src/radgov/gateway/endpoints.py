@@ -19,8 +19,8 @@ from radgov.core.errors import Denied, NotFound, Refused
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.exams import access
-from radgov.gateway import sender
-from radgov.gateway.models import Endpoint
+from radgov.gateway import local, sender, stow
+from radgov.gateway.models import Endpoint, EndpointKind
 from radgov.inventory.models import Deployment
 
 LIMITS = {"timeout_seconds": (1, 3600), "result_minutes": (1, 10080)}  # 10080: a week
@@ -77,52 +77,110 @@ def set_endpoint(
     user: Any,
     deployment: Deployment,
     *,
-    ae_title: str,
-    host: str,
-    port: int,
+    kind: str = EndpointKind.DICOM,
+    ae_title: str = "",
+    host: str = "",
+    port: int = 0,
     tls: bool = False,
+    url: str = "",
+    credentials: str | None = None,
+    model: str = "",
     timeout_seconds: int = 30,
     result_minutes: int = 60,
 ) -> Endpoint:
-    """Where ``deployment``'s model receives studies; refused naming the first bad field."""
+    """Where ``deployment``'s model receives studies; refused naming the first bad field.
+    ``credentials`` (a STOW-RS Authorization header value) None keeps the ones recorded."""
     require(user)
-    ae_title, host = ae_title.strip(), host.strip()
+    ae_title, host, url, model = ae_title.strip(), host.strip(), url.strip(), model.strip()
+    if kind not in EndpointKind.values:
+        raise EndpointError(f"kind: one of {', '.join(EndpointKind.values)}")
+    if kind == EndpointKind.DICOM:
+        _check_node(ae_title, host, port)
+    elif ae_title:  # the AE title a STOW-RS model's results come back from, if any
+        _check_node(ae_title, "localhost", 104)
+    if kind == EndpointKind.STOW and (problem := stow.check_url(url)):
+        raise EndpointError(problem)
+    if kind == EndpointKind.PYTHON:
+        try:
+            local.load(model)
+        except local.LocalModelError as exc:
+            raise EndpointError(str(exc)) from None
+    if credentials is not None and any(c in credentials for c in "\r\n"):
+        raise EndpointError("credentials: one line (an Authorization header value)")
+    values = {"timeout_seconds": timeout_seconds, "result_minutes": result_minutes}
+    for name, (low, high) in LIMITS.items():
+        if not low <= values[name] <= high:
+            raise EndpointError(f"{name}: {low} to {high}, not {values[name]}")
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "ae_title": ae_title,
+        "host": host if kind == EndpointKind.DICOM else "",
+        "port": port if kind == EndpointKind.DICOM else 0,
+        "tls": tls and kind == EndpointKind.DICOM,
+        "url": url if kind == EndpointKind.STOW else "",
+        "model": model if kind == EndpointKind.PYTHON else "",
+        **values,
+    }
+    if credentials is not None or kind != EndpointKind.STOW:
+        given = (credentials or "").strip() if kind == EndpointKind.STOW else ""
+        fields["credentials"] = given or None
+    endpoint, _ = Endpoint.objects.update_or_create(deployment=deployment, defaults=fields)
+    return endpoint
+
+
+def _check_node(ae_title: str, host: str, port: int) -> None:
     if not 0 < len(ae_title) <= 16 or "\\" in ae_title:
         raise EndpointError("ae_title: 1 to 16 characters, no backslash")
     if not host or len(host) > 255 or any(c.isspace() for c in host):
         raise EndpointError("host: a host name or address is required (no spaces)")
     if not 0 < port < 65536:
         raise EndpointError(f"port: 1 to 65535, not {port}")
-    values = {"timeout_seconds": timeout_seconds, "result_minutes": result_minutes}
-    for name, (low, high) in LIMITS.items():
-        if not low <= values[name] <= high:
-            raise EndpointError(f"{name}: {low} to {high}, not {values[name]}")
-    endpoint, _ = Endpoint.objects.update_or_create(
-        deployment=deployment,
-        defaults={"ae_title": ae_title, "host": host, "port": port, "tls": tls, **values},
-    )
-    return endpoint
+
+
+def node(endpoint: Endpoint) -> dict[str, Any]:
+    """How ``sender`` reaches the endpoint's DICOM node, as the listener's AE title."""
+    return {
+        "calling_ae": config.get("RADGOV_DICOM_AE_TITLE") or "RADGOV",
+        "called_ae": endpoint.ae_title,
+        "host": endpoint.host,
+        "port": endpoint.port,
+        "timeout": float(endpoint.timeout_seconds),
+        "tls": endpoint.tls,
+    }
+
+
+def _reach(endpoint: Endpoint) -> str | None:
+    """None when the endpoint answers, else what went wrong."""
+    try:
+        if endpoint.kind == EndpointKind.STOW:
+            return stow.reach(endpoint.url, timeout=float(endpoint.timeout_seconds))
+        if endpoint.kind == EndpointKind.PYTHON:
+            local.load(endpoint.model)
+            return None
+        return sender.echo(**node(endpoint))
+    except local.LocalModelError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"the model's node could not be reached ({type(exc).__name__})"
+
+
+ANSWERED = {
+    EndpointKind.DICOM: "{e.ae_title} answered the C-ECHO",
+    EndpointKind.STOW: "the STOW-RS service answered (a connection was made)",
+    EndpointKind.PYTHON: "the local model {e.model} is loaded",
+}
 
 
 def echo_endpoint(user: Any, deployment: Deployment) -> Tested:
-    """C-ECHO the deployment's model node, as the listener's AE title; the answer is
-    recorded (who asked, the endpoint, what the node said)."""
+    """Test the deployment's model endpoint: C-ECHO a DICOM node (as the listener's AE
+    title), connect to a STOW-RS service (TLS checked over HTTPS), or load a local model.
+    The answer is recorded (who asked, the endpoint, what it said)."""
     require(user)
     endpoint = Endpoint.objects.filter(deployment=deployment).first()
     if endpoint is None:
         raise EndpointError("this deployment has no model endpoint to test")
-    try:
-        problem = sender.echo(
-            calling_ae=config.get("RADGOV_DICOM_AE_TITLE") or "RADGOV",
-            called_ae=endpoint.ae_title,
-            host=endpoint.host,
-            port=endpoint.port,
-            timeout=float(endpoint.timeout_seconds),
-            tls=endpoint.tls,
-        )
-    except OSError as exc:
-        problem = f"the model's node could not be reached ({type(exc).__name__})"
-    tested = Tested(problem is None, problem or f"{endpoint.ae_title} answered the C-ECHO")
+    problem = _reach(endpoint)
+    tested = Tested(problem is None, problem or ANSWERED[endpoint.kind].format(e=endpoint))
     record(
         action=Action.EXECUTE,
         object_type="gateway.endpoint",

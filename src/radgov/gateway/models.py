@@ -112,15 +112,30 @@ class Route(ProcedureRecord):
         return f"route of {self.study_id} to {self.deployment_id}: {self.outcome}"
 
 
+class EndpointKind(models.TextChoices):
+    DICOM = "dicom", "DICOM node (C-STORE)"
+    STOW = "stow", "DICOMweb STOW-RS"
+    PYTHON = "python", "Local Python model"
+
+
 class Endpoint(AuditedModel):
-    """Where a deployment's model receives studies: a DICOM node (the vendor's AE)."""
+    """Where a deployment's model receives studies: a DICOM node (the vendor's AE), a
+    DICOMweb STOW-RS service, or a local Python model registered by name."""
 
     deployment = models.OneToOneField(
         Deployment, on_delete=models.CASCADE, related_name="gateway_endpoint"
     )
-    ae_title = models.CharField(max_length=16, help_text="the model node's AE title")
-    host = models.CharField(max_length=255)
-    port = models.PositiveIntegerField()
+    kind = models.CharField(max_length=8, choices=EndpointKind.choices, default=EndpointKind.DICOM)
+    ae_title = models.CharField(
+        max_length=16, blank=True, help_text="the model node's AE title (its results come from it)"
+    )
+    host = models.CharField(max_length=255, blank=True)
+    port = models.PositiveIntegerField(default=0)
+    url = models.CharField(max_length=500, blank=True, help_text="the STOW-RS studies URL")
+    credentials = EncryptedTextField(
+        null=True, blank=True, help_text="the STOW-RS Authorization header value; never shown"
+    )
+    model = models.CharField(max_length=100, blank=True, help_text="a registered local model")
     tls = models.BooleanField(
         default=False, help_text="DICOM TLS (TLS 1.2 or later), the node's certificate checked"
     )
@@ -133,7 +148,21 @@ class Endpoint(AuditedModel):
         ordering = ["deployment"]
 
     def __str__(self) -> str:
-        return f"endpoint of {self.deployment_id}: {self.ae_title}@{self.host}:{self.port}"
+        return f"endpoint of {self.deployment_id}: {self.kind} {self.target}"
+
+    @property
+    def authorization(self) -> str:
+        """The STOW-RS Authorization header value ("" without credentials)."""
+        return self.credentials.reveal() if self.credentials is not None else ""
+
+    @property
+    def target(self) -> str:
+        """Where studies go, in words (no credentials)."""
+        if self.kind == EndpointKind.STOW:
+            return self.url
+        if self.kind == EndpointKind.PYTHON:
+            return f"local model {self.model}"
+        return f"{self.ae_title}@{self.host}:{self.port}"
 
 
 class Remedy(models.TextChoices):

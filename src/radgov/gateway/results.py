@@ -6,7 +6,8 @@ inference's result: it is recorded as a result object, and an SR's content gives
 outputs: NUM items named "Score" and "Confidence", TEXT items "Call", "Model version",
 "Status" and "Reason", CODE items "Finding" (each a finding's label).  A status of
 ``REJECTED`` moves the inference to rejected with the vendor's reason; otherwise the
-outputs move it to ``inferred``.  The same result again changes nothing.
+outputs move it to ``inferred``.  The same result again changes nothing.  A local Python
+model's answer (``take_answer``) is made into such an SR and recorded the same way.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from typing import Any
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
+from pynetdicom.dsutils import encode, encode_file_meta
 
+from radgov.core import crypto
 from radgov.core.services import service
 from radgov.exams import services as exams
 from radgov.exams.models import Inference
 from radgov.exams.outputs import Outputs
+from radgov.exams.services.inference import SOP_UID_NAMESPACE
 from radgov.exams.statuses import ResultKind, Status
-from radgov.gateway import spool
+from radgov.gateway import demo_node, spool
+from radgov.gateway.local import Answer, Rejection
 from radgov.gateway.models import Instance
 
 RESULTS_TASK = "gateway.results"
@@ -100,20 +105,70 @@ def take_result(
         return None
     instance.is_result = True
     instance.save()
+    dataset = pydicom.dcmread(spool.path_of(instance.file_ref, base=base))
+    return _take(
+        actor,
+        inference,
+        dataset,
+        kind=kind,
+        sop_uid=sop_uid,
+        stored=spool.Stored(instance.file_ref, instance.sha256, instance.size, written=False),
+        event=f"gateway:result:{instance.pk}",
+    )
+
+
+@service
+def take_answer(
+    actor: Any, inference: Inference, answer: Answer | Rejection, *, base: Path | None = None
+) -> Inference | None:
+    """Record a local model's ``answer`` as the result of ``inference`` (sent, waiting): made
+    into an SR in the spool, then recorded as a DICOM node's SR is.  None when the
+    inference waits for nothing (recorded before)."""
+    if inference.status not in WAITING:
+        return None
+    study_uid = inference.exam.study_uid_encrypted.reveal()
+    sr = demo_node.result_sr(study_uid, demo_node.items_of(answer))
+    sr.Manufacturer = "radgov local model"
+    encoded = encode(sr, is_implicit_vr=False, is_little_endian=True)
+    assert encoded is not None  # noqa: S101 - pynetdicom encodes what pydicom built
+    uid_key = crypto.pseudonym(str(sr.SOPInstanceUID), namespace=SOP_UID_NAMESPACE)
+    stored = spool.write(uid_key, encode_file_meta(sr.file_meta), encoded, base=base)
+    return _take(
+        actor,
+        inference,
+        sr,
+        kind=ResultKind.SR,
+        sop_uid=str(sr.SOPInstanceUID),
+        stored=stored,
+        event=f"gateway:local:{inference.pk}",
+    )
+
+
+def _take(
+    actor: Any,
+    inference: Inference,
+    dataset: Dataset,
+    *,
+    kind: str,
+    sop_uid: str,
+    stored: spool.Stored,
+    event: str,
+) -> Inference:
+    """A result object recorded for ``inference``; an SR's content gives its outputs (or
+    the vendor's rejection)."""
     exams.add_result_object(
         actor,
         inference,
         kind=kind,
         sop_instance_uid=sop_uid,
-        sop_class_uid=instance.sop_class_uid,
-        file_ref=instance.file_ref,
-        sha256=instance.sha256,
-        size=instance.size,
+        sop_class_uid=str(dataset.SOPClassUID),
+        file_ref=stored.file_ref,
+        sha256=stored.sha256,
+        size=stored.size,
     )
     if kind != ResultKind.SR:
         return inference
-    outputs, status, reason = read_sr(pydicom.dcmread(spool.path_of(instance.file_ref, base=base)))
-    event = f"gateway:result:{instance.pk}"
+    outputs, status, reason = read_sr(dataset)
     if status.upper() == "REJECTED":
         return exams.move(
             actor,

@@ -4,7 +4,7 @@ and testing the connection to it (C-ECHO).
 ``send_files`` and ``echo`` answer None when the node did what was asked, or a sentence saying
 what went wrong (no secrets, no patient data: addresses, counts and DIMSE statuses).  With
 ``tls`` the association runs over TLS 1.2 or later and the node's certificate must be valid
-for its host name (the system's certificate authorities).
+for its host name (``RADGOV_GATEWAY_CA_FILE``, or the system's certificate authorities).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import pydicom
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+
+from radgov.core import config
 
 # success, and the warnings that still mean "stored" (coercion, elements discarded)
 STORED = frozenset({0x0000, 0xB000, 0xB006, 0xB007})
@@ -80,12 +82,16 @@ def _ae(calling_ae: str, timeout: float) -> AE:
     return ae
 
 
-def _tls(host: str, tls: bool) -> tuple[ssl.SSLContext, str] | None:
-    if not tls:
-        return None
-    context = ssl.create_default_context()
+def tls_context() -> ssl.SSLContext:
+    """TLS 1.2 or later, the peer's certificate checked against ``RADGOV_GATEWAY_CA_FILE``
+    (or the system's certificate authorities when it is empty) and its host name."""
+    context = ssl.create_default_context(cafile=config.get("RADGOV_GATEWAY_CA_FILE") or None)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context, host
+    return context
+
+
+def _tls(host: str, tls: bool) -> tuple[ssl.SSLContext, str] | None:
+    return (tls_context(), host) if tls else None
 
 
 def _not_accepted(called_ae: str, host: str, port: int) -> str:

@@ -15,8 +15,8 @@ from radgov.core.errors import denied_page, refusal
 from radgov.exams.errors import NotPermitted
 from radgov.exams.models import Inference
 from radgov.exams.reasons import REASONS
-from radgov.gateway import associations, endpoints, remediation
-from radgov.gateway.models import Remedy
+from radgov.gateway import associations, endpoints, local, remediation
+from radgov.gateway.models import EndpointKind, Remedy
 from radgov.inventory.models import Deployment
 
 
@@ -59,8 +59,8 @@ def association_log(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def endpoint_list(request: HttpRequest) -> HttpResponse:
-    """Every deployment's model endpoint (AE title, host, port, TLS, timeouts), with a form
-    to set it and a test-connection action (C-ECHO).  A refused form is shown again as it
+    """Every deployment's model endpoint (a DICOM node, a STOW-RS service or a local model,
+    with its timeouts), with a form to set it and a test-connection action.  A refused form is shown again as it
     was filled in, with the reason."""
     error, status, tested, failed = "", 200, None, None
     if request.method == "POST":
@@ -87,21 +87,29 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
         (d, {**_values(d), **_shown(request.POST)} if error and d.pk == failed else _values(d))
         for d in rows
     ]
-    context = {"rows": forms, "error": error, "failed": failed, "tested": tested}
+    context = {
+        "rows": forms,
+        "error": error,
+        "failed": failed,
+        "tested": tested,
+        "kinds": EndpointKind.choices,
+        "models": sorted(local.registered()),
+    }
     return render(request, "gateway/endpoints.html", context, status=status)
 
 
-FIELDS = ("ae_title", "host", "port", "timeout_seconds", "result_minutes")
+FIELDS = ("kind", "ae_title", "host", "port", "url", "model", "timeout_seconds", "result_minutes")
 
 
 def _values(deployment: Deployment) -> dict[str, Any]:
     """What the deployment's form shows: its endpoint, or the defaults."""
     endpoint = getattr(deployment, "gateway_endpoint", None)
     if endpoint is None:
-        return {"timeout_seconds": 30, "result_minutes": 60}
+        return {"kind": "dicom", "timeout_seconds": 30, "result_minutes": 60}
     return {
         **{name: getattr(endpoint, name) for name in FIELDS},
         "tls": endpoint.tls,
+        "has_credentials": endpoint.credentials is not None,
         "saved": True,
     }
 
@@ -118,15 +126,20 @@ def _deployment(value: str) -> Deployment:
 
 def _endpoint_form(data: Any) -> dict[str, Any]:
     """The form's fields as the service takes them; a number that is not one is named."""
+    kind = data.get("kind", "dicom")
     numbers = {}
     for name in ("port", "timeout_seconds", "result_minutes"):
+        value = data.get(name, "")
+        if name == "port" and kind != "dicom" and not value:
+            value = "0"  # only a DICOM node has a port
         try:
-            numbers[name] = int(data.get(name, ""))
+            numbers[name] = int(value)
         except ValueError:
             raise endpoints.EndpointError(f"{name}: a whole number is required") from None
     return {
-        "ae_title": data.get("ae_title", ""),
-        "host": data.get("host", ""),
+        "kind": kind,
+        **{name: data.get(name, "") for name in ("ae_title", "host", "url", "model")},
+        "credentials": data.get("credentials") or None,  # left empty: kept as they are
         "tls": data.get("tls") == "on",
         **numbers,
     }

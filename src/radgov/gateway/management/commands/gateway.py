@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -47,10 +48,23 @@ class Command(BaseCommand):
 
         endpoint = sub.add_parser("endpoint", help="where a deployment's model receives studies")
         endpoint.add_argument("deployment", type=int, help="the inventory's deployment id")
-        endpoint.add_argument("--ae-title", required=True, help="the model node's AE title")
-        endpoint.add_argument("--host", required=True)
-        endpoint.add_argument("--port", type=int, required=True)
+        endpoint.add_argument(
+            "--kind",
+            choices=["dicom", "stow", "python"],
+            default="dicom",
+            help="a DICOM node (default), a DICOMweb STOW-RS service, or a local Python model",
+        )
+        endpoint.add_argument("--ae-title", default="", help="the model node's AE title")
+        endpoint.add_argument("--host", default="")
+        endpoint.add_argument("--port", type=int, default=0)
         endpoint.add_argument("--tls", action="store_true", help="DICOM TLS (TLS 1.2 or later)")
+        endpoint.add_argument("--url", default="", help="the STOW-RS studies URL")
+        endpoint.add_argument(
+            "--credentials-from",
+            metavar="FILE",
+            help="a file holding the STOW-RS Authorization header value (kept encrypted)",
+        )
+        endpoint.add_argument("--model", default="", help="a registered local model's name")
         endpoint.add_argument("--timeout", type=int, default=30, help="seconds (default 30)")
         endpoint.add_argument(
             "--result-minutes",
@@ -63,23 +77,33 @@ class Command(BaseCommand):
         deployment = Deployment.objects.filter(pk=opts["deployment"]).first()
         if deployment is None:
             raise CommandError(f"no deployment {opts['deployment']}", returncode=2)
+        credentials = None
+        if opts["credentials_from"]:
+            try:
+                credentials = Path(opts["credentials_from"]).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise CommandError(
+                    f"--credentials-from: {exc.strerror or exc}", returncode=2
+                ) from None
         try:
             with acting_as(ActingContext(channel="cli")):
                 found = endpoints.set_endpoint(
                     None,
                     deployment,
+                    kind=opts["kind"],
                     ae_title=opts["ae_title"],
                     host=opts["host"],
                     port=opts["port"],
                     tls=opts["tls"],
+                    url=opts["url"],
+                    credentials=credentials,
+                    model=opts["model"],
                     timeout_seconds=opts["timeout"],
                     result_minutes=opts["result_minutes"],
                 )
         except endpoints.EndpointError as exc:
             raise CommandError(str(exc), returncode=2) from None
-        self.stdout.write(
-            f"deployment {deployment.pk} sends to {found.ae_title}@{found.host}:{found.port}"
-        )
+        self.stdout.write(f"deployment {deployment.pk} sends to {found.target}")
 
     def _mllp(self, opts: dict[str, Any]) -> None:
         try:
