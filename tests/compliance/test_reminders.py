@@ -103,6 +103,12 @@ def test_privacy_alerts_are_shown_to_the_compliance_role_only(officer: Any) -> N
     assert "notice to individuals due" in page
     governance = make_user("rem-governor", role=Role.PHYSICIAN, is_governance_member=True)
     assert client_for(governance).get("/api/monitoring/alerts").json() == []
+    closing = client_for(governance).post(
+        f"/api/monitoring/alerts/{mine[0]['id']}/close",
+        {"note": "seen"},
+        content_type="application/json",
+    )
+    assert closing.status_code == 403 and Alert.objects.get().closed_at is None
     assert (
         "notice to individuals" not in client_for(governance).get("/monitoring/").content.decode()
     )

@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import CharField, Subquery
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from radgov.compliance import clocks
@@ -101,12 +103,16 @@ def _patients_read(actor_names: Iterable[str], start: dt.datetime, end: dt.datet
 
 
 def _exams_sent_to(deployment_id: int, start: dt.datetime, end: dt.datetime) -> set[int]:
-    """Exams whose inferences by the deployment changed in the window, by the audit trail."""
+    """Exams whose inferences by the deployment changed in the window, by the audit trail
+    (one query: the deployment's inferences joined to the trail's entries by id)."""
     touched = AuditEntry.objects.filter(
         object_type="exams.inference", timestamp__gte=start, timestamp__lte=end
-    ).values_list("object_id", flat=True)
-    ids = {int(i) for i in touched.iterator(chunk_size=2000) if i.isdigit()}
-    found = Inference.objects.filter(pk__in=ids, deployment_id=deployment_id)
+    ).values("object_id")
+    found = (
+        Inference.objects.filter(deployment_id=deployment_id)
+        .annotate(key=Cast("pk", CharField()))
+        .filter(key__in=Subquery(touched))
+    )
     return set(found.values_list("exam_id", flat=True))
 
 
