@@ -210,7 +210,7 @@ def incident_from_event(actor: Any, event: AdverseEvent) -> Incident:
     deployment, exam and day, discovered the day it was reported; its description stays in the
     event (encrypted), the incident names it."""
     require_compliance(actor)
-    event = AdverseEvent.objects.select_for_update().select_related("inference").get(pk=event.pk)
+    event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
     if event.reportable != Reportable.PRIVACY:
         raise IncidentError(f"adverse event {event.pk} is not flagged as a possible privacy breach")
     if Incident.objects.filter(adverse_event=event).exists():
