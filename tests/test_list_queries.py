@@ -23,9 +23,10 @@ from django.utils import timezone
 
 from radgov.accounts import services as accounts
 from radgov.api import api
-from radgov.compliance import incident_services, notices
+from radgov.compliance import incident_services
 from radgov.compliance import retention_services as retention
 from radgov.compliance.models import DeidJob
+from radgov.compliance.reminders import remind
 from radgov.core import machines
 from radgov.core.audit import record
 from radgov.core.paging import Page
@@ -233,7 +234,7 @@ def privacy_incidents(w: SimpleNamespace, n: int, *, days_ago: int = 0) -> None:
 def reminders(w: SimpleNamespace, n: int) -> None:
     """Incidents whose notice to individuals is due in ten days: one reminder each."""
     privacy_incidents(w, n, days_ago=50)
-    notices.remind()
+    remind()
 
 
 def groups(w: SimpleNamespace, n: int) -> None:

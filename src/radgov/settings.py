@@ -180,6 +180,16 @@ ACCOUNT_ADAPTER = "radgov.accounts.adapters.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
+
+# email: the compliance role's reminders (radgov.compliance.reminders); no relay, no sending
+DEFAULT_FROM_EMAIL = config.get("RADGOV_EMAIL_FROM")
+EMAIL_HOST = config.get("RADGOV_SMTP_HOST") or ""
+EMAIL_PORT = config.get_int("RADGOV_SMTP_PORT")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False

@@ -3,6 +3,7 @@ of pydicom's test files, and Huey in immediate mode (tasks run when they are que
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from pydicom.data import get_testdata_file
 
 from radgov.core.roles import Role
@@ -85,3 +87,14 @@ def quick_passwords(settings: Any) -> None:
 def officer(db: Any, quick_passwords: None) -> Any:
     """The privacy officer: the compliance role."""
     return make_user("privacy-officer", role=Role.COMPLIANCE)
+
+
+def lost_laptop(officer: Any, discovered_on: dt.date) -> Any:
+    """An incident with no one's reads behind it, discovered on ``discovered_on``."""
+    from radgov.compliance.incident_services import open_incident
+
+    now = timezone.now()
+    return open_incident(
+        officer, title="A lost laptop", what="an unencrypted laptop", discovered_on=discovered_on,
+        discovered_by="it", actor_names=["nobody"], window_start=now, window_end=now,
+    )  # fmt: skip

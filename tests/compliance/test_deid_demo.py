@@ -28,7 +28,7 @@ def test_demo_privacy_side_is_loaded_once(data_dir) -> None:
     from radgov.compliance.models import Incident, RetentionPolicy
 
     make_user("informatics", role=Role.INFORMATICS)
-    make_user("privacy", role=Role.COMPLIANCE)
+    make_user("privacy", role=Role.COMPLIANCE, email="privacy@demo.invalid")
     out = io.StringIO()
     demo.load(out)
     demo.load(out)
@@ -42,3 +42,7 @@ def test_demo_privacy_side_is_loaded_once(data_dir) -> None:
     assert PrivacyNotice.objects.count() == 1
     reminders = Reminder.objects.filter(cleared_at=None)
     assert [r.kind for r in reminders] == ["notice_review"]  # the incident has 48 days left
+    assert "1 reminder(s) raised in the alert queue and 1 emailed" in out.getvalue()
+    from django.core import mail
+
+    assert [m.to for m in mail.outbox] == [["privacy@demo.invalid"]]

@@ -10,22 +10,15 @@ import pytest
 from django.utils import timezone
 
 from radgov.compliance import incident_services as incidents
-from radgov.compliance import notices
+from radgov.compliance import notices, reminders
 from radgov.compliance.models import Reminder
 from radgov.core.roles import Role
+from tests.compliance.conftest import lost_laptop
 from tests.factories import client_for, make_user, problem
 from tests.gateway.conftest import deployment
 
 pytestmark = pytest.mark.usefixtures("quick_passwords")
 API = "/api/compliance"
-
-
-def _open(officer: Any, discovered_on: dt.date) -> Any:
-    now = timezone.now()
-    return incidents.open_incident(
-        officer, title="A lost laptop", what="an unencrypted laptop", discovered_on=discovered_on,
-        discovered_by="it", actor_names=["nobody"], window_start=now, window_end=now,
-    )  # fmt: skip
 
 
 def _open_reminders() -> dict[str, str]:
@@ -36,32 +29,32 @@ def test_a_breach_notice_is_reminded_two_weeks_ahead_then_overdue_then_cleared(
     officer: Any,
 ) -> None:
     discovered = timezone.localdate() - dt.timedelta(days=5)
-    incident = _open(officer, discovered)
+    incident = lost_laptop(officer, discovered)
     due = discovered + dt.timedelta(days=60)
     key = f"incident:{incident.pk}:individuals"
 
-    assert notices.remind(due - dt.timedelta(days=15))["raised"] == 0  # not yet: 15 days left
+    assert reminders.remind(due - dt.timedelta(days=15))["raised"] == 0  # not yet: 15 days left
     assert key not in _open_reminders()
-    counts = notices.remind(due - dt.timedelta(days=14))
+    counts = reminders.remind(due - dt.timedelta(days=14))
     assert counts["raised"] == 1 and _open_reminders()[key].endswith(f"due {due:%Y-%m-%d}")
-    assert notices.remind(due - dt.timedelta(days=13))["raised"] == 0  # raised once
-    notices.remind(due + dt.timedelta(days=1))
+    assert reminders.remind(due - dt.timedelta(days=13))["raised"] == 0  # raised once
+    reminders.remind(due + dt.timedelta(days=1))
     assert "overdue since" in _open_reminders()[key]
     # the HHS annual log (fewer than 500) is due after the year ends: no reminder yet
     assert not any(k.endswith(":HHS (annual log)") for k in _open_reminders())
 
     incidents.decide(officer, incident, decision="breach", reasons="laptop not encrypted")
     incidents.record_notice(officer, incident, notice="individuals", on=timezone.localdate())
-    assert notices.remind(due + dt.timedelta(days=2))["cleared"] == 1
+    assert reminders.remind(due + dt.timedelta(days=2))["cleared"] == 1
     assert key not in _open_reminders()
 
 
 def test_an_incident_decided_not_a_breach_raises_nothing(officer: Any) -> None:
-    incident = _open(officer, timezone.localdate())
+    incident = lost_laptop(officer, timezone.localdate())
     factors = {name: "assessed" for name in incidents.FACTORS}
     incidents.assess(officer, incident, **factors)
     incidents.decide(officer, incident, decision="not_breach", reasons="encrypted disk")
-    notices.remind(timezone.localdate() + dt.timedelta(days=59))
+    reminders.remind(timezone.localdate() + dt.timedelta(days=59))
     assert _open_reminders() == {}
 
 
@@ -81,17 +74,17 @@ def test_live_deployments_the_notice_does_not_cover_are_flagged_and_reminded(
     with pytest.raises(notices.NoticeError, match="say what the notice does not cover"):
         notices.set_coverage(officer, deployment_id=live.pk, covered=False, note="")
     notices.set_coverage(officer, deployment_id=live.pk, covered=False, note="no AI triage use")
-    notices.remind(today)
-    reminders = _open_reminders()
-    assert "not covered by notice 2026-01: no AI triage use" in reminders[f"coverage:{live.pk}"]
+    reminders.remind(today)
+    found = _open_reminders()
+    assert "not covered by notice 2026-01: no AI triage use" in found[f"coverage:{live.pk}"]
     # reviewed 340 days ago on a yearly cycle: due in 25 days, within the 30 days ahead
     review_key = f"notice:{notice.pk}:review:{notice.reviewed_on}"
-    assert reminders[review_key].endswith(f"by {notices.review_due(notice):%Y-%m-%d}")
+    assert found[review_key].endswith(f"by {notices.review_due(notice):%Y-%m-%d}")
 
     notices.set_coverage(officer, deployment_id=live.pk, covered=True, note="section 4")
     notices.review_notice(officer)
     assert notices.flagged() == []
-    assert notices.remind(today)["cleared"] == 2 and _open_reminders() == {}
+    assert reminders.remind(today)["cleared"] == 2 and _open_reminders() == {}
 
 
 def test_the_notice_and_reminders_over_the_api_and_on_the_dashboard(officer: Any) -> None:
@@ -119,7 +112,7 @@ def test_the_notice_and_reminders_over_the_api_and_on_the_dashboard(officer: Any
         content_type="application/json",
     )
     assert covered.json()["covered"] is False
-    notices.remind()
+    reminders.remind()
     listed = client.get(f"{API}/reminders").json()
     assert listed["total"] == 1 and listed["items"][0]["kind"] == "notice_coverage"
     page = client.get("/").content.decode()

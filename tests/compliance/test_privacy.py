@@ -17,7 +17,7 @@ from radgov.exams import audit as exams_audit
 from radgov.exams import services as exams
 from radgov.exams.services import Event
 from tests.exams.conftest import head_ct
-from tests.factories import make_user
+from tests.factories import client_for, make_user
 
 pytestmark = pytest.mark.usefixtures("quick_passwords")
 
@@ -80,6 +80,9 @@ def test_a_user_reading_300_exam_records_at_night_opens_a_case_that_becomes_an_i
     assert due[0].notice == "individuals"
     assert due[0].due == timezone.localdate() + dt.timedelta(days=60)
     assert due[1].notice == "HHS (annual log)"
+    page = client_for(officer).get(f"/compliance/incidents/{incident.pk}/").content.decode()
+    assert f"<td>individuals</td><td>{due[0].due:%Y-%m-%d} (" in page  # the 60 days, shown
+    assert "<dd>50 (from the audit trail" in page
 
 
 def test_reads_below_the_thresholds_open_nothing_and_bad_hours_are_named(

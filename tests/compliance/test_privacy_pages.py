@@ -72,3 +72,41 @@ def test_a_case_becomes_an_incident_whose_deadline_is_shown_and_printed(officer:
     assert exported.object_type == "compliance.incident" and exported.actor_name == officer.username
     physician = client_for(make_user("pages-physician", role=Role.PHYSICIAN))
     assert physician.get(f"/compliance/incidents/{incident.pk}/").status_code == 403
+
+
+def test_the_notice_page_shows_the_notice_and_flags_uncovered_deployments(officer: Any) -> None:
+    from radgov.compliance.models import NoticeCoverage, PrivacyNotice
+    from tests.gateway.conftest import deployment
+
+    live = deployment("Chest AI", {})
+    deployment("Draft AI", {}, status="requested")  # not live: not listed
+    client = client_for(officer)
+    page = client.get("/compliance/privacy-notice/").content.decode()
+    assert "No Notice of Privacy Practices is in force" in page and "Draft AI" not in page
+    assert "flagged</span>: no Notice of Privacy Practices is in force" in page
+    form = {"action": "record", "version": "2026-01", "uses": "treatment; AI analysis"}
+    bad = client.post("/compliance/privacy-notice/", {**form, "effective_on": "1 May"}, follow=True)
+    assert "is not a date" in bad.content.decode() and not PrivacyNotice.objects.exists()
+    effective = timezone.localdate() - dt.timedelta(days=30)
+    client.post("/compliance/privacy-notice/", {**form, "effective_on": effective.isoformat()})
+    page = client.get("/compliance/privacy-notice/").content.decode()
+    assert "2026-01" in page and effective.isoformat() in page
+    assert f"next review due {effective + dt.timedelta(days=365):%Y-%m-%d}" in page
+    assert "not yet reviewed against notice 2026-01" in page
+
+    coverage = {"action": "coverage", "deployment_id": live.pk, "covered": "no"}
+    refused = client.post("/compliance/privacy-notice/", {**coverage, "note": ""}, follow=True)
+    assert "say what the notice does not cover" in refused.content.decode()
+    assert not NoticeCoverage.objects.exists()
+    client.post("/compliance/privacy-notice/", {**coverage, "note": "no AI triage named"})
+    assert (
+        "not covered by notice 2026-01: no AI triage named"
+        in client.get("/compliance/privacy-notice/").content.decode()
+    )
+    client.post("/compliance/privacy-notice/", {**coverage, "covered": "yes", "note": "s. 3"})
+    assert "None flagged." in client.get("/compliance/privacy-notice/").content.decode()
+    client.post("/compliance/privacy-notice/", {"action": "review"})
+    assert PrivacyNotice.objects.get().reviewed_on == timezone.localdate()
+    physician = client_for(make_user("np-physician", role=Role.PHYSICIAN))
+    assert physician.get("/compliance/privacy-notice/").status_code == 403
+    assert physician.post("/compliance/privacy-notice/", {"action": "review"}).status_code == 403

@@ -3,7 +3,7 @@ images (synthetic, shipped inside the pydicom package: nothing is downloaded), s
 informatics person for local acceptance testing.  Then the privacy officer's side: a longer
 retention for exam records with a legal minimum, a legal hold on the oldest demo exam, a
 privacy incident with its clocks running, and the Notice of Privacy Practices (one live
-deployment left uncovered, so the reminders show it).  Idempotent: a second run finds them all."""
+deployment left uncovered, so the reminders show it, in the alert queue and by email).  Idempotent: a second run finds them all."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.utils import timezone
 from pydicom.data import get_testdata_file
 
 from radgov.accounts.models import User
-from radgov.compliance import incident_services, notices, retention_services, services
+from radgov.compliance import incident_services, notices, reminders, retention_services, services
 from radgov.compliance.models import DeidJob, Incident
 from radgov.compliance.models.retention import DataClass
 from radgov.core import config
@@ -85,12 +85,13 @@ def _privacy(stdout: Any) -> None:
         data_classes=[DataClass.RESULT_OBJECTS],
     )
     covered = _notice(officer)
-    notices.remind()
+    sent = reminders.remind()
     stdout.write(
         "Privacy: exam records kept ten years, "
         f"{'a legal hold on the oldest exam, ' if oldest else ''}one privacy incident (clocks running), "
         f"the Notice of Privacy Practices covering {covered} live deployment(s), one left "
-        "flagged; the reminders raised."
+        f"flagged; {sent['alerted']} reminder(s) raised in the alert queue and "
+        f"{sent['mailed']} emailed to the compliance role."
     )
 
 

@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import CharField, Subquery
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from radgov.compliance import clocks
@@ -20,7 +22,8 @@ from radgov.compliance.retention_services import RetentionError, require_complia
 from radgov.core.audit import Action
 from radgov.core.models import AuditEntry, PatientIdentity
 from radgov.core.services import service
-from radgov.exams.models import Exam
+from radgov.exams.models import Exam, Inference
+from radgov.monitoring.models import AdverseEvent, Reportable
 
 NOTICES = {
     "individuals": "individuals_notified_on",
@@ -47,34 +50,70 @@ def deadlines_of(incident: Incident) -> list[clocks.Deadline]:
 
 
 def affected_patients(
-    actor_names: Iterable[str], start: dt.datetime, end: dt.datetime
+    actor_names: Iterable[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    deployment_id: int | None = None,
+    exam_ids: Iterable[int] = (),
 ) -> list[str]:
-    """Pseudonyms of the patients whose records ``actor_names`` read or exported in the window."""
-    entries = AuditEntry.objects.filter(
-        actor_name__in=list(actor_names),
-        timestamp__gte=start,
-        timestamp__lte=end,
-        action__in=[Action.READ, Action.EXPORT],
-        outcome="success",
-    ).values_list("object_type", "object_id", "detail_json")
-    exam_ids: set[int] = set()
-    patient_ids: set[int] = set()
-    for object_type, object_id, detail_json in entries.iterator(chunk_size=2000):
-        if object_type == "exams.exam":
-            if object_id.isdigit():
-                exam_ids.add(int(object_id))
-            listed = json.loads(detail_json or "{}").get("exams", [])
-            exam_ids.update(i for i in listed if isinstance(i, int))
-        elif object_type == "core.patientidentity" and object_id.isdigit():
-            patient_ids.add(int(object_id))
+    """Pseudonyms of the patients whose records ``actor_names`` read or exported in the window;
+    with ``deployment_id``, also those of the exams whose AI calls to that deployment the trail
+    records in the window (sent, answered, failed); and those of ``exam_ids``."""
+    exams = set(exam_ids) | _exams_read(actor_names, start, end)
+    patient_ids = _patients_read(actor_names, start, end)
+    if deployment_id is not None:
+        exams |= _exams_sent_to(deployment_id, start, end)
     patient_ids.update(
-        Exam.objects.filter(pk__in=exam_ids, patient__isnull=False).values_list(
+        Exam.objects.filter(pk__in=exams, patient__isnull=False).values_list(
             "patient_id", flat=True
         )
     )
     return sorted(
         PatientIdentity.objects.filter(pk__in=patient_ids).values_list("pseudonym", flat=True)
     )
+
+
+def _reads(actor_names: Iterable[str], start: dt.datetime, end: dt.datetime) -> Any:
+    return AuditEntry.objects.filter(
+        actor_name__in=list(actor_names),
+        timestamp__gte=start,
+        timestamp__lte=end,
+        action__in=[Action.READ, Action.EXPORT],
+        outcome="success",
+    )
+
+
+def _exams_read(actor_names: Iterable[str], start: dt.datetime, end: dt.datetime) -> set[int]:
+    entries = _reads(actor_names, start, end).filter(object_type="exams.exam")
+    exam_ids: set[int] = set()
+    for object_id, detail_json in entries.values_list("object_id", "detail_json").iterator(
+        chunk_size=2000
+    ):
+        if object_id.isdigit():
+            exam_ids.add(int(object_id))
+        listed = json.loads(detail_json or "{}").get("exams", [])
+        exam_ids.update(i for i in listed if isinstance(i, int))
+    return exam_ids
+
+
+def _patients_read(actor_names: Iterable[str], start: dt.datetime, end: dt.datetime) -> set[int]:
+    entries = _reads(actor_names, start, end).filter(object_type="core.patientidentity")
+    return {int(i) for i in entries.values_list("object_id", flat=True) if i.isdigit()}
+
+
+def _exams_sent_to(deployment_id: int, start: dt.datetime, end: dt.datetime) -> set[int]:
+    """Exams whose inferences by the deployment changed in the window, by the audit trail
+    (one query: the deployment's inferences joined to the trail's entries by id)."""
+    touched = AuditEntry.objects.filter(
+        object_type="exams.inference", timestamp__gte=start, timestamp__lte=end
+    ).values("object_id")
+    found = (
+        Inference.objects.filter(deployment_id=deployment_id)
+        .annotate(key=Cast("pk", CharField()))
+        .filter(key__in=Subquery(touched))
+    )
+    return set(found.values_list("exam_id", flat=True))
 
 
 @service
@@ -91,8 +130,10 @@ def open_incident(
     data_classes: list[str] | None = None,
     source: str = Incident.Source.REPORT,
     source_ref: str = "",
+    event: AdverseEvent | None = None,
 ) -> Incident:
-    """A privacy incident; its affected patients are computed from the audit trail."""
+    """A privacy incident; its affected patients are computed from the audit trail (for one
+    from an AI adverse event, also the exams sent to its deployment in the window)."""
     require_compliance(actor)
     problems = []
     if not title.strip():
@@ -103,8 +144,18 @@ def open_incident(
         problems.append("discovered_on: the day of discovery cannot be in the future")
     if problems:
         raise IncidentError("; ".join(problems))
-    patients = affected_patients(actor_names, window_start, window_end)
+    exam_id = event.inference.exam_id if event is not None and event.inference else None
+    patients = affected_patients(
+        actor_names,
+        window_start,
+        window_end,
+        deployment_id=event.deployment_id if event is not None else None,
+        exam_ids=[exam_id] if exam_id else [],
+    )
     return Incident.objects.create(
+        adverse_event=event,
+        exam_id=exam_id,
+        deployment_id=event.deployment_id if event is not None else None,
         title=title.strip()[:200],
         what=what.strip(),
         source=source,
@@ -143,6 +194,44 @@ def incident_from_case(actor: Any, case: AccessCase) -> Incident:
     case.status, case.incident, case.closed_by = AccessCase.Status.INCIDENT, incident, actor
     case.save()
     return incident
+
+
+def events_awaiting() -> Any:
+    """AI adverse events the governance review flagged as a possible privacy breach that no
+    incident has come from yet."""
+    return AdverseEvent.objects.filter(
+        reportable=Reportable.PRIVACY, privacy_incident__isnull=True
+    ).select_related("deployment__model_version__product", "inference")
+
+
+@service
+def incident_from_event(actor: Any, event: AdverseEvent) -> Incident:
+    """Turn an AI adverse event flagged as a possible privacy breach into an incident over its
+    deployment, exam and day, discovered the day it was reported; its description stays in the
+    event (encrypted), the incident names it."""
+    require_compliance(actor)
+    event = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+    if event.reportable != Reportable.PRIVACY:
+        raise IncidentError(f"adverse event {event.pk} is not flagged as a possible privacy breach")
+    if Incident.objects.filter(adverse_event=event).exists():
+        raise IncidentError(f"adverse event {event.pk} is already an incident")
+    start = timezone.make_aware(dt.datetime.combine(event.occurred_on, dt.time.min))
+    kind = event.get_kind_display()
+    return open_incident(
+        actor,
+        title=f"AI {kind} {event.pk}: possible privacy breach",
+        what=f"An AI {kind} of {event.occurred_on:%Y-%m-%d} on {event.deployment}, flagged by "
+        "the governance review as a possible privacy breach; what happened is in the event.",
+        discovered_on=timezone.localdate(event.reported_at),
+        discovered_by=actor.get_username(),
+        actor_names=[],
+        window_start=start,
+        window_end=start + dt.timedelta(days=1),
+        data_classes=["exams", "result_objects"],
+        source=Incident.Source.ADVERSE_EVENT,
+        source_ref=f"adverse event {event.pk}",
+        event=event,
+    )
 
 
 @service

@@ -7,4 +7,5 @@ ITEMS = [
     Item("Retention and holds", "compliance:retention"),
     Item("Unusual access", "compliance:cases"),
     Item("Privacy incidents", "compliance:incidents"),
+    Item("Notice of Privacy Practices", "compliance:notice"),
 ]

@@ -1,13 +1,9 @@
-"""The Notice of Privacy Practices (section V) and the privacy officer's reminders
-(docs/privacy-incidents.md).
+"""The Notice of Privacy Practices (section V; docs/privacy-incidents.md).
 
 ``record_notice`` keeps a version of the notice, ``review_notice`` marks it reviewed,
 ``set_coverage`` records whether a deployment's use is covered by the current notice;
 ``flagged`` lists the live deployments it does not cover (none recorded yet, or recorded not
-covered).  ``remind`` (the daily task ``compliance.remind``) raises a reminder for each
-breach notice due within ``REMIND_DAYS`` or overdue, for the notice's review coming due, and
-for each flagged deployment, and clears those whose cause is gone; ``todo`` shows the open
-ones on the privacy officer's dashboard.
+covered), which ``radgov.compliance.reminders`` reminds the compliance role of.
 """
 
 from __future__ import annotations
@@ -15,20 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
-from radgov.compliance.incident_services import deadlines_of
-from radgov.compliance.models import Incident, NoticeCoverage, PrivacyNotice, Reminder
+from radgov.compliance.models import NoticeCoverage, PrivacyNotice
 from radgov.compliance.retention_services import RetentionError, require_compliance
 from radgov.core.errors import unseen
 from radgov.core.services import service
 from radgov.inventory.models import Deployment
 from radgov.inventory.stages import Stage
 
-REMIND_DAYS = 14  # a breach notice due this soon (or overdue) is reminded
-REVIEW_AHEAD_DAYS = 30  # the notice's review, this long before it is due
 LIVE = (Stage.PILOT, Stage.DEPLOYED)
 
 
@@ -123,68 +114,3 @@ def flagged(today: dt.date | None = None) -> list[tuple[Deployment, str]]:
         elif not coverage.covered:
             out.append((d, f"not covered by notice {notice.version}: {coverage.note}"))
     return out
-
-
-# --- reminders --------------------------------------------------------------------------------
-
-
-def _wanted(today: dt.date) -> dict[str, tuple[str, str, dt.date | None]]:
-    """key -> (kind, subject, due) of every reminder that should be open today."""
-    wanted: dict[str, tuple[str, str, dt.date | None]] = {}
-    for incident in Incident.objects.exclude(decision=Incident.Decision.NOT_BREACH):
-        for d in deadlines_of(incident):
-            if d.done_on is None and (d.due - today).days <= REMIND_DAYS:
-                late = "overdue since" if today > d.due else "due"
-                wanted[f"incident:{incident.pk}:{d.notice}"] = (
-                    Reminder.Kind.INCIDENT_NOTICE,
-                    f"Incident {incident.pk}: notice to {d.notice} {late} {d.due:%Y-%m-%d}",
-                    d.due,
-                )
-    notice = current(today)
-    if notice is not None and (review_due(notice) - today).days <= REVIEW_AHEAD_DAYS:
-        due = review_due(notice)
-        wanted[f"notice:{notice.pk}:review:{notice.reviewed_on}"] = (
-            Reminder.Kind.NOTICE_REVIEW,
-            f"Review the Notice of Privacy Practices {notice.version} by {due:%Y-%m-%d}",
-            due,
-        )
-    for deployment, why in flagged(today):
-        wanted[f"coverage:{deployment.pk}"] = (
-            Reminder.Kind.NOTICE_COVERAGE,
-            f"{deployment}: {why}"[:300],
-            None,
-        )
-    return wanted
-
-
-@service
-def remind(today: dt.date | None = None) -> dict[str, int]:
-    """Raise the reminders due today and clear those whose cause is gone; counts."""
-    today = today or timezone.localdate()
-    wanted = _wanted(today)
-    open_rows = {r.key: r for r in Reminder.objects.select_for_update().filter(cleared_at=None)}
-    raised = 0
-    for key, (kind, subject, due) in wanted.items():
-        row = open_rows.get(key)
-        if row is None:
-            Reminder.objects.update_or_create(
-                key=key,
-                defaults={"kind": kind, "subject": subject, "due_on": due, "cleared_at": None},
-            )
-            raised += 1
-        elif row.subject != subject:  # e.g. "due" became "overdue since"
-            row.subject = subject
-            row.save(update_fields=["subject"])
-    gone = [key for key in open_rows if key not in wanted]
-    Reminder.objects.filter(key__in=gone).update(cleared_at=timezone.now())
-    return {"raised": raised, "cleared": len(gone), "open": len(wanted)}
-
-
-def todo() -> Any:
-    """The privacy officer's section of the dashboard: the open reminders."""
-    from radgov.web.todo import Todo
-
-    soonest = F("due_on").asc(nulls_last=True)
-    rows = Reminder.objects.filter(cleared_at=None).order_by(soonest, "pk")
-    lines = [r.subject for r in rows[:10]]
-    return Todo("Privacy reminders", reverse("compliance:incidents"), lines, "Nothing is due.")

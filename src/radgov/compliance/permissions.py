@@ -41,6 +41,8 @@ RULES = {
     "compliance:incidents": PRIVACY,
     "compliance:incident": PRIVACY,
     "compliance:incident_pdf": PRIVACY,
+    "compliance:incident_from_event": PRIVACY,
+    "compliance:notice": PRIVACY,
     **{
         f"api:compliance_{name}": PRIVACY
         for name in (
@@ -62,6 +64,8 @@ RULES = {
             "review_privacy_notice",
             "set_notice_coverage",
             "list_reminders",
+            "list_privacy_events",
+            "incident_from_event",
         )
     },
 }

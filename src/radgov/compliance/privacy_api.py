@@ -1,5 +1,7 @@
 """The privacy officer's API: retention policies, legal holds, the purge's dry run,
-incidents with their clocks, the Notice of Privacy Practices and the reminders (docs/retention.md, docs/privacy-incidents.md).  Every operation
+incidents with their clocks (one from an AI adverse event flagged as a possible privacy
+breach in one step), the Notice of Privacy Practices and the reminders (docs/retention.md,
+docs/privacy-incidents.md).  Every operation
 is the compliance role's (``permissions.PRIVACY``) and calls the same services as the pages;
 their refusals answer as problem+json.  An incident's affected patients (pseudonyms) are
 read on their own endpoint, which records the read; lists of holds record theirs too (a hold
@@ -29,6 +31,7 @@ from radgov.compliance.retention import policies, policy
 from radgov.core.audit import Action, record
 from radgov.core.errors import unseen
 from radgov.core.paging import Page, PageQuery, paginate
+from radgov.monitoring.models import AdverseEvent
 
 
 class RetentionPolicyOut(Schema):
@@ -103,6 +106,9 @@ class IncidentOut(Schema):
     what: str
     source: str
     source_ref: str
+    adverse_event_id: int | None
+    exam_id: int | None
+    deployment_id: int | None
     discovered_on: dt.date
     discovered_by: str
     data_classes: list[str]
@@ -270,6 +276,37 @@ def list_incidents(request: HttpRequest, page: Query[PageQuery]) -> Any:
 def open_incident(request: HttpRequest, payload: IncidentIn) -> Status[dict[str, Any]]:
     """Open an incident; its affected patients are computed from the audit trail."""
     return Status(201, _incident(incidents.open_incident(request.user, **payload.dict())))
+
+
+class PrivacyEventOut(Schema):
+    id: int
+    kind: str
+    occurred_on: dt.date
+    deployment_id: int
+    deployment: str
+    inference_id: int | None
+    reported_at: dt.datetime
+
+
+@router.get("/privacy-events", response=list[PrivacyEventOut])
+def list_privacy_events(request: HttpRequest) -> list[dict[str, Any]]:
+    """AI adverse events flagged as a possible privacy breach with no incident yet (their
+    descriptions stay in monitoring's record)."""
+    fields = ("kind", "occurred_on", "deployment_id", "inference_id", "reported_at")
+    return [
+        {"id": e.pk, "deployment": str(e.deployment), **{n: getattr(e, n) for n in fields}}
+        for e in incidents.events_awaiting()[:200]
+    ]
+
+
+@router.post("/privacy-events/{event_id}/incident", response={201: IncidentOut})
+def incident_from_event(request: HttpRequest, event_id: int) -> Status[dict[str, Any]]:
+    """Open the incident of a flagged AI adverse event: its deployment, exam and day, the
+    affected patients from the audit trail."""
+    event = AdverseEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        raise unseen("adverse event", event_id)
+    return Status(201, _incident(incidents.incident_from_event(request.user, event)))
 
 
 @router.get("/incidents/{incident_id}", response=IncidentOut)

@@ -1,5 +1,7 @@
 """The privacy officer's pages: retention and legal holds, unusual-access cases, incidents
-with their clocks (docs/retention.md, docs/privacy-incidents.md).  Only the compliance role
+with their clocks (and the AI adverse events flagged as a possible privacy breach that wait
+to become one), the Notice of Privacy Practices and its coverage per deployment
+(docs/retention.md, docs/privacy-incidents.md).  Only the compliance role
 reaches them (``permissions.py``); the services refuse anyone else again."""
 
 from __future__ import annotations
@@ -15,12 +17,21 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from radgov.compliance import incident_services as incidents
-from radgov.compliance import purge
+from radgov.compliance import notices, purge
 from radgov.compliance import retention_services as rs
-from radgov.compliance.models import AccessCase, Incident, LegalHold, PurgeRun
+from radgov.compliance.models import (
+    AccessCase,
+    Incident,
+    LegalHold,
+    NoticeCoverage,
+    PrivacyNotice,
+    PurgeRun,
+)
 from radgov.compliance.retention import policies
 from radgov.core.errors import refusal
 from radgov.core.exports import pdf_response
+from radgov.inventory.models import Deployment
+from radgov.monitoring.models import AdverseEvent
 
 LIST_MAX = 200
 
@@ -150,8 +161,19 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         if found.decision == Incident.Decision.NOT_BREACH:
             owed = []
         rows.append((found, min(owed, key=lambda d: d.due) if owed else None))
-    context = {"rows": rows, "today": timezone.localdate()}
+    events = incidents.events_awaiting()[:LIST_MAX]
+    context = {"rows": rows, "today": timezone.localdate(), "events": events}
     return render(request, "compliance/incidents.html", context)
+
+
+@require_POST
+def incident_from_event(request: HttpRequest, event_id: int) -> HttpResponse:
+    """One step: the flagged AI adverse event becomes an incident, opened on its page."""
+    event = get_object_or_404(AdverseEvent, pk=event_id)
+    found = _done(request, incidents.incident_from_event, "Incident opened.", event)
+    if found is None:
+        return redirect("compliance:incidents")
+    return redirect("compliance:incident", incident_id=found.pk)
 
 
 def _incident_context(incident: Incident) -> dict[str, Any]:
@@ -213,3 +235,66 @@ def incident_pdf(request: HttpRequest, incident_id: int) -> HttpResponse:
     found = get_object_or_404(Incident, pk=incident_id)
     html = render_to_string("compliance/incident_pdf.html", _incident_context(found))
     return pdf_response(html, filename=f"privacy-incident-{found.pk}.pdf", obj=found)
+
+
+def notice(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        _notice_post(request)
+        return redirect("compliance:notice")
+    return render(request, "compliance/notice.html", _notice_context())
+
+
+def _notice_context() -> dict[str, Any]:
+    found = notices.current()
+    live = Deployment.objects.filter(status__in=notices.LIVE).select_related(
+        "model_version__product__company"
+    )
+    findings = {c.deployment_id: c for c in NoticeCoverage.objects.filter(notice=found)}
+    why = {d.pk: reason for d, reason in notices.flagged()}
+    rows = [(d, findings.get(d.pk), why.get(d.pk)) for d in live.order_by("pk")]
+    return {
+        "notice": found,
+        "review_due": notices.review_due(found) if found else None,
+        "rows": rows,
+        "flagged": len(why),
+        "versions": PrivacyNotice.objects.all()[:20],
+    }
+
+
+def _notice_post(request: HttpRequest) -> None:
+    post, action = request.POST, request.POST.get("action")
+    if action == "record":
+        try:
+            effective_on = _date(post.get("effective_on"), "effective_on")
+        except rs.RetentionError as exc:
+            messages.error(request, refusal(request, exc))
+            return
+        if effective_on is None:
+            messages.error(request, "effective_on: the day the notice takes effect (YYYY-MM-DD)")
+            return
+        _done(
+            request,
+            notices.record_notice,
+            "Notice recorded.",
+            version=post.get("version", ""),
+            effective_on=effective_on,
+            uses=post.get("uses", ""),
+            review_every_days=_int(post.get("review_every_days")) or 365,
+        )
+    elif action == "review":
+        _done(request, notices.review_notice, "Notice marked reviewed: it still stands.")
+    elif action == "coverage":
+        deployment_id = _int(post.get("deployment_id"))
+        if deployment_id is None:
+            messages.error(request, "deployment_id: choose a deployment")
+            return
+        _done(
+            request,
+            notices.set_coverage,
+            "Coverage saved.",
+            deployment_id=deployment_id,
+            covered=post.get("covered") == "yes",
+            note=post.get("note", ""),
+        )
+    else:
+        messages.error(request, "action: record, review or coverage")

@@ -56,7 +56,8 @@ def detect_unusual_access() -> int:
 @machines.task("compliance.remind")
 def remind_privacy_officer() -> dict[str, int]:
     """Daily: raise the privacy officer's reminders (breach notices due within two weeks or
-    overdue, the notice's review, deployments the notice does not cover); clear the rest."""
-    from radgov.compliance.notices import remind
+    overdue, the notice's review, deployments the notice does not cover, records not purged),
+    deliver each new stage to the alert queue and by email; clear the rest."""
+    from radgov.compliance.reminders import remind
 
     return remind()

@@ -22,4 +22,10 @@ urlpatterns = [
     path("incidents/", privacy_views.incident_list, name="incidents"),
     path("incidents/<int:incident_id>/", privacy_views.incident, name="incident"),
     path("incidents/<int:incident_id>/record.pdf", privacy_views.incident_pdf, name="incident_pdf"),
+    path(
+        "incidents/from-event/<int:event_id>/",
+        privacy_views.incident_from_event,
+        name="incident_from_event",
+    ),
+    path("privacy-notice/", privacy_views.notice, name="notice"),
 ]

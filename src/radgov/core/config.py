@@ -141,6 +141,14 @@ SETTINGS: dict[str, Setting] = {
             "address ranges (CIDR) the MLLP listener accepts connections from; empty: any",
         ),
         Setting(
+            "RADGOV_SMTP_HOST",
+            "",
+            "mail relay for the compliance role's reminders; empty: emails are written to the "
+            "worker's output instead of sent",
+        ),
+        Setting("RADGOV_SMTP_PORT", "25", "the mail relay's port"),
+        Setting("RADGOV_EMAIL_FROM", "radgov@localhost", "the sender of radgov's emails"),
+        Setting(
             "RADGOV_WORKING_HOURS",
             "07:00-19:00",
             "the practice's working hours (local time); patient records read outside them count "

@@ -84,6 +84,10 @@ def close_alert(user: Any, alert: Alert, *, note: str) -> Alert:
         "IV.G: only governance-group members and administrators close alerts",
         denied=NotPermitted,
     )
+    if alert.rule == Rule.PRIVACY:
+        raise NotPermitted(
+            "a privacy reminder closes itself once its cause is gone (radgov.compliance.reminders)"
+        )
     note = (note or "").strip()
     if not note:
         raise ExamError(

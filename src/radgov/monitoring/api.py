@@ -184,8 +184,10 @@ def performance(
 
 @router.get("/alerts", response=list[dict[str, Any]])
 def list_alerts(request: HttpRequest, open_only: bool = True) -> Any:
-    """The governance group's queue: alerts not yet closed (or all, ``open_only=false``)."""
-    return selectors.alerts(open_only=open_only)
+    """The governance group's queue: alerts not yet closed (or all, ``open_only=false``);
+    for the compliance role, with its privacy reminders."""
+    privacy = selectors.sees_privacy_alerts(request.user)
+    return selectors.alerts(open_only=open_only, privacy=privacy)
 
 
 @router.post("/alerts/{alert_id}/close", response=dict[str, Any])

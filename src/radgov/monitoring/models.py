@@ -43,6 +43,7 @@ class Rule(models.TextChoices):
     DRIFT = "drift", "input or output drift against the reference"
     FIRST_SEEN = "first_seen", "a value never seen in the reference"
     DELIVERY = "delivery", "released results not reaching a destination"
+    PRIVACY = "privacy", "a privacy deadline (compliance's reminder)"
 
 
 class Report(ProcedureRecord):
@@ -170,9 +171,13 @@ class ConcordanceDay(AuditedModel):
 
 
 class Alert(AuditedModel):
-    """A stop rule's signal: in the governance group's queue until a member closes it."""
+    """A stop rule's signal: in the governance group's queue until a member closes it.  The
+    compliance role's reminders (rule ``privacy``) are in the same queue, shown to that role
+    only, with no deployment when they are about an incident or the notice."""
 
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="alerts")
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
     rule = models.CharField(max_length=12, choices=Rule.choices)
     signal_day = models.DateField()
     summary = models.TextField()

@@ -9,12 +9,21 @@ from typing import Any
 from django.utils import timezone
 
 from radgov.core.audit import Action, EventCode, record
+from radgov.core.roles import Role
 from radgov.exams import access
 from radgov.exams.errors import NotPermitted
 from radgov.exams.models import Inference
 from radgov.inventory.models import Deployment
 from radgov.monitoring import analysis, intake, technical
-from radgov.monitoring.models import Alert, Concordance, DriftReference, Outcome, Report, Watch
+from radgov.monitoring.models import (
+    Alert,
+    Concordance,
+    DriftReference,
+    Outcome,
+    Report,
+    Rule,
+    Watch,
+)
 
 
 def report(actor: Any, report_id: int) -> dict[str, Any]:
@@ -67,7 +76,7 @@ def alert_out(alert: Alert) -> dict[str, Any]:
     return {
         "id": alert.pk,
         "deployment_id": alert.deployment_id,
-        "deployment": str(alert.deployment),
+        "deployment": str(alert.deployment) if alert.deployment else "",
         "rule": alert.rule,
         "signal_day": alert.signal_day.isoformat(),
         "summary": alert.summary,
@@ -78,13 +87,23 @@ def alert_out(alert: Alert) -> dict[str, Any]:
     }
 
 
+def sees_privacy_alerts(user: Any) -> bool:
+    """The compliance role's reminders are that role's (``radgov.compliance.reminders``)."""
+    return getattr(user, "role", None) == Role.COMPLIANCE
+
+
 def reports_waiting_for_exam() -> int:
     """Reports kept until their exam is recorded (shown, not lost)."""
     return Report.objects.filter(exam__isnull=True).count()
 
 
-def alerts(*, open_only: bool = True, deployment: Deployment | None = None) -> list[dict[str, Any]]:
+def alerts(
+    *, open_only: bool = True, deployment: Deployment | None = None, privacy: bool = False
+) -> list[dict[str, Any]]:
+    """The queue; the compliance role's reminders (rule ``privacy``) only with ``privacy``."""
     rows = Alert.objects.select_related("deployment__model_version__product")
+    if not privacy:
+        rows = rows.exclude(rule=Rule.PRIVACY)
     if open_only:
         rows = rows.filter(closed_at__isnull=True)
     if deployment is not None:

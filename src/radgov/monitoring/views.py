@@ -28,7 +28,9 @@ def overview(request: HttpRequest) -> HttpResponse:
         request,
         "monitoring/overview.html",
         {
-            "alerts": selectors.alerts(open_only=True),
+            "alerts": selectors.alerts(
+                open_only=True, privacy=selectors.sees_privacy_alerts(request.user)
+            ),
             "watched": watched,
             "waiting": selectors.reports_waiting_for_exam(),
         },

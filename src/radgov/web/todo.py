@@ -192,7 +192,7 @@ def todo_for(user: Any) -> tuple[list[Todo], bool]:
         sections.append(_minutes(membership, today))
     sections += [_issues(user, member), _suspended(user, oversees)]
     if user.role == Role.COMPLIANCE:
-        from radgov.compliance.notices import todo
+        from radgov.compliance.reminders import todo
 
         sections.append(todo())
     return [s for s in sections if s is not None], chair

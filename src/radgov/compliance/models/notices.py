@@ -4,7 +4,9 @@ by it, and the privacy officer's reminders (docs/privacy-incidents.md).
 Section V: a deployment whose use case the current notice does not cover is flagged for the
 compliance role.  The notice is reviewed on a cycle of its own.  Reminders are raised by the
 daily task ``compliance.remind`` (incident deadlines, the notice's review, uncovered
-deployments) and cleared by it once their cause is gone; they name no patient.
+deployments, records past retention, AI adverse events flagged as a possible privacy
+breach), sent once per stage (due, overdue) to the alert queue
+and by email, and cleared by it once their cause is gone; they name no patient.
 """
 
 from __future__ import annotations
@@ -67,6 +69,13 @@ class Reminder(AuditedModel):
         INCIDENT_NOTICE = "incident_notice", "a breach notice is due"
         NOTICE_REVIEW = "notice_review", "the Notice of Privacy Practices is due for review"
         NOTICE_COVERAGE = "notice_coverage", "a deployment's use is not covered by the notice"
+        RETENTION = "retention", "records past their retention are not purged"
+        AI_EVENT = "ai_event", "an AI adverse event may be a privacy breach"
+
+    class Stage(models.TextChoices):
+        DUE = "due", "due soon"
+        OVERDUE = "overdue", "overdue"
+        FLAGGED = "flagged", "flagged"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     key = models.CharField(
@@ -74,6 +83,16 @@ class Reminder(AuditedModel):
     )
     subject = models.CharField(max_length=300, help_text="the sentence shown (no patient data)")
     due_on = models.DateField(null=True, blank=True)
+    stage = models.CharField(max_length=8, choices=Stage.choices, default=Stage.DUE)
+    alerted_stage = models.CharField(
+        max_length=8, blank=True, help_text="the stage last put in the alert queue"
+    )
+    mailed_stage = models.CharField(
+        max_length=8, blank=True, help_text="the stage last sent by email"
+    )
+    alert = models.ForeignKey(
+        "monitoring.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     raised_at = models.DateTimeField(default=timezone.now)
     cleared_at = models.DateTimeField(null=True, blank=True)
 

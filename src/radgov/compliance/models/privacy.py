@@ -76,6 +76,30 @@ class Incident(AuditedModel):
     source_ref = models.CharField(
         max_length=100, blank=True, help_text="e.g. the adverse event's id in monitoring"
     )
+    adverse_event = models.OneToOneField(
+        "monitoring.AdverseEvent",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="privacy_incident",
+        help_text="the AI adverse event flagged as a possible privacy breach it came from",
+    )
+    exam = models.ForeignKey(
+        "exams.Exam",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the exam the event names",
+    )
+    deployment = models.ForeignKey(
+        "inventory.Deployment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the deployment the event names",
+    )
     discovered_on = models.DateField(help_text="the day the breach was known (164.404(a)(2))")
     discovered_by = models.CharField(max_length=150)
     opened_by = models.ForeignKey(
