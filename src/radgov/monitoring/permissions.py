@@ -47,6 +47,10 @@ RULES = {
     "monitoring:review_event": GOVERN,
     "monitoring:events_to_agenda": GOVERN,
     "api:monitoring_set_drift_reference": GOVERN,
+    # interaction and inference events from viewers and orchestrators (issue 17)
+    "api:monitoring_record_interactions": SYSTEMS,
+    "api:monitoring_record_ndjson": SYSTEMS,
+    "api:monitoring_import_interactions": SYSTEMS,
     # override rates: the governance group sees everyone, anyone else their own line
     "monitoring:overrides": READ,
 }
