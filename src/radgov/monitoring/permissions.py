@@ -25,6 +25,9 @@ RULES = {
     "monitoring:overview": READ,
     "monitoring:deployment": READ,
     "monitoring:report_pdf": READ,
+    # de-identified, yet only for the governance group, administrators, compliance (the
+    # service checks the capacity)
+    "monitoring:registry_export": READ,
     "monitoring:close_alert": GOVERN,
     # API
     "api:monitoring_record_report": WRITE,
