@@ -32,6 +32,8 @@ from radgov.exams.statuses import Source
 from radgov.monitoring.models import Interaction, InteractionAction
 
 COLUMNS = ("inference_id", "study_instance_uid", "deployment_id", "username", "action", "at")
+KNOWN = frozenset(COLUMNS)
+ACTIONS = frozenset(InteractionAction.values)
 MAX_PROBLEMS = 50  # listed in a refusal; a file of a million bad rows says the first ones
 
 # where a problem is: (index of the row, column) -> "line 3, action"
@@ -107,7 +109,7 @@ class _Checker:
 
     def row(self, index: int, row: Mapping[str, Any], now: dt.datetime) -> tuple[Any, ...] | None:
         before = len(self.problems)
-        unknown = sorted(set(row) - set(COLUMNS))
+        unknown = sorted(row.keys() - KNOWN)
         if unknown:
             self.bad(index, "", f"has unknown fields: {', '.join(n[:40] for n in unknown)}")
         inference = self.inference(index, row)
@@ -118,10 +120,10 @@ class _Checker:
         elif user is None:
             self.bad(index, "username", "names no active radgov account")
         action = str(row.get("action") or "").strip().lower()
-        if action not in InteractionAction.values:
+        if action not in ACTIONS:
             self.bad(index, "action", f"must be one of {', '.join(InteractionAction.values)}")
         try:
-            at = read_datetime(row.get("at"))
+            at = read_datetime(row.get("at"), now=now)
         except ValueError as exc:
             self.bad(index, "at", str(exc))
             at = None
