@@ -17,6 +17,7 @@ from radgov.core.services import service
 from radgov.exams.models import Exam, Inference, Review
 from radgov.monitoring import interactions, overrides
 from radgov.training import services as training
+from radgov.training.models import TrainingRecord
 from tests.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +106,25 @@ def test_only_the_outlier_is_flagged_and_offered_training(pe, chair, readers, cl
     form = client.get(offer.replace("&amp;", "&")).content.decode()
     assert f'<option value="{readers["rad-e"].pk}" selected>' in form
     assert f'<option value="{supplemental.pk}" selected>' in form
+    # sending the form as offered creates the supplemental training record (IV.F.3)
+    today = timezone.localdate().isoformat()
+    sent = {
+        "user": readers["rad-e"].pk,
+        "procedure": supplemental.pk,
+        "completed_on": today,
+        "notes": "",
+    }
+    base = training.create_procedure(
+        chair, model_version=pe.model_version, required_roles=["physician"],
+        title="PE Finder basics", content="The IFU.", complexity="basic",
+        complexity_note="A short briefing.",
+    )  # fmt: skip
+    training.record_completion(  # supplemental training follows the base training (IV.F.3)
+        chair, procedure=base, user=readers["rad-e"], completed_at=timezone.now(), notes=""
+    )
+    assert client.post(reverse("training:record_new"), sent).status_code == 302
+    made = TrainingRecord.objects.get(user=readers["rad-e"], is_supplemental=True)
+    assert made.is_supplemental and made.model_version == pe.model_version
 
 
 def test_a_radiologist_sees_only_their_own_line(pe, readers, client: Client) -> None:  # type: ignore[no-untyped-def]
