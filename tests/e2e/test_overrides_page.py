@@ -1,5 +1,6 @@
 """Issue 17 in Chromium: the override-rate funnel drawn with the one radiologist beyond the
-limits, whose training offer opens the training record form for them; and a deployment's
+limits and the one the PACS says leaves most results unopened, whose training offer opens
+the training record form for them; and a deployment's
 label-free estimate shown as an estimate beside the drift.  Screenshots are kept for a person
 to look at (RADGOV_E2E_SHOTS)."""
 
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from radgov.core.roles import Role
-from radgov.monitoring import drift
+from radgov.exams.models import Inference
+from radgov.monitoring import drift, interactions
 from radgov.training import services as training
 from tests.e2e.pages import follow, logged_in_page
 from tests.exams.conftest import make_deployment
@@ -33,6 +35,15 @@ def test_funnel_training_offer_and_estimate(live_server, browser, tmp_path_facto
     )
     readers = {name: make_user(name, role=Role.PHYSICIAN) for name in OVERRIDDEN}
     seed_reviews(pe, readers)
+    # the PACS reports rad-d left 60 of their 100 results unopened, the others 3
+    it = make_user("ovr-e2e-pacs", role=Role.INFORMATICS)
+    rows = [
+        {"inference_id": pk, "username": name, "at": "2026-02-03T10:00:00+00:00",
+         "action": "not_opened" if j < (60 if name == "rad-d" else 3) else "viewed"}
+        for name, user in readers.items()
+        for j, pk in enumerate(Inference.objects.filter(reviews__reviewer=user).values_list("pk", flat=True))
+    ]  # fmt: skip
+    interactions.record_interactions(it, rows)
     training.create_procedure(
         chair, model_version=pe.model_version, required_roles=["physician"],
         is_supplemental=True, title="Using PE Finder well", content="Cases it misses.",
@@ -46,9 +57,16 @@ def test_funnel_training_offer_and_estimate(live_server, browser, tmp_path_facto
     box = chart.bounding_box()
     assert box is not None and box["width"] > 400 and box["height"] > 200
     assert "Override rate by volume" in chart.inner_html()
-    assert page.locator("tr.flagged").count() == 1
-    assert page.locator("tr.flagged td").first.inner_text() == "rad-e"
-    follow(page.get_by_role("link", name="Offer supplemental training"))
+    flagged = page.locator("tr.flagged")
+    assert [flagged.nth(i).locator("td").first.inner_text() for i in range(2)] == ["rad-d", "rad-e"]
+    assert "0.400" in flagged.nth(0).inner_text()  # rad-d opened 40 of 100
+    # opening more than the practice is no concern: said so, not flagged
+    assert "above the practice's (no concern)" in page.locator("tr", has_text="rad-a").inner_text()
+    follow(
+        page.locator("tr.flagged", has_text="rad-e").get_by_role(
+            "link", name="Offer supplemental training"
+        )
+    )
     assert page.url.startswith(f"{live_server.url}/training/records/new/")
     chosen = page.locator("select[name=user] option:checked").inner_text()
     assert chosen.startswith("rad-e")

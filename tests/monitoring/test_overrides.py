@@ -15,9 +15,10 @@ from django.utils import timezone
 from radgov.core.roles import Role
 from radgov.core.services import service
 from radgov.exams.models import Exam, Inference, Review
-from radgov.monitoring import overrides
+from radgov.monitoring import interactions, overrides
 from radgov.training import services as training
-from tests.factories import make_user
+from radgov.training.models import TrainingRecord
+from tests.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 PER_READER = 100
@@ -105,6 +106,25 @@ def test_only_the_outlier_is_flagged_and_offered_training(pe, chair, readers, cl
     form = client.get(offer.replace("&amp;", "&")).content.decode()
     assert f'<option value="{readers["rad-e"].pk}" selected>' in form
     assert f'<option value="{supplemental.pk}" selected>' in form
+    # sending the form as offered creates the supplemental training record (IV.F.3)
+    today = timezone.localdate().isoformat()
+    sent = {
+        "user": readers["rad-e"].pk,
+        "procedure": supplemental.pk,
+        "completed_on": today,
+        "notes": "",
+    }
+    base = training.create_procedure(
+        chair, model_version=pe.model_version, required_roles=["physician"],
+        title="PE Finder basics", content="The IFU.", complexity="basic",
+        complexity_note="A short briefing.",
+    )  # fmt: skip
+    training.record_completion(  # supplemental training follows the base training (IV.F.3)
+        chair, procedure=base, user=readers["rad-e"], completed_at=timezone.now(), notes=""
+    )
+    assert client.post(reverse("training:record_new"), sent).status_code == 302
+    made = TrainingRecord.objects.get(user=readers["rad-e"], is_supplemental=True)
+    assert made.is_supplemental and made.model_version == pe.model_version
 
 
 def test_a_radiologist_sees_only_their_own_line(pe, readers, client: Client) -> None:  # type: ignore[no-untyped-def]
@@ -148,3 +168,51 @@ def test_no_reviews_no_funnel(pe, chair, client: Client) -> None:  # type: ignor
 def test_the_page_is_not_for_the_vendor(pe, client: Client) -> None:  # type: ignore[no-untyped-def]
     client.force_login(make_user("vendor-x", role=Role.VENDOR))
     assert client.get(reverse("monitoring:overrides")).status_code == 403
+
+
+def test_viewer_interactions_count_beside_the_reviews(pe, chair, writer, readers) -> None:  # type: ignore[no-untyped-def]
+    """A PACS reports what each radiologist did in the viewer: rad-f decides only there (their
+    last decision counts), rad-a's viewer rejects of results they reviewed change nothing (the
+    review counts), and rad-e, who leaves half of the results presented unopened, is beyond
+    the engagement funnel's 99.8 % limits."""
+    seed_reviews(pe, readers)
+    rad_f = make_user("rad-f", role=Role.PHYSICIAN)
+    at = "2026-02-03T10:00:00+00:00"
+    later = "2026-02-03T10:05:00+00:00"
+    rows = []
+    for name, user in readers.items():
+        mine = Inference.objects.filter(reviews__reviewer=user).order_by("pk")
+        closed = 50 if name == "rad-e" else 5
+        for j, inference in enumerate(mine):
+            action = "not_opened" if j < closed else "viewed"
+            rows.append(
+                {"inference_id": inference.pk, "username": name, "action": action, "at": at}
+            )
+            if name == "rad-a" and j >= closed:  # a viewer reject of a result rad-a reviewed
+                rows.append({"inference_id": inference.pk, "username": name,
+                             "action": "rejected", "at": later})  # fmt: skip
+            if name == "rad-b":  # rad-f decides on rad-b's results in the viewer only
+                last = "rejected" if j < 40 else "accepted"
+                rows.append({"inference_id": inference.pk, "username": "rad-f",
+                             "action": "accepted", "at": at})  # fmt: skip
+                rows.append({"inference_id": inference.pk, "username": "rad-f",
+                             "action": last, "at": later})  # fmt: skip
+    assert interactions.record_interactions(writer, rows) == len(rows)
+
+    found = overrides.rates(chair, deployment=pe)
+    by_name = {r.username: r for r in found.rows}
+    a, e, f = by_name["rad-a"], by_name["rad-e"], by_name["rad-f"]
+    assert (a.n, a.overrides) == (100, 10)  # as reviewed, not as rejected in the viewer
+    assert (f.n, f.accepted, f.rejected, f.modified) == (100, 60, 40, 0)
+    assert f.user_id == rad_f.pk and f.flag == "high-99.8"
+    assert found.practice_n == 600 and found.practice_rate == pytest.approx(126 / 600)
+    assert (e.presented, e.opened) == (100, 50) and e.engagement_flag == "low-99.8"
+    assert e.engagement is not None and e.engagement.estimate == pytest.approx(0.5)
+    assert found.engagement_rate == pytest.approx((4 * 95 + 50 + 100) / 600)
+    assert f.engagement is not None and f.engagement.estimate == 1.0  # it opened all it decided on
+    assert {"rad-e", "rad-f"} <= {r.username for r in found.flagged}
+    assert all(by_name[n].engagement_flag not in overrides.BEYOND for n in ("rad-a", "rad-b"))
+    html = client_for(chair).get(reverse("monitoring:overrides"), {"deployment": pe.pk})
+    html = html.content.decode()
+    assert "Opened in the viewer" in html and "0.500" in html
+    assert html.count("Offer supplemental training") == len(found.flagged)

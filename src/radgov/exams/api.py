@@ -24,7 +24,6 @@ from radgov.exams.models import Exam, Inference
 from radgov.exams.outputs import Outputs
 from radgov.exams.schemas import (
     BatchOut,
-    EventIn,
     EventsIn,
     ExamDetail,
     ExamPage,
@@ -181,18 +180,11 @@ def add_result(request: HttpRequest, inference_id: int, payload: ResultIn) -> An
     return Status(201, result_out(row))
 
 
-def _event(item: EventIn) -> services.Event:
-    data = item.dict()
-    outputs = {k: data.pop(k) for k in ("score", "call", "confidence", "findings", "model_version")}
-    event = {k: data.pop(k) for k in list(data) if k not in StudyMetadata.names()}
-    return services.Event(study=StudyMetadata(**data), outputs=Outputs(**outputs), **event)
-
-
 @router.post("/events", response=BatchOut)
 def record_events(request: HttpRequest, payload: EventsIn) -> Any:
     """A batch of events (the bulk format's rows as JSON), all or nothing; each problem is
     named by its place (``events[3].kvp``)."""
-    events = [_event(item) for item in payload.events]
+    events = [item.as_event() for item in payload.events]
     result = services.record_events(request.user, events, source=Source.API)
     return result.as_dict()
 

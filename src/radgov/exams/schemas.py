@@ -213,6 +213,19 @@ class EventIn(StudyIn, OutputFields):
     reason: str = ""
     event_id: str = ""
 
+    def as_event(self) -> Any:
+        """The bulk service's ``Event`` (``radgov.exams.services.Event``) for this row."""
+        from radgov.exams.metadata import StudyMetadata
+        from radgov.exams.outputs import Outputs
+        from radgov.exams.services import Event
+
+        data = self.dict()
+        outputs = {
+            k: data.pop(k) for k in ("score", "call", "confidence", "findings", "model_version")
+        }
+        event = {k: data.pop(k) for k in list(data) if k not in StudyMetadata.names()}
+        return Event(study=StudyMetadata(**data), outputs=Outputs(**outputs), **event)
+
 
 class EventsIn(Schema):
     events: list[EventIn] = Field(max_length=MAX_EVENTS)

@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import File, Router, Schema, Status
+from ninja import Field, File, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
@@ -19,12 +19,14 @@ from radgov.core.errors import NotFound, Refused
 from radgov.inventory.models import Deployment
 from radgov.monitoring import (
     alarms,
+    bulk,
     configure,
     drift,
     estimate,
     events,
     fhir,
     intake,
+    interactions,
     selectors,
 )
 from radgov.monitoring.models import AdverseEvent, Alert
@@ -72,6 +74,22 @@ class ReviewIn(Schema):
     factors: list[str]
     action: str
     reportable: str = ""
+
+
+class InteractionIn(Schema):
+    """One interaction: the inference by ``inference_id`` or by ``study_instance_uid`` and
+    ``deployment_id``; the user by ``username``."""
+
+    action: str
+    at: dt.datetime
+    username: str
+    inference_id: int | None = None
+    study_instance_uid: str | None = None
+    deployment_id: int | None = None
+
+
+class InteractionsIn(Schema):
+    interactions: list[InteractionIn] = Field(max_length=10_000)
 
 
 class CloseIn(Schema):
@@ -250,3 +268,42 @@ def get_estimate(request: HttpRequest, deployment_id: int, as_of: dt.date | None
     if found is None:
         raise NotFound("no drift reference window is set for this deployment")
     return found
+
+
+@router.post("/interactions", response={201: dict[str, int]})
+def record_interactions(request: HttpRequest, payload: InteractionsIn) -> Any:
+    """Interaction events from a PACS or viewer (viewed, accepted, modified, rejected,
+    dismissed, not_opened), all or none; an unknown inference or user is refused, naming
+    the place (``interactions[2].inference_id``)."""
+    rows = [item.dict(exclude_none=True) for item in payload.interactions]
+    return Status(201, {"interactions": interactions.record_interactions(request.user, rows)})
+
+
+NDJSON_BODY = {
+    "required": True,
+    "content": {
+        "application/x-ndjson": {
+            "schema": {"type": "string", "description": "one JSON event a line, with type"}
+        }
+    },
+}
+
+
+@router.post(
+    "/events.ndjson", response={201: dict[str, int]}, openapi_extra={"requestBody": NDJSON_BODY}
+)
+def record_ndjson(request: HttpRequest) -> Any:
+    """Inference and interaction events as NDJSON (``"type"``: inference or interaction),
+    the whole body one batch: a line that does not parse (a stream broken mid-way) or does
+    not check refuses it all, naming the line; nothing is stored."""
+    if len(request.body) > config.max_upload_bytes():
+        raise HttpError(413, "the stream is larger than RADGOV_MAX_UPLOAD_MB")
+    return Status(201, bulk.record_ndjson(request.user, request.body))
+
+
+@router.post("/interactions/import", response={201: dict[str, int]})
+def import_interactions(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    """A CSV or Parquet file of interactions (columns as the JSON fields), all rows or none;
+    a bad row is named by row and column."""
+    count = bulk.record_interaction_file(request.user, _file(file), name=file.name or "")
+    return Status(201, {"interactions": count})

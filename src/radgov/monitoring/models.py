@@ -327,3 +327,37 @@ class AdverseEvent(ProcedureRecord):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.pk}"
+
+
+class InteractionAction(models.TextChoices):
+    """What a radiologist did with an AI result, as a PACS or viewer reports it (IV.G.3)."""
+
+    VIEWED = "viewed", "viewed"
+    ACCEPTED = "accepted", "accepted"
+    MODIFIED = "modified", "modified"
+    REJECTED = "rejected", "rejected"
+    DISMISSED = "dismissed", "dismissed"
+    NOT_OPENED = "not_opened", "not opened"
+
+
+class Interaction(ProcedureRecord):
+    """One thing one user did with one inference's result in a viewer.  Written once, in
+    bulk (``radgov.monitoring.interactions``); the override and engagement rates read them
+    beside the reviews."""
+
+    inference = models.ForeignKey(Inference, on_delete=models.PROTECT, related_name="interactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=12, choices=InteractionAction.choices)
+    at = models.DateTimeField(help_text="when it happened, as the viewer says")
+    source = models.CharField(max_length=8, help_text="api, file or demo")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["user", "inference"], name="monitoring_interaction_user"),
+            models.Index(fields=["inference", "user", "at"], name="monitoring_interaction_inf"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} of inference {self.inference_id} by user {self.user_id}"

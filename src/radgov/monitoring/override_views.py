@@ -37,9 +37,10 @@ def funnel_svg(found: overrides.Overrides) -> str:
             "n": r.n,
             "rate": r.rate.estimate,
             "who": r.username,
-            "beyond": "beyond the 99.8 % limits" if r.beyond else "within",
+            "beyond": BEYOND if r.flag in overrides.BEYOND else "within",
         }  # fmt: skip
         for r in found.rows
+        if r.rate is not None
     ]
     top = max(c["n"])
     x = alt.X(

@@ -25,6 +25,9 @@ RULES = {
     "monitoring:overview": READ,
     "monitoring:deployment": READ,
     "monitoring:report_pdf": READ,
+    # de-identified, yet only for the governance group, administrators, compliance (the
+    # service checks the capacity)
+    "monitoring:registry_export": READ,
     "monitoring:close_alert": GOVERN,
     # API
     "api:monitoring_record_report": WRITE,
@@ -47,6 +50,10 @@ RULES = {
     "monitoring:review_event": GOVERN,
     "monitoring:events_to_agenda": GOVERN,
     "api:monitoring_set_drift_reference": GOVERN,
+    # interaction and inference events from viewers and orchestrators (issue 17)
+    "api:monitoring_record_interactions": SYSTEMS,
+    "api:monitoring_record_ndjson": SYSTEMS,
+    "api:monitoring_import_interactions": SYSTEMS,
     # override rates: the governance group sees everyone, anyone else their own line
     "monitoring:overrides": READ,
 }

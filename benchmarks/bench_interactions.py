@@ -1,0 +1,180 @@
+"""Bulk ingest of interaction events on PostgreSQL (issue 17; run by ``make bench``, never by
+tests).
+
+    DATABASE_URL=postgres://... .venv/bin/python benchmarks/bench_interactions.py [--quick]
+
+What a PACS sends: an NDJSON body of interaction events (``{"type": "interaction",
+"inference_id": ..., "username": ..., "action": ..., "at": ...}``), stored whole by
+``radgov.monitoring.bulk.record_ndjson``: the lines parsed, every row checked (its inference
+and user looked up once for the body, its action and time), then one audited ``ingest``
+(COPY, one batch entry with the digest of the rows).  The figure is events per second from
+the body's bytes to the commit, the median of repeated bodies; also the same rows naming
+their inference by study UID and deployment (a keyed hash per row) and the ingest alone.
+Target: at least 20,000 events/s.  The inferences (and their exams, users, deployment) are
+seeded first, in a scratch database ``<name>_bench_interactions`` made and dropped as in
+bench_audit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.exams.conftest
+from bench_audit import scratch_database, setup_django  # this folder is on sys.path
+
+T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+READERS = 20
+ACTIONS = ("viewed", "accepted", "viewed", "modified", "viewed", "rejected", "not_opened")
+
+
+def seed(inferences: int) -> tuple[Any, Any, list[int]]:
+    """An informatics account, a deployment, READERS radiologists and ``inferences`` exams
+    with one inference each; returns (the actor, the deployment, the inference ids)."""
+    from tests.exams.conftest import make_deployment
+    from tests.factories import make_user
+
+    from radgov.core.audit import batch
+    from radgov.core.roles import Role
+    from radgov.core.services import service
+    from radgov.exams.models import Exam, Inference
+    from radgov.exams.services.exam import study_uid_hash
+
+    actor = make_user("bench-informatics", role=Role.INFORMATICS)
+    deployment = make_deployment(actor, "PE Finder", "Main Hospital CT")
+    for i in range(READERS):
+        make_user(f"rad-{i:02d}", role=Role.PHYSICIAN)
+
+    @service
+    def write() -> list[int]:  # not measured: bulk_create fills the blank columns
+        with batch(action="import", detail={"source": "bench seed"}):
+            exams = Exam.objects.bulk_create(
+                Exam(study_uid_hash=study_uid_hash(uid(i)), study_uid_encrypted=uid(i),
+                     source="api", study_datetime=T0)
+                for i in range(inferences)
+            )  # fmt: skip
+            made = Inference.objects.bulk_create(
+                Inference(exam=e, deployment=deployment, status="inferred", status_at=T0,
+                          score=0.8, call="positive")
+                for e in exams
+            )  # fmt: skip
+            return [i.pk for i in made]
+
+    return actor, deployment, write()
+
+
+def uid(i: int) -> str:
+    return f"1.2.826.0.1.3680043.10.77.{i}"
+
+
+def body(ids: list[int], n: int, *, deployment: int | None = None) -> bytes:
+    lines = []
+    for i in range(n):
+        k = i % len(ids)
+        where: dict[str, Any] = (
+            {"inference_id": ids[k]}
+            if deployment is None
+            else {"study_instance_uid": uid(k), "deployment_id": deployment}
+        )
+        at = (T0 + dt.timedelta(seconds=i)).isoformat()
+        lines.append(
+            json.dumps(
+                {
+                    "type": "interaction",
+                    **where,
+                    "username": f"rad-{i % READERS:02d}",
+                    "action": ACTIONS[i % len(ACTIONS)],
+                    "at": at,
+                }  # fmt: skip
+            )
+        )
+    return "\n".join(lines).encode()
+
+
+def rate(actor: Any, data: bytes, n: int, repeats: int) -> tuple[float, float]:
+    """(events per wall second, events per CPU second of this process: the server's work
+    left out, so an upper bound, but one a loaded machine does not spoil)."""
+    from radgov.monitoring.bulk import record_ndjson
+
+    record_ndjson(actor, data[: data.index(b"\n")])  # warm-up: one line
+    wall, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        stored = record_ndjson(actor, data)
+        wall.append(n / (time.perf_counter() - start))
+        cpu.append(n / (time.process_time() - start_cpu))
+        assert stored["interactions"] == n
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def ingest_rate(actor: Any, ids: list[int], n: int, repeats: int) -> float:
+    """The audited COPY alone, from checked rows."""
+    from radgov.core.audit import batch
+    from radgov.core.services import service
+    from radgov.monitoring.models import Interaction
+
+    users = list(
+        type(actor).objects.filter(username__startswith="rad-").values_list("pk", flat=True)
+    )
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        (ids[i % len(ids)], users[i % len(users)], ACTIONS[i % len(ACTIONS)],
+         T0 + dt.timedelta(seconds=i), now, "api")
+        for i in range(n)
+    ]  # fmt: skip
+
+    @service
+    def write() -> None:
+        with batch(action="import", detail={"source": "bench"}):
+            Interaction.objects.ingest(
+                ["inference_id", "user_id", "action", "at", "recorded_at", "source"], rows
+            )
+
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        write()
+        rates.append(n / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer events and repeats")
+    args = parser.parse_args()
+    inferences, n, repeats = (5_000, 20_000, 2) if args.quick else (50_000, 100_000, 3)
+    setup_django()
+    name, original = scratch_database("bench_interactions")
+    from django.db import connection
+
+    from radgov.core.context import ActingContext, acting_as
+
+    try:
+        with acting_as(ActingContext(channel="cli")):
+            actor, deployment, ids = seed(inferences)
+            by_id = rate(actor, body(ids, n), n, repeats)
+            by_uid = rate(actor, body(ids, n, deployment=deployment.pk), n, repeats)
+            alone = ingest_rate(actor, ids, n, repeats)
+    finally:
+        connection.creation.destroy_test_db(original, verbosity=0)
+    load = os.getloadavg()[0]
+    print(f"PostgreSQL, scratch database {name} (dropped); {os.cpu_count()} cores, load {load:.1f}")
+    print(f"NDJSON bodies of {n:,} interaction events over {inferences:,} inferences "
+          f"(median of {repeats})")  # fmt: skip
+    verdict = "ok" if by_id[0] >= 20_000 else "MISSED"
+    print(f"  by inference_id         {by_id[0]:>9,.0f} events/s  (target >= 20,000)  {verdict}")
+    print(f"  by study UID+deployment {by_uid[0]:>9,.0f} events/s")
+    print(f"  per CPU second of this process (server excluded): by id {by_id[1]:,.0f}, "
+          f"by study UID {by_uid[1]:,.0f}")  # fmt: skip
+    print(f"  audited ingest alone    {alone:>9,.0f} events/s")
+
+
+if __name__ == "__main__":
+    main()
