@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('exams', '0003_review_states_ai_destination_failing'),
-        ('monitoring', '0005_concordance_day_rollups'),
+        ('monitoring', '0006_alert_privacy_reminders'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
