@@ -125,8 +125,9 @@ def get(url: str) -> bytes:
 
 
 @contextmanager
-def running_orthanc(tmp_path: Path) -> Iterator[tuple[str, int]]:
-    """A real Orthanc in ``tmp_path``: its REST base URL and DICOM port (AE ``ORTHANC``)."""
+def running_orthanc(tmp_path: Path, **settings: Any) -> Iterator[tuple[str, int]]:
+    """A real Orthanc in ``tmp_path``: its REST base URL and DICOM port (AE ``ORTHANC``);
+    ``settings`` are added to its configuration."""
     http, dicom = free_port(), free_port()
     config = {
         "Name": "radgov-test",
@@ -139,6 +140,7 @@ def running_orthanc(tmp_path: Path) -> Iterator[tuple[str, int]]:
         "AuthenticationEnabled": False,
         "Plugins": [],
         "SaveJobs": False,
+        **settings,
     }
     (tmp_path / "orthanc.json").write_text(json.dumps(config))
     proc = subprocess.Popen(
