@@ -1,20 +1,27 @@
 """The DICOM listener's throughput, side by side (run by ``make bench``, never by tests).
 
-    .venv/bin/python benchmarks/bench_gateway.py [--files 200] [--repeat 3]
+    .venv/bin/python benchmarks/bench_gateway.py [--files 200] [--repeat 3] [--memory 2000]
 
-The corpus: N CT instances of 512 x 512, 16-bit, one study, written to a temporary folder.
-dcmtk's ``storescu`` sends them over one association to:
+The corpus: N CT instances of 512 x 512, 16-bit, one study, written to a temporary folder
+(new UIDs for every run, so no run finds the instances of an earlier one).  dcmtk's
+``storescu`` sends them over one association to, in turn:
 
 * a bare pynetdicom receiver that only writes each file (no fsync, no database): the limit;
+* Orthanc (``Orthanc``, its own configuration and storage folder on a free port, SQLite
+  index; ``SyncStorageArea`` on, so it fsyncs each file it stores, as 1.7.4 and later do by
+  default);
 * radgov's listener (``radgov.gateway.listener.Listener``), which fsyncs each file, renames
   it into the spool and commits its row and audit entry before answering success;
 * radgov's listener again, with the files split over 4 concurrent associations.
 
-Then the study is completed and routed against 20 deployments' criteria, and that time is
-compared with the time spent receiving it.  Targets (issue 14): radgov at least 0.8x the
-bare receiver; 4 associations at least 1.6x one; routing under 1% of receiving.  Orthanc is
-not measured here yet.  The database is SQLite in a scratch data folder (``DATABASE_URL``
-to measure PostgreSQL instead).  Each contender runs ``--repeat`` times in turn; medians.
+After each radgov run the study is completed and routed against 20 deployments' criteria,
+and that time is compared with the time spent receiving it.  Each turn runs every contender
+once (A B C D, A B C D, ...) and the ratios are taken turn by turn, then their median, so a
+machine whose speed drifts between turns still compares like with like.  Last, one listener
+receives ``--memory`` instances in all and its resident memory is read after the first N
+and at the end.  Targets (issue 14): radgov at least 0.8x the bare receiver and at least
+Orthanc; 4 associations at least 1.6x one; memory flat; routing under 1% of receiving.  The
+database is SQLite in a scratch data folder (``DATABASE_URL`` to measure PostgreSQL).
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ from typing import Any
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -52,8 +62,11 @@ def setup_django() -> None:
 
 
 def corpus(folder: Path, n: int) -> list[Path]:
+    """``n`` CT instances of one new study in a new ``folder``."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    folder.mkdir()
 
     study, series = generate_uid(), generate_uid()
     rng = np.random.default_rng(7)
@@ -115,6 +128,14 @@ def bare(files: list[Path], out: Path) -> float:
         server.shutdown()
 
 
+def orthanc(files: list[Path], folder: Path) -> float:
+    from tests.exams.peers import running_orthanc
+
+    folder.mkdir()
+    with running_orthanc(folder, SyncStorageArea=True) as (_, port):
+        return send(port, files)
+
+
 def radgov(files: list[Path], spool: Path, associations: int) -> float:
     from radgov.gateway.listener import Listener
 
@@ -124,6 +145,14 @@ def radgov(files: list[Path], spool: Path, associations: int) -> float:
         return send(listener.port, files, associations)
     finally:
         listener.stop()
+
+
+def resident_mb() -> float:
+    """This process's resident memory now (Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def prepare() -> None:
@@ -175,37 +204,76 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory", type=int, default=2000, help="instances for the memory run")
     args = parser.parse_args()
     setup_django()
     prepare()
     work = Path(tempfile.mkdtemp(prefix="radgov-bench-gateway-files-"))
     try:
         run(work, args.files, args.repeat)
+        memory(work, args.files, args.memory)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(os.environ["RADGOV_DATA_DIR"], ignore_errors=True)
 
 
+def turn(work: Path, n: int) -> tuple[dict[str, float], float]:
+    """One run of every contender, each on a study of its own; and routing's time."""
+    took: dict[str, float] = {}
+    files = corpus(work / "bare-in", n)
+    took["bare"] = bare(files, Path(tempfile.mkdtemp(dir=work)))
+    took["orthanc"] = orthanc(files, work / "orthanc")
+    files = corpus(work / "radgov-in", n)
+    took["radgov"] = radgov(files, work / "spool", 1)
+    routing = route(work / "spool")
+    files = corpus(work / "radgov4-in", n)
+    took["radgov x4"] = radgov(files, work / "spool", 4)
+    route(work / "spool")
+    return took, routing
+
+
 def run(work: Path, n: int, repeat: int) -> None:
-    (work / "in").mkdir()
-    files = corpus(work / "in", n)
-    times: dict[str, list[float]] = {"bare": [], "radgov": [], "radgov x4": []}
-    routing = []
-    for turn in range(repeat):
-        out = work / f"bare{turn}"
-        out.mkdir()
-        times["bare"].append(bare(files, out))
-        spool = work / f"spool{turn}"
-        times["radgov"].append(radgov(files, spool, 1))
-        routing.append(route(spool))
-        times["radgov x4"].append(radgov(files, work / f"spool4-{turn}", 4))
-    med = {name: statistics.median(t) for name, t in times.items()}
-    for name, took in med.items():
-        print(f"{name:10s} {took:7.2f} s  {n / took:7.1f} instances/s")
-    print(f"radgov / bare throughput: {med['bare'] / med['radgov']:.2f}x (target >= 0.8x)")
-    print(f"4 associations / 1:       {med['radgov'] / med['radgov x4']:.2f}x (target >= 1.6x)")
-    share = statistics.median(routing) / med["radgov"]
-    print(f"routing vs receiving:     {share:.2%} (target < 1%)")
+    turns = []
+    for k in range(repeat):
+        folder = work / f"turn{k}"
+        folder.mkdir()
+        turns.append(turn(folder, n))
+        shutil.rmtree(folder)
+    for name in turns[0][0]:
+        took = statistics.median(t[name] for t, _ in turns)
+        print(f"{name:10s} {took:7.2f} s  {n / took:7.1f} instances/s (median of {repeat})")
+
+    def ratio(a: str, b: str) -> str:
+        each = [t[b] / t[a] for t, _ in turns]
+        return f"{statistics.median(each):.2f}x (turns: {', '.join(f'{r:.2f}' for r in each)})"
+
+    print(f"radgov / bare throughput:    {ratio('radgov', 'bare')} target >= 0.8x")
+    print(f"radgov / Orthanc throughput: {ratio('radgov', 'orthanc')} target >= 1x")
+    print(f"4 associations / 1:          {ratio('radgov x4', 'radgov')} target >= 1.6x")
+    share = statistics.median(r / t["radgov"] for t, r in turns)
+    print(f"routing vs receiving:        {share:.2%} (target < 1%)")
+
+
+def memory(work: Path, n: int, total: int) -> None:
+    """Resident memory of one listener after ``n`` instances and after ``total``."""
+    from radgov.gateway.listener import Listener
+
+    batches = [corpus(work / f"memory{k}", n) for k in range(max(1, total // n))]
+    listener = Listener(port=free_port(), base=work / "memory-spool")
+    listener.start()
+    try:
+        before = resident_mb()
+        send(listener.port, batches[0])
+        first = resident_mb()
+        for files in batches[1:]:
+            send(listener.port, files)
+        last = resident_mb()
+    finally:
+        listener.stop()
+    print(
+        f"resident memory: {before:.0f} MB before, {first:.0f} MB after {n} instances, "
+        f"{last:.0f} MB after {n * len(batches)} (target: flat)"
+    )
 
 
 if __name__ == "__main__":

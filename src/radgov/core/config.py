@@ -226,6 +226,12 @@ SETTINGS: dict[str, Setting] = {
             "largest PDU the listener accepts, in bytes (what it proposes to peers)",
         ),
         Setting(
+            "RADGOV_DICOM_MAX_ASSOCIATIONS",
+            "10",
+            "associations the DICOM listener serves at once; one more is rejected (local limit "
+            "exceeded) and the sender tries again later",
+        ),
+        Setting(
             "RADGOV_MLLP_PORT",
             "",
             "port of the MLLP listener for HL7 reports (radgov gateway mllp); empty: radgov serve "

@@ -28,13 +28,14 @@ from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.presentation import AllStoragePresentationContexts
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom.transport import ThreadedAssociationServer
 
 from radgov.compliance import networks
 from radgov.core import config, machines, policy
 from radgov.core.audit import Action, EventCode, record
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import MachineKind
-from radgov.gateway import associations, results, services
+from radgov.gateway import associations, results, services, spool
 
 log = logging.getLogger("radgov.gateway")
 
@@ -42,7 +43,7 @@ SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA700  # Refused: out of resources (too large, or not stored)
 CANNOT_UNDERSTAND = 0xC000  # Error: cannot understand (no UIDs, undecodable)
 NOT_AUTHORIZED = 0x0124  # Refused: not authorized
-REAP_EVERY_SECONDS = 0.5
+REAP_EVERY_SECONDS = 0.1
 REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED = 0x01, 0x01, 0x03
 
 
@@ -72,6 +73,21 @@ def _ended(event: Any, how: str) -> None:
         connection.close()
 
 
+class _Server(ThreadedAssociationServer):
+    """pynetdicom's server with a listen backlog for a burst of connections (its default,
+    5, makes the sixth connection in the same instant wait for the kernel's retry, seconds
+    later: found by tests/gateway/test_fuzz.py)."""
+
+    request_queue_size = 128
+
+
+class _AE(AE):
+    """pynetdicom's AE, serving with ``_Server``."""
+
+    def make_server(self, *args: Any, **kwargs: Any) -> Any:
+        return super().make_server(*args, **{**kwargs, "server_class": _Server})
+
+
 @dataclass
 class Listener:
     """The settings of one listener, and the running server once started."""
@@ -82,6 +98,7 @@ class Listener:
     site: str = ""
     max_dataset_bytes: int = 512 * 1024 * 1024
     max_pdu: int = 262144
+    max_associations: int = 10
     tls_cert: str = ""  # PEM files: with both, TLS 1.2 or later only
     tls_key: str = ""
     base: Path | None = None  # the spool's root (default DATA_DIR/spool)
@@ -97,14 +114,16 @@ class Listener:
             "site": config.get("RADGOV_DICOM_SITE") or "",
             "max_dataset_bytes": config.get_int("RADGOV_DICOM_MAX_DATASET_MB") * 1024 * 1024,
             "max_pdu": config.get_int("RADGOV_DICOM_MAX_PDU"),
+            "max_associations": config.get_int("RADGOV_DICOM_MAX_ASSOCIATIONS"),
             "tls_cert": config.get("RADGOV_DICOM_TLS_CERT") or "",
             "tls_key": config.get("RADGOV_DICOM_TLS_KEY") or "",
         }
         return cls(**config.with_overrides(values, overrides, port="RADGOV_DICOM_PORT"))
 
     def application_entity(self) -> AE:
-        ae = AE(ae_title=self.ae_title)
+        ae = _AE(ae_title=self.ae_title)
         ae.maximum_pdu_size = self.max_pdu
+        ae.maximum_associations = self.max_associations
         ae.require_called_aet = True
         for context in AllStoragePresentationContexts:
             ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
@@ -131,6 +150,7 @@ class Listener:
             (evt.EVT_RELEASED, lambda event: _ended(event, "released")),
             (evt.EVT_ABORTED, lambda event: _ended(event, "aborted")),
         ]
+        spool.prepare(self.base)
         self.server = self.application_entity().start_server(
             (self.host, self.port),
             block=False,
@@ -183,24 +203,28 @@ class Listener:
             event.assoc.radgov_peer = peer
             event.assoc.radgov_counts = {"stored": 0, "refused": 0}
             return
-        event.assoc.acse.send_reject(REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED)
-        event.assoc.kill()
         log.warning("refused an association: %s", why)
-        with acting_as(ActingContext(channel="dicom", client_address=requestor.address)):
-            associations.record(
-                calling_ae=_calling(event),
-                address=requestor.address,
-                peer=peer,
-                accepted=False,
-                reason=why,
+        try:  # answered once recorded: a peer told it was refused finds the refusal logged
+            with acting_as(ActingContext(channel="dicom", client_address=requestor.address)):
+                associations.record(
+                    calling_ae=_calling(event),
+                    address=requestor.address,
+                    peer=peer,
+                    accepted=False,
+                    reason=why,
+                )
+                record(
+                    action=Action.DENIED,
+                    object_type="gateway.association",
+                    event_code=EventCode.SECURITY_ALERT,
+                    outcome="failure",
+                    detail={"calling_ae": _calling(event), "why": why},
+                )
+        finally:  # refused even when the record failed
+            event.assoc.acse.send_reject(
+                REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED
             )
-            record(
-                action=Action.DENIED,
-                object_type="gateway.association",
-                event_code=EventCode.SECURITY_ALERT,
-                outcome="failure",
-                detail={"calling_ae": _calling(event), "why": why},
-            )
+            event.assoc.kill()
 
     def _on_store(self, event: Any) -> int:
         status = self._store(event)
@@ -226,7 +250,6 @@ class Listener:
             return CANNOT_UNDERSTAND
         if not (study_uid and sop_uid):
             return CANNOT_UNDERSTAND
-        close_old_connections()
         requestor = event.assoc.requestor
         try:
             with machines.acting_as(peer, channel="dicom", client_address=requestor.address):
@@ -246,8 +269,9 @@ class Listener:
             return NOT_AUTHORIZED
         except Exception as exc:  # not durable: the sender must keep it and resend
             log.error("an instance was not stored (%s); answered out of resources", type(exc))
+            connection.close()  # the next instance starts on a fresh connection
             return OUT_OF_RESOURCES
-        if not received.duplicate:
+        if not received.duplicate and results.kind_of(received.instance.sop_class_uid):
             self._take_result(received, sop_uid, requestor)
         if self.on_stored is not None:
             self.on_stored(received)

@@ -11,7 +11,6 @@ Each service writes in one transaction with one audit entry (core's ``audit.batc
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,11 +75,11 @@ def store_instance(
     if not policy.machine_may(peer, STORE):
         raise NotPermitted(f"the peer is not allowed to store instances (grant {STORE})")
     uid_key = crypto.pseudonym(sop_uid, namespace=SOP_UID_NAMESPACE)
-    sha256 = hashlib.sha256(dataset).hexdigest()
+    sha256 = spool.digest(dataset)
     same = Instance.objects.filter(sop_uid_hash=uid_key, sha256=sha256).first()
     if same is not None:
         return Received(same, duplicate=True, conflict=same.conflict)
-    stored = spool.write(uid_key, meta, dataset, base=base)
+    stored = spool.write(uid_key, meta, dataset, sha256=sha256, base=base)
     now = timezone.now()
     conflict = Instance.objects.filter(sop_uid_hash=uid_key).exists()
     with batch(

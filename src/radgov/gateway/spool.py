@@ -66,11 +66,35 @@ def _folders(base: Path, relative: Path) -> None:
             _fsync_dir(current.parent)
 
 
-def write(uid_key: str, meta: bytes, dataset: bytes, *, base: Path | None = None) -> Stored:
-    """Make ``meta`` (the encoded File Meta Information) and ``dataset`` durable as one
-    Part 10 file; returns where, and whether it was written or already there."""
+def prepare(base: Path | None = None) -> None:
+    """Make the spool's folders (``incoming`` and the 256 ``instances`` buckets) durable
+    before the first instance, so that storing one creates and fsyncs no folder."""
     base = base or root()
-    sha256 = hashlib.sha256(dataset).hexdigest()
+    _folders(base, Path("incoming"))
+    _folders(base, Path("instances"))
+    buckets = base / "instances"
+    made = False
+    for n in range(256):
+        bucket = buckets / f"{n:02x}"
+        if not bucket.is_dir():
+            bucket.mkdir(mode=0o700, exist_ok=True)
+            made = True
+    if made:
+        _fsync_dir(buckets)
+
+
+def digest(dataset: bytes) -> str:
+    """The SHA-256 of a dataset as the peer sent it (its identity in the spool)."""
+    return hashlib.sha256(dataset).hexdigest()
+
+
+def write(
+    uid_key: str, meta: bytes, dataset: bytes, *, sha256: str, base: Path | None = None
+) -> Stored:
+    """Make ``meta`` (the encoded File Meta Information) and ``dataset``, whose ``digest``
+    is ``sha256``, durable as one Part 10 file; returns where, and whether it was written
+    or already there."""
+    base = base or root()
     ref = place(uid_key, sha256)
     target = base / ref
     if target.is_file():
