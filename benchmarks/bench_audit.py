@@ -50,12 +50,13 @@ HOW = {
 }
 
 
-def setup_django() -> str:
-    """Point radgov at the server, with a private data folder (keys, anchor file)."""
+def setup_django(bench: str = "bench_audit") -> str:
+    """Point radgov at the server, with a private data folder (keys, anchor file); ``bench``
+    names the benchmark (bench_mllp shares this)."""
     url = os.environ.get("DATABASE_URL") or DEFAULT_URL
     if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(f"bench_audit measures PostgreSQL; DATABASE_URL is {url.split('@')[-1]!r}")
-    data = tempfile.mkdtemp(prefix="radgov-bench-audit-")
+        sys.exit(f"{bench} measures PostgreSQL; DATABASE_URL is {url.split('@')[-1]!r}")
+    data = tempfile.mkdtemp(prefix=f"radgov-{bench.replace('_', '-')}-")
     os.environ.update(
         DATABASE_URL=url,
         RADGOV_DATA_DIR=data,
@@ -69,14 +70,14 @@ def setup_django() -> str:
     return url
 
 
-def scratch_database() -> tuple[str, str]:
-    """Create and migrate ``<name>_bench_audit``; returns (its name, the original name)."""
+def scratch_database(bench: str = "bench_audit") -> tuple[str, str]:
+    """Create and migrate ``<name>_<bench>``; returns (its name, the original name)."""
     from django.db import connection
 
     original = connection.settings_dict["NAME"]
     if original.startswith("test_"):
         sys.exit(f"refusing to benchmark next to a test database ({original})")
-    name = f"{original}_bench_audit"
+    name = f"{original}_{bench}"
     connection.settings_dict["TEST"]["NAME"] = name
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     return name, original

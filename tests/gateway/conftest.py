@@ -147,6 +147,19 @@ def peer(db: Any) -> Any:
     )
 
 
+@pytest.fixture
+def ris(db: Any) -> Any:
+    """The RIS, a registered MLLP peer on localhost that may send reports."""
+    return machines.register(
+        None,
+        kind="mllp_peer",
+        name="mllp:RIS",
+        address="127.0.0.1",
+        application="RIS^MAIN",
+        grants=["gateway.report"],
+    )
+
+
 @service
 def deployment(
     name: str, criteria: dict[str, Any], *, status: str = "deployed", site: str = SITE

@@ -10,8 +10,8 @@ HL7: a message's content is checked by whoever reads it.
   each complete message; it refuses, with ``FrameError``, a message larger than the limit
   (before the rest of it is read) and anything but whitespace between frames, so a peer that
   does not speak MLLP is told so instead of being buffered without end.  Bytes that complete
-  messages and then go wrong give those messages first; the refusal comes with the next
-  ``feed``, so that no whole message goes unanswered.
+  messages and then go wrong give those messages first and keep the refusal in ``refused``
+  (the next ``feed`` raises it), so that no whole message goes unanswered.
 * ``exchange(host, port, message, ...)`` sends one framed message and reads one framed answer
   (the ACK), for the outbound side and for tests.
 """
@@ -45,7 +45,7 @@ class FrameReader:
         self.max_bytes = max_bytes
         self._buffer = bytearray()
         self._inside = False
-        self._refused: FrameError | None = None
+        self.refused: FrameError | None = None
 
     @property
     def pending(self) -> bool:
@@ -53,15 +53,15 @@ class FrameReader:
         return self._inside
 
     def feed(self, data: bytes) -> list[bytes]:
-        if self._refused is not None:
-            raise self._refused
+        if self.refused is not None:
+            raise self.refused
         messages: list[bytes] = []
         try:
             self._feed(data, messages)
         except FrameError as exc:
             if not messages:
                 raise
-            self._refused = exc
+            self.refused = exc
         return messages
 
     def _feed(self, data: bytes, messages: list[bytes]) -> None:

@@ -176,8 +176,7 @@ class MllpListener:
                         raise mllp.FrameError("the peer closed the connection inside an MLLP frame")
                     raws = reader.feed(data)
                 except mllp.FrameError as exc:
-                    log.warning("refused an MLLP frame: %s", exc)
-                    sock.sendall(mllp.frame(hl7_reports.ack(None, "AE", str(exc))))
+                    self._refuse_framing(sock, exc)
                     return
                 if not data:
                     return
@@ -187,8 +186,16 @@ class MllpListener:
                 if closing is not None:
                     sock.sendall(mllp.frame(answers[closing][0]))
                     return
+                if reader.refused is not None:  # whole frames, then bytes that are not
+                    self._refuse_framing(sock, reader.refused)
+                    return
         except OSError:
             return  # the peer went away or fell silent
+
+    @staticmethod
+    def _refuse_framing(sock: socket.socket, exc: mllp.FrameError) -> None:
+        log.warning("refused an MLLP frame: %s", exc)
+        sock.sendall(mllp.frame(hl7_reports.ack(None, "AE", str(exc))))
 
     def answer(self, raw: bytes, address: str) -> tuple[bytes, bool]:
         """The acknowledgement of one message, and whether to keep the connection open."""
