@@ -61,11 +61,11 @@ class _Message:
         self.done.set()
 
 
-def store_reports(messages: list[_Message]) -> list[list[intake.Stored]]:
+def store_reports(principal: Any, messages: list[_Message]) -> list[list[intake.Stored]]:
     """The reports of many messages, each already checked, in one transaction and one audit
     entry (a batch naming the messages' control ids); each message's stored in turn."""
     stored = intake.store_reports(
-        machines.task_principal(REPORTS_TASK),
+        principal,
         [(r.accession_number, r.text) for m in messages for r in m.reports],
         source="hl7",
         detail={"messages": [m.header.control_id for m in messages]},
@@ -252,10 +252,9 @@ class MllpListener:
 
     def _store(self, address: str, group: list[_Message]) -> None:
         try:
-            with machines.acting_as(
-                machines.task_principal(REPORTS_TASK), channel="mllp", client_address=address
-            ):
-                outcomes = store_reports(group)
+            principal = machines.task_principal(REPORTS_TASK)
+            with machines.acting_as(principal, channel="mllp", client_address=address):
+                outcomes = store_reports(principal, group)
         except Exception as exc:  # not committed: the RIS must send them again
             log.error("HL7 reports were not stored (%s); answered AR", type(exc))
             for message in group:
