@@ -70,14 +70,14 @@ def setup_django(bench: str = "bench_audit") -> str:
     return url
 
 
-def scratch_database(bench: str = "bench_audit") -> tuple[str, str]:
-    """Create and migrate ``<name>_<bench>``; returns (its name, the original name)."""
+def scratch_database(suffix: str = "bench_audit") -> tuple[str, str]:
+    """Create and migrate ``<name>_<suffix>``; returns (its name, the original name)."""
     from django.db import connection
 
     original = connection.settings_dict["NAME"]
     if original.startswith("test_"):
         sys.exit(f"refusing to benchmark next to a test database ({original})")
-    name = f"{original}_{bench}"
+    name = f"{original}_{suffix}"
     connection.settings_dict["TEST"]["NAME"] = name
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     return name, original
