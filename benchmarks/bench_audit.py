@@ -50,12 +50,13 @@ HOW = {
 }
 
 
-def setup_django() -> str:
-    """Point radgov at the server, with a private data folder (keys, anchor file)."""
+def setup_django(bench: str = "bench_audit") -> str:
+    """Point radgov at the server, with a private data folder (keys, anchor file); ``bench``
+    names the benchmark (bench_mllp shares this)."""
     url = os.environ.get("DATABASE_URL") or DEFAULT_URL
     if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(f"bench_audit measures PostgreSQL; DATABASE_URL is {url.split('@')[-1]!r}")
-    data = tempfile.mkdtemp(prefix="radgov-bench-audit-")
+        sys.exit(f"{bench} measures PostgreSQL; DATABASE_URL is {url.split('@')[-1]!r}")
+    data = tempfile.mkdtemp(prefix=f"radgov-{bench.replace('_', '-')}-")
     os.environ.update(
         DATABASE_URL=url,
         RADGOV_DATA_DIR=data,

@@ -105,6 +105,19 @@ def dicom_peers(*ae_titles: str) -> None:
         )
 
 
+@pytest.fixture
+def ris(db: Any) -> Any:
+    """The RIS, a registered MLLP peer on localhost that may send reports."""
+    return machines.register(
+        None,
+        kind="mllp_peer",
+        name="mllp:RIS",
+        address="127.0.0.1",
+        application="RIS^MAIN",
+        grants=["gateway.report"],
+    )
+
+
 @contextmanager
 def listener_and_model(spool: Path) -> Iterator[tuple[Any, Any]]:
     """The listener and the simulated model node that answers it, each on a free port,

@@ -86,7 +86,7 @@ def test_an_unusable_oru_is_refused_naming_the_segment_and_field(segments, names
     ("raw", "names"),
     [
         (b"hello", "MSH"),
-        (MSH.format(type="ORU^R01").replace("2.5.1", "9.9").encode(), "MSH: not a readable"),
+        (MSH.format(type="ORU^R01").replace("2.5.1", "9.9").encode(), "MSH-12: the version"),
         (MSH.format(type="ORU^R01").replace("CTRL-1", "").encode(), "MSH-10"),
     ],
 )

@@ -50,6 +50,14 @@ def test_reader_refuses_an_end_block_without_its_carriage_return() -> None:
         FrameReader().feed(START + b"abc\x1cX")
 
 
+def test_reader_gives_whole_frames_before_refusing_what_follows_them() -> None:
+    reader = FrameReader()
+    assert reader.feed(frame(b"one") + frame(b"two") + b"GET /") == [b"one", b"two"]
+    assert reader.refused is not None
+    with pytest.raises(FrameError, match="outside an MLLP frame"):
+        reader.feed(b"")
+
+
 def test_reader_knows_when_a_frame_was_left_open() -> None:
     reader = FrameReader()
     reader.feed(START + b"half")

@@ -5,6 +5,8 @@ exchange on a free port; the rest calls the listener's answer directly."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -34,18 +36,6 @@ def report_text(accession: str) -> str | None:
     return found.text if found else None
 
 
-@pytest.fixture
-def ris(db):
-    return machines.register(
-        None,
-        kind="mllp_peer",
-        name="mllp:RIS",
-        address="127.0.0.1",
-        application="RIS^MAIN",
-        grants=["gateway.report"],
-    )
-
-
 def test_a_final_then_a_corrected_report_are_stored_and_acknowledged(ris) -> None:
     listener = MllpListener(port=0)
     answer, keep_open = listener.answer(oru("ACC-1", "No acute bleed."), "127.0.0.1")
@@ -61,12 +51,63 @@ def test_a_final_then_a_corrected_report_are_stored_and_acknowledged(ris) -> Non
     assert Report.objects.get().source == "hl7"
 
 
-def test_an_unusable_message_is_answered_ae_naming_the_field_and_changes_nothing(ris) -> None:
-    answer, keep_open = MllpListener(port=0).answer(oru("ACC-1", "Draft.", status="P"), "127.0.0.1")
-    assert msa(answer)[:2] == ["MSA", "AE"]
-    assert "OBR-25" in msa(answer)[3]
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        (oru("ACC-1", "Draft.", status="P"), "OBR-25"),
+        (oru("ACC-1", "").replace(b"OBX|1|TX|", b"OBX|1|NM|"), "OBX-5"),  # no OBX text
+        (oru("ACC-1", "x").rsplit(b"\r", 1)[0], "OBX-5"),  # no OBX at all
+        (oru("ACC-1", "x" * 100_001), "text: is longer than 100,000 characters"),
+        (oru("ACC-1", "x").replace(b"|^~\\&|", b"|^~\\#|"), "MSH-1, MSH-2"),
+        (oru("ACC-1", "x").replace(b"\rPID", b"\x08PID"), "MSH (segment 1): holds control"),
+        (oru("ACC-1", "x").replace(b"\rPID", b"PID"), "MSH-12"),  # a lost segment break
+    ],
+)
+def test_an_unusable_message_is_answered_ae_naming_the_field_and_changes_nothing(
+    ris, raw, names
+) -> None:
+    answer, keep_open = MllpListener(port=0).answer(raw, "127.0.0.1")
+    assert msa(answer)[1] == "AE"
+    assert names in msa(answer)[3]
+    assert "ACC-1" not in answer.decode() and "MRN-1" not in answer.decode()
     assert keep_open
     assert not Report.objects.exists()
+
+
+def test_messages_received_together_are_answered_in_order_each_all_or_none(ris) -> None:
+    listener = MllpListener(port=0)
+    answers = listener.answer_all(
+        [
+            oru("ACC-1", "No acute bleed.", control="C1"),
+            oru("ACC-2", "Draft.", status="P", control="C2"),
+            oru("ACC-1", "Small subdural bleed.", status="C", control="C3"),
+            oru("ACC-3", "Normal.", control="C4"),
+        ],
+        "127.0.0.1",
+    )
+    assert [msa(answer)[1:4] for answer, _ in answers] == [
+        ["AA", "C1", "1 report(s) created"],
+        [
+            "AE",
+            "C2",
+            "OBR-25: result status is not taken: only final (F) and corrected (C) reports",
+        ],
+        ["AA", "C3", "1 report(s) amended"],  # after the first, as sent
+        ["AA", "C4", "1 report(s) created"],
+    ]
+    assert report_text("ACC-1") == "Small subdural bleed."
+    assert report_text("ACC-2") is None
+    batch = AuditEntry.objects.filter(object_type="monitoring.report").get()
+    assert batch.detail["messages"] == ["C1", "C3", "C4"]  # control ids, never a value
+
+
+def test_a_report_for_an_unknown_accession_is_kept_and_shown_until_its_exam_comes(ris) -> None:
+    from radgov.monitoring import selectors
+
+    answer, _ = MllpListener(port=0).answer(oru("ACC-NEW", "No acute bleed."), "127.0.0.1")
+    assert msa(answer)[1:4] == ["AA", "CTRL-1", "1 report(s) created"]
+    assert Report.objects.get().exam is None
+    assert selectors.reports_waiting_for_exam() == 1
 
 
 @pytest.mark.parametrize("case", ["unregistered", "no grant", "other application", "network"])
@@ -108,6 +149,17 @@ def test_a_report_sent_over_a_real_socket_is_stored_before_its_aa() -> None:
         assert msa(too_big)[1] == "AE"
         assert "longer than 4096 bytes" in too_big.decode()
         assert report_text("ACC-8") is None
+        # pipelined: three frames in one send, then bytes that are not a frame
+        sent = [oru(f"ACC-P{n}", "Normal.", control=f"P{n}") for n in range(3)]
+        with socket.create_connection(("127.0.0.1", listener.port), timeout=10) as sock:
+            sock.sendall(b"".join(map(mllp.frame, sent)) + b"GET / HTTP/1.1\r\n")
+            reader, answers = mllp.FrameReader(), []
+            while data := sock.recv(65536):
+                answers += reader.feed(data)
+        assert [msa(a)[1:3] for a in answers[:3]] == [["AA", f"P{n}"] for n in range(3)]
+        assert msa(answers[3])[1] == "AE" and "outside an MLLP frame" in answers[3].decode()
+        assert len(answers) == 4
+        assert report_text("ACC-P2") == "Normal."
     finally:
         listener.stop()
 

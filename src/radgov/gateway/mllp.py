@@ -9,7 +9,9 @@ HL7: a message's content is checked by whoever reads it.
 * ``FrameReader(max_bytes=...)`` takes bytes as they arrive (in any pieces) and gives back
   each complete message; it refuses, with ``FrameError``, a message larger than the limit
   (before the rest of it is read) and anything but whitespace between frames, so a peer that
-  does not speak MLLP is told so instead of being buffered without end.
+  does not speak MLLP is told so instead of being buffered without end.  Bytes that complete
+  messages and then go wrong give those messages first and keep the refusal in ``refused``
+  (the next ``feed`` raises it), so that no whole message goes unanswered.
 * ``exchange(host, port, message, ...)`` sends one framed message and reads one framed answer
   (the ACK), for the outbound side and for tests.
 """
@@ -43,6 +45,7 @@ class FrameReader:
         self.max_bytes = max_bytes
         self._buffer = bytearray()
         self._inside = False
+        self.refused: FrameError | None = None
 
     @property
     def pending(self) -> bool:
@@ -50,7 +53,18 @@ class FrameReader:
         return self._inside
 
     def feed(self, data: bytes) -> list[bytes]:
+        if self.refused is not None:
+            raise self.refused
         messages: list[bytes] = []
+        try:
+            self._feed(data, messages)
+        except FrameError as exc:
+            if not messages:
+                raise
+            self.refused = exc
+        return messages
+
+    def _feed(self, data: bytes, messages: list[bytes]) -> None:
         view = memoryview(data)
         while view:
             if not self._inside:
@@ -80,7 +94,6 @@ class FrameReader:
             self._buffer.clear()
             self._inside = False
             view = memoryview(chunk)[end + 1 + len(trailer) :]
-        return messages
 
 
 def read_message(sock: socket.socket, reader: FrameReader) -> bytes | None:

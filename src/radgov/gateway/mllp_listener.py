@@ -8,6 +8,10 @@ MDM^T02) into monitoring (docs/gateway.md, "Reports over MLLP").
 * Its reports are stored with ``monitoring.intake.record_report`` (all of a message's, or
   none) and answered AA only after that transaction committed; a message that holds no usable
   report is answered AE naming the segment and field; a failure to store, AR (send again).
+* Connections only read and parse; one writer thread stores what they received, committing
+  the messages waiting at that moment together (one transaction, one audit batch naming
+  their control ids, a savepoint each), so that several RIS connections cost one commit
+  instead of one each (docs/decisions/0002: the append and commit are the serial step).
 * A frame over ``RADGOV_MLLP_MAX_KB`` is refused before the rest is read (AE, then closed).
 * Nothing the peer sent is logged: outcomes and counts only.
 """
@@ -15,6 +19,7 @@ MDM^T02) into monitoring (docs/gateway.md, "Reports over MLLP").
 from __future__ import annotations
 
 import logging
+import queue
 import socket
 import socketserver
 import threading
@@ -28,8 +33,6 @@ from radgov.core import config, machines, policy
 from radgov.core.audit import Action, EventCode, record
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import MachineKind
-from radgov.core.services import service
-from radgov.exams.errors import ExamError
 from radgov.gateway import hl7_reports, mllp
 from radgov.monitoring import intake
 
@@ -37,18 +40,84 @@ log = logging.getLogger("radgov.gateway")
 
 REPORT = "gateway.report"  # an MLLP peer's grant to send reports to the listener
 REPORTS_TASK = "gateway.reports"  # the principal that records them in monitoring
+GROUP = 200  # the most messages committed together
 
 
-@service
-def store_reports(reports: list[hl7_reports.ReportIn]) -> list[intake.Stored]:
-    """Every report of one message, or none (one transaction)."""
-    principal = machines.task_principal(REPORTS_TASK)
-    return [
-        intake.record_report(
-            principal, accession_number=r.accession_number, text=r.text, source="hl7"
-        )
-        for r in reports
-    ]
+@dataclass
+class _Message:
+    """One usable-headed message on its way to the writer, and its answer once decided."""
+
+    header: hl7_reports.Header
+    address: str
+    reports: list[hl7_reports.ReportIn]
+    unusable: hl7_reports.Unusable | None
+    answer: bytes = b""
+    keep_open: bool = True
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def decide(self, code: str, text: str, error: str = "", *, keep_open: bool = True) -> None:
+        self.answer = hl7_reports.ack(self.header, code, text, error)
+        self.keep_open = keep_open
+        self.done.set()
+
+
+def store_reports(principal: Any, messages: list[_Message]) -> list[list[intake.Stored]]:
+    """The reports of many messages, each already checked, in one transaction and one audit
+    entry (a batch naming the messages' control ids); each message's stored in turn."""
+    stored = intake.store_reports(
+        principal,
+        [(r.accession_number, r.text) for m in messages for r in m.reports],
+        source="hl7",
+        detail={"messages": [m.header.control_id for m in messages]},
+    )
+    per_message, start = [], 0
+    for message in messages:
+        per_message.append(stored[start : start + len(message.reports)])
+        start += len(message.reports)
+    return per_message
+
+
+class _Writer:
+    """One thread that stores what every connection received, a group at a time: the
+    messages waiting when it comes round are committed together (one transaction, one audit
+    entry), each answered once that commit is done.  A lone message waits for nothing."""
+
+    def __init__(self, listener: MllpListener) -> None:
+        self.listener = listener
+        self.queue: queue.Queue[_Message | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="mllp-writer")
+        self.thread.start()
+
+    def submit(self, messages: list[_Message]) -> None:
+        for message in messages:
+            self.queue.put(message)
+        for message in messages:
+            message.done.wait()
+
+    def stop(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            while (first := self.queue.get()) is not None:
+                group = [first]
+                while len(group) < GROUP and not self.queue.empty():
+                    message = self.queue.get()
+                    if message is None:
+                        self.queue.put(None)  # stop after this group
+                        break
+                    group.append(message)
+                close_old_connections()
+                try:
+                    self.listener.decide(group)
+                except Exception as exc:  # the peer check failed: nothing was stored
+                    log.error("HL7 messages were not decided (%s); answered AR", type(exc))
+                    for message in group:
+                        if not message.done.is_set():
+                            message.decide("AR", "not stored (internal error); send again")
+        finally:
+            connection.close()
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -68,6 +137,7 @@ class MllpListener:
     max_bytes: int = mllp.DEFAULT_MAX_BYTES
     idle_seconds: float = 300.0  # a connection silent this long is closed
     server: Any = field(default=None, repr=False)
+    writer: _Writer | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> MllpListener:
@@ -79,6 +149,7 @@ class MllpListener:
 
     def start(self) -> None:
         """Listen (in background threads) until ``stop``."""
+        self.writer = _Writer(self)
         self.server = _Server((self.host, self.port), _Handler)
         self.server.listener = self
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -88,59 +159,110 @@ class MllpListener:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+        if self.writer is not None:
+            self.writer.stop()
+            self.writer = None
 
     def converse(self, sock: socket.socket, address: str) -> None:
-        """One connection: each message answered before the next is read."""
+        """One connection: each message answered, in order.  A peer that sends several
+        before reading the answers (pipelining) has them stored together."""
         sock.settimeout(self.idle_seconds)
         reader = mllp.FrameReader(max_bytes=self.max_bytes)
         try:
             while True:
+                data = sock.recv(65536)
                 try:
-                    raw = mllp.read_message(sock, reader)
+                    if not data and reader.pending:
+                        raise mllp.FrameError("the peer closed the connection inside an MLLP frame")
+                    raws = reader.feed(data)
                 except mllp.FrameError as exc:
-                    log.warning("refused an MLLP frame: %s", exc)
-                    sock.sendall(mllp.frame(hl7_reports.ack(None, "AE", str(exc))))
+                    self._refuse_framing(sock, exc)
                     return
-                if raw is None:
+                if not data:
                     return
-                close_old_connections()
-                answer, keep_open = self.answer(raw, address)
-                sock.sendall(mllp.frame(answer))
-                if not keep_open:
+                answers = self.answer_all(raws, address)
+                closing = next((n for n, (_, keep) in enumerate(answers) if not keep), None)
+                sock.sendall(b"".join(mllp.frame(answer) for answer, _ in answers[:closing]))
+                if closing is not None:
+                    sock.sendall(mllp.frame(answers[closing][0]))
+                    return
+                if reader.refused is not None:  # whole frames, then bytes that are not
+                    self._refuse_framing(sock, reader.refused)
                     return
         except OSError:
             return  # the peer went away or fell silent
-        finally:
-            connection.close()  # each connection has a thread, and so a connection, of its own
+
+    @staticmethod
+    def _refuse_framing(sock: socket.socket, exc: mllp.FrameError) -> None:
+        log.warning("refused an MLLP frame: %s", exc)
+        sock.sendall(mllp.frame(hl7_reports.ack(None, "AE", str(exc))))
 
     def answer(self, raw: bytes, address: str) -> tuple[bytes, bool]:
         """The acknowledgement of one message, and whether to keep the connection open."""
+        [answer] = self.answer_all([raw], address)
+        return answer
+
+    def answer_all(self, raws: list[bytes], address: str) -> list[tuple[bytes, bool]]:
+        """The acknowledgements of messages received together, in order.  Stored by the
+        writer thread when the listener runs, here when called on its own."""
+        received: list[_Message | bytes] = []
+        for raw in raws:
+            try:
+                segments, header = hl7_reports.read_header(raw)
+            except hl7_reports.Unusable as exc:
+                log.warning("refused an MLLP message: %s", exc)
+                received.append(hl7_reports.ack(None, "AE", str(exc), exc.code))
+                continue
+            try:
+                reports = hl7_reports.read_reports(segments, header)
+                received.append(_Message(header, address, reports, None))
+            except hl7_reports.Unusable as exc:
+                received.append(_Message(header, address, [], exc))
+        messages = [m for m in received if isinstance(m, _Message)]
+        if self.writer is not None:
+            self.writer.submit(messages)
+        elif messages:
+            self.decide(messages)
+        return [(m, True) if isinstance(m, bytes) else (m.answer, m.keep_open) for m in received]
+
+    def decide(self, messages: list[_Message]) -> None:
+        """Answer each message: AR for a peer that may not send (checked once per peer in
+        the group), AE for one without a usable report, else AA once its reports are
+        committed (all the group's together; AR, send again, when that commit fails)."""
+        refusals: dict[tuple[str, str], str] = {}
+        waiting: dict[str, list[_Message]] = {}
+        for message in messages:
+            peer = (message.address, message.header.application)
+            if peer not in refusals:
+                refusals[peer] = self._refusal(message.address, message.header)
+            if refusals[peer]:
+                error = "207^Application internal error"
+                message.decide("AR", refusals[peer], error, keep_open=False)
+            elif message.unusable is not None:
+                log.warning("refused an HL7 message: %s", message.unusable)
+                message.decide("AE", str(message.unusable), message.unusable.code)
+            elif problems := [
+                p for r in message.reports for p in intake.check_report(r.accession_number, r.text)
+            ]:
+                message.decide("AE", "not stored: " + "; ".join(map(str, problems)))
+            else:
+                waiting.setdefault(message.address, []).append(message)
+        for address, group in waiting.items():
+            self._store(address, group)
+
+    def _store(self, address: str, group: list[_Message]) -> None:
         try:
-            message, header = hl7_reports.read_header(raw)
-        except hl7_reports.Unusable as exc:
-            log.warning("refused an MLLP message: %s", exc)
-            return hl7_reports.ack(None, "AE", str(exc), exc.code), True
-        why = self._refusal(address, header)
-        if why:
-            return hl7_reports.ack(header, "AR", why, "207^Application internal error"), False
-        try:
-            reports = hl7_reports.read_reports(message, header)
-        except hl7_reports.Unusable as exc:
-            log.warning("refused an HL7 message: %s", exc)
-            return hl7_reports.ack(header, "AE", str(exc), exc.code), True
-        try:
-            with machines.acting_as(
-                machines.task_principal(REPORTS_TASK), channel="mllp", client_address=address
-            ):
-                stored = store_reports(reports)
-        except ExamError as exc:  # names the field of record_report
-            return hl7_reports.ack(header, "AE", f"not stored: {exc}"), True
-        except Exception as exc:  # not committed: the RIS must send it again
+            principal = machines.task_principal(REPORTS_TASK)
+            with machines.acting_as(principal, channel="mllp", client_address=address):
+                outcomes = store_reports(principal, group)
+        except Exception as exc:  # not committed: the RIS must send them again
             log.error("HL7 reports were not stored (%s); answered AR", type(exc))
-            return hl7_reports.ack(header, "AR", "not stored (internal error); send again"), True
-        outcomes = ", ".join(s.outcome for s in stored)
-        log.info("stored %d HL7 reports", len(stored))
-        return hl7_reports.ack(header, "AA", f"{len(stored)} report(s) {outcomes}"), True
+            for message in group:
+                message.decide("AR", "not stored (internal error); send again")
+            return
+        for message, stored in zip(group, outcomes, strict=True):
+            message.decide("AA", f"{len(stored)} report(s) {', '.join(s.outcome for s in stored)}")
+        log.info("stored the reports of %d HL7 messages", len(group))
 
     def _refusal(self, address: str, header: hl7_reports.Header) -> str:
         """Why this peer may not send reports (audited as a security alert); empty: it may."""

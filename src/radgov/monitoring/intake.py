@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 from django.db.models import Q
+from django.utils import timezone
 
 from radgov.core import crypto
 from radgov.core.audit import Action, batch
@@ -27,7 +28,7 @@ from radgov.exams.errors import BatchError, ExamError, Problem
 from radgov.exams.models import Exam, Inference
 from radgov.exams.statuses import Status
 from radgov.monitoring.models import Concordance, Outcome, Report, ReportLabel, Truth, Watch
-from radgov.nlp import Labeller
+from radgov.nlp import Label, Labeller
 
 SOURCES = ("api", "file", "hl7", "fhir", "demo")
 MAX_REPORT_CHARS = 100_000
@@ -53,7 +54,8 @@ def accession_hash(accession_number: str, issuer: str = "") -> str:
     return AccessionIdentity.pseudonym_for(crypto.normalize(accession_number), issuer=issuer)
 
 
-def _check(accession_number: Any, text: Any, where: str = "") -> list[Problem]:
+def check_report(accession_number: Any, text: Any, where: str = "") -> list[Problem]:
+    """What is wrong with one report before it is stored, each problem naming its field."""
     problems = []
     if not isinstance(accession_number, str) or not accession_number.strip():
         problems.append(Problem(f"{where}accession_number", "is required"))
@@ -70,35 +72,83 @@ def record_report(
 ) -> Stored:
     """Store (or amend) the report of one accession, label it and compare it with the AI."""
     access.require_write(actor)
-    problems = _check(accession_number, text)
+    problems = check_report(accession_number, text)
     if source not in SOURCES:
         problems.append(Problem("source", f"must be one of {', '.join(SOURCES)}"))
     if problems:
         raise ExamError(problems)
-    return _store(accession_hash(accession_number, issuer), text, source)
+    [stored] = _store([(accession_hash(accession_number, issuer), text)], source)
+    return stored
 
 
-def _store(key: str, text: str, source: str) -> Stored:
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    report = Report.objects.select_for_update().filter(accession_hash=key).first()
-    if report is not None and report.text_sha256 == digest:
-        return Stored(report, "unchanged", 0)
-    outcome = "created" if report is None else "amended"
-    if report is None:
-        report = Report(accession_hash=key, source=source)
-    report.exam = Exam.objects.filter(accession__pseudonym=key).first()
-    report.text, report.text_sha256 = text, digest
-    report.labeller_version, report.rules_sha256 = labeller().version, labeller().rules_hash
-    report.save()
-    report.labels.all().delete()
+def _store(rows: list[tuple[str, str]], source: str) -> list[Stored]:
+    """Store (or amend) the reports ``(accession pseudonym, text)``, label them and compare
+    them with the AI, in a handful of statements for all of them (inside a service).  A
+    second report of an accession in ``rows`` is stored after the first, as if sent later."""
+    stored: list[Stored] = []
+    start = 0
+    while start < len(rows):  # runs of distinct accessions, each stored at once
+        keys: set[str] = set()
+        end = start
+        while end < len(rows) and rows[end][0] not in keys:
+            keys.add(rows[end][0])
+            end += 1
+        stored += _store_distinct(rows[start:end], source)
+        start = end
+    return stored
+
+
+def _store_distinct(rows: list[tuple[str, str]], source: str) -> list[Stored]:
+    keys = [key for key, _ in rows]
+    found = {
+        r.accession_hash: r
+        for r in Report.objects.select_for_update().filter(accession_hash__in=keys)
+    }
+    exams: dict[str, int] = {}
+    for key, exam_id in Exam.objects.filter(accession__pseudonym__in=keys).values_list(
+        "accession__pseudonym", "pk"
+    ):
+        exams.setdefault(key, exam_id)  # the first in the exams' order, as .first() gives
+    now = timezone.now()
+    outcomes: list[tuple[Report, str]] = []
+    labels: dict[int, list[Label]] = {}
+    for key, text in rows:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        report = found.get(key)
+        if report is not None and report.text_sha256 == digest:
+            outcomes.append((report, "unchanged"))
+            continue
+        if report is None:
+            report = Report(accession_hash=key, source=source)
+        outcomes.append((report, "created" if report.pk is None else "amended"))
+        report.exam_id = exams.get(key)
+        report.text, report.text_sha256 = text, digest
+        report.labeller_version, report.rules_sha256 = labeller().version, labeller().rules_hash
+        report.updated_at = now
+        labels[id(report)] = labeller().label(text)
+    new = [report for report, outcome in outcomes if outcome == "created"]
+    amended = [report for report, outcome in outcomes if outcome == "amended"]
+    Report.objects.bulk_create(new)
+    if amended:
+        fields = ["exam", "text", "text_sha256", "labeller_version", "rules_sha256", "updated_at"]
+        Report.objects.bulk_update(amended, fields)
+        ReportLabel.objects.filter(report__in=amended).delete()
     ReportLabel.objects.bulk_create(
         ReportLabel(
             report=report, finding=label.finding, label=label.label,
             evidence=label.evidence, rule=label.rule[:200],
         )
-        for label in labeller().label(text)
+        for report in (*new, *amended)
+        for label in labels[id(report)]
     )  # fmt: skip
-    return Stored(report, outcome, _compare(report))
+    return [
+        Stored(report, outcome, 0)
+        if outcome == "unchanged"
+        else Stored(
+            report, outcome, _compare(report, {x.finding: x.label for x in labels[id(report)]})
+        )
+        for report, outcome in outcomes
+    ]
 
 
 @service
@@ -114,7 +164,7 @@ def record_report_file(actor: Any, data: bytes, *, source: str = "file") -> dict
     for i, (number, text, issuer) in enumerate(
         zip(frame["accession_number"], frame["text"], issuers, strict=True), start=first_row
     ):
-        found = _check(number, text, where=f"row {i}, ")
+        found = check_report(number, text, where=f"row {i}, ")
         problems.extend(found)
         if found:
             continue
@@ -127,7 +177,7 @@ def record_report_file(actor: Any, data: bytes, *, source: str = "file") -> dict
         rows.append((key, text))
     if problems:
         raise BatchError(problems)
-    return _store_all(rows, source)
+    return _counts(_store_all(rows, source))
 
 
 @service
@@ -135,22 +185,42 @@ def record_reports(
     actor: Any, reports: list[tuple[str, str]], *, issuer: str = "", source: str = "api"
 ) -> dict[str, int]:
     """Many ``(accession_number, text)`` reports at once, all or none (the demo, a batch)."""
+    return _counts(store_reports(actor, reports, issuer=issuer, source=source))
+
+
+@service
+def store_reports(
+    actor: Any,
+    reports: list[tuple[str, str]],
+    *,
+    issuer: str = "",
+    source: str = "api",
+    detail: dict[str, Any] | None = None,
+) -> list[Stored]:
+    """As :func:`record_reports`, with what became of each report, in order; ``detail`` goes
+    into the batch's audit entry (never PHI: a listener's message control ids)."""
     access.require_write(actor)
-    problems = [p for i, (n, t) in enumerate(reports) for p in _check(n, t, f"reports[{i}].")]
+    problems = [p for i, (n, t) in enumerate(reports) for p in check_report(n, t, f"reports[{i}].")]
     if problems:
         raise BatchError(problems)
-    return _store_all([(accession_hash(n, issuer), t) for n, t in reports], source)
+    rows = [(accession_hash(n, issuer), t) for n, t in reports]
+    return _store_all(rows, source, detail)
 
 
-def _store_all(rows: list[tuple[str, str]], source: str) -> dict[str, int]:
+def _store_all(
+    rows: list[tuple[str, str]], source: str, detail: dict[str, Any] | None = None
+) -> list[Stored]:
     """Store many reports with one audit entry for their rows (core's batch)."""
-    counts = {"created": 0, "amended": 0, "unchanged": 0, "compared": 0}
-    detail = {"source": source, "reports": len(rows)}
+    detail = {"source": source, "reports": len(rows), **(detail or {})}
     with batch(action=Action.IMPORT, object_type="monitoring.report", detail=detail):
-        for key, text in rows:
-            stored = _store(key, text, source)
-            counts[stored.outcome] += 1
-            counts["compared"] += stored.compared
+        return _store(rows, source)
+
+
+def _counts(stored: list[Stored]) -> dict[str, int]:
+    counts = {"created": 0, "amended": 0, "unchanged": 0, "compared": 0}
+    for one in stored:
+        counts[one.outcome] += 1
+        counts["compared"] += one.compared
     return counts
 
 
@@ -226,12 +296,14 @@ def outcome_of(ai: str, truth: str, *, absent_is_negative: bool) -> str | None:
     return table[(ai, truth)]
 
 
-def _compare(report: Report) -> int:
+def _compare(report: Report, labels: dict[str, str] | None = None) -> int:
     """Compare ``report`` with every finished inference on its exam whose deployment is
-    watched; replaces earlier comparisons (an amended report).  Inside a service."""
+    watched; replaces earlier comparisons (an amended report).  Inside a service.
+    ``labels``: the report's labels by finding, when the caller has them at hand."""
     if report.exam_id is None:
         return 0
-    labels = {row.finding: row.label for row in report.labels.all()}
+    if labels is None:
+        labels = {row.finding: row.label for row in report.labels.all()}
     compared = 0
     inferences = Inference.objects.filter(
         exam_id=report.exam_id, status__in=DONE, deployment__watch__isnull=False
