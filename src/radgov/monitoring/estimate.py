@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from radgov.monitoring.drift import FINISHED, current_start, in_window
+from radgov.monitoring.drift import current_start, in_window
 from radgov.monitoring.models import DriftReference, Outcome
+from radgov.monitoring.rollups import FINISHED
 from radgov.stats import cbpe
 
 SCORED = (Outcome.TP, Outcome.FP, Outcome.FN, Outcome.TN)

@@ -4,6 +4,7 @@ queue.  Aggregates name no patient; a report's text does, so reading it is recor
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.utils import timezone
@@ -11,10 +12,9 @@ from django.utils import timezone
 from radgov.core.audit import Action, EventCode, record
 from radgov.exams import access
 from radgov.exams.errors import NotPermitted
-from radgov.exams.models import Inference
 from radgov.inventory.models import Deployment
-from radgov.monitoring import analysis, intake, technical
-from radgov.monitoring.models import Alert, Concordance, DriftReference, Outcome, Report, Watch
+from radgov.monitoring import analysis, rollups, technical
+from radgov.monitoring.models import Alert, DriftReference, Outcome, Report, Watch
 
 
 def report(actor: Any, report_id: int) -> dict[str, Any]:
@@ -78,6 +78,13 @@ def alert_out(alert: Alert) -> dict[str, Any]:
     }
 
 
+def waiting_for_report(deployment: Deployment) -> int:
+    """Finished results whose exam has no report yet (an exam whose report never comes is
+    shown, not lost), from the daily rollups."""
+    rows = rollups.values(deployment.pk, dt.date.min, timezone.localdate(), ("report",))
+    return sum(n for _, value, n in rows.get("report", []) if value == "waiting")
+
+
 def reports_waiting_for_exam() -> int:
     """Reports kept until their exam is recorded (shown, not lost)."""
     return Report.objects.filter(exam__isnull=True).count()
@@ -117,12 +124,10 @@ def deployment_view(
         "frequency": frequency,
         "by": by,
         "performance": analysis.performance(deployment.pk, frequency=frequency, by=by),
-        "without_report": Inference.objects.filter(
-            deployment=deployment, status__in=intake.DONE, exam__reports__isnull=True
-        ).count(),
-        "unscored": Concordance.objects.filter(
-            deployment=deployment, outcome=Outcome.UNSCORED
-        ).count(),
+        "without_report": waiting_for_report(deployment),
+        "unscored": sum(
+            row[3] for row in rollups.outcomes(deployment.pk) if row[1] == Outcome.UNSCORED
+        ),
         "alerts": alerts(open_only=False, deployment=deployment),
         "claims": _claims(deployment),
         "technical": technical.weekly(deployment, today=timezone.localdate()),
