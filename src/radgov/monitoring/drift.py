@@ -20,12 +20,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import QuerySet
 
 from radgov.core import policy
 from radgov.core.services import service
 from radgov.exams.errors import ExamError, NotPermitted
-from radgov.exams.models import Inference
 from radgov.inventory.models import Deployment
 from radgov.monitoring import rollups
 from radgov.monitoring.configure import MONITORING_RULE
@@ -87,11 +85,6 @@ def set_reference(
     if problems:
         raise ExamError(problems)
     return store_settings(DriftReference, deployment, {**period, **options})
-
-
-def in_window(deployment: Deployment, start: dt.date, end: dt.date) -> QuerySet[Inference]:
-    """The deployment's inferences whose study day (else the day recorded) is in the window."""
-    return rollups.inferences(deployment.pk, start, end)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Per deployment and day: the comparisons per outcome, in all and per subgroup val
 (:class:`OutcomeDay`), the scored comparisons' discordance in arrival order for the CUSUM
 (:class:`OrderDay`), and the inferences' value counts (:class:`ValueDay`): exam metadata and
 outputs for drift, continuous ones in fixed bins (:data:`BINS`), and the status, turnaround and
-reports still waiting for the technical signals.  The periodic task rolls up every day up to
+reports still waiting for the technical signals, and binned scores with their call and truth
+for the label-free estimate.  The periodic task rolls up every day up to
 yesterday (:func:`roll_up`); a reader takes the rollups up to ``RollupState.through`` and counts
 the later days (today) from the raw rows in the same way, so a figure is the same whether its
 days were rolled up or not.  Days whose rows changed since the last build (a late report, an
@@ -167,6 +168,10 @@ def _value_columns() -> dict[str, pl.Expr]:
     """Each rolled-up column of an inference as a polars expression (null: not counted)."""
     status, call = pl.col("status"), pl.col("call")
     minutes = (pl.col("inferred_at") - pl.col("created_at")).dt.total_seconds() / 60
+    called = status.is_in(FINISHED) & call.is_in(["positive", "negative"])
+    score = pl.col("score").round(BINS["score"]).cast(pl.String)
+    truth = pl.when(pl.col("outcome").is_in(["tp", "fn"])).then(pl.lit("1")).otherwise(pl.lit("0"))
+    compared = pl.col("outcome").is_in(["tp", "fp", "fn", "tn"])
     return {
         **{name: pl.col(name).fill_null("") for name in CATEGORICAL},
         **{
@@ -182,6 +187,10 @@ def _value_columns() -> dict[str, pl.Expr]:
         "report": pl.when(status.is_in(DONE)).then(
             pl.when(pl.col("reported")).then(pl.lit("reported")).otherwise(pl.lit("waiting"))
         ),
+        # the label-free estimate's inputs: the binned score with the call, and with the
+        # report's truth where the exam was compared (1: the finding is present)
+        "score_call": pl.when(called).then(pl.concat_str([score, pl.lit("|"), call])),
+        "score_truth": pl.when(called & compared).then(pl.concat_str([score, pl.lit("|"), truth])),
     }
 
 
@@ -192,12 +201,14 @@ def value_days(deployment_id: int, start: dt.date | None, end: dt.date | None) -
     rows = (
         inferences(deployment_id, start, end)
         .annotate(reported=reported)
-        .values_list("day", *fields.values(), "created_at", "inferred_at", "reported")
+        .values_list(
+            "day", *fields.values(), "created_at", "inferred_at", "reported", "concordance__outcome"
+        )
     )
     schema: dict[str, Any] = {"day": pl.Date}
     schema |= {name: pl.Float64 if name in CONTINUOUS else pl.String for name in fields}
     schema |= {"created_at": pl.Datetime("us", "UTC"), "inferred_at": pl.Datetime("us", "UTC")}
-    frame = _frame(rows, schema | {"reported": pl.Boolean})
+    frame = _frame(rows, schema | {"reported": pl.Boolean, "outcome": pl.String})
     made = []
     for column, expression in _value_columns().items():
         counted = (
@@ -314,17 +325,24 @@ def _after(day: dt.date | None) -> dt.date | None:
     return None if day is None else day + dt.timedelta(days=1)
 
 
-def outcomes(deployment_id: int, dimension: str = "") -> list[tuple[dt.date, str, str, int]]:
-    """(day, outcome, subgroup value, count) of every day: rolled up, then the later days'."""
+def outcomes(
+    deployment_id: int, dimension: str = "", *, since: dt.date | None = None
+) -> list[tuple[dt.date, str, str, int]]:
+    """(day, outcome, subgroup value, count) of every day (from ``since``): rolled up, then
+    the later days'."""
     last = through(deployment_id)
     rolled: list[tuple[dt.date, str, str, int]] = []
     if last is not None:
-        rolled = list(
-            OutcomeDay.objects.filter(
-                deployment_id=deployment_id, dimension=dimension, day__lte=last
-            ).values_list("day", "outcome", "value", "count")
+        found = OutcomeDay.objects.filter(
+            deployment_id=deployment_id, dimension=dimension, day__lte=last
         )
-    fresh, _ = outcome_days(deployment_id, _after(last), None)
+        if since is not None:
+            found = found.filter(day__gte=since)
+        rolled = list(found.values_list("day", "outcome", "value", "count"))
+    start = _after(last)
+    if since is not None and (start is None or since > start):
+        start = since
+    fresh, _ = outcome_days(deployment_id, start, None)
     return rolled + [
         (r.day, r.outcome, r.value, r.count) for r in fresh if r.dimension == dimension
     ]

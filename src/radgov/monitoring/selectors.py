@@ -150,3 +150,30 @@ def deployment_view(
             **{rule: chart.to_dict() for rule, chart in found.charts.items()},
         }
     return out
+
+
+def monitoring_data(deployment: Deployment, until: dt.date | None = None) -> dict[str, Any]:
+    """What monitoring holds of a deployment (IV.B.2.h): its watch and drift reference, the
+    AI calls compared with reports up to ``until`` (from the rollups), first and last day."""
+    rows = [r for r in rollups.outcomes(deployment.pk) if until is None or r[0] <= until]
+    days = [r[0] for r in rows]
+    return {
+        "watch": Watch.objects.filter(deployment=deployment).first(),
+        "drift_reference": DriftReference.objects.filter(deployment=deployment).exists(),
+        "compared": sum(r[3] for r in rows),
+        "first": min(days) if days else None,
+        "last": max(days) if days else None,
+    }
+
+
+def summary(deployment: Deployment) -> str:
+    """The inventory record's line on the deployment's monitoring data."""
+    found = monitoring_data(deployment)
+    if found["watch"] is None:
+        return "Not watched: no comparison of the AI with the reports yet."
+    if not found["compared"]:
+        return f"Watched for {found['watch'].finding}; no AI call compared with a report yet."
+    return (
+        f"Watched for {found['watch'].finding}: {found['compared']:,} AI calls compared with "
+        f"reports from {found['first']} to {found['last']}; performance report on the page."
+    )

@@ -5,8 +5,8 @@ from radgov.monitoring import event_views, override_views, views
 app_name = "monitoring"
 urlpatterns = [
     path("", views.overview, name="overview"),
-    path("deployments/<int:pk>/", views.deployment, name="deployment"),
-    path("deployments/<int:pk>/report.pdf", views.report_pdf, name="report_pdf"),
+    path("deployments/<int:deployment_id>/", views.deployment, name="deployment"),
+    path("deployments/<int:deployment_id>/report.pdf", views.report_pdf, name="report_pdf"),
     path("alerts/<int:pk>/close/", views.close_alert, name="close_alert"),
     path("events/", event_views.events_page, name="events"),
     path("events/report/", event_views.report_event, name="report_event"),
