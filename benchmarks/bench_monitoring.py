@@ -130,7 +130,7 @@ def seed(deployment_id: int, n: int, first: dt.date) -> None:
             cursor.execute("ANALYZE")
 
 
-def setup(database: str) -> None:
+def setup(database: str, *, fresh: bool = True) -> None:
     os.environ["DATABASE_URL"] = database
     os.environ.setdefault("RADGOV_DATA_DIR", tempfile.mkdtemp(prefix="bench-monitoring-"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "radgov.settings"
@@ -142,6 +142,8 @@ def setup(database: str) -> None:
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
+    if not fresh:
+        return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
@@ -233,10 +235,20 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--pages", default=",".join(PAGES))
+    parser.add_argument(
+        "--measure-only", action="store_true", help="time the pages of an earlier run's data"
+    )
     args = parser.parse_args()
-    setup(args.database)
-    chair, deployments = practice([args.small, args.large])
-    build(deployments)
+    setup(args.database, fresh=not args.measure_only)
+    if args.measure_only:
+        from radgov.accounts.models import User
+        from radgov.inventory.models import Deployment
+
+        chair = User.objects.get(username="bench-chair")
+        deployments = list(Deployment.objects.order_by("pk"))
+    else:
+        chair, deployments = practice([args.small, args.large])
+        build(deployments)
     load = os.getloadavg()
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     measure(chair, deployments, args.pages.split(","), args.requests)

@@ -124,6 +124,8 @@ class Charts:
     charts: dict[str, ControlChart] = field(default_factory=dict)
     signal_days: dict[str, str] = field(default_factory=dict)
     problem: str = ""
+    cusum_by_day: ControlChart | None = None  # the CUSUM's highest point of each day, to show
+    cusum_days: tuple[str, ...] = ()  # the days of cusum_by_day
 
 
 def charts(watch: Watch) -> Charts:
@@ -170,8 +172,30 @@ def charts(watch: Watch) -> Charts:
     if cusum.first_signal is not None:
         signal_days["cusum"] = str(exam_days[cusum.first_signal])
     made["cusum"] = cusum
+    daily = _by_day(cusum, exam_days)
     rate = [None if t == 0 else float(h) / float(t) for h, t in zip(hits, trials, strict=True)]
-    return Charts(base, names, rate, made, signal_days)
+    cusum_days = tuple(str(d) for d in np.unique(exam_days))
+    return Charts(base, names, rate, made, signal_days, cusum_by_day=daily, cusum_days=cusum_days)
+
+
+def _by_day(chart: ControlChart, days: NDArray[np.datetime64]) -> ControlChart:
+    """A chart with one point per exam reduced to one per day: the day's highest value, and a
+    signal on a day when any of its exams signalled (a page does not draw a million points)."""
+    if not days.size:
+        return chart
+    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+    signals = np.logical_or.reduceat(chart.signals, starts)
+    first = np.flatnonzero(signals)
+    return ControlChart(
+        statistic=np.maximum.reduceat(chart.statistic, starts),
+        upper_limit=chart.upper_limit[starts],
+        lower_limit=chart.lower_limit[starts],
+        centre=chart.centre,
+        signals=signals,
+        first_signal=int(first[0]) if first.size else None,
+        method=f"{chart.method}; per day: the day's highest value",
+        n=int(starts.size),
+    )
 
 
 @functools.cache

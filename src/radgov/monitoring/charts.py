@@ -53,7 +53,8 @@ def discordance_chart(view: dict[str, Any]) -> alt.LayerChart | None:
 def discordance_svg(view: dict[str, Any]) -> str:
     """The chart as SVG, kept in the cache under a digest of what it draws (drawing it takes
     most of a page's time; the same figures draw the same chart)."""
-    drawn = {"charts": view.get("charts"), "baseline": view.get("baseline")}
+    charts = view.get("charts") or {}
+    drawn = [view.get("baseline")] + [charts.get(k) for k in ("days", "daily_rate", "signal_days")]
     digest = hashlib.sha256(json.dumps(drawn, sort_keys=True, default=str).encode()).hexdigest()
     key = f"monitoring:discordance-svg:{digest}"
     svg = cache.get(key)

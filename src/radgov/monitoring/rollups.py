@@ -374,7 +374,8 @@ def discordance_in_order(
 def values(
     deployment_id: int, start: dt.date, end: dt.date, columns: Iterable[str] | None = None
 ) -> dict[str, list[tuple[dt.date, str, int]]]:
-    """(day, value, count) per column over ``start..end`` in day order."""
+    """(day, value, count) per column over ``start..end``, sorted (so that sums over them add
+    in the same order whichever days were rolled up)."""
     wanted = None if columns is None else set(columns)
     last = through(deployment_id)
     out: dict[str, list[tuple[dt.date, str, int]]] = {}
@@ -384,13 +385,11 @@ def values(
         )
         if wanted is not None:
             rolled = rolled.filter(column__in=wanted)
-        for column, day, value, n in rolled.order_by("day").values_list(
-            "column", "day", "value", "count"
-        ):
+        for column, day, value, n in rolled.values_list("column", "day", "value", "count"):
             out.setdefault(column, []).append((day, value, n))
     if last is None or end > last:
         first = start if last is None else max(start, last + dt.timedelta(days=1))
-        for row in sorted(value_days(deployment_id, first, end), key=lambda r: r.day):
+        for row in value_days(deployment_id, first, end):
             if wanted is None or row.column in wanted:
                 out.setdefault(row.column, []).append((row.day, row.value, row.count))
-    return out
+    return {column: sorted(rows) for column, rows in out.items()}  # one order, one sum
