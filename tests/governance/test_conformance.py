@@ -25,8 +25,8 @@ from tests.governance import conformance_world as w
 
 pytestmark = pytest.mark.django_db
 
-# Lines whose records live in components radgov does not have yet.
-NOT_CHECKABLE = {"doc_monitoring_data"}
+# Lines whose records live in components radgov does not have yet (none since IV.B.2.h).
+NOT_CHECKABLE: set[str] = set()
 # FDA-regulated and not generative; acceptance testing waived, so no test data
 NOT_APPLICABLE = {"extra_oversight", "deidentified_test_data"}
 
@@ -99,6 +99,7 @@ MISSING = {
     "f-routing-notes": ("routing_notes", {"doc_routing_criteria"}),
     "f-criteria": ("criteria", {"doc_routing_criteria"}),
     "g-training-log": ("training_log", {"doc_training_logs", "end_users_trained"}),
+    "h-monitoring": ("monitoring", {"doc_monitoring_data", "monitoring_active"}),
     "i-champion-email": ("champion_email", {"doc_contacts"}),
     "i-support-contact": ("support_contact", {"doc_contacts"}),
 }
@@ -116,11 +117,11 @@ def test_each_documentation_field_missing_fails_its_line(cf, case: str) -> None:
     assert line.status == Status.FAIL and line.fix, line
 
 
-def test_without_a_waiver_or_a_test_the_acceptance_lines_fail_and_monitoring_is_not_checkable(
+def test_without_a_waiver_or_a_test_the_acceptance_lines_fail_and_monitoring_data_pass(
     cf,
 ) -> None:
-    """IV.B.2.e and IV.E.2 read the evaluation records; IV.B.2.h stays not checkable (the
-    monitoring reports are not linked from the inventory yet): never a pass, never left out."""
+    """IV.B.2.e and IV.E.2 read the evaluation records; IV.B.2.h reads monitoring's: the
+    inventory record links the deployment's monitoring page with its comparisons."""
     p, world = cf
     d = w.deployed_model(p, world, w.Omit(waiver=True))
     report = run_audit()
@@ -131,8 +132,10 @@ def test_without_a_waiver_or_a_test_the_acceptance_lines_fail_and_monitoring_is_
     )
     assert "lock the protocol" in lines["acceptance_test"].fix
     ln = lines["doc_monitoring_data"]
-    assert ln.status == Status.NOT_CHECKABLE_YET, ln
-    assert "not checkable yet: the monitoring component does not exist" in ln.found
+    page = f"/monitoring/deployments/{d.pk}/"
+    assert ln.status == Status.PASS, ln
+    assert ln.found.startswith(f"The inventory record links the monitoring data ({page}): 1 AI")
+    assert f"({page}report.pdf)" in ln.found
 
 
 def test_iv_g_1_passes_only_while_a_watched_deployment_is_compared_with_its_reports(cf) -> None:
@@ -335,7 +338,7 @@ def test_command_exit_codes_and_json(cf, capsys) -> None:
     out = io.StringIO()
     call_command("conformance", "--json", stdout=out)  # no SystemExit: exit status 0
     data = json.loads(out.getvalue())
-    assert data["conformant"] is True and data["totals"]["not_checkable_yet"] > 0
+    assert data["conformant"] is True and data["totals"]["not_checkable_yet"] == 0
     assert AuditEntry.objects.filter(
         object_type="governance.conformance", action="export", channel="cli"
     ).exists()
@@ -345,9 +348,7 @@ def test_command_exit_codes_and_json(cf, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         call_command("conformance", stdout=text)
     assert exc.value.code == 1
-    assert (
-        "[FAIL] IV.B.2.a" in text.getvalue() and "[not checkable yet] IV.B.2.h" in text.getvalue()
-    )
+    assert "[FAIL] IV.B.2.a" in text.getvalue() and "[pass] IV.B.2.h" in text.getvalue()
     assert AuditEntry.objects.filter(object_type="governance.conformance", action="read").exists()
 
 

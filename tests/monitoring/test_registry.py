@@ -33,7 +33,7 @@ def recorded(writer, watched):  # type: ignore[no-untyped-def]
 
 
 def _get(user, deployment, fmt):  # type: ignore[no-untyped-def]
-    url = reverse("monitoring:registry_export", kwargs={"pk": deployment.pk, "fmt": fmt})
+    url = reverse("monitoring:registry_export", kwargs={"deployment_id": deployment.pk, "fmt": fmt})
     return client_for(user).get(url)
 
 

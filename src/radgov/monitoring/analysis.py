@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Sum
 from numpy.typing import NDArray
 
-from radgov.monitoring.models import Concordance, ConcordanceDay, LabellerCheck, Outcome, Watch
+from radgov.monitoring import rollups
+from radgov.monitoring.models import LabellerCheck, Outcome, Watch
+from radgov.monitoring.rollups import SUBGROUPS
 from radgov.stats.control_charts import (
     ControlChart,
     bernoulli_cusum,
@@ -26,14 +27,6 @@ from radgov.stats.proportions import proportion_ci
 from radgov.stats.results import Estimate
 from radgov.stats.run_length import bernoulli_cusum_design, ewma_limit_for_arl
 
-SUBGROUPS = {
-    "site": "inference__exam__site",
-    "manufacturer": "inference__exam__manufacturer",
-    "model": "inference__exam__manufacturer_model",
-    "protocol": "inference__exam__protocol_name",
-    "age_band": "inference__exam__age_band",
-    "sex": "inference__exam__sex",
-}
 FREQUENCIES = ("day", "week", "month")
 MIN_CASES = 20
 
@@ -46,7 +39,8 @@ class Outcomes:
     ai: NDArray[np.int8]
     truth: NDArray[np.int8]
     unscored: int
-    groups: dict[str, list[Any]] = field(default_factory=dict)
+    group: NDArray[np.intp] | None = None  # each exam's subgroup, an index into group_labels
+    group_labels: tuple[str | None, ...] = ()  # sorted, None (unknown) last
 
     @property
     def discordant(self) -> NDArray[np.int8]:
@@ -57,57 +51,29 @@ class Outcomes:
         return int(self.day.shape[0])
 
 
-def _expand(values: list[tuple[Any, ...]], by: str | None, unscored: int) -> Outcomes:
-    """Counts per (day, outcome[, group]) as one entry per exam, in day order."""
-    counts = np.array([v[-1] for v in values], dtype=np.int64)
-    day = np.repeat(np.array([v[0] for v in values], dtype="datetime64[D]"), counts)
-    ai = np.repeat(np.array([v[1] in (Outcome.TP, Outcome.FP) for v in values], np.int8), counts)
-    truth = np.repeat(np.array([v[1] in (Outcome.TP, Outcome.FN) for v in values], np.int8), counts)
-    groups = {}
-    if by:
-        labels = np.array([v[2] if v[2] not in ("", None) else None for v in values], dtype=object)
-        groups[by] = list(np.repeat(labels, counts))
-    return Outcomes(day=day, ai=ai, truth=truth, unscored=unscored, groups=groups)
+def _expand(values: list[tuple[Any, ...]], by: str | None) -> Outcomes:
+    """Counts per (day, outcome, subgroup value) as one entry per exam, in day order."""
+    values = sorted(values)
+    scored = [v for v in values if v[1] != Outcome.UNSCORED]
+    unscored = sum(v[3] for v in values if v[1] == Outcome.UNSCORED)
+    counts = np.array([v[3] for v in scored], dtype=np.int64)
+    day = np.repeat(np.array([v[0] for v in scored], dtype="datetime64[D]"), counts)
+    ai = np.repeat(np.array([v[1] in (Outcome.TP, Outcome.FP) for v in scored], np.int8), counts)
+    truth = np.repeat(np.array([v[1] in (Outcome.TP, Outcome.FN) for v in scored], np.int8), counts)
+    if not by:
+        return Outcomes(day=day, ai=ai, truth=truth, unscored=unscored)
+    found = sorted({v[2] for v in scored}, key=lambda v: (v == "", v))
+    index = {v: i for i, v in enumerate(found)}
+    group = np.repeat(np.array([index[v[2]] for v in scored], dtype=np.intp), counts)
+    labels = tuple(v or None for v in found)
+    return Outcomes(day, ai, truth, unscored, group=group, group_labels=labels)
 
 
 def outcomes(deployment_id: int, *, by: str | None = None) -> Outcomes:
-    """The scored comparisons, counted by the database per day and outcome (and subgroup).
-    Without a subgroup, the daily counts the retention purge kept of removed rows count too."""
-    rows = Concordance.objects.filter(deployment_id=deployment_id)
-    unscored = rows.filter(outcome=Outcome.UNSCORED).count()
-    fields = ["day", "outcome"] + ([SUBGROUPS[by]] if by else [])
-    values = list(
-        rows.exclude(outcome=Outcome.UNSCORED)
-        .values_list(*fields)
-        .annotate(n=Count("id"))
-        .order_by("day", "outcome", *fields[2:])
-    )
-    if by is None:
-        rolled = ConcordanceDay.objects.filter(deployment_id=deployment_id)
-        unscored += rolled.filter(outcome=Outcome.UNSCORED).aggregate(n=Sum("count"))["n"] or 0
-        values = sorted(
-            values
-            + list(
-                rolled.exclude(outcome=Outcome.UNSCORED)
-                .values_list("day", "outcome")
-                .annotate(n=Sum("count"))
-            )
-        )
-    return _expand(values, by, unscored)
-
-
-def _in_order(
-    deployment_id: int, after: dt.date
-) -> tuple[NDArray[np.datetime64], NDArray[np.int8]]:
-    """Each scored exam after ``after`` in time order (day, then arrival): the CUSUM's input."""
-    rows = list(
-        Concordance.objects.filter(deployment_id=deployment_id, day__gt=after)
-        .exclude(outcome=Outcome.UNSCORED)
-        .order_by("day", "id")
-        .values_list("day", "outcome")
-    )
-    days = np.array([r[0] for r in rows], dtype="datetime64[D]")
-    return days, np.array([r[1] in (Outcome.FP, Outcome.FN) for r in rows], dtype=np.int8)
+    """The scored comparisons, from the daily rollups (and today's raw rows), per day and
+    outcome (and subgroup).  Without a subgroup, the daily counts the retention purge kept of
+    removed rows count too."""
+    return _expand(rollups.outcomes(deployment_id, by or ""), by)
 
 
 def performance(
@@ -122,12 +88,11 @@ def performance(
     data = outcomes(deployment_id, by=by)
     if data.n == 0:
         return []
-    groups: Any = (
-        np.array(data.groups[by], dtype=object)
-        if by
-        else bin_periods(data.day, frequency=frequency)  # type: ignore[arg-type]
-    )
-    table = metrics_by_group(data.truth, data.ai, groups, min_cases=MIN_CASES)
+    if data.group is not None:
+        table = metrics_by_group(data.truth, data.ai, data.group, min_cases=MIN_CASES)
+        return [_row(data.group_labels[int(c)], m) for c, m in table.items()]  # type: ignore[call-overload]
+    periods = bin_periods(data.day, frequency=frequency)  # type: ignore[arg-type]
+    table = metrics_by_group(data.truth, data.ai, periods, min_cases=MIN_CASES)
     return [_row(label, metrics) for label, metrics in table.items()]
 
 
@@ -159,6 +124,8 @@ class Charts:
     charts: dict[str, ControlChart] = field(default_factory=dict)
     signal_days: dict[str, str] = field(default_factory=dict)
     problem: str = ""
+    cusum_by_day: ControlChart | None = None  # the CUSUM's highest point of each day, to show
+    cusum_days: tuple[str, ...] = ()  # the days of cusum_by_day
 
 
 def charts(watch: Watch) -> Charts:
@@ -194,7 +161,7 @@ def charts(watch: Watch) -> Charts:
         ),
     }
     design = bernoulli_cusum_design(p0, min(p0 * watch.cusum_shift, 0.95), arl0=watch.arl0)
-    exam_days, exam_events = _in_order(watch.deployment_id, watch.baseline_end)
+    exam_days, exam_events = rollups.discordance_in_order(watch.deployment_id, watch.baseline_end)
     cusum = bernoulli_cusum(exam_events, design)
     names = tuple(str(d) for d in labels)
     signal_days = {
@@ -205,8 +172,30 @@ def charts(watch: Watch) -> Charts:
     if cusum.first_signal is not None:
         signal_days["cusum"] = str(exam_days[cusum.first_signal])
     made["cusum"] = cusum
+    daily = _by_day(cusum, exam_days)
     rate = [None if t == 0 else float(h) / float(t) for h, t in zip(hits, trials, strict=True)]
-    return Charts(base, names, rate, made, signal_days)
+    cusum_days = tuple(str(d) for d in np.unique(exam_days))
+    return Charts(base, names, rate, made, signal_days, cusum_by_day=daily, cusum_days=cusum_days)
+
+
+def _by_day(chart: ControlChart, days: NDArray[np.datetime64]) -> ControlChart:
+    """A chart with one point per exam reduced to one per day: the day's highest value, and a
+    signal on a day when any of its exams signalled (a page does not draw a million points)."""
+    if not days.size:
+        return chart
+    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+    signals = np.logical_or.reduceat(chart.signals, starts)
+    first = np.flatnonzero(signals)
+    return ControlChart(
+        statistic=np.maximum.reduceat(chart.statistic, starts),
+        upper_limit=chart.upper_limit[starts],
+        lower_limit=chart.lower_limit[starts],
+        centre=chart.centre,
+        signals=signals,
+        first_signal=int(first[0]) if first.size else None,
+        method=f"{chart.method}; per day: the day's highest value",
+        n=int(starts.size),
+    )
 
 
 @functools.cache

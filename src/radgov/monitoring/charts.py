@@ -4,11 +4,16 @@ the baseline's interval, and the days a stop rule signalled."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import altair as alt
+from django.core.cache import cache
 
 from radgov.evaluation.report.charts import BAND, BLUE, GREY, RED, to_svg
+
+CHART_SECONDS = 24 * 3600
 
 
 def discordance_chart(view: dict[str, Any]) -> alt.LayerChart | None:
@@ -46,5 +51,15 @@ def discordance_chart(view: dict[str, Any]) -> alt.LayerChart | None:
 
 
 def discordance_svg(view: dict[str, Any]) -> str:
-    chart = discordance_chart(view)
-    return "" if chart is None else to_svg(chart)
+    """The chart as SVG, kept in the cache under a digest of what it draws (drawing it takes
+    most of a page's time; the same figures draw the same chart)."""
+    charts = view.get("charts") or {}
+    drawn = [view.get("baseline")] + [charts.get(k) for k in ("days", "daily_rate", "signal_days")]
+    digest = hashlib.sha256(json.dumps(drawn, sort_keys=True, default=str).encode()).hexdigest()
+    key = f"monitoring:discordance-svg:{digest}"
+    svg = cache.get(key)
+    if svg is None:
+        chart = discordance_chart(view)
+        svg = "" if chart is None else to_svg(chart)
+        cache.set(key, svg, CHART_SECONDS)
+    return str(svg)

@@ -4,7 +4,8 @@ docs/monitoring.md, "Drift").
 The statistics are ``radgov.stats.drift``'s: categorical exam metadata by Pearson's
 chi-square test and PSI, continuous metadata and the model's score and confidence by the
 two-sample KS test and PSI over the reference's deciles, the positive rate and the rejection
-rate as two-category columns (chi-square and PSI).  A column drifts when its PSI reaches the
+rate as two-category columns (chi-square and PSI).  The windows are read from the daily
+rollups (``radgov.monitoring.rollups``), continuous columns in its fixed bins.  A column drifts when its PSI reaches the
 reference's ``psi_threshold`` and its test's p-value is below ``alpha``: the PSI says the
 shift is large, the p-value that it is not chance.  Values of the current window never seen
 in the reference are recorded once as :class:`FirstSeen` events.  :func:`check` opens the
@@ -19,39 +20,21 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import F, QuerySet
-from django.db.models.functions import Coalesce, TruncDate
 
 from radgov.core import policy
 from radgov.core.services import service
 from radgov.exams.errors import ExamError, NotPermitted
-from radgov.exams.models import Inference
 from radgov.inventory.models import Deployment
+from radgov.monitoring import rollups
 from radgov.monitoring.configure import MONITORING_RULE
 from radgov.monitoring.models import Alert, DriftReference, FirstSeen, Rule
 from radgov.monitoring.options import problems_of, store_settings
+from radgov.monitoring.rollups import CATEGORICAL, CONTINUOUS
 from radgov.stats import drift as stats
 
 MIN_N = 20  # fewer values in either window: the column is not tested, and says so
-CATEGORICAL = {
-    "manufacturer": "exam__manufacturer",
-    "model": "exam__manufacturer_model",
-    "software_version": "exam__software_versions",
-    "station": "exam__station_name",
-    "protocol": "exam__protocol_name",
-    "body_part": "exam__body_part",
-    "contrast": "exam__contrast",
-}
-CONTINUOUS = {
-    "slice_thickness": "exam__slice_thickness_mm",
-    "kvp": "exam__kvp",
-    "pixel_spacing": "exam__pixel_spacing_mm",
-    "age_band": "exam__age_band",
-    "score": "score",
-    "confidence": "confidence",
-}
 OUTPUTS = ("score", "confidence", "positive_rate", "rejection_rate")
-FINISHED = ("inferred", "released", "withdrawn", "rejected")
+FLAGS = ("positive_rate", "rejection_rate")
 SETTINGS = {
     "window_days": lambda v: isinstance(v, int) and 1 <= v <= 366,
     "psi_threshold": lambda v: isinstance(v, int | float) and 0 < v <= 10,
@@ -104,26 +87,28 @@ def set_reference(
     return store_settings(DriftReference, deployment, {**period, **options})
 
 
-def in_window(deployment: Deployment, start: dt.date, end: dt.date) -> QuerySet[Inference]:
-    """The deployment's inferences whose study day (else the day recorded) is in the window."""
-    return (
-        Inference.objects.filter(deployment=deployment)
-        .annotate(day=TruncDate(Coalesce(F("exam__study_datetime"), F("created_at"))))
-        .filter(day__gte=start, day__lte=end)
-    )
+@dataclass(frozen=True)
+class Column:
+    """One column's values over a window, one entry per inference, in day order."""
+
+    values: np.ndarray
+    days: np.ndarray
 
 
-def _rows(deployment: Deployment, start: dt.date, end: dt.date) -> dict[str, np.ndarray]:
-    """The window's inferences as columns (one array per column, plus ``day``)."""
-    names = {**CATEGORICAL, **CONTINUOUS, "status": "status", "call": "call"}
-    rows = list(in_window(deployment, start, end).values_list("day", *names.values()))
-    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 1)
-    out = {"day": np.array(columns[0], dtype="datetime64[D]")}
-    for (name, _), values in zip(names.items(), columns[1:], strict=True):
+def _columns(deployment: Deployment, start: dt.date, end: dt.date) -> dict[str, Column]:
+    """The window's value counts (``rollups.values``) as one entry per inference: continuous
+    columns as floats (their bins; NaN unknown), the others as text (None unknown)."""
+    counted = rollups.values(deployment.pk, start, end, (*CATEGORICAL, *CONTINUOUS, *FLAGS))
+    out = {}
+    for name in (*CATEGORICAL, *CONTINUOUS, *FLAGS):
+        rows = counted.get(name, [])
+        counts = [n for _, _, n in rows]
         if name in CONTINUOUS:
-            out[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
+            values = np.array([float(v) if v else np.nan for _, v, _ in rows], dtype=float)
         else:  # blank means unknown: one category, None
-            out[name] = np.array([v or None for v in values], dtype=object)
+            values = np.array([v or None for _, v, _ in rows], dtype=object)
+        days = np.array([d for d, _, _ in rows], dtype="datetime64[D]")
+        out[name] = Column(np.repeat(values, counts), np.repeat(days, counts))
     return out
 
 
@@ -149,16 +134,6 @@ def _continuous(name: str, kind: str, ref: np.ndarray, cur: np.ndarray) -> Colum
     return row
 
 
-def _flags(status: np.ndarray, call: np.ndarray) -> dict[str, np.ndarray]:
-    """The positive rate (among calls) and the rejection rate (among finished inferences)."""
-    called = np.isin(call, ["positive", "negative"])
-    finished = np.isin(status, FINISHED)
-    return {
-        "positive_rate": call[called],
-        "rejection_rate": np.where(status[finished] == "rejected", "rejected", "accepted"),
-    }
-
-
 def current_start(reference: DriftReference, as_of: dt.date) -> dt.date:
     """The first day of the current window: ``window_days`` up to ``as_of``, never reaching
     back into the reference."""
@@ -171,15 +146,15 @@ def current_start(reference: DriftReference, as_of: dt.date) -> dt.date:
 def report(reference: DriftReference, as_of: dt.date) -> DriftReport:
     """The drift of every column: reference window against the ``window_days`` up to ``as_of``."""
     start = current_start(reference, as_of)
-    ref = _rows(reference.deployment, reference.reference_start, reference.reference_end)
-    cur = _rows(reference.deployment, start, as_of)
+    ref = _columns(reference.deployment, reference.reference_start, reference.reference_end)
+    cur = _columns(reference.deployment, start, as_of)
     found = DriftReport(
         reference=(reference.reference_start.isoformat(), reference.reference_end.isoformat()),
         current=(start.isoformat(), as_of.isoformat()),
     )
     for name in CATEGORICAL:
-        found.columns.append(_categorical(name, "input", ref[name], cur[name]))
-        for new in stats.new_values(ref[name], cur[name], times=cur["day"]):
+        found.columns.append(_categorical(name, "input", ref[name].values, cur[name].values))
+        for new in stats.new_values(ref[name].values, cur[name].values, times=cur[name].days):
             if new.value is not None:
                 found.new_values.append(
                     {"column": name, "value": str(new.value), "count": new.count,
@@ -187,10 +162,9 @@ def report(reference: DriftReference, as_of: dt.date) -> DriftReport:
                 )  # fmt: skip
     for name in CONTINUOUS:
         kind = "output" if name in OUTPUTS else "input"
-        found.columns.append(_continuous(name, kind, ref[name], cur[name]))
-    ref_flags, cur_flags = _flags(ref["status"], ref["call"]), _flags(cur["status"], cur["call"])
-    for name in ref_flags:
-        found.columns.append(_categorical(name, "output", ref_flags[name], cur_flags[name]))
+        found.columns.append(_continuous(name, kind, ref[name].values, cur[name].values))
+    for name in FLAGS:
+        found.columns.append(_categorical(name, "output", ref[name].values, cur[name].values))
     for row in found.columns:
         row.drifted = (
             row.psi is not None

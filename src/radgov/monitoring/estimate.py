@@ -8,7 +8,8 @@ valid only for calibrated scores, so the scores are first checked against the tr
 reference window: the exams of the drift reference window (the acceptance-test period or a
 chosen baseline) that were compared with their reports (the watch's ``Concordance``).  When
 the check fails, or there are too few compared exams to tell, the estimate is refused with the
-reason.  An estimate is always labelled as one, never as a measured figure.
+reason.  An estimate is always labelled as one, never as a measured figure.  The scores are
+read from the daily rollups (``radgov.monitoring.rollups``), in its 0.01 bins.
 """
 
 from __future__ import annotations
@@ -19,36 +20,38 @@ from typing import Any
 
 import numpy as np
 
-from radgov.monitoring.drift import FINISHED, current_start, in_window
-from radgov.monitoring.models import DriftReference, Outcome
+from radgov.monitoring import rollups
+from radgov.monitoring.drift import current_start
+from radgov.monitoring.models import DriftReference
 from radgov.stats import cbpe
 
-SCORED = (Outcome.TP, Outcome.FP, Outcome.FN, Outcome.TN)
 LABEL = "estimate from calibrated scores (CBPE), not measured"
 
 
-def _window(reference: DriftReference, start: dt.date, end: dt.date) -> Any:
-    return in_window(reference.deployment, start, end).filter(
-        status__in=FINISHED, call__in=("positive", "negative"), score__isnull=False
-    )
+def _scores(
+    reference: DriftReference, start: dt.date, end: dt.date, column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The window's binned scores and, per score, the call (``score_call``) or the report's
+    truth (``score_truth``, "1": present), from the daily rollups, one entry per exam."""
+    rows = rollups.values(reference.deployment_id, start, end, (column,)).get(column, [])
+    counts = [n for _, _, n in rows]
+    pairs = [value.split("|") for _, value, _ in rows]
+    scores = np.array([float(score) for score, _ in pairs], dtype=float)
+    labels = np.array([label for _, label in pairs], dtype=object)
+    return np.repeat(scores, counts), np.repeat(labels, counts)
 
 
 def _calibration(reference: DriftReference) -> cbpe.CalibrationCheck | str:
     """The check on the reference window's compared exams, or why there is none."""
-    rows = list(
-        _window(reference, reference.reference_start, reference.reference_end)
-        .filter(concordance__outcome__in=SCORED)
-        .values_list("score", "concordance__outcome")
-    )
-    if not rows:
+    window = (reference.reference_start, reference.reference_end)
+    scores, truth = _scores(reference, *window, "score_truth")
+    if not scores.size:
         return (
             "no exam of the reference window has been compared with its report (the watch "
             "compares them): calibration cannot be checked"
         )
-    scores = np.array([s for s, _ in rows], dtype=float)
-    truth = np.array([o in (Outcome.TP, Outcome.FN) for _, o in rows])
     try:
-        check = cbpe.check_calibration(truth, scores)
+        check = cbpe.check_calibration(truth == "1", scores)
     except ValueError as exc:  # scores outside [0, 1] are not probabilities
         return f"the model's scores are not probabilities: {exc}"
     if math.isnan(check.spiegelhalter_z):  # too few of a class to test
@@ -59,12 +62,10 @@ def _calibration(reference: DriftReference) -> cbpe.CalibrationCheck | str:
 def _period(
     reference: DriftReference, check: cbpe.CalibrationCheck, start: dt.date, end: dt.date
 ) -> dict[str, Any]:
-    rows = list(_window(reference, start, end).values_list("score", "call"))
-    out: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "n": len(rows)}
+    scores, calls = _scores(reference, start, end, "score_call")
+    out: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "n": scores.size}
     try:
-        found = cbpe.estimate_performance(
-            [s for s, _ in rows], y_pred=[c == "positive" for _, c in rows], calibration=check
-        )
+        found = cbpe.estimate_performance(scores, y_pred=calls == "positive", calibration=check)
     except ValueError as exc:
         out["reason"] = f"the model's scores are not probabilities: {exc}"
         return out

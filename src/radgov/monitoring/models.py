@@ -361,3 +361,86 @@ class Interaction(ProcedureRecord):
 
     def __str__(self) -> str:
         return f"{self.action} of inference {self.inference_id} by user {self.user_id}"
+
+
+# --- daily rollups (docs/monitoring.md, "Rollups") ---------------------------------------------
+# Counts derived from the audited records above and rebuilt from them by the periodic task
+# ``monitoring.roll_up``: like ``core.ProcessBeat`` they are plain models, since an audit entry
+# per rebuilt count would record nothing the comparisons' and inferences' own trail does not.
+
+
+class RollupState(models.Model):
+    """How far a deployment's rollups reach: every day up to ``through`` is rolled up; later
+    days are read from the raw rows.  ``built_at``: when the last build started (changes
+    since then are rebuilt by the next one)."""
+
+    deployment = models.OneToOneField(Deployment, on_delete=models.CASCADE, related_name="+")
+    through = models.DateField(null=True, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"rollups of {self.deployment_id} through {self.through}"
+
+
+class OutcomeDay(models.Model):
+    """Comparisons per deployment, day and outcome, in all (``dimension`` blank) and per
+    subgroup value (``dimension`` one of ``rollups.SUBGROUPS``; ``value`` blank: unknown).
+    The counts the retention purge kept (``ConcordanceDay``) are in the all-exams rows."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    dimension = models.CharField(max_length=16, blank=True)
+    value = models.CharField(max_length=200, blank=True)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "dimension", "day", "outcome", "value"],
+                name="monitoring_outcome_day_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.outcome} of {self.deployment_id} on {self.day}"
+
+
+class OrderDay(models.Model):
+    """The scored comparisons of one deployment and day in arrival order, one bit each
+    (1: discordant), packed: the CUSUM's input without the rows."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    n = models.PositiveIntegerField()
+    discordant = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "day"], name="monitoring_order_day_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.n} compared by {self.deployment_id} on {self.day}"
+
+
+class ValueDay(models.Model):
+    """Inferences per deployment, day, column and value: exam metadata and outputs for drift
+    (continuous ones in fixed bins, ``rollups.BINS``), status, turnaround and reports waiting
+    for the technical signals.  ``value`` blank: not known."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    column = models.CharField(max_length=24)
+    value = models.CharField(max_length=200, blank=True)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "column", "day", "value"], name="monitoring_value_day_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.column}={self.value} of {self.deployment_id} on {self.day}"

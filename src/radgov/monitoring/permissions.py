@@ -58,4 +58,8 @@ RULES = {
     "monitoring:overrides": READ,
 }
 
-TASKS = {"monitoring.check_alarms": (SUSPEND_ON_ALARM,), "monitoring.check_drift": ()}
+TASKS = {
+    "monitoring.check_alarms": (SUSPEND_ON_ALARM,),
+    "monitoring.check_drift": (),
+    "monitoring.roll_up": (),
+}

@@ -18,10 +18,12 @@ TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
 @require_GET
-def registry_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+def registry_export(request: HttpRequest, deployment_id: int, fmt: str) -> HttpResponse:
     if fmt not in registry.FORMATS:
         raise Http404("the registry export is CSV or JSON")
-    row = get_object_or_404(Deployment.objects.select_related("model_version__product"), pk=pk)
+    row = get_object_or_404(
+        Deployment.objects.select_related("model_version__product"), pk=deployment_id
+    )
     try:
         body, detail = registry.export(request.user, row, fmt)
     except NotPermitted as exc:

@@ -4,6 +4,7 @@ queue.  Aggregates name no patient; a report's text does, so reading it is recor
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.utils import timezone
@@ -12,12 +13,10 @@ from radgov.core.audit import Action, EventCode, record
 from radgov.core.roles import Role
 from radgov.exams import access
 from radgov.exams.errors import NotPermitted
-from radgov.exams.models import Inference
 from radgov.inventory.models import Deployment
-from radgov.monitoring import analysis, intake, technical
+from radgov.monitoring import analysis, rollups, technical
 from radgov.monitoring.models import (
     Alert,
-    Concordance,
     DriftReference,
     Outcome,
     Report,
@@ -92,6 +91,13 @@ def sees_privacy_alerts(user: Any) -> bool:
     return getattr(user, "role", None) == Role.COMPLIANCE
 
 
+def waiting_for_report(deployment: Deployment) -> int:
+    """Finished results whose exam has no report yet (an exam whose report never comes is
+    shown, not lost), from the daily rollups."""
+    rows = rollups.values(deployment.pk, dt.date.min, timezone.localdate(), ("report",))
+    return sum(n for _, value, n in rows.get("report", []) if value == "waiting")
+
+
 def reports_waiting_for_exam() -> int:
     """Reports kept until their exam is recorded (shown, not lost)."""
     return Report.objects.filter(exam__isnull=True).count()
@@ -136,12 +142,10 @@ def deployment_view(
         "frequency": frequency,
         "by": by,
         "performance": analysis.performance(deployment.pk, frequency=frequency, by=by),
-        "without_report": Inference.objects.filter(
-            deployment=deployment, status__in=intake.DONE, exam__reports__isnull=True
-        ).count(),
-        "unscored": Concordance.objects.filter(
-            deployment=deployment, outcome=Outcome.UNSCORED
-        ).count(),
+        "without_report": waiting_for_report(deployment),
+        "unscored": sum(
+            row[3] for row in rollups.outcomes(deployment.pk) if row[1] == Outcome.UNSCORED
+        ),
         "alerts": alerts(open_only=False, deployment=deployment),
         "claims": _claims(deployment),
         "technical": technical.weekly(deployment, today=timezone.localdate()),
@@ -161,6 +165,35 @@ def deployment_view(
             "days": list(found.days),
             "daily_rate": found.daily_rate,
             "signal_days": found.signal_days,
-            **{rule: chart.to_dict() for rule, chart in found.charts.items()},
+            **{rule: chart.to_dict() for rule, chart in found.charts.items() if rule != "cusum"},
+            "cusum": (found.cusum_by_day or found.charts["cusum"]).to_dict(),
+            "cusum_days": list(found.cusum_days),
         }
     return out
+
+
+def monitoring_data(deployment: Deployment, until: dt.date | None = None) -> dict[str, Any]:
+    """What monitoring holds of a deployment (IV.B.2.h): its watch and drift reference, the
+    AI calls compared with reports up to ``until`` (from the rollups), first and last day."""
+    rows = [r for r in rollups.outcomes(deployment.pk) if until is None or r[0] <= until]
+    days = [r[0] for r in rows]
+    return {
+        "watch": Watch.objects.filter(deployment=deployment).first(),
+        "drift_reference": DriftReference.objects.filter(deployment=deployment).exists(),
+        "compared": sum(r[3] for r in rows),
+        "first": min(days) if days else None,
+        "last": max(days) if days else None,
+    }
+
+
+def summary(deployment: Deployment) -> str:
+    """The inventory record's line on the deployment's monitoring data."""
+    found = monitoring_data(deployment)
+    if found["watch"] is None:
+        return "Not watched: no comparison of the AI with the reports yet."
+    if not found["compared"]:
+        return f"Watched for {found['watch'].finding}; no AI call compared with a report yet."
+    return (
+        f"Watched for {found['watch'].finding}: {found['compared']:,} AI calls compared with "
+        f"reports from {found['first']} to {found['last']}; performance report on the page."
+    )

@@ -1,6 +1,7 @@
 """Monitoring's periodic work: compare what waits for a comparison, then run every watched
-deployment's stop rules, as the machine ``task:monitoring.check_alarms``; and each day, the
-drift of every deployment with a reference window, as ``task:monitoring.check_drift``."""
+deployment's stop rules, as the machine ``task:monitoring.check_alarms``; each day, the
+drift of every deployment with a reference window, as ``task:monitoring.check_drift``; and
+every hour, the daily rollups the pages read (``task:monitoring.roll_up``)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from huey.contrib.djhuey import db_periodic_task
 
 from radgov.core import machines
 from radgov.inventory.models import Deployment
-from radgov.monitoring import alarms, drift, intake
+from radgov.monitoring import alarms, drift, intake, rollups
 
 TASK = "monitoring.check_alarms"
 DRIFT_TASK = "monitoring.check_drift"
+ROLLUP_TASK = "monitoring.roll_up"
 
 
 @db_periodic_task(crontab(minute="17"), name=TASK)
@@ -38,3 +40,14 @@ def check_drift() -> dict[str, int]:
     for deployment in live:
         opened += len(drift.check(deployment, as_of))
     return {"alerts": opened}
+
+
+@db_periodic_task(crontab(minute="7"), name=ROLLUP_TASK)
+@machines.task(ROLLUP_TASK)
+def roll_up() -> dict[str, int]:
+    """Roll up every deployment's days before today, and rebuild the days that changed."""
+    today = timezone.localdate()
+    days = 0
+    for deployment_id in Deployment.objects.values_list("pk", flat=True):
+        days += rollups.roll_up(deployment_id, today=today)["days"]
+    return {"days": days}

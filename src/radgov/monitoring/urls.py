@@ -5,10 +5,10 @@ from radgov.monitoring import event_views, override_views, registry_views, views
 app_name = "monitoring"
 urlpatterns = [
     path("", views.overview, name="overview"),
-    path("deployments/<int:pk>/", views.deployment, name="deployment"),
-    path("deployments/<int:pk>/report.pdf", views.report_pdf, name="report_pdf"),
+    path("deployments/<int:deployment_id>/", views.deployment, name="deployment"),
+    path("deployments/<int:deployment_id>/report.pdf", views.report_pdf, name="report_pdf"),
     path(
-        "deployments/<int:pk>/registry.<str:fmt>",
+        "deployments/<int:deployment_id>/registry.<str:fmt>",
         registry_views.registry_export,
         name="registry_export",
     ),

@@ -15,14 +15,18 @@ from radgov.core.exports import pdf_response
 from radgov.exams.errors import ExamError, NotPermitted
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
-from radgov.monitoring import alarms, analysis, charts, drift, estimate, selectors
+from radgov.monitoring import alarms, analysis, charts, drift, estimate, selectors, status
 from radgov.monitoring.models import Alert
 
 
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    watched = Deployment.objects.filter(watch__isnull=False).select_related(
-        "watch", "model_version__product"
+    """Every deployment not sunset with its four status lights, the open alerts, and the
+    reports waiting for their exam."""
+    deployments = list(
+        Deployment.objects.exclude(status="sunset")
+        .select_related("model_version__product")
+        .order_by("pk")
     )
     return render(
         request,
@@ -31,15 +35,17 @@ def overview(request: HttpRequest) -> HttpResponse:
             "alerts": selectors.alerts(
                 open_only=True, privacy=selectors.sees_privacy_alerts(request.user)
             ),
-            "watched": watched,
+            "rows": status.lights(deployments, timezone.localdate()),
             "waiting": selectors.reports_waiting_for_exam(),
         },
     )
 
 
 @require_GET
-def deployment(request: HttpRequest, pk: int) -> HttpResponse:
-    row = get_object_or_404(Deployment.objects.select_related("model_version__product"), pk=pk)
+def deployment(request: HttpRequest, deployment_id: int) -> HttpResponse:
+    row = get_object_or_404(
+        Deployment.objects.select_related("model_version__product"), pk=deployment_id
+    )
     frequency = request.GET.get("frequency", "month")
     by = request.GET.get("by") or None
     error = ""
@@ -63,10 +69,12 @@ def deployment(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+def report_pdf(request: HttpRequest, deployment_id: int) -> HttpResponse:
     """The deployment's performance report as a PDF for the governance meeting (WeasyPrint,
     from the same numbers and chart as the page)."""
-    row = get_object_or_404(Deployment.objects.select_related("model_version__product"), pk=pk)
+    row = get_object_or_404(
+        Deployment.objects.select_related("model_version__product"), pk=deployment_id
+    )
     view = selectors.deployment_view(row)
     html = render_to_string(
         "monitoring/report.html",
@@ -89,4 +97,4 @@ def close_alert(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"Not closed: {exc}")
     else:
         messages.success(request, "Alert closed.")
-    return redirect("monitoring:deployment", pk=alert.deployment_id)
+    return redirect("monitoring:deployment", deployment_id=alert.deployment_id)

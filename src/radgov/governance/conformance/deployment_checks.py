@@ -22,7 +22,6 @@ from radgov.governance.conformance.registry import (
     names,
     not_applicable,
     passed,
-    pending,
 )
 from radgov.governance.models import DecisionKind, Framework, ItemStatus, RegulatoryProfile
 from radgov.inventory import lifecycle
@@ -195,17 +194,6 @@ def doc_training_logs(d: Any, ctx: Context) -> Result:
             "Record their training (Training pages).",
         )
     return passed(f"A training record is logged for each of the {len(people)} end-users.")
-
-
-pending(
-    "doc_monitoring_data",
-    "IV.B.2.h",
-    "Post-deployment monitoring data",
-    component="monitoring",
-    found="Post-deployment monitoring data are kept by it.",
-    fix="Keep the monitoring reports with the deployment's records until the monitoring "
-    "component records them.",
-)
 
 
 @check(

@@ -2,7 +2,9 @@
 tracked (IV.G.1, issue 15: each deployment in pilot or deployed is watched, the finding its
 model calls and a baseline set by the governance group, and its AI calls were compared with
 the exams' reports recently, so its performance is tracked rather than merely configured);
-how the AI is used (IV.G.3: the end-users' reviews of each AI result with the override
+that the inventory's record of each deployment links its monitoring data and performance
+report (IV.B.2.h, issue 15: the record links the deployment's monitoring page, which holds
+the comparisons with the reports, read from monitoring's rollups); how the AI is used (IV.G.3: the end-users' reviews of each AI result with the override
 rates' funnel, ``radgov.monitoring.overrides``); and what went wrong with it (IV.G.4: the
 adverse events with their peer-learning reviews, ``radgov.monitoring.events``)."""
 
@@ -12,6 +14,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Count, Max, Q
+from django.urls import reverse
 
 from radgov.exams.models import Inference
 from radgov.governance.conformance.registry import (
@@ -25,7 +28,7 @@ from radgov.governance.conformance.registry import (
     passed,
 )
 from radgov.governance.models import GovernanceGroup
-from radgov.monitoring import overrides
+from radgov.monitoring import overrides, selectors
 from radgov.monitoring.models import AdverseEvent, Concordance, Watch
 from radgov.training.models import TrainingRecord
 from radgov.training.services import add_months
@@ -62,6 +65,31 @@ def monitoring_active(d: Any, ctx: Context) -> Result:
     return passed(
         f"{watched}: {seen['recent']} AI calls compared with reports in the last {RECENT_DAYS} "
         f"days, the latest on {seen['last']}."
+    )
+
+
+@check("doc_monitoring_data", "IV.B.2.h", "Post-deployment monitoring data", DEPLOYMENT)
+def doc_monitoring_data(d: Any, ctx: Context) -> Result:
+    found = selectors.monitoring_data(d, until=ctx.day)
+    page = reverse("monitoring:deployment", kwargs={"deployment_id": d.pk})
+    if found["watch"] is None:
+        return failed(
+            "No post-deployment monitoring data: the deployment is not watched, so the "
+            "monitoring page its inventory record links compares nothing with the reports.",
+            "A governance-group member sets the watch (the finding the model calls and a "
+            f"baseline period) on {WHERE.format(id=d.pk)}.",
+        )
+    if not found["compared"]:
+        return failed(
+            f"Watched for {found['watch'].finding}, but no AI call has been compared with a "
+            f"report yet: the monitoring data the inventory record links ({page}) are empty.",
+            "Check that studies reach the model and that the reports reach radgov (API, file, "
+            "HL7 ORU, FHIR DiagnosticReport); the monitoring page shows what waits.",
+        )
+    return passed(
+        f"The inventory record links the monitoring data ({page}): {found['compared']:,} AI "
+        f"calls compared with reports from {found['first']} to {found['last']}, and the "
+        f"performance report ({page}report.pdf)."
     )
 
 

@@ -1,0 +1,224 @@
+"""The daily rollups give the figures the raw rows give (issue 15, "Rollups"; issue 17,
+"Dashboards at scale"): the performance table by period and subgroup, the stop rules' charts
+(the CUSUM's exams in arrival order), the drift report, the technical signals and the results
+waiting for a report, whether every day is rolled up, none is, or only some; building twice
+changes nothing, and a late report's day is rebuilt by the next build.  The drift figures are
+also checked against ``radgov.stats`` on the raw values (which lie on the rollups' bins)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pytest
+
+from radgov.monitoring import (
+    analysis,
+    drift,
+    estimate,
+    intake,
+    rollups,
+    selectors,
+    tasks,
+    technical,
+)
+from radgov.monitoring.models import (
+    Concordance,
+    DriftReference,
+    OrderDay,
+    OutcomeDay,
+    RollupState,
+    ValueDay,
+)
+from radgov.stats import drift as stats
+from tests.monitoring.conftest import BASELINE, exam_with_call
+
+pytestmark = pytest.mark.django_db
+START = BASELINE[0]
+DAYS = 60
+PER_DAY = 12
+TODAY = START + dt.timedelta(days=DAYS + 2)
+AS_OF = START + dt.timedelta(days=DAYS - 1)
+REFERENCE = (START, START + dt.timedelta(days=29))
+
+
+def seed(deployment: Any) -> None:
+    """60 days of exams with varied metadata, scores on the rollups' 0.01 bins, a software
+    version first seen on day 40, some results rejected or failed, some without a report, some
+    reports uncertain; the comparisons written as ``synthetic`` writes them."""
+    from django.utils import timezone
+
+    from radgov.core.services import service
+    from radgov.exams.models import Exam, Inference
+    from radgov.monitoring.models import Report
+
+    rng = np.random.default_rng(1517)
+    n = DAYS * PER_DAY
+    days = [START + dt.timedelta(days=i // PER_DAY) for i in range(n)]
+    late = np.array([d >= START + dt.timedelta(days=40) for d in days])
+    truth = rng.random(n) < 0.2
+    scores = np.clip(np.where(truth, rng.normal(0.7, 0.15, n), rng.normal(0.3, 0.15, n)), 0, 1)
+    scores = np.round(scores + np.where(late, 0.1, 0.0), 2).clip(0, 1)
+    status = rng.choice(["inferred", "released", "rejected", "failed"], n, p=[0.6, 0.3, 0.07, 0.03])
+
+    @service
+    def write() -> None:
+        now = timezone.now()
+        exams = Exam.objects.bulk_create(
+            Exam(
+                study_uid_hash=f"{i:064x}", study_uid_encrypted=f"1.2.3.{i}", source="api",
+                site=("Main Hospital CT", "North Clinic")[i % 2], body_part="CHEST",
+                study_datetime=dt.datetime.combine(day, dt.time(8 + i % 9), tzinfo=dt.UTC),
+                manufacturer=("GE", "SIEMENS", "")[i % 3], manufacturer_model=("A", "B")[i % 2],
+                protocol_name=("PE", "CHEST")[i % 5 == 0],
+                software_versions="VE11" if late[i] else "VE10",
+                slice_thickness_mm=(1.0, 2.5)[i % 2], kvp=(100.0, 120.0)[i % 4 == 0],
+                pixel_spacing_mm=(0.7, 0.78)[i % 3 == 0], age_band=int(rng.integers(4, 17)) * 5,
+                sex="FM "[i % 3].strip(),
+            )
+            for i, day in enumerate(days)
+        )  # fmt: skip
+        inferences = Inference.objects.bulk_create(
+            Inference(
+                exam=e, deployment=deployment, status=s, status_at=now,
+                score=float(p) if s != "failed" else None,
+                confidence=float(p) if s != "failed" else None,
+                call=("positive" if p >= 0.5 else "negative") if s != "failed" else "",
+                inferred_at=now + dt.timedelta(minutes=int(rng.integers(1, 40))),
+            )
+            for e, s, p in zip(exams, status, scores, strict=True)
+        )  # fmt: skip
+        for i, (exam, inference) in enumerate(zip(exams, inferences, strict=True)):
+            if i % 7 == 0 or inference.status not in rollups.DONE:
+                continue  # no report yet
+            report = Report.objects.create(
+                accession_hash=f"{i:064x}", exam=exam, text="x", text_sha256="0" * 64,
+                source="api", labeller_version="test", rules_sha256="0" * 64,
+            )  # fmt: skip
+            ai = inference.call == "positive"
+            outcome = ("tn", "fp", "fn", "tp")[2 * truth[i] + ai] if i % 11 else "unscored"
+            Concordance.objects.create(
+                inference=inference, deployment=deployment, report=report,
+                finding="pulmonary_embolism", day=days[i], ai=inference.call, outcome=outcome,
+                truth=("positive" if truth[i] else "negative") if i % 11 else "uncertain",
+            )  # fmt: skip
+
+    write()
+
+
+@pytest.fixture
+def seeded(watched: Any, chair: Any) -> Any:
+    drift.set_reference(chair, watched, reference_start=REFERENCE[0], reference_end=REFERENCE[1])
+    seed(watched)
+    return watched
+
+
+def figures(deployment: Any) -> dict[str, Any]:
+    """Everything monitoring shows that the rollups feed."""
+    watch, reference = deployment.watch, DriftReference.objects.get(deployment=deployment)
+    found = analysis.charts(watch)
+    return {
+        **{f: analysis.performance(deployment.pk, frequency=f) for f in analysis.FREQUENCIES},
+        **{s: analysis.performance(deployment.pk, by=s) for s in analysis.SUBGROUPS},
+        "charts": (found.days, found.daily_rate, found.signal_days, found.baseline),
+        "cusum": found.charts["cusum"].statistic.tolist(),
+        "drift": drift.report(reference, AS_OF).to_dict(),
+        "estimate": estimate.view(deployment, AS_OF),
+        "technical": technical.weekly(deployment, today=TODAY),
+        "waiting": selectors.waiting_for_report(deployment),
+        "unscored": analysis.outcomes(deployment.pk).unscored,
+    }
+
+
+def stored(deployment: Any) -> dict[str, list[tuple[Any, ...]]]:
+    fields = {
+        OutcomeDay: ("day", "outcome", "dimension", "value", "count"),
+        OrderDay: ("day", "n", "discordant"),
+        ValueDay: ("day", "column", "value", "count"),
+    }
+    return {
+        model.__name__: sorted(
+            tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+            for row in model.objects.filter(deployment=deployment).values_list(*names)
+        )
+        for model, names in fields.items()
+    }
+
+
+def test_rolled_up_days_give_the_raw_figures_and_a_second_build_changes_nothing(seeded) -> None:
+    raw = figures(seeded)
+    assert raw["month"] and raw["charts"][0] and raw["drift"]["columns"]
+
+    middle = START + dt.timedelta(days=35)  # half rolled up, half counted from raw rows
+    assert rollups.roll_up(seeded.pk, today=middle)["days"] == 35
+    assert RollupState.objects.get(deployment=seeded).through == middle - dt.timedelta(days=1)
+    assert figures(seeded) == raw
+
+    rollups.roll_up(seeded.pk, today=TODAY)
+    assert OutcomeDay.objects.filter(deployment=seeded).exists()
+    assert figures(seeded) == raw
+    before = stored(seeded)
+    rollups.roll_up(seeded.pk, today=TODAY)  # everything was written in the last minutes
+    assert stored(seeded) == before
+    assert figures(seeded) == raw
+
+
+def test_figures_match_the_raw_rows_counted_directly(seeded) -> None:
+    rollups.roll_up(seeded.pk, today=TODAY)
+    scored = Concordance.objects.filter(deployment=seeded).exclude(outcome="unscored")
+    months = {row["group"]: row["n"] for row in analysis.performance(seeded.pk)}
+    assert months == {
+        "2026-01-01": scored.filter(day__month=1).count(),
+        "2026-02-01": scored.filter(day__month=2).count(),
+        "2026-03-01": scored.filter(day__month=3).count(),
+    }
+    sites = {row["group"]: row["n"] for row in analysis.performance(seeded.pk, by="site")}
+    assert sites["North Clinic"] == scored.filter(inference__exam__site="North Clinic").count()
+
+    ordered = scored.filter(day__gt=BASELINE[1]).order_by("day", "id")
+    days, bits = rollups.discordance_in_order(seeded.pk, BASELINE[1])
+    assert bits.tolist() == [
+        int(o in ("fp", "fn")) for o in ordered.values_list("outcome", flat=True)
+    ]
+    assert days.tolist() == list(ordered.values_list("day", flat=True))
+
+    reference = DriftReference.objects.get(deployment=seeded)
+    report = drift.report(reference, AS_OF)
+    start = drift.current_start(reference, AS_OF)
+    window = rollups.inferences(seeded.pk, start, AS_OF).exclude(score=None)
+    past = rollups.inferences(seeded.pk, *REFERENCE).exclude(score=None)
+    expected = stats.continuous_drift(
+        np.array(past.values_list("score", flat=True)),
+        np.array(window.values_list("score", flat=True)),
+    )
+    score = next(c for c in report.columns if c.column == "score")
+    assert (score.statistic, score.p_value, score.psi) == (
+        pytest.approx(expected.ks.statistic, abs=1e-12),
+        pytest.approx(expected.ks.p_value, rel=1e-9),
+        pytest.approx(expected.psi.psi, abs=1e-12),
+    )
+    assert {(v["column"], v["value"]) for v in report.new_values} == {("software_version", "VE11")}
+    waiting = rollups.inferences(seeded.pk, START, TODAY).filter(
+        status__in=rollups.DONE, exam__reports__isnull=True
+    )
+    assert selectors.waiting_for_report(seeded) == waiting.count() > 0
+
+
+def test_a_late_report_on_a_rolled_up_day_is_counted_by_the_next_build(watched, writer) -> None:
+    day = START + dt.timedelta(days=3)
+    exam_with_call(writer, watched, 1, day, ai=True, truth=True)
+    rollups.roll_up(watched.pk, today=TODAY)
+    late = exam_with_call(writer, watched, 2, day, ai=True, truth=None)
+    assert analysis.outcomes(watched.pk).n == 1
+    intake.record_report(writer, accession_number="A2", text="IMPRESSION: No pulmonary embolism.")
+    assert Concordance.objects.get(inference=late).outcome == "fp"
+    assert analysis.outcomes(watched.pk).n == 1  # the day is rolled up: until the next build
+    assert rollups.roll_up(watched.pk, today=TODAY)["days"] == 1
+    assert analysis.outcomes(watched.pk).n == 2
+    assert rollups.discordance_in_order(watched.pk, START)[1].tolist() == [0, 1]
+
+
+def test_the_task_rolls_up_every_deployment(seeded) -> None:
+    assert tasks.roll_up.call_local()["days"] > 0
+    assert RollupState.objects.get(deployment=seeded).through is not None
