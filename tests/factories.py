@@ -30,6 +30,22 @@ def make_user(
     return user
 
 
+def cleared_product(by: User, **fields: Any) -> Any:
+    """Acme AI's HeadCheck ICH, a CADt cleared by 510(k) K221240, created by ``by`` through the
+    inventory's service; ``fields`` change or add to it."""
+    from radgov.inventory.services import create_product
+
+    cleared = {
+        "vendor": "Acme AI",
+        "name": "HeadCheck ICH",
+        "category": "cadt",
+        "regulatory_pathway": "fda_510k",
+        "fda_number": "K221240",
+        "fda_product_code": "QAS",
+    }
+    return create_product(by, **{**cleared, **fields})
+
+
 def totp_code(secret: str, *, at: float | None = None) -> str:
     return format_hotp_value(hotp_value(secret, int((at or time.time()) // 30)))
 
@@ -43,6 +59,11 @@ def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def post_json(client: Client, url: str, body: Any) -> Any:
+    """``client`` posts ``body`` to ``url`` as JSON."""
+    return client.post(url, body, content_type="application/json")
 
 
 def problem(response: Any, status: int) -> str:

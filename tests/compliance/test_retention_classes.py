@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -53,15 +54,26 @@ def _old_file(data_dir: Path, name: str, when: dt.datetime) -> Path:
     return path
 
 
-def test_spool_reports_comparisons_and_cases_files_go_and_holds_keep_theirs(
+@pytest.fixture
+def sources(
     data_dir: Path,
-    officer: Any,
     peer: Any,  # noqa: F811
     watched: Any,  # noqa: F811
     writer: Any,  # noqa: F811
+) -> SimpleNamespace:
+    """Where the data classes come from: the data folder, the gateway's peer, and monitoring's
+    watched deployment with the writer of its exams."""
+    return SimpleNamespace(data_dir=data_dir, peer=peer, watched=watched, writer=writer)
+
+
+def test_spool_reports_comparisons_and_cases_files_go_and_holds_keep_theirs(
+    sources: SimpleNamespace, officer: Any
 ) -> None:
     # the spool: two images from 2012, the second received on a held day
-    gone, kept = _stored(peer, data_dir, OLD), _stored(peer, data_dir, OLD + dt.timedelta(31))
+    gone, kept = (
+        _stored(sources.peer, sources.data_dir, OLD),
+        _stored(sources.peer, sources.data_dir, OLD + dt.timedelta(31)),
+    )
     rs.place_hold(
         officer,
         scope="dates",
@@ -71,17 +83,17 @@ def test_spool_reports_comparisons_and_cases_files_go_and_holds_keep_theirs(
     )
     # monitoring: three comparisons, two old (one of a held exam), one recent
     old_day, recent = dt.date(2026, 1, 5), dt.date.today() - dt.timedelta(days=1)
-    first = exam_with_call(writer, watched, 1, old_day, ai=True, truth=True)
-    held = exam_with_call(writer, watched, 2, old_day, ai=True, truth=False)
-    third = exam_with_call(writer, watched, 3, recent, ai=False, truth=False)
+    first = exam_with_call(sources.writer, sources.watched, 1, old_day, ai=True, truth=True)
+    held = exam_with_call(sources.writer, sources.watched, 2, old_day, ai=True, truth=False)
+    third = exam_with_call(sources.writer, sources.watched, 3, recent, ai=False, truth=False)
     rs.place_hold(officer, scope="exam", exam_id=held.exam_id, reason="matter B")
     rs.set_policy(officer, "monitoring_events", days=30, note="test")
     # report text: the recent exam's report, received long ago
     _age(Report.objects.filter(exam_id=third.exam_id), received_at=OLD)
-    before = analysis.outcomes(watched.pk)
+    before = analysis.outcomes(sources.watched.pk)
     # cases files: one left by a stopped worker in 2012, one waiting now
-    stale = _old_file(data_dir, "held-" + "a" * 32 + ".csv", OLD)
-    waiting = _old_file(data_dir, "held-" + "b" * 32 + ".csv", dt.datetime.now(tz=dt.UTC))
+    stale = _old_file(sources.data_dir, "held-" + "a" * 32 + ".csv", OLD)
+    waiting = _old_file(sources.data_dir, "held-" + "b" * 32 + ".csv", dt.datetime.now(tz=dt.UTC))
 
     plan = {e.data_class: (e.expired, e.held) for e in purge.plan()}
     assert plan["spool"] == (2, 1)
@@ -92,8 +104,8 @@ def test_spool_reports_comparisons_and_cases_files_go_and_holds_keep_theirs(
     run = purge.purge(officer, started_by="test")
     assert run.removed == {"spool": 1, "reports": 1, "monitoring_events": 1, "case_files": 1}
     assert list(Instance.objects.values_list("pk", flat=True)) == [kept.pk]
-    assert not (data_dir / "spool" / gone.file_ref).exists()
-    assert (data_dir / "spool" / kept.file_ref).exists()
+    assert not (sources.data_dir / "spool" / gone.file_ref).exists()
+    assert (sources.data_dir / "spool" / kept.file_ref).exists()
     assert not stale.exists() and waiting.exists()
     # the report of exam 3 went with its labels and its comparison; the held comparison stays
     assert not Report.objects.filter(exam_id=third.exam_id).exists()
@@ -102,7 +114,7 @@ def test_spool_reports_comparisons_and_cases_files_go_and_holds_keep_theirs(
     # what went is kept as daily counts: monitoring's statistics are unchanged
     rollups = {(r.day, r.outcome, r.count) for r in ConcordanceDay.objects.all()}
     assert rollups == {(old_day, "tp", 1), (recent, "tn", 1)}
-    after = analysis.outcomes(watched.pk)
+    after = analysis.outcomes(sources.watched.pk)
     assert after.n == before.n == 3 and after.discordant.sum() == before.discordant.sum()
     assert list(after.day) == list(before.day)
     assert first.pk not in set(Concordance.objects.values_list("inference_id", flat=True))
@@ -113,23 +125,19 @@ def test_spool_reports_comparisons_and_cases_files_go_and_holds_keep_theirs(
 
 
 def test_an_exam_goes_with_the_gateways_study_and_its_report(
-    data_dir: Path,
-    officer: Any,
-    peer: Any,  # noqa: F811
-    watched: Any,  # noqa: F811
-    writer: Any,  # noqa: F811
+    sources: SimpleNamespace, officer: Any
 ) -> None:
     """The gateway's study and monitoring's report point at the exam (PROTECT): the purge
     takes them first, their files after, and keeps the comparison's count."""
-    inference = exam_with_call(writer, watched, 1, OLD.date(), ai=True, truth=False)
-    instance = _stored(peer, data_dir, dt.datetime.now(tz=dt.UTC))
+    inference = exam_with_call(sources.writer, sources.watched, 1, OLD.date(), ai=True, truth=False)
+    instance = _stored(sources.peer, sources.data_dir, dt.datetime.now(tz=dt.UTC))
     _link(instance.study, inference.exam)
 
     run = purge.purge(officer, started_by="test")
     assert run.removed == {"monitoring_events": 1, "exams": 1} and run.files_deleted == 1
     assert not Exam.objects.exists() and not Study.objects.exists()
     assert not Report.objects.exists() and not Instance.objects.exists()
-    assert not (data_dir / "spool" / instance.file_ref).exists()
+    assert not (sources.data_dir / "spool" / instance.file_ref).exists()
     assert [(r.day, r.outcome, r.count) for r in ConcordanceDay.objects.all()] == [
         (OLD.date(), "fp", 1)
     ]

@@ -121,3 +121,16 @@ def test_a_stale_job_is_queued_again_and_a_failure_says_why(tmp_path, monkeypatc
     assert failed is not None and failed.status == "failed"
     assert failed.error == "the meeting no longer exists"
     assert jobs.requeue(user, failed).status == "queued"
+
+
+def test_job_kinds_are_declared_once_and_tests_override_them() -> None:
+    conformance = jobs.KINDS.get("governance.conformance_pdf")
+    assert conformance is not None and conformance.label == "conformance audit (PDF)"
+    with pytest.raises(ValueError, match="declared already"):
+        jobs.kind("governance.conformance_pdf", label="again")(lambda job, progress: None)  # type: ignore[arg-type,return-value]
+    only = jobs.Kind(name="test.only", label="only this", run=conformance.run)
+    with jobs.KINDS.override(only):
+        assert jobs.KINDS.get("test.only") is only
+        assert jobs.KINDS.get("governance.conformance_pdf") is None
+    assert jobs.KINDS.get("governance.conformance_pdf") is conformance
+    assert jobs.KINDS.get("test.only") is None

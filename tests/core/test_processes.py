@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,13 +20,14 @@ from radgov.core.supervisor import Child, Supervisor, pause_after
 
 
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> dict:
-    fresh: dict = {}
-    monkeypatch.setattr(processes, "_registry", fresh)
-    return fresh
+def registry() -> Iterator[processes.Processes]:
+    with processes.PROCESSES.override() as fresh:
+        yield fresh
 
 
-def test_an_app_registers_a_listener_and_serve_starts_it_when_enabled(registry: dict) -> None:
+def test_an_app_registers_a_listener_and_serve_starts_it_when_enabled(
+    registry: processes.Processes,
+) -> None:
     processes.register(name="gateway-dicom", argv=["gateway", "dicom"])
     processes.register(name="gateway-mllp", argv=["gateway", "mllp"], enabled=lambda: False)
     opts = {"threads": 4, "no_worker": False}
@@ -39,7 +41,7 @@ def test_an_app_registers_a_listener_and_serve_starts_it_when_enabled(registry: 
 
 
 @pytest.mark.parametrize("name", ["web", "worker", "Gateway", "has space", ""])
-def test_a_listener_needs_a_plain_name_of_its_own(registry: dict, name: str) -> None:
+def test_a_listener_needs_a_plain_name_of_its_own(registry: processes.Processes, name: str) -> None:
     with pytest.raises(ValueError, match="process name"):
         processes.register(name=name, argv=["x"])
 

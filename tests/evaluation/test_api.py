@@ -22,7 +22,7 @@ from radgov.evaluation.synthetic import generate_ich_cases
 from radgov.governance import services as governance
 from tests.evaluation import test_services
 from tests.evaluation.test_services import cases_file, locked_protocol, passing_source
-from tests.factories import client_for, problem
+from tests.factories import client_for, post_json, problem
 
 pytestmark = pytest.mark.django_db
 
@@ -32,10 +32,6 @@ API = "/api/evaluation"
 # the services tests' fixtures: people in each part, a deployment, quick password hashing
 world = test_services.world
 _quick_passwords = test_services._quick_passwords
-
-
-def post_json(client: Client, url: str, body: dict[str, Any]) -> Any:
-    return client.post(url, body, content_type="application/json")
 
 
 def put_json(client: Client, url: str, body: dict[str, Any]) -> Any:

@@ -24,7 +24,7 @@ from radgov.governance import services as governance
 from radgov.governance.selectors import baa_covers
 from radgov.inventory import services as inventory
 from radgov.inventory.lifecycle import acceptance_guard
-from tests.factories import make_user
+from tests.factories import cleared_product, make_user
 
 from .conftest import EXAMPLE_PROTOCOL
 
@@ -75,15 +75,7 @@ def make_world() -> dict[str, Any]:
         "vendor": make_user("ev-vendor", role=Role.VENDOR),
         "privacy": make_user("ev-privacy", role=Role.COMPLIANCE),
     }
-    product = inventory.create_product(
-        people["informatics"],
-        vendor="Acme AI",
-        name="HeadCheck ICH",
-        category="cadt",
-        regulatory_pathway="fda_510k",
-        fda_number="K221240",
-        fda_product_code="QAS",
-    )
+    product = cleared_product(people["informatics"])
     version = inventory.add_model_version(people["informatics"], product, version="2.1")
     deployment = inventory.create_deployment(people["informatics"], version, site="Main hospital")
     return {**people, "product": product, "deployment": deployment}

@@ -26,7 +26,8 @@ from radgov.inventory import lifecycle
 from radgov.inventory import services as inventory
 from radgov.inventory.models import Deployment
 from radgov.training import services as training
-from tests.factories import blank_pdf, make_user
+from tests.factories import blank_pdf, cleared_product, make_user
+from tests.governance.conftest import decide
 
 PDF = blank_pdf()
 
@@ -99,13 +100,6 @@ def practice(p: SimpleNamespace, *, meeting_days_ago: int = 10) -> SimpleNamespa
     return SimpleNamespace(group=group, meeting=meeting)
 
 
-def _vote(p: SimpleNamespace, meeting: Any, **kw: Any) -> Any:
-    decision = governance.record_decision(p.chen, meeting, **kw)
-    for member in (p.chen, p.physicist, p.privacy):
-        governance.cast_vote(member, decision, "yes")
-    return decision
-
-
 @service
 def force_stage(deployment: Deployment, stage: str, *, dated: bool = True) -> Deployment:
     """Put a deployment at ``stage`` without the lifecycle (a record the guards would
@@ -146,14 +140,9 @@ def deployed_model(
             support_contact="" if o.support_contact else "help@llm.invalid",
         )
     else:
-        product = inventory.create_product(
+        product = cleared_product(
             p.informatics,
-            vendor="Acme AI",
             name=name,
-            category="cadt",
-            regulatory_pathway="fda_510k",
-            fda_number="K221240",
-            fda_product_code="QAS",
             support_contact="" if o.support_contact else "support@acme.invalid, +1 555 0100",
         )
     version = inventory.add_model_version(
@@ -216,39 +205,42 @@ def deployed_model(
             p.privacy, version, fw.value, status="compliant", evidence=f"{fw.label} reviewed"
         )
     meeting = world.meeting
-    _vote(
-        p,
+    members = (p.chen, p.physicist, p.privacy)
+    decide(
+        p.chen,
         meeting,
-        kind="approve",
+        "approve",
         motion=f"Approve {deployment}",
         rationale="Meets the need",
         deployment=deployment,
+        yes=members,
     )
     if not o.waiver:
-        _vote(
-            p,
+        decide(
+            p.chen,
             meeting,
-            kind="acceptance_test_waiver",
+            "acceptance_test_waiver",
             motion="Waive local acceptance testing",
             rationale="Validated at the sister site",
             justification="Same scanners and protocols as the sister site's acceptance test",
             deployment=deployment,
+            yes=members,
         )
     if generative:
         if not o.irb:
-            governance.record_decision(
+            decide(
                 p.chen,
                 meeting,
-                kind="irb_determination",
+                "irb_determination",
                 motion="IRB determination",
                 rationale="Quality improvement",
                 determination="Exempt: quality improvement, not research",
                 product=product,
             )
-        governance.record_decision(
+        decide(
             p.privacy,
             meeting,
-            kind="legal_review",
+            "legal_review",
             motion="Legal/compliance review",
             rationale="Reviewed the contract and data flows",
             product=product,

@@ -37,6 +37,27 @@ def make_inventory(
     return SimpleNamespace(product=product, version=version, deployment=deployment)
 
 
+def decide(
+    by: Any,
+    meeting: Any,
+    kind: str,
+    *,
+    motion: str = "",
+    rationale: str = "ok",
+    yes: tuple[Any, ...] = (),
+    **about: Any,
+) -> Any:
+    """``by`` records a decision of ``kind`` at ``meeting`` (its motion the kind's name unless
+    given), about what ``about`` names; each member in ``yes`` then votes for it."""
+    motion = motion or kind.replace("_", " ").capitalize()
+    decision = services.record_decision(
+        by, meeting, kind=kind, motion=motion, rationale=rationale, **about
+    )
+    for member in yes:
+        services.cast_vote(member, decision, "yes")
+    return decision
+
+
 @pytest.fixture
 def people() -> SimpleNamespace:
     return SimpleNamespace(

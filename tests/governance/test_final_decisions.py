@@ -12,7 +12,7 @@ from radgov.core.models import AuditEntry
 from radgov.governance import guards, selectors, services
 from radgov.governance.models import Decision, Vote
 from radgov.governance.services import GovernanceError, GovernancePermissionError
-from tests.governance.conftest import MEETING_DAY
+from tests.governance.conftest import MEETING_DAY, decide
 from tests.governance.test_meetings import _approve
 
 pytestmark = pytest.mark.django_db
@@ -100,10 +100,10 @@ def test_a_change_is_a_new_decision_that_reconsiders_the_old_one(group, meeting,
         held_on=MEETING_DAY + dt.timedelta(days=21),
         attendees=[people.chen, people.physicist, people.privacy],
     )
-    new = services.record_decision(
+    new = decide(
         people.chen,
         later,
-        kind="reject",
+        "reject",
         motion="Withdraw the approval of BleedCheck",
         rationale="False positives on post-operative heads",
         reconsiders=old,
@@ -119,16 +119,16 @@ def test_a_change_is_a_new_decision_that_reconsiders_the_old_one(group, meeting,
 
 
 def test_a_reconsidered_waiver_no_longer_counts(group, meeting, people, inv):
-    waiver = services.record_decision(
+    waiver = decide(
         people.chen,
         meeting,
-        kind="acceptance_test_waiver",
+        "acceptance_test_waiver",
         motion="Waive local acceptance testing",
         rationale="Validated at the sister site",
         justification="Same scanners and protocol",
         deployment=inv.deployment,
+        yes=(people.chen,),
     )
-    services.cast_vote(people.chen, waiver, "yes")
     services.record_notes(people.chen, meeting, "Waived.")
     services.close_meeting(people.chen, meeting)
     assert guards.waiver_gap(inv.deployment) is None
@@ -136,29 +136,22 @@ def test_a_reconsidered_waiver_no_longer_counts(group, meeting, people, inv):
         people.chen, group, held_on=MEETING_DAY + dt.timedelta(days=7), attendees=[people.chen]
     )
     services.set_attendees(people.chen, later, [people.chen, people.privacy])
-    revoke = services.record_decision(
+    decide(
         people.chen,
         later,
-        kind="other",
+        "other",
         motion="Revoke the waiver: test locally after all",
         rationale="The sister site's scanners were replaced",
         reconsiders=waiver,
+        yes=(people.chen,),
     )
-    services.cast_vote(people.chen, revoke, "yes")
     assert guards.waiver_gap(inv.deployment) is not None
 
 
 def test_reconsidering_needs_a_final_decision_and_a_later_meeting(group, meeting, people, inv):
     open_one = _approve(people, meeting, inv)
     with pytest.raises(GovernanceError, match="still open"):
-        services.record_decision(
-            people.chen,
-            meeting,
-            kind="reject",
-            motion="Reject",
-            rationale="x",
-            reconsiders=open_one,
-        )
+        decide(people.chen, meeting, "reject", rationale="x", reconsiders=open_one)
     services.record_notes(people.chen, meeting, "Notes.")
     services.close_meeting(people.chen, meeting)
     earlier = services.create_meeting(
@@ -168,14 +161,7 @@ def test_reconsidering_needs_a_final_decision_and_a_later_meeting(group, meeting
         attendees=[people.chen, people.physicist],
     )
     with pytest.raises(GovernanceError, match="later meeting"):
-        services.record_decision(
-            people.chen,
-            earlier,
-            kind="reject",
-            motion="Reject",
-            rationale="x",
-            reconsiders=open_one,
-        )
+        decide(people.chen, earlier, "reject", rationale="x", reconsiders=open_one)
     later = services.create_meeting(
         people.chen,
         group,
@@ -183,10 +169,10 @@ def test_reconsidering_needs_a_final_decision_and_a_later_meeting(group, meeting
         attendees=[people.chen, people.physicist],
     )
     with pytest.raises(GovernanceError, match="about the same"):
-        services.record_decision(
+        decide(
             people.chen,
             later,
-            kind="approve",
+            "approve",
             motion="Approve something else",
             rationale="x",
             product=inv.product,

@@ -8,7 +8,7 @@ import pytest
 
 from radgov.governance import guards, services
 from radgov.inventory import lifecycle
-from tests.governance.conftest import make_inventory
+from tests.governance.conftest import decide, make_inventory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,30 +39,22 @@ def test_approved_means_the_group_approved_on_acceptance_evidence(meeting, peopl
         refused.value
     )
     assert lifecycle.ACCEPTANCE_MISSING in str(refused.value)
-    approve = services.record_decision(
-        people.chen,
-        meeting,
-        kind="approve",
-        motion="Approve",
-        rationale="ok",
-        deployment=inv.deployment,
-    )
-    services.cast_vote(people.chen, approve, "yes")
+    decide(people.chen, meeting, "approve", deployment=inv.deployment, yes=(people.chen,))
     with pytest.raises(lifecycle.LifecycleError) as refused:
         lifecycle.transition(people.admin, inv.deployment, "approved")
     assert "IV.A:" not in str(refused.value) and lifecycle.ACCEPTANCE_MISSING in str(refused.value)
     inv.deployment.refresh_from_db()
     assert inv.deployment.status == "acceptance_testing"
-    waiver = services.record_decision(
+    decide(
         people.chen,
         meeting,
-        kind="acceptance_test_waiver",
+        "acceptance_test_waiver",
         motion="Waive local acceptance testing",
         rationale="Validated at the sister site",
         justification="Same scanners and protocol as the sister site's acceptance test",
         deployment=inv.deployment,
+        yes=(people.chen,),
     )
-    services.cast_vote(people.chen, waiver, "yes")
     assert lifecycle.transition(people.admin, inv.deployment, "approved").status == "approved"
 
 
@@ -70,14 +62,7 @@ def test_no_pilot_without_an_approval_decision(meeting, people, inv):
     assert guards.approval_guard(inv.deployment) == [
         f"IV.A: no approval decision by the governance group for {inv.deployment}"
     ]
-    d = services.record_decision(
-        people.chen,
-        meeting,
-        kind="approve",
-        motion="Approve",
-        rationale="ok",
-        deployment=inv.deployment,
-    )
+    d = decide(people.chen, meeting, "approve", deployment=inv.deployment)
     assert guards.approval_guard(inv.deployment)  # recorded, but not yet voted
     services.cast_vote(people.chen, d, "yes")
     assert guards.approval_guard(inv.deployment) == []
@@ -89,10 +74,10 @@ def test_waiver_is_acceptance_evidence_once_passed(meeting, people, inv):
     assert (
         guards.waiver_gap(inv.deployment) == "the governance group has passed no justified waiver"
     )
-    w = services.record_decision(
+    w = decide(
         people.chen,
         meeting,
-        kind="acceptance_test_waiver",
+        "acceptance_test_waiver",
         motion="Waive local acceptance testing",
         rationale="Identical version validated at sister site",
         justification="Same scanners and protocol as the sister site's acceptance test",
@@ -111,20 +96,19 @@ def test_extra_oversight_for_generative_and_non_fda_models(meeting, people):
     missing = guards.extra_oversight_guard(gen.deployment)
     assert any(m.startswith("IV.H: no IRB determination") for m in missing)
     assert any(m.startswith("III.H: no legal/compliance review") for m in missing)
-    services.record_decision(
+    decide(
         people.chen,
         meeting,
-        kind="irb_determination",
+        "irb_determination",
         motion="IRB determination",
         rationale="Quality improvement",
         determination="Exempt: quality improvement, no research",
         product=gen.product,
     )
-    services.record_decision(
+    decide(
         people.privacy,
         meeting,
-        kind="legal_review",
-        motion="Legal review",
+        "legal_review",
         rationale="Contract, privacy and liability reviewed",
         deployment=gen.deployment,
     )
@@ -198,15 +182,7 @@ def test_transition_to_pilot_is_refused_with_the_clause_and_changes_nothing(peop
 def test_a_later_rejection_withdraws_the_approval(meeting, people, inv):
     import datetime as dt
 
-    approve = services.record_decision(
-        people.chen,
-        meeting,
-        kind="approve",
-        motion="Approve",
-        rationale="ok",
-        deployment=inv.deployment,
-    )
-    services.cast_vote(people.chen, approve, "yes")
+    decide(people.chen, meeting, "approve", deployment=inv.deployment, yes=(people.chen,))
     assert guards.approval_guard(inv.deployment) == []
     later = services.create_meeting(
         people.chen,
@@ -214,16 +190,15 @@ def test_a_later_rejection_withdraws_the_approval(meeting, people, inv):
         held_on=meeting.held_on + dt.timedelta(days=30),
         attendees=[people.chen, people.physicist],
     )
-    reject = services.record_decision(
+    decide(
         people.chen,
         later,
-        kind="reject",
+        "reject",
         motion="Withdraw approval",
         rationale="Monitoring shows sensitivity below the agreed threshold",
         deployment=inv.deployment,
+        yes=(people.chen, people.physicist),
     )
-    services.cast_vote(people.chen, reject, "yes")
-    services.cast_vote(people.physicist, reject, "yes")
     [missing] = guards.approval_guard(inv.deployment)
     assert (
         missing.startswith("IV.A: the governance group's latest decision") and "rejected" in missing

@@ -10,7 +10,7 @@ from radgov.governance import selectors, services
 from radgov.governance.models import Decision, Vote
 from radgov.governance.services import GovernanceError, GovernancePermissionError
 from tests.factories import make_user
-from tests.governance.conftest import MEETING_DAY
+from tests.governance.conftest import MEETING_DAY, decide
 
 pytestmark = pytest.mark.django_db
 
@@ -97,28 +97,20 @@ def test_only_attending_members_vote(meeting, people, inv):
 
 def test_waiver_needs_a_justification_and_legal_review_a_compliance_member(meeting, people, inv):
     with pytest.raises(GovernanceError, match="IV.E: local acceptance testing is waived only"):
-        services.record_decision(
+        decide(
             people.chen,
             meeting,
-            kind="acceptance_test_waiver",
+            "acceptance_test_waiver",
             motion="Waive",
             rationale="Vendor data",
             deployment=inv.deployment,
         )
     with pytest.raises(GovernancePermissionError, match="III.H: a legal/compliance review"):
-        services.record_decision(
-            people.chen,
-            meeting,
-            kind="legal_review",
-            motion="Legal review",
-            rationale="ok",
-            product=inv.product,
-        )
-    review = services.record_decision(
+        decide(people.chen, meeting, "legal_review", product=inv.product)
+    review = decide(
         people.privacy,
         meeting,
-        kind="legal_review",
-        motion="Legal review",
+        "legal_review",
         rationale="Contract and IRB paperwork in order",
         product=inv.product,
     )
@@ -126,10 +118,10 @@ def test_waiver_needs_a_justification_and_legal_review_a_compliance_member(meeti
     with pytest.raises(GovernanceError, match="recorded, not voted"):
         services.cast_vote(people.chen, review, "yes")
     with pytest.raises(GovernanceError, match="IV.H.3"):
-        services.record_decision(
+        decide(
             people.chen,
             meeting,
-            kind="irb_determination",
+            "irb_determination",
             motion="IRB",
             rationale="x",
             product=inv.product,
@@ -139,13 +131,8 @@ def test_waiver_needs_a_justification_and_legal_review_a_compliance_member(meeti
 
 def test_a_decision_needs_a_rationale(meeting, people, inv):
     with pytest.raises(GovernanceError, match="rationale is required"):
-        services.record_decision(
-            people.chen,
-            meeting,
-            kind="approve",
-            motion="m",
-            rationale=" ",
-            deployment=inv.deployment,
+        decide(
+            people.chen, meeting, "approve", motion="m", rationale=" ", deployment=inv.deployment
         )
 
 
@@ -174,10 +161,10 @@ def test_selection_comparison_is_kept_with_the_decision(meeting, people, inv):
         services.score_candidate(people.physicist, a, clin, 5)
     with pytest.raises(GovernanceError, match="IV.D: a score is a whole number from 1 to 5"):
         services.score_candidate(people.chen, a, clin, 6)
-    d = services.record_decision(
+    d = decide(
         people.chen,
         meeting,
-        kind="approve",
+        "approve",
         motion="Select BleedCheck",
         rationale="Tie on total; better sensitivity",
         request=request,
@@ -224,9 +211,7 @@ def test_a_conflict_on_any_candidate_recuses_from_the_selection(meeting, people,
     services.add_candidate(people.chen, request, name="RivalScan")
     services.declare_conflict(people.physicist, people.physicist, vendor="Acme AI", description="x")
     item = services.add_agenda_item(people.chen, meeting, title="Select", request=request)
-    d = services.record_decision(
-        people.chen, meeting, kind="approve", motion="Select", rationale="r", agenda_item=item
-    )
+    d = decide(people.chen, meeting, "approve", motion="Select", rationale="r", agenda_item=item)
     assert d.request == request
     with pytest.raises(GovernanceError, match="IV.A.3: physicist .* vote is refused"):
         services.cast_vote(people.physicist, d, "no")

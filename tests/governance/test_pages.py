@@ -7,6 +7,7 @@ import pytest
 from radgov.governance import services
 from radgov.governance.models import Vote
 from tests.factories import client_for as _client
+from tests.governance.conftest import decide
 
 pytestmark = pytest.mark.django_db
 
@@ -41,14 +42,7 @@ def test_a_refused_vote_is_shown_and_nothing_changes(meeting, people, inv):
     services.declare_conflict(
         people.physicist, people.physicist, product=inv.product, description="x"
     )
-    d = services.record_decision(
-        people.chen,
-        meeting,
-        kind="approve",
-        motion="Approve",
-        rationale="ok",
-        deployment=inv.deployment,
-    )
+    d = decide(people.chen, meeting, "approve", deployment=inv.deployment)
     r = _client(people.physicist).post(
         f"/governance/decisions/{d.pk}/vote/", {"choice": "yes"}, follow=True
     )
@@ -93,14 +87,7 @@ def test_checklist_page_flags_off_label_use(group, people, inv):
 
 
 def test_the_meeting_page_shows_each_member_their_own_vote(meeting, people, inv):
-    d = services.record_decision(
-        people.chen,
-        meeting,
-        kind="approve",
-        motion="Approve",
-        rationale="ok",
-        deployment=inv.deployment,
-    )
+    d = decide(people.chen, meeting, "approve", deployment=inv.deployment)
     url = f"/governance/meetings/{meeting.pk}/"
     chen = _client(people.chen)
     assert "yours:" not in chen.get(url).content.decode()

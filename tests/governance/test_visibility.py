@@ -12,6 +12,7 @@ from radgov.core.models import AuditEntry
 from radgov.governance import pdf, services
 from radgov.governance.models import Vote
 from tests.factories import client_for, problem
+from tests.governance.conftest import decide
 
 pytestmark = pytest.mark.django_db
 
@@ -22,15 +23,15 @@ def voted(meeting, people, inv):
         people.physicist, people.physicist, product=inv.product, description="Shares in Acme"
     )
     services.add_agenda_item(people.chen, meeting, title="BleedCheck", deployment=inv.deployment)
-    d = services.record_decision(
+    d = decide(
         people.chen,
         meeting,
-        kind="approve",
+        "approve",
         motion="Approve BleedCheck",
         rationale="Met the agreed metrics",
         deployment=inv.deployment,
+        yes=(people.chen,),
     )
-    services.cast_vote(people.chen, d, "yes")
     services.cast_vote(people.privacy, d, "no")
     return d
 

@@ -16,7 +16,7 @@ from radgov.core.roles import Role
 from radgov.inventory import lifecycle, services
 from radgov.inventory.models import Deployment, ModelVersion, Product
 from radgov.inventory.stages import Stage
-from tests.factories import blank_pdf, make_user
+from tests.factories import blank_pdf, cleared_product, make_user
 
 PDF = blank_pdf()
 
@@ -66,16 +66,7 @@ def people(db: Any) -> dict[str, User]:
 @pytest.fixture
 def product(people: dict[str, User]) -> Product:
     """Acme AI's product; the vendor account is Acme AI's."""
-    row = services.create_product(
-        people["informatics"],
-        vendor="Acme AI",
-        name="HeadCheck ICH",
-        category="cadt",
-        regulatory_pathway="fda_510k",
-        fda_number="K221240",
-        fda_product_code="QAS",
-        support_contact="support@acme.invalid",
-    )
+    row = cleared_product(people["informatics"], support_contact="support@acme.invalid")
     services.add_representative(people["admin"], row.company, people["vendor"])
     return row
 

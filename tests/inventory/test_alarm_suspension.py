@@ -18,7 +18,7 @@ from radgov.core.roles import Role
 from radgov.inventory import lifecycle
 from radgov.inventory.models import AlarmSuspension, Deployment, DeploymentTransition
 from radgov.inventory.stages import Stage
-from tests.factories import client_for, make_user, problem
+from tests.factories import client_for, make_user, post_json, problem
 from tests.inventory.conftest import move
 
 pytestmark = pytest.mark.django_db
@@ -156,17 +156,13 @@ def test_an_api_client_suspends_through_the_api_with_its_credential_and_nothing_
     live: Deployment, people: dict[str, User]
 ) -> None:
     admin = client_for(people["admin"])
-    made = admin.post(
+    made = post_json(
+        admin,
         "/api/machines",
         {"kind": "api_client", "name": "api:monitor", "grants": [lifecycle.SUSPEND_ON_ALARM]},
-        content_type="application/json",
     )
     assert made.status_code == 201, made.content
-    issued = admin.post(
-        f"/api/machines/{made.json()['id']}/credentials",
-        {"name": "prod"},
-        content_type="application/json",
-    )
+    issued = post_json(admin, f"/api/machines/{made.json()['id']}/credentials", {"name": "prod"})
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {issued.json()['secret']}"}
     url = f"/api/inventory/deployments/{live.pk}/suspend-on-alarm"
     body = json.dumps({"alarm": "override-rate", "reason": "overrides doubled this week"})
@@ -174,10 +170,10 @@ def test_an_api_client_suspends_through_the_api_with_its_credential_and_nothing_
     assert "has not allowed api:monitor" in problem(
         machine.post(url, body, content_type="application/json", **bearer), 403
     )
-    allowed = client_for(people["gov"]).post(
+    allowed = post_json(
+        client_for(people["gov"]),
         f"/api/inventory/deployments/{live.pk}/alarm-suspensions",
         {"machine_id": made.json()["id"], "note": "decision 14"},
-        content_type="application/json",
     )
     assert allowed.status_code == 201 and allowed.json()["machine"] == "api:monitor"
     done = machine.post(url, body, content_type="application/json", **bearer)
@@ -190,13 +186,13 @@ def test_an_api_client_suspends_through_the_api_with_its_credential_and_nothing_
     assert problem(machine.get("/api/inventory/products", **bearer), 403).startswith(
         "no grant of this machine"
     )
-    refused = client_for(people["gov"]).post(url, body, content_type="application/json")
+    refused = post_json(client_for(people["gov"]), url, body)
     assert "role not permitted" in problem(refused, 403)
     for who in ("physician", "vendor"):
-        denied = client_for(people[who]).post(
+        denied = post_json(
+            client_for(people[who]),
             f"/api/inventory/deployments/{live.pk}/alarm-suspensions",
             {"machine_id": made.json()["id"]},
-            content_type="application/json",
         )
         assert denied.status_code == 403
 
@@ -206,10 +202,6 @@ def test_nobody_but_an_administrator_manages_machines_over_the_api(people: dict[
         c = client_for(make_user(f"api-{role}", role=role))
         assert c.get("/api/machines").status_code == 403
         assert (
-            c.post(
-                "/api/machines",
-                {"kind": "api_client", "name": "api:x"},
-                content_type="application/json",
-            ).status_code
+            post_json(c, "/api/machines", {"kind": "api_client", "name": "api:x"}).status_code
             == 403
         )

@@ -15,6 +15,7 @@ from radgov.inventory import lifecycle, services
 from radgov.inventory.lifecycle import LifecycleError, NotPermitted
 from radgov.inventory.models import Deployment, DeploymentTransition, Document, ModelVersion
 from radgov.inventory.stages import Stage
+from tests.factories import cleared_product
 from tests.inventory.conftest import move, pdf_upload
 
 pytestmark = pytest.mark.django_db
@@ -252,14 +253,8 @@ def test_upgrade_re_enters_review_and_sunsets_the_old_only_when_deployed(
 def test_upgrade_stays_within_the_product(
     ready: Deployment, people: dict[str, User], version: ModelVersion
 ) -> None:
-    other = services.create_product(
-        people["admin"],
-        vendor="Other",
-        name="Other tool",
-        category="cade",
-        regulatory_pathway="fda_510k",
-        fda_number="K200001",
-        fda_product_code="QBS",
+    other = cleared_product(
+        people["admin"], vendor="Other", name="Other tool", category="cade", fda_number="K200001"
     )
     foreign = services.add_model_version(people["admin"], other, version="1.0")
     with pytest.raises(services.InventoryError, match="is not a version of"):

@@ -13,7 +13,7 @@ from radgov.accounts.models import User
 from radgov.inventory import services
 from radgov.inventory.models import Deployment, Document, ModelVersion, Product
 from radgov.inventory.stages import Stage
-from tests.factories import client_for, problem
+from tests.factories import client_for, post_json, problem
 from tests.inventory.conftest import PDF, pdf_upload
 
 pytestmark = pytest.mark.django_db
@@ -217,43 +217,31 @@ def test_create_product_version_and_deployment_through_pages(people: dict[str, U
 
 def test_api_create_and_read(people: dict[str, User]) -> None:
     client = client_for(people["informatics"])
-    created = client.post(
+    created = post_json(
+        client,
         "/api/inventory/products",
-        json.dumps(
-            {
-                "vendor": "Local",
-                "name": "BoneAge",
-                "category": "quantification",
-                "regulatory_pathway": "not_fda",
-                "not_regulated_reason": "locally_developed",
-            }
-        ),
-        content_type="application/json",
+        {
+            "vendor": "Local",
+            "name": "BoneAge",
+            "category": "quantification",
+            "regulatory_pathway": "not_fda",
+            "not_regulated_reason": "locally_developed",
+        },
     )
     assert created.status_code == 201 and created.json()["needs_extra_oversight"] is True
     pid = created.json()["id"]
-    v = client.post(
-        f"/api/inventory/products/{pid}/versions",
-        json.dumps({"version": "1.0"}),
-        content_type="application/json",
-    )
+    v = post_json(client, f"/api/inventory/products/{pid}/versions", {"version": "1.0"})
     assert v.status_code == 201
-    dup = client.post(
-        f"/api/inventory/products/{pid}/versions",
-        json.dumps({"version": "1.0"}),
-        content_type="application/json",
-    )
+    dup = post_json(client, f"/api/inventory/products/{pid}/versions", {"version": "1.0"})
     assert "already exists" in problem(dup, 422)
-    d = client.post(
+    d = post_json(
+        client,
         f"/api/inventory/versions/{v.json()['id']}/deployments",
-        json.dumps(
-            {
-                "site": "Peds",
-                "end_user_ids": [people["physician"].pk],
-                "inclusion_criteria": {"max_age_years": 18},
-            }
-        ),
-        content_type="application/json",
+        {
+            "site": "Peds",
+            "end_user_ids": [people["physician"].pk],
+            "inclusion_criteria": {"max_age_years": 18},
+        },
     )
     assert d.status_code == 201 and d.json()["status"] == "requested"
     listed = client.get("/api/inventory/deployments").json()
@@ -264,12 +252,10 @@ def test_api_refusals(
     deployment: Deployment, people: dict[str, User], inventory_guards_only: Any
 ) -> None:
     vendor = client_for(people["vendor"])
-    refused = vendor.post(
+    refused = post_json(
+        vendor,
         "/api/inventory/products",
-        json.dumps(
-            {"vendor": "V", "name": "N", "category": "cade", "regulatory_pathway": "not_fda"}
-        ),
-        content_type="application/json",
+        {"vendor": "V", "name": "N", "category": "cade", "regulatory_pathway": "not_fda"},
     )
     # the vendor role never reaches the service: the policy refuses the operation itself
     assert "role not permitted: api:inventory_create_product" in problem(refused, 403)
@@ -279,17 +265,13 @@ def test_api_refusals(
     )
     problem(upload, 403)
     tech = client_for(people["tech"])
-    moved = tech.post(
-        f"/api/inventory/deployments/{deployment.pk}/transition",
-        json.dumps({"to": "under_review"}),
-        content_type="application/json",
+    moved = post_json(
+        tech, f"/api/inventory/deployments/{deployment.pk}/transition", {"to": "under_review"}
     )
     assert "IV.A.1" in problem(moved, 403)
     gov = client_for(people["gov"])
-    illegal = gov.post(
-        f"/api/inventory/deployments/{deployment.pk}/transition",
-        json.dumps({"to": "pilot"}),
-        content_type="application/json",
+    illegal = post_json(
+        gov, f"/api/inventory/deployments/{deployment.pk}/transition", {"to": "pilot"}
     )
     assert "cannot go from requested to pilot" in problem(illegal, 422)
     deployment.refresh_from_db()
@@ -314,22 +296,16 @@ def test_api_upload_multipart(version: ModelVersion, people: dict[str, User]) ->
 def test_api_evaluate_criteria(deployment: Deployment, people: dict[str, User]) -> None:
     client = client_for(people["vendor"])
     body = {"deployment_id": deployment.pk, "attributes": {"Modality": "MR", "PatientAge": "010Y"}}
-    result = client.post(
-        "/api/inventory/criteria/evaluate", json.dumps(body), content_type="application/json"
-    )
+    result = post_json(client, "/api/inventory/criteria/evaluate", body)
     assert result.status_code == 200
     data = result.json()
     assert data["included"] is False and len(data["reasons"]) == 2
     inline = {"criteria": {"modalities": ["CT"]}, "attributes": {"Modality": "CT"}}
-    ok = client.post(
-        "/api/inventory/criteria/evaluate", json.dumps(inline), content_type="application/json"
-    )
+    ok = post_json(client, "/api/inventory/criteria/evaluate", inline)
     assert ok.json() == {"included": True, "reasons": [], "criteria": ok.json()["criteria"]}
     assert deployment.criteria.evaluate({"Modality": "CT", "PatientAge": "040Y"}) == (True, [])
     bad = {"criteria": {"kvp": 5}, "attributes": {}}
-    refused = client.post(
-        "/api/inventory/criteria/evaluate", json.dumps(bad), content_type="application/json"
-    )
+    refused = post_json(client, "/api/inventory/criteria/evaluate", bad)
     assert "'kvp': unknown key" in problem(refused, 422)
 
 

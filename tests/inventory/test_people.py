@@ -5,7 +5,6 @@ the practice's own.  Pages and the API refuse alike, naming the field, and chang
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from radgov.accounts.models import User
 from radgov.core.roles import Role
 from radgov.inventory import services
 from radgov.inventory.models import Deployment, ModelVersion
-from tests.factories import client_for, make_user, problem
+from tests.factories import client_for, make_user, post_json, problem
 
 pytestmark = pytest.mark.django_db
 
@@ -70,10 +69,10 @@ def test_the_api_and_the_page_refuse_with_the_reason(
     version: ModelVersion, people: dict[str, User], others: dict[str, User]
 ) -> None:
     client = client_for(people["informatics"])
-    r = client.post(
+    r = post_json(
+        client,
         f"/api/inventory/versions/{version.pk}/deployments",
-        json.dumps({"site": "Main", "end_user_ids": [others["tech"].pk]}),
-        content_type="application/json",
+        {"site": "Main", "end_user_ids": [others["tech"].pk]},
     )
     assert "end_users: ct.tech" in problem(r, 422)
     url = f"/inventory/versions/{version.pk}/deployments/new/"
@@ -121,10 +120,10 @@ def test_implausible_version_dates_are_refused(
     values = {k: dt.date.fromisoformat(v) for k, v in fields.items()}
     with pytest.raises(services.InventoryError, match=message):
         services.add_model_version(people["informatics"], product, version="9.9", **values)
-    r = client_for(people["informatics"]).post(
+    r = post_json(
+        client_for(people["informatics"]),
         f"/api/inventory/products/{product.pk}/versions",
-        json.dumps({"version": "9.9", **fields}),
-        content_type="application/json",
+        {"version": "9.9", **fields},
     )
     assert message in problem(r, 422)
     assert not ModelVersion.objects.filter(version="9.9").exists()

@@ -5,7 +5,6 @@ company's deployment is a 404, and the attempt is in the audit trail."""
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,22 +16,14 @@ from radgov.core.roles import Role
 from radgov.inventory import lifecycle, services
 from radgov.inventory.models import Deployment, VendorCompany
 from radgov.inventory.stages import Stage
-from tests.factories import client_for, make_user, problem
+from tests.factories import cleared_product, client_for, make_user, post_json, problem
 from tests.inventory.conftest import pdf_upload
 
 pytestmark = pytest.mark.django_db
 
 
 def _product(keeper: User, vendor: str, name: str, number: str) -> Any:
-    return services.create_product(
-        keeper,
-        vendor=vendor,
-        name=name,
-        category="cadt",
-        regulatory_pathway="fda_510k",
-        fda_number=number,
-        fda_product_code="QAS",
-    )
+    return cleared_product(keeper, vendor=vendor, name=name, fda_number=number)
 
 
 @pytest.fixture
@@ -98,10 +89,8 @@ def test_another_companys_deployment_is_a_404_on_pages_and_api_and_audited(two: 
     assert f"no deployment {two.beta.pk} that you may see" in problem(r, 404)
     nonexistent = client.get("/api/inventory/deployments/999999")
     assert problem(nonexistent, 404) == "no deployment 999999 that you may see"  # the same
-    r = client.post(
-        "/api/governance/issue-reports",
-        json.dumps({"deployment_id": two.beta.pk, "description": "x"}),
-        content_type="application/json",
+    r = post_json(
+        client, "/api/governance/issue-reports", {"deployment_id": two.beta.pk, "description": "x"}
     )
     assert problem(r, 404).startswith("no deployment")
 
@@ -157,10 +146,8 @@ def test_an_administrator_says_which_company_an_account_belongs_to(
     admin.post(f"/inventory/companies/{acme.pk}/representatives/", {"account": newcomer.pk})
     assert newcomer in acme.representatives.all()
     beta = VendorCompany.objects.get(name="Beta Imaging")
-    r = admin.post(
-        f"/api/inventory/companies/{beta.pk}/representatives",
-        json.dumps({"user_id": newcomer.pk}),
-        content_type="application/json",
+    r = post_json(
+        admin, f"/api/inventory/companies/{beta.pk}/representatives", {"user_id": newcomer.pk}
     )
     assert "already belongs to Acme AI" in problem(r, 422)
     listed = {c["name"]: c for c in admin.get("/api/inventory/companies").json()}

@@ -64,21 +64,16 @@ class TokenCreated(Schema):
     secret: str
 
 
-def _user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.pk,
-        username=user.username,
-        email=user.email,
-        role=user.role,
-        capacities=user.capacities,
-        license_number=user.license_number,
-        is_active=user.is_active,
-    )
+def _user(user_id: int) -> User:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise unseen("user", user_id)
+    return user
 
 
 @router.get("/me", response=UserOut)
-def me(request: HttpRequest) -> UserOut:
-    return _user_out(request.user)  # type: ignore[arg-type]
+def me(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
 
 
 class UserFilter(FilterSchema):
@@ -91,47 +86,33 @@ class UserFilter(FilterSchema):
 def list_users(
     request: HttpRequest, filters: Query[UserFilter], page: Query[PageQuery]
 ) -> dict[str, object]:
-    return paginate(filters.filter(User.objects.order_by("username", "pk")), page, _user_out)
+    return paginate(filters.filter(User.objects.order_by("username", "pk")), page)
 
 
 @router.post("/users", response={201: UserCreated})
-def create_user(request: HttpRequest, payload: UserIn) -> Status[UserCreated]:
-    user, password = services.create_user(
-        payload.username,
-        role=payload.role,
-        email=payload.email,
-        governance_member=payload.governance_member,
-        clinical_champion=payload.clinical_champion,
-        license_number=payload.license_number,
-    )
-    return Status(201, UserCreated(user=_user_out(user), one_time_password=password))
+def create_user(request: HttpRequest, payload: UserIn) -> Status[dict[str, object]]:
+    user, password = services.create_user(**payload.dict())
+    return Status(201, {"user": user, "one_time_password": password})
 
 
 @router.get("/users/{user_id}", response=UserOut)
-def get_user(request: HttpRequest, user_id: int) -> UserOut:
-    user = User.objects.filter(pk=user_id).first()
-    if user is None:
-        raise unseen("user", user_id)
-    return _user_out(user)
+def get_user(request: HttpRequest, user_id: int) -> User:
+    return _user(user_id)
 
 
 @router.post("/users/{user_id}/license", response=UserOut)
-def set_license(request: HttpRequest, user_id: int, payload: LicenseIn) -> UserOut:
+def set_license(request: HttpRequest, user_id: int, payload: LicenseIn) -> User:
     """Record (or clear, with "") a physician's license to practise (III.A.1)."""
-    user = User.objects.filter(pk=user_id).first()
-    if user is None:
-        raise unseen("user", user_id)
+    user = _user(user_id)
     services.set_license(request.user, user, payload.license_number)  # type: ignore[arg-type]
-    return _user_out(user)
+    return user
 
 
 @router.post("/users/{user_id}/deactivate", response=UserOut)
-def deactivate_user(request: HttpRequest, user_id: int) -> UserOut:
-    user = User.objects.filter(pk=user_id).first()
-    if user is None:
-        raise unseen("user", user_id)
+def deactivate_user(request: HttpRequest, user_id: int) -> User:
+    user = _user(user_id)
     services.deactivate_user(user)
-    return _user_out(user)
+    return user
 
 
 @router.get("/tokens", response=Page[TokenOut])

@@ -17,16 +17,8 @@ def users(request: HttpRequest) -> HttpResponse:
     form = UserForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            user, password = services.create_user(
-                data["username"],
-                role=data["role"],
-                email=data["email"],
-                governance_member=data["governance_member"],
-                clinical_champion=data["clinical_champion"],
-                license_number=data["license_number"],
-            )
+            user, password = services.create_user(**form.cleaned_data)
         except services.AccountError as exc:
             form.add_error(None, refusal(request, exc))
         else:

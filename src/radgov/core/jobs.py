@@ -23,7 +23,8 @@ import importlib
 import importlib.util
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -69,30 +70,55 @@ class Kind:
     run: Runner
 
 
-KINDS: dict[str, Kind] = {}
+class Kinds:
+    """The registry of job kinds.  Each app declares its own in ``radgov/<app>/jobs.py`` with
+    :func:`kind`, read on first use; a name is declared once.  Tests replace the kinds with
+    :meth:`override`."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, Kind] = {}
+
+    def register(self, name: str, *, label: str, run: Runner) -> None:
+        known = self._kinds.get(name)
+        if known is not None and known.run is not run:
+            raise ValueError(f"a job kind named {name!r} is declared already")
+        self._kinds[name] = Kind(name=name, label=label, run=run)
+
+    def get(self, name: str) -> Kind | None:
+        """The kind named ``name`` (None: no app declares it)."""
+        from radgov.core.policy import DOMAIN_APPS
+
+        for app in DOMAIN_APPS:  # imported once each: a module's declarations run once
+            if importlib.util.find_spec(f"radgov.{app}.jobs") is not None:
+                importlib.import_module(f"radgov.{app}.jobs")
+        return self._kinds.get(name)
+
+    @contextmanager
+    def override(self, *kinds: Kind) -> Iterator[Kinds]:
+        """For tests: only ``kinds`` until the block ends (the apps' own are loaded first)."""
+        self.get("")
+        saved, self._kinds = self._kinds, {k.name: k for k in kinds}
+        try:
+            yield self
+        finally:
+            self._kinds = saved
+
+
+KINDS = Kinds()
 
 
 def kind(name: str, *, label: str) -> Callable[[Runner], Runner]:
     """Declare a kind of job (in ``radgov/<app>/jobs.py``)."""
 
     def register(run: Runner) -> Runner:
-        KINDS[name] = Kind(name=name, label=label, run=run)
+        KINDS.register(name, label=label, run=run)
         return run
 
     return register
 
 
-def load_kinds() -> dict[str, Kind]:
-    from radgov.core.policy import DOMAIN_APPS
-
-    for app in DOMAIN_APPS:
-        if importlib.util.find_spec(f"radgov.{app}.jobs") is not None:
-            importlib.import_module(f"radgov.{app}.jobs")
-    return KINDS
-
-
 def label(job: Job) -> str:
-    found = load_kinds().get(job.kind)
+    found = KINDS.get(job.kind)
     return found.label if found else job.kind
 
 
@@ -109,7 +135,7 @@ def _enqueue(job_id: int) -> None:
 @service
 def submit(user: Any, kind_name: str, params: dict[str, Any] | None = None) -> Job:
     """Queue a job of ``kind_name`` for ``user``; refused over the per-person limit."""
-    if kind_name not in load_kinds():
+    if KINDS.get(kind_name) is None:
         raise JobError(f"unknown kind of job {kind_name!r}")
     limit = config.get_int("RADGOV_JOBS_PER_USER")
     active = Job.objects.filter(owner=user, status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
@@ -230,7 +256,7 @@ def run(job_id: int) -> Job | None:
     if job is None:
         return None
     attempt = job.attempts
-    runner = load_kinds().get(job.kind)
+    runner = KINDS.get(job.kind)
     try:
         if runner is None:
             raise JobError(f"unknown kind of job {job.kind!r}")

@@ -54,22 +54,41 @@ class Process:
     enabled: Callable[[], bool]
 
 
-_registry: dict[str, Process] = {}
+class Processes:
+    """The registry of listeners ``radgov serve`` supervises, filled from the apps'
+    ``AppConfig.ready()``; tests replace what is registered with :meth:`override`."""
+
+    def __init__(self) -> None:
+        self._registered: dict[str, Process] = {}
+
+    def register(
+        self, *, name: str, argv: list[str], enabled: Callable[[], bool] = lambda: True
+    ) -> None:
+        """Declare a listener for ``radgov serve`` to supervise (registering again replaces)."""
+        if not NAME.match(name) or name in RESERVED:
+            raise ValueError(
+                f"process name {name!r}: lower-case letters, digits and -, not {sorted(RESERVED)}"
+            )
+        if not argv:
+            raise ValueError(f"process {name}: argv names the radgov command to run")
+        self._registered[name] = Process(name=name, argv=tuple(argv), enabled=enabled)
+
+    def registered(self) -> list[Process]:
+        return [self._registered[name] for name in sorted(self._registered)]
+
+    @contextmanager
+    def override(self) -> Iterator[Processes]:
+        """For tests: no listener registered until the block ends (register some inside)."""
+        saved, self._registered = self._registered, {}
+        try:
+            yield self
+        finally:
+            self._registered = saved
 
 
-def register(*, name: str, argv: list[str], enabled: Callable[[], bool] = lambda: True) -> None:
-    """Declare a listener for ``radgov serve`` to supervise (registering again replaces)."""
-    if not NAME.match(name) or name in RESERVED:
-        raise ValueError(
-            f"process name {name!r}: lower-case letters, digits and -, not {sorted(RESERVED)}"
-        )
-    if not argv:
-        raise ValueError(f"process {name}: argv names the radgov command to run")
-    _registry[name] = Process(name=name, argv=tuple(argv), enabled=enabled)
-
-
-def registered() -> list[Process]:
-    return [_registry[name] for name in sorted(_registry)]
+PROCESSES = Processes()
+register = PROCESSES.register
+registered = PROCESSES.registered
 
 
 # --- the child's side: die with the supervisor ------------------------------------------------

@@ -52,16 +52,26 @@ class ProtocolOut(Schema):
     task: str
     source: str
     content_hash: str
-    locked: bool
+    locked: bool = Field(alias="is_locked")
     locked_by: str | None
     locked_at: datetime | None
     amends_id: int | None
     amended_after_lock: bool
     amendment_reason: str
     amended_after_results: bool
-    created_by: str
+    created_by: str = Field(alias="created_by.username")
     created_at: datetime
     run_ids: list[int]
+
+    @staticmethod
+    def resolve_locked_by(protocol: AcceptanceProtocol) -> str | None:
+        return protocol.locked_by.username if protocol.locked_by else None
+
+    @staticmethod
+    def resolve_run_ids(protocol: AcceptanceProtocol) -> list[int]:
+        if hasattr(protocol, "listed_runs"):  # read for a whole list
+            return [r.pk for r in protocol.listed_runs]
+        return list(protocol.runs.order_by("pk").values_list("pk", flat=True))
 
 
 class IdentifierColumnOut(Schema):
@@ -72,7 +82,7 @@ class IdentifierColumnOut(Schema):
 class RunOut(Schema):
     id: int
     protocol_id: int
-    protocol_version: int
+    protocol_version: int = Field(alias="protocol.version")
     protocol_hash: str
     cases_name: str
     cases_sha256: str
@@ -82,7 +92,7 @@ class RunOut(Schema):
     identifier_columns: list[IdentifierColumnOut]
     identifiers_allowed_because: str
     result_sha256: str
-    run_by: str
+    run_by: str = Field(alias="run_by.username")
     created_at: datetime
     repeats_id: int | None = Field(
         description="an earlier run of the deployment with the same cases file (SHA-256)"
@@ -92,57 +102,13 @@ class RunOut(Schema):
         "the governance group accepted the amendment (IV.E.2)"
     )
 
+    @staticmethod
+    def resolve_post_hoc(run: AcceptanceRun) -> str:
+        return post_hoc_note(run.protocol)
+
 
 class RunDetailOut(RunOut):
     result: dict[str, Any]
-
-
-def _protocol_out(p: AcceptanceProtocol) -> dict[str, Any]:
-    return {
-        "id": p.pk,
-        "deployment_id": p.deployment_id,
-        "version": p.version,
-        "name": p.name,
-        "task": p.task,
-        "source": p.source,
-        "content_hash": p.content_hash,
-        "locked": p.is_locked,
-        "locked_by": p.locked_by.username if p.locked_by else None,
-        "locked_at": p.locked_at,
-        "amends_id": p.amends_id,
-        "amended_after_lock": p.amended_after_lock,
-        "amendment_reason": p.amendment_reason,
-        "amended_after_results": p.amended_after_results,
-        "created_by": p.created_by.username,
-        "created_at": p.created_at,
-        "run_ids": [r.pk for r in p.listed_runs]
-        if hasattr(p, "listed_runs")  # read for a whole list
-        else list(p.runs.order_by("pk").values_list("pk", flat=True)),
-    }
-
-
-def _run_out(r: AcceptanceRun, *, with_result: bool = False) -> dict[str, Any]:
-    out = {
-        "id": r.pk,
-        "protocol_id": r.protocol_id,
-        "protocol_version": r.protocol.version,
-        "protocol_hash": r.protocol_hash,
-        "cases_name": r.cases_name,
-        "cases_sha256": r.cases_sha256,
-        "n_cases": r.n_cases,
-        "synthetic": r.synthetic,
-        "passed": r.passed,
-        "identifier_columns": r.identifier_columns,
-        "identifiers_allowed_because": r.identifiers_allowed_because,
-        "result_sha256": r.result_sha256,
-        "run_by": r.run_by.username,
-        "created_at": r.created_at,
-        "repeats_id": r.repeats_id,
-        "post_hoc": post_hoc_note(r.protocol),
-    }
-    if with_result:
-        out["result"] = r.result
-    return out
 
 
 def _get(model: type[M], pk: int, kind: str) -> M:
@@ -177,56 +143,42 @@ def list_protocols(
     rows = AcceptanceProtocol.objects.select_related("locked_by", "created_by").prefetch_related(
         models.Prefetch("runs", queryset=runs, to_attr="listed_runs")
     )
-    return paginate(
-        filters.filter(rows.order_by("deployment_id", "-version", "pk")), page, _protocol_out
-    )
+    return paginate(filters.filter(rows.order_by("deployment_id", "-version", "pk")), page)
 
 
 @router.post("/protocols", response={201: ProtocolOut})
-def create_protocol(request: HttpRequest, payload: ProtocolIn) -> Status[dict[str, Any]]:
+def create_protocol(request: HttpRequest, payload: ProtocolIn) -> Status[AcceptanceProtocol]:
     """The deployment's first protocol, as a draft (YAML in ``source``)."""
     from radgov.inventory.models import Deployment
 
     deployment = _get(Deployment, payload.deployment_id, "deployment")
     row = services.create_protocol(request.user, deployment=deployment, source=payload.source)
-    return Status(201, _protocol_out(row))
+    return Status(201, row)
 
 
 @router.get("/protocols/{protocol_id}", response=ProtocolOut)
-def get_protocol(request: HttpRequest, protocol_id: int) -> dict[str, Any]:
-    return _protocol_out(_protocol(protocol_id))
+def get_protocol(request: HttpRequest, protocol_id: int) -> AcceptanceProtocol:
+    return _protocol(protocol_id)
 
 
 @router.put("/protocols/{protocol_id}", response=ProtocolOut)
-def edit_protocol(request: HttpRequest, protocol_id: int, payload: EditIn) -> dict[str, Any]:
+def edit_protocol(request: HttpRequest, protocol_id: int, payload: EditIn) -> AcceptanceProtocol:
     """Replace a draft's source (and an amendment's reason); a locked protocol is amended."""
-    row = services.edit_draft(
-        request.user,
-        _protocol(protocol_id),
-        source=payload.source,
-        reason=payload.reason,
-    )
-    return _protocol_out(row)
+    return services.edit_draft(request.user, _protocol(protocol_id), **payload.dict())
 
 
 @router.post("/protocols/{protocol_id}/amend", response={201: ProtocolOut})
 def amend_protocol(
     request: HttpRequest, protocol_id: int, payload: AmendIn
-) -> Status[dict[str, Any]]:
+) -> Status[AcceptanceProtocol]:
     """A new draft version of a locked protocol, marked as amended after lock."""
-    row = services.amend(
-        request.user,
-        _protocol(protocol_id),
-        source=payload.source,
-        reason=payload.reason,
-    )
-    return Status(201, _protocol_out(row))
+    return Status(201, services.amend(request.user, _protocol(protocol_id), **payload.dict()))
 
 
 @router.post("/protocols/{protocol_id}/lock", response=ProtocolOut)
-def lock_protocol(request: HttpRequest, protocol_id: int) -> dict[str, Any]:
+def lock_protocol(request: HttpRequest, protocol_id: int) -> AcceptanceProtocol:
     """Approve and lock (a governance-group member not recused from the product)."""
-    return _protocol_out(services.lock(request.user, _protocol(protocol_id)))
+    return services.lock(request.user, _protocol(protocol_id))
 
 
 # --- runs --------------------------------------------------------------------------------------
@@ -235,7 +187,7 @@ def lock_protocol(request: HttpRequest, protocol_id: int) -> dict[str, Any]:
 @router.get("/protocols/{protocol_id}/runs", response=Page[RunOut])
 def list_runs(request: HttpRequest, protocol_id: int, page: Query[PageQuery]) -> dict[str, Any]:
     rows = _protocol(protocol_id).runs.select_related("protocol", "run_by")
-    return paginate(rows.order_by("-created_at", "-pk"), page, _run_out)
+    return paginate(rows.order_by("-created_at", "-pk"), page)
 
 
 @router.post("/protocols/{protocol_id}/runs", response={202: JobOut})
@@ -255,8 +207,7 @@ def create_run(request: HttpRequest, protocol_id: int, cases: File[UploadedFile]
 
 
 @router.get("/runs/{run_id}", response=RunDetailOut)
-def get_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
+def get_run(request: HttpRequest, run_id: int) -> AcceptanceRun:
     """A run's metadata and the stored result JSON (``result_sha256`` is the SHA-256 of its
     canonical form: keys sorted, no spaces)."""
-    run = _get(AcceptanceRun, run_id, "acceptance run")
-    return _run_out(run, with_result=True)
+    return _get(AcceptanceRun, run_id, "acceptance run")

@@ -141,7 +141,7 @@ def gap_of(locked: AcceptanceProtocol | None, run: AcceptanceRun | None) -> str 
 
 
 def register() -> None:
-    from radgov.inventory.lifecycle import register_acceptance_evidence, register_preload
+    from radgov.inventory.lifecycle import LIFECYCLE
 
-    register_acceptance_evidence(evidence_gap)
-    register_preload(preload)
+    LIFECYCLE.register_evidence(evidence_gap)
+    LIFECYCLE.register_preload(preload)

@@ -187,17 +187,7 @@ def requests_page(request: HttpRequest) -> HttpResponse:
     form = forms.RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and group is not None:
         d = form.cleaned_data
-        row = _try(
-            form,
-            request,
-            services.submit_request,
-            request.user,
-            group,
-            clinical_need=d["clinical_need"],
-            proposed_product=d["proposed_product"],
-            candidate_name=d["candidate_name"],
-            expected_benefit=d["expected_benefit"],
-        )
+        row = _try(form, request, services.submit_request, request.user, group, **d)
         if row is not None:
             messages.success(request, f"Request #{row.pk} submitted to {group}.")
             return redirect("governance:requests")
@@ -235,16 +225,7 @@ def candidate_add(request: HttpRequest, request_id: int) -> HttpResponse:
     row = _get(ModelRequest, request_id)
     form = forms.CandidateForm(request.POST, prefix="candidate")
     if form.is_valid():
-        d = form.cleaned_data
-        _try(
-            None,
-            request,
-            services.add_candidate,
-            request.user,
-            row,
-            product=d["product"],
-            name=d["name"],
-        )
+        _try(None, request, services.add_candidate, request.user, row, **form.cleaned_data)
     return redirect("governance:request", request_id=row.pk)
 
 

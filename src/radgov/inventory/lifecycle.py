@@ -63,8 +63,6 @@ __all__ = [
     "fact",
     "guards_for",
     "missing_for",
-    "register_acceptance_evidence",
-    "register_preload",
     "remember",
     "suspend_on_alarm",
     "transition",
@@ -192,8 +190,6 @@ class Lifecycle:
 
 
 LIFECYCLE = Lifecycle()
-register_acceptance_evidence = LIFECYCLE.register_evidence
-register_preload = LIFECYCLE.register_preload
 guards_for = LIFECYCLE.guards_for
 missing_for = LIFECYCLE.missing_for
 blockers = LIFECYCLE.blockers

@@ -14,14 +14,14 @@ from radgov.core.paging import Page, PageQuery, paginate
 from radgov.core.roles import Role
 from radgov.training import selectors, services
 from radgov.training.access import training_status
-from radgov.training.models import TrainingProcedure, TrainingRecord
+from radgov.training.models import IfuAttestation, TrainingProcedure, TrainingRecord
 
 router = Router(tags=["training"])
 
 
 class ProcedureOut(Schema):
     id: int
-    model_version: int
+    model_version: int = Field(alias="model_version_id")
     model_version_label: str
     title: str
     content: str
@@ -31,8 +31,12 @@ class ProcedureOut(Schema):
     validity_months: int
     is_supplemental: bool
     self_attestation: bool
-    created_by: str
+    created_by: str = Field(alias="created_by.username")
     created_at: datetime
+
+    @staticmethod
+    def resolve_model_version_label(procedure: TrainingProcedure) -> str:
+        return str(procedure.model_version)
 
 
 class ProcedureIn(Schema):
@@ -51,17 +55,25 @@ class ProcedureIn(Schema):
 
 class RecordOut(Schema):
     id: int
-    user: str
-    model_version: int
-    procedure: int
+    user: str = Field(alias="user.username")
+    model_version: int = Field(alias="model_version_id")
+    procedure: int = Field(alias="procedure_id")
     completed_at: datetime
     expires_at: datetime
     is_supplemental: bool
     ifu_document: int | None
     ifu_attested_at: datetime | None
     trainer: str | None
-    recorded_by: str
+    recorded_by: str = Field(alias="recorded_by.username")
     notes: str
+
+    @staticmethod
+    def resolve_ifu_document(record: TrainingRecord) -> int | None:
+        return record.ifu_document.pk if record.ifu_attestation_id else None
+
+    @staticmethod
+    def resolve_trainer(record: TrainingRecord) -> str | None:
+        return record.trainer.username if record.trainer_id else None
 
 
 class RecordIn(Schema):
@@ -79,9 +91,9 @@ class AttestIn(Schema):
 
 class AttestationOut(Schema):
     id: int
-    user: str
-    document: int
-    ifu_version: str
+    user: str = Field(alias="user.username")
+    document: int = Field(alias="document_id")
+    ifu_version: str = Field(alias="document.version_label")
     attested_at: datetime
 
 
@@ -93,41 +105,6 @@ class CheckOut(Schema):
     reason: str | None
     expires_at: datetime | None
     ifu_version: str | None
-
-
-def _procedure_out(p: TrainingProcedure) -> ProcedureOut:
-    return ProcedureOut(
-        id=p.pk,
-        model_version=p.model_version_id,
-        model_version_label=str(p.model_version),
-        title=p.title,
-        content=p.content,
-        complexity=p.complexity,
-        complexity_note=p.complexity_note,
-        required_roles=p.required_roles,
-        validity_months=p.validity_months,
-        is_supplemental=p.is_supplemental,
-        self_attestation=p.self_attestation,
-        created_by=p.created_by.username,
-        created_at=p.created_at,
-    )
-
-
-def _record_out(r: TrainingRecord) -> RecordOut:
-    return RecordOut(
-        id=r.pk,
-        user=r.user.username,
-        model_version=r.model_version_id,
-        procedure=r.procedure_id,
-        completed_at=r.completed_at,
-        expires_at=r.expires_at,
-        is_supplemental=r.is_supplemental,
-        ifu_document=r.ifu_document.pk if r.ifu_attestation_id else None,
-        ifu_attested_at=r.ifu_attested_at,
-        trainer=r.trainer.username if r.trainer_id else None,
-        recorded_by=r.recorded_by.username,
-        notes=r.notes,
-    )
 
 
 def _model_version(model_version_id: int):  # type: ignore[no-untyped-def]
@@ -156,24 +133,16 @@ def list_procedures(
     request: HttpRequest, filters: Query[ProcedureFilter], page: Query[PageQuery]
 ) -> dict[str, object]:
     rows = TrainingProcedure.objects.select_related("model_version__product__company", "created_by")
-    return paginate(filters.filter(rows.order_by("model_version_id", "-pk")), page, _procedure_out)
+    return paginate(filters.filter(rows.order_by("model_version_id", "-pk")), page)
 
 
 @router.post("/procedures", response={201: ProcedureOut})
-def create_procedure(request: HttpRequest, payload: ProcedureIn) -> Status[ProcedureOut]:
+def create_procedure(request: HttpRequest, payload: ProcedureIn) -> Status[TrainingProcedure]:
+    fields = payload.dict(exclude={"model_version"})
     proc = services.create_procedure(
-        request.user,
-        model_version=_model_version(payload.model_version),
-        title=payload.title,
-        content=payload.content,
-        complexity=payload.complexity,
-        complexity_note=payload.complexity_note,
-        required_roles=payload.required_roles,
-        validity_months=payload.validity_months,
-        is_supplemental=payload.is_supplemental,
-        self_attestation=payload.self_attestation,
+        request.user, model_version=_model_version(payload.model_version), **fields
     )
-    return Status(201, _procedure_out(proc))
+    return Status(201, proc)
 
 
 class RecordFilter(FilterSchema):
@@ -188,11 +157,11 @@ def list_records(
     """Your own records; all records for governance-group members and administrators;
     your deployments' people's records for a clinical champion."""
     rows = selectors.visible_records(request.user)  # type: ignore[arg-type]
-    return paginate(filters.filter(rows).order_by("-completed_at", "-pk"), page, _record_out)
+    return paginate(filters.filter(rows).order_by("-completed_at", "-pk"), page)
 
 
 @router.post("/records", response={201: RecordOut})
-def record_completion(request: HttpRequest, payload: RecordIn) -> Status[RecordOut]:
+def record_completion(request: HttpRequest, payload: RecordIn) -> Status[TrainingRecord]:
     procedure = (
         TrainingProcedure.objects.select_related("model_version__product__company")
         .filter(pk=payload.procedure)
@@ -209,23 +178,13 @@ def record_completion(request: HttpRequest, payload: RecordIn) -> Status[RecordO
         trainer=_user(payload.trainer) if payload.trainer is not None else None,
         notes=payload.notes,
     )
-    return Status(201, _record_out(row))
+    return Status(201, row)
 
 
 @router.post("/attestations", response={201: AttestationOut})
-def attest_ifu(request: HttpRequest, payload: AttestIn) -> Status[AttestationOut]:
+def attest_ifu(request: HttpRequest, payload: AttestIn) -> Status[IfuAttestation]:
     """You attest reading the current IFU of a model version (yourself only)."""
-    row = services.attest_ifu(request.user, _model_version(payload.model_version))
-    return Status(
-        201,
-        AttestationOut(
-            id=row.pk,
-            user=row.user.username,
-            document=row.document_id,
-            ifu_version=row.document.version_label,
-            attested_at=row.attested_at,
-        ),
-    )
+    return Status(201, services.attest_ifu(request.user, _model_version(payload.model_version)))
 
 
 class CheckQuery(Schema):

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from radgov.accounts import services
+from radgov.accounts.forms import UserForm
 from radgov.core.audit import Action, record
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.roles import Role
@@ -20,19 +21,18 @@ class Command(BaseCommand):
         parser.add_argument("--governance-member", action="store_true")
         parser.add_argument("--clinical-champion", action="store_true")
         parser.add_argument(
-            "--license", default="", help="a physician's license to practise (III.A.1)"
+            "--license",
+            dest="license_number",
+            default="",
+            help="a physician's license to practise (III.A.1)",
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         with acting_as(ActingContext(channel="cli")):
             try:
+                # the same fields as the Users page's form
                 user, password = services.create_user(
-                    opts["username"],
-                    role=opts["role"],
-                    email=opts["email"],
-                    governance_member=opts["governance_member"],
-                    clinical_champion=opts["clinical_champion"],
-                    license_number=opts["license"],
+                    **{name: opts[name] for name in UserForm.base_fields}
                 )
             except services.AccountError as exc:
                 record(
