@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import itertools
+from collections.abc import Iterator
 
 import pytest
 from django.utils import timezone
@@ -26,9 +27,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def table_only(monkeypatch) -> None:
+def table_only() -> Iterator[None]:
     """The status table alone: release's review guard (issue 16) is tested in test_review."""
-    monkeypatch.setattr(moves, "_guards", {s: [] for s in Status})
+    with moves.GUARDS.override():
+        yield
 
 
 def _entries() -> int:
@@ -318,9 +320,8 @@ def test_an_unknown_status_is_named(writer, exam, ich) -> None:
 
 
 def test_guards_registered_for_a_target_refuse_with_everything_missing(
-    writer, exam, ich, monkeypatch
+    writer, exam, ich, table_only
 ) -> None:
-    monkeypatch.setattr(moves, "_guards", {s: [] for s in Status})
     moves.register_guard(Status.RELEASED, lambda inf: ["V: no review by a qualified end-user yet"])
     moves.register_guard(Status.RELEASED, lambda inf: ["V: no release policy"])
     inference = services.record_inference(writer, exam, ich)

@@ -13,7 +13,8 @@ release until review this way).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from radgov.exams.reasons import NEEDS_REASON
@@ -41,8 +42,6 @@ ALLOWED: dict[Status, tuple[Status, ...]] = {
 
 REASON_REQUIRED = frozenset(Status(s) for s in NEEDS_REASON)
 
-_guards: dict[Status, list[Guard]] = {status: [] for status in Status}
-
 
 def refusal(current: Status | str, target: Status | str) -> str | None:
     """None when the table allows the move; otherwise why not, naming what is allowed."""
@@ -58,16 +57,36 @@ def refusal(current: Status | str, target: Status | str) -> str | None:
     )
 
 
-def register_guard(target: Status | str, guard: Guard) -> None:
-    """Run ``guard`` before any move into ``target``.  Registering twice is harmless."""
-    status = Status(target)
-    if guard not in _guards[status]:
-        _guards[status].append(guard)
+class Guards:
+    """The guards of each target status, registered once from the apps' ``ready()``
+    (``exams/apps.py``); tests replace them with :meth:`override`."""
+
+    def __init__(self) -> None:
+        self._by_target: dict[Status, list[Guard]] = {status: [] for status in Status}
+
+    def register(self, target: Status | str, guard: Guard) -> None:
+        """Run ``guard`` before any move into ``target``.  Registering twice is harmless."""
+        guards = self._by_target[Status(target)]
+        if guard not in guards:
+            guards.append(guard)
+
+    def missing_for(self, inference: Inference, target: Status | str) -> list[str]:
+        """What every guard of ``target`` says is missing (empty: the guards would pass)."""
+        missing: list[str] = []
+        for guard in self._by_target[Status(target)]:
+            missing.extend(guard(inference))
+        return missing
+
+    @contextmanager
+    def override(self) -> Iterator[Guards]:
+        """For tests: no guard registered until the block ends (register some inside)."""
+        saved, self._by_target = self._by_target, {status: [] for status in Status}
+        try:
+            yield self
+        finally:
+            self._by_target = saved
 
 
-def missing_for(inference: Inference, target: Status | str) -> list[str]:
-    """What every guard of ``target`` says is missing (empty: the guards would pass)."""
-    missing: list[str] = []
-    for guard in _guards[Status(target)]:
-        missing.extend(guard(inference))
-    return missing
+GUARDS = Guards()
+register_guard = GUARDS.register
+missing_for = GUARDS.missing_for
