@@ -1,6 +1,7 @@
 """Bounded load test of ``radgov serve`` (run by ``make bench``, never by the tests).
 
     .venv/bin/python benchmarks/bench_load.py [--clients 50] [--requests 1500] [--threads N]
+        [--processes N]
         [--postgres postgres://postgres@127.0.0.1:5432/radgov_bench [--no-sqlite]]
 
 A real ``radgov serve`` (waitress, ``--no-worker``) on a free port of 127.0.0.1 only, over the
@@ -131,6 +132,8 @@ def run(label: str, database_url: str | None, args: argparse.Namespace) -> bool:
         command += ["--host", "127.0.0.1", "--port", str(port)]
         if args.threads:
             command += ["--threads", str(args.threads)]
+        if args.processes:
+            command += ["--processes", str(args.processes)]
         server = subprocess.Popen(  # noqa: S603
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -150,7 +153,10 @@ def run(label: str, database_url: str | None, args: argparse.Namespace) -> bool:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
     base = results["/bench/minimal"]["rps"]
-    print(f"== {label}: {args.clients} clients, {args.threads or 'default'} server threads")
+    print(
+        f"== {label}: {args.clients} clients, {args.processes or 'default'} server processes"
+        f" of {args.threads or 'default'} threads"
+    )
     ok = True
     for page, r in results.items():
         ratio = r["rps"] / base
@@ -169,6 +175,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--processes", type=int, default=None)
     parser.add_argument("--postgres", default=os.environ.get("RADGOV_BENCH_POSTGRES"))
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from radgov.core import config, processes
 from radgov.core.management.commands.serve import children
@@ -30,7 +31,7 @@ def test_an_app_registers_a_listener_and_serve_starts_it_when_enabled(
 ) -> None:
     processes.register(name="gateway-dicom", argv=["gateway", "dicom"])
     processes.register(name="gateway-mllp", argv=["gateway", "mllp"], enabled=lambda: False)
-    opts = {"threads": 4, "no_worker": False}
+    opts = {"threads": 4, "processes": 1, "no_worker": False}
     started = children(opts, 7)
     assert [(c.name, c.argv, c.pass_fds) for c in started] == [
         ("web", ["serve", "--web-only", "--fd", "7", "--threads", "4"], (7,)),
@@ -38,6 +39,31 @@ def test_an_app_registers_a_listener_and_serve_starts_it_when_enabled(
         ("gateway-dicom", ["gateway", "dicom"], ()),
     ]
     assert [c.name for c in children({**opts, "no_worker": True}, 7)] == ["web", "gateway-dicom"]
+
+
+def test_serve_runs_a_web_process_per_core_on_the_one_socket(
+    registry: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    started = children({"threads": None, "processes": None, "no_worker": True}, 9)
+    assert [(c.name, c.argv, c.pass_fds) for c in started] == [
+        (f"web-{n}", ["serve", "--web-only", "--fd", "9"], (9,)) for n in (1, 2, 3)
+    ]
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert len(children({"threads": None, "processes": None, "no_worker": True}, 9)) == 8
+
+
+@pytest.mark.parametrize(
+    ("args", "refusal"),
+    [
+        (["--processes", "0"], "--processes must be 1 or more, got 0"),
+        (["--threads", "0"], "--threads must be 1 or more, got 0"),
+        (["--web-only", "--processes", "2"], "--web-only runs one process"),
+    ],
+)
+def test_serve_refuses_what_it_cannot_run(args: list[str], refusal: str) -> None:
+    with pytest.raises(CommandError, match=refusal):
+        call_command("serve", *args, "--no-migrate")
 
 
 @pytest.mark.parametrize("name", ["web", "worker", "Gateway", "has space", ""])

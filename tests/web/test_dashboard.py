@@ -110,6 +110,7 @@ def test_each_person_sees_what_waits_for_them(practice: dict[str, Any]) -> None:
     assert "Platform" in admin and "Audit trail</dt>" in admin
 
 
+@pytest.mark.usefixtures("cache_in_memory")
 def test_the_dashboards_queries_do_not_grow_with_the_records(practice: dict[str, Any]) -> None:
     def queries(user: Any) -> int:
         client = client_for(user)

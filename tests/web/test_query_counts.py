@@ -13,7 +13,7 @@ from radgov.core.roles import Role
 from tests.factories import client_for, make_user
 from tests.training.helpers import make_deployment, make_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cache_in_memory")]
 
 
 def _queries(client, url: str) -> list[str]:  # type: ignore[no-untyped-def]

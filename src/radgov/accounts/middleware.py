@@ -104,8 +104,11 @@ class MfaRequiredMiddleware(Middleware):
         rule = policy.rule_for(_route_name(request))
         if rule is not None and (rule.public or rule.enrollment):
             return None
-        if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        # the kinds of second factor, read once: the dashboard shows them too
+        kinds = set(Authenticator.objects.filter(user=user).values_list("type", flat=True))
+        if Authenticator.Type.TOTP in kinds:
             request.mfa_enrolled = True  # type: ignore[attr-defined]
+            request.mfa_types = kinds  # type: ignore[attr-defined]
             return self._one_time_password(request, rule)
         if is_api(request):
             return problem(

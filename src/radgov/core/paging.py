@@ -19,6 +19,10 @@ resolvers); ``convert`` is for a list whose items are not records.  ``prepare(ro
 once on the page's rows first, so what each row needs from other tables is read for the
 whole page in a few queries (no query per row: ``tests/test_list_queries.py`` counts them
 for every list).
+
+A busy list whose rows change only through services answers with :func:`cached_page`: the
+same page, rendered as the API renders it, kept until a service writes to the apps it reads
+(``radgov.core.generations``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
+
+from radgov.core import generations
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -61,3 +68,27 @@ def paginate(
         prepare(chunk)
     items = [convert(row) for row in chunk] if convert is not None else chunk
     return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+
+def cached_page(
+    request: HttpRequest,
+    schema: type[Schema],
+    name: tuple[Any, ...],
+    reads: Sequence[str],
+    rows: Callable[[], QuerySet[Any]],
+    page: PageQuery,
+    *,
+    prepare: Callable[[list[Any]], None] | None = None,
+) -> HttpResponse:
+    """One page of ``rows()`` as ``Page[schema]``, kept under ``name`` (what the page depends
+    on besides the records of the apps ``reads``: who may see what, the filters) together
+    with the limit and offset."""
+    from radgov.api import api
+
+    def build() -> dict[str, Any]:
+        found = paginate(rows(), page, prepare=prepare)
+        context = {"request": request, "response_status": 200}
+        return Page[schema].model_validate(found, context=context).model_dump(context=context)  # type: ignore[valid-type]
+
+    data = generations.cached((*name, page.limit, page.offset), reads, build)
+    return api.create_response(request, data, status=200)

@@ -37,6 +37,7 @@ def service(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from radgov.core import generations
         from radgov.core.audit import pending, writer  # models import this module
 
         if _in_service.get():
@@ -47,7 +48,9 @@ def service(fn: Callable[P, R]) -> Callable[P, R]:
             with transaction.atomic(), pending.collecting() as buffer:
                 result = fn(*args, **kwargs)
                 if not connection.needs_rollback:  # else the transaction rolls back anyway
-                    writer.append(buffer.take())
+                    entries = buffer.take()
+                    writer.append(entries)
+                    generations.bump_written(entries)
                 return result
         finally:
             _in_service.reset(token)

@@ -10,7 +10,7 @@ request body it takes, per route, before reading it.
   passes the route's limit, before waitress reads or spools it: the upload routes take
   ``RADGOV_MAX_UPLOAD_MB`` (plus room for the multipart framing), every other route
   :data:`FORM_LIMIT`.  An anonymous 300 MB POST to the login page is refused unread.
-* Threads: :func:`default_threads`.
+* Processes and threads: :func:`default_processes`, :func:`default_threads`.
 """
 
 from __future__ import annotations
@@ -39,12 +39,24 @@ UPLOAD_ROUTES = frozenset(
 PROXY_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
 
 
-def default_threads(cores: int | None = None) -> int:
-    """Request threads for a machine of ``cores`` cores: 4 per core, at least 8 and at most
-    32.  Requests spend much of their time waiting on the database (and SQLite's one writer),
-    so more threads than cores keep the cores busy; past 4 per core they only queue on the
-    GIL and raise every request's latency (measured by benchmarks/bench_load.py)."""
-    return max(8, min(32, 4 * (cores or os.cpu_count() or 1)))
+MAX_PROCESSES = 8
+THREADS = 8
+
+
+def default_processes(cores: int | None = None) -> int:
+    """Web server processes for a machine of ``cores`` cores: one per core, at most
+    :data:`MAX_PROCESSES`.  A process runs Python on one core at a time (the interpreter's
+    lock), and a page's time is mostly Python (the ORM, templates, the API's schemas), so one
+    process per core is what keeps every core busy; past 8 the memory (about 150 MB each)
+    buys little on the machines a practice runs radgov on."""
+    return max(1, min(MAX_PROCESSES, cores or os.cpu_count() or 1))
+
+
+def default_threads() -> int:
+    """Request threads of one web process: :data:`THREADS`.  They overlap the requests'
+    waits on the database (and SQLite's one writer); more only queue on the interpreter's
+    lock and raise every request's latency (measured by benchmarks/bench_load.py)."""
+    return THREADS
 
 
 def upload_limit() -> int:

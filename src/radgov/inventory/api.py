@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import File, FilterLookup, FilterSchema, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from radgov.accounts.models import User
 from radgov.core.errors import Refused, unseen
-from radgov.core.paging import Page, PageQuery, paginate
+from radgov.core.paging import Page, PageQuery, cached_page, paginate
 from radgov.dicom.criteria import Criteria, CriteriaError
 from radgov.inventory import lifecycle, selectors, services
 from radgov.inventory import model_card as cards
@@ -205,11 +205,21 @@ class DeploymentFilter(FilterSchema):
 @router.get("/deployments", response=Page[DeploymentBrief])
 def list_deployments(
     request: HttpRequest, filters: Query[DeploymentFilter], page: Query[PageQuery]
-) -> dict[str, Any]:
+) -> HttpResponse:
     """Each with its people and history; what each next move is missing is on the
     deployment's own route (``GET /api/inventory/deployments/{id}``)."""
-    rows = filters.filter(selectors.visible_deployments(request.user).order_by("pk"))
-    return paginate(rows, page, prepare=_load_brief)
+    user = request.user
+    # a vendor account sees its own products' rows, without reasons or end-users
+    viewer = user.pk if selectors.is_vendor(user) else "staff"
+    return cached_page(
+        request,
+        DeploymentBrief,
+        ("api:inventory:deployments", viewer, filters.model_dump_json()),
+        ("inventory", "accounts"),
+        lambda: filters.filter(selectors.visible_deployments(user).order_by("pk")),
+        page,
+        prepare=_load_brief,
+    )
 
 
 @router.post("/versions/{version_id}/deployments", response={201: DeploymentOut})

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from radgov.core import generations
 from radgov.core.errors import refusal, unseen
 from radgov.core.roles import Role
 from radgov.inventory import lifecycle, selectors, services
@@ -270,12 +271,18 @@ def deployments(request: HttpRequest) -> HttpResponse:
     stage = request.GET.get("stage") or None
     if stage not in (None, *Stage.values):
         stage = None
-    counts = selectors.stage_counts(request.user)
+    user = request.user
+    # kept until a service changes the inventory (radgov.core.generations)
+    counts, rows = generations.cached(
+        ("inventory:deployments", user.pk if selectors.is_vendor(user) else "staff", stage),
+        ("inventory",),
+        lambda: (selectors.stage_counts(user), list(selectors.deployments(user, stage))),
+    )
     return render(
         request,
         "inventory/deployments.html",
         {
-            "deployments": selectors.deployments(request.user, stage),
+            "deployments": rows,
             "stage": stage,
             # each stage with its count, worked out here rather than searched for in the page
             "stages": [(value, label, counts[value]) for value, label in Stage.choices],

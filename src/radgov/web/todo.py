@@ -22,6 +22,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from radgov.core import generations
+
 EXPIRING_DAYS = 30
 
 
@@ -169,9 +171,19 @@ def _suspended(user: Any, oversees: bool) -> Todo | None:
     )
 
 
+# the apps whose records the sections read (the people, their roles and models in accounts)
+READS = ("accounts", "compliance", "evaluation", "governance", "inventory", "training")
+
+
 def todo_for(user: Any) -> tuple[list[Todo], bool]:
     """The person's to-do sections, and whether to load the conformance audit's failing
-    lines (for a chair) after the page opens."""
+    lines (for a chair) after the page opens; kept in the cache until a service changes
+    what they read (``radgov.core.generations``)."""
+    name = ("todo", user.pk, user.role, timezone.localdate().isoformat())
+    return generations.cached(name, READS, lambda: _sections(user))
+
+
+def _sections(user: Any) -> tuple[list[Todo], bool]:
     from radgov.core.roles import Role
     from radgov.governance.models import Membership, Position
 

@@ -3,8 +3,9 @@
 The command itself is the supervisor (``radgov.core.supervisor``): it migrates, binds the
 port, takes the task queue (``radgov.core.processes.queue_lock``) and starts each part as a
 child process that dies with it and is restarted with a growing pause if it exits.  A second
-``radgov serve`` on the same port or queue refuses, saying which.  ``--web-only`` runs the web
-server alone in this process (production: under systemd, one per machine behind the proxy).
+``radgov serve`` on the same port or queue refuses, saying which.  The web server is one
+process per core (``--processes``), all accepting on the one port.  ``--web-only`` runs one
+web server alone in this process (production: under systemd, behind the proxy).
 """
 
 from __future__ import annotations
@@ -37,12 +38,19 @@ def run_web(opts: dict[str, Any]) -> None:
 
 
 def children(opts: dict[str, Any], fd: int) -> list[Child]:
-    """What serve starts: the web server on the socket ``fd``, a worker unless
+    """What serve starts: ``--processes`` web servers on the socket ``fd`` (default: one
+    per core, ``radgov.core.web_server.default_processes``), a worker unless
     ``--no-worker``, and every registered listener that is enabled."""
+    from radgov.core.web_server import default_processes
+
     web = ["serve", "--web-only", "--fd", str(fd)]
     if opts["threads"]:
         web += ["--threads", str(opts["threads"])]
-    started = [Child("web", web, pass_fds=(fd,))]
+    count = opts.get("processes") or default_processes()
+    # every web process accepts on the one socket serve bound; the kernel hands each
+    # connection to one of them
+    names = ["web"] if count == 1 else [f"web-{n}" for n in range(1, count + 1)]
+    started = [Child(name, web, pass_fds=(fd,)) for name in names]
     if not opts["no_worker"]:
         started.append(Child("worker", ["worker"]))
     return started + [Child(p.name, list(p.argv)) for p in processes.registered() if p.enabled()]
@@ -57,7 +65,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--threads", type=int, default=None)
+        parser.add_argument(
+            "--threads", type=int, default=None, help="request threads of each web process"
+        )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=None,
+            help="web server processes (default: one per core, at most 8)",
+        )
         parser.add_argument(
             "--no-worker",
             action="store_true",
@@ -72,7 +88,15 @@ class Command(BaseCommand):
         parser.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        for option in ("processes", "threads"):
+            if opts[option] is not None and opts[option] < 1:
+                raise CommandError(f"--{option} must be 1 or more, got {opts[option]}")
         if opts["web_only"]:
+            if opts["processes"] not in (None, 1):
+                raise CommandError(
+                    "--web-only runs one process; run one unit per process, or serve without "
+                    "--web-only to start --processes of them"
+                )
             run_web(opts)
             return
         from django.db import connections
