@@ -13,14 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from radgov.core import context
 from radgov.core.audit import chain, pending
 from radgov.core.audit.checkpoint import CHECKPOINT_EVERY, checkpoint_locked
 from radgov.core.audit.codes import OUTCOMES, Action, EventCode, default_event_code
-from radgov.core.audit.head import advance_head, lock_head
+from radgov.core.audit.head import advance_head, insert_and_advance, lock_head
 from radgov.core.models import AuditEntry
 from radgov.core.models.audit import appending
 
@@ -119,9 +119,13 @@ def append(entries: list[AuditEntry]) -> None:
         seq += 1
         entry.seq, entry.timestamp, entry.prev_hash = seq, now, prev
         entry.entry_hash = prev = chain.entry_hash(prev, entry.__dict__)
+    checkpoint = seq // CHECKPOINT_EVERY > head.seq // CHECKPOINT_EVERY
+    if connection.vendor == "postgresql" and not checkpoint and len(entries) <= APPEND_BATCH:
+        insert_and_advance(entries, seq, prev)
+        return
     with appending():
         models.QuerySet(AuditEntry).bulk_create(entries, batch_size=APPEND_BATCH)
     advance_head(seq, prev)
-    if seq // CHECKPOINT_EVERY > head.seq // CHECKPOINT_EVERY:
+    if checkpoint:
         head.seq, head.entry_hash = seq, prev
         checkpoint_locked(head)
