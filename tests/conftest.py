@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +100,16 @@ def _fresh_cache() -> None:
         from django.core.cache import cache
 
         cache.clear()
+
+
+@pytest.fixture
+def cache_in_memory(settings: Any) -> Iterator[None]:
+    """The cache in this process's memory, emptied before and after: a test that counts a
+    page's or a service's queries counts its reads and writes of records, not the database
+    cache's own queries for the copies and generations it keeps (``radgov.core.generations``)."""
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    yield
+    cache.clear()

@@ -20,6 +20,7 @@ RECORDS = {
     "monitoring.report": {"text"},
     "monitoring.reportlabel": {"evidence"},
     "monitoring.adverseevent": {"description", "finding"},
+    "monitoring.interaction": set(),
 }
 
 

@@ -22,6 +22,7 @@ from radgov.governance.conformance.checks import Status
 from radgov.governance.models import Membership
 from radgov.inventory import lifecycle
 from tests.governance import conformance_world as w
+from tests.governance.conftest import decide
 
 pytestmark = pytest.mark.django_db
 
@@ -488,13 +489,14 @@ def test_an_amendment_after_lock_and_after_results_is_called_out(cf, no_charts) 
     doc, test, _ = acceptance(d)
     assert test.status == Status.FAIL and "has not accepted the amendment" in test.found
     assert "Rerun: the same cases file" in doc.found
-    w._vote(
-        p,
+    decide(
+        p.chen,
         world.meeting,
-        kind="accept_amendment",
+        "accept_amendment",
         motion="Accept version 2",
         rationale="Specificity was asked for before the results were read",
         protocol=second,
+        yes=(p.chen, p.physicist, p.privacy),
     )
     evaluation.amend(p.physicist, second, source=w.protocol_source(passes=False), reason="Stricter")
     doc, test, _ = acceptance(d)

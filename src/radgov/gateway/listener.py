@@ -225,6 +225,7 @@ class Listener:
                 REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED
             )
             event.assoc.kill()
+            connection.close()  # no release or abort follows a reject to close it in _ended
 
     def _on_store(self, event: Any) -> int:
         status = self._store(event)

@@ -132,7 +132,9 @@ def take_answer(
     encoded = encode(sr, is_implicit_vr=False, is_little_endian=True)
     assert encoded is not None  # noqa: S101 - pynetdicom encodes what pydicom built
     uid_key = crypto.pseudonym(str(sr.SOPInstanceUID), namespace=SOP_UID_NAMESPACE)
-    stored = spool.write(uid_key, encode_file_meta(sr.file_meta), encoded, base=base)
+    stored = spool.write(
+        uid_key, encode_file_meta(sr.file_meta), encoded, sha256=spool.digest(encoded), base=base
+    )
     return _take(
         actor,
         inference,

@@ -37,6 +37,10 @@ def _scores(
     counts = [n for _, _, n in rows]
     pairs = [value.split("|") for _, value, _ in rows]
     scores = np.array([float(score) for score, _ in pairs], dtype=float)
+    # a score the rollup rounded to 0 or 1 stands for half a bin (0.005) from that end: the
+    # calibration tests and the estimate are undefined at a probability of exactly 0 or 1
+    half = 0.5 * 10.0 ** -rollups.BINS["score"]
+    scores = np.clip(scores, half, 1 - half)
     labels = np.array([label for _, label in pairs], dtype=object)
     return np.repeat(scores, counts), np.repeat(labels, counts)
 
