@@ -49,8 +49,8 @@ def service(fn: Callable[P, R]) -> Callable[P, R]:
                 result = fn(*args, **kwargs)
                 if not connection.needs_rollback:  # else the transaction rolls back anyway
                     entries = buffer.take()
+                    generations.bump_written(entries)  # before the head is locked: not under it
                     writer.append(entries)
-                    generations.bump_written(entries)
                 return result
         finally:
             _in_service.reset(token)
