@@ -1,6 +1,6 @@
 """The conformance audit: a fully conformant deployed model passes every line it
 can; each documentation field of IV.B.2 left out in turn fails its line; the
-practice-wide lines; the not-checkable lines; what the acceptance-test records say
+practice-wide lines; what the acceptance-test records say
 (IV.B.2.e, IV.E.2, V); JSON; the command's exit codes."""
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from tests.governance.conftest import decide
 
 pytestmark = pytest.mark.django_db
 
-# Lines whose records live in components radgov does not have yet (none since IV.B.2.h).
-NOT_CHECKABLE: set[str] = set()
 # FDA-regulated and not generative; acceptance testing waived, so no test data
 NOT_APPLICABLE = {"extra_oversight", "deidentified_test_data"}
 
@@ -73,9 +71,7 @@ def test_a_fully_conformant_deployed_model_passes_every_checkable_line(cf) -> No
     assert [s.deployment_id for s in report.deployments] == [d.pk]
     lines = section(report, d)
     for check_id, ln in lines.items():
-        if check_id in NOT_CHECKABLE:
-            assert ln.status == Status.NOT_CHECKABLE_YET, ln
-        elif check_id in NOT_APPLICABLE:
+        if check_id in NOT_APPLICABLE:
             assert ln.status == Status.NOT_APPLICABLE, ln
         else:
             assert ln.status == Status.PASS, ln
@@ -87,7 +83,6 @@ def test_a_fully_conformant_deployed_model_passes_every_checkable_line(cf) -> No
     )
     assert lines["deidentified_test_data"].found.startswith("No acceptance-test run on record")
     assert report.conformant and report.totals.failed == 0
-    assert report.totals.not_checkable_yet == len(NOT_CHECKABLE)
 
 
 # Each documentation field of IV.B.2 left out in turn: the lines that fail.  IFU and
@@ -322,7 +317,6 @@ def test_json_shape(cf) -> None:
         "pass",
         "fail",
         "not_applicable",
-        "not_checkable_yet",
         "conformant",
     }
     (dep,) = data["deployments"]
@@ -339,7 +333,7 @@ def test_command_exit_codes_and_json(cf, capsys) -> None:
     out = io.StringIO()
     call_command("conformance", "--json", stdout=out)  # no SystemExit: exit status 0
     data = json.loads(out.getvalue())
-    assert data["conformant"] is True and data["totals"]["not_checkable_yet"] == 0
+    assert data["conformant"] is True and data["totals"]["fail"] == 0
     assert AuditEntry.objects.filter(
         object_type="governance.conformance", action="export", channel="cli"
     ).exists()
@@ -364,12 +358,6 @@ def test_command_writes_the_pdf_and_refuses_a_bad_setting(cf, tmp_path, monkeypa
     monkeypatch.setenv("RADGOV_CONFORMANCE_MEETING_MONTHS", "0")
     with pytest.raises(CommandError, match="RADGOV_CONFORMANCE_MEETING_MONTHS=0"):
         call_command("conformance", stdout=io.StringIO())
-
-
-def test_help_says_not_checkable_lines_do_not_fail(capsys) -> None:
-    from radgov.governance.management.commands.conformance import Command
-
-    assert "not checkable yet" in Command.help and "do not fail" in Command.help
 
 
 # --- what the acceptance-test records say (IV.B.2.e, IV.E.2, V) ------------------------------

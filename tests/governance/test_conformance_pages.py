@@ -60,7 +60,6 @@ def test_page_shows_every_line_with_its_clause_and_status_in_words(practice) -> 
     assert "<h1>Conformance audit</h1>" in html
     assert str(ok) in html and str(bad) in html
     assert "✗ FAIL" in html and "✓ pass" in html
-    assert "? not checkable yet" not in html  # since IV.B.2.h, every line is checkable
     assert "IV.B.2.a" in html and "IV.H.3" in html and "To fix:" in html
     assert 'action="/governance/conformance/audit.pdf"' in html  # a POST: it queues a job
     assert AuditEntry.objects.filter(

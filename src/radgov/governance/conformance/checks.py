@@ -8,9 +8,7 @@ found and, unless it passed, what would fix it.
 Checks reuse the other apps' own rules rather than re-deriving them: the
 inventory lifecycle's guards (``radgov.inventory.lifecycle``), the governance
 guards and selectors, the training gate (``radgov.training.access``) and the
-acceptance-test evidence (``radgov.evaluation.guards``).  A requirement whose
-records live in a component that does not exist yet (monitoring) is reported as
-``not_checkable_yet``: never a pass, never left out.
+acceptance-test evidence (``radgov.evaluation.guards``).
 """
 
 # Importing the modules registers their checks.

@@ -25,7 +25,6 @@ class Status(StrEnum):
     PASS = "pass"  # noqa: S105 - a status, not a secret
     FAIL = "fail"
     NOT_APPLICABLE = "not_applicable"
-    NOT_CHECKABLE_YET = "not_checkable_yet"
 
     @property
     def label(self) -> str:
@@ -36,7 +35,6 @@ LABELS = {
     Status.PASS: "pass",
     Status.FAIL: "FAIL",
     Status.NOT_APPLICABLE: "not applicable",
-    Status.NOT_CHECKABLE_YET: "not checkable yet",
 }
 
 
@@ -58,13 +56,6 @@ def failed(found: str, fix: str) -> Result:
 def not_applicable(found: str) -> Result:
     return Result(Status.NOT_APPLICABLE, found)
 
-
-def not_checkable(component: str, found: str, fix: str) -> Result:
-    return Result(
-        Status.NOT_CHECKABLE_YET,
-        f"not checkable yet: the {component} component does not exist. {found}",
-        fix,
-    )
 
 
 @dataclass(frozen=True)
@@ -147,13 +138,3 @@ NO_GROUP = failed(
     "An administrator creates the governance group with its first members (Governance page).",
 )
 
-
-def pending(id: str, clause: str, title: str, *, component: str, found: str, fix: str) -> None:
-    """Register a deployment check whose records live in a component that does not
-    exist yet: it reports ``not_checkable_yet`` until the component replaces it
-    with a real check."""
-
-    def run(d: Any, ctx: Context) -> Result:
-        return not_checkable(component, found, fix)
-
-    check(id, clause, title, DEPLOYMENT)(run)

@@ -18,7 +18,6 @@ SYMBOL = {
     Status.PASS: "pass",
     Status.FAIL: "FAIL",
     Status.NOT_APPLICABLE: "n/a",
-    Status.NOT_CHECKABLE_YET: "not checkable yet",
 }
 
 
@@ -26,9 +25,7 @@ class Command(BaseCommand):
     help = (
         "Audit the practice and every deployment in pilot or deployed against the "
         "requirements of sections IV and V of the ACR-SIIM practice parameter that "
-        "software can check. Exit status 0 when no line fails, 1 when any line fails; "
-        'lines "not checkable yet" (a component radgov does not have yet) are reported '
-        "but do not fail."
+        "software can check. Exit status 0 when no line fails, 1 when any line fails."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -83,6 +80,5 @@ class Command(BaseCommand):
             out("No deployment is in pilot or deployed.")
         out("")
         out(
-            f"{t.lines} lines: {t.passed} pass, {t.failed} fail, {t.not_applicable} not "
-            f"applicable, {t.not_checkable_yet} not checkable yet"
+            f"{t.lines} lines: {t.passed} pass, {t.failed} fail, {t.not_applicable} not applicable"
         )
