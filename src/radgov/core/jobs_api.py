@@ -27,28 +27,17 @@ class JobOut(Schema):
     finished_at: datetime | None
     result: str | None  # where to fetch the file, or the record made
 
-
-def job_out(job: Job) -> JobOut:
-    result = None
-    if job.status == Job.Status.DONE:
-        result = f"/api/jobs/{job.pk}/result" if job.result_name else job.result_url or None
-    return JobOut(
-        id=job.pk,
-        kind=job.kind,
-        status=job.status,
-        progress=job.progress,
-        attempts=job.attempts,
-        error=job.error,
-        created_at=job.created_at,
-        finished_at=job.finished_at,
-        result=result,
-    )
+    @staticmethod
+    def resolve_result(job: Job) -> str | None:
+        if job.status != Job.Status.DONE:
+            return None
+        return f"/api/jobs/{job.pk}/result" if job.result_name else job.result_url or None
 
 
 def job_accepted(job: Job) -> HttpResponse:
     """202 with the job and its Location."""
     response = HttpResponse(
-        job_out(job).model_dump_json(), status=202, content_type="application/json"
+        JobOut.from_orm(job).model_dump_json(), status=202, content_type="application/json"
     )
     response["Location"] = f"/api/jobs/{job.pk}"
     return response
@@ -71,8 +60,8 @@ def _job(request: HttpRequest, job_id: int) -> Job:
 
 
 @router.get("/{job_id}", response=JobOut)
-def get_job(request: HttpRequest, job_id: int) -> JobOut:
-    return job_out(_job(request, job_id))
+def get_job(request: HttpRequest, job_id: int) -> Job:
+    return _job(request, job_id)
 
 
 @router.get("/{job_id}/result")
