@@ -57,7 +57,6 @@ def not_applicable(found: str) -> Result:
     return Result(Status.NOT_APPLICABLE, found)
 
 
-
 @dataclass(frozen=True)
 class Context:
     """What every check sees: the moment audited and the settings in force."""
@@ -137,4 +136,3 @@ NO_GROUP = failed(
     "IV.A.1: the practice has no AI governance group.",
     "An administrator creates the governance group with its first members (Governance page).",
 )
-

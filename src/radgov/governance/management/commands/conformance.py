@@ -79,6 +79,4 @@ class Command(BaseCommand):
             out("")
             out("No deployment is in pilot or deployed.")
         out("")
-        out(
-            f"{t.lines} lines: {t.passed} pass, {t.failed} fail, {t.not_applicable} not applicable"
-        )
+        out(f"{t.lines} lines: {t.passed} pass, {t.failed} fail, {t.not_applicable} not applicable")
