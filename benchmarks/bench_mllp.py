@@ -3,9 +3,9 @@
     DATABASE_URL=postgres://... .venv/bin/python benchmarks/bench_mllp.py [--messages 2000]
 
 A RIS sends ORU^R01 final reports (one OBR, a few OBX text lines, a new accession each), in
-two ways: waiting for each acknowledgement before the next (MLLP's original mode) over 8
-connections at once, and pipelined (100 messages sent before their answers are read) over
-2 connections, to:
+three ways: waiting for each acknowledgement before the next (MLLP's original mode) over one
+connection and over 8 connections at once (several interfaces), and pipelined (100 messages
+sent before their answers are read) over 2 connections, to:
 
 * a bare MLLP server that unframes each message and answers AA without reading or storing
   it: the ceiling of this machine's sockets, threads and framing;
@@ -34,6 +34,7 @@ import time
 from bench_audit import scratch_database, setup_django  # run as a script from benchmarks/
 
 MODES = {  # connections, messages in flight on each
+    "original mode (each ACK awaited), 1 connection": (1, 1),
     "original mode (each ACK awaited), 8 connections": (8, 1),
     "pipelined, 2 connections x 100 in flight": (2, 100),
 }

@@ -418,3 +418,17 @@ def test_save_with_update_fields_records_only_what_was_written():
     run(change)
     assert entries("update")[-1].changes == {"label": ["a", "b"]}
     assert m.Reading.objects.get(pk=reading.pk).count == 1
+
+
+def test_an_encrypted_value_is_taken_as_stored_once_it_holds_the_saved_token():
+    """So a bulk write of encrypted reports is recorded without reading its rows back."""
+    from radgov.core.models.stored import exact_values
+
+    widget = make_widget(mrn="MRN-1")
+    stored = m.Widget.objects.filter(pk=widget.pk).values_list("mrn", flat=True).get()
+    taken = exact_values(widget, ["mrn"])["mrn"]
+    assert taken.saved_token == stored.saved_token and taken == stored
+    assert exact_values(m.Widget(name="w", mrn="MRN-2"), ["mrn"]) is None  # not encrypted yet
+    other = m.Widget(name="w")
+    other.mrn = type(widget.mrn)(context="another.context", token=stored.saved_token)
+    assert exact_values(other, ["mrn"]) is None  # encrypted again on save: read back

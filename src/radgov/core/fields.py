@@ -57,6 +57,11 @@ class EncryptedValue:
         return self._token
 
     @property
+    def saved_token(self) -> str | None:
+        """The token once made (the value saved or read), None before: never encrypts."""
+        return self._token
+
+    @property
     def key_id(self) -> str:
         return crypto.key_id_of(self.token)
 

@@ -129,11 +129,11 @@ def segments_of(text: str) -> list[Segment]:
                 "100^Segment sequence error",
             )
         segments.append(Segment(line[:3], tuple(line.split("|"))))
-    for n, segment in enumerate(segments, start=1):
-        if any(CONTROL.search(value) for value in segment.fields):
+    for n, line in enumerate(lines, start=1):  # a field holds one only if its line does
+        if CONTROL.search(line):
             raise Unusable(
-                f"{segment.name} (segment {n}): holds control characters (0x00-0x1F), which "
-                "HL7 text may not",
+                f"{segments[n - 1].name} (segment {n}): holds control characters (0x00-0x1F), "
+                "which HL7 text may not",
                 DATA_TYPE,
             )
     return segments

@@ -138,6 +138,7 @@ class MllpListener:
     idle_seconds: float = 300.0  # a connection silent this long is closed
     server: Any = field(default=None, repr=False)
     writer: _Writer | None = field(default=None, repr=False)
+    principal: Any = field(default=None, repr=False)  # REPORTS_TASK's, looked up once
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> MllpListener:
@@ -252,9 +253,10 @@ class MllpListener:
 
     def _store(self, address: str, group: list[_Message]) -> None:
         try:
-            principal = machines.task_principal(REPORTS_TASK)
-            with machines.acting_as(principal, channel="mllp", client_address=address):
-                outcomes = store_reports(principal, group)
+            if self.principal is None:  # a round trip saved on every later group
+                self.principal = machines.task_principal(REPORTS_TASK)
+            with machines.acting_as(self.principal, channel="mllp", client_address=address):
+                outcomes = store_reports(self.principal, group)
         except Exception as exc:  # not committed: the RIS must send them again
             log.error("HL7 reports were not stored (%s); answered AR", type(exc))
             for message in group:

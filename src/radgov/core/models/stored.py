@@ -9,8 +9,9 @@ unchanged (``exact_values``): a ``str`` in a text column, an ``int`` in an integ
 foreign key, a ``bool``, a finite ``float``, a ``date``, an aware ``datetime`` (as UTC), a
 naive ``time``, a ``UUID``, ``None`` in a nullable column, and JSON made of those (floats
 below 1e16, no negative zero, string keys).  Any other value, and any field of a class not
-listed here (decimals, binary, files, encrypted and other custom fields), is read back from
-the database (``stored_values``).
+listed here (decimals, binary, files and other custom fields), is read back from the
+database (``stored_values``).  An encrypted field's value is exact once it holds the token
+that was saved for that field (``EncryptedValue.saved_token``); a pseudonym is a ``str``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from functools import cache
 from typing import Any
 
 from django.db import models
+
+from radgov.core.fields import EncryptedTextField, EncryptedValue, PseudonymField
 
 CHUNK = 500
 NOT_EXACT = object()  # the value must be read back to know what was stored
@@ -117,8 +120,26 @@ def _never(v: Any) -> Any:
     return NOT_EXACT
 
 
+def _encrypted(field: EncryptedTextField) -> Convert:
+    """The value as read back (its token, no plaintext) once the value holds the token saved
+    for this field's context (a value of another context is encrypted again on save)."""
+
+    def convert(v: Any) -> Any:
+        if isinstance(v, EncryptedValue) and v.context == field.context:
+            token = v.saved_token
+            if token is not None:
+                return EncryptedValue(context=field.context, token=token)
+        return NOT_EXACT
+
+    return convert
+
+
 def _converter(field: models.Field) -> Convert:
     convert = CONVERTERS.get(type(field), _never)
+    if isinstance(field, EncryptedTextField):
+        convert = _encrypted(field)
+    elif isinstance(field, PseudonymField):
+        convert = _str  # a saved pseudonym passed its field's check
     if type(field) in (models.ForeignKey, models.OneToOneField):
         target = field.target_field  # type: ignore[attr-defined]
         convert = CONVERTERS.get(type(target), _never)
@@ -149,6 +170,8 @@ _UNCHANGED: dict[type[models.Field], frozenset[type]] = {
 def exact_column(field: models.Field, column: list[Any]) -> list[Any] | None:
     """One column of many rows as the database will store it, or None when any value must
     be read back: ``exact_values`` column by column, a whole plain column at once."""
+    if isinstance(field, EncryptedTextField | PseudonymField):
+        return None  # COPY skips get_prep_value, which encrypts or checks these
     kinds = {type(v) for v in column}
     if field.null:
         kinds.discard(type(None))
