@@ -246,7 +246,10 @@ def _spans(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
 
 
 def rebuild(deployment_id: int, start: dt.date, end: dt.date) -> None:
-    """Replace the rollups of ``start..end`` by the raw rows' counts (inside a transaction)."""
+    """Replace the rollups of ``start..end`` by the raw rows' counts (inside a transaction).
+    The CUSUM's stored states of the later days ran through the replaced days: they are
+    dropped, to be stored again (``analysis.store_cusum``)."""
+    OrderDay.objects.filter(deployment_id=deployment_id, day__gt=end).update(cusum_design="")
     for first, last in _chunks(start, end):
         for model in (OutcomeDay, OrderDay, ValueDay):
             model.objects.filter(deployment_id=deployment_id, day__range=(first, last)).delete()
