@@ -335,3 +335,46 @@ def test_figures_from_counts_and_stored_cusum_states_equal_the_per_exam_computat
     )  # fmt: skip
     seeded.watch.refresh_from_db()
     assert from_counts(seeded) == per_exam(seeded) != expected
+
+
+def python_counts(deployment: Any) -> set[tuple[Any, ...]]:
+    """Some of the inferences' value counts, counted in Python from the raw rows: bins rounded
+    half to even like ``round()`` and written as Python writes the float."""
+    from radgov.exams.models import Inference
+
+    counted: dict[tuple[Any, ...], int] = {}
+    rows = Inference.objects.filter(deployment=deployment).select_related("exam")
+    for row in rows:
+        day = row.exam.study_datetime.date()
+        reported = row.exam.reports.exists()
+        found = {
+            "kvp": str(round(row.exam.kvp)) + ".0",
+            "age_band": str(float(round(row.exam.age_band))),
+            "pixel_spacing": repr(round(row.exam.pixel_spacing_mm * 100) / 100),
+            "status": row.status,
+            "score": "" if row.score is None else repr(round(row.score * 100) / 100),
+        }
+        if row.inferred_at is not None:
+            seconds = int((row.inferred_at - row.created_at).total_seconds())
+            if seconds >= 0:
+                found["turnaround"] = str(round(seconds / 60))
+        if row.status in rollups.DONE:
+            found["report"] = "reported" if reported else "waiting"
+        if row.status in rollups.FINISHED and row.call in ("positive", "negative"):
+            found["score_call"] = f"{round(row.score * 100) / 100!r}|{row.call}"
+        for column, value in found.items():
+            counted[(day, column, value)] = counted.get((day, column, value), 0) + 1
+    return {(*key, n) for key, n in counted.items()}
+
+
+def test_value_counts_made_by_the_database_equal_a_count_in_python(seeded) -> None:
+    rollups.roll_up(seeded.pk, today=TODAY)
+    columns = ("kvp", "age_band", "pixel_spacing", "status", "score", "turnaround", "report")
+    stored = set(
+        ValueDay.objects.filter(deployment=seeded, column__in=(*columns, "score_call")).values_list(
+            "day", "column", "value", "count"
+        )
+    )
+    expected = python_counts(seeded)
+    assert stored == expected
+    assert {c for _, c, _, _ in stored} == {*columns, "score_call"}
