@@ -143,12 +143,12 @@ def outcome_sql(
     all (dimension blank, with the purge's kept counts) and per subgroup value."""
     compared = _within(Concordance.objects.filter(deployment_id=deployment_id), start, end)
     rows, params = _sql(
-        compared.values("day", "outcome", **{k: F(v) for k, v in SUBGROUPS.items()})
+        compared.order_by().values("day", "outcome", **{k: F(v) for k, v in SUBGROUPS.items()})
     )
     kept, kept_params = _sql(
-        _within(ConcordanceDay.objects.filter(deployment_id=deployment_id), start, end).values(
-            "day", "outcome", "count"
-        )
+        _within(ConcordanceDay.objects.filter(deployment_id=deployment_id), start, end)
+        .order_by()
+        .values("day", "outcome", "count")
     )
     parts = ["SELECT day, outcome, '' AS dimension, '' AS value, 1 AS n FROM r"]
     parts += [
@@ -184,7 +184,7 @@ def order_rows(
         end,
     )
     days, day_params = _sql(scored.order_by().values("day"))
-    bits, bit_params = _sql(scored.order_by("day", "id").values("outcome"))
+    bits, bit_params = _sql(scored.order_by().values("day", "id", "outcome"))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT day, COUNT(*) FROM ({days}) d GROUP BY day ORDER BY day", day_params
@@ -192,7 +192,7 @@ def order_rows(
         counted = [(_date(d), int(n)) for d, n in cursor.fetchall()]
         cursor.execute(
             f"SELECT CASE WHEN outcome IN {_in((Outcome.FP, Outcome.FN))} THEN 1 ELSE 0 END "
-            f"FROM ({bits}) b",
+            f"FROM ({bits}) b ORDER BY day, id",
             bit_params,
         )
         flat: NDArray[np.uint8] = np.array([b for (b,) in cursor.fetchall()], dtype=np.uint8)
@@ -281,7 +281,7 @@ def value_sql(rows: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
     """(day, column, value, count) of the inferences ``rows`` (annotated with their ``day``)."""
     reported = Exists(Report.objects.filter(exam_id=OuterRef("exam_id")))
     fields = CATEGORICAL | CONTINUOUS
-    picked = rows.annotate(reported=reported).values(
+    picked = rows.annotate(reported=reported).order_by().values(
         "day", "status", "call", "created_at", "inferred_at", "reported",
         *(name for name, path in fields.items() if name == path),
         outcome=F("concordance__outcome"),
