@@ -193,14 +193,17 @@ def practice(sizes: list[int]) -> tuple[object, list[object]]:
 def build(deployments: list[object]) -> None:
     from django.utils import timezone
 
-    from radgov.monitoring import rollups
+    from radgov.monitoring import analysis, rollups
 
     for deployment in deployments:
         started = time.perf_counter()
         found = rollups.roll_up(deployment.pk, today=timezone.localdate())  # type: ignore[attr-defined]
+        built = time.perf_counter()
+        stored = analysis.store_cusum(deployment.watch)  # type: ignore[attr-defined]
         print(
             f"rollups of deployment {deployment.pk}: {found['days']} days in "  # type: ignore[attr-defined]
-            f"{time.perf_counter() - started:7.1f} s"
+            f"{built - started:7.1f} s; CUSUM state of {stored} days in "
+            f"{time.perf_counter() - built:7.1f} s"
         )
 
 
@@ -238,15 +241,27 @@ def main() -> None:
     parser.add_argument(
         "--measure-only", action="store_true", help="time the pages of an earlier run's data"
     )
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="migrate an earlier run's data, build its rollups afresh, then time the pages",
+    )
     args = parser.parse_args()
-    setup(args.database, fresh=not args.measure_only)
-    if args.measure_only:
+    setup(args.database, fresh=not (args.measure_only or args.build_only))
+    if args.measure_only or args.build_only:
         from radgov.accounts.models import User
         from radgov.inventory.models import Deployment
 
         chair = User.objects.get(username="bench-chair")
         deployments = list(Deployment.objects.order_by("pk"))
-    else:
+    if args.build_only:
+        from radgov.core.schema import bring_up_to_date
+        from radgov.monitoring.models import RollupState
+
+        bring_up_to_date()
+        RollupState.objects.all().delete()
+        build(deployments)
+    elif not args.measure_only:
         chair, deployments = practice([args.small, args.large])
         build(deployments)
     load = os.getloadavg()

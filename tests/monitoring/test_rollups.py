@@ -15,6 +15,7 @@ import pytest
 
 from radgov.monitoring import (
     analysis,
+    configure,
     drift,
     estimate,
     intake,
@@ -32,6 +33,10 @@ from radgov.monitoring.models import (
     ValueDay,
 )
 from radgov.stats import drift as stats
+from radgov.stats import periods
+from radgov.stats.control_charts import bernoulli_cusum
+from radgov.stats.proportions import proportion_ci
+from radgov.stats.run_length import bernoulli_cusum_design
 from tests.monitoring.conftest import BASELINE, exam_with_call
 
 pytestmark = pytest.mark.django_db
@@ -222,3 +227,154 @@ def test_a_late_report_on_a_rolled_up_day_is_counted_by_the_next_build(watched, 
 def test_the_task_rolls_up_every_deployment(seeded) -> None:
     assert tasks.roll_up.call_local()["days"] > 0
     assert RollupState.objects.get(deployment=seeded).through is not None
+
+
+def per_exam(deployment: Any) -> dict[str, Any]:
+    """The performance and the charts computed from the comparisons one row per exam with
+    ``radgov.stats``, as monitoring computed them before it read counts."""
+    watch = deployment.watch
+    rows = list(
+        Concordance.objects.filter(deployment=deployment)
+        .exclude(outcome="unscored")
+        .order_by("day", "id")
+        .values_list("day", "outcome", "inference__exam__site")
+    )
+    day = np.array([r[0] for r in rows], dtype="datetime64[D]")
+    ai = np.array([r[1] in ("tp", "fp") for r in rows], np.int8)
+    truth = np.array([r[1] in ("tp", "fn") for r in rows], np.int8)
+    site = np.array([r[2] or None for r in rows], dtype=object)
+    months = periods.metrics_by_group(
+        truth, ai, periods.bin_periods(day, frequency="month"), min_cases=analysis.MIN_CASES
+    )
+    sites = periods.metrics_by_group(truth, ai, site, min_cases=analysis.MIN_CASES)
+    discordant = (ai != truth).astype(np.int8)
+    inside = (day >= np.datetime64(watch.baseline_start)) & (day <= np.datetime64(BASELINE[1]))
+    base = proportion_ci(int(discordant[inside].sum()), int(inside.sum()), method="wilson")
+    design = bernoulli_cusum_design(
+        base.estimate, min(base.estimate * watch.cusum_shift, 0.95), arl0=watch.arl0
+    )
+    after = day > np.datetime64(BASELINE[1])
+    cusum = bernoulli_cusum(discordant[after], design)
+    days = day[after]
+    starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+
+    def table(found: dict[Any, Any]) -> list[tuple[Any, ...]]:
+        return [
+            (
+                g.isoformat() if isinstance(g, dt.date) else g or "unknown",
+                m["concordance"].n,
+                *(m[k].to_dict() for k in ("concordance", "sensitivity", "ppv")),
+            )
+            for g, m in found.items()
+        ]
+
+    return {
+        "month": table(months),
+        "site": table(sites),
+        "baseline": base,
+        "cusum": np.maximum.reduceat(cusum.statistic, starts).tolist(),
+        "cusum_days": [str(d) for d in days[starts]],
+        "cusum_first_exam": cusum.first_signal,
+    }
+
+
+def from_counts(deployment: Any) -> dict[str, Any]:
+    found = analysis.charts(deployment.watch)
+
+    def table(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        keys = ("concordance", "sensitivity", "ppv")
+        return [(r["group"], r["n"], *(r[k] for k in keys)) for r in rows]
+
+    return {
+        "month": table(analysis.performance(deployment.pk)),
+        "site": table(analysis.performance(deployment.pk, by="site")),
+        "baseline": found.baseline,
+        "cusum": found.charts["cusum"].statistic.tolist(),
+        "cusum_days": list(found.cusum_days),
+        "cusum_first_exam": found.cusum_first_exam,
+    }
+
+
+def test_figures_from_counts_and_stored_cusum_states_equal_the_per_exam_computation(
+    seeded, chair
+) -> None:
+    expected = per_exam(seeded)
+    assert expected["cusum_first_exam"] is not None  # the chart signals: its day is checked
+    assert from_counts(seeded) == expected  # nothing rolled up
+
+    rollups.roll_up(seeded.pk, today=START + dt.timedelta(days=45))
+    assert from_counts(seeded) == expected  # rolled up, no state stored yet
+    assert analysis.store_cusum(seeded.watch) == 45 - 31
+    stored_days = OrderDay.objects.filter(deployment=seeded).exclude(cusum_design="")
+    assert stored_days.count() == 45 - 31
+    assert analysis.store_cusum(seeded.watch) == 0  # incremental: nothing new to store
+    assert from_counts(seeded) == expected  # stored states, then the raw rows of later days
+
+    rollups.roll_up(seeded.pk, today=TODAY)  # the rows were written minutes ago: all rebuilt
+    assert not stored_days.exists()
+    assert analysis.store_cusum(seeded.watch) == DAYS - 31
+    assert from_counts(seeded) == expected
+
+    # the page reads the stored state, not the exams: an edited state shows (until rebuilt)
+    last = stored_days.order_by("day").last()
+    OrderDay.objects.filter(pk=last.pk).update(cusum_high=0)
+    assert from_counts(seeded)["cusum"][-1] == 0.0 != expected["cusum"][-1]
+    rollups.rebuild(seeded.pk, last.day, last.day)
+    assert analysis.store_cusum(seeded.watch) == 1
+    assert from_counts(seeded) == expected
+
+    # a rebuilt past day drops the later days' states; the next store puts them back
+    rollups.rebuild(seeded.pk, START + dt.timedelta(days=40), START + dt.timedelta(days=40))
+    assert stored_days.count() == 40 - 31
+    assert from_counts(seeded) == expected
+    assert analysis.store_cusum(seeded.watch) == DAYS - 40
+    # another chart (the watch changed) does not use the states stored for the old one
+    configure.set_watch(
+        chair, seeded, finding="pulmonary_embolism", baseline_start=BASELINE[0],
+        baseline_end=BASELINE[1], arl0=2000,
+    )  # fmt: skip
+    seeded.watch.refresh_from_db()
+    assert from_counts(seeded) == per_exam(seeded) != expected
+
+
+def python_counts(deployment: Any) -> set[tuple[Any, ...]]:
+    """Some of the inferences' value counts, counted in Python from the raw rows: bins rounded
+    half to even like ``round()`` and written as Python writes the float."""
+    from radgov.exams.models import Inference
+
+    counted: dict[tuple[Any, ...], int] = {}
+    rows = Inference.objects.filter(deployment=deployment).select_related("exam")
+    for row in rows:
+        day = row.exam.study_datetime.date()
+        reported = row.exam.reports.exists()
+        found = {
+            "kvp": str(round(row.exam.kvp)) + ".0",
+            "age_band": str(float(round(row.exam.age_band))),
+            "pixel_spacing": repr(round(row.exam.pixel_spacing_mm * 100) / 100),
+            "status": row.status,
+            "score": "" if row.score is None else repr(round(row.score * 100) / 100),
+        }
+        if row.inferred_at is not None:
+            seconds = int((row.inferred_at - row.created_at).total_seconds())
+            if seconds >= 0:
+                found["turnaround"] = str(round(seconds / 60))
+        if row.status in rollups.DONE:
+            found["report"] = "reported" if reported else "waiting"
+        if row.status in rollups.FINISHED and row.call in ("positive", "negative"):
+            found["score_call"] = f"{round(row.score * 100) / 100!r}|{row.call}"
+        for column, value in found.items():
+            counted[(day, column, value)] = counted.get((day, column, value), 0) + 1
+    return {(*key, n) for key, n in counted.items()}
+
+
+def test_value_counts_made_by_the_database_equal_a_count_in_python(seeded) -> None:
+    rollups.roll_up(seeded.pk, today=TODAY)
+    columns = ("kvp", "age_band", "pixel_spacing", "status", "score", "turnaround", "report")
+    stored = set(
+        ValueDay.objects.filter(deployment=seeded, column__in=(*columns, "score_call")).values_list(
+            "day", "column", "value", "count"
+        )
+    )
+    expected = python_counts(seeded)
+    assert stored == expected
+    assert {c for _, c, _, _ in stored} == {*columns, "score_call"}

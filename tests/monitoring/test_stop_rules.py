@@ -76,11 +76,14 @@ def test_a_drop_in_sensitivity_alerts_and_suspends_the_deployment(live, chair) -
     assert base.n == 31 * PER_DAY and 0.04 < base.estimate < 0.08
     design = bernoulli_cusum_design(base.estimate, 2 * base.estimate, arl0=live.watch.arl0)
     cusum = found.charts["cusum"]
-    assert cusum.method.startswith("Bernoulli CUSUM") and cusum.n == (DAYS - 31) * PER_DAY
+    assert cusum.method.startswith("Bernoulli CUSUM") and found.cusum_exams == (DAYS - 31) * PER_DAY
+    assert cusum.n == DAYS - 31  # shown per day
     # no false alarm before the shift; the signal comes within three times the expected delay
     shift_at = (SHIFT_DAY - 31) * PER_DAY
-    assert cusum.first_signal is not None and cusum.first_signal >= shift_at
-    assert cusum.first_signal - shift_at <= 3 * design.arl1
+    first = found.cusum_first_exam
+    assert first is not None and first >= shift_at
+    assert first - shift_at <= 3 * design.arl1
+    assert found.cusum_days[cusum.first_signal] == found.signal_days["cusum"]
 
     assert tasks.check_alarms.call_local()["alerts"] == len(found.signal_days) >= 1
     live.refresh_from_db()

@@ -136,6 +136,22 @@ def test_bernoulli_cusum_runs_on_the_lattice() -> None:
         bernoulli_cusum([0, 2], design)
 
 
+def test_bernoulli_cusum_continues_from_a_last_value() -> None:
+    """The outcomes run in two parts, the second from the first's last value, give the chart
+    of the whole (what monitoring's stored per-day state relies on)."""
+    design = bernoulli_cusum_design(0.05, 0.10, h=3.0, max_denominator=14)
+    outcomes = [0, 1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 0]
+    whole = bernoulli_cusum(outcomes, design)
+    head = bernoulli_cusum(outcomes[:5], design)
+    tail = bernoulli_cusum(outcomes[5:], design, start=float(head.statistic[-1]))
+    assert np.r_[head.statistic, tail.statistic].tolist() == whole.statistic.tolist()
+    assert np.r_[head.signals, tail.signals].tolist() == whole.signals.tolist()
+    assert tail.first_signal == whole.first_signal - 5  # type: ignore[operator]
+    for bad in (-1 / 14, 0.05):
+        with pytest.raises(ValueError, match="start must be a value of the chart"):
+            bernoulli_cusum(outcomes, design, start=bad)
+
+
 def test_consecutive_days_above_the_baseline_interval() -> None:
     """The PE-monitoring preset: 7 consecutive days above the baseline interval's upper bound."""
     base = proportion_ci(50, 1000)  # 5 % discordance at baseline, Wilson upper ~ 6.5 %

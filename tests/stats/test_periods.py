@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from radgov.stats.classification import ConfusionCounts, classification_metrics
-from radgov.stats.periods import bin_periods, counts_by_group, events_by_group, metrics_by_group
+from radgov.stats.periods import (
+    bin_periods,
+    counts_by_group,
+    events_by_group,
+    metrics_by_group,
+    metrics_of_counts,
+)
 
 
 def test_iso_weeks_months_and_days() -> None:
@@ -68,6 +74,10 @@ def test_counts_and_metrics_by_period_add_up() -> None:
             "concordance": classification_metrics(truth[mask], pred[mask])["accuracy"],
         }
         assert metrics[start]["sensitivity"].n == c.tp + c.fn
+    # the same from the counts alone (as monitoring sums them from daily rollups)
+    assert metrics_of_counts(counts) == metrics
+    with pytest.raises(ValueError, match="min_cases must be at least 1; got 0"):
+        metrics_of_counts(counts, min_cases=0)
 
 
 def test_small_subgroup_says_so() -> None:

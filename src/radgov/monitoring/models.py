@@ -408,12 +408,19 @@ class OutcomeDay(models.Model):
 
 class OrderDay(models.Model):
     """The scored comparisons of one deployment and day in arrival order, one bit each
-    (1: discordant), packed: the CUSUM's input without the rows."""
+    (1: discordant), packed: the CUSUM's input without the rows; and the CUSUM's state at
+    the day's end for the watch's chart (``cusum_design``, blank: not computed): its value,
+    its highest value of the day, and the first of the day's exams at or over the limit, on
+    the chart's integer lattice (``analysis.cusum_state``)."""
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     n = models.PositiveIntegerField()
     discordant = models.BinaryField()
+    cusum_design = models.CharField(max_length=120, blank=True)
+    cusum_end = models.BigIntegerField(null=True)
+    cusum_high = models.BigIntegerField(null=True)
+    cusum_first = models.PositiveIntegerField(null=True)
 
     class Meta:
         constraints = [

@@ -7,23 +7,31 @@ Per deployment and day: the comparisons per outcome, in all and per subgroup val
 outputs for drift, continuous ones in fixed bins (:data:`BINS`), and the status, turnaround and
 reports still waiting for the technical signals, and binned scores with their call and truth
 for the label-free estimate.  The periodic task rolls up every day up to
-yesterday (:func:`roll_up`); a reader takes the rollups up to ``RollupState.through`` and counts
-the later days (today) from the raw rows in the same way, so a figure is the same whether its
+yesterday (:func:`roll_up`), the database counting and writing them (``INSERT ... SELECT``
+with ``GROUP BY``: no raw row passes through Python); a reader takes the rollups up to ``RollupState.through`` and counts
+the later days (today) from the raw rows with the same SQL, so a figure is the same whether its
 days were rolled up or not.  Days whose rows changed since the last build (a late report, an
 amended exam, a late result) are rebuilt by the next one.  The counts the retention purge kept
 of removed comparisons (``ConcordanceDay``) join the all-exams outcome counts.
+
+Continuous values are counted in fixed bins: rounded half to even at their decimals, like
+``round()`` in Python, and written as Python writes such a float (``0.6``, ``120.0``); the
+turnaround is whole seconds (truncated) over 60, rounded the same way.  Only the rounding and
+the time arithmetic differ between PostgreSQL and SQLite.
 """
+
+# ruff: noqa: S608 - the SQL is this module's constants around the ORM's compiled queries;
+# every value from outside is a parameter
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-import polars as pl
-from django.db import transaction
-from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Sum
+from django.db import connection, transaction
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from numpy.typing import NDArray
@@ -75,12 +83,13 @@ BINS = {  # decimals kept: the fixed bins of each continuous column
 }
 FINISHED = ("inferred", "released", "withdrawn", "rejected")
 DONE = ("inferred", "released", "withdrawn")  # intake.DONE: results a report is compared with
-CHUNK_DAYS = 31  # a build reads this many days of raw rows at a time
+CALLS = ("positive", "negative")
+COMPARED = (Outcome.TP, Outcome.FP, Outcome.FN, Outcome.TN)
 MARGIN = dt.timedelta(minutes=10)  # writes in flight when a build started
 DAY = TruncDate(Coalesce(F("exam__study_datetime"), F("created_at")))
 
 
-# --- counting raw rows ------------------------------------------------------------------------
+# --- counting raw rows: SQL ------------------------------------------------------------------
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -105,133 +114,205 @@ def inferences(deployment_id: int, start: dt.date | None, end: dt.date | None) -
     return rows.annotate(day=DAY)
 
 
-def _days(field: str, start: dt.date | None, end: dt.date | None) -> dict[str, dt.date]:
-    return {
-        **({f"{field}__gte": start} if start else {}),
-        **({f"{field}__lte": end} if end else {}),
-    }
+def _sql(rows: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    query, params = rows.query.sql_with_params()
+    return query, tuple(params)
 
 
-def _frame(rows: Iterable[tuple[Any, ...]], schema: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(list(rows), schema=schema, orient="row")
+def _date(value: Any) -> dt.date:
+    """A day as the database returns it (SQLite: text)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def outcome_days(
+def _within(rows: QuerySet[Any], start: dt.date | None, end: dt.date | None) -> QuerySet[Any]:
+    if start is not None:
+        rows = rows.filter(day__gte=start)
+    if end is not None:
+        rows = rows.filter(day__lte=end)
+    return rows
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def outcome_sql(
     deployment_id: int, start: dt.date | None, end: dt.date | None
-) -> tuple[list[OutcomeDay], list[OrderDay]]:
-    """The outcome counts and the arrival-order discordance of ``start..end``, from the raw
-    comparisons (and the purge's kept counts), as unsaved rows."""
-    schema: dict[str, Any] = {"day": pl.Date, "outcome": pl.String}
-    schema |= {name: pl.Int64 if name == "age_band" else pl.String for name in SUBGROUPS}
-    rows = (
-        Concordance.objects.filter(deployment_id=deployment_id, **_days("day", start, end))
-        .order_by("day", "id")
-        .values_list("day", "outcome", *SUBGROUPS.values())
+) -> tuple[str, tuple[Any, ...]]:
+    """(day, outcome, dimension, value, count) of ``start..end``: the comparisons per outcome, in
+    all (dimension blank, with the purge's kept counts) and per subgroup value."""
+    compared = _within(Concordance.objects.filter(deployment_id=deployment_id), start, end)
+    rows, params = _sql(
+        compared.order_by().values("day", "outcome", **{k: F(v) for k, v in SUBGROUPS.items()})
     )
-    frame = _frame(rows, schema).with_columns(
-        pl.col(name).cast(pl.String).fill_null("") for name in SUBGROUPS
+    kept, kept_params = _sql(
+        _within(ConcordanceDay.objects.filter(deployment_id=deployment_id), start, end)
+        .order_by()
+        .values("day", "outcome", "count")
     )
-    made: dict[tuple[Any, ...], OutcomeDay] = {}
-    for dimension in ("", *SUBGROUPS):
-        keys = ["day", "outcome", *([dimension] if dimension else [])]
-        for day, outcome, *value, n in frame.group_by(keys).len().iter_rows():
-            found = OutcomeDay(
-                deployment_id=deployment_id, day=day, outcome=outcome, dimension=dimension,
-                value=value[0] if value else "", count=n,
-            )  # fmt: skip
-            made[(dimension, day, outcome, found.value)] = found
-    kept = (
-        ConcordanceDay.objects.filter(deployment_id=deployment_id, **_days("day", start, end))
-        .values_list("day", "outcome")
-        .annotate(n=Sum("count"))
-    )
-    for day, outcome, n in kept:
-        key = ("", day, outcome, "")
-        made.setdefault(key, OutcomeDay(deployment_id=deployment_id, day=day, outcome=outcome,
-                                        dimension="", value="", count=0)).count += n  # fmt: skip
-    scored = frame.filter(pl.col("outcome") != Outcome.UNSCORED).select(
-        "day", pl.col("outcome").is_in([Outcome.FP, Outcome.FN]).alias("discordant")
-    )
-    orders = [
-        OrderDay(
-            deployment_id=deployment_id,
-            day=day,
-            n=len(bits),
-            discordant=np.packbits(np.array(bits, dtype=np.uint8)).tobytes(),
-        )  # fmt: skip
-        for day, bits in scored.group_by("day", maintain_order=True).agg("discordant").iter_rows()
+    parts = ["SELECT day, outcome, '' AS dimension, '' AS value, 1 AS n FROM r"]
+    parts += [
+        f"SELECT day, outcome, '{name}', COALESCE(CAST({name} AS TEXT), ''), 1 FROM r"
+        for name in SUBGROUPS
     ]
-    return list(made.values()), orders
+    parts.append(f"SELECT day, outcome, '', '', \"count\" FROM ({kept}) k")
+    sql = (
+        f"WITH r AS MATERIALIZED ({rows}) SELECT day, outcome, dimension, value, SUM(n) FROM ("
+        + " UNION ALL ".join(parts)
+        + ") u GROUP BY day, outcome, dimension, value"
+    )
+    return sql, params + kept_params
 
 
-def _value_columns() -> dict[str, pl.Expr]:
-    """Each rolled-up column of an inference as a polars expression (null: not counted)."""
-    status, call = pl.col("status"), pl.col("call")
-    minutes = (pl.col("inferred_at") - pl.col("created_at")).dt.total_seconds() / 60
-    called = status.is_in(FINISHED) & call.is_in(["positive", "negative"])
-    score = pl.col("score").round(BINS["score"]).cast(pl.String)
-    truth = pl.when(pl.col("outcome").is_in(["tp", "fn"])).then(pl.lit("1")).otherwise(pl.lit("0"))
-    compared = pl.col("outcome").is_in(["tp", "fp", "fn", "tn"])
+def outcome_rows(
+    deployment_id: int, start: dt.date | None, end: dt.date | None
+) -> list[tuple[dt.date, str, str, str, int]]:
+    sql, params = outcome_sql(deployment_id, start, end)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(_date(d), o, dim, v, int(n)) for d, o, dim, v, n in cursor.fetchall()]
+
+
+def order_rows(
+    deployment_id: int, start: dt.date | None, end: dt.date | None
+) -> list[tuple[dt.date, int, bytes]]:
+    """(day, n, packed discordance) of ``start..end``: the scored comparisons of each day in
+    arrival order, one bit each (1: AI and report disagree)."""
+    scored = _within(
+        Concordance.objects.filter(deployment_id=deployment_id).exclude(outcome=Outcome.UNSCORED),
+        start,
+        end,
+    )
+    days, day_params = _sql(scored.order_by().values("day"))
+    bits, bit_params = _sql(scored.order_by().values("day", "id", "outcome"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT day, COUNT(*) FROM ({days}) d GROUP BY day ORDER BY day", day_params
+        )
+        counted = [(_date(d), int(n)) for d, n in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT CASE WHEN outcome IN {_in((Outcome.FP, Outcome.FN))} THEN 1 ELSE 0 END "
+            f"FROM ({bits}) b ORDER BY day, id",
+            bit_params,
+        )
+        flat: NDArray[np.uint8] = np.array([b for (b,) in cursor.fetchall()], dtype=np.uint8)
+    out, at = [], 0
+    for day, n in counted:
+        out.append((day, n, np.packbits(flat[at : at + n]).tobytes()))
+        at += n
+    return out
+
+
+def _rounded(column: str, decimals: int) -> str:
+    """The integer ``round(column * 10**decimals)``, half to even (NULL stays NULL)."""
+    scaled = f"(CAST({column} AS DOUBLE PRECISION) * {10**decimals})"
+    if connection.vendor == "postgresql":
+        return f"CAST(round({scaled}) AS BIGINT)"  # float8 round: half to even
+    size = f"abs({scaled})"
+    whole = f"CAST({size} AS INTEGER)"
+    up = f"({size} - {whole} > 0.5 OR ({size} - {whole} = 0.5 AND {whole} %% 2 = 1))"
+    even = f"({whole} + CASE WHEN {up} THEN 1 ELSE 0 END)"
+    return f"(CASE WHEN {scaled} < 0 THEN -{even} ELSE {even} END)"
+
+
+def _written(k: str, decimals: int) -> str:
+    """``k / 10**decimals`` written as Python writes that float: ``120.0``, ``0.6``, ``0.78``."""
+    sign = f"CASE WHEN {k} < 0 THEN '-' ELSE '' END"
+    size = f"abs({k})"
+    if not decimals:
+        return f"{sign} || CAST({size} AS TEXT) || '.0'"
+    scale = 10**decimals
+    part = f"CAST({size} %% {scale} AS TEXT)"
+    if connection.vendor == "postgresql":
+        padded = f"lpad({part}, {decimals}, '0')"
+    else:
+        padded = f"substr('{'0' * decimals}' || {part}, -{decimals})"
+    digits = f"rtrim({padded}, '0')"
+    fraction = f"CASE WHEN {digits} = '' THEN '0' ELSE {digits} END"
+    return f"{sign} || CAST({size} / {scale} AS TEXT) || '.' || {fraction}"
+
+
+def _seconds() -> str:
+    """Whole seconds from receipt to result, truncated toward zero (NULL without a result)."""
+    if connection.vendor == "postgresql":
+        return "trunc(EXTRACT(EPOCH FROM (inferred_at - created_at)))"
+
+    def micros(at: str) -> str:
+        fraction = f"CASE WHEN length({at}) > 19 THEN CAST(substr({at} || '000000', 21, 6) AS INTEGER) ELSE 0 END"
+        return f"(CAST(strftime('%%s', {at}) AS INTEGER) * 1000000 + {fraction})"
+
+    return f"(({micros('inferred_at')} - {micros('created_at')}) / 1000000)"
+
+
+def _value_columns() -> dict[str, str]:
+    """Each rolled-up column of an inference as an SQL expression over the rows (NULL: not
+    counted), from the rows' integer bins (``k_<column>``)."""
+    finished, called = f"status IN {_in(FINISHED)}", f'"call" IN {_in(CALLS)}'
+    score = _written("k_score", BINS["score"])
+    truth = f"CASE WHEN outcome IN {_in((Outcome.TP, Outcome.FN))} THEN '1' ELSE '0' END"
     return {
-        **{name: pl.col(name).fill_null("") for name in CATEGORICAL},
+        **{name: f"COALESCE({name}, '')" for name in CATEGORICAL},
         **{
-            name: pl.col(name).round(BINS[name]).cast(pl.String).fill_null("")
+            name: f"CASE WHEN k_{name} IS NULL THEN '' ELSE {_written(f'k_{name}', BINS[name])} END"
             for name in CONTINUOUS
         },
-        "positive_rate": pl.when(call.is_in(["positive", "negative"])).then(call),
-        "rejection_rate": pl.when(status.is_in(FINISHED)).then(
-            pl.when(status == "rejected").then(pl.lit("rejected")).otherwise(pl.lit("accepted"))
+        "positive_rate": f'CASE WHEN {called} THEN "call" END',
+        "rejection_rate": (
+            f"CASE WHEN {finished} THEN "
+            "CASE WHEN status = 'rejected' THEN 'rejected' ELSE 'accepted' END END"
         ),
-        "status": status,
-        "turnaround": pl.when(minutes >= 0).then(minutes.round(0).cast(pl.Int64).cast(pl.String)),
-        "report": pl.when(status.is_in(DONE)).then(
-            pl.when(pl.col("reported")).then(pl.lit("reported")).otherwise(pl.lit("waiting"))
+        "status": "status",
+        "turnaround": "CASE WHEN k_turnaround >= 0 THEN CAST(k_turnaround AS TEXT) END",
+        "report": (
+            f"CASE WHEN status IN {_in(DONE)} THEN "
+            "CASE WHEN reported THEN 'reported' ELSE 'waiting' END END"
         ),
         # the label-free estimate's inputs: the binned score with the call, and with the
         # report's truth where the exam was compared (1: the finding is present)
-        "score_call": pl.when(called).then(pl.concat_str([score, pl.lit("|"), call])),
-        "score_truth": pl.when(called & compared).then(pl.concat_str([score, pl.lit("|"), truth])),
+        "score_call": f"CASE WHEN {finished} AND {called} THEN {score} || '|' || \"call\" END",
+        "score_truth": (
+            f"CASE WHEN {finished} AND {called} AND outcome IN {_in(COMPARED)} "
+            f"THEN {score} || '|' || {truth} END"
+        ),
     }
 
 
-def value_days(deployment_id: int, start: dt.date | None, end: dt.date | None) -> list[ValueDay]:
-    """The inferences' value counts of ``start..end`` from the raw rows, as unsaved rows."""
+def value_sql(rows: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    """(day, column, value, count) of the inferences ``rows`` (annotated with their ``day``)."""
     reported = Exists(Report.objects.filter(exam_id=OuterRef("exam_id")))
-    fields = {**CATEGORICAL, **CONTINUOUS, "status": "status", "call": "call"}
-    rows = (
-        inferences(deployment_id, start, end)
-        .annotate(reported=reported)
-        .values_list(
-            "day", *fields.values(), "created_at", "inferred_at", "reported", "concordance__outcome"
-        )
+    fields = CATEGORICAL | CONTINUOUS
+    picked = rows.annotate(reported=reported).order_by().values(
+        "day", "status", "call", "created_at", "inferred_at", "reported",
+        *(name for name, path in fields.items() if name == path),
+        outcome=F("concordance__outcome"),
+        **{name: F(path) for name, path in fields.items() if name != path},
+    )  # fmt: skip
+    inner, params = _sql(picked)
+    binned = ", ".join(f"{_rounded(name, BINS[name])} AS k_{name}" for name in CONTINUOUS)
+    minutes = f"CAST({_seconds()} AS DOUBLE PRECISION) / 60"
+    turnaround = _rounded(f"({minutes})", 0)
+    parts = [
+        f"SELECT day, '{column}' AS name, {expression} AS value FROM k"
+        for column, expression in _value_columns().items()
+    ]
+    sql = (
+        f"WITH r AS MATERIALIZED ({inner}), "
+        f"k AS MATERIALIZED (SELECT r.*, {binned}, {turnaround} AS k_turnaround FROM r) "
+        "SELECT day, name, value, COUNT(*) FROM ("
+        + " UNION ALL ".join(parts)
+        + ") u WHERE value IS NOT NULL GROUP BY day, name, value"
     )
-    schema: dict[str, Any] = {"day": pl.Date}
-    schema |= {name: pl.Float64 if name in CONTINUOUS else pl.String for name in fields}
-    schema |= {"created_at": pl.Datetime("us", "UTC"), "inferred_at": pl.Datetime("us", "UTC")}
-    frame = _frame(rows, schema | {"reported": pl.Boolean, "outcome": pl.String})
-    made = []
-    for column, expression in _value_columns().items():
-        counted = (
-            frame.select("day", expression.alias("value"))
-            .drop_nulls()
-            .group_by("day", "value")
-            .len()
-        )
-        made += [
-            ValueDay(deployment_id=deployment_id, day=day, column=column, value=value, count=n)
-            for day, value, n in counted.iter_rows()
-        ]
-    return made
+    return sql, params
+
+
+def value_rows(rows: QuerySet[Inference]) -> list[tuple[dt.date, str, str, int]]:
+    sql, params = value_sql(rows)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(_date(d), c, v, int(n)) for d, c, v, n in cursor.fetchall()]
 
 
 # --- building ---------------------------------------------------------------------------------
-
-
-def _chunks(start: dt.date, end: dt.date) -> Iterator[tuple[dt.date, dt.date]]:
-    while start <= end:
-        last = min(end, start + dt.timedelta(days=CHUNK_DAYS - 1))
-        yield start, last
-        start = last + dt.timedelta(days=1)
 
 
 def _spans(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
@@ -246,14 +327,32 @@ def _spans(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
 
 
 def rebuild(deployment_id: int, start: dt.date, end: dt.date) -> None:
-    """Replace the rollups of ``start..end`` by the raw rows' counts (inside a transaction)."""
-    for first, last in _chunks(start, end):
-        for model in (OutcomeDay, OrderDay, ValueDay):
-            model.objects.filter(deployment_id=deployment_id, day__range=(first, last)).delete()
-        outcomes, orders = outcome_days(deployment_id, first, last)
-        OutcomeDay.objects.bulk_create(outcomes, batch_size=2000)
-        OrderDay.objects.bulk_create(orders, batch_size=500)
-        ValueDay.objects.bulk_create(value_days(deployment_id, first, last), batch_size=2000)
+    """Replace the rollups of ``start..end`` by the raw rows' counts (inside a transaction),
+    counted and written by the database.  The CUSUM's stored states of the later days ran
+    through the replaced days: they are dropped, to be stored again (``analysis.store_cusum``)."""
+    OrderDay.objects.filter(deployment_id=deployment_id, day__gt=end).update(cusum_design="")
+    for model in (OutcomeDay, OrderDay, ValueDay):
+        model.objects.filter(deployment_id=deployment_id, day__range=(start, end)).delete()
+    outcome, outcome_params = outcome_sql(deployment_id, start, end)
+    value, value_params = value_sql(inferences(deployment_id, start, end))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'INSERT INTO monitoring_outcomeday (deployment_id, day, outcome, dimension, value, "count") '
+            f"SELECT %s, o.* FROM ({outcome}) o",
+            (deployment_id, *outcome_params),
+        )
+        cursor.execute(
+            'INSERT INTO monitoring_valueday (deployment_id, day, "column", value, "count") '
+            f"SELECT %s, v.* FROM ({value}) v",
+            (deployment_id, *value_params),
+        )
+    OrderDay.objects.bulk_create(
+        [
+            OrderDay(deployment_id=deployment_id, day=day, n=n, discordant=bits)
+            for day, n, bits in order_rows(deployment_id, start, end)
+        ],
+        batch_size=500,
+    )
 
 
 def first_day(deployment_id: int) -> dt.date | None:
@@ -342,10 +441,8 @@ def outcomes(
     start = _after(last)
     if since is not None and (start is None or since > start):
         start = since
-    fresh, _ = outcome_days(deployment_id, start, None)
-    return rolled + [
-        (r.day, r.outcome, r.value, r.count) for r in fresh if r.dimension == dimension
-    ]
+    fresh = outcome_rows(deployment_id, start, None)
+    return rolled + [(d, o, v, n) for d, o, name, v, n in fresh if name == dimension]
 
 
 def discordance_in_order(
@@ -362,11 +459,13 @@ def discordance_in_order(
             .only("day", "n", "discordant")
         )
     start = after if last is None or last < after else last
-    _, fresh = outcome_days(deployment_id, start + dt.timedelta(days=1), None)
-    days = rolled + fresh
-    bits = [np.unpackbits(np.frombuffer(bytes(o.discordant), np.uint8), count=o.n) for o in days]
+    fresh = order_rows(deployment_id, start + dt.timedelta(days=1), None)
+    days = [(o.day, o.n, bytes(o.discordant)) for o in rolled] + fresh
+    bits = [np.unpackbits(np.frombuffer(b, np.uint8), count=n) for _, n, b in days]
     return (
-        np.repeat(np.array([o.day for o in days], dtype="datetime64[D]"), [o.n for o in days]),
+        np.repeat(
+            np.array([d for d, _, _ in days], dtype="datetime64[D]"), [n for _, n, _ in days]
+        ),
         (np.concatenate(bits) if bits else np.zeros(0, np.uint8)).astype(np.int8),
     )
 
@@ -389,7 +488,7 @@ def values(
             out.setdefault(column, []).append((day, value, n))
     if last is None or end > last:
         first = start if last is None else max(start, last + dt.timedelta(days=1))
-        for row in value_days(deployment_id, first, end):
-            if wanted is None or row.column in wanted:
-                out.setdefault(row.column, []).append((row.day, row.value, row.count))
+        for day, column, value, n in value_rows(inferences(deployment_id, first, end)):
+            if wanted is None or column in wanted:
+                out.setdefault(column, []).append((day, value, n))
     return {column: sorted(rows) for column, rows in out.items()}  # one order, one sum

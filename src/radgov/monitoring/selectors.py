@@ -165,8 +165,7 @@ def deployment_view(
             "days": list(found.days),
             "daily_rate": found.daily_rate,
             "signal_days": found.signal_days,
-            **{rule: chart.to_dict() for rule, chart in found.charts.items() if rule != "cusum"},
-            "cusum": (found.cusum_by_day or found.charts["cusum"]).to_dict(),
+            **{rule: chart.to_dict() for rule, chart in found.charts.items()},
             "cusum_days": list(found.cusum_days),
         }
     return out

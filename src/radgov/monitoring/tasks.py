@@ -13,7 +13,7 @@ from huey.contrib.djhuey import db_periodic_task
 
 from radgov.core import machines
 from radgov.inventory.models import Deployment
-from radgov.monitoring import alarms, drift, intake, rollups
+from radgov.monitoring import alarms, analysis, drift, intake, rollups
 
 TASK = "monitoring.check_alarms"
 DRIFT_TASK = "monitoring.check_drift"
@@ -45,9 +45,13 @@ def check_drift() -> dict[str, int]:
 @db_periodic_task(crontab(minute="7"), name=ROLLUP_TASK)
 @machines.task(ROLLUP_TASK)
 def roll_up() -> dict[str, int]:
-    """Roll up every deployment's days before today, and rebuild the days that changed."""
+    """Roll up every deployment's days before today, rebuild the days that changed, and store
+    the watched ones' CUSUM state of the days rolled up."""
     today = timezone.localdate()
     days = 0
-    for deployment_id in Deployment.objects.values_list("pk", flat=True):
-        days += rollups.roll_up(deployment_id, today=today)["days"]
+    for deployment in Deployment.objects.select_related("watch"):
+        days += rollups.roll_up(deployment.pk, today=today)["days"]
+        watch = getattr(deployment, "watch", None)
+        if watch is not None:
+            analysis.store_cusum(watch)
     return {"days": days}

@@ -40,13 +40,13 @@ def weekly(deployment: Deployment, *, today: dt.date, weeks: int = WEEKS) -> lis
         studies[week] += n
         failed[week] += n if status == Status.FAILED else 0
         rejected[week] += n if status == Status.REJECTED else 0
-    minutes: list[list[np.ndarray]] = [[] for _ in labels]
-    for (_, value, n), week in zip(turnaround, _by_week(turnaround, since, today), strict=True):
-        minutes[week].append(np.full(n, float(value)))
+    weeks_of = _by_week(turnaround, since, today)
+    values = np.array([float(value) for _, value, _ in turnaround], dtype=np.float64)
+    counts = np.array([n for _, _, n in turnaround], dtype=np.int64)
     out = []
     for k, start in enumerate(labels):
         n = int(studies[k])
-        found = np.concatenate(minutes[k]) if minutes[k] else np.zeros(0)
+        found = np.repeat(values[weeks_of == k], counts[weeks_of == k])
         out.append(
             {
                 "week": start,

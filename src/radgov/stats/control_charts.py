@@ -49,6 +49,7 @@ from .run_length import BernoulliCusumDesign
 __all__ = [
     "ControlChart",
     "bernoulli_cusum",
+    "bernoulli_cusum_method",
     "consecutive_above_baseline",
     "ewma_chart",
     "ewma_proportion",
@@ -312,15 +313,22 @@ def ewma_proportion(
     )
 
 
-def bernoulli_cusum(outcomes: ArrayLike, design: BernoulliCusumDesign) -> ControlChart:
+def bernoulli_cusum(
+    outcomes: ArrayLike, design: BernoulliCusumDesign, *, start: float = 0.0
+) -> ControlChart:
     """Run a Bernoulli CUSUM over 0/1 outcomes in time order (one point per observation).
 
     The chart is computed in whole lattice steps (up ``scale - step_down`` on a 1, down
-    ``step_down`` on a 0), so its values are exact multiples of ``1 / scale``.
+    ``step_down`` on a 0), so its values are exact multiples of ``1 / scale``.  ``start``
+    continues a chart from its last value (``B_0``; 0 for a new chart): running the outcomes
+    in two parts, the second from the first's last value, gives the chart of the whole.
     """
     events = check_binary(outcomes, "outcomes")
+    begin = round(float(start) * design.scale)
+    if begin < 0 or abs(begin - float(start) * design.scale) > 1e-6:
+        raise ValueError(f"start must be a value of the chart (a multiple of 1/{design.scale})")
     steps = np.where(events, design.scale - design.step_down, -design.step_down).astype(np.int64)
-    total = np.cumsum(steps)
+    total = begin + np.cumsum(steps)
     lattice = total - np.minimum.accumulate(np.minimum(total, 0))
     statistic = lattice / design.scale
     signals = lattice >= design.limit_steps
@@ -332,9 +340,14 @@ def bernoulli_cusum(outcomes: ArrayLike, design: BernoulliCusumDesign) -> Contro
         centre=0.0,
         signals=signals,
         first_signal=_first(signals),
-        method=f"{design.method}; ARL0 = {design.arl0:.0f}, ARL1 = {design.arl1:.1f}",
+        method=bernoulli_cusum_method(design),
         n=n,
     )
+
+
+def bernoulli_cusum_method(design: BernoulliCusumDesign) -> str:
+    """How :func:`bernoulli_cusum` names its chart: the design with its exact ARLs."""
+    return f"{design.method}; ARL0 = {design.arl0:.0f}, ARL1 = {design.arl1:.1f}"
 
 
 def consecutive_above_baseline(

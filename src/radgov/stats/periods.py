@@ -39,6 +39,7 @@ __all__ = [
     "counts_by_group",
     "events_by_group",
     "metrics_by_group",
+    "metrics_of_counts",
 ]
 
 Frequency = Literal["day", "week", "month"]
@@ -175,10 +176,27 @@ def metrics_by_group(
     confidence_level: float = 0.95,
 ) -> dict[Hashable, dict[str, Estimate]]:
     """Concordance, sensitivity, specificity, PPV, NPV and F1 with intervals per group."""
+    return metrics_of_counts(
+        counts_by_group(y_true, y_pred, groups),
+        min_cases=min_cases,
+        method=method,
+        confidence_level=confidence_level,
+    )
+
+
+def metrics_of_counts(
+    table: dict[Hashable, ConfusionCounts],
+    *,
+    min_cases: int = 20,
+    method: ProportionMethod = "wilson",
+    confidence_level: float = 0.95,
+) -> dict[Hashable, dict[str, Estimate]]:
+    """:func:`metrics_by_group` from counts per group already made (e.g. summed from daily
+    rollups): a group with fewer than ``min_cases`` says so instead of a number."""
     if min_cases < 1:
         raise ValueError(f"min_cases must be at least 1; got {min_cases}")
     out: dict[Hashable, dict[str, Estimate]] = {}
-    for label, counts in counts_by_group(y_true, y_pred, groups).items():
+    for label, counts in table.items():
         metrics = metrics_from_counts(counts, method=method, confidence_level=confidence_level)
         if counts.n < min_cases:
             reason = f"too few cases to estimate: {counts.n} < {min_cases}"
