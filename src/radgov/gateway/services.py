@@ -301,8 +301,7 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
             return study
         study.problem = ""
         study.save()
-        for deployment in _live_deployments(study.site):
-            _route(actor, study, deployment, attributes, base=base)
+        _route_all(actor, study, _live_deployments(study.site), attributes, base=base)
     return study
 
 
@@ -325,38 +324,44 @@ def _decide(
     return criteria, routing.decide(criteria, attributes)
 
 
-def _route(
+def _route_all(
     actor: Any,
     study: Study,
-    deployment: Deployment,
+    deployments: list[Deployment],
     attributes: dict[str, Any],
     *,
     base: Path | None = None,
 ) -> None:
-    route = Route.objects.filter(study=study, deployment=deployment).first()
-    if route is not None:
-        # late images of a routed study: the first decision stands, unless they are the
-        # study resent after a rejection a technologist can fix
-        _route_resent(actor, route, base=base)
-        return
-    criteria, decision = _decide(deployment, attributes)
+    """Decide for each deployment, record the inferences at once and their routes."""
     assert study.exam is not None  # noqa: S101 - set by route_study before routing
-    inference = exams.record_inference(actor, study.exam, deployment)
-    if inference.status == Status.RECEIVED:
-        inference = exams.move(
-            actor,
-            inference,
-            decision.outcome,
-            reason_code=decision.reason_code,
-            reason="; ".join(decision.reasons),
-        ).inference
-    Route.objects.create(
-        study=study,
-        deployment=deployment,
-        inference=inference,
-        outcome=decision.outcome,
-        reasons=list(decision.reasons),
-        criteria=criteria.to_dict(),
+    routed = {r.deployment_id: r for r in Route.objects.filter(study=study)}
+    decided = []
+    for deployment in deployments:
+        route = routed.get(deployment.pk)
+        if route is not None:
+            # late images of a routed study: the first decision stands, unless they are the
+            # study resent after a rejection a technologist can fix
+            _route_resent(actor, route, base=base)
+        else:
+            decided.append((deployment, *_decide(deployment, attributes)))
+    inferences = exams.record_routed(
+        actor,
+        study.exam,
+        [
+            exams.Decided(d, decision.outcome, decision.reason_code, "; ".join(decision.reasons))
+            for d, _, decision in decided
+        ],
+    )
+    Route.objects.bulk_create(
+        Route(
+            study=study,
+            deployment=deployment,
+            inference=inference,
+            outcome=decision.outcome,
+            reasons=list(decision.reasons),
+            criteria=criteria.to_dict(),
+        )
+        for (deployment, criteria, decision), inference in zip(decided, inferences, strict=True)
     )
 
 

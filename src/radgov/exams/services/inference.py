@@ -257,7 +257,21 @@ def _history(
     key: str | None = None,
     vendor: dict[str, str] | None = None,
 ) -> None:
-    StatusChange.objects.create(
+    change_row(actor, inference, current, target, when, key=key, vendor=vendor).save()
+
+
+def change_row(
+    actor: Any,
+    inference: Inference,
+    current: str,
+    target: str,
+    when: dt.datetime,
+    *,
+    key: str | None = None,
+    vendor: dict[str, str] | None = None,
+) -> StatusChange:
+    """The history row of a move of ``inference`` (not saved)."""
+    return StatusChange(
         inference=inference,
         from_status=current,
         to_status=target,
