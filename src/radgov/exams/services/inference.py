@@ -60,7 +60,7 @@ def get_or_create(
             inference.save()
     except IntegrityError:
         return Inference.objects.get(exam=exam, deployment=deployment), False
-    _history(actor, inference, "", Status.RECEIVED, when)
+    change_row(actor, inference, "", Status.RECEIVED, when).save()
     return inference, True
 
 
@@ -239,25 +239,12 @@ def apply_move(
             setattr(inference, name, value)
     fields = ["status", "status_at", "reason_code", "reason", "inferred_at", *vendor]
     inference.save(update_fields=None if save_all else fields)
-    _history(actor, inference, current, target, when, key=key, vendor=vendor)
+    change_row(actor, inference, current, target, when, key=key, vendor=vendor).save()
     if target in (Status.RELEASED, Status.WITHDRAWN):
         from radgov.exams.services.review import send_release  # review builds on this
 
         send_release(inference, correction=target == Status.WITHDRAWN)
     return Moved(inference, True)
-
-
-def _history(
-    actor: Any,
-    inference: Inference,
-    current: str,
-    target: str,
-    when: dt.datetime,
-    *,
-    key: str | None = None,
-    vendor: dict[str, str] | None = None,
-) -> None:
-    change_row(actor, inference, current, target, when, key=key, vendor=vendor).save()
 
 
 def change_row(
