@@ -314,14 +314,15 @@ def _live_deployments(site: str) -> list[Deployment]:
 
 def _decide(
     deployment: Deployment, attributes: dict[str, Any]
-) -> tuple[Criteria, routing.Decision]:
+) -> tuple[dict[str, Any], routing.Decision]:
+    """The deployment's criteria as applied (recorded on its route) and the decision."""
     try:
-        criteria = deployment.criteria
+        compiled = routing.compiled(routing.criteria_of(deployment.inclusion_criteria))
     except CriteriaError as exc:
-        return Criteria(), routing.Decision(
+        return Criteria().to_dict(), routing.Decision(
             routing.EXCLUDED, "other", (f"the deployment's criteria cannot be applied: {exc}",)
         )
-    return criteria, routing.decide(criteria, attributes)
+    return dict(compiled.applied), compiled.decide(attributes)
 
 
 def _route_all(
@@ -359,7 +360,7 @@ def _route_all(
             inference=inference,
             outcome=decision.outcome,
             reasons=list(decision.reasons),
-            criteria=criteria.to_dict(),
+            criteria=criteria,
         )
         for (deployment, criteria, decision), inference in zip(decided, inferences, strict=True)
     )
@@ -404,6 +405,6 @@ def _route_resent(actor: Any, route: Route, *, base: Path | None) -> None:
             event_id=f"gateway:rejected:{route.pk}:{turn}",
         )
     route.outcome = decision.outcome if decision.outcome != routing.EXCLUDED else routing.REJECTED
-    route.reasons, route.criteria = list(decision.reasons), criteria.to_dict()
+    route.reasons, route.criteria = list(decision.reasons), criteria
     route.attempts, route.sent_at, route.resent_after = 0, None, rejected_at
     route.save()
