@@ -35,7 +35,9 @@ LISTENER = """
 import os, signal, sys, threading, django
 django.setup()
 from pathlib import Path
+from radgov.gateway import arrivals
 from radgov.gateway.listener import Listener
+arrivals.IDLE_SECONDS = 3600  # rows written by batches only, whatever the machine's load
 port, spool, site, killed_at = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 stored = []
 def on_stored(received):
@@ -97,7 +99,7 @@ def test_sigkill_mid_association_loses_nothing_acknowledged(peer, tmp_path) -> N
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         statuses = send(port, study)
-        assert child.wait(timeout=60) == -signal.SIGKILL
+        assert child.wait(timeout=60) == -signal.SIGKILL, (statuses, child.stderr.read())
     finally:
         if child.poll() is None:
             child.kill()
