@@ -71,13 +71,15 @@ class Pending:
             if len(self._items) >= BATCH:
                 self._write()
 
-    def flush(self, *, idle_only: bool = False) -> None:
+    def flush(self, *, idle_only: bool = False) -> bool:
         """Write what is waiting (only when no image came for ``IDLE_SECONDS`` if
-        ``idle_only``); kept for the next flush when the database refuses."""
+        ``idle_only``); kept for the next flush when the database refuses.  True when the
+        database was used."""
         with self._lock:
-            if idle_only and time.monotonic() - self._last < IDLE_SECONDS:
-                return
+            if not self._items or (idle_only and time.monotonic() - self._last < IDLE_SECONDS):
+                return False
             self._write()
+            return True
 
     def _write(self) -> None:
         if not self._items:

@@ -58,11 +58,11 @@ def _calling(event: Any) -> str:
     return str(event.assoc.requestor.primitive.calling_ae_title or "").strip()[:16]
 
 
-def _flush(assoc: Any, *, idle_only: bool = False) -> None:
-    """Write the rows of the association's acknowledged images that are waiting."""
+def _flush(assoc: Any, *, idle_only: bool = False) -> bool:
+    """Write the rows of the association's acknowledged images that are waiting; True when
+    the database was used."""
     pending = getattr(assoc, "radgov_pending", None)
-    if pending is not None:
-        pending.flush(idle_only=idle_only)
+    return pending is not None and pending.flush(idle_only=idle_only)
 
 
 def _release_requested(event: Any) -> None:
@@ -202,10 +202,8 @@ class Listener:
         rows of an open association that sent no image for ``arrivals.IDLE_SECONDS``."""
         while not stopping.wait(REAP_EVERY_SECONDS):
             for assoc in list(server.active_associations):
-                try:
-                    _flush(assoc, idle_only=True)
-                finally:
-                    connection.close()
+                if _flush(assoc, idle_only=True):
+                    connection.close()  # the reaper's, opened by the flush
                 dul = assoc.dul
                 waiting = assoc.requestor.primitive is None and dul.ident is not None
                 if waiting and not dul.is_alive() and not getattr(assoc, "radgov_reaped", False):
