@@ -13,13 +13,11 @@ from types import SimpleNamespace
 
 import pydicom
 import pytest
-from pydicom.filebase import DicomBytesIO
 from pydicom.uid import CTImageStorage
-from pynetdicom.dsutils import decode
 
 from radgov.core import machines
 from radgov.core.models import AuditEntry
-from radgov.gateway import listener, services, spool
+from radgov.gateway import arrivals, listener, services, spool
 from radgov.gateway.models import Instance, Study
 from tests.gateway.conftest import MRN, STUDY, as_sent, ct, new_uid, store
 
@@ -90,7 +88,9 @@ class _Event:
     def __init__(self, peer, data: bytes) -> None:  # type: ignore[no-untyped-def]
         self.data = data
         self.assoc = SimpleNamespace(
-            radgov_peer=peer, requestor=SimpleNamespace(ae_title="CT_MAIN", address="127.0.0.1")
+            radgov_peer=peer,
+            radgov_pending=arrivals.Pending(peer, address="127.0.0.1", site=""),
+            requestor=SimpleNamespace(ae_title="CT_MAIN", address="127.0.0.1"),
         )
         self.request = SimpleNamespace(AffectedSOPClassUID=CTImageStorage)
         self.context = SimpleNamespace(transfer_syntax="1.2.840.10008.1.2.1")
@@ -98,10 +98,6 @@ class _Event:
 
     def encoded_dataset(self, include_meta: bool = True) -> bytes:
         return self.data
-
-    @property
-    def dataset(self):  # type: ignore[no-untyped-def]
-        return decode(DicomBytesIO(self.data), False, True)
 
 
 def test_the_listener_refuses_an_instance_without_uids_or_over_the_limit(
@@ -118,7 +114,10 @@ def test_the_listener_refuses_an_instance_without_uids_or_over_the_limit(
     assert server._on_store(_Event(peer, as_sent(big))) == listener.OUT_OF_RESOURCES
     assert server._on_store(_Event(None, as_sent(ct(new_uid())))) == listener.NOT_AUTHORIZED
     assert not Instance.objects.exists() and not spool.exists()
-    assert server._on_store(_Event(peer, as_sent(ct(new_uid(), study=STUDY)))) == listener.SUCCESS
+    stored = _Event(peer, as_sent(ct(new_uid(), study=STUDY)))
+    assert server._on_store(stored) == listener.SUCCESS
+    assert (spool / "instances").is_dir() and not Instance.objects.exists()  # durable, row waits
+    listener._flush(stored.assoc)
     assert Instance.objects.count() == 1
 
 
@@ -159,7 +158,9 @@ def test_mutated_datasets_get_a_status_and_never_a_crash(peer, spool, monkeypatc
         else:
             start = rng.randrange(len(data))
             data[start:start] = data[start : start + rng.randint(1, 64)]
-        statuses.add(server._on_store(_Event(peer, bytes(data))))
+        event = _Event(peer, bytes(data))
+        statuses.add(server._on_store(event))
+        listener._flush(event.assoc)
     assert statuses <= {listener.SUCCESS, listener.CANNOT_UNDERSTAND, listener.OUT_OF_RESOURCES}
     assert listener.CANNOT_UNDERSTAND in statuses
     for row in Instance.objects.all():
