@@ -108,12 +108,12 @@ def record(
     return entry
 
 
-def append(entries: list[AuditEntry]) -> None:
-    """Join ``entries`` to a stripe of the chain, in order; call inside the transaction that
-    wrote them."""
+def append(entries: list[AuditEntry], *, stripe: int | None = None) -> None:
+    """Join ``entries`` to a stripe of the chain, in order: the first free one, or ``stripe``
+    (waiting for its head); call inside the transaction that wrote them."""
     if not entries:
         return
-    head = lock_head()
+    head = lock_head(stripe)
     now = timezone.now()
     stripe, seq, prev = head.pk - 1, head.seq, head.entry_hash
     for entry in entries:
