@@ -6,7 +6,8 @@ audit Ed25519 key from the key file (``radgov.core.keys``), never stored in the
 database.  Each checkpoint also signs the previous checkpoint's signature, so
 removing or replacing one breaks the next.  Checkpoints are made:
 
-* automatically by ``record`` every ``CHECKPOINT_EVERY`` entries (same transaction);
+* automatically by ``record`` every ``CHECKPOINT_EVERY`` entries of a stripe (same
+  transaction);
 * every minute by the Huey task ``radgov.core.tasks.checkpoint_audit_trail``;
 * on demand by ``radgov audit checkpoint``.
 

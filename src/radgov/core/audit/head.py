@@ -3,7 +3,8 @@
 The trail is ``stripes()`` chains (stripes) side by side; an append takes the first head no
 other transaction holds (``FOR UPDATE SKIP LOCKED``), so concurrent writers append to
 different stripes instead of queueing for one row, and waits for one only when every
-stripe's head is held.  Head ``pk`` is the stripe + 1; stripe 0 (pk 1) is the one a lone
+stripe's head is held.  Head rows are made as they are first needed: the next stripe's when
+all the existing ones are held.  Head ``pk`` is the stripe + 1; stripe 0 (pk 1) is the one a lone
 writer always gets, and the lock that serialises checkpoints.
 
 On PostgreSQL ``FOR UPDATE`` holds the row until the writer's transaction ends; the next
@@ -47,7 +48,7 @@ def lock_head(stripe: int | None = None) -> AuditHead:
         head = _free_row(count) if connection.vendor == "postgresql" and count > 1 else None
         if head is not None:
             return head
-        stripe = os.getpid() % count  # every head is held: queue for one
+        stripe = _missing_stripe(count)
     head = _locked_row(stripe) if connection.vendor == "postgresql" else None
     if head is None:
         head = AuditHead.objects.select_for_update().filter(pk=stripe + 1).first()
@@ -69,6 +70,13 @@ def lock_head(stripe: int | None = None) -> AuditHead:
     except IntegrityError:
         pass  # another writer created it first; lock theirs
     return AuditHead.objects.select_for_update().get(pk=stripe + 1)
+
+
+def _missing_stripe(count: int) -> int:
+    """The lowest stripe without a head row yet (made on first use), else one to queue for:
+    every head is held."""
+    made = set(AuditHead.objects.filter(pk__lte=count).values_list("pk", flat=True))
+    return next((s for s in range(count) if s + 1 not in made), os.getpid() % count)
 
 
 def _table() -> object:

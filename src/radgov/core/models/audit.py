@@ -3,8 +3,8 @@
 ``AuditEntry`` and ``AuditCheckpoint`` rows are written once, by
 ``radgov.core.audit.record`` and ``radgov.core.audit.checkpoint`` only; saving an
 existing row, deleting one, or any queryset update/delete/bulk write raises
-``AppendOnlyError``.  ``AuditHead`` is the one-row lock and cursor that keeps
-concurrent writers on one chain.
+``AppendOnlyError``.  ``AuditHead`` holds one row per stripe, the lock and cursor that keeps
+the writers of a stripe on one chain (docs/decisions/0002-audit-at-volume.md).
 
 ``detail`` and ``changes`` are stored as canonical JSON *text* so the bytes that
 were hashed are the bytes that are stored (PostgreSQL's jsonb would reorder keys
