@@ -19,8 +19,9 @@ from __future__ import annotations
 import os
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 
+from radgov.core.audit import pending
 from radgov.core.audit.chain import GENESIS
 from radgov.core.models import AuditEntry, AuditHead
 
@@ -38,22 +39,25 @@ def stripes() -> int:
 
 
 def lock_head(stripe: int | None = None) -> AuditHead:
-    """Lock and return a head (``stripe``'s, or the first free one); call inside
-    ``transaction.atomic()``.
+    """Lock and return a head (``stripe``'s; else the one this transaction already holds, so
+    a transaction stays on one stripe and never waits for a second head; else the first free
+    one); call inside ``transaction.atomic()``.
 
     A head row is created on first use (and re-created from its stripe's last entry if it
     was removed), so a fresh or flushed database needs no set-up."""
     if stripe is None:
+        stripe = _held_stripe()
+    if stripe is None:
         count = stripes()
         head = _free_row(count) if connection.vendor == "postgresql" and count > 1 else None
         if head is not None:
-            return head
+            return _held(head)
         stripe = _missing_stripe(count)
     head = _locked_row(stripe) if connection.vendor == "postgresql" else None
     if head is None:
         head = AuditHead.objects.select_for_update().filter(pk=stripe + 1).first()
     if head is not None:
-        return head
+        return _held(head)
     last = (
         AuditEntry.objects.filter(stripe=stripe)
         .order_by("-seq")
@@ -69,7 +73,25 @@ def lock_head(stripe: int | None = None) -> AuditHead:
             )
     except IntegrityError:
         pass  # another writer created it first; lock theirs
-    return AuditHead.objects.select_for_update().get(pk=stripe + 1)
+    return _held(AuditHead.objects.select_for_update().get(pk=stripe + 1))
+
+
+def _held(head: AuditHead) -> AuditHead:
+    """Remember that this transaction holds ``head``, until it ends or the savepoint that
+    took the lock is rolled back (which releases the lock too): a marker on the connection's
+    on-commit list says which (``pending``)."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    held = getattr(wrapper, "radgov_audit_head", None)
+    if held is None or held[0] != head.pk - 1 or not pending.is_pending(held[1]):
+        marker = pending.Marker(tuple(wrapper.savepoint_ids))
+        transaction.on_commit(marker)
+        wrapper.radgov_audit_head = (head.pk - 1, marker)
+    return head
+
+
+def _held_stripe() -> int | None:
+    held = getattr(connections[DEFAULT_DB_ALIAS], "radgov_audit_head", None)
+    return held[0] if held is not None and pending.is_pending(held[1]) else None
 
 
 def _missing_stripe(count: int) -> int:
