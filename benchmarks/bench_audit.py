@@ -14,9 +14,9 @@
    Target: 8 writers at least 4x one writer.  Measured twice: with the database work alone
    (CPU-bound: on a machine with c cores no more than about c times one writer can be had),
    and with 2 ms of waiting inside each service (a file fsync on a real disk, a peer's
-   round trip).  Both again with the chain's head locked for the whole service, as it was
-   before the append moved to commit, to show what the change buys, and with the audit
-   switched off (the same inserts in a plain transaction): 8 audited writers against 8
+   round trip).  Both with the chain striped (``AUDIT_STRIPES``, 8 on PostgreSQL: an append
+   takes whichever stripe's head is free), again with one stripe, as it was before, to show
+   what the stripes buy, and with the audit switched off (the same inserts in a plain transaction): 8 audited writers against 8
    unaudited ones says what the audit costs concurrency, whatever the machine's cores.
 
 The events go to a stand-in audited model shaped like an inference event (two ids, a UID,
@@ -44,8 +44,8 @@ MESSAGE_ROWS = 5
 WAIT = 0.002
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 HOW = {
-    "commit": "append at commit (now)",
-    "whole": "head held for the whole service (before)",
+    "commit": "append at commit, striped (now)",
+    "one": "append at commit, one stripe (before)",
     "off": "the same inserts, audit switched off",
 }
 
@@ -209,20 +209,21 @@ def bench_ingest(model: Any, n: int, pairs: int) -> dict[str, float]:
 
 def writer(model_ready: Any, ident: int, messages: int, wait: float, how: str, go: Any) -> None:
     """One writer process: ``messages`` messages of MESSAGE_ROWS events each, written ``how``:
-    ``commit`` (a service, the chain appended at commit), ``whole`` (a service holding the
-    chain's head from its start, the old way) or ``off`` (the same inserts, no audit)."""
+    ``commit`` (a service, the chain appended at commit to a free stripe), ``one`` (the same
+    with one stripe, the old way) or ``off`` (the same inserts, no audit)."""
+    from django.conf import settings
     from django.db import connections, models, transaction
 
     connections.close_all()  # never share the parent's connection
     model = model_ready()
     from radgov.core.audit import batch
-    from radgov.core.audit.head import lock_head
     from radgov.core.services import service
+
+    if how == "one":
+        settings.AUDIT_STRIPES = 1  # this process only: every append queues for one head
 
     @service
     def audited(rows: list[tuple[Any, ...]]) -> None:
-        if how == "whole":
-            lock_head()  # the old way: the chain held from the service's start
         with batch(action="import", detail={"message": rows[0][0]}):
             model.objects.bulk_create(events(model, rows))
         if wait:
@@ -325,11 +326,13 @@ def main() -> None:
         f"2. writers: messages of {MESSAGE_ROWS} events, one service each (median of {repeats} pairs)"
     )
     off = {label: eight for label, how, _, eight, _ in table if how == "off"}
+    one_stripe = {label: eight for label, how, _, eight, _ in table if how == "one"}
     for label, how, one, eight, ratio in table:
         verdict = ""
         if how == "commit":
             verdict = "  ok" if ratio >= 4 else f"  MISSED (target 4x; {cpu} cores)"
             verdict += f"; 8 audited / 8 unaudited {eight / off[label]:.2f}x"
+            verdict += f"; 8 striped / 8 on one stripe {eight / one_stripe[label]:.2f}x"
         print(
             f"   {label:<22} {HOW[how]:<42} 1: {one:7,.0f}/s  8: {eight:7,.0f}/s  "
             f"ratio {ratio:4.2f}x{verdict}"

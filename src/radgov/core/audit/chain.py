@@ -5,7 +5,10 @@ over any iterable of rows (dicts with the entry's field names).
 object of the hashed fields plus ``"v": 1``: keys sorted, no whitespace, ASCII
 only, integers as numbers, absent values as ``null``, the timestamp in UTC as
 ``YYYY-MM-DDTHH:MM:SS.ffffffZ``.  ``detail_json`` and ``changes_json`` are
-hashed as the exact stored text.  The first entry's ``prev_hash`` is 64 zeros.
+hashed as the exact stored text.  An entry of a stripe other than 0 also has
+``"stripe": n`` in it (stripe 0's entries hash as before stripes existed), so moving an
+entry to another stripe breaks its hash.  The first entry of each stripe has 64 zeros as
+its ``prev_hash``.
 No Django import: the database-backed verify feeds rows from an iterator.
 """
 
@@ -37,7 +40,7 @@ HASHED_FIELDS = (
     "detail_json",
     "changes_json",
 )
-ROW_FIELDS = ("id", *HASHED_FIELDS, "prev_hash", "entry_hash")
+ROW_FIELDS = ("id", "stripe", *HASHED_FIELDS, "prev_hash", "entry_hash")
 REORDER_WINDOW = 8  # on a mismatch, look this far either side for the seq an entry was written with
 
 
@@ -59,6 +62,8 @@ def canonical_bytes(row: Mapping[str, Any]) -> bytes:
     doc = {name: row[name] for name in HASHED_FIELDS}
     ts = doc["timestamp"]
     doc["timestamp"] = format_timestamp(ts) if isinstance(ts, datetime) else ts
+    if row.get("stripe"):
+        doc["stripe"] = row["stripe"]
     doc["v"] = FORMAT_VERSION
     return canonical_json(doc).encode("ascii")
 

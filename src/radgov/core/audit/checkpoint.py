@@ -1,11 +1,13 @@
 """Signed checkpoints of the chain head, and the anchor file outside the database.
 
-A checkpoint says "entry ``seq`` has hash ``entry_hash``" and is signed with the
+A checkpoint says "entry ``seq`` of stripe 0 has hash ``entry_hash``" and, in ``heads``,
+where every other stripe's head stood, all read in one statement (one snapshot); it is signed with the
 audit Ed25519 key from the key file (``radgov.core.keys``), never stored in the
 database.  Each checkpoint also signs the previous checkpoint's signature, so
 removing or replacing one breaks the next.  Checkpoints are made:
 
-* automatically by ``record`` every ``CHECKPOINT_EVERY`` entries (same transaction);
+* automatically by ``record`` every ``CHECKPOINT_EVERY`` entries of a stripe (same
+  transaction);
 * every minute by the Huey task ``radgov.core.tasks.checkpoint_audit_trail``;
 * on demand by ``radgov audit checkpoint``.
 
@@ -28,14 +30,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from radgov.core.audit.chain import Problem, canonical_json, format_timestamp
+from radgov.core.audit.chain import GENESIS, Problem, canonical_json, format_timestamp
 from radgov.core.audit.head import lock_head
 from radgov.core.models import AuditCheckpoint, AuditHead
 from radgov.core.models.audit import appending
 
 CHECKPOINT_EVERY = 100
 SIGNED_FIELDS = ("number", "seq", "entry_hash", "created", "prev_signature", "key_id")
-CHECKPOINT_FIELDS = (*SIGNED_FIELDS, "signature")
+CHECKPOINT_FIELDS = (*SIGNED_FIELDS, "heads_json", "signature")
 ANCHOR_FORMAT = "radgov-audit-anchor/1"
 
 
@@ -56,26 +58,49 @@ def signed_bytes(cp: Mapping[str, Any]) -> bytes:
     doc["created"] = (
         format_timestamp(doc["created"]) if not isinstance(doc["created"], str) else doc["created"]
     )
+    others = json.loads(cp.get("heads_json") or "[]")
+    if others:  # a one-stripe checkpoint signs what it signed before stripes existed
+        doc["heads"] = others
     doc["v"] = 1
     return canonical_json(doc).encode("ascii")
 
 
+def heads(cp: Mapping[str, Any]) -> dict[int, tuple[int, str]]:
+    """{stripe: (seq, entry_hash)} a checkpoint covers (stripe 0 always)."""
+    found = {0: (cp["seq"], cp["entry_hash"])}
+    for stripe, seq, entry_hash in json.loads(cp.get("heads_json") or "[]"):
+        found[stripe] = (seq, entry_hash)
+    return found
+
+
 def make_checkpoint() -> AuditCheckpoint | None:
-    """Checkpoint the current head; None when nothing was added since the last one."""
+    """Checkpoint the current heads; None when nothing was added since the last one."""
     with transaction.atomic():
-        return checkpoint_locked(lock_head())
+        lock_head(0)
+        return checkpoint_locked()
 
 
-def checkpoint_locked(head: AuditHead) -> AuditCheckpoint | None:
-    """Checkpoint ``head``; the caller holds the head lock."""
+def checkpoint_locked() -> AuditCheckpoint | None:
+    """Checkpoint every stripe's head; the caller holds stripe 0's head, which makes
+    checkpoints one at a time.  The heads are read in one statement: the stripes as one
+    snapshot (the caller's own append included)."""
+    now = {
+        row[0] - 1: (row[1], row[2])
+        for row in AuditHead.objects.order_by("pk").values_list("pk", "seq", "entry_hash")
+        if row[1] > 0 or row[0] == 1
+    }
     last = AuditCheckpoint.objects.order_by("-number").first()
-    if head.seq == 0 or (last is not None and last.seq >= head.seq):
+    if not any(seq for seq, _ in now.values()) or (
+        last is not None and heads(last.__dict__) == now
+    ):
         return None
     key_id, key = signer()
+    seq, entry_hash = now.pop(0, (0, GENESIS))
     cp = AuditCheckpoint(
         number=(last.number + 1) if last else 1,
-        seq=head.seq,
-        entry_hash=head.entry_hash,
+        seq=seq,
+        entry_hash=entry_hash,
+        heads_json=canonical_json([[stripe, *now[stripe]] for stripe in sorted(now)]),
         created=timezone.now(),
         prev_signature=last.signature if last else "",
         key_id=key_id,
@@ -92,27 +117,35 @@ def checkpoint_locked(head: AuditHead) -> AuditCheckpoint | None:
 
 def verify_checkpoints(
     checkpoints: Iterable[Mapping[str, Any]], keys: Mapping[str, Ed25519PublicKey]
-) -> tuple[Problem | None, dict[int, tuple[int, str]]]:
-    """Check numbering, the signature chain and each signature.  Returns the
-    first problem and {seq: (number, entry_hash)} of the checkpoints before it."""
-    expected: dict[int, tuple[int, str]] = {}
-    number, prev_sig, prev_seq = 1, "", 0
+) -> tuple[Problem | None, dict[int, dict[int, tuple[int, str]]]]:
+    """Check numbering, the signature chain and each signature.  Returns the first problem
+    and, per stripe, {seq: (number, entry_hash)} of the checkpoints before it."""
+    expected: dict[int, dict[int, tuple[int, str]]] = {}
+    number, prev_sig, prev_heads = 1, "", {0: (0, GENESIS)}
     for cp in checkpoints:
+        now = heads(cp)
         where = f"checkpoint {cp['number']} (at entry {cp['seq']})"
         problem = None
         if cp["number"] != number:
             problem = f"checkpoint {number} is missing (deleted); found {where}"
         elif cp["prev_signature"] != prev_sig:
             problem = f"{where}: does not follow checkpoint {number - 1} (checkpoints replaced or reordered)"
-        elif cp["seq"] <= prev_seq:
+        elif not _moved_on(prev_heads, now):
             problem = f"{where}: covers no entry past the previous checkpoint"
         elif not _signature_ok(cp, keys):
             problem = f"{where}: signature does not verify (forged or altered)"
         if problem:
             return Problem("signature", problem, cp["seq"], cp.get("id")), expected
-        expected[cp["seq"]] = (cp["number"], cp["entry_hash"])
-        number, prev_sig, prev_seq = number + 1, cp["signature"], cp["seq"]
+        for stripe, (seq, entry_hash) in now.items():
+            expected.setdefault(stripe, {})[seq] = (cp["number"], entry_hash)
+        number, prev_sig, prev_heads = number + 1, cp["signature"], now
     return None, expected
+
+
+def _moved_on(before: Mapping[int, tuple[int, str]], now: Mapping[int, tuple[int, str]]) -> bool:
+    """Some stripe's head moved forward and none moved back."""
+    ahead = any(seq > before.get(stripe, (0, ""))[0] for stripe, (seq, _) in now.items())
+    return ahead and all(now.get(stripe, (0, ""))[0] >= seq for stripe, (seq, _) in before.items())
 
 
 def _signature_ok(cp: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey]) -> bool:

@@ -1,5 +1,5 @@
-"""Audit entries as CSV for a spreadsheet: one row per entry, in seq order, the detail and
-the changes as their canonical JSON.  A cell that a spreadsheet would read as a formula
+"""Audit entries as CSV for a spreadsheet: one row per entry, in the order they were appended, the
+detail and the changes as their canonical JSON.  A cell that a spreadsheet would read as a formula
 (starting with = + - @, a tab or a carriage return) is written with a leading quote."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import IO
 from radgov.core.audit.chain import HASHED_FIELDS, format_timestamp
 from radgov.core.models import AuditEntry
 
-# the fields the chain hashes, then the entry's hash
-COLUMNS = [*HASHED_FIELDS, "entry_hash"]
+# the entry's stripe and the fields the chain hashes, then the entry's hash
+COLUMNS = ["stripe", *HASHED_FIELDS, "entry_hash"]
 
 
 def _cell(value: object) -> str:

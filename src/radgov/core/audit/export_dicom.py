@@ -70,7 +70,9 @@ def audit_message(entry: AuditEntry) -> ET.Element:
         chain = ET.SubElement(obj, "ParticipantObjectDetail", {"type": "radgov-audit-entry"})
         chain.set(
             "value",
-            base64.b64encode(f"{entry.seq}:{entry.entry_hash}".encode("ascii")).decode("ascii"),
+            base64.b64encode(f"{entry.position}:{entry.entry_hash}".encode("ascii")).decode(
+                "ascii"
+            ),
         )
     return msg
 

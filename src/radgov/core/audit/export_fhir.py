@@ -49,7 +49,7 @@ def audit_event(entry: AuditEntry) -> AuditEvent:
         }
     entities = [
         {
-            "what": {"identifier": {"system": "urn:radgov:audit-entry", "value": str(entry.seq)}},
+            "what": {"identifier": {"system": "urn:radgov:audit-entry", "value": entry.position}},
             "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
             "detail": [
                 {"type": "entry_hash", "valueString": entry.entry_hash},
@@ -76,7 +76,7 @@ def audit_event(entry: AuditEntry) -> AuditEvent:
     code = EventCode(entry.event_code)
     return AuditEvent.model_validate(
         {
-            "id": f"radgov-audit-{entry.seq}",
+            "id": f"radgov-audit-{entry.position}",
             "type": {"system": DCM, "code": code.value, "display": code.meaning},
             "subtype": [{"system": ACTION_SYSTEM, "code": entry.action}],
             "action": action_code(entry.action),

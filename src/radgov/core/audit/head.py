@@ -1,64 +1,144 @@
-"""The chain head: the one row every writer locks, so the chain cannot fork.
+"""The chain heads: one row per stripe, locked by the writer appending to that stripe.
 
-On PostgreSQL ``select_for_update()`` holds the row until the writer's
-transaction ends; the next writer then reads the new head.  On SQLite
-``select_for_update`` is a no-op, but radgov's connections open every
-transaction with ``BEGIN IMMEDIATE`` (settings ``transaction_mode``), which
-takes the database write lock first, so writers are serialized all the same.
+The trail is ``stripes()`` chains (stripes) side by side; an append takes the first head no
+other transaction holds (``FOR UPDATE SKIP LOCKED``), so concurrent writers append to
+different stripes instead of queueing for one row, and waits for one only when every
+stripe's head is held.  Head rows are made as they are first needed: the next stripe's when
+all the existing ones are held.  Head ``pk`` is the stripe + 1; stripe 0 (pk 1) is the one a lone
+writer always gets, and the lock that serialises checkpoints.
+
+On PostgreSQL ``FOR UPDATE`` holds the row until the writer's transaction ends; the next
+writer on that stripe then reads the new head.  On SQLite there is one stripe: radgov's
+connections open every transaction with ``BEGIN IMMEDIATE`` (settings
+``transaction_mode``), which takes the database write lock first, so writers are
+serialised anyway.
 """
 
 from __future__ import annotations
 
-from django.db import IntegrityError, connection, transaction
+import os
 
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+
+from radgov.core.audit import pending
 from radgov.core.audit.chain import GENESIS
 from radgov.core.models import AuditEntry, AuditHead
 
-HEAD_PK = 1
+POSTGRESQL_STRIPES = 8
 
 
-def lock_head() -> AuditHead:
-    """Lock and return the head; call inside ``transaction.atomic()``.
+def stripes() -> int:
+    """How many stripes appends spread over (``AUDIT_STRIPES``; 8 on PostgreSQL, 1 else)."""
+    count = getattr(settings, "AUDIT_STRIPES", None)
+    if count is None:
+        return POSTGRESQL_STRIPES if connection.vendor == "postgresql" else 1
+    if not isinstance(count, int) or not 1 <= count <= 1000:
+        raise ValueError(f"AUDIT_STRIPES must be a whole number from 1 to 1000, not {count!r}")
+    return count
 
-    The row is created on first use (and re-created from the last entry if it
+
+def lock_head(stripe: int | None = None) -> AuditHead:
+    """Lock and return a head (``stripe``'s; else the one this transaction already holds, so
+    a transaction stays on one stripe and never waits for a second head; else the first free
+    one); call inside ``transaction.atomic()``.
+
+    A head row is created on first use (and re-created from its stripe's last entry if it
     was removed), so a fresh or flushed database needs no set-up."""
-    head = _locked_row() if connection.vendor == "postgresql" else None
+    if stripe is None:
+        stripe = _held_stripe()
+    if stripe is None:
+        count = stripes()
+        head = _free_row(count) if connection.vendor == "postgresql" and count > 1 else None
+        if head is not None:
+            return _held(head)
+        stripe = _missing_stripe(count)
+    head = _locked_row(stripe) if connection.vendor == "postgresql" else None
     if head is None:
-        head = AuditHead.objects.select_for_update().filter(pk=HEAD_PK).first()
+        head = AuditHead.objects.select_for_update().filter(pk=stripe + 1).first()
     if head is not None:
-        return head
-    last = AuditEntry.objects.order_by("-seq").values("seq", "entry_hash").first()
+        return _held(head)
+    last = (
+        AuditEntry.objects.filter(stripe=stripe)
+        .order_by("-seq")
+        .values("seq", "entry_hash")
+        .first()
+    )
     try:
         with transaction.atomic():
             AuditHead.objects.create(
-                pk=HEAD_PK,
+                pk=stripe + 1,
                 seq=last["seq"] if last else 0,
                 entry_hash=last["entry_hash"] if last else GENESIS,
             )
     except IntegrityError:
         pass  # another writer created it first; lock theirs
-    return AuditHead.objects.select_for_update().get(pk=HEAD_PK)
+    return _held(AuditHead.objects.select_for_update().get(pk=stripe + 1))
 
 
-def _locked_row() -> AuditHead | None:
-    """The head, locked, in a statement without the ORM's cost (every audited commit runs it)."""
+def _held(head: AuditHead) -> AuditHead:
+    """Remember that this transaction holds ``head``, until it ends or the savepoint that
+    took the lock is rolled back (which releases the lock too): a marker on the connection's
+    on-commit list says which (``pending``)."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    held = getattr(wrapper, "radgov_audit_head", None)
+    if held is None or held[0] != head.pk - 1 or not pending.is_pending(held[1]):
+        marker = pending.Marker(tuple(wrapper.savepoint_ids))
+        transaction.on_commit(marker)
+        wrapper.radgov_audit_head = (head.pk - 1, marker)
+    return head
+
+
+def _held_stripe() -> int | None:
+    held = getattr(connections[DEFAULT_DB_ALIAS], "radgov_audit_head", None)
+    return held[0] if held is not None and pending.is_pending(held[1]) else None
+
+
+def _missing_stripe(count: int) -> int:
+    """The lowest stripe without a head row yet (made on first use), else one to queue for:
+    every head is held."""
+    made = set(AuditHead.objects.filter(pk__lte=count).values_list("pk", flat=True))
+    return next((s for s in range(count) if s + 1 not in made), os.getpid() % count)
+
+
+def _table() -> object:
     from psycopg import sql
 
-    statement = sql.SQL("SELECT seq, entry_hash FROM {} WHERE id = %s FOR UPDATE").format(
-        sql.Identifier(AuditHead._meta.db_table)
-    )
+    return sql.Identifier(AuditHead._meta.db_table)
+
+
+def _free_row(count: int) -> AuditHead | None:
+    """The first head among ``count`` that no other transaction holds, locked."""
+    from psycopg import sql
+
+    statement = sql.SQL(
+        "SELECT id, seq, entry_hash FROM {} WHERE id <= %s ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1"
+    ).format(_table())
     with connection.cursor() as cursor:
-        cursor.execute(statement, [HEAD_PK])
+        cursor.execute(statement, [count])
         row = cursor.fetchone()
-    return None if row is None else AuditHead(pk=HEAD_PK, seq=row[0], entry_hash=row[1])
+    return None if row is None else AuditHead(pk=row[0], seq=row[1], entry_hash=row[2])
 
 
-def advance_head(seq: int, entry_hash: str) -> None:
-    AuditHead.objects.filter(pk=HEAD_PK).update(seq=seq, entry_hash=entry_hash)
+def _locked_row(stripe: int) -> AuditHead | None:
+    """``stripe``'s head, locked, in a statement without the ORM's cost."""
+    from psycopg import sql
+
+    statement = sql.SQL("SELECT seq, entry_hash FROM {} WHERE id = %s FOR UPDATE").format(_table())
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [stripe + 1])
+        row = cursor.fetchone()
+    return None if row is None else AuditHead(pk=stripe + 1, seq=row[0], entry_hash=row[1])
 
 
-def insert_and_advance(entries: list[AuditEntry], seq: int, entry_hash: str) -> None:
-    """PostgreSQL: insert the numbered entries and move the head in one statement (the
+def advance_head(head: AuditHead, seq: int, entry_hash: str) -> None:
+    AuditHead.objects.filter(pk=head.pk).update(seq=seq, entry_hash=entry_hash)
+
+
+def insert_and_advance(
+    head: AuditHead, entries: list[AuditEntry], seq: int, entry_hash: str
+) -> None:
+    """PostgreSQL: insert the numbered entries and move ``head`` in one statement (the
     append's two writes, one round trip); the entries get their database ids."""
     from psycopg import sql
 
@@ -72,11 +152,11 @@ def insert_and_advance(entries: list[AuditEntry], seq: int, entry_hash: str) -> 
         entries=sql.Identifier(AuditEntry._meta.db_table),
         columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in columns),
         rows=sql.SQL(", ").join([row] * len(entries)),
-        head=sql.Identifier(AuditHead._meta.db_table),
+        head=_table(),
     )
     values = [getattr(e, f.attname) for e in entries for f in columns]
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*values, seq, entry_hash, HEAD_PK])
+        cursor.execute(statement, [*values, seq, entry_hash, head.pk])
         ids = cursor.fetchone()[0]
     for entry, pk in zip(entries, ids, strict=True):
         entry.pk = pk

@@ -50,11 +50,11 @@ def check_batches(*, chunk_size: int = 2000) -> RowReport:
     report = RowReport()
     written: defaultdict[str, rows.KeySet] = defaultdict(rows.KeySet)
     entries = (
-        AuditEntry.objects.order_by("-seq")
-        .values_list("seq", "action", "object_type", "object_id", "detail_json")
+        AuditEntry.objects.order_by("-id")
+        .values_list("stripe", "seq", "action", "object_type", "object_id", "detail_json")
         .iterator(chunk_size=chunk_size)
     )
-    for seq, action, object_type, object_id, detail_json in entries:
+    for stripe, seq, action, object_type, object_id, detail_json in entries:
         spec = batch_of(detail_json)
         if spec is None:
             if action in WRITES and object_id.isdigit():
@@ -64,7 +64,7 @@ def check_batches(*, chunk_size: int = 2000) -> RowReport:
         if any(written[label].overlaps(lo, hi) for label, rs in keys.items() for lo, hi in rs):
             report.superseded += 1
         else:
-            problem = _check(seq, spec)
+            problem = _check(AuditEntry(stripe=stripe, seq=seq).position, seq, spec)
             report.checked += 1
             if problem is not None:
                 report.problems.append(problem)
@@ -75,19 +75,19 @@ def check_batches(*, chunk_size: int = 2000) -> RowReport:
     return report
 
 
-def _check(seq: int, spec: dict[str, Any]) -> Problem | None:
+def _check(position: str, seq: int, spec: dict[str, Any]) -> Problem | None:
     found: dict[str, dict[int, list[Any]]] = {}
     for label, keys in spec["rows"].items():
         try:
             model = apps.get_model(label)
             found[label] = dict(_read(model, spec["fields"][label], keys))
         except (LookupError, FieldError, KeyError) as exc:
-            return Problem("rows", f"entry {seq}: its batch cannot be checked ({exc})", seq)
+            return Problem("rows", f"entry {position}: its batch cannot be checked ({exc})", seq)
         expected = rows.range_count(keys)
         if len(found[label]) != expected:
             return Problem(
                 "rows",
-                f"entry {seq}: its batch wrote {expected} {label} rows but {len(found[label])} "
+                f"entry {position}: its batch wrote {expected} {label} rows but {len(found[label])} "
                 "stand under its keys, and no later entry removed or wrote any (rows added or "
                 "removed outside the audit trail)",
                 seq,
@@ -95,7 +95,7 @@ def _check(seq: int, spec: dict[str, Any]) -> Problem | None:
     if rows.digest(found) != spec["digest"]:
         return Problem(
             "rows",
-            f"entry {seq}: the rows of its batch no longer match its digest, and no later entry "
+            f"entry {position}: the rows of its batch no longer match its digest, and no later entry "
             "wrote them (rows altered outside the audit trail)",
             seq,
         )

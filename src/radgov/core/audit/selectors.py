@@ -71,7 +71,7 @@ def list_entries(
         }
     )
     limit = min(max(int(limit), 1), MAX_LIMIT)
-    entries = list(qs.order_by("-seq")[:limit])
+    entries = list(qs.order_by("-id")[:limit])
     _record_read(user, "list", given, len(entries))
     return entries
 
@@ -80,7 +80,7 @@ def page_of_entries(user: Any, page: PageQuery, **filters: Any) -> dict[str, Any
     """One page of the entries matching ``filters`` (the names of ``LOOKUPS``), newest first,
     with the total; records the read (the filters and the page, not the results)."""
     given, qs = _matching(filters)
-    result = paginate(qs.order_by("-seq"), page)
+    result = paginate(qs.order_by("-id"), page)
     _record_read(
         user, "list", given, len(result["items"]), offset=page.offset, total=result["total"]
     )
@@ -89,12 +89,13 @@ def page_of_entries(user: Any, page: PageQuery, **filters: Any) -> dict[str, Any
 
 def count_entries() -> int:
     """How many entries the trail holds (reveals no content, so not recorded): the chain
-    head's number, since entries are numbered from 1 without gaps, instead of counting a
-    table of millions."""
-    from radgov.core.audit.head import HEAD_PK
+    heads' numbers added up, since each stripe's entries are numbered from 1 without gaps,
+    instead of counting a table of millions."""
+    from django.db.models import Sum
+
     from radgov.core.models import AuditHead
 
-    return AuditHead.objects.filter(pk=HEAD_PK).values_list("seq", flat=True).first() or 0
+    return AuditHead.objects.aggregate(total=Sum("seq"))["total"] or 0
 
 
 def export_entries(
@@ -108,7 +109,7 @@ def export_entries(
     filters: dict[str, Any] | None = None,
 ) -> int:
     """Write entries with since <= timestamp < until (and the ``filters`` of
-    :func:`search_entries`, if any), in seq order, as FHIR AuditEvent NDJSON (``fhir``),
+    :func:`search_entries`, if any), in the order they were appended, as FHIR AuditEvent NDJSON (``fhir``),
     DICOM audit message XML (``dicom``) or CSV (``csv``); records the export (110101,
     Audit Log Used) with the filters.  Returns the count."""
     from radgov.core.audit import export_csv, export_dicom, export_fhir
@@ -120,7 +121,7 @@ def export_entries(
     }
     if fmt not in writers:
         raise ValueError(f"unknown export format {fmt!r}; use fhir, dicom or csv")
-    qs = AuditEntry.objects.filter(timestamp__gte=since).order_by("seq")
+    qs = AuditEntry.objects.filter(timestamp__gte=since).order_by("id")
     if until is not None:
         qs = qs.filter(timestamp__lt=until)
     given = {name: value for name, value in (filters or {}).items() if value not in (None, "")}
@@ -157,6 +158,6 @@ def search_entries(
     limit = min(max(int(limit), 1), MAX_LIMIT)
     qs = AuditEntry.objects.filter(**{LOOKUPS[name]: value for name, value in given.items()})
     total = qs.count()
-    entries = list(qs.order_by("-seq")[max(offset, 0) : max(offset, 0) + limit])
+    entries = list(qs.order_by("-id")[max(offset, 0) : max(offset, 0) + limit])
     _record_read(user, "search", given, len(entries), offset=offset, total=total)
     return entries, total

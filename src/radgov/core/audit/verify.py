@@ -2,7 +2,7 @@
 batch entry against the rows it names.
 
 Reads, in this order so that concurrent writers cannot cause a false alarm:
-the anchor file, the chain head, the checkpoints, then the entries in seq order
+the anchor file, the chain heads, the checkpoints, then each stripe's entries in seq order
 in chunks (never all in memory), from entry 1 or, after a recorded prune, from the signed
 checkpoint the prune stopped at (``prune``).  The walk itself is ``chain.verify_rows``, the
 same pure function the tests drive with in-memory rows.  The batches are checked last
@@ -11,7 +11,7 @@ same pure function the tests drive with in-memory rows.  The batches are checked
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import IntegrityError, transaction
 
@@ -26,7 +26,8 @@ from radgov.core.models import AuditCheckpoint, AuditEntry, AuditHead
 class Report:
     entries: int = 0
     first_seq: int = 1  # after a prune (radgov.core.audit.prune), the oldest entry kept
-    last_seq: int = 0
+    last_seq: int = 0  # of stripe 0
+    stripes: int = 0  # how many stripes hold entries
     checkpoints: int = 0
     anchor_checked: bool = False
     rows: rowcheck.RowReport | None = None
@@ -45,8 +46,10 @@ class Report:
                     f"batches matching their rows: {self.rows.checked}, "
                     f"superseded by later writes: {self.rows.superseded}"
                 )
+            stripes = f" and {self.stripes - 1} more stripes" if self.stripes > 1 else ""
             return (
-                f"audit trail intact: {self.entries} entries ({self.first_seq}..{self.last_seq}), "
+                f"audit trail intact: {self.entries} entries ({self.first_seq}..{self.last_seq}"
+                f"{stripes}), "
                 f"signed checkpoints: {self.checkpoints}, {anchor}, {batches}"
             )
         return "; ".join(str(p) for p in self.problems)
@@ -65,30 +68,21 @@ def verify_trail(
         anchor, anchor_problem = checkpoint.read_anchor(), None
     except checkpoint.AnchorUnreadable as exc:
         anchor, anchor_problem = None, Problem("anchor", str(exc))
-    head = AuditHead.objects.filter(pk=1).values("seq").first()
+    heads = {pk - 1: seq for pk, seq in AuditHead.objects.values_list("pk", "seq")}
     cps = list(
         AuditCheckpoint.objects.order_by("number").values("id", *checkpoint.CHECKPOINT_FIELDS)
     )
     cp_problem, expected = checkpoint.verify_checkpoints(cps, checkpoint.public_keys())
-    start_seq, prev_hash, prune_problem = prune.walk_start()
-    rows = AuditEntry.objects.order_by("seq").values(*ROW_FIELDS).iterator(chunk_size=chunk_size)
-    try:
-        walk = verify_rows(rows, expected=expected, start_seq=start_seq, prev_hash=prev_hash)
-    finally:
-        rows.close()  # the walk may stop early: release the cursor now
-    report = Report(
-        entries=walk.count,
-        first_seq=start_seq,
-        last_seq=walk.last_seq,
-        checkpoints=len(cps),
-        anchor_checked=anchor is not None,
-    )
-    if prune_problem:
-        report.problems.append(prune_problem)
-    elif walk.problem:
-        report.problems.append(walk.problem)
-    else:
-        report.problems.extend(_truncation(walk.last_seq, cps, head["seq"] if head else 0))
+    report = Report(checkpoints=len(cps), anchor_checked=anchor is not None)
+    found = set(AuditEntry.objects.order_by().values_list("stripe", flat=True).distinct())
+    for stripe in sorted({0} | found | set(heads) | set(expected)):
+        problem = _walk(
+            report, stripe, expected.get(stripe, {}), cps, heads.get(stripe, 0), chunk_size
+        )
+        if problem is not None:
+            report.problems.append(
+                problem if not stripe else replace(problem, message=f"stripe {stripe}: {problem}")
+            )
     if cp_problem:
         report.problems.append(cp_problem)
     anchor_problem = anchor_problem or checkpoint.check_anchor(anchor, cps)
@@ -100,6 +94,35 @@ def verify_trail(
     if record_use:
         _record_check(report, actor_name)
     return report
+
+
+def _walk(
+    report: Report,
+    stripe: int,
+    expected: dict[int, tuple[int, str]],
+    cps: list[dict],
+    head_seq: int,
+    chunk_size: int,
+) -> Problem | None:
+    """Walk one stripe's chain; count it in ``report`` and return its first problem."""
+    start_seq, prev_hash, prune_problem = prune.walk_start(stripe)
+    rows = (
+        AuditEntry.objects.filter(stripe=stripe)
+        .order_by("seq")
+        .values(*ROW_FIELDS)
+        .iterator(chunk_size=chunk_size)
+    )
+    try:
+        walk = verify_rows(rows, expected=expected, start_seq=start_seq, prev_hash=prev_hash)
+    finally:
+        rows.close()  # the walk may stop early: release the cursor now
+    report.entries += walk.count
+    report.stripes += 1 if walk.count else 0
+    if stripe == 0:
+        report.first_seq, report.last_seq = start_seq, walk.last_seq
+    if prune_problem or walk.problem:
+        return prune_problem or walk.problem
+    return _truncation(stripe, walk.last_seq, cps, head_seq)
 
 
 def _record_check(report: Report, actor_name: str | None) -> None:
@@ -128,24 +151,20 @@ def _record_check(report: Report, actor_name: str | None) -> None:
         )
 
 
-def _truncation(last_seq: int, cps: list[dict], head_seq: int) -> list[Problem]:
-    problems = []
-    covered = [cp for cp in cps if cp["seq"] > last_seq]
+def _truncation(stripe: int, last_seq: int, cps: list[dict], head_seq: int) -> Problem | None:
+    covered = [cp for cp in cps if checkpoint.heads(cp).get(stripe, (0, ""))[0] > last_seq]
     if covered:
         cp = covered[-1]
-        problems.append(
-            Problem(
-                "truncated",
-                f"trail ends at {last_seq} but checkpoint {cp['number']} covers {cp['seq']} (truncated)",
-                last_seq + 1,
-            )
+        return Problem(
+            "truncated",
+            f"trail ends at {last_seq} but checkpoint {cp['number']} covers "
+            f"{checkpoint.heads(cp)[stripe][0]} (truncated)",
+            last_seq + 1,
         )
-    elif head_seq > last_seq:
-        problems.append(
-            Problem(
-                "truncated",
-                f"trail ends at {last_seq} but the chain head is at {head_seq} (truncated)",
-                last_seq + 1,
-            )
+    if head_seq > last_seq:
+        return Problem(
+            "truncated",
+            f"trail ends at {last_seq} but the chain head is at {head_seq} (truncated)",
+            last_seq + 1,
         )
-    return problems
+    return None

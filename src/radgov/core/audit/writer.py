@@ -2,8 +2,8 @@
 
 Inside a service, ``record`` builds the entry and leaves it in the service's buffer
 (``pending``); the service appends the buffer just before its transaction commits.  Outside
-a service, ``record`` appends at once, in the caller's transaction.  ``append`` locks the
-chain head, numbers and hashes the entries, inserts them in one statement, moves the head
+a service, ``record`` appends at once, in the caller's transaction.  ``append`` locks a
+free stripe's head, numbers and hashes the entries, inserts them in one statement, moves the head
 and signs a checkpoint when the append passed a multiple of ``CHECKPOINT_EVERY``.  See
 docs/decisions/0002-audit-at-volume.md.
 """
@@ -108,24 +108,26 @@ def record(
     return entry
 
 
-def append(entries: list[AuditEntry]) -> None:
-    """Join ``entries`` to the chain, in order; call inside the transaction that wrote them."""
+def append(entries: list[AuditEntry], *, stripe: int | None = None) -> None:
+    """Join ``entries`` to a stripe of the chain, in order: the first free one, or ``stripe``
+    (waiting for its head); call inside the transaction that wrote them."""
     if not entries:
         return
-    head = lock_head()
+    head = lock_head(stripe)
     now = timezone.now()
-    seq, prev = head.seq, head.entry_hash
+    stripe, seq, prev = head.pk - 1, head.seq, head.entry_hash
     for entry in entries:
         seq += 1
-        entry.seq, entry.timestamp, entry.prev_hash = seq, now, prev
+        entry.stripe, entry.seq, entry.timestamp, entry.prev_hash = stripe, seq, now, prev
         entry.entry_hash = prev = chain.entry_hash(prev, entry.__dict__)
     checkpoint = seq // CHECKPOINT_EVERY > head.seq // CHECKPOINT_EVERY
     if connection.vendor == "postgresql" and not checkpoint and len(entries) <= APPEND_BATCH:
-        insert_and_advance(entries, seq, prev)
+        insert_and_advance(head, entries, seq, prev)
         return
     with appending():
         models.QuerySet(AuditEntry).bulk_create(entries, batch_size=APPEND_BATCH)
-    advance_head(seq, prev)
+    advance_head(head, seq, prev)
     if checkpoint:
-        head.seq, head.entry_hash = seq, prev
-        checkpoint_locked(head)
+        if stripe != 0:
+            lock_head(0)  # checkpoints are made under stripe 0's head, one at a time
+        checkpoint_locked()

@@ -3,8 +3,8 @@
 ``AuditEntry`` and ``AuditCheckpoint`` rows are written once, by
 ``radgov.core.audit.record`` and ``radgov.core.audit.checkpoint`` only; saving an
 existing row, deleting one, or any queryset update/delete/bulk write raises
-``AppendOnlyError``.  ``AuditHead`` is the one-row lock and cursor that keeps
-concurrent writers on one chain.
+``AppendOnlyError``.  ``AuditHead`` holds one row per stripe, the lock and cursor that keeps
+the writers of a stripe on one chain (docs/decisions/0002-audit-at-volume.md).
 
 ``detail`` and ``changes`` are stored as canonical JSON *text* so the bytes that
 were hashed are the bytes that are stored (PostgreSQL's jsonb would reorder keys
@@ -86,7 +86,8 @@ class AppendOnlyModel(models.Model):
 
 
 class AuditEntry(AppendOnlyModel):
-    seq = models.PositiveBigIntegerField(unique=True, help_text="contiguous from 1")
+    stripe = models.PositiveSmallIntegerField(default=0, help_text="the chain it belongs to")
+    seq = models.PositiveBigIntegerField(help_text="contiguous from 1 within its stripe")
     timestamp = models.DateTimeField(help_text="UTC, microseconds")
     actor_id = models.BigIntegerField(null=True, blank=True, help_text="user id; not a foreign key")
     actor_name = models.CharField(max_length=150, blank=True, help_text="copy of the username")
@@ -105,8 +106,11 @@ class AuditEntry(AppendOnlyModel):
     entry_hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
-        ordering = ["seq"]
+        ordering = ["id"]
         verbose_name_plural = "audit entries"
+        constraints = [
+            models.UniqueConstraint(fields=["stripe", "seq"], name="core_auditentry_stripe_seq")
+        ]
         indexes = [
             models.Index(fields=["timestamp"]),
             models.Index(fields=["object_type", "object_id"]),
@@ -114,7 +118,12 @@ class AuditEntry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.seq} {self.action} {self.object_type} {self.object_id} {self.outcome}"
+        return f"{self.stripe}:{self.seq} {self.action} {self.object_type} {self.object_id} {self.outcome}"
+
+    @property
+    def position(self) -> str:
+        """Where the entry stands: its seq on stripe 0 (as before stripes), ``stripe.seq`` else."""
+        return str(self.seq) if not self.stripe else f"{self.stripe}.{self.seq}"
 
     @property
     def detail(self) -> dict[str, Any]:
@@ -126,12 +135,15 @@ class AuditEntry(AppendOnlyModel):
 
 
 class AuditCheckpoint(AppendOnlyModel):
-    """A signed statement that entry ``seq`` had hash ``entry_hash``; each
-    checkpoint signs the previous one's signature, so checkpoints chain too."""
+    """A signed statement that entry ``seq`` of stripe 0 had hash ``entry_hash`` and, in
+    ``heads_json``, where every other stripe's head was at the same moment
+    (``[[stripe, seq, entry_hash], ...]``, ``[]`` with one stripe); each checkpoint signs
+    the previous one's signature, so checkpoints chain too."""
 
     number = models.PositiveBigIntegerField(unique=True, help_text="contiguous from 1")
     seq = models.PositiveBigIntegerField()
     entry_hash = models.CharField(max_length=64)
+    heads_json = models.TextField(default="[]", help_text="the other stripes' heads")
     created = models.DateTimeField()
     prev_signature = models.CharField(max_length=128, blank=True)
     key_id = models.CharField(max_length=32)
@@ -145,7 +157,8 @@ class AuditCheckpoint(AppendOnlyModel):
 
 
 class AuditHead(models.Model):
-    """The single row (pk=1) locked by every writer: the last seq and hash.
+    """One row per stripe (pk = stripe + 1), locked by the writer appending to that stripe:
+    its last seq and hash.
 
     Not the source of truth (the entries are); verify uses it only to notice a
     trail that ends before the head says it does."""
