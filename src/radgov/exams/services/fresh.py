@@ -90,7 +90,7 @@ def _simple(c: Checked, direct: set[int], latest: dt.datetime) -> bool:
         return False
     if c.outputs is not None and c.deployment.pk in direct:
         return False  # a direct release sends the result out: the row-by-row path does it
-    if c.status == Status.RECEIVED:
+    if c.status == Status.RECEIVED or not moves.guarded(c.status):
         return True
     outputs = {k: v for k, v in (c.outputs or {}).items() if k in NO_OUTPUTS}
     before = Inference(deployment=c.deployment, status=Status.RECEIVED, **outputs)
