@@ -174,11 +174,16 @@ def _escaped(texts: list[str]) -> list[str]:
 
 def _timestamps(column: list[Any]) -> list[Any]:
     """A date-time column as its canonical UTC text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), made
-    once: it is what the batch digest hashes for a date-time and what COPY reads."""
+    once: it is what the batch digest hashes for a date-time and what COPY reads.  Each
+    distinct time is formatted once (a batch's clock columns hold one time)."""
     first = next((v for v in column if v is not None), None)
     if type(first) is not dt.datetime:
         return column
-    return [None if v is None else format_timestamp(v) for v in column]  # exact: UTC
+    texts: dict[dt.datetime, str] = {}
+    return [
+        None if v is None else texts[v] if v in texts else texts.setdefault(v, format_timestamp(v))
+        for v in column
+    ]  # exact: UTC
 
 
 def _text_column(field: models.Field, column: list[Any]) -> list[str]:
