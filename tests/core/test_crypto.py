@@ -162,3 +162,17 @@ def test_error_reports_hide_keys_and_plaintexts():
         assert "Local Vars" in report  # the report does list local variables
         for secret in (repr(key), key.hex(), "MRN-REPORT-1", "MRN-REPORT-2", "MRN-REPORT-3"):
             assert escape(secret) not in report and secret not in report
+
+
+def test_a_column_at_once_is_each_value_alone():
+    values = ["1.2.3", " 1.2.4 ", "Zoë", "1.2.3"]
+    assert crypto.pseudonyms(values, namespace="exams:study_uid") == [
+        crypto.pseudonym(v, namespace="exams:study_uid") for v in values
+    ]
+    tokens = crypto.encrypt_many(values, context="exams.exam.study_uid_encrypted")
+    assert [crypto.decrypt(t, context="exams.exam.study_uid_encrypted") for t in tokens] == values
+    assert len({t.split(".")[2][:16] for t in tokens}) == len(values)  # a nonce per value
+    with pytest.raises(ValueError, match="empty identifier"):
+        crypto.pseudonyms(["1.2", "  "], namespace="exams:study_uid")
+    with pytest.raises(TypeError):
+        crypto.encrypt_many(["1.2", 3], context="exams.exam.study_uid_encrypted")  # type: ignore[list-item]

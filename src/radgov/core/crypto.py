@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import os
 import unicodedata
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -39,15 +39,32 @@ class DecryptionError(ValueError):
     """A token that is malformed, under an unknown key, or does not authenticate."""
 
 
-@sensitive_variables("plaintext", "key", "sealed")
+@sensitive_variables("plaintext")
 def encrypt(plaintext: str, *, context: str) -> str:
     if not isinstance(plaintext, str):
         raise TypeError("encrypt takes a str")
+    return encrypt_many([plaintext], context=context)[0]
+
+
+@sensitive_variables("plaintexts", "key", "nonces", "aead")
+def encrypt_many(plaintexts: Sequence[str], *, context: str) -> list[str]:
+    """``encrypt`` of each value (a bulk write's column): the key, the cipher and the
+    nonces' random bytes are taken once for all of them."""
+    if not all(isinstance(v, str) for v in plaintexts):
+        raise TypeError("encrypt_many takes a sequence of str")
     _check_context(context)
     key_id, key = keys.active_encryption_key()
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
-    return f"{VERSION}.{key_id}.{_b64encode(nonce + sealed)}"
+    aead, data = AESGCM(key), context.encode("utf-8")
+    nonces = os.urandom(NONCE_BYTES * len(plaintexts))
+    prefix = f"{VERSION}.{key_id}."
+    return [
+        prefix + _b64encode(nonce + aead.encrypt(nonce, text.encode("utf-8"), data))
+        for nonce, text in zip(
+            (nonces[i : i + NONCE_BYTES] for i in range(0, len(nonces), NONCE_BYTES)),
+            plaintexts,
+            strict=True,
+        )
+    ]
 
 
 @sensitive_variables("token", "key", "blob", "plain")
@@ -90,17 +107,25 @@ def normalize(value: str) -> str:
     return unicodedata.normalize("NFC", value).strip()
 
 
-@sensitive_variables("value", "normalized", "message")
+@sensitive_variables("value")
 def pseudonym(value: str, *, namespace: str) -> str:
     if not isinstance(value, str):
         raise TypeError("pseudonym takes a str")
+    return pseudonyms([value], namespace=namespace)[0]
+
+
+@sensitive_variables("values", "key", "texts")
+def pseudonyms(values: Sequence[str], *, namespace: str) -> list[str]:
+    """``pseudonym`` of each value (a bulk write's column), the key taken once."""
+    if not all(isinstance(v, str) for v in values):
+        raise TypeError("pseudonyms takes a sequence of str")
     if not namespace or "\x00" in namespace:
         raise ValueError("pseudonym needs a non-empty namespace without NUL characters")
-    normalized = normalize(value)
-    if not normalized:
+    texts = [normalize(v) for v in values]
+    if not all(texts):
         raise ValueError(f"an empty identifier has no pseudonym (namespace {namespace!r})")
-    message = namespace.encode("utf-8") + b"\x00" + normalized.encode("utf-8")
-    return hmac.new(keys.pseudonym_key(), message, hashlib.sha256).hexdigest()
+    key, prefix = keys.pseudonym_key(), namespace.encode("utf-8") + b"\x00"
+    return [hmac.digest(key, prefix + t.encode("utf-8"), "sha256").hex() for t in texts]
 
 
 def _check_context(context: str) -> None:

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Any
 
 from django.utils import timezone
@@ -94,6 +95,7 @@ class StudyMetadata:
     patient_sex: str = ""
 
     @classmethod
+    @cache  # asked for each key of each row of a bulk file
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
 

@@ -77,6 +77,11 @@ class Guards:
             missing.extend(guard(inference))
         return missing
 
+    def guarded(self, target: Status | str) -> bool:
+        """True when some guard is registered for ``target`` (a bulk write that makes many
+        moves at once runs them only then)."""
+        return bool(self._by_target[Status(target)])
+
     @contextmanager
     def override(self) -> Iterator[Guards]:
         """For tests: no guard registered until the block ends (register some inside)."""
@@ -90,3 +95,4 @@ class Guards:
 GUARDS = Guards()
 register_guard = GUARDS.register
 missing_for = GUARDS.missing_for
+guarded = GUARDS.guarded

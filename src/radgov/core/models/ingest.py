@@ -9,9 +9,12 @@ drawn from the table's sequence in one query and the rows go in with ``COPY``, s
 what ``bulk_create`` manages per core; the batch entry records the count, the keys and the
 digest of the values stored, as for any other write in a batch, so ``radgov audit verify``
 proves them unaltered in the same way.  That needs every value to be one the database stores
-unchanged (``radgov.core.models.stored``): a model with a column of another kind (an encrypted
-field, a decimal), a value of another kind (a naive date-time, NaN), and every other database
-take ``bulk_create`` instead, with the same outcome at its pace.  Columns left out take their
+unchanged (``radgov.core.models.stored``).  An encrypted column is given as plaintexts and
+encrypted here, the whole column under one key (``crypto.encrypt_many``), so the batch digests
+the tokens stored, as ``radgov audit verify`` reads them back; a pseudonym column is checked
+value by value as its field checks one.  A model with a column of another kind (a decimal), a
+value of another kind (a naive date-time, NaN), and every other database take
+``bulk_create`` instead, with the same outcome at its pace.  Columns left out take their
 default; a column without one must be given.  Returns the new rows' keys, in order.
 """
 
@@ -19,12 +22,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connections, models
 
+from radgov.core import crypto
 from radgov.core.audit.chain import format_timestamp
+from radgov.core.fields import EncryptedTextField, PseudonymField
 from radgov.core.models.stored import exact_column
 
 
@@ -87,15 +93,42 @@ def _exact(
     model: type[models.Model], names: list[str], values: list[Sequence[Any]]
 ) -> dict[str, list[Any]] | None:
     """{column: its values as the database will store them}, or None when a value must go
-    the slow way."""
+    the slow way.  An encrypted column is encrypted here, the whole column at once, and a
+    pseudonym column checked as its field checks one value."""
     fields = {f.attname: f for f in model._meta.concrete_fields}
     columns = {}
     for name, column in zip(names, zip(*values, strict=True), strict=True):
-        exact = exact_column(fields[name], list(column))
+        field = fields[name]
+        if isinstance(field, EncryptedTextField):
+            exact = _sealed(field, list(column))
+        elif isinstance(field, PseudonymField):
+            exact = _pseudonyms(field, list(column))
+        else:
+            exact = exact_column(field, list(column))
         if exact is None:
             return None
         columns[name] = exact
     return columns
+
+
+def _sealed(field: EncryptedTextField, column: list[Any]) -> list[Any]:
+    """The tokens an encrypted column stores: its plaintexts encrypted at once, an
+    ``EncryptedValue`` as the field stores one."""
+    tokens = iter(crypto.encrypt_many([v for v in column if type(v) is str], context=field.context))
+    return [
+        next(tokens) if type(v) is str else None if v is None else field.get_prep_value(v)
+        for v in column
+    ]
+
+
+def _pseudonyms(field: PseudonymField, column: list[Any]) -> list[Any] | None:
+    """A pseudonym column as given, once every value is one (else the field's own refusal)."""
+    if not all(type(v) is str or v is None for v in column):
+        return None
+    for v in column:
+        if v is not None and not (len(v) == 64 and _HEX.fullmatch(v)):
+            field.get_prep_value(v)
+    return column
 
 
 def _copy(
@@ -127,6 +160,7 @@ def _copy(
 # COPY's text format: a backslash starts an escape, a tab ends the value, a newline the row
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 NULL = "\\N"
+_HEX = re.compile("[0-9a-f]+")
 
 
 def _escaped(texts: list[str]) -> list[str]:
@@ -140,11 +174,16 @@ def _escaped(texts: list[str]) -> list[str]:
 
 def _timestamps(column: list[Any]) -> list[Any]:
     """A date-time column as its canonical UTC text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), made
-    once: it is what the batch digest hashes for a date-time and what COPY reads."""
+    once: it is what the batch digest hashes for a date-time and what COPY reads.  Each
+    distinct time is formatted once (a batch's clock columns hold one time)."""
     first = next((v for v in column if v is not None), None)
     if type(first) is not dt.datetime:
         return column
-    return [None if v is None else format_timestamp(v) for v in column]  # exact: UTC
+    texts: dict[dt.datetime, str] = {}
+    return [
+        None if v is None else texts[v] if v in texts else texts.setdefault(v, format_timestamp(v))
+        for v in column
+    ]  # exact: UTC
 
 
 def _text_column(field: models.Field, column: list[Any]) -> list[str]:

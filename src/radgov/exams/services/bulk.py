@@ -18,6 +18,7 @@ from radgov.exams.metadata import StudyMetadata, ValidStudy, read_datetime
 from radgov.exams.models import Inference
 from radgov.exams.outputs import Outputs
 from radgov.exams.reasons import explain
+from radgov.exams.services import fresh
 from radgov.exams.services.exam import record_valid
 from radgov.exams.services.inference import apply_move, apply_outputs, get_or_create
 from radgov.exams.statuses import Source, Status
@@ -63,7 +64,7 @@ class BatchResult:
 
 
 @dataclass(frozen=True)
-class _Checked:
+class Checked:
     study: ValidStudy
     deployment: Deployment | None
     status: Status | None
@@ -86,9 +87,10 @@ def record_events(
     place: Place = event_place,
     on_event: Callable[[int], None] | None = None,
 ) -> BatchResult:
-    """Record every event in order, in one transaction.  Every problem of the events' form
-    is listed at once; then the first event that conflicts with what is stored (or with an
-    earlier event) refuses the batch.  Either way ``BatchError`` names the place of each
+    """Record every event, in one transaction.  Every problem of the events' form is listed
+    at once; then the first event that conflicts with what is stored (or with an earlier
+    event) refuses the batch.  The events that create their study's exam and inference go
+    in as whole columns (``fresh``, COPY on PostgreSQL) after the others, in order.  Either way ``BatchError`` names the place of each
     problem and nothing is stored."""
     access.require_write(actor)
     source = Source(source)
@@ -100,7 +102,11 @@ def record_events(
     with batch(
         action=Action.IMPORT, object_type="exams.batch", event_code=EventCode.IMPORT, detail=detail
     ):
+        indexes, hashes = fresh.fresh(checked)
+        fast = set(indexes)
         for index, item in enumerate(checked):
+            if index in fast:
+                continue
             try:
                 _write(actor, item, source, counts)
             except ExamError as exc:
@@ -109,6 +115,12 @@ def record_events(
                 ) from None
             if on_event is not None:
                 on_event(index)
+        if indexes:
+            counts.update(
+                fresh.write(
+                    actor, checked, indexes, hashes, source=source, place=place, on_event=on_event
+                )
+            )
         result = BatchResult(
             events=len(checked),
             exams_created=counts["created"],
@@ -121,7 +133,7 @@ def record_events(
     return result
 
 
-def _check(events: Sequence[Event], place: Place) -> list[_Checked]:
+def _check(events: Sequence[Event], place: Place) -> list[Checked]:
     problems: list[Problem] = []
 
     def add(index: int, exc: ExamError) -> None:
@@ -138,7 +150,7 @@ def _check(events: Sequence[Event], place: Place) -> list[_Checked]:
             study = None
         item = _check_inference(index, event, deployments, problems, place)
         if study is not None and item is not None:
-            checked.append(_Checked(study, *item))
+            checked.append(Checked(study, *item))
     if problems:
         raise BatchError(problems)
     return checked
@@ -209,7 +221,7 @@ def _check_inference(
     return deployment, status, at, event.reason_code, event.reason, outputs, event_id, vendor
 
 
-def _write(actor: Any, item: _Checked, source: str, counts: Counter[str]) -> None:
+def _write(actor: Any, item: Checked, source: str, counts: Counter[str]) -> None:
     recorded = record_valid(item.study, source=source)
     counts[recorded.outcome] += 1
     changed = recorded.outcome != "unchanged"
