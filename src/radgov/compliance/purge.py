@@ -81,7 +81,7 @@ def plan(now: dt.datetime | None = None) -> list[Expired]:
     found.append(Expired(p.data_class, p.label, p.days, len(files), len(held_files)))
     p = policy(DataClass.AUDIT_TRAIL)
     checkpoint = prune.prunable(p.cutoff(now))
-    entries = checkpoint.seq - prune.first_kept() + 1 if checkpoint is not None else 0
+    entries = prune.count_prunable(checkpoint) if checkpoint is not None else 0
     found.append(Expired(p.data_class, p.label, p.days, entries, entries if holds else 0))
     return found
 
@@ -154,7 +154,7 @@ def _prune_audit_trail(actor: Any, run_id: int, held: bool, now: dt.datetime | N
     if checkpoint is None:
         return
     if held:
-        count = checkpoint.seq - prune.first_kept() + 1  # seqs are contiguous
+        count = prune.count_prunable(checkpoint)
         _held_count(actor, run_id, DataClass.AUDIT_TRAIL, count)
         return
     removed = prune.prune(checkpoint, actor=actor)

@@ -12,6 +12,7 @@ router = Router(tags=["audit"])
 
 
 class AuditEntryOut(Schema):
+    stripe: int
     seq: int
     timestamp: datetime
     actor_id: int | None

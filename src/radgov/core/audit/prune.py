@@ -55,11 +55,22 @@ def prunable(cutoff: dt.datetime) -> AuditCheckpoint | None:
     )
 
 
-def prune(through: AuditCheckpoint, *, actor: Any = None) -> int:
-    """Remove every stripe's entries up to ``through``'s head of it; returns how many went."""
+def _covered(through: AuditCheckpoint) -> Q:
+    """Every stripe's entries up to ``through``'s head of it."""
     covered = Q(pk__in=[])
     for stripe, (seq, _) in heads(through.__dict__).items():
         covered |= Q(stripe=stripe, seq__lte=seq)
+    return covered
+
+
+def count_prunable(through: AuditCheckpoint) -> int:
+    """How many entries, over all stripes, a prune through ``through`` would remove."""
+    return AuditEntry.objects.filter(_covered(through)).count()
+
+
+def prune(through: AuditCheckpoint, *, actor: Any = None) -> int:
+    """Remove every stripe's entries up to ``through``'s head of it; returns how many went."""
+    covered = _covered(through)
     with transaction.atomic():
         lock_head(0)
         count = AuditEntry.objects.filter(covered).count()
