@@ -54,6 +54,7 @@ class ColumnDrift:
     psi: float | None = None
     drifted: bool = False
     note: str = ""
+    bin_width: float | None = None  # continuous: the rollup's bin width, D is from those bins
 
 
 @dataclass
@@ -88,48 +89,62 @@ def set_reference(
 
 
 @dataclass(frozen=True)
-class Column:
-    """One column's values over a window, one entry per inference, in day order."""
+class Counted:
+    """One column's values over a window: the count of each and the first day it was seen."""
 
-    values: np.ndarray
-    days: np.ndarray
+    counts: dict[str, int]
+    first_day: dict[str, dt.date]
 
 
-def _columns(deployment: Deployment, start: dt.date, end: dt.date) -> dict[str, Column]:
-    """The window's value counts (``rollups.values``) as one entry per inference: continuous
-    columns as floats (their bins; NaN unknown), the others as text (None unknown)."""
+def _counted(deployment: Deployment, start: dt.date, end: dt.date) -> dict[str, Counted]:
+    """The window's value counts per column from ``rollups.values`` (a blank value: unknown)."""
     counted = rollups.values(deployment.pk, start, end, (*CATEGORICAL, *CONTINUOUS, *FLAGS))
     out = {}
     for name in (*CATEGORICAL, *CONTINUOUS, *FLAGS):
-        rows = counted.get(name, [])
-        counts = [n for _, _, n in rows]
-        if name in CONTINUOUS:
-            values = np.array([float(v) if v else np.nan for _, v, _ in rows], dtype=float)
-        else:  # blank means unknown: one category, None
-            values = np.array([v or None for _, v, _ in rows], dtype=object)
-        days = np.array([d for d, _, _ in rows], dtype="datetime64[D]")
-        out[name] = Column(np.repeat(values, counts), np.repeat(days, counts))
+        counts: dict[str, int] = {}
+        first_day: dict[str, dt.date] = {}
+        for day, value, n in counted.get(name, []):  # in day order
+            counts[value] = counts.get(value, 0) + n
+            first_day.setdefault(value, day)
+        out[name] = Counted(counts, first_day)
     return out
 
 
-def _categorical(name: str, kind: str, ref: np.ndarray, cur: np.ndarray) -> ColumnDrift:
-    row = ColumnDrift(name, kind, "chi-square", int(ref.size), int(cur.size))
-    if min(ref.size, cur.size) < MIN_N:
+def _categorical(name: str, kind: str, ref: Counted, cur: Counted) -> ColumnDrift:
+    n_ref, n_cur = sum(ref.counts.values()), sum(cur.counts.values())
+    row = ColumnDrift(name, kind, "chi-square", n_ref, n_cur)
+    if min(n_ref, n_cur) < MIN_N:
         row.note = f"fewer than {MIN_N} exams in a window: not tested"
         return row
-    found = stats.categorical_drift(ref, cur)
+    found = stats.categorical_drift_from_counts(_unknown_as_none(ref), _unknown_as_none(cur))
     row.statistic, row.p_value = found.chi_square.statistic, found.chi_square.p_value
     row.psi = found.psi.psi
     return row
 
 
-def _continuous(name: str, kind: str, ref: np.ndarray, cur: np.ndarray) -> ColumnDrift:
-    ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
-    row = ColumnDrift(name, kind, "KS", int(ref.size), int(cur.size))
-    if min(ref.size, cur.size) < MIN_N:
+def _unknown_as_none(window: Counted) -> dict[str | None, int]:
+    """Blank means unknown: one category, None."""
+    out: dict[str | None, int] = {}
+    for value, n in window.counts.items():
+        out[value or None] = out.get(value or None, 0) + n
+    return out
+
+
+def _continuous(name: str, kind: str, ref: Counted, cur: Counted) -> ColumnDrift:
+    known = sorted({float(v) for v in (*ref.counts, *cur.counts) if v})
+    grid = {v: i for i, v in enumerate(known)}
+    counts = np.zeros((2, len(known)), dtype=np.int64)
+    for row_of, window in enumerate((ref, cur)):
+        for value, n in window.counts.items():
+            if value:  # blank: unknown, not tested
+                counts[row_of, grid[float(value)]] += n
+    n_ref, n_cur = (int(c) for c in counts.sum(axis=1))
+    width = 10.0 ** -rollups.BINS[name]
+    row = ColumnDrift(name, kind, "KS", n_ref, n_cur, bin_width=width)
+    if min(n_ref, n_cur) < MIN_N:
         row.note = f"fewer than {MIN_N} values in a window: not tested"
         return row
-    found = stats.continuous_drift(ref, cur)
+    found = stats.continuous_drift_from_counts(np.array(known), counts[0], counts[1])
     row.statistic, row.p_value, row.psi = found.ks.statistic, found.ks.p_value, found.psi.psi
     return row
 
@@ -146,25 +161,26 @@ def current_start(reference: DriftReference, as_of: dt.date) -> dt.date:
 def report(reference: DriftReference, as_of: dt.date) -> DriftReport:
     """The drift of every column: reference window against the ``window_days`` up to ``as_of``."""
     start = current_start(reference, as_of)
-    ref = _columns(reference.deployment, reference.reference_start, reference.reference_end)
-    cur = _columns(reference.deployment, start, as_of)
+    ref = _counted(reference.deployment, reference.reference_start, reference.reference_end)
+    cur = _counted(reference.deployment, start, as_of)
     found = DriftReport(
         reference=(reference.reference_start.isoformat(), reference.reference_end.isoformat()),
         current=(start.isoformat(), as_of.isoformat()),
     )
     for name in CATEGORICAL:
-        found.columns.append(_categorical(name, "input", ref[name].values, cur[name].values))
-        for new in stats.new_values(ref[name].values, cur[name].values, times=cur[name].days):
-            if new.value is not None:
-                found.new_values.append(
-                    {"column": name, "value": str(new.value), "count": new.count,
-                     "first_seen": str(new.first_seen)}
-                )  # fmt: skip
+        found.columns.append(_categorical(name, "input", ref[name], cur[name]))
+        found.new_values += [
+            {"column": name, "value": value, "count": n,
+             "first_seen": cur[name].first_day[value].isoformat()}
+            for value, n in sorted(cur[name].counts.items(),
+                                   key=lambda kv: (-kv[1], cur[name].first_day[kv[0]], kv[0]))
+            if value and value not in ref[name].counts
+        ]  # fmt: skip
     for name in CONTINUOUS:
         kind = "output" if name in OUTPUTS else "input"
-        found.columns.append(_continuous(name, kind, ref[name].values, cur[name].values))
+        found.columns.append(_continuous(name, kind, ref[name], cur[name]))
     for name in FLAGS:
-        found.columns.append(_categorical(name, "output", ref[name].values, cur[name].values))
+        found.columns.append(_categorical(name, "output", ref[name], cur[name]))
     for row in found.columns:
         row.drifted = (
             row.psi is not None
