@@ -35,6 +35,8 @@ from radgov.stats import drift as stats
 MIN_N = 20  # fewer values in either window: the column is not tested, and says so
 OUTPUTS = ("score", "confidence", "positive_rate", "rejection_rate")
 FLAGS = ("positive_rate", "rejection_rate")
+COLUMNS = (*CATEGORICAL, *CONTINUOUS, *FLAGS)
+WEEKS = 12  # the chart's weeks of PSI against the reference
 SETTINGS = {
     "window_days": lambda v: isinstance(v, int) and 1 <= v <= 366,
     "psi_threshold": lambda v: isinstance(v, int | float) and 0 < v <= 10,
@@ -96,18 +98,25 @@ class Counted:
     first_day: dict[str, dt.date]
 
 
-def _counted(deployment: Deployment, start: dt.date, end: dt.date) -> dict[str, Counted]:
-    """The window's value counts per column from ``rollups.values`` (a blank value: unknown)."""
-    counted = rollups.values(deployment.pk, start, end, (*CATEGORICAL, *CONTINUOUS, *FLAGS))
+def _counted(
+    rows: dict[str, list[tuple[dt.date, str, int]]], start: dt.date, end: dt.date
+) -> dict[str, Counted]:
+    """Each column's counts over ``start..end`` from ``rollups.values`` rows (in day order; a
+    blank value: unknown)."""
     out = {}
-    for name in (*CATEGORICAL, *CONTINUOUS, *FLAGS):
+    for name in COLUMNS:
         counts: dict[str, int] = {}
         first_day: dict[str, dt.date] = {}
-        for day, value, n in counted.get(name, []):  # in day order
-            counts[value] = counts.get(value, 0) + n
-            first_day.setdefault(value, day)
+        for day, value, n in rows.get(name, []):
+            if start <= day <= end:
+                counts[value] = counts.get(value, 0) + n
+                first_day.setdefault(value, day)
         out[name] = Counted(counts, first_day)
     return out
+
+
+def _read(deployment_id: int, start: dt.date, end: dt.date) -> dict[str, Counted]:
+    return _counted(rollups.values(deployment_id, start, end, COLUMNS), start, end)
 
 
 def _categorical(name: str, kind: str, ref: Counted, cur: Counted) -> ColumnDrift:
@@ -158,11 +167,17 @@ def current_start(reference: DriftReference, as_of: dt.date) -> dt.date:
     )
 
 
-def report(reference: DriftReference, as_of: dt.date) -> DriftReport:
-    """The drift of every column: reference window against the ``window_days`` up to ``as_of``."""
+def report(
+    reference: DriftReference, as_of: dt.date, ref: dict[str, Counted] | None = None,
+    cur: dict[str, Counted] | None = None,
+) -> DriftReport:  # fmt: skip
+    """The drift of every column: reference window against the ``window_days`` up to ``as_of``
+    (``ref`` and ``cur``: the windows' counts when already read)."""
     start = current_start(reference, as_of)
-    ref = _counted(reference.deployment, reference.reference_start, reference.reference_end)
-    cur = _counted(reference.deployment, start, as_of)
+    if ref is None:
+        ref = _read(reference.deployment_id, reference.reference_start, reference.reference_end)
+    if cur is None:
+        cur = _read(reference.deployment_id, start, as_of)
     found = DriftReport(
         reference=(reference.reference_start.isoformat(), reference.reference_end.isoformat()),
         current=(start.isoformat(), as_of.isoformat()),
@@ -176,11 +191,9 @@ def report(reference: DriftReference, as_of: dt.date) -> DriftReport:
                                    key=lambda kv: (-kv[1], cur[name].first_day[kv[0]], kv[0]))
             if value and value not in ref[name].counts
         ]  # fmt: skip
-    for name in CONTINUOUS:
-        kind = "output" if name in OUTPUTS else "input"
-        found.columns.append(_continuous(name, kind, ref[name], cur[name]))
-    for name in FLAGS:
-        found.columns.append(_categorical(name, "output", ref[name], cur[name]))
+    for name in (*CONTINUOUS, *FLAGS):
+        kind, test = _columns_of(name)
+        found.columns.append(test(name, kind, ref[name], cur[name]))
     for row in found.columns:
         row.drifted = (
             row.psi is not None
@@ -245,12 +258,49 @@ def check(deployment: Deployment, as_of: dt.date) -> list[Alert]:
     return opened
 
 
+def _columns_of(name: str) -> tuple[str, Any]:
+    """The kind of a column and the function that tests it."""
+    if name in CONTINUOUS:
+        return ("output" if name in OUTPUTS else "input"), _continuous
+    return ("output" if name in FLAGS else "input"), _categorical
+
+
+def weekly(
+    reference: DriftReference, as_of: dt.date, ref: dict[str, Counted],
+    rows: dict[str, list[tuple[dt.date, str, int]]], columns: list[str],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Each column's PSI against the reference in each of the ``WEEKS`` weeks up to ``as_of``
+    after the reference (``rows``: those days' ``rollups.values``); weeks with too few exams
+    are left out."""
+    out = []
+    for k in reversed(range(WEEKS)):
+        end = as_of - dt.timedelta(days=7 * k)
+        start = max(end - dt.timedelta(days=6), reference.reference_end + dt.timedelta(days=1))
+        if start > end:
+            continue
+        week = _counted(rows, start, end)
+        for name in columns:
+            kind, test = _columns_of(name)
+            found = test(name, kind, ref[name], week[name])
+            if found.psi is not None:
+                out.append({"week": end.isoformat(), "column": name, "psi": found.psi})
+    return out
+
+
 def view(deployment: Deployment, as_of: dt.date) -> dict[str, Any] | None:
-    """What the page and the API show: the report and the recorded first-seen events."""
+    """What the page and the API show: the report, each output's (and each drifting column's)
+    weekly PSI, and the recorded first-seen events.  Two reads of the rollups: the reference
+    window and the chart's weeks, which hold the current window."""
     reference = DriftReference.objects.filter(deployment=deployment).first()
     if reference is None:
         return None
-    out = report(reference, as_of).to_dict()
+    ref = _read(deployment.pk, reference.reference_start, reference.reference_end)
+    first = min(as_of - dt.timedelta(days=7 * WEEKS - 1), current_start(reference, as_of))
+    rows = rollups.values(deployment.pk, first, as_of, COLUMNS)
+    found = report(reference, as_of, ref, _counted(rows, current_start(reference, as_of), as_of))
+    out = found.to_dict()
+    drifting = [c.column for c in found.drifted if c.column not in OUTPUTS]
+    out["weekly_psi"] = weekly(reference, as_of, ref, rows, [*OUTPUTS, *drifting])
     out["settings"] = {
         "window_days": reference.window_days,
         "psi_threshold": reference.psi_threshold,
