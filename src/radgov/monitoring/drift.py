@@ -139,23 +139,40 @@ def _unknown_as_none(window: Counted) -> dict[str | None, int]:
     return out
 
 
-def _continuous(name: str, kind: str, ref: Counted, cur: Counted) -> ColumnDrift:
+def _grid(ref: Counted, cur: Counted) -> tuple[np.ndarray, np.ndarray]:
+    """The known values of a continuous column in both windows, in order, and each window's
+    count of each (blank: unknown, left out)."""
     known = sorted({float(v) for v in (*ref.counts, *cur.counts) if v})
-    grid = {v: i for i, v in enumerate(known)}
+    at = {v: i for i, v in enumerate(known)}
     counts = np.zeros((2, len(known)), dtype=np.int64)
-    for row_of, window in enumerate((ref, cur)):
+    for row, window in enumerate((ref, cur)):
         for value, n in window.counts.items():
-            if value:  # blank: unknown, not tested
-                counts[row_of, grid[float(value)]] += n
+            if value:
+                counts[row, at[float(value)]] += n
+    return np.array(known, dtype=float), counts
+
+
+def _continuous(name: str, kind: str, ref: Counted, cur: Counted) -> ColumnDrift:
+    grid, counts = _grid(ref, cur)
     n_ref, n_cur = (int(c) for c in counts.sum(axis=1))
     width = 10.0 ** -rollups.BINS[name]
     row = ColumnDrift(name, kind, "KS", n_ref, n_cur, bin_width=width)
     if min(n_ref, n_cur) < MIN_N:
         row.note = f"fewer than {MIN_N} values in a window: not tested"
         return row
-    found = stats.continuous_drift_from_counts(np.array(known), counts[0], counts[1])
+    found = stats.continuous_drift_from_counts(grid, counts[0], counts[1])
     row.statistic, row.p_value, row.psi = found.ks.statistic, found.ks.p_value, found.psi.psi
     return row
+
+
+def _psi(name: str, ref: Counted, cur: Counted) -> float | None:
+    """A column's PSI alone (None with too few values in a window), for the weekly chart."""
+    if name not in CONTINUOUS:
+        return _categorical(name, "", ref, cur).psi
+    grid, counts = _grid(ref, cur)
+    if counts.sum(axis=1).min() < MIN_N:
+        return None
+    return stats.continuous_psi_from_counts(grid, counts[0], counts[1]).psi
 
 
 def current_start(reference: DriftReference, as_of: dt.date) -> dt.date:
@@ -272,18 +289,22 @@ def weekly(
     """Each column's PSI against the reference in each of the ``WEEKS`` weeks up to ``as_of``
     after the reference (``rows``: those days' ``rollups.values``); weeks with too few exams
     are left out."""
+    weeks: list[dict[str, Counted]] = [
+        {name: Counted({}, {}) for name in columns} for _ in range(WEEKS)
+    ]
+    for name in columns:
+        for day, value, n in rows.get(name, []):
+            back = (as_of - day).days // 7
+            if day > reference.reference_end and 0 <= back < WEEKS:
+                counts = weeks[back][name].counts
+                counts[value] = counts.get(value, 0) + n
     out = []
-    for k in reversed(range(WEEKS)):
-        end = as_of - dt.timedelta(days=7 * k)
-        start = max(end - dt.timedelta(days=6), reference.reference_end + dt.timedelta(days=1))
-        if start > end:
-            continue
-        week = _counted(rows, start, end)
+    for back in reversed(range(WEEKS)):
+        end = (as_of - dt.timedelta(days=7 * back)).isoformat()
         for name in columns:
-            kind, test = _columns_of(name)
-            found = test(name, kind, ref[name], week[name])
-            if found.psi is not None:
-                out.append({"week": end.isoformat(), "column": name, "psi": found.psi})
+            psi = _psi(name, ref[name], weeks[back][name])
+            if psi is not None:
+                out.append({"week": end, "column": name, "psi": psi})
     return out
 
 

@@ -15,8 +15,11 @@ Categorical columns (manufacturer, software version, protocol, ...)
 Continuous columns (slice thickness, kVp, age, score, ...)
     ``ks_two_sample``: the two-sample Kolmogorov-Smirnov statistic ``D = max |F_ref - F_cur|``
     and its two-sided p-value exactly as ``scipy.stats.ks_2samp`` (``method="auto"``): exact
-    when both samples have at most 10,000 values, else Smirnov's asymptotic distribution
-    ``kstwo.sf(D, round(n m / (n + m)))``.  ``binned_counts`` bins both samples on the
+    when both samples have at most 10,000 values, else the asymptotic p-value of Smirnov
+    (1948), the Kolmogorov distribution's ``kstwobign.sf(sqrt(n m / (n + m)) D)``.  (scipy's
+    ``ks_2samp`` takes ``kstwo.sf(D, round(n m / (n + m)))`` there, whose evaluation costs
+    a fifth of a second at n = 40,000; the two differ by under 2 % of the p-value in the
+    tests, the asymptotic one the larger.)  ``binned_counts`` bins both samples on the
     reference's quantiles (deciles by default) for the PSI.
 Counts instead of samples
     ``categorical_drift_from_counts``, ``continuous_drift_from_counts`` and ``ks_from_counts``
@@ -67,6 +70,7 @@ __all__ = [
     "chi_square_homogeneity",
     "continuous_drift",
     "continuous_drift_from_counts",
+    "continuous_psi_from_counts",
     "count_values",
     "ks_from_counts",
     "ks_two_sample",
@@ -303,14 +307,14 @@ def _ks(grid: FloatArray, ref: FloatArray, cur: FloatArray) -> DriftTest:
         statistic, p_value = float(result.statistic), float(result.pvalue)
         method = "two-sample Kolmogorov-Smirnov, exact p-value"
     else:
-        from scipy.stats import kstwo
+        from scipy.stats import kstwobign
 
         statistic = float(np.abs(np.cumsum(ref) / n - np.cumsum(cur) / m).max())
-        en = round(n * m / (n + m))
+        en = n * m / (n + m)
         if 2.0 * math.exp(-2.0 * en * statistic * statistic) == 0.0:
             p_value = 0.0  # below Massart's (1990) bound, itself below the smallest double
         else:
-            p_value = float(np.clip(kstwo.sf(statistic, en), 0.0, 1.0))
+            p_value = float(np.clip(kstwobign.sf(math.sqrt(en) * statistic), 0.0, 1.0))
         method = "two-sample Kolmogorov-Smirnov, asymptotic p-value"
     return DriftTest(statistic, p_value, method, n, m)
 
@@ -376,16 +380,37 @@ def continuous_drift_from_counts(
     return _continuous(*_counted(values, reference_counts, current_counts), n_bins, empty_fraction)
 
 
-def _continuous(
-    grid: FloatArray, ref: FloatArray, cur: FloatArray, n_bins: int, empty_fraction: float
-) -> ContinuousDrift:
-    edges = _edges(grid, ref, n_bins)
-    psi = population_stability_index(
+def continuous_psi_from_counts(
+    values: ArrayLike,
+    reference_counts: ArrayLike,
+    current_counts: ArrayLike,
+    *,
+    n_bins: int = 10,
+    empty_fraction: float = EMPTY_FRACTION,
+) -> PopulationStability:
+    """The PSI of :func:`continuous_drift_from_counts` alone, without the KS test."""
+    if n_bins < 2:
+        raise ValueError(f"n_bins must be at least 2; got {n_bins}")
+    grid, ref, cur = _counted(values, reference_counts, current_counts)
+    return _psi(grid, ref, cur, _edges(grid, ref, n_bins), empty_fraction)
+
+
+def _psi(
+    grid: FloatArray, ref: FloatArray, cur: FloatArray, edges: FloatArray, empty_fraction: float
+) -> PopulationStability:
+    return population_stability_index(
         _binned(grid, ref, edges),
         _binned(grid, cur, edges),
         labels=_bin_labels(edges),
         empty_fraction=empty_fraction,
     )
+
+
+def _continuous(
+    grid: FloatArray, ref: FloatArray, cur: FloatArray, n_bins: int, empty_fraction: float
+) -> ContinuousDrift:
+    edges = _edges(grid, ref, n_bins)
+    psi = _psi(grid, ref, cur, edges, empty_fraction)
     return ContinuousDrift(ks=_ks(grid, ref, cur), psi=psi, bin_edges=edges)
 
 
