@@ -25,7 +25,7 @@ def weekly_psi_chart(drift: dict[str, Any]) -> alt.LayerChart | None:
         .encode(
             x=x,
             y=alt.Y("psi:Q", title="PSI against the reference"),
-            color=alt.Color("column:N", title="Column"),
+            color=alt.Color("column:N", title="Column", legend=alt.Legend(labelLimit=240)),
             tooltip=["column:N", "week:T", alt.Tooltip("psi:Q", format=".3f")],
         )
     )
