@@ -231,6 +231,14 @@ def measure(chair: object, deployments: list[object], pages: list[str], requests
             print(f"{page:<12} p95 large/small {p95[1] / p95[0]:.2f}")
 
 
+def earlier_run() -> tuple[object, list[object]]:
+    """The chair and the deployments an earlier run seeded."""
+    from radgov.accounts.models import User
+    from radgov.inventory.models import Deployment
+
+    return User.objects.get(username="bench-chair"), list(Deployment.objects.order_by("pk"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", required=True)
@@ -249,11 +257,7 @@ def main() -> None:
     args = parser.parse_args()
     setup(args.database, fresh=not (args.measure_only or args.build_only))
     if args.measure_only or args.build_only:
-        from radgov.accounts.models import User
-        from radgov.inventory.models import Deployment
-
-        chair = User.objects.get(username="bench-chair")
-        deployments = list(Deployment.objects.order_by("pk"))
+        chair, deployments = earlier_run()
     if args.build_only:
         from radgov.core.schema import bring_up_to_date
         from radgov.monitoring.models import RollupState

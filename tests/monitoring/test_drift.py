@@ -10,6 +10,7 @@ reports compute them."""
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from django.urls import reverse
 from scipy import stats as scipy_stats
 
 from radgov.exams.errors import ExamError, NotPermitted
-from radgov.monitoring import drift, tasks
+from radgov.monitoring import drift, tasks, views
 from radgov.monitoring.models import Alert, DriftReference, FirstSeen, Rule
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +119,6 @@ def test_version_change_and_score_shift_raise_alerts_shown_on_page_and_api(
 
 def test_task_checks_every_referenced_deployment(referenced) -> None:
     seed(referenced)
-    from unittest import mock
 
     with mock.patch.object(tasks.timezone, "localdate", return_value=AS_OF + dt.timedelta(1)):
         assert tasks.check_drift.call_local() == {"alerts": 2}
@@ -164,3 +164,31 @@ def test_api_sets_the_reference_and_answers_it(pe, chair, client: Client) -> Non
     refused = client.put(url, body, content_type="application/json")
     assert refused.status_code == 422
     assert "reference_end: is before reference_start" in refused.json()["detail"]
+
+
+def test_weekly_psi_is_each_weeks_drift_and_is_drawn_on_the_page(
+    referenced, chair, client: Client
+) -> None:
+    seed(referenced)
+    found = drift.view(referenced, AS_OF)
+    weekly = {(p["week"], p["column"]): p["psi"] for p in found["weekly_psi"]}
+    ends = [AS_OF - dt.timedelta(days=7), AS_OF]  # the weeks after the reference's last day
+    assert sorted({w for w, c in weekly if c == "score"}) == [d.isoformat() for d in ends]
+    assert {c for _, c in weekly} >= {"score", "positive_rate", "software_version"}
+    # each week's PSI is the report's over that week: a 7-day current window ending there
+    week = drift.set_reference(
+        chair, referenced, reference_start=START, reference_end=START + dt.timedelta(days=28),
+        window_days=7,
+    )  # fmt: skip
+    for end in ends:
+        by_name = {c.column: c for c in drift.report(week, end).columns}
+        for column in ("score", "positive_rate", "software_version"):
+            assert weekly[(end.isoformat(), column)] == by_name[column].psi
+            assert by_name[column].psi >= week.psi_threshold  # VE11 and the shifted scores
+    client.force_login(chair)
+    url = reverse("monitoring:deployment", args=[referenced.pk])
+    with mock.patch.object(views.timezone, "localdate", return_value=AS_OF):
+        page = client.get(url).content.decode()
+    chart = page[page.index('id="weekly-psi"') :]
+    assert "<svg" in chart[:200] and "Weekly PSI" in chart
+    assert "bins of width 0.01" in page  # the score's KS is from the rollup's bins

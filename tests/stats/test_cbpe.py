@@ -5,7 +5,11 @@
   mean ``mean p(1 - p)`` and variance ``sum (1 - 2p)^2 p (1 - p) / n^2``; the test checks our
   closed form against that published derivation, and its size under calibration.
 * Hosmer & Lemeshow; Hosmer, Lemeshow & Sturdivant (2013), section 5.2.2: C over deciles of
-  risk, computed by hand on 200 cases (20 per group).
+  risk, computed by hand on 200 cases (20 per group); and the published table of the R package
+  blorr (Hebbali, ``blr_test_hosmer_lemeshow``, in its documentation and its test snapshot
+  ``tests/testthat/_snaps/hosmer-lemeshow.md``): the hsb2 data (UCLA, High School and Beyond,
+  200 students), ``glm(honcomp ~ race + read + science, family = binomial)``, ten groups of risk
+  with their observed and expected events, "Chi-Square 5.8839, DF 8, Pr > ChiSq 0.6602".
 * CBPE: the expected confusion matrix as NannyML's documentation describes it ("Confidence-based
   Performance Estimation: how it works"), worked by hand on four cases, and its interval
   against the spread of the actual metric over simulated truths drawn from the scores.  (Checked
@@ -21,7 +25,11 @@ import math
 import numpy as np
 import pytest
 
-from radgov.stats.calibration import hosmer_lemeshow_test, spiegelhalter_z_test
+from radgov.stats.calibration import (
+    hosmer_lemeshow_from_groups,
+    hosmer_lemeshow_test,
+    spiegelhalter_z_test,
+)
 from radgov.stats.cbpe import check_calibration, estimate_performance
 
 
@@ -57,6 +65,21 @@ def test_hosmer_lemeshow_by_hand() -> None:
     assert hosmer_lemeshow_test(y, p, fitted=True).dof == 8
     with pytest.raises(ValueError, match="at least 3 groups"):
         hosmer_lemeshow_test(y[:2], p[:2])
+
+
+def test_hosmer_lemeshow_published_table_blorr_hsb2() -> None:
+    size = [20, 21, 19, 22, 18, 20, 20, 21, 19, 20]
+    observed = [0, 1, 0, 2, 2, 4, 9, 9, 13, 13]
+    expected = [0.29, 0.74, 1.05, 2.04, 2.93, 4.47, 6.17, 8.93, 11.16, 15.22]  # printed to 0.01
+    test = hosmer_lemeshow_from_groups(size, observed, expected, dof=8)  # a model fitted here
+    # the printed expected events are rounded to 0.005 at most, which moves C by under 0.008
+    assert test.statistic == pytest.approx(5.8839, abs=0.008)
+    assert test.p_value == pytest.approx(0.6602, abs=0.001)
+    assert (test.dof, test.n) == (8, 200)
+    with pytest.raises(ValueError, match="one entry per group; got \\(10,\\), \\(9,\\)"):
+        hosmer_lemeshow_from_groups(size, observed[:9], expected, dof=8)
+    with pytest.raises(ValueError, match="must lie in 0..its size"):
+        hosmer_lemeshow_from_groups([5, 5], [6, 1], [2.0, 2.0], dof=1)
 
 
 def test_calibration_tests_hold_their_size() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import altair as alt
@@ -51,15 +52,20 @@ def discordance_chart(view: dict[str, Any]) -> alt.LayerChart | None:
 
 
 def discordance_svg(view: dict[str, Any]) -> str:
-    """The chart as SVG, kept in the cache under a digest of what it draws (drawing it takes
-    most of a page's time; the same figures draw the same chart)."""
+    """The chart as SVG, kept in the cache (:func:`cached_svg`)."""
     charts = view.get("charts") or {}
     drawn = [view.get("baseline")] + [charts.get(k) for k in ("days", "daily_rate", "signal_days")]
+    return cached_svg("discordance", drawn, lambda: discordance_chart(view))
+
+
+def cached_svg(kind: str, drawn: Any, chart: Callable[[], alt.TopLevelMixin | None]) -> str:
+    """A chart as SVG, kept in the cache under a digest of what it draws (drawing it takes
+    most of a page's time; the same figures draw the same chart); blank without a chart."""
     digest = hashlib.sha256(json.dumps(drawn, sort_keys=True, default=str).encode()).hexdigest()
-    key = f"monitoring:discordance-svg:{digest}"
+    key = f"monitoring:{kind}-svg:{digest}"
     svg = cache.get(key)
     if svg is None:
-        chart = discordance_chart(view)
-        svg = "" if chart is None else to_svg(chart)
+        made = chart()
+        svg = "" if made is None else to_svg(made)
         cache.set(key, svg, CHART_SECONDS)
     return str(svg)

@@ -35,6 +35,8 @@ from radgov.stats import drift as stats
 MIN_N = 20  # fewer values in either window: the column is not tested, and says so
 OUTPUTS = ("score", "confidence", "positive_rate", "rejection_rate")
 FLAGS = ("positive_rate", "rejection_rate")
+COLUMNS = (*CATEGORICAL, *CONTINUOUS, *FLAGS)
+WEEKS = 12  # the chart's weeks of PSI against the reference
 SETTINGS = {
     "window_days": lambda v: isinstance(v, int) and 1 <= v <= 366,
     "psi_threshold": lambda v: isinstance(v, int | float) and 0 < v <= 10,
@@ -54,6 +56,7 @@ class ColumnDrift:
     psi: float | None = None
     drifted: bool = False
     note: str = ""
+    bin_width: float | None = None  # continuous: the rollup's bin width, D is from those bins
 
 
 @dataclass
@@ -88,50 +91,88 @@ def set_reference(
 
 
 @dataclass(frozen=True)
-class Column:
-    """One column's values over a window, one entry per inference, in day order."""
+class Counted:
+    """One column's values over a window: the count of each and the first day it was seen."""
 
-    values: np.ndarray
-    days: np.ndarray
+    counts: dict[str, int]
+    first_day: dict[str, dt.date]
 
 
-def _columns(deployment: Deployment, start: dt.date, end: dt.date) -> dict[str, Column]:
-    """The window's value counts (``rollups.values``) as one entry per inference: continuous
-    columns as floats (their bins; NaN unknown), the others as text (None unknown)."""
-    counted = rollups.values(deployment.pk, start, end, (*CATEGORICAL, *CONTINUOUS, *FLAGS))
+def _counted(
+    rows: dict[str, list[tuple[dt.date, str, int]]], start: dt.date, end: dt.date
+) -> dict[str, Counted]:
+    """Each column's counts over ``start..end`` from ``rollups.values`` rows (in day order; a
+    blank value: unknown)."""
     out = {}
-    for name in (*CATEGORICAL, *CONTINUOUS, *FLAGS):
-        rows = counted.get(name, [])
-        counts = [n for _, _, n in rows]
-        if name in CONTINUOUS:
-            values = np.array([float(v) if v else np.nan for _, v, _ in rows], dtype=float)
-        else:  # blank means unknown: one category, None
-            values = np.array([v or None for _, v, _ in rows], dtype=object)
-        days = np.array([d for d, _, _ in rows], dtype="datetime64[D]")
-        out[name] = Column(np.repeat(values, counts), np.repeat(days, counts))
+    for name in COLUMNS:
+        counts: dict[str, int] = {}
+        first_day: dict[str, dt.date] = {}
+        for day, value, n in rows.get(name, []):
+            if start <= day <= end:
+                counts[value] = counts.get(value, 0) + n
+                first_day.setdefault(value, day)
+        out[name] = Counted(counts, first_day)
     return out
 
 
-def _categorical(name: str, kind: str, ref: np.ndarray, cur: np.ndarray) -> ColumnDrift:
-    row = ColumnDrift(name, kind, "chi-square", int(ref.size), int(cur.size))
-    if min(ref.size, cur.size) < MIN_N:
+def _read(deployment_id: int, start: dt.date, end: dt.date) -> dict[str, Counted]:
+    return _counted(rollups.values(deployment_id, start, end, COLUMNS), start, end)
+
+
+def _categorical(name: str, kind: str, ref: Counted, cur: Counted) -> ColumnDrift:
+    n_ref, n_cur = sum(ref.counts.values()), sum(cur.counts.values())
+    row = ColumnDrift(name, kind, "chi-square", n_ref, n_cur)
+    if min(n_ref, n_cur) < MIN_N:
         row.note = f"fewer than {MIN_N} exams in a window: not tested"
         return row
-    found = stats.categorical_drift(ref, cur)
+    found = stats.categorical_drift_from_counts(_unknown_as_none(ref), _unknown_as_none(cur))
     row.statistic, row.p_value = found.chi_square.statistic, found.chi_square.p_value
     row.psi = found.psi.psi
     return row
 
 
-def _continuous(name: str, kind: str, ref: np.ndarray, cur: np.ndarray) -> ColumnDrift:
-    ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
-    row = ColumnDrift(name, kind, "KS", int(ref.size), int(cur.size))
-    if min(ref.size, cur.size) < MIN_N:
+def _unknown_as_none(window: Counted) -> dict[str | None, int]:
+    """Blank means unknown: one category, None."""
+    out: dict[str | None, int] = {}
+    for value, n in window.counts.items():
+        out[value or None] = out.get(value or None, 0) + n
+    return out
+
+
+def _grid(ref: Counted, cur: Counted) -> tuple[np.ndarray, np.ndarray]:
+    """The known values of a continuous column in both windows, in order, and each window's
+    count of each (blank: unknown, left out)."""
+    known = sorted({float(v) for v in (*ref.counts, *cur.counts) if v})
+    at = {v: i for i, v in enumerate(known)}
+    counts = np.zeros((2, len(known)), dtype=np.int64)
+    for row, window in enumerate((ref, cur)):
+        for value, n in window.counts.items():
+            if value:
+                counts[row, at[float(value)]] += n
+    return np.array(known, dtype=float), counts
+
+
+def _continuous(name: str, kind: str, ref: Counted, cur: Counted) -> ColumnDrift:
+    grid, counts = _grid(ref, cur)
+    n_ref, n_cur = (int(c) for c in counts.sum(axis=1))
+    width = 10.0 ** -rollups.BINS[name]
+    row = ColumnDrift(name, kind, "KS", n_ref, n_cur, bin_width=width)
+    if min(n_ref, n_cur) < MIN_N:
         row.note = f"fewer than {MIN_N} values in a window: not tested"
         return row
-    found = stats.continuous_drift(ref, cur)
+    found = stats.continuous_drift_from_counts(grid, counts[0], counts[1])
     row.statistic, row.p_value, row.psi = found.ks.statistic, found.ks.p_value, found.psi.psi
     return row
+
+
+def _psi(name: str, ref: Counted, cur: Counted) -> float | None:
+    """A column's PSI alone (None with too few values in a window), for the weekly chart."""
+    if name not in CONTINUOUS:
+        return _categorical(name, "", ref, cur).psi
+    grid, counts = _grid(ref, cur)
+    if counts.sum(axis=1).min() < MIN_N:
+        return None
+    return stats.continuous_psi_from_counts(grid, counts[0], counts[1]).psi
 
 
 def current_start(reference: DriftReference, as_of: dt.date) -> dt.date:
@@ -143,28 +184,33 @@ def current_start(reference: DriftReference, as_of: dt.date) -> dt.date:
     )
 
 
-def report(reference: DriftReference, as_of: dt.date) -> DriftReport:
-    """The drift of every column: reference window against the ``window_days`` up to ``as_of``."""
+def report(
+    reference: DriftReference, as_of: dt.date, ref: dict[str, Counted] | None = None,
+    cur: dict[str, Counted] | None = None,
+) -> DriftReport:  # fmt: skip
+    """The drift of every column: reference window against the ``window_days`` up to ``as_of``
+    (``ref`` and ``cur``: the windows' counts when already read)."""
     start = current_start(reference, as_of)
-    ref = _columns(reference.deployment, reference.reference_start, reference.reference_end)
-    cur = _columns(reference.deployment, start, as_of)
+    if ref is None:
+        ref = _read(reference.deployment_id, reference.reference_start, reference.reference_end)
+    if cur is None:
+        cur = _read(reference.deployment_id, start, as_of)
     found = DriftReport(
         reference=(reference.reference_start.isoformat(), reference.reference_end.isoformat()),
         current=(start.isoformat(), as_of.isoformat()),
     )
     for name in CATEGORICAL:
-        found.columns.append(_categorical(name, "input", ref[name].values, cur[name].values))
-        for new in stats.new_values(ref[name].values, cur[name].values, times=cur[name].days):
-            if new.value is not None:
-                found.new_values.append(
-                    {"column": name, "value": str(new.value), "count": new.count,
-                     "first_seen": str(new.first_seen)}
-                )  # fmt: skip
-    for name in CONTINUOUS:
-        kind = "output" if name in OUTPUTS else "input"
-        found.columns.append(_continuous(name, kind, ref[name].values, cur[name].values))
-    for name in FLAGS:
-        found.columns.append(_categorical(name, "output", ref[name].values, cur[name].values))
+        found.columns.append(_categorical(name, "input", ref[name], cur[name]))
+        found.new_values += [
+            {"column": name, "value": value, "count": n,
+             "first_seen": cur[name].first_day[value].isoformat()}
+            for value, n in sorted(cur[name].counts.items(),
+                                   key=lambda kv: (-kv[1], cur[name].first_day[kv[0]], kv[0]))
+            if value and value not in ref[name].counts
+        ]  # fmt: skip
+    for name in (*CONTINUOUS, *FLAGS):
+        kind, test = _columns_of(name)
+        found.columns.append(test(name, kind, ref[name], cur[name]))
     for row in found.columns:
         row.drifted = (
             row.psi is not None
@@ -229,12 +275,53 @@ def check(deployment: Deployment, as_of: dt.date) -> list[Alert]:
     return opened
 
 
+def _columns_of(name: str) -> tuple[str, Any]:
+    """The kind of a column and the function that tests it."""
+    if name in CONTINUOUS:
+        return ("output" if name in OUTPUTS else "input"), _continuous
+    return ("output" if name in FLAGS else "input"), _categorical
+
+
+def weekly(
+    reference: DriftReference, as_of: dt.date, ref: dict[str, Counted],
+    rows: dict[str, list[tuple[dt.date, str, int]]], columns: list[str],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Each column's PSI against the reference in each of the ``WEEKS`` weeks up to ``as_of``
+    after the reference (``rows``: those days' ``rollups.values``); weeks with too few exams
+    are left out."""
+    weeks: list[dict[str, Counted]] = [
+        {name: Counted({}, {}) for name in columns} for _ in range(WEEKS)
+    ]
+    for name in columns:
+        for day, value, n in rows.get(name, []):
+            back = (as_of - day).days // 7
+            if day > reference.reference_end and 0 <= back < WEEKS:
+                counts = weeks[back][name].counts
+                counts[value] = counts.get(value, 0) + n
+    out = []
+    for back in reversed(range(WEEKS)):
+        end = (as_of - dt.timedelta(days=7 * back)).isoformat()
+        for name in columns:
+            psi = _psi(name, ref[name], weeks[back][name])
+            if psi is not None:
+                out.append({"week": end, "column": name, "psi": psi})
+    return out
+
+
 def view(deployment: Deployment, as_of: dt.date) -> dict[str, Any] | None:
-    """What the page and the API show: the report and the recorded first-seen events."""
+    """What the page and the API show: the report, each output's (and each drifting column's)
+    weekly PSI, and the recorded first-seen events.  Two reads of the rollups: the reference
+    window and the chart's weeks, which hold the current window."""
     reference = DriftReference.objects.filter(deployment=deployment).first()
     if reference is None:
         return None
-    out = report(reference, as_of).to_dict()
+    ref = _read(deployment.pk, reference.reference_start, reference.reference_end)
+    first = min(as_of - dt.timedelta(days=7 * WEEKS - 1), current_start(reference, as_of))
+    rows = rollups.values(deployment.pk, first, as_of, COLUMNS)
+    found = report(reference, as_of, ref, _counted(rows, current_start(reference, as_of), as_of))
+    out = found.to_dict()
+    drifting = [c.column for c in found.drifted if c.column not in OUTPUTS]
+    out["weekly_psi"] = weekly(reference, as_of, ref, rows, [*OUTPUTS, *drifting])
     out["settings"] = {
         "window_days": reference.window_days,
         "psi_threshold": reference.psi_threshold,

@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from numpy.typing import NDArray
 
-from radgov.exams.models import Inference
+from radgov.exams.models import Exam, Inference
 from radgov.monitoring.models import (
     Concordance,
     ConcordanceDay,
@@ -100,18 +100,27 @@ def inferences(deployment_id: int, start: dt.date | None, end: dt.date | None) -
     """The deployment's inferences whose study day (else the day recorded) is in
     ``start..end`` (open where None), with that ``day``; filtered on the stored times so
     the database can use its indexes."""
-    study, made = Q(), Q(exam__study_datetime__isnull=True)
+    if start is None and end is None:
+        return Inference.objects.filter(deployment_id=deployment_id).annotate(day=DAY)
+    study, made = Q(), Q()
     if start is not None:
-        study &= Q(exam__study_datetime__gte=_midnight(start))
+        study &= Q(study_datetime__gte=_midnight(start))
         made &= Q(created_at__gte=_midnight(start))
     if end is not None:
         after = _midnight(end + dt.timedelta(days=1))
-        study &= Q(exam__study_datetime__lt=after)
+        study &= Q(study_datetime__lt=after)
         made &= Q(created_at__lt=after)
-    rows = Inference.objects.filter(deployment_id=deployment_id)
-    if start is not None or end is not None:
-        rows = rows.filter((Q(exam__study_datetime__isnull=False) & study) | made)
-    return rows.annotate(day=DAY)
+    # the window's exams (by the study-time index) lead to their inferences (by the exam
+    # index); the deployment is compared as an expression so that SQLite does not read every
+    # inference of the deployment by its index instead (a day of a 1,000,000-inference
+    # deployment: 7.6 s that way, 0.1 s this way)
+    undated = Exam.objects.filter(study_datetime__isnull=True)
+    return (
+        Inference.objects.alias(of=F("deployment_id") + Value(0))
+        .filter(of=deployment_id)
+        .filter(Q(exam__in=Exam.objects.filter(study)) | (Q(exam__in=undated) & made))
+        .annotate(day=DAY)
+    )
 
 
 def _sql(rows: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:

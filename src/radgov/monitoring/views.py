@@ -15,7 +15,16 @@ from radgov.core.exports import pdf_response
 from radgov.exams.errors import ExamError, NotPermitted
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
-from radgov.monitoring import alarms, analysis, charts, drift, estimate, selectors, status
+from radgov.monitoring import (
+    alarms,
+    analysis,
+    charts,
+    drift,
+    drift_chart,
+    estimate,
+    selectors,
+    status,
+)
 from radgov.monitoring.models import Alert
 
 
@@ -54,6 +63,7 @@ def deployment(request: HttpRequest, deployment_id: int) -> HttpResponse:
     except ValueError as exc:
         error = f"Not shown: {exc}"
         view = selectors.deployment_view(row)
+    drift_view = drift.view(row, timezone.localdate())
     context = {
         "deployment": row,
         "view": view,
@@ -62,7 +72,8 @@ def deployment(request: HttpRequest, deployment_id: int) -> HttpResponse:
         "frequencies": analysis.FREQUENCIES,
         "subgroups": list(analysis.SUBGROUPS),
         "may_close": lifecycle.may_transition(request.user),
-        "drift": drift.view(row, timezone.localdate()),
+        "drift": drift_view,
+        "drift_svg": drift_chart.weekly_psi_svg(drift_view),
         "estimate": estimate.view(row, timezone.localdate()),
     }
     return render(request, "monitoring/deployment.html", context, status=400 if error else 200)

@@ -26,6 +26,8 @@
     ``C = sum_k (O_k - E_k)^2 / (E_k (1 - E_k / n_k))``.  For probabilities that were not fitted
     on these data (a vendor's model on local data) C is referred to chi-square on ``groups``
     degrees of freedom; ``fitted=True`` gives the ``groups - 2`` of a model fitted here.
+    ``hosmer_lemeshow_from_groups`` computes C from a published table of groups (size,
+    observed and expected events).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ __all__ = [
     "brier_score_loss",
     "calibration_curve",
     "expected_calibration_error",
+    "hosmer_lemeshow_from_groups",
     "hosmer_lemeshow_test",
     "spiegelhalter_z_test",
 ]
@@ -201,18 +204,40 @@ def hosmer_lemeshow_test(
     order = np.argsort(prob, kind="stable")
     labels = np.empty(n, dtype=np.intp)
     labels[order] = np.arange(n) * groups // n  # equal-size groups in order of risk
-    size = np.bincount(labels, minlength=groups).astype(np.float64)
-    observed = np.bincount(labels, weights=truth.astype(np.float64), minlength=groups)
-    expected = np.bincount(labels, weights=prob, minlength=groups)
-    variance = expected * (1.0 - expected / size)
+    return hosmer_lemeshow_from_groups(
+        np.bincount(labels, minlength=groups),
+        np.bincount(labels, weights=truth.astype(np.float64), minlength=groups),
+        np.bincount(labels, weights=prob, minlength=groups),
+        dof=groups - 2 if fitted else groups,
+    )
+
+
+def hosmer_lemeshow_from_groups(
+    size: ArrayLike, observed: ArrayLike, expected: ArrayLike, *, dof: int
+) -> CalibrationTest:
+    """Hosmer-Lemeshow C from a table of groups of risk: each group's number of cases, of
+    observed events and of expected events (the sum of its probabilities), referred to
+    chi-square on ``dof`` degrees of freedom."""
+    n_k = np.asarray(size, dtype=np.float64)
+    o_k = np.asarray(observed, dtype=np.float64)
+    e_k = np.asarray(expected, dtype=np.float64)
+    if not (n_k.ndim == 1 and n_k.shape == o_k.shape == e_k.shape):
+        raise ValueError(
+            f"size, observed and expected need one entry per group; got {n_k.shape}, "
+            f"{o_k.shape} and {e_k.shape}"
+        )
+    if dof < 1:
+        raise ValueError(f"dof must be at least 1; got {dof}")
+    if np.any((o_k < 0) | (o_k > n_k)) or np.any((e_k < 0) | (e_k > n_k)):
+        raise ValueError("each group's observed and expected events must lie in 0..its size")
+    variance = e_k * (1.0 - e_k / n_k)
     if np.any(variance <= 0):
         raise ValueError("a group of risk has every probability 0 or 1: the test is undefined")
-    statistic = float(((observed - expected) ** 2 / variance).sum())
-    dof = groups - 2 if fitted else groups
+    statistic = float(((o_k - e_k) ** 2 / variance).sum())
     return CalibrationTest(
         statistic,
         float(special.chdtrc(dof, statistic)),
-        f"Hosmer-Lemeshow test, {groups} groups, {dof} degrees of freedom",
-        n,
+        f"Hosmer-Lemeshow test, {n_k.size} groups, {dof} degrees of freedom",
+        int(n_k.sum()),
         dof,
     )

@@ -15,9 +15,19 @@ Categorical columns (manufacturer, software version, protocol, ...)
 Continuous columns (slice thickness, kVp, age, score, ...)
     ``ks_two_sample``: the two-sample Kolmogorov-Smirnov statistic ``D = max |F_ref - F_cur|``
     and its two-sided p-value exactly as ``scipy.stats.ks_2samp`` (``method="auto"``): exact
-    when both samples have at most 10,000 values, else Smirnov's asymptotic distribution
-    ``kstwo.sf(D, round(n m / (n + m)))``.  ``binned_counts`` bins both samples on the
+    when both samples have at most 10,000 values, else the asymptotic p-value of Smirnov
+    (1948), the Kolmogorov distribution's ``kstwobign.sf(sqrt(n m / (n + m)) D)``.  (scipy's
+    ``ks_2samp`` takes ``kstwo.sf(D, round(n m / (n + m)))`` there, whose evaluation costs
+    a fifth of a second at n = 40,000; the asymptotic p-value is the larger, by under 2 %
+    where p > 1e-4 and by 12 % at p = 4e-33 in the tests.)  ``binned_counts`` bins both samples on the
     reference's quantiles (deciles by default) for the PSI.
+Counts instead of samples
+    ``categorical_drift_from_counts``, ``continuous_drift_from_counts`` and ``ks_from_counts``
+    take each window as counts per distinct value (daily rollups summed over the window) and
+    give exactly what the samples written out give, in time proportional to the distinct
+    values.  D is the largest gap of the two cumulative counts.  When the values are bins of
+    width w (rounded values), D differs from the unbinned samples' D by at most the largest
+    share of each sample within any interval of width w, summed over the two samples.
 Population Stability Index
     ``PSI = sum_i (c_i - r_i) ln(c_i / r_i)`` over bins, with ``r_i``, ``c_i`` the reference and
     current fractions (Siddiqi 2006, *Credit Risk Scorecards*, ch. 8; Yurdakul & Naranjo 2020,
@@ -39,7 +49,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +66,13 @@ __all__ = [
     "PopulationStability",
     "binned_counts",
     "categorical_drift",
+    "categorical_drift_from_counts",
     "chi_square_homogeneity",
     "continuous_drift",
+    "continuous_drift_from_counts",
+    "continuous_psi_from_counts",
     "count_values",
+    "ks_from_counts",
     "ks_two_sample",
     "new_values",
     "population_stability_index",
@@ -245,47 +259,62 @@ def _sorted_sample(values: ArrayLike, name: str) -> FloatArray:
     return np.sort(arr)
 
 
-def _ks_statistic(ref: FloatArray, cur: FloatArray) -> float:
-    """``max |F_ref - F_cur|`` over the observed values, both samples sorted.
-
-    The difference of the two step functions changes only at observed values, and within a run
-    of tied values it is settled at the run's last element: evaluating there (own CDF from the
-    position, the other sample's by ``searchsorted``) covers every candidate.
-    """
-    n, m = ref.size, cur.size
-    gap = 0.0
-    for own, other, size, other_size in ((ref, cur, n, m), (cur, ref, m, n)):
-        last = np.flatnonzero(np.append(own[1:] != own[:-1], True))
-        values = own[last]
-        diff = (last + 1) / size - np.searchsorted(other, values, side="right") / other_size
-        gap = max(gap, float(np.abs(diff).max()))
-    return gap
-
-
 def ks_two_sample(reference: ArrayLike, current: ArrayLike) -> DriftTest:
     """Two-sample Kolmogorov-Smirnov test, two-sided, p-value as ``scipy.stats.ks_2samp``."""
+    values, ref, cur = _tally(reference, current)
+    return _ks(values, ref, cur)
+
+
+def ks_from_counts(
+    values: ArrayLike, reference_counts: ArrayLike, current_counts: ArrayLike
+) -> DriftTest:
+    """The KS test of two samples given as counts per distinct value (``values`` strictly
+    increasing): the same D and p-value as on the samples written out."""
+    grid, ref, cur = _counted(values, reference_counts, current_counts)
+    return _ks(grid, ref, cur)
+
+
+def _counted(
+    values: ArrayLike, reference_counts: ArrayLike, current_counts: ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    grid = check_finite(values, "values")
+    if grid.ndim != 1 or np.any(np.diff(grid) <= 0):
+        raise ValueError("values must be one strictly increasing column of distinct values")
+    ref, cur = _pair(reference_counts, current_counts)
+    if ref.shape != grid.shape:
+        raise ValueError(f"there must be one count per value; got {ref.size} and {grid.size}")
+    return grid, ref, cur
+
+
+def _tally(reference: ArrayLike, current: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The distinct values of both samples and each sample's count of each."""
     ref = _sorted_sample(reference, "reference")
     cur = _sorted_sample(current, "current")
-    return _ks(ref, cur)
+    grid = np.unique(np.concatenate([ref, cur]))
+    counts = [np.diff(np.searchsorted(s, grid, side="right"), prepend=0) for s in (ref, cur)]
+    return grid, counts[0].astype(np.float64), counts[1].astype(np.float64)
 
 
-def _ks(ref: FloatArray, cur: FloatArray) -> DriftTest:
-    n, m = int(ref.size), int(cur.size)
+def _ks(grid: FloatArray, ref: FloatArray, cur: FloatArray) -> DriftTest:
+    """``D = max |F_ref - F_cur|``: both step functions change only at the distinct values, so
+    D is the largest gap of the cumulative counts there."""
+    n, m = int(ref.sum()), int(cur.sum())
     if max(n, m) <= EXACT_KS_MAX_N:
         from scipy.stats import ks_2samp
 
-        result = ks_2samp(ref, cur, method="auto")
+        result = ks_2samp(np.repeat(grid, ref.astype(np.int64)),
+                          np.repeat(grid, cur.astype(np.int64)), method="auto")  # fmt: skip
         statistic, p_value = float(result.statistic), float(result.pvalue)
         method = "two-sample Kolmogorov-Smirnov, exact p-value"
     else:
-        from scipy.stats import kstwo
+        from scipy.stats import kstwobign
 
-        statistic = _ks_statistic(ref, cur)
-        en = round(n * m / (n + m))
+        statistic = float(np.abs(np.cumsum(ref) / n - np.cumsum(cur) / m).max())
+        en = n * m / (n + m)
         if 2.0 * math.exp(-2.0 * en * statistic * statistic) == 0.0:
             p_value = 0.0  # below Massart's (1990) bound, itself below the smallest double
         else:
-            p_value = float(np.clip(kstwo.sf(statistic, en), 0.0, 1.0))
+            p_value = float(np.clip(kstwobign.sf(math.sqrt(en) * statistic), 0.0, 1.0))
         method = "two-sample Kolmogorov-Smirnov, asymptotic p-value"
     return DriftTest(statistic, p_value, method, n, m)
 
@@ -294,25 +323,27 @@ def quantile_edges(reference: ArrayLike, *, n_bins: int = 10) -> FloatArray:
     """Inner bin edges at the reference's quantiles, repeated edges merged."""
     if n_bins < 2:
         raise ValueError(f"n_bins must be at least 2; got {n_bins}")
-    ref = _sorted_sample(reference, "reference")
-    return _edges(ref, n_bins)
+    grid, counts = np.unique(_sorted_sample(reference, "reference"), return_counts=True)
+    return _edges(grid, counts.astype(np.float64), n_bins)
 
 
-def _edges(sorted_ref: FloatArray, n_bins: int) -> FloatArray:
-    inner = np.quantile(sorted_ref, np.arange(1, n_bins) / n_bins, method="inverted_cdf")
-    return np.unique(inner)
+def _edges(grid: FloatArray, counts: FloatArray, n_bins: int) -> FloatArray:
+    """``numpy.quantile(..., method="inverted_cdf")`` of the sample counted on ``grid``: the
+    quantile q is the sample's ``ceil(n q)``-th smallest value."""
+    ranks = np.ceil(counts.sum() * (np.arange(1, n_bins) / n_bins))
+    at = np.searchsorted(np.cumsum(counts), ranks, side="left")
+    return np.unique(grid[np.minimum(at, grid.size - 1)])
 
 
 def binned_counts(values: ArrayLike, edges: ArrayLike) -> NDArray[np.int64]:
     """Counts in the ``len(edges) + 1`` bins ``(e_(i-1), e_i]`` cut by ``edges``."""
-    arr = _sorted_sample(values, "values")
-    return _binned_sorted(arr, np.asarray(edges, dtype=np.float64))
+    grid, counts = np.unique(_sorted_sample(values, "values"), return_counts=True)
+    return _binned(grid, counts.astype(np.float64), np.asarray(edges, dtype=np.float64))
 
 
-def _binned_sorted(sorted_values: FloatArray, edges: FloatArray) -> NDArray[np.int64]:
-    cuts = np.searchsorted(sorted_values, edges, side="right")
-    bounds = np.concatenate([[0], cuts, [sorted_values.size]])
-    return np.diff(bounds).astype(np.int64)
+def _binned(grid: FloatArray, counts: FloatArray, edges: FloatArray) -> NDArray[np.int64]:
+    below = np.concatenate([[0.0], np.cumsum(counts)])[np.searchsorted(grid, edges, "right")]
+    return np.diff(np.concatenate([[0.0], below, [counts.sum()]])).astype(np.int64)
 
 
 def _bin_labels(edges: FloatArray) -> tuple[str, ...]:
@@ -330,16 +361,57 @@ def continuous_drift(
     """KS test and PSI over the reference's quantile bins for one continuous column."""
     if n_bins < 2:
         raise ValueError(f"n_bins must be at least 2; got {n_bins}")
-    ref = _sorted_sample(reference, "reference")
-    cur = _sorted_sample(current, "current")
-    edges = _edges(ref, n_bins)
-    psi = population_stability_index(
-        _binned_sorted(ref, edges),
-        _binned_sorted(cur, edges),
+    return _continuous(*_tally(reference, current), n_bins, empty_fraction)
+
+
+def continuous_drift_from_counts(
+    values: ArrayLike,
+    reference_counts: ArrayLike,
+    current_counts: ArrayLike,
+    *,
+    n_bins: int = 10,
+    empty_fraction: float = EMPTY_FRACTION,
+) -> ContinuousDrift:
+    """:func:`continuous_drift` of two samples given as counts per distinct value (``values``
+    strictly increasing), such as daily rollups of binned values: the same result as on the
+    samples written out, in time proportional to the distinct values, not the sample."""
+    if n_bins < 2:
+        raise ValueError(f"n_bins must be at least 2; got {n_bins}")
+    return _continuous(*_counted(values, reference_counts, current_counts), n_bins, empty_fraction)
+
+
+def continuous_psi_from_counts(
+    values: ArrayLike,
+    reference_counts: ArrayLike,
+    current_counts: ArrayLike,
+    *,
+    n_bins: int = 10,
+    empty_fraction: float = EMPTY_FRACTION,
+) -> PopulationStability:
+    """The PSI of :func:`continuous_drift_from_counts` alone, without the KS test."""
+    if n_bins < 2:
+        raise ValueError(f"n_bins must be at least 2; got {n_bins}")
+    grid, ref, cur = _counted(values, reference_counts, current_counts)
+    return _psi(grid, ref, cur, _edges(grid, ref, n_bins), empty_fraction)
+
+
+def _psi(
+    grid: FloatArray, ref: FloatArray, cur: FloatArray, edges: FloatArray, empty_fraction: float
+) -> PopulationStability:
+    return population_stability_index(
+        _binned(grid, ref, edges),
+        _binned(grid, cur, edges),
         labels=_bin_labels(edges),
         empty_fraction=empty_fraction,
     )
-    return ContinuousDrift(ks=_ks(ref, cur), psi=psi, bin_edges=edges)
+
+
+def _continuous(
+    grid: FloatArray, ref: FloatArray, cur: FloatArray, n_bins: int, empty_fraction: float
+) -> ContinuousDrift:
+    edges = _edges(grid, ref, n_bins)
+    psi = _psi(grid, ref, cur, edges, empty_fraction)
+    return ContinuousDrift(ks=_ks(grid, ref, cur), psi=psi, bin_edges=edges)
 
 
 # --- new values and the categorical summary ------------------------------------------------------
@@ -424,13 +496,53 @@ def categorical_drift(
     """Chi-square test, PSI and new values for one categorical column."""
     ref_counts = count_values(reference)
     cur_counts = count_values(current)
+    found: tuple[NewValue, ...] = ()
+    if any(c not in ref_counts for c in cur_counts):
+        found = new_values((), current, times=times, reference_values=ref_counts)
+    return _categorical(ref_counts, cur_counts, found, correction, empty_fraction)
+
+
+def categorical_drift_from_counts(
+    reference_counts: Mapping[Any, int],
+    current_counts: Mapping[Any, int],
+    *,
+    first_seen: Mapping[Any, Any] | None = None,
+    correction: bool = False,
+    empty_fraction: float = EMPTY_FRACTION,
+) -> CategoricalDrift:
+    """:func:`categorical_drift` of two windows given as counts per value, such as daily
+    rollups.  ``first_seen`` gives each current value's first appearance; a new value's
+    ``first_index`` is -1 (counts keep no order), and new values are listed most frequent
+    first, then by first appearance."""
+    for name, counts in (
+        ("reference_counts", reference_counts),
+        ("current_counts", current_counts),
+    ):
+        bad = [v for v, n in counts.items() if not isinstance(n, int | np.integer) or n < 0]
+        if bad:
+            raise ValueError(f"{name} must hold whole counts >= 0; found {counts[bad[0]]!r} "
+                             f"for {bad[0]!r}")  # fmt: skip
+    ref = {_normalise(v): int(n) for v, n in reference_counts.items() if n}
+    cur = {_normalise(v): int(n) for v, n in current_counts.items() if n}
+    when = {_normalise(v): t for v, t in (first_seen or {}).items()}
+    found = sorted(
+        (NewValue(value=v, count=n, first_index=-1, first_seen=when.get(v))
+         for v, n in cur.items() if v not in ref),
+        key=lambda nv: (-nv.count, str(nv.first_seen), str(nv.value)),
+    )  # fmt: skip
+    return _categorical(ref, cur, tuple(found), correction, empty_fraction)
+
+
+def _categorical(
+    ref_counts: Mapping[Hashable, int],
+    cur_counts: Mapping[Hashable, int],
+    found: tuple[NewValue, ...],
+    correction: bool,
+    empty_fraction: float,
+) -> CategoricalDrift:
     categories = tuple(sorted(set(ref_counts) | set(cur_counts), key=lambda v: (v is None, str(v))))
     ref = np.array([ref_counts.get(c, 0) for c in categories], dtype=np.int64)
     cur = np.array([cur_counts.get(c, 0) for c in categories], dtype=np.int64)
-    novel = tuple(c for c in cur_counts if c not in ref_counts)
-    found: tuple[NewValue, ...] = ()
-    if novel:
-        found = new_values((), current, times=times, reference_values=ref_counts)
     return CategoricalDrift(
         categories=categories,
         reference_counts=ref,
