@@ -13,10 +13,11 @@ from django.test.utils import CaptureQueriesContext
 
 from radgov.accounts.models import User
 from radgov.core import generations
+from radgov.core.roles import Role
 from radgov.inventory import lifecycle, services
 from radgov.inventory.models import Deployment
 from radgov.inventory.stages import Stage
-from tests.factories import client_for
+from tests.factories import client_for, make_user
 from tests.inventory.conftest import pdf_upload
 
 LISTS = ["/api/inventory/deployments", "/inventory/deployments/"]
@@ -88,3 +89,32 @@ def test_only_writes_to_watched_apps_renew_a_generation(db: Any) -> None:
     assert generations.cached(("x",), ["inventory"], build) == 1
     generations.bump(["inventory"])
     assert generations.cached(("x",), ["inventory"], build) == 2
+
+
+def test_the_deployments_page_keeps_each_audiences_rows_apart(
+    deployment: Deployment, people: dict[str, User]
+) -> None:
+    """The page's rows are kept as HTML: a vendor's are kept apart from the staff's and from
+    another vendor's, so no one is shown a row someone else may see."""
+    stranger = make_user("other-vendor", role=Role.VENDOR)  # represents no company here
+    _, staff = _queries(client_for(people["informatics"]), "/inventory/deployments/")
+    assert "Main hospital" in staff  # the staff's rows now kept
+    _, theirs = _queries(client_for(stranger), "/inventory/deployments/")
+    assert "Main hospital" not in theirs and "No deployments" in theirs
+    _, own = _queries(client_for(people["vendor"]), "/inventory/deployments/")
+    assert "Main hospital" in own
+
+
+def test_the_deployments_page_reads_as_often_however_many_rows(
+    deployment: Deployment, people: dict[str, User], cache_in_memory: None
+) -> None:
+    client = client_for(people["admin"])
+    cold, _ = _queries(client, "/inventory/deployments/")
+    warm, _ = _queries(client, "/inventory/deployments/")
+    for i in range(5):
+        services.create_deployment(
+            people["informatics"], deployment.model_version, site=f"Site {i}"
+        )
+    assert _queries(client, "/inventory/deployments/")[0] == cold
+    more_warm, page = _queries(client, "/inventory/deployments/")
+    assert more_warm == warm < cold and "Site 4" in page

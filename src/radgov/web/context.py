@@ -6,16 +6,13 @@ from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
 
 from radgov import __version__
-from radgov.web.navigation import items_for, navigation_for
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "radgov_version": __version__,
-        "nav_areas": [],
-        "nav_pages": [],
-        "nav_account": [],
-    }
+    """What ``{% navigation %}`` needs: the person's role and the page's route, once they may
+    see the navigation (logged in with MFA enrolled; until then nothing else is reachable, so
+    no link to it is shown)."""
+    base: dict[str, Any] = {"radgov_version": __version__}
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return base
@@ -23,15 +20,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if enrolled is None:
         enrolled = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
     if not enrolled:
-        # until MFA is enrolled nothing else is reachable: show no links to it
-        return base | {"enrolling": True}
+        return base
     current = request.resolver_match.view_name if request.resolver_match else ""
-    role = getattr(user, "role", None)
-    return (
-        base
-        | navigation_for(role, current)
-        | {"nav_current": current, "nav_items": items_for(role)}
-    )
+    return base | {"nav_current": current, "nav_shown": (getattr(user, "role", None), current)}
 
 
 def csp_nonce(request: HttpRequest) -> dict[str, str]:

@@ -12,8 +12,11 @@ import functools
 import importlib
 import importlib.util
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from radgov.core import policy
 
@@ -105,3 +108,54 @@ def items_for(role: str | None) -> list[dict[str, str]]:
     for _, links in _area_links(role):
         shown += links
     return shown + _account_links(role)
+
+
+# how a link says it is this page (or, in the top bar, this page's area)
+CURRENT_PAGE = mark_safe(' aria-current="page"')  # noqa: S308
+CURRENT_AREA = mark_safe(' aria-current="true"')  # noqa: S308
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The navigation's links as HTML (``web/base.html``, the dashboard's list)."""
+
+    areas: SafeString = SafeString()
+    account: SafeString = SafeString()
+    pages: SafeString = SafeString()
+    items: SafeString = SafeString()  # every page but the dashboard
+
+
+def _links(links: list[dict[str, str]], current: str, wrap: str = "{}") -> SafeString:
+    """Each link as ``<a>`` (inside ``wrap``), the one of the ``current`` route marked."""
+    return format_html_join(
+        "",
+        wrap.replace("{}", '<a href="{}"{}>{}</a>'),
+        (
+            (link["url"], CURRENT_PAGE if link["route"] == current else "", link["label"])
+            for link in links
+        ),
+    )
+
+
+def rendered(role: str | None, route: str, current: str) -> Rendered:
+    """The links for ``role`` on the page of ``route`` (whose area is marked), the one of
+    ``current`` (the page a view names as its own) marked among them: the same for every
+    request of the role on that page, so worked out once per process (and script prefix)."""
+    return _rendered(role, route, current, get_script_prefix())
+
+
+@functools.lru_cache(maxsize=4096)
+def _rendered(role: str | None, route: str, current: str, prefix: str) -> Rendered:
+    shown: dict[str, Any] = navigation_for(role, route)
+    areas = format_html_join(
+        "",
+        '<li><a href="{}"{}>{}</a></li>',
+        ((a["url"], CURRENT_AREA if a["current"] else "", a["label"]) for a in shown["nav_areas"]),
+    )
+    others = [item for item in items_for(role) if item["route"] != "web:dashboard"]
+    return Rendered(
+        areas=areas,
+        account=_links(shown["nav_account"], current),
+        pages=_links(shown["nav_pages"], current, "<li>{}</li>"),
+        items=_links(others, "", "<li>{}</li>"),
+    )
