@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_POST
 from radgov import __version__
 from radgov.accounts.models import ApiToken
 from radgov.core import health, jobs
-from radgov.core.audit.head import HEAD_PK
 from radgov.core.models import AuditHead, Job, ProcessBeat
 from radgov.core.roles import Role
 from radgov.web.todo import todo_for
@@ -62,7 +61,7 @@ def _live_statement() -> str:
         f"SELECT (SELECT COUNT(*) FROM {q(ApiToken._meta.db_table)} WHERE user_id = %s"  # noqa: S608
         " AND revoked_at IS NULL AND expires_at > %s),"
         f" EXISTS(SELECT 1 FROM {q(ProcessBeat._meta.db_table)} WHERE name = %s AND beat_at >= %s),"
-        f" (SELECT seq FROM {q(AuditHead._meta.db_table)} WHERE id = %s)"
+        f" (SELECT SUM(seq) FROM {q(AuditHead._meta.db_table)})"
     )
 
 
@@ -70,13 +69,14 @@ def _live_counts(user: Any, admin: bool) -> dict[str, Any]:
     """What the dashboard shows as it is now, in one statement without the ORM's cost (every
     view of the dashboard runs it): the person's active API tokens (one runs out by the
     clock), and for an administrator whether a worker beats (``radgov.core.health``) and how
-    many entries the audit trail holds (its head's number: every audited read adds one).
+    many entries the audit trail holds (its stripes' heads added up, as
+    ``radgov.core.audit.selectors.count_entries`` counts them).
     None of them is kept in the cache."""
     now = timezone.now()
     alive_since = now - timedelta(seconds=health.ALIVE_WITHIN_SECONDS)
     at = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
-        cursor.execute(_live_statement(), [user.pk, at(now), "worker", at(alive_since), HEAD_PK])
+        cursor.execute(_live_statement(), [user.pk, at(now), "worker", at(alive_since)])
         tokens, worker_alive, audit_count = cursor.fetchone()
     live: dict[str, Any] = {"token_count": tokens}
     if admin:
