@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import close_old_connections, connection
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.dsutils import encode_file_meta
@@ -45,6 +46,22 @@ CANNOT_UNDERSTAND = 0xC000  # Error: cannot understand (no UIDs, undecodable)
 NOT_AUTHORIZED = 0x0124  # Refused: not authorized
 REAP_EVERY_SECONDS = 0.1
 REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED = 0x01, 0x01, 0x03
+UNDEFINED_LENGTH, DELIMITER_BYTES = 0xFFFFFFFF, 8
+
+
+def _whole(dataset: Dataset, size: int) -> bool:
+    """Whether the ``size`` bytes received end where the dataset's last element ends.
+    pydicom reads an element cut inside its value as a shorter value and a header cut short
+    as nothing, so a truncated dataset would otherwise be stored as whole (found by
+    tests/gateway/test_fuzz.py).  A sequence of undefined length is read to its delimiter."""
+    if not len(dataset):
+        return size == 0
+    last = dataset.get_item(max(dataset.keys()))
+    if not isinstance(last, RawDataElement):
+        return True
+    if last.length == UNDEFINED_LENGTH:
+        return last.value_tell + len(last.value or b"") + DELIMITER_BYTES == size
+    return bool(last.value_tell + last.length == size)
 
 
 def _calling(event: Any) -> str:
@@ -244,6 +261,9 @@ class Listener:
             return OUT_OF_RESOURCES
         try:
             dataset: Dataset = event.dataset
+            if not _whole(dataset, len(raw)):
+                log.warning("refused an instance cut short")
+                return CANNOT_UNDERSTAND
             study_uid = str(dataset.StudyInstanceUID).strip()
             sop_uid = str(dataset.SOPInstanceUID).strip()
         except Exception:  # a truncated or undecodable dataset, or no UIDs
