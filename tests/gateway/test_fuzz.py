@@ -171,7 +171,8 @@ def test_a_socket_fuzz_leaves_the_listener_serving(peer, tmp_path, caplog) -> No
     # out of resources for a dataset within the size limit: only when its store failed
     not_stored = [r for r in caplog.records if r.getMessage().startswith("an instance was not")]
     busy = sum(n for line, n in outcomes.items() if "0xA700" in line and "over_size" not in line)
-    assert busy == len(not_stored)
+    silent = sum(n for line, n in outcomes.items() if line.endswith(": silent"))
+    assert busy <= len(not_stored) <= busy + silent  # a failed store may outlast a silent case
 
     controls = {sha256(template).hexdigest(), sha256(after).hexdigest()}
     stored, refused = set(counted["stored"]), set(counted["refused"])
