@@ -23,7 +23,8 @@ from typing import Any
 
 import pydicom
 from django.db import connection
-from pydicom.filereader import read_dataset
+from pydicom.dataelem import RawDataElement
+from pydicom.filereader import data_element_generator
 from pydicom.uid import UID
 
 from radgov.core import machines
@@ -35,23 +36,34 @@ BATCH = 64  # rows written in one transaction
 IDLE_SECONDS = 0.5  # an association's waiting rows are written after this long without an image
 STUDY_UID = 0x0020000D
 SOP_UID = 0x00080018
+SKIPPED_OVER = 1024  # bytes: a longer value is skipped when reading an image's header
+UNDEFINED_LENGTH = 0xFFFFFFFF
 RECONCILE_BATCH = 128  # the files reconcile records in one transaction
 
 
 def header_uids(raw: bytes, transfer_syntax: str) -> tuple[str, str]:
-    """The Study and SOP Instance UIDs of an encoded dataset, reading its elements only up
-    to the Study Instance UID (never the pixels).  Raises on bytes that cannot be read."""
+    """The Study and SOP Instance UIDs of an encoded dataset, whose bytes must end where its
+    last element ends: pydicom reads an element cut inside its value as a shorter value and a
+    header cut short as nothing, so a truncated dataset would otherwise be stored as whole
+    (found by tests/gateway/test_fuzz.py).  Values longer than ``SKIPPED_OVER`` bytes (the
+    pixels) are skipped, never read.  Raises on bytes that cannot be read or are cut short."""
     syntax = UID(transfer_syntax)
     if syntax.is_deflated:
         raw = zlib.decompress(raw, -zlib.MAX_WBITS)
-    dataset = read_dataset(
-        io.BytesIO(raw),
-        syntax.is_implicit_VR,
-        syntax.is_little_endian,
-        stop_when=lambda tag, _vr, _length: tag > STUDY_UID,
-        specific_tags=[STUDY_UID, SOP_UID],
+    stream = io.BytesIO(raw)
+    uids: dict[int, str] = {}
+    end = 0
+    elements = data_element_generator(
+        stream, syntax.is_implicit_VR, syntax.is_little_endian, defer_size=SKIPPED_OVER
     )
-    return str(dataset.StudyInstanceUID).strip(), str(dataset.SOPInstanceUID).strip()
+    for element in elements:
+        if element.tag in (STUDY_UID, SOP_UID):
+            uids[element.tag] = bytes(element.value or b"").decode("ascii").strip("\0 ")
+        defined = isinstance(element, RawDataElement) and element.length != UNDEFINED_LENGTH
+        end = element.value_tell + element.length if defined else stream.tell()
+    if end != len(raw):
+        raise ValueError("the dataset is cut short")
+    return uids[STUDY_UID], uids[SOP_UID]
 
 
 class Pending:

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import threading
@@ -30,7 +31,8 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.dsutils import encode_file_meta
-from pynetdicom.pdu_primitives import A_RELEASE
+from pynetdicom.pdu import A_ABORT_RQ
+from pynetdicom.pdu_primitives import A_P_ABORT, A_RELEASE
 from pynetdicom.presentation import AllStoragePresentationContexts
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
@@ -93,6 +95,32 @@ def _ended(event: Any, how: str) -> None:
         log.error("an association's end was not logged (%s)", type(exc))
     finally:
         connection.close()
+
+
+def _abort_on_error(event: Any) -> None:
+    """pynetdicom's DUL thread runs its state machine outside its own error handling: a PDU
+    invalid for the association's state, or a command set it cannot read, ends that thread
+    with an exception, and the association then ends without an abort event, so its end
+    went unlogged and its thread's database connection stayed open (found by
+    tests/gateway/test_fuzz.py).  Such an error now aborts the association the way
+    pynetdicom aborts on a transport error, and an established one reaches ``_ended``."""
+    assoc, dul = event.assoc, event.assoc.dul
+    act = dul.state_machine.do_action
+
+    def do_action(name: str) -> None:
+        try:
+            act(name)
+        except Exception as exc:
+            log.error("aborted an association on a message it could not handle (%s)", type(exc))
+            abort = A_ABORT_RQ()
+            abort.source, abort.reason_diagnostic = 0x02, 0x00
+            with contextlib.suppress(Exception):  # the peer may be gone already
+                dul.socket.send(abort.encode())
+            if assoc.is_established:
+                dul.to_user_queue.put(A_P_ABORT())
+            dul._kill_thread = True
+
+    dul.state_machine.do_action = do_action
 
 
 class _Server(ThreadedAssociationServer):
@@ -166,6 +194,7 @@ class Listener:
     def start(self) -> None:
         """Listen (in background threads) until ``stop``."""
         handlers = [
+            (evt.EVT_CONN_OPEN, _abort_on_error),
             (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_C_ECHO, lambda _event: SUCCESS),
@@ -276,7 +305,7 @@ class Listener:
         try:
             study_uid, sop_uid = arrivals.header_uids(raw, str(event.context.transfer_syntax))
         except Exception:  # a truncated or undecodable dataset, or no UIDs
-            log.warning("refused an instance without readable UIDs")
+            log.warning("refused an instance cut short or without readable UIDs")
             return CANNOT_UNDERSTAND
         if not (study_uid and sop_uid):
             return CANNOT_UNDERSTAND
