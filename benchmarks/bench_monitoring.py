@@ -210,6 +210,8 @@ def build(deployments: list[object]) -> None:
 def measure(chair: object, deployments: list[object], pages: list[str], requests: int) -> None:
     from django.test import Client
 
+    load = os.getloadavg()
+    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     client = Client()
     client.force_login(chair)
     for page in pages:
@@ -268,8 +270,6 @@ def main() -> None:
     elif not args.measure_only:
         chair, deployments = practice([args.small, args.large])
         build(deployments)
-    load = os.getloadavg()
-    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     measure(chair, deployments, args.pages.split(","), args.requests)
 
 

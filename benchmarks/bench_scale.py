@@ -19,7 +19,6 @@ average are printed with the figures.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 from bench_monitoring import (
@@ -78,8 +77,6 @@ def main() -> None:
         made = seed_interactions(deployments[-1].pk)  # type: ignore[attr-defined]
         print(f"seeded {made:>9,} interactions in {time.perf_counter() - started:7.1f} s")
         build(deployments)
-    load = os.getloadavg()
-    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     measure(chair, deployments, args.pages.split(","), args.requests)
 
 

@@ -319,10 +319,14 @@ def _ks(grid: FloatArray, ref: FloatArray, cur: FloatArray) -> DriftTest:
     return DriftTest(statistic, p_value, method, n, m)
 
 
-def quantile_edges(reference: ArrayLike, *, n_bins: int = 10) -> FloatArray:
-    """Inner bin edges at the reference's quantiles, repeated edges merged."""
+def _check_bins(n_bins: int) -> None:
     if n_bins < 2:
         raise ValueError(f"n_bins must be at least 2; got {n_bins}")
+
+
+def quantile_edges(reference: ArrayLike, *, n_bins: int = 10) -> FloatArray:
+    """Inner bin edges at the reference's quantiles, repeated edges merged."""
+    _check_bins(n_bins)
     grid, counts = np.unique(_sorted_sample(reference, "reference"), return_counts=True)
     return _edges(grid, counts.astype(np.float64), n_bins)
 
@@ -359,8 +363,7 @@ def continuous_drift(
     empty_fraction: float = EMPTY_FRACTION,
 ) -> ContinuousDrift:
     """KS test and PSI over the reference's quantile bins for one continuous column."""
-    if n_bins < 2:
-        raise ValueError(f"n_bins must be at least 2; got {n_bins}")
+    _check_bins(n_bins)
     return _continuous(*_tally(reference, current), n_bins, empty_fraction)
 
 
@@ -375,8 +378,7 @@ def continuous_drift_from_counts(
     """:func:`continuous_drift` of two samples given as counts per distinct value (``values``
     strictly increasing), such as daily rollups of binned values: the same result as on the
     samples written out, in time proportional to the distinct values, not the sample."""
-    if n_bins < 2:
-        raise ValueError(f"n_bins must be at least 2; got {n_bins}")
+    _check_bins(n_bins)
     return _continuous(*_counted(values, reference_counts, current_counts), n_bins, empty_fraction)
 
 
@@ -389,8 +391,7 @@ def continuous_psi_from_counts(
     empty_fraction: float = EMPTY_FRACTION,
 ) -> PopulationStability:
     """The PSI of :func:`continuous_drift_from_counts` alone, without the KS test."""
-    if n_bins < 2:
-        raise ValueError(f"n_bins must be at least 2; got {n_bins}")
+    _check_bins(n_bins)
     grid, ref, cur = _counted(values, reference_counts, current_counts)
     return _psi(grid, ref, cur, _edges(grid, ref, n_bins), empty_fraction)
 
