@@ -11,9 +11,7 @@ The corpus: N CT instances of 512 x 512, 16-bit, one study, written to a tempora
   index; ``SyncStorageArea`` on, so it fsyncs each file it stores, as 1.7.4 and later do by
   default);
 * radgov's listener (``radgov.gateway.listener.Listener``), which fsyncs each file, renames
-  it into the spool and fsyncs its folder before answering success, and commits the rows
-  (and one audit entry) of the association's images in batches, the last before it answers
-  the release (docs/gateway.md, "Never losing an acknowledged instance");
+  it into the spool and commits its row and audit entry before answering success;
 * radgov's listener again, with the files split over 4 concurrent associations.
 
 After each radgov run the study is completed and routed against 20 deployments' criteria,

@@ -10,15 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from pydicom.filereader import read_preamble
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
-from pynetdicom import AE
 
 from radgov.core import machines
 from radgov.core.context import ActingContext, acting_as
@@ -142,28 +139,3 @@ def test_a_registered_peer_off_the_approved_dicom_networks_is_rejected(
     assert not logged.accepted and "approved network" in logged.reason
     alert = AuditEntry.objects.get(event_code="110113")
     assert "approved network" in alert.detail["why"]
-
-
-def test_an_open_association_s_images_are_recorded_once_it_sends_no_more(tmp_path) -> None:
-    """The rows wait for their batch, but not for the association's end: a peer that keeps
-    its association open finds its images recorded once it sends nothing for a moment."""
-    dicom_peers("CT_MAIN")
-    server = Listener(port=free_port(), base=tmp_path / "spool", site=SITE)
-    server.start()
-    ae = AE(ae_title="CT_MAIN")
-    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
-    assoc = ae.associate("127.0.0.1", server.port, ae_title="RADGOV")
-    try:
-        assert assoc.is_established
-        answers = [assoc.send_c_store(ct(new_uid())).Status for _ in range(3)]
-        for _ in range(300):  # the reaper's next look after arrivals.IDLE_SECONDS
-            if Instance.objects.count() == 3:
-                break
-            threading.Event().wait(0.1)
-        assert answers == [0x0000] * 3 and Instance.objects.count() == 3
-        assert assoc.is_established  # recorded while the association is still open
-        (entry,) = AuditEntry.objects.filter(event_code="110104")  # one entry, the batch
-        assert entry.detail["instances"] == 3 and entry.detail["calling_ae"] == ["CT_MAIN"]
-    finally:
-        assoc.release()
-        server.stop()

@@ -8,16 +8,24 @@ import hashlib
 import random
 import ssl
 import subprocess
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
 import pydicom
 import pytest
-from pydicom.uid import CTImageStorage
+from pydicom.filebase import DicomBytesIO
+from pydicom.uid import (
+    UID,
+    CTImageStorage,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+)
+from pynetdicom.dsutils import decode
 
 from radgov.core import machines
 from radgov.core.models import AuditEntry
-from radgov.gateway import arrivals, listener, services, spool
+from radgov.gateway import listener, services, spool
 from radgov.gateway.models import Instance, Study
 from tests.gateway.conftest import MRN, STUDY, as_sent, ct, new_uid, store
 
@@ -85,19 +93,24 @@ def test_spool_paths_are_made_of_digests_and_stay_inside_the_spool(tmp_path) -> 
 class _Event:
     """What pynetdicom hands the C-STORE handler, for the refusals that need no socket."""
 
-    def __init__(self, peer, data: bytes) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, peer, data: bytes, syntax: str = ExplicitVRLittleEndian) -> None:  # type: ignore[no-untyped-def]
         self.data = data
         self.assoc = SimpleNamespace(
-            radgov_peer=peer,
-            radgov_pending=arrivals.Pending(peer, address="127.0.0.1", site=""),
-            requestor=SimpleNamespace(ae_title="CT_MAIN", address="127.0.0.1"),
+            radgov_peer=peer, requestor=SimpleNamespace(ae_title="CT_MAIN", address="127.0.0.1")
         )
         self.request = SimpleNamespace(AffectedSOPClassUID=CTImageStorage)
-        self.context = SimpleNamespace(transfer_syntax="1.2.840.10008.1.2.1")
+        self.context = SimpleNamespace(transfer_syntax=syntax)
         self.file_meta = ct("1.2.3").file_meta
 
     def encoded_dataset(self, include_meta: bool = True) -> bytes:
         return self.data
+
+    @property
+    def dataset(self):  # type: ignore[no-untyped-def]
+        data = self.data
+        if UID(self.context.transfer_syntax).is_deflated:
+            data = zlib.decompress(data, -zlib.MAX_WBITS)
+        return decode(DicomBytesIO(data), False, True)
 
 
 def test_the_listener_refuses_an_instance_without_uids_or_over_the_limit(
@@ -117,11 +130,13 @@ def test_the_listener_refuses_an_instance_without_uids_or_over_the_limit(
     assert server._on_store(_Event(peer, as_sent(big))) == listener.OUT_OF_RESOURCES
     assert server._on_store(_Event(None, as_sent(ct(new_uid())))) == listener.NOT_AUTHORIZED
     assert not Instance.objects.exists() and not spool.exists()
-    stored = _Event(peer, as_sent(ct(new_uid(), study=STUDY)))
-    assert server._on_store(stored) == listener.SUCCESS
-    assert (spool / "instances").is_dir() and not Instance.objects.exists()  # durable, row waits
-    listener._flush(stored.assoc)
+    assert server._on_store(_Event(peer, as_sent(ct(new_uid(), study=STUDY)))) == listener.SUCCESS
     assert Instance.objects.count() == 1
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)  # deflated: whole once inflated
+    deflated = packer.compress(whole) + packer.flush()
+    sent = _Event(peer, deflated, DeflatedExplicitVRLittleEndian)
+    assert server._on_store(sent) == listener.SUCCESS
+    assert Instance.objects.count() == 2
 
 
 @pytest.mark.peer("openssl")
@@ -143,8 +158,8 @@ def test_the_listener_speaks_tls_1_2_or_later_when_given_a_certificate(tmp_path)
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_mutated_datasets_get_a_status_and_never_a_crash(peer, spool, monkeypatch) -> None:
     """120 seeded mutations of a real instance (bytes flipped, cut, repeated): each answered
-    with a DIMSE status, and whatever was stored is whole (the handler alone; the socket
-    fuzz is tests/gateway/test_fuzz.py)."""
+    with a DIMSE status, and whatever was stored is whole (a small fuzz; the 10,000-case
+    socket fuzz of issue 14 is not done)."""
     monkeypatch.setattr(listener, "close_old_connections", lambda: None)
     server = listener.Listener(port=0, base=spool, max_dataset_bytes=1 << 20)
     original = as_sent(ct(new_uid()))
@@ -161,9 +176,7 @@ def test_mutated_datasets_get_a_status_and_never_a_crash(peer, spool, monkeypatc
         else:
             start = rng.randrange(len(data))
             data[start:start] = data[start : start + rng.randint(1, 64)]
-        event = _Event(peer, bytes(data))
-        statuses.add(server._on_store(event))
-        listener._flush(event.assoc)
+        statuses.add(server._on_store(_Event(peer, bytes(data))))
     assert statuses <= {listener.SUCCESS, listener.CANNOT_UNDERSTAND, listener.OUT_OF_RESOURCES}
     assert listener.CANNOT_UNDERSTAND in statuses
     for row in Instance.objects.all():
@@ -173,21 +186,3 @@ def test_mutated_datasets_get_a_status_and_never_a_crash(peer, spool, monkeypatc
 def dataset_of(path: Path) -> bytes:
     data = path.read_bytes()
     return data[144 + int.from_bytes(data[140:144], "little") :]
-
-
-def test_the_header_is_read_in_every_transfer_syntax_and_a_cut_one_refused() -> None:
-    """The UIDs come from the bytes as sent, deflated ones too, without reading the pixels;
-    bytes that end before the last element does are refused (pydicom alone would read them
-    as a shorter dataset)."""
-    import zlib
-
-    from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
-
-    sop = new_uid()
-    raw = as_sent(ct(sop, PixelData=b"\x01" * 4096))
-    assert arrivals.header_uids(raw, ExplicitVRLittleEndian) == (STUDY, sop)
-    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
-    deflated = packer.compress(raw) + packer.flush()
-    assert arrivals.header_uids(deflated, DeflatedExplicitVRLittleEndian) == (STUDY, sop)
-    with pytest.raises(ValueError, match="cut short"):
-        arrivals.header_uids(raw[:-10], ExplicitVRLittleEndian)

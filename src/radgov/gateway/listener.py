@@ -4,13 +4,9 @@
 * An association is accepted only from a registered DICOM peer (``core.Machine`` of kind
   ``dicom_peer``, its calling AE title and address) holding ``gateway.store``; any other is
   rejected (calling AE title not recognised) and a Security Alert (110113) is recorded.
-* A C-STORE is answered with success only after its file is durable in the spool: written,
-  fsynced, renamed into place and its folder fsynced (``spool.write``).  Its row follows in
-  a batch of the association's images (``arrivals.Pending``), written at the latest before
-  the association's release is answered; one a crash lost is recorded from the spool when
-  the listener starts (``arrivals.reconcile``).  A model's result (SR, SEG, SC) is recorded
-  and matched before its answer (``services.store_instance``).  Anything else is answered
-  with a failure status, so the sender keeps the instance and sends it again.
+* A C-STORE is answered with success only after ``services.store_instance`` returned: the
+  file written, fsynced and renamed into the spool, its row committed.  Anything else is
+  answered with a failure status, so the sender keeps the instance and sends it again.
 * What pynetdicom is handed from a peer is bounded: the PDU length it proposes, the size of
   a dataset (``RADGOV_DICOM_MAX_DATASET_MB``), and no path is made from peer data.
 * Nothing the peer sent is logged: statuses and counts only.
@@ -22,28 +18,30 @@ import contextlib
 import logging
 import ssl
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.db import close_old_connections, connection
-from django.utils import timezone
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.uid import UID
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.pdu import A_ABORT_RQ
-from pynetdicom.pdu_primitives import A_P_ABORT, A_RELEASE
+from pynetdicom.pdu_primitives import A_P_ABORT
 from pynetdicom.presentation import AllStoragePresentationContexts
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from radgov.compliance import networks
-from radgov.core import config, crypto, machines, policy
+from radgov.core import config, machines, policy
 from radgov.core.audit import Action, EventCode, record
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import MachineKind
-from radgov.exams.services.inference import SOP_UID_NAMESPACE
-from radgov.gateway import arrivals, associations, results, services, spool
+from radgov.gateway import associations, results, services, spool
 
 log = logging.getLogger("radgov.gateway")
 
@@ -53,6 +51,29 @@ CANNOT_UNDERSTAND = 0xC000  # Error: cannot understand (no UIDs, undecodable)
 NOT_AUTHORIZED = 0x0124  # Refused: not authorized
 REAP_EVERY_SECONDS = 0.1
 REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED = 0x01, 0x01, 0x03
+UNDEFINED_LENGTH, DELIMITER_BYTES = 0xFFFFFFFF, 8
+
+
+def _decoded_size(raw: bytes, transfer_syntax: str) -> int:
+    """How many bytes the dataset takes once decoded: a deflated one is inflated first."""
+    if UID(transfer_syntax).is_deflated:
+        return len(zlib.decompress(raw, -zlib.MAX_WBITS))
+    return len(raw)
+
+
+def _whole(dataset: Dataset, size: int) -> bool:
+    """Whether the ``size`` bytes received end where the dataset's last element ends.
+    pydicom reads an element cut inside its value as a shorter value and a header cut short
+    as nothing, so a truncated dataset would otherwise be stored as whole (found by
+    tests/gateway/test_fuzz.py).  A sequence of undefined length is read to its delimiter."""
+    if not len(dataset):
+        return size == 0
+    last = dataset.get_item(max(dataset.keys()))
+    if not isinstance(last, RawDataElement):
+        return True
+    if last.length == UNDEFINED_LENGTH:
+        return last.value_tell + len(last.value or b"") + DELIMITER_BYTES == size
+    return bool(last.value_tell + last.length == size)
 
 
 def _calling(event: Any) -> str:
@@ -60,27 +81,11 @@ def _calling(event: Any) -> str:
     return str(event.assoc.requestor.primitive.calling_ae_title or "").strip()[:16]
 
 
-def _flush(assoc: Any, *, idle_only: bool = False) -> bool:
-    """Write the rows of the association's acknowledged images that are waiting; True when
-    the database was used."""
-    pending = getattr(assoc, "radgov_pending", None)
-    return pending is not None and pending.flush(idle_only=idle_only)
-
-
-def _release_requested(event: Any) -> None:
-    """The peer asked to release: its images' rows are written before the answer."""
-    primitive = event.primitive
-    if isinstance(primitive, A_RELEASE) and primitive.result is None:
-        _flush(event.assoc)
-
-
 def _ended(event: Any, how: str) -> None:
-    """Write what is waiting and log the association's end with what it carried, then close
-    its thread's database connection (each association has a thread, and so a connection,
-    of its own)."""
+    """Log the association's end with what it carried, then close its thread's database
+    connection (each association has a thread, and so a connection, of its own)."""
     counts = getattr(event.assoc, "radgov_counts", None)
     try:
-        _flush(event.assoc)
         if counts is not None:
             requestor = event.assoc.requestor
             associations.record(
@@ -152,7 +157,7 @@ class Listener:
     tls_cert: str = ""  # PEM files: with both, TLS 1.2 or later only
     tls_key: str = ""
     base: Path | None = None  # the spool's root (default DATA_DIR/spool)
-    on_stored: Callable[[services.Arrival | services.Received], None] | None = None
+    on_stored: Callable[[services.Received], None] | None = None
     server: Any = field(default=None, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False, init=False)
 
@@ -198,13 +203,10 @@ class Listener:
             (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_C_ECHO, lambda _event: SUCCESS),
-            (evt.EVT_ACSE_RECV, _release_requested),
             (evt.EVT_RELEASED, lambda event: _ended(event, "released")),
             (evt.EVT_ABORTED, lambda event: _ended(event, "aborted")),
         ]
         spool.prepare(self.base)
-        arrivals.reconcile(self.base or spool.root(), site=self.site)
-        connection.close()  # this thread's; the associations have their own
         self.server = self.application_entity().start_server(
             (self.host, self.port),
             block=False,
@@ -227,12 +229,9 @@ class Listener:
         wait the ACSE timeout for a request that can no longer come, holding one of the
         listener's associations, so a few such connections a minute would lock out the
         scanners (found by tests/gateway/test_fuzz.py).  ``None`` on its queue is what
-        pynetdicom reads as "no request": it closes the connection and ends.  And write the
-        rows of an open association that sent no image for ``arrivals.IDLE_SECONDS``."""
+        pynetdicom reads as "no request": it closes the connection and ends."""
         while not stopping.wait(REAP_EVERY_SECONDS):
             for assoc in list(server.active_associations):
-                if _flush(assoc, idle_only=True):
-                    connection.close()  # the reaper's, opened by the flush
                 dul = assoc.dul
                 waiting = assoc.requestor.primitive is None and dul.ident is not None
                 if waiting and not dul.is_alive() and not getattr(assoc, "radgov_reaped", False):
@@ -259,9 +258,6 @@ class Listener:
         else:
             event.assoc.radgov_peer = peer
             event.assoc.radgov_counts = {"stored": 0, "refused": 0}
-            event.assoc.radgov_pending = arrivals.Pending(
-                peer, address=requestor.address, site=self.site
-            )
             return
         log.warning("refused an association: %s", why)
         try:  # answered once recorded: a peer told it was refused finds the refusal logged
@@ -303,52 +299,39 @@ class Listener:
             log.warning("refused an instance over the size limit (%d bytes)", len(raw))
             return OUT_OF_RESOURCES
         try:
-            study_uid, sop_uid = arrivals.header_uids(raw, str(event.context.transfer_syntax))
+            dataset: Dataset = event.dataset
+            if not _whole(dataset, _decoded_size(raw, str(event.context.transfer_syntax))):
+                log.warning("refused an instance cut short")
+                return CANNOT_UNDERSTAND
+            study_uid = str(dataset.StudyInstanceUID).strip()
+            sop_uid = str(dataset.SOPInstanceUID).strip()
         except Exception:  # a truncated or undecodable dataset, or no UIDs
-            log.warning("refused an instance cut short or without readable UIDs")
+            log.warning("refused an instance without readable UIDs")
             return CANNOT_UNDERSTAND
         if not (study_uid and sop_uid):
             return CANNOT_UNDERSTAND
         requestor = event.assoc.requestor
-        sop_class_uid = str(event.request.AffectedSOPClassUID)
-        file_meta = event.file_meta
-        file_meta.SourceApplicationEntityTitle = requestor.ae_title
-        fields = {
-            "calling_ae": requestor.ae_title,
-            "study_uid": study_uid,
-            "sop_class_uid": sop_class_uid,
-            "transfer_syntax_uid": str(event.context.transfer_syntax),
-        }
-        meta = encode_file_meta(file_meta)
         try:
-            if results.kind_of(sop_class_uid) is not None:
-                return self._store_result(event, peer, sop_uid, meta=meta, dataset=raw, **fields)
-            uid_key = crypto.pseudonym(sop_uid, namespace=SOP_UID_NAMESPACE)
-            stored = spool.write(uid_key, meta, raw, sha256=spool.digest(raw), base=self.base)
+            with machines.acting_as(peer, channel="dicom", client_address=requestor.address):
+                received = services.store_instance(
+                    peer,
+                    calling_ae=requestor.ae_title,
+                    study_uid=study_uid,
+                    sop_uid=sop_uid,
+                    sop_class_uid=str(event.request.AffectedSOPClassUID),
+                    transfer_syntax_uid=str(event.context.transfer_syntax),
+                    meta=encode_file_meta(event.file_meta),
+                    dataset=raw,
+                    site=self.site,
+                    base=self.base,
+                )
+        except services.NotPermitted:
+            return NOT_AUTHORIZED
         except Exception as exc:  # not durable: the sender must keep it and resend
             log.error("an instance was not stored (%s); answered out of resources", type(exc))
             connection.close()  # the next instance starts on a fresh connection
             return OUT_OF_RESOURCES
-        arrival = services.Arrival(
-            uid_key=uid_key, stored=stored, received_at=timezone.now(), **fields
-        )
-        event.assoc.radgov_pending.add(arrival)
-        if self.on_stored is not None:
-            self.on_stored(arrival)
-        return SUCCESS
-
-    def _store_result(self, event: Any, peer: Any, sop_uid: str, **fields: Any) -> int:
-        """A model's result: stored and recorded before it is answered, then matched to its
-        inference."""
-        requestor = event.assoc.requestor
-        try:
-            with machines.acting_as(peer, channel="dicom", client_address=requestor.address):
-                received = services.store_instance(
-                    peer, sop_uid=sop_uid, site=self.site, base=self.base, **fields
-                )
-        except services.NotPermitted:
-            return NOT_AUTHORIZED
-        if not received.duplicate:
+        if not received.duplicate and results.kind_of(received.instance.sop_class_uid):
             self._take_result(received, sop_uid, requestor)
         if self.on_stored is not None:
             self.on_stored(received)

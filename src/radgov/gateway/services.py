@@ -3,10 +3,8 @@ acknowledged, a quiet study completed and routed to every live deployment whose 
 admit it, with the reason for every deployment that did not get it.
 
 Each service writes in one transaction with one audit entry (core's ``audit.batch``): one
-``Instances Transferred`` (110104) entry per batch of instances recorded (the listener
-records an association's instances in batches, ``record_arrivals``, after each was made
-durable in the spool and acknowledged) or per instance stored by ``store_instance``, one
-``Procedure Record`` (110111) entry per routed study.  The listener acts as the calling peer (a registered
+``Instances Transferred`` (110104) entry per stored instance, one ``Procedure Record``
+(110111) entry per routed study.  The listener acts as the calling peer (a registered
 ``core.Machine``); routing acts as the task principal ``task:gateway.route``.
 """
 
@@ -14,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,8 +88,7 @@ def store_instance(
         event_code=EventCode.INSTANCES_TRANSFERRED,
         detail={"calling_ae": calling_ae, "sop_class_uid": sop_class_uid, "conflict": conflict},
     ):
-        reopen = results.kind_of(sop_class_uid) is None
-        study = _open_study(study_uid, site, now, now, count=1, reopen=reopen)
+        study = _open_study(study_uid, site, now, reopen=results.kind_of(sop_class_uid) is None)
         instance = Instance.objects.create(
             study=study,
             sop_uid_hash=uid_key,
@@ -109,100 +104,10 @@ def store_instance(
     return Received(instance, duplicate=False, conflict=conflict)
 
 
-@dataclass(frozen=True)
-class Arrival:
-    """An image the listener made durable in the spool and acknowledged; its row is
-    written with the others of its batch (``record_arrivals``)."""
-
-    study_uid: str
-    uid_key: str  # the keyed hash of the SOP Instance UID
-    sop_class_uid: str
-    transfer_syntax_uid: str
-    calling_ae: str
-    stored: spool.Stored
-    received_at: dt.datetime
-
-
-@service
-def record_arrivals(peer: Any, arrivals: Sequence[Arrival], *, site: str = "") -> int:
-    """Record, in one transaction with one audit entry, the rows of images already durable
-    in the spool: an instance already recorded (same UID, same bytes) is skipped, one whose
-    UID came before with other bytes is kept as a conflict.  ``peer`` None: files found in
-    the spool without a row (``arrivals.reconcile``).  Returns how many rows were written."""
-    if peer is not None and not policy.machine_may(peer, STORE):
-        raise NotPermitted(f"the peer is not allowed to store instances (grant {STORE})")
-    keys = {a.uid_key for a in arrivals}
-    known = set(
-        Instance.objects.filter(sop_uid_hash__in=keys).values_list("sop_uid_hash", "sha256")
-    )
-    seen = {key for key, _ in known}
-    by_study: defaultdict[str, list[Arrival]] = defaultdict(list)
-    rows: list[tuple[Arrival, Instance]] = []
-    for arrival in arrivals:
-        if (arrival.uid_key, arrival.stored.sha256) in known:
-            continue  # the same instance sent again, or recorded by an earlier batch
-        known.add((arrival.uid_key, arrival.stored.sha256))
-        by_study[arrival.study_uid].append(arrival)
-        rows.append((arrival, _row(arrival, peer, conflict=arrival.uid_key in seen)))
-        seen.add(arrival.uid_key)
-    if not rows:
-        return 0
-    detail = {
-        "calling_ae": sorted({a.calling_ae for a in arrivals}),
-        "sop_class_uids": sorted({a.sop_class_uid for a, _ in rows}),
-        "instances": len(rows),
-        "conflicts": sum(row.conflict for _, row in rows),
-    }
-    with batch(
-        action=Action.CREATE,
-        object_type="gateway.instance",
-        event_code=EventCode.INSTANCES_TRANSFERRED,
-        detail=detail,
-    ):
-        studies = {
-            uid: _open_study(
-                uid,
-                site,
-                min(a.received_at for a in group),
-                max(a.received_at for a in group),
-                count=len(group),
-                reopen=True,
-            )
-            for uid, group in by_study.items()
-        }
-        for arrival, row in rows:
-            row.study = studies[arrival.study_uid]
-        Instance.objects.bulk_create([row for _, row in rows])
-    return len(rows)
-
-
-def _row(arrival: Arrival, peer: Any, *, conflict: bool) -> Instance:
-    return Instance(
-        sop_uid_hash=arrival.uid_key,
-        sop_class_uid=arrival.sop_class_uid,
-        transfer_syntax_uid=arrival.transfer_syntax_uid,
-        file_ref=arrival.stored.file_ref,
-        sha256=arrival.stored.sha256,
-        size=arrival.stored.size,
-        calling_ae=arrival.calling_ae[:16],
-        peer=peer,
-        conflict=conflict,
-    )
-
-
-def _open_study(
-    study_uid: str,
-    site: str,
-    first: dt.datetime,
-    last: dt.datetime,
-    *,
-    count: int,
-    reopen: bool,
-) -> Study:
+def _open_study(study_uid: str, site: str, now: dt.datetime, *, reopen: bool) -> Study:
     """The study being assembled (created on its first instance; reopened when an image
     arrives after it was routed, so the late images are routed too; a model's result, an
-    SR, SEG or SC, does not reopen it), ``count`` more instances received from ``first``
-    to ``last``."""
+    SR, SEG or SC, does not reopen it)."""
     key = study_uid_hash(crypto.normalize(study_uid))
     study = Study.objects.select_for_update().filter(study_uid_hash=key).first()
     if study is None:
@@ -210,11 +115,11 @@ def _open_study(
             study_uid_hash=key,
             study_uid_encrypted=crypto.normalize(study_uid),
             site=site,
-            first_received_at=first,
-            last_received_at=last,
+            first_received_at=now,
+            last_received_at=now,
         )
-    study.last_received_at = max(study.last_received_at, last)
-    study.instance_count += count
+    study.last_received_at = now
+    study.instance_count += 1
     if reopen:
         study.completed_at = None
     study.save()
@@ -301,7 +206,8 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
             return study
         study.problem = ""
         study.save()
-        _route_all(actor, study, _live_deployments(study.site), attributes, base=base)
+        for deployment in _live_deployments(study.site):
+            _route(actor, study, deployment, attributes, base=base)
     return study
 
 
@@ -314,55 +220,48 @@ def _live_deployments(site: str) -> list[Deployment]:
 
 def _decide(
     deployment: Deployment, attributes: dict[str, Any]
-) -> tuple[dict[str, Any], routing.Decision]:
-    """The deployment's criteria as applied (recorded on its route) and the decision."""
+) -> tuple[Criteria, routing.Decision]:
     try:
-        compiled = routing.compiled(routing.criteria_of(deployment.inclusion_criteria))
+        criteria = deployment.criteria
     except CriteriaError as exc:
-        return Criteria().to_dict(), routing.Decision(
+        return Criteria(), routing.Decision(
             routing.EXCLUDED, "other", (f"the deployment's criteria cannot be applied: {exc}",)
         )
-    return dict(compiled.applied), compiled.decide(attributes)
+    return criteria, routing.decide(criteria, attributes)
 
 
-def _route_all(
+def _route(
     actor: Any,
     study: Study,
-    deployments: list[Deployment],
+    deployment: Deployment,
     attributes: dict[str, Any],
     *,
     base: Path | None = None,
 ) -> None:
-    """Decide for each deployment, record the inferences at once and their routes."""
+    route = Route.objects.filter(study=study, deployment=deployment).first()
+    if route is not None:
+        # late images of a routed study: the first decision stands, unless they are the
+        # study resent after a rejection a technologist can fix
+        _route_resent(actor, route, base=base)
+        return
+    criteria, decision = _decide(deployment, attributes)
     assert study.exam is not None  # noqa: S101 - set by route_study before routing
-    routed = {r.deployment_id: r for r in Route.objects.filter(study=study)}
-    decided = []
-    for deployment in deployments:
-        route = routed.get(deployment.pk)
-        if route is not None:
-            # late images of a routed study: the first decision stands, unless they are the
-            # study resent after a rejection a technologist can fix
-            _route_resent(actor, route, base=base)
-        else:
-            decided.append((deployment, *_decide(deployment, attributes)))
-    inferences = exams.record_routed(
-        actor,
-        study.exam,
-        [
-            exams.Decided(d, decision.outcome, decision.reason_code, "; ".join(decision.reasons))
-            for d, _, decision in decided
-        ],
-    )
-    Route.objects.bulk_create(
-        Route(
-            study=study,
-            deployment=deployment,
-            inference=inference,
-            outcome=decision.outcome,
-            reasons=list(decision.reasons),
-            criteria=criteria,
-        )
-        for (deployment, criteria, decision), inference in zip(decided, inferences, strict=True)
+    inference = exams.record_inference(actor, study.exam, deployment)
+    if inference.status == Status.RECEIVED:
+        inference = exams.move(
+            actor,
+            inference,
+            decision.outcome,
+            reason_code=decision.reason_code,
+            reason="; ".join(decision.reasons),
+        ).inference
+    Route.objects.create(
+        study=study,
+        deployment=deployment,
+        inference=inference,
+        outcome=decision.outcome,
+        reasons=list(decision.reasons),
+        criteria=criteria.to_dict(),
     )
 
 
@@ -405,6 +304,6 @@ def _route_resent(actor: Any, route: Route, *, base: Path | None) -> None:
             event_id=f"gateway:rejected:{route.pk}:{turn}",
         )
     route.outcome = decision.outcome if decision.outcome != routing.EXCLUDED else routing.REJECTED
-    route.reasons, route.criteria = list(decision.reasons), criteria
+    route.reasons, route.criteria = list(decision.reasons), criteria.to_dict()
     route.attempts, route.sent_at, route.resent_after = 0, None, rejected_at
     route.save()
