@@ -14,6 +14,7 @@ from radgov.core import machines
 from radgov.core.models import AuditEntry
 from radgov.gateway import mllp
 from radgov.gateway.mllp_listener import MllpListener
+from radgov.gateway.models import Hl7Message
 from radgov.monitoring import intake
 from radgov.monitoring.models import Report
 from tests.gateway.conftest import free_port
@@ -49,6 +50,46 @@ def test_a_final_then_a_corrected_report_are_stored_and_acknowledged(ris) -> Non
     assert msa(answer)[:4] == ["MSA", "AA", "CTRL-2", "1 report(s) amended"]
     assert report_text("ACC-1") == "Small subdural bleed."
     assert Report.objects.get().source == "hl7"
+
+
+def test_a_message_sent_again_is_acknowledged_without_undoing_a_later_correction(ris) -> None:
+    listener = MllpListener(port=0)
+    first = oru("ACC-1", "No acute bleed.", control="C1")
+    listener.answer(first, "127.0.0.1")
+    listener.answer(oru("ACC-1", "Small subdural bleed.", status="C", control="C2"), "127.0.0.1")
+    answer, keep_open = listener.answer(first, "127.0.0.1")  # its AA was lost; sent again
+    assert msa(answer)[1:4] == ["AA", "C1", "already stored: this message was received before"]
+    assert keep_open
+    assert report_text("ACC-1") == "Small subdural bleed."  # not taken back to the first text
+    assert Hl7Message.objects.count() == 2
+
+
+def test_another_message_reusing_a_control_id_is_refused_naming_msh_10(ris) -> None:
+    listener = MllpListener(port=0)
+    listener.answer(oru("ACC-1", "No acute bleed.", control="C1"), "127.0.0.1")
+    answer, _ = listener.answer(oru("ACC-2", "Normal.", control="C1"), "127.0.0.1")
+    assert msa(answer)[1:3] == ["AE", "C1"]
+    assert msa(answer)[3].startswith("MSH-10: this control id came before with other reports")
+    assert "205^Duplicate key identifier" in answer.decode()
+    assert report_text("ACC-2") is None
+    # the same control id from another sender is another message
+    other = oru("ACC-3", "Normal.", control="C1").replace(b"|RIS|MAIN|", b"|RIS2|MAIN|")
+    machines.register(
+        None, kind="mllp_peer", name="mllp:RIS2", address="127.0.0.2",
+        application="RIS2^MAIN", grants=["gateway.report"],
+    )  # fmt: skip
+    answer, _ = listener.answer(other, "127.0.0.2")
+    assert msa(answer)[1:4] == ["AA", "C1", "1 report(s) created"]
+
+
+def test_a_message_twice_in_one_group_is_stored_once(ris) -> None:
+    twice = oru("ACC-1", "No acute bleed.", control="C1")
+    answers = MllpListener(port=0).answer_all([twice, twice], "127.0.0.1")
+    assert [msa(answer)[1] for answer, _ in answers] == ["AA", "AA"]
+    assert msa(answers[0][0])[3] == "1 report(s) created"
+    assert msa(answers[1][0])[3].startswith("already stored")
+    assert Report.objects.count() == 1
+    assert list(Hl7Message.objects.values_list("application", "control_id")) == [("RIS^MAIN", "C1")]
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ MDM^T02) into monitoring (docs/gateway.md, "Reports over MLLP").
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import socket
@@ -30,10 +31,12 @@ from django.db import close_old_connections, connection
 
 from radgov.compliance import networks
 from radgov.core import config, machines, policy
-from radgov.core.audit import Action, EventCode, record
+from radgov.core.audit import Action, EventCode, batch, record
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import MachineKind
+from radgov.core.services import service
 from radgov.gateway import hl7_reports, mllp
+from radgov.gateway.models import Hl7Message
 from radgov.monitoring import intake
 
 log = logging.getLogger("radgov.gateway")
@@ -61,20 +64,61 @@ class _Message:
         self.done.set()
 
 
-def store_reports(principal: Any, messages: list[_Message]) -> list[list[intake.Stored]]:
-    """The reports of many messages, each already checked, in one transaction and one audit
-    entry (a batch naming the messages' control ids); each message's stored in turn."""
-    stored = intake.store_reports(
-        principal,
-        [(r.accession_number, r.text) for m in messages for r in m.reports],
-        source="hl7",
-        detail={"messages": [m.header.control_id for m in messages]},
+REPEATED, REUSED = "repeated", "reused"  # a control id stored before: same reports, other
+
+
+def _digest(message: _Message) -> str:
+    """The SHA-256 of what a message reports (each accession and text), to tell a message sent
+    again from another that reuses its control id."""
+    digest = hashlib.sha256()
+    for report in message.reports:
+        digest.update(f"{len(report.accession_number)}:{report.accession_number}".encode())
+        digest.update(f"{len(report.text)}:{report.text}".encode())
+    return digest.hexdigest()
+
+
+@service
+def store_messages(principal: Any, messages: list[_Message]) -> list[list[intake.Stored] | str]:
+    """The reports of many messages, each already checked, in one transaction: each
+    message's stored reports in turn, or REPEATED for a message whose sender and control id
+    (MSH-3^MSH-4, MSH-10) were stored before with the same reports, REUSED with others;
+    neither is stored again.  One audit entry for the reports (a batch naming the messages'
+    control ids) and one for the control ids recorded."""
+    keys = [(m.header.application[:255], m.header.control_id) for m in messages]
+    known = {
+        (application, control_id): sha256
+        for application, control_id, sha256 in Hl7Message.objects.filter(
+            control_id__in={control_id for _, control_id in keys}
+        ).values_list("application", "control_id", "sha256")
+    }
+    fresh: list[tuple[_Message, tuple[str, str], str]] = []
+    seen: list[str | None] = []  # REPEATED or REUSED; None: stored now
+    for message, key in zip(messages, keys, strict=True):
+        digest = _digest(message)
+        if key in known:
+            seen.append(REPEATED if known[key] == digest else REUSED)
+            continue
+        known[key] = digest
+        fresh.append((message, key, digest))
+        seen.append(None)
+    stored = iter(
+        intake.store_reports(
+            principal,
+            [(r.accession_number, r.text) for m, _, _ in fresh for r in m.reports],
+            source="hl7",
+            detail={"messages": [key[1] for _, key, _ in fresh]},
+        )
     )
-    per_message, start = [], 0
-    for message in messages:
-        per_message.append(stored[start : start + len(message.reports)])
-        start += len(message.reports)
-    return per_message
+    outcomes: list[list[intake.Stored] | str] = [
+        [next(stored) for _ in m.reports] if why is None else why
+        for m, why in zip(messages, seen, strict=True)
+    ]
+    with batch(action=Action.IMPORT, detail={"messages": len(fresh)}):
+        Hl7Message.objects.bulk_create(
+            Hl7Message(application=key[0], control_id=key[1], sha256=digest)
+            for _, key, digest in fresh
+        )
+    return outcomes
 
 
 class _Writer:
@@ -256,14 +300,21 @@ class MllpListener:
             if self.principal is None:  # a round trip saved on every later group
                 self.principal = machines.task_principal(REPORTS_TASK)
             with machines.acting_as(self.principal, channel="mllp", client_address=address):
-                outcomes = store_reports(self.principal, group)
+                outcomes = store_messages(self.principal, group)
         except Exception as exc:  # not committed: the RIS must send them again
             log.error("HL7 reports were not stored (%s); answered AR", type(exc))
             for message in group:
                 message.decide("AR", "not stored (internal error); send again")
             return
         for message, stored in zip(group, outcomes, strict=True):
-            message.decide("AA", f"{len(stored)} report(s) {', '.join(s.outcome for s in stored)}")
+            if stored == REPEATED:
+                message.decide("AA", "already stored: this message was received before")
+            elif stored == REUSED:
+                why = "MSH-10: this control id came before with other reports; not stored"
+                message.decide("AE", why, "205^Duplicate key identifier")
+            else:
+                reports = ", ".join(s.outcome for s in stored)
+                message.decide("AA", f"{len(stored)} report(s) {reports}")
         log.info("stored the reports of %d HL7 messages", len(group))
 
     def _refusal(self, address: str, header: hl7_reports.Header) -> str:

@@ -191,6 +191,29 @@ class Remediation(ProcedureRecord):
         return f"remediation of inference {self.inference_id}: {self.outcome}"
 
 
+class Hl7Message(AuditedModel):
+    """One HL7 message whose reports the MLLP listener stored, by its sender (MSH-3^MSH-4) and
+    control id (MSH-10), so that the message sent again is answered without being stored a
+    second time, even after a later message amended the same report.  No patient data: the
+    control id, the sender and the SHA-256 of what the message reported."""
+
+    application = models.CharField(max_length=255, help_text="MSH-3^MSH-4 of the sender")
+    control_id = models.CharField(max_length=199, help_text="MSH-10")
+    sha256 = models.CharField(max_length=64, help_text="of the reports (accession and text)")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "control_id"], name="gateway_hl7_message_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"HL7 message {self.control_id}"
+
+
 class Association(AuditedModel):
     """One DICOM association with the listener: who called, from where, whether it was
     accepted, and what it carried (no patient data: AE titles, an address, counts)."""
