@@ -108,6 +108,10 @@ def test_version_change_and_score_shift_raise_alerts_shown_on_page_and_api(
     page = client.get(reverse("monitoring:deployment", args=[referenced.pk]))
     assert page.status_code == 200
     assert f"software_version VE11 first seen on {CHANGE.isoformat()}" in page.content.decode()
+    with mock.patch.object(views.timezone, "localdate", return_value=AS_OF):
+        table = client.get(reverse("monitoring:deployment", args=[referenced.pk])).content
+    assert b"<td>&lt; 0.0001</td>" in table  # the shifted score's p-value (about 1e-30)
+    assert b"<td>0.0000</td>" not in table  # never a tiny p-value shown as zero
     api = client.get(
         f"/api/monitoring/deployments/{referenced.pk}/drift", {"as_of": AS_OF.isoformat()}
     )
