@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from radgov.core.roles import Role
+from radgov.exams.models import Inference
 from radgov.monitoring import funnel_chart, interactions, overrides
 from tests.factories import client_for, make_user
 from tests.monitoring.test_overrides import OVERRIDDEN, rad_d_leaves_most_unopened, seed_reviews
@@ -102,3 +103,24 @@ def test_the_engagement_funnel_marks_who_leaves_results_unopened(pe, chair, writ
 def test_no_funnel_without_a_rate(pe, chair) -> None:  # type: ignore[no-untyped-def]
     html = client_for(chair).get(reverse("monitoring:overrides")).content.decode()
     assert charts(html) == {}
+
+
+def test_a_radiologists_limits_stop_at_their_own_volume(pe, chair, writer, five) -> None:  # type: ignore[no-untyped-def]
+    """rad-a also accepts rad-b's 100 results in the viewer (200 decided on): rad-b's chart
+    draws the limits to rad-b's 100 results, not to rad-a's 200, which would tell rad-b how
+    busy their busiest peer is."""
+    seed_reviews(pe, five)
+    theirs = Inference.objects.filter(reviews__reviewer=five["rad-b"]).values_list("pk", flat=True)
+    rows = [
+        {"inference_id": pk, "username": "rad-a", "action": "accepted", "at": "2026-02-03T10:00:00+00:00"}
+        for pk in theirs
+    ]  # fmt: skip
+    interactions.record_interactions(writer, rows)
+    assert max(overrides.rates(chair, deployment=pe).limits["n"]) == 220
+    own = overrides.rates(five["rad-b"], deployment=pe)
+    assert max(own.limits["n"]) == 110
+    assert own.practice_rate == pytest.approx(86 / 600)  # the practice's rate stays
+    nobody = make_user("rad-new", role=Role.PHYSICIAN)  # no decisions: no funnel to draw
+    assert funnel_chart.funnel_svgs(overrides.rates(nobody, deployment=pe)) == {
+        "override": "", "engagement": ""
+    }  # fmt: skip
