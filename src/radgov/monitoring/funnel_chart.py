@@ -22,7 +22,7 @@ from radgov.monitoring.charts import cached_svg
 
 AMBER = "#a15c00"
 WIDTH = 560
-WITHIN, WATCH, FLAGGED = "within the limits", "beyond 95 % (watch)", "beyond 99.8 % (flagged)"
+WITHIN, WATCH, FLAGGED = "not flagged", "beyond 95 % (watch)", "beyond 99.8 % (flagged)"
 STATUSES = [WITHIN, WATCH, FLAGGED]
 LIMITS = {"95 % limits": ("low_95", "high_95"), "99.8 % limits": ("low_998", "high_998")}
 CAPTION = (
