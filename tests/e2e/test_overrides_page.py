@@ -1,6 +1,7 @@
-"""Issue 17 in Chromium: the override-rate funnel drawn with the one radiologist beyond the
-limits and the one the PACS says leaves most results unopened, whose training offer opens
-the training record form for them; and a deployment's
+"""Issue 17 in Chromium: the override and engagement funnels drawn with the one radiologist
+beyond the limits and the one the PACS says leaves most results unopened, whose training offer
+opens the training record form for them; a radiologist's own view with their point alone; and a
+deployment's
 label-free estimate shown as an estimate beside the drift.  Screenshots are kept for a person
 to look at (RADGOV_E2E_SHOTS)."""
 
@@ -13,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from radgov.core.roles import Role
-from radgov.exams.models import Inference
 from radgov.monitoring import drift, interactions
 from radgov.training import services as training
 from tests.e2e.pages import follow, logged_in_page
@@ -21,7 +21,7 @@ from tests.exams.conftest import make_deployment
 from tests.factories import make_user
 from tests.monitoring.test_drift import START, seed
 from tests.monitoring.test_estimate import REFERENCE_END, compare_reference
-from tests.monitoring.test_overrides import OVERRIDDEN, seed_reviews
+from tests.monitoring.test_overrides import OVERRIDDEN, rad_d_leaves_most_unopened, seed_reviews
 
 
 @pytest.mark.peer("chromium")
@@ -37,13 +37,7 @@ def test_funnel_training_offer_and_estimate(live_server, browser, tmp_path_facto
     seed_reviews(pe, readers)
     # the PACS reports rad-d left 60 of their 100 results unopened, the others 3
     it = make_user("ovr-e2e-pacs", role=Role.INFORMATICS)
-    rows = [
-        {"inference_id": pk, "username": name, "at": "2026-02-03T10:00:00+00:00",
-         "action": "not_opened" if j < (60 if name == "rad-d" else 3) else "viewed"}
-        for name, user in readers.items()
-        for j, pk in enumerate(Inference.objects.filter(reviews__reviewer=user).values_list("pk", flat=True))
-    ]  # fmt: skip
-    interactions.record_interactions(it, rows)
+    interactions.record_interactions(it, rad_d_leaves_most_unopened(readers))
     training.create_procedure(
         chair, model_version=pe.model_version, required_roles=["physician"],
         is_supplemental=True, title="Using PE Finder well", content="Cases it misses.",
@@ -57,6 +51,12 @@ def test_funnel_training_offer_and_estimate(live_server, browser, tmp_path_facto
     box = chart.bounding_box()
     assert box is not None and box["width"] > 400 and box["height"] > 200
     assert "Override rate by volume" in chart.inner_html()
+    assert "flagged" in page.locator("#funnel-chart figcaption").inner_text()
+    engagement = page.locator("#engagement-chart svg")
+    engagement.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "monitoring-overrides-engagement.png"))
+    assert "Engagement by volume" in engagement.inner_html()
+    assert engagement.locator("text", has_text="rad-d").count() == 1  # named beside its mark
     flagged = page.locator("tr.flagged")
     assert [flagged.nth(i).locator("td").first.inner_text() for i in range(2)] == ["rad-d", "rad-e"]
     assert "0.400" in flagged.nth(0).inner_text()  # rad-d opened 40 of 100
@@ -70,6 +70,14 @@ def test_funnel_training_offer_and_estimate(live_server, browser, tmp_path_facto
     assert page.url.startswith(f"{live_server.url}/training/records/new/")
     chosen = page.locator("select[name=user] option:checked").inner_text()
     assert chosen.startswith("rad-e")
+
+    # a radiologist sees their own point alone against the limits, no peer's
+    own = logged_in_page(browser, live_server, readers["rad-a"], width=1366, height=900)
+    own.goto(f"{live_server.url}/monitoring/overrides/?deployment={pe.pk}")
+    own.screenshot(path=str(shots / "monitoring-overrides-own.png"), full_page=True)
+    drawn = own.locator("#funnel-chart svg").inner_html()
+    assert drawn.count('aria-roledescription="point"') == 1 and "user: rad-a;" in drawn
+    assert not any(peer in own.content() for peer in OVERRIDDEN if peer != "rad-a")
 
     seed(pe)
     drift.set_reference(chair, pe, reference_start=START, reference_end=REFERENCE_END)

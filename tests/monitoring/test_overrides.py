@@ -73,6 +73,17 @@ def seed_reviews(deployment, readers) -> None:  # type: ignore[no-untyped-def]
     write()
 
 
+def rad_d_leaves_most_unopened(readers) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """What a PACS reports after :func:`seed_reviews`: rad-d left 60 of their 100 results
+    unopened, the others 3."""
+    return [
+        {"inference_id": pk, "username": name, "at": "2026-02-03T10:00:00+00:00",
+         "action": "not_opened" if j < (60 if name == "rad-d" else 3) else "viewed"}
+        for name, user in readers.items()
+        for j, pk in enumerate(Inference.objects.filter(reviews__reviewer=user).values_list("pk", flat=True))
+    ]  # fmt: skip
+
+
 def test_only_the_outlier_is_flagged_and_offered_training(pe, chair, readers, client: Client):  # type: ignore[no-untyped-def]
     seed_reviews(pe, readers)
     supplemental = training.create_procedure(

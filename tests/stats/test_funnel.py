@@ -1,11 +1,14 @@
 """Funnel plots (Spiegelhalter 2005, Statistics in Medicine 24:1185-1202).
 
-No worked table of the paper's limits could be sourced here; the tests recompute its
-definitions independently: the exact limits from the Appendix's interpolation written out with
-binomial probabilities summed term by term, the normal limits, and the Winsorized
-over-dispersion estimate ``phi`` with its DerSimonian-Laird ``tau^2`` (section 6), plus a hand
-computation at n = 1 and a check that an in-control unit falls outside the 95 % limits about 5 %
-of the time.
+Published worked example: the normal-approximation z-scores and 95 % flags of the ten
+physicians in funnelR's vignette (Kumar 2018, below).  No published table of the exact limits
+or of phi / tau^2 for printed data could be found offline (searched: the paper's full text and
+the over-dispersion paper, Verburg et al. 2018, Wicklin's 2011 SAS post, funnelR,
+FunnelPlotR, PHEindicatormethods, whose limits are Wilson-based, a different method); the
+exact limits are tested against the Appendix's interpolation written out with binomial
+probabilities summed term by term, and ``phi`` / ``tau^2`` against section 6 by hand, plus a
+hand computation at n = 1 and a check that an in-control unit falls outside the 95 % limits
+about 5 % of the time.
 """
 
 from __future__ import annotations
@@ -53,6 +56,25 @@ def test_normal_limits_and_convergence() -> None:
     np.testing.assert_allclose(limits.low_998, 0.2 - 3.090232306167813 * se)
     exact = funnel_limits([10_000], target=0.2)
     assert exact.high_95[0] == pytest.approx(limits.high_95[1], abs=2e-4)
+
+
+def test_normal_z_and_95_flags_match_funnelR_vignette_example_3() -> None:
+    """Kumar M, funnelR 0.1.0 (CRAN, 2018), vignette "Funnel Plots for Proportion Data",
+    Example 3: ``funscore(my_data, benchmark = 0.50, alpha = 0.80, alpha2 = 0.95,
+    method = "approximate")`` on ten physicians' satisfied patients (n of d).  It prints
+    z = |r - 0.5| / sqrt(0.25 / d) to 7 decimals and ``score2``, "Extreme" outside the 95 %
+    limits; our z is signed, our flag names the side and the 99.8 % limits too."""
+    satisfied = [130, 65, 155, 125, 19, 185, 82, 77, 50, 80]
+    patients = [150, 200, 300, 250, 50, 220, 100, 90, 400, 425]
+    printed_z = [8.9814624, 4.9497475, 0.5773503, 0.0, 1.6970563,
+                 10.1129979, 6.4, 6.7461923, 15.0, 12.8543881]  # fmt: skip
+    extreme_95 = [True, True, False, False, False, True, True, True, True, True]
+    funnel = funnel_plot(satisfied, patients, target=0.5, method="normal")
+    np.testing.assert_allclose(np.abs(funnel.z), printed_z, rtol=0, atol=5e-8)
+    assert [f != "within" for f in funnel.flags] == extreme_95
+    assert funnel.flags[4] == "within"  # physician 5: |z| = 1.70, inside 1.96
+    # physician 2 (65 of 200) is 4.9 SD low: beyond the 99.8 % limits (3.09 SD) too
+    assert funnel.flags[1] == "low-99.8" and funnel.flags[0] == "high-99.8"
 
 
 def test_in_control_units_fall_outside_the_95_limits_about_5_percent() -> None:

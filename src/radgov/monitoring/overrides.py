@@ -72,6 +72,7 @@ class Overrides:
     limits: dict[str, list[float]] = field(default_factory=dict)
     sees_everyone: bool = False
     engagement_rate: float | None = None  # the practice's, from the viewers' interactions
+    engagement_limits: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def flagged(self) -> list[ReviewerRate]:
@@ -197,13 +198,27 @@ def _engagement_flags(rows: list[ReviewerRate], found: Overrides) -> None:
         plot = funnel.funnel_plot([r.opened for r in rows], [r.presented for r in rows])
         for row, flag in zip(rows, plot.flags, strict=True):
             row.engagement_flag = flag
+        found.engagement_limits = _curve(max(r.presented for r in rows), opened / presented)
 
 
 def rates(viewer: Any, *, deployment: Any | None = None) -> Overrides:
     """What ``viewer`` may see of :func:`practice_rates`: everyone for the governance group
-    and administrators, otherwise only their own line (the practice's rate and limits stay)."""
+    and administrators, otherwise only their own line (the practice's rate and limits stay, the
+    limits drawn up to the viewer's own number of results)."""
     found = practice_rates(deployment=deployment)
     if not policy.governs(viewer):
         found.sees_everyone = False
         found.rows = [r for r in found.rows if r.user_id == getattr(viewer, "pk", None)]
+        # the limits are drawn up to the viewer's own volume, not to their busiest peer's
+        own = found.rows[0] if found.rows else None
+        found.limits = _own_curve(found.limits, own.n if own else 0, found.practice_rate)
+        found.engagement_limits = _own_curve(
+            found.engagement_limits, own.presented if own else 0, found.engagement_rate
+        )
     return found
+
+
+def _own_curve(
+    limits: dict[str, list[float]], n: int, target: float | None
+) -> dict[str, list[float]]:
+    return _curve(n, target) if limits and n and target is not None else {}
