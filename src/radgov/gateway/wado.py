@@ -1,0 +1,182 @@
+"""Asking a model's DICOMweb service for the results it made of a study, outside any
+transaction: QIDO-RS for the study's instances (PS3.18 10.6, ``GET
+{studies}/{study}/instances``, ``application/dicom+json``), WADO-RS for one of them (PS3.18
+10.4, ``GET {studies}/{study}/series/{series}/instances/{instance}``, ``multipart/related;
+type="application/dicom"``).
+
+The base is the endpoint's STOW-RS studies URL; the credentials and TLS are the STOW's
+(``stow.exchange``).  Answers are bounded (``stow.MAX_ANSWER_BYTES`` for a search, the
+listener's dataset limit for an instance).  Anything unexpected raises ``AnswerError``
+whose message says what, with the host, status codes and sizes only: never a UID, never
+patient data (a search answer holds names and identifiers; none of it is kept).
+"""
+
+from __future__ import annotations
+
+import email.message
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pydicom
+from pydicom.dataset import Dataset
+
+from radgov.gateway import stow
+
+SOP_CLASS, SOP_INSTANCE, SERIES = "00080016", "00080018", "0020000E"
+SEARCH_TYPE, INSTANCE_TYPE = "application/dicom+json", 'multipart/related; type="application/dicom"'
+PREAMBLE_BYTES, META_HEADER_BYTES = 132, 12  # 128 + "DICM"; (0002,0000) UL 4
+
+
+class AnswerError(Exception):
+    """The service's answer cannot be used; the message says why, in words."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """One instance of the study, as a search answered it."""
+
+    series_uid: str
+    sop_uid: str
+    sop_class_uid: str
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """One instance as retrieved: its File Meta Information and dataset as encoded."""
+
+    dataset: Dataset
+    meta: bytes
+    encoded: bytes
+
+
+def _where(url: str) -> str:
+    return f"the model's STOW-RS service at {urlsplit(url).hostname or ''}"
+
+
+def _get(url: str, accept: str, *, authorization: str, timeout: float, limit: int) -> bytes:
+    """The answer's bytes to a GET of ``url``, checked: 200, of the type asked, in bounds
+    (204 No Content: empty)."""
+    headers = {"Accept": accept, **({"Authorization": authorization} if authorization else {})}
+    try:
+        status, kind, text = stow.exchange(url, headers=headers, timeout=timeout, limit=limit)
+    except stow.Unreached as exc:
+        raise AnswerError(str(exc)) from None
+    if status == 204:
+        return b""
+    if status != 200:
+        raise AnswerError(f"{_where(url)} answered HTTP {status}")
+    if len(text) > limit:
+        raise AnswerError(f"{_where(url)} answered more than {limit // 1024} KB")
+    if kind.split(";")[0].strip().lower() != accept.split(";")[0]:
+        raise AnswerError(f"{_where(url)} answered {kind.split(';')[0] or 'no type'}")
+    return text
+
+
+def search(studies_url: str, study_uid: str, *, authorization: str, timeout: float) -> list[Found]:
+    """Every instance the service holds of the study (QIDO-RS)."""
+    url = f"{studies_url.rstrip('/')}/{quote(study_uid)}/instances"
+    text = _get(
+        url,
+        SEARCH_TYPE,
+        authorization=authorization,
+        timeout=timeout,
+        limit=stow.MAX_ANSWER_BYTES,
+    )
+    try:
+        answer = json.loads(text) if text.strip() else []
+    except ValueError:
+        raise AnswerError(f"{_where(url)} answered a search with invalid JSON") from None
+    if not isinstance(answer, list):
+        raise AnswerError(f"{_where(url)} answered a search with something else than a list")
+    return [_found(item, n, url) for n, item in enumerate(answer, start=1)]
+
+
+def _found(item: Any, n: int, url: str) -> Found:
+    values = [_uid(item, tag) for tag in (SERIES, SOP_INSTANCE, SOP_CLASS)]
+    if None in values:
+        raise AnswerError(
+            f"{_where(url)} answered a search whose result {n} lacks the series, instance or "
+            "SOP class UID"
+        )
+    series, sop, sop_class = (str(v) for v in values)
+    return Found(series, sop, sop_class)
+
+
+def _uid(item: Any, tag: str) -> str | None:
+    element = item.get(tag) if isinstance(item, dict) else None
+    value = element.get("Value") if isinstance(element, dict) else None
+    if not (isinstance(value, list) and value and isinstance(value[0], str)):
+        return None
+    uid = value[0].strip()
+    return uid if uid and len(uid) <= 64 and set(uid) <= set("0123456789.") else None
+
+
+def retrieve(
+    studies_url: str,
+    study_uid: str,
+    found: Found,
+    *,
+    authorization: str,
+    timeout: float,
+    max_bytes: int,
+) -> Retrieved:
+    """One instance (WADO-RS), checked to be the one asked for, of this study."""
+    url = "/".join(
+        [
+            studies_url.rstrip("/"),
+            quote(study_uid),
+            "series",
+            quote(found.series_uid),
+            "instances",
+            quote(found.sop_uid),
+        ]
+    )
+    text = _get(url, INSTANCE_TYPE, authorization=authorization, timeout=timeout, limit=max_bytes)
+    retrieved = part10(first_part(text, url), url)
+    ds = retrieved.dataset
+    uids = (ds.get("StudyInstanceUID"), ds.get("SOPInstanceUID"), ds.get("SOPClassUID"))
+    if tuple(str(uid or "") for uid in uids) != (study_uid, found.sop_uid, found.sop_class_uid):
+        raise AnswerError(f"{_where(url)} answered another instance than the one asked for")
+    return retrieved
+
+
+def first_part(text: bytes, url: str) -> bytes:
+    """The content of the first part of a multipart/related answer (its boundary is the
+    delimiter line that opens it)."""
+    if not text.startswith(b"--"):
+        raise AnswerError(f"{_where(url)} answered an instance that is not multipart")
+    delimiter, _, rest = text.partition(b"\r\n")
+    headers, found, content = rest.partition(b"\r\n\r\n")
+    end = content.find(b"\r\n" + delimiter)
+    if not found or end < 0 or not _dicom_part(headers.decode("latin-1").split("\r\n")):
+        raise AnswerError(f"{_where(url)} answered an instance that is not application/dicom")
+    return content[:end]
+
+
+def _dicom_part(lines: Iterable[str]) -> bool:
+    message = email.message.Message()
+    for line in lines:
+        name, _, value = line.partition(":")
+        message[name.strip()] = value.strip()
+    return message.get_content_type() == "application/dicom"
+
+
+def part10(data: bytes, url: str) -> Retrieved:
+    """A DICOM Part 10 file split into its File Meta Information and its dataset, as
+    encoded (the spool keeps them as they are)."""
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data))
+        start = (
+            PREAMBLE_BYTES
+            + META_HEADER_BYTES
+            + int(dataset.file_meta.FileMetaInformationGroupLength)
+        )
+    except Exception:  # noqa: BLE001 - anything pydicom cannot read is not an instance
+        raise AnswerError(f"{_where(url)} answered an instance that is not a DICOM file") from None
+    if data[128:132] != b"DICM" or start >= len(data):
+        raise AnswerError(f"{_where(url)} answered an instance that is not a DICOM file")
+    return Retrieved(dataset, data[PREAMBLE_BYTES:start], data[start:])
