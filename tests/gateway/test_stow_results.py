@@ -192,6 +192,23 @@ def test_a_malformed_search_answer_is_a_failed_attempt_and_stores_nothing(
     assert Inference.objects.get().status == "sent"
 
 
+@pytest.mark.parametrize(
+    "search",
+    [
+        (200, "application/json", b"[]"),
+        (204, wado.SEARCH_TYPE, b""),
+        (200, wado.SEARCH_TYPE, b"[]"),
+    ],
+)
+def test_an_empty_search_answer_is_nothing_to_take(queued, spool, search) -> None:
+    with fake_dicomweb(search=search) as url:
+        set_endpoint(queued, kind="stow", url=url, timeout_seconds=5)
+        delivery.send_queued(base=spool)
+        [polled] = polling.poll_results(base=spool)
+    assert (polled.problem, polled.retrieved) == (None, 0)
+    assert Route.objects.get().poll_problem == "" and Inference.objects.get().status == "sent"
+
+
 def uid(value: str) -> dict[str, object]:
     return {"vr": "UI", "Value": [value]}
 

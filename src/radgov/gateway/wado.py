@@ -28,6 +28,7 @@ from radgov.gateway import stow
 
 SOP_CLASS, SOP_INSTANCE, SERIES = "00080016", "00080018", "0020000E"
 SEARCH_TYPE, INSTANCE_TYPE = "application/dicom+json", 'multipart/related; type="application/dicom"'
+PLAIN_JSON = "application/json"  # what some services answer a search with
 PREAMBLE_BYTES, META_HEADER_BYTES = 132, 12  # 128 + "DICM"; (0002,0000) UL 4
 
 
@@ -58,8 +59,8 @@ def _where(url: str) -> str:
 
 
 def _get(url: str, accept: str, *, authorization: str, timeout: float, limit: int) -> bytes:
-    """The answer's bytes to a GET of ``url``, checked: 200, of the type asked, in bounds
-    (204 No Content: empty)."""
+    """The answer's bytes to a GET of ``url``, checked: 200, of the type asked (a search's
+    also as plain JSON), in bounds (204 No Content: empty)."""
     headers = {"Accept": accept, **({"Authorization": authorization} if authorization else {})}
     try:
         status, kind, text = stow.exchange(url, headers=headers, timeout=timeout, limit=limit)
@@ -71,7 +72,8 @@ def _get(url: str, accept: str, *, authorization: str, timeout: float, limit: in
         raise AnswerError(f"{_where(url)} answered HTTP {status}")
     if len(text) > limit:
         raise AnswerError(f"{_where(url)} answered more than {limit // 1024} KB")
-    if kind.split(";")[0].strip().lower() != accept.split(";")[0]:
+    given = kind.split(";")[0].strip().lower()
+    if given != accept.split(";")[0] and not (accept == SEARCH_TYPE and given == PLAIN_JSON):
         raise AnswerError(f"{_where(url)} answered {kind.split(';')[0] or 'no type'}")
     return text
 
