@@ -22,7 +22,7 @@ from radgov.exams.models import Inference
 from radgov.gateway import delivery, demo_node, local, polling, results, wado
 from radgov.gateway.models import Instance, Route
 from tests.exams.peers import DICOMWEB_PLUGIN, running_orthanc
-from tests.gateway.conftest import STUDY, set_endpoint
+from tests.gateway.conftest import STUDY, set_endpoint, store
 from tests.gateway.dicomweb_fake import fake_dicomweb
 from tests.gateway.test_stow import BASIC, PASSWORD, USER
 
@@ -207,6 +207,23 @@ def test_an_empty_search_answer_is_nothing_to_take(queued, spool, search) -> Non
         [polled] = polling.poll_results(base=spool)
     assert (polled.problem, polled.retrieved) == (None, 0)
     assert Route.objects.get().poll_problem == "" and Inference.objects.get().status == "sent"
+
+
+def test_a_result_radgov_already_holds_is_not_retrieved(queued, peer, spool) -> None:
+    sr = demo_node.result_sr(STUDY, demo_node.items_of(local.Answer(score=0.5)))
+    listed = [
+        {"0020000E": uid(str(sr.SeriesInstanceUID)), "00080018": uid(str(sr.SOPInstanceUID))}
+        | {"00080016": uid(SR)}
+    ]
+    # asked for that instance, the stand-in would answer 404: a failed attempt
+    with fake_dicomweb(search=(200, wado.SEARCH_TYPE, json.dumps(listed).encode())) as url:
+        set_endpoint(queued, kind="stow", url=url, timeout_seconds=5)
+        delivery.send_queued(base=spool)
+        store(peer, sr, spool)  # the same result, pushed to the listener first
+        stored = Instance.objects.count()
+        [polled] = polling.poll_results(base=spool)
+    assert (polled.problem, polled.retrieved) == (None, 0)
+    assert Instance.objects.count() == stored
 
 
 def uid(value: str) -> dict[str, object]:
