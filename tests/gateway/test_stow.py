@@ -181,13 +181,18 @@ def test_the_streamed_body_is_the_one_built_in_memory_read_in_chunks(tmp_path, m
     assert [len(p) for p in content] == [1, 999, 1000, 1000, 1000, 501]
 
 
-def test_a_file_that_changes_size_while_sent_stops_the_send(tmp_path) -> None:
+def test_a_file_that_changes_size_while_sent_stops_the_send(tmp_path, monkeypatch) -> None:
     path = tmp_path / "1.dcm"
     path.write_bytes(b"x" * 100)
     body = stow.Body.of([path], "b")
     path.write_bytes(b"x" * 50)
     with pytest.raises(OSError, match="changed size"):
         list(body)
+    # in a send it is this machine's fault (delivery: "could not be read from this
+    # machine's spool, or sent"), not a service that could not be reached
+    monkeypatch.setattr(stow.Body, "of", classmethod(lambda cls, f, b: cls(tuple(f), (100,), b)))
+    with fake_dicomweb() as url, pytest.raises(stow.Unreadable, match="changed size"):
+        stow.send_files([path], url=url, timeout=5)
 
 
 def test_sending_a_large_study_holds_about_one_chunk_in_memory(tmp_path) -> None:

@@ -109,12 +109,15 @@ class Body:
         for path, size in zip(self.files, self.sizes, strict=True):
             yield self.head
             read = 0
-            with path.open("rb") as fh:
-                while chunk := fh.read(CHUNK_BYTES):
-                    read += len(chunk)
-                    yield chunk
+            try:
+                with path.open("rb") as fh:
+                    while chunk := fh.read(CHUNK_BYTES):
+                        read += len(chunk)
+                        yield chunk
+            except OSError as exc:
+                raise Unreadable("a file of the study could not be read while it was sent") from exc
             if read != size:  # the Content-Length sent would be wrong
-                raise OSError("a file of the study changed size while it was sent")
+                raise Unreadable("a file of the study changed size while it was sent")
             yield b"\r\n"
         yield self.end
 
@@ -139,11 +142,17 @@ def exchange(
         return exc.code, exc.headers.get("Content-Type", ""), exc.read(limit + 1)
     except OSError as exc:  # refused, reset, timed out, or a certificate not trusted
         cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        if isinstance(cause, Unreadable):  # this machine's fault, not the service's
+            raise cause from None
         raise Unreached(unreached(urlsplit(url).hostname or "", cause, timeout)) from None
 
 
 class Unreached(Exception):
     """No answer from the service; the message says why, in words."""
+
+
+class Unreadable(OSError):
+    """A file of the study could not be read whole while it was sent."""
 
 
 def send_files(
