@@ -1,22 +1,29 @@
 """A stand-in DICOMweb service on localhost for answers a real one does not give (malformed
 searches, wrong instances) and for counting what a STOW-RS POST carries: it stores nothing,
 answers each POST 200 with an empty STOW response after reading its body in 64 KB pieces,
-and each GET with the answer given for searches (``.../instances``) or for an instance."""
+and each GET with the answer given for a search of the study's series (``.../series``, by
+default one SR series ``1.2.3``), of a series' instances (``.../instances``) or for an
+instance."""
 
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 Answer = tuple[int, str, bytes]  # status, Content-Type, body
+ONE_SR_SERIES = json.dumps(
+    [{"0020000E": {"vr": "UI", "Value": ["1.2.3"]}, "00080060": {"vr": "CS", "Value": ["SR"]}}]
+).encode()
 
 
 @contextmanager
 def fake_dicomweb(
     *,
+    series: Answer = (200, "application/dicom+json", ONE_SR_SERIES),
     search: Answer = (200, "application/dicom+json", b"[]"),
     instance: Answer | None = None,
     posts: list[int] | None = None,
@@ -34,7 +41,8 @@ def fake_dicomweb(
             self._answer((200, "application/dicom+json", b"{}"))
 
         def do_GET(self) -> None:  # noqa: N802 - the http.server name
-            wanted = search if self.path.endswith("/instances") else instance
+            ends = self.path.endswith
+            wanted = series if ends("/series") else search if ends("/instances") else instance
             self._answer(wanted or (404, "text/plain", b""))
 
         def _answer(self, answer: Answer) -> None:

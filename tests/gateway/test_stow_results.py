@@ -170,7 +170,7 @@ def test_a_poll_that_finds_nothing_leaves_it_sent_and_the_timeout_still_fails_it
                 wado.SEARCH_TYPE,
                 b'[{"00080016": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.88.33"]}}]',
             ),
-            "answered a search whose result 1 lacks the series, instance or SOP class UID",
+            "answered a search whose instance 1 lacks its instance or SOP class UID",
         ),
         ((200, "text/html", b"<html>login</html>"), "answered text/html"),
         ((500, wado.SEARCH_TYPE, b"[]"), "answered HTTP 500"),
@@ -207,6 +207,31 @@ def test_an_empty_search_answer_is_nothing_to_take(queued, spool, search) -> Non
         [polled] = polling.poll_results(base=spool)
     assert (polled.problem, polled.retrieved) == (None, 0)
     assert Route.objects.get().poll_problem == "" and Inference.objects.get().status == "sent"
+
+
+def test_only_result_series_are_searched_for_instances(queued, spool) -> None:
+    """A series of images (Modality CT) is not listed: were it, the stand-in's malformed
+    instance search would be a failed attempt."""
+    ct_series = [{"0020000E": uid("1.2.3"), "00080060": {"vr": "CS", "Value": ["CT"]}}]
+    with fake_dicomweb(
+        series=(200, wado.SEARCH_TYPE, json.dumps(ct_series).encode()),
+        search=(200, wado.SEARCH_TYPE, b"not json"),
+    ) as url:
+        set_endpoint(queued, kind="stow", url=url, timeout_seconds=5)
+        delivery.send_queued(base=spool)
+        [polled] = polling.poll_results(base=spool)
+    assert (polled.problem, polled.retrieved) == (None, 0)
+
+
+def test_a_series_without_a_uid_is_a_failed_attempt(queued, spool) -> None:
+    series = [{"00080060": {"vr": "CS", "Value": ["SR"]}}]
+    with fake_dicomweb(series=(200, wado.SEARCH_TYPE, json.dumps(series).encode())) as url:
+        set_endpoint(queued, kind="stow", url=url, timeout_seconds=5)
+        delivery.send_queued(base=spool)
+        [polled] = polling.poll_results(base=spool)
+    assert polled.problem == (
+        "the model's STOW-RS service at 127.0.0.1 answered a search whose series 1 has no UID"
+    )
 
 
 def test_a_result_radgov_already_holds_is_not_retrieved(queued, peer, spool) -> None:

@@ -1,6 +1,7 @@
 """Asking a model's DICOMweb service for the results it made of a study, outside any
-transaction: QIDO-RS for the study's instances (PS3.18 10.6, ``GET
-{studies}/{study}/instances``, ``application/dicom+json``), WADO-RS for one of them (PS3.18
+transaction: QIDO-RS for the study's series and the instances of its result series (PS3.18
+10.6, ``GET {studies}/{study}/series`` and ``.../series/{series}/instances``,
+``application/dicom+json``), WADO-RS for one of them (PS3.18
 10.4, ``GET {studies}/{study}/series/{series}/instances/{instance}``, ``multipart/related;
 type="application/dicom"``).
 
@@ -26,7 +27,8 @@ from pydicom.dataset import Dataset
 
 from radgov.gateway import stow
 
-SOP_CLASS, SOP_INSTANCE, SERIES = "00080016", "00080018", "0020000E"
+SOP_CLASS, SOP_INSTANCE, SERIES, MODALITY = "00080016", "00080018", "0020000E", "00080060"
+RESULT_MODALITIES = ("SR", "SEG", "OT")  # a model's structured report, segmentation, capture
 SEARCH_TYPE, INSTANCE_TYPE = "application/dicom+json", 'multipart/related; type="application/dicom"'
 PLAIN_JSON = "application/json"  # what some services answer a search with
 PREAMBLE_BYTES, META_HEADER_BYTES = 132, 12  # 128 + "DICM"; (0002,0000) UL 4
@@ -74,19 +76,39 @@ def _get(url: str, accept: str, *, authorization: str, timeout: float, limit: in
         raise AnswerError(f"{_where(url)} answered more than {limit // 1024} KB")
     given = kind.split(";")[0].strip().lower()
     if given != accept.split(";")[0] and not (accept == SEARCH_TYPE and given == PLAIN_JSON):
-        raise AnswerError(f"{_where(url)} answered {kind.split(';')[0] or 'no type'}")
+        raise AnswerError(f"{_where(url)} answered {kind.split(';')[0][:60] or 'no type'}")
     return text
 
 
 def search(studies_url: str, study_uid: str, *, authorization: str, timeout: float) -> list[Found]:
-    """Every instance the service holds of the study (QIDO-RS)."""
-    url = f"{studies_url.rstrip('/')}/{quote(study_uid)}/instances"
+    """Every instance of the study's result series (QIDO-RS): its series first, then the
+    instances of each series whose Modality is SR, SEG or OT (a study's images are never
+    listed, so the answers stay small however large the study)."""
+    study = f"{studies_url.rstrip('/')}/{quote(study_uid)}"
+    asked = {"authorization": authorization, "timeout": timeout}
+    found = []
+    for n, item in enumerate(_search(f"{study}/series", **asked), start=1):
+        series = _uid(item, SERIES)
+        if series is None:
+            raise AnswerError(f"{_where(study)} answered a search whose series {n} has no UID")
+        if _value(item, MODALITY) not in RESULT_MODALITIES:
+            continue
+        url = f"{study}/series/{quote(series)}/instances"
+        for m, one in enumerate(_search(url, **asked), start=1):
+            sop, sop_class = _uid(one, SOP_INSTANCE), _uid(one, SOP_CLASS)
+            if sop is None or sop_class is None:
+                raise AnswerError(
+                    f"{_where(url)} answered a search whose instance {m} lacks its instance "
+                    "or SOP class UID"
+                )
+            found.append(Found(series, sop, sop_class))
+    return found
+
+
+def _search(url: str, *, authorization: str, timeout: float) -> list[Any]:
+    """The items of one search's answer (a JSON list, up to ``stow.MAX_ANSWER_BYTES``)."""
     text = _get(
-        url,
-        SEARCH_TYPE,
-        authorization=authorization,
-        timeout=timeout,
-        limit=stow.MAX_ANSWER_BYTES,
+        url, SEARCH_TYPE, authorization=authorization, timeout=timeout, limit=stow.MAX_ANSWER_BYTES
     )
     try:
         answer = json.loads(text) if text.strip() else []
@@ -94,26 +116,19 @@ def search(studies_url: str, study_uid: str, *, authorization: str, timeout: flo
         raise AnswerError(f"{_where(url)} answered a search with invalid JSON") from None
     if not isinstance(answer, list):
         raise AnswerError(f"{_where(url)} answered a search with something else than a list")
-    return [_found(item, n, url) for n, item in enumerate(answer, start=1)]
+    return answer
 
 
-def _found(item: Any, n: int, url: str) -> Found:
-    values = [_uid(item, tag) for tag in (SERIES, SOP_INSTANCE, SOP_CLASS)]
-    if None in values:
-        raise AnswerError(
-            f"{_where(url)} answered a search whose result {n} lacks the series, instance or "
-            "SOP class UID"
-        )
-    series, sop, sop_class = (str(v) for v in values)
-    return Found(series, sop, sop_class)
-
-
-def _uid(item: Any, tag: str) -> str | None:
+def _value(item: Any, tag: str) -> str | None:
     element = item.get(tag) if isinstance(item, dict) else None
     value = element.get("Value") if isinstance(element, dict) else None
     if not (isinstance(value, list) and value and isinstance(value[0], str)):
         return None
-    uid = value[0].strip()
+    return value[0].strip()
+
+
+def _uid(item: Any, tag: str) -> str | None:
+    uid = _value(item, tag)
     return uid if uid and len(uid) <= 64 and set(uid) <= set("0123456789.") else None
 
 
