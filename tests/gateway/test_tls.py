@@ -26,12 +26,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.utils import timezone
 from pynetdicom import AE, evt
 from pynetdicom.presentation import AllStoragePresentationContexts
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from radgov.exams.models import Inference
-from radgov.gateway import delivery, stow
+from radgov.gateway import delivery, polling, stow
 from radgov.gateway.listener import Listener
 from tests.exams.peers import DICOMWEB_PLUGIN, get, running_orthanc, wait_for_port
 from tests.gateway.conftest import SITE, dicom_peers, free_port, set_endpoint
@@ -262,5 +263,14 @@ def test_stow_rs_over_https_checks_the_services_certificate(
         assert stow.reach(url, timeout=5) is None
         [route] = delivery.send_queued(base=spool)
         stored = json.loads(get(f"{base}/statistics"))
+        # asking it for results goes over the same TLS, its certificate checked the same way
+        monkeypatch.setenv("RADGOV_GATEWAY_CA_FILE", str(pki["stranger"]))
+        [untrusted] = polling.poll_results(base=spool)
+        monkeypatch.setenv("RADGOV_GATEWAY_CA_FILE", str(pki["ca"]))
+        [trusted] = polling.poll_results(now=timezone.now() + dt.timedelta(minutes=2), base=spool)
+    assert untrusted.problem == (
+        "the model's STOW-RS service at localhost has a certificate this gateway does not trust"
+    )
+    assert (trusted.problem, trusted.retrieved) == (None, 0)
     assert route.sent_at is not None and Inference.objects.get().status == "sent"
     assert (stored["CountStudies"], stored["CountInstances"]) == (1, 2)

@@ -215,6 +215,12 @@ SETTINGS: dict[str, Setting] = {
             "over HTTPS), instead of the system's",
         ),
         Setting(
+            "RADGOV_GATEWAY_POLL_SECONDS",
+            "60",
+            "how often a study sent to a STOW-RS model endpoint is looked for results there "
+            "(QIDO-RS, then WADO-RS for each new SR, SEG or Secondary Capture)",
+        ),
+        Setting(
             "RADGOV_LOCAL_MODELS",
             "",
             "local Python models besides those installed under the radgov.models entry point "

@@ -101,6 +101,12 @@ class Route(ProcedureRecord):
         blank=True,
         help_text="routed again after a rejection: only images received after this are sent",
     )
+    polled_at = models.DateTimeField(
+        null=True, blank=True, help_text="last asked its STOW-RS service for results"
+    )
+    poll_problem = models.TextField(
+        blank=True, help_text="why the last asking for results failed, in words"
+    )
 
     class Meta:
         ordering = ["study", "deployment"]

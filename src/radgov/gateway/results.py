@@ -1,7 +1,7 @@
 """A model's result coming back through the listener (docs/gateway.md, "And back").
 
 An SR, SEG or Secondary Capture instance sent by a model's node (its calling AE title is the
-deployment's endpoint) for a study whose inference is ``sent`` or ``processing`` is that
+deployment's endpoint), or retrieved from a STOW-RS service by ``polling``, for a study whose inference is ``sent`` or ``processing`` is that
 inference's result: it is recorded as a result object, and an SR's content gives the
 outputs: NUM items named "Score" and "Confidence", TEXT items "Call", "Model version",
 "Status" and "Reason", CODE items "Finding" (each a finding's label).  A status of
@@ -30,6 +30,7 @@ from radgov.exams.statuses import ResultKind, Status
 from radgov.gateway import demo_node, spool
 from radgov.gateway.local import Answer, Rejection
 from radgov.gateway.models import Instance
+from radgov.inventory.models import Deployment
 
 RESULTS_TASK = "gateway.results"
 WAITING = (Status.SENT, Status.PROCESSING)
@@ -86,21 +87,27 @@ def read_sr(dataset: Dataset) -> tuple[Outputs, str, str]:
 
 @service
 def take_result(
-    actor: Any, instance: Instance, *, sop_uid: str, calling_ae: str, base: Path | None = None
+    actor: Any,
+    instance: Instance,
+    *,
+    sop_uid: str,
+    calling_ae: str = "",
+    deployment: Deployment | None = None,
+    base: Path | None = None,
 ) -> Inference | None:
     """Record ``instance`` as the result of the inference waiting for it from
-    ``calling_ae``'s model; None when it is no model's result."""
+    ``calling_ae``'s model (or, retrieved from a STOW-RS service, from ``deployment``'s);
+    None when it is no model's result."""
     kind = kind_of(instance.sop_class_uid)
     exam = instance.study.exam
     if kind is None or exam is None:
         return None
-    inference = (
-        Inference.objects.filter(
-            exam=exam, status__in=WAITING, deployment__gateway_endpoint__ae_title=calling_ae
-        )
-        .order_by("pk")
-        .first()
-    )
+    waiting = Inference.objects.filter(exam=exam, status__in=WAITING)
+    if deployment is not None:
+        waiting = waiting.filter(deployment=deployment)
+    else:
+        waiting = waiting.filter(deployment__gateway_endpoint__ae_title=calling_ae)
+    inference = waiting.order_by("pk").first()
     if inference is None:
         return None
     instance.is_result = True

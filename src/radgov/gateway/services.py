@@ -57,7 +57,16 @@ class Received:
 
 
 @service
-def store_instance(
+def store_instance(peer: Any, **instance: Any) -> Received:
+    """Store one instance received from ``peer`` durably and record it (``instance``: the
+    arguments of ``keep_instance``); the listener answers success only after this returns
+    (the row is committed when it does)."""
+    if not policy.machine_may(peer, STORE):
+        raise NotPermitted(f"the peer is not allowed to store instances (grant {STORE})")
+    return keep_instance(peer, **instance)
+
+
+def keep_instance(
     peer: Any,
     *,
     calling_ae: str,
@@ -69,11 +78,11 @@ def store_instance(
     dataset: bytes,
     site: str = "",
     base: Path | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> Received:
-    """Store one received instance durably and record it; the listener answers success only
-    after this returns (the row is committed when it does)."""
-    if not policy.machine_may(peer, STORE):
-        raise NotPermitted(f"the peer is not allowed to store instances (grant {STORE})")
+    """Inside a service: store one instance durably and record it (Instances Transferred,
+    110104, as the acting principal), from ``peer`` (None: retrieved by radgov itself);
+    ``detail`` adds to the audit entry's."""
     uid_key = crypto.pseudonym(sop_uid, namespace=SOP_UID_NAMESPACE)
     sha256 = spool.digest(dataset)
     same = Instance.objects.filter(sop_uid_hash=uid_key, sha256=sha256).first()
@@ -86,7 +95,12 @@ def store_instance(
         action=Action.CREATE,
         object_type="gateway.instance",
         event_code=EventCode.INSTANCES_TRANSFERRED,
-        detail={"calling_ae": calling_ae, "sop_class_uid": sop_class_uid, "conflict": conflict},
+        detail={
+            "calling_ae": calling_ae,
+            "sop_class_uid": sop_class_uid,
+            "conflict": conflict,
+            **(detail or {}),
+        },
     ):
         study = _open_study(study_uid, site, now, reopen=results.kind_of(sop_class_uid) is None)
         instance = Instance.objects.create(

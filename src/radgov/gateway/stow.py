@@ -2,7 +2,9 @@
 transaction.
 
 The study's instances, as stored, go in one ``multipart/related; type="application/dicom"``
-POST.  The HTTP status and the STOW response (Failed SOP Sequence with each Failure Reason,
+POST, streamed: its Content-Length is counted from the parts' headers and the files' sizes
+and each file is read and sent a chunk at a time (``Body``), so memory does not grow with the
+study.  The HTTP status and the STOW response (Failed SOP Sequence with each Failure Reason,
 Warning Reasons) say what happened: ``send_files`` answers a ``Stowed`` whose ``problem`` is
 None when every instance was stored, or a sentence saying what went wrong; ``warnings`` name
 what the service changed or accepted with a warning.  Sentences hold the URL's host, counts
@@ -19,7 +21,7 @@ import socket
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ REFERENCED_SOP_SEQUENCE = "00081199"
 FAILURE_REASON = "00081197"
 WARNING_REASON = "00081196"
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 1024 * 1024  # read and sent at a time: memory does not grow with the study
 
 
 @dataclass(frozen=True)
@@ -77,43 +80,98 @@ def unreached(host: str, cause: object, timeout: float) -> str:
     return f"{where} could not be reached ({cause if isinstance(cause, str) else type(cause).__name__})"
 
 
-def body_of(files: Sequence[Path], boundary: str) -> bytes:
-    """The multipart/related body: each file as an application/dicom part."""
-    parts = []
-    for path in files:
-        parts += [
-            f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode(),
-            path.read_bytes(),
-            b"\r\n",
-        ]
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts)
+@dataclass(frozen=True)
+class Body:
+    """The multipart/related body of ``files``, each an application/dicom part, sent in
+    chunks of ``CHUNK_BYTES``: its length is known from the parts' headers and the files'
+    sizes, so no more than one chunk of a study is held in memory."""
+
+    files: tuple[Path, ...]
+    sizes: tuple[int, ...]
+    boundary: str
+
+    @classmethod
+    def of(cls, files: Sequence[Path], boundary: str) -> Body:
+        return cls(tuple(files), tuple(path.stat().st_size for path in files), boundary)
+
+    @property
+    def head(self) -> bytes:
+        return f"--{self.boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+
+    @property
+    def end(self) -> bytes:
+        return f"--{self.boundary}--\r\n".encode()
+
+    def __len__(self) -> int:
+        return sum(len(self.head) + size + 2 for size in self.sizes) + len(self.end)
+
+    def __iter__(self) -> Iterator[bytes]:
+        for path, size in zip(self.files, self.sizes, strict=True):
+            yield self.head
+            read = 0
+            try:
+                with path.open("rb") as fh:
+                    while chunk := fh.read(CHUNK_BYTES):
+                        read += len(chunk)
+                        yield chunk
+            except OSError as exc:
+                raise Unreadable("a file of the study could not be read while it was sent") from exc
+            if read != size:  # the Content-Length sent would be wrong
+                raise Unreadable("a file of the study changed size while it was sent")
+            yield b"\r\n"
+        yield self.end
+
+
+def exchange(
+    url: str, *, headers: dict[str, str], timeout: float, limit: int, body: Body | None = None
+) -> tuple[int, str, bytes]:
+    """One request to the model's DICOMweb service (a POST of ``body``, else a GET), over
+    TLS as ``sender.tls_context`` says for https: (status, Content-Type, at most ``limit``
+    bytes of the answer, one more to tell an answer over the limit).  Raises ``Unreached``
+    with the reason when no answer came."""
+    if body is not None:
+        headers = {**headers, "Content-Length": str(len(body))}
+    request = urllib.request.Request(  # noqa: S310 - checked http(s) by check_url
+        url, data=body, headers=headers, method="POST" if body is not None else "GET"
+    )
+    context = sender.tls_context() if url.startswith("https:") else None
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:  # noqa: S310
+            return answer.status, answer.headers.get("Content-Type", ""), answer.read(limit + 1)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), exc.read(limit + 1)
+    except OSError as exc:  # refused, reset, timed out, or a certificate not trusted
+        cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        if isinstance(cause, Unreadable):  # this machine's fault, not the service's
+            raise cause from None
+        raise Unreached(unreached(urlsplit(url).hostname or "", cause, timeout)) from None
+
+
+class Unreached(Exception):
+    """No answer from the service; the message says why, in words."""
+
+
+class Unreadable(OSError):
+    """A file of the study could not be read whole while it was sent."""
 
 
 def send_files(
     files: Sequence[Path], *, url: str, authorization: str = "", timeout: float
 ) -> Stowed:
-    boundary = secrets.token_hex(16)
+    body = Body.of(files, secrets.token_hex(16))
     headers = {
-        "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+        "Content-Type": f'multipart/related; type="application/dicom"; boundary={body.boundary}',
         "Accept": "application/dicom+json",
     }
     if authorization:
         headers["Authorization"] = authorization
-    request = urllib.request.Request(  # noqa: S310 - checked http(s) by check_url
-        url, data=body_of(files, boundary), headers=headers, method="POST"
-    )
-    host = urlsplit(url).hostname
-    context = sender.tls_context() if url.startswith("https:") else None
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:  # noqa: S310
-            status, text = answer.status, answer.read(MAX_ANSWER_BYTES)
-    except urllib.error.HTTPError as exc:
-        status, text = exc.code, exc.read(MAX_ANSWER_BYTES)
-    except OSError as exc:  # refused, reset, timed out, or a certificate not trusted
-        cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        return Stowed(unreached(host or "", cause, timeout))
-    return judge(status, text, sent=len(files), host=host or "")
+        status, _, text = exchange(
+            url, headers=headers, timeout=timeout, limit=MAX_ANSWER_BYTES, body=body
+        )
+    except Unreached as exc:
+        return Stowed(str(exc))
+    return judge(status, text, sent=len(files), host=urlsplit(url).hostname or "")
 
 
 def judge(status: int, text: bytes, *, sent: int, host: str) -> Stowed:

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from radgov.core import config, health
 from radgov.core.context import ActingContext, acting_as
-from radgov.gateway import delivery, endpoints, services
+from radgov.gateway import delivery, endpoints, polling, services
 from radgov.gateway.listener import Listener
 from radgov.gateway.mllp_listener import MllpListener
 from radgov.inventory.models import Deployment
@@ -43,7 +43,8 @@ class Command(BaseCommand):
         hl7.add_argument("--host", help="default RADGOV_MLLP_HOST")
         sub.add_parser(
             "route",
-            help="complete and route every study quiet for long enough, then send the queued ones",
+            help="complete and route every study quiet for long enough, send the queued ones, "
+            "and ask STOW-RS model endpoints for results",
         )
 
         endpoint = sub.add_parser("endpoint", help="where a deployment's model receives studies")
@@ -150,6 +151,7 @@ class Command(BaseCommand):
         if opts["action"] == "route":
             routed = services.complete_quiet_studies(quiet_seconds=quiet)
             sent = delivery.send_queued()
+            polling.poll_results()
             delivery.time_out()
             self.stdout.write(f"{len(routed)} studies routed, {len(sent)} sends to models tried")
             return
@@ -169,6 +171,7 @@ class Command(BaseCommand):
         def route() -> None:
             services.complete_quiet_studies(quiet_seconds=quiet)
             delivery.send_queued()
+            polling.poll_results()
             delivery.time_out()
 
         banner = f"DICOM listener {listener.ae_title} on {listener.host}:{listener.port}"
