@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gateway', '0004_endpoint_stow_and_local_models'),
+        ('gateway', '0005_route_polled'),
     ]
 
     operations = [
