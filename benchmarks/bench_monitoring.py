@@ -56,7 +56,7 @@ def u(salt: int) -> str:
 
 def series(vendor: str, n: int) -> str:
     if vendor == "postgresql":
-        return f"WITH s(i) AS (SELECT generate_series(1, {n}))"
+        return f"WITH s(i) AS (SELECT generate_series(CAST(1 AS BIGINT), {n}))"
     return f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n})"  # noqa: S608
 
 
