@@ -287,18 +287,23 @@ def measure(chair: object, deployments: list[object], pages: list[str], requests
     for page in pages:
         urls = [PAGES[page].format(id=d.pk) for d in deployments]  # type: ignore[attr-defined]
         times: list[list[float]] = [[] for _ in urls]
+        cpu: list[list[float]] = [[] for _ in urls]  # this process's CPU: less noisy when busy
         for k in range(requests + 1):
             for j, url in enumerate(urls):
-                started = time.perf_counter()
+                started, used = time.perf_counter(), time.process_time()
                 response = client.get(url)
                 took = (time.perf_counter() - started) * 1000
                 if response.status_code != 200:
                     raise SystemExit(f"{url} answered {response.status_code}")
                 if k:
                     times[j].append(took)
+                    cpu[j].append((time.process_time() - used) * 1000)
         p95 = [statistics.quantiles(t, n=20)[-1] for t in times]
-        for url, t, q in zip(urls, times, p95, strict=True):
-            print(f"{page:<12} {url:<36} median {statistics.median(t):7.1f} ms  p95 {q:7.1f} ms")
+        for url, t, c, q in zip(urls, times, cpu, p95, strict=True):
+            print(
+                f"{page:<12} {url:<36} median {statistics.median(t):7.1f} ms  p95 {q:7.1f} ms  "
+                f"CPU median {statistics.median(c):6.1f} ms  (load {os.getloadavg()[0]:.1f})"
+            )
         if len(p95) == 2:
             print(f"{page:<12} p95 large/small {p95[1] / p95[0]:.2f}")
 
