@@ -16,6 +16,9 @@
   once by hand against NannyML 0.13.1's CBPE on 5,000 calibrated synthetic cases, where NannyML
   judged no calibration needed: recall, specificity, precision and accuracy equal to 1e-8.
   NannyML cannot join the test environment: it declares python-dateutil<3, the lock pins 4.0.0.)
+* Counted cases (``sample_weight``, as the daily rollups give binned scores): every test and
+  estimate equals the one of the same cases repeated in place, to 1e-9, including a
+  Hosmer-Lemeshow group that ends inside a run of equal scores.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 import pytest
 
 from radgov.stats.calibration import (
+    expected_calibration_error,
     hosmer_lemeshow_from_groups,
     hosmer_lemeshow_test,
     spiegelhalter_z_test,
@@ -174,3 +178,49 @@ def test_the_models_own_calls_instead_of_a_threshold() -> None:
         estimate_performance([0.9], calibration=check)
     with pytest.raises(ValueError, match="y_pred and y_prob must have the same length"):
         estimate_performance([0.9, 0.1], y_pred=[1], calibration=check)
+
+
+def test_counted_cases_give_what_the_cases_repeated_give() -> None:
+    rng = np.random.default_rng(11)
+    p = np.round(rng.beta(1.2, 4.0, size=400), 2).clip(0.005, 0.995)  # binned: many ties
+    y = rng.random(400) < p
+    w = rng.integers(0, 40, size=400)
+    rp, ry = np.repeat(p, w), np.repeat(y, w)
+    for test in (spiegelhalter_z_test, hosmer_lemeshow_test):
+        counted, repeated = test(y, p, sample_weight=w), test(ry, rp)
+        assert counted.statistic == pytest.approx(repeated.statistic, rel=1e-9)
+        assert counted.n == repeated.n == w.sum()
+    assert expected_calibration_error(y, p, sample_weight=w) == pytest.approx(
+        expected_calibration_error(ry, rp), rel=1e-9
+    )
+    check = check_calibration(y, p, sample_weight=w)
+    assert (check.n, check.n_positive) == (rp.size, ry.sum())
+    assert check.hosmer_lemeshow == pytest.approx(check_calibration(ry, rp).hosmer_lemeshow)
+    ok = check_calibration(*calibrated(2000, 3))
+    counted = estimate_performance(p, y_pred=p > 0.3, calibration=ok, sample_weight=w)
+    repeated = estimate_performance(rp, y_pred=rp > 0.3, calibration=ok)
+    assert counted.estimable and counted.n == repeated.n
+    for name, e in counted.metrics.items():
+        r = repeated.metrics[name]
+        assert (e.estimate, e.ci_low, e.ci_high) == pytest.approx(
+            (r.estimate, r.ci_low, r.ci_high), rel=1e-9
+        ), name
+
+
+def test_hosmer_lemeshow_groups_cut_a_run_of_equal_scores_as_repeated_cases_do() -> None:
+    """30 cases in 3 groups of 10: the run of 12 cases scored 0.5 (7 with the event, first)
+    is cut after its first 5, and the second group holds the rest of it."""
+    p = np.array([0.1, 0.5, 0.5, 0.9])
+    y = np.array([0, 1, 0, 1])
+    w = np.array([5, 7, 5, 13])
+    counted = hosmer_lemeshow_test(y, p, groups=3, sample_weight=w)
+    # groups: 5 x 0.1 (no event) + 5 x 0.5 (events); 2 x 0.5 (events) + 5 x 0.5 + 3 x 0.9
+    # (events); 10 x 0.9 (events)
+    expected = hosmer_lemeshow_from_groups(
+        [10, 10, 10], [5, 5, 10], [0.5 + 2.5, 1.0 + 2.5 + 2.7, 9.0], dof=3
+    )
+    assert counted.statistic == pytest.approx(expected.statistic, rel=1e-12)
+    with pytest.raises(ValueError, match="sample_weight must hold whole counts >= 0"):
+        hosmer_lemeshow_test(y, p, sample_weight=[1, -1, 1, 1])
+    with pytest.raises(ValueError, match="sample_weight needs one count per case; got 3 for 4"):
+        spiegelhalter_z_test(y, p, sample_weight=[1, 1, 1])

@@ -98,25 +98,17 @@ class Counted:
     first_day: dict[str, dt.date]
 
 
-def _counted(
-    rows: dict[str, list[tuple[dt.date, str, int]]], start: dt.date, end: dt.date
-) -> dict[str, Counted]:
-    """Each column's counts over ``start..end`` from ``rollups.values`` rows (in day order; a
-    blank value: unknown)."""
-    out = {}
-    for name in COLUMNS:
-        counts: dict[str, int] = {}
-        first_day: dict[str, dt.date] = {}
-        for day, value, n in rows.get(name, []):
-            if start <= day <= end:
-                counts[value] = counts.get(value, 0) + n
-                first_day.setdefault(value, day)
-        out[name] = Counted(counts, first_day)
-    return out
-
-
 def _read(deployment_id: int, start: dt.date, end: dt.date) -> dict[str, Counted]:
-    return _counted(rollups.values(deployment_id, start, end, COLUMNS), start, end)
+    """Each column's counts over ``start..end``, summed by the database (a blank value:
+    unknown)."""
+    found = rollups.totals(deployment_id, start, end, COLUMNS)
+    return {
+        name: Counted(
+            {value: n for _, value, n, _ in found.get(name, [])},
+            {value: day for _, value, _, day in found.get(name, [])},
+        )
+        for name in COLUMNS
+    }
 
 
 def _categorical(name: str, kind: str, ref: Counted, cur: Counted) -> ColumnDrift:
@@ -185,16 +177,14 @@ def current_start(reference: DriftReference, as_of: dt.date) -> dt.date:
 
 
 def report(
-    reference: DriftReference, as_of: dt.date, ref: dict[str, Counted] | None = None,
-    cur: dict[str, Counted] | None = None,
-) -> DriftReport:  # fmt: skip
+    reference: DriftReference, as_of: dt.date, ref: dict[str, Counted] | None = None
+) -> DriftReport:
     """The drift of every column: reference window against the ``window_days`` up to ``as_of``
-    (``ref`` and ``cur``: the windows' counts when already read)."""
+    (``ref``: the reference window's counts when already read)."""
     start = current_start(reference, as_of)
     if ref is None:
         ref = _read(reference.deployment_id, reference.reference_start, reference.reference_end)
-    if cur is None:
-        cur = _read(reference.deployment_id, start, as_of)
+    cur = _read(reference.deployment_id, start, as_of)
     found = DriftReport(
         reference=(reference.reference_start.isoformat(), reference.reference_end.isoformat()),
         current=(start.isoformat(), as_of.isoformat()),
@@ -283,21 +273,24 @@ def _columns_of(name: str) -> tuple[str, Any]:
 
 
 def weekly(
-    reference: DriftReference, as_of: dt.date, ref: dict[str, Counted],
-    rows: dict[str, list[tuple[dt.date, str, int]]], columns: list[str],
-) -> list[dict[str, Any]]:  # fmt: skip
+    reference: DriftReference, as_of: dt.date, ref: dict[str, Counted], columns: list[str]
+) -> list[dict[str, Any]]:
     """Each column's PSI against the reference in each of the ``WEEKS`` weeks up to ``as_of``
-    after the reference (``rows``: those days' ``rollups.values``); weeks with too few exams
+    after the reference (the weeks' counts summed by the database); weeks with too few exams
     are left out."""
     weeks: list[dict[str, Counted]] = [
         {name: Counted({}, {}) for name in columns} for _ in range(WEEKS)
     ]
-    for name in columns:
-        for day, value, n in rows.get(name, []):
-            back = (as_of - day).days // 7
-            if day > reference.reference_end and 0 <= back < WEEKS:
-                counts = weeks[back][name].counts
-                counts[value] = counts.get(value, 0) + n
+    first = max(
+        as_of - dt.timedelta(days=7 * WEEKS - 1), reference.reference_end + dt.timedelta(days=1)
+    )
+    if first <= as_of:
+        found = rollups.totals(
+            reference.deployment_id, first, as_of, columns, weeks_to=as_of, weeks=WEEKS
+        )
+        for name, rows in found.items():
+            for back, value, n, _ in rows:
+                weeks[back][name].counts[value] = n
     out = []
     for back in reversed(range(WEEKS)):
         end = (as_of - dt.timedelta(days=7 * back)).isoformat()
@@ -310,18 +303,16 @@ def weekly(
 
 def view(deployment: Deployment, as_of: dt.date) -> dict[str, Any] | None:
     """What the page and the API show: the report, each output's (and each drifting column's)
-    weekly PSI, and the recorded first-seen events.  Two reads of the rollups: the reference
-    window and the chart's weeks, which hold the current window."""
+    weekly PSI, and the recorded first-seen events.  Three reads of the rollups, each summed
+    by the database: the reference window, the current window and the chart's weeks."""
     reference = DriftReference.objects.filter(deployment=deployment).first()
     if reference is None:
         return None
     ref = _read(deployment.pk, reference.reference_start, reference.reference_end)
-    first = min(as_of - dt.timedelta(days=7 * WEEKS - 1), current_start(reference, as_of))
-    rows = rollups.values(deployment.pk, first, as_of, COLUMNS)
-    found = report(reference, as_of, ref, _counted(rows, current_start(reference, as_of), as_of))
+    found = report(reference, as_of, ref)
     out = found.to_dict()
     drifting = [c.column for c in found.drifted if c.column not in OUTPUTS]
-    out["weekly_psi"] = weekly(reference, as_of, ref, rows, [*OUTPUTS, *drifting])
+    out["weekly_psi"] = weekly(reference, as_of, ref, [*OUTPUTS, *drifting])
     out["settings"] = {
         "window_days": reference.window_days,
         "psi_threshold": reference.psi_threshold,

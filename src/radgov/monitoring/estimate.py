@@ -30,32 +30,34 @@ LABEL = "estimate from calibrated scores (CBPE), not measured"
 
 def _scores(
     reference: DriftReference, start: dt.date, end: dt.date, column: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """The window's binned scores and, per score, the call (``score_call``) or the report's
-    truth (``score_truth``, "1": present), from the daily rollups, one entry per exam."""
-    rows = rollups.values(reference.deployment_id, start, end, (column,)).get(column, [])
-    counts = [n for _, _, n in rows]
-    pairs = [value.split("|") for _, value, _ in rows]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The window's binned scores, per score the call (``score_call``) or the report's truth
+    (``score_truth``, "1": present), and how many exams have each pair, summed by the database
+    from the daily rollups (in value order: the Hosmer-Lemeshow groups take a score's exams
+    with truth absent first)."""
+    rows = rollups.totals(reference.deployment_id, start, end, (column,)).get(column, [])
+    counts = np.array([n for _, _, n, _ in rows], dtype=np.int64)
+    pairs = [value.split("|") for _, value, _, _ in rows]
     scores = np.array([float(score) for score, _ in pairs], dtype=float)
     # a score the rollup rounded to 0 or 1 stands for half a bin (0.005) from that end: the
     # calibration tests and the estimate are undefined at a probability of exactly 0 or 1
     half = 0.5 * 10.0 ** -rollups.BINS["score"]
     scores = np.clip(scores, half, 1 - half)
     labels = np.array([label for _, label in pairs], dtype=object)
-    return np.repeat(scores, counts), np.repeat(labels, counts)
+    return scores, labels, counts
 
 
 def _calibration(reference: DriftReference) -> cbpe.CalibrationCheck | str:
     """The check on the reference window's compared exams, or why there is none."""
     window = (reference.reference_start, reference.reference_end)
-    scores, truth = _scores(reference, *window, "score_truth")
-    if not scores.size:
+    scores, truth, counts = _scores(reference, *window, "score_truth")
+    if not counts.sum():
         return (
             "no exam of the reference window has been compared with its report (the watch "
             "compares them): calibration cannot be checked"
         )
     try:
-        check = cbpe.check_calibration(truth == "1", scores)
+        check = cbpe.check_calibration(truth == "1", scores, sample_weight=counts)
     except ValueError as exc:  # scores outside [0, 1] are not probabilities
         return f"the model's scores are not probabilities: {exc}"
     if math.isnan(check.spiegelhalter_z):  # too few of a class to test
@@ -66,10 +68,13 @@ def _calibration(reference: DriftReference) -> cbpe.CalibrationCheck | str:
 def _period(
     reference: DriftReference, check: cbpe.CalibrationCheck, start: dt.date, end: dt.date
 ) -> dict[str, Any]:
-    scores, calls = _scores(reference, start, end, "score_call")
-    out: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "n": scores.size}
+    scores, calls, counts = _scores(reference, start, end, "score_call")
+    n = int(counts.sum())
+    out: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "n": n}
     try:
-        found = cbpe.estimate_performance(scores, y_pred=calls == "positive", calibration=check)
+        found = cbpe.estimate_performance(
+            scores, y_pred=calls == "positive", calibration=check, sample_weight=counts
+        )
     except ValueError as exc:
         out["reason"] = f"the model's scores are not probabilities: {exc}"
         return out

@@ -31,7 +31,19 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from numpy.typing import NDArray
@@ -110,15 +122,17 @@ def inferences(deployment_id: int, start: dt.date | None, end: dt.date | None) -
         after = _midnight(end + dt.timedelta(days=1))
         study &= Q(study_datetime__lt=after)
         made &= Q(created_at__lt=after)
-    # the window's exams (by the study-time index) lead to their inferences (by the exam
-    # index); the deployment is compared as an expression so that SQLite does not read every
-    # inference of the deployment by its index instead (a day of a 1,000,000-inference
-    # deployment: 7.6 s that way, 0.1 s this way)
-    undated = Exam.objects.filter(study_datetime__isnull=True)
+    # the window's exams and the undated ones (both by the study-time index) lead to their
+    # inferences (by the exam index), one IN over both: an OR of two INs makes PostgreSQL read
+    # every inference of every deployment (10,000,000: seconds for an empty day); the
+    # deployment is compared as an expression so that SQLite does not read every inference of
+    # the deployment by its index instead (a day of a 1,000,000-inference deployment: 7.6 s
+    # that way, 0.1 s this way)
+    exams = Exam.objects.filter(study | Q(study_datetime__isnull=True))
     return (
         Inference.objects.alias(of=F("deployment_id") + Value(0))
-        .filter(of=deployment_id)
-        .filter(Q(exam__in=Exam.objects.filter(study)) | (Q(exam__in=undated) & made))
+        .filter(of=deployment_id, exam__in=exams)
+        .filter(Q(exam__study_datetime__isnull=False) | made)
         .annotate(day=DAY)
     )
 
@@ -479,25 +493,59 @@ def discordance_in_order(
     )
 
 
-def values(
-    deployment_id: int, start: dt.date, end: dt.date, columns: Iterable[str] | None = None
-) -> dict[str, list[tuple[dt.date, str, int]]]:
-    """(day, value, count) per column over ``start..end``, sorted (so that sums over them add
-    in the same order whichever days were rolled up)."""
-    wanted = None if columns is None else set(columns)
+def _week_back(anchor: dt.date, weeks: int) -> Case:
+    """A rollup's week counted back from ``anchor`` (0: the 7 days ending on it; ``weeks``: any
+    earlier day), as the database computes it."""
+    return Case(
+        *(
+            When(day__gt=anchor - dt.timedelta(days=7 * (k + 1)), then=Value(k))
+            for k in range(weeks)
+        ),
+        default=Value(weeks),
+        output_field=IntegerField(),
+    )
+
+
+def totals(
+    deployment_id: int, start: dt.date, end: dt.date, columns: Iterable[str], *,
+    weeks_to: dt.date | None = None, weeks: int = 0,
+) -> dict[str, list[tuple[int, str, int, dt.date]]]:  # fmt: skip
+    """(week, value, count, first day) per column over ``start..end``: each value's count summed
+    by the database over the days (so that a page reads one row per value, not one per value
+    and day) and the first day it was seen; with ``weeks_to``, per week counted back from that
+    day (0: the 7 days ending on it, up to ``weeks``: every earlier day), else week 0.  Sorted."""
+    wanted = set(columns)
     last = through(deployment_id)
-    out: dict[str, list[tuple[dt.date, str, int]]] = {}
+    found: dict[tuple[str, int, str], list[Any]] = {}
+
+    def add(column: str, week: int, value: str, n: int, day: dt.date) -> None:
+        seen = found.setdefault((column, week, value), [0, day])
+        seen[0] += n
+        seen[1] = min(seen[1], day)
+
     if last is not None and start <= last:
-        rolled = ValueDay.objects.filter(
-            deployment_id=deployment_id, day__gte=start, day__lte=min(end, last)
+        week = Value(0) if weeks_to is None else _week_back(weeks_to, weeks)
+        rolled = (
+            ValueDay.objects.filter(
+                deployment_id=deployment_id,
+                column__in=wanted,
+                day__gte=start,
+                day__lte=min(end, last),
+            )  # fmt: skip
+            .annotate(week=week)
+            .values_list("column", "week", "value")
+            .annotate(n=Sum("count"), first=Min("day"))
+            .order_by()
         )
-        if wanted is not None:
-            rolled = rolled.filter(column__in=wanted)
-        for column, day, value, n in rolled.values_list("column", "day", "value", "count"):
-            out.setdefault(column, []).append((day, value, n))
+        for column, k, value, n, day in rolled:
+            add(column, int(k), value, int(n), _date(day))
     if last is None or end > last:
         first = start if last is None else max(start, last + dt.timedelta(days=1))
         for day, column, value, n in value_rows(inferences(deployment_id, first, end)):
-            if wanted is None or column in wanted:
-                out.setdefault(column, []).append((day, value, n))
-    return {column: sorted(rows) for column, rows in out.items()}  # one order, one sum
+            if column in wanted:
+                k = 0 if weeks_to is None else max(0, min((weeks_to - day).days // 7, weeks))
+                add(column, k, value, n, day)
+    out: dict[str, list[tuple[int, str, int, dt.date]]] = {}
+    for (column, k, value), (n, day) in sorted(found.items()):
+        out.setdefault(column, []).append((k, value, n, day))
+    return out

@@ -94,8 +94,8 @@ def sees_privacy_alerts(user: Any) -> bool:
 def waiting_for_report(deployment: Deployment) -> int:
     """Finished results whose exam has no report yet (an exam whose report never comes is
     shown, not lost), from the daily rollups."""
-    rows = rollups.values(deployment.pk, dt.date.min, timezone.localdate(), ("report",))
-    return sum(n for _, value, n in rows.get("report", []) if value == "waiting")
+    rows = rollups.totals(deployment.pk, dt.date.min, timezone.localdate(), ("report",))
+    return sum(n for _, value, n, _ in rows.get("report", []) if value == "waiting")
 
 
 def reports_waiting_for_exam() -> int:

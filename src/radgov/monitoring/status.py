@@ -77,14 +77,16 @@ def _usage(deployment: Deployment, alerts: Counter[str], today: dt.date) -> Ligh
         return Light("red", "released results are not reaching a destination")
     week_start = today - dt.timedelta(days=WEEK - 1)
     start = week_start - dt.timedelta(days=WEEK * WEEKS_BEFORE)
-    rows = rollups.values(deployment.pk, start, today, ("status",)).get("status", [])
-    week = sum(n for day, _, n in rows if day >= week_start)
-    before = sum(n for day, _, n in rows if day < week_start) / WEEKS_BEFORE
+    # week 0: the last 7 days, week 1: the 4 weeks before, summed by the database
+    counted = rollups.totals(deployment.pk, start, today, ("status",), weeks_to=today, weeks=1)
+    rows = counted.get("status", [])
+    week = sum(n for back, _, n, _ in rows if back == 0)
+    before = sum(n for back, _, n, _ in rows if back == 1) / WEEKS_BEFORE
     if not week and not before:
         return Light("grey", "no studies in the last 5 weeks")
     if not week:
         return Light("red", f"no studies in the last {WEEK} days: are they still routed?")
-    failing = sum(n for day, s, n in rows if day >= week_start and s in ("failed", "rejected"))
+    failing = sum(n for back, s, n, _ in rows if back == 0 and s in ("failed", "rejected"))
     if failing / week >= FAILING:
         return Light("amber", f"{failing / week:.0%} of {week:,} studies failed or rejected")
     if week < before / 2:

@@ -21,40 +21,59 @@ from radgov.stats.proportions import proportion_ci
 WEEKS = 12
 
 
-def _by_week(rows: list[tuple[dt.date, str, int]], start: dt.date, end: dt.date) -> np.ndarray:
-    """Each row's week, as an index into the weeks of ``start..end``."""
-    days = np.array([d for d, _, _ in rows], dtype="datetime64[D]")
-    return bin_periods(days, frequency="week", start=start, end=end).index
+def _percentile(values: np.ndarray, counts: np.ndarray, q: float) -> float:
+    """``np.percentile`` (linear) of ``values`` each repeated ``counts`` times, without
+    repeating them: the two order statistics around numpy's index ``(n - 1) q``, interpolated
+    as numpy's ``_lerp`` does."""
+    order = np.argsort(values, kind="stable")
+    values, ends = values[order], np.cumsum(counts[order])
+    n, share = int(ends[-1]), q / 100
+    at = (n - 1) * share
+    low = min(max(int(np.floor(at)), 0), n - 1)
+    t = at - np.floor(at)
+    a, b = (
+        float(values[np.searchsorted(ends, k, side="right")]) for k in (low, min(low + 1, n - 1))
+    )
+    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
 
 
 def weekly(deployment: Deployment, *, today: dt.date, weeks: int = WEEKS) -> list[dict[str, Any]]:
     """The last ``weeks`` ISO weeks up to ``today``, oldest first; a week without studies
-    is shown with zero (that is the signal)."""
+    is shown with zero (that is the signal).  Each week's counts are summed by the database."""
     since = today - dt.timedelta(weeks=weeks)
-    counted = rollups.values(deployment.pk, since, today, ("status", "turnaround"))
-    statuses, turnaround = counted.get("status", []), counted.get("turnaround", [])
     none = np.array([], dtype="datetime64[D]")
     labels = bin_periods(none, frequency="week", start=since, end=today).labels
+    sunday = today + dt.timedelta(days=6 - today.weekday())  # the end of today's ISO week
+    counted = rollups.totals(
+        deployment.pk, since, today, ("status", "turnaround"), weeks_to=sunday, weeks=len(labels)
+    )
     studies, failed, rejected = (np.zeros(len(labels), np.int64) for _ in range(3))
-    for (_, status, n), week in zip(statuses, _by_week(statuses, since, today), strict=True):
+    for back, status, n, _ in counted.get("status", []):
+        week = len(labels) - 1 - back
         studies[week] += n
         failed[week] += n if status == Status.FAILED else 0
         rejected[week] += n if status == Status.REJECTED else 0
-    weeks_of = _by_week(turnaround, since, today)
-    values = np.array([float(value) for _, value, _ in turnaround], dtype=np.float64)
-    counts = np.array([n for _, _, n in turnaround], dtype=np.int64)
+    turnaround = counted.get("turnaround", [])
+    weeks_of = np.array([len(labels) - 1 - back for back, _, _, _ in turnaround], dtype=np.intp)
+    values = np.array([float(value) for _, value, _, _ in turnaround], dtype=np.float64)
+    counts = np.array([n for _, _, n, _ in turnaround], dtype=np.int64)
     out = []
     for k, start in enumerate(labels):
         n = int(studies[k])
-        found = np.repeat(values[weeks_of == k], counts[weeks_of == k])
+        here = (weeks_of == k) & (counts > 0)
+        found = here.any()
         out.append(
             {
                 "week": start,
                 "studies": n,
                 "failed": proportion_ci(int(failed[k]), n, method="wilson").to_dict(),
                 "rejected": proportion_ci(int(rejected[k]), n, method="wilson").to_dict(),
-                "turnaround_minutes_median": float(np.median(found)) if found.size else None,
-                "turnaround_minutes_p90": float(np.percentile(found, 90)) if found.size else None,
+                "turnaround_minutes_median": (
+                    _percentile(values[here], counts[here], 50) if found else None
+                ),
+                "turnaround_minutes_p90": (
+                    _percentile(values[here], counts[here], 90) if found else None
+                ),
             }
         )
     return out

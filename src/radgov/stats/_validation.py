@@ -17,7 +17,9 @@ __all__ = [
     "check_confidence_level",
     "check_finite",
     "check_probabilities",
+    "check_counts",
     "check_same_length",
+    "check_weights",
     "z_value",
 ]
 
@@ -67,6 +69,27 @@ def check_probabilities(values: ArrayLike, name: str = "y_prob") -> NDArray[np.f
         i = int(bad[0])
         raise ValueError(f"{name} must lie in [0, 1]; found {out[i].item()!r} at index {i}")
     return out
+
+
+def check_counts(values: ArrayLike, name: str) -> NDArray[np.float64]:
+    """Whole counts >= 0 as float64, or raise naming the first that is not."""
+    arr = check_finite(values, name)
+    bad = np.flatnonzero((arr < 0) | (arr != np.floor(arr)))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must hold whole counts >= 0; found {arr[i]:g} at index {i}")
+    return arr
+
+
+def check_weights(sample_weight: ArrayLike | None, size: int) -> NDArray[np.float64]:
+    """Each case's count (``sample_weight``: whole counts, as when equal cases are counted
+    once; None: one each), one per case."""
+    if sample_weight is None:
+        return np.ones(size, dtype=np.float64)
+    counts = check_counts(sample_weight, "sample_weight")
+    if counts.size != size:
+        raise ValueError(f"sample_weight needs one count per case; got {counts.size} for {size}")
+    return counts
 
 
 def check_same_length(**arrays: NDArray[Any]) -> int:

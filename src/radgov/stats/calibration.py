@@ -45,6 +45,7 @@ from ._validation import (
     check_confidence_level,
     check_probabilities,
     check_same_length,
+    check_weights,
     z_value,
 )
 from .proportions import ProportionMethod, proportion_ci_arrays
@@ -102,15 +103,21 @@ class CalibrationCurve:
 
 
 def _bin(
-    prob: FloatArray, truth: NDArray[np.bool_], edges: FloatArray
+    prob: FloatArray, truth: NDArray[np.bool_], edges: FloatArray, weight: FloatArray | None = None
 ) -> tuple[NDArray[np.intp], FloatArray, FloatArray]:
+    """Each bin's count of cases, sum of probabilities and count of positives (``weight``:
+    each case's count, None: one each)."""
     n_bins = edges.shape[0] - 1
     ids = np.searchsorted(edges[1:-1], prob)
-    counts: NDArray[np.intp] = np.bincount(ids, minlength=n_bins)
-    sums: FloatArray = np.bincount(ids, weights=prob, minlength=n_bins).astype(np.float64)
-    positives: FloatArray = np.bincount(
-        ids, weights=truth.astype(np.float64), minlength=n_bins
-    ).astype(np.float64)
+    if weight is None:
+        counts: NDArray[np.intp] = np.bincount(ids, minlength=n_bins)
+        weight = np.ones(prob.shape[0], dtype=np.float64)
+    else:
+        counts = np.bincount(ids, weights=weight, minlength=n_bins).astype(np.intp)
+    sums: FloatArray = np.bincount(ids, weights=prob * weight, minlength=n_bins).astype(np.float64)
+    positives: FloatArray = np.bincount(ids, weights=truth * weight, minlength=n_bins).astype(
+        np.float64
+    )
     return counts, sums, positives
 
 
@@ -155,15 +162,23 @@ def calibration_curve(
     )
 
 
-def expected_calibration_error(y_true: ArrayLike, y_prob: ArrayLike, *, n_bins: int = 10) -> float:
-    """ECE with ``n_bins`` equal-width bins (see the module docstring); lower is better."""
+def expected_calibration_error(
+    y_true: ArrayLike,
+    y_prob: ArrayLike,
+    *,
+    n_bins: int = 10,
+    sample_weight: ArrayLike | None = None,
+) -> float:
+    """ECE with ``n_bins`` equal-width bins (see the module docstring); lower is better.
+    ``sample_weight``: each case's count (binned cases), as if each were repeated."""
     truth, prob = _inputs(y_true, y_prob)
+    weight = check_weights(sample_weight, prob.shape[0])
     if n_bins < 1:
         raise ValueError(f"n_bins must be at least 1; got {n_bins}")
-    n = prob.shape[0]
+    n = float(weight.sum())
     if n == 0:
         raise ValueError("y_prob is empty")
-    counts, sums, positives = _bin(prob, truth, np.linspace(0.0, 1.0, n_bins + 1))
+    counts, sums, positives = _bin(prob, truth, np.linspace(0.0, 1.0, n_bins + 1), weight)
     # sum_b (n_b / N) |pos_b / n_b - sum_b / n_b| = sum_b |pos_b - sum_b| / N
     return float(np.abs(positives - sums).sum() / n)
 
@@ -179,37 +194,60 @@ class CalibrationTest:
     dof: int | None = None
 
 
-def spiegelhalter_z_test(y_true: ArrayLike, y_prob: ArrayLike) -> CalibrationTest:
-    """Spiegelhalter's (1986) Z test of calibration (see the module docstring)."""
+def spiegelhalter_z_test(
+    y_true: ArrayLike, y_prob: ArrayLike, *, sample_weight: ArrayLike | None = None
+) -> CalibrationTest:
+    """Spiegelhalter's (1986) Z test of calibration (see the module docstring);
+    ``sample_weight``: each case's count (binned cases), as if each were repeated."""
     truth, prob = _inputs(y_true, y_prob)
-    n = int(prob.shape[0])
-    spread = (1.0 - 2.0 * prob) ** 2 * prob * (1.0 - prob)
+    weight = check_weights(sample_weight, prob.shape[0])
+    spread = weight * (1.0 - 2.0 * prob) ** 2 * prob * (1.0 - prob)
     denominator = float(np.sqrt(spread.sum()))
     if denominator == 0.0:
         raise ValueError("Spiegelhalter's Z is undefined when every probability is 0, 1/2 or 1")
-    z = float(((truth - prob) * (1.0 - 2.0 * prob)).sum()) / denominator
-    return CalibrationTest(z, float(2.0 * special.ndtr(-abs(z))), "Spiegelhalter Z test (1986)", n)
+    z = float((weight * (truth - prob) * (1.0 - 2.0 * prob)).sum()) / denominator
+    return CalibrationTest(
+        z, float(2.0 * special.ndtr(-abs(z))), "Spiegelhalter Z test (1986)", int(weight.sum())
+    )
 
 
 def hosmer_lemeshow_test(
-    y_true: ArrayLike, y_prob: ArrayLike, *, groups: int = 10, fitted: bool = False
-) -> CalibrationTest:
-    """Hosmer-Lemeshow test over ``groups`` groups of risk (see the module docstring)."""
+    y_true: ArrayLike, y_prob: ArrayLike, *, groups: int = 10, fitted: bool = False,
+    sample_weight: ArrayLike | None = None,
+) -> CalibrationTest:  # fmt: skip
+    """Hosmer-Lemeshow test over ``groups`` groups of risk (see the module docstring).
+    ``sample_weight``: each case's count (binned cases): the same test as with each case
+    repeated in place, so a group may end inside a run of equal cases."""
     truth, prob = _inputs(y_true, y_prob)
-    n = int(prob.shape[0])
+    weight = check_weights(sample_weight, prob.shape[0])
+    n = int(weight.sum())
     if groups < 3 or n < groups:
         raise ValueError(
             f"need at least 3 groups and one case per group; got {groups} groups, {n} cases"
         )
-    order = np.argsort(prob, kind="stable")
-    labels = np.empty(n, dtype=np.intp)
-    labels[order] = np.arange(n) * groups // n  # equal-size groups in order of risk
+    order = np.argsort(prob, kind="stable")  # equal-size groups in order of risk
+    w, p, y = weight[order], prob[order], truth[order].astype(np.float64)
+    ends = np.cumsum(w)
+    # the case at position i (in order of risk, counting repeats) is in group i * groups // n:
+    # group g holds the positions ceil(g n / groups) .. ceil((g + 1) n / groups) - 1
+    cuts = (np.arange(groups + 1) * n + groups - 1) // groups
+    size, observed, expected = (np.diff(_upto(cuts, ends, w, v)) for v in (None, y, p))
     return hosmer_lemeshow_from_groups(
-        np.bincount(labels, minlength=groups),
-        np.bincount(labels, weights=truth.astype(np.float64), minlength=groups),
-        np.bincount(labels, weights=prob, minlength=groups),
-        dof=groups - 2 if fitted else groups,
+        size, observed, expected, dof=groups - 2 if fitted else groups
     )
+
+
+def _upto(
+    cuts: NDArray[np.int64], ends: FloatArray, weight: FloatArray, value: FloatArray | None
+) -> FloatArray:
+    """For each cut, the sum of ``value`` (None: 1) over the first ``cut`` cases, each run of
+    ``weight`` equal cases ending at ``ends`` repeated in place."""
+    each = np.ones_like(weight) if value is None else value
+    before = np.r_[0.0, np.cumsum(weight * each)]  # over whole runs
+    run = np.searchsorted(ends, cuts, side="right")  # the runs wholly before the cut
+    inside = cuts - np.r_[0.0, ends][run]  # cases of the next run before the cut
+    out: FloatArray = before[run] + inside * np.r_[each, 0.0][run]
+    return out
 
 
 def hosmer_lemeshow_from_groups(

@@ -34,7 +34,13 @@ from dataclasses import dataclass
 
 from numpy.typing import ArrayLike
 
-from ._validation import check_binary, check_confidence_level, check_probabilities, z_value
+from ._validation import (
+    check_binary,
+    check_confidence_level,
+    check_probabilities,
+    check_weights,
+    z_value,
+)
 from .calibration import expected_calibration_error, hosmer_lemeshow_test, spiegelhalter_z_test
 from .results import Estimate
 
@@ -61,9 +67,11 @@ class CalibrationCheck:
 
 
 def check_calibration(
-    y_true: ArrayLike, y_prob: ArrayLike, *, alpha: float = 0.05, groups: int = 10
-) -> CalibrationCheck:
-    """Test calibration on reference cases with truth; refuse below ``MIN_PER_CLASS`` per class."""
+    y_true: ArrayLike, y_prob: ArrayLike, *, alpha: float = 0.05, groups: int = 10,
+    sample_weight: ArrayLike | None = None,
+) -> CalibrationCheck:  # fmt: skip
+    """Test calibration on reference cases with truth; refuse below ``MIN_PER_CLASS`` per class.
+    ``sample_weight``: each case's count (binned cases), as if each were repeated."""
     truth = check_binary(y_true, "y_true")
     prob = check_probabilities(y_prob, "y_prob")
     if truth.shape != prob.shape:
@@ -72,7 +80,8 @@ def check_calibration(
         )
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie strictly between 0 and 1; got {alpha!r}")
-    n, positives = int(truth.size), int(truth.sum())
+    weight = check_weights(sample_weight, prob.size)
+    n, positives = int(weight.sum()), int(weight[truth].sum())
     nan = float("nan")
     if min(positives, n - positives) < MIN_PER_CLASS:
         reason = (
@@ -80,9 +89,9 @@ def check_calibration(
             f"{n - positives} negative, at least {MIN_PER_CLASS} of each are needed"
         )
         return CalibrationCheck(False, reason, nan, nan, nan, nan, nan, alpha, n, positives)
-    z = spiegelhalter_z_test(truth, prob)
-    hl = hosmer_lemeshow_test(truth, prob, groups=groups)
-    ece = expected_calibration_error(truth, prob)
+    z = spiegelhalter_z_test(truth, prob, sample_weight=weight)
+    hl = hosmer_lemeshow_test(truth, prob, groups=groups, sample_weight=weight)
+    ece = expected_calibration_error(truth, prob, sample_weight=weight)
     reasons = []
     if z.p_value < alpha:
         reasons.append(
@@ -97,7 +106,8 @@ def check_calibration(
     if reasons:
         why = (
             "; ".join(reasons)
-            + f" at alpha = {alpha:g}: mean score {prob.mean():.3f} against an observed rate of "
+            + f" at alpha = {alpha:g}: mean score {float(weight @ prob) / n:.3f} against an "
+            f"observed rate of "
             f"{positives / n:.3f}, expected calibration error {ece:.3f}"
         )
     return CalibrationCheck(
@@ -172,13 +182,15 @@ def estimate_performance(
     threshold: float | None = None,
     y_pred: ArrayLike | None = None,
     confidence_level: float = 0.95,
+    sample_weight: ArrayLike | None = None,
 ) -> PerformanceEstimate:
     """Expected sensitivity, specificity, PPV, NPV and accuracy of one period's scores.
 
     The calls are either ``p >= threshold`` or, as NannyML's CBPE takes them, the model's own
     predicted labels ``y_pred`` (1 positive, 0 negative); give exactly one.  ``calibration``
     is the reference check; when it did not pass, every metric is not estimable and
-    ``reason`` repeats why.
+    ``reason`` repeats why.  ``sample_weight``: each case's count (binned cases), as if each
+    were repeated.
     """
     prob = check_probabilities(y_prob, "y_prob")
     level = check_confidence_level(confidence_level)
@@ -194,10 +206,12 @@ def estimate_performance(
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must lie in [0, 1]; got {threshold!r}")
         called = prob >= threshold
-    n = int(prob.size)
-    var = prob * (1.0 - prob)
-    tp, fn = float(prob[called].sum()), float(prob[~called].sum())
-    fp, tn = float(called.sum()) - tp, float((~called).sum()) - fn
+    weight = check_weights(sample_weight, prob.size)
+    n = int(weight.sum())
+    var = weight * prob * (1.0 - prob)
+    expected = weight * prob
+    tp, fn = float(expected[called].sum()), float(expected[~called].sum())
+    fp, tn = float(weight[called].sum()) - tp, float(weight[~called].sum()) - fn
     v_called, v_not = float(var[called].sum()), float(var[~called].sum())
     reason = None
     if not calibration.calibrated:
@@ -212,7 +226,7 @@ def estimate_performance(
         }
     else:
         z = z_value(level)
-        n_called = int(called.sum())
+        n_called = int(weight[called].sum())
         metrics = {
             "sensitivity": _ratio(tp, v_called, fn, v_not, n, z, level),
             "specificity": _ratio(tn, v_not, fp, v_called, n, z, level),

@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import check_finite
+from ._validation import check_counts, check_finite
 
 __all__ = [
     "CategoricalDrift",
@@ -162,18 +162,9 @@ def count_values(values: Values) -> dict[Hashable, int]:
     return counted
 
 
-def _as_counts(counts: ArrayLike, name: str) -> FloatArray:
-    arr = check_finite(counts, name)
-    bad = np.flatnonzero((arr < 0) | (arr != np.floor(arr)))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"{name} must hold whole counts >= 0; found {arr[i]:g} at index {i}")
-    return arr
-
-
 def _pair(reference_counts: ArrayLike, current_counts: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    ref = _as_counts(reference_counts, "reference_counts")
-    cur = _as_counts(current_counts, "current_counts")
+    ref = check_counts(reference_counts, "reference_counts")
+    cur = check_counts(current_counts, "current_counts")
     if ref.shape != cur.shape:
         raise ValueError(
             f"reference_counts and current_counts must have one count per category; "
