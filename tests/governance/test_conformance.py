@@ -235,7 +235,7 @@ def test_a_lifecycle_condition_no_other_line_reports_fails_the_catch_all(cf) -> 
     inventory.update_deployment(p.informatics, d, pilot_users=[])
     report = run_audit()
     assert failing(report) == {"lifecycle_other"}
-    assert "No pilot group" in section(report, d)["lifecycle_other"].found
+    assert "no pilot group" in section(report, d)["lifecycle_other"].found
 
 
 def test_only_live_deployments_are_audited(cf) -> None:

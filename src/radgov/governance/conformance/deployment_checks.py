@@ -174,6 +174,7 @@ def doc_routing_criteria(d: Any, ctx: Context) -> Result:
         return lacking(
             missing,
             "Record the routing rules and the inclusion/exclusion criteria on the deployment.",
+            capital=True,
         )
     return passed(f"Routing notes recorded; criteria: {'; '.join(lines)}.")
 
@@ -217,6 +218,7 @@ def doc_contacts(d: Any, ctx: Context) -> Result:
             missing,
             "Name the clinical champion(s) with their e-mail and record the vendor's support "
             "contact on the product.",
+            capital=True,
         )
     return passed(
         f"Champion(s) {', '.join(f'{u.get_username()} <{u.email}>' for u in champions)}; "

@@ -108,11 +108,12 @@ def check(
     return register
 
 
-def lacking(missing: list[str], fix: str) -> Result:
-    """A failure saying what is missing: the sentences joined into one, its first letter a
-    capital (the rest as written: names, DICOM and clause numbers keep their case)."""
+def lacking(missing: list[str], fix: str, *, capital: bool = False) -> Result:
+    """A failure saying what is missing: the sentences as written, joined into one;
+    ``capital``: its first letter made a capital (only that one: names, DICOM and clause
+    numbers keep their case, as ``str.capitalize`` would not)."""
     found = "; ".join(missing)
-    return failed(f"{found[:1].upper()}{found[1:]}.", fix)
+    return failed(f"{found[:1].upper() if capital else found[:1]}{found[1:]}.", fix)
 
 
 def guard_check(
