@@ -36,7 +36,13 @@ import statistics
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.core.audit_support
+
+from tests.core.audit_support import EVENT_COLUMNS as COLUMNS  # noqa: E402
+from tests.core.audit_support import define_event_model as event_model  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/radgov"
 BATCH = 2000
@@ -84,36 +90,14 @@ def scratch_database(suffix: str = "bench_audit") -> tuple[str, str]:
 
 
 def define_event_model() -> Any:
-    from django.db import connection, models
+    """The audit tests' inference-shaped model (ids, a status, a score, a time, JSON), with
+    its table in the scratch database."""
+    from django.db import connection
 
-    from radgov.core.models import AuditedModel
-
-    class BenchInference(AuditedModel):
-        exam_id = models.BigIntegerField()
-        deployment_id = models.BigIntegerField()
-        sop_instance_uid = models.CharField(max_length=64)
-        status = models.CharField(max_length=16)
-        score = models.FloatField(null=True)
-        received_at = models.DateTimeField()
-        outputs = models.JSONField(default=dict)
-
-        class Meta:
-            app_label = "core"
-
+    model = event_model()
     with connection.schema_editor() as editor:
-        editor.create_model(BenchInference)
-    return BenchInference
-
-
-COLUMNS = (
-    "exam_id",
-    "deployment_id",
-    "sop_instance_uid",
-    "status",
-    "score",
-    "received_at",
-    "outputs",
-)
+        editor.create_model(model)
+    return model
 
 
 def event_rows(n: int, start: int) -> list[tuple[Any, ...]]:

@@ -113,3 +113,13 @@ def cache_in_memory(settings: Any) -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def private_media(settings: Any, tmp_path: Path) -> None:
+    """Uploaded files land in a folder of the test's own (a rollback does not remove files).
+    A module takes it with ``pytest.mark.usefixtures("private_media")``."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path)}},
+    }

@@ -49,14 +49,8 @@ PROTOCOL = (
 
 
 @pytest.fixture(autouse=True)
-def _private_media(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            **settings.STORAGES["default"],
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
+def _private_media(private_media: None) -> None:
+    """Every list's uploads in a folder of the test's own."""
 
 
 def world() -> SimpleNamespace:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 from pydicom.data import get_testdata_file
 
@@ -20,6 +21,18 @@ from tests.factories import make_user
 
 # Two images that pass, one ultrasound image that is quarantined for burned-in text.
 TEST_FILES = {"CT_small.dcm": "ok", "MR_small.dcm": "ok", "US1_UNCR.dcm": "quarantined"}
+
+
+def job_pages(pk: int) -> list[tuple[str, str]]:
+    """The pages of one de-identification job: (method, url)."""
+    return [
+        ("get", reverse("compliance:deid_job", args=[pk])),
+        ("get", reverse("compliance:deid_job_status", args=[pk])),
+        ("get", reverse("compliance:deid_report", args=[pk])),
+        ("get", reverse("compliance:deid_report_json", args=[pk])),
+        ("get", reverse("compliance:deid_output", args=[pk])),
+        ("post", reverse("compliance:deid_requeue", args=[pk])),
+    ]
 
 
 def dicom_bytes(name: str) -> bytes:

@@ -19,7 +19,7 @@ from radgov.compliance import services, views
 from radgov.compliance.models import DeidJob
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
-from tests.compliance.conftest import dicom_bytes, upload, zip_bytes
+from tests.compliance.conftest import dicom_bytes, job_pages, upload, zip_bytes
 from tests.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -52,12 +52,7 @@ def test_vendor_is_refused_every_page_and_endpoint(done_job) -> None:
         ("get", reverse("compliance:deid_jobs")),
         ("get", reverse("compliance:deid_new")),
         ("post", reverse("compliance:deid_new")),
-        ("get", reverse("compliance:deid_job", args=[pk])),
-        ("get", reverse("compliance:deid_job_status", args=[pk])),
-        ("get", reverse("compliance:deid_report", args=[pk])),
-        ("get", reverse("compliance:deid_report_json", args=[pk])),
-        ("get", reverse("compliance:deid_output", args=[pk])),
-        ("post", reverse("compliance:deid_requeue", args=[pk])),
+        *job_pages(pk),
     ]
     api = [
         ("get", "/api/compliance/deid/jobs"),

@@ -13,6 +13,7 @@ from radgov.compliance import selectors, services
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from tests.compliance import test_deid_pages_api
+from tests.compliance.conftest import job_pages
 from tests.factories import client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -21,17 +22,6 @@ pytestmark = pytest.mark.django_db
 done_job = test_deid_pages_api.done_job
 
 PURPOSE = "local acceptance testing of ICH triage v2"
-
-
-def _urls(pk: int) -> list[tuple[str, str]]:
-    return [
-        ("get", reverse("compliance:deid_job", args=[pk])),
-        ("get", reverse("compliance:deid_job_status", args=[pk])),
-        ("get", reverse("compliance:deid_report", args=[pk])),
-        ("get", reverse("compliance:deid_report_json", args=[pk])),
-        ("get", reverse("compliance:deid_output", args=[pk])),
-        ("post", reverse("compliance:deid_requeue", args=[pk])),
-    ]
 
 
 def _api(pk: int) -> list[tuple[str, str]]:
@@ -46,7 +36,7 @@ def _api(pk: int) -> list[tuple[str, str]]:
 def test_another_person_cannot_see_or_download_the_job(done_job, role) -> None:  # type: ignore[no-untyped-def]
     other = make_user(f"other-{role}", role=role)
     client = client_for(other)
-    for method, url in _urls(done_job.pk):
+    for method, url in job_pages(done_job.pk):
         assert getattr(client, method)(url).status_code == 404, url
     _, secret = accounts.create_token(other, name="t")
     for method, url in _api(done_job.pk):

@@ -60,3 +60,15 @@ def define_event_model() -> type[models.Model]:
             app_label = "core"
 
     return AuditTestEvent
+
+
+# the event model's columns, in the order a feed gives them
+EVENT_COLUMNS = (
+    "exam_id",
+    "deployment_id",
+    "sop_instance_uid",
+    "status",
+    "score",
+    "received_at",
+    "outputs",
+)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +34,12 @@ def browser() -> Iterator[object]:
         yield browser
         browser.close()
     mp.undo()
+
+
+@pytest.fixture
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder a browser test saves its screenshots in: ``RADGOV_E2E_SHOTS`` keeps them
+    for a person to look at; without it, a temporary folder of the test's own."""
+    folder = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -6,8 +6,6 @@ person to look at (RADGOV_E2E_SHOTS)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -24,9 +22,7 @@ WHAT = "The AI called the CT negative; a small PE was found the next day."
 
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
-def test_report_agenda_and_review(live_server, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
-    shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
-    shots.mkdir(parents=True, exist_ok=True)
+def test_report_agenda_and_review(live_server, browser, shots) -> None:  # type: ignore[no-untyped-def]
     chair = make_user("ae-e2e-chair", role=Role.PHYSICIAN, is_governance_member=True)
     tech = make_user("ae-e2e-tech", role=Role.TECHNOLOGIST)
     admin = make_user("ae-e2e-admin", role=Role.ADMINISTRATOR)

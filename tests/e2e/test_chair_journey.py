@@ -8,7 +8,6 @@ compliance member) and the clinical champion's capacity."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +46,8 @@ def _move(page: Any, stage: str) -> str:
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
 def test_a_request_becomes_a_pilot_through_the_pages(
-    live_server: Any, browser: Any, tmp_path_factory: pytest.TempPathFactory
+    live_server: Any, browser: Any, shots: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
-    shots.mkdir(parents=True, exist_ok=True)
     url = live_server.url
 
     def shot(page: Any, name: str) -> None:

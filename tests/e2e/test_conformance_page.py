@@ -4,9 +4,6 @@ fix it, statuses in words (not colour alone), no table wider than the page."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from radgov.core import policy
@@ -19,9 +16,9 @@ pytestmark = pytest.mark.urls("tests.governance.conformance_urls")
 
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
-def test_conformance_page(live_server, browser, tmp_path_factory, monkeypatch, settings) -> None:  # type: ignore[no-untyped-def]
-    shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
-    shots.mkdir(parents=True, exist_ok=True)
+def test_conformance_page(
+    live_server, browser, shots, tmp_path_factory, monkeypatch, settings
+) -> None:  # type: ignore[no-untyped-def]
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

@@ -5,7 +5,6 @@ and identifiers as a physician, and without identifiers as a data scientist."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
@@ -25,10 +24,8 @@ def _person(username: str):  # type: ignore[no-untyped-def]
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
 def test_exams_pages_on_the_demo_practice(
-    live_server, browser, tmp_path_factory, monkeypatch
+    live_server, browser, shots, tmp_path_factory, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
-    shots.mkdir(parents=True, exist_ok=True)
     # the simulator as an installed radgov registers it: the demo's gateway sends three
     # studies through it (one rejected by it, two inferred)
     monkeypatch.setenv("RADGOV_LOCAL_MODELS", "demo-simulator=radgov.gateway.demo_node:judge")

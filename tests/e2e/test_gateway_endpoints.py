@@ -4,9 +4,6 @@ deployment's STOW-RS service whose credentials are never shown again."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from pynetdicom import AE
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
@@ -20,9 +17,7 @@ from tests.gateway.conftest import deployment, free_port
 
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
-def test_set_and_test_a_model_endpoint(live_server, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
-    shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
-    shots.mkdir(parents=True, exist_ok=True)
+def test_set_and_test_a_model_endpoint(live_server, browser, shots) -> None:  # type: ignore[no-untyped-def]
     deployment("HeadTriage", {"body_parts": ["HEAD"]})
     deployment("ChestTriage", {"body_parts": ["CHEST"]}, status="pilot")
     node = AE(ae_title="VENDOR_AI")

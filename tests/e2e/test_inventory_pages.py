@@ -5,7 +5,6 @@ missing for each move, and the model card."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
@@ -18,9 +17,7 @@ from tests.e2e.pages import follow, logged_in_page
 
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
-def test_inventory_pages_on_the_demo_practice(live_server, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
-    shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
-    shots.mkdir(parents=True, exist_ok=True)
+def test_inventory_pages_on_the_demo_practice(live_server, browser, shots) -> None:  # type: ignore[no-untyped-def]
     # the inventory's demo runs before governance and training record the decisions and
     # procedures its guards ask for, so the second run takes the deployments further
     for _ in range(2):

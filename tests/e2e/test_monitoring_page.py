@@ -4,10 +4,6 @@ the 7-days-above-baseline rule opened.  The screenshot is kept for a person to l
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-from pathlib import Path
-
 import pytest
 
 from radgov.core.roles import Role
@@ -15,14 +11,12 @@ from radgov.monitoring import configure, tasks
 from tests.e2e.pages import follow, logged_in_page
 from tests.exams.conftest import make_deployment
 from tests.factories import make_user
-from tests.monitoring.conftest import BASELINE, synthetic
+from tests.monitoring.conftest import BASELINE, drifting, synthetic
 
 
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
-def test_the_monitoring_page_draws_its_chart(live_server, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
-    shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
-    shots.mkdir(parents=True, exist_ok=True)
+def test_the_monitoring_page_draws_its_chart(live_server, browser, shots) -> None:  # type: ignore[no-untyped-def]
     chair = make_user("mon-e2e-chair", role=Role.PHYSICIAN, is_governance_member=True)
     pe = make_deployment(
         make_user("mon-e2e-it", role=Role.INFORMATICS), "PE Finder", "Main Hospital CT"
@@ -34,17 +28,7 @@ def test_the_monitoring_page_draws_its_chart(live_server, browser, tmp_path_fact
         baseline_start=BASELINE[0],
         baseline_end=BASELINE[1],
     )
-    rows = [
-        (BASELINE[0] + dt.timedelta(d), "fp" if i < 1 else "tn")
-        for d in range(31)
-        for i in range(20)
-    ]
-    rows += [
-        (dt.date(2026, 2, 1) + dt.timedelta(d), "fp" if i < 5 else "tn")
-        for d in range(10)
-        for i in range(20)
-    ]
-    synthetic(pe, rows)
+    synthetic(pe, drifting(days=10))
     tasks.check_alarms.call_local()
 
     page = logged_in_page(browser, live_server, chair, width=1366, height=900)

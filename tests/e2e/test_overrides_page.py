@@ -8,8 +8,6 @@ to look at (RADGOV_E2E_SHOTS)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 
@@ -26,9 +24,7 @@ from tests.monitoring.test_overrides import OVERRIDDEN, rad_d_leaves_most_unopen
 
 @pytest.mark.peer("chromium")
 @pytest.mark.django_db(transaction=True)
-def test_funnel_training_offer_and_estimate(live_server, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
-    shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path_factory.mktemp("screens"))
-    shots.mkdir(parents=True, exist_ok=True)
+def test_funnel_training_offer_and_estimate(live_server, browser, shots) -> None:  # type: ignore[no-untyped-def]
     chair = make_user("ovr-e2e-chair", role=Role.PHYSICIAN, is_governance_member=True)
     pe = make_deployment(
         make_user("ovr-e2e-it", role=Role.INFORMATICS), "PE Finder", "Main Hospital CT"

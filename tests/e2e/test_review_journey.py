@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 from io import BytesIO, StringIO
 from pathlib import Path
@@ -64,10 +63,8 @@ def _through_the_gateway(tmp_path: Path) -> Inference:
 
 
 def test_a_study_is_reviewed_in_the_browser_and_reaches_the_pacs_ris_and_emr(
-    live_server, browser, tmp_path
+    live_server, browser, shots, tmp_path
 ) -> None:
-    shots = Path(os.environ.get("RADGOV_E2E_SHOTS") or tmp_path / "screens")
-    shots.mkdir(parents=True, exist_ok=True)
     inferred = _through_the_gateway(tmp_path)
     label = f"{inferred.deployment.model_version.product.name} result"  # the node names none
 

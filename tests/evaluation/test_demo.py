@@ -5,7 +5,6 @@ second ``radgov demo`` changes nothing."""
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -17,15 +16,7 @@ from radgov.evaluation.models import AcceptanceProtocol
 from radgov.inventory import lifecycle
 from radgov.inventory.models import Deployment
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _private_media(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path)}},
-    }
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
 
 
 def _protocols(product: str, version: str, site: str) -> list[AcceptanceProtocol]:

@@ -193,6 +193,9 @@ def test_only_an_unrecused_governance_member_locks(world) -> None:  # type: igno
     assert "Not locked: IV.A.1" in response.content.decode()
     protocol.refresh_from_db()
     assert not protocol.is_locked
+    # the refusal on the page is recorded once, as the API records it
+    (entry,) = AuditEntry.objects.filter(action="denied", object_id="evaluation:protocol_lock")
+    assert entry.detail["status"] == 403 and entry.detail["reason"].startswith("IV.A.1")
 
 
 def test_identifier_columns_are_refused_naming_the_column(world) -> None:  # type: ignore[no-untyped-def]

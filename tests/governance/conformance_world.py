@@ -21,6 +21,7 @@ from radgov.evaluation.models import AcceptanceProtocol, AcceptanceRun
 from radgov.evaluation.synthetic import generate_ich_cases, write_cases
 from radgov.exams.services import review as release
 from radgov.governance import services as governance
+from radgov.governance.conformance.checks import Status
 from radgov.governance.models import Framework
 from radgov.inventory import lifecycle
 from radgov.inventory import services as inventory
@@ -344,3 +345,14 @@ def forget_identifier_cover(run: AcceptanceRun) -> AcceptanceRun:
     AcceptanceRun.objects.filter(pk=run.pk).update(identifiers_allowed_because="")
     run.refresh_from_db()
     return run
+
+
+def section(report: Any, deployment: Any) -> dict[str, Any]:
+    """The audit's lines of one deployment, by check id."""
+    (s,) = [s for s in report.deployments if s.deployment_id == deployment.pk]
+    return {ln.check_id: ln for ln in s.lines}
+
+
+def failing(report: Any) -> set[str]:
+    """The ids of the checks that failed, anywhere in the report."""
+    return {ln.check_id for ln in report.lines() if ln.status == Status.FAIL}

@@ -99,3 +99,12 @@ def meeting(people: SimpleNamespace, group: Any) -> Any:
         held_on=MEETING_DAY,
         attendees=[people.chen, people.physicist, people.privacy],
     )
+
+
+@pytest.fixture
+def cf() -> Any:
+    """The conformance audit's people and practice (``conformance_world``)."""
+    from tests.governance import conformance_world as w
+
+    p = w.people()
+    return p, w.practice(p)

@@ -1,14 +1,14 @@
 """The conformance audit: a fully conformant deployed model passes every line it
 can; each documentation field of IV.B.2 left out in turn fails its line; the
-practice-wide lines; what the acceptance-test records say
-(IV.B.2.e, IV.E.2, V); JSON; the command's exit codes."""
+practice-wide lines; the people, training, oversight, privacy and lifecycle lines; JSON;
+the command's exit codes.  What the acceptance-test records say is in
+``test_conformance_acceptance``, the monitoring lines in ``test_conformance_monitoring``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 import json
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -22,35 +22,12 @@ from radgov.governance.conformance.checks import Status
 from radgov.governance.models import Membership
 from radgov.inventory import lifecycle
 from tests.governance import conformance_world as w
-from tests.governance.conftest import decide
+from tests.governance.conformance_world import failing, section
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
 
 # FDA-regulated and not generative; acceptance testing waived, so no test data
 NOT_APPLICABLE = {"extra_oversight", "deidentified_test_data"}
-
-
-@pytest.fixture(autouse=True)
-def _private_media(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path)}},
-    }
-
-
-@pytest.fixture
-def cf() -> Any:
-    p = w.people()
-    return p, w.practice(p)
-
-
-def section(report: Any, deployment: Any) -> dict[str, Any]:
-    (s,) = [s for s in report.deployments if s.deployment_id == deployment.pk]
-    return {ln.check_id: ln for ln in s.lines}
-
-
-def failing(report: Any) -> set[str]:
-    return {ln.check_id for ln in report.lines() if ln.status == Status.FAIL}
 
 
 def test_every_check_cites_a_clause_of_sections_iii_to_v() -> None:
@@ -132,33 +109,6 @@ def test_without_a_waiver_or_a_test_the_acceptance_lines_fail_and_monitoring_dat
     assert ln.status == Status.PASS, ln
     assert ln.found.startswith(f"The inventory record links the monitoring data ({page}): 1 AI")
     assert f"({page}report.pdf)" in ln.found
-
-
-def test_iv_g_1_passes_only_while_a_watched_deployment_is_compared_with_its_reports(cf) -> None:
-    """IV.G.1: a watch, and AI calls compared with reports in the last 30 days."""
-    p, world = cf
-    unwatched = w.deployed_model(p, world, w.Omit(monitoring=True), name="Unwatched")
-    line = section(run_audit(), unwatched)["monitoring_active"]
-    assert line.status == Status.FAIL and line.found.startswith("No monitoring watch is set")
-    assert f"/api/monitoring/deployments/{unwatched.pk}/watch" in line.fix
-    watched = w.deployed_model(p, world)
-    yesterday = timezone.localdate() - dt.timedelta(days=1)
-    line = section(run_audit(), watched)["monitoring_active"]
-    assert line.status == Status.PASS, line
-    assert line.found == (
-        "Watched for intracranial_hemorrhage (baseline "
-        f"{yesterday - dt.timedelta(days=59)} to {yesterday - dt.timedelta(days=30)}): 1 AI "
-        f"calls compared with reports in the last 30 days, the latest on {yesterday}."
-    )
-    # audited 30 days after the comparison's day it is no longer among the last 30 days
-    later = section(run_audit(at=timezone.now() + dt.timedelta(days=29)), watched)
-    line = later["monitoring_active"]
-    assert line.status == Status.FAIL and line.fix, line
-    assert line.found.endswith(
-        f"but no AI call was compared with a report in the last 30 days (the last on {yesterday})."
-    )
-    still = section(run_audit(at=timezone.now() + dt.timedelta(days=28)), watched)
-    assert still["monitoring_active"].status == Status.PASS
 
 
 def test_group_without_a_physician_fails_iv_a(cf) -> None:
@@ -360,158 +310,6 @@ def test_command_writes_the_pdf_and_refuses_a_bad_setting(cf, tmp_path, monkeypa
         call_command("conformance", stdout=io.StringIO())
 
 
-# --- what the acceptance-test records say (IV.B.2.e, IV.E.2, V) ------------------------------
-
-
-@pytest.fixture
-def no_charts(monkeypatch) -> None:
-    """The stored report's charts are the report's business, and slow: leave them out."""
-    monkeypatch.setattr(
-        "radgov.evaluation.report.render.render_html", lambda result: "<p>report</p>"
-    )
-
-
-def acceptance(d: Any) -> tuple[Any, Any, Any]:
-    lines = section(run_audit(), d)
-    return (
-        lines["doc_acceptance_results"],
-        lines["acceptance_test"],
-        lines["deidentified_test_data"],
-    )
-
-
-def locked_by_chen(protocol: Any) -> str:
-    return (
-        f"Protocol version {protocol.version} (HeadCheck acceptance test) locked by cf-chen on "
-        f"{protocol.locked_at:%Y-%m-%d}."
-    )
-
-
-def test_a_passed_run_on_real_cases_is_the_evidence(cf, no_charts) -> None:
-    p, world = cf
-    d = w.deployed_model(p, world, w.Omit(waiver=True))
-    protocol = w.locked_protocol(p, d)
-    run = w.run_cases(p, protocol)
-    assert failing(run_audit()) == set()
-    doc, test, data = acceptance(d)
-    records = f"{locked_by_chen(protocol)} Latest run {run.created_at:%Y-%m-%d} (protocol version 1): passed, 300 real cases."
-    assert doc.found == f"Results on real cases are kept with the deployment. {records}"
-    assert test.found == f"A passed local acceptance test is on record. {records}"
-    assert data.status == Status.PASS
-    assert data.found == (
-        f"The cases file of the latest run ({run.created_at:%Y-%m-%d}, 300 cases) had no "
-        "identifier columns (Safe Harbor screen)."
-    )
-
-
-def test_a_synthetic_run_is_never_evidence(cf, no_charts) -> None:
-    p, world = cf
-    d = w.deployed_model(p, world, w.Omit(waiver=True))
-    run = w.run_cases(p, w.locked_protocol(p, d), synthetic=True)
-    assert run.passed and run.synthetic
-    assert failing(run_audit()) == {"doc_acceptance_results", "acceptance_test"}
-    doc, test, _ = acceptance(d)
-    for line in (doc, test):
-        assert "Latest run" in line.found and "passed, 300 synthetic cases." in line.found
-        assert line.found.endswith(
-            f"Not acceptance evidence: the latest run ({run.created_at:%Y-%m-%d}) used "
-            "synthetic cases."
-        )
-
-
-def test_a_failed_run_fails_iv_e_but_its_results_are_documented(cf, no_charts) -> None:
-    p, world = cf
-    d = w.deployed_model(p, world, w.Omit(waiver=True))
-    w.run_cases(p, w.locked_protocol(p, d, passes=False))
-    assert failing(run_audit()) == {"acceptance_test"}
-    doc, test, _ = acceptance(d)
-    assert doc.status == Status.PASS and "FAILED, 300 real cases" in doc.found
-    assert test.found.startswith(lifecycle.ACCEPTANCE_MISSING)
-    assert "failed its criteria" in test.found
-
-
-def test_a_justified_waiver_still_passes_and_the_line_says_what_the_runs_showed(
-    cf, no_charts
-) -> None:
-    p, world = cf
-    d = w.deployed_model(p, world)
-    w.run_cases(p, w.locked_protocol(p, d, passes=False))
-    assert failing(run_audit()) == set()
-    doc, test, _ = acceptance(d)
-    assert test.found.startswith(f"Acceptance testing waived by the group ({world.meeting}): ")
-    assert "FAILED, 300 real cases" in test.found and "failed its criteria" in test.found
-    assert doc.status == Status.PASS and doc.found.startswith("Results on real cases")
-
-
-def test_an_amendment_after_lock_and_after_results_is_called_out(cf, no_charts) -> None:
-    from radgov.evaluation import services as evaluation
-
-    p, world = cf
-    d = w.deployed_model(p, world, w.Omit(waiver=True))
-    first = w.locked_protocol(p, d)
-    w.run_cases(p, first)
-    reason = "Specificity added after the pilot's readers asked for it"
-    second = evaluation.lock(
-        p.chen,
-        evaluation.amend(
-            p.physicist,
-            first,
-            source=w.protocol_source().replace(
-                "estimate_at_least: 0.5}",
-                "estimate_at_least: 0.5}, {metric: specificity, estimate_at_least: 0.5}",
-            ),
-            reason=reason,
-        ),
-    )
-    called_out = (
-        f"Protocol version 2 (HeadCheck acceptance test) locked by cf-chen on "
-        f"{second.locked_at:%Y-%m-%d}, AMENDED AFTER LOCK of version 1 after results were "
-        f"seen (reason: {reason})."
-    )
-    _, test, _ = acceptance(d)
-    assert test.status == Status.FAIL and called_out in test.found
-    assert "(protocol version 1): passed" in test.found
-    assert "no run of the locked protocol HeadCheck acceptance test (version 2) yet" in test.found
-
-    w.run_cases(p, second)  # passes, on the same cases: post hoc, and a rerun
-    doc, test, _ = acceptance(d)
-    assert test.status == Status.FAIL and "has not accepted the amendment" in test.found
-    assert "Rerun: the same cases file" in doc.found
-    decide(
-        p.chen,
-        world.meeting,
-        "accept_amendment",
-        motion="Accept version 2",
-        rationale="Specificity was asked for before the results were read",
-        protocol=second,
-        yes=(p.chen, p.physicist, p.privacy),
-    )
-    evaluation.amend(p.physicist, second, source=w.protocol_source(passes=False), reason="Stricter")
-    doc, test, _ = acceptance(d)
-    assert test.status == Status.PASS and called_out in test.found
-    assert "accepted by the governance group's decision" in test.found
-    assert "(protocol version 2): passed" in test.found
-    assert "Version 3 is a draft, not locked yet." in test.found
-
-
-def test_identifiers_in_the_test_data_need_a_baa(cf, no_charts) -> None:
-    p, world = cf
-    d = w.deployed_model(p, world, w.Omit(waiver=True))
-    run = w.run_cases(p, w.locked_protocol(p, d), mrn=True)
-    assert run.identifier_columns == [{"column": "mrn", "kind": "medical record number"}]
-    _, _, data = acceptance(d)
-    assert data.status == Status.PASS
-    assert data.found.endswith(
-        "had identifier columns (mrn (medical record number)); a BAA with Acme AI covering "
-        "PHI is in force (V)."
-    )
-    w.forget_identifier_cover(run)
-    assert failing(run_audit()) == {"deidentified_test_data"}
-    _, _, data = acceptance(d)
-    assert data.clause == "V" and "and no BAA covered them" in data.found
-    assert "Acme AI" in data.fix and "radgov deid" in data.fix
-
-
 def test_the_audit_checks_the_people_recorded_not_only_that_someone_is(cf) -> None:
     from radgov.accounts import services as accounts
 
@@ -524,83 +322,10 @@ def test_the_audit_checks_the_people_recorded_not_only_that_someone_is(cf) -> No
     assert f"end_users: {p.reader.username} has no license recorded (III.A.1" in line.found
 
 
-def test_override_monitoring_iv_g_3_fails_until_results_are_reviewed_and_outliers_trained(
-    cf,
-) -> None:
-    """IV.G.3: results nobody reviewed fail; a reviewer beyond the funnel's 99.8 % limits
-    without a current supplemental training fails, naming them; trained, the line passes."""
-    from radgov.exams.models import Exam, Inference
-    from radgov.training import services as training
-    from radgov.training.models import TrainingProcedure
-    from tests.factories import make_user
-    from tests.monitoring.test_overrides import OVERRIDDEN, seed_reviews
-
+def test_a_failed_line_starts_with_a_capital_and_keeps_the_case_of_what_it_names(cf) -> None:
     p, world = cf
-    d = w.deployed_model(p, world, omit=w.Omit(monitoring=True))  # no AI result yet
-
-    @service
-    def unreviewed() -> None:
-        exam = Exam.objects.create(
-            study_uid_hash="f" * 64, study_uid_encrypted="1.2.5", source="api"
-        )
-        Inference.objects.create(
-            exam=exam, deployment=d, status="released", status_at=timezone.now()
-        )
-
-    unreviewed()
-    line = section(run_audit(), d)["override_monitoring"]
-    assert line.status == Status.FAIL and line.clause == "IV.G.3"
-    assert line.found.startswith("1 AI results recorded, none reviewed")
-
-    readers = {name: make_user(name, role="physician") for name in OVERRIDDEN}
-    seed_reviews(d, readers)
-    line = section(run_audit(), d)["override_monitoring"]
-    assert line.status == Status.FAIL
-    assert line.found.endswith(
-        f"without a current supplemental training on {d.model_version}: rad-e."
-    )
-    assert "1 beyond the funnel's 99.8 % limits" in line.found and "supplemental" in line.fix
-
-    base = TrainingProcedure.objects.get(model_version=d.model_version, is_supplemental=False)
-    extra = training.create_procedure(
-        p.admin, model_version=d.model_version, required_roles=["physician"],
-        is_supplemental=True, title="Overrides", content="When to trust the triage.",
-        complexity="intermediate", complexity_note="A session with the champion.",
-    )  # fmt: skip
-    training.record_completion(p.admin, procedure=base, user=readers["rad-e"])
-    training.record_completion(p.admin, procedure=extra, user=readers["rad-e"])
-    line = section(run_audit(), d)["override_monitoring"]
-    assert line.status == Status.PASS, line
-    assert line.found.endswith("each with a current supplemental training.")
-
-
-def test_adverse_events_iv_g_4_fail_when_left_unreviewed_past_the_meeting_window(cf) -> None:
-    from radgov.monitoring import events
-
-    p, world = cf
-    d = w.deployed_model(p, world)
-
-    def line(at: dt.datetime | None = None) -> Any:
-        (found,) = [
-            ln for ln in run_audit(at=at).practice if ln.check_id == "adverse_events_reviewed"
-        ]
-        return found
-
-    assert line().status == Status.PASS and line().found.startswith("No AI-related")
-    event = events.report_event(
-        p.reader, d, kind="near_miss", occurred_on=timezone.localdate(),
-        description="The triage flag hid a second finding.",
-    )  # fmt: skip
-    fresh = line()
-    assert fresh.status == Status.PASS and "1 open, each reported within the last" in fresh.found
-    later = timezone.now() + dt.timedelta(days=400)  # beyond any meeting window
-    overdue = line(later)
-    assert overdue.status == Status.FAIL and overdue.clause == "IV.G.4"
-    assert f"still await their review (event {event.pk})" in overdue.found
-    events.review_event(
-        p.admin, event, finding="Second finding missed on the flagged series.",
-        factors=["ai_error"], action="Discussed at peer learning.",
-    )  # fmt: skip
-    reviewed = line(later)
-    assert reviewed.status == Status.PASS, reviewed
-    assert reviewed.found.startswith("1 events reported, 1 reviewed in peer learning")
+    d = w.deployed_model(p, world, w.Omit(routing_notes=True, support_contact=True))
+    lines = section(run_audit(), d)
+    assert lines["doc_routing_criteria"].found == "No DICOM/HL7/FHIR routing notes."
+    product = d.model_version.product
+    assert lines["doc_contacts"].found == f"No vendor support contact for {product}."

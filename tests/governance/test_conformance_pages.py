@@ -21,15 +21,15 @@ from tests.factories import client_for, make_user
 from tests.governance import conformance_world as w
 from tests.governance.conformance_urls import rules_with_conformance
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.governance.conformance_urls")]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.urls("tests.governance.conformance_urls"),
+    pytest.mark.usefixtures("private_media"),
+]
 
 
 @pytest.fixture(autouse=True)
-def _setup(settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path)}},
-    }
+def _setup(monkeypatch: pytest.MonkeyPatch) -> None:
     rules = rules_with_conformance()
     monkeypatch.setattr(policy, "all_rules", lambda: rules)
 

@@ -26,15 +26,8 @@ def pdf_upload(name: str = "ifu.pdf", content: bytes = PDF) -> SimpleUploadedFil
 
 
 @pytest.fixture(autouse=True)
-def _private_media(settings: Any, tmp_path: Any) -> None:
-    """Uploaded files land in a folder of the test's own (a rollback does not remove files)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            **settings.STORAGES["default"],
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
+def _private_media(private_media: None) -> None:
+    """Every inventory test keeps its uploads in a folder of its own."""
 
 
 @pytest.fixture

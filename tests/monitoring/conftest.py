@@ -80,6 +80,22 @@ def no_guards() -> Iterator[None]:
         yield
 
 
+def drifting(days: int) -> list[tuple[dt.date, str]]:
+    """Outcomes that set the alarms off: the baseline month at 1 false positive in 20 cases a
+    day, then ``days`` days of February at 5 in 20."""
+    steady = [
+        (BASELINE[0] + dt.timedelta(d), "fp" if i < 1 else "tn")
+        for d in range(31)
+        for i in range(20)
+    ]
+    worse = [
+        (dt.date(2026, 2, 1) + dt.timedelta(d), "fp" if i < 5 else "tn")
+        for d in range(days)
+        for i in range(20)
+    ]
+    return steady + worse
+
+
 def synthetic(deployment: Deployment, outcomes: list[tuple[dt.date, str]]) -> None:
     """Exams, inferences, reports and their comparisons in bulk (the intake path is tested on
     its own in test_intake): one per ``(day, outcome)``, outcome in tp/fp/fn/tn."""

@@ -16,7 +16,7 @@ from radgov.core.roles import Role
 from radgov.monitoring import tasks
 from radgov.monitoring.models import Alert, Report
 from tests.factories import client_for, make_user, problem
-from tests.monitoring.conftest import BASELINE, NEGATIVE, POSITIVE, synthetic
+from tests.monitoring.conftest import NEGATIVE, POSITIVE, drifting, synthetic
 
 pytestmark = pytest.mark.django_db
 URL = "/api/monitoring"
@@ -95,17 +95,7 @@ def test_performance_shows_the_labellers_accuracy_beside_it(chair, watched) -> N
 
 
 def test_an_alert_is_queued_and_closed_by_the_governance_group(chair, watched) -> None:
-    rows = [
-        (BASELINE[0] + dt.timedelta(d), "fp" if i < 1 else "tn")
-        for d in range(31)
-        for i in range(20)
-    ]
-    rows += [
-        (dt.date(2026, 2, 1) + dt.timedelta(d), "fp" if i < 5 else "tn")
-        for d in range(8)
-        for i in range(20)
-    ]
-    synthetic(watched, rows)
+    synthetic(watched, drifting(days=8))
     tasks.check_alarms.call_local()
     queue = client_for(chair).get(f"{URL}/alerts").json()
     assert {a["rule"] for a in queue} >= {"consecutive"}

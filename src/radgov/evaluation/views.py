@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from radgov.core.errors import refusal
 from radgov.core.exports import export_response
 from radgov.core.jobs import JobError
 from radgov.evaluation import guards, selectors, services
@@ -99,7 +100,7 @@ def _protocol_form_page(
                     reason=data.get("reason"),
                 )
         except (services.EvaluationError, services.NotAllowed) as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, refusal(request, exc))
         else:
             messages.success(request, f"Saved {saved} as a draft; it must be locked before a run.")
             return redirect("evaluation:protocol", protocol_id=saved.pk)
@@ -203,7 +204,7 @@ def protocol_lock(request: HttpRequest, protocol_id: int) -> HttpResponse:
     try:
         services.lock(request.user, p)  # type: ignore[arg-type]
     except (services.EvaluationError, services.NotAllowed) as exc:
-        messages.error(request, f"Not locked: {exc}")
+        messages.error(request, f"Not locked: {refusal(request, exc)}")
     else:
         messages.success(request, f"Locked {p}: runs can now be made against it.")
     return redirect("evaluation:protocol", protocol_id=p.pk)
@@ -219,7 +220,7 @@ def run_new(request: HttpRequest, protocol_id: int) -> HttpResponse:
         try:
             job = start_run(request.user, p, form.cleaned_data["cases"])
         except (services.EvaluationError, services.NotAllowed, JobError) as exc:
-            form.add_error("cases", str(exc))
+            form.add_error("cases", refusal(request, exc))
         else:
             return redirect("web:job", job_id=job.pk)
     return render(

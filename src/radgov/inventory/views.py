@@ -106,23 +106,44 @@ def _form_page(
     return render(request, "inventory/form.html", context)
 
 
+def _edit_page(
+    request: HttpRequest,
+    form: Any,
+    row: Any,
+    *,
+    fields: Callable[[], dict[str, Any]],
+    create: Callable[..., Any],
+    update: Callable[..., Any],
+    route: str,
+    title: str,
+    back: Any,
+) -> HttpResponse:
+    """The create-or-edit page of a product, a version or a deployment: on a valid POST,
+    ``create(user, **fields())`` when there is no ``row`` yet and ``update(user, row,
+    **fields())`` when there is, then the saved row's page (``route``)."""
+
+    def save() -> tuple[str, str, int]:
+        if row is None:
+            saved = create(request.user, **fields())
+        else:
+            saved = update(request.user, row, **fields())
+        return f"{saved} saved.", route, saved.pk
+
+    allowed = services.can_change(request.user)
+    return _form_page(request, form, save, allowed=allowed, title=title, back=back)
+
+
 def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     row = _visible(request, Product.objects.all(), pk) if pk is not None else None
     form = ProductForm(request.POST or None, instance=row)
-
-    def save() -> tuple[str, str, int]:
-        fields = {k: form.cleaned_data.get(k) or "" for k in PRODUCT_FIELDS}
-        if row is None:
-            saved = services.create_product(request.user, **fields)
-        else:
-            saved = services.update_product(request.user, row, **fields)
-        return f"{saved} saved.", "inventory:product", saved.pk
-
-    return _form_page(
+    return _edit_page(
         request,
         form,
-        save,
-        allowed=services.can_change(request.user),
+        row,
+        fields=lambda: {k: form.cleaned_data.get(k) or "" for k in PRODUCT_FIELDS},
+        create=services.create_product,
+        update=services.update_product,
+        route="inventory:product",
         title=f"Edit {row}" if row else "New product",
         back=row,
     )
@@ -188,21 +209,19 @@ def version_form(
     prod = mv.product if mv else _visible(request, Product.objects.all(), product_id)
     form = VersionForm(request.POST or None, instance=mv, editing=mv is not None)
 
-    def save() -> tuple[str, str, int]:
-        fields = {k: form.cleaned_data.get(k) for k in VERSION_FIELDS}
-        if mv is None:
-            saved = services.add_model_version(
-                request.user, prod, version=form.cleaned_data["version"], **fields
-            )
-        else:
-            saved = services.update_model_version(request.user, mv, **fields)
-        return f"{saved} saved.", "inventory:version", saved.pk
+    def create(user: Any, **fields: Any) -> Any:
+        return services.add_model_version(
+            user, prod, version=form.cleaned_data["version"], **fields
+        )
 
-    return _form_page(
+    return _edit_page(
         request,
         form,
-        save,
-        allowed=services.can_change(request.user),
+        mv,
+        fields=lambda: {k: form.cleaned_data.get(k) for k in VERSION_FIELDS},
+        create=create,
+        update=services.update_model_version,
+        route="inventory:version",
         title=f"Edit {mv}" if mv else f"New version of {prod}",
         back=mv or prod,
     )
@@ -332,20 +351,14 @@ def deployment_form(
     mv = row.model_version if row else _visible(request, ModelVersion.objects.all(), version_id)
     initial = DeploymentForm.initial_for(row) if row else {}
     form = DeploymentForm(request.POST or None, initial=initial)
-
-    def save() -> tuple[str, str, int]:
-        fields = form.service_fields()
-        if row is None:
-            saved = services.create_deployment(request.user, mv, **fields)
-        else:
-            saved = services.update_deployment(request.user, row, **fields)
-        return f"{saved} saved.", "inventory:deployment", saved.pk
-
-    return _form_page(
+    return _edit_page(
         request,
         form,
-        save,
-        allowed=services.can_change(request.user),
+        row,
+        fields=form.service_fields,
+        create=lambda user, **fields: services.create_deployment(user, mv, **fields),
+        update=services.update_deployment,
+        route="inventory:deployment",
         title=f"Edit deployment {row.pk}: {row}" if row else f"Request a deployment of {mv}",
         back=row or mv,
     )

@@ -5,6 +5,7 @@ and alerts, and closing an alert.  Refusals are problem+json as in the exams API
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
@@ -223,15 +224,20 @@ def set_drift_reference(request: HttpRequest, deployment_id: int, payload: Drift
     return selectors.drift_reference_out(ref)
 
 
+def _windowed(view: Callable[[Deployment, dt.date], Any], deployment_id: int, as_of: Any) -> Any:
+    """What ``view`` says of the deployment's window up to ``as_of`` (default today) against
+    its drift reference window; 404 when no reference window is set."""
+    found = view(get_object_or_404(Deployment, pk=deployment_id), as_of or timezone.localdate())
+    if found is None:
+        raise NotFound("no drift reference window is set for this deployment")
+    return found
+
+
 @router.get("/deployments/{deployment_id}/drift", response=dict[str, Any])
 def get_drift(request: HttpRequest, deployment_id: int, as_of: dt.date | None = None) -> Any:
     """Input and output drift per column in the ``window_days`` up to ``as_of`` (default
     today) against the reference window, and the values first seen since."""
-    deployment = get_object_or_404(Deployment, pk=deployment_id)
-    found = drift.view(deployment, as_of or timezone.localdate())
-    if found is None:
-        raise NotFound("no drift reference window is set for this deployment")
-    return found
+    return _windowed(drift.view, deployment_id, as_of)
 
 
 @router.post("/events", response={201: dict[str, Any]})
@@ -263,11 +269,7 @@ def review_event(request: HttpRequest, event_id: int, payload: ReviewIn) -> Any:
 def get_estimate(request: HttpRequest, deployment_id: int, as_of: dt.date | None = None) -> Any:
     """The label-free performance estimate (CBPE) of the reference window and of the
     ``window_days`` up to ``as_of``, or why it is refused (scores not calibrated)."""
-    deployment = get_object_or_404(Deployment, pk=deployment_id)
-    found = estimate.view(deployment, as_of or timezone.localdate())
-    if found is None:
-        raise NotFound("no drift reference window is set for this deployment")
-    return found
+    return _windowed(estimate.view, deployment_id, as_of)
 
 
 @router.post("/interactions", response={201: dict[str, int]})

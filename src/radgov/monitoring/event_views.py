@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from radgov.core.errors import refusal
 from radgov.exams.errors import ExamError, NotPermitted
 from radgov.governance.services import GovernanceError
 from radgov.inventory import lifecycle
@@ -52,7 +53,11 @@ def report_event(request: HttpRequest) -> HttpResponse:
             anonymous=form.get("anonymous") == "on",
         )  # fmt: skip
     except (ValueError, Deployment.DoesNotExist) as exc:
-        detail = exc if isinstance(exc, ExamError) else "choose a deployment and a valid date"
+        detail = (
+            refusal(request, exc)
+            if isinstance(exc, ExamError)
+            else "choose a deployment and a valid date"
+        )
         messages.error(request, f"Not reported: {detail}")
     else:
         messages.success(request, "Reported. Thank you: it is in the peer-learning queue.")
@@ -70,7 +75,7 @@ def review_event(request: HttpRequest, pk: int) -> HttpResponse:
             reportable=form.get("reportable", ""),
         )  # fmt: skip
     except (ExamError, NotPermitted) as exc:
-        messages.error(request, f"Not reviewed: {exc}")
+        messages.error(request, f"Not reviewed: {refusal(request, exc)}")
     else:
         messages.success(request, "Review recorded.")
     return redirect("monitoring:events")
@@ -81,7 +86,7 @@ def to_agenda(request: HttpRequest) -> HttpResponse:
     try:
         meeting, added = events.to_next_agenda(request.user)
     except (GovernanceError, ExamError) as exc:
-        messages.error(request, f"Not put on the agenda: {exc}")
+        messages.error(request, f"Not put on the agenda: {refusal(request, exc)}")
         return redirect("monitoring:events")
     if meeting is None:
         messages.error(request, "No open meeting ahead in a governance group you are a member of.")

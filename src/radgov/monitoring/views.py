@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from radgov.core.errors import refusal
 from radgov.core.exports import pdf_response
 from radgov.exams.errors import ExamError, NotPermitted
 from radgov.inventory import lifecycle
@@ -105,7 +106,7 @@ def close_alert(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         alarms.close_alert(request.user, alert, note=request.POST.get("note", ""))
     except (ExamError, NotPermitted) as exc:
-        messages.error(request, f"Not closed: {exc}")
+        messages.error(request, f"Not closed: {refusal(request, exc)}")
     else:
         messages.success(request, "Alert closed.")
     return redirect("monitoring:deployment", deployment_id=alert.deployment_id)

@@ -20,7 +20,9 @@ outside; ``method`` says so.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,6 +34,7 @@ from .results import Estimate
 __all__ = [
     "ConfusionCounts",
     "ExpectedOutcomes",
+    "ProportionScore",
     "accuracy_score",
     "classification_metrics",
     "confusion_counts",
@@ -80,46 +83,29 @@ def confusion_counts(y_true: ArrayLike, y_pred: ArrayLike) -> ConfusionCounts:
     return ConfusionCounts(tp=tp, fp=fp, tn=tn, fn=fn)
 
 
-def _ratio(
-    successes: int,
-    n: int,
-    what: str,
-    *,
-    method: ProportionMethod,
-    confidence_level: float,
-) -> Estimate:
-    if n == 0:
-        return Estimate.not_estimable(
-            what,
-            method=method,
-            n=0,
-            confidence_level=confidence_level,
-        )
-    return proportion_ci(successes, n, method=method, confidence_level=confidence_level)
+@dataclass(frozen=True, slots=True)
+class _Proportion:
+    """A metric that is a binomial proportion of the confusion counts, ``successes / total``;
+    not estimable (for the reason ``empty``) when the total is zero."""
+
+    successes: Callable[[ConfusionCounts], int]
+    total: Callable[[ConfusionCounts], int]
+    empty: str
+
+    def of(self, c: ConfusionCounts, method: ProportionMethod, level: float) -> Estimate:
+        n = self.total(c)
+        if n == 0:
+            return Estimate.not_estimable(self.empty, method=method, n=0, confidence_level=level)
+        return proportion_ci(self.successes(c), n, method=method, confidence_level=level)
 
 
-def _sensitivity(c: ConfusionCounts, method: ProportionMethod, level: float) -> Estimate:
-    return _ratio(c.tp, c.positives, "no positive cases", method=method, confidence_level=level)
-
-
-def _specificity(c: ConfusionCounts, method: ProportionMethod, level: float) -> Estimate:
-    return _ratio(c.tn, c.negatives, "no negative cases", method=method, confidence_level=level)
-
-
-def _ppv(c: ConfusionCounts, method: ProportionMethod, level: float) -> Estimate:
-    return _ratio(
-        c.tp, c.tp + c.fp, "no positive predictions", method=method, confidence_level=level
-    )
-
-
-def _npv(c: ConfusionCounts, method: ProportionMethod, level: float) -> Estimate:
-    return _ratio(
-        c.tn, c.tn + c.fn, "no negative predictions", method=method, confidence_level=level
-    )
-
-
-def _accuracy(c: ConfusionCounts, method: ProportionMethod, level: float) -> Estimate:
-    return _ratio(c.tp + c.tn, c.n, "no cases", method=method, confidence_level=level)
+_PROPORTIONS: dict[str, _Proportion] = {
+    "sensitivity": _Proportion(lambda c: c.tp, lambda c: c.positives, "no positive cases"),
+    "specificity": _Proportion(lambda c: c.tn, lambda c: c.negatives, "no negative cases"),
+    "ppv": _Proportion(lambda c: c.tp, lambda c: c.tp + c.fp, "no positive predictions"),
+    "npv": _Proportion(lambda c: c.tn, lambda c: c.tn + c.fn, "no negative predictions"),
+    "accuracy": _Proportion(lambda c: c.tp + c.tn, lambda c: c.n, "no cases"),
+}
 
 
 def _f1(c: ConfusionCounts, level: float) -> Estimate:
@@ -141,64 +127,50 @@ def _counts_and_level(
     return confusion_counts(y_true, y_pred), check_confidence_level(confidence_level)
 
 
-def sensitivity_score(
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
-    *,
-    method: ProportionMethod = "wilson",
-    confidence_level: float = 0.95,
-) -> Estimate:
-    """TP / (TP + FN), the true-positive rate (recall)."""
-    c, level = _counts_and_level(y_true, y_pred, confidence_level)
-    return _sensitivity(c, method, level)
+class ProportionScore(Protocol):
+    """The signature of the proportion scores (sensitivity, specificity, PPV, NPV, accuracy)."""
+
+    def __call__(
+        self,
+        y_true: ArrayLike,
+        y_pred: ArrayLike,
+        *,
+        method: ProportionMethod = "wilson",
+        confidence_level: float = 0.95,
+    ) -> Estimate: ...
 
 
-def specificity_score(
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
-    *,
-    method: ProportionMethod = "wilson",
-    confidence_level: float = 0.95,
-) -> Estimate:
-    """TN / (TN + FP), the true-negative rate."""
-    c, level = _counts_and_level(y_true, y_pred, confidence_level)
-    return _specificity(c, method, level)
+def _proportion_score(name: str, doc: str) -> ProportionScore:
+    """The public ``<name>_score`` function of the proportion ``name``: one confusion count of
+    the cases, then the proportion with its interval (``method``, Wilson by default)."""
+    proportion = _PROPORTIONS[name]
+
+    def score(
+        y_true: ArrayLike,
+        y_pred: ArrayLike,
+        *,
+        method: ProportionMethod = "wilson",
+        confidence_level: float = 0.95,
+    ) -> Estimate:
+        c, level = _counts_and_level(y_true, y_pred, confidence_level)
+        return proportion.of(c, method, level)
+
+    score.__name__ = score.__qualname__ = f"{name}_score"
+    score.__doc__ = doc
+    return score
 
 
-def ppv_score(
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
-    *,
-    method: ProportionMethod = "wilson",
-    confidence_level: float = 0.95,
-) -> Estimate:
-    """TP / (TP + FP), positive predictive value (precision) at the sample's prevalence."""
-    c, level = _counts_and_level(y_true, y_pred, confidence_level)
-    return _ppv(c, method, level)
-
-
-def npv_score(
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
-    *,
-    method: ProportionMethod = "wilson",
-    confidence_level: float = 0.95,
-) -> Estimate:
-    """TN / (TN + FN), negative predictive value at the sample's prevalence."""
-    c, level = _counts_and_level(y_true, y_pred, confidence_level)
-    return _npv(c, method, level)
-
-
-def accuracy_score(
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
-    *,
-    method: ProportionMethod = "wilson",
-    confidence_level: float = 0.95,
-) -> Estimate:
-    """(TP + TN) / N."""
-    c, level = _counts_and_level(y_true, y_pred, confidence_level)
-    return _accuracy(c, method, level)
+sensitivity_score = _proportion_score(
+    "sensitivity", "TP / (TP + FN), the true-positive rate (recall)."
+)
+specificity_score = _proportion_score("specificity", "TN / (TN + FP), the true-negative rate.")
+ppv_score = _proportion_score(
+    "ppv", "TP / (TP + FP), positive predictive value (precision) at the sample's prevalence."
+)
+npv_score = _proportion_score(
+    "npv", "TN / (TN + FN), negative predictive value at the sample's prevalence."
+)
+accuracy_score = _proportion_score("accuracy", "(TP + TN) / N.")
 
 
 def f1_score(
@@ -236,15 +208,8 @@ def metrics_from_counts(
     For a period, a subgroup or a daily rollup whose counts were summed elsewhere.
     """
     level = check_confidence_level(confidence_level)
-    c = counts
-    return {
-        "sensitivity": _sensitivity(c, method, level),
-        "specificity": _specificity(c, method, level),
-        "ppv": _ppv(c, method, level),
-        "npv": _npv(c, method, level),
-        "accuracy": _accuracy(c, method, level),
-        "f1": _f1(c, level),
-    }
+    metrics = {name: p.of(counts, method, level) for name, p in _PROPORTIONS.items()}
+    return metrics | {"f1": _f1(counts, level)}
 
 
 def _check_rate(value: float, name: str, *, open_interval: bool = False) -> float:

@@ -25,8 +25,9 @@ from typing import Any
 from django.utils import timezone
 
 from radgov.accounts.models import User
+from radgov.inventory.selectors import current_ifu
 from radgov.training import services
-from radgov.training.access import current_ifu, end_users_of, trained_users
+from radgov.training.access import end_users_of, trained_users
 from radgov.training.models import SELF_ATTESTABLE, TrainingProcedure, TrainingRecord
 
 # Who signs off a guided or assessed training (IV.F.1), first choice first: the clinical

@@ -31,7 +31,7 @@ from radgov.accounts.models import User
 from radgov.core.errors import Denied, Refused
 from radgov.core.roles import Role
 from radgov.core.services import service
-from radgov.training.access import current_ifu
+from radgov.inventory.selectors import current_ifu
 from radgov.training.models import (
     SELF_ATTESTABLE,
     Complexity,

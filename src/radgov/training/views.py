@@ -9,8 +9,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from radgov.core.errors import refusal
+from radgov.inventory.selectors import current_ifu
 from radgov.training import selectors, services
-from radgov.training.access import current_ifu, training_status
+from radgov.training.access import training_status
 from radgov.training.forms import CompleteForm, ProcedureForm, RecordForm
 from radgov.training.models import TrainingProcedure
 

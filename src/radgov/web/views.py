@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from radgov import __version__
 from radgov.accounts.models import ApiToken
 from radgov.core import health, jobs
+from radgov.core.errors import refusal
 from radgov.core.models import AuditHead, Job, ProcessBeat
 from radgov.core.roles import Role
 from radgov.web.todo import todo_for
@@ -118,7 +119,7 @@ def job_started(
     try:
         job = jobs.submit(request.user, kind, params)
     except jobs.JobError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
         return redirect(back)
     return redirect("web:job", job_id=job.pk)
 
@@ -148,5 +149,5 @@ def job_requeue(request: HttpRequest, job_id: int) -> HttpResponse:
     try:
         jobs.requeue(request.user, job)
     except jobs.JobError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, refusal(request, exc))
     return redirect("web:job", job_id=job.pk)

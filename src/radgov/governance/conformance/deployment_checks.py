@@ -18,7 +18,8 @@ from radgov.governance.conformance.registry import (
     Result,
     check,
     failed,
-    from_guard,
+    guard_check,
+    lacking,
     names,
     not_applicable,
     passed,
@@ -113,21 +114,19 @@ def doc_deployment_date(d: Any, ctx: Context) -> Result:
     return passed(f"Deployed on {d.deployment_date:%Y-%m-%d}.")
 
 
-@check(
+def _ifu_on_file(d: Any) -> str:
+    ifu = inventory.current_ifu(d.model_version)
+    return f"IFU {ifu.title or ifu.original_name} (version {ifu.version_label})."
+
+
+guard_check(
     "doc_ifu",
     "IV.B.2.c",
     "IFU on file (and available to end-users, IV.F.2)",
-    DEPLOYMENT,
-    covers=(lifecycle.ifu_guard,),
+    lifecycle.ifu_guard,
+    fix=lambda d: f"Upload the IFU (PDF) for version {d.model_version.version}.",
+    ok=_ifu_on_file,
 )
-def doc_ifu(d: Any, ctx: Context) -> Result:
-    ifu = inventory.current_ifu(d.model_version)
-    return from_guard(
-        lifecycle.ifu_guard,
-        d,
-        fix=f"Upload the IFU (PDF) for version {d.model_version.version}.",
-        ok=f"IFU {ifu.title or ifu.original_name} (version {ifu.version_label})." if ifu else "",
-    )
 
 
 @check("doc_intended_purpose", "IV.B.2.d", "Intended purpose", DEPLOYMENT)
@@ -172,9 +171,10 @@ def doc_routing_criteria(d: Any, ctx: Context) -> Result:
     if not lines:
         missing.append("no inclusion or exclusion criteria (every study would be included)")
     if missing:
-        return failed(
-            "; ".join(missing).capitalize() + ".",
+        return lacking(
+            missing,
             "Record the routing rules and the inclusion/exclusion criteria on the deployment.",
+            capital=True,
         )
     return passed(f"Routing notes recorded; criteria: {'; '.join(lines)}.")
 
@@ -214,10 +214,11 @@ def doc_contacts(d: Any, ctx: Context) -> Result:
     if not product.support_contact.strip():
         missing.append(f"no vendor support contact for {product}")
     if missing:
-        return failed(
-            "; ".join(missing).capitalize() + ".",
+        return lacking(
+            missing,
             "Name the clinical champion(s) with their e-mail and record the vendor's support "
             "contact on the product.",
+            capital=True,
         )
     return passed(
         f"Champion(s) {', '.join(f'{u.get_username()} <{u.email}>' for u in champions)}; "
@@ -240,8 +241,8 @@ def people_fit_roles(d: Any, ctx: Context) -> Result:
         technical_contact=d.technical_contact,
     )
     if problems:
-        return failed(
-            "; ".join(problems) + ".",
+        return lacking(
+            problems,
             "Name designated clinical champions who are not members of the governance group, "
             "and licensed physicians as end-users (deployment page; licenses on the Users page).",
         )
@@ -264,27 +265,21 @@ def people_fit_roles(d: Any, ctx: Context) -> Result:
 def approval(d: Any, ctx: Context) -> Result:
     missing = gov_guards.approval_guard(d)
     if missing:
-        return failed("; ".join(missing) + ".", "The group votes on approving the deployment.")
+        return lacking(missing, "The group votes on approving the deployment.")
     approvals = gov.passed_decisions(DecisionKind.APPROVE, deployment=d)
     if not approvals:  # the guard found the approval elsewhere than on the deployment
         return passed("The governance group's approval is on record.")
     return passed(f"Approved: {approvals[-1].motion} ({approvals[-1].meeting}).")
 
 
-@check(
+guard_check(
     "output_release",
     "IV.C.2",
     "How AI results reach the medical record is recorded",
-    DEPLOYMENT,
-    covers=(lifecycle.release_policy_guard,),
+    lifecycle.release_policy_guard,
+    fix=lambda d: "Record the output-release policy on the deployment (V: release after review).",
+    ok=lambda d: f"Output release: {d.output_release_policy.strip()[:160]}",
 )
-def output_release(d: Any, ctx: Context) -> Result:
-    return from_guard(
-        lifecycle.release_policy_guard,
-        d,
-        fix="Record the output-release policy on the deployment (V: release after review).",
-        ok=f"Output release: {d.output_release_policy.strip()[:160]}",
-    )
 
 
 @check(
@@ -313,20 +308,14 @@ def acceptance_test(d: Any, ctx: Context) -> Result:
     )
 
 
-@check(
+guard_check(
     "training_procedure",
     "IV.F.1",
     "A documented training procedure for the version",
-    DEPLOYMENT,
-    covers=(training_guards.procedure_guard,),
+    training_guards.procedure_guard,
+    fix=lambda d: f"Write the training procedure for {d.model_version} (Training pages).",
+    ok=lambda d: f"A training procedure is documented for {d.model_version}.",
 )
-def training_procedure(d: Any, ctx: Context) -> Result:
-    return from_guard(
-        training_guards.procedure_guard,
-        d,
-        fix=f"Write the training procedure for {d.model_version} (Training pages).",
-        ok=f"A training procedure is documented for {d.model_version}.",
-    )
 
 
 @check(
@@ -370,8 +359,8 @@ def extra_oversight(d: Any, ctx: Context) -> Result:
         return not_applicable(f"{product} is FDA-regulated and not generative.")
     missing = gov_guards.extra_oversight_guard(d)
     if missing:
-        return failed(
-            "; ".join(missing) + ".",
+        return lacking(
+            missing,
             "Record the IRB's determination and the legal/compliance review at a meeting.",
         )
     return passed(f"IRB determination and legal/compliance review recorded for {product}.")
@@ -499,8 +488,8 @@ def lifecycle_other(d: Any, ctx: Context) -> Result:
     covered = {g for c in REGISTRY.values() for g in c.covers}
     missing = lifecycle.missing_for(d, d.status, leaving_out=covered)
     if missing:
-        return failed(
-            "; ".join(missing) + ".",
+        return lacking(
+            missing,
             "Record what is missing (deployment page), or move the deployment back.",
         )
     return passed(f"Every other condition of the {Stage(d.status).label.lower()} stage holds.")

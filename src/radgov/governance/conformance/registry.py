@@ -108,12 +108,31 @@ def check(
     return register
 
 
-def from_guard(guard: Callable[[Any], list[str]], d: Any, *, fix: str, ok: str) -> Result:
-    """A lifecycle guard's findings as a result: what it says is missing fails."""
-    missing = guard(d)
-    if missing:
-        return failed("; ".join(missing) + ".", fix)
-    return passed(ok)
+def lacking(missing: list[str], fix: str, *, capital: bool = False) -> Result:
+    """A failure saying what is missing: the sentences as written, joined into one;
+    ``capital``: its first letter made a capital (only that one: names, DICOM and clause
+    numbers keep their case, as ``str.capitalize`` would not)."""
+    found = "; ".join(missing)
+    return failed(f"{found[:1].upper() if capital else found[:1]}{found[1:]}.", fix)
+
+
+def guard_check(
+    id: str,
+    clause: str,
+    title: str,
+    guard: Callable[[Any], list[str]],
+    *,
+    fix: Callable[[Any], str],
+    ok: Callable[[Any], str],
+) -> None:
+    """Register the deployment check that reports one lifecycle guard: what the guard finds
+    missing fails with ``fix(d)``; when nothing is, the deployment passes with ``ok(d)``."""
+
+    def run(d: Any, ctx: Context) -> Result:
+        missing = guard(d)
+        return lacking(missing, fix(d)) if missing else passed(ok(d))
+
+    check(id, clause, title, DEPLOYMENT, covers=(guard,))(run)
 
 
 def checks(scope: str) -> list[Check]:
