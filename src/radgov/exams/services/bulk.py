@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from radgov.core.audit import Action, EventCode, batch
 from radgov.core.services import service
 from radgov.exams import access
@@ -141,14 +143,15 @@ def _check(events: Sequence[Event], place: Place) -> list[Checked]:
 
     ids = {e.deployment_id for e in events if isinstance(e.deployment_id, int)}
     deployments = Deployment.objects.in_bulk(ids)
+    now = timezone.now()  # what every time of the batch is checked against
     checked = []
     for index, event in enumerate(events):
         try:
-            study = event.study.validated()
+            study = event.study.validated(now=now)
         except ExamError as exc:
             add(index, exc)
             study = None
-        item = _check_inference(index, event, deployments, problems, place)
+        item = _check_inference(index, event, deployments, problems, place, now)
         if study is not None and item is not None:
             checked.append(Checked(study, *item))
     if problems:
@@ -162,6 +165,7 @@ def _check_inference(
     deployments: dict[int, Deployment],
     problems: list[Problem],
     place: Place,
+    now: dt.datetime,
 ) -> tuple[Any, ...] | None:
     before = len(problems)
 
@@ -187,7 +191,7 @@ def _check_inference(
     elif event.deployment_id is not None:
         status = Status.RECEIVED
     try:
-        at = read_datetime(event.status_at)
+        at = read_datetime(event.status_at, now=now)
     except ValueError as exc:
         bad("status_at", str(exc))
         at = None
