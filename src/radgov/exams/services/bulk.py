@@ -27,6 +27,7 @@ from radgov.exams.statuses import Source, Status
 from radgov.inventory.models import Deployment
 
 EVENT_ID_MAX = 200
+NO_OUTPUTS = Outputs()
 
 # where a problem is: (index of the event, field) -> "events[3].patient_age"
 Place = Callable[[int, str], str]
@@ -208,7 +209,7 @@ def _check_inference(
         if len(vendor[name]) > limit:
             bad(name, f"is longer than {limit} characters")
     outputs = None
-    if event.outputs is not None and event.outputs != Outputs():
+    if event.outputs is not None and event.outputs != NO_OUTPUTS:
         if status != Status.INFERRED:
             bad("status", "outputs (score, call, findings...) go with status inferred")
         try:
