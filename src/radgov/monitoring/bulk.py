@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
+from radgov.core.collector import collector_paused
 from radgov.core.services import service
 from radgov.evaluation.cases import row_label
 from radgov.exams import services as exams
@@ -104,6 +105,7 @@ def _by_line(numbers: list[int]) -> Place:
     return place
 
 
+@collector_paused()  # the batch makes many objects: see radgov.core.collector
 @service
 def record_ndjson(actor: Any, body: bytes) -> dict[str, int]:
     """Store an NDJSON body (see the module's docstring) whole, or nothing."""

@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from radgov.core.audit import Action, EventCode, batch
+from radgov.core.collector import collector_paused
 from radgov.core.services import service
 from radgov.exams import access
 from radgov.exams.errors import BatchError, ExamError, Problem
@@ -79,6 +80,7 @@ class Checked:
     vendor: dict[str, str]
 
 
+@collector_paused()  # the batch makes many objects: see radgov.core.collector
 @service
 def record_events(
     actor: Any,
