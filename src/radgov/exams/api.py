@@ -113,7 +113,7 @@ def create_exam(request: HttpRequest, payload: StudyIn) -> Any:
     there (``outcome`` says whether this enriched it); 409 names the fields that disagree."""
     recorded = services.record_exam(
         request.user,
-        StudyMetadata(**payload.dict()),
+        StudyMetadata(**payload.model_dump()),
         source=Source.API,
     )
     rows = list(recorded.exam.inferences.select_related("deployment"))
@@ -143,7 +143,7 @@ def record_inference(request: HttpRequest, exam_id: int, payload: InferenceIn) -
 def move_inference(request: HttpRequest, inference_id: int, payload: MoveIn) -> Any:
     """Move to another status (the table in docs/exams.md); the same move or ``event_id``
     again changes nothing (``changed`` false)."""
-    data = payload.dict()
+    data = payload.model_dump()
     moved = services.move(
         request.user,
         row_or_404(Inference, inference_id),
@@ -157,7 +157,7 @@ def move_inference(request: HttpRequest, inference_id: int, payload: MoveIn) -> 
 @router.post("/inferences/{inference_id}/outputs", response=MovedOut)
 def record_outputs(request: HttpRequest, inference_id: int, payload: OutputsIn) -> Any:
     """The model's outputs, moving the inference to ``inferred``."""
-    data = payload.dict()
+    data = payload.model_dump()
     at, event_id = data.pop("status_at"), data.pop("event_id")
     moved = services.record_outputs(
         request.user,

@@ -53,6 +53,8 @@ RANGES = {
     "kvp": (20.0, 200.0, True),
     "pixel_spacing_mm": (0.0, 10.0, False),
 }
+CONTRASTS = frozenset(Contrast.values)  # an enum's values are worked out at each call
+SEXES = frozenset(Sex.values)
 MAX_AGE_YEARS = 130
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 FUTURE_SLACK = dt.timedelta(days=1)  # time zones and scanner clocks
@@ -143,9 +145,10 @@ class StudyMetadata:
             patient_sex=text("PatientSex"),
         )
 
-    def validated(self) -> ValidStudy:
-        """The identifiers and the ``Exam`` fields, or ``ExamError`` listing every problem."""
-        check = _Check()
+    def validated(self, *, now: dt.datetime | None = None) -> ValidStudy:
+        """The identifiers and the ``Exam`` fields, or ``ExamError`` listing every problem;
+        ``now``: the time a date is checked against (a batch reads the clock once)."""
+        check = _Check(now=now or timezone.now())
         uid = _clean(self.study_instance_uid)
         if not uid:
             check.add("study_instance_uid", "is required")
@@ -187,7 +190,7 @@ class StudyMetadata:
             patient_issuer=ids["patient_id_issuer"],
             accession_number=ids["accession_number"],
             accession_issuer=ids["accession_issuer"],
-            fields={k: values[k] for k in EXAM_FIELDS},
+            fields=values,  # every one of EXAM_FIELDS
         )
 
 
@@ -242,6 +245,8 @@ def is_uid(value: str) -> bool:
 
 
 def _clean(value: object) -> str:
+    if type(value) is str:
+        return value.strip()
     return "" if value is None else str(value).strip()
 
 
@@ -272,6 +277,7 @@ def as_number(value: object) -> float | None:
 
 @dataclass
 class _Check:
+    now: dt.datetime
     problems: list[Problem] = field(default_factory=list)
 
     def add(self, name: str, message: str) -> None:
@@ -291,14 +297,14 @@ class _Check:
 
     def moment(self, name: str, value: object) -> dt.datetime | None:
         try:
-            return read_datetime(value)
+            return read_datetime(value, now=self.now)
         except ValueError as exc:
             self.add(name, str(exc))
             return None
 
     def contrast(self, value: str, agent: str) -> str:
         given = _clean(value).lower()
-        if given and given not in Contrast.values:
+        if given and given not in CONTRASTS:
             self.add("contrast", f"must be one of {', '.join(Contrast.values)}")
             return Contrast.UNKNOWN
         if agent and given == Contrast.NO:
@@ -326,7 +332,7 @@ class _Check:
         given = _clean(value).upper()
         if given in ("", "U"):
             return ""
-        if given not in Sex.values:
+        if given not in SEXES:
             self.add("patient_sex", "must be M, F or O (empty when unknown)")
             return ""
         return given

@@ -19,6 +19,7 @@ CODE_KEYS = ("scheme", "value", "meaning")
 MEASUREMENT_KEYS = ("name", "value", "unit")
 MAX_FINDINGS = 500
 TEXT_MAX = 200
+CALLS = frozenset(Call.values)  # an enum's values are worked out at each call
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Outputs:
         score = _number(self.score, "score", problems)
         confidence = _number(self.confidence, "confidence", problems, low=0.0, high=1.0)
         call = (self.call or "").strip().lower()
-        if call and call not in Call.values:
+        if call and call not in CALLS:
             problems.append(Problem("call", f"must be one of {', '.join(Call.values)}"))
         findings = _findings(self.findings, problems)
         texts = {}

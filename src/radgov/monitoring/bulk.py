@@ -26,11 +26,12 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
+from radgov.core.collector import collector_paused
 from radgov.core.services import service
 from radgov.evaluation.cases import row_label
 from radgov.exams import services as exams
 from radgov.exams.errors import BatchError, Problem
-from radgov.exams.schemas import EventIn
+from radgov.exams.schemas import EVENT_LIST
 from radgov.exams.statuses import Source
 from radgov.monitoring.interactions import COLUMNS, Place, record_interactions
 
@@ -54,9 +55,9 @@ def read_ndjson(body: bytes) -> tuple[list[tuple[int, Any]], list[tuple[int, dic
     except UnicodeDecodeError as exc:
         line = body[: exc.start].count(b"\n") + 1
         raise _refuse(_line(line), "is not UTF-8 text") from None
-    inferences: list[tuple[int, Any]] = []
+    inferences: list[tuple[int, dict[str, Any]]] = []
     interactions: list[tuple[int, dict[str, Any]]] = []
-    problems: list[Problem] = []
+    problems: list[tuple[int, Problem]] = []
     for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
@@ -68,26 +69,30 @@ def read_ndjson(body: bytes) -> tuple[list[tuple[int, Any]], list[tuple[int, dic
                 "is not a whole JSON object: the stream broke here; nothing was stored",
             ) from None
         if not isinstance(item, dict):
-            problems.append(Problem(_line(number), "is not a JSON object"))
+            problems.append((number, Problem(_line(number), "is not a JSON object")))
             continue
         kind = item.pop("type", None)
         if kind not in KINDS:
-            problems.append(Problem(f"{_line(number)}, type", f"must be one of {', '.join(KINDS)}"))
+            where = f"{_line(number)}, type"
+            problems.append((number, Problem(where, f"must be one of {', '.join(KINDS)}")))
         elif kind == "interaction":
             interactions.append((number, item))
         else:
-            try:
-                inferences.append((number, EventIn(**item).as_event()))
-            except ValidationError as exc:
-                problems.extend(
-                    Problem(f"{_line(number)}, {'.'.join(map(str, e['loc']))}", e["msg"])
-                    for e in exc.errors(include_input=False)
-                )
+            inferences.append((number, item))
+    numbers = [number for number, _ in inferences]
+    events: list[Any] = []
+    try:  # every inference line at once
+        events = [e.as_event() for e in EVENT_LIST.validate_python([i for _, i in inferences])]
+    except ValidationError as exc:
+        place = _by_line(numbers)
+        for e in exc.errors(include_input=False):
+            index, field = e["loc"][0], ".".join(map(str, e["loc"][1:]))
+            problems.append((numbers[index], Problem(place(index, field), e["msg"])))
     if problems:
-        raise BatchError(problems)
+        raise BatchError([problem for _, problem in sorted(problems, key=lambda p: p[0])])
     if not inferences and not interactions:
         raise _refuse("", "the stream holds no events")
-    return inferences, interactions
+    return list(zip(numbers, events, strict=True)), interactions
 
 
 def _by_line(numbers: list[int]) -> Place:
@@ -100,6 +105,7 @@ def _by_line(numbers: list[int]) -> Place:
     return place
 
 
+@collector_paused()  # the batch makes many objects: see radgov.core.collector
 @service
 def record_ndjson(actor: Any, body: bytes) -> dict[str, int]:
     """Store an NDJSON body (see the module's docstring) whole, or nothing."""

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from radgov.core import crypto
 from radgov.core.audit import Action, EventCode, batch
+from radgov.core.collector import collector_paused
 from radgov.core.services import service
 from radgov.exams import access
 from radgov.exams.errors import BatchError, Problem
@@ -160,6 +161,7 @@ def check(rows: Sequence[Mapping[str, Any]], place: Place) -> list[tuple[Any, ..
     return values
 
 
+@collector_paused()  # the batch makes many objects: see radgov.core.collector
 @service
 def record_interactions(
     actor: Any,

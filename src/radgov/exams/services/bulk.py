@@ -10,7 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from radgov.core.audit import Action, EventCode, batch
+from radgov.core.collector import collector_paused
 from radgov.core.services import service
 from radgov.exams import access
 from radgov.exams.errors import BatchError, ExamError, Problem
@@ -25,6 +28,7 @@ from radgov.exams.statuses import Source, Status
 from radgov.inventory.models import Deployment
 
 EVENT_ID_MAX = 200
+NO_OUTPUTS = Outputs()
 
 # where a problem is: (index of the event, field) -> "events[3].patient_age"
 Place = Callable[[int, str], str]
@@ -76,6 +80,7 @@ class Checked:
     vendor: dict[str, str]
 
 
+@collector_paused()  # the batch makes many objects: see radgov.core.collector
 @service
 def record_events(
     actor: Any,
@@ -141,14 +146,15 @@ def _check(events: Sequence[Event], place: Place) -> list[Checked]:
 
     ids = {e.deployment_id for e in events if isinstance(e.deployment_id, int)}
     deployments = Deployment.objects.in_bulk(ids)
+    now = timezone.now()  # what every time of the batch is checked against
     checked = []
     for index, event in enumerate(events):
         try:
-            study = event.study.validated()
+            study = event.study.validated(now=now)
         except ExamError as exc:
             add(index, exc)
             study = None
-        item = _check_inference(index, event, deployments, problems, place)
+        item = _check_inference(index, event, deployments, problems, place, now)
         if study is not None and item is not None:
             checked.append(Checked(study, *item))
     if problems:
@@ -162,6 +168,7 @@ def _check_inference(
     deployments: dict[int, Deployment],
     problems: list[Problem],
     place: Place,
+    now: dt.datetime,
 ) -> tuple[Any, ...] | None:
     before = len(problems)
 
@@ -187,7 +194,7 @@ def _check_inference(
     elif event.deployment_id is not None:
         status = Status.RECEIVED
     try:
-        at = read_datetime(event.status_at)
+        at = read_datetime(event.status_at, now=now)
     except ValueError as exc:
         bad("status_at", str(exc))
         at = None
@@ -204,7 +211,7 @@ def _check_inference(
         if len(vendor[name]) > limit:
             bad(name, f"is longer than {limit} characters")
     outputs = None
-    if event.outputs is not None and event.outputs != Outputs():
+    if event.outputs is not None and event.outputs != NO_OUTPUTS:
         if status != Status.INFERRED:
             bad("status", "outputs (score, call, findings...) go with status inferred")
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
@@ -111,9 +112,10 @@ def write(
     now = timezone.now().astimezone(dt.UTC)
     items = [checked[i] for i in indexes]
     patients, accessions = _identities(items, indexes, place)
+    metadata = itemgetter(*EXAM_FIELDS)
     exams = [  # a study's empty values are the columns' defaults ("", None, unknown contrast)
         (hashes[index], c.study.study_uid, patient, accession, source, now, now,
-         *(c.study.fields[name] for name in EXAM_FIELDS))
+         *metadata(c.study.fields))
         for index, c, patient, accession in zip(indexes, items, patients, accessions, strict=True)
     ]  # fmt: skip
     try:
@@ -135,13 +137,12 @@ def write(
 def _inferences(actor: Any, inferred: list[tuple[int, Checked]], now: dt.datetime) -> int:
     """The inferences of the new exams and their history; how many moved past received."""
     rows, moved = [], []
+    received, inferred_ = Status.RECEIVED, Status.INFERRED  # an enum's member, looked up once
     for exam_key, c in inferred:
         assert c.deployment is not None and c.status is not None  # noqa: S101 - fresh() kept them
         when = (c.at or now).astimezone(dt.UTC)
         target = Status(c.status)
-        code, text = (
-            explain(target, c.reason_code, c.reason) if target != Status.RECEIVED else ("", "")
-        )
+        code, text = explain(target, c.reason_code, c.reason) if target != received else ("", "")
         outputs = dict(c.outputs) if c.outputs is not None else None
         vendor = c.vendor if outputs is None else {k: outputs.pop(k) for k in c.vendor}
         values = {**NO_OUTPUTS, **(outputs or {})}
@@ -149,21 +150,22 @@ def _inferences(actor: Any, inferred: list[tuple[int, Checked]], now: dt.datetim
             (exam_key, c.deployment.pk, target.value, when, code, text, values["score"],
              values["call"], values["confidence"], values["findings"], values["model_version"],
              vendor["vendor_status"], vendor["vendor_reason"], now,
-             when if target == Status.INFERRED else None)
+             when if target == inferred_ else None)
         )  # fmt: skip
-        if target != Status.RECEIVED:
-            moved.append((len(rows) - 1, target, when, code, text, vendor, c.event_id))
+        if target != received:
+            moved.append((len(rows) - 1, target.value, when, code, text, vendor, c.event_id))
     keys = Inference.objects.ingest(INFERENCE_COLUMNS, rows)
     person = None if actor is None or policy.is_machine(actor) else actor.pk  # a person only
     name = access.actor_name(actor)
+    first = received.value
     history = [
-        (key, "", Status.RECEIVED.value, row[3], now, person, name, "", "", "", "", None)
+        (key, "", first, row[3], now, person, name, "", "", "", "", None)
         for key, row in zip(keys, rows, strict=True)
     ]
     event_ids = [m[6] for m in moved if m[6]]
     event_keys = iter(crypto.pseudonyms(event_ids, namespace=EVENT_NAMESPACE))
     history.extend(
-        (keys[i], Status.RECEIVED.value, target.value, when, now, person, name, code, text,
+        (keys[i], first, target, when, now, person, name, code, text,
          vendor["vendor_status"], vendor["vendor_reason"], next(event_keys) if event_id else None)
         for i, target, when, code, text, vendor, event_id in moved
     )  # fmt: skip
