@@ -206,8 +206,7 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
             return study
         study.problem = ""
         study.save()
-        for deployment in _live_deployments(study.site):
-            _route(actor, study, deployment, attributes, base=base)
+        _route_all(actor, study, _live_deployments(study.site), attributes, base=base)
     return study
 
 
@@ -220,48 +219,55 @@ def _live_deployments(site: str) -> list[Deployment]:
 
 def _decide(
     deployment: Deployment, attributes: dict[str, Any]
-) -> tuple[Criteria, routing.Decision]:
+) -> tuple[dict[str, Any], routing.Decision]:
+    """The deployment's criteria as applied (recorded on its route) and the decision."""
     try:
-        criteria = deployment.criteria
+        compiled = routing.compiled(routing.criteria_of(deployment.inclusion_criteria))
     except CriteriaError as exc:
-        return Criteria(), routing.Decision(
+        return Criteria().to_dict(), routing.Decision(
             routing.EXCLUDED, "other", (f"the deployment's criteria cannot be applied: {exc}",)
         )
-    return criteria, routing.decide(criteria, attributes)
+    return dict(compiled.applied), compiled.decide(attributes)
 
 
-def _route(
+def _route_all(
     actor: Any,
     study: Study,
-    deployment: Deployment,
+    deployments: list[Deployment],
     attributes: dict[str, Any],
     *,
     base: Path | None = None,
 ) -> None:
-    route = Route.objects.filter(study=study, deployment=deployment).first()
-    if route is not None:
-        # late images of a routed study: the first decision stands, unless they are the
-        # study resent after a rejection a technologist can fix
-        _route_resent(actor, route, base=base)
-        return
-    criteria, decision = _decide(deployment, attributes)
+    """Decide for each deployment, record the inferences at once and their routes."""
     assert study.exam is not None  # noqa: S101 - set by route_study before routing
-    inference = exams.record_inference(actor, study.exam, deployment)
-    if inference.status == Status.RECEIVED:
-        inference = exams.move(
-            actor,
-            inference,
-            decision.outcome,
-            reason_code=decision.reason_code,
-            reason="; ".join(decision.reasons),
-        ).inference
-    Route.objects.create(
-        study=study,
-        deployment=deployment,
-        inference=inference,
-        outcome=decision.outcome,
-        reasons=list(decision.reasons),
-        criteria=criteria.to_dict(),
+    routed = {r.deployment_id: r for r in Route.objects.filter(study=study)}
+    decided = []
+    for deployment in deployments:
+        route = routed.get(deployment.pk)
+        if route is not None:
+            # late images of a routed study: the first decision stands, unless they are the
+            # study resent after a rejection a technologist can fix
+            _route_resent(actor, route, base=base)
+        else:
+            decided.append((deployment, *_decide(deployment, attributes)))
+    inferences = exams.record_routed(
+        actor,
+        study.exam,
+        [
+            exams.Decided(d, decision.outcome, decision.reason_code, "; ".join(decision.reasons))
+            for d, _, decision in decided
+        ],
+    )
+    Route.objects.bulk_create(
+        Route(
+            study=study,
+            deployment=deployment,
+            inference=inference,
+            outcome=decision.outcome,
+            reasons=list(decision.reasons),
+            criteria=criteria,
+        )
+        for (deployment, criteria, decision), inference in zip(decided, inferences, strict=True)
     )
 
 
@@ -304,6 +310,6 @@ def _route_resent(actor: Any, route: Route, *, base: Path | None) -> None:
             event_id=f"gateway:rejected:{route.pk}:{turn}",
         )
     route.outcome = decision.outcome if decision.outcome != routing.EXCLUDED else routing.REJECTED
-    route.reasons, route.criteria = list(decision.reasons), criteria.to_dict()
+    route.reasons, route.criteria = list(decision.reasons), criteria
     route.attempts, route.sent_at, route.resent_after = 0, None, rejected_at
     route.save()
