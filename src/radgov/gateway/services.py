@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent import futures
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +58,6 @@ class Received:
     conflict: bool  # the same UID came before with other bytes: kept beside it
 
 
-@service
 def store_instance(
     peer: Any,
     *,
@@ -71,17 +72,62 @@ def store_instance(
     base: Path | None = None,
 ) -> Received:
     """Store one received instance durably and record it; the listener answers success only
-    after this returns (the row is committed when it does)."""
-    if not policy.machine_may(peer, STORE):
-        raise NotPermitted(f"the peer is not allowed to store instances (grant {STORE})")
+    after this returns: the file written, fsynced and renamed into the spool, and its row
+    committed.  The file is written in a spool thread while its row is recorded
+    (``record_instance``), which commits only once the file is durable."""
+    _require_store(peer)
     uid_key = crypto.pseudonym(sop_uid, namespace=SOP_UID_NAMESPACE)
     sha256 = spool.digest(dataset)
-    same = Instance.objects.filter(sop_uid_hash=uid_key, sha256=sha256).first()
+    file = spool.writing(uid_key, meta, dataset, sha256=sha256, base=base)
+    try:
+        return record_instance(
+            peer,
+            file,
+            calling_ae=calling_ae,
+            study_uid=study_uid,
+            uid_key=uid_key,
+            sha256=sha256,
+            size=len(dataset),
+            sop_class_uid=sop_class_uid,
+            transfer_syntax_uid=transfer_syntax_uid,
+            site=site,
+        )
+    finally:
+        futures.wait([file])  # the write never outlives the call, even when recording failed
+
+
+def _require_store(peer: Any) -> None:
+    if not policy.machine_may(peer, STORE):
+        raise NotPermitted(f"the peer is not allowed to store instances (grant {STORE})")
+
+
+@service
+def record_instance(
+    peer: Any,
+    file: Future[spool.Stored],
+    *,
+    calling_ae: str,
+    study_uid: str,
+    uid_key: str,
+    sha256: str,
+    size: int,
+    sop_class_uid: str,
+    transfer_syntax_uid: str,
+    site: str = "",
+) -> Received:
+    """The row of an instance whose ``file`` is being written to the spool (``spool.writing``
+    of the dataset whose digest is ``sha256``), with its study's and one audit entry; the
+    transaction commits only after the file is durable (``file.result()`` returned), and
+    rolls back when writing it failed.  The same instance again (its UID and digest already
+    recorded) gets no second row; the same UID with another digest is kept as a conflict."""
+    _require_store(peer)
+    recorded = list(Instance.objects.filter(sop_uid_hash=uid_key))
+    same = next((row for row in recorded if row.sha256 == sha256), None)
     if same is not None:
+        file.result()
         return Received(same, duplicate=True, conflict=same.conflict)
-    stored = spool.write(uid_key, meta, dataset, sha256=sha256, base=base)
+    conflict = bool(recorded)
     now = timezone.now()
-    conflict = Instance.objects.filter(sop_uid_hash=uid_key).exists()
     with batch(
         action=Action.CREATE,
         object_type="gateway.instance",
@@ -92,15 +138,16 @@ def store_instance(
         instance = Instance.objects.create(
             study=study,
             sop_uid_hash=uid_key,
-            sop_class_uid=sop_class_uid,
-            transfer_syntax_uid=transfer_syntax_uid,
-            file_ref=stored.file_ref,
-            sha256=stored.sha256,
-            size=stored.size,
+            sop_class_uid=str(sop_class_uid),
+            transfer_syntax_uid=str(transfer_syntax_uid),
+            file_ref=spool.place(uid_key, sha256),
+            sha256=sha256,
+            size=size,
             calling_ae=calling_ae,
             peer=peer,
             conflict=conflict,
         )
+    file.result()  # durable before the commit that follows
     return Received(instance, duplicate=False, conflict=conflict)
 
 
