@@ -5,6 +5,7 @@ refusals (no UIDs, over the size limit) without a socket."""
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import ssl
 import subprocess
@@ -224,3 +225,18 @@ def test_mutated_datasets_get_a_status_and_never_a_crash(peer, spool, monkeypatc
 def dataset_of(path: Path) -> bytes:
     data = path.read_bytes()
     return data[144 + int.from_bytes(data[140:144], "little") :]
+
+
+def test_a_forked_process_writes_to_the_spool_with_threads_of_its_own(tmp_path) -> None:
+    """A child forked after the parent wrote has none of the parent's spool threads; with
+    the parent's pool its write would wait forever."""
+    key = "b" * 64
+    spool.writing(key, b"", b"parent", sha256=spool.digest(b"parent"), base=tmp_path).result()
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if its write ran
+        try:
+            data = b"child"
+            spool.writing(key, b"", data, sha256=spool.digest(data), base=tmp_path).result(10)
+        finally:
+            os._exit(0 if len(files(tmp_path)) == 2 else 1)
+    assert os.waitpid(pid, 0)[1] == 0

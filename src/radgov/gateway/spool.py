@@ -30,7 +30,23 @@ from radgov.core import config
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 PREAMBLE = b"\x00" * 128 + b"DICM"
 WRITERS = 32  # files written at once (a listener serves 10 associations by default)
-_writers = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="radgov-spool")
+
+
+def _new_writers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="radgov-spool")
+
+
+_writers = _new_writers()
+
+
+def _after_fork() -> None:
+    """A forked child has none of its parent's threads: it gets writers of its own (the
+    parent's pool would take its writes and never run them)."""
+    global _writers
+    _writers = _new_writers()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 @dataclass(frozen=True)
