@@ -58,6 +58,7 @@ class Received:
     conflict: bool  # the same UID came before with other bytes: kept beside it
 
 
+@service
 def store_instance(
     peer: Any,
     *,
@@ -73,14 +74,17 @@ def store_instance(
 ) -> Received:
     """Store one received instance durably and record it; the listener answers success only
     after this returns: the file written, fsynced and renamed into the spool, and its row
-    committed.  The file is written in a spool thread while its row is recorded
-    (``record_instance``), which commits only once the file is durable."""
-    _require_store(peer)
+    committed.  The file is written in a spool thread (``spool.writing``) while its row is
+    recorded, and the transaction commits only once the file is durable (it rolls back when
+    writing failed).  The write starts once the transaction has begun: on SQLite a store
+    refused for a busy database (its ``BEGIN IMMEDIATE`` timed out) writes no file."""
+    if not policy.machine_may(peer, STORE):
+        raise NotPermitted(f"the peer is not allowed to store instances (grant {STORE})")
     uid_key = crypto.pseudonym(sop_uid, namespace=SOP_UID_NAMESPACE)
     sha256 = spool.digest(dataset)
     file = spool.writing(uid_key, meta, dataset, sha256=sha256, base=base)
     try:
-        return record_instance(
+        return _record(
             peer,
             file,
             calling_ae=calling_ae,
@@ -96,13 +100,7 @@ def store_instance(
         futures.wait([file])  # the write never outlives the call, even when recording failed
 
 
-def _require_store(peer: Any) -> None:
-    if not policy.machine_may(peer, STORE):
-        raise NotPermitted(f"the peer is not allowed to store instances (grant {STORE})")
-
-
-@service
-def record_instance(
+def _record(
     peer: Any,
     file: Future[spool.Stored],
     *,
@@ -113,14 +111,12 @@ def record_instance(
     size: int,
     sop_class_uid: str,
     transfer_syntax_uid: str,
-    site: str = "",
+    site: str,
 ) -> Received:
-    """The row of an instance whose ``file`` is being written to the spool (``spool.writing``
-    of the dataset whose digest is ``sha256``), with its study's and one audit entry; the
-    transaction commits only after the file is durable (``file.result()`` returned), and
-    rolls back when writing it failed.  The same instance again (its UID and digest already
-    recorded) gets no second row; the same UID with another digest is kept as a conflict."""
-    _require_store(peer)
+    """The row of an instance whose ``file`` is being written (inside ``store_instance``),
+    with its study's and one audit entry, ``file.result()`` awaited last.  The same instance
+    again (its UID and digest already recorded) gets no second row; the same UID with
+    another digest is kept as a conflict."""
     recorded = list(Instance.objects.filter(sop_uid_hash=uid_key))
     same = next((row for row in recorded if row.sha256 == sha256), None)
     if same is not None:
