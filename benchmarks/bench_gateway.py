@@ -239,19 +239,31 @@ def run(work: Path, n: int, repeat: int) -> None:
         folder.mkdir()
         turns.append(turn(folder, n))
         shutil.rmtree(folder)
+    load = os.getloadavg()[0]  # a busy machine's figures are noisy: said beside each
     for name in turns[0][0]:
         took = statistics.median(t[name] for t, _ in turns)
-        print(f"{name:10s} {took:7.2f} s  {n / took:7.1f} instances/s (median of {repeat})")
+        print(
+            f"{name:10s} {took:7.2f} s  {n / took:7.1f} instances/s (median of {repeat}; "
+            f"load {load:.1f})"
+        )
 
     def ratio(a: str, b: str) -> str:
         each = [t[b] / t[a] for t, _ in turns]
         return f"{statistics.median(each):.2f}x (turns: {', '.join(f'{r:.2f}' for r in each)})"
 
-    print(f"radgov / bare throughput:    {ratio('radgov', 'bare')} target >= 0.8x")
-    print(f"radgov / Orthanc throughput: {ratio('radgov', 'orthanc')} target >= 1x")
-    print(f"4 associations / 1:          {ratio('radgov x4', 'radgov')} target >= 1.6x")
+    print(f"radgov / bare throughput:    {ratio('radgov', 'bare')} target >= 0.8x; load {load:.1f}")
+    print(
+        f"radgov / Orthanc throughput: {ratio('radgov', 'orthanc')} target >= 1x; load {load:.1f}"
+    )
+    print(
+        f"4 associations / 1:          {ratio('radgov x4', 'radgov')} target >= 1.6x; load {load:.1f}"
+    )
     share = statistics.median(r / t["radgov"] for t, r in turns)
-    print(f"routing vs receiving:        {share:.2%} (target < 1%)")
+    routed = statistics.median(r for _, r in turns)
+    print(
+        f"routing vs receiving:        {share:.2%} ({routed * 1000:.0f} ms a study; target < 1%); "
+        f"load {load:.1f}"
+    )
 
 
 def memory(work: Path, n: int, total: int) -> None:
@@ -272,7 +284,7 @@ def memory(work: Path, n: int, total: int) -> None:
         listener.stop()
     print(
         f"resident memory: {before:.0f} MB before, {first:.0f} MB after {n} instances, "
-        f"{last:.0f} MB after {n * len(batches)} (target: flat)"
+        f"{last:.0f} MB after {n * len(batches)} (target: flat); load {os.getloadavg()[0]:.1f}"
     )
 
 

@@ -39,6 +39,37 @@ def test_a_queued_study_is_sent_to_the_model_node_once(queued, spool) -> None:
     assert codes == ["110102", "110104"]
 
 
+def test_the_send_is_recorded_before_the_node_is_released(queued, spool, monkeypatch) -> None:
+    """A node may answer the moment its association is released (the demo node does): its
+    result must find the inference already sent, or it matches no inference (the listener
+    test lost that race now and then once the listener stored faster)."""
+    seen: list[str] = []
+    record_send = delivery.record_send
+
+    def recording(*args, **kwargs):
+        route = record_send(*args, **kwargs)
+        seen.append(f"recorded {route.inference.status}")
+        return route
+
+    monkeypatch.setattr(delivery, "record_send", recording)
+    node = AE(ae_title="VENDOR")
+    for context in AllStoragePresentationContexts:
+        node.add_supported_context(context.abstract_syntax)
+    handlers = [
+        (evt.EVT_C_STORE, lambda e: seen.append("stored") or 0),
+        (evt.EVT_RELEASED, lambda e: seen.append("released")),
+    ]
+    port = free_port()
+    server = node.start_server(("127.0.0.1", port), block=False, evt_handlers=handlers)
+    try:
+        set_endpoint(queued, ae_title="VENDOR", host="127.0.0.1", port=port)
+        [route] = delivery.send_queued(base=spool)
+    finally:
+        server.shutdown()
+    assert seen == ["stored", "stored", "recorded sent", "released"]
+    assert route.attempts == 1 and route.sent_at is not None
+
+
 def test_an_unreachable_node_is_tried_again_then_the_inference_fails(queued, spool) -> None:
     set_endpoint(queued, ae_title="VENDOR", host="127.0.0.1", port=free_port())
     send_until_spent(spool)

@@ -134,3 +134,14 @@ def test_a_study_whose_files_are_elsewhere_waits_and_the_others_are_routed(
     routed = services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)
     assert [s.pk for s in routed] == [Study.objects.get(instance_count=1, pk__gt=away.study_id).pk]
     assert Study.objects.get(pk=away.study_id).completed_at is None  # tried again next pass
+
+
+def test_a_deployment_s_criteria_are_compiled_once_for_as_long_as_they_do_not_change() -> None:
+    head = routing.criteria_of({"modalities": ["CT"], "body_parts": ["HEAD"]})
+    again = routing.criteria_of({"body_parts": ["HEAD"], "modalities": ["CT"]})
+    assert again is head and routing.compiled(again) is routing.compiled(head)
+    chest = routing.criteria_of({"modalities": ["CT"], "body_parts": ["CHEST"]})
+    attributes = {"Modality": "CT", "BodyPartExamined": "HEAD"}
+    assert routing.compiled(head).decide(attributes).outcome == routing.QUEUED
+    assert routing.compiled(chest).decide(attributes) == routing.decide(chest, attributes)
+    assert routing.decide(chest, attributes).outcome == routing.EXCLUDED

@@ -5,6 +5,7 @@ refusals (no UIDs, over the size limit) without a socket."""
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import ssl
 import subprocess
@@ -14,6 +15,8 @@ from types import SimpleNamespace
 
 import pydicom
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from pydicom.filebase import DicomBytesIO
 from pydicom.uid import (
     UID,
@@ -73,6 +76,42 @@ def test_a_resent_instance_is_acknowledged_once_and_a_changed_one_kept_beside_it
     assert Instance.objects.filter(conflict=True).get().pk == changed.instance.pk
     assert (spool / first.instance.file_ref).read_bytes() == before  # never overwritten
     assert len(files(spool)) == 2 and Study.objects.get().instance_count == 2
+
+
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    """The statements run, without the savepoints of the test's own transaction."""
+    return [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
+
+
+def test_storing_an_instance_runs_a_fixed_handful_of_statements(peer, spool) -> None:
+    """Per C-STORE: the rows of its UID (one read for a retransmission and a conflict), the
+    study's row locked and updated (or made), the instance's row, and the audit append
+    (three statements on SQLite, two on PostgreSQL).  Pinned so that it cannot grow unseen."""
+    first = ct(new_uid())
+    with CaptureQueriesContext(connection) as made:
+        store(peer, first, spool)
+    with CaptureQueriesContext(connection) as next_one:
+        store(peer, ct(new_uid()), spool)
+    with CaptureQueriesContext(connection) as again:
+        assert store(peer, first, spool).duplicate
+    assert len(statements(made)) <= 7, statements(made)
+    assert len(statements(next_one)) <= 7, statements(next_one)
+    assert len(statements(again)) == 1, statements(again)  # no row, no audit entry
+    inserts = [sql for sql in statements(next_one) if sql.startswith("INSERT")]
+    assert inserts[0].startswith('INSERT INTO "gateway_instance"')
+    assert sum("core_auditentry" in sql for sql in statements(next_one)) == 1
+    assert AuditEntry.objects.filter(object_type="gateway.instance").count() == 2
+
+
+def test_an_instance_whose_file_cannot_be_written_is_not_recorded(peer, spool) -> None:
+    """The file is written while the row is recorded; a write that fails rolls the row back
+    (the listener then answers out of resources and the sender sends it again)."""
+    spool.mkdir()
+    (spool / "incoming").write_text("not a folder")
+    with pytest.raises(OSError):
+        store(peer, ct(new_uid()), spool)
+    assert not Instance.objects.exists() and not Study.objects.exists()
+    assert not AuditEntry.objects.filter(object_type="gateway.instance").exists()
 
 
 def test_a_peer_without_the_store_grant_stores_nothing(peer, spool) -> None:
@@ -186,3 +225,18 @@ def test_mutated_datasets_get_a_status_and_never_a_crash(peer, spool, monkeypatc
 def dataset_of(path: Path) -> bytes:
     data = path.read_bytes()
     return data[144 + int.from_bytes(data[140:144], "little") :]
+
+
+def test_a_forked_process_writes_to_the_spool_with_threads_of_its_own(tmp_path) -> None:
+    """A child forked after the parent wrote has none of the parent's spool threads; with
+    the parent's pool its write would wait forever."""
+    key = "b" * 64
+    spool.writing(key, b"", b"parent", sha256=spool.digest(b"parent"), base=tmp_path).result()
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if its write ran
+        try:
+            data = b"child"
+            spool.writing(key, b"", data, sha256=spool.digest(data), base=tmp_path).result(10)
+        finally:
+            os._exit(0 if len(files(tmp_path)) == 2 else 1)
+    assert os.waitpid(pid, 0)[1] == 0

@@ -12,6 +12,7 @@ study, keyed so that running again records nothing twice.  Audit: Begin Transfer
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,16 +63,32 @@ def send_queued(*, base: Path | None = None) -> list[Route]:
             if endpoint.kind == EndpointKind.PYTHON:
                 done.append(_run_local(ctx.actor, route, endpoint, files, to, base=base))
                 continue
-            try:
-                problem, note = _send(endpoint, files)
-            except OSError:
-                problem = "the study's images could not be read from this machine's spool, or sent"
-            done.append(record_send(ctx.actor, route.pk, problem, detail=to, note=note))
+            done.append(_send_and_record(ctx.actor, route, endpoint, files, to))
     return done
 
 
-def _send(endpoint: Endpoint, files: list[Path]) -> tuple[str | None, str]:
-    """Send to a DICOM node or a STOW-RS service: (problem or None, a note on warnings)."""
+def _send_and_record(
+    actor: Any, route: Route, endpoint: Endpoint, files: list[Path], to: dict[str, Any]
+) -> Route:
+    """Send the study and record what the send did (``record_send``)."""
+    recorded: list[Route] = []  # a DICOM node's send, recorded before it was released
+
+    def stored() -> None:
+        recorded.append(record_send(actor, route.pk, None, detail=to))
+
+    try:
+        problem, note = _send(endpoint, files, stored)
+    except OSError:
+        problem = "the study's images could not be read from this machine's spool, or sent"
+    return recorded[0] if recorded else record_send(actor, route.pk, problem, detail=to, note=note)
+
+
+def _send(
+    endpoint: Endpoint, files: list[Path], stored: Callable[[], None]
+) -> tuple[str | None, str]:
+    """Send to a DICOM node or a STOW-RS service: (problem or None, a note on warnings).
+    A DICOM node's send is recorded by ``stored`` before its association is released: the
+    node may answer as soon as it is, and its result must find the inference sent."""
     if endpoint.kind == EndpointKind.STOW:
         stowed = stow.send_files(
             files,
@@ -81,7 +98,7 @@ def _send(endpoint: Endpoint, files: list[Path]) -> tuple[str | None, str]:
         )
         note = f"Stored with warnings: {'; '.join(stowed.warnings)}." if stowed.warnings else ""
         return stowed.problem, note
-    return sender.send_files(files, **endpoints.node(endpoint)), ""
+    return sender.send_files(files, **endpoints.node(endpoint), on_stored=stored), ""
 
 
 def _run_local(

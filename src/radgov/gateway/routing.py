@@ -9,13 +9,19 @@ A deployment's criteria (``radgov.dicom.criteria.Criteria``) are applied in two 
   can fix at the scanner, and goes to the remediation queue.
 
 A study that meets both is **queued** for the model.  Pure: no Django, no database.
+
+A deployment's criteria are read and split into their two parts once for as long as they do
+not change (``criteria_of``, ``compiled``: cached by their value), and applied per study.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from radgov.dicom.criteria import Criteria
 
@@ -48,18 +54,51 @@ def _without_acquisition(criteria: Criteria) -> Criteria:
     return dataclasses.replace(criteria, **cleared)
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """A deployment's criteria split once into who the model is for and each acquisition
+    constraint, with the form recorded on every route."""
+
+    who: Criteria
+    acquisition: tuple[tuple[str, Criteria], ...]
+    applied: Mapping[str, Any]  # criteria.to_dict(): not to be changed by callers
+
+    def decide(self, attributes: Mapping[str, object]) -> Decision:
+        admitted, reasons = self.who.evaluate(attributes)
+        if not admitted:
+            return Decision(EXCLUDED, "criteria_not_met", tuple(reasons))
+        first, missed = "", []
+        for code, part in self.acquisition:
+            ok, why = part.evaluate(attributes)
+            if not ok:
+                first = first or code
+                missed.extend(why)
+        if missed:
+            return Decision(REJECTED, first, tuple(missed))
+        return Decision(QUEUED, "", ())
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled(criteria: Criteria) -> Compiled:
+    return Compiled(
+        who=_without_acquisition(criteria),
+        acquisition=tuple((code, _only(criteria, names)) for code, names in ACQUISITION.items()),
+        applied=criteria.to_dict(),
+    )
+
+
+def criteria_of(inclusion_criteria: Mapping[str, Any] | None) -> Criteria:
+    """A deployment's ``inclusion_criteria`` read as ``Criteria`` (``CriteriaError`` when
+    they cannot be), read again only when they change."""
+    return _parsed(json.dumps(inclusion_criteria or {}, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(key: str) -> Criteria:
+    return Criteria.from_dict(json.loads(key))
+
+
 def decide(criteria: Criteria, attributes: Mapping[str, object]) -> Decision:
     """The decision for one deployment's ``criteria`` on a study's attributes (by DICOM
     keyword, as ``Criteria.evaluate`` reads them)."""
-    admitted, reasons = _without_acquisition(criteria).evaluate(attributes)
-    if not admitted:
-        return Decision(EXCLUDED, "criteria_not_met", tuple(reasons))
-    first, missed = "", []
-    for code, names in ACQUISITION.items():
-        ok, why = _only(criteria, names).evaluate(attributes)
-        if not ok:
-            first = first or code
-            missed.extend(why)
-    if missed:
-        return Decision(REJECTED, first, tuple(missed))
-    return Decision(QUEUED, "", ())
+    return compiled(criteria).decide(attributes)

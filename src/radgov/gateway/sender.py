@@ -10,7 +10,7 @@ for its host name (``RADGOV_GATEWAY_CA_FILE``, or the system's certificate autho
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pydicom
@@ -33,7 +33,11 @@ def send_files(
     port: int,
     timeout: float,
     tls: bool = False,
+    on_stored: Callable[[], None] | None = None,
 ) -> str | None:
+    """Send ``files`` over one association.  ``on_stored`` runs once the node stored every
+    one, before the association is released: a node that answers when it is released (the
+    demo node) or later then finds the send already recorded."""
     datasets = [pydicom.dcmread(path) for path in files]
     ae = _ae(calling_ae, timeout)
     wanted = {(str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID)) for ds in datasets}
@@ -50,6 +54,8 @@ def send_files(
             if code not in STORED:
                 shown = "no answer" if code is None else f"status 0x{int(code):04X}"
                 return f"the model's node did not store instance {n} of {len(datasets)} ({shown})"
+        if on_stored is not None:
+            on_stored()
     finally:
         if assoc.is_established:
             assoc.release()

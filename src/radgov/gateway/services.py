@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent import futures
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,15 +84,58 @@ def keep_instance(
 ) -> Received:
     """Inside a service: store one instance durably and record it (Instances Transferred,
     110104, as the acting principal), from ``peer`` (None: retrieved by radgov itself);
-    ``detail`` adds to the audit entry's."""
+    ``detail`` adds to the audit entry's.  The listener answers success only after the
+    service returns: the file written, fsynced and renamed into the spool, and its row
+    committed.  The file is written in a spool thread (``spool.writing``) while its row is
+    recorded, and the transaction commits only once the file is durable (it rolls back when
+    writing failed).  The write starts once the transaction has begun: on SQLite a store
+    refused for a busy database (its ``BEGIN IMMEDIATE`` timed out) writes no file."""
     uid_key = crypto.pseudonym(sop_uid, namespace=SOP_UID_NAMESPACE)
     sha256 = spool.digest(dataset)
-    same = Instance.objects.filter(sop_uid_hash=uid_key, sha256=sha256).first()
+    file = spool.writing(uid_key, meta, dataset, sha256=sha256, base=base)
+    try:
+        return _record(
+            peer,
+            file,
+            calling_ae=calling_ae,
+            study_uid=study_uid,
+            uid_key=uid_key,
+            sha256=sha256,
+            size=len(dataset),
+            sop_class_uid=sop_class_uid,
+            transfer_syntax_uid=transfer_syntax_uid,
+            site=site,
+            detail=detail,
+        )
+    finally:
+        futures.wait([file])  # the write never outlives the call, even when recording failed
+
+
+def _record(
+    peer: Any,
+    file: Future[spool.Stored],
+    *,
+    calling_ae: str,
+    study_uid: str,
+    uid_key: str,
+    sha256: str,
+    size: int,
+    sop_class_uid: str,
+    transfer_syntax_uid: str,
+    site: str,
+    detail: dict[str, Any] | None,
+) -> Received:
+    """The row of an instance whose ``file`` is being written (inside ``keep_instance``),
+    with its study's and one audit entry, ``file.result()`` awaited last.  The same instance
+    again (its UID and digest already recorded) gets no second row; the same UID with
+    another digest is kept as a conflict."""
+    recorded = list(Instance.objects.filter(sop_uid_hash=uid_key))
+    same = next((row for row in recorded if row.sha256 == sha256), None)
     if same is not None:
+        file.result()
         return Received(same, duplicate=True, conflict=same.conflict)
-    stored = spool.write(uid_key, meta, dataset, sha256=sha256, base=base)
+    conflict = bool(recorded)
     now = timezone.now()
-    conflict = Instance.objects.filter(sop_uid_hash=uid_key).exists()
     with batch(
         action=Action.CREATE,
         object_type="gateway.instance",
@@ -106,15 +151,16 @@ def keep_instance(
         instance = Instance.objects.create(
             study=study,
             sop_uid_hash=uid_key,
-            sop_class_uid=sop_class_uid,
-            transfer_syntax_uid=transfer_syntax_uid,
-            file_ref=stored.file_ref,
-            sha256=stored.sha256,
-            size=stored.size,
+            sop_class_uid=str(sop_class_uid),
+            transfer_syntax_uid=str(transfer_syntax_uid),
+            file_ref=spool.place(uid_key, sha256),
+            sha256=sha256,
+            size=size,
             calling_ae=calling_ae,
             peer=peer,
             conflict=conflict,
         )
+    file.result()  # durable before the commit that follows
     return Received(instance, duplicate=False, conflict=conflict)
 
 
@@ -220,8 +266,7 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
             return study
         study.problem = ""
         study.save()
-        for deployment in _live_deployments(study.site):
-            _route(actor, study, deployment, attributes, base=base)
+        _route_all(actor, study, _live_deployments(study.site), attributes, base=base)
     return study
 
 
@@ -234,48 +279,55 @@ def _live_deployments(site: str) -> list[Deployment]:
 
 def _decide(
     deployment: Deployment, attributes: dict[str, Any]
-) -> tuple[Criteria, routing.Decision]:
+) -> tuple[dict[str, Any], routing.Decision]:
+    """The deployment's criteria as applied (recorded on its route) and the decision."""
     try:
-        criteria = deployment.criteria
+        compiled = routing.compiled(routing.criteria_of(deployment.inclusion_criteria))
     except CriteriaError as exc:
-        return Criteria(), routing.Decision(
+        return Criteria().to_dict(), routing.Decision(
             routing.EXCLUDED, "other", (f"the deployment's criteria cannot be applied: {exc}",)
         )
-    return criteria, routing.decide(criteria, attributes)
+    return dict(compiled.applied), compiled.decide(attributes)
 
 
-def _route(
+def _route_all(
     actor: Any,
     study: Study,
-    deployment: Deployment,
+    deployments: list[Deployment],
     attributes: dict[str, Any],
     *,
     base: Path | None = None,
 ) -> None:
-    route = Route.objects.filter(study=study, deployment=deployment).first()
-    if route is not None:
-        # late images of a routed study: the first decision stands, unless they are the
-        # study resent after a rejection a technologist can fix
-        _route_resent(actor, route, base=base)
-        return
-    criteria, decision = _decide(deployment, attributes)
+    """Decide for each deployment, record the inferences at once and their routes."""
     assert study.exam is not None  # noqa: S101 - set by route_study before routing
-    inference = exams.record_inference(actor, study.exam, deployment)
-    if inference.status == Status.RECEIVED:
-        inference = exams.move(
-            actor,
-            inference,
-            decision.outcome,
-            reason_code=decision.reason_code,
-            reason="; ".join(decision.reasons),
-        ).inference
-    Route.objects.create(
-        study=study,
-        deployment=deployment,
-        inference=inference,
-        outcome=decision.outcome,
-        reasons=list(decision.reasons),
-        criteria=criteria.to_dict(),
+    routed = {r.deployment_id: r for r in Route.objects.filter(study=study)}
+    decided = []
+    for deployment in deployments:
+        route = routed.get(deployment.pk)
+        if route is not None:
+            # late images of a routed study: the first decision stands, unless they are the
+            # study resent after a rejection a technologist can fix
+            _route_resent(actor, route, base=base)
+        else:
+            decided.append((deployment, *_decide(deployment, attributes)))
+    inferences = exams.record_routed(
+        actor,
+        study.exam,
+        [
+            exams.Decided(d, decision.outcome, decision.reason_code, "; ".join(decision.reasons))
+            for d, _, decision in decided
+        ],
+    )
+    Route.objects.bulk_create(
+        Route(
+            study=study,
+            deployment=deployment,
+            inference=inference,
+            outcome=decision.outcome,
+            reasons=list(decision.reasons),
+            criteria=criteria,
+        )
+        for (deployment, criteria, decision), inference in zip(decided, inferences, strict=True)
     )
 
 
@@ -318,6 +370,6 @@ def _route_resent(actor: Any, route: Route, *, base: Path | None) -> None:
             event_id=f"gateway:rejected:{route.pk}:{turn}",
         )
     route.outcome = decision.outcome if decision.outcome != routing.EXCLUDED else routing.REJECTED
-    route.reasons, route.criteria = list(decision.reasons), criteria.to_dict()
+    route.reasons, route.criteria = list(decision.reasons), criteria
     route.attempts, route.sent_at, route.resent_after = 0, None, rejected_at
     route.save()

@@ -9,6 +9,10 @@ fsync per instance) where ``k`` is the keyed hash of the SOP Instance
 UID and ``sha256`` the digest of the dataset as the peer sent it.  The same instance sent
 again lands on the same path (nothing is written twice); the same UID with other bytes gets
 a path of its own (nothing is ever overwritten).
+
+``writing`` runs ``write`` in a thread of the spool's own, so that the listener records the
+instance's row while the file is written and fsynced (the two waits overlap); the row is
+committed only once the write returned.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import hashlib
 import os
 import re
 import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +29,24 @@ from radgov.core import config
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 PREAMBLE = b"\x00" * 128 + b"DICM"
+WRITERS = 32  # files written at once (a listener serves 10 associations by default)
+
+
+def _new_writers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="radgov-spool")
+
+
+_writers = _new_writers()
+
+
+def _after_fork() -> None:
+    """A forked child has none of its parent's threads: it gets writers of its own (the
+    parent's pool would take its writes and never run them)."""
+    global _writers
+    _writers = _new_writers()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 @dataclass(frozen=True)
@@ -104,18 +127,37 @@ def write(
     temporary = base / "incoming" / f"{secrets.token_hex(16)}.part"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(PREAMBLE)
-            fh.write(meta)
-            fh.write(dataset)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            _write_all(fd, [PREAMBLE, meta, dataset])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     _fsync_dir(target.parent)
     return Stored(ref, sha256, len(dataset), written=True)
+
+
+def _write_all(fd: int, parts: list[bytes]) -> None:
+    """Write ``parts`` to ``fd`` in one system call when the kernel takes them whole."""
+    views = [memoryview(part) for part in parts if part]
+    while views:
+        done = os.writev(fd, views)
+        while views and done >= len(views[0]):
+            done -= len(views[0])
+            views.pop(0)
+        if views:
+            views[0] = views[0][done:]
+
+
+def writing(
+    uid_key: str, meta: bytes, dataset: bytes, *, sha256: str, base: Path | None = None
+) -> Future[Stored]:
+    """``write`` started in one of the spool's threads; its ``result()`` waits for it and
+    returns what ``write`` returned, or raises what it raised."""
+    return _writers.submit(write, uid_key, meta, dataset, sha256=sha256, base=base or root())
 
 
 def path_of(file_ref: str, *, base: Path | None = None) -> Path:

@@ -1,6 +1,6 @@
 """Every write to the record of AI use (docs/exams.md, "The services"): split like the
 models, exams in ``exam``, inferences and their moves, outputs and result objects in
-``inference``, the bulk path in ``bulk``."""
+``inference``, the bulk path in ``bulk``, a routed study's inferences in ``routed``."""
 
 from radgov.exams.errors import (
     BatchError,
@@ -19,10 +19,12 @@ from radgov.exams.services.inference import (
     record_inference,
     record_outputs,
 )
+from radgov.exams.services.routed import Decided, record_routed
 
 __all__ = [
     "BatchError",
     "BatchResult",
+    "Decided",
     "Event",
     "ExamConflict",
     "ExamError",
@@ -38,4 +40,5 @@ __all__ = [
     "record_exam",
     "record_inference",
     "record_outputs",
+    "record_routed",
 ]

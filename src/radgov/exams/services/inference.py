@@ -60,7 +60,7 @@ def get_or_create(
             inference.save()
     except IntegrityError:
         return Inference.objects.get(exam=exam, deployment=deployment), False
-    _history(actor, inference, "", Status.RECEIVED, when)
+    change_row(actor, inference, "", Status.RECEIVED, when).save()
     return inference, True
 
 
@@ -239,7 +239,7 @@ def apply_move(
             setattr(inference, name, value)
     fields = ["status", "status_at", "reason_code", "reason", "inferred_at", *vendor]
     inference.save(update_fields=None if save_all else fields)
-    _history(actor, inference, current, target, when, key=key, vendor=vendor)
+    change_row(actor, inference, current, target, when, key=key, vendor=vendor).save()
     if target in (Status.RELEASED, Status.WITHDRAWN):
         from radgov.exams.services.review import send_release  # review builds on this
 
@@ -247,7 +247,7 @@ def apply_move(
     return Moved(inference, True)
 
 
-def _history(
+def change_row(
     actor: Any,
     inference: Inference,
     current: str,
@@ -256,8 +256,9 @@ def _history(
     *,
     key: str | None = None,
     vendor: dict[str, str] | None = None,
-) -> None:
-    StatusChange.objects.create(
+) -> StatusChange:
+    """The history row of a move of ``inference`` (not saved)."""
+    return StatusChange(
         inference=inference,
         from_status=current,
         to_status=target,
