@@ -66,7 +66,7 @@ def test_canonical_bytes_are_sorted_compact_ascii_with_utc_microseconds():
 @pytest.mark.parametrize("stripe", [0, 1, 7, 12])
 @pytest.mark.parametrize("seq", [1, 99, 100, 123456789012])
 def test_canonical_text_around_the_seq_puts_together_to_the_canonical_bytes(seq, stripe):
-    # what the one-statement append on PostgreSQL hashes (head.append_free): the text
+    # what the one-statement append on PostgreSQL hashes (head.append_one): the text
     # around the seq and stripe, which the database fills in from the head it takes
     row = {
         "seq": None,

@@ -70,7 +70,7 @@ def canonical_bytes(row: Mapping[str, Any]) -> bytes:
 
 def canonical_around_seq(row: Mapping[str, Any]) -> tuple[str, str]:
     """``canonical_bytes`` of ``row`` split where its ``seq`` and ``stripe`` go, for an append
-    that learns them only when it takes a head (``head.append_free``): the canonical text
+    that learns them only when it takes a head (``head.append_one``): the canonical text
     is ``before + str(seq) + ('"stripe":n'-part if the stripe is not 0) + after``, and
     ``canonical_with`` puts it together.  Keys sort as ``... request_id < seq < stripe <
     timestamp < v``, so the two halves are the other hashed fields below and above them."""

@@ -173,15 +173,21 @@ _CASTS = {"timestamp": "::timestamptz", "actor_id": "::bigint"}
 
 
 @functools.cache
-def _append_free_sql() -> str:
-    """The one statement of ``append_free``: take the first free head of the first ``%s``,
-    number and hash the entry from it, insert the entry, move the head (composed once)."""
+def _append_one_sql(held: bool) -> str:
+    """The one statement of ``append_one``: take the first free head of the first ``%s``
+    (or, ``held``, the head of pk ``%s`` this transaction holds already), number and hash the
+    entry from it, insert the entry, move the head (composed once)."""
     from psycopg import sql
+
+    take = (
+        "WHERE id = %s FOR UPDATE"
+        if held
+        else "WHERE id <= %s ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1"
+    )
 
     given = sql.SQL(", ").join(sql.SQL("%s" + _CASTS.get(name, "")) for name in _GIVEN)
     statement = sql.SQL(
-        "WITH head AS (SELECT id, seq, entry_hash FROM {head} WHERE id <= %s "
-        "ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1), "
+        "WITH head AS (SELECT id, seq, entry_hash FROM {head} {take}), "
         "made AS (SELECT id - 1 AS stripe, seq + 1 AS seq, entry_hash AS prev_hash, "
         "encode(sha256(convert_to(entry_hash || %s || (seq + 1)::text || "
         "CASE WHEN id > 1 THEN ',\"stripe\":' || (id - 1)::text ELSE '' END || %s, 'UTF8')), "
@@ -193,6 +199,7 @@ def _append_free_sql() -> str:
         "WHERE {head}.id = added.stripe + 1 "
         "RETURNING added.id, added.stripe, added.seq, added.prev_hash, added.entry_hash"
     ).format(
+        take=sql.SQL(take),
         head=_table(),
         entries=sql.Identifier(AuditEntry._meta.db_table),
         columns=sql.SQL(", ").join(map(sql.Identifier, _GIVEN)),
@@ -225,16 +232,20 @@ def _execute_prepared(statement: str, params: list[Any]) -> Any:
     return row
 
 
-def append_free(entry: AuditEntry, count: int) -> bool:
-    """PostgreSQL, one entry, no head held yet: the whole append in one statement (one round
-    trip instead of two).  The database takes a free head among the first ``count`` stripes
-    (``FOR UPDATE SKIP LOCKED``), numbers the entry after it and hashes it with SHA-256 from
-    the canonical text around its seq (``chain.canonical_around_seq``), inserts it and moves
-    the head.  The hash is computed again here and must agree, or the append fails.
-    False, with nothing written, when every head is held or missing: take the long way."""
+def append_one(entry: AuditEntry) -> bool:
+    """PostgreSQL, one entry: the whole append in one statement (one round trip instead of
+    two).  The database takes the head this transaction holds, else a free head among the
+    first ``stripes()`` (``FOR UPDATE SKIP LOCKED``), numbers the entry after it and hashes
+    it with SHA-256 from the canonical text around its seq (``chain.canonical_around_seq``),
+    inserts it and moves the head.  The hash is computed again here and must agree, or the
+    append fails.  False, with nothing written, when every head is held by others or the
+    head is missing: take the long way."""
+    held = held_stripe()
     before, after = chain.canonical_around_seq(entry.__dict__)
     values = [getattr(entry, name) for name in _GIVEN]
-    row = _execute_prepared(_append_free_sql(), [count, before, after, *values])
+    statement = _append_one_sql(held is not None)
+    which = stripes() if held is None else held + 1
+    row = _execute_prepared(statement, [which, before, after, *values])
     if row is None:
         return False
     entry.pk, entry.stripe, entry.seq, entry.prev_hash, entry.entry_hash = row

@@ -6,7 +6,7 @@ a service, ``record`` appends at once, in the caller's transaction.  ``append`` 
 free stripe's head, numbers and hashes the entries, inserts them in one statement, moves the head
 and signs a checkpoint when the append passed a multiple of ``CHECKPOINT_EVERY``.  On
 PostgreSQL one entry (a batch's, a single change's) is appended in one prepared statement
-that does all of it (``head.append_free``).  See docs/decisions/0002-audit-at-volume.md.
+that does all of it (``head.append_one``).  See docs/decisions/0002-audit-at-volume.md.
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ from radgov.core.audit.checkpoint import CHECKPOINT_EVERY, checkpoint_locked
 from radgov.core.audit.codes import OUTCOMES, Action, EventCode, default_event_code
 from radgov.core.audit.head import (
     advance_head,
-    append_free,
-    held_stripe,
+    append_one,
     insert_and_advance,
     lock_head,
-    stripes,
 )
 from radgov.core.models import AuditEntry
 from radgov.core.models.audit import appending
@@ -125,7 +123,7 @@ def append(entries: list[AuditEntry], *, stripe: int | None = None) -> None:
     if stripe is None and len(entries) == 1 and connection.vendor == "postgresql":
         entry = entries[0]
         entry.timestamp = now
-        if held_stripe() is None and append_free(entry, stripes()):
+        if append_one(entry):
             if entry.seq % CHECKPOINT_EVERY == 0:
                 _checkpoint(entry.stripe)
             return
