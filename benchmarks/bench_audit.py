@@ -19,6 +19,12 @@
    what the stripes buy, and with the audit switched off (the same inserts in a plain transaction): 8 audited writers against 8
    unaudited ones says what the audit costs concurrency, whatever the machine's cores.
 
+3. CPU per message: the same 5-row messages in this one process, audited and unaudited in
+   turn, with the CPU time of the writer (``time.process_time``) and of its PostgreSQL
+   backend (``/proc/<pid>/stat``, when the server is on this machine) per message, and the
+   statements per message.  On a shared, busy machine these say more than the rates: eight
+   writers on c cores are bound by what a message costs both processes together.
+
 The events go to a stand-in audited model shaped like an inference event (two ids, a UID,
 a status, a score, a time, a JSON column), created with Django's schema editor: it has no
 foreign keys, so the rows need no exams or deployments behind them.  Everything runs in a scratch database, ``<name>_bench_audit`` on the server
@@ -191,20 +197,14 @@ def bench_ingest(model: Any, n: int, pairs: int) -> dict[str, float]:
 # --- 2. concurrent writers ---------------------------------------------------------------------
 
 
-def writer(model_ready: Any, ident: int, messages: int, wait: float, how: str, go: Any) -> None:
-    """One writer process: ``messages`` messages of MESSAGE_ROWS events each, written ``how``:
-    ``commit`` (a service, the chain appended at commit to a free stripe), ``one`` (the same
-    with one stripe, the old way) or ``off`` (the same inserts, no audit)."""
-    from django.conf import settings
-    from django.db import connections, models, transaction
+def message_writers(model: Any, wait: float = 0.0) -> dict[str, Any]:
+    """Two ways of committing one message: ``audited`` (a service, its rows in one batch
+    entry) and ``unaudited`` (the same inserts in a plain transaction), each waiting
+    ``wait`` seconds inside its transaction."""
+    from django.db import models, transaction
 
-    connections.close_all()  # never share the parent's connection
-    model = model_ready()
     from radgov.core.audit import batch
     from radgov.core.services import service
-
-    if how == "one":
-        settings.AUDIT_STRIPES = 1  # this process only: every append queues for one head
 
     @service
     def audited(rows: list[tuple[Any, ...]]) -> None:
@@ -219,7 +219,22 @@ def writer(model_ready: Any, ident: int, messages: int, wait: float, how: str, g
             if wait:
                 time.sleep(wait)
 
-    message = unaudited if how == "off" else audited
+    return {"audited": audited, "unaudited": unaudited}
+
+
+def writer(model_ready: Any, ident: int, messages: int, wait: float, how: str, go: Any) -> None:
+    """One writer process: ``messages`` messages of MESSAGE_ROWS events each, written ``how``:
+    ``commit`` (a service, the chain appended at commit to a free stripe), ``one`` (the same
+    with one stripe, the old way) or ``off`` (the same inserts, no audit)."""
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()  # never share the parent's connection
+    model = model_ready()
+    if how == "one":
+        settings.AUDIT_STRIPES = 1  # this process only: every append queues for one head
+    ways = message_writers(model, wait)
+    message = ways["unaudited" if how == "off" else "audited"]
     base = 10_000_000 * (ident + 1)
     go.wait()
     for k in range(messages):
@@ -248,6 +263,62 @@ def bench_writers(count: int, messages: int, wait: float, how: str) -> float:
     if any(p.exitcode for p in procs):
         sys.exit("a writer process failed")
     return count * messages / elapsed
+
+
+# --- 3. CPU per message ----------------------------------------------------------------------
+
+
+def backend_cpu() -> Any:
+    """A function returning the CPU seconds this connection's backend has used, or None."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = f"/proc/{cursor.fetchone()[0]}/stat"
+    if not os.access(stat, os.R_OK):
+        return lambda: None
+
+    def used() -> float:
+        fields = open(stat).read().rsplit(")", 1)[1].split()  # noqa: SIM115
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    return used
+
+
+def bench_cpu(model: Any, messages: int, rounds: int) -> dict[str, dict[str, float | None]]:
+    """Per message, median of ``rounds`` interleaved rounds: writer and backend CPU
+    microseconds, and statements."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ways, used = message_writers(model), backend_cpu()
+    start = 50_000_000
+    for way in ways.values():  # warm up: statements prepared, caches filled
+        for _ in range(50):
+            way(event_rows(MESSAGE_ROWS, start := start + MESSAGE_ROWS))
+    seen: dict[str, dict[str, list[float]]] = {name: {} for name in ways}
+    for _ in range(rounds):
+        for name, way in ways.items():
+            cpu, backend = time.process_time(), used()
+            for _ in range(messages):
+                way(event_rows(MESSAGE_ROWS, start := start + MESSAGE_ROWS))
+            spent = seen[name]
+            spent.setdefault("writer", []).append((time.process_time() - cpu) / messages * 1e6)
+            if backend is not None:
+                spent.setdefault("backend", []).append((used() - backend) / messages * 1e6)
+    out: dict[str, dict[str, float | None]] = {}
+    for name, way in ways.items():
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(10):
+                way(event_rows(MESSAGE_ROWS, start := start + MESSAGE_ROWS))
+        out[name] = {
+            "writer": statistics.median(seen[name]["writer"]),
+            "backend": statistics.median(seen[name]["backend"])
+            if "backend" in seen[name]
+            else None,
+            "statements": len(queries) / 10,
+        }
+    return out
 
 
 _model: Any = None
@@ -282,14 +353,19 @@ def main() -> None:
     try:
         _model = define_event_model()
         ingest = bench_ingest(_model, n, pairs)
+        cpu_load = os.getloadavg()[0]
+        per_message = bench_cpu(_model, messages * 2, 3 if args.quick else 5)
+        cpu_load = (cpu_load + os.getloadavg()[0]) / 2
         cpu = os.cpu_count() or 1
         table = []
+        loads = {}
         for label, wait in (
             ("database work only", 0.0),
             (f"{WAIT * 1000:.0f} ms wait inside", WAIT),
         ):
             for how in HOW:
                 table.append((label, how, *bench_scaling(messages, wait, how, repeats)))
+                loads[label, how] = os.getloadavg()[0]
     finally:
         connection.creation.destroy_test_db(original, verbosity=0)
     print(f"PostgreSQL, scratch database {name} (dropped); {os.cpu_count()} CPU cores")
@@ -319,7 +395,19 @@ def main() -> None:
             verdict += f"; 8 striped / 8 on one stripe {eight / one_stripe[label]:.2f}x"
         print(
             f"   {label:<22} {HOW[how]:<42} 1: {one:7,.0f}/s  8: {eight:7,.0f}/s  "
-            f"ratio {ratio:4.2f}x{verdict}"
+            f"ratio {ratio:4.2f}x (load {loads[label, how]:.1f}){verdict}"
+        )
+    print(
+        f"3. CPU per message of {MESSAGE_ROWS} events, one process (median of rounds; "
+        f"load {cpu_load:.1f}: busy cores inflate every figure alike)"
+    )
+    for name, spent in per_message.items():
+        backend = spent["backend"]
+        together = f"{spent['writer'] + backend:6,.0f} us" if backend is not None else "n/a"
+        print(
+            f"   {name:<10} writer {spent['writer']:6,.0f} us  backend "
+            f"{'n/a' if backend is None else f'{backend:6,.0f} us'}  together {together}  "
+            f"statements {spent['statements']:.0f}"
         )
 
 

@@ -13,7 +13,9 @@ from radgov.accounts.models import User
 from radgov.core.audit import Action, EventCode, record
 from radgov.core.audit.chain import (
     GENESIS,
+    canonical_around_seq,
     canonical_bytes,
+    canonical_with,
     entry_hash,
     format_timestamp,
     verify_rows,
@@ -59,6 +61,34 @@ def test_canonical_bytes_are_sorted_compact_ascii_with_utc_microseconds():
     assert doc["v"] == 1 and doc["seq"] == 7 and doc["actor_id"] == 3
     # explicit types: the number 3 and the string "3" hash differently
     assert entry_hash(GENESIS, row) != entry_hash(GENESIS, {**row, "actor_id": "3"})
+
+
+@pytest.mark.parametrize("stripe", [0, 1, 7, 12])
+@pytest.mark.parametrize("seq", [1, 99, 100, 123456789012])
+def test_canonical_text_around_the_seq_puts_together_to_the_canonical_bytes(seq, stripe):
+    # what the one-statement append on PostgreSQL hashes (head.append_one): the text
+    # around the seq and stripe, which the database fills in from the head it takes
+    row = {
+        "seq": None,
+        "timestamp": datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        "actor_id": None,
+        "actor_name": 'r\u00e9viewer "x"',
+        "actor_role": "",
+        "client_address": "10.0.0.1",
+        "request_id": "abc",
+        "channel": "mllp",
+        "action": "import",
+        "event_code": "110107",
+        "object_type": "exams.inference",
+        "object_id": "",
+        "outcome": "success",
+        "detail_json": '{"batch":{"count":5},"n":"\\u00e9"}',
+        "changes_json": "{}",
+    }
+    before, after = canonical_around_seq(row)
+    whole = canonical_bytes({**row, "seq": seq, "stripe": stripe})
+    assert canonical_with(before, after, seq, stripe) == whole
+    assert json.loads(whole)["seq"] == seq
 
 
 @pytest.mark.parametrize(

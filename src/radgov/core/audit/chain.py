@@ -68,6 +68,31 @@ def canonical_bytes(row: Mapping[str, Any]) -> bytes:
     return canonical_json(doc).encode("ascii")
 
 
+def canonical_around_seq(row: Mapping[str, Any]) -> tuple[str, str]:
+    """``canonical_bytes`` of ``row`` split where its ``seq`` and ``stripe`` go, for an append
+    that learns them only when it takes a head (``head.append_one``): the canonical text
+    is ``before + str(seq) + ('"stripe":n'-part if the stripe is not 0) + after``, and
+    ``canonical_with`` puts it together.  Keys sort as ``... request_id < seq < stripe <
+    timestamp < v``, so the two halves are the other hashed fields below and above them."""
+    doc = {name: row[name] for name in HASHED_FIELDS if name != "seq"}
+    ts = doc["timestamp"]
+    doc["timestamp"] = format_timestamp(ts) if isinstance(ts, datetime) else ts
+    doc["v"] = FORMAT_VERSION
+    text = canonical_json(doc)
+    # the last '"timestamp":' is the key: inside a string value every quote is escaped
+    cut = text.rindex(',"timestamp":')
+    return text[:cut] + ',"seq":', text[cut:]
+
+
+def stripe_part(stripe: int) -> str:
+    """What an entry of ``stripe`` has between its seq and the rest (nothing on stripe 0)."""
+    return f',"stripe":{stripe}' if stripe else ""
+
+
+def canonical_with(before: str, after: str, seq: int, stripe: int) -> bytes:
+    return f"{before}{seq}{stripe_part(stripe)}{after}".encode("ascii")
+
+
 def entry_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     return hashlib.sha256(str(prev_hash).encode("utf-8") + canonical_bytes(row)).hexdigest()
 

@@ -4,8 +4,9 @@ Inside a service, ``record`` builds the entry and leaves it in the service's buf
 (``pending``); the service appends the buffer just before its transaction commits.  Outside
 a service, ``record`` appends at once, in the caller's transaction.  ``append`` locks a
 free stripe's head, numbers and hashes the entries, inserts them in one statement, moves the head
-and signs a checkpoint when the append passed a multiple of ``CHECKPOINT_EVERY``.  See
-docs/decisions/0002-audit-at-volume.md.
+and signs a checkpoint when the append passed a multiple of ``CHECKPOINT_EVERY``.  On
+PostgreSQL one entry (a batch's, a single change's) is appended in one prepared statement
+that does all of it (``head.append_one``).  See docs/decisions/0002-audit-at-volume.md.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from radgov.core import context
 from radgov.core.audit import chain, pending
 from radgov.core.audit.checkpoint import CHECKPOINT_EVERY, checkpoint_locked
 from radgov.core.audit.codes import OUTCOMES, Action, EventCode, default_event_code
-from radgov.core.audit.head import advance_head, insert_and_advance, lock_head
+from radgov.core.audit.head import (
+    advance_head,
+    append_one,
+    insert_and_advance,
+    lock_head,
+)
 from radgov.core.models import AuditEntry
 from radgov.core.models.audit import appending
 
@@ -113,8 +119,15 @@ def append(entries: list[AuditEntry], *, stripe: int | None = None) -> None:
     (waiting for its head); call inside the transaction that wrote them."""
     if not entries:
         return
-    head = lock_head(stripe)
     now = timezone.now()
+    if stripe is None and len(entries) == 1 and connection.vendor == "postgresql":
+        entry = entries[0]
+        entry.timestamp = now
+        if append_one(entry):
+            if entry.seq % CHECKPOINT_EVERY == 0:
+                _checkpoint(entry.stripe)
+            return
+    head = lock_head(stripe)
     stripe, seq, prev = head.pk - 1, head.seq, head.entry_hash
     for entry in entries:
         seq += 1
@@ -128,6 +141,11 @@ def append(entries: list[AuditEntry], *, stripe: int | None = None) -> None:
         models.QuerySet(AuditEntry).bulk_create(entries, batch_size=APPEND_BATCH)
     advance_head(head, seq, prev)
     if checkpoint:
-        if stripe != 0:
-            lock_head(0)  # checkpoints are made under stripe 0's head, one at a time
-        checkpoint_locked()
+        _checkpoint(stripe)
+
+
+def _checkpoint(stripe: int) -> None:
+    """Sign a checkpoint after an append to ``stripe`` passed a multiple of CHECKPOINT_EVERY."""
+    if stripe != 0:
+        lock_head(0)  # checkpoints are made under stripe 0's head, one at a time
+    checkpoint_locked()
