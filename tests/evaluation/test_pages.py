@@ -177,7 +177,11 @@ def test_no_run_before_the_protocol_is_locked_and_nothing_changes(world) -> None
     )
     assert response.status_code == 400
     assert "must be approved and locked" in response.content.decode()
-    assert not AcceptanceRun.objects.exists() and AuditEntry.objects.count() == before
+    assert not AcceptanceRun.objects.exists()
+    # the refusal itself is the one new entry, as the API would record it
+    [refused] = AuditEntry.objects.order_by("pk")[before:]
+    assert (refused.action, refused.object_type) == ("denied", "route")
+    assert refused.object_id == "evaluation:run_new"
 
 
 def test_only_an_unrecused_governance_member_locks(world) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ With REDIS_URL set (as in CI's second run) the worker goes through Redis."""
 from __future__ import annotations
 
 import os
-import time
 import urllib.request
 from pathlib import Path
 
@@ -33,15 +32,9 @@ def test_serve_answers_healthz_with_engine_and_live_worker(server: Served) -> No
 
 
 def test_pages_redirect_strangers_to_login(server: Served) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{server.url}/", timeout=5) as response:  # noqa: S310
-                assert "/accounts/login/" in response.url
-                page = response.read().decode()
-                assert "<h1>Sign in</h1>" in page
-                assert "cdn" not in page.lower(), "every asset is served locally"
-                return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail("server did not answer")
+    server.wait_for(lambda body: alive(body, "web"))  # up, or fail with serve's output
+    with urllib.request.urlopen(f"{server.url}/", timeout=30) as response:  # noqa: S310
+        assert "/accounts/login/" in response.url
+        page = response.read().decode()
+    assert "<h1>Sign in</h1>" in page
+    assert "cdn" not in page.lower(), "every asset is served locally"

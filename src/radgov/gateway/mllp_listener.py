@@ -24,6 +24,7 @@ import queue
 import socket
 import socketserver
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,7 @@ log = logging.getLogger("radgov.gateway")
 REPORT = "gateway.report"  # an MLLP peer's grant to send reports to the listener
 REPORTS_TASK = "gateway.reports"  # the principal that records them in monitoring
 GROUP = 200  # the most messages committed together
+LINGER_SECONDS = 2.0  # reading what a refused peer still sends, before closing
 
 
 @dataclass
@@ -164,6 +166,22 @@ class _Writer:
             connection.close()
 
 
+def _close_gently(sock: socket.socket) -> None:
+    """End a connection whose peer may still be sending (the rest of a frame too long, the
+    messages after a refused one): the answer already sent is followed by the end of our
+    side, and what the peer still sends is read and dropped for at most LINGER_SECONDS.
+    Closed with those bytes unread, the connection would be reset, and a reset can destroy
+    the answer before the peer has read it."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(LINGER_SECONDS)
+        deadline = time.monotonic() + LINGER_SECONDS
+        while time.monotonic() < deadline and sock.recv(65536):
+            pass
+    except OSError:
+        pass  # the peer is gone already
+
+
 class _Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         self.server.listener.converse(self.request, str(self.client_address[0]))  # type: ignore[attr-defined]
@@ -230,6 +248,7 @@ class MllpListener:
                 sock.sendall(b"".join(mllp.frame(answer) for answer, _ in answers[:closing]))
                 if closing is not None:
                     sock.sendall(mllp.frame(answers[closing][0]))
+                    _close_gently(sock)
                     return
                 if reader.refused is not None:  # whole frames, then bytes that are not
                     self._refuse_framing(sock, reader.refused)
@@ -241,6 +260,7 @@ class MllpListener:
     def _refuse_framing(sock: socket.socket, exc: mllp.FrameError) -> None:
         log.warning("refused an MLLP frame: %s", exc)
         sock.sendall(mllp.frame(hl7_reports.ack(None, "AE", str(exc))))
+        _close_gently(sock)
 
     def answer(self, raw: bytes, address: str) -> tuple[bytes, bool]:
         """The acknowledgement of one message, and whether to keep the connection open."""
