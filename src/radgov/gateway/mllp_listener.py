@@ -32,7 +32,7 @@ from django.db import close_old_connections, connection
 
 from radgov.compliance import networks
 from radgov.core import config, machines, policy
-from radgov.core.audit import Action, EventCode, batch, record
+from radgov.core.audit import Action, EventCode, record
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import MachineKind
 from radgov.core.services import service
@@ -84,8 +84,8 @@ def store_messages(principal: Any, messages: list[_Message]) -> list[list[intake
     """The reports of many messages, each already checked, in one transaction: each
     message's stored reports in turn, or REPEATED for a message whose sender and control id
     (MSH-3^MSH-4, MSH-10) were stored before with the same reports, REUSED with others;
-    neither is stored again.  One audit entry for the reports (a batch naming the messages'
-    control ids) and one for the control ids recorded."""
+    neither is stored again.  One audit entry for the reports and the messages' records (a
+    batch naming the messages' control ids)."""
     keys = [(m.header.application[:255], m.header.control_id) for m in messages]
     known = {
         (application, control_id): sha256
@@ -109,18 +109,16 @@ def store_messages(principal: Any, messages: list[_Message]) -> list[list[intake
             [(r.accession_number, r.text) for m, _, _ in fresh for r in m.reports],
             source="hl7",
             detail={"messages": [key[1] for _, key, _ in fresh]},
+            also=[
+                Hl7Message(application=key[0], control_id=key[1], sha256=digest)
+                for _, key, digest in fresh
+            ],
         )
     )
-    outcomes: list[list[intake.Stored] | str] = [
+    return [
         [next(stored) for _ in m.reports] if why is None else why
         for m, why in zip(messages, seen, strict=True)
     ]
-    with batch(action=Action.IMPORT, detail={"messages": len(fresh)}):
-        Hl7Message.objects.bulk_create(
-            Hl7Message(application=key[0], control_id=key[1], sha256=digest)
-            for _, key, digest in fresh
-        )
-    return outcomes
 
 
 class _Writer:

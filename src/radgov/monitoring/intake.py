@@ -12,10 +12,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -196,24 +198,33 @@ def store_reports(
     issuer: str = "",
     source: str = "api",
     detail: dict[str, Any] | None = None,
+    also: Sequence[models.Model] = (),
 ) -> list[Stored]:
     """As :func:`record_reports`, with what became of each report, in order; ``detail`` goes
-    into the batch's audit entry (never PHI: a listener's message control ids)."""
+    into the batch's audit entry (never PHI: a listener's message control ids); ``also``,
+    new rows of one model the caller records with the reports, in the same entry (the MLLP
+    listener's message records)."""
     access.require_write(actor)
     problems = [p for i, (n, t) in enumerate(reports) for p in check_report(n, t, f"reports[{i}].")]
     if problems:
         raise BatchError(problems)
     rows = [(accession_hash(n, issuer), t) for n, t in reports]
-    return _store_all(rows, source, detail)
+    return _store_all(rows, source, detail, also)
 
 
 def _store_all(
-    rows: list[tuple[str, str]], source: str, detail: dict[str, Any] | None = None
+    rows: list[tuple[str, str]],
+    source: str,
+    detail: dict[str, Any] | None = None,
+    also: Sequence[models.Model] = (),
 ) -> list[Stored]:
     """Store many reports with one audit entry for their rows (core's batch)."""
     detail = {"source": source, "reports": len(rows), **(detail or {})}
     with batch(action=Action.IMPORT, object_type="monitoring.report", detail=detail):
-        return _store(rows, source)
+        stored = _store(rows, source)
+        if also:
+            type(also[0])._default_manager.bulk_create(also)
+        return stored
 
 
 def _counts(stored: list[Stored]) -> dict[str, int]:
