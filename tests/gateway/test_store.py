@@ -9,13 +9,15 @@ import os
 import random
 import ssl
 import subprocess
+import threading
 import zlib
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pydicom
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from pydicom.filebase import DicomBytesIO
 from pydicom.uid import (
@@ -81,6 +83,43 @@ def test_a_resent_instance_is_acknowledged_once_and_a_changed_one_kept_beside_it
 def statements(captured: CaptureQueriesContext) -> list[str]:
     """The statements run, without the savepoints of the test's own transaction."""
     return [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite's writers queue at BEGIN and never meet"
+)
+def test_associations_bringing_a_new_study_at_once_make_one_study(spool) -> None:
+    """Eight associations each store a first image of the same new study at the same moment
+    (the race that made a unique-key error and an out-of-resources answer on PostgreSQL):
+    every image is stored, under one study."""
+    peer = machines.register(
+        None, kind="dicom_peer", name="dicom:CT_MAIN", ae_title="CT_MAIN",
+        address="127.0.0.1", grants=["gateway.store"],
+    )  # fmt: skip
+
+    def send(ds: Any, start: threading.Barrier, failures: list[BaseException]) -> None:
+        try:
+            start.wait()
+            store(peer, ds, spool)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    for _ in range(3):
+        study, start, failures = new_uid(), threading.Barrier(8), []
+        threads = [
+            threading.Thread(target=send, args=(ct(new_uid(), study=study), start, failures))
+            for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+    assert sorted(Study.objects.values_list("instance_count", flat=True)) == [8, 8, 8]
+    assert Instance.objects.count() == 24
 
 
 def test_storing_an_instance_runs_a_fixed_handful_of_statements(peer, spool) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pydicom
 import pydicom.errors
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -170,6 +171,13 @@ def _open_study(study_uid: str, site: str, now: dt.datetime, *, reopen: bool) ->
     SR, SEG or SC, does not reopen it)."""
     key = study_uid_hash(crypto.normalize(study_uid))
     study = Study.objects.select_for_update().filter(study_uid_hash=key).first()
+    if study is None and connection.vendor == "postgresql":
+        # several associations may bring a new study's first images at once: the first to
+        # take this lock makes its row, the others find it once that commits (SQLite takes
+        # its one write lock at BEGIN, so its writers never meet here)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+        study = Study.objects.select_for_update().filter(study_uid_hash=key).first()
     if study is None:
         study = Study(
             study_uid_hash=key,
