@@ -15,26 +15,11 @@ import numpy as np
 from radgov.exams.statuses import Status
 from radgov.inventory.models import Deployment
 from radgov.monitoring import rollups
+from radgov.stats.counted import percentile
 from radgov.stats.periods import bin_periods
 from radgov.stats.proportions import proportion_ci
 
 WEEKS = 12
-
-
-def _percentile(values: np.ndarray, counts: np.ndarray, q: float) -> float:
-    """``np.percentile`` (linear) of ``values`` each repeated ``counts`` times, without
-    repeating them: the two order statistics around numpy's index ``(n - 1) q``, interpolated
-    as numpy's ``_lerp`` does."""
-    order = np.argsort(values, kind="stable")
-    values, ends = values[order], np.cumsum(counts[order])
-    n, share = int(ends[-1]), q / 100
-    at = (n - 1) * share
-    low = min(max(int(np.floor(at)), 0), n - 1)
-    t = at - np.floor(at)
-    a, b = (
-        float(values[np.searchsorted(ends, k, side="right")]) for k in (low, min(low + 1, n - 1))
-    )
-    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
 
 
 def weekly(deployment: Deployment, *, today: dt.date, weeks: int = WEEKS) -> list[dict[str, Any]]:
@@ -69,10 +54,10 @@ def weekly(deployment: Deployment, *, today: dt.date, weeks: int = WEEKS) -> lis
                 "failed": proportion_ci(int(failed[k]), n, method="wilson").to_dict(),
                 "rejected": proportion_ci(int(rejected[k]), n, method="wilson").to_dict(),
                 "turnaround_minutes_median": (
-                    _percentile(values[here], counts[here], 50) if found else None
+                    percentile(values[here], counts[here], q=50) if found else None
                 ),
                 "turnaround_minutes_p90": (
-                    _percentile(values[here], counts[here], 90) if found else None
+                    percentile(values[here], counts[here], q=90) if found else None
                 ),
             }
         )
