@@ -1,6 +1,9 @@
 # radgov: `make run` brings up the demo practice, `make test` runs the tests.
 # Both install exactly what requirements.txt pins (with hashes); `make lock` re-pins it on
 # purpose after pyproject.toml changes, `make outdated` lists what newer releases exist.
+# The lock is the whole closure, so pip installs it with --no-deps and `pip check` proves it
+# consistent: resolving again trips pip's extras-with-hashes bug (pypa/pip#9644) whenever a
+# newer release of a package required with extras (weasyprint's fonttools[woff]) appears.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,7 +18,7 @@ COMPILE = $(UV) pip compile pyproject.toml --group build --universal --python-ve
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/pip check
 	touch $(STAMP)
@@ -35,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/pip install --quiet --require-hashes -r $(BENCH_LOCK)
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(BENCH_LOCK)
 	@status=0; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || status=1; done; exit $$status
 
 $(UV): $(STAMP)
