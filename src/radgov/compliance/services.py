@@ -41,6 +41,7 @@ from radgov.compliance.models import DeidJob
 from radgov.core import config
 from radgov.core.audit import Action, EventCode, record
 from radgov.core.errors import Refused
+from radgov.core.jobs import Superseded, owned
 from radgov.core.services import service
 from radgov.dicom.deid.config import ConfigError, SiteConfig
 from radgov.dicom.deid.mapping import write_mapping
@@ -58,10 +59,6 @@ MAPPING_NAME = "mapping.rgdeid"  # a job's encrypted re-identification table, in
 
 class DeidJobError(Refused):
     """A request about a de-identification job that breaks a rule; the message says which."""
-
-
-class Superseded(RuntimeError):
-    """The job was re-queued and started again elsewhere: this run stops saving."""
 
 
 # ------------------------------------------------------------------------------ create
@@ -300,16 +297,9 @@ def _start(job_id: int) -> DeidJob | None:
     return job
 
 
-def _owned(job_id: int, attempt: int) -> DeidJob:
-    job = DeidJob.objects.select_for_update().get(pk=job_id)
-    if job.attempt != attempt or job.status != DeidJob.Status.RUNNING:
-        raise Superseded(f"job {job_id} attempt {attempt} is no longer the running one")
-    return job
-
-
 @service
 def _reading(job_id: int, attempt: int, total: int) -> None:
-    job = _owned(job_id, attempt)
+    job = owned(DeidJob, job_id, attempt, attempts="attempt")
     job.files_total = total
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["files_total", "heartbeat_at"])
@@ -324,7 +314,7 @@ def _reading(job_id: int, attempt: int, total: int) -> None:
 
 @service
 def _save_progress(job_id: int, attempt: int, counts: dict[str, int]) -> None:
-    job = _owned(job_id, attempt)
+    job = owned(DeidJob, job_id, attempt, attempts="attempt")
     job.files = sum(counts.values())
     job.ok, job.quarantined, job.failed = (
         counts.get("ok", 0),
@@ -418,7 +408,7 @@ def nothing_done(report: RunReport) -> str | None:
 def _finish(job_id: int, attempt: int, report: RunReport) -> DeidJob:
     import json
 
-    job = _owned(job_id, attempt)
+    job = owned(DeidJob, job_id, attempt, attempts="attempt")
     summary = report.summary
     failure = nothing_done(report)
     job.status = DeidJob.Status.FAILED if failure else DeidJob.Status.DONE
@@ -440,7 +430,7 @@ def _finish(job_id: int, attempt: int, report: RunReport) -> DeidJob:
 @service
 def _fail(job_id: int, attempt: int, reason: str) -> DeidJob | None:
     try:
-        job = _owned(job_id, attempt)
+        job = owned(DeidJob, job_id, attempt, attempts="attempt")
     except Superseded:
         return None
     job.status = DeidJob.Status.FAILED

@@ -23,23 +23,27 @@ import importlib
 import importlib.util
 import logging
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from radgov.core import config
 from radgov.core.models import Job
+from radgov.core.registries import swapped
 from radgov.core.services import service
 
 logger = logging.getLogger("radgov.jobs")
 
 STALE_AFTER = timedelta(minutes=10)
 MAX_ATTEMPTS = 3
+
+
+J = TypeVar("J", bound=models.Model)
 
 
 class JobError(ValueError):
@@ -93,15 +97,10 @@ class Kinds:
                 importlib.import_module(f"radgov.{app}.jobs")
         return self._kinds.get(name)
 
-    @contextmanager
-    def override(self, *kinds: Kind) -> Iterator[Kinds]:
+    def override(self, *kinds: Kind) -> AbstractContextManager[Kinds]:
         """For tests: only ``kinds`` until the block ends (the apps' own are loaded first)."""
         self.get("")
-        saved, self._kinds = self._kinds, {k.name: k for k in kinds}
-        try:
-            yield self
-        finally:
-            self._kinds = saved
+        return swapped(self, "_kinds", {k.name: k for k in kinds})
 
 
 KINDS = Kinds()
@@ -204,16 +203,18 @@ def _start(job_id: int) -> Job | None:
     return job
 
 
-def _owned(job_id: int, attempt: int) -> Job:
-    job = Job.objects.select_for_update().get(pk=job_id)
-    if job.attempts != attempt or job.status != Job.Status.RUNNING:
+def owned(model: type[J], job_id: int, attempt: int, *, attempts: str = "attempts") -> J:
+    """The job's row, locked, while ``attempt`` (counted in the field ``attempts``) is its
+    running attempt: a run that was superseded stops saving (``Superseded``)."""
+    job = model._default_manager.select_for_update().get(pk=job_id)
+    if getattr(job, attempts) != attempt or job.status != "running":
         raise Superseded(f"job {job_id} attempt {attempt} is no longer the running one")
     return job
 
 
 @service
 def _progress(job_id: int, attempt: int, percent: int) -> None:
-    job = _owned(job_id, attempt)
+    job = owned(Job, job_id, attempt)
     job.progress = max(0, min(99, int(percent)))
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["progress", "heartbeat_at"])
@@ -221,7 +222,7 @@ def _progress(job_id: int, attempt: int, percent: int) -> None:
 
 @service
 def _finish(job_id: int, attempt: int, result: Result) -> Job:
-    job = _owned(job_id, attempt)
+    job = owned(Job, job_id, attempt)
     if result.body is not None:
         job.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = job.folder / "result.tmp"

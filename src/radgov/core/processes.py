@@ -34,12 +34,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from radgov.core import config
+from radgov.core.registries import swapped
 
 RESERVED = frozenset({"web", "worker", "serve"})
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
@@ -76,14 +77,9 @@ class Processes:
     def registered(self) -> list[Process]:
         return [self._registered[name] for name in sorted(self._registered)]
 
-    @contextmanager
-    def override(self) -> Iterator[Processes]:
+    def override(self) -> AbstractContextManager[Processes]:
         """For tests: no listener registered until the block ends (register some inside)."""
-        saved, self._registered = self._registered, {}
-        try:
-            yield self
-        finally:
-            self._registered = saved
+        return swapped(self, "_registered", {})
 
 
 PROCESSES = Processes()

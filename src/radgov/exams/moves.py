@@ -13,10 +13,11 @@ release until review this way).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
+from radgov.core.registries import swapped
 from radgov.exams.reasons import NEEDS_REASON
 from radgov.exams.statuses import Status
 
@@ -82,14 +83,9 @@ class Guards:
         moves at once runs them only then)."""
         return bool(self._by_target[Status(target)])
 
-    @contextmanager
-    def override(self) -> Iterator[Guards]:
+    def override(self) -> AbstractContextManager[Guards]:
         """For tests: no guard registered until the block ends (register some inside)."""
-        saved, self._by_target = self._by_target, {status: [] for status in Status}
-        try:
-            yield self
-        finally:
-            self._by_target = saved
+        return swapped(self, "_by_target", {status: [] for status in Status})
 
 
 GUARDS = Guards()
