@@ -117,7 +117,7 @@ def test_what_a_machine_does_names_it_in_the_audit_trail_reads_of_patient_data_t
     patient = identity.get_or_create_patient("MRN-4242", issuer="HOSP")
     with machines.acting_as(peer, channel="dicom", client_address="10.1.2.3"):
         record(action="read", obj=patient, detail={"purpose": "hand the study to a model"})
-        identity.reveal_mrn(patient)
+        record(action="read", obj=patient, detail={"purpose": "match the model's result"})
     reads = list(AuditEntry.objects.filter(action="read").order_by("seq"))
     assert len(reads) == 2
     for entry in reads:

@@ -4,7 +4,7 @@
 gives an ``EncryptedValue`` back.  Assigning a ``str`` encrypts it on save;
 ``value.reveal()`` decrypts.  ``str()``/``repr()`` of the value never show the
 plaintext, so templates, logs and error pages show ``[encrypted]``.  Go through
-a service that audits the read (e.g. ``radgov.core.identity.reveal_mrn``)
+a selector that audits the read (e.g. ``radgov.exams.selectors.study``)
 rather than calling ``reveal()`` in a view.  The field admits no lookup but
 ``isnull``: search by the pseudonym instead.  The associated data ("context")
 is ``"<app_label>.<model_name>.<field_name>"`` unless ``context=`` is given;

@@ -1,10 +1,10 @@
-"""Register patients and accessions by plaintext identifier (a known one is found again);
-reveal one, audited.
+"""Register patients and accessions by plaintext identifier (a known one is found again).
 
 The identifier goes in, a ``PatientIdentity``/``AccessionIdentity`` row comes
-out: lookups go through the keyed pseudonym, the plaintext is stored only
-encrypted, and every decryption for a person to see is an audit entry
-(``read``, DICOM event 110110 Patient Record).  Errors never include an identifier.
+out: lookups go through the keyed pseudonym and the plaintext is stored only
+encrypted.  A person sees an identifier only through an exam's study view
+(``radgov.exams.selectors.study``), which audits the read (``read``, DICOM event 110110
+Patient Record) with the identifiers it showed.  Errors never include an identifier.
 
 Registering is a ``@service`` (one transaction, audited create); an identifier already
 registered is found by its pseudonym, nothing decrypted, so nothing more to audit.
@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 
-from radgov.core.audit import Action, EventCode, record
 from radgov.core.models.identity import AccessionIdentity, IdentifiedModel, PatientIdentity
 from radgov.core.services import service
 
@@ -48,18 +47,6 @@ def get_or_create_accession(
     return accession
 
 
-@service
-def reveal_mrn(patient: PatientIdentity) -> str:
-    """The decrypted MRN, for a person to see; recorded in the audit trail."""
-    return _reveal(patient)
-
-
-@service
-def reveal_accession_number(accession: AccessionIdentity) -> str:
-    """The decrypted accession number, for a person to see; recorded in the audit trail."""
-    return _reveal(accession)
-
-
 def _find(model: type[M], identifier: str, *, issuer: str) -> M | None:
     return model.objects.filter(pseudonym=model.pseudonym_for(identifier, issuer=issuer)).first()
 
@@ -75,14 +62,3 @@ def _get_or_create(model: type[M], identifier: str, *, issuer: str, **fields: An
     except IntegrityError:
         return model.objects.get(pseudonym=row.pseudonym)
     return row
-
-
-def _reveal(row: IdentifiedModel) -> str:
-    plaintext = getattr(row, row.encrypted_field).reveal()
-    record(
-        action=Action.READ,
-        obj=row,
-        event_code=EventCode.PATIENT_RECORD,
-        detail={"field": row.encrypted_field},
-    )
-    return plaintext

@@ -75,7 +75,7 @@ class PatientIdentity(IdentifiedModel):
     encrypted_field = "mrn_encrypted"
 
     mrn_encrypted = EncryptedTextField(
-        help_text="the MRN, AES-GCM encrypted; read it with identity.reveal_mrn"
+        help_text="the MRN, AES-GCM encrypted; read it through exams.selectors.study (audited)"
     )
 
     class Meta(IdentifiedModel.Meta):
@@ -88,7 +88,7 @@ class AccessionIdentity(IdentifiedModel):
     encrypted_field = "accession_number_encrypted"
 
     accession_number_encrypted = EncryptedTextField(
-        help_text="the accession number, AES-GCM encrypted; read it with identity.reveal_accession_number"
+        help_text="the accession number, AES-GCM encrypted; read it through exams.selectors.study (audited)"
     )
     patient = models.ForeignKey(
         PatientIdentity, on_delete=models.PROTECT, related_name="accessions"
