@@ -180,3 +180,18 @@ def test_a_parquet_file_of_interactions(writer, reader, inference) -> None:
     answer = _upload(client_for(writer), "views.parquet", data.getvalue())
     assert answer.status_code == 201, answer.content
     assert sorted(Interaction.objects.values_list("action", flat=True)) == ["rejected", "viewed"]
+
+
+def test_a_stream_over_the_upload_limit_is_refused_with_one_audit_entry(
+    writer, pe, monkeypatch
+) -> None:
+    monkeypatch.setenv("RADGOV_MAX_UPLOAD_MB", "1")
+    lines = [_inference_line(40 + i, pe.pk) for i in range(10)]
+    lines.append(" " * 1024 * 1024)  # past 1 MB whatever the lines hold
+    client = client_for(writer)
+    before = AuditEntry.objects.count()
+    detail = problem(_ndjson(client, lines), 413)
+    assert detail == "the stream is larger than 1 MB (RADGOV_MAX_UPLOAD_MB)"
+    assert not Inference.objects.exists()
+    refusals = list(AuditEntry.objects.order_by("seq")[before:])
+    assert [(e.action, e.outcome) for e in refusals] == [("denied", "failure")]

@@ -8,7 +8,8 @@ the refusal reaches the caller:
 - ``Denied`` (403): the acting person or machine may not do this.  A ``PermissionError``.
 - ``NotFound`` (404): no such object that the caller may see (whether it exists or not).
 
-(``Conflict``, a ``Refused``, answers 409: the request disagrees with what is recorded.)
+(``Conflict``, a ``Refused``, answers 409: the request disagrees with what is recorded;
+``TooLarge``, one too, answers 413: a body or file over ``RADGOV_MAX_UPLOAD_MB``.)
 
 Each app's own error classes are subclasses of these.  The API answers every one as
 problem+json through one handler (``radgov.api.on_refusal``); a page shows the message and
@@ -21,6 +22,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from radgov.core import config
 from radgov.core.audit import Action, record
 from radgov.core.problems import for_the_record
 
@@ -47,6 +49,20 @@ class Conflict(Refused):
     """The request disagrees with what is already recorded (409)."""
 
 
+class TooLarge(Refused):
+    """A body or file over the upload limit (413)."""
+
+
+def check_upload(size: int | None, what: str) -> None:
+    """Refuse ``what`` (its ``size`` in bytes, None when not known yet) over
+    ``RADGOV_MAX_UPLOAD_MB``, before a byte of it is read."""
+    if size is not None and size > config.max_upload_bytes():
+        raise TooLarge(
+            f"the {what} is larger than {config.get_int('RADGOV_MAX_UPLOAD_MB')} MB "
+            "(RADGOV_MAX_UPLOAD_MB)"
+        )
+
+
 class Denied(Refusal, PermissionError):
     """The acting person or machine may not do this."""
 
@@ -69,6 +85,8 @@ def status_of(exc: BaseException) -> int:
         return 404
     if isinstance(exc, Conflict):
         return 409
+    if isinstance(exc, TooLarge):
+        return 413
     return 422
 
 

@@ -11,11 +11,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import File, Query, Router, Status
-from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
-from radgov.core import config
-from radgov.core.errors import NotFound, Refused
+from radgov.core.errors import NotFound, Refused, check_upload
 from radgov.core.paging import PageQuery
 from radgov.exams import importer, selectors, services, visibility
 from radgov.exams.lookups import row_or_404
@@ -193,11 +191,7 @@ def record_events(request: HttpRequest, payload: EventsIn) -> Any:
 def import_file(request: HttpRequest, file: File[UploadedFile]) -> Any:
     """Upload a CSV or Parquet file in the bulk format (multipart ``file``), at most
     RADGOV_MAX_UPLOAD_MB; all or nothing, each problem named by row and column."""
-    if file.size is not None and file.size > config.max_upload_bytes():
-        raise HttpError(
-            413,
-            f"the file is larger than {config.get_int('RADGOV_MAX_UPLOAD_MB')} MB (RADGOV_MAX_UPLOAD_MB)",
-        )
+    check_upload(file.size, "file")
     result = importer.import_upload(request.user, file, name=file.name or "")
     return result.as_dict()
 

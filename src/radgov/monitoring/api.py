@@ -12,11 +12,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, File, Router, Schema, Status
-from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
-from radgov.core import config
-from radgov.core.errors import NotFound, Refused
+from radgov.core.errors import NotFound, Refused, check_upload
 from radgov.inventory.models import Deployment
 from radgov.monitoring import (
     alarms,
@@ -98,12 +96,7 @@ class CloseIn(Schema):
 
 
 def _file(file: UploadedFile) -> bytes:
-    if file.size is not None and file.size > config.max_upload_bytes():
-        raise HttpError(
-            413,
-            f"the file is larger than {config.get_int('RADGOV_MAX_UPLOAD_MB')} MB "
-            "(RADGOV_MAX_UPLOAD_MB)",
-        )
+    check_upload(file.size, "file")
     return bytes(file.read())
 
 
@@ -153,8 +146,7 @@ def record_fhir_report(request: HttpRequest) -> Any:
     conclusion).  201 when new; 200 when the accession's report was already stored (the same
     text changes nothing, another amends it).  A resource that does not validate is refused
     as problem+json naming each FHIRPath, with an ``operation_outcome``; nothing is stored."""
-    if len(request.body) > config.max_upload_bytes():
-        raise HttpError(413, "the resource is larger than RADGOV_MAX_UPLOAD_MB")
+    check_upload(len(request.body), "resource")
     stored = fhir.record_fhir_report(request.user, request.body)
     return Status(201 if stored.outcome == "created" else 200, _stored(stored))
 
@@ -298,8 +290,7 @@ def record_ndjson(request: HttpRequest) -> Any:
     """Inference and interaction events as NDJSON (``"type"``: inference or interaction),
     the whole body one batch: a line that does not parse (a stream broken mid-way) or does
     not check refuses it all, naming the line; nothing is stored."""
-    if len(request.body) > config.max_upload_bytes():
-        raise HttpError(413, "the stream is larger than RADGOV_MAX_UPLOAD_MB")
+    check_upload(len(request.body), "stream")
     return Status(201, bulk.record_ndjson(request.user, request.body))
 
 
