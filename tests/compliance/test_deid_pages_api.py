@@ -20,7 +20,7 @@ from radgov.compliance.models import DeidJob
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from tests.compliance.conftest import dicom_bytes, job_pages, upload, zip_bytes
-from tests.factories import client_for, make_user
+from tests.factories import client_for, make_user, problem
 
 pytestmark = pytest.mark.django_db
 
@@ -246,10 +246,13 @@ def test_api_refusals_are_problems_and_create_nothing(root, informatics) -> None
     job = services.create_job(
         informatics, purpose=PURPOSE, source_kind="server_folder", source="study"
     )
+    before = AuditEntry.objects.count()
     early = Client().get(f"/api/compliance/deid/jobs/{job.pk}/report", **headers)
-    assert early.status_code == 409
+    assert "the report exists once it is done" in problem(early, 409)
     requeue = Client().post(f"/api/compliance/deid/jobs/{job.pk}/requeue", **headers)
-    assert requeue.status_code == 409 and "less than 10 minutes" in requeue.json()["detail"]
+    assert "less than 10 minutes" in problem(requeue, 409)
+    refusals = AuditEntry.objects.order_by("seq")[before:]
+    assert [(e.action, e.detail["status"]) for e in refusals] == [("denied", 409)] * 2
 
 
 def test_a_stuck_job_stops_polling_and_offers_a_requeue(root, informatics) -> None:

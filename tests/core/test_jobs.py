@@ -134,3 +134,15 @@ def test_job_kinds_are_declared_once_and_tests_override_them() -> None:
         assert jobs.KINDS.get("governance.conformance_pdf") is None
     assert jobs.KINDS.get("governance.conformance_pdf") is conformance
     assert jobs.KINDS.get("test.only") is None
+
+
+def test_the_file_of_a_job_not_done_is_a_conflict_answered_once_in_the_trail() -> None:
+    user = make_user("api-early", role=Role.INFORMATICS)
+    _, secret = accounts.create_token(user, name="t")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    queued = Client().post("/api/governance/conformance/pdf", **auth)  # never run: no commit
+    assert queued.status_code == 202, queued.content
+    before = AuditEntry.objects.count()
+    early = Client().get(f"{queued['Location']}/result", **auth)
+    assert "it has no file to fetch" in problem(early, 409)
+    assert [e.action for e in AuditEntry.objects.order_by("seq")[before:]] == ["denied"]

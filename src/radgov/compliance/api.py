@@ -18,11 +18,10 @@ from ninja import (
     Status,
     UploadedFile,
 )
-from ninja.errors import HttpError
 
 from radgov.compliance import selectors, services
 from radgov.compliance.models import DeidJob
-from radgov.core.errors import NotFound
+from radgov.core.errors import Conflict, NotFound
 from radgov.core.paging import Page, PageQuery, paginate
 
 router = Router(tags=["compliance"])
@@ -142,18 +141,14 @@ def get_deid_report(request: HttpRequest, job_id: int) -> dict[str, Any]:
     reason).  Reading it is recorded in the audit trail."""
     job = _job(request, job_id)
     if not job.report:
-        raise HttpError(409, f"job {job_id} is {job.status}; the report exists once it is done")
+        raise Conflict(f"job {job_id} is {job.status}; the report exists once it is done")
     return selectors.read_report(request.user, job)
 
 
 @router.post("/deid/jobs/{job_id}/requeue", response=DeidJobOut)
 def requeue_deid_job(request: HttpRequest, job_id: int) -> DeidJobOut:
     """Queue again a job that failed, or that a stopped worker left queued or running."""
-    try:
-        job = services.requeue_job(request.user, _job(request, job_id))
-    except services.DeidJobError as exc:
-        raise HttpError(409, str(exc)) from None
-    return _out(job)
+    return _out(services.requeue_job(request.user, _job(request, job_id)))
 
 
 @router.post("/deid/jobs/{job_id}/share", response=DeidJobOut)

@@ -40,7 +40,7 @@ from radgov.compliance.deid_sources import (
 from radgov.compliance.models import DeidJob
 from radgov.core import config
 from radgov.core.audit import Action, EventCode, record
-from radgov.core.errors import Refused
+from radgov.core.errors import Conflict, Refused
 from radgov.core.jobs import Superseded, owned
 from radgov.core.services import service
 from radgov.dicom.deid.config import ConfigError, SiteConfig
@@ -59,6 +59,10 @@ MAPPING_NAME = "mapping.rgdeid"  # a job's encrypted re-identification table, in
 
 class DeidJobError(Refused):
     """A request about a de-identification job that breaks a rule; the message says which."""
+
+
+class NotNow(DeidJobError, Conflict):
+    """The job's state does not allow it now (409), e.g. a requeue of a job still running."""
 
 
 # ------------------------------------------------------------------------------ create
@@ -269,9 +273,9 @@ def requeue_job(user: Any, job: DeidJob) -> DeidJob:
     job = DeidJob.objects.select_for_update().get(pk=job.pk)
     refusal = requeue_refusal(job)
     if refusal:
-        raise DeidJobError(refusal)
+        raise NotNow(refusal)
     if job.source_kind == DeidJob.SourceKind.UPLOAD and job.input_deleted:
-        raise DeidJobError("the uploaded input was deleted; start a new job")
+        raise NotNow("the uploaded input was deleted; start a new job")
     job.status = DeidJob.Status.QUEUED
     job.error = ""
     job.save(update_fields=["status", "error"])

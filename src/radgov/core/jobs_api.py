@@ -10,7 +10,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from radgov.core import jobs
-from radgov.core.errors import NotFound
+from radgov.core.errors import Conflict, NotFound
 from radgov.core.models import Job
 
 router = Router(tags=["jobs"])
@@ -69,5 +69,5 @@ def get_job_result(request: HttpRequest, job_id: int) -> HttpResponse:
     """The job's file (recorded as an export); 409 while it is not done."""
     job = _job(request, job_id)
     if job.status != Job.Status.DONE or not job.result_name:
-        raise HttpError(409, f"job {job_id} is {job.status}; it has no file to fetch")
+        raise Conflict(f"job {job_id} is {job.status}; it has no file to fetch")
     return jobs.result_response(request.user, job)  # type: ignore[no-any-return]
