@@ -30,9 +30,10 @@ OBJECT_TYPE = "core.auditentry"
 PURPOSE = "prune"
 
 
-def first_kept(stripe: int = 0) -> int:
-    """The seq of the stripe's oldest entry still in the trail (1 when nothing was pruned)."""
-    kept = AuditEntry.objects.filter(stripe=stripe).order_by("seq")
+def first_kept() -> int:
+    """The seq of stripe 0's oldest entry still in the trail (1 when nothing was pruned):
+    checkpoints and prune entries are numbered by stripe 0's seq."""
+    kept = AuditEntry.objects.filter(stripe=0).order_by("seq")
     return kept.values_list("seq", flat=True).first() or 1
 
 
