@@ -80,7 +80,10 @@ class StatusChange(ProcedureRecord):
     vendor_status = models.CharField(max_length=64, blank=True)
     vendor_reason = models.TextField(blank=True)
     key_hash = PseudonymField(
-        null=True, blank=True, db_index=False, help_text="keyed hash of the caller's idempotency key"
+        null=True,
+        blank=True,
+        db_index=False,
+        help_text="keyed hash of the caller's idempotency key",
     )
 
     class Meta:
