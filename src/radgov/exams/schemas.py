@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import MISSING
 from datetime import datetime
+from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from ninja import Schema
@@ -221,16 +225,38 @@ class EventIn(StudyIn, OutputFields):
 
     def as_event(self) -> Any:
         """The bulk service's ``Event`` (``radgov.exams.services.Event``) for this row."""
-        from radgov.exams.metadata import StudyMetadata
-        from radgov.exams.outputs import Outputs
-        from radgov.exams.services import Event
-
+        Event, StudyMetadata, Outputs = _event_classes()  # noqa: N806 - classes
         data = self.__dict__  # the fields' values as validated, not copied
-        return Event(
-            study=StudyMetadata(**{k: data[k] for k in STUDY_FIELDS}),
-            outputs=Outputs(**{k: data[k] for k in OUTPUT_FIELDS}),
-            **{k: data[k] for k in EVENT_FIELDS},
-        )
+        event = _made(Event, data, EVENT_FIELDS)
+        event.__dict__["study"] = _made(StudyMetadata, data, STUDY_FIELDS)
+        event.__dict__["outputs"] = _made(Outputs, data, OUTPUT_FIELDS)
+        return event
+
+
+def _made(cls: type, data: dict[str, Any], names: tuple[str, ...]) -> Any:
+    """``cls(**{name: data[name] for name in names})`` for a frozen dataclass of plain
+    defaults and no ``__post_init__`` (``Event``, ``StudyMetadata``, ``Outputs``), its fields
+    filled in one step: its ``__init__`` sets each field through ``object.__setattr__``,
+    half the CPU a bulk body's event took to be read (issue 17)."""
+    made: Any = object.__new__(cls)
+    made.__dict__.update(_defaults(cls))
+    made.__dict__.update(zip(names, itemgetter(*names)(data), strict=True))
+    return made
+
+
+@cache  # imported at the first call (the services build on this module), not at each
+def _event_classes() -> tuple[type, type, type]:
+    from radgov.exams.metadata import StudyMetadata
+    from radgov.exams.outputs import Outputs
+    from radgov.exams.services import Event
+
+    return Event, StudyMetadata, Outputs
+
+
+@cache
+def _defaults(cls: type) -> dict[str, Any]:
+    assert not hasattr(cls, "__post_init__")  # noqa: S101 - _made skips __init__
+    return {f.name: f.default for f in dataclasses.fields(cls) if f.default is not MISSING}
 
 
 STUDY_FIELDS = tuple(StudyIn.model_fields)

@@ -18,6 +18,7 @@ import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from radgov.core.audit.chain import canonical_json, format_timestamp
@@ -50,6 +51,7 @@ def value(v: Any) -> Any:
 
 # values that enter the canonical JSON as they are (``value`` returns them unchanged)
 _AS_THEY_ARE = frozenset({type(None), str, int, float, bool, dict, list})
+_TZINFO = attrgetter("tzinfo")
 
 
 def digest(rows: Mapping[str, Mapping[int, Sequence[Any]]]) -> str:
@@ -70,10 +72,10 @@ def _table(by_pk: Mapping[int, Sequence[Any]]) -> list[list[Any]]:
 
 
 def _column(column: Sequence[Any]) -> Sequence[Any]:
-    kinds = {type(v) for v in column}
+    kinds = set(map(type, column))
     if kinds <= _AS_THEY_ARE:
         return column
-    if kinds <= {dt.datetime} and {v.tzinfo for v in column} == {dt.UTC}:
+    if kinds <= {dt.datetime} and set(map(_TZINFO, column)) == {dt.UTC}:
         return [format_timestamp(v) for v in column]
     return [value(v) for v in column]
 

@@ -16,8 +16,14 @@ from radgov.inventory.models import Deployment
 
 
 class Inference(ProcedureRecord):
-    exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="inferences")
-    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="inferences")
+    # no index of their own: the unique (exam, deployment) and the (deployment, ...) indexes
+    # lead with them, and each index more is work on every row a bulk ingest adds (issue 17)
+    exam = models.ForeignKey(
+        Exam, on_delete=models.PROTECT, related_name="inferences", db_index=False
+    )
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.PROTECT, related_name="inferences", db_index=False
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     status_at = models.DateTimeField(help_text="when the current status was reached")
     reason_code = models.CharField(max_length=32, blank=True)
@@ -57,7 +63,10 @@ class Inference(ProcedureRecord):
 class StatusChange(ProcedureRecord):
     """One move of an inference's status.  Written once: saving it again raises."""
 
-    inference = models.ForeignKey(Inference, on_delete=models.CASCADE, related_name="history")
+    # no index of its own, nor has key_hash: the unique (inference, key_hash) serves both
+    inference = models.ForeignKey(
+        Inference, on_delete=models.CASCADE, related_name="history", db_index=False
+    )
     from_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=Status.choices)
     at = models.DateTimeField(help_text="when it happened, as the source says")
@@ -71,7 +80,10 @@ class StatusChange(ProcedureRecord):
     vendor_status = models.CharField(max_length=64, blank=True)
     vendor_reason = models.TextField(blank=True)
     key_hash = PseudonymField(
-        null=True, blank=True, help_text="keyed hash of the caller's idempotency key"
+        null=True,
+        blank=True,
+        db_index=False,
+        help_text="keyed hash of the caller's idempotency key",
     )
 
     class Meta:
