@@ -126,6 +126,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# how many stripes the audit chain spreads over; None: 8 on PostgreSQL, 1 on SQLite
+# (radgov.core.audit.head.stripes)
+AUDIT_STRIPES = None
 
 # --- background work and cache: Huey and the cache share one backend ------------
 _redis_url = config.get("REDIS_URL")

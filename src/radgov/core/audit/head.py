@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -54,13 +55,15 @@ def lock_head(stripe: int | None = None) -> AuditHead:
         count = stripes()
         head = _free_row(count) if connection.vendor == "postgresql" and count > 1 else None
         if head is not None:
-            return _held(head)
+            _held(head.pk - 1)
+            return head
         stripe = _missing_stripe(count)
     head = _locked_row(stripe) if connection.vendor == "postgresql" else None
     if head is None:
         head = AuditHead.objects.select_for_update().filter(pk=stripe + 1).first()
     if head is not None:
-        return _held(head)
+        _held(stripe)
+        return head
     last = (
         AuditEntry.objects.filter(stripe=stripe)
         .order_by("-seq")
@@ -76,20 +79,21 @@ def lock_head(stripe: int | None = None) -> AuditHead:
             )
     except IntegrityError:
         pass  # another writer created it first; lock theirs
-    return _held(AuditHead.objects.select_for_update().get(pk=stripe + 1))
+    made: AuditHead = AuditHead.objects.select_for_update().get(pk=stripe + 1)
+    _held(stripe)
+    return made
 
 
-def _held(head: AuditHead) -> AuditHead:
-    """Remember that this transaction holds ``head``, until it ends or the savepoint that
-    took the lock is rolled back (which releases the lock too): a marker on the connection's
-    on-commit list says which (``pending``)."""
+def _held(stripe: int) -> None:
+    """Remember that this transaction holds ``stripe``'s head, until it ends or the savepoint
+    that took the lock is rolled back (which releases the lock too): a marker on the
+    connection's on-commit list says which (``pending``)."""
     wrapper = connections[DEFAULT_DB_ALIAS]
     held = getattr(wrapper, "radgov_audit_head", None)
-    if held is None or held[0] != head.pk - 1 or not pending.is_pending(held[1]):
+    if held is None or held[0] != stripe or not pending.is_pending(held[1]):
         marker = pending.Marker(tuple(wrapper.savepoint_ids))
-        transaction.on_commit(marker)
-        wrapper.radgov_audit_head = (head.pk - 1, marker)
-    return head
+        wrapper.on_commit(marker)
+        wrapper.radgov_audit_head = (stripe, marker)
 
 
 def held_stripe() -> int | None:
@@ -110,13 +114,38 @@ def _table() -> object:
     return sql.Identifier(AuditHead._meta.db_table)
 
 
-def _free_row(count: int) -> AuditHead | None:
-    """The first head among ``count`` that no other transaction holds, locked."""
+@functools.lru_cache(maxsize=64)
+def _composed(text: str) -> str:
+    """``text`` with ``{head}``, ``{entries}``, ``{columns}`` and ``{given}`` filled in: the
+    audit tables' quoted names, an entry's columns but its key, and those of them its writer
+    supplies (``_GIVEN``).  Composed once per text, not on every call."""
     from psycopg import sql
 
-    statement = sql.SQL(
-        "SELECT id, seq, entry_hash FROM {} WHERE id <= %s ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1"
-    ).format(_table())
+    def names(columns: Iterable[str]) -> object:
+        return sql.SQL(", ").join(map(sql.Identifier, columns))
+
+    return (
+        sql.SQL(text)
+        .format(
+            head=_table(),
+            entries=sql.Identifier(AuditEntry._meta.db_table),
+            columns=names(f.column for f in _entry_columns()),
+            given=names(_GIVEN),
+        )
+        .as_string(connection.connection)
+    )
+
+
+def _entry_columns() -> list[Any]:
+    return [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
+
+
+def _free_row(count: int) -> AuditHead | None:
+    """The first head among ``count`` that no other transaction holds, locked."""
+    statement = _composed(
+        "SELECT id, seq, entry_hash FROM {head} WHERE id <= %s "
+        "ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1"
+    )
     with connection.cursor() as cursor:
         cursor.execute(statement, [count])
         row = cursor.fetchone()
@@ -125,9 +154,7 @@ def _free_row(count: int) -> AuditHead | None:
 
 def _locked_row(stripe: int) -> AuditHead | None:
     """``stripe``'s head, locked, in a statement without the ORM's cost."""
-    from psycopg import sql
-
-    statement = sql.SQL("SELECT seq, entry_hash FROM {} WHERE id = %s FOR UPDATE").format(_table())
+    statement = _composed("SELECT seq, entry_hash FROM {head} WHERE id = %s FOR UPDATE")
     with connection.cursor() as cursor:
         cursor.execute(statement, [stripe + 1])
         row = cursor.fetchone()
@@ -143,19 +170,13 @@ def insert_and_advance(
 ) -> None:
     """PostgreSQL: insert the numbered entries and move ``head`` in one statement (the
     append's two writes, one round trip); the entries get their database ids."""
-    from psycopg import sql
-
-    columns = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
-    row = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * len(columns)))
-    statement = sql.SQL(
-        "WITH added AS (INSERT INTO {entries} ({columns}) VALUES {rows} RETURNING id) "
-        "UPDATE {head} SET seq = %s, entry_hash = %s WHERE id = %s "
+    columns = _entry_columns()
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    statement = _composed(
+        "WITH added AS (INSERT INTO {entries} ({columns}) VALUES "  # noqa: S608 - placeholders only
+        + ", ".join([row] * len(entries))
+        + " RETURNING id) UPDATE {head} SET seq = %s, entry_hash = %s WHERE id = %s "
         "RETURNING (SELECT array_agg(id ORDER BY id) FROM added)"
-    ).format(
-        entries=sql.Identifier(AuditEntry._meta.db_table),
-        columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in columns),
-        rows=sql.SQL(", ").join([row] * len(entries)),
-        head=_table(),
     )
     values = [getattr(e, f.attname) for e in entries for f in columns]
     with connection.cursor() as cursor:
@@ -176,36 +197,26 @@ _CASTS = {"timestamp": "::timestamptz", "actor_id": "::bigint"}
 def _append_one_sql(held: bool) -> str:
     """The one statement of ``append_one``: take the first free head of the first ``%s``
     (or, ``held``, the head of pk ``%s`` this transaction holds already), number and hash the
-    entry from it, insert the entry, move the head (composed once)."""
-    from psycopg import sql
-
+    entry from it, insert the entry, move the head."""
     take = (
         "WHERE id = %s FOR UPDATE"
         if held
         else "WHERE id <= %s ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1"
     )
-
-    given = sql.SQL(", ").join(sql.SQL("%s" + _CASTS.get(name, "")) for name in _GIVEN)
-    statement = sql.SQL(
-        "WITH head AS (SELECT id, seq, entry_hash FROM {head} {take}), "
+    values = ", ".join("%s" + _CASTS.get(name, "") for name in _GIVEN)
+    return _composed(
+        f"WITH head AS (SELECT id, seq, entry_hash FROM {{head}} {take}), "  # noqa: S608 - constants
         "made AS (SELECT id - 1 AS stripe, seq + 1 AS seq, entry_hash AS prev_hash, "
         "encode(sha256(convert_to(entry_hash || %s || (seq + 1)::text || "
         "CASE WHEN id > 1 THEN ',\"stripe\":' || (id - 1)::text ELSE '' END || %s, 'UTF8')), "
         "'hex') AS entry_hash FROM head), "
-        "added AS (INSERT INTO {entries} (stripe, seq, prev_hash, entry_hash, {columns}) "
-        "SELECT stripe, seq, prev_hash, entry_hash, {given} FROM made "
+        "added AS (INSERT INTO {entries} (stripe, seq, prev_hash, entry_hash, {given}) "
+        f"SELECT stripe, seq, prev_hash, entry_hash, {values} FROM made "
         "RETURNING id, stripe, seq, prev_hash, entry_hash) "
         "UPDATE {head} SET seq = added.seq, entry_hash = added.entry_hash FROM added "
         "WHERE {head}.id = added.stripe + 1 "
         "RETURNING added.id, added.stripe, added.seq, added.prev_hash, added.entry_hash"
-    ).format(
-        take=sql.SQL(take),
-        head=_table(),
-        entries=sql.Identifier(AuditEntry._meta.db_table),
-        columns=sql.SQL(", ").join(map(sql.Identifier, _GIVEN)),
-        given=given,
     )
-    return statement.as_string(connection.connection)
 
 
 def _execute_prepared(statement: str, params: list[Any]) -> Any:
@@ -216,9 +227,10 @@ def _execute_prepared(statement: str, params: list[Any]) -> Any:
     like any other.  Returns the first row."""
     import psycopg
 
-    logged = connection.queries_logged
-    wrap = connection.make_debug_cursor if logged else connection.make_cursor
-    raw = connection.connection
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    logged = wrapper.queries_logged
+    wrap = wrapper.make_debug_cursor if logged else wrapper.make_cursor
+    raw = wrapper.connection
     threshold = raw.prepare_threshold
     raw.prepare_threshold = 0
     try:
@@ -227,8 +239,8 @@ def _execute_prepared(statement: str, params: list[Any]) -> Any:
             row = cursor.fetchone()
     finally:
         raw.prepare_threshold = threshold
-    if logged and connection.queries_log[-1]["sql"] is None:
-        connection.queries_log[-1]["sql"] = statement  # psycopg keeps no text of a prepared one
+    if logged and wrapper.queries_log[-1]["sql"] is None:
+        wrapper.queries_log[-1]["sql"] = statement  # psycopg keeps no text of a prepared one
     return row
 
 
@@ -253,5 +265,5 @@ def append_one(entry: AuditEntry) -> bool:
     canonical = chain.canonical_with(before, after, entry.seq, entry.stripe)
     if hashlib.sha256(entry.prev_hash.encode("ascii") + canonical).hexdigest() != entry.entry_hash:
         raise RuntimeError("the database hashed an audit entry differently from the chain's rule")
-    _held(AuditHead(pk=entry.stripe + 1, seq=entry.seq, entry_hash=entry.entry_hash))
+    _held(entry.stripe)
     return True
