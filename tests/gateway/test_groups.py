@@ -123,3 +123,24 @@ def test_the_recorder_retries_a_failed_group_and_routing_waits_for_it(
     assert not failures  # the first try failed; the group stayed and was recorded next
     assert study.instance_count == 2 and study.completed_at is not None
     assert Instance.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recorder_whose_groups_keep_failing_holds_neither_routing_nor_its_stop(
+    peer, spool, monkeypatch
+) -> None:
+    def failing(items: list[groups.Acknowledged], **kwargs: Any) -> int:
+        raise OperationalError("the database is gone")
+
+    monkeypatch.setattr(groups, "record_group", failing)
+    monkeypatch.setattr(groups, "RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(groups, "SETTLE_SECONDS", 0.2)
+    recorder = groups.Recorder()
+    item = spooled(peer, ct(new_uid()), spool)
+    recorder.add(item)
+    assert not groups.settle(0.2)  # routing goes on
+    recorder.stop()  # and so does a listener's stop: the file is left to recovery
+    assert not Instance.objects.exists()
+    monkeypatch.undo()
+    assert groups.recover(spool) == 1
+    assert Instance.objects.get().sha256 == item.sha256

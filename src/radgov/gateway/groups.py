@@ -45,6 +45,7 @@ GATHER_SECONDS = 0.02  # how long a group waits for more instances after its fir
 GROUP_LIMIT = 500  # instances recorded in one transaction at most
 BACKLOG_LIMIT = 5000  # instances waiting past which the listener answers out of resources
 RETRY_SECONDS = 1.0
+SETTLE_SECONDS = 60.0  # how long routing waits for the groups of its process
 META_LENGTH_AT = len(spool.PREAMBLE) + 8  # (0002,0000) UL's value, explicit VR little endian
 
 
@@ -166,8 +167,10 @@ class Recorder:
             return self._changed.wait_for(lambda: self._recorded >= target, timeout)
 
     def stop(self) -> None:
-        """Record what waits (for as long as it takes), then end the thread."""
-        self.settle()
+        """Record what waits, then end the thread; what could not be recorded within
+        ``SETTLE_SECONDS`` (the database failing) is left to ``recover`` at the next start."""
+        if not self.settle(SETTLE_SECONDS):
+            log.error("%d acknowledged instances left to recovery", len(self._waiting))
         with self._changed:
             self._stopping = True
             self._changed.notify_all()
@@ -177,7 +180,7 @@ class Recorder:
     def _take(self) -> list[Acknowledged] | None:
         with self._changed:
             self._changed.wait_for(lambda: self._waiting or self._stopping)
-            if not self._waiting:
+            if self._stopping:
                 return None
             if not self._hurry and len(self._waiting) < GROUP_LIMIT:
                 self._changed.wait_for(
@@ -195,7 +198,8 @@ class Recorder:
                         "a group of %d instances was not recorded (%s)", len(group), type(exc)
                     )
                     connection.close()
-                    threading.Event().wait(RETRY_SECONDS)
+                    with self._changed:
+                        self._changed.wait_for(lambda: self._stopping, RETRY_SECONDS)
                     continue
                 with self._changed:
                     del self._waiting[: len(group)]
@@ -206,10 +210,15 @@ class Recorder:
             connection.close()
 
 
-def settle() -> None:
-    """Wait until every image acknowledged by this process's listeners is recorded."""
-    for recorder in list(_recorders):
-        recorder.settle()
+def settle(timeout: float = SETTLE_SECONDS) -> bool:
+    """Wait until every image acknowledged by this process's listeners is recorded; False
+    (logged) when a recorder did not get there within ``timeout`` seconds (its groups keep
+    failing): routing then goes on, and images recorded later reopen their study, as late
+    images do."""
+    settled = all([recorder.settle(timeout) for recorder in list(_recorders)])
+    if not settled:
+        log.error("instances acknowledged %d s ago or more are still not recorded", timeout)
+    return settled
 
 
 def _unrecorded(base: Path) -> Iterator[Path]:
