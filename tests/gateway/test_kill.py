@@ -1,9 +1,12 @@
 """SIGKILL of the listener in the middle of a 200-instance association loses nothing it
 acknowledged (issue 14, "Bad input and faults"): a listener in a process of its own is
-killed right after it committed an instance and before it answered it; every instance the
-sender saw acknowledged is then on disk and in the database, once, with the SHA-256 of what
-was sent.  Restarted, the sender sends the whole study again: 200 instances, each stored
-exactly once (the one committed but never answered is acknowledged as a duplicate)."""
+killed right after it made an image durable in the spool and before it answered it, with
+rows still waiting in its group (docs/decisions/0005-gateway-acknowledges-on-the-spool.md); every
+instance the sender saw acknowledged is then on disk, once, with the SHA-256 of what was
+sent.  Restarted, the listener records every spooled file without a row before it serves
+(each acknowledged instance is then in the database), and the sender sends the whole study
+again: 200 instances, each stored exactly once (the one spooled but never answered is
+acknowledged as a duplicate)."""
 
 from __future__ import annotations
 
@@ -26,17 +29,19 @@ from tests.gateway.conftest import SITE, as_sent, ct, free_port, new_uid
 pytestmark = pytest.mark.django_db(transaction=True)
 
 STUDY_SIZE = 200
-KILLED_AT = 60  # the listener dies after committing this instance, before answering it
+KILLED_AT = 60  # the listener dies after spooling this instance, before answering it
 
 LISTENER = """
 import os, signal, sys, threading, django
 django.setup()
 from pathlib import Path
+from radgov.gateway import groups
 from radgov.gateway.listener import Listener
+groups.GATHER_SECONDS = 300  # no group commits before the kill: every row is left to recovery
 port, spool, site, killed_at = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 stored = []
-def on_stored(received):
-    stored.append(received)
+def on_stored(file_ref):
+    stored.append(file_ref)
     if len(stored) == killed_at:
         os.kill(os.getpid(), signal.SIGKILL)
 Listener(port=port, base=spool, site=site, on_stored=on_stored).start()
@@ -104,20 +109,22 @@ def test_sigkill_mid_association_loses_nothing_acknowledged(peer, tmp_path) -> N
     ]
     assert len(acknowledged) == KILLED_AT - 1  # the killed one was never answered
     assert all(s is None for s in statuses[KILLED_AT - 1 :])
+    spooled = {path.name.split(".")[1]: path for path in stored_files(spool)}
+    assert len(spooled) == len(stored_files(spool)) == KILLED_AT  # each instance once
+    assert set(spooled) == set(sent.values()) & set(spooled)  # nothing that was not sent
+    for uid in acknowledged:  # on disk, whole, with the SHA-256 of what was sent
+        on_disk = spooled[sent[uid]].read_bytes()
+        assert on_disk.endswith(as_sent(next(ds for ds in study if ds.SOPInstanceUID == uid)))
+    assert not Instance.objects.exists()  # the killed listener's group never committed
+
+    restarted = Listener(port=free_port(), base=spool, site=SITE)
+    restarted.start()  # records the spooled files without a row first
     rows = {i.sha256: i for i in Instance.objects.all()}
-    assert len(rows) == Instance.objects.count()  # each instance once
+    assert len(rows) == Instance.objects.count() == KILLED_AT
     for uid in acknowledged:
         row = rows[sent[uid]]  # in the database, with the SHA-256 of what was sent
         on_disk = (spool / row.file_ref).read_bytes()
-        assert (
-            sent[uid] in row.file_ref
-            and hashlib.sha256(on_disk[-row.size :]).hexdigest() == sent[uid]
-        )
-    assert set(rows) <= set(sent.values())  # nothing that was not sent
-    assert len(stored_files(spool)) == Instance.objects.count()
-
-    restarted = Listener(port=free_port(), base=spool, site=SITE)
-    restarted.start()
+        assert hashlib.sha256(on_disk[-row.size :]).hexdigest() == sent[uid]
     try:
         again = send(restarted.port, study)  # the sender resends the whole study
     finally:

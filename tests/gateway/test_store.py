@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import threading
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -26,11 +27,11 @@ from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
 )
-from pynetdicom.dsutils import decode
+from pynetdicom.dsutils import create_file_meta, decode, encode_file_meta
 
 from radgov.core import machines
 from radgov.core.models import AuditEntry
-from radgov.gateway import listener, services, spool
+from radgov.gateway import groups, listener, services, spool
 from radgov.gateway.models import Instance, Study
 from tests.gateway.conftest import MRN, STUDY, as_sent, ct, new_uid, store
 
@@ -161,6 +162,27 @@ def test_a_peer_without_the_store_grant_stores_nothing(peer, spool) -> None:
     assert not Instance.objects.exists() and not spool.exists()
 
 
+def test_the_spool_encodes_file_meta_as_pynetdicom_does() -> None:
+    for sop_uid in ("1.2.3", "1.2.34", new_uid()):  # odd and even lengths: padded alike
+        for syntax in (ExplicitVRLittleEndian, DeflatedExplicitVRLittleEndian):
+            made = create_file_meta(
+                sop_class_uid=CTImageStorage, sop_instance_uid=sop_uid, transfer_syntax=syntax
+            )
+            expected = encode_file_meta(made)
+            assert spool.file_meta(CTImageStorage, sop_uid, syntax) == expected
+
+
+def test_the_spool_hashes_an_instance_while_fsyncing_it_and_writes_it_once(tmp_path) -> None:
+    ds = ct(new_uid())
+    meta, raw = encode_file_meta(ds.file_meta), as_sent(ds)
+    first = spool.write("a" * 64, meta, raw, base=tmp_path)  # no folder made beforehand
+    again = spool.write("a" * 64, meta, raw, base=tmp_path)
+    assert first.written and not again.written and first == replace(again, written=True)
+    assert first.sha256 == hashlib.sha256(raw).hexdigest()
+    assert (tmp_path / first.file_ref).read_bytes() == spool.PREAMBLE + meta + raw
+    assert not list((tmp_path / "incoming").iterdir())  # the second copy was removed
+
+
 def test_spool_paths_are_made_of_digests_and_stay_inside_the_spool(tmp_path) -> None:
     with pytest.raises(ValueError, match="two SHA-256"):
         spool.place("../../etc", "0" * 64)
@@ -176,7 +198,9 @@ class _Event:
         self.assoc = SimpleNamespace(
             radgov_peer=peer, requestor=SimpleNamespace(ae_title="CT_MAIN", address="127.0.0.1")
         )
-        self.request = SimpleNamespace(AffectedSOPClassUID=CTImageStorage)
+        self.request = SimpleNamespace(
+            AffectedSOPClassUID=CTImageStorage, AffectedSOPInstanceUID="1.2.3"
+        )
         self.context = SimpleNamespace(transfer_syntax=syntax)
         self.file_meta = ct("1.2.3").file_meta
 
@@ -191,12 +215,24 @@ class _Event:
         return decode(DicomBytesIO(data), False, True)
 
 
+class _RecordingAtOnce:
+    """The listener's recorder, recording each image as it is added, in the test's own
+    transaction (the real one records from a thread and connection of its own)."""
+
+    def full(self) -> bool:
+        return False
+
+    def add(self, item: groups.Acknowledged) -> None:
+        groups.record([item])
+
+
 def test_the_listener_refuses_an_instance_without_uids_or_over_the_limit(
     peer, spool, monkeypatch
 ) -> None:
     # the handler runs in an association's thread; here in the test's transaction
     monkeypatch.setattr(listener, "close_old_connections", lambda: None)
     server = listener.Listener(port=0, base=spool, max_dataset_bytes=4096)
+    server.recorder = _RecordingAtOnce()  # type: ignore[assignment]
     no_uid = ct(new_uid())
     del no_uid.SOPInstanceUID
     assert server._on_store(_Event(peer, as_sent(no_uid))) == listener.CANNOT_UNDERSTAND

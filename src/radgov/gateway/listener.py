@@ -4,9 +4,14 @@
 * An association is accepted only from a registered DICOM peer (``core.Machine`` of kind
   ``dicom_peer``, its calling AE title and address) holding ``gateway.store``; any other is
   rejected (calling AE title not recognised) and a Security Alert (110113) is recorded.
-* A C-STORE is answered with success only after ``services.store_instance`` returned: the
-  file written, fsynced and renamed into the spool, its row committed.  Anything else is
-  answered with a failure status, so the sender keeps the instance and sends it again.
+* A C-STORE of an image is answered with success once its file is written, fsynced and
+  renamed into the spool; its row follows in a group (``groups.Recorder``, a few
+  milliseconds later), and an image acknowledged by a listener killed before its group
+  committed is recorded by ``groups.recover`` when the listener starts again
+  (docs/decisions/0005-gateway-acknowledges-on-the-spool.md).  A model's result (SR, SEG, SC) is
+  answered only after ``services.store_instance`` returned: its row committed and matched
+  to its inference.  Anything else is answered with a failure status, so the sender keeps
+  the instance and sends it again.
 * What pynetdicom is handed from a peer is bounded: the PDU length it proposes, the size of
   a dataset (``RADGOV_DICOM_MAX_DATASET_MB``), and no path is made from peer data.
 * Nothing the peer sent is logged: statuses and counts only.
@@ -37,11 +42,12 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from radgov.compliance import networks
-from radgov.core import config, machines, policy
+from radgov.core import config, crypto, machines, policy
 from radgov.core.audit import Action, EventCode, record
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import MachineKind
-from radgov.gateway import associations, results, services, spool
+from radgov.exams.services.inference import SOP_UID_NAMESPACE
+from radgov.gateway import associations, groups, results, services, spool
 
 log = logging.getLogger("radgov.gateway")
 
@@ -157,8 +163,9 @@ class Listener:
     tls_cert: str = ""  # PEM files: with both, TLS 1.2 or later only
     tls_key: str = ""
     base: Path | None = None  # the spool's root (default DATA_DIR/spool)
-    on_stored: Callable[[services.Received], None] | None = None
+    on_stored: Callable[[str], None] | None = None  # each acknowledged file's place, then
     server: Any = field(default=None, repr=False)
+    recorder: groups.Recorder | None = field(default=None, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False, init=False)
 
     @classmethod
@@ -197,7 +204,8 @@ class Listener:
         return context
 
     def start(self) -> None:
-        """Listen (in background threads) until ``stop``."""
+        """Record the spool's images without a row (``groups.recover``), then listen (in
+        background threads) until ``stop``."""
         handlers = [
             (evt.EVT_CONN_OPEN, _abort_on_error),
             (evt.EVT_REQUESTED, self._on_requested),
@@ -207,6 +215,8 @@ class Listener:
             (evt.EVT_ABORTED, lambda event: _ended(event, "aborted")),
         ]
         spool.prepare(self.base)
+        groups.recover(self.base, site=self.site)
+        self.recorder = groups.Recorder()
         self.server = self.application_entity().start_server(
             (self.host, self.port),
             block=False,
@@ -217,10 +227,19 @@ class Listener:
         threading.Thread(target=self._reap, args=(self.server, self._stopping), daemon=True).start()
 
     def stop(self) -> None:
+        """Stop listening, then record every image acknowledged."""
         if self.server is not None:
             self._stopping.set()
             self.server.shutdown()
             self.server = None
+        if self.recorder is not None:
+            self.recorder.stop()
+            self.recorder = None
+
+    def settle(self) -> None:
+        """Wait until every image acknowledged so far is recorded."""
+        if self.recorder is not None:
+            self.recorder.settle()
 
     @staticmethod
     def _reap(server: Any, stopping: threading.Event) -> None:
@@ -310,6 +329,9 @@ class Listener:
             return CANNOT_UNDERSTAND
         if not (study_uid and sop_uid):
             return CANNOT_UNDERSTAND
+        sop_class_uid = str(event.request.AffectedSOPClassUID)
+        if results.kind_of(sop_class_uid) is None:
+            return self._acknowledge(event, peer, study_uid, sop_uid, sop_class_uid, raw)
         requestor = event.assoc.requestor
         try:
             with machines.acting_as(peer, channel="dicom", client_address=requestor.address):
@@ -318,7 +340,7 @@ class Listener:
                     calling_ae=requestor.ae_title,
                     study_uid=study_uid,
                     sop_uid=sop_uid,
-                    sop_class_uid=str(event.request.AffectedSOPClassUID),
+                    sop_class_uid=sop_class_uid,
                     transfer_syntax_uid=str(event.context.transfer_syntax),
                     meta=encode_file_meta(event.file_meta),
                     dataset=raw,
@@ -331,10 +353,49 @@ class Listener:
             log.error("an instance was not stored (%s); answered out of resources", type(exc))
             connection.close()  # the next instance starts on a fresh connection
             return OUT_OF_RESOURCES
-        if not received.duplicate and results.kind_of(received.instance.sop_class_uid):
+        if not received.duplicate:
             self._take_result(received, sop_uid, requestor)
         if self.on_stored is not None:
-            self.on_stored(received)
+            self.on_stored(received.instance.file_ref)
+        return SUCCESS
+
+    def _acknowledge(
+        self, event: Any, peer: Any, study_uid: str, sop_uid: str, sop_class_uid: str, raw: bytes
+    ) -> int:
+        """An image: success once its file is durable in the spool (the same bytes already
+        there: nothing written); its row is left to the recorder.  The peer's grant was
+        checked when its association was accepted."""
+        recorder = self.recorder
+        if recorder is None or recorder.full():
+            log.error("an instance was refused: too many wait to be recorded")
+            return OUT_OF_RESOURCES
+        uid_key = crypto.pseudonym(sop_uid, namespace=SOP_UID_NAMESPACE)
+        transfer_syntax = str(event.context.transfer_syntax)
+        try:
+            meta = spool.file_meta(
+                sop_class_uid, str(event.request.AffectedSOPInstanceUID or ""), transfer_syntax
+            )
+            stored = spool.write(uid_key, meta, raw, base=self.base)  # hashed while fsynced
+        except Exception as exc:  # not durable: the sender must keep it and resend
+            log.error("an instance was not stored (%s); answered out of resources", type(exc))
+            return OUT_OF_RESOURCES
+        requestor = event.assoc.requestor
+        recorder.add(
+            groups.Acknowledged(
+                peer=peer,
+                client_address=requestor.address,
+                calling_ae=requestor.ae_title,
+                study_uid=study_uid,
+                uid_key=uid_key,
+                sha256=stored.sha256,
+                size=len(raw),
+                sop_class_uid=sop_class_uid,
+                transfer_syntax_uid=transfer_syntax,
+                site=self.site,
+            )
+        )
+        if self.on_stored is not None:
+            self.on_stored(stored.file_ref)
         return SUCCESS
 
     def _take_result(self, received: services.Received, sop_uid: str, requestor: Any) -> None:

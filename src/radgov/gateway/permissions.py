@@ -26,6 +26,7 @@ TASKS = {
     "gateway.send": ("exams.record",),
     "gateway.results": ("exams.record",),
     "gateway.reports": ("exams.record",),  # records what MLLP peers send in monitoring
+    "gateway.recover": (),  # records the spooled images of a listener killed before their rows
 }
 
 # the technologist remediation queue (III.E.1.d): patient-linked, so never the vendor

@@ -3,9 +3,11 @@ acknowledged, a quiet study completed and routed to every live deployment whose 
 admit it, with the reason for every deployment that did not get it.
 
 Each service writes in one transaction with one audit entry (core's ``audit.batch``): one
-``Instances Transferred`` (110104) entry per stored instance, one ``Procedure Record``
-(110111) entry per routed study.  The listener acts as the calling peer (a registered
-``core.Machine``); routing acts as the task principal ``task:gateway.route``.
+``Instances Transferred`` (110104) entry per instance stored by ``store_instance`` (a
+model's result, an instance retrieved or posted), one ``Procedure Record`` (110111) entry
+per routed study.  The listener's images are recorded in groups by ``gateway.groups``.  The
+listener acts as the calling peer (a registered ``core.Machine``); routing acts as the task
+principal ``task:gateway.route``.
 """
 
 from __future__ import annotations
@@ -62,8 +64,8 @@ class Received:
 @service
 def store_instance(peer: Any, **instance: Any) -> Received:
     """Store one instance received from ``peer`` durably and record it (``instance``: the
-    arguments of ``keep_instance``); the listener answers success only after this returns
-    (the row is committed when it does)."""
+    arguments of ``keep_instance``); the listener answers a model's result with success
+    only after this returns (the row is committed when it does)."""
     if not policy.machine_may(peer, STORE):
         raise NotPermitted(f"the peer is not allowed to store instances (grant {STORE})")
     return keep_instance(peer, **instance)
@@ -85,8 +87,8 @@ def keep_instance(
 ) -> Received:
     """Inside a service: store one instance durably and record it (Instances Transferred,
     110104, as the acting principal), from ``peer`` (None: retrieved by radgov itself);
-    ``detail`` adds to the audit entry's.  The listener answers success only after the
-    service returns: the file written, fsynced and renamed into the spool, and its row
+    ``detail`` adds to the audit entry's.  Success is answered only after the service
+    returns: the file written, fsynced and renamed into the spool, and its row
     committed.  The file is written in a spool thread (``spool.writing``) while its row is
     recorded, and the transaction commits only once the file is durable (it rolls back when
     writing failed).  The write starts once the transaction has begun: on SQLite a store
@@ -165,10 +167,12 @@ def _record(
     return Received(instance, duplicate=False, conflict=conflict)
 
 
-def _open_study(study_uid: str, site: str, now: dt.datetime, *, reopen: bool) -> Study:
-    """The study being assembled (created on its first instance; reopened when an image
-    arrives after it was routed, so the late images are routed too; a model's result, an
-    SR, SEG or SC, does not reopen it)."""
+def _open_study(
+    study_uid: str, site: str, now: dt.datetime, *, reopen: bool, count: int = 1
+) -> Study:
+    """The study being assembled, ``count`` instances more (created on its first instance;
+    reopened when an image arrives after it was routed, so the late images are routed too;
+    a model's result, an SR, SEG or SC, does not reopen it)."""
     key = study_uid_hash(crypto.normalize(study_uid))
     study = Study.objects.select_for_update().filter(study_uid_hash=key).first()
     if study is None and connection.vendor == "postgresql":
@@ -187,7 +191,7 @@ def _open_study(study_uid: str, site: str, now: dt.datetime, *, reopen: bool) ->
             last_received_at=now,
         )
     study.last_received_at = now
-    study.instance_count += 1
+    study.instance_count += count
     if reopen:
         study.completed_at = None
     study.save()
@@ -209,6 +213,9 @@ def complete_quiet_studies(
 ) -> list[Study]:
     """Complete and route every quiet study, each in its own transaction (the listener's
     loop and the tests call this; nothing sleeps)."""
+    from radgov.gateway import groups  # it records through this module
+
+    groups.settle()  # no study is complete while images of it wait to be recorded
     routed = []
     with machines.acting_as(machines.task_principal(ROUTE_TASK)) as ctx:
         for pk in quiet_studies(now=now, quiet_seconds=quiet_seconds):

@@ -21,9 +21,12 @@ import hashlib
 import os
 import re
 import secrets
+import struct
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
 
 from radgov.core import config
 
@@ -106,38 +109,88 @@ def prepare(base: Path | None = None) -> None:
         _fsync_dir(buckets)
 
 
+def _element(element: int, vr: bytes, value: bytes, padding: bytes) -> bytes:
+    """One File Meta element, explicit VR little endian, its value padded to even length."""
+    if len(value) % 2:
+        value += padding
+    if vr == b"OB":
+        return struct.pack("<HH2sHI", 2, element, vr, 0, len(value)) + value
+    return struct.pack("<HH2sH", 2, element, vr, len(value)) + value
+
+
+def file_meta(sop_class_uid: str, sop_instance_uid: str, transfer_syntax_uid: str) -> bytes:
+    """The encoded File Meta Information of a received instance, the same bytes as
+    pynetdicom's ``encode_file_meta(event.file_meta)`` (which took a listener more
+    time an instance than hashing its 512 KB: a dataset built and written by pydicom)."""
+    elements = b"".join(
+        [
+            _element(0x0001, b"OB", b"\x00\x01", b"\x00"),
+            _element(0x0002, b"UI", sop_class_uid.encode("iso8859"), b"\x00"),
+            _element(0x0003, b"UI", sop_instance_uid.encode("iso8859"), b"\x00"),
+            _element(0x0010, b"UI", transfer_syntax_uid.encode("iso8859"), b"\x00"),
+            _element(0x0012, b"UI", PYNETDICOM_IMPLEMENTATION_UID.encode("iso8859"), b"\x00"),
+            _element(0x0013, b"SH", PYNETDICOM_IMPLEMENTATION_VERSION.encode("iso8859"), b" "),
+        ]
+    )
+    return struct.pack("<HH2sHI", 2, 0x0000, b"UL", 4, len(elements)) + elements
+
+
 def digest(dataset: bytes) -> str:
     """The SHA-256 of a dataset as the peer sent it (its identity in the spool)."""
     return hashlib.sha256(dataset).hexdigest()
 
 
 def write(
-    uid_key: str, meta: bytes, dataset: bytes, *, sha256: str, base: Path | None = None
+    uid_key: str, meta: bytes, dataset: bytes, *, sha256: str = "", base: Path | None = None
 ) -> Stored:
-    """Make ``meta`` (the encoded File Meta Information) and ``dataset``, whose ``digest``
-    is ``sha256``, durable as one Part 10 file; returns where, and whether it was written
-    or already there."""
+    """Make ``meta`` (the encoded File Meta Information) and ``dataset`` durable as one
+    Part 10 file; returns where, and whether it was written or already there.  ``sha256``:
+    the dataset's ``digest`` when known; else it is computed while the file is fsynced
+    (both wait outside Python's lock), and the file then found already in place is
+    removed from ``incoming``.  The folders (made by ``prepare``) are made only when
+    missing."""
     base = base or root()
-    ref = place(uid_key, sha256)
-    target = base / ref
-    if target.is_file():
-        return Stored(ref, sha256, len(dataset), written=False)
-    _folders(base, Path("incoming"))
-    _folders(base, Path(ref).parent)
+    if sha256 and (base / place(uid_key, sha256)).is_file():
+        return Stored(place(uid_key, sha256), sha256, len(dataset), written=False)
     temporary = base / "incoming" / f"{secrets.token_hex(16)}.part"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileNotFoundError:
+        _folders(base, Path("incoming"))
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         try:
             _write_all(fd, [PREAMBLE, meta, dataset])
-            os.fsync(fd)
+            if sha256:
+                os.fsync(fd)
+            else:
+                sha256 = _synced_digest(fd, dataset)
         finally:
             os.close(fd)
-        os.replace(temporary, target)
+        ref = place(uid_key, sha256)
+        target = base / ref
+        if target.is_file():  # the same instance again
+            temporary.unlink()
+            return Stored(ref, sha256, len(dataset), written=False)
+        try:
+            os.replace(temporary, target)
+        except FileNotFoundError:
+            _folders(base, Path(ref).parent)
+            os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     _fsync_dir(target.parent)
     return Stored(ref, sha256, len(dataset), written=True)
+
+
+def _synced_digest(fd: int, dataset: bytes) -> str:
+    """The dataset's ``digest``, computed while ``fd`` is fsynced in a spool thread."""
+    synced = _writers.submit(os.fsync, fd)
+    try:
+        return digest(dataset)
+    finally:
+        synced.result()
 
 
 def _write_all(fd: int, parts: list[bytes]) -> None:
