@@ -8,8 +8,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from radgov.core.audit.verify import verify_trail
 from radgov.core.models import AuditEntry
 from radgov.dicom.criteria import Criteria
 from radgov.exams.models import Exam, Inference
@@ -145,3 +148,30 @@ def test_a_deployment_s_criteria_are_compiled_once_for_as_long_as_they_do_not_ch
     assert routing.compiled(head).decide(attributes).outcome == routing.QUEUED
     assert routing.compiled(chest).decide(attributes) == routing.decide(chest, attributes)
     assert routing.decide(chest, attributes).outcome == routing.EXCLUDED
+
+
+def test_routing_a_study_takes_as_many_statements_for_20_deployments_as_for_5(peer, spool) -> None:
+    """Routing writes every deployment's inference, history and route in bulk: no statement
+    a deployment (issue 14: routing under 1% of receiving)."""
+    kinds = [
+        {"body_parts": ["HEAD"]},  # queued
+        {"body_parts": ["CHEST"]},  # excluded
+        {"max_slice_thickness_mm": 1},  # rejected (the images are 5 mm)
+    ]
+    statements = {}
+    for n in (1, 5, 20):  # the first warms what is looked up once a process
+        site = f"Site {n}"
+        for k in range(n):
+            deployment(f"Model {n}.{k}", kinds[k % 3], site=site)
+        store(peer, ct(new_uid(), study=f"{STUDY}.{n}"), spool, site=site)
+        with CaptureQueriesContext(connection) as queries:
+            [study] = services.complete_quiet_studies(
+                now=later(QUIET + 1), quiet_seconds=QUIET, base=spool
+            )
+        statements[n] = len(queries)
+        inferences = Inference.objects.filter(exam=study.exam)
+        assert inferences.count() == Route.objects.filter(study=study).count() == n
+        assert {i.status for i in inferences} == {"queued", "excluded", "rejected"} or n == 1
+        assert all(len(i.history.all()) == 2 for i in inferences)
+    assert statements[5] == statements[20], statements
+    assert verify_trail(record_use=False).ok  # each study's one entry covers its rows as stored

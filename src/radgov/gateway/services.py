@@ -48,6 +48,11 @@ log = logging.getLogger("radgov.gateway")
 STORE = "gateway.store"  # a DICOM peer's grant to send studies to the listener
 ROUTE_TASK = "gateway.route"
 LIVE = (Stage.PILOT, Stage.DEPLOYED)
+ROUTED = ["completed_at", "exam", "problem"]  # what routing changes on a study
+ROUTE_COLUMNS = (
+    "study_id", "deployment_id", "inference_id", "outcome", "reasons", "criteria", "decided_at",
+    "poll_problem",
+)  # fmt: skip
 
 
 class NotPermitted(Denied):
@@ -244,10 +249,10 @@ def attributes_of(
 ) -> dict[str, Any]:
     """The study's header attributes by keyword, read from its first stored image (the
     first received after ``after`` when given; pixel data never read)."""
-    first = images(study, after=after).first()
+    first = images(study, after=after).values_list("file_ref", flat=True).first()
     if first is None:
         return {}
-    path = spool.path_of(first.file_ref, base=base)
+    path = spool.path_of(first, base=base)
     dataset = pydicom.dcmread(path, stop_before_pixels=True)
     return {
         element.keyword: element.value
@@ -277,16 +282,16 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
             study.exam = exams.record_exam(actor, meta, source=Source.DICOM).exam
         except ExamError as exc:
             study.problem = str(exc)
-            study.save()
+            study.save(update_fields=ROUTED)
             return study
         study.problem = ""
-        study.save()
+        study.save(update_fields=ROUTED)
         _route_all(actor, study, _live_deployments(study.site), attributes, base=base)
     return study
 
 
 def _live_deployments(site: str) -> list[Deployment]:
-    rows = Deployment.objects.filter(status__in=LIVE).select_related("model_version")
+    rows = Deployment.objects.filter(status__in=LIVE)
     if site:
         rows = rows.filter(site=site)
     return list(rows.order_by("pk"))
@@ -333,16 +338,13 @@ def _route_all(
             for d, _, decision in decided
         ],
     )
-    Route.objects.bulk_create(
-        Route(
-            study=study,
-            deployment=deployment,
-            inference=inference,
-            outcome=decision.outcome,
-            reasons=list(decision.reasons),
-            criteria=criteria,
-        )
-        for (deployment, criteria, decision), inference in zip(decided, inferences, strict=True)
+    now = timezone.now().astimezone(dt.UTC)
+    Route.objects.ingest(
+        ROUTE_COLUMNS,
+        [
+            (study.pk, d.pk, inference, decision.outcome, list(decision.reasons), criteria, now, "")
+            for (d, criteria, decision), inference in zip(decided, inferences, strict=True)
+        ],
     )
 
 

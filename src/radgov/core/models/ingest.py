@@ -6,14 +6,15 @@
 ``rows`` are plain tuples in the order of ``columns`` (attribute names: ``exam_id``, not
 ``exam``), as a parser hands them over; no model instance is made.  On PostgreSQL the keys are
 drawn from the table's sequence in one query and the rows go in with ``COPY``, several times
-what ``bulk_create`` manages per core; the batch entry records the count, the keys and the
+what ``bulk_create`` manages per core; on SQLite they go in multi-row ``INSERT ... RETURNING``
+statements, each value bound as its field gives it (``_bound``); the batch entry records the count, the keys and the
 digest of the values stored, as for any other write in a batch, so ``radgov audit verify``
 proves them unaltered in the same way.  That needs every value to be one the database stores
 unchanged (``radgov.core.models.stored``).  An encrypted column is given as plaintexts and
 encrypted here, the whole column under one key (``crypto.encrypt_many``), so the batch digests
 the tokens stored, as ``radgov audit verify`` reads them back; a pseudonym column is checked
 value by value as its field checks one.  A model with a column of another kind (a decimal), a
-value of another kind (a naive date-time, NaN), and every other database take
+value of another kind (a naive date-time, NaN), and any other database take
 ``bulk_create`` instead, with the same outcome at its pace.  Columns left out take their
 default; a column without one must be given.  Returns the new rows' keys, in order.
 """
@@ -49,15 +50,19 @@ def ingest(
     values = [_complete(model, row, len(columns), defaults) for row in rows]
     if not values:
         return []
-    exact = _exact(model, names, values) if connections[using].vendor == "postgresql" else None
+    vendor = connections[using].vendor
+    exact = _exact(model, names, values) if vendor in ("postgresql", "sqlite") else None
     if exact is None:
         objs = [model(**dict(zip(names, row, strict=True))) for row in values]
         return [obj.pk for obj in model._default_manager.using(using).bulk_create(objs)]
     names = sorted(exact)
+    if vendor == "sqlite":
+        keys = _insert(model, using, names, [exact[name] for name in names])
     exact = {name: _timestamps(exact[name]) for name in names}
     stored = list(zip(*(exact[name] for name in names), strict=True))
-    texts = [_text_column(model._meta.get_field(name), exact[name]) for name in names]
-    keys = _copy(model, using, names, texts)
+    if vendor == "postgresql":
+        texts = [_text_column(model._meta.get_field(name), exact[name]) for name in names]
+        keys = _copy(model, using, names, texts)
     batch.add_rows(model, names, keys, stored)
     return keys
 
@@ -155,6 +160,60 @@ def _copy(
         with cursor.cursor.copy(statement) as copy:
             copy.write("\n".join(lines) + "\n")
     return keys
+
+
+def _insert(
+    model: type[models.Model], using: str, names: list[str], columns: list[list[Any]]
+) -> list[int]:
+    """INSERT the rows (given as columns of exact values) on SQLite, as many a statement as
+    its limit on parameters allows, each value as the field gives it to the database (an
+    encrypted or pseudonym column's values are already what it stores).  Returns their keys
+    in order: SQLite gives an integer key one above the largest, row after row."""
+    connection = connections[using]
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    prepared = [
+        _bound(fields[name], column, connection)
+        for name, column in zip(names, columns, strict=True)
+    ]
+    quote = connection.ops.quote_name
+    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 - the model's quoted names
+        quote(model._meta.db_table), ", ".join(quote(fields[name].column) for name in names)
+    )
+    one = "({})".format(", ".join(["%s"] * len(names)))
+    rows = list(zip(*prepared, strict=True))
+    step = max(1, connection.features.max_query_params // len(names))
+    keys: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            cursor.execute(
+                head + ", ".join([one] * len(chunk)) + f" RETURNING {quote(model._meta.pk.column)}",
+                [v for row in chunk for v in row],
+            )
+            keys += sorted(key for (key,) in cursor.fetchall())
+    return keys
+
+
+def _bound(field: models.Field, column: list[Any], connection: Any) -> list[Any]:
+    """One column of exact values as the field gives them to SQLite: text, numbers and an
+    encrypted or pseudonym column's values (already what it stores) as they are; JSON value
+    by value; any other kind (date-times) once for each distinct value."""
+    if isinstance(field, EncryptedTextField | PseudonymField):
+        return column
+    if isinstance(field, models.JSONField):
+        return [None if v is None else field.get_db_prep_save(v, connection) for v in column]
+    if {type(v) for v in column} <= _BOUND_AS_THEY_ARE:
+        return column
+    prepared: dict[Any, Any] = {None: None}
+    return [
+        prepared[v]
+        if v in prepared
+        else prepared.setdefault(v, field.get_db_prep_save(v, connection))
+        for v in column
+    ]
+
+
+_BOUND_AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
 
 
 # COPY's text format: a backslash starts an escape, a tab ends the value, a newline the row

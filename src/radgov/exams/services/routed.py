@@ -1,6 +1,8 @@
 """A study's inferences for every deployment it was routed to, in one go (the gateway's
 routing, docs/gateway.md): what ``record_inference`` then ``move`` record for each
-deployment, written in a few statements for all of them."""
+deployment, written as whole columns through the core's audited ``ingest`` (COPY on
+PostgreSQL) inside the caller's audit batch, as the bulk path's fast lane writes them
+(``fresh``)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
+from radgov.core import policy
 from radgov.core.services import service
 from radgov.exams import access, moves
 from radgov.exams.errors import ExamError, MoveError, Problem
 from radgov.exams.models import Exam, Inference, StatusChange
 from radgov.exams.reasons import explain
-from radgov.exams.services.inference import _status, _when, change_row, move
+from radgov.exams.services.fresh import HISTORY_COLUMNS, INFERENCE_COLUMNS, NO_OUTPUTS
+from radgov.exams.services.inference import _status, _when, move
 from radgov.exams.statuses import Status
 from radgov.inventory.models import Deployment
 
@@ -29,54 +35,71 @@ class Decided:
     reason: str = ""
 
 
-def _new(exam: Exam, item: Decided, when: dt.datetime) -> Inference:
-    """The inference of ``item``, received and moved to its status (not saved); refused
-    (``MoveError``) as ``move`` would refuse the move."""
+def _explained(exam: Exam, item: Decided) -> tuple[Status, str, str]:
+    """(status, reason code, reason) of the new inference of ``item``; refused
+    (``MoveError``) as ``move`` would refuse the move from received."""
     target = _status(item.status)
     try:
         code, text = explain(target, item.reason_code, item.reason)
     except ExamError as exc:
         raise MoveError(exc.problems) from None
-    inference = Inference(
-        exam=exam,
-        deployment=item.deployment,
-        status=target,
-        status_at=when,
-        reason_code=code,
-        reason=text,
-    )
-    missing = [moves.refusal(Status.RECEIVED, target)] + moves.missing_for(inference, target)
+    missing = [moves.refusal(Status.RECEIVED, target)]
+    if moves.guarded(target):
+        inference = Inference(exam=exam, deployment=item.deployment, status=target)
+        inference.reason_code, inference.reason = code, text
+        missing += moves.missing_for(inference, target)
     if any(missing):
         raise MoveError([Problem("status", "; ".join(m for m in missing if m))])
-    return inference
+    return target, code, text
 
 
 @service
 def record_routed(
     actor: Any, exam: Exam, decided: Sequence[Decided], *, at: dt.datetime | None = None
-) -> list[Inference]:
-    """The inference of ``exam`` for each of ``decided``'s deployments, in order: a new one
-    is recorded as received and moved to its decided status (two history rows); one already
-    recorded and still received is moved there (``move``); any other is left as it is."""
+) -> list[int]:
+    """The keys of the inferences of ``exam`` for each of ``decided``'s deployments, in
+    order, inside an audit batch (``radgov.core.audit.batch``): a new one is recorded as
+    received and moved to its decided status (two history rows); one already recorded and
+    still received is moved there (``move``); any other is left as it is."""
     access.require_write(actor)
-    when = _when(at)
+    when, now = _when(at).astimezone(dt.UTC), timezone.now().astimezone(dt.UTC)
     pks = [item.deployment.pk for item in decided]
     found = {i.deployment_id: i for i in Inference.objects.filter(exam=exam, deployment__in=pks)}
-    new = [_new(exam, item, when) for item in decided if item.deployment.pk not in found]
-    Inference.objects.bulk_create(new)
-    history: list[StatusChange] = []
-    for inference in new:
-        received = change_row(actor, inference, "", Status.RECEIVED, when)
-        received.reason_code = received.reason = ""
-        history += [received, change_row(actor, inference, Status.RECEIVED, inference.status, when)]
-    StatusChange.objects.bulk_create(history)
-    made = {i.deployment_id: i for i in new}
+    new = [(item, *_explained(exam, item)) for item in decided if item.deployment.pk not in found]
+    outputs = tuple(NO_OUTPUTS[name] for name in INFERENCE_COLUMNS[6:11])  # none yet
+    keys = Inference.objects.ingest(
+        INFERENCE_COLUMNS,
+        [
+            (
+                exam.pk,
+                item.deployment.pk,
+                target.value,
+                when,
+                code,
+                text,
+                *outputs,
+                "",
+                "",
+                now,
+                None,
+            )
+            for item, target, code, text in new
+        ],
+    )
+    person = None if actor is None or policy.is_machine(actor) else actor.pk  # a person only
+    name, received = access.actor_name(actor), Status.RECEIVED.value
+    history = []
+    for key, (_, target, code, text) in zip(keys, new, strict=True):
+        history += [
+            (key, "", received, when, now, person, name, "", "", "", "", None),
+            (key, received, target.value, when, now, person, name, code, text, "", "", None),
+        ]
+    StatusChange.objects.ingest(HISTORY_COLUMNS, history)
+    made = {item.deployment.pk: key for key, (item, *_) in zip(keys, new, strict=True)}
     inferences = []
     for item in decided:
-        inference = found.get(item.deployment.pk) or made[item.deployment.pk]
-        if item.deployment.pk in found and inference.status == Status.RECEIVED:
-            inference = move(
-                actor, inference, item.status, reason_code=item.reason_code, reason=item.reason
-            ).inference
-        inferences.append(inference)
+        inference = found.get(item.deployment.pk)
+        if inference is not None and inference.status == Status.RECEIVED:
+            move(actor, inference, item.status, reason_code=item.reason_code, reason=item.reason)
+        inferences.append(inference.pk if inference is not None else made[item.deployment.pk])
     return inferences
