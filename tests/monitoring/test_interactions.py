@@ -138,10 +138,11 @@ def test_a_stream_broken_mid_way_stores_nothing_and_names_the_line(writer, pe, r
     assert "line 3: is not a whole JSON object: the stream broke here" in detail
     assert not Inference.objects.exists() and not Interaction.objects.exists()
     # a line that parses but does not check refuses the stream too, naming its line
-    lines[2] = json.dumps({"type": "interaction", "inference_id": 5, "username": reader.username,
-                           "action": "viewed", "at": AT})  # fmt: skip
+    # an id no inference has, whatever ids the database's sequences hand out in this run
+    lines[2] = json.dumps({"type": "interaction", "inference_id": 2**31 - 1,
+                           "username": reader.username, "action": "viewed", "at": AT})  # fmt: skip
     detail = problem(_ndjson(client_for(writer), lines), 422)
-    assert "line 3, inference_id: inference 5 is not recorded in radgov" in detail
+    assert f"line 3, inference_id: inference {2**31 - 1} is not recorded in radgov" in detail
     assert not Inference.objects.exists()
     lines[1] = json.dumps({**_inference_line(32, pe.pk), "kvp": "high"})
     detail = problem(_ndjson(client_for(writer), lines), 422)
