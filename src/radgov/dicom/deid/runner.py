@@ -517,17 +517,23 @@ def iter_records(
             yield worker.process(rel)
         return
     chunk = max(1, min(8, len(files) // (jobs * 8)))
-    # forkserver: workers are forked from a clean single-threaded server that has imported
-    # this module, never from the caller, whose other threads (a web server's, a test live
-    # server's) may hold locks a forked child would wait on forever.  The settings travel
-    # pickled.  Python 3.14 makes the same choice by default on Linux.
-    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-    if os.name == "posix":
-        context.set_forkserver_preload([__name__])
-    with context.Pool(
+    with worker_context().Pool(
         jobs, initializer=_init_worker, initargs=(settings, str(src), str(dst), src_is_file)
     ) as pool:
         yield from pool.imap_unordered(_work, files, chunksize=chunk)
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Where ``jobs > 1`` take their workers from: on POSIX a forkserver that has imported
+    this module, so workers are forked from a clean single-threaded server, never from the
+    caller, whose other threads (a web server's, a test live server's) may hold locks a
+    forked child would wait on forever.  The settings travel pickled.  Python 3.14 makes the
+    same choice by default on Linux.  A process's first pool starts the server (about a
+    quarter of a second: it imports this module); its later pools use it again."""
+    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    if os.name == "posix":
+        context.set_forkserver_preload([__name__])
+    return context
 
 
 def run(
