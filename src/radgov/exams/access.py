@@ -76,6 +76,11 @@ def require_write(actor: Any) -> None:
         )
 
 
+def actor_person(actor: Any) -> Any:
+    """The person a status change keeps as its actor: None for a machine or no one."""
+    return None if actor is None or policy.is_machine(actor) else actor
+
+
 def actor_name(actor: Any) -> str:
     """The name a status change keeps: the person's or machine's, ``cli:<os account>`` for
     the operator at the console."""

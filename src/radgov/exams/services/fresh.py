@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from radgov.core import crypto, identity, policy
+from radgov.core import crypto, identity
 from radgov.exams import access, moves
 from radgov.exams.errors import BatchError, Problem
 from radgov.exams.metadata import EXAM_FIELDS
@@ -155,7 +155,7 @@ def _inferences(actor: Any, inferred: list[tuple[int, Checked]], now: dt.datetim
         if target != received:
             moved.append((len(rows) - 1, target.value, when, code, text, vendor, c.event_id))
     keys = Inference.objects.ingest(INFERENCE_COLUMNS, rows)
-    person = None if actor is None or policy.is_machine(actor) else actor.pk  # a person only
+    person = getattr(access.actor_person(actor), "pk", None)
     name = access.actor_name(actor)
     first = received.value
     history = [

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from radgov.core import crypto, policy
+from radgov.core import crypto
 from radgov.core.services import service
 from radgov.exams import access, moves
 from radgov.exams.errors import ExamConflict, ExamError, MoveError, Problem
@@ -263,7 +263,7 @@ def change_row(
         from_status=current,
         to_status=target,
         at=when,
-        actor=None if policy.is_machine(actor) or actor is None else actor,  # a person only
+        actor=access.actor_person(actor),
         actor_name=access.actor_name(actor),
         reason_code=inference.reason_code,
         reason=inference.reason,

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from radgov.core import policy
 from radgov.core.services import service
 from radgov.exams import access, moves
 from radgov.exams.errors import ExamError, MoveError, Problem
@@ -86,7 +85,7 @@ def record_routed(
             for item, target, code, text in new
         ],
     )
-    person = None if actor is None or policy.is_machine(actor) else actor.pk  # a person only
+    person = getattr(access.actor_person(actor), "pk", None)
     name, received = access.actor_name(actor), Status.RECEIVED.value
     history = []
     for key, (_, target, code, text) in zip(keys, new, strict=True):
