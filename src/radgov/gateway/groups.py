@@ -37,7 +37,7 @@ from radgov.core.audit import Action, EventCode, batch
 from radgov.core.services import service
 from radgov.gateway import results, spool
 from radgov.gateway.models import Instance
-from radgov.gateway.services import _open_study
+from radgov.gateway.services import open_study
 
 log = logging.getLogger("radgov.gateway")
 RECOVER_TASK = "gateway.recover"
@@ -100,7 +100,7 @@ def record_group(items: list[Acknowledged], *, detail: dict[str, Any] | None = N
         },
     ):
         studies = {
-            key: _open_study(*key, now, reopen=True, count=count) for key, count in by_study.items()
+            key: open_study(*key, now, reopen=True, count=count) for key, count in by_study.items()
         }
         Instance.objects.bulk_create(
             Instance(
@@ -237,7 +237,7 @@ def _unrecorded(base: Path) -> Iterator[Path]:
                 yield files[name]
 
 
-def _found(path: Path) -> Acknowledged | None:
+def _found(path: Path, site: str) -> Acknowledged | None:
     """What ``recover`` records of a file without a row; None: a model's result (recorded
     before it is answered, so one without a row was never acknowledged) or unreadable."""
     uid_key, sha256, _ = path.name.split(".")
@@ -260,7 +260,7 @@ def _found(path: Path) -> Acknowledged | None:
         size=len(dataset),
         sop_class_uid=sop_class_uid,
         transfer_syntax_uid=str(header.file_meta.TransferSyntaxUID),
-        site="",
+        site=site,
     )
 
 
@@ -273,12 +273,12 @@ def recover(base: Path | None = None, *, site: str = "") -> int:
     with machines.acting_as(machines.task_principal(RECOVER_TASK)):
         for path in _unrecorded(base or spool.root()):
             try:
-                item = _found(path)
+                item = _found(path, site)
             except Exception as exc:  # noqa: BLE001 - one bad file does not stop the others
                 log.error("a spool file without a row could not be read (%s)", type(exc))
                 continue
             if item is not None:
-                found.append(Acknowledged(**{**item.__dict__, "site": site}))
+                found.append(item)
             if len(found) >= GROUP_LIMIT:
                 made += record_group(found, detail={"recovered": True})
                 found = []

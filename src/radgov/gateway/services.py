@@ -155,7 +155,7 @@ def _record(
             **(detail or {}),
         },
     ):
-        study = _open_study(study_uid, site, now, reopen=results.kind_of(sop_class_uid) is None)
+        study = open_study(study_uid, site, now, reopen=results.kind_of(sop_class_uid) is None)
         instance = Instance.objects.create(
             study=study,
             sop_uid_hash=uid_key,
@@ -172,7 +172,7 @@ def _record(
     return Received(instance, duplicate=False, conflict=conflict)
 
 
-def _open_study(
+def open_study(
     study_uid: str, site: str, now: dt.datetime, *, reopen: bool, count: int = 1
 ) -> Study:
     """The study being assembled, ``count`` instances more (created on its first instance;
