@@ -278,12 +278,24 @@ def _counted(
 
 
 def _tally(reference: ArrayLike, current: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """The distinct values of both samples and each sample's count of each."""
+    """The distinct values of both samples and each sample's count of each.
+
+    The two sorted samples are merged by a stable argsort (timsort: two sorted runs merge in
+    linear time), so one pass over the merged order finds both the distinct values and which
+    sample each element came from, without sorting the pair again or searching each sample.
+    """
     ref = _sorted_sample(reference, "reference")
     cur = _sorted_sample(current, "current")
-    grid = np.unique(np.concatenate([ref, cur]))
-    counts = [np.diff(np.searchsorted(s, grid, side="right"), prepend=0) for s in (ref, cur)]
-    return grid, counts[0].astype(np.float64), counts[1].astype(np.float64)
+    both = np.concatenate([ref, cur])
+    order = np.argsort(both, kind="stable")
+    merged = both[order]
+    first = np.empty(merged.size, dtype=bool)
+    first[0] = True
+    np.not_equal(merged[1:], merged[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    from_ref = np.add.reduceat((order < ref.size).astype(np.float64), starts)
+    total = np.diff(np.append(starts, merged.size)).astype(np.float64)
+    return merged[starts], from_ref, total - from_ref
 
 
 def _ks(grid: FloatArray, ref: FloatArray, cur: FloatArray) -> DriftTest:
@@ -445,15 +457,26 @@ def new_values(
         if reference_values is not None
         else set(count_values(reference))
     )
+    column = _column(current)
+    return _new_values(column, [v for v in count_values(column) if v not in seen], times)
+
+
+def _column(current: Values) -> NDArray[Any]:
     column = current if isinstance(current, np.ndarray) else np.array(current, dtype=object)
     if column.ndim != 1:
         raise ValueError(f"current must be one column of values; got shape {column.shape}")
+    return column
+
+
+def _new_values(
+    column: NDArray[Any], novel: list[Hashable], times: ArrayLike | None
+) -> tuple[NewValue, ...]:
+    """The :class:`NewValue` of each of ``novel``, values of ``column`` never seen before."""
     stamp = None if times is None else np.asarray(times)
     if stamp is not None and stamp.shape[0] != column.size:
         raise ValueError(
             f"times must have one entry per current value; got {stamp.shape[0]} and {column.size}"
         )
-    novel = [v for v in count_values(column) if v not in seen]
     if not novel:
         return ()
     codes = _codes_of(column, novel)
@@ -488,9 +511,8 @@ def categorical_drift(
     """Chi-square test, PSI and new values for one categorical column."""
     ref_counts = count_values(reference)
     cur_counts = count_values(current)
-    found: tuple[NewValue, ...] = ()
-    if any(c not in ref_counts for c in cur_counts):
-        found = new_values((), current, times=times, reference_values=ref_counts)
+    novel = [c for c in cur_counts if c not in ref_counts]
+    found = _new_values(_column(current), novel, times)
     return _categorical(ref_counts, cur_counts, found, correction, empty_fraction)
 
 
