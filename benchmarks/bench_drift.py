@@ -20,13 +20,18 @@ does more work in its time.  Target: radgov at least 3x faster, with the same ch
 statistics and KS D to 1e-6 (radgov's chi-square with Yates's correction on the 2-category
 column, as ``chi2_contingency`` does by default and so NannyML).
 
-NannyML is an optional peer, outside the bench extra: NannyML 0.13 declares
-``python-dateutil<3``, the lock pins python-dateutil 4.0.0 (through pandas), and Evidently 0.7
-does not import with pandas 3 at all.  It therefore runs in a Python environment of its own,
-given by ``--peer-python`` (default: this interpreter), as a subprocess on the very same data
-(an .npz file), timing fit + calculate inside that process after one warm-up run.  When the
-peer cannot be imported the benchmark says so and reports radgov's time alone.  Times are
-medians of repeated runs.
+NannyML is a peer outside the bench extra: NannyML 0.13 declares ``python-dateutil<3`` and
+radgov's lock pins python-dateutil 4.0.0 (through pandas).  It therefore runs in a Python
+environment of its own, ``.venv/peers/nannyml``, made on first use from the hashed lock
+``benchmarks/peers/nannyml-requirements.txt`` (the same numpy, scipy and pandas releases as
+radgov's lock), or given by ``--peer-python``, as a subprocess on the very same data (an .npz
+file), timing fit + calculate inside that process after one warm-up run.  Times are medians
+of repeated runs.
+
+Evidently (0.7.23, in an environment with pandas < 3) is not the peer: its report gives each
+column's p-value only, and its chi-square drift test is a goodness-of-fit test of the current
+counts against the reference's proportions (``scipy.stats.chisquare``), not the test of
+homogeneity NannyML and radgov compute, so no statistic could be compared.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from typing import Any
 
 import numpy as np
 from bench_stats import median_time  # this folder is on sys.path when run as a script
+from peer_env import peer_python
 
 from radgov.stats.drift import categorical_drift, continuous_drift
 
@@ -177,7 +183,10 @@ def run_peer(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="10,000 exams, 3 repeats")
-    parser.add_argument("--peer-python", default=sys.executable, help="a Python with nannyml")
+    parser.add_argument(
+        "--peer-python",
+        help="a Python with nannyml (default: .venv/peers/nannyml, made from its lock)",
+    )
     args = parser.parse_args()
     n, repeats = (10_000, 3) if args.quick else (100_000, 7)
     ref, cur = month(n, 1, current=False), month(n, 2, current=True)
@@ -189,11 +198,10 @@ def main() -> int:
     print(f"  columns, {n:,} reference and {n:,} current exams: {ours_time * 1e3:.0f} ms")
     print(f"  new value: software_version {version.value} first seen {version.first_seen}")
 
-    peer = run_peer(args.peer_python, ref, cur, repeats)
+    peer = run_peer(args.peer_python or str(peer_python("nannyml")), ref, cur, repeats)
     if "error" in peer:
-        print(f"NannyML (optional peer) not run: {peer['error']}")
-        print("  give --peer-python a Python environment with nannyml installed")
-        return 0
+        print(f"MISSED: NannyML could not be run: {peer['error']}")
+        return 1
     ratio = peer["seconds"] / ours_time
     worst = 0.0
     for name in CATEGORICAL:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import random
 import re
@@ -53,14 +52,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from peer_env import peer_python  # noqa: E402  (this folder is on sys.path)
 from tests.nlp.testset import Item, load_items, pairs  # noqa: E402
 
 from radgov.nlp import Labeller, Mention, RuleSet  # noqa: E402
 from radgov.nlp.accuracy import labeller_accuracy  # noqa: E402
 
 RADGOV = ROOT / ".venv" / "bin" / "radgov"
-PEER_ENV = ROOT / ".venv" / "peers" / "medspacy"
-PEER_LOCK = ROOT / "benchmarks" / "peers" / "medspacy-requirements.txt"
 PEER_SCRIPT = ROOT / "benchmarks" / "peers" / "medspacy_context.py"
 TARGET_RATIO = 5.0
 
@@ -76,23 +74,6 @@ def word_regex(phrase: str) -> str:
     head = r"(?<!\w)" if re.match(r"\w", phrase) else ""
     tail = r"(?!\w)" if re.search(r"\w$", phrase) else ""
     return f"{head}{body}{tail}"
-
-
-def peer_python() -> Path:
-    """medspacy's interpreter, (re)installed from its lock when the lock has changed."""
-    python = PEER_ENV / "bin" / "python"
-    stamp = PEER_ENV / ".lock-sha256"
-    digest = hashlib.sha256(PEER_LOCK.read_bytes()).hexdigest()
-    if not python.exists() or not stamp.exists() or stamp.read_text() != digest:
-        print("setting up medspacy's environment from", PEER_LOCK.relative_to(ROOT))
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(PEER_ENV)], check=True)
-        subprocess.run(
-            [str(PEER_ENV / "bin" / "pip"), "install", "--quiet", "--require-hashes",
-             "-r", str(PEER_LOCK)],
-            check=True,
-        )  # fmt: skip
-        stamp.write_text(digest)
-    return python
 
 
 def peer_job(rules: RuleSet, texts: list[str], repeat: int, sentences: str) -> dict:
@@ -128,7 +109,9 @@ def run_peer(rules: RuleSet, texts: list[str], repeat: int, sentences: str = "py
     with tempfile.TemporaryDirectory() as tmp:
         job, out = Path(tmp) / "job.json", Path(tmp) / "out.json"
         job.write_text(json.dumps(peer_job(rules, texts, repeat, sentences)))
-        subprocess.run([str(peer_python()), str(PEER_SCRIPT), str(job), str(out)], check=True)
+        subprocess.run(
+            [str(peer_python("medspacy")), str(PEER_SCRIPT), str(job), str(out)], check=True
+        )
         return json.loads(out.read_text())
 
 
