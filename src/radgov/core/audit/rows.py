@@ -59,16 +59,14 @@ def digest(rows: Mapping[str, Mapping[int, Sequence[Any]]]) -> str:
     return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()
 
 
-def _table(by_pk: Mapping[int, Sequence[Any]]) -> list[list[Any]]:
-    """[[pk, v1, v2, ...], ...] in key order, each value as ``value`` gives it.  Column by
-    column: a column whose values all enter as they are is taken whole (a bulk write's rows
-    are mostly such columns, so this is most of the digest's time saved)."""
+def _table(by_pk: Mapping[int, Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """[(pk, v1, v2, ...), ...] in key order, each value as ``value`` gives it (a tuple is
+    a JSON array, as a list is).  Column by column: a column whose values all enter as they
+    are is taken whole (a bulk write's rows are mostly such columns, so this is most of the
+    digest's time saved)."""
     keys = sorted(by_pk)
     columns = list(zip(*(by_pk[k] for k in keys), strict=True))
-    columns = [_column(column) for column in columns]
-    if not columns:
-        return [[k] for k in keys]
-    return [[k, *values] for k, values in zip(keys, zip(*columns, strict=True), strict=True)]
+    return list(zip(keys, *map(_column, columns), strict=True))
 
 
 def _column(column: Sequence[Any]) -> Sequence[Any]:

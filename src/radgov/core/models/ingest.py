@@ -22,7 +22,6 @@ default; a column without one must be given.  Returns the new rows' keys, in ord
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -30,7 +29,7 @@ from typing import Any
 from django.db import connections, models
 
 from radgov.core import crypto
-from radgov.core.audit.chain import format_timestamp
+from radgov.core.audit.chain import canonical_json, format_timestamp
 from radgov.core.fields import EncryptedTextField, PseudonymField
 from radgov.core.models.stored import exact_column
 
@@ -249,7 +248,7 @@ def _text_column(field: models.Field, column: list[Any]) -> list[str]:
     """One column of exact values (``stored.exact_column``) as COPY text."""
     present = [v for v in column if v is not None]
     if isinstance(field, models.JSONField):
-        texts = list(map(json.dumps, present))
+        texts = list(map(canonical_json, present))  # one prebuilt encoder, not one a value
     elif present and type(present[0]) is bool:
         texts = ["t" if v else "f" for v in present]
     elif present and type(present[0]) is float:
