@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connections, models
 
 from radgov.core import crypto
+from radgov.core.audit import rows as audit_rows
 from radgov.core.audit.chain import canonical_json, format_timestamp
 from radgov.core.fields import EncryptedTextField, PseudonymField
 from radgov.core.models.stored import exact_column
@@ -57,12 +58,21 @@ def ingest(
     names = sorted(exact)
     if vendor == "sqlite":
         keys = _insert(model, using, names, [exact[name] for name in names])
-    exact = {name: _timestamps(exact[name]) for name in names}
-    stored = list(zip(*(exact[name] for name in names), strict=True))
+    stored = [_timestamps(exact[name]) for name in names]
+    tables = []
+
+    def digested(keys: list[int]) -> None:
+        tables.append(audit_rows.columns_json(keys, stored))
+
     if vendor == "postgresql":
-        texts = [_text_column(model._meta.get_field(name), exact[name]) for name in names]
-        keys = _copy(model, using, names, texts)
-    batch.add_rows(model, names, keys, stored)
+        texts = [
+            _text_column(model._meta.get_field(name), column)
+            for name, column in zip(names, stored, strict=True)
+        ]
+        keys = _copy(model, using, names, texts, meanwhile=digested)
+    else:
+        digested(keys)
+    batch.add_rows(model, names, keys, list(zip(*stored, strict=True)), tables[0])
     return keys
 
 
@@ -136,9 +146,16 @@ def _pseudonyms(field: PseudonymField, column: list[Any]) -> list[Any] | None:
 
 
 def _copy(
-    model: type[models.Model], using: str, names: list[str], columns: list[list[str]]
+    model: type[models.Model],
+    using: str,
+    names: list[str],
+    columns: list[list[str]],
+    meanwhile: Callable[[list[int]], None],
 ) -> list[int]:
-    """COPY the rows (given as columns of COPY text) under keys drawn from the sequence."""
+    """COPY the rows (given as columns of COPY text) under keys drawn from the sequence,
+    calling ``meanwhile(keys)`` once the rows are sent, while the server stores them (the
+    server's share of a COPY, about as long as the batch digest, then runs on the other core
+    instead of after it)."""
     from psycopg import sql
 
     meta = model._meta
@@ -158,6 +175,7 @@ def _copy(
         lines = map("\t".join, zip(map(str, keys), *columns, strict=True))
         with cursor.cursor.copy(statement) as copy:
             copy.write("\n".join(lines) + "\n")
+            meanwhile(keys)
     return keys
 
 
