@@ -156,13 +156,13 @@ def _copy(
     from psycopg import sql
 
     meta = model._meta
-    fields = {f.attname: f for f in meta.concrete_fields}
-    targets = [meta.pk.column, *(fields[name].column for name in names)]
+    by_name = {f.attname: f for f in meta.concrete_fields}
+    fields = [by_name[name] for name in names]
+    targets = [meta.pk.column, *(field.column for field in fields)]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(meta.db_table), sql.SQL(", ").join(map(sql.Identifier, targets))
     )
     count = len(columns[0])
-    kinds = [fields[name] for name in names]
     with connections[using].cursor() as cursor:
         cursor.execute(  # the sequence looked up once, not once a row (7x the time)
             "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) "
@@ -175,7 +175,7 @@ def _copy(
                 part = slice(start, start + COPY_ROWS)
                 texts = [
                     _text_column(field, column[part])
-                    for field, column in zip(kinds, columns, strict=True)
+                    for field, column in zip(fields, columns, strict=True)
                 ]
                 lines = map("\t".join, zip(map(str, keys[part]), *texts, strict=True))
                 copy.write("\n".join(lines) + "\n")
