@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import random
 import uuid
 from decimal import Decimal
@@ -11,7 +12,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from radgov.core.audit.rows import KeySet, digest, range_count, to_ranges, value
+from radgov.core.audit.chain import canonical_json
+from radgov.core.audit.rows import (
+    KeySet,
+    columns_json,
+    digest,
+    digest_of_tables,
+    range_count,
+    table_json,
+    to_ranges,
+    value,
+)
 
 
 def test_the_digest_is_sha256_of_the_documented_canonical_text():
@@ -34,6 +45,26 @@ def test_the_digest_is_sha256_of_the_documented_canonical_text():
         '[2,"b",1.5,null,true]]}}'
     )
     assert digest(rows) == hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def test_a_bulk_ingest_digests_its_columns_as_the_rows_would_be_digested():
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+    by_pk = {9: ["c", when, dt.date(2026, 1, 2)], 3: ["a", None, None], 5: ["b", when, None]}
+    keys = [9, 3, 5]  # a bulk ingest's keys need not come in order
+    columns = [list(column) for column in zip(*(by_pk[k] for k in keys), strict=True)]
+    tables = {"m.x": columns_json(keys, columns), "m.a": table_json({1: [{"z": 1, "a": 2}]})}
+    assert tables["m.x"] == table_json(by_pk)
+    assert digest_of_tables(tables) == digest({"m.x": by_pk, "m.a": {1: [{"z": 1, "a": 2}]}})
+    assert digest_of_tables({}) == digest({})
+
+
+def test_canonical_json_is_json_dumps_sorted_compact_and_ascii():
+    for v in [None, 1.5, -0.0, 10**20, 'é\u2028"\\\n', {"b": [1, {"z": None, "a": True}], "a": ()}]:
+        assert canonical_json(v) == json.dumps(
+            v, sort_keys=True, separators=(",", ":"), ensure_ascii=True
+        )
+    with pytest.raises(TypeError):
+        canonical_json({"a": object()})
 
 
 def test_values_are_encoded_as_stored():

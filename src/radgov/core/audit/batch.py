@@ -30,6 +30,9 @@ from radgov.core.audit import pending, rows
 from radgov.core.audit.codes import Action, EventCode, default_event_code
 from radgov.core.audit.writer import record
 
+# new rows added whole (``add_rows``): marker, sorted column names, keys, rows (values in
+# the order of the names), and the rows' canonical JSON (``rows.columns_json``)
+Block = tuple[pending.Marker, list[str], list[int], list[Any], str]
 # per row, what each write stored, in order: (marker, values, created)
 History = list[tuple[pending.Marker, Mapping[str, Any], bool]]
 
@@ -41,8 +44,7 @@ class Batch:
         self._markers = buffer.markers
         self._models: dict[str, type[models.Model]] = {}
         self._rows: dict[str, dict[int, History]] = {}
-        # new rows added whole (``add_rows``): (marker, sorted column names, keys, rows)
-        self._blocks: dict[str, list[tuple[pending.Marker, list[str], list[int], list[Any]]]] = {}
+        self._blocks: dict[str, list[Block]] = {}
 
     def add(
         self,
@@ -55,7 +57,7 @@ class Batch:
         label = model._meta.label_lower
         self._models[label] = model
         by_pk = self._rows.setdefault(label, {})
-        for marker, names, keys, block in self._blocks.pop(label, ()):
+        for marker, names, keys, block, _ in self._blocks.pop(label, ()):
             for pk, row in zip(keys, block, strict=True):
                 by_pk.setdefault(pk, []).append((marker, dict(zip(names, row, strict=True)), True))
         marker = self._markers.current()
@@ -68,11 +70,18 @@ class Batch:
             by_pk.setdefault(pk, []).append((marker, values, created))
 
     def add_rows(
-        self, model: type[models.Model], names: list[str], keys: list[int], values: list[Any]
+        self,
+        model: type[models.Model],
+        names: list[str],
+        keys: list[int],
+        values: list[Any],
+        table: str,
     ) -> None:
-        """New rows of ``model`` at machine pace (``ingest``): their keys, and their values
-        as stored in the order of ``names`` (every column but the key, sorted).  Kept whole
-        until a row-by-row write of the same model in the block needs them as rows."""
+        """New rows of ``model`` at machine pace (``ingest``): their keys, their values as
+        stored in the order of ``names`` (every column but the key, sorted), and ``table``,
+        the rows in the digest's canonical JSON (``rows.columns_json``), made by the caller
+        while the database stored them.  Kept whole until a row-by-row write of the same
+        model in the block needs them as rows."""
         label = model._meta.label_lower
         if label in self._rows:
             stored = {
@@ -81,12 +90,13 @@ class Batch:
             self.add(model, stored, created=True)
             return
         self._models[label] = model
-        self._blocks.setdefault(label, []).append((self._markers.current(), names, keys, values))
+        block = (self._markers.current(), names, keys, values, table)
+        self._blocks.setdefault(label, []).append(block)
 
     def summary(self) -> dict[str, Any] | None:
         """``detail["batch"]`` of the entry, or None when no row stands."""
         alive = pending.still_pending()
-        final: dict[str, dict[int, tuple[Any, ...]]] = {}
+        tables: dict[str, str] = {}
         fields: dict[str, list[str]] = {}
         keys: dict[str, list[list[int]]] = {}
         created = count = 0
@@ -95,14 +105,19 @@ class Batch:
             if not blocks:
                 continue
             fields[label] = blocks[0][1]
-            final[label] = {
-                pk: row
-                for _, _, keys_, rows_ in blocks
-                for pk, row in zip(keys_, rows_, strict=True)
-            }
-            keys[label] = rows.to_ranges(final[label])
-            created += len(final[label])
-            count += len(final[label])
+            if len(blocks) == 1:  # the common case: its canonical JSON is made already
+                _, _, block_keys, _, tables[label] = blocks[0]
+                keys[label] = rows.to_ranges(block_keys)
+                written = len(block_keys)
+            else:
+                by_pk = {
+                    pk: row for _, _, ks, vs, _ in blocks for pk, row in zip(ks, vs, strict=True)
+                }
+                tables[label] = rows.table_json(by_pk)
+                keys[label] = rows.to_ranges(by_pk)
+                written = len(by_pk)
+            created += written
+            count += written
         for label in sorted(self._rows):
             standing = {}
             for pk, history in self._rows[label].items():
@@ -113,7 +128,9 @@ class Batch:
                 continue
             names = fields[label] = sorted(next(iter(standing.values()))[-1][0])
             pick = _picker(names)
-            final[label] = {pk: pick(kept[-1][0]) for pk, kept in standing.items()}
+            tables[label] = rows.table_json(
+                {pk: pick(kept[-1][0]) for pk, kept in standing.items()}
+            )
             keys[label] = rows.to_ranges(standing)
             created += sum(1 for kept in standing.values() if any(made for _, made in kept))
             count += len(standing)
@@ -124,7 +141,7 @@ class Batch:
             "count": count,
             "created": created,
             "updated": count - created,
-            "digest": rows.digest(final),
+            "digest": rows.digest_of_tables(tables),
             "fields": fields,
             "rows": keys,
         }

@@ -18,6 +18,7 @@ import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from itertools import pairwise
 from operator import attrgetter
 from typing import Any
 
@@ -55,20 +56,34 @@ _TZINFO = attrgetter("tzinfo")
 
 
 def digest(rows: Mapping[str, Mapping[int, Sequence[Any]]]) -> str:
-    doc = {"form": FORM, "rows": {label: _table(by_pk) for label, by_pk in rows.items()}}
-    return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()
+    return digest_of_tables({label: table_json(by_pk) for label, by_pk in rows.items()})
 
 
-def _table(by_pk: Mapping[int, Sequence[Any]]) -> list[list[Any]]:
-    """[[pk, v1, v2, ...], ...] in key order, each value as ``value`` gives it.  Column by
-    column: a column whose values all enter as they are is taken whole (a bulk write's rows
-    are mostly such columns, so this is most of the digest's time saved)."""
+def digest_of_tables(tables: Mapping[str, str]) -> str:
+    """``digest`` from each label's rows already in canonical JSON (``table_json``,
+    ``columns_json``): the same bytes as the whole document's canonical JSON, labels sorted."""
+    text = ",".join(f"{canonical_json(label)}:{tables[label]}" for label in sorted(tables))
+    doc = f'{{"form":{canonical_json(FORM)},"rows":{{{text}}}}}'
+    return hashlib.sha256(doc.encode("ascii")).hexdigest()
+
+
+def table_json(by_pk: Mapping[int, Sequence[Any]]) -> str:
+    """One label's rows, ``{pk: [v1, v2, ...]}``, as ``[[pk, v1, v2, ...], ...]`` in key
+    order, in canonical JSON."""
     keys = sorted(by_pk)
-    columns = list(zip(*(by_pk[k] for k in keys), strict=True))
-    columns = [_column(column) for column in columns]
-    if not columns:
-        return [[k] for k in keys]
-    return [[k, *values] for k, values in zip(keys, zip(*columns, strict=True), strict=True)]
+    return columns_json(keys, list(zip(*(by_pk[k] for k in keys), strict=True)))
+
+
+def columns_json(keys: Sequence[int], columns: Sequence[Sequence[Any]]) -> str:
+    """``table_json`` of rows given as their keys and their values column by column (a bulk
+    ingest's shape).  Column by column, each value as ``value`` gives it: a column whose values
+    all enter as they are is taken whole (most of a bulk write's columns)."""
+    if any(later <= earlier for earlier, later in pairwise(keys)):
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        keys = [keys[i] for i in order]
+        columns = [[column[i] for i in order] for column in columns]
+    # a tuple is a JSON array, as a list is
+    return canonical_json(list(zip(keys, *map(_column, columns), strict=True)))
 
 
 def _column(column: Sequence[Any]) -> Sequence[Any]:

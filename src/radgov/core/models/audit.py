@@ -103,6 +103,7 @@ class AuditEntry(AppendOnlyModel):
     detail_json = models.TextField(default="{}")
     changes_json = models.TextField(default="{}")
     prev_hash = models.CharField(max_length=64)
+    # unique, without the LIKE index PostgreSQL would add (migration 0009): never searched
     entry_hash = models.CharField(max_length=64, unique=True)
 
     class Meta:

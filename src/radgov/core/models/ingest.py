@@ -22,15 +22,15 @@ default; a column without one must be given.  Returns the new rows' keys, in ord
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connections, models
 
 from radgov.core import crypto
-from radgov.core.audit.chain import format_timestamp
+from radgov.core.audit import rows as audit_rows
+from radgov.core.audit.chain import canonical_json, format_timestamp
 from radgov.core.fields import EncryptedTextField, PseudonymField
 from radgov.core.models.stored import exact_column
 
@@ -58,12 +58,17 @@ def ingest(
     names = sorted(exact)
     if vendor == "sqlite":
         keys = _insert(model, using, names, [exact[name] for name in names])
-    exact = {name: _timestamps(exact[name]) for name in names}
-    stored = list(zip(*(exact[name] for name in names), strict=True))
+    stored = [_timestamps(exact[name]) for name in names]
+    tables = []
+
+    def digested(keys: list[int]) -> None:
+        tables.append(audit_rows.columns_json(keys, stored))
+
     if vendor == "postgresql":
-        texts = [_text_column(model._meta.get_field(name), exact[name]) for name in names]
-        keys = _copy(model, using, names, texts)
-    batch.add_rows(model, names, keys, stored)
+        keys = _copy(model, using, names, stored, meanwhile=digested)
+    else:
+        digested(keys)
+    batch.add_rows(model, names, keys, list(zip(*stored, strict=True)), tables[0])
     return keys
 
 
@@ -137,14 +142,23 @@ def _pseudonyms(field: PseudonymField, column: list[Any]) -> list[Any] | None:
 
 
 def _copy(
-    model: type[models.Model], using: str, names: list[str], columns: list[list[str]]
+    model: type[models.Model],
+    using: str,
+    names: list[str],
+    columns: list[list[Any]],
+    meanwhile: Callable[[list[int]], None],
 ) -> list[int]:
-    """COPY the rows (given as columns of COPY text) under keys drawn from the sequence."""
+    """COPY the rows (given as columns of exact values, date-times as text) under keys
+    drawn from the sequence, and call ``meanwhile(keys)`` once they are sent.  The server
+    stores the rows while this process works: each part of COPY_ROWS rows is made into
+    text while the server stores the parts before it, and ``meanwhile`` (the batch digest)
+    runs while it stores the last ones, instead of each side waiting for the other."""
     from psycopg import sql
 
     meta = model._meta
-    fields = {f.attname: f for f in meta.concrete_fields}
-    targets = [meta.pk.column, *(fields[name].column for name in names)]
+    by_name = {f.attname: f for f in meta.concrete_fields}
+    fields = [by_name[name] for name in names]
+    targets = [meta.pk.column, *(field.column for field in fields)]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(meta.db_table), sql.SQL(", ").join(map(sql.Identifier, targets))
     )
@@ -156,9 +170,16 @@ def _copy(
             [meta.db_table, meta.pk.column, count],
         )
         keys = [key for (key,) in cursor.fetchall()]
-        lines = map("\t".join, zip(map(str, keys), *columns, strict=True))
         with cursor.cursor.copy(statement) as copy:
-            copy.write("\n".join(lines) + "\n")
+            for start in range(0, count, COPY_ROWS):
+                part = slice(start, start + COPY_ROWS)
+                texts = [
+                    _text_column(field, column[part])
+                    for field, column in zip(fields, columns, strict=True)
+                ]
+                lines = map("\t".join, zip(map(str, keys[part]), *texts, strict=True))
+                copy.write("\n".join(lines) + "\n")
+            meanwhile(keys)
     return keys
 
 
@@ -213,6 +234,7 @@ def _bound(field: models.Field, column: list[Any], connection: Any) -> list[Any]
     ]
 
 
+COPY_ROWS = 250  # rows made into COPY text and sent at a time
 _BOUND_AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
 
 
@@ -249,7 +271,7 @@ def _text_column(field: models.Field, column: list[Any]) -> list[str]:
     """One column of exact values (``stored.exact_column``) as COPY text."""
     present = [v for v in column if v is not None]
     if isinstance(field, models.JSONField):
-        texts = list(map(json.dumps, present))
+        texts = list(map(canonical_json, present))  # one prebuilt encoder, not one a value
     elif present and type(present[0]) is bool:
         texts = ["t" if v else "f" for v in present]
     elif present and type(present[0]) is float:

@@ -77,11 +77,17 @@ def json_exact(v: Any) -> bool:
         return True
     if kind is float:
         return math.isfinite(v) and abs(v) < 1e16 and not (v == 0 and math.copysign(1, v) < 0)
-    if kind is list:
-        return all(json_exact(x) for x in v)
     if kind is dict:
-        return all(type(k) is str and json_exact(x) for k, x in v.items())
-    return False
+        if not all(type(k) is str for k in v):
+            return False
+        v = v.values()
+    elif kind is not list:
+        return False
+    for x in v:  # a loop, not all() over a generator: a bulk ingest checks a value per row
+        kind = type(x)
+        if not (kind is str or kind is int or kind is bool or x is None or json_exact(x)):
+            return False
+    return True
 
 
 def _json(v: Any) -> Any:
