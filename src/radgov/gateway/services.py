@@ -137,6 +137,7 @@ def _record(
     with its study's and one audit entry, ``file.result()`` awaited last.  The same instance
     again (its UID and digest already recorded) gets no second row; the same UID with
     another digest is kept as a conflict."""
+    lock_studies({study_uid})
     recorded = list(Instance.objects.filter(sop_uid_hash=uid_key))
     same = next((row for row in recorded if row.sha256 == sha256), None)
     if same is not None:
@@ -170,6 +171,20 @@ def _record(
         )
     file.result()  # durable before the commit that follows
     return Received(instance, duplicate=False, conflict=conflict)
+
+
+def lock_studies(study_uids: set[str]) -> None:
+    """Inside a service, before reading the instances already recorded: hold these studies
+    (made or not yet) until the commit, taken in one order by every process, so that two
+    listener processes (or two machines) recording images of one study take turns, and the
+    second reads what the first recorded: a retransmission gets no second row, the same UID
+    with other bytes is marked a conflict.  SQLite's writers already take turns (its write
+    lock is taken at BEGIN)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for key in sorted(study_uid_hash(crypto.normalize(uid)) for uid in study_uids):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def open_study(
