@@ -10,7 +10,8 @@ each study touched once, one bulk insert, and one audit entry (``Instances Trans
 few milliseconds after its first instance was acknowledged.
 
 ``recover`` records every file in the spool that has no row: the instances of a listener
-killed between an answer and its group's commit.  The listener runs it before it serves.
+killed between an answer and its group's commit.  The listener runs it before it serves
+(with ``--processes``, the parent before its children start, and a child started again).
 
 ``settle`` waits for every instance acknowledged so far to be recorded; routing runs it
 before it looks for quiet studies, so a study is never seen complete while images of it
