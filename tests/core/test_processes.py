@@ -161,3 +161,29 @@ def test_the_supervisor_restarts_an_exiting_child_with_growing_pauses(tmp_path: 
     exits = [m for m in said if "exited with status 0" in m]
     assert len(exits) >= 3
     assert [m.rsplit("restarting in ", 1)[1] for m in exits[:3]] == ["0.5 s", "1.0 s", "2.0 s"]
+
+
+def test_a_child_started_again_gets_its_words_for_a_restart(monkeypatch) -> None:
+    """A listener process started again after an exit is told so (``again``), so that it
+    recovers what the one before it left; its first start is not."""
+    from radgov.core import supervisor
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(
+        supervisor.subprocess,
+        "Popen",
+        lambda argv, **_: started.append(argv) or SimpleNamespace(pid=1, poll=lambda: 0),
+    )
+    child = Child("gateway-dicom-1", ["gateway", "dicom"], again=("--recover",))
+    runner = Supervisor([child], say=lambda _: None)
+    try:
+        runner._step(child, 0.0)  # started
+        runner._step(child, 1.0)  # exited: started again after a pause
+        runner._step(child, 100.0)
+    finally:
+        os.close(runner._read)
+        os.close(runner._write)
+    assert [argv[argv.index("radgov.cli") + 1 :] for argv in started] == [
+        ["gateway", "dicom"],
+        ["gateway", "dicom", "--recover"],
+    ]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.utils import timezone
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
@@ -134,6 +135,14 @@ def listener_and_model(spool: Path) -> Iterator[tuple[Any, Any]]:
     finally:
         node.stop()
         server.stop()
+
+
+def database_url() -> str:
+    """The test database, for a listener a test runs in a process of its own."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
 def new_uid() -> str:

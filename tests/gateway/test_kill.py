@@ -18,13 +18,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 from pynetdicom import AE
 
 from radgov.gateway.listener import Listener
 from radgov.gateway.models import Instance
-from tests.gateway.conftest import SITE, as_sent, ct, free_port, new_uid
+from tests.gateway.conftest import SITE, as_sent, ct, database_url, free_port, new_uid
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,13 +47,6 @@ Listener(port=port, base=spool, site=site, on_stored=on_stored).start()
 print("ready", flush=True)
 threading.Event().wait(300)
 """
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
 def send(port: int, datasets: list) -> list[int | None]:  # type: ignore[type-arg]

@@ -238,6 +238,12 @@ SETTINGS: dict[str, Setting] = {
             "exceeded) and the sender tries again later",
         ),
         Setting(
+            "RADGOV_DICOM_PROCESSES",
+            "1",
+            "listener processes accepting on the DICOM port (radgov gateway dicom --processes); "
+            "each serves RADGOV_DICOM_MAX_ASSOCIATIONS associations at once",
+        ),
+        Setting(
             "RADGOV_MLLP_PORT",
             "",
             "port of the MLLP listener for HL7 reports (radgov gateway mllp); empty: radgov serve "

@@ -229,12 +229,14 @@ def _redis_lock(conn: Any, key: str) -> Iterator[Callable[[], None]]:
             conn.delete(key)
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The web server's socket, bound here so that a second serve on the port refuses."""
+def listen(host: str, port: int, *, who: str = "radgov serve") -> socket.socket:
+    """A server's socket, bound here (by the supervisor of its processes, which accept on
+    it) so that a second ``who`` on the port refuses."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return socket.create_server((host, port), backlog=1024)
+        return socket.create_server((host, port), family=family, backlog=1024)
     except OSError as exc:
         raise Busy(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another radgov serve "
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another {who} "
             "running there?)"
         ) from None

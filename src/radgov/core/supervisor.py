@@ -35,10 +35,12 @@ class Child:
     name: str
     argv: list[str]
     pass_fds: tuple[int, ...] = ()
+    again: tuple[str, ...] = ()  # words added to argv when it starts again after an exit
     proc: subprocess.Popen[Any] | None = field(default=None, repr=False)
     started: float = 0.0
     quick_exits: int = 0
     start_at: float = 0.0
+    starts: int = 0
 
 
 class Supervisor:
@@ -91,11 +93,17 @@ class Supervisor:
 
     def _start(self, child: Child, now: float) -> None:
         child.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and command
-            [sys.executable, "-m", "radgov.cli", *child.argv],
+            [
+                sys.executable,
+                "-m",
+                "radgov.cli",
+                *child.argv,
+                *(child.again if child.starts else ()),
+            ],
             env=config.environ_with(RADGOV_SUPERVISOR_FD=str(self._read)),
             pass_fds=(self._read, *child.pass_fds),
         )
-        child.started = now
+        child.started, child.starts = now, child.starts + 1
         self.say(f"{child.name} started (pid {child.proc.pid})")
 
     def _stop_children(self) -> None:

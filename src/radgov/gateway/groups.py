@@ -10,7 +10,8 @@ each study touched once, one bulk insert, and one audit entry (``Instances Trans
 few milliseconds after its first instance was acknowledged.
 
 ``recover`` records every file in the spool that has no row: the instances of a listener
-killed between an answer and its group's commit.  The listener runs it before it serves.
+killed between an answer and its group's commit.  The listener runs it before it serves
+(with ``--processes``, the parent before its children start, and a child started again).
 
 ``settle`` waits for every instance acknowledged so far to be recorded; routing runs it
 before it looks for quiet studies, so a study is never seen complete while images of it
@@ -37,7 +38,7 @@ from radgov.core.audit import Action, EventCode, batch
 from radgov.core.services import service
 from radgov.gateway import results, spool
 from radgov.gateway.models import Instance
-from radgov.gateway.services import open_study
+from radgov.gateway.services import lock_studies, open_study
 
 log = logging.getLogger("radgov.gateway")
 RECOVER_TASK = "gateway.recover"
@@ -69,8 +70,10 @@ class Acknowledged:
 def record_group(items: list[Acknowledged], *, detail: dict[str, Any] | None = None) -> int:
     """Record the rows of ``items`` (as the acting principal) in one transaction: the same
     instance again (its UID and digest already recorded, or earlier in the group) gets no
-    second row; the same UID with another digest is kept as a conflict.  Returns how many
-    rows were made."""
+    second row; the same UID with another digest is kept as a conflict.  Their studies are
+    locked first (``lock_studies``), so groups of other listener processes, and ``recover``
+    running beside them, record each image once.  Returns how many rows were made."""
+    lock_studies({item.study_uid for item in items})
     seen: dict[str, list[str]] = defaultdict(list)
     keys = {item.uid_key for item in items}
     for uid_key, sha256 in Instance.objects.filter(sop_uid_hash__in=keys).values_list(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
 import threading
 import zlib
@@ -137,16 +138,43 @@ def _abort_on_error(event: Any) -> None:
 class _Server(ThreadedAssociationServer):
     """pynetdicom's server with a listen backlog for a burst of connections (its default,
     5, makes the sixth connection in the same instant wait for the kernel's retry, seconds
-    later: found by tests/gateway/test_fuzz.py)."""
+    later: found by tests/gateway/test_fuzz.py), serving on a socket already bound when
+    given one (``inherited``: the listening socket of ``radgov gateway dicom --processes``,
+    which every listener process of the port accepts on)."""
 
     request_queue_size = 128
 
+    def __init__(self, *args: Any, inherited: socket.socket | None = None, **kwargs: Any):
+        self.inherited = inherited
+        super().__init__(*args, **kwargs)
+
+    def server_bind(self) -> None:
+        if self.inherited is None:
+            super().server_bind()
+            return
+        self.socket.close()  # the one socketserver made, unbound
+        self.socket = self.inherited
+        # every process wakes for a new connection and one accepts it: the others must find
+        # nothing to accept at once, not wait in accept() (where no stop reaches them)
+        self.socket.setblocking(False)
+        self.server_address = self.socket.getsockname()
+
+    def server_close(self) -> None:
+        if self.inherited is None:
+            super().server_close()
+        else:  # shutdown() would stop the sibling processes' accepting too: only close ours
+            self.socket.close()
+
 
 class _AE(AE):
-    """pynetdicom's AE, serving with ``_Server``."""
+    """pynetdicom's AE, serving with ``_Server`` (on ``inherited`` when set)."""
+
+    inherited: socket.socket | None = None
 
     def make_server(self, *args: Any, **kwargs: Any) -> Any:
-        return super().make_server(*args, **{**kwargs, "server_class": _Server})
+        return super().make_server(
+            *args, **{**kwargs, "server_class": _Server, "inherited": self.inherited}
+        )
 
 
 @dataclass
@@ -163,6 +191,8 @@ class Listener:
     tls_cert: str = ""  # PEM files: with both, TLS 1.2 or later only
     tls_key: str = ""
     base: Path | None = None  # the spool's root (default DATA_DIR/spool)
+    sock: socket.socket | None = None  # a listening socket bound already (by the parent)
+    recover: bool = True  # False: the parent of this listener process recovered the spool
     on_stored: Callable[[str], None] | None = None  # each acknowledged file's place, then
     server: Any = field(default=None, repr=False)
     recorder: groups.Recorder | None = field(default=None, repr=False)
@@ -184,6 +214,7 @@ class Listener:
 
     def application_entity(self) -> AE:
         ae = _AE(ae_title=self.ae_title)
+        ae.inherited = self.sock
         ae.maximum_pdu_size = self.max_pdu
         ae.maximum_associations = self.max_associations
         ae.require_called_aet = True
@@ -204,8 +235,8 @@ class Listener:
         return context
 
     def start(self) -> None:
-        """Record the spool's images without a row (``groups.recover``), then listen (in
-        background threads) until ``stop``."""
+        """Record the spool's images without a row (``groups.recover``, unless ``recover``
+        is False), then listen (in background threads) until ``stop``."""
         handlers = [
             (evt.EVT_CONN_OPEN, _abort_on_error),
             (evt.EVT_REQUESTED, self._on_requested),
@@ -215,7 +246,8 @@ class Listener:
             (evt.EVT_ABORTED, lambda event: _ended(event, "aborted")),
         ]
         spool.prepare(self.base)
-        groups.recover(self.base, site=self.site)
+        if self.recover:
+            groups.recover(self.base, site=self.site)
         self.recorder = groups.Recorder()
         self.server = self.application_entity().start_server(
             (self.host, self.port),

@@ -138,6 +138,8 @@ def _record(
     again (its UID and digest already recorded) gets no second row; the same UID with
     another digest is kept as a conflict."""
     recorded = list(Instance.objects.filter(sop_uid_hash=uid_key))
+    if all(row.sha256 != sha256 for row in recorded) and lock_studies({study_uid}):
+        recorded = list(Instance.objects.filter(sop_uid_hash=uid_key))  # another's, meanwhile
     same = next((row for row in recorded if row.sha256 == sha256), None)
     if same is not None:
         file.result()
@@ -172,21 +174,31 @@ def _record(
     return Received(instance, duplicate=False, conflict=conflict)
 
 
+def lock_studies(study_uids: set[str]) -> bool:
+    """Inside a service, before reading the instances already recorded: hold these studies
+    (made or not yet) until the commit, taken in one order by every process, so that two
+    listener processes (or two machines) recording images of one study take turns, and the
+    second reads what the first recorded: a retransmission gets no second row, the same UID
+    with other bytes is marked a conflict.  SQLite's writers already take turns (its write
+    lock is taken at BEGIN); returns whether it took locks (False: SQLite)."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        for key in sorted(study_uid_hash(crypto.normalize(uid)) for uid in study_uids):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+    return True
+
+
 def open_study(
     study_uid: str, site: str, now: dt.datetime, *, reopen: bool, count: int = 1
 ) -> Study:
     """The study being assembled, ``count`` instances more (created on its first instance;
     reopened when an image arrives after it was routed, so the late images are routed too;
-    a model's result, an SR, SEG or SC, does not reopen it)."""
+    a model's result, an SR, SEG or SC, does not reopen it).  The caller holds the study's
+    ``lock_studies``: several associations may bring a new study's first images at once,
+    and the first to take that lock makes its row, the others find it once that commits."""
     key = study_uid_hash(crypto.normalize(study_uid))
     study = Study.objects.select_for_update().filter(study_uid_hash=key).first()
-    if study is None and connection.vendor == "postgresql":
-        # several associations may bring a new study's first images at once: the first to
-        # take this lock makes its row, the others find it once that commits (SQLite takes
-        # its one write lock at BEGIN, so its writers never meet here)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
-        study = Study.objects.select_for_update().filter(study_uid_hash=key).first()
     if study is None:
         study = Study(
             study_uid_hash=key,

@@ -1,26 +1,42 @@
 """``radgov gateway dicom``: the DICOM listener; ``radgov gateway mllp``: the MLLP listener
 for HL7 reports; ``radgov gateway route``: route the studies
-that are complete now (docs/gateway.md)."""
+that are complete now (docs/gateway.md).
+
+``radgov gateway dicom --processes N`` (N > 1; ``RADGOV_DICOM_PROCESSES``) binds the port
+itself, records the spool's images without a row, and supervises N listener processes that
+accept on that one socket (``radgov.core.supervisor``: they die with it, one that exits is
+started again and then recovers the spool first, as its predecessor may have left rows
+unrecorded); it routes the complete studies itself and beats as ``gateway-dicom``, each
+child as ``gateway-dicom-<n>``.  One process is one interpreter lock, and pynetdicom's
+handling of PDUs takes most of a listener's CPU, so concurrent associations need processes,
+not threads, to use more than one core.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
-from radgov.core import config, health
+from radgov.core import config, health, processes
 from radgov.core.context import ActingContext, acting_as
-from radgov.gateway import delivery, endpoints, polling, services
+from radgov.core.supervisor import Child, Supervisor
+from radgov.gateway import delivery, endpoints, groups, polling, services, spool
 from radgov.gateway.listener import Listener
 from radgov.gateway.mllp_listener import MllpListener
 from radgov.inventory.models import Deployment
 
 PROCESSES = {"DICOM": "gateway-dicom", "MLLP": "gateway-mllp"}  # the names they beat under
 ROUTE_EVERY_SECONDS = 2.0
+log = logging.getLogger("radgov.gateway")
 
 
 class Command(BaseCommand):
@@ -38,6 +54,15 @@ class Command(BaseCommand):
         dicom.add_argument("--host", help="default RADGOV_DICOM_HOST")
         dicom.add_argument("--ae-title", help="default RADGOV_DICOM_AE_TITLE")
         dicom.add_argument("--site", help="default RADGOV_DICOM_SITE")
+        dicom.add_argument(
+            "--processes",
+            type=int,
+            help="listener processes on the one port (default RADGOV_DICOM_PROCESSES, 1)",
+        )
+        # a child of --processes: the parent's socket, its number, and whether it started again
+        dicom.add_argument("--fd", type=int, help=argparse.SUPPRESS)
+        dicom.add_argument("--child", type=int, help=argparse.SUPPRESS)
+        dicom.add_argument("--recover", action="store_true", help=argparse.SUPPRESS)
         hl7 = sub.add_parser("mllp", help="run the MLLP listener for HL7 reports in the foreground")
         hl7.add_argument("--port", type=int, help="default RADGOV_MLLP_PORT")
         hl7.add_argument("--host", help="default RADGOV_MLLP_HOST")
@@ -115,12 +140,22 @@ class Command(BaseCommand):
             ) from None
         self._serve(listener, "MLLP", f"MLLP listener on {listener.host}:{listener.port}")
 
-    def _serve(
-        self, listener: Any, what: str, banner: str, tick: Callable[[], object] = lambda: None
-    ) -> None:
-        """Listen until SIGTERM or SIGINT, beating (and running ``tick``) every few seconds."""
+    @staticmethod
+    def _check_port(listener: Any, what: str) -> None:
         if not 0 < listener.port < 65536:
             raise CommandError(f"the {what} port must be 1 to 65535", returncode=2)
+
+    def _serve(
+        self,
+        listener: Any,
+        what: str,
+        banner: str,
+        tick: Callable[[], object] = lambda: None,
+        name: str = "",
+    ) -> None:
+        """Listen until SIGTERM or SIGINT, beating (as ``name``, default the listener's
+        process name) and running ``tick`` every few seconds."""
+        self._check_port(listener, what)
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
@@ -134,7 +169,7 @@ class Command(BaseCommand):
         self.stderr.write(banner)
         try:
             while not stop.is_set():
-                health.beat(PROCESSES[what])
+                health.beat(name or PROCESSES[what])
                 tick()
                 stop.wait(ROUTE_EVERY_SECONDS)
         finally:
@@ -174,5 +209,74 @@ class Command(BaseCommand):
             polling.poll_results()
             delivery.time_out()
 
+        count = opts["processes"] or config.get_int("RADGOV_DICOM_PROCESSES")
+        if count < 1:
+            raise CommandError(f"--processes must be 1 or more, got {count}", returncode=2)
         banner = f"DICOM listener {listener.ae_title} on {listener.host}:{listener.port}"
-        self._serve(listener, "DICOM", banner, route)
+        if opts["child"]:  # the parent listens, recovers and routes
+            listener.sock = socket.socket(fileno=opts["fd"])
+            listener.recover = opts["recover"]
+            name = f"{PROCESSES['DICOM']}-{opts['child']}"
+            self._serve(listener, "DICOM", f"{banner} ({name})", name=name)
+        elif count == 1:
+            self._serve(listener, "DICOM", banner, route)
+        else:
+            self._supervise(listener, count, f"{banner} ({count} processes)", route)
+
+    def _supervise(
+        self, listener: Any, count: int, banner: str, route: Callable[[], object]
+    ) -> None:
+        """Bind the port, record the spool's images without a row, then run ``count``
+        listener processes on the socket until SIGTERM or SIGINT, beating and routing
+        meanwhile."""
+        self._check_port(listener, "DICOM")
+        try:
+            sock = processes.listen(listener.host, listener.port, who="DICOM listener")
+        except processes.Busy as exc:
+            raise CommandError(str(exc), returncode=1) from None
+        with sock:
+            spool.prepare(listener.base)
+            groups.recover(listener.base, site=listener.site)
+            fd = str(sock.fileno())
+            argv = ["gateway", "dicom", "--fd", fd, "--port", str(listener.port)]
+            argv += ["--host", listener.host, "--ae-title", listener.ae_title]
+            argv += ["--site", listener.site]
+            children = [
+                Child(
+                    f"{PROCESSES['DICOM']}-{n}",
+                    [*argv, "--child", str(n)],
+                    pass_fds=(sock.fileno(),),
+                    again=("--recover",),
+                )
+                for n in range(1, count + 1)
+            ]
+            stop = threading.Event()
+            beating = threading.Thread(
+                target=_beat_and_route, args=(stop, route), name="radgov-route", daemon=True
+            )
+            beating.start()
+            self.stderr.write(banner)
+            try:
+                Supervisor(children, say=self._say).run()
+            finally:
+                stop.set()
+                beating.join()
+
+    def _say(self, message: str) -> None:
+        self.stderr.write(f"radgov gateway dicom: {message}")
+        self.stderr.flush()
+
+
+def _beat_and_route(stop: threading.Event, route: Callable[[], object]) -> None:
+    """The supervising process's loop: beat as the listener and route the complete studies
+    every few seconds (its children only listen); a failure is logged and tried again at
+    the next turn, so the supervisor keeps serving while the database is away."""
+    while not stop.is_set():
+        try:
+            health.beat(PROCESSES["DICOM"])
+            route()
+        except Exception as exc:
+            log.error("the DICOM listener's routing turn failed (%s)", type(exc))
+            connection.close()
+        stop.wait(ROUTE_EVERY_SECONDS)
+    connection.close()
