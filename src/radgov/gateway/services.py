@@ -49,6 +49,8 @@ STORE = "gateway.store"  # a DICOM peer's grant to send studies to the listener
 ROUTE_TASK = "gateway.route"
 LIVE = (Stage.PILOT, Stage.DEPLOYED)
 ROUTED = ["completed_at", "exam", "problem"]  # what routing changes on a study
+# the header attributes routing reads (the exam's and the criteria's): only these are parsed
+HEADER = sorted({*StudyMetadata.DICOM_KEYWORDS, *Criteria.KEYWORDS})
 ROUTE_COLUMNS = (
     "study_id", "deployment_id", "inference_id", "outcome", "reasons", "criteria", "decided_at",
     "poll_problem",
@@ -247,13 +249,14 @@ def images(study: Study, *, after: dt.datetime | None = None) -> QuerySet[Instan
 def attributes_of(
     study: Study, *, base: Path | None = None, after: dt.datetime | None = None
 ) -> dict[str, Any]:
-    """The study's header attributes by keyword, read from its first stored image (the
-    first received after ``after`` when given; pixel data never read)."""
+    """The study's header attributes that routing reads (``HEADER``) by keyword, from its
+    first stored image (the first received after ``after`` when given; pixel data and every
+    other attribute never parsed)."""
     first = images(study, after=after).values_list("file_ref", flat=True).first()
     if first is None:
         return {}
     path = spool.path_of(first, base=base)
-    dataset = pydicom.dcmread(path, stop_before_pixels=True)
+    dataset = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=HEADER)
     return {
         element.keyword: element.value
         for element in dataset
