@@ -13,8 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from radgov.core.audit.verify import verify_trail
+from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import AuditEntry
 from radgov.dicom.criteria import Criteria
+from radgov.exams import services as exams
+from radgov.exams.metadata import StudyMetadata
 from radgov.exams.models import Exam, Inference
 from radgov.gateway import routing, services
 from radgov.gateway.models import Route, Study
@@ -92,6 +95,32 @@ def test_routing_again_and_late_images_change_no_decision(peer, spool, models) -
     services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)
     assert Route.objects.count() == 3 and Inference.objects.count() == 3
     assert Study.objects.get().instance_count == 2 and Study.objects.get().completed_at
+
+
+def test_an_exam_recorded_before_its_images_keeps_its_inferences_and_is_routed(
+    peer, spool, models
+) -> None:
+    """An orchestrator recorded the exam and one inference (received) before the images
+    came: routing moves that inference, adds the others, and duplicates nothing."""
+    with acting_as(ActingContext(channel="cli")):  # the operator, as an import would
+        exam = exams.record_exam(None, StudyMetadata(study_instance_uid=STUDY), source="api").exam
+        waiting = exams.record_inference(None, exam, models["head"])
+    store(peer, ct(new_uid()), spool)
+    [study] = services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)
+    assert study.exam == exam and Exam.objects.count() == 1
+    assert Inference.objects.filter(exam=exam).count() == 3
+    waiting.refresh_from_db()
+    assert waiting.status == "queued"
+    assert [c.to_status for c in waiting.history.all()] == ["received", "queued"]
+    assert Route.objects.get(deployment=models["head"]).inference_id == waiting.pk
+
+
+def test_routing_parses_only_the_header_attributes_it_uses(peer, spool) -> None:
+    store(peer, ct(new_uid()), spool)
+    attributes = services.attributes_of(Study.objects.get(), base=spool)
+    assert (attributes["Modality"], attributes["SliceThickness"]) == ("CT", 5)
+    assert set(attributes) <= {*services.HEADER, "SpecificCharacterSet"}
+    assert "PatientName" not in attributes and "Rows" not in attributes
 
 
 @pytest.mark.filterwarnings("ignore:Invalid value for VR CS")

@@ -271,6 +271,7 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
     study = Study.objects.select_for_update().get(pk=pk)
     if study.completed_at is not None:
         return study  # another listener or an earlier run routed it
+    first_routing = study.exam_id is None  # its routes are made only once its exam is set
     study.completed_at = timezone.now()
     with batch(
         action=Action.CREATE,
@@ -282,14 +283,22 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
         attributes = attributes_of(study, base=base)
         try:
             meta = StudyMetadata.from_dicom(attributes, site=study.site)
-            study.exam = exams.record_exam(actor, meta, source=Source.DICOM).exam
+            recorded = exams.record_exam(actor, meta, source=Source.DICOM)
         except ExamError as exc:
             study.problem = str(exc)
             study.save(update_fields=ROUTED)
             return study
-        study.problem = ""
+        study.exam, study.problem = recorded.exam, ""
         study.save(update_fields=ROUTED)
-        _route_all(actor, study, _live_deployments(study.site), attributes, base=base)
+        _route_all(
+            actor,
+            study,
+            _live_deployments(study.site),
+            attributes,
+            first_routing=first_routing,
+            new_exam=recorded.created,
+            base=base,
+        )
     return study
 
 
@@ -319,11 +328,17 @@ def _route_all(
     deployments: list[Deployment],
     attributes: dict[str, Any],
     *,
+    first_routing: bool,
+    new_exam: bool,
     base: Path | None = None,
 ) -> None:
-    """Decide for each deployment, record the inferences at once and their routes."""
+    """Decide for each deployment, record the inferences at once and their routes
+    (``first_routing``: the study has no route to look up; ``new_exam``: its exam was
+    created in this transaction, so it has no inference to look up either)."""
     assert study.exam is not None  # noqa: S101 - set by route_study before routing
-    routed = {r.deployment_id: r for r in Route.objects.filter(study=study)}
+    routed = (
+        {} if first_routing else {r.deployment_id: r for r in Route.objects.filter(study=study)}
+    )
     decided = []
     for deployment in deployments:
         route = routed.get(deployment.pk)
@@ -340,6 +355,7 @@ def _route_all(
             exams.Decided(d, decision.outcome, decision.reason_code, "; ".join(decision.reasons))
             for d, _, decision in decided
         ],
+        new_exam=new_exam,
     )
     now = timezone.now().astimezone(dt.UTC)
     Route.objects.ingest(
