@@ -23,7 +23,7 @@ from typing import Any
 import pydicom
 import pydicom.errors
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from radgov.core import crypto, machines, policy
@@ -237,10 +237,10 @@ def complete_quiet_studies(
     return routed
 
 
-def images(study: Study, *, after: dt.datetime | None = None) -> QuerySet[Instance]:
+def images(study: Study | OuterRef, *, after: dt.datetime | None = None) -> QuerySet[Instance]:
     """The study's stored images (not results, not conflicting copies), oldest first; only
     those received after ``after`` when given."""
-    rows = study.instances.filter(conflict=False, is_result=False)
+    rows = Instance.objects.filter(study=study, conflict=False, is_result=False)
     if after is not None:
         rows = rows.filter(received_at__gt=after)
     return rows.order_by("received_at", "id")
@@ -253,9 +253,13 @@ def attributes_of(
     first stored image (the first received after ``after`` when given; pixel data and every
     other attribute never parsed)."""
     first = images(study, after=after).values_list("file_ref", flat=True).first()
-    if first is None:
+    return _header(first, base=base)
+
+
+def _header(file_ref: str | None, *, base: Path | None) -> dict[str, Any]:
+    if file_ref is None:
         return {}
-    path = spool.path_of(first, base=base)
+    path = spool.path_of(file_ref, base=base)
     dataset = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=HEADER)
     return {
         element.keyword: element.value
@@ -268,7 +272,11 @@ def attributes_of(
 def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
     """Record the exam of a complete study and decide, for every live deployment of its
     site, whether the model gets it: queued, excluded or rejected, with every reason."""
-    study = Study.objects.select_for_update().get(pk=pk)
+    study = (  # locked, with its first image's file in the same statement
+        Study.objects.select_for_update()
+        .annotate(first_image=Subquery(images(OuterRef("pk")).values("file_ref")[:1]))
+        .get(pk=pk)
+    )
     if study.completed_at is not None:
         return study  # another listener or an earlier run routed it
     first_routing = study.exam_id is None  # its routes are made only once its exam is set
@@ -280,7 +288,7 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
         event_code=EventCode.PROCEDURE_RECORD,
         detail={"what": "study routed", "instances": study.instance_count},
     ):
-        attributes = attributes_of(study, base=base)
+        attributes = _header(study.first_image, base=base)
         try:
             meta = StudyMetadata.from_dicom(attributes, site=study.site)
             recorded = exams.record_exam(actor, meta, source=Source.DICOM)
