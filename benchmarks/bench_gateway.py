@@ -1,6 +1,7 @@
 """The DICOM listener's throughput, side by side (run by ``make bench``, never by tests).
 
     .venv/bin/python benchmarks/bench_gateway.py [--files 200] [--repeat 3] [--memory 2000]
+    .venv/bin/python benchmarks/bench_gateway.py --only routing [--repeat 9]
 
 The corpus: N CT instances of 512 x 512, 16-bit, one study, written to a temporary folder
 (new UIDs for every run, so no run finds the instances of an earlier one).  dcmtk's
@@ -24,7 +25,8 @@ too: on a busy machine its time is mostly waiting for a core).  Each turn runs e
 once (A B C D, A B C D, ...) and the ratios are taken turn by turn, then their median, so a
 machine whose speed drifts between turns still compares like with like.  Last, one listener
 receives ``--memory`` instances in all and its resident memory is read after the first N
-and at the end.  Targets (issue 14): radgov at least 0.8x the bare receiver and at least
+and at the end.  ``--only routing`` runs radgov's one-association receive and the routing
+after it, and prints the routing lines only (a quick A/B of routing).  Targets (issue 14): radgov at least 0.8x the bare receiver and at least
 Orthanc; 4 associations at least 1.6x one; memory flat; routing under 1% of receiving.  The
 database is SQLite in a scratch data folder (``DATABASE_URL`` to measure PostgreSQL).
 """
@@ -255,39 +257,49 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, default=2, help="listener processes for the 4 associations"
     )
+    parser.add_argument(
+        "--only", choices=["routing"], help="routing: receive with radgov and route, nothing else"
+    )
     args = parser.parse_args()
     setup_django()
     prepare()
     work = Path(tempfile.mkdtemp(prefix="radgov-bench-gateway-files-"))
     try:
-        run(work, args.files, args.repeat, args.processes)
-        memory(work, args.files, args.memory)
+        run(work, args.files, args.repeat, args.processes, everyone=args.only is None)
+        if args.only is None:
+            memory(work, args.files, args.memory)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(os.environ["RADGOV_DATA_DIR"], ignore_errors=True)
 
 
-def turn(work: Path, n: int, processes: int) -> tuple[dict[str, float], tuple[float, float]]:
-    """One run of every contender, each on a study of its own; and routing's time and CPU."""
+def turn(
+    work: Path, n: int, processes: int, everyone: bool
+) -> tuple[dict[str, float], tuple[float, float]]:
+    """One run of every contender (only radgov's one association unless ``everyone``), each
+    on a study of its own; and routing's time and CPU."""
     took: dict[str, float] = {}
-    files = corpus(work / "bare-in", n)
-    took["bare"] = bare(files, Path(tempfile.mkdtemp(dir=work)))
-    took["orthanc"] = orthanc(files, work / "orthanc")
+    if everyone:
+        files = corpus(work / "bare-in", n)
+        took["bare"] = bare(files, Path(tempfile.mkdtemp(dir=work)))
+        took["orthanc"] = orthanc(files, work / "orthanc")
     files = corpus(work / "radgov-in", n)
     took["radgov"] = radgov(files, work / "spool", 1)
     routing = route(work / "spool")
+    if not everyone:
+        return took, routing
     files = corpus(work / "radgov4-in", n)
     took["radgov x4"] = radgov_processes(files, work, 4, processes)
     route(Path(os.environ["RADGOV_DATA_DIR"]) / "spool")  # that listener's spool
     return took, routing
 
 
-def run(work: Path, n: int, repeat: int, processes: int) -> None:
+def run(work: Path, n: int, repeat: int, processes: int, *, everyone: bool = True) -> None:
     turns = []
     for k in range(repeat):
         folder = work / f"turn{k}"
         folder.mkdir()
-        turns.append(turn(folder, n, processes))
+        turns.append(turn(folder, n, processes, everyone))
         shutil.rmtree(folder)
     load = os.getloadavg()[0]  # a busy machine's figures are noisy: said beside each
     for name in turns[0][0]:
@@ -301,14 +313,19 @@ def run(work: Path, n: int, repeat: int, processes: int) -> None:
         each = [t[b] / t[a] for t, _ in turns]
         return f"{statistics.median(each):.2f}x (turns: {', '.join(f'{r:.2f}' for r in each)})"
 
-    print(f"radgov / bare throughput:    {ratio('radgov', 'bare')} target >= 0.8x; load {load:.1f}")
-    print(
-        f"radgov / Orthanc throughput: {ratio('radgov', 'orthanc')} target >= 1x; load {load:.1f}"
-    )
-    print(
-        f"4 associations / 1:          {ratio('radgov x4', 'radgov')} target >= 1.6x "
-        f"(4 associations on {processes} listener processes, 1 on one); load {load:.1f}"
-    )
+    if everyone:
+        print(
+            f"radgov / bare throughput:    {ratio('radgov', 'bare')} target >= 0.8x; "
+            f"load {load:.1f}"
+        )
+        print(
+            f"radgov / Orthanc throughput: {ratio('radgov', 'orthanc')} target >= 1x; "
+            f"load {load:.1f}"
+        )
+        print(
+            f"4 associations / 1:          {ratio('radgov x4', 'radgov')} target >= 1.6x "
+            f"(4 associations on {processes} listener processes, 1 on one); load {load:.1f}"
+        )
     share = statistics.median(r / t["radgov"] for t, (r, _) in turns)
     routed = statistics.median(r for _, (r, _) in turns)
     cpu = statistics.median(c for _, (_, c) in turns)

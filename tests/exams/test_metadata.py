@@ -165,3 +165,23 @@ def test_identifiers_are_trimmed_and_empty_ones_are_absent() -> None:
         study_instance_uid=f" {UID} ", patient_id="  ", accession_number=""
     ).validated()
     assert study.study_uid == UID and study.patient_id == "" and study.accession_number == ""
+
+
+def test_from_dicom_reads_only_the_keywords_it_declares() -> None:
+    """A reader parses only ``StudyMetadata.DICOM_KEYWORDS`` from a header (the gateway
+    does), so a keyword read but not declared would always look missing."""
+
+    class Reads(dict):  # type: ignore[type-arg]
+        asked: set[str] = set()
+
+        def get(self, key, default=None):  # type: ignore[no-untyped-def]
+            self.asked.add(key)
+            return super().get(key, default)
+
+        def __contains__(self, key: object) -> bool:
+            self.asked.add(str(key))
+            return super().__contains__(key)
+
+    attributes = Reads(StudyInstanceUID=UID)
+    StudyMetadata.from_dicom(attributes)
+    assert attributes.asked == set(StudyMetadata.DICOM_KEYWORDS)

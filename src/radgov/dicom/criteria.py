@@ -153,6 +153,18 @@ class Criteria:
         "max_kvp",
         "contrast",
     )
+    # every DICOM keyword ``evaluate`` reads: a reader may read only these from a header
+    KEYWORDS = (
+        "Modality",
+        "BodyPartExamined",
+        "PatientAge",
+        "PatientSex",
+        "Manufacturer",
+        "ProtocolName",
+        "SliceThickness",
+        "KVP",
+        "ContrastBolusAgent",
+    )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Criteria:

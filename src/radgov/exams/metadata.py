@@ -101,6 +101,31 @@ class StudyMetadata:
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
 
+    # every DICOM keyword ``from_dicom`` reads: a reader may read only these from a header
+    DICOM_KEYWORDS = (
+        "StudyInstanceUID",
+        "PatientID",
+        "IssuerOfPatientID",
+        "AccessionNumber",
+        "StudyDate",
+        "StudyTime",
+        "Modality",
+        "BodyPartExamined",
+        "Manufacturer",
+        "ManufacturerModelName",
+        "SoftwareVersions",
+        "StationName",
+        "ProtocolName",
+        "SeriesDescription",
+        "SliceThickness",
+        "KVP",
+        "PixelSpacing",
+        "ContrastBolusAgent",
+        "ContrastBolusAgentPhase",
+        "PatientAge",
+        "PatientSex",
+    )
+
     @classmethod
     def from_dicom(cls, attributes: Mapping[str, Any], *, site: str = "") -> StudyMetadata:
         """From a study's attributes by DICOM keyword (pydicom values or plain ones).

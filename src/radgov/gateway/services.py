@@ -23,7 +23,7 @@ from typing import Any
 import pydicom
 import pydicom.errors
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from radgov.core import crypto, machines, policy
@@ -49,6 +49,8 @@ STORE = "gateway.store"  # a DICOM peer's grant to send studies to the listener
 ROUTE_TASK = "gateway.route"
 LIVE = (Stage.PILOT, Stage.DEPLOYED)
 ROUTED = ["completed_at", "exam", "problem"]  # what routing changes on a study
+# the header attributes routing reads (the exam's and the criteria's): only these are parsed
+HEADER = sorted({*StudyMetadata.DICOM_KEYWORDS, *Criteria.KEYWORDS})
 ROUTE_COLUMNS = (
     "study_id", "deployment_id", "inference_id", "outcome", "reasons", "criteria", "decided_at",
     "poll_problem",
@@ -247,10 +249,10 @@ def complete_quiet_studies(
     return routed
 
 
-def images(study: Study, *, after: dt.datetime | None = None) -> QuerySet[Instance]:
+def images(study: Study | OuterRef, *, after: dt.datetime | None = None) -> QuerySet[Instance]:
     """The study's stored images (not results, not conflicting copies), oldest first; only
     those received after ``after`` when given."""
-    rows = study.instances.filter(conflict=False, is_result=False)
+    rows = Instance.objects.filter(study=study, conflict=False, is_result=False)
     if after is not None:
         rows = rows.filter(received_at__gt=after)
     return rows.order_by("received_at", "id")
@@ -259,13 +261,18 @@ def images(study: Study, *, after: dt.datetime | None = None) -> QuerySet[Instan
 def attributes_of(
     study: Study, *, base: Path | None = None, after: dt.datetime | None = None
 ) -> dict[str, Any]:
-    """The study's header attributes by keyword, read from its first stored image (the
-    first received after ``after`` when given; pixel data never read)."""
+    """The study's header attributes that routing reads (``HEADER``) by keyword, from its
+    first stored image (the first received after ``after`` when given; pixel data and every
+    other attribute never parsed)."""
     first = images(study, after=after).values_list("file_ref", flat=True).first()
-    if first is None:
+    return _header(first, base=base)
+
+
+def _header(file_ref: str | None, *, base: Path | None) -> dict[str, Any]:
+    if file_ref is None:
         return {}
-    path = spool.path_of(first, base=base)
-    dataset = pydicom.dcmread(path, stop_before_pixels=True)
+    path = spool.path_of(file_ref, base=base)
+    dataset = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=HEADER)
     return {
         element.keyword: element.value
         for element in dataset
@@ -277,9 +284,14 @@ def attributes_of(
 def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
     """Record the exam of a complete study and decide, for every live deployment of its
     site, whether the model gets it: queued, excluded or rejected, with every reason."""
-    study = Study.objects.select_for_update().get(pk=pk)
+    study = (  # locked, with its first image's file in the same statement
+        Study.objects.select_for_update()
+        .annotate(first_image=Subquery(images(OuterRef("pk")).values("file_ref")[:1]))
+        .get(pk=pk)
+    )
     if study.completed_at is not None:
         return study  # another listener or an earlier run routed it
+    first_routing = study.exam_id is None  # its routes are made only once its exam is set
     study.completed_at = timezone.now()
     with batch(
         action=Action.CREATE,
@@ -288,17 +300,25 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
         event_code=EventCode.PROCEDURE_RECORD,
         detail={"what": "study routed", "instances": study.instance_count},
     ):
-        attributes = attributes_of(study, base=base)
+        attributes = _header(study.first_image, base=base)
         try:
             meta = StudyMetadata.from_dicom(attributes, site=study.site)
-            study.exam = exams.record_exam(actor, meta, source=Source.DICOM).exam
+            recorded = exams.record_exam(actor, meta, source=Source.DICOM)
         except ExamError as exc:
             study.problem = str(exc)
             study.save(update_fields=ROUTED)
             return study
-        study.problem = ""
+        study.exam, study.problem = recorded.exam, ""
         study.save(update_fields=ROUTED)
-        _route_all(actor, study, _live_deployments(study.site), attributes, base=base)
+        _route_all(
+            actor,
+            study,
+            _live_deployments(study.site),
+            attributes,
+            first_routing=first_routing,
+            new_exam=recorded.created,
+            base=base,
+        )
     return study
 
 
@@ -328,11 +348,17 @@ def _route_all(
     deployments: list[Deployment],
     attributes: dict[str, Any],
     *,
+    first_routing: bool,
+    new_exam: bool,
     base: Path | None = None,
 ) -> None:
-    """Decide for each deployment, record the inferences at once and their routes."""
+    """Decide for each deployment, record the inferences at once and their routes
+    (``first_routing``: the study has no route to look up; ``new_exam``: its exam was
+    created in this transaction, so it has no inference to look up either)."""
     assert study.exam is not None  # noqa: S101 - set by route_study before routing
-    routed = {r.deployment_id: r for r in Route.objects.filter(study=study)}
+    routed = (
+        {} if first_routing else {r.deployment_id: r for r in Route.objects.filter(study=study)}
+    )
     decided = []
     for deployment in deployments:
         route = routed.get(deployment.pk)
@@ -349,6 +375,7 @@ def _route_all(
             exams.Decided(d, decision.outcome, decision.reason_code, "; ".join(decision.reasons))
             for d, _, decision in decided
         ],
+        new_exam=new_exam,
     )
     now = timezone.now().astimezone(dt.UTC)
     Route.objects.ingest(

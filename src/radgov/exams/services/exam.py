@@ -28,6 +28,11 @@ class Recorded:
     exam: Exam
     outcome: str  # created, enriched or unchanged
 
+    @property
+    def created(self) -> bool:
+        """The exam is new in this transaction: nothing refers to it yet."""
+        return self.outcome == CREATED
+
 
 def study_uid_hash(study_uid: str) -> str:
     return crypto.pseudonym(study_uid, namespace=STUDY_UID_NAMESPACE)

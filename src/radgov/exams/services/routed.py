@@ -13,7 +13,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from radgov.core.services import service
 from radgov.exams import access, moves
 from radgov.exams.errors import ExamError, MoveError, Problem
 from radgov.exams.models import Exam, Inference, StatusChange
@@ -52,18 +51,31 @@ def _explained(exam: Exam, item: Decided) -> tuple[Status, str, str]:
     return target, code, text
 
 
-@service
 def record_routed(
-    actor: Any, exam: Exam, decided: Sequence[Decided], *, at: dt.datetime | None = None
+    actor: Any,
+    exam: Exam,
+    decided: Sequence[Decided],
+    *,
+    at: dt.datetime | None = None,
+    new_exam: bool = False,
 ) -> list[int]:
     """The keys of the inferences of ``exam`` for each of ``decided``'s deployments, in
     order, inside an audit batch (``radgov.core.audit.batch``): a new one is recorded as
     received and moved to its decided status (two history rows); one already recorded and
-    still received is moved there (``move``); any other is left as it is."""
+    still received is moved there (``move``); any other is left as it is.  ``new_exam``:
+    the exam was created in this transaction, so it has no inference to look for.
+
+    Inside the caller's service and audit batch (routing's: one entry for the study), which
+    ``ingest`` requires anyway: a service of its own could only ever be nested, and would
+    cost a savepoint (two statements) that nothing rolls back to."""
     access.require_write(actor)
     when, now = _when(at).astimezone(dt.UTC), timezone.now().astimezone(dt.UTC)
     pks = [item.deployment.pk for item in decided]
-    found = {i.deployment_id: i for i in Inference.objects.filter(exam=exam, deployment__in=pks)}
+    found = (
+        {}
+        if new_exam
+        else {i.deployment_id: i for i in Inference.objects.filter(exam=exam, deployment__in=pks)}
+    )
     new = [(item, *_explained(exam, item)) for item in decided if item.deployment.pk not in found]
     outputs = tuple(NO_OUTPUTS[name] for name in INFERENCE_COLUMNS[6:11])  # none yet
     keys = Inference.objects.ingest(
