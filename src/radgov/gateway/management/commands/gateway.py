@@ -213,7 +213,7 @@ class Command(BaseCommand):
         if count < 1:
             raise CommandError(f"--processes must be 1 or more, got {count}", returncode=2)
         banner = f"DICOM listener {listener.ae_title} on {listener.host}:{listener.port}"
-        if opts["child"]:  # the parent listens, recovers and routes
+        if opts["child"]:  # one of --processes: its parent bound the port, recovers and routes
             listener.sock = socket.socket(fileno=opts["fd"])
             listener.recover = opts["recover"]
             name = f"{PROCESSES['DICOM']}-{opts['child']}"
