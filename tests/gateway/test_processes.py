@@ -105,7 +105,7 @@ def send(port: int, datasets: list[Any], start: threading.Barrier | None = None)
     """C-STORE each dataset over one association as CT_MAIN (after ``start``, so that the
     associations are open at once); the status of each."""
     ae = AE(ae_title="CT_MAIN")
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 120  # a busy CI machine
     ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
     assoc = ae.associate("127.0.0.1", port, ae_title="RADGOV")
     assert assoc.is_established
@@ -127,14 +127,21 @@ def test_two_processes_store_concurrent_associations_each_image_once(listening) 
     versions = [ct(changed, study=study), ct(changed, study=study, KVP="140")]
     start, statuses = threading.Barrier(8), [list[int]() for _ in range(8)]
 
+    failures: dict[int, str] = {}
+
     def association(n: int) -> None:
-        statuses[n] = send(listening.port, [*own[n], shared, versions[n % 2]], start)
+        try:
+            statuses[n] = send(listening.port, [*own[n], shared, versions[n % 2]], start)
+        except Exception as exc:  # said in the assertion, not lost in the thread
+            failures[n] = repr(exc)
+            start.abort()
 
     threads = [threading.Thread(target=association, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert not failures, (failures, listening.output())
     assert statuses == [[0x0000] * 7] * 8
     expected = 8 * 5 + 1 + 2
     assert wait_until(lambda: Instance.objects.count() >= expected), listening.output()
