@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from radgov.dicom.criteria import Criteria, CriteriaError, parse_age
+from tests.dicom.reads import Reads
 
 HEAD_CT = {
     "modalities": ["ct"],
@@ -174,25 +175,9 @@ def test_no_django_import() -> None:
     assert out.stdout.strip() == "False"
 
 
-class _Reads(dict):  # type: ignore[type-arg]
-    """Attributes that note every keyword asked for."""
-
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)
-        self.asked: set[str] = set()
-
-    def get(self, key, default=None):  # type: ignore[no-untyped-def]
-        self.asked.add(key)
-        return super().get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        self.asked.add(str(key))
-        return super().__contains__(key)
-
-
 def test_evaluate_reads_only_the_keywords_it_declares() -> None:
     """A reader parses only ``Criteria.KEYWORDS`` from a header (the gateway does), so a
     keyword read but not declared would always look missing."""
-    attributes = _Reads(GOOD_STUDY)
+    attributes = Reads(GOOD_STUDY)
     Criteria.from_dict({**HEAD_CT, "contrast": "yes"}).evaluate(attributes)
     assert attributes.asked == set(Criteria.KEYWORDS)

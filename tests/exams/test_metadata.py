@@ -11,6 +11,7 @@ from django.utils import timezone
 from radgov.exams.errors import ExamError
 from radgov.exams.metadata import StudyMetadata
 from radgov.exams.statuses import age_band
+from tests.dicom.reads import Reads
 
 UID = "1.2.826.0.1.3680043.10.54.1"
 MRN = "MRN-CANARY-7Q4X2"
@@ -170,17 +171,6 @@ def test_identifiers_are_trimmed_and_empty_ones_are_absent() -> None:
 def test_from_dicom_reads_only_the_keywords_it_declares() -> None:
     """A reader parses only ``StudyMetadata.DICOM_KEYWORDS`` from a header (the gateway
     does), so a keyword read but not declared would always look missing."""
-
-    class Reads(dict):  # type: ignore[type-arg]
-        asked: set[str] = set()
-
-        def get(self, key, default=None):  # type: ignore[no-untyped-def]
-            self.asked.add(key)
-            return super().get(key, default)
-
-        def __contains__(self, key: object) -> bool:
-            self.asked.add(str(key))
-            return super().__contains__(key)
 
     attributes = Reads(StudyInstanceUID=UID)
     StudyMetadata.from_dicom(attributes)
