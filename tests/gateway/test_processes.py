@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,19 +28,11 @@ from radgov.gateway import groups, services
 from radgov.gateway.models import Association, Instance, Study
 from tests.gateway.conftest import ct, database_url, free_port, new_uid
 from tests.gateway.test_groups import spooled
+from tests.integration.serving import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CHILDREN = ("gateway-dicom-1", "gateway-dicom-2")
-
-
-def wait_until(ok: Callable[[], bool], timeout: float = 90.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ok():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def beating() -> dict[str, int]:

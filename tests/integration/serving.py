@@ -22,6 +22,17 @@ from typing import Any
 from django.conf import settings
 
 
+def wait_until(ok: Callable[[], bool], timeout: float = 90.0) -> bool:
+    """Whether ``ok()`` held within ``timeout`` seconds (asked every quarter second): a
+    process under test reaching a state, on a machine that may be busy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ok():
+            return True
+        time.sleep(0.25)
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from tests.integration.serving import (
     free_port,
     processes_of,
     start_serve,
+    wait_until,
 )
 
 
@@ -29,15 +29,6 @@ def pids_of(body: dict, name: str) -> set[int]:
 def pid_of(body: dict, name: str) -> int:
     (pid,) = pids_of(body, name)
     return pid
-
-
-def wait_until(ok, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ok():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def test_sigkill_of_serve_leaves_no_radgov_process(tmp_path: Path) -> None:
