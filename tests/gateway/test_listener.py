@@ -86,6 +86,18 @@ def test_storescu_sends_a_study_that_is_stored_acknowledged_and_routed(tmp_path)
     log = {(a.calling_ae, a.accepted): a for a in Association.objects.all()}
     assert (log["CT_MAIN", True].stored, log["CT_MAIN", True].ended) == (3, "released")
     assert log["STRANGER", False].reason.startswith("not a registered DICOM peer")
+    # an end is written by the listener's recorder, in a batch entry naming its row; a
+    # refusal, before the peer was told, in an entry of its own
+    entries = AuditEntry.objects.filter(event_code="110108", object_type="gateway.association")
+    batched = [
+        pk
+        for entry in entries
+        if "batch" in entry.detail
+        for low, high in entry.detail["batch"]["rows"]["gateway.association"]
+        for pk in range(low, high + 1)
+    ]
+    assert log["CT_MAIN", True].pk in batched
+    assert str(log["STRANGER", False].pk) in {e.object_id for e in entries}
     admin = client_for(make_user("gw-admin", role=Role.ADMINISTRATOR))
     listed = admin.get(reverse("gateway:associations")).content.decode()
     assert "STRANGER" in listed and "dicom:CT_MAIN" in listed

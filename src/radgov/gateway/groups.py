@@ -7,7 +7,9 @@ thread of its own that takes every instance waiting (from all of the listener's
 associations) and records them in one transaction: one query for the rows already there,
 each study touched once, one bulk insert, and one audit entry (``Instances Transferred``,
 110104) carrying the count and digest of the rows (``audit.batch``).  A group is committed a
-few milliseconds after its first instance was acknowledged.
+few milliseconds after its first instance was acknowledged.  The rows of the listener's
+associations that ended are recorded by the same thread, in a transaction of their own
+after the group's images.
 
 ``recover`` records every file in the spool that has no row: the instances of a listener
 killed between an answer and its group's commit.  The listener runs it before it serves
@@ -35,8 +37,9 @@ from django.utils import timezone
 
 from radgov.core import machines
 from radgov.core.audit import Action, EventCode, batch
+from radgov.core.context import ActingContext, acting_as
 from radgov.core.services import service
-from radgov.gateway import results, spool
+from radgov.gateway import associations, results, spool
 from radgov.gateway.models import Instance
 from radgov.gateway.services import lock_studies, open_study
 
@@ -123,25 +126,37 @@ def record_group(items: list[Acknowledged], *, detail: dict[str, Any] | None = N
     return len(new)
 
 
-def record(items: list[Acknowledged]) -> None:
-    """``record_group`` once for each calling peer and address among ``items``, acting as
-    that peer."""
+def record(items: list[Acknowledged | associations.Ended]) -> None:
+    """``record_group`` once for each calling peer and address among the images of
+    ``items``, acting as that peer; then the ended associations among them, in one
+    transaction, as the listener."""
     by_caller: dict[tuple[Any, str], list[Acknowledged]] = defaultdict(list)
+    ends: list[associations.Ended] = []
     for item in items:
-        by_caller[item.peer, item.client_address].append(item)
+        if isinstance(item, associations.Ended):
+            ends.append(item)
+        else:
+            by_caller[item.peer, item.client_address].append(item)
     for (peer, address), group in by_caller.items():
         with machines.acting_as(peer, channel="dicom", client_address=address):
             record_group(group)
+    if ends:
+        with acting_as(ActingContext(channel="dicom")):
+            associations.record_ended(ends)
 
 
 _recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
 
 
 class Recorder:
-    """A listener's group writer: ``add`` an acknowledged image, recorded by its thread."""
+    """A listener's group writer: ``add`` an acknowledged image or an ended association,
+    recorded by its thread.  Under a burst, one writer committing groups keeps SQLite's
+    lock from being fought over by every association's thread, where one of them waited
+    past the lock's timeout and its association's end went unlogged (the socket fuzz,
+    tests/gateway/test_fuzz.py)."""
 
     def __init__(self) -> None:
-        self._waiting: list[Acknowledged] = []
+        self._waiting: list[Acknowledged | associations.Ended] = []
         self._changed = threading.Condition()
         self._added = self._recorded = 0
         self._hurry = self._stopping = False
@@ -154,7 +169,7 @@ class Recorder:
         be acknowledged until they are recorded."""
         return len(self._waiting) >= BACKLOG_LIMIT
 
-    def add(self, item: Acknowledged) -> None:
+    def add(self, item: Acknowledged | associations.Ended) -> None:
         with self._changed:
             self._waiting.append(item)
             self._added += 1
@@ -180,7 +195,7 @@ class Recorder:
         self._thread.join()
         _recorders.discard(self)
 
-    def _take(self) -> list[Acknowledged] | None:
+    def _take(self) -> list[Acknowledged | associations.Ended] | None:
         with self._changed:
             self._changed.wait_for(lambda: self._waiting or self._stopping)
             if self._stopping:
@@ -198,7 +213,9 @@ class Recorder:
                     record(group)
                 except Exception as exc:  # kept waiting: recorded once the database answers
                     log.error(
-                        "a group of %d instances was not recorded (%s)", len(group), type(exc)
+                        "a group of %d instances and ended associations was not recorded (%s)",
+                        len(group),
+                        type(exc),
                     )
                     connection.close()
                     with self._changed:

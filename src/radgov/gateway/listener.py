@@ -88,27 +88,6 @@ def _calling(event: Any) -> str:
     return str(event.assoc.requestor.primitive.calling_ae_title or "").strip()[:16]
 
 
-def _ended(event: Any, how: str) -> None:
-    """Log the association's end with what it carried, then close its thread's database
-    connection (each association has a thread, and so a connection, of its own)."""
-    counts = getattr(event.assoc, "radgov_counts", None)
-    try:
-        if counts is not None:
-            requestor = event.assoc.requestor
-            associations.record(
-                calling_ae=requestor.ae_title,
-                address=requestor.address,
-                peer=getattr(event.assoc, "radgov_peer", None),
-                accepted=True,
-                ended=how,
-                **counts,
-            )
-    except Exception as exc:
-        log.error("an association's end was not logged (%s)", type(exc))
-    finally:
-        connection.close()
-
-
 def _abort_on_error(event: Any) -> None:
     """pynetdicom's DUL thread runs its state machine outside its own error handling: a PDU
     invalid for the association's state, or a command set it cannot read, ends that thread
@@ -242,8 +221,8 @@ class Listener:
             (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_C_ECHO, lambda _event: SUCCESS),
-            (evt.EVT_RELEASED, lambda event: _ended(event, "released")),
-            (evt.EVT_ABORTED, lambda event: _ended(event, "aborted")),
+            (evt.EVT_RELEASED, lambda event: self._ended(event, "released")),
+            (evt.EVT_ABORTED, lambda event: self._ended(event, "aborted")),
         ]
         spool.prepare(self.base)
         if self.recover:
@@ -313,12 +292,8 @@ class Listener:
         log.warning("refused an association: %s", why)
         try:  # answered once recorded: a peer told it was refused finds the refusal logged
             with acting_as(ActingContext(channel="dicom", client_address=requestor.address)):
-                associations.record(
-                    calling_ae=_calling(event),
-                    address=requestor.address,
-                    peer=peer,
-                    accepted=False,
-                    reason=why,
+                associations.record_refused(
+                    calling_ae=_calling(event), address=requestor.address, peer=peer, reason=why
                 )
                 record(
                     action=Action.DENIED,
@@ -333,6 +308,32 @@ class Listener:
             )
             event.assoc.kill()
             connection.close()  # no release or abort follows a reject to close it in _ended
+
+    def _ended(self, event: Any, how: str) -> None:
+        """Hand the association's end, with what it carried, to the recorder (one that
+        outlived ``stop`` is recorded at once), then close its thread's database connection
+        (each association has a thread, and so a connection, of its own)."""
+        counts = getattr(event.assoc, "radgov_counts", None)
+        try:
+            if counts is None:
+                return
+            requestor = event.assoc.requestor
+            end = associations.Ended(
+                calling_ae=requestor.ae_title,
+                address=requestor.address,
+                peer=event.assoc.radgov_peer,
+                ended=how,
+                **counts,
+            )
+            recorder = self.recorder
+            if recorder is not None:
+                recorder.add(end)
+            else:
+                groups.record([end])
+        except Exception as exc:
+            log.error("an association's end was not logged (%s)", type(exc))
+        finally:
+            connection.close()
 
     def _on_store(self, event: Any) -> int:
         status = self._store(event)
