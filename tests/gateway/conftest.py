@@ -25,7 +25,8 @@ from radgov.gateway import endpoints, services
 from radgov.inventory.models import Deployment, ModelVersion, Product, VendorCompany
 
 SITE = "Main Hospital CT"
-STUDY = "1.2.826.0.1.3680043.10.99.8001"
+UID_ROOT = "1.2.826.0.1.3680043.10.99."  # every UID here: the log checks look for it
+STUDY = UID_ROOT + "8001"
 MRN = "MRN-CANARY-GW3X9"
 
 
@@ -34,7 +35,7 @@ def ct(sop_uid: str, *, study: str = STUDY, **changes: Any) -> Dataset:
     ds.SOPClassUID = CTImageStorage
     ds.SOPInstanceUID = sop_uid
     ds.StudyInstanceUID = study
-    ds.SeriesInstanceUID = study + ".1"
+    ds.SeriesInstanceUID = generate_uid(prefix=UID_ROOT, entropy_srcs=[study, "series"])
     ds.PatientID = MRN
     ds.PatientName = "CANARY^GATEWAY"
     ds.AccessionNumber = "ACC-GW-1"
@@ -146,7 +147,7 @@ def database_url() -> str:
 
 
 def new_uid() -> str:
-    return generate_uid(prefix="1.2.826.0.1.3680043.10.99.")
+    return generate_uid(prefix=UID_ROOT)
 
 
 @pytest.fixture(autouse=True)
