@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from pydicom.filereader import read_preamble
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
+from pynetdicom import AE
 
 from radgov.core import machines
 from radgov.core.context import ActingContext, acting_as
@@ -151,3 +154,27 @@ def test_a_registered_peer_off_the_approved_dicom_networks_is_rejected(
     assert not logged.accepted and "approved network" in logged.reason
     alert = AuditEntry.objects.get(event_code="110113")
     assert "approved network" in alert.detail["why"]
+
+
+def test_an_association_that_outlives_the_listener_has_its_end_logged(tmp_path) -> None:
+    """pynetdicom's shutdown leaves the associations running: one that ends after ``stop``
+    (its recorder gone) is written at once, with what it carried."""
+    dicom_peers("CT_MAIN")
+    server = Listener(port=free_port(), base=tmp_path / "spool", site=SITE)
+    server.start()
+    ae = AE(ae_title="CT_MAIN")
+    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
+    assoc = ae.associate("127.0.0.1", server.port, ae_title="RADGOV")
+    try:
+        assert assoc.is_established
+        assert assoc.send_c_store(ct(new_uid())).Status == 0x0000
+    finally:
+        server.stop()
+    assert not Association.objects.exists()  # still going
+    assoc.release()
+    deadline = time.monotonic() + 30
+    while not Association.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (logged,) = Association.objects.all()
+    assert (logged.calling_ae, logged.stored, logged.ended) == ("CT_MAIN", 1, "released")
+    assert Instance.objects.count() == 1
