@@ -146,6 +146,15 @@ def database_url() -> str:
     return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
+def storescu_args(port: int, calling: str, files: list[Path]) -> list[str]:
+    """dcmtk's storescu sending ``files`` over one association as ``calling``, with timeouts
+    for a busy machine."""
+    timeouts = ["-to", "120", "-ta", "120", "-td", "120"]
+    return ["storescu", "-aet", calling, "-aec", "RADGOV", *timeouts, "127.0.0.1", str(port)] + [
+        str(f) for f in files
+    ]
+
+
 def new_uid() -> str:
     return generate_uid(prefix=UID_ROOT)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -38,14 +37,16 @@ from tests.gateway.conftest import (
     free_port,
     listener_and_model,
     new_uid,
+    storescu_args,
 )
+from tests.integration.serving import wait_until
 
 pytestmark = [pytest.mark.peer("storescu"), pytest.mark.django_db(transaction=True)]
 
 
 def storescu(port: int, calling: str, files: list[Path]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - dcmtk's storescu, our arguments
-        ["storescu", "-aet", calling, "-aec", "RADGOV", "127.0.0.1", str(port), *map(str, files)],
+        storescu_args(port, calling, files),
         capture_output=True,
         text=True,
         timeout=60,
@@ -172,9 +173,7 @@ def test_an_association_that_outlives_the_listener_has_its_end_logged(tmp_path) 
         server.stop()
     assert not Association.objects.exists()  # still going
     assoc.release()
-    deadline = time.monotonic() + 30
-    while not Association.objects.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert wait_until(Association.objects.exists, timeout=30)
     (logged,) = Association.objects.all()
     assert (logged.calling_ae, logged.stored, logged.ended) == ("CT_MAIN", 1, "released")
     assert Instance.objects.count() == 1

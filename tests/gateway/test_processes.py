@@ -26,7 +26,7 @@ from radgov.core.audit.verify import verify_trail
 from radgov.core.models import AuditEntry, ProcessBeat
 from radgov.gateway import groups, services
 from radgov.gateway.models import Association, Instance, Study
-from tests.gateway.conftest import ct, database_url, free_port, new_uid
+from tests.gateway.conftest import ct, database_url, free_port, new_uid, storescu_args
 from tests.gateway.test_groups import spooled
 from tests.integration.serving import wait_until
 
@@ -125,8 +125,7 @@ def test_two_processes_store_concurrent_associations_each_image_once(listening, 
             dataset.save_as(files[-1], enforce_file_format=True)
         senders.append(
             subprocess.Popen(  # noqa: S603 - dcmtk's storescu, our arguments
-                ["storescu", "-aet", "CT_MAIN", "-aec", "RADGOV", "-to", "120", "-ta", "120"]
-                + ["-td", "120", "127.0.0.1", str(listening.port), *map(str, files)],
+                storescu_args(listening.port, "CT_MAIN", files),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
