@@ -57,16 +57,18 @@ def test_continuous_from_counts_equals_the_samples_written_out(n: int, m: int) -
 
 
 @pytest.mark.parametrize("decimals", [3, 2])
-def test_binned_ks_d_is_scipys_exact_d_within_the_bin_error(decimals: int) -> None:
+def test_binned_ks_d_is_the_samples_d_within_the_bin_error(decimals: int) -> None:
     rng = np.random.default_rng(17)
     ref, cur = rng.normal(0.40, 0.15, size=60_000), rng.normal(0.46, 0.16, size=40_000)
     width = 10.0**-decimals
     binned = counted(np.round(ref, decimals), np.round(cur, decimals))
     ours = ks_from_counts(*binned)
-    exact = ks_2samp(ref, cur, method="exact").statistic
+    # D of the samples themselves; scipy's "exact" method gives the same D (within one ulp)
+    # but spends 40 seconds on a p-value this test does not read
+    unbinned = ks_2samp(ref, cur, method="asymp").statistic
     bound = largest_share(ref, width) + largest_share(cur, width)
-    assert abs(ours.statistic - exact) <= bound
-    assert bound < exact / 2  # the bound is tight enough to say something here
+    assert abs(ours.statistic - unbinned) <= bound
+    assert bound < unbinned / 2  # the bound is tight enough to say something here
     assert "asymptotic" in ours.method and ours.p_value < 1e-20
 
 
