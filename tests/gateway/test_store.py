@@ -4,6 +4,7 @@ refusals (no UIDs, over the size limit) without a socket."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import random
@@ -170,6 +171,27 @@ def test_the_spool_encodes_file_meta_as_pynetdicom_does() -> None:
             )
             expected = encode_file_meta(made)
             assert spool.file_meta(CTImageStorage, sop_uid, syntax) == expected
+
+
+def test_each_association_gets_a_copy_of_the_contexts_no_negotiation_can_change() -> None:
+    """pynetdicom deep-copies the server's presentation contexts for every association; the
+    listener's copy shares the UIDs (immutable) but copies every context and its list of
+    transfer syntaxes, and holds what a full deep copy holds."""
+    server = listener.Listener(port=0).application_entity().start_server(
+        ("127.0.0.1", 0), block=False
+    )
+    try:
+        ours, full = copy.deepcopy(server.contexts), copy.deepcopy(list(server.contexts))
+    finally:
+        server.shutdown()
+    assert len(ours) == len(full) > 150
+    assert [vars(c) for c in ours] == [vars(c) for c in full]
+    for mine, theirs in zip(ours, server.contexts, strict=True):
+        assert mine is not theirs and mine.transfer_syntax is not theirs.transfer_syntax
+        assert mine.abstract_syntax is theirs.abstract_syntax  # shared, not made again
+    ours[0].transfer_syntax.clear()
+    ours[0].context_id, ours[0].result = 1, 0
+    assert server.contexts[0].transfer_syntax and server.contexts[0].context_id is None
 
 
 def test_the_spool_hashes_an_instance_while_fsyncing_it_and_writes_it_once(tmp_path) -> None:
