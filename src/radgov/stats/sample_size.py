@@ -36,10 +36,13 @@ from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 from scipy.special import ndtri
 
 from ._validation import check_confidence_level, z_value
+
+# scipy.stats is imported where it is used (the non-inferiority functions): importing it costs
+# about 0.4 s, which every `radgov` command (the URL configuration reaches this module) and
+# every page process paid at start.
 
 __all__ = [
     "Power",
@@ -281,6 +284,8 @@ def auc_sample_size(
 
 def _critical_counts(n: np.ndarray, p0: float, alpha: float) -> np.ndarray:
     """Smallest c with P(X >= c | n, p0) <= alpha, for every n (c = n + 1: never reject)."""
+    from scipy import stats
+
     c = np.asarray(stats.binom.isf(alpha, n, p0), dtype=np.float64) + 1.0
     # isf works in floating point: step c so that the defining inequalities hold exactly
     too_big = stats.binom.sf(c - 1.0, n, p0) > alpha
@@ -321,6 +326,8 @@ def noninferiority_sensitivity_power(
 
     ``true_sensitivity`` (default: the claimed one) is the sensitivity assumed for power.
     """
+    from scipy import stats
+
     claimed, p0, al, true = _ni_inputs(claimed_sensitivity, margin, alpha, true_sensitivity)
     n = int(n_positives)
     if n != n_positives or n < 1:
@@ -364,6 +371,8 @@ def noninferiority_sensitivity_sample_size(
     the ``note`` gives the first n that reaches it.  With ``prevalence`` the total to enrol is
     ``ceil(n_positives / prevalence)``.  Raises ValueError when ``max_n`` is not enough.
     """
+    from scipy import stats
+
     claimed, p0, al, true = _ni_inputs(claimed_sensitivity, margin, alpha, true_sensitivity)
     target = _probability(power, "power")
     if true <= p0:
