@@ -27,13 +27,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.integration.serving import free_port, migrated_copy
+
 RADGOV = [sys.executable, "-m", "radgov.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:
@@ -144,7 +140,7 @@ def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
     env = _env(tmp_path)
     dev = {k: v for k, v in env.items() if k != "RADGOV_PRODUCTION"}
     subprocess.run([*RADGOV, "keys", "init"], env=dev, check=True, capture_output=True)
-    subprocess.run([*RADGOV, "migrate", "-v", "0"], env=dev, check=True, capture_output=True)
+    migrated_copy(tmp_path / "data", tmp_path / "keys.json")  # as `radgov migrate` leaves it
     made = subprocess.run(
         [*RADGOV, "createuser", "proxied", "--role", "physician"],
         env=dev, capture_output=True, text=True,

@@ -22,8 +22,14 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
         served.stop()
 
 
-def test_serve_answers_healthz_with_engine_and_live_worker(server: Served) -> None:
-    body = server.wait_for(lambda b: alive(b, "worker", "web"))
+def test_serve_on_a_fresh_folder_migrates_and_answers_healthz_with_engine_and_worker(
+    tmp_path: Path,
+) -> None:
+    server = start_serve(tmp_path, fresh=True)
+    try:
+        body = server.wait_for(lambda b: alive(b, "worker", "web"))
+    finally:
+        server.stop()
     assert body["database"] == "sqlite"
     assert body["worker"]["alive"] is True, body
     expected_queue = "RedisHuey" if os.environ.get("REDIS_URL") else "SqliteHuey"
