@@ -4,7 +4,6 @@ instances (8 x 8 pixels) built with pydicom."""
 from __future__ import annotations
 
 import datetime as dt
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ from radgov.core.context import ActingContext, acting_as
 from radgov.core.services import service
 from radgov.gateway import endpoints, services
 from radgov.inventory.models import Deployment, ModelVersion, Product, VendorCompany
+from tests.integration.serving import free_port
 
 SITE = "Main Hospital CT"
 UID_ROOT = "1.2.826.0.1.3680043.10.99."  # every UID here: the log checks look for it
@@ -85,13 +85,6 @@ def _store(peer: Any, ds: Dataset, spool: Path, **kwargs: Any) -> services.Recei
         site=kwargs.pop("site", SITE),
         base=spool,
     )
-
-
-def free_port() -> int:
-    """A port nobody listens on now (the kernel's choice, so xdist workers never collide)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def dicom_peers(*ae_titles: str) -> None:
