@@ -73,6 +73,34 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["REDIS_URL"] = url
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_hash_per_password() -> Iterator[None]:
+    """Accounts given the same password share one hash of it, made once per test worker with
+    radgov's hasher (PBKDF2-SHA256, a million iterations: 0.2 s a hash): the factories, the
+    demo practice and the fixtures make many accounts, and hashing each password
+    again cost the suite minutes.  Checking a password at login still runs the real hasher;
+    an unusable password (None) is made as before."""
+    from django.conf import settings
+
+    if not settings.configured:  # a pure-package run (pytest -p no:django)
+        yield
+        return
+    from django.contrib.auth import base_user, hashers
+
+    made: dict[str, str] = {}
+
+    def make_password(password: str | None, *args: Any, **kwargs: Any) -> str:
+        if password is None or args or kwargs:
+            return hashers.make_password(password, *args, **kwargs)
+        if password not in made:
+            made[password] = hashers.make_password(password)
+        return made[password]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base_user, "make_password", make_password)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _own_audit_anchor(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every test starts from an empty database, so it gets an anchor file of its own: the

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Any
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
-from django.contrib.auth.hashers import make_password
 from django.test import Client
 
 from radgov.accounts.models import User
@@ -17,21 +15,14 @@ from radgov.core.roles import Role
 PASSWORD = "correct horse battery 42"
 
 
-@functools.cache
-def password_hash() -> str:
-    """PASSWORD hashed as radgov hashes every password (PBKDF2-SHA256, a million iterations:
-    0.2 s), once per test worker: every account the factories make shares it, where hashing
-    it for each one cost the suite minutes."""
-    return make_password(PASSWORD)
-
-
 def make_user(
     username: str = "", *, role: str = Role.PHYSICIAN, enroll: bool = True, **extra: object
 ) -> User:
     username = username or f"{role}-{User.objects.count() + 1}"
     if role == Role.PHYSICIAN:  # a qualified end-user is a licensed physician (III.A.1)
         extra.setdefault("license_number", f"TEST-{username}")
-    user = User(username=username, role=role, password=password_hash(), **extra)
+    user = User(username=username, role=role, **extra)
+    user.set_password(PASSWORD)
     user.save()
     if enroll:
         user.totp_secret = generate_totp_secret()  # type: ignore[attr-defined]
