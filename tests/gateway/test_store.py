@@ -177,8 +177,8 @@ def test_each_association_gets_a_copy_of_the_contexts_no_negotiation_can_change(
     """pynetdicom deep-copies the server's presentation contexts for every association; the
     listener's copy shares the UIDs (immutable) but copies every context and its list of
     transfer syntaxes, and holds what a full deep copy holds."""
-    server = listener.Listener(port=0).application_entity().start_server(
-        ("127.0.0.1", 0), block=False
+    server = (
+        listener.Listener(port=0).application_entity().start_server(("127.0.0.1", 0), block=False)
     )
     try:
         ours, full = copy.deepcopy(server.contexts), copy.deepcopy(list(server.contexts))
