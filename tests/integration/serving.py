@@ -7,6 +7,7 @@ so servers of parallel test workers never share a queue."""
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import shutil
@@ -101,28 +102,26 @@ def environment(data: Path, tmp: Path) -> dict[str, str]:
     return env
 
 
-_MIGRATED: list[Path] = []  # this test worker's migrated data folder, made once
+@functools.cache
+def _migrated() -> Path:
+    """A data folder this test worker migrated, once (removed when the worker exits)."""
+    template = Path(tempfile.mkdtemp(prefix="radgov-migrated-"))
+    atexit.register(shutil.rmtree, template, True)
+    subprocess.run(  # noqa: S603 - this interpreter, our command
+        [sys.executable, "-m", "radgov.cli", "migrate"],
+        env=environment(template / "data", template),
+        capture_output=True,
+        check=True,
+        timeout=600,
+    )
+    return template / "data"
 
 
-def migrated_copy(data: Path, keys: Path) -> None:
-    """Put in ``data`` (and ``keys``) a copy of a data folder this test worker migrated once:
-    `radgov serve` on a fresh folder migrates it first, about 6 s of CPU that only a test of
-    a fresh start needs to spend."""
-    if not _MIGRATED:
-        template = Path(tempfile.mkdtemp(prefix="radgov-migrated-"))
-        atexit.register(shutil.rmtree, template, True)
-        subprocess.run(  # noqa: S603 - this interpreter, our command
-            [sys.executable, "-m", "radgov.cli", "migrate"],
-            env=environment(template / "data", template),
-            capture_output=True,
-            check=True,
-            timeout=600,
-        )
-        _MIGRATED.append(template)
-    shutil.copytree(_MIGRATED[0] / "data", data, dirs_exist_ok=True)
-    made = _MIGRATED[0] / "keys.json"  # none: migrating encrypts nothing
-    if made.exists() and not keys.exists():
-        shutil.copy2(made, keys)
+def migrated_copy(data: Path) -> None:
+    """Put in ``data`` a copy of a data folder migrated already: `radgov serve` on a fresh
+    folder migrates it first, about 6 s of CPU that only a test of a fresh start needs to
+    spend.  (Migrating encrypts nothing, so the copy needs no key file of its own.)"""
+    shutil.copytree(_migrated(), data, dirs_exist_ok=True)
 
 
 def start_serve(
@@ -133,7 +132,7 @@ def start_serve(
     if data is None:
         data = tmp / "data"
         if not fresh:
-            migrated_copy(data, tmp / "keys.json")
+            migrated_copy(data)
     port = port or free_port()
     log = tmp / f"serve-{port}-{time.monotonic_ns()}.log"
     with open(log, "w") as out:

@@ -140,7 +140,7 @@ def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
     env = _env(tmp_path)
     dev = {k: v for k, v in env.items() if k != "RADGOV_PRODUCTION"}
     subprocess.run([*RADGOV, "keys", "init"], env=dev, check=True, capture_output=True)
-    migrated_copy(tmp_path / "data", tmp_path / "keys.json")  # as `radgov migrate` leaves it
+    migrated_copy(tmp_path / "data")  # as `radgov migrate` leaves it
     made = subprocess.run(
         [*RADGOV, "createuser", "proxied", "--role", "physician"],
         env=dev, capture_output=True, text=True,
