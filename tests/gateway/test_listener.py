@@ -49,7 +49,7 @@ def storescu(port: int, calling: str, files: list[Path]) -> subprocess.Completed
         storescu_args(port, calling, files),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=600,  # above storescu's own 120 s timeouts, which say what went wrong
         check=False,
     )
 
