@@ -19,13 +19,13 @@ from pydicom.filereader import read_preamble
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 from pynetdicom import AE
 
-from radgov.core import machines
+from radgov.core import machines, processes
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import AuditEntry
 from radgov.core.roles import Role
 from radgov.exams.models import Inference
 from radgov.gateway import delivery, endpoints, services
-from radgov.gateway.listener import Listener
+from radgov.gateway.listener import Listener, _Server
 from radgov.gateway.models import Association, Instance
 from tests.exams.review_world import add_end_user
 from tests.factories import client_for, make_user
@@ -177,3 +177,41 @@ def test_an_association_that_outlives_the_listener_has_its_end_logged(tmp_path) 
     (logged,) = Association.objects.all()
     assert (logged.calling_ae, logged.stored, logged.ended) == ("CT_MAIN", 1, "released")
     assert Instance.objects.count() == 1
+
+
+def test_listeners_on_one_socket_share_associations_evenly(tmp_path, monkeypatch) -> None:
+    """Two listeners accepting on one socket (as ``--processes 2`` does): four associations,
+    each opened once the one before is up, end two and two, because a listener holding more
+    connections waits longer before accepting.  Without that wait the first listener to wake
+    took each (3 and 1 half the time); released, they are no longer counted."""
+    monkeypatch.setattr(_Server, "accept_delay", 0.08)  # a margin a loaded machine keeps
+    dicom_peers("CT_MAIN")
+    shared = processes.listen("127.0.0.1", 0, who="test listener")
+    port = shared.getsockname()[1]
+    listeners = [
+        Listener(port=port, sock=shared.dup(), base=tmp_path / "spool", recover=recover)
+        for recover in (True, False)
+    ]
+    shared.close()
+    for listener in listeners:
+        listener.start()
+    ae = AE(ae_title="CT_MAIN")
+    ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
+    opened = []
+    try:
+        for _ in range(4):
+            opened.append(ae.associate("127.0.0.1", port, ae_title="RADGOV"))
+            assert opened[-1].is_established
+            assert wait_until(
+                lambda: sum(len(x.server.active_associations) for x in listeners) == len(opened),
+                timeout=30,
+            )
+        assert sorted(listener.server.held() for listener in listeners) == [2, 2]
+        for assoc in opened:
+            assoc.release()
+        assert wait_until(lambda: all(x.server.held() == 0 for x in listeners), timeout=30)
+    finally:
+        for assoc in opened:
+            assoc.abort()
+        for listener in listeners:
+            listener.stop()

@@ -25,6 +25,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,14 +138,40 @@ class _Server(ThreadedAssociationServer):
     5, makes the sixth connection in the same instant wait for the kernel's retry, seconds
     later: found by tests/gateway/test_fuzz.py), serving on a socket already bound when
     given one (``inherited``: the listening socket of ``radgov gateway dicom --processes``,
-    which every listener process of the port accepts on)."""
+    which every listener process of the port accepts on).
+
+    On an inherited socket every process wakes for a new connection and the first to call
+    accept() gets it: four associations arriving together landed 3 and 1 on two processes
+    in five of eight turns of benchmarks/bench_gateway.py, and the process with three set
+    the pace.  A process holding connections therefore waits ``accept_delay`` seconds for
+    each (at most ``max_accept_delay``) before accepting, so a process holding fewer takes
+    the connection first."""
 
     request_queue_size = 128
+    accept_delay = 0.01  # a step longer than Python's thread switch interval (5 ms)
+    max_accept_delay = 0.25  # a burst of connections delays the next one at most this
 
     def __init__(self, *args: Any, inherited: socket.socket | None = None, **kwargs: Any):
         self.inherited = inherited
+        self.accepted: list[socket.socket] = []  # on an inherited socket; closed ones pruned
         super().__init__(*args, **kwargs)
         self.contexts = _Contexts(self.contexts)
+
+    def held(self) -> int:
+        """The connections this server holds: those it accepted and not yet closed (a TLS
+        connection's accepted socket is closed when wrapped: its association counts)."""
+        self.accepted = [s for s in self.accepted if s.fileno() != -1]
+        return max(len(self.accepted), len(self.ae.active_associations))
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        if self.inherited is None:
+            return super().get_request()
+        held = self.held()
+        if held:  # a sibling holding fewer accepts first; then accept() finds nothing
+            time.sleep(min(self.accept_delay * held, self.max_accept_delay))
+        request, address = super().get_request()
+        self.accepted.append(request)
+        return request, address
 
     def server_bind(self) -> None:
         if self.inherited is None:
