@@ -45,7 +45,11 @@ from radgov.gateway.services import lock_studies, open_study
 
 log = logging.getLogger("radgov.gateway")
 RECOVER_TASK = "gateway.recover"
-GATHER_SECONDS = 0.02  # how long a group waits for more instances after its first
+# how long a group waits for more instances after its first: a group costs a transaction's
+# Python beside the associations' threads, so fewer, larger groups let them receive faster
+# (bench_gateway, radgov / bare: 0.78x -> 0.94x SQLite, 0.80x -> 0.84x PostgreSQL, at 20 ms
+# -> 250 ms); routing hurries the groups of its process (``settle``), nothing else waits
+GATHER_SECONDS = 0.25
 GROUP_LIMIT = 500  # instances recorded in one transaction at most
 BACKLOG_LIMIT = 5000  # instances waiting past which the listener answers out of resources
 RETRY_SECONDS = 1.0
