@@ -18,9 +18,10 @@ from radgov.core import crypto
 from radgov.core.audit.verify import verify_trail
 from radgov.core.models import AuditEntry
 from radgov.exams.services.inference import SOP_UID_NAMESPACE
-from radgov.gateway import groups, services, spool
-from radgov.gateway.models import Instance, Study
+from radgov.gateway import associations, groups, services, spool
+from radgov.gateway.models import Association, Instance, Study
 from tests.gateway.conftest import SITE, as_sent, ct, new_uid
+from tests.integration.serving import wait_until
 
 
 def spooled(peer: Any, ds: Dataset, base: Path) -> groups.Acknowledged:
@@ -123,6 +124,38 @@ def test_the_recorder_retries_a_failed_group_and_routing_waits_for_it(
     assert not failures  # the first try failed; the group stayed and was recorded next
     assert study.instance_count == 2 and study.completed_at is not None
     assert Instance.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_associations_end_sends_its_group_without_gathering_more(
+    peer, spool, monkeypatch
+) -> None:
+    """A group gathers images for a while after its first (GATHER_SECONDS), but once an
+    association ends its images wait for nothing more: the group goes at once, with the
+    end, and a group without an end still gathers."""
+    monkeypatch.setattr(groups, "GATHER_SECONDS", 60.0)
+    recorder = groups.Recorder()
+    try:
+        recorder.add(spooled(peer, ct(new_uid()), spool))
+        assert not wait_until(Instance.objects.exists, timeout=1)  # still gathering
+        recorder.add(spooled(peer, ct(new_uid()), spool))
+        recorder.add(
+            associations.Ended(
+                calling_ae="CT_MAIN",
+                address="127.0.0.1",
+                peer=peer,
+                ended="released",
+                stored=2,
+                refused=0,
+            )
+        )
+        assert wait_until(Association.objects.exists, timeout=30)
+        assert Instance.objects.count() == 2
+        recorder.add(spooled(peer, ct(new_uid()), spool))  # the next group gathers again
+        assert not wait_until(lambda: Instance.objects.count() > 2, timeout=1)
+    finally:
+        recorder.stop()
+    assert Instance.objects.count() == 3  # stop records what waits
 
 
 @pytest.mark.django_db(transaction=True)
