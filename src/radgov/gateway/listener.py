@@ -5,8 +5,8 @@
   ``dicom_peer``, its calling AE title and address) holding ``gateway.store``; any other is
   rejected (calling AE title not recognised) and a Security Alert (110113) is recorded.
 * A C-STORE of an image is answered with success once its file is written, fsynced and
-  renamed into the spool; its row follows in a group (``groups.Recorder``, a few
-  milliseconds later), and an image acknowledged by a listener killed before its group
+  renamed into the spool; its row follows in a group (``groups.Recorder``, at most a
+  quarter of a second later, at once when its association ends), and an image acknowledged by a listener killed before its group
   committed is recorded by ``groups.recover`` when the listener starts again
   (docs/decisions/0005-gateway-acknowledges-on-the-spool.md).  A model's result (SR, SEG, SC) is
   answered only after ``services.store_instance`` returned: its row committed and matched
