@@ -6,12 +6,12 @@
   rejected (calling AE title not recognised) and a Security Alert (110113) is recorded.
 * A C-STORE of an image is answered with success once its file is written, fsynced and
   renamed into the spool; its row follows in a group (``groups.Recorder``, at most a
-  quarter of a second later, at once when its association ends), and an image acknowledged by a listener killed before its group
-  committed is recorded by ``groups.recover`` when the listener starts again
-  (docs/decisions/0005-gateway-acknowledges-on-the-spool.md).  A model's result (SR, SEG, SC) is
-  answered only after ``services.store_instance`` returned: its row committed and matched
-  to its inference.  Anything else is answered with a failure status, so the sender keeps
-  the instance and sends it again.
+  quarter of a second later, at once when its association ends), and an image acknowledged
+  by a listener killed before its group committed is recorded by ``groups.recover`` when
+  the listener starts again (docs/decisions/0005-gateway-acknowledges-on-the-spool.md).  A
+  model's result (SR, SEG, SC) is answered only after ``services.store_instance`` returned:
+  its row committed and matched to its inference.  Anything else is answered with a
+  failure status, so the sender keeps the instance and sends it again.
 * What pynetdicom is handed from a peer is bounded: the PDU length it proposes, the size of
   a dataset (``RADGOV_DICOM_MAX_DATASET_MB``), and no path is made from peer data.
 * Nothing the peer sent is logged: statuses and counts only.
