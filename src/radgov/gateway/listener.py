@@ -158,10 +158,11 @@ class _Server(ThreadedAssociationServer):
         self.contexts = _Contexts(self.contexts)
 
     def held(self) -> int:
-        """The connections this server holds: those it accepted and not yet closed (a TLS
-        connection's accepted socket is closed when wrapped: its association counts)."""
+        """The connections this server holds: those it accepted and not yet closed, or its
+        running associations when more (a TLS connection's accepted socket is closed when
+        wrapped; an association's thread starts a moment after its accept)."""
         self.accepted = [s for s in self.accepted if s.fileno() != -1]
-        return max(len(self.accepted), len(self.ae.active_associations))
+        return max(len(self.accepted), len(self.active_associations))
 
     def get_request(self) -> tuple[socket.socket, Any]:
         if self.inherited is None:
