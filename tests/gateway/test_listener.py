@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import subprocess
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -157,25 +159,63 @@ def test_a_registered_peer_off_the_approved_dicom_networks_is_rejected(
     assert "approved network" in alert.detail["why"]
 
 
-def test_an_association_that_outlives_the_listener_has_its_end_logged(tmp_path) -> None:
-    """pynetdicom's shutdown leaves the associations running: one that ends after ``stop``
-    (its recorder gone) is written at once, with what it carried."""
-    dicom_peers("CT_MAIN")
-    server = Listener(port=free_port(), base=tmp_path / "spool", site=SITE)
-    server.start()
+def _ct_association(port: int) -> Any:
     ae = AE(ae_title="CT_MAIN")
     ae.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
-    assoc = ae.associate("127.0.0.1", server.port, ae_title="RADGOV")
+    assoc = ae.associate("127.0.0.1", port, ae_title="RADGOV")
+    assert assoc.is_established
+    return assoc
+
+
+def test_stop_lets_a_running_association_finish_and_refuses_new_ones(tmp_path) -> None:
+    """``stop`` drains: the listener accepts no new association, but one already running
+    goes on storing (each image answered with success, recorded) until it releases; only
+    then does ``stop`` return, with its end logged.  Before the drain, pynetdicom's shutdown
+    left it running with nothing to record its images (answered out of resources)."""
+    dicom_peers("CT_MAIN")
+    server = Listener(port=free_port(), base=tmp_path / "spool", site=SITE, drain_seconds=60)
+    server.start()
+    assoc = _ct_association(server.port)
+    stopping = threading.Thread(target=server.stop)
     try:
-        assert assoc.is_established
         assert assoc.send_c_store(ct(new_uid())).Status == 0x0000
+        stopping.start()
+        assert wait_until(lambda: server.server is None, timeout=30)
+        late = AE(ae_title="CT_MAIN")
+        late.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
+        refused = late.associate("127.0.0.1", server.port, ae_title="RADGOV")
+        assert not refused.is_established  # the port no longer listens
+        assert stopping.is_alive()  # waiting for the running association
+        assert assoc.send_c_store(ct(new_uid())).Status == 0x0000
+        assert assoc.send_c_store(ct(new_uid())).Status == 0x0000
+        assoc.release()
+        stopping.join(timeout=30)
+        assert not stopping.is_alive()
     finally:
-        server.stop()
-    assert not Association.objects.exists()  # still going
-    assoc.release()
-    assert wait_until(Association.objects.exists, timeout=30)
+        assoc.abort()
+        stopping.join(timeout=60)
+    (logged,) = Association.objects.all()  # recorded before stop returned
+    assert (logged.calling_ae, logged.stored, logged.ended) == ("CT_MAIN", 3, "released")
+    assert Instance.objects.count() == 3
+
+
+def test_stop_aborts_an_association_still_running_after_the_drain(tmp_path, caplog) -> None:
+    """An association that outlasts ``drain_seconds`` is aborted: its sender learns at once
+    (A-ABORT), the image it had acknowledged is recorded and its end logged as aborted."""
+    dicom_peers("CT_MAIN")
+    server = Listener(port=free_port(), base=tmp_path / "spool", site=SITE, drain_seconds=0.5)
+    server.start()
+    assoc = _ct_association(server.port)
+    try:
+        assert assoc.send_c_store(ct(new_uid())).Status == 0x0000
+        with caplog.at_level("WARNING", logger="radgov.gateway"):
+            server.stop()  # the sender is idle, neither releasing nor sending
+        assert wait_until(lambda: assoc.is_aborted, timeout=30)
+    finally:
+        assoc.abort()
+    assert "1 associations still running after 0.5 s were aborted" in caplog.text
     (logged,) = Association.objects.all()
-    assert (logged.calling_ae, logged.stored, logged.ended) == ("CT_MAIN", 1, "released")
+    assert (logged.stored, logged.ended) == (1, "aborted")
     assert Instance.objects.count() == 1
 
 

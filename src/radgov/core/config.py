@@ -239,6 +239,14 @@ SETTINGS: dict[str, Setting] = {
             "exceeded) and the sender tries again later",
         ),
         Setting(
+            "RADGOV_DICOM_DRAIN_SECONDS",
+            "10",
+            "when the DICOM listener stops, how long running associations may take to finish; "
+            "those still running then are aborted and their senders send again what was not "
+            "acknowledged (keep it under radgov serve's 15 s and your service manager's stop "
+            "timeout)",
+        ),
+        Setting(
             "RADGOV_DICOM_PROCESSES",
             "1",
             "listener processes accepting on the DICOM port (radgov gateway dicom --processes); "

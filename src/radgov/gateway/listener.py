@@ -14,6 +14,10 @@
   failure status, so the sender keeps the instance and sends it again.
 * What pynetdicom is handed from a peer is bounded: the PDU length it proposes, the size of
   a dataset (``RADGOV_DICOM_MAX_DATASET_MB``), and no path is made from peer data.
+* ``stop`` drains: no new association is accepted, the running ones may finish for
+  ``RADGOV_DICOM_DRAIN_SECONDS`` (a scanner mid-study completes it), and those still running
+  then are aborted (A-ABORT: their sender keeps what was not acknowledged and sends it
+  again); every image acknowledged is recorded before it returns.
 * Nothing the peer sent is logged: statuses and counts only.
 """
 
@@ -59,6 +63,7 @@ OUT_OF_RESOURCES = 0xA700  # Refused: out of resources (too large, or not stored
 CANNOT_UNDERSTAND = 0xC000  # Error: cannot understand (no UIDs, undecodable)
 NOT_AUTHORIZED = 0x0124  # Refused: not authorized
 REAP_EVERY_SECONDS = 0.1
+ABORTED_END_SECONDS = 5.0  # how long an aborted association's thread may take to end
 REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED = 0x01, 0x01, 0x03
 UNDEFINED_LENGTH, DELIMITER_BYTES = 0xFFFFFFFF, 8
 
@@ -192,6 +197,22 @@ class _Server(ThreadedAssociationServer):
             self.socket.close()
 
 
+def _drain(server: Any, seconds: float) -> None:
+    """Wait up to ``seconds`` for the server's associations to end, then abort the rest
+    and wait (briefly) for their threads, so their ends reach the recorder."""
+    deadline = time.monotonic() + seconds
+    while server.active_associations and time.monotonic() < deadline:
+        time.sleep(0.05)
+    running = server.active_associations
+    if not running:
+        return
+    log.warning("%d associations still running after %g s were aborted", len(running), seconds)
+    for assoc in running:
+        assoc.abort()
+    for assoc in running:
+        assoc.join(ABORTED_END_SECONDS)
+
+
 class _AE(AE):
     """pynetdicom's AE, serving with ``_Server`` (on ``inherited`` when set)."""
 
@@ -214,6 +235,7 @@ class Listener:
     max_dataset_bytes: int = 512 * 1024 * 1024
     max_pdu: int = 262144
     max_associations: int = 10
+    drain_seconds: float = 10.0  # on stop, how long running associations may take to end
     tls_cert: str = ""  # PEM files: with both, TLS 1.2 or later only
     tls_key: str = ""
     base: Path | None = None  # the spool's root (default DATA_DIR/spool)
@@ -233,6 +255,7 @@ class Listener:
             "max_dataset_bytes": config.get_int("RADGOV_DICOM_MAX_DATASET_MB") * 1024 * 1024,
             "max_pdu": config.get_int("RADGOV_DICOM_MAX_PDU"),
             "max_associations": config.get_int("RADGOV_DICOM_MAX_ASSOCIATIONS"),
+            "drain_seconds": config.get_int("RADGOV_DICOM_DRAIN_SECONDS"),
             "tls_cert": config.get("RADGOV_DICOM_TLS_CERT") or "",
             "tls_key": config.get("RADGOV_DICOM_TLS_KEY") or "",
         }
@@ -285,11 +308,13 @@ class Listener:
         threading.Thread(target=self._reap, args=(self.server, self._stopping), daemon=True).start()
 
     def stop(self) -> None:
-        """Stop listening, then record every image acknowledged."""
+        """Stop accepting associations, let the running ones end (``drain_seconds``, then
+        abort them), then record every image acknowledged."""
         if self.server is not None:
-            self._stopping.set()
-            self.server.shutdown()
-            self.server = None
+            server, self.server = self.server, None
+            server.shutdown()  # its listening socket closed: a new association is refused
+            _drain(server, self.drain_seconds)
+            self._stopping.set()  # the reaper runs until the drain is over
         if self.recorder is not None:
             self.recorder.stop()
             self.recorder = None
