@@ -76,9 +76,9 @@ def setup_django(bench: str = "bench_audit") -> str:
         DJANGO_SETTINGS_MODULE="radgov.settings",
     )
     os.environ.pop("REDIS_URL", None)
-    import django
+    from radgov.cli import start
 
-    django.setup()
+    start()  # as a radgov process starts (collector.start_up)
     return url
 
 

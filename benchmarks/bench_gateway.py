@@ -62,10 +62,11 @@ def free_port() -> int:
 def setup_django() -> None:
     os.environ["RADGOV_DATA_DIR"] = tempfile.mkdtemp(prefix="radgov-bench-gateway-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radgov.settings")
-    import django
     from django.core.management import call_command
 
-    django.setup()
+    from radgov.cli import start
+
+    start()  # as a radgov process starts (collector.start_up)
     call_command("migrate", verbosity=0)
 
 

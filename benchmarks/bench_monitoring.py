@@ -198,9 +198,9 @@ def setup(database: str, *, fresh: bool = True) -> None:
     os.environ.setdefault("RADGOV_DATA_DIR", tempfile.mkdtemp(prefix="bench-monitoring-"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "radgov.settings"
     sys.path.insert(0, str(ROOT / "src"))
-    import django
+    from radgov.cli import start
 
-    django.setup()
+    start()  # as a radgov process starts (collector.start_up)
     from django.db import connection
     from django.test.utils import setup_test_environment
 

@@ -17,10 +17,13 @@ Django's dispatcher unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
 import sys
+
+from radgov.core import collector
 
 # commands that touch no database and no app registry: their module, a function that is given
 # the command's words before anything else is done ("module:function"), if any, and environment
@@ -39,11 +42,30 @@ WITHOUT_APPS = {
 }
 
 
+def _unusual(args: list[str]) -> bool:
+    """Whether ``args`` must go through Django's dispatcher untouched (shell completion, or
+    options that change which settings or code are loaded)."""
+    return "DJANGO_AUTO_COMPLETE" in os.environ or any(
+        a.startswith(("--settings", "--pythonpath")) for a in args
+    )
+
+
+def _settings_load() -> bool:
+    """Load the settings, as Django's dispatcher does first; False: they do not (the
+    dispatcher reports that its own way)."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018  (loads the settings)
+    except (ImproperlyConfigured, ImportError):
+        return False
+    return True
+
+
 def _run_without_apps(args: list[str]) -> bool:
     """Run ``args`` without ``django.setup()`` if the command allows it; False if not run."""
-    if not args or args[0] not in WITHOUT_APPS or "DJANGO_AUTO_COMPLETE" in os.environ:
-        return False
-    if any(a.startswith(("--settings", "--pythonpath")) for a in args[1:]):
+    if not args or args[0] not in WITHOUT_APPS or _unusual(args):
         return False
     module_name, first, environment = WITHOUT_APPS[args[0]]
     for name, value in environment.items():
@@ -52,12 +74,9 @@ def _run_without_apps(args: list[str]) -> bool:
         module, _, function = first.partition(":")
         getattr(importlib.import_module(module), function)(args[1:])
     from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
     from django.utils.module_loading import import_string
 
-    try:
-        settings.INSTALLED_APPS  # noqa: B018  (loads the settings, as Django's dispatcher does)
-    except (ImproperlyConfigured, ImportError):
+    if not _settings_load():
         return False  # let Django's dispatcher report it its own way
     if settings.LOGGING_CONFIG:
         import_string(settings.LOGGING_CONFIG)(settings.LOGGING)
@@ -71,6 +90,20 @@ def _run_without_apps(args: list[str]) -> bool:
     return True
 
 
+def start() -> None:
+    """Import the apps and the URL configuration, which nearly every command loads anyway (the
+    system checks, a served request), under ``collector.start_up``: as every ``radgov``
+    process starts (the benchmarks too).  A URL configuration that fails to import is left
+    for whatever needs it to report."""
+    import django
+    from django.urls import get_resolver
+
+    with collector.start_up():
+        django.setup()
+        with contextlib.suppress(Exception):
+            get_resolver().url_patterns  # noqa: B018  (imports the URL configuration)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radgov.settings")
@@ -79,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     watch_supervisor()  # started by radgov serve: stop when it is gone
     if _run_without_apps(args):
         return
+    if not _unusual(args) and _settings_load():
+        start()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["radgov", *args])

@@ -1,4 +1,6 @@
-"""``collector_paused``: Python's cyclic garbage collector held off while a bulk write runs.
+"""Python's cyclic garbage collector, held off where it only walks objects that stay.
+
+``collector_paused``: held off while a bulk write runs.
 
 A batch of 10,000 events makes about half a million tuples, dicts and lists that live until
 it commits; each time their number passes the collector's thresholds it walks the objects of
@@ -11,13 +13,17 @@ blocks on several threads are counted and the collector runs again when the last
     @collector_paused()
     @service
     def record_events(...): ...
+
+``start_up``: held off while a process imports its code, then everything the imports left
+frozen out of its reach (below).
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from contextlib import ContextDecorator
+from collections.abc import Iterator
+from contextlib import ContextDecorator, contextmanager
 from typing import Any
 
 _lock = threading.Lock()
@@ -41,3 +47,26 @@ class collector_paused(ContextDecorator):  # noqa: N801 - used as a decorator, l
             _depth -= 1
             if _depth == 0 and _was_enabled:
                 gc.enable()
+
+
+@contextmanager
+def start_up() -> Iterator[None]:
+    """Hold the collector off while a process imports its code, then collect once and move
+    every object left into the permanent generation (``gc.freeze``).
+
+    A radgov process imports a few hundred thousand objects (modules, classes, functions,
+    the URL configuration and its schemas) that live as long as it does.  Each time the
+    collector's thresholds are crossed during the imports it walked all of them again: about
+    a quarter of a ``radgov`` command's start-up.  Frozen, they are no longer walked by any
+    later collection either: a listener receiving images or a page being served pays only
+    for the objects it makes (turns of bench_gateway's receive and routing in one process,
+    frozen and not by turns: receiving 3-6 % faster, routing 5-11 % less CPU).
+    Reference counting frees frozen objects as usual; only a cycle among them is never
+    collected, which is why the collection runs first."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.freeze()
+        gc.enable()
