@@ -1,9 +1,12 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+from django.core.handlers.wsgi import WSGIHandler
+
+from radgov.cli import start
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radgov.settings")
-application = get_wsgi_application()
+start()  # as every radgov process starts (collector.start_up); the handler sets each request's prefix
+application = WSGIHandler()
 
 # Any WSGI server (not only `radgov serve`, which runs the system checks) refuses
 # to start in production without usable keys: never a silent plaintext fallback.

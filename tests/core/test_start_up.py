@@ -55,3 +55,15 @@ def test_a_radgov_command_starts_with_its_apps_and_urls_frozen(tmp_path) -> None
     untouched = "import gc; print(gc.get_freeze_count())"
     own = ("shell", "--settings=radgov.settings", "-c", untouched)
     assert python(tmp_path, "-m", "radgov.cli", *own) == "0"
+
+
+def test_the_wsgi_application_starts_the_same_way(tmp_path) -> None:
+    """``radgov.wsgi``, which ``radgov serve`` and any WSGI server load, starts as the
+    commands do, and its application answers (here: a page that does not exist)."""
+    code = (
+        "import gc, radgov.wsgi as w; from django.test import RequestFactory; "
+        "status = []; "
+        "w.application(RequestFactory().get('/no-such-page/').environ, lambda s, h: status.append(s)); "
+        "print(gc.get_freeze_count() > 100_000, gc.isenabled(), status[0])"
+    )
+    assert python(tmp_path, "-c", code) == "True True 404 Not Found"
