@@ -12,7 +12,10 @@ Findings are the exams app's findings (docs/exams.md): ``label``, optional ``pre
 ``unit``).  A finding without a code is coded with the label under the local scheme
 ``99RADGOV``.
 
-Pure Python: no Django import (ARCHITECTURE.md rule 1).
+Pure Python: no Django import (ARCHITECTURE.md rule 1).  highdicom and pydicom's code
+dictionary are imported when a report is built, not with this module: every radgov process
+loads this module through the URL configuration, and they cost each one about 19 MB and a
+tenth of a second.
 """
 
 from __future__ import annotations
@@ -20,21 +23,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import highdicom as hd
 from pydicom import Dataset
-from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
+
+if TYPE_CHECKING:
+    import highdicom as hd
 
 __all__ = ["LOCAL_SCHEME", "Algorithm", "ReportedStudy", "build_measurement_report"]
 
 LOCAL_SCHEME = "99RADGOV"
-PRESENT = hd.sr.CodedConcept("373066001", "SCT", "Yes")
-ABSENT = hd.sr.CodedConcept("373067005", "SCT", "No")
-FINDING = hd.sr.CodedConcept("121071", "DCM", "Finding")
+# coded concepts as (value, scheme, meaning), made highdicom's when a report is built
+PRESENT = ("373066001", "SCT", "Yes")
+ABSENT = ("373067005", "SCT", "No")
 COMPREHENSIVE_3D_SR = "1.2.840.10008.5.1.4.1.1.88.34"
-COMMENT = hd.sr.CodedConcept("121106", "DCM", "Comment")
+COMMENT = ("121106", "DCM", "Comment")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class Algorithm:
 
 
 def _code(finding: Mapping[str, Any]) -> hd.sr.CodedConcept:
+    import highdicom as hd
+
     code = finding.get("code") or {}
     if code:
         return hd.sr.CodedConcept(str(code["value"]), str(code["scheme"]), str(code["meaning"]))
@@ -67,10 +73,12 @@ def _code(finding: Mapping[str, Any]) -> hd.sr.CodedConcept:
 def _group(
     finding: Mapping[str, Any], n: int, algorithm: hd.sr.AlgorithmIdentification
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+    import highdicom as hd
+
     concept = _code(finding)
     evaluations = []
     if finding.get("present") is not None:
-        value = PRESENT if finding["present"] else ABSENT
+        value = hd.sr.CodedConcept(*(PRESENT if finding["present"] else ABSENT))
         evaluations.append(hd.sr.QualitativeEvaluation(name=concept, value=value))
     measurements = [
         hd.sr.Measurement(
@@ -135,6 +143,9 @@ def build_measurement_report(
         raise ValueError("findings: a measurement report needs at least one finding")
     if not statement.strip():
         raise ValueError("statement: say that AI produced the result and who reviewed it")
+    import highdicom as hd
+    from pydicom.sr.codedict import codes
+
     algorithm_id = hd.sr.AlgorithmIdentification(name=algorithm.name, version=algorithm.version)
     context = hd.sr.ObservationContext(
         observer_person_context=hd.sr.ObserverContext(
@@ -163,7 +174,7 @@ def build_measurement_report(
     content = report[0]
     content.ContentSequence.append(
         hd.sr.TextContentItem(
-            name=COMMENT,
+            name=hd.sr.CodedConcept(*COMMENT),
             value=statement[:1024],
             relationship_type=hd.sr.RelationshipTypeValues.CONTAINS,
         )
