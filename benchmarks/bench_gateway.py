@@ -28,7 +28,8 @@ receives ``--memory`` instances in all and its resident memory is read after the
 and at the end.  ``--only routing`` runs radgov's one-association receive and the routing
 after it, and prints the routing lines only (a quick A/B of routing).  Targets (issue 14): radgov at least 0.8x the bare receiver and at least
 Orthanc; 4 associations at least 1.6x one; memory flat; routing under 1% of receiving.  The
-database is SQLite in a scratch data folder (``DATABASE_URL`` to measure PostgreSQL).
+database is SQLite in a scratch data folder (``DATABASE_URL`` to measure PostgreSQL: a
+scratch database beside the one it names, made and dropped by the benchmark).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
@@ -59,15 +61,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def setup_django() -> None:
+def setup_django() -> str | None:
+    """Start radgov on SQLite in a scratch data folder, or on PostgreSQL in a scratch database
+    ``<name>_bench_gateway`` (made, migrated and named in ``DATABASE_URL`` for the listener
+    processes; dropped at the end as in bench_audit).  Returns the original database's name
+    to drop the scratch one against, or None on SQLite."""
     os.environ["RADGOV_DATA_DIR"] = tempfile.mkdtemp(prefix="radgov-bench-gateway-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "radgov.settings")
     from django.core.management import call_command
+    from django.db import connection
 
     from radgov.cli import start
 
     start()  # as a radgov process starts (collector.start_up)
-    call_command("migrate", verbosity=0)
+    if connection.vendor != "postgresql":
+        call_command("migrate", verbosity=0)
+        return None
+    from bench_audit import scratch_database  # this folder is on sys.path
+
+    name, original = scratch_database("bench_gateway")
+    url = urlsplit(os.environ["DATABASE_URL"])
+    os.environ["DATABASE_URL"] = urlunsplit(url._replace(path=f"/{name}"))
+    return original
 
 
 def corpus(folder: Path, n: int) -> list[Path]:
@@ -262,16 +277,20 @@ def main() -> None:
         "--only", choices=["routing"], help="routing: receive with radgov and route, nothing else"
     )
     args = parser.parse_args()
-    setup_django()
-    prepare()
+    original = setup_django()
     work = Path(tempfile.mkdtemp(prefix="radgov-bench-gateway-files-"))
     try:
+        prepare()
         run(work, args.files, args.repeat, args.processes, everyone=args.only is None)
         if args.only is None:
             memory(work, args.files, args.memory)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(os.environ["RADGOV_DATA_DIR"], ignore_errors=True)
+        if original is not None:
+            from django.db import connection
+
+            connection.creation.destroy_test_db(original, verbosity=0)
 
 
 def turn(
