@@ -180,7 +180,7 @@ def test_stop_lets_a_running_association_finish_and_refuses_new_ones(tmp_path) -
     try:
         assert assoc.send_c_store(ct(new_uid())).Status == 0x0000
         stopping.start()
-        assert wait_until(lambda: server.server is None, timeout=30)
+        assert wait_until(lambda: server.server is None, timeout=30)  # once the port closed
         late = AE(ae_title="CT_MAIN")
         late.add_requested_context(CTImageStorage, ExplicitVRLittleEndian)
         refused = late.associate("127.0.0.1", server.port, ae_title="RADGOV")
@@ -193,7 +193,8 @@ def test_stop_lets_a_running_association_finish_and_refuses_new_ones(tmp_path) -
         assert not stopping.is_alive()
     finally:
         assoc.abort()
-        stopping.join(timeout=60)
+        if stopping.ident is not None:
+            stopping.join(timeout=60)
     (logged,) = Association.objects.all()  # recorded before stop returned
     assert (logged.calling_ae, logged.stored, logged.ended) == ("CT_MAIN", 3, "released")
     assert Instance.objects.count() == 3

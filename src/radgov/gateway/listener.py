@@ -311,8 +311,9 @@ class Listener:
         """Stop accepting associations, let the running ones end (``drain_seconds``, then
         abort them), then record every image acknowledged."""
         if self.server is not None:
-            server, self.server = self.server, None
+            server = self.server
             server.shutdown()  # its listening socket closed: a new association is refused
+            self.server = None
             _drain(server, self.drain_seconds)
             self._stopping.set()  # the reaper runs until the drain is over
         if self.recorder is not None:
