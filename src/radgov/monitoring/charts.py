@@ -7,17 +7,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 from django.core.cache import cache
 
 from radgov.evaluation.report.charts import BAND, BLUE, GREY, RED, to_svg
+
+if TYPE_CHECKING:
+    import altair as alt
 
 CHART_SECONDS = 24 * 3600
 
 
 def discordance_chart(view: dict[str, Any]) -> alt.LayerChart | None:
+    import altair as alt
+
     charts, base = view.get("charts"), view.get("baseline")
     if not charts or not base:
         return None

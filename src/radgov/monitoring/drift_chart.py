@@ -5,15 +5,18 @@ Vega-Lite spec (Altair) rendered to SVG offline, cached as the monitoring page's
 
 from __future__ import annotations
 
-from typing import Any
-
-import altair as alt
+from typing import TYPE_CHECKING, Any
 
 from radgov.evaluation.report.charts import GREY, RED
 from radgov.monitoring.charts import cached_svg
 
+if TYPE_CHECKING:
+    import altair as alt
+
 
 def weekly_psi_chart(drift: dict[str, Any]) -> alt.LayerChart | None:
+    import altair as alt
+
     points = drift.get("weekly_psi") or []
     if not points:
         return None

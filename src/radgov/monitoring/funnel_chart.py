@@ -12,13 +12,14 @@ and cached like the monitoring page's other charts (``charts.cached_svg``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import altair as alt
+from typing import TYPE_CHECKING, Any
 
 from radgov.evaluation.report.charts import BLUE, GREY, RED
 from radgov.monitoring import overrides
 from radgov.monitoring.charts import cached_svg
+
+if TYPE_CHECKING:
+    import altair as alt
 
 AMBER = "#a15c00"
 WIDTH = 560
@@ -93,6 +94,8 @@ def drawn(found: overrides.Overrides, rate: Rate) -> dict[str, Any] | None:
 
 
 def funnel_chart(rate: Rate, data: dict[str, Any]) -> alt.LayerChart:
+    import altair as alt
+
     curves = data["limits"]
     lines = [
         {"n": n, "limits": label, "curve": name, "rate": value}

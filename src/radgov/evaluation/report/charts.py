@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
+if TYPE_CHECKING:
+    import altair as alt
 
 __all__ = [
     "BAND_CHARTS",
@@ -53,6 +54,8 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
 
 def warm_up() -> None:
     """Start the Vega engine: its first chart costs most of a second."""
+    import altair as alt
+
     to_svg(alt.Chart(alt.Data(values=[{"x": 0}])).mark_point().encode(x="x:Q"))
 
 
@@ -77,10 +80,14 @@ def _records(**columns: list[Any]) -> list[dict[str, Any]]:
 
 
 def _unit_axis(title: str) -> alt.Axis:
+    import altair as alt
+
     return alt.Axis(title=title, values=[0, 0.2, 0.4, 0.6, 0.8, 1.0], format=".1f")
 
 
 def roc_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
+    import altair as alt
+
     curves = result["curves"]
     if "roc" not in curves:
         return None
@@ -124,6 +131,8 @@ def roc_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
 
 
 def calibration_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
+    import altair as alt
+
     cal = result["curves"].get("calibration")
     if not cal:
         return None
@@ -160,6 +169,8 @@ def calibration_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
 
 
 def confusion_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
+    import altair as alt
+
     cm = result["curves"].get("confusion")
     if not cm:
         return None
@@ -247,6 +258,8 @@ def _panel_titles(result: dict[str, Any]) -> dict[str, str]:
 
 
 def forest_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
+    import altair as alt
+
     titles = _panel_titles(result)
     rows = _forest_rows(result, titles)
     if not rows:
@@ -311,6 +324,8 @@ def forest_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
 
 
 def bland_altman_chart(result: dict[str, Any]) -> alt.TopLevelMixin | None:
+    import altair as alt
+
     ba = result["curves"].get("bland_altman")
     if not ba:
         return None
