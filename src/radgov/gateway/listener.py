@@ -63,7 +63,7 @@ OUT_OF_RESOURCES = 0xA700  # Refused: out of resources (too large, or not stored
 CANNOT_UNDERSTAND = 0xC000  # Error: cannot understand (no UIDs, undecodable)
 NOT_AUTHORIZED = 0x0124  # Refused: not authorized
 REAP_EVERY_SECONDS = 0.1
-ABORTED_END_SECONDS = 5.0  # how long an aborted association's thread may take to end
+ABORTED_END_SECONDS = 5.0  # how long the aborted associations' threads may take to end, in all
 REJECTED_PERMANENT, SERVICE_USER, CALLING_AE_NOT_RECOGNISED = 0x01, 0x01, 0x03
 UNDEFINED_LENGTH, DELIMITER_BYTES = 0xFFFFFFFF, 8
 
@@ -209,8 +209,9 @@ def _drain(server: Any, seconds: float) -> None:
     log.warning("%d associations still running after %g s were aborted", len(running), seconds)
     for assoc in running:
         assoc.abort()
+    ended_by = time.monotonic() + ABORTED_END_SECONDS  # one wait for all, not one each
     for assoc in running:
-        assoc.join(ABORTED_END_SECONDS)
+        assoc.join(max(0.0, ended_by - time.monotonic()))
 
 
 class _AE(AE):
