@@ -47,12 +47,14 @@ print(during, freed, gc.isenabled(), before, gc.get_freeze_count() >= before + 1
 def test_a_radgov_command_starts_with_its_apps_and_urls_frozen(tmp_path) -> None:
     """Every command (through ``radgov.cli.main``) loads the apps and the URL configuration
     under ``start_up``, without highdicom, pydicom's code dictionary or altair (about 45 MB a
-    process, loaded when a report or a chart is made); one that names its own settings goes to Django's
-    dispatcher as it is."""
+    process, loaded when a report or a chart is made) and without scipy.stats and
+    scipy.optimize (``radgov.stats.sample_size`` imports them where it uses them: 0.4 s of
+    every start); one that names its own settings goes to Django's dispatcher as it is."""
     probe = (
         "import gc, sys; "
         "print(gc.get_freeze_count() > 100_000, gc.isenabled(), 'radgov.urls' in sys.modules, "
-        "any(m in sys.modules for m in ('highdicom', 'pydicom.sr.codedict', 'altair')))"
+        "any(m in sys.modules for m in ('highdicom', 'pydicom.sr.codedict', 'altair', "
+        "'scipy.stats', 'scipy.optimize')))"
     )
     ran = python(tmp_path, "-m", "radgov.cli", "shell", "-c", probe)
     assert ran == "True True True False"

@@ -21,7 +21,6 @@ Sources
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -231,20 +230,3 @@ def test_noninferiority_bad_input() -> None:
         )
     with pytest.raises(ValueError, match="raise max_n"):
         noninferiority_sensitivity_sample_size(claimed_sensitivity=0.9, margin=0.01, max_n=50)
-
-
-def test_the_url_configuration_does_not_import_scipy_stats() -> None:
-    """Every `radgov` command and page process loads the URL configuration, which reaches
-    this module: importing scipy.stats there cost each of them about 0.4 s at start."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, django; django.setup(); import radgov.urls; "
-        "print(sorted(m for m in ('scipy.stats', 'scipy.optimize') if m in sys.modules))"
-    )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "radgov.settings"}
-    out = subprocess.run(  # noqa: S603 - this interpreter, our code
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-    assert out.stdout.strip().splitlines()[-1] == "[]"
