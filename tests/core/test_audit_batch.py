@@ -14,6 +14,7 @@ from radgov.core.audit import batch, record
 from radgov.core.audit.chain import verify_rows
 from radgov.core.audit.rows import digest
 from radgov.core.models import AuditBypassError, AuditEntry
+from radgov.core.models.ingest import drawn_together
 from radgov.core.services import service
 
 from .audit_support import (  # noqa: F401
@@ -337,6 +338,26 @@ def test_ingest_takes_no_statement_per_row_and_on_postgresql_copies_the_rows():
         assert {s.split()[0] for s in on_rows} == {"INSERT"}  # bulk_create, never read back
         assert len(on_rows) < 20
     assert m.Event.objects.filter(exam_id__gte=10).count() == 2000
+
+
+def test_keys_drawn_together_go_to_the_next_ingest_of_that_many_rows():
+    ingest_rows(COLUMNS, rows(1))  # the chain's head exists
+
+    @service
+    def run(drawn, start):
+        with batch(action="import"), drawn_together({m.Event: drawn}):
+            first = m.Event.objects.ingest(COLUMNS, rows(3, start=start))
+            second = m.Event.objects.ingest(COLUMNS, rows(2, start=start + 10))  # none left
+        return first, second
+
+    for drawn, start in ((3, 100), (5, 200)):  # 5: not the first's count, which draws its own
+        with CaptureQueriesContext(connection) as queries:
+            first, second = run(drawn, start)
+        draws = [q["sql"] for q in queries.captured_queries if "nextval" in q["sql"]]
+        assert len(draws) == (0 if connection.vendor == "sqlite" else 2 if drawn == 3 else 3)
+        assert first == sorted(first) and second == sorted(second) and max(first) < min(second)
+        stored = dict(m.Event.objects.filter(pk__in=first + second).values_list("pk", "exam_id"))
+        assert [stored[k] - start for k in first + second] == [0, 1, 2, 10, 11]
 
 
 def test_a_value_not_stored_exactly_takes_the_slow_way_with_the_same_outcome():

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connections, models
@@ -164,12 +166,9 @@ def _copy(
     )
     count = len(columns[0])
     with connections[using].cursor() as cursor:
-        cursor.execute(  # the sequence looked up once, not once a row (7x the time)
-            "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) "
-            "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, count],
-        )
-        keys = [key for (key,) in cursor.fetchall()]
+        keys = _drawn.get({}).pop((using, meta.label), None)
+        if keys is None or len(keys) != count:
+            keys = _draw(cursor, {model: count})[model]
         with cursor.cursor.copy(statement) as copy:
             for start in range(0, count, COPY_ROWS):
                 part = slice(start, start + COPY_ROWS)
@@ -181,6 +180,55 @@ def _copy(
                 copy.write("\n".join(lines) + "\n")
             meanwhile(keys)
     return keys
+
+
+# keys drawn ahead by ``drawn_together``: {(database, model label): keys}
+_drawn: ContextVar[dict[tuple[str, str], list[int]]] = ContextVar("radgov_drawn_keys")
+
+
+@contextmanager
+def drawn_together(
+    counts: Mapping[type[models.Model], int], *, using: str = "default"
+) -> Iterator[None]:
+    """On PostgreSQL, the keys of the next ``ingest`` of each model in ``counts`` (of that
+    many rows) drawn from their sequences in one query, instead of one query each: a round
+    trip for each model less (routing writes a study's inferences, their history and its
+    routes).  An ingest of another count draws its own; keys not taken are left unused, as
+    a rolled-back transaction leaves them.  Elsewhere it does nothing."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not any(counts.values()):
+        yield
+        return
+    with connection.cursor() as cursor:
+        drawn = _draw(cursor, {model: n for model, n in counts.items() if n})
+    token = _drawn.set({(using, model._meta.label): keys for model, keys in drawn.items()})
+    try:
+        yield
+    finally:
+        _drawn.reset(token)
+
+
+def _draw(
+    cursor: Any, counts: Mapping[type[models.Model], int]
+) -> dict[type[models.Model], list[int]]:
+    """{model: that many new keys from its table's sequence, in increasing order}, in one
+    query; each sequence looked up once, not once a row (7x the time)."""
+    models_ = list(counts)
+    cursor.execute(
+        "WITH s AS MATERIALIZED (SELECT n, pg_get_serial_sequence(t, c)::regclass AS seq, k "
+        "FROM unnest(%s::int[], %s::text[], %s::text[], %s::int[]) AS v(n, t, c, k)) "
+        "SELECT s.n, nextval(s.seq) FROM s, generate_series(1, s.k)",
+        [
+            list(range(len(models_))),
+            [m._meta.db_table for m in models_],
+            [m._meta.pk.column for m in models_],
+            [counts[m] for m in models_],
+        ],
+    )
+    keys: dict[type[models.Model], list[int]] = {m: [] for m in models_}
+    for n, key in cursor.fetchall():
+        keys[models_[n]].append(key)
+    return {m: sorted(k) for m, k in keys.items()}
 
 
 def _insert(
