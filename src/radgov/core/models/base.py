@@ -177,16 +177,24 @@ def _lock(obj: models.Model, values: dict[str, Any]) -> None:
         obj.__dict__["_audit_locked"] = (buffer, buffer.markers.current(), snapshot(values))
 
 
+def hold_locked(objs: Iterable[Any]) -> None:
+    """Inside a service, objects just loaded ``select_for_update``: held as locked, so their
+    save needs no read of the row before."""
+    if not in_service():
+        return
+    for obj in objs:
+        if isinstance(obj, AuditedModel):
+            values = exact_loaded(obj)
+            if values is not None:
+                _lock(obj, values)
+
+
 class AuditedQuerySet(models.QuerySet):
     def _fetch_all(self) -> None:
         first = self._result_cache is None
         super()._fetch_all()
-        if first and self.query.select_for_update and in_service():
-            for obj in self._result_cache or ():
-                if isinstance(obj, AuditedModel):
-                    values = exact_loaded(obj)
-                    if values is not None:
-                        _lock(obj, values)
+        if first and self.query.select_for_update:
+            hold_locked(self._result_cache or ())
 
     def update(self, **kwargs: Any) -> int:
         require_service(self.model, "updated (QuerySet.update)")
