@@ -17,9 +17,17 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, transaction
 
 from radgov.core.models.identity import AccessionIdentity, IdentifiedModel, PatientIdentity
+from radgov.core.models.lookup import Lookup
 from radgov.core.services import service
 
 M = TypeVar("M", bound=IdentifiedModel)
+
+
+# by pseudonym, made once (radgov.core.models.lookup): every exam recorded looks one up
+_BY_PSEUDONYM: dict[type[IdentifiedModel], Lookup[Any]] = {
+    model: Lookup(lambda key, model=model: model.objects.filter(pseudonym=key).order_by("pk")[:1])
+    for model in (PatientIdentity, AccessionIdentity)
+}
 
 
 class IdentityConflict(ValueError):
@@ -52,7 +60,8 @@ def get_or_create_accession(
 def _find(model: type[M], identifier: str, *, issuer: str) -> M | None:
     """Found by its pseudonym: a read, outside any service (a service's savepoint would cost
     two more statements for the identifier a practice sees again and again)."""
-    return model.objects.filter(pseudonym=model.pseudonym_for(identifier, issuer=issuer)).first()
+    found = _BY_PSEUDONYM[model](model.pseudonym_for(identifier, issuer=issuer))
+    return found[0] if found else None
 
 
 @service

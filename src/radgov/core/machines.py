@@ -37,6 +37,7 @@ from radgov.core import bearer, context, policy
 from radgov.core.audit import Action, record
 from radgov.core.errors import Denied, Refused
 from radgov.core.models import Machine, MachineCredential, MachineKind
+from radgov.core.models.lookup import Lookup
 from radgov.core.models.machine import NAME_PREFIX
 from radgov.core.roles import Role
 from radgov.core.services import service
@@ -47,6 +48,8 @@ R = TypeVar("R")
 TOKEN_PREFIX = "rgm_"  # noqa: S105 - the marker of a machine credential, not a secret
 MAX_DAYS = 732
 NAME = re.compile(r"^[a-z]+:[A-Za-z0-9._@-]{1,90}$")
+# a periodic task's principal, found on each of its runs (routing's, every pass)
+_BY_NAME = Lookup[Machine](lambda name: Machine.objects.filter(name=name).order_by("pk")[:1])
 
 
 class MachineError(Refused):
@@ -240,9 +243,9 @@ def task_principal(name: str) -> Machine:
     ``TASKS``), made on first use."""
     if name not in policy.all_tasks():
         raise MachineError(f"task {name!r} is not declared in any permissions.py TASKS")
-    found = Machine.objects.filter(name=f"task:{name}").first()
-    if found is not None:
-        return found
+    found = _BY_NAME(f"task:{name}")
+    if found:
+        return found[0]
     try:
         with transaction.atomic():
             return _make_task_principal(name)

@@ -19,7 +19,7 @@ from radgov.exams.services.inference import (
     record_inference,
     record_outputs,
 )
-from radgov.exams.services.routed import Decided, record_routed
+from radgov.exams.services.routed import Decided, record_routed, rows_routed
 
 __all__ = [
     "BatchError",
@@ -41,4 +41,5 @@ __all__ = [
     "record_inference",
     "record_outputs",
     "record_routed",
+    "rows_routed",
 ]

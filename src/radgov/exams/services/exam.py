@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from radgov.core import crypto, identity
 from radgov.core.models import AccessionIdentity, PatientIdentity
+from radgov.core.models.lookup import Lookup
 from radgov.core.services import service
 from radgov.exams import access
 from radgov.exams.errors import ExamConflict, Problem
@@ -21,6 +22,10 @@ from radgov.exams.statuses import Contrast, Source
 STUDY_UID_NAMESPACE = "exams:study_uid"
 
 CREATED, ENRICHED, UNCHANGED = "created", "enriched", "unchanged"
+# an exam by its study's keyed hash, locked (made once: routing records an exam per study)
+_LOCKED = Lookup[Exam](
+    lambda key: Exam.objects.select_for_update().filter(study_uid_hash=key).order_by("pk")[:1]
+)
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,11 @@ def record_exam(actor: Any, meta: StudyMetadata, *, source: str) -> Recorded:
 
 
 def record_valid(study: ValidStudy, *, source: str) -> Recorded:
-    """``record_exam`` for an already validated study (the bulk path); inside a service."""
+    """``record_exam`` for an already validated study, inside a service: the bulk path's,
+    and routing's (a nested service would cost a savepoint, two statements, a study)."""
     uid_hash = study_uid_hash(study.study_uid)
-    exam = Exam.objects.select_for_update().filter(study_uid_hash=uid_hash).first()
+    found = _LOCKED(uid_hash)
+    exam = found[0] if found else None
     if exam is None:
         exam = Exam(study_uid_hash=uid_hash, study_uid_encrypted=study.study_uid, source=source)
         _apply(exam, study, _changes(exam, study, new=True))

@@ -51,6 +51,12 @@ def _explained(exam: Exam, item: Decided) -> tuple[Status, str, str]:
     return target, code, text
 
 
+def rows_routed(count: int) -> dict[type[Inference] | type[StatusChange], int]:
+    """The rows ``record_routed`` writes for ``count`` new inferences, by model (for
+    ``radgov.core.models.ingest.drawn_together``): each inference with two history rows."""
+    return {Inference: count, StatusChange: 2 * count}
+
+
 def record_routed(
     actor: Any,
     exam: Exam,
