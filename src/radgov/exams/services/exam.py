@@ -52,13 +52,18 @@ def find_exam(study_uid: str) -> Exam | None:
 def record_exam(actor: Any, meta: StudyMetadata, *, source: str) -> Recorded:
     """Create the exam of ``meta``'s study, or enrich the one recorded, or refuse a
     disagreement with every field named (nothing changes).  docs/exams.md."""
+    return record_within(actor, meta, source=source)
+
+
+def record_within(actor: Any, meta: StudyMetadata, *, source: str) -> Recorded:
+    """``record_exam`` inside the caller's service (routing's, for every study: as a nested
+    service it would cost a savepoint, two statements)."""
     access.require_write(actor)
     return record_valid(meta.validated(), source=Source(source))
 
 
 def record_valid(study: ValidStudy, *, source: str) -> Recorded:
-    """``record_exam`` for an already validated study, inside a service: the bulk path's,
-    and routing's (a nested service would cost a savepoint, two statements, a study)."""
+    """``record_exam`` for an already validated study (the bulk path); inside a service."""
     uid_hash = study_uid_hash(study.study_uid)
     found = _LOCKED(uid_hash)
     exam = found[0] if found else None
