@@ -46,7 +46,9 @@ class Instance(AuditedModel):
     """One stored instance: recorded (and committed) before its C-STORE is answered."""
 
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="instances")
-    sop_uid_hash = PseudonymField(help_text="keyed hash of the SOP Instance UID")
+    sop_uid_hash = PseudonymField(
+        db_index=False, help_text="keyed hash of the SOP Instance UID"
+    )  # the unique (sop_uid_hash, sha256) leads with it
     sop_class_uid = models.CharField(max_length=64)
     transfer_syntax_uid = models.CharField(max_length=64)
     file_ref = models.CharField(max_length=300, help_text="place in the spool (hashes only)")
@@ -87,7 +89,9 @@ class Route(ProcedureRecord):
     """Why one deployment did or did not get one study: the criteria as they were, and
     every constraint the study met or missed."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="routes")
+    study = models.ForeignKey(  # the unique (study, deployment) leads with it
+        Study, on_delete=models.CASCADE, related_name="routes", db_index=False
+    )
     deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="+")
     inference = models.ForeignKey(Inference, on_delete=models.PROTECT, related_name="+")
     outcome = models.CharField(max_length=16, choices=Outcome.choices)

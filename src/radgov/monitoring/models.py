@@ -75,7 +75,9 @@ class Report(ProcedureRecord):
 class ReportLabel(ProcedureRecord):
     """One finding the report mentions, as the labeller read it."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="labels")
+    report = models.ForeignKey(  # the unique (report, finding) leads with it
+        Report, on_delete=models.CASCADE, related_name="labels", db_index=False
+    )
     finding = models.CharField(max_length=100)
     label = models.CharField(max_length=10, choices=ReportLabelValue.choices)
     evidence = EncryptedTextField(help_text="the words that decided the label, encrypted")
@@ -127,8 +129,8 @@ class Concordance(AuditedModel):
     inference = models.OneToOneField(
         Inference, on_delete=models.CASCADE, related_name="concordance"
     )
-    deployment = models.ForeignKey(
-        Deployment, on_delete=models.CASCADE, related_name="concordances"
+    deployment = models.ForeignKey(  # the (deployment, day) index leads with it
+        Deployment, on_delete=models.CASCADE, related_name="concordances", db_index=False
     )
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="concordances")
     finding = models.CharField(max_length=100)
@@ -152,7 +154,9 @@ class ConcordanceDay(AuditedModel):
     deployment, finding, day and outcome, with nothing that leads to an exam or a patient
     (docs/retention.md).  ``analysis.outcomes`` adds them to the rows still kept."""
 
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    deployment = models.ForeignKey(  # the day's unique key leads with it
+        Deployment, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     finding = models.CharField(max_length=100)
     day = models.DateField()
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
@@ -175,8 +179,13 @@ class Alert(AuditedModel):
     compliance role's reminders (rule ``privacy``) are in the same queue, shown to that role
     only, with no deployment when they are about an incident or the notice."""
 
-    deployment = models.ForeignKey(
-        Deployment, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    deployment = models.ForeignKey(  # the unique (deployment, rule, signal_day) leads with it
+        Deployment,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alerts",
+        db_index=False,
     )
     rule = models.CharField(max_length=12, choices=Rule.choices)
     signal_day = models.DateField()
@@ -246,8 +255,8 @@ class FirstSeen(AuditedModel):
     """A value of an exam's metadata never seen in the reference window: an event of its own
     ("software version VE11 first seen on 3 March"), recorded once per deployment."""
 
-    deployment = models.ForeignKey(
-        Deployment, on_delete=models.CASCADE, related_name="first_seen_values"
+    deployment = models.ForeignKey(  # the unique (deployment, column, value) leads with it
+        Deployment, on_delete=models.CASCADE, related_name="first_seen_values", db_index=False
     )
     column = models.CharField(max_length=32)
     value = models.CharField(max_length=200)
@@ -345,8 +354,13 @@ class Interaction(ProcedureRecord):
     bulk (``radgov.monitoring.interactions``); the override and engagement rates read them
     beside the reviews."""
 
-    inference = models.ForeignKey(Inference, on_delete=models.PROTECT, related_name="interactions")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # the (inference, user, at) and (user, inference) indexes lead with them
+    inference = models.ForeignKey(
+        Inference, on_delete=models.PROTECT, related_name="interactions", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     action = models.CharField(max_length=12, choices=InteractionAction.choices)
     at = models.DateTimeField(help_text="when it happened, as the viewer says")
     source = models.CharField(max_length=8, help_text="api, file or demo")
@@ -387,7 +401,9 @@ class OutcomeDay(models.Model):
     subgroup value (``dimension`` one of ``rollups.SUBGROUPS``; ``value`` blank: unknown).
     The counts the retention purge kept (``ConcordanceDay``) are in the all-exams rows."""
 
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    deployment = models.ForeignKey(  # the day's unique key leads with it
+        Deployment, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     day = models.DateField()
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     dimension = models.CharField(max_length=16, blank=True)
@@ -413,7 +429,9 @@ class OrderDay(models.Model):
     its highest value of the day, and the first of the day's exams at or over the limit, on
     the chart's integer lattice (``analysis.cusum_state``)."""
 
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    deployment = models.ForeignKey(  # the day's unique key leads with it
+        Deployment, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     day = models.DateField()
     n = models.PositiveIntegerField()
     discordant = models.BinaryField()
@@ -436,7 +454,9 @@ class ValueDay(models.Model):
     (continuous ones in fixed bins, ``rollups.BINS``), status, turnaround and reports waiting
     for the technical signals.  ``value`` blank: not known."""
 
-    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    deployment = models.ForeignKey(  # the day's unique key leads with it
+        Deployment, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     day = models.DateField()
     column = models.CharField(max_length=24)
     value = models.CharField(max_length=200, blank=True)
