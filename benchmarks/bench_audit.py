@@ -14,13 +14,14 @@
    Target: 8 writers at least 4x one writer.  Beside each ratio, the most the machine's
    cores allow: c cores commit at most c / (CPU a message, writer and backend together, as
    section 3 measures it) messages a second, so 8 writers can never do better than that over
-   one writer's rate, however the writers share the chain.  Measured twice: with the database work alone
-   (CPU-bound: on a machine with c cores no more than about c times one writer can be had),
-   and with 2 ms of waiting inside each service (a file fsync on a real disk, a peer's
-   round trip).  Both with the chain striped (``AUDIT_STRIPES``, 8 on PostgreSQL: an append
-   takes whichever stripe's head is free), again with one stripe, as it was before, to show
-   what the stripes buy, and with the audit switched off (the same inserts in a plain transaction): 8 audited writers against 8
-   unaudited ones says what the audit costs concurrency, whatever the machine's cores.
+   one writer's rate, however the writers share the chain.  Measured twice: with the
+   database work alone (CPU-bound: on a machine with c cores no more than about c times one
+   writer can be had), and with 2 ms of waiting inside each service (a file fsync on a real
+   disk, a peer's round trip).  Both with the chain striped (``AUDIT_STRIPES``, 8 on
+   PostgreSQL: an append takes whichever stripe's head is free), again with one stripe, as
+   it was before, to show what the stripes buy, and with the audit switched off (the same
+   inserts in a plain transaction): 8 audited writers against 8 unaudited ones says what
+   the audit costs concurrency, whatever the machine's cores.
 
 3. CPU per message: the same 5-row messages in this one process, audited and unaudited in
    turn, with the CPU time of the writer (``time.process_time``) and of its PostgreSQL
