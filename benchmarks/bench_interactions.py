@@ -12,7 +12,9 @@ the body's bytes to the commit, the median of repeated bodies; also the same row
 their inference by study UID and deployment (a keyed hash per row) and the ingest alone.
 Then NDJSON bodies of inference events on studies not yet recorded (the study's metadata and
 the model's result, a line each), stored by the same service: an exam, an inference and two
-history rows a line, through the same audited ``ingest``.  Target: at least 20,000 events/s.  The inferences (and their exams, users, deployment) are
+history rows a line, through the same audited ``ingest``; then as many such bodies as the
+machine has cores, sent at once by a client process each (separate transactions, as
+separate callers of the API would send them).  Target: at least 20,000 events/s.  The inferences (and their exams, users, deployment) are
 seeded first, in a scratch database ``<name>_bench_interactions`` made and dropped as in
 bench_audit.
 """
@@ -137,6 +139,41 @@ def rate(
     return statistics.median(wall), statistics.median(cpu)
 
 
+def side_by_side(actor: Any, bodies: list[bytes], n: int) -> float:
+    """Events per wall second when each of ``bodies`` (``n`` inference events on new
+    studies each) is sent at once by a client of its own: one process and one connection
+    a body, as separate callers of the API would be."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from radgov.core.context import ActingContext, acting_as
+    from radgov.monitoring.bulk import record_ndjson
+
+    def client(data: bytes, go: Any) -> None:
+        connections.close_all()  # never share the parent's connection
+        with acting_as(ActingContext(channel="cli")):
+            go.wait()
+            stored = record_ndjson(actor, data)
+        assert stored["inferences_created"] == n, stored  # noqa: S101 - a bench's check
+        connections.close_all()
+
+    connections.close_all()
+    ctx = multiprocessing.get_context("fork")
+    go = ctx.Barrier(len(bodies) + 1)
+    procs = [ctx.Process(target=client, args=(data, go)) for data in bodies]
+    for p in procs:
+        p.start()
+    go.wait()
+    start = time.perf_counter()
+    for p in procs:
+        p.join()
+    took = time.perf_counter() - start
+    if any(p.exitcode for p in procs):
+        sys.exit("a client process failed")
+    return len(bodies) * n / took
+
+
 def ingest_rate(actor: Any, ids: list[int], n: int, repeats: int) -> float:
     """The audited COPY alone, from checked rows."""
     from radgov.core.audit import batch
@@ -190,6 +227,11 @@ def main() -> None:
             alone = ingest_rate(actor, ids, n, repeats)
             new = [inference_body(inferences + r * n, n, deployment.pk) for r in range(repeats)]
             events = rate(actor, new, n, key="inferences_created")
+            first = inferences + repeats * n
+            clients = os.cpu_count() or 1
+            together = side_by_side(
+                actor, [inference_body(first + c * n, n, deployment.pk) for c in range(clients)], n
+            )
     finally:
         connection.creation.destroy_test_db(original, verbosity=0)
     load = os.getloadavg()[0]
@@ -207,6 +249,8 @@ def main() -> None:
     print(f"  wall                    {events[0]:>9,.0f} events/s  (target >= 20,000)  {verdict}")
     print(f"  per CPU second of this process (server excluded): {events[1]:,.0f} "
           f"({10_000 / events[1]:.2f} CPU-s per 10,000 events)")  # fmt: skip
+    print(f"  {clients} bodies at once, a client each {together:>9,.0f} events/s  "
+          f"({together / events[0]:.2f}x one body at a time)")  # fmt: skip
 
 
 if __name__ == "__main__":
