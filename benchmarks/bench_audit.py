@@ -46,6 +46,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -248,15 +249,20 @@ def writer(model_ready: Any, ident: int, messages: int, wait: float, how: str, g
 
 def bench_writers(count: int, messages: int, wait: float, how: str) -> float:
     """Messages committed per second by ``count`` writer processes together."""
+    jobs = [(writer, (registered_model, i, messages, wait, how)) for i in range(count)]
+    return count * messages / at_once(jobs, "writer")
+
+
+def at_once(jobs: list[tuple[Callable[..., None], tuple[Any, ...]]], what: str) -> float:
+    """Seconds from the moment every job's process (forked: each opens its own connection)
+    is ready until the last has finished.  Each job is called with its arguments and a
+    barrier, which it waits on before its timed work."""
     from django.db import connections
 
-    connections.close_all()
+    connections.close_all()  # a forked process must not share this one's
     ctx = multiprocessing.get_context("fork")
-    go = ctx.Barrier(count + 1)
-    procs = [
-        ctx.Process(target=writer, args=(registered_model, i, messages, wait, how, go))
-        for i in range(count)
-    ]
+    go = ctx.Barrier(len(jobs) + 1)
+    procs = [ctx.Process(target=target, args=(*args, go)) for target, args in jobs]
     for p in procs:
         p.start()
     go.wait()
@@ -265,8 +271,8 @@ def bench_writers(count: int, messages: int, wait: float, how: str) -> float:
         p.join()
     elapsed = time.perf_counter() - start
     if any(p.exitcode for p in procs):
-        sys.exit("a writer process failed")
-    return count * messages / elapsed
+        sys.exit(f"a {what} process failed")
+    return elapsed
 
 
 # --- 3. CPU per message ----------------------------------------------------------------------

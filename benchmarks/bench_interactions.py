@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.exams.conftest
-from bench_audit import scratch_database, setup_django  # this folder is on sys.path
+from bench_audit import at_once, scratch_database, setup_django  # this folder is on sys.path
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 READERS = 20
@@ -143,8 +143,6 @@ def side_by_side(actor: Any, bodies: list[bytes], n: int) -> float:
     """Events per wall second when each of ``bodies`` (``n`` inference events on new
     studies each) is sent at once by a client of its own: one process and one connection
     a body, as separate callers of the API would be."""
-    import multiprocessing
-
     from django.db import connections
 
     from radgov.core.context import ActingContext, acting_as
@@ -158,20 +156,7 @@ def side_by_side(actor: Any, bodies: list[bytes], n: int) -> float:
         assert stored["inferences_created"] == n, stored  # noqa: S101 - a bench's check
         connections.close_all()
 
-    connections.close_all()
-    ctx = multiprocessing.get_context("fork")
-    go = ctx.Barrier(len(bodies) + 1)
-    procs = [ctx.Process(target=client, args=(data, go)) for data in bodies]
-    for p in procs:
-        p.start()
-    go.wait()
-    start = time.perf_counter()
-    for p in procs:
-        p.join()
-    took = time.perf_counter() - start
-    if any(p.exitcode for p in procs):
-        sys.exit("a client process failed")
-    return len(bodies) * n / took
+    return len(bodies) * n / at_once([(client, (data,)) for data in bodies], "client")
 
 
 def ingest_rate(actor: Any, ids: list[int], n: int, repeats: int) -> float:
