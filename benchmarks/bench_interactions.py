@@ -14,9 +14,9 @@ Then NDJSON bodies of inference events on studies not yet recorded (the study's 
 the model's result, a line each), stored by the same service: an exam, an inference and two
 history rows a line, through the same audited ``ingest``; then as many such bodies as the
 machine has cores, sent at once by a client process each (separate transactions, as
-separate callers of the API would send them).  Target: at least 20,000 events/s.  The inferences (and their exams, users, deployment) are
-seeded first, in a scratch database ``<name>_bench_interactions`` made and dropped as in
-bench_audit.
+separate callers of the API would send them).  Target: at least 20,000 events/s.  The
+inferences (and their exams, users, deployment) are seeded first, in a scratch database
+``<name>_bench_interactions`` made and dropped as in bench_audit.
 """
 
 from __future__ import annotations
@@ -149,7 +149,6 @@ def side_by_side(actor: Any, bodies: list[bytes], n: int) -> float:
     from radgov.monitoring.bulk import record_ndjson
 
     def client(data: bytes, go: Any) -> None:
-        connections.close_all()  # never share the parent's connection
         with acting_as(ActingContext(channel="cli")):
             go.wait()
             stored = record_ndjson(actor, data)
