@@ -65,16 +65,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 migrations.AlterField(
-                    model_name="concordanceday",
-                    name="deployment",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="inventory.deployment",
-                    ),
-                ),
-                migrations.AlterField(
                     model_name="firstseen",
                     name="deployment",
                     field=models.ForeignKey(
@@ -105,26 +95,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 migrations.AlterField(
-                    model_name="orderday",
-                    name="deployment",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="inventory.deployment",
-                    ),
-                ),
-                migrations.AlterField(
-                    model_name="outcomeday",
-                    name="deployment",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="inventory.deployment",
-                    ),
-                ),
-                migrations.AlterField(
                     model_name="reportlabel",
                     name="report",
                     field=models.ForeignKey(
@@ -134,15 +104,18 @@ class Migration(migrations.Migration):
                         to="monitoring.report",
                     ),
                 ),
-                migrations.AlterField(
-                    model_name="valueday",
-                    name="deployment",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="inventory.deployment",
-                    ),
+                *(
+                    migrations.AlterField(  # the day rollups: the same key, the same change
+                        model_name=day,
+                        name="deployment",
+                        field=models.ForeignKey(
+                            db_index=False,
+                            on_delete=django.db.models.deletion.CASCADE,
+                            related_name="+",
+                            to="inventory.deployment",
+                        ),
+                    )
+                    for day in ("concordanceday", "orderday", "outcomeday", "valueday")
                 ),
             ],
         )
