@@ -107,6 +107,24 @@ def test_a_batch_of_new_studies_takes_no_statement_per_row_and_verifies(writer, 
     assert verify_trail(record_use=False).ok
 
 
+def test_a_study_recorded_before_is_found_past_the_first_lookup(writer, ich, monkeypatch) -> None:
+    """The lookup of recorded studies is split by the database's limit on a statement's
+    parameters (SQLite's; one statement on PostgreSQL): a study recorded before, named past
+    the first part, takes the row-by-row path, not a second COPY of its exam."""
+
+    def event(n: int, **more) -> Event:  # type: ignore[no-untyped-def]
+        return Event(head_ct(uid=f"{UID}.7.{n}", accession_number=""), ich.pk, **more)
+
+    services.record_events(writer, [event(9)], source="api")
+    monkeypatch.setattr(connection.features, "max_query_params", 4)
+    result = services.record_events(
+        writer, [event(n, status="inferred", outputs=Outputs(score=0.5)) for n in range(12)],
+        source="api",
+    )  # fmt: skip
+    assert (result.exams_created, result.inferences_created, result.moves) == (11, 11, 12)
+    assert Exam.objects.count() == 12
+
+
 def test_a_changed_token_of_an_ingested_exam_fails_verification(writer, ich) -> None:
     services.record_events(writer, [Event(head_ct(uid=UID + ".9"), ich.pk)], source="api")
     assert verify_trail(record_use=False).ok

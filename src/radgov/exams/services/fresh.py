@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from radgov.core import crypto, identity
@@ -35,7 +35,6 @@ from radgov.exams.statuses import Status
 if TYPE_CHECKING:
     from radgov.exams.services.bulk import Checked, Place
 
-CHUNK = 500  # keys a lookup names at once (SQLite's limit on a statement's parameters)
 FROM_RECEIVED = frozenset({Status.RECEIVED, *moves.ALLOWED[Status.RECEIVED]})
 EXAM_COLUMNS = (
     "study_uid_hash", "study_uid_encrypted", "patient_id", "accession_id", "source",
@@ -63,10 +62,13 @@ def fresh(checked: Sequence[Checked]) -> tuple[list[int], list[str]]:
     """(the indexes of the events for the fast lane, every event's study UID hash)."""
     hashes = crypto.pseudonyms([c.study.study_uid for c in checked], namespace=STUDY_UID_NAMESPACE)
     times = Counter(hashes)
+    # one lookup, or as many as the database's limit on a statement's parameters needs
+    # (SQLite's; PostgreSQL has none): each lookup is a statement the server plans and runs
+    step = connections[Exam.objects.db].features.max_query_params or len(hashes) or 1
     recorded: set[str] = set()
-    for start in range(0, len(hashes), CHUNK):
+    for start in range(0, len(hashes), step):
         recorded.update(
-            Exam.objects.filter(study_uid_hash__in=hashes[start : start + CHUNK]).values_list(
+            Exam.objects.filter(study_uid_hash__in=hashes[start : start + step]).values_list(
                 "study_uid_hash", flat=True
             )
         )
