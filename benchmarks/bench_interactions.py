@@ -16,20 +16,24 @@ history rows a line, through the same audited ``ingest``; then as many such bodi
 machine has cores, sent at once by a client process each (separate transactions, as
 separate callers of the API would send them).  Beside each, the CPU an event costs this
 process and its PostgreSQL backend, and what that lets the machine's cores store at most,
-however many bodies arrive at once.  Target: at least 20,000 events/s.  The inferences (and
-their exams, users, deployment) are seeded first, in a scratch database
-``<name>_bench_interactions`` made and dropped as in bench_audit.
+however many bodies arrive at once; and the same four rows of each inference event written
+by PostgreSQL alone (``plain_rate``), what the database stores from one connection.
+Target: at least 20,000 events/s.  The inferences (and their exams, users, deployment) are
+seeded first, in a scratch database ``<name>_bench_interactions`` made and dropped as in
+bench_audit.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,33 +132,43 @@ def inference_body(first: int, n: int, deployment: int) -> bytes:
     return "\n".join(lines).encode()
 
 
-def rate(
-    actor: Any, bodies: list[bytes], n: int, *, key: str = "interactions"
-) -> tuple[float, float, float | None]:
+Figures = tuple[float, float, float | None]
+
+
+def timed(store: Callable[[Any], None], bodies: list[Any], n: int) -> Figures:
     """(events per wall second, CPU microseconds an event in this process, CPU microseconds an
     event in its PostgreSQL backend or None when the server is not on this machine), each the
-    median over the bodies; ``key``: the answer's count of what each body stores.  The two
-    CPU figures together bound what any number of bodies at once can store on c cores: at
-    most c / (both) events a second (the server's other processes, its WAL writer and
-    autovacuum, left out, so the bound is generous)."""
-    from radgov.monitoring.bulk import record_ndjson
-
+    median over ``bodies`` of ``n`` events, each body stored by ``store``.  The two CPU
+    figures together bound what any number of bodies at once can store on c cores: at most
+    c / (both) events a second (the server's other processes, its WAL writer and autovacuum,
+    left out, so the bound is generous)."""
     backend = backend_cpu()
     wall, cpu, server = [], [], []
     for data in bodies:
         start, start_cpu, start_server = time.perf_counter(), time.process_time(), backend()
-        stored = record_ndjson(actor, data)
+        store(data)
         wall.append(n / (time.perf_counter() - start))
         cpu.append((time.process_time() - start_cpu) / n * 1e6)
         used = backend()
         server.append(None if used is None else (used - start_server) / n * 1e6)
-        assert stored[key] == n, stored
     known = [s for s in server if s is not None]
     return (
         statistics.median(wall),
         statistics.median(cpu),
         statistics.median(known) if known else None,
     )
+
+
+def rate(actor: Any, bodies: list[bytes], n: int, *, key: str = "interactions") -> Figures:
+    """``timed`` for NDJSON bodies stored by radgov; ``key``: the answer's count of what each
+    body stores."""
+    from radgov.monitoring.bulk import record_ndjson
+
+    def store(data: bytes) -> None:
+        stored = record_ndjson(actor, data)
+        assert stored[key] == n, stored  # noqa: S101 - a bench's check
+
+    return timed(store, bodies, n)
 
 
 def bound(cpu: float, server: float | None) -> str:
@@ -166,6 +180,75 @@ def bound(cpu: float, server: float | None) -> str:
         f"CPU an event: {cpu:.0f} us here, {server:.0f} us in PostgreSQL's backend; "
         f"{cores} cores allow at most {cores / (cpu + server) * 1e6:,.0f} events/s"
     )
+
+
+def plain_rows(first: int, n: int, deployment: int, actor: int) -> dict[str, list[str]]:
+    """The four rows radgov stores for each of ``n`` inference events on new studies (UIDs
+    from ``first``; ``inference_body``'s values), as COPY text by table, without the keys:
+    each row's own and the exam's or inference's it names are drawn when it is written."""
+    at = "2026-03-01T00:00:00.000000Z"
+    rows: dict[str, list[str]] = {"exams_exam": [], "exams_inference": [], "exams_statuschange": []}
+    for i in range(first, first + n):
+        digest = hashlib.sha256(uid(i).encode()).hexdigest()
+        rows["exams_exam"].append(
+            f"{digest}\tv1:{digest}\tapi\t{at}\t{at}\tMain Hospital CT\t{at}\tCT\tCHEST\t"
+            f"SIEMENS\tSOMATOM Force\tVE11\t\t\t\t1.0\t120.0\tunknown\t\t\t{4 + i % 5}\tF"
+        )
+        rows["exams_inference"].append(
+            f"{deployment}\tinferred\t{at}\t\t\t0.5\tnegative\t\\N\t[]\t\t\t\t{at}\t{at}"
+        )
+        rows["exams_statuschange"] += [
+            f"\treceived\t{at}\t{at}\t{actor}\tbench\t\t\t\t\t\\N",
+            f"received\tinferred\t{at}\t{at}\t{actor}\tbench\t\t\t\t\t{digest}",
+        ]
+    return rows
+
+
+PLAIN_COLUMNS = {
+    "exams_exam": "study_uid_hash, study_uid_encrypted, source, created_at, updated_at, site, "
+    "study_datetime, modality, body_part, manufacturer, manufacturer_model, software_versions, "
+    "station_name, protocol_name, series_description, slice_thickness_mm, kvp, contrast, "
+    "contrast_agent, contrast_phase, age_band, sex",
+    "exams_inference": "exam_id, deployment_id, status, status_at, reason_code, reason, score, "
+    "call, confidence, findings, model_version, vendor_status, vendor_reason, created_at, "
+    "inferred_at",
+    "exams_statuschange": "inference_id, from_status, to_status, at, recorded_at, actor_id, "
+    "actor_name, reason_code, reason, vendor_status, vendor_reason, key_hash",
+}
+
+
+def plain_rate(bodies: list[dict[str, list[str]]], n: int) -> Figures:
+    """``timed`` for PostgreSQL alone: each body's rows (``plain_rows``) written as radgov's
+    ingest writes them (keys drawn from each sequence in one query, then COPY, one
+    transaction a body) from text made beforehand, so this process does next to nothing:
+    what the database itself stores of these rows on this machine."""
+    from django.db import connection, transaction
+
+    def store(rows: dict[str, list[str]]) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            keys: dict[str, list[int]] = {}
+            for table, lines in rows.items():
+                cursor.execute(  # the sequence looked up once, not once a row
+                    "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id') AS seq) "
+                    "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
+                    [table, len(lines)],
+                )
+                keys[table] = [k for (k,) in cursor.fetchall()]
+            named = {  # the keys each table's rows name before their own columns
+                "exams_exam": [""] * n,
+                "exams_inference": [f"{e}\t" for e in keys["exams_exam"]],
+                "exams_statuschange": [f"{i}\t" for i in keys["exams_inference"] for _ in "ab"],
+            }
+            for table, lines in rows.items():
+                text = "".join(
+                    f"{key}\t{ref}{line}\n"
+                    for key, ref, line in zip(keys[table], named[table], lines, strict=True)
+                )
+                statement = f"COPY {table} (id, {PLAIN_COLUMNS[table]}) FROM STDIN"
+                with cursor.cursor.copy(statement) as copy:
+                    copy.write(text)
+
+    return timed(store, bodies, n)
 
 
 def side_by_side(actor: Any, bodies: list[bytes], n: int) -> float:
@@ -240,6 +323,9 @@ def main() -> None:
             alone = ingest_rate(actor, ids, n, repeats)
             new = [inference_body(inferences + r * n, n, deployment.pk) for r in range(repeats)]
             events = rate(actor, new, n, key="inferences_created")
+            plain = plain_rate(
+                [plain_rows(10**9 + r * n, n, deployment.pk, actor.pk) for r in range(repeats)], n
+            )
             first = inferences + repeats * n
             clients = os.cpu_count() or 1
             together = side_by_side(
@@ -260,6 +346,8 @@ def main() -> None:
     print(f"NDJSON bodies of {n:,} inference events on new studies (exam, inference, history)")
     print(f"  wall                    {events[0]:>9,.0f} events/s  (target >= 20,000)  {verdict}")
     print(f"  {bound(*events[1:])}")
+    print(f"  PostgreSQL alone, the same rows from text made beforehand {plain[0]:>9,.0f} events/s")
+    print(f"    {bound(*plain[1:])}")
     print(f"  {clients} bodies at once, a client each {together:>9,.0f} events/s  "
           f"({together / events[0]:.2f}x one body at a time)")  # fmt: skip
 
