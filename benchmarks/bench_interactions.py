@@ -38,12 +38,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.exams.conftest
-from bench_audit import (
-    at_once,
-    backend_cpu,
-    scratch_database,
-    setup_django,
-)  # this folder is on sys.path
+# bench_audit: this folder is on sys.path
+from bench_audit import at_once, backend_cpu, scratch_database, setup_django
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 READERS = 20
