@@ -215,25 +215,24 @@ PLAIN_COLUMNS = {
 
 def plain_rate(bodies: list[dict[str, list[str]]], n: int) -> Figures:
     """``timed`` for PostgreSQL alone: each body's rows (``plain_rows``) written as radgov's
-    ingest writes them (keys drawn from each sequence in one query, then COPY, one
-    transaction a body) from text made beforehand, so this process does next to nothing:
-    what the database itself stores of these rows on this machine."""
+    ingest writes them (keys drawn from the three sequences in one query by the ingest's own
+    ``_draw``, then COPY, one transaction a body) from text made beforehand, so this process
+    does next to nothing: what the database itself stores of these rows on this machine."""
     from django.db import connection, transaction
+
+    from radgov.core.models.ingest import _draw
+    from radgov.exams.models import Exam, Inference, StatusChange
+
+    models = {"exams_exam": Exam, "exams_inference": Inference, "exams_statuschange": StatusChange}
 
     def store(rows: dict[str, list[str]]) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
-            keys: dict[str, list[int]] = {}
-            for table, lines in rows.items():
-                cursor.execute(  # the sequence looked up once, not once a row
-                    "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id') AS seq) "
-                    "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
-                    [table, len(lines)],
-                )
-                keys[table] = [k for (k,) in cursor.fetchall()]
+            drawn = _draw(cursor, {models[table]: len(lines) for table, lines in rows.items()})
+            keys = {table: drawn[model] for table, model in models.items()}
             named = {  # the keys each table's rows name before their own columns
                 "exams_exam": [""] * n,
                 "exams_inference": [f"{e}\t" for e in keys["exams_exam"]],
-                "exams_statuschange": [f"{i}\t" for i in keys["exams_inference"] for _ in "ab"],
+                "exams_statuschange": [f"{i}\t" for i in keys["exams_inference"] for _ in (1, 2)],
             }
             for table, lines in rows.items():
                 text = "".join(
