@@ -23,8 +23,9 @@ from typing import Any
 import pydicom
 import pydicom.errors
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from pydicom.tag import Tag
 
 from radgov.core import crypto, machines, policy
 from radgov.core.audit import Action, EventCode, batch
@@ -36,7 +37,7 @@ from radgov.dicom.criteria import Criteria, CriteriaError
 from radgov.exams import services as exams
 from radgov.exams.errors import ExamError
 from radgov.exams.metadata import StudyMetadata
-from radgov.exams.models import Inference
+from radgov.exams.models import Exam, Inference
 from radgov.exams.services.exam import record_within, study_uid_hash
 from radgov.exams.services.inference import SOP_UID_NAMESPACE
 from radgov.exams.statuses import Source, Status
@@ -53,12 +54,14 @@ LIVE = (Stage.PILOT, Stage.DEPLOYED)
 ROUTED = ["completed_at", "exam", "problem"]  # what routing changes on a study
 # the header attributes routing reads (the exam's and the criteria's): only these are parsed
 HEADER = sorted({*StudyMetadata.DICOM_KEYWORDS, *Criteria.KEYWORDS})
+_HEADER_TAGS = [Tag(keyword) for keyword in HEADER]  # pydicom would look each one up per read
 ROUTE_COLUMNS = (
     "study_id", "deployment_id", "inference_id", "outcome", "reasons", "criteria", "decided_at",
     "poll_problem",
 )  # fmt: skip
 # routing's reads, made once (radgov.core.models.lookup): the quiet studies; a study locked,
-# with its first image's file; the live deployments, of a site or all
+# with its first image's file and whether an exam of it is recorded; the live deployments,
+# of a site or all
 _QUIET = Lookup[int](
     lambda cutoff: (
         Study.objects.filter(completed_at__isnull=True)
@@ -70,13 +73,24 @@ _QUIET = Lookup[int](
 _LOCKED = Lookup[Study](
     lambda pk: (
         Study.objects.select_for_update()
-        .annotate(first_image=Subquery(images(OuterRef("pk")).values("file_ref")[:1]))
+        .annotate(
+            first_image=Subquery(images(OuterRef("pk")).values("file_ref")[:1]),
+            recorded=Exists(Exam.objects.filter(study_uid_hash=OuterRef("study_uid_hash"))),
+        )
         .filter(pk=pk)
     )
 )
-_LIVE = Lookup[Deployment](lambda: Deployment.objects.filter(status__in=LIVE).order_by("pk"))
+# of a deployment routing reads its key and criteria: only those columns are loaded
+_LIVE = Lookup[Deployment](
+    lambda: Deployment.objects.filter(status__in=LIVE).only("inclusion_criteria").order_by("pk")
+)
 _LIVE_AT = Lookup[Deployment](
-    lambda site: Deployment.objects.filter(status__in=LIVE).filter(site=site).order_by("pk")
+    lambda site: (
+        Deployment.objects.filter(status__in=LIVE)
+        .filter(site=site)
+        .only("inclusion_criteria")
+        .order_by("pk")
+    )
 )
 
 
@@ -293,7 +307,7 @@ def _header(file_ref: str | None, *, base: Path | None) -> dict[str, Any]:
     if file_ref is None:
         return {}
     path = spool.path_of(file_ref, base=base)
-    dataset = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=HEADER)
+    dataset = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
     return {
         element.keyword: element.value
         for element in dataset
@@ -305,7 +319,7 @@ def _header(file_ref: str | None, *, base: Path | None) -> dict[str, Any]:
 def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
     """Record the exam of a complete study and decide, for every live deployment of its
     site, whether the model gets it: queued, excluded or rejected, with every reason."""
-    found = _LOCKED(pk)  # locked, with its first image's file in the same statement
+    found = _LOCKED(pk)  # locked, with its first image's file and its exam's presence
     if not found:
         raise Study.DoesNotExist(f"no study {pk}")
     study = found[0]
@@ -323,7 +337,7 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
         attributes = _header(study.first_image, base=base)
         try:
             meta = StudyMetadata.from_dicom(attributes, site=study.site)
-            recorded = record_within(actor, meta, source=Source.DICOM)
+            recorded = record_within(actor, meta, source=Source.DICOM, new=not study.recorded)
         except ExamError as exc:
             study.problem = str(exc)
             study.save(update_fields=ROUTED)

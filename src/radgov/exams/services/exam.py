@@ -55,17 +55,21 @@ def record_exam(actor: Any, meta: StudyMetadata, *, source: str) -> Recorded:
     return record_within(actor, meta, source=source)
 
 
-def record_within(actor: Any, meta: StudyMetadata, *, source: str) -> Recorded:
+def record_within(actor: Any, meta: StudyMetadata, *, source: str, new: bool = False) -> Recorded:
     """``record_exam`` inside the caller's service (routing's, for every study: as a nested
-    service it would cost a savepoint, two statements)."""
+    service it would cost a savepoint, two statements).  ``new``: the caller found no exam
+    of this study in its transaction (routing reads that with the study it locks), so none
+    is looked up again."""
     access.require_write(actor)
-    return record_valid(meta.validated(), source=Source(source))
+    return record_valid(meta.validated(), source=Source(source), new=new)
 
 
-def record_valid(study: ValidStudy, *, source: str) -> Recorded:
-    """``record_exam`` for an already validated study (the bulk path); inside a service."""
+def record_valid(study: ValidStudy, *, source: str, new: bool = False) -> Recorded:
+    """``record_exam`` for an already validated study (the bulk path); inside a service.
+    ``new`` as for ``record_within``: an exam another source records meanwhile is found
+    when its insert conflicts, as when the lookup found none."""
     uid_hash = study_uid_hash(study.study_uid)
-    found = _LOCKED(uid_hash)
+    found = [] if new else _LOCKED(uid_hash)
     exam = found[0] if found else None
     if exam is None:
         exam = Exam(study_uid_hash=uid_hash, study_uid_encrypted=study.study_uid, source=source)
