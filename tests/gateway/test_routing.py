@@ -15,7 +15,7 @@ from django.utils import timezone
 from radgov.core.audit.verify import verify_trail
 from radgov.core.context import ActingContext, acting_as
 from radgov.core.models import AuditEntry, Machine
-from radgov.dicom.criteria import Criteria
+from radgov.dicom.criteria import Criteria, CriteriaError
 from radgov.exams import services as exams
 from radgov.exams.metadata import StudyMetadata
 from radgov.exams.models import Exam, Inference
@@ -94,6 +94,21 @@ def test_each_live_deployment_of_the_site_gets_a_decision_with_its_reasons(
         str(study.pk),
     )
     assert entry.detail["batch"]["count"] >= 10 and MRN not in entry.detail_json
+
+
+def test_a_deployment_whose_stored_criteria_cannot_be_applied_is_excluded_with_why(
+    peer, spool, models
+) -> None:
+    """Criteria stored wrong (written around the inventory's checks) exclude the study from
+    that deployment only, saying so; the others decide as usual."""
+    broken = deployment("Broken", {"modalities": "CT", "no_such_criterion": 1})
+    store(peer, ct(new_uid()), spool)
+    services.complete_quiet_studies(now=later(QUIET + 1), quiet_seconds=QUIET, base=spool)
+    inference = Inference.objects.get(deployment=broken)
+    assert (inference.status, inference.reason_code) == ("excluded", "other")
+    assert "the deployment's criteria cannot be applied" in inference.reason
+    assert Route.objects.get(deployment=broken).criteria == Criteria().to_dict()
+    assert Inference.objects.get(deployment=models["head"]).status == "queued"
 
 
 def test_routing_again_and_late_images_change_no_decision(peer, spool, models) -> None:
@@ -208,6 +223,13 @@ def test_a_deployment_s_criteria_are_compiled_once_for_as_long_as_they_do_not_ch
     head = routing.criteria_of({"modalities": ["CT"], "body_parts": ["HEAD"]})
     again = routing.criteria_of({"body_parts": ["HEAD"], "modalities": ["CT"]})
     assert again is head and routing.compiled(again) is routing.compiled(head)
+    # as routing reads them: the database's JSON text, parsed once a text
+    text = '{"modalities": ["CT"], "body_parts": ["HEAD"]}'
+    assert routing.criteria_of(text) == head and routing.criteria_of(text) is routing.criteria_of(
+        text
+    )
+    with pytest.raises(CriteriaError):
+        routing.criteria_of('{"modalities": "CT", "slice": 1}')
     chest = routing.criteria_of({"modalities": ["CT"], "body_parts": ["CHEST"]})
     attributes = {"Modality": "CT", "BodyPartExamined": "HEAD"}
     assert routing.compiled(head).decide(attributes).outcome == routing.QUEUED

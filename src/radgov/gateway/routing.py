@@ -11,7 +11,7 @@ A deployment's criteria (``radgov.dicom.criteria.Criteria``) are applied in two 
 A study that meets both is **queued** for the model.  Pure: no Django, no database.
 
 A deployment's criteria are read and split into their two parts once for as long as they do
-not change (``criteria_of``, ``compiled``: cached by their value), and applied per study.
+not change (``criteria_of``, ``compiled``: cached by their JSON text), and applied per study.
 """
 
 from __future__ import annotations
@@ -87,15 +87,18 @@ def compiled(criteria: Criteria) -> Compiled:
     )
 
 
-def criteria_of(inclusion_criteria: Mapping[str, Any] | None) -> Criteria:
-    """A deployment's ``inclusion_criteria`` read as ``Criteria`` (``CriteriaError`` when
-    they cannot be), read again only when they change."""
-    return _parsed(json.dumps(inclusion_criteria or {}, sort_keys=True))
+def criteria_of(inclusion_criteria: Mapping[str, Any] | str | None) -> Criteria:
+    """A deployment's ``inclusion_criteria`` (as loaded, or the database's JSON text of them)
+    read as ``Criteria`` (``CriteriaError`` when they cannot be), read again only when they
+    change."""
+    if not isinstance(inclusion_criteria, str):
+        inclusion_criteria = json.dumps(inclusion_criteria or {}, sort_keys=True)
+    return _parsed(inclusion_criteria)
 
 
 @functools.lru_cache(maxsize=1024)
 def _parsed(key: str) -> Criteria:
-    return Criteria.from_dict(json.loads(key))
+    return Criteria.from_dict(json.loads(key) or {})
 
 
 def decide(criteria: Criteria, attributes: Mapping[str, object]) -> Decision:

@@ -23,7 +23,8 @@ from typing import Any
 import pydicom
 import pydicom.errors
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from pydicom.tag import Tag
 
@@ -61,7 +62,8 @@ ROUTE_COLUMNS = (
 )  # fmt: skip
 # routing's reads, made once (radgov.core.models.lookup): the quiet studies; a study locked,
 # with its first image's file and whether an exam of it is recorded; the live deployments,
-# of a site or all
+# of a site or all, as their keys and criteria (the database's JSON text of them: criteria
+# are compiled once by that text, so unchanged ones are neither decoded nor encoded again)
 _QUIET = Lookup[int](
     lambda cutoff: (
         Study.objects.filter(completed_at__isnull=True)
@@ -80,16 +82,16 @@ _LOCKED = Lookup[Study](
         .filter(pk=pk)
     )
 )
-# of a deployment routing reads its key and criteria: only those columns are loaded
-_LIVE = Lookup[Deployment](
-    lambda: Deployment.objects.filter(status__in=LIVE).only("inclusion_criteria").order_by("pk")
+_CRITERIA = ("pk", Cast("inclusion_criteria", TextField()))
+_LIVE = Lookup[tuple[int, str]](
+    lambda: Deployment.objects.filter(status__in=LIVE).order_by("pk").values_list(*_CRITERIA)
 )
-_LIVE_AT = Lookup[Deployment](
+_LIVE_AT = Lookup[tuple[int, str]](
     lambda site: (
         Deployment.objects.filter(status__in=LIVE)
         .filter(site=site)
-        .only("inclusion_criteria")
         .order_by("pk")
+        .values_list(*_CRITERIA)
     )
 )
 
@@ -356,16 +358,17 @@ def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
     return study
 
 
-def _live_deployments(site: str) -> list[Deployment]:
+def _live_deployments(site: str) -> list[tuple[int, str]]:
+    """(key, criteria as JSON text) of each live deployment of ``site`` (of all, without)."""
     return _LIVE_AT(site) if site else _LIVE()
 
 
 def _decide(
-    deployment: Deployment, attributes: dict[str, Any]
+    inclusion_criteria: Any, attributes: dict[str, Any]
 ) -> tuple[dict[str, Any], routing.Decision]:
-    """The deployment's criteria as applied (recorded on its route) and the decision."""
+    """A deployment's criteria as applied (recorded on its route) and the decision."""
     try:
-        compiled = routing.compiled(routing.criteria_of(deployment.inclusion_criteria))
+        compiled = routing.compiled(routing.criteria_of(inclusion_criteria))
     except CriteriaError as exc:
         return Criteria().to_dict(), routing.Decision(
             routing.EXCLUDED, "other", (f"the deployment's criteria cannot be applied: {exc}",)
@@ -376,7 +379,7 @@ def _decide(
 def _route_all(
     actor: Any,
     study: Study,
-    deployments: list[Deployment],
+    deployments: list[tuple[int, str]],
     attributes: dict[str, Any],
     *,
     first_routing: bool,
@@ -391,14 +394,14 @@ def _route_all(
         {} if first_routing else {r.deployment_id: r for r in Route.objects.filter(study=study)}
     )
     decided = []
-    for deployment in deployments:
-        route = routed.get(deployment.pk)
+    for deployment, criteria in deployments:
+        route = routed.get(deployment)
         if route is not None:
             # late images of a routed study: the first decision stands, unless they are the
             # study resent after a rejection a technologist can fix
             _route_resent(actor, route, base=base)
         else:
-            decided.append((deployment, *_decide(deployment, attributes)))
+            decided.append((deployment, *_decide(criteria, attributes)))
     # a new exam's rows are all new: their keys are drawn in one query, not three
     ahead = {**exams.rows_routed(len(decided)), Route: len(decided)} if new_exam else {}
     with drawn_together(ahead):
@@ -419,7 +422,7 @@ def _route_all(
             [
                 (
                     study.pk,
-                    d.pk,
+                    d,
                     inference,
                     decision.outcome,
                     list(decision.reasons),
@@ -448,7 +451,8 @@ def _route_resent(actor: Any, route: Route, *, base: Path | None) -> None:
     if not count:
         return
     criteria, decision = _decide(
-        route.deployment, attributes_of(route.study, base=base, after=rejected_at)
+        route.deployment.inclusion_criteria,
+        attributes_of(route.study, base=base, after=rejected_at),
     )
     turn = inference.history.count()
     exams.move(

@@ -20,14 +20,14 @@ from radgov.exams.reasons import explain
 from radgov.exams.services.fresh import HISTORY_COLUMNS, INFERENCE_COLUMNS, NO_OUTPUTS
 from radgov.exams.services.inference import _status, _when, move
 from radgov.exams.statuses import Status
-from radgov.inventory.models import Deployment
 
 
 @dataclass(frozen=True)
 class Decided:
-    """Where routing sends ``deployment``'s inference: queued, excluded or rejected."""
+    """Where routing sends the inference of the deployment ``deployment_id``: queued,
+    excluded or rejected."""
 
-    deployment: Deployment
+    deployment_id: int
     status: str
     reason_code: str = ""
     reason: str = ""
@@ -43,7 +43,7 @@ def _explained(exam: Exam, item: Decided) -> tuple[Status, str, str]:
         raise MoveError(exc.problems) from None
     missing = [moves.refusal(Status.RECEIVED, target)]
     if moves.guarded(target):
-        inference = Inference(exam=exam, deployment=item.deployment, status=target)
+        inference = Inference(exam=exam, deployment_id=item.deployment_id, status=target)
         inference.reason_code, inference.reason = code, text
         missing += moves.missing_for(inference, target)
     if any(missing):
@@ -76,20 +76,20 @@ def record_routed(
     cost a savepoint (two statements) that nothing rolls back to."""
     access.require_write(actor)
     when, now = _when(at).astimezone(dt.UTC), timezone.now().astimezone(dt.UTC)
-    pks = [item.deployment.pk for item in decided]
+    pks = [item.deployment_id for item in decided]
     found = (
         {}
         if new_exam
         else {i.deployment_id: i for i in Inference.objects.filter(exam=exam, deployment__in=pks)}
     )
-    new = [(item, *_explained(exam, item)) for item in decided if item.deployment.pk not in found]
+    new = [(item, *_explained(exam, item)) for item in decided if item.deployment_id not in found]
     outputs = tuple(NO_OUTPUTS[name] for name in INFERENCE_COLUMNS[6:11])  # none yet
     keys = Inference.objects.ingest(
         INFERENCE_COLUMNS,
         [
             (
                 exam.pk,
-                item.deployment.pk,
+                item.deployment_id,
                 target.value,
                 when,
                 code,
@@ -112,11 +112,11 @@ def record_routed(
             (key, received, target.value, when, now, person, name, code, text, "", "", None),
         ]
     StatusChange.objects.ingest(HISTORY_COLUMNS, history)
-    made = {item.deployment.pk: key for key, (item, *_) in zip(keys, new, strict=True)}
+    made = {item.deployment_id: key for key, (item, *_) in zip(keys, new, strict=True)}
     inferences = []
     for item in decided:
-        inference = found.get(item.deployment.pk)
+        inference = found.get(item.deployment_id)
         if inference is not None and inference.status == Status.RECEIVED:
             move(actor, inference, item.status, reason_code=item.reason_code, reason=item.reason)
-        inferences.append(inference.pk if inference is not None else made[item.deployment.pk])
+        inferences.append(inference.pk if inference is not None else made[item.deployment_id])
     return inferences
