@@ -225,9 +225,8 @@ def test_a_deployment_s_criteria_are_compiled_once_for_as_long_as_they_do_not_ch
     assert again is head and routing.compiled(again) is routing.compiled(head)
     # as routing reads them: the database's JSON text, parsed once a text
     text = '{"modalities": ["CT"], "body_parts": ["HEAD"]}'
-    assert routing.criteria_of(text) == head and routing.criteria_of(text) is routing.criteria_of(
-        text
-    )
+    assert routing.criteria_of(text) == head
+    assert routing.criteria_of(text) is routing.criteria_of(text)
     with pytest.raises(CriteriaError):
         routing.criteria_of('{"modalities": "CT", "slice": 1}')
     chest = routing.criteria_of({"modalities": ["CT"], "body_parts": ["CHEST"]})

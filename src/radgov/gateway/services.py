@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from concurrent import futures
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -364,7 +365,7 @@ def _live_deployments(site: str) -> list[tuple[int, str]]:
 
 
 def _decide(
-    inclusion_criteria: Any, attributes: dict[str, Any]
+    inclusion_criteria: Mapping[str, Any] | str | None, attributes: dict[str, Any]
 ) -> tuple[dict[str, Any], routing.Decision]:
     """A deployment's criteria as applied (recorded on its route) and the decision."""
     try:
@@ -394,14 +395,14 @@ def _route_all(
         {} if first_routing else {r.deployment_id: r for r in Route.objects.filter(study=study)}
     )
     decided = []
-    for deployment, criteria in deployments:
-        route = routed.get(deployment)
+    for key, criteria in deployments:
+        route = routed.get(key)
         if route is not None:
             # late images of a routed study: the first decision stands, unless they are the
             # study resent after a rejection a technologist can fix
             _route_resent(actor, route, base=base)
         else:
-            decided.append((deployment, *_decide(criteria, attributes)))
+            decided.append((key, *_decide(criteria, attributes)))
     # a new exam's rows are all new: their keys are drawn in one query, not three
     ahead = {**exams.rows_routed(len(decided)), Route: len(decided)} if new_exam else {}
     with drawn_together(ahead):
