@@ -45,7 +45,9 @@ class Study(AuditedModel):
 class Instance(AuditedModel):
     """One stored instance: recorded (and committed) before its C-STORE is answered."""
 
-    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="instances")
+    study = models.ForeignKey(  # the index of a study's images in order leads with it
+        Study, on_delete=models.PROTECT, related_name="instances", db_index=False
+    )
     sop_uid_hash = PseudonymField(
         db_index=False, help_text="keyed hash of the SOP Instance UID"
     )  # the unique (sop_uid_hash, sha256) leads with it
@@ -70,6 +72,10 @@ class Instance(AuditedModel):
             models.UniqueConstraint(
                 fields=["sop_uid_hash", "sha256"], name="gateway_instance_uid_content"
             )
+        ]
+        # a study's images in the order they came: routing reads the first, the sender all
+        indexes = [
+            models.Index(fields=["study", "received_at", "id"], name="gateway_instance_in_order")
         ]
 
     class Audit:
