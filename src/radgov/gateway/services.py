@@ -23,7 +23,7 @@ from typing import Any
 
 import pydicom
 import pydicom.errors
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -277,7 +277,10 @@ def complete_quiet_studies(
     with machines.acting_as(machines.task_principal(ROUTE_TASK)) as ctx:
         for pk in quiet:
             try:
-                routed.append(route_study(ctx.actor, pk, base=base))
+                try:
+                    routed.append(route_study(ctx.actor, pk, base=base))
+                except IntegrityError:  # its exam recorded by another source after the lock
+                    routed.append(route_study(ctx.actor, pk, base=base))  # it is found now
             except (OSError, pydicom.errors.InvalidDicomError) as exc:
                 # its files are not in this machine's spool (or unreadable): the next pass,
                 # or the listener that has them, routes it; the others go on
@@ -321,7 +324,9 @@ def _header(file_ref: str | None, *, base: Path | None) -> dict[str, Any]:
 @service
 def route_study(actor: Any, pk: int, *, base: Path | None = None) -> Study:
     """Record the exam of a complete study and decide, for every live deployment of its
-    site, whether the model gets it: queued, excluded or rejected, with every reason."""
+    site, whether the model gets it: queued, excluded or rejected, with every reason.
+    Raises ``IntegrityError``, having written nothing, when another source recorded the
+    study's exam after the lock read that none was (routing it again finds that exam)."""
     found = _LOCKED(pk)  # locked, with its first image's file and its exam's presence
     if not found:
         raise Study.DoesNotExist(f"no study {pk}")

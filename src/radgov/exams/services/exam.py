@@ -59,21 +59,27 @@ def record_within(actor: Any, meta: StudyMetadata, *, source: str, new: bool = F
     """``record_exam`` inside the caller's service (routing's, for every study: as a nested
     service it would cost a savepoint, two statements).  ``new``: the caller found no exam
     of this study in its transaction (routing reads that with the study it locks), so none
-    is looked up again."""
+    is looked up again; should another source record it meanwhile, the insert fails with
+    ``IntegrityError`` and so does the caller's transaction (``record_valid``)."""
     access.require_write(actor)
     return record_valid(meta.validated(), source=Source(source), new=new)
 
 
 def record_valid(study: ValidStudy, *, source: str, new: bool = False) -> Recorded:
     """``record_exam`` for an already validated study (the bulk path); inside a service.
-    ``new`` as for ``record_within``: an exam another source records meanwhile is found
-    when its insert conflicts, as when the lookup found none."""
+    An exam another source records meanwhile is found when the insert conflicts, as when
+    the lookup found none; with ``new`` (see ``record_within``) the conflict is the caller's:
+    its transaction fails (``IntegrityError``) and the caller does it again, when the exam
+    is found (no savepoint, two statements, for a conflict that seldom happens)."""
     uid_hash = study_uid_hash(study.study_uid)
     found = [] if new else _LOCKED(uid_hash)
     exam = found[0] if found else None
     if exam is None:
         exam = Exam(study_uid_hash=uid_hash, study_uid_encrypted=study.study_uid, source=source)
         _apply(exam, study, _changes(exam, study, new=True))
+        if new:
+            exam.save()
+            return Recorded(exam, CREATED)
         try:
             with transaction.atomic():  # a concurrent source may create it first
                 exam.save()
