@@ -1,14 +1,20 @@
-"""Dropping an index another index already serves, for the migrations of the apps machines
-write (``tests/core/test_indexes.py`` says which are redundant).  Only the index goes: Django's
-``AlterField(db_index=False)`` on a foreign key would also drop and re-add its constraint,
-checking it again over every row, so a migration pairs this database operation with that
-state operation in ``SeparateDatabaseAndState``.  Reversing makes the indexes again."""
+"""Indexes of the tables machines write, changed while they write.
+
+Dropping an index another index already serves (``tests/core/test_indexes.py`` says which
+are redundant): only the index goes; Django's ``AlterField(db_index=False)`` on a foreign
+key would also drop and re-add its constraint, checking it again over every row, so a
+migration pairs this database operation with that state operation in
+``SeparateDatabaseAndState``.  Reversing makes the indexes again.
+
+Adding one (``AddIndexWhileWriting``): on PostgreSQL built concurrently, so the listeners of
+the version still running go on writing while ``radgov migrate`` builds it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
 
 Named = tuple[str, str, str]  # the index, its table, its one column
@@ -35,3 +41,21 @@ def drop_served(plain: Sequence[Named] = (), like: Sequence[Named] = ()) -> migr
             )
 
     return migrations.RunPython(drop, make)
+
+
+class AddIndexWhileWriting(AddIndexConcurrently):
+    """``AddIndex`` that does not stop writers: ``CREATE INDEX CONCURRENTLY`` on PostgreSQL
+    (in a migration with ``atomic = False``), a plain index elsewhere (SQLite's writers take
+    turns anyway)."""
+
+    def database_forwards(self, app_label: str, schema_editor: Any, old: Any, new: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, old, new)
+        else:
+            migrations.AddIndex.database_forwards(self, app_label, schema_editor, old, new)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, old: Any, new: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, old, new)
+        else:
+            migrations.AddIndex.database_backwards(self, app_label, schema_editor, old, new)
