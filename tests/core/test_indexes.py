@@ -12,10 +12,12 @@ read from the database, so the test sees what the migrations made."""
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import NamedTuple
 
 import pytest
 from django.apps import apps
+from django.core.management import call_command
 from django.db import connection
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +114,16 @@ def test_the_schema_is_read_from_the_database():
     assert route[("study_id", "deployment_id")].unique  # SQLite names it sqlite_autoindex_...
     review = {index.columns: index for index in indexes("exams_review") if index.unique}
     assert review[("inference_id",)].partial
+
+
+@pytest.mark.django_db(transaction=True)  # SQLite's schema editor refuses a test's transaction
+def test_an_index_added_to_a_table_machines_write_does_not_stop_its_writers():
+    # gateway 0008: built concurrently on PostgreSQL (listeners of the running version go on
+    # recording meanwhile), a plain index on SQLite; then it serves the study's old index
+    out = StringIO()
+    call_command("sqlmigrate", "gateway", "0008", stdout=out)
+    concurrently = connection.vendor == "postgresql"
+    assert ("CREATE INDEX CONCURRENTLY" in out.getvalue()) == concurrently, out.getvalue()
+    assert "CREATE INDEX" in out.getvalue()
+    instance = {index.columns: index for index in indexes("gateway_instance")}
+    assert ("study_id", "received_at", "id") in instance and ("study_id",) not in instance
