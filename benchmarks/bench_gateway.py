@@ -26,7 +26,11 @@ once (A B C D, A B C D, ...) and the ratios are taken turn by turn, then their m
 machine whose speed drifts between turns still compares like with like.  Last, one listener
 receives ``--memory`` instances in all and its resident memory is read after the first N
 and at the end.  ``--only routing`` runs radgov's one-association receive and the routing
-after it, and prints the routing lines only (a quick A/B of routing).  Targets (issue 14): radgov at least 0.8x the bare receiver and at least
+after it, and prints the routing lines only (a quick A/B of routing).  ``--only pauses``
+routes one-image studies, each received through the services and routed at once or after a
+pause (0, 0.05, 0.3 s): on a virtual machine the caches go cold in an idle moment, and a
+study is always routed after its quiet period, so this separates what the code costs from
+what the machine adds (docs/gateway.md, session 20).  Targets (issue 14): radgov at least 0.8x the bare receiver and at least
 Orthanc; 4 associations at least 1.6x one; memory flat; routing under 1% of receiving.  The
 database is SQLite in a scratch data folder (``DATABASE_URL`` to measure PostgreSQL: a
 scratch database beside the one it names, made and dropped by the benchmark).
@@ -274,13 +278,19 @@ def main() -> None:
         "--processes", type=int, default=2, help="listener processes for the 4 associations"
     )
     parser.add_argument(
-        "--only", choices=["routing"], help="routing: receive with radgov and route, nothing else"
+        "--only",
+        choices=["routing", "pauses"],
+        help="routing: receive with radgov and route, nothing else; pauses: routing warm and cold",
     )
+    parser.add_argument("--studies", type=int, default=40, help="studies a pause (--only pauses)")
     args = parser.parse_args()
     original = setup_django()
     work = Path(tempfile.mkdtemp(prefix="radgov-bench-gateway-files-"))
     try:
         prepare()
+        if args.only == "pauses":
+            pauses(work, args.studies)
+            return
         run(work, args.files, args.repeat, args.processes, everyone=args.only is None)
         if args.only is None:
             memory(work, args.files, args.memory)
@@ -354,6 +364,47 @@ def run(work: Path, n: int, repeat: int, processes: int, *, everyone: bool = Tru
         f"load {load:.1f}"
     )
     print(f"routing's CPU time:          {cpu * 1000:.1f} ms a study (median); load {load:.1f}")
+
+
+def pauses(work: Path, studies: int) -> None:
+    """Routing's time for ``studies`` one-image studies at each pause between receiving a
+    study (as the listener's recorder records an image, through the services) and routing it."""
+    from pydicom import dcmread
+    from pydicom.uid import generate_uid
+    from pynetdicom.dsutils import encode
+
+    from radgov.core import machines
+    from radgov.core.models import Machine
+    from radgov.gateway import services, spool
+
+    peer, base = Machine.objects.get(name="dicom:BENCH"), work / "pauses-spool"
+    image = dcmread(corpus(work / "pauses", 1)[0])
+    for pause in (0.0, 0.05, 0.3):
+        took = []
+        for _ in range(studies):
+            image.StudyInstanceUID, image.SOPInstanceUID = generate_uid(), generate_uid()
+            with machines.acting_as(peer, channel="dicom", client_address="127.0.0.1"):
+                services.store_instance(
+                    peer,
+                    calling_ae="BENCH",
+                    study_uid=image.StudyInstanceUID,
+                    sop_uid=image.SOPInstanceUID,
+                    sop_class_uid=image.SOPClassUID,
+                    transfer_syntax_uid=image.file_meta.TransferSyntaxUID,
+                    meta=spool.file_meta(
+                        image.SOPClassUID, image.SOPInstanceUID, image.file_meta.TransferSyntaxUID
+                    ),
+                    dataset=encode(image, is_implicit_vr=False, is_little_endian=True),
+                    base=base,
+                )
+            time.sleep(pause)
+            took.append(route(base))
+        wall = statistics.median(t for t, _ in took[1:])  # the first makes what is made once
+        cpu = statistics.median(c for _, c in took[1:])
+        print(
+            f"routing {pause * 1000:3.0f} ms after receiving: {wall * 1000:5.1f} ms a study, "
+            f"{cpu * 1000:4.1f} ms of CPU (median of {studies - 1}); load {os.getloadavg()[0]:.1f}"
+        )
 
 
 def memory(work: Path, n: int, total: int) -> None:
