@@ -30,8 +30,9 @@ after it, and prints the routing lines only (a quick A/B of routing).  ``--only 
 routes one-image studies, each received through the services and routed at once or after a
 pause (0, 0.05, 0.3 s): on a virtual machine the caches go cold in an idle moment, and a
 study is always routed after its quiet period, so this separates what the code costs from
-what the machine adds (docs/gateway.md, session 20).  Targets (issue 14): radgov at least 0.8x the bare receiver and at least
-Orthanc; 4 associations at least 1.6x one; memory flat; routing under 1% of receiving.  The
+what the machine adds (docs/gateway.md, session 20).  Targets (issue 14): radgov at least
+0.8x the bare receiver and at least Orthanc; 4 associations at least 1.6x one; memory flat;
+routing under 1% of receiving.  The
 database is SQLite in a scratch data folder (``DATABASE_URL`` to measure PostgreSQL: a
 scratch database beside the one it names, made and dropped by the benchmark).
 """
@@ -399,7 +400,7 @@ def pauses(work: Path, studies: int) -> None:
                 )
             time.sleep(pause)
             took.append(route(base))
-        wall = statistics.median(t for t, _ in took[1:])  # the first makes what is made once
+        wall = statistics.median(t for t, _ in took[1:])  # the very first makes what is made once
         cpu = statistics.median(c for _, c in took[1:])
         print(
             f"routing {pause * 1000:3.0f} ms after receiving: {wall * 1000:5.1f} ms a study, "
