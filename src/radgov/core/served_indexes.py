@@ -49,13 +49,13 @@ class AddIndexWhileWriting(AddIndexConcurrently):
     turns anyway)."""
 
     def database_forwards(self, app_label: str, schema_editor: Any, old: Any, new: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, old, new)
-        else:
-            migrations.AddIndex.database_forwards(self, app_label, schema_editor, old, new)
+        _adding(schema_editor).database_forwards(self, app_label, schema_editor, old, new)
 
     def database_backwards(self, app_label: str, schema_editor: Any, old: Any, new: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, old, new)
-        else:
-            migrations.AddIndex.database_backwards(self, app_label, schema_editor, old, new)
+        _adding(schema_editor).database_backwards(self, app_label, schema_editor, old, new)
+
+
+def _adding(schema_editor: Any) -> type[migrations.AddIndex]:
+    """The operation that adds the index on this database."""
+    concurrently = schema_editor.connection.vendor == "postgresql"
+    return AddIndexConcurrently if concurrently else migrations.AddIndex
