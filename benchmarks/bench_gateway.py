@@ -369,7 +369,7 @@ def run(work: Path, n: int, repeat: int, processes: int, *, everyone: bool = Tru
 
 def pauses(work: Path, studies: int) -> None:
     """Routing's time for ``studies`` one-image studies at each pause between receiving a
-    study (as the listener's recorder records an image, through the services) and routing it."""
+    study (its image stored through ``services.store_instance``) and routing it."""
     from pydicom import dcmread
     from pydicom.uid import generate_uid
     from pynetdicom.dsutils import encode
@@ -400,7 +400,8 @@ def pauses(work: Path, studies: int) -> None:
                 )
             time.sleep(pause)
             took.append(route(base))
-        wall = statistics.median(t for t, _ in took[1:])  # the very first makes what is made once
+        # each pause's first study is left out: the run's first makes what is made once
+        wall = statistics.median(t for t, _ in took[1:])
         cpu = statistics.median(c for _, c in took[1:])
         print(
             f"routing {pause * 1000:3.0f} ms after receiving: {wall * 1000:5.1f} ms a study, "
