@@ -7,7 +7,10 @@ The corpus: N CT instances of 512 x 512, 16-bit, one study, written to a tempora
 (new UIDs for every run, so no run finds the instances of an earlier one).  dcmtk's
 ``storescu`` sends them over one association to, in turn:
 
-* a bare pynetdicom receiver that only writes each file (no fsync, no database): the limit;
+* a bare pynetdicom receiver, in a process of its own, that only writes each file (no fsync,
+  no database): the limit; then the same in ``--processes`` processes (a port each) with the
+  files over 4 associations, whose 4 / 1 is what the machine's cores allow any receiver
+  built on pynetdicom (printed beside radgov's);
 * Orthanc (``Orthanc``, its own configuration and storage folder on a free port, SQLite
   index; ``SyncStorageArea`` on, so it fsyncs each file it stores, as 1.7.4 and later do by
   default);
@@ -49,6 +52,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -127,16 +131,44 @@ def storescu(port: int, calling: str, files: list[Path]) -> subprocess.Popen[byt
     )
 
 
-def send(port: int, files: list[Path], associations: int = 1) -> float:
+def send(ports: int | list[int], files: list[Path], associations: int = 1) -> float:
+    """The files over ``associations`` concurrent associations, dealt in turn over ``ports``."""
+    ports = ports if isinstance(ports, list) else [ports]
     parts = [files[i::associations] for i in range(associations)]
     start = time.perf_counter()
-    procs = [storescu(port, "BENCH", part) for part in parts]
+    procs = [storescu(ports[i % len(ports)], "BENCH", part) for i, part in enumerate(parts)]
     if any(p.wait() != 0 for p in procs):
         sys.exit("storescu failed")
     return time.perf_counter() - start
 
 
-def bare(files: list[Path], out: Path) -> float:
+def bare(files: list[Path], out: Path, associations: int = 1, processes: int = 1) -> float:
+    """The bare receiver in ``processes`` processes, each on a port of its own (the
+    associations dealt over them in turn, the even spread that suits it best), started
+    before the clock starts."""
+    ports = [free_port() for _ in range(processes)]
+    servers = [
+        subprocess.Popen(  # noqa: S603 - this interpreter, this file
+            [sys.executable, __file__, "--serve-bare", str(port), str(out)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for port in ports
+    ]
+    try:
+        for server in servers:
+            if server.stdout is None or server.stdout.readline() != "ready\n":
+                sys.exit("the bare receiver did not start")
+        return send(ports, files, associations)
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait()
+
+
+def serve_bare(port: int, out: Path) -> None:
+    """A pynetdicom receiver that only writes each file (no fsync, no database); it says
+    ``ready`` once it listens and serves until killed."""
     from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
     from pynetdicom.presentation import AllStoragePresentationContexts
 
@@ -147,14 +179,9 @@ def bare(files: list[Path], out: Path) -> float:
     ae = AE(ae_title="RADGOV")
     for context in AllStoragePresentationContexts:
         ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
-    port = free_port()
-    server = ae.start_server(
-        ("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_STORE, write)]
-    )
-    try:
-        return send(port, files)
-    finally:
-        server.shutdown()
+    ae.start_server(("127.0.0.1", port), block=False, evt_handlers=[(evt.EVT_C_STORE, write)])
+    print("ready", flush=True)
+    threading.Event().wait()
 
 
 def orthanc(files: list[Path], folder: Path) -> float:
@@ -284,7 +311,11 @@ def main() -> None:
         help="routing: receive with radgov and route, nothing else; pauses: routing warm and cold",
     )
     parser.add_argument("--studies", type=int, default=40, help="studies a pause (--only pauses)")
+    parser.add_argument("--serve-bare", nargs=2, metavar=("PORT", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_bare:  # one of the bare receiver's processes (``bare``)
+        serve_bare(int(args.serve_bare[0]), Path(args.serve_bare[1]))
+        return
     original = setup_django()
     work = Path(tempfile.mkdtemp(prefix="radgov-bench-gateway-files-"))
     try:
@@ -313,6 +344,7 @@ def turn(
     if everyone:
         files = corpus(work / "bare-in", n)
         took["bare"] = bare(files, Path(tempfile.mkdtemp(dir=work)))
+        took["bare x4"] = bare(files, Path(tempfile.mkdtemp(dir=work)), 4, processes)
         took["orthanc"] = orthanc(files, work / "orthanc")
     files = corpus(work / "radgov-in", n)
     took["radgov"] = radgov(files, work / "spool", 1)
@@ -356,6 +388,10 @@ def run(work: Path, n: int, repeat: int, processes: int, *, everyone: bool = Tru
         print(
             f"4 associations / 1:          {ratio('radgov x4', 'radgov')} target >= 1.6x "
             f"(4 associations on {processes} listener processes, 1 on one); load {load:.1f}"
+        )
+        print(
+            f"  the bare receiver's:       {ratio('bare x4', 'bare')} (4 associations on "
+            f"{processes} processes: what this machine's cores allow); load {load:.1f}"
         )
     share = statistics.median(r / t["radgov"] for t, (r, _) in turns)
     routed = statistics.median(r for _, (r, _) in turns)
