@@ -35,9 +35,9 @@ pause (0, 0.05, 0.3 s): on a virtual machine the caches go cold in an idle momen
 study is always routed after its quiet period, so this separates what the code costs from
 what the machine adds (docs/gateway.md, session 20).  Targets (issue 14): radgov at least
 0.8x the bare receiver and at least Orthanc; 4 associations at least 1.6x one; memory flat;
-routing under 1% of receiving.  The
-database is SQLite in a scratch data folder (``DATABASE_URL`` to measure PostgreSQL: a
-scratch database beside the one it names, made and dropped by the benchmark).
+routing under 1% of receiving.  The database is SQLite in a scratch data folder
+(``DATABASE_URL`` to measure PostgreSQL: a scratch database beside the one it names, made
+and dropped by the benchmark).
 """
 
 from __future__ import annotations
